@@ -1,0 +1,205 @@
+"""Model output against the article's reported figures: the one definition of "fit".
+
+``compare`` lays each target's reported value next to the model's median and 90% interval
+across replicates, with the relative error and whether the median is within tolerance;
+``target_error`` is the same comparison in tolerance units, which calibration minimises.
+The command ``ngo-abm compare`` and the calibration report print and plot this table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from model import ScenarioError
+
+from .targets import Target
+
+REPLICATE = "replicate"
+
+
+def statistic(frame: pd.DataFrame, target: Target) -> pd.Series:
+    """Return the target's statistic for each replicate of one country's run table.
+
+    Args:
+        frame: Yearly output of one country, with a ``replicate`` column (or one run).
+        target: The target.
+
+    Returns:
+        One value per replicate, indexed by replicate.
+    """
+    frame = _with_replicate(frame)
+    values = frame[target.column].astype(float)
+    if target.denominator is not None:
+        denominator = frame[target.denominator].astype(float)
+        values = values.where(denominator > 0, 0.0) / denominator.where(denominator > 0, 1.0)
+    values = pd.DataFrame({REPLICATE: frame[REPLICATE], "year": frame["year"], "v": values})
+    if target.years is not None:
+        first, last = target.years
+        sel = values[(values.year >= first) & (values.year <= last)]
+        return sel.groupby(REPLICATE)["v"].agg(target.aggregate)
+    at_year = values[values.year == target.year].set_index(REPLICATE)["v"]
+    if target.base_year is None:
+        return at_year
+    base = values[values.year == target.base_year].set_index(REPLICATE)["v"]
+    return at_year / base.where(base != 0, np.nan)
+
+
+def _with_replicate(frame: pd.DataFrame) -> pd.DataFrame:
+    if REPLICATE in frame.columns:
+        return frame
+    return frame.assign(**{REPLICATE: 0})
+
+
+def acceptable_band(target: Target) -> tuple[float, float]:
+    """Return the interval of model values that meet the target within tolerance."""
+    tol = target.tolerance
+    if target.kind == "range":
+        return target.low - tol * abs(target.low), target.high + tol * abs(target.high)
+    v = target.value
+    slack = tol * abs(v) if v != 0 else tol
+    lo = v - slack if target.kind in ("point", "at_least") else -math.inf
+    hi = v + slack if target.kind in ("point", "at_most") else math.inf
+    return lo, hi
+
+
+def reported_band(target: Target) -> tuple[float, float]:
+    """Return the interval the article states (no tolerance): a point, a bound or a range."""
+    if target.kind == "range":
+        return target.low, target.high
+    v = target.value
+    return (
+        v if target.kind != "at_most" else -math.inf,
+        v if target.kind != "at_least" else math.inf,
+    )
+
+
+def _scale(target: Target) -> float:
+    ref = abs(target.reference)
+    return max(target.tolerance * ref, 1e-3 * max(ref, 1.0))
+
+
+def target_error(target: Target, model_value: float) -> float:
+    """Return how far a model value is from the reported figure, in tolerance units.
+
+    Zero inside the reported interval (for a point target: only at the value); one at the
+    edge of the tolerance; NaN model values count as infinitely far.
+    """
+    if not np.isfinite(model_value):
+        return math.inf
+    lo, hi = reported_band(target)
+    gap = max(lo - model_value, model_value - hi, 0.0)
+    return gap / _scale(target)
+
+
+def relative_error(target: Target, model_value: float) -> float:
+    """Return the signed error relative to the reported figure (0 inside a bound or range)."""
+    lo, hi = reported_band(target)
+    if model_value < lo:
+        return (model_value - lo) / max(abs(lo), 1e-12) if lo != 0 else model_value - lo
+    if model_value > hi:
+        return (model_value - hi) / max(abs(hi), 1e-12) if hi != 0 else model_value - hi
+    return 0.0
+
+
+def check_targets_fit_runs(
+    targets: Iterable[Target], years: Mapping[str, tuple[int, int]], source: str
+) -> None:
+    """Raise ``ScenarioError`` if a target reads a year outside its country's run.
+
+    Args:
+        targets: Targets to be compared.
+        years: ``{country: (first_year, last_year)}`` of the runs.
+        source: The targets file, for the message.
+    """
+    for t in targets:
+        span = years.get(t.country)
+        if span is None:
+            continue
+        if t.first_year < span[0] or t.last_year > span[1]:
+            raise ScenarioError(
+                source, f"targets.{t.id}", f"years outside the run ({span[0]}-{span[1]})"
+            )
+
+
+def compare(runs: Mapping[str, pd.DataFrame], targets: Iterable[Target]) -> pd.DataFrame:
+    """Compare runs with the reported figures.
+
+    Args:
+        runs: ``{country: yearly table}``; a table may hold several replicates.
+        targets: Targets; those of countries not in ``runs`` are skipped.
+
+    Returns:
+        One row per target: ``id, country, group, quantity, kind, reported, tolerance,
+        model_median, model_q05, model_q95, rel_error, error, within_tolerance, covered,
+        replicates``.
+    """
+    rows = []
+    for t in targets:
+        if t.country not in runs:
+            continue
+        stats = statistic(runs[t.country], t).to_numpy(dtype=float)
+        finite = stats[np.isfinite(stats)]
+        median = float(np.median(finite)) if finite.size else math.nan
+        q05, q95 = (np.quantile(finite, [0.05, 0.95]) if finite.size else (math.nan, math.nan))
+        lo, hi = acceptable_band(t)
+        rows.append(
+            {
+                "id": t.id,
+                "country": t.country,
+                "group": t.group,
+                "quantity": t.label,
+                "kind": t.kind,
+                "reported": t.reported,
+                "reference": t.reference,
+                "tolerance": t.tolerance,
+                "model_median": median,
+                "model_q05": float(q05),
+                "model_q95": float(q95),
+                "rel_error": relative_error(t, median) if finite.size else math.nan,
+                "error": target_error(t, median),
+                "within_tolerance": bool(lo <= median <= hi),
+                "covered": bool(finite.size and q05 <= hi and q95 >= lo),
+                "replicates": int(stats.size),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """Return the comparison as readable text, one block per country."""
+    blocks = []
+    for country, part in table.groupby("country", sort=False):
+        shown = pd.DataFrame(
+            {
+                "target": part["id"],
+                "quantity": part["quantity"],
+                "reported": part["reported"],
+                "tol": part["tolerance"].map("{:.0%}".format),
+                "median": part["model_median"].map(_fmt),
+                "90% interval": [
+                    f"{_fmt(a)} - {_fmt(b)}" for a, b in zip(part["model_q05"], part["model_q95"])
+                ],
+                "rel.err": part["rel_error"].map("{:+.1%}".format),
+                "ok": part["within_tolerance"].map({True: "yes", False: "NO"}),
+            }
+        )
+        met = int(part["within_tolerance"].sum())
+        blocks.append(
+            f"{country}: {met}/{len(part)} targets within tolerance\n"
+            + shown.to_string(index=False)
+        )
+    return "\n\n".join(blocks)
+
+
+def _fmt(x: float) -> str:
+    if not np.isfinite(x):
+        return "nan"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.1f}M"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"

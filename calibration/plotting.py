@@ -1,0 +1,154 @@
+"""Plots shared by runs, comparisons, the calibration report and experiments (matplotlib).
+
+Fan charts (median with 50% and 90% bands across replicates or posterior draws), the
+article's reported figures drawn as points with their tolerance as error bars, and the
+article's periods shaded. Figures are written atomically (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .compare import REPLICATE, acceptable_band  # noqa: E402
+from .targets import Period, Target  # noqa: E402
+
+PERIOD_COLORS = ("#f2f2f2", "#e4e9f2")
+
+
+def quantity(frame: pd.DataFrame, column: str, denominator: str | None = None) -> pd.DataFrame:
+    """Return a years x replicates table of a column (or a ratio of two columns)."""
+    frame = frame if REPLICATE in frame.columns else frame.assign(**{REPLICATE: 0})
+    values = frame[column].astype(float)
+    if denominator is not None:
+        den = frame[denominator].astype(float)
+        values = values / den.where(den > 0, np.nan)
+    table = pd.DataFrame({"year": frame["year"], REPLICATE: frame[REPLICATE], "v": values})
+    return table.pivot(index="year", columns=REPLICATE, values="v")
+
+
+def fan(ax, table: pd.DataFrame, color: str, label: str) -> None:
+    """Draw the median and the 50% and 90% bands of a years x draws table."""
+    years = table.index.to_numpy()
+    with warnings.catch_warnings():
+        # Years where a ratio is undefined in every draw (e.g. no NGOs yet) stay blank.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.nanquantile(table.to_numpy(dtype=float), [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+    if table.shape[1] > 1:
+        ax.fill_between(years, q[0], q[4], color=color, alpha=0.15, lw=0, label=f"{label} 90%")
+        ax.fill_between(years, q[1], q[3], color=color, alpha=0.3, lw=0, label=f"{label} 50%")
+    ax.plot(years, q[2], color=color, lw=1.8, label=f"{label} median")
+
+
+def shade_periods(ax, periods: Iterable[Period]) -> None:
+    """Shade the article's periods and name them at the top of the axes."""
+    for i, p in enumerate(periods):
+        ax.axvspan(p.start, p.end, color=PERIOD_COLORS[i % 2], zorder=0, lw=0)
+        ax.text(
+            (p.start + p.end) / 2, 1.0, p.name, transform=ax.get_xaxis_transform(),
+            ha="center", va="bottom", fontsize=6, color="0.35",
+        )
+
+
+def reported_point(ax, target: Target, color: str = "black") -> None:
+    """Draw a reported figure at its year (or across its years) with its tolerance."""
+    if target.base_year is not None:
+        return
+    lo, hi = acceptable_band(target)
+    ref = target.reference
+    x = target.year if target.years is None else 0.5 * (target.years[0] + target.years[1])
+    lower = ref - lo if np.isfinite(lo) else 0.0
+    upper = hi - ref if np.isfinite(hi) else 0.0
+    marker = {"point": "o", "at_least": "^", "at_most": "v", "range": "s"}[target.kind]
+    ax.errorbar(
+        [x], [ref], yerr=[[lower], [upper]], fmt=marker, color=color, ms=5, capsize=3, zorder=5
+    )
+    if target.years is not None:
+        ax.hlines(ref, target.years[0], target.years[1], color=color, lw=1, zorder=5)
+
+
+def panels_for(targets: Iterable[Target]) -> list[tuple[str, str | None]]:
+    """Return the distinct (column, denominator) quantities the targets speak about."""
+    seen: list[tuple[str, str | None]] = []
+    for t in targets:
+        key = (t.column, t.denominator)
+        if key not in seen:
+            seen.append(key)
+    return seen
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Write a figure to ``path`` through a temporary file, so no half-written PNG remains."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=150, bbox_inches="tight")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def comparison_figure(
+    runs: Mapping[str, pd.DataFrame],
+    targets: Iterable[Target],
+    periods: Mapping[str, list[Period]],
+    title: str = "",
+):
+    """Return a figure with a panel per compared quantity and country.
+
+    Each panel shows the model's median and 50%/90% bands over time, the reported
+    figures with their tolerance, and the article's periods.
+    """
+    targets = [t for t in targets if t.country in runs]
+    layout = [(c, q) for c in runs for q in panels_for(t for t in targets if t.country == c)]
+    ncols = 4
+    nrows = max(1, -(-len(layout) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.9 * nrows), squeeze=False)
+    for ax, (country, (column, denominator)) in zip(axes.flat, layout):
+        shade_periods(ax, periods.get(country, []))
+        fan(ax, quantity(runs[country], column, denominator), "tab:blue", "model")
+        for t in targets:
+            if t.country == country and (t.column, t.denominator) == (column, denominator):
+                reported_point(ax, t)
+        name = column if denominator is None else f"{column} / {denominator}"
+        ax.set_title(f"{country}: {name}", fontsize=8, pad=12)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(layout):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def timeseries_figure(frame: pd.DataFrame, country: str, targets: Iterable[Target], title: str):
+    """Return the run figure: registered, operational and reporting NGOs over time."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    colors = {"registered": "tab:blue", "operational": "tab:orange", "reporting": "tab:green"}
+    for column, color in colors.items():
+        fan(ax, quantity(frame, column), color, column)
+        for t in targets:
+            if t.country == country and t.column == column and t.denominator is None:
+                reported_point(ax, t, color=color)
+    ax.set_xlabel("year")
+    ax.set_ylabel("NGOs")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncols=3, loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,167 @@
+"""The article's reported figures as machine-readable targets (``calibration/targets.yaml``).
+
+Source of every figure: Jaysanov (2023), CAJOTAS 4(6); each entry quotes its sentence and
+section, says how it is read and why its tolerance is what it is (see ``docs/targets.md``).
+A target names one output column (optionally divided by another), a year or a range of
+years with an aggregate, or a growth multiple against a base year.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
+
+DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
+Kind = Literal["point", "at_least", "at_most", "range"]
+
+
+class Target(BaseModel):
+    """One reported figure and how the model's output is compared with it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    country: Literal[COUNTRIES]  # type: ignore[valid-type]
+    column: Literal[OUTPUT_COLUMNS]  # type: ignore[valid-type]
+    denominator: Literal[OUTPUT_COLUMNS] | None = None  # type: ignore[valid-type]
+    year: int | None = None
+    years: tuple[int, int] | None = None
+    aggregate: Literal["mean", "sum", "min", "max"] | None = None
+    base_year: int | None = None
+    kind: Kind
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    tolerance: float = Field(ge=0, le=1)
+    quote: str = Field(min_length=10)
+    section: str = Field(min_length=3)
+    reading: str = Field(min_length=10)
+    group: Literal["fit", "holdout_post2010"] = "fit"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Target:
+        if (self.year is None) == (self.years is None):
+            raise ValueError("give exactly one of year and years")
+        if self.years is not None:
+            if self.aggregate is None:
+                raise ValueError("years needs an aggregate")
+            if self.years[1] < self.years[0]:
+                raise ValueError("years must be [first, last]")
+            if self.base_year is not None:
+                raise ValueError("base_year goes with year, not years")
+        if self.kind == "range":
+            if self.low is None or self.high is None or self.low > self.high:
+                raise ValueError("a range needs low <= high")
+        elif self.value is None:
+            raise ValueError(f"a {self.kind} target needs a value")
+        return self
+
+    @property
+    def first_year(self) -> int:
+        """Earliest year the target reads."""
+        years = [self.years[0] if self.years else self.year]
+        if self.base_year is not None:
+            years.append(self.base_year)
+        return min(years)
+
+    @property
+    def last_year(self) -> int:
+        """Latest year the target reads."""
+        years = [self.years[1] if self.years else self.year]
+        if self.base_year is not None:
+            years.append(self.base_year)
+        return max(years)
+
+    @property
+    def reference(self) -> float:
+        """The reported value (the midpoint for a range)."""
+        if self.kind == "range":
+            return 0.5 * (self.low + self.high)
+        return float(self.value)
+
+    @property
+    def label(self) -> str:
+        """A short human description of what is compared."""
+        what = self.column if self.denominator is None else f"{self.column}/{self.denominator}"
+        when = f"{self.year}" if self.years is None else f"{self.aggregate} {self.years[0]}-{self.years[1]}"
+        if self.base_year is not None:
+            when = f"{self.year}/{self.base_year}"
+        return f"{what} {when}"
+
+    @property
+    def reported(self) -> str:
+        """The reported figure as text (with its kind)."""
+        if self.kind == "range":
+            return f"{self.low:g}-{self.high:g}"
+        sign = {"point": "", "at_least": ">=", "at_most": "<="}[self.kind]
+        return f"{sign}{self.value:g}"
+
+
+class Period(BaseModel):
+    """One of the article's periods of a country, shaded in plots."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    start: int
+    end: int
+    quote: str
+
+
+class TargetFile(BaseModel):
+    """The whole targets file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1]
+    targets: list[Target] = Field(min_length=1)
+    periods: dict[Literal[COUNTRIES], list[Period]] = Field(default_factory=dict)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> TargetFile:
+        ids = [t.id for t in self.targets]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate target ids: {', '.join(dupes)}")
+        return self
+
+
+def load_targets(path: str | Path = DEFAULT_TARGETS) -> list[Target]:
+    """Load and validate a targets file and return its targets.
+
+    Raises:
+        ScenarioError: one line naming the file and the entry (by id where it has one).
+    """
+    return load_target_file(path).targets
+
+
+def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
+    """Load and validate a targets file (targets and the article's periods).
+
+    Raises:
+        ScenarioError: one line naming the file and the entry (by id where it has one).
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "file not found") from None
+    except yaml.YAMLError:
+        raise ScenarioError(path, "", "malformed YAML") from None
+    try:
+        return TargetFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = list(err["loc"])
+        if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
+            entries = data.get("targets") if isinstance(data, dict) else None
+            entry = entries[loc[1]] if isinstance(entries, list) else None
+            if isinstance(entry, dict) and "id" in entry:
+                loc[1] = entry["id"]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ScenarioError(path, ".".join(str(p) for p in loc), msg) from None

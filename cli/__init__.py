@@ -1,0 +1,1 @@
+"""The ngo-abm command line."""

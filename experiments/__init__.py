@@ -1,0 +1,1 @@
+"""Experiments on the model: runs, ensembles, counterfactuals, sensitivity, benchmarks."""

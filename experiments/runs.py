@@ -1,0 +1,188 @@
+"""Run folders: what ``ngo-abm run`` writes and ``ngo-abm compare`` reads.
+
+A run folder holds ``timeseries.csv`` (one row per replicate and year), ``manifest.json``
+(scenario file hash, seeds, package versions, git commit, wall time) and
+``timeseries.png``. Files are written to temporary names and renamed into place, so an
+interrupted or failed run leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from calibration.compare import check_targets_fit_runs, compare
+from calibration.plotting import comparison_figure, save_figure, timeseries_figure
+from calibration.targets import DEFAULT_TARGETS, load_target_file, load_targets
+from model import OUTPUT_COLUMNS, Scenario, ScenarioError
+
+from .runner import RunTask, map_runs, replicate_seeds, run_task
+
+PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pydantic", "pyabc", "SALib", "distributed")
+
+
+def run_replicates(
+    scenario: Scenario,
+    seed: int,
+    replicates: int,
+    params: dict[str, float] | None = None,
+    workers: int = 1,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, list[int]]:
+    """Run ``replicates`` seeds of a scenario; return the stacked table and the seeds."""
+    seeds = replicate_seeds(seed, replicates)
+    tasks = [
+        RunTask(scenario, s, dict(params or {}), {"replicate": r}) for r, s in enumerate(seeds)
+    ]
+    frames = map_runs(run_task, tasks, workers=workers, progress=progress, desc="replicates")
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[["replicate", *OUTPUT_COLUMNS]], seeds
+
+
+def file_sha256(path: str | Path) -> str:
+    """Return the SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """Return the current git commit of the project, or None outside a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def package_versions() -> dict[str, str]:
+    """Return the versions of Python and the main packages."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def build_manifest(
+    scenario_path: str | Path,
+    scenario: Scenario,
+    seeds: list[int],
+    wall_seconds: float,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the manifest of a run folder."""
+    return {
+        "scenario_file": str(scenario_path),
+        "scenario_file_sha256": file_sha256(scenario_path),
+        "scenario_resolved_sha256": scenario.fingerprint(),
+        "country": scenario.country,
+        "scenario_name": scenario.name,
+        "start_year": scenario.start_year,
+        "end_year": scenario.end_year,
+        "seeds": seeds,
+        "replicates": len(seeds),
+        "params": params or {},
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+        "wall_seconds": round(wall_seconds, 3),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_run(
+    out_dir: str | Path,
+    frame: pd.DataFrame,
+    manifest: dict[str, Any],
+    targets_path: str | Path = DEFAULT_TARGETS,
+) -> Path:
+    """Write a run folder (table, manifest, figure), each file atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = load_targets(targets_path) if Path(targets_path).exists() else []
+    title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
+    fig = timeseries_figure(frame, manifest["country"], targets, title)
+    save_figure(fig, out / "timeseries.png")
+    _atomic_write_text(out / "timeseries.csv", frame.to_csv(index=False))
+    _atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
+def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a run folder written by ``write_run``.
+
+    Raises:
+        ScenarioError: if the folder or one of its files is missing or malformed.
+    """
+    run = Path(run_dir)
+    table, manifest_path = run / "timeseries.csv", run / "manifest.json"
+    for path in (table, manifest_path):
+        if not path.exists():
+            raise ScenarioError(path, "", "file not found (is this a run folder?)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        country = manifest["country"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ScenarioError(manifest_path, "country", "malformed manifest") from None
+    frame = pd.read_csv(table)
+    missing = [c for c in OUTPUT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ScenarioError(table, missing[0], "column missing")
+    manifest["country"] = country
+    return frame, manifest
+
+
+def compare_run_folder(run_dir: str | Path, targets_path: str | Path = DEFAULT_TARGETS):
+    """Compare a run folder with the reported figures; write ``compare.csv`` and ``.png``.
+
+    Returns:
+        The comparison table (``calibration.compare.compare``).
+
+    Raises:
+        ScenarioError: for a malformed run folder or targets file, or a target whose
+            years fall outside the run.
+    """
+    frame, manifest = read_run(run_dir)
+    target_file = load_target_file(targets_path)
+    country = manifest["country"]
+    years = (int(frame.year.min()), int(frame.year.max()))
+    targets = [t for t in target_file.targets if t.country == country]
+    check_targets_fit_runs(targets, {country: years}, str(targets_path))
+    table = compare({country: frame}, targets)
+    out = Path(run_dir)
+    _atomic_write_text(out / "compare.csv", table.to_csv(index=False))
+    fig = comparison_figure(
+        {country: frame},
+        targets,
+        target_file.periods,
+        f"{manifest['scenario_name']}: model ({manifest['replicates']} replicates) "
+        "against the reported figures",
+    )
+    save_figure(fig, out / "compare.png")
+    return table

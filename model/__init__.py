@@ -1,0 +1,21 @@
+"""NGO-sector agent-based model of Central Asia (Mesa): public interface.
+
+Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and Their
+Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS 4(6).
+"""
+
+from .metrics import COLUMN_DOCS, OUTPUT_COLUMNS
+from .model import NGOModel, simulate
+from .scenario import COUNTRIES, SECTORS, Scenario, ScenarioError, load_scenario
+
+__all__ = [
+    "COLUMN_DOCS",
+    "COUNTRIES",
+    "NGOModel",
+    "OUTPUT_COLUMNS",
+    "SECTORS",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "simulate",
+]

@@ -1,0 +1,242 @@
+"""The model's agents: the State, foreign Donors and NGOs (Mesa agents).
+
+Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and Their
+Development in Central Asia", CAJOTAS 4(6); the article's actors are the state (grants,
+prizes, registration and reporting rules, political shocks), foreign donors (Soros
+Foundation, UNDP, Eurasia Foundation, NDI, Global Environment Facility, ...) and NGOs.
+Each NGO agent is one real organisation; its state lives in the model's ``Population``
+arrays so that the NGO rules run vectorised (``model.population``), and its attributes
+read its own row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+
+from . import grants
+from .population import STATUS_NAMES, Population
+from .scenario import SECTORS, Donor as DonorConfig, StatePolicy
+
+if TYPE_CHECKING:
+    from .model import NGOModel
+
+
+class NGO(Agent):
+    """One registered non-governmental organisation (a view on its population row)."""
+
+    def __init__(self, model: NGOModel, row: int):
+        super().__init__(model)
+        self.row = row
+
+    @property
+    def _pop(self) -> Population:
+        return self.model.population
+
+    @property
+    def ngo_id(self) -> int:
+        """Stable id: founding year * 1,000,000 + order of founding within the year."""
+        return int(self._pop.ngo_id[self.row])
+
+    @property
+    def founding_year(self) -> int:
+        """Year the NGO was registered."""
+        return int(self._pop.founded[self.row])
+
+    @property
+    def sector(self) -> str:
+        """Field of work (one of ``SECTORS``)."""
+        return SECTORS[self._pop.sector[self.row]]
+
+    @property
+    def one_day(self) -> bool:
+        """Whether it was founded to carry out a single project."""
+        return bool(self._pop.one_day[self.row])
+
+    @property
+    def capacity(self) -> float:
+        """Capacity / track record (1 is typical at founding)."""
+        return float(self._pop.capacity[self.row])
+
+    @property
+    def status(self) -> str:
+        """``operating``, ``dormant`` or ``deregistered``."""
+        return STATUS_NAMES[self._pop.status[self.row]]
+
+    @property
+    def reported(self) -> bool:
+        """Whether it filed its annual report this year."""
+        return bool(self._pop.reported[self.row])
+
+    @property
+    def reserves(self) -> float:
+        """Savings carried between years (constant US dollars)."""
+        return float(self._pop.reserves[self.row])
+
+    @property
+    def income(self) -> dict[str, float]:
+        """This year's income by source (constant US dollars)."""
+        p, r = self._pop, self.row
+        return {
+            "foreign": float(p.income_foreign[r]),
+            "state": float(p.income_state[r] + p.income_prize[r]),
+            "domestic": float(p.income_domestic[r]),
+        }
+
+
+class Donor(Agent):
+    """A foreign donor: budget path, sector priorities and reactions to shocks and laws."""
+
+    def __init__(self, model: NGOModel, config: DonorConfig):
+        super().__init__(model)
+        self.config = config
+        self.name = config.name
+        self.exited = False
+        self.budget_usd = 0.0
+        self.priorities = config.priorities.vector()
+
+    def plan_year(self, year: int, instability: float, restriction: float) -> None:
+        """Set this year's budget and priorities from its path and its reactions.
+
+        A ``cut`` reaction scales the budget down by strength times the level of
+        instability (or restriction); ``exit`` leaves the country for good with probability
+        strength times level; ``shift`` keeps the money but moves the priorities towards
+        the state's grant priorities.
+        """
+        cfg = self.config
+        active = cfg.entry_year <= year and (cfg.exit_year is None or year <= cfg.exit_year)
+        if not active or self.exited:
+            self.budget_usd = 0.0
+            return
+        budget = cfg.budget_usd.at(year) * self.model.config.donor_budget_scale.value
+        priorities = cfg.priorities.vector()
+        state_priorities = self.model.config.state.grant_priorities.vector()
+        for reaction, level, label in (
+            (cfg.on_instability, instability, "instability"),
+            (cfg.on_restriction, restriction, "restriction"),
+        ):
+            if level <= 0:
+                continue
+            effect = reaction.strength * level
+            if reaction.action == "cut":
+                budget *= 1.0 - effect
+            elif reaction.action == "exit":
+                if self.model.streams.scalar_uniform(f"exit:{self.name}:{label}", year) < effect:
+                    self.exited = True
+                    budget = 0.0
+            else:
+                priorities = (1 - effect) * priorities / priorities.sum() + effect * (
+                    state_priorities / state_priorities.sum()
+                )
+        self.budget_usd = budget
+        self.priorities = priorities
+
+    @property
+    def active(self) -> bool:
+        """Whether the donor has money in the country this year."""
+        return self.budget_usd > 0
+
+    def award_grants(self, year: int, seekers: np.ndarray) -> float:
+        """Award this year's grants among ``seekers`` by track record and sector fit.
+
+        Returns:
+            The money spent (constant US dollars).
+        """
+        pop = self.model.population
+        if self.budget_usd <= 0 or not seekers.any():
+            return 0.0
+        rows = np.flatnonzero(seekers)
+        amounts = grants.allocate(
+            self.budget_usd,
+            self.config.mean_grant_usd.value,
+            self.model.scores(rows, self.priorities),
+            self.model.grant_sizes(rows),
+            self.model.streams.uniform(f"grant:{self.name}", year, pop.ngo_id[rows]),
+            self.model.behaviour["grant_cap_multiple"],
+        )
+        pop.income_foreign[rows] += amounts
+        return float(amounts.sum())
+
+
+class State(Agent):
+    """The state: registration burden, grants and prizes, reporting rules, shocks."""
+
+    def __init__(self, model: NGOModel, policy: StatePolicy):
+        super().__init__(model)
+        self.policy = policy
+        self.burden = 0.0
+        self.enforcement = 0.0
+        self.restriction = 0.0
+        self.instability = 0.0
+        self.purge_share = 0.0
+        self.grant_budget_local = 0.0
+        self.prize_budget_local = 0.0
+        self.grants_paid_local = 0.0
+        self.prizes_paid_local = 0.0
+
+    def apply_policy(self, year: int) -> None:
+        """Read this year's policy timeline and the shocks in force."""
+        p = self.policy
+        self.burden = p.registration_burden.at(year)
+        self.enforcement = p.reporting_enforcement.at(year)
+        self.restriction = p.foreign_funding_restriction.at(year)
+        self.grant_budget_local = p.grant_budget_local.at(year)
+        self.prize_budget_local = p.prize_budget_local.at(year)
+        live = [s for s in p.shocks if s.year <= year < s.year + s.duration_years]
+        self.instability = max((s.instability for s in live), default=0.0)
+        self.purge_share = max((s.purge_dormant_share for s in live), default=0.0)
+        self.grants_paid_local = 0.0
+        self.prizes_paid_local = 0.0
+
+    def eligible(self, seekers: np.ndarray) -> np.ndarray:
+        """Return the NGOs eligible for state money: seekers that operated last year and,
+        where the programme requires it, filed last year's report."""
+        pop = self.model.population
+        ok = seekers & pop.view("prev_operating")
+        if self.policy.grant_requires_report:
+            ok &= pop.view("prev_reported")
+        return ok
+
+    def award_grants(self, year: int, seekers: np.ndarray) -> None:
+        """Award the state grant budget among eligible NGOs by capacity and priority sector."""
+        model = self.model
+        pop = model.population
+        to_usd = model.local_to_constant_usd(year)
+        budget = self.grant_budget_local * to_usd
+        eligible = self.eligible(seekers)
+        if budget <= 0 or not eligible.any():
+            return
+        rows = np.flatnonzero(eligible)
+        amounts = grants.allocate(
+            budget,
+            self.policy.grant_mean_local.value * to_usd,
+            model.scores(rows, self.policy.grant_priorities.vector()),
+            model.grant_sizes(rows),
+            model.streams.uniform("state_grant", year, pop.ngo_id[rows]),
+            model.behaviour["grant_cap_multiple"],
+        )
+        pop.income_state[rows] += amounts
+        self.grants_paid_local = float(amounts.sum()) / to_usd
+
+    def award_prizes(self, year: int, seekers: np.ndarray) -> None:
+        """Award the prize budget in equal prizes to the highest-scoring eligible NGOs.
+
+        Ties and near-ties are broken by a keyed draw, so the ranking is reproducible.
+        """
+        count = int(self.policy.prize_count.value)
+        if self.prize_budget_local <= 0 or count <= 0:
+            return
+        model = self.model
+        pop = model.population
+        rows = np.flatnonzero(self.eligible(seekers))
+        if rows.size == 0:
+            return
+        noise = model.streams.uniform("prize", year, pop.ngo_id[rows])
+        merit = model.scores(rows, self.policy.grant_priorities.vector()) * (0.5 + noise)
+        winners = rows[np.argsort(-merit, kind="stable")[:count]]
+        to_usd = model.local_to_constant_usd(year)
+        prize_local = self.prize_budget_local / count
+        pop.income_prize[winners] += prize_local * to_usd
+        self.prizes_paid_local = prize_local * winners.size

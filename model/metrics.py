@@ -1,0 +1,113 @@
+"""The model's yearly output: one row per year, computed from the population arrays.
+
+These are the only definitions of the output columns; the run table, the comparison with
+reported figures, calibration, experiments and the dashboard all read them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .population import DEREGISTERED, LONG_ACTIVE_YEARS, OPERATING
+from .scenario import SECTORS
+
+if TYPE_CHECKING:
+    from .model import NGOModel
+
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "year",
+    "registered",
+    "new_registrations",
+    "deregistered",
+    "operational",
+    "reporting",
+    "long_active",
+    "income_foreign_usd",
+    "income_state_usd",
+    "income_domestic_usd",
+    "share_income_foreign",
+    "share_foreign_funded",
+    "share_foreign_dependent",
+    "share_income_le_5k",
+    "share_income_gt_50k",
+    "state_grants_local",
+    "state_prizes_local",
+    "donors_active",
+    "share_ecology",
+)
+
+COLUMN_DOCS: dict[str, str] = {
+    "year": "calendar year",
+    "registered": "NGOs on the state register at the end of the year",
+    "new_registrations": "NGOs registered during the year",
+    "deregistered": "NGOs struck off the register during the year",
+    "operational": "registered NGOs with any activity or income that year",
+    "reporting": "NGOs that filed their annual report to the state that year",
+    "long_active": "NGOs operational in each of the last five years",
+    "income_foreign_usd": "income of all NGOs from foreign donors (constant US$)",
+    "income_state_usd": "income of all NGOs from state grants and prizes (constant US$)",
+    "income_domestic_usd": "income of all NGOs from fees, local donations, earned income "
+    "(constant US$)",
+    "share_income_foreign": "foreign share of all NGO income",
+    "share_foreign_funded": "share of operational NGOs that received any foreign grant",
+    "share_foreign_dependent": "share of operational NGOs with more than half their income "
+    "from foreign donors",
+    "share_income_le_5k": "share of operational NGOs with income at most 5,000 nominal US$",
+    "share_income_gt_50k": "share of operational NGOs with income above 50,000 nominal US$",
+    "state_grants_local": "state grants disbursed (local currency, nominal)",
+    "state_prizes_local": "state NGO prizes paid (local currency, nominal)",
+    "donors_active": "foreign donors with money in the country that year",
+    "share_ecology": "share of registered NGOs working on ecology",
+}
+
+_ECOLOGY = SECTORS.index("ecology")
+
+
+def _share(part: int | float, whole: int | float) -> float:
+    return float(part) / float(whole) if whole > 0 else 0.0
+
+
+def year_row(model: NGOModel, new: int, struck: int) -> dict[str, float]:
+    """Return the output row of the year just simulated.
+
+    Args:
+        model: The model after the year's step.
+        new: NGOs registered this year.
+        struck: NGOs deregistered this year.
+    """
+    pop = model.population
+    status = pop.view("status")
+    registered = status != DEREGISTERED
+    operating = status == OPERATING
+    foreign = pop.view("income_foreign")
+    state = pop.view("income_state") + pop.view("income_prize")
+    domestic = pop.view("income_domestic")
+    income = foreign + state + domestic
+    total_foreign, total_state, total_domestic = foreign.sum(), state.sum(), domestic.sum()
+    n_operating = int(operating.sum())
+    n_registered = int(registered.sum())
+    nominal = income[operating] * model.constant_to_nominal_usd(model.year)
+    return {
+        "year": model.year,
+        "registered": n_registered,
+        "new_registrations": new,
+        "deregistered": struck,
+        "operational": n_operating,
+        "reporting": int(pop.view("reported").sum()),
+        "long_active": int((pop.view("streak") >= LONG_ACTIVE_YEARS).sum()),
+        "income_foreign_usd": float(total_foreign),
+        "income_state_usd": float(total_state),
+        "income_domestic_usd": float(total_domestic),
+        "share_income_foreign": _share(total_foreign, total_foreign + total_state + total_domestic),
+        "share_foreign_funded": _share(int((foreign[operating] > 0).sum()), n_operating),
+        "share_foreign_dependent": _share(
+            int((foreign[operating] > 0.5 * income[operating]).sum()), n_operating
+        ),
+        "share_income_le_5k": _share(int((nominal <= 5_000).sum()), n_operating),
+        "share_income_gt_50k": _share(int((nominal > 50_000).sum()), n_operating),
+        "state_grants_local": model.state.grants_paid_local,
+        "state_prizes_local": model.state.prizes_paid_local,
+        "donors_active": sum(1 for d in model.donors if d.active),
+        "share_ecology": _share(int((pop.view("sector")[registered] == _ECOLOGY).sum()), n_registered),
+    }
+

@@ -1,0 +1,220 @@
+"""NGOModel: the Mesa model of NGO-sector growth and donor dependence in Central Asia.
+
+Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and Their
+Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS 4(6).
+One step is one calendar year. Each year the State applies its policy timeline, Donors
+set their budgets, new NGOs register, funders award grants, NGOs raise domestic money,
+operate or fall dormant, file reports, and dormant NGOs are struck off at a small rate.
+The full description is ``docs/ODD.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from mesa import DataCollector, Model
+from scipy.stats import poisson
+
+from . import population as rules
+from .agents import NGO, Donor, State
+from .metrics import OUTPUT_COLUMNS, year_row
+from .population import Population
+from .rng import KeyedStreams
+from .scenario import Scenario
+
+
+class NGOModel(Model):
+    """The NGO sector of one country, one step per calendar year.
+
+    Args:
+        scenario: A validated scenario (``load_scenario``).
+        rng: The run's seed (int). Every stochastic decision draws from a stream keyed by
+            (seed, decision, year, NGO id); Mesa's own generator is seeded with it too.
+    """
+
+    def __init__(self, scenario: Scenario, rng: int = 0):
+        super().__init__(rng=rng)
+        self.config = scenario
+        self.seed = rng
+        self.streams = KeyedStreams(rng)
+        self.behaviour = scenario.behaviour.values()
+        self.year = scenario.start_year - 1
+        self.population = Population(capacity_hint=4096)
+        self.ngos: list[NGO] = []
+        self.state = State(self, scenario.state)
+        self.donors = [Donor(self, cfg) for cfg in scenario.donors]
+        self.row: dict[str, float] = {}
+        self.datacollector = DataCollector(
+            model_reporters={c: (lambda m, c=c: m.row[c]) for c in OUTPUT_COLUMNS}
+        )
+        self._seed_initial_register()
+
+    def _seed_initial_register(self) -> None:
+        """Register the NGOs that existed before the start year (dormant until they apply)."""
+        count = int(self.config.initial_registered.value)
+        if count:
+            year = self.config.start_year - 1
+            rows = self.population.add(
+                year,
+                count,
+                self.config.civic_sectors.vector(),
+                self.streams,
+                self.behaviour["one_day_share"],
+                self.behaviour["capacity_sd"],
+            )
+            self.population.status[rows] = rules.DORMANT
+            self._create_agents(rows)
+
+    def _create_agents(self, rows: slice) -> None:
+        self.ngos.extend(NGO.create_agents(self, rows.stop - rows.start, np.arange(rows.start, rows.stop)))
+
+    # Conversions -----------------------------------------------------------------------
+
+    def constant_to_nominal_usd(self, year: int) -> float:
+        """Return the factor from constant (base-year) to nominal US dollars of ``year``."""
+        s = self.config
+        return s.usd_cpi.at(year) / s.usd_cpi.at(s.cpi_base_year)
+
+    def local_to_constant_usd(self, year: int) -> float:
+        """Return the factor from nominal local currency of ``year`` to constant US dollars."""
+        return 1.0 / (self.config.exchange_rate.at(year) * self.constant_to_nominal_usd(year))
+
+    # Scoring shared by all funders ---------------------------------------------------
+
+    def scores(self, rows: np.ndarray, priorities: np.ndarray) -> np.ndarray:
+        """Return funders' scores of NGOs: track record (capacity) times sector fit."""
+        fit = priorities / priorities.mean()
+        capacity = self.population.capacity[rows]
+        return capacity ** self.behaviour["track_record_weight"] * fit[self.population.sector[rows]]
+
+    def grant_sizes(self, rows: np.ndarray) -> np.ndarray:
+        """Return NGOs' relative grant sizes (larger for higher capacity)."""
+        return self.population.capacity[rows] ** self.behaviour["grant_size_capacity"]
+
+    # The yearly step -------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Simulate one calendar year."""
+        self.year += 1
+        year, b, pop = self.year, self.behaviour, self.population
+        self.state.apply_policy(year)
+        for donor in self.donors:
+            donor.plan_year(year, self.state.instability, self.state.restriction)
+        pop.start_year()
+        new = self._register_new(year)
+        seekers = rules.applicants(pop, year, self.streams, b["apply_dormant"])
+        for donor in self.donors:
+            donor.award_grants(year, seekers)
+        self.state.award_grants(year, seekers)
+        self.state.award_prizes(year, seekers)
+        rules.raise_domestic(
+            pop,
+            year,
+            self.streams,
+            seekers,
+            b["domestic_income_gdp"] * self.config.gdp_per_capita_usd.at(year)
+            / self.constant_to_nominal_usd(year),
+            b["domestic_raise_prob"],
+            b["domestic_income_sd"],
+        )
+        rules.update_activity(
+            pop,
+            year,
+            self.streams,
+            b["min_activity_usd"],
+            b["savings_rate"],
+            b["one_day_exit"],
+            b["capacity_learning"],
+            b["capacity_decay"],
+        )
+        state_funded = (pop.view("income_state") + pop.view("income_prize")) > 0
+        rules.file_reports(pop, year, self.streams, self.report_probability(), state_funded)
+        struck = self._deregister(year)
+        self.row = year_row(self, new, struck)
+        self.datacollector.collect(self)
+        if year >= self.config.end_year:
+            self.running = False
+
+    def funding_on_offer(self) -> tuple[float, np.ndarray]:
+        """Return this year's donor and state money (constant US$) and its sector mix."""
+        year = self.year
+        state_usd = (
+            self.state.grant_budget_local + self.state.prize_budget_local
+        ) * self.local_to_constant_usd(year)
+        mix = state_usd * self._normalised(self.config.state.grant_priorities.vector())
+        total = state_usd
+        for donor in self.donors:
+            total += donor.budget_usd
+            mix = mix + donor.budget_usd * self._normalised(donor.priorities)
+        return total, mix
+
+    @staticmethod
+    def _normalised(weights: np.ndarray) -> np.ndarray:
+        return weights / weights.sum()
+
+    def expected_registrations(self) -> float:
+        """Return this year's expected new registrations.
+
+        A civic base rate per million people plus a response to the money on offer,
+        both held back by the registration burden.
+        """
+        b = self.behaviour
+        money, _ = self.funding_on_offer()
+        civic = b["civic_rate"] * self.config.population_millions.at(self.year)
+        return (1.0 - self.state.burden) * (civic + b["funding_rate"] * money / 1e6)
+
+    def _register_new(self, year: int) -> int:
+        lam = self.expected_registrations()
+        # Inverse-CDF of one keyed uniform: more expected foundings never means fewer.
+        count = int(poisson.ppf(self.streams.scalar_uniform("founding", year), lam)) if lam > 0 else 0
+        if count == 0:
+            return 0
+        rows = self.population.add(
+            year, count, self._sector_probabilities(), self.streams,
+            self.behaviour["one_day_share"], self.behaviour["capacity_sd"],
+        )
+        self._create_agents(rows)
+        return count
+
+    def _sector_probabilities(self) -> np.ndarray:
+        """Return founders' sector choice: the civic mix pulled towards where money is."""
+        money, mix = self.funding_on_offer()
+        civic = self._normalised(self.config.civic_sectors.vector())
+        pull = self.behaviour["funding_pull_sector"]
+        if money <= 0:
+            return civic
+        return (1 - pull) * civic + pull * mix / money
+
+    def report_probability(self) -> float:
+        """Return an operating NGO's chance of filing its annual report this year."""
+        b = self.behaviour
+        p = b["report_base"] + b["report_enforcement"] * self.state.enforcement
+        return float(np.clip(p, 0.0, 1.0))
+
+    def _deregister(self, year: int) -> int:
+        rate = min(1.0, self.behaviour["deregistration_rate"] + self.state.purge_share)
+        struck = rules.deregister(self.population, year, self.streams, rate)
+        rows = np.flatnonzero(struck)
+        for row in rows:
+            self.ngos[row].remove()
+        return int(rows.size)
+
+    def results(self) -> pd.DataFrame:
+        """Return the run's yearly table (the columns of ``OUTPUT_COLUMNS``)."""
+        frame = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        return frame[list(OUTPUT_COLUMNS)]
+
+
+def simulate(scenario: Scenario, seed: int = 0) -> pd.DataFrame:
+    """Run a scenario from its start to its end year and return the yearly table.
+
+    Args:
+        scenario: A validated scenario.
+        seed: The run's seed.
+
+    Returns:
+        One row per year with the columns of ``OUTPUT_COLUMNS``.
+    """
+    model = NGOModel(scenario, rng=seed)
+    model.run_for(scenario.end_year - scenario.start_year + 1)
+    return model.results()

@@ -1,0 +1,212 @@
+"""The NGO population's state as numpy arrays, and the NGO rules vectorised over it.
+
+One row is one real organisation, and each row has a Mesa ``NGO`` agent (see
+``model.agents``) whose attributes read that row. Keeping the state in arrays lets the
+yearly rules (founding attributes, grant seeking, domestic fundraising, survival and
+dormancy, reporting, deregistration) run as a few numpy operations over the population
+instead of one Python call per agent. Mechanisms and parameters: ``docs/ODD.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .rng import KeyedStreams
+from .scenario import SECTORS
+
+DORMANT, OPERATING, DEREGISTERED = 0, 1, 2
+STATUS_NAMES = ("dormant", "operating", "deregistered")
+ID_STRIDE = 1_000_000  # NGO id = founding year * stride + order within the year
+LONG_ACTIVE_YEARS = 5
+
+_FLOAT_FIELDS = (
+    "capacity",
+    "income_foreign",
+    "income_state",
+    "income_domestic",
+    "income_prize",
+    "reserves",
+)
+
+
+class Population:
+    """Arrays of NGO state, grown by doubling so that founding does not copy every year."""
+
+    def __init__(self, capacity_hint: int = 1024):
+        n = max(capacity_hint, 16)
+        self.size = 0
+        self.ngo_id = np.zeros(n, dtype=np.uint64)
+        self.founded = np.zeros(n, dtype=np.int32)
+        self.sector = np.zeros(n, dtype=np.int8)
+        self.one_day = np.zeros(n, dtype=bool)
+        self.retired = np.zeros(n, dtype=bool)
+        self.status = np.zeros(n, dtype=np.int8)
+        self.prev_operating = np.zeros(n, dtype=bool)
+        self.reported = np.zeros(n, dtype=bool)
+        self.prev_reported = np.zeros(n, dtype=bool)
+        self.streak = np.zeros(n, dtype=np.int32)
+        for name in _FLOAT_FIELDS:
+            setattr(self, name, np.zeros(n, dtype=np.float64))
+
+    def _grow(self, needed: int) -> None:
+        old = self.ngo_id.size
+        if needed <= old:
+            return
+        new = max(needed, 2 * old)
+        for name, arr in vars(self).items():
+            if isinstance(arr, np.ndarray) and arr.size == old:
+                grown = np.zeros(new, dtype=arr.dtype)
+                grown[:old] = arr
+                setattr(self, name, grown)
+
+    def view(self, name: str) -> np.ndarray:
+        """Return the live part (rows ``0..size``) of one state array."""
+        return getattr(self, name)[: self.size]
+
+    def add(
+        self,
+        year: int,
+        count: int,
+        sector_probs: np.ndarray,
+        streams: KeyedStreams,
+        one_day_share: float,
+        capacity_sd: float,
+    ) -> slice:
+        """Register ``count`` new NGOs in ``year`` and draw their founding attributes.
+
+        Each attribute draw is keyed by the NGO's id, so the k-th NGO founded in a year
+        gets the same attributes in every scenario that founds at least k that year.
+
+        Returns:
+            The slice of the new rows.
+        """
+        start = self.size
+        self._grow(start + count)
+        rows = slice(start, start + count)
+        ids = np.uint64(year) * np.uint64(ID_STRIDE) + np.arange(count, dtype=np.uint64)
+        self.ngo_id[rows] = ids
+        self.founded[rows] = year
+        cumulative = np.cumsum(sector_probs / sector_probs.sum())
+        cumulative[-1] = 1.0
+        self.sector[rows] = np.searchsorted(cumulative, streams.uniform("sector", year, ids))
+        self.one_day[rows] = streams.uniform("one_day", year, ids) < one_day_share
+        z = streams.normal("capacity", year, ids)
+        self.capacity[rows] = np.exp(capacity_sd * z - 0.5 * capacity_sd**2)
+        self.status[rows] = OPERATING
+        self.size = start + count
+        return rows
+
+    def start_year(self) -> None:
+        """Carry last year's activity and reports forward and clear this year's income."""
+        n = self.size
+        self.prev_operating[:n] = self.status[:n] == OPERATING
+        self.prev_reported[:n] = self.reported[:n]
+        self.reported[:n] = False
+        for name in ("income_foreign", "income_state", "income_domestic", "income_prize"):
+            getattr(self, name)[:n] = 0.0
+
+    def registered(self) -> np.ndarray:
+        """Return the mask of NGOs on the register."""
+        return self.view("status") != DEREGISTERED
+
+    def total_income(self) -> np.ndarray:
+        """Return each NGO's income this year (constant US dollars)."""
+        return (
+            self.view("income_foreign")
+            + self.view("income_state")
+            + self.view("income_domestic")
+            + self.view("income_prize")
+        )
+
+
+def applicants(pop: Population, year: int, streams: KeyedStreams, apply_dormant: float) -> np.ndarray:
+    """Return the mask of NGOs that seek grants this year.
+
+    NGOs active last year and those founded this year apply; dormant ones apply with
+    probability ``apply_dormant``; deregistered NGOs and retired one-project NGOs never do.
+    """
+    status = pop.view("status")
+    new = pop.view("founded") == year
+    dormant = (status == DORMANT) & ~pop.view("retired")
+    revived = dormant & (streams.uniform("apply_dormant", year, pop.view("ngo_id")) < apply_dormant)
+    return (status != DEREGISTERED) & ~pop.view("retired") & (pop.view("prev_operating") | new | revived)
+
+
+def raise_domestic(
+    pop: Population,
+    year: int,
+    streams: KeyedStreams,
+    seekers: np.ndarray,
+    median_usd: float,
+    raise_prob: float,
+    sd: float,
+) -> None:
+    """Give fundraising NGOs domestic income (fees, local donations, earned income).
+
+    An NGO that seeks funds raises some domestic money with probability ``raise_prob``;
+    the amount is lognormal around ``median_usd`` times its capacity.
+    """
+    ids = pop.view("ngo_id")
+    raises = seekers & (streams.uniform("domestic_raise", year, ids) < raise_prob)
+    z = streams.normal("domestic_amount", year, ids)
+    amount = median_usd * pop.view("capacity") * np.exp(sd * z)
+    pop.view("income_domestic")[:] = np.where(raises, amount, 0.0)
+
+
+def update_activity(
+    pop: Population,
+    year: int,
+    streams: KeyedStreams,
+    min_activity: float,
+    savings_rate: float,
+    one_day_exit: float,
+    learning: float,
+    decay: float,
+) -> None:
+    """Decide who operates this year, and update reserves, capacity and the activity streak.
+
+    An NGO operates when its income reaches ``min_activity`` or, having operated last
+    year, its reserves can pay for a year at that level. Others fall dormant but stay on
+    the register. A one-project NGO that has operated retires after the year with
+    probability ``one_day_exit``.
+    """
+    status = pop.view("status")
+    income = pop.total_income()
+    reserves = pop.view("reserves")
+    registered = status != DEREGISTERED
+    funded = registered & (income >= min_activity)
+    on_reserves = registered & ~funded & pop.view("prev_operating") & (reserves >= min_activity)
+    operating = funded | on_reserves
+    reserves += np.where(funded, savings_rate * income, 0.0)
+    reserves -= np.where(on_reserves, min_activity, 0.0)
+    status[:] = np.where(operating, OPERATING, np.where(registered, DORMANT, DEREGISTERED))
+    granted = (pop.view("income_foreign") + pop.view("income_state") + pop.view("income_prize")) > 0
+    capacity = pop.view("capacity")
+    capacity *= np.where(granted, 1.0 + learning, np.where(operating, 1.0, 1.0 - decay))
+    np.maximum(capacity, 0.05, out=capacity)
+    streak = pop.view("streak")
+    streak[:] = np.where(operating, streak + 1, 0)
+    exits = streams.uniform("one_day_exit", year, pop.view("ngo_id")) < one_day_exit
+    pop.view("retired")[:] |= operating & pop.view("one_day") & exits
+
+
+def file_reports(
+    pop: Population, year: int, streams: KeyedStreams, report_prob: float, must_report: np.ndarray
+) -> None:
+    """Operating NGOs file their annual report with ``report_prob``; state grantees always do."""
+    operating = pop.view("status") == OPERATING
+    files = streams.uniform("report", year, pop.view("ngo_id")) < report_prob
+    pop.view("reported")[:] = operating & (files | must_report)
+
+
+def deregister(pop: Population, year: int, streams: KeyedStreams, rate: float) -> np.ndarray:
+    """Strike dormant NGOs off the register with probability ``rate``; return who was struck."""
+    status = pop.view("status")
+    struck = (status == DORMANT) & (streams.uniform("deregister", year, pop.view("ngo_id")) < rate)
+    status[struck] = DEREGISTERED
+    return struck
+
+
+def sector_index(name: str) -> int:
+    """Return the index of a sector name in ``SECTORS``."""
+    return SECTORS.index(name)

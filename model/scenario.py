@@ -1,0 +1,412 @@
+"""Scenario and behaviour configuration: YAML files validated with pydantic v2.
+
+A scenario file describes one country's inputs (policy timeline, donors, population,
+exchange rates); it may ``extends:`` another file and override a few fields, so that a
+counterfactual is a small file. The behavioural parameters shared by all countries live in
+one file (``scenarios/behaviour.yaml``) that scenarios name through ``behaviour:``.
+
+Every number carries a ``source:`` note (the article's words with their section, another
+public source, or ``assumption`` with a reason). YAML is read with ``yaml.safe_load`` only:
+configs are data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+SECTORS: tuple[str, ...] = (
+    "ecology",
+    "human_rights",
+    "women",
+    "youth",
+    "disability",
+    "education",
+    "culture",
+    "other",
+)
+COUNTRIES: tuple[str, ...] = ("kazakhstan", "kyrgyzstan", "uzbekistan")
+
+Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
+
+
+class ScenarioError(ValueError):
+    """A configuration problem, reported as one line naming the file and the field."""
+
+    def __init__(self, file: str | Path, field: str, message: str):
+        self.file, self.field, self.message = str(file), field, message
+        where = f"{self.file}: {field}" if field else self.file
+        super().__init__(f"{where}: {message}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Number(_Strict):
+    """A single sourced number."""
+
+    value: float
+    source: Source
+
+
+class Series(_Strict):
+    """A sourced yearly path given at a few years; held constant outside them."""
+
+    points: dict[int, float] = Field(min_length=1)
+    interpolation: Literal["linear", "step"] = "linear"
+    source: Source
+
+    def at(self, year: int) -> float:
+        """Return the value in ``year`` (linear or step interpolation between points)."""
+        years = sorted(self.points)
+        values = [self.points[y] for y in years]
+        if self.interpolation == "step":
+            i = int(np.searchsorted(years, year, side="right")) - 1
+            return float(values[max(i, 0)])
+        return float(np.interp(year, years, values))
+
+
+class NonNegativeSeries(Series):
+    """A series whose values are amounts and may not be negative."""
+
+    @field_validator("points")
+    @classmethod
+    def _non_negative(cls, points: dict[int, float]) -> dict[int, float]:
+        for year, value in points.items():
+            if value < 0:
+                raise ValueError(f"value {value} in {year} is negative")
+        return points
+
+
+class ShareSeries(Series):
+    """A series of shares or indices between 0 and 1."""
+
+    @field_validator("points")
+    @classmethod
+    def _unit_interval(cls, points: dict[int, float]) -> dict[int, float]:
+        for year, value in points.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"value {value} in {year} is outside [0, 1]")
+        return points
+
+
+class SectorWeights(_Strict):
+    """Relative weights over the NGO sectors (missing sectors weigh 0)."""
+
+    weights: dict[Literal[SECTORS], Annotated[float, Field(ge=0)]]  # type: ignore[valid-type]
+    source: Source
+
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, weights: dict[str, float]) -> dict[str, float]:
+        if sum(weights.values()) <= 0:
+            raise ValueError("at least one sector needs a positive weight")
+        return weights
+
+    def vector(self) -> np.ndarray:
+        """Return the weights as an array in the order of ``SECTORS``."""
+        return np.array([self.weights.get(s, 0.0) for s in SECTORS], dtype=float)
+
+
+class Shock(_Strict):
+    """A political shock: instability for some years, optionally a purge of the register."""
+
+    name: str
+    year: int
+    duration_years: int = Field(default=1, ge=1)
+    instability: float = Field(ge=0, le=1)
+    purge_dormant_share: float = Field(default=0.0, ge=0, le=1)
+    source: Source
+
+
+class Reaction(_Strict):
+    """How a donor reacts to instability or to restrictions on foreign funding."""
+
+    action: Literal["cut", "exit", "shift"]
+    strength: float = Field(ge=0, le=1)
+    source: Source
+
+
+class Donor(_Strict):
+    """A foreign donor active in the country."""
+
+    name: str
+    entry_year: int
+    exit_year: int | None = None
+    budget_usd: NonNegativeSeries
+    mean_grant_usd: Number
+    priorities: SectorWeights
+    on_instability: Reaction
+    on_restriction: Reaction
+    source: Source
+
+    @model_validator(mode="after")
+    def _exit_after_entry(self) -> Donor:
+        if self.exit_year is not None and self.exit_year < self.entry_year:
+            raise ValueError(f"exit_year {self.exit_year} is before entry_year {self.entry_year}")
+        if self.mean_grant_usd.value <= 0:
+            raise ValueError("mean_grant_usd must be positive")
+        return self
+
+
+class StatePolicy(_Strict):
+    """The state's policy timeline."""
+
+    registration_burden: ShareSeries
+    grant_budget_local: NonNegativeSeries
+    grant_mean_local: Number
+    grant_priorities: SectorWeights
+    grant_requires_report: bool = True
+    prize_budget_local: NonNegativeSeries
+    prize_count: Number
+    reporting_enforcement: ShareSeries
+    foreign_funding_restriction: ShareSeries
+    shocks: list[Shock] = Field(default_factory=list)
+
+
+class Parameter(_Strict):
+    """A behavioural parameter with its unit and the reason for its value."""
+
+    value: float
+    unit: str
+    source: Source
+
+
+class Behaviour(_Strict):
+    """Behavioural parameters shared by all countries (calibrated ones are overridden)."""
+
+    civic_rate: Parameter
+    funding_rate: Parameter
+    funding_pull_sector: Parameter
+    one_day_share: Parameter
+    one_day_exit: Parameter
+    capacity_sd: Parameter
+    capacity_learning: Parameter
+    capacity_decay: Parameter
+    track_record_weight: Parameter
+    grant_size_capacity: Parameter
+    grant_cap_multiple: Parameter
+    apply_dormant: Parameter
+    domestic_raise_prob: Parameter
+    domestic_income_gdp: Parameter
+    domestic_income_sd: Parameter
+    min_activity_usd: Parameter
+    savings_rate: Parameter
+    report_base: Parameter
+    report_enforcement: Parameter
+    deregistration_rate: Parameter
+
+    def values(self) -> dict[str, float]:
+        """Return ``{name: value}`` for every parameter."""
+        return {name: getattr(self, name).value for name in type(self).model_fields}
+
+
+class Scenario(_Strict):
+    """One country's scenario, with the shared behaviour resolved."""
+
+    country: Literal[COUNTRIES]  # type: ignore[valid-type]
+    name: str
+    description: str = ""
+    currency: str
+    start_year: int = Field(ge=1980, le=2100)
+    end_year: int = Field(ge=1980, le=2100)
+    years_source: Source
+    initial_registered: Number
+    population_millions: NonNegativeSeries
+    gdp_per_capita_usd: NonNegativeSeries
+    exchange_rate: NonNegativeSeries
+    usd_cpi: NonNegativeSeries
+    cpi_base_year: int
+    donor_budget_scale: Number
+    civic_sectors: SectorWeights
+    state: StatePolicy
+    donors: list[Donor] = Field(min_length=0)
+    behaviour: Behaviour
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year {self.end_year} is before start_year {self.start_year}")
+        names = [d.name for d in self.donors]
+        if len(names) != len(set(names)):
+            raise ValueError("donor names must be unique")
+        if self.donor_budget_scale.value < 0:
+            raise ValueError("donor_budget_scale must not be negative")
+        if self.initial_registered.value < 0:
+            raise ValueError("initial_registered must not be negative")
+        return self
+
+    @property
+    def years(self) -> range:
+        """Return the simulated calendar years."""
+        return range(self.start_year, self.end_year + 1)
+
+    def fingerprint(self) -> str:
+        """Return a SHA-256 of the resolved scenario (behaviour included)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_params(self, params: dict[str, float] | None) -> Scenario:
+        """Return a copy with behavioural parameters or country inputs overridden.
+
+        Args:
+            params: ``{name: value}``; a name is a behaviour parameter
+                (``civic_rate``) or a scenario number (``donor_budget_scale``).
+                Country-prefixed names (``kyrgyzstan.donor_budget_scale``) apply only
+                to that country's scenario and are ignored for the others.
+
+        Raises:
+            ScenarioError: if a name is unknown.
+        """
+        if not params:
+            return self
+        data = self.model_dump(mode="python")
+        for name, value in params.items():
+            country, _, field = name.rpartition(".")
+            if country and country != self.country:
+                if country not in COUNTRIES:
+                    raise ScenarioError("params", name, "unknown country prefix")
+                continue
+            if field in Behaviour.model_fields:
+                data["behaviour"][field]["value"] = float(value)
+            elif field in ("donor_budget_scale", "initial_registered"):
+                data[field]["value"] = float(value)
+            else:
+                raise ScenarioError("params", name, "unknown parameter")
+        return Scenario.model_validate(data)
+
+
+def _read_yaml(path: Path, field: str = "") -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, field, "file not found") from None
+    except OSError as exc:
+        raise ScenarioError(path, field, f"cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise ScenarioError(path, where, "malformed YAML") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "", "expected a mapping at the top level")
+    return data
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Deep-merge ``override`` into ``base``; lists of named mappings merge by ``name``."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    if _is_named_list(base) and _is_named_list(override):
+        merged_list = list(base)
+        index = {item["name"]: i for i, item in enumerate(merged_list)}
+        for item in override:
+            if item.get("remove") is True:
+                if item["name"] in index:
+                    merged_list[index[item["name"]]] = None
+                continue
+            if item["name"] in index:
+                merged_list[index[item["name"]]] = _merge(merged_list[index[item["name"]]], item)
+            else:
+                merged_list.append(item)
+        return [item for item in merged_list if item is not None]
+    return override
+
+
+def _is_named_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """Read ``path`` and everything it extends, child fields winning."""
+    path = path.resolve()
+    if path in chain:
+        loop = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
+    data = _read_yaml(path, "extends" if chain else "")
+    if isinstance(data.get("behaviour"), str):
+        # A behaviour file is named relative to the file that names it.
+        data["behaviour"] = str(path.parent / data["behaviour"])
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(path, "extends", "must be a file name")
+    return _merge(_resolve(path.parent / parent, (*chain, path)), data)
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    return _format_location(loc), msg
+
+
+def load_behaviour(path: str | Path) -> Behaviour:
+    """Load and validate a behaviour file.
+
+    Raises:
+        ScenarioError: naming the file and field of the first problem.
+    """
+    path = Path(path)
+    data = _read_yaml(path)
+    try:
+        return Behaviour.model_validate(data.get("parameters", data))
+    except ValidationError as exc:
+        field, msg = _first_error(exc)
+        raise ScenarioError(path, field, msg) from None
+
+
+def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> Scenario:
+    """Load a scenario YAML (following ``extends:``) and validate it.
+
+    Args:
+        path: The scenario file.
+        params: Optional overrides, as for ``Scenario.with_params``.
+
+    Returns:
+        The validated ``Scenario`` with its behaviour resolved.
+
+    Raises:
+        ScenarioError: one line naming the file and the field of the first problem.
+    """
+    path = Path(path)
+    data = _resolve(path, ())
+    behaviour_ref = data.pop("behaviour", None)
+    if not isinstance(behaviour_ref, str):
+        raise ScenarioError(path, "behaviour", "must name a behaviour file")
+    data["behaviour"] = load_behaviour(behaviour_ref).model_dump(mode="python")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        field, msg = _first_error(exc)
+        raise ScenarioError(path, field, msg) from None
+    return scenario.with_params(params)
+
