@@ -144,7 +144,7 @@ def compare(runs: Mapping[str, pd.DataFrame], targets: Iterable[Target]) -> pd.D
         stats = statistic(runs[t.country], t).to_numpy(dtype=float)
         finite = stats[np.isfinite(stats)]
         median = float(np.median(finite)) if finite.size else math.nan
-        q05, q95 = (np.quantile(finite, [0.05, 0.95]) if finite.size else (math.nan, math.nan))
+        q05, q95 = np.quantile(finite, [0.05, 0.95]) if finite.size else (math.nan, math.nan)
         lo, hi = acceptable_band(t)
         rows.append(
             {
@@ -181,7 +181,8 @@ def format_table(table: pd.DataFrame) -> str:
                 "tol": part["tolerance"].map("{:.0%}".format),
                 "median": part["model_median"].map(_fmt),
                 "90% interval": [
-                    f"{_fmt(a)} - {_fmt(b)}" for a, b in zip(part["model_q05"], part["model_q95"])
+                    f"{_fmt(a)} - {_fmt(b)}"
+                    for a, b in zip(part["model_q05"], part["model_q95"], strict=True)
                 ],
                 "rel.err": part["rel_error"].map("{:+.1%}".format),
                 "ok": part["within_tolerance"].map({True: "yes", False: "NO"}),

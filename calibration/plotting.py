@@ -55,8 +55,14 @@ def shade_periods(ax, periods: Iterable[Period]) -> None:
     for i, p in enumerate(periods):
         ax.axvspan(p.start, p.end, color=PERIOD_COLORS[i % 2], zorder=0, lw=0)
         ax.text(
-            (p.start + p.end) / 2, 1.0, p.name, transform=ax.get_xaxis_transform(),
-            ha="center", va="bottom", fontsize=6, color="0.35",
+            (p.start + p.end) / 2,
+            1.0,
+            p.name,
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            color="0.35",
         )
 
 
@@ -119,7 +125,7 @@ def comparison_figure(
     ncols = 4
     nrows = max(1, -(-len(layout) // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.9 * nrows), squeeze=False)
-    for ax, (country, (column, denominator)) in zip(axes.flat, layout):
+    for ax, (country, (column, denominator)) in zip(axes.flat, layout, strict=False):
         shade_periods(ax, periods.get(country, []))
         fan(ax, quantity(runs[country], column, denominator), "tab:blue", "model")
         for t in targets:
@@ -128,7 +134,7 @@ def comparison_figure(
         name = column if denominator is None else f"{column} / {denominator}"
         ax.set_title(f"{country}: {name}", fontsize=8, pad=12)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(layout):]:
+    for ax in list(axes.flat)[len(layout) :]:
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=10)

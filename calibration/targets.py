@@ -88,7 +88,11 @@ class Target(BaseModel):
     def label(self) -> str:
         """A short human description of what is compared."""
         what = self.column if self.denominator is None else f"{self.column}/{self.denominator}"
-        when = f"{self.year}" if self.years is None else f"{self.aggregate} {self.years[0]}-{self.years[1]}"
+        when = (
+            f"{self.year}"
+            if self.years is None
+            else f"{self.aggregate} {self.years[0]}-{self.years[1]}"
+        )
         if self.base_year is not None:
             when = f"{self.year}/{self.base_year}"
         return f"{what} {when}"

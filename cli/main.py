@@ -7,6 +7,7 @@ reported as one line naming the file and the field, with exit status 2 and no tr
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from model import ScenarioError, load_scenario
 
 EXIT_USAGE = 2
+# Each of these modules adds its subcommand(s) through ``register(subparsers)``.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 class UsageError(Exception):
@@ -74,8 +77,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             run_dir = args.out or Path("out") / source.stem
             cmd_run(
                 argparse.Namespace(
-                    scenario=source, seed=args.seed, replicates=args.replicates,
-                    workers=args.workers, out=run_dir,
+                    scenario=source,
+                    seed=args.seed,
+                    replicates=args.replicates,
+                    workers=args.workers,
+                    out=run_dir,
                 )
             )
         else:
@@ -112,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--workers", type=_positive, default=1, help="when running a scenario")
     cmp_.add_argument("--out", type=Path, default=None, help="run folder for a scenario")
     cmp_.set_defaults(func=cmd_compare)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 

@@ -18,7 +18,8 @@ from mesa import Agent
 
 from . import grants
 from .population import STATUS_NAMES, Population
-from .scenario import SECTORS, Donor as DonorConfig, StatePolicy
+from .scenario import SECTORS, StatePolicy
+from .scenario import Donor as DonorConfig
 
 if TYPE_CHECKING:
     from .model import NGOModel
@@ -191,8 +192,11 @@ class State(Agent):
         self.prizes_paid_local = 0.0
 
     def eligible(self, seekers: np.ndarray) -> np.ndarray:
-        """Return the NGOs eligible for state money: seekers that operated last year and,
-        where the programme requires it, filed last year's report."""
+        """Return the NGOs eligible for state money.
+
+        Eligible are seekers that operated last year and, where the programme requires
+        it, filed last year's report.
+        """
         pop = self.model.population
         ok = seekers & pop.view("prev_operating")
         if self.policy.grant_requires_report:

@@ -108,6 +108,7 @@ def year_row(model: NGOModel, new: int, struck: int) -> dict[str, float]:
         "state_grants_local": model.state.grants_paid_local,
         "state_prizes_local": model.state.prizes_paid_local,
         "donors_active": sum(1 for d in model.donors if d.active),
-        "share_ecology": _share(int((pop.view("sector")[registered] == _ECOLOGY).sum()), n_registered),
+        "share_ecology": _share(
+            int((pop.view("sector")[registered] == _ECOLOGY).sum()), n_registered
+        ),
     }
-

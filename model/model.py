@@ -66,7 +66,9 @@ class NGOModel(Model):
             self._create_agents(rows)
 
     def _create_agents(self, rows: slice) -> None:
-        self.ngos.extend(NGO.create_agents(self, rows.stop - rows.start, np.arange(rows.start, rows.stop)))
+        self.ngos.extend(
+            NGO.create_agents(self, rows.stop - rows.start, np.arange(rows.start, rows.stop))
+        )
 
     # Conversions -----------------------------------------------------------------------
 
@@ -112,7 +114,8 @@ class NGOModel(Model):
             year,
             self.streams,
             seekers,
-            b["domestic_income_gdp"] * self.config.gdp_per_capita_usd.at(year)
+            b["domestic_income_gdp"]
+            * self.config.gdp_per_capita_usd.at(year)
             / self.constant_to_nominal_usd(year),
             b["domestic_raise_prob"],
             b["domestic_income_sd"],
@@ -166,12 +169,18 @@ class NGOModel(Model):
     def _register_new(self, year: int) -> int:
         lam = self.expected_registrations()
         # Inverse-CDF of one keyed uniform: more expected foundings never means fewer.
-        count = int(poisson.ppf(self.streams.scalar_uniform("founding", year), lam)) if lam > 0 else 0
+        count = (
+            int(poisson.ppf(self.streams.scalar_uniform("founding", year), lam)) if lam > 0 else 0
+        )
         if count == 0:
             return 0
         rows = self.population.add(
-            year, count, self._sector_probabilities(), self.streams,
-            self.behaviour["one_day_share"], self.behaviour["capacity_sd"],
+            year,
+            count,
+            self._sector_probabilities(),
+            self.streams,
+            self.behaviour["one_day_share"],
+            self.behaviour["capacity_sd"],
         )
         self._create_agents(rows)
         return count

@@ -119,7 +119,9 @@ class Population:
         )
 
 
-def applicants(pop: Population, year: int, streams: KeyedStreams, apply_dormant: float) -> np.ndarray:
+def applicants(
+    pop: Population, year: int, streams: KeyedStreams, apply_dormant: float
+) -> np.ndarray:
     """Return the mask of NGOs that seek grants this year.
 
     NGOs active last year and those founded this year apply; dormant ones apply with
@@ -129,7 +131,11 @@ def applicants(pop: Population, year: int, streams: KeyedStreams, apply_dormant:
     new = pop.view("founded") == year
     dormant = (status == DORMANT) & ~pop.view("retired")
     revived = dormant & (streams.uniform("apply_dormant", year, pop.view("ngo_id")) < apply_dormant)
-    return (status != DEREGISTERED) & ~pop.view("retired") & (pop.view("prev_operating") | new | revived)
+    return (
+        (status != DEREGISTERED)
+        & ~pop.view("retired")
+        & (pop.view("prev_operating") | new | revived)
+    )
 
 
 def raise_domestic(

@@ -409,4 +409,3 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
         field, msg = _first_error(exc)
         raise ScenarioError(path, field, msg) from None
     return scenario.with_params(params)
-

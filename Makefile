@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh machine with Python 3.12:
+#   make reproduce   creates .venv, installs, runs the main job
+#   make test        creates .venv if needed, installs the dev extras, runs ruff and pytest
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out
+
+.PHONY: setup reproduce test lint chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed (see .python-version)"'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(STAMP)
+
+# Debian's chromium for the browser test; the test skips with a reason where it cannot be had.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+	  { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	    echo "chromium could not be installed: the browser test will be skipped"; }
+
+reproduce: setup
+	$(BIN)/ngo-abm compare scenarios/kyrgyzstan.yaml --replicates 20 --out $(OUT)/kyrgyzstan
+	$(BIN)/ngo-abm compare scenarios/kazakhstan.yaml --replicates 20 --out $(OUT)/kazakhstan
+	$(BIN)/ngo-abm compare scenarios/uzbekistan.yaml --replicates 20 --out $(OUT)/uzbekistan
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup chromium
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
