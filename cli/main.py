@@ -16,14 +16,18 @@ from model import ScenarioError, load_scenario
 
 EXIT_USAGE = 2
 # Each of these modules adds its subcommand(s) through ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "cli.calibrate",
+    "cli.bench",
+)
 
 
 class UsageError(Exception):
     """A problem with the command's input that is reported in one line (exit 2)."""
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """Parse a whole number of at least 1 (argparse type)."""
     try:
         value = int(text)
     except ValueError:
@@ -33,7 +37,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def _seed(text: str) -> int:
+def seed_int(text: str) -> int:
+    """Parse a non-negative whole number (argparse type)."""
     try:
         value = int(text)
     except ValueError:
@@ -102,9 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write a run folder")
     run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/kyrgyzstan.yaml")
-    run.add_argument("--seed", type=_seed, default=1, help="base seed (replicate r uses seed+r)")
-    run.add_argument("--replicates", type=_positive, default=1)
-    run.add_argument("--workers", type=_positive, default=1, help="local worker processes")
+    run.add_argument("--seed", type=seed_int, default=1, help="base seed (replicate r uses seed+r)")
+    run.add_argument("--replicates", type=positive_int, default=1)
+    run.add_argument("--workers", type=positive_int, default=1, help="local worker processes")
     run.add_argument("--out", type=Path, default=None, help="output folder (default out/<name>)")
     run.set_defaults(func=cmd_run)
 
@@ -113,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp_.add_argument("sources", type=Path, nargs="+", help="run folder(s) or scenario YAML(s)")
     cmp_.add_argument("--targets", type=Path, default=Path("calibration/targets.yaml"))
-    cmp_.add_argument("--replicates", type=_positive, default=20, help="when running a scenario")
-    cmp_.add_argument("--seed", type=_seed, default=1, help="when running a scenario")
-    cmp_.add_argument("--workers", type=_positive, default=1, help="when running a scenario")
+    cmp_.add_argument("--replicates", type=positive_int, default=20, help="when running a scenario")
+    cmp_.add_argument("--seed", type=seed_int, default=1, help="when running a scenario")
+    cmp_.add_argument("--workers", type=positive_int, default=1, help="when running a scenario")
     cmp_.add_argument("--out", type=Path, default=None, help="run folder for a scenario")
     cmp_.set_defaults(func=cmd_compare)
 

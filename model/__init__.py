@@ -6,9 +6,10 @@ Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS
 
 from .metrics import COLUMN_DOCS, OUTPUT_COLUMNS
 from .model import NGOModel, simulate
-from .scenario import COUNTRIES, SECTORS, Scenario, ScenarioError, load_scenario
+from .scenario import COUNTRIES, SECTORS, Behaviour, Scenario, ScenarioError, load_scenario
 
 __all__ = [
+    "Behaviour",
     "COLUMN_DOCS",
     "COUNTRIES",
     "NGOModel",

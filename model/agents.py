@@ -215,7 +215,7 @@ class State(Agent):
         rows = np.flatnonzero(eligible)
         amounts = grants.allocate(
             budget,
-            self.policy.grant_mean_local.value * to_usd,
+            self.policy.grant_mean_local.at(year) * to_usd,
             model.scores(rows, self.policy.grant_priorities.vector()),
             model.grant_sizes(rows),
             model.streams.uniform("state_grant", year, pop.ngo_id[rows]),

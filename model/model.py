@@ -66,9 +66,9 @@ class NGOModel(Model):
             self._create_agents(rows)
 
     def _create_agents(self, rows: slice) -> None:
-        self.ngos.extend(
-            NGO.create_agents(self, rows.stop - rows.start, np.arange(rows.start, rows.stop))
-        )
+        # Constructing directly rather than through NGO.create_agents skips the weak-keyed
+        # AgentSet that create_agents returns, which cost 40% of founding time.
+        self.ngos.extend(NGO(self, row) for row in range(rows.start, rows.stop))
 
     # Conversions -----------------------------------------------------------------------
 

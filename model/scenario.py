@@ -93,6 +93,18 @@ class NonNegativeSeries(Series):
         return points
 
 
+class PositiveSeries(Series):
+    """A series of sizes that must be strictly positive (e.g. a mean grant)."""
+
+    @field_validator("points")
+    @classmethod
+    def _positive(cls, points: dict[int, float]) -> dict[int, float]:
+        for year, value in points.items():
+            if value <= 0:
+                raise ValueError(f"value {value} in {year} must be positive")
+        return points
+
+
 class ShareSeries(Series):
     """A series of shares or indices between 0 and 1."""
 
@@ -169,7 +181,7 @@ class StatePolicy(_Strict):
 
     registration_burden: ShareSeries
     grant_budget_local: NonNegativeSeries
-    grant_mean_local: Number
+    grant_mean_local: PositiveSeries
     grant_priorities: SectorWeights
     grant_requires_report: bool = True
     prize_budget_local: NonNegativeSeries

@@ -1,0 +1,356 @@
+"""ABC-SMC calibration (pyabc) of the shared behavioural parameters, jointly on all countries.
+
+Each particle runs the Kazakh, Kyrgyz and Uzbek scenarios with the same behavioural
+parameters (plus each country's donor budget level) and is scored on the targets of
+``calibration/targets.yaml`` with ``calibration.compare.target_error``: the root mean
+square of the targets' errors in tolerance units, so counts, shares and growth multiples
+weigh alike. Model randomness: each particle is one run per country with a fresh seed, so
+the ABC posterior integrates over the model's noise (the standard ABC treatment of a
+stochastic simulator); at 1:1 scale run-to-run noise is small next to the tolerances.
+
+pyabc keeps the history in SQLite; every completed generation is stored, so an
+interrupted calibration resumes from its last complete generation (``ABCSMC.load``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyabc
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario, simulate
+
+from .compare import statistic, target_error
+from .posterior import WEIGHT, posterior_summary
+from .targets import DEFAULT_TARGETS, Target, load_targets
+
+ROOT = Path(__file__).resolve().parent.parent
+PRIORS = Path(__file__).with_name("priors.yaml")
+RUNS_DIR = Path(__file__).with_name("runs")
+SCENARIO_FILES = {c: ROOT / "scenarios" / f"{c}.yaml" for c in COUNTRIES}
+HOLDOUT_LAST_YEAR = 2010
+ERROR_CAP = 1e3
+
+
+class PriorSpec(BaseModel):
+    """The prior of one calibrated parameter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    distribution: Literal["uniform", "loguniform"]
+    low: float
+    high: float
+    unit: str
+    reason: str = Field(min_length=10)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PriorSpec:
+        if not self.low < self.high:
+            raise ValueError(f"low {self.low:g} must be below high {self.high:g}")
+        if self.distribution == "loguniform" and self.low <= 0:
+            raise ValueError("a loguniform prior needs low > 0")
+        return self
+
+    def quantiles(self, q: np.ndarray) -> np.ndarray:
+        """Return prior quantiles (for prior-versus-posterior widths)."""
+        if self.distribution == "uniform":
+            return self.low + q * (self.high - self.low)
+        return np.exp(np.log(self.low) + q * (np.log(self.high) - np.log(self.low)))
+
+
+class PriorFile(BaseModel):
+    """The priors file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1]
+    parameters: dict[str, PriorSpec] = Field(min_length=1)
+
+
+def calibratable_names() -> set[str]:
+    """Return the names a prior may have: behaviour parameters and country budget levels."""
+    return set(Behaviour.model_fields) | {f"{c}.donor_budget_scale" for c in COUNTRIES}
+
+
+def load_priors(path: str | Path = PRIORS) -> dict[str, PriorSpec]:
+    """Load and validate the priors file.
+
+    Raises:
+        ScenarioError: naming the file and the parameter of the first problem.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "file not found") from None
+    except yaml.YAMLError:
+        raise ScenarioError(path, "", "malformed YAML") from None
+    try:
+        priors = PriorFile.model_validate(data).parameters
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ScenarioError(path, ".".join(str(p) for p in err["loc"]), msg) from None
+    unknown = sorted(set(priors) - calibratable_names())
+    if unknown:
+        raise ScenarioError(path, f"parameters.{unknown[0]}", "unknown parameter")
+    return priors
+
+
+def pyabc_prior(priors: Mapping[str, PriorSpec]) -> pyabc.Distribution:
+    """Return the priors as a pyabc ``Distribution`` (scipy random variables)."""
+    rvs = {}
+    for name, p in priors.items():
+        if p.distribution == "uniform":
+            rvs[name] = pyabc.RV("uniform", p.low, p.high - p.low)
+        else:
+            rvs[name] = pyabc.RV("loguniform", p.low, p.high)
+    return pyabc.Distribution(**rvs)
+
+
+def summary_statistics(runs: Mapping[str, pd.DataFrame], targets: list[Target]) -> dict:
+    """Return ``{target id: the model's statistic}`` for one run per country."""
+    return {t.id: float(statistic(runs[t.country], t).iloc[0]) for t in targets}
+
+
+def rms_error(stats: Mapping[str, float], targets: list[Target]) -> float:
+    """Return the root mean square of the targets' errors in tolerance units."""
+    errors = np.array([min(target_error(t, stats[t.id]), ERROR_CAP) for t in targets])
+    return float(np.sqrt(np.mean(errors**2)))
+
+
+class Simulator:
+    """The pyabc model: runs every country with one parameter set and returns statistics.
+
+    Args:
+        targets: The targets the statistics are computed for.
+        scenario_files: ``{country: scenario file}``; defaults to the three baselines.
+    """
+
+    def __init__(self, targets: list[Target], scenario_files: Mapping[str, Path] | None = None):
+        files = scenario_files or SCENARIO_FILES
+        countries = sorted({t.country for t in targets})
+        self.targets = targets
+        self.scenarios: dict[str, Scenario] = {c: load_scenario(files[c]) for c in countries}
+
+    def __call__(self, params: Mapping[str, float]) -> dict:
+        """Run each country once with ``params`` and a fresh seed; return the statistics."""
+        # pyabc seeds numpy's global generator in each worker process.
+        seed = int(np.random.randint(0, 2**31 - 1))
+        values = {k: float(v) for k, v in dict(params).items()}
+        runs = {c: simulate(s.with_params(values), seed) for c, s in self.scenarios.items()}
+        return summary_statistics(runs, self.targets)
+
+
+class TargetDistance:
+    """The pyabc distance: RMS target error in tolerance units (``rms_error``)."""
+
+    def __init__(self, targets: list[Target]):
+        self.targets = targets
+
+    def __call__(self, x: dict, x0: dict) -> float:
+        """Return the distance of simulated statistics ``x`` (``x0`` is the article's)."""
+        return rms_error(x, self.targets)
+
+
+def select_targets(targets: list[Target], holdout: bool) -> list[Target]:
+    """Return the targets a calibration fits.
+
+    The full calibration fits every target; the held-back calibration fits only figures
+    up to 2010, so that the Kyrgyz 2017 and 2023 figures test its forecasts.
+    """
+    if not holdout:
+        return targets
+    return [t for t in targets if t.last_year <= HOLDOUT_LAST_YEAR]
+
+
+def fingerprint(priors: Mapping[str, PriorSpec], targets: list[Target], sim: Simulator) -> str:
+    """Return a hash of what a calibration depends on: priors, targets and scenarios."""
+    payload = {
+        "priors": {k: v.model_dump() for k, v in priors.items()},
+        "targets": [t.model_dump() for t in targets],
+        "scenarios": {c: s.fingerprint() for c, s in sim.scenarios.items()},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def make_sampler(workers: int, scheduler: str | None):
+    """Return pyabc's multicore sampler, or its dask sampler on an existing cluster."""
+    if scheduler:
+        from dask.distributed import Client
+
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise ScenarioError(scheduler, "scheduler", f"unreachable: {exc}") from None
+        return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=4)
+    if workers <= 1:
+        return pyabc.sampler.SingleCoreSampler()
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+
+
+def _db_url(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def _stored_fingerprint(path: Path) -> str | None:
+    history = pyabc.History(_db_url(path))
+    options = history.get_abc().json_parameters
+    try:
+        return json.loads(options.replace("'", '"')).get("fingerprint")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+
+
+def calibrate(
+    db: Path,
+    population: int = 200,
+    generations: int = 8,
+    resume: bool = False,
+    force: bool = False,
+    workers: int = 2,
+    scheduler: str | None = None,
+    holdout: bool = False,
+    max_minutes: float | None = 14.0,
+    min_epsilon: float = 0.0,
+    priors_path: Path = PRIORS,
+    targets_path: Path = DEFAULT_TARGETS,
+    log: Callable[[str], None] = print,
+) -> pyabc.History:
+    """Run (or resume) an ABC-SMC calibration; one line per generation goes to ``log``.
+
+    Args:
+        db: SQLite history database.
+        population: Particles per generation.
+        generations: Generations to run in this call (on top of stored ones if resuming).
+        resume: Continue the stored calibration from its last complete generation.
+        force: Start afresh even if ``db`` holds a calibration.
+        workers: Local processes (ignored with ``scheduler``).
+        scheduler: Address of an existing dask.distributed scheduler.
+        holdout: Fit only the figures up to 2010 (the held-back check).
+        max_minutes: Stop starting new generations after this wall time.
+        min_epsilon: Stop once the acceptance threshold falls below this.
+        priors_path: Priors file.
+        targets_path: Targets file.
+        log: Where progress lines go.
+
+    Raises:
+        ScenarioError: bad priors or targets, a database of another calibration set-up,
+            an existing finished database without ``force``, or a missing one to resume.
+    """
+    priors = load_priors(priors_path)
+    targets = select_targets(load_targets(targets_path), holdout)
+    sim = Simulator(targets)
+    key = fingerprint(priors, targets, sim)
+    abc = pyabc.ABCSMC(
+        sim,
+        pyabc_prior(priors),
+        TargetDistance(targets),
+        population_size=population,
+        sampler=make_sampler(workers, scheduler),
+    )
+    _open_history(abc, db, key, resume, force, targets)
+    started = time.perf_counter()
+    for _ in range(generations):
+        if max_minutes is not None and time.perf_counter() - started > 60 * max_minutes:
+            log(f"stopping: wall time above {max_minutes:g} min")
+            break
+        history = abc.run(max_nr_populations=1, minimum_epsilon=min_epsilon)
+        pops = history.get_all_populations()
+        last = pops.iloc[-1]
+        accepted = len(history.get_distribution(t=int(last.t))[0])
+        log(
+            f"generation {int(last.t)}: epsilon {last.epsilon:.3f}, acceptance "
+            f"{accepted / max(int(last.samples), 1):.1%} ({accepted}/{int(last.samples)}), "
+            f"particles {accepted}, elapsed {time.perf_counter() - started:.0f} s"
+        )
+        if last.epsilon <= min_epsilon:
+            break
+    return abc.history
+
+
+def _open_history(
+    abc: pyabc.ABCSMC, db: Path, key: str, resume: bool, force: bool, targets: list[Target]
+) -> None:
+    if resume:
+        if not db.exists():
+            raise ScenarioError(db, "--resume", "no calibration database to resume")
+        stored = _stored_fingerprint(db)
+        if stored != key:
+            raise ScenarioError(
+                db, "fingerprint", "database is from another model, priors or targets version"
+            )
+        abc.load(_db_url(db), 1)
+        return
+    if db.exists():
+        if not force:
+            raise ScenarioError(db, "", "a calibration database exists: use --resume or --force")
+        db.unlink()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    observed = {t.id: t.reference for t in targets}
+    abc.new(_db_url(db), observed, meta_info={"fingerprint": key})
+
+
+def export_posterior(db: Path, parquet: Path, summary_yaml: Path) -> pd.DataFrame:
+    """Write the last generation's weighted particles and a readable summary.
+
+    Returns:
+        The posterior table (parameters and ``weight``).
+    """
+    history = pyabc.History(_db_url(db))
+    t = history.max_t
+    params, weights = history.get_distribution(t=t)
+    posterior = params.reset_index(drop=True).assign(**{WEIGHT: np.asarray(weights)})
+    posterior = posterior[sorted(c for c in posterior.columns if c != WEIGHT) + [WEIGHT]]
+    _write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
+    pops = history.get_all_populations()
+    summary = posterior_summary(posterior)
+    doc = {
+        "source": f"ABC-SMC (pyabc) history {db.name}, generation {t}",
+        "generations": int(t) + 1,
+        "particles": len(posterior),
+        "final_epsilon": float(pops.epsilon.iloc[-1]),
+        "simulations": int(history.total_nr_simulations),
+        "wall_seconds": float(pops.wall_time.fillna(0).sum()) if "wall_time" in pops else None,
+        "parameters": {
+            row.parameter: {
+                "median": _round(row["median"]),
+                "q05": _round(row.q05),
+                "q95": _round(row.q95),
+            }
+            for _, row in summary.iterrows()
+        },
+    }
+    text = yaml.safe_dump(doc, sort_keys=False)
+    _write_atomic(summary_yaml, lambda tmp: Path(tmp).write_text(text))
+    return posterior
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.4g}") if math.isfinite(x) else x
+
+
+def _write_atomic(path: Path, write: Callable[[str], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(str(tmp))
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def default_db(holdout: bool) -> Path:
+    """Return the default history database of the full or held-back calibration."""
+    return RUNS_DIR / ("holdout.db" if holdout else "main.db")

@@ -1,0 +1,97 @@
+"""The committed calibration result: weighted posterior particles and their summaries.
+
+``calibration/posterior.parquet`` holds the final ABC-SMC generation's particles (one
+column per calibrated parameter, plus ``weight``); ``calibration/calibrated.yaml`` holds
+posterior medians and 90% intervals for people to read. Runs, experiments and the
+dashboard use the calibrated model through ``posterior_median`` and ``draw_posterior``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model import ScenarioError
+
+DEFAULT_POSTERIOR = Path(__file__).with_name("posterior.parquet")
+WEIGHT = "weight"
+
+
+def has_posterior(path: str | Path = DEFAULT_POSTERIOR) -> bool:
+    """Return whether a posterior file exists."""
+    return Path(path).exists()
+
+
+def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
+    """Return the posterior particles (parameter columns and normalised ``weight``).
+
+    Raises:
+        ScenarioError: if the file is missing or is not a posterior table.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(path, "", "no posterior: run `ngo-abm calibrate` first")
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError):
+        raise ScenarioError(path, "", "not a readable Parquet posterior") from None
+    if WEIGHT not in frame.columns or len(frame.columns) < 2 or frame.empty:
+        raise ScenarioError(path, WEIGHT, "a posterior needs parameter columns and weights")
+    return frame.assign(**{WEIGHT: frame[WEIGHT] / frame[WEIGHT].sum()})
+
+
+def parameter_names(posterior: pd.DataFrame) -> list[str]:
+    """Return the calibrated parameter names of a posterior table."""
+    return [c for c in posterior.columns if c != WEIGHT]
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Return the ``q`` quantile of weighted samples (midpoint interpolation of the CDF)."""
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return float(np.interp(q, cdf, v))
+
+
+def posterior_summary(posterior: pd.DataFrame) -> pd.DataFrame:
+    """Return the weighted median and 90% interval of each parameter."""
+    w = posterior[WEIGHT].to_numpy()
+    rows = []
+    for name in parameter_names(posterior):
+        x = posterior[name].to_numpy(dtype=float)
+        rows.append(
+            {
+                "parameter": name,
+                "median": weighted_quantile(x, w, 0.5),
+                "q05": weighted_quantile(x, w, 0.05),
+                "q95": weighted_quantile(x, w, 0.95),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def posterior_median(path: str | Path = DEFAULT_POSTERIOR) -> dict[str, float]:
+    """Return ``{parameter: weighted posterior median}``."""
+    summary = posterior_summary(load_posterior(path))
+    return dict(zip(summary.parameter, summary["median"], strict=True))
+
+
+def draw_posterior(
+    n: int, seed: int, path: str | Path | pd.DataFrame = DEFAULT_POSTERIOR
+) -> list[dict[str, float]]:
+    """Draw ``n`` parameter sets from the posterior by weighted resampling.
+
+    Args:
+        n: Number of draws.
+        seed: Seed of the draw (the same seed gives the same draws).
+        path: Posterior file, or an already loaded posterior table.
+    """
+    posterior = path if isinstance(path, pd.DataFrame) else load_posterior(path)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9057]))
+    weights = posterior[WEIGHT].to_numpy()
+    picks = rng.choice(len(posterior), size=n, replace=True, p=weights / weights.sum())
+    names = parameter_names(posterior)
+    values = posterior[names].to_numpy(dtype=float)
+    return [dict(zip(names, values[i], strict=True)) for i in picks]

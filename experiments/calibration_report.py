@@ -1,0 +1,184 @@
+"""The calibration report: posterior predictive checks, identification, held-back forecasts.
+
+Writes ``calibration/report/``: ``report.md`` (the coverage table of every target,
+prior-versus-posterior widths, the held-back check's prediction errors), the comparison
+figures with posterior predictive bands (``predictive_<country>.png``) and a pair plot of
+the posterior (``pairs.png``, pyabc's KDE matrix). Runs draw parameter sets from the
+committed posterior and use the same comparison as ``ngo-abm compare``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from calibration.abc import PRIORS, SCENARIO_FILES, load_priors
+from calibration.compare import compare
+from calibration.plotting import comparison_figure, save_figure
+from calibration.posterior import (
+    DEFAULT_POSTERIOR,
+    draw_posterior,
+    has_posterior,
+    load_posterior,
+    parameter_names,
+    posterior_summary,
+)
+from calibration.targets import DEFAULT_TARGETS, load_target_file
+from model import OUTPUT_COLUMNS, load_scenario
+
+from .runner import RunTask, map_runs, run_task
+
+REPORT_DIR = DEFAULT_POSTERIOR.parent / "report"
+HOLDOUT_POSTERIOR = DEFAULT_POSTERIOR.with_name("holdout_posterior.parquet")
+
+
+def predictive_runs(
+    posterior: pd.DataFrame, draws: int, seed: int, workers: int = 1
+) -> dict[str, pd.DataFrame]:
+    """Run each country once per posterior draw; return ``{country: stacked table}``.
+
+    Draw ``i`` runs every country with the same parameter set and seed ``seed + i``.
+    """
+    param_sets = draw_posterior(draws, seed, posterior)
+    scenarios = {c: load_scenario(p) for c, p in SCENARIO_FILES.items()}
+    tasks = [
+        RunTask(s, seed + i, params, {"replicate": i, "country": c})
+        for c, s in scenarios.items()
+        for i, params in enumerate(param_sets)
+    ]
+    frames = pd.concat(map_runs(run_task, tasks, workers=workers, progress=True), ignore_index=True)
+    return {
+        c: part[["replicate", *OUTPUT_COLUMNS]].reset_index(drop=True)
+        for c, part in frames.groupby("country")
+    }
+
+
+def identification_table(posterior: pd.DataFrame, priors_path: Path = PRIORS) -> pd.DataFrame:
+    """Return prior and posterior 90% widths per parameter and their ratio."""
+    priors = load_priors(priors_path)
+    summary = posterior_summary(posterior).set_index("parameter")
+    rows = []
+    for name in parameter_names(posterior):
+        lo, hi = priors[name].quantiles(np.array([0.05, 0.95]))
+        post = summary.loc[name]
+        ratio = (post.q95 - post.q05) / (hi - lo)
+        rows.append(
+            {
+                "parameter": name,
+                "prior 90%": f"{lo:.3g} - {hi:.3g}",
+                "posterior median": f"{post['median']:.3g}",
+                "posterior 90%": f"{post.q05:.3g} - {post.q95:.3g}",
+                "width ratio": round(float(ratio), 2),
+                "identified": "yes" if ratio < 0.5 else ("partly" if ratio < 0.8 else "no"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pair_plot(posterior: pd.DataFrame, path: Path) -> Path:
+    """Write pyabc's KDE pair-plot matrix of the posterior."""
+    import matplotlib.pyplot as plt
+    from pyabc.visualization import plot_kde_matrix
+
+    names = parameter_names(posterior)
+    priors = load_priors()
+    limits = {n: (priors[n].low, priors[n].high) for n in names if n in priors}
+    arr = plot_kde_matrix(posterior[names], posterior["weight"].to_numpy(), limits=limits)
+    fig = np.asarray(arr).flat[0].figure
+    fig.set_size_inches(2.0 * len(names), 2.0 * len(names))
+    plt.setp(fig.axes, xlabel="", ylabel="")
+    return save_figure(fig, path)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame.iterrows():
+        lines.append("| " + " | ".join(_cell(row[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def _cell(x) -> str:
+    if isinstance(x, float):
+        if not np.isfinite(x):
+            return "nan"
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+    return str(x)
+
+
+def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the report's per-target view of a comparison table."""
+    return pd.DataFrame(
+        {
+            "target": table["id"],
+            "group": table["group"],
+            "reported": table["reported"],
+            "tol": table["tolerance"].map("{:.0%}".format),
+            "median": table["model_median"],
+            "90% predictive": [
+                f"{_cell(a)} - {_cell(b)}"
+                for a, b in zip(table.model_q05, table.model_q95, strict=True)
+            ],
+            "rel. error": table["rel_error"].map("{:+.1%}".format),
+            "within tol.": table["within_tolerance"].map({True: "yes", False: "NO"}),
+            "covered": table["covered"].map({True: "yes", False: "NO"}),
+        }
+    )
+
+
+def write_report(draws: int = 100, seed: int = 1, workers: int = 2, out: Path = REPORT_DIR) -> Path:
+    """Write the calibration report; return the path of ``report.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    target_file = load_target_file(DEFAULT_TARGETS)
+    posterior = load_posterior()
+    runs = predictive_runs(posterior, draws, seed, workers)
+    table = compare(runs, target_file.targets)
+    table.to_csv(out / "coverage.csv", index=False)
+    for country, frame in runs.items():
+        fig = comparison_figure(
+            {country: frame}, target_file.targets, target_file.periods,
+            f"{country}: posterior predictive ({draws} draws) against the reported figures",
+        )
+        save_figure(fig, out / f"predictive_{country}.png")
+    pair_plot(posterior, out / "pairs.png")
+    ident = identification_table(posterior)
+    sections = [
+        "# Calibration report",
+        _meta_section(),
+        f"## Posterior predictive check ({draws} posterior draws, one run per country each)",
+        f"Covered: {int(table.covered.sum())}/{len(table)} targets (the reported value, within "
+        "tolerance, lies in the 90% predictive interval). Median within tolerance: "
+        f"{int(table.within_tolerance.sum())}/{len(table)}.",
+        _markdown(coverage_table(table)),
+        "## Which parameters the figures identify (90% widths, posterior / prior)",
+        _markdown(ident),
+        "![pairs](pairs.png)",
+        *[f"![{c}](predictive_{c}.png)" for c in runs],
+        _holdout_section(draws, seed, workers, target_file),
+    ]
+    path = out / "report.md"
+    tmp = path.with_name(".report.md.tmp")
+    tmp.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _meta_section() -> str:
+    summary = DEFAULT_POSTERIOR.with_name("calibrated.yaml")
+    meta = yaml.safe_load(summary.read_text()) if summary.exists() else {}
+    keys = ("source", "generations", "particles", "final_epsilon", "simulations", "wall_seconds")
+    return "\n".join(f"- {k}: {meta.get(k)}" for k in keys)
+
+
+def _holdout_section(draws: int, seed: int, workers: int, target_file) -> str:
+    title = "## Held-back check: calibrated on figures up to 2010, forecasting 2017 and 2023"
+    if not has_posterior(HOLDOUT_POSTERIOR):
+        return f"{title}\n\nNo held-back posterior (`ngo-abm calibrate --holdout`)."
+    runs = predictive_runs(load_posterior(HOLDOUT_POSTERIOR), draws, seed, workers)
+    held = [t for t in target_file.targets if t.last_year > 2010 and t.country == "kyrgyzstan"]
+    table = compare(runs, held)
+    table.to_csv(REPORT_DIR / "holdout.csv", index=False)
+    return f"{title}\n\n" + _markdown(coverage_table(table))

@@ -1,0 +1,160 @@
+"""Policy levers: what-if changes to a scenario that users ask about, as one pure function.
+
+The dashboard (``app.py``) and anyone scripting a what-if apply these to a loaded (and
+possibly calibrated) scenario: the state's grant budget and the year it starts, the donors'
+budget level, a cut of foreign funding and the registration burden. Each lever rewrites
+the scenario's own inputs (``model.scenario``), so the model's rules are unchanged and the
+result is an ordinary validated ``Scenario``; every rewritten input keeps its source with
+the lever appended. Source of the inputs themselves: Jaysanov (2023), CAJOTAS 4(6), and
+the notes in ``scenarios/*.yaml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .scenario import Scenario, ScenarioError
+
+LEVERS = "levers"
+
+
+def apply_levers(
+    scenario: Scenario,
+    *,
+    state_grant_scale: float = 1.0,
+    state_funding_start: int | None = None,
+    donor_budget_scale: float = 1.0,
+    foreign_cut_year: int | None = None,
+    foreign_cut_depth: float = 0.0,
+    registration_burden: float | None = None,
+) -> Scenario:
+    """Return a copy of ``scenario`` with policy levers applied.
+
+    The defaults change nothing: ``apply_levers(s) == s``.
+
+    Args:
+        scenario: A validated scenario (calibrated parameters already applied, if any).
+        state_grant_scale: Multiplies the state grant budget (``state.grant_budget_local``)
+            in every year. State prizes are not changed.
+        state_funding_start: If given, the state grant budget is zero before this year.
+            From this year on it follows the scenario's path where that path is positive;
+            in the years from this one up to the scenario's own first funded year, the
+            programme runs at its first funded year's level held at the same value in
+            constant US dollars (converted with the scenario's exchange rates and US CPI),
+            i.e. the same programme starting earlier. A scenario whose state never funds
+            NGOs keeps a zero budget: the lever moves a programme, it does not invent one.
+            A year after the scenario's own start simply delays the programme.
+        donor_budget_scale: Multiplies the scenario's ``donor_budget_scale`` (the level of
+            every donor's budget path, itself calibrated).
+        foreign_cut_year: First year of a restriction on foreign funding; ``None`` (or a
+            depth of 0) means no cut.
+        foreign_cut_depth: Level of the restriction, 0 to 1: from ``foreign_cut_year`` on,
+            ``state.foreign_funding_restriction`` is the larger of the scenario's value
+            and this depth. Donors react through their ``on_restriction`` rules (cut the
+            budget, leave the country, or shift towards the state's priorities).
+        registration_burden: If given (0 to 1), replaces the registration burden path by
+            this constant in every year.
+
+    Returns:
+        A new validated ``Scenario``.
+
+    Raises:
+        ScenarioError: if a lever is out of range (named as ``levers: <lever>``).
+    """
+    _check_levers(state_grant_scale, donor_budget_scale, foreign_cut_depth, registration_burden)
+    data = scenario.model_dump(mode="python")
+    state = data["state"]
+    if state_funding_start is not None:
+        state["grant_budget_local"] = _start_state_funding(scenario, state_funding_start)
+    if state_grant_scale != 1.0:
+        state["grant_budget_local"] = _scaled(
+            state["grant_budget_local"],
+            state_grant_scale,
+            f"state grant budget x{state_grant_scale:g}",
+        )
+    if donor_budget_scale != 1.0:
+        number = data["donor_budget_scale"]
+        number["value"] *= donor_budget_scale
+        number["source"] += f"; dashboard lever: donor budgets x{donor_budget_scale:g}"
+    if foreign_cut_year is not None and foreign_cut_depth > 0:
+        state["foreign_funding_restriction"] = _foreign_cut(
+            scenario, foreign_cut_year, foreign_cut_depth
+        )
+    if registration_burden is not None:
+        state["registration_burden"] = {
+            "points": {scenario.start_year: float(registration_burden)},
+            "interpolation": "step",
+            "source": f"dashboard lever: registration burden held at {registration_burden:g} "
+            f"in every year (replaces the scenario's path: "
+            f"{scenario.state.registration_burden.source})",
+        }
+    return Scenario.model_validate(data)
+
+
+def _check_levers(
+    state_grant_scale: float,
+    donor_budget_scale: float,
+    foreign_cut_depth: float,
+    registration_burden: float | None,
+) -> None:
+    if state_grant_scale < 0:
+        raise ScenarioError(LEVERS, "state_grant_scale", "must not be negative")
+    if donor_budget_scale < 0:
+        raise ScenarioError(LEVERS, "donor_budget_scale", "must not be negative")
+    if not 0.0 <= foreign_cut_depth <= 1.0:
+        raise ScenarioError(LEVERS, "foreign_cut_depth", "must be between 0 and 1")
+    if registration_burden is not None and not 0.0 <= registration_burden <= 1.0:
+        raise ScenarioError(LEVERS, "registration_burden", "must be between 0 and 1")
+
+
+def _scaled(series: dict[str, Any], factor: float, note: str) -> dict[str, Any]:
+    """Return a dumped series with every point multiplied by ``factor``."""
+    return {
+        **series,
+        "points": {year: value * factor for year, value in series["points"].items()},
+        "source": f"{series['source']}; dashboard lever: {note}",
+    }
+
+
+def _yearly(values: dict[int, float], source: str) -> dict[str, Any]:
+    """Return a dumped series given at every simulated year (held outside the run)."""
+    return {"points": values, "interpolation": "step", "source": source}
+
+
+def _start_state_funding(scenario: Scenario, start: int) -> dict[str, Any]:
+    """Return the state grant budget path with state funding starting in ``start``."""
+    budget = scenario.state.grant_budget_local
+    funded = [y for y in scenario.years if budget.at(y) > 0]
+    own_start = funded[0] if funded else None
+    values = {}
+    for year in scenario.years:
+        if year < start:
+            values[year] = 0.0
+        elif own_start is None or year >= own_start:
+            values[year] = budget.at(year)
+        else:
+            values[year] = budget.at(own_start) * _local_price(scenario, year, own_start)
+    return _yearly(
+        values,
+        f"{budget.source}; dashboard lever: state grants start in {start} "
+        f"(earlier years at the first funded year's level in constant US$)",
+    )
+
+
+def _local_price(scenario: Scenario, year: int, base: int) -> float:
+    """Return local currency of ``year`` per local currency of ``base`` at equal real value."""
+    rate, cpi = scenario.exchange_rate, scenario.usd_cpi
+    return (rate.at(year) * cpi.at(year)) / (rate.at(base) * cpi.at(base))
+
+
+def _foreign_cut(scenario: Scenario, year: int, depth: float) -> dict[str, Any]:
+    """Return the foreign-funding restriction with at least ``depth`` from ``year`` on."""
+    restriction = scenario.state.foreign_funding_restriction
+    values = {
+        y: max(restriction.at(y), depth) if y >= year else restriction.at(y) for y in scenario.years
+    }
+    return _yearly(
+        values,
+        f"{restriction.source}; dashboard lever: foreign funding cut to depth {depth:g} "
+        f"from {year}",
+    )
