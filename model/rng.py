@@ -25,11 +25,17 @@ _TO_UNIT = 2.0**-53
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """Return the SplitMix64 finaliser of each uint64 in ``x`` (wrapping arithmetic)."""
+    """Return the SplitMix64 finaliser of each uint64 in ``x`` (wrapping arithmetic).
+
+    Works in place on a fresh array ``x + GOLDEN`` to avoid temporaries.
+    """
     x = x + _GOLDEN
-    x = (x ^ (x >> np.uint64(30))) * _MIX1
-    x = (x ^ (x >> np.uint64(27))) * _MIX2
-    return x ^ (x >> np.uint64(31))
+    x ^= x >> np.uint64(30)
+    x *= _MIX1
+    x ^= x >> np.uint64(27)
+    x *= _MIX2
+    x ^= x >> np.uint64(31)
+    return x
 
 
 def decision_code(decision: str) -> int:
@@ -40,20 +46,30 @@ def decision_code(decision: str) -> int:
 class KeyedStreams:
     """Named random streams derived from one run seed.
 
+    Each decision gets a base key from ``SeedSequence(seed, spawn_key=(decision code,))``;
+    the year is mixed into it with SplitMix64, so that a run creates one ``SeedSequence``
+    per decision rather than one per decision and year.
+
     Args:
         seed: The run's seed: an int or a sequence of ints (``SeedSequence`` entropy).
     """
 
     def __init__(self, seed: int | tuple[int, ...]):
         self.seed = seed
+        self._bases: dict[str, np.uint64] = {}
         self._keys: dict[tuple[str, int], np.uint64] = {}
 
     def _key(self, decision: str, year: int) -> np.uint64:
         cache_key = (decision, year)
         key = self._keys.get(cache_key)
         if key is None:
-            ss = np.random.SeedSequence(self.seed, spawn_key=(decision_code(decision), year))
-            key = ss.generate_state(1, np.uint64)[0]
+            base = self._bases.get(decision)
+            if base is None:
+                ss = np.random.SeedSequence(self.seed, spawn_key=(decision_code(decision),))
+                base = ss.generate_state(1, np.uint64)[0]
+                self._bases[decision] = base
+            mixed = np.array([year], dtype=np.uint64) * _GOLDEN ^ base
+            key = _splitmix64(mixed)[0]
             self._keys[cache_key] = key
         return key
 
@@ -68,9 +84,11 @@ class KeyedStreams:
         Returns:
             Float array of the same length as ``ids``.
         """
-        key = self._key(decision, year)
-        mixed = _splitmix64(_splitmix64(np.asarray(ids, dtype=np.uint64) * _GOLDEN ^ key))
-        return (mixed >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        x = np.asarray(ids, dtype=np.uint64) * _GOLDEN
+        x ^= self._key(decision, year)
+        x = _splitmix64(_splitmix64(x))
+        x >>= np.uint64(11)
+        return x.astype(np.float64) * _TO_UNIT
 
     def normal(self, decision: str, year: int, ids: np.ndarray) -> np.ndarray:
         """Return one standard normal per id (inverse CDF of the keyed uniform)."""
