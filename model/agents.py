@@ -17,7 +17,7 @@ import numpy as np
 from mesa import Agent
 
 from . import grants
-from .population import STATUS_NAMES, Population
+from .population import STATUS_NAMES, ApplicantPool, Population
 from .scenario import SECTORS, StatePolicy
 from .scenario import Donor as DonorConfig
 
@@ -113,7 +113,7 @@ class Donor(Agent):
             return
         budget = cfg.budget_usd.at(year) * self.model.config.donor_budget_scale.value
         priorities = cfg.priorities.vector()
-        state_priorities = self.model.config.state.grant_priorities.vector()
+        state_priorities = self.model.state.priorities
         for reaction, level, label in (
             (cfg.on_instability, instability, "instability"),
             (cfg.on_restriction, restriction, "restriction"),
@@ -139,25 +139,23 @@ class Donor(Agent):
         """Whether the donor has money in the country this year."""
         return self.budget_usd > 0
 
-    def award_grants(self, year: int, seekers: np.ndarray) -> float:
-        """Award this year's grants among ``seekers`` by track record and sector fit.
+    def award_grants(self, year: int, pool: ApplicantPool) -> float:
+        """Award this year's grants among the applicants by track record and sector fit.
 
         Returns:
             The money spent (constant US dollars).
         """
-        pop = self.model.population
-        if self.budget_usd <= 0 or not seekers.any():
+        if self.budget_usd <= 0 or pool.rows.size == 0:
             return 0.0
-        rows = np.flatnonzero(seekers)
         amounts = grants.allocate(
             self.budget_usd,
             self.config.mean_grant_usd.value,
-            self.model.scores(rows, self.priorities),
-            self.model.grant_sizes(rows),
-            self.model.streams.uniform(f"grant:{self.name}", year, pop.ngo_id[rows]),
+            pool.scores(self.priorities),
+            pool.sizes,
+            self.model.streams.uniform(f"grant:{self.name}", year, pool.ids),
             self.model.behaviour["grant_cap_multiple"],
         )
-        pop.income_foreign[rows] += amounts
+        self.model.population.income_foreign[pool.rows] += amounts
         return float(amounts.sum())
 
 
@@ -167,6 +165,7 @@ class State(Agent):
     def __init__(self, model: NGOModel, policy: StatePolicy):
         super().__init__(model)
         self.policy = policy
+        self.priorities = policy.grant_priorities.vector()
         self.burden = 0.0
         self.enforcement = 0.0
         self.restriction = 0.0
@@ -191,40 +190,38 @@ class State(Agent):
         self.grants_paid_local = 0.0
         self.prizes_paid_local = 0.0
 
-    def eligible(self, seekers: np.ndarray) -> np.ndarray:
-        """Return the NGOs eligible for state money.
+    def eligible(self, pool: ApplicantPool) -> ApplicantPool:
+        """Return the applicants eligible for state money.
 
-        Eligible are seekers that operated last year and, where the programme requires
+        Eligible are applicants that operated last year and, where the programme requires
         it, filed last year's report.
         """
         pop = self.model.population
-        ok = seekers & pop.view("prev_operating")
+        ok = pop.view("prev_operating").copy()
         if self.policy.grant_requires_report:
             ok &= pop.view("prev_reported")
-        return ok
+        return pool.subset(ok)
 
-    def award_grants(self, year: int, seekers: np.ndarray) -> None:
+    def award_grants(self, year: int, pool: ApplicantPool) -> None:
         """Award the state grant budget among eligible NGOs by capacity and priority sector."""
         model = self.model
-        pop = model.population
-        to_usd = model.local_to_constant_usd(year)
+        to_usd = model.to_usd
         budget = self.grant_budget_local * to_usd
-        eligible = self.eligible(seekers)
-        if budget <= 0 or not eligible.any():
+        eligible = self.eligible(pool)
+        if budget <= 0 or eligible.rows.size == 0:
             return
-        rows = np.flatnonzero(eligible)
         amounts = grants.allocate(
             budget,
             self.policy.grant_mean_local.at(year) * to_usd,
-            model.scores(rows, self.policy.grant_priorities.vector()),
-            model.grant_sizes(rows),
-            model.streams.uniform("state_grant", year, pop.ngo_id[rows]),
+            eligible.scores(self.priorities),
+            eligible.sizes,
+            model.streams.uniform("state_grant", year, eligible.ids),
             model.behaviour["grant_cap_multiple"],
         )
-        pop.income_state[rows] += amounts
+        model.population.income_state[eligible.rows] += amounts
         self.grants_paid_local = float(amounts.sum()) / to_usd
 
-    def award_prizes(self, year: int, seekers: np.ndarray) -> None:
+    def award_prizes(self, year: int, pool: ApplicantPool) -> None:
         """Award the prize budget in equal prizes to the highest-scoring eligible NGOs.
 
         Ties and near-ties are broken by a keyed draw, so the ranking is reproducible.
@@ -232,15 +229,12 @@ class State(Agent):
         count = int(self.policy.prize_count.value)
         if self.prize_budget_local <= 0 or count <= 0:
             return
-        model = self.model
-        pop = model.population
-        rows = np.flatnonzero(self.eligible(seekers))
-        if rows.size == 0:
+        eligible = self.eligible(pool)
+        if eligible.rows.size == 0:
             return
-        noise = model.streams.uniform("prize", year, pop.ngo_id[rows])
-        merit = model.scores(rows, self.policy.grant_priorities.vector()) * (0.5 + noise)
-        winners = rows[np.argsort(-merit, kind="stable")[:count]]
-        to_usd = model.local_to_constant_usd(year)
+        noise = self.model.streams.uniform("prize", year, eligible.ids)
+        merit = eligible.scores(self.priorities) * (0.5 + noise)
+        winners = eligible.rows[np.argsort(-merit, kind="stable")[:count]]
         prize_local = self.prize_budget_local / count
-        pop.income_prize[winners] += prize_local * to_usd
+        self.model.population.income_prize[winners] += prize_local * self.model.to_usd
         self.prizes_paid_local = prize_local * winners.size

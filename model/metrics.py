@@ -86,7 +86,7 @@ def year_row(model: NGOModel, new: int, struck: int) -> dict[str, float]:
     total_foreign, total_state, total_domestic = foreign.sum(), state.sum(), domestic.sum()
     n_operating = int(operating.sum())
     n_registered = int(registered.sum())
-    nominal = income[operating] * model.constant_to_nominal_usd(model.year)
+    nominal = income[operating] * model.to_nominal
     return {
         "year": model.year,
         "registered": n_registered,

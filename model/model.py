@@ -13,13 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
-from scipy.stats import poisson
 
 from . import population as rules
 from .agents import NGO, Donor, State
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import Population
-from .rng import KeyedStreams
+from .rng import KeyedStreams, poisson_quantile
 from .scenario import Scenario
 
 
@@ -44,6 +43,8 @@ class NGOModel(Model):
         self.state = State(self, scenario.state)
         self.donors = [Donor(self, cfg) for cfg in scenario.donors]
         self.row: dict[str, float] = {}
+        self.to_usd = self.to_nominal = 1.0
+        self.money, self.money_mix = 0.0, np.zeros(len(scenario.civic_sectors.vector()))
         self.datacollector = DataCollector(
             model_reporters={c: (lambda m, c=c: m.row[c]) for c in OUTPUT_COLUMNS}
         )
@@ -81,42 +82,33 @@ class NGOModel(Model):
         """Return the factor from nominal local currency of ``year`` to constant US dollars."""
         return 1.0 / (self.config.exchange_rate.at(year) * self.constant_to_nominal_usd(year))
 
-    # Scoring shared by all funders ---------------------------------------------------
-
-    def scores(self, rows: np.ndarray, priorities: np.ndarray) -> np.ndarray:
-        """Return funders' scores of NGOs: track record (capacity) times sector fit."""
-        fit = priorities / priorities.mean()
-        capacity = self.population.capacity[rows]
-        return capacity ** self.behaviour["track_record_weight"] * fit[self.population.sector[rows]]
-
-    def grant_sizes(self, rows: np.ndarray) -> np.ndarray:
-        """Return NGOs' relative grant sizes (larger for higher capacity)."""
-        return self.population.capacity[rows] ** self.behaviour["grant_size_capacity"]
-
     # The yearly step -------------------------------------------------------------------
 
     def step(self) -> None:
         """Simulate one calendar year."""
         self.year += 1
         year, b, pop = self.year, self.behaviour, self.population
+        self.to_usd = self.local_to_constant_usd(year)
+        self.to_nominal = self.constant_to_nominal_usd(year)
         self.state.apply_policy(year)
         for donor in self.donors:
             donor.plan_year(year, self.state.instability, self.state.restriction)
+        self.money, self.money_mix = self.funding_on_offer()
         pop.start_year()
         new = self._register_new(year)
         seekers = rules.applicants(pop, year, self.streams, b["apply_dormant"])
+        pool = rules.ApplicantPool(pop, seekers, b["track_record_weight"], b["grant_size_capacity"])
         for donor in self.donors:
-            donor.award_grants(year, seekers)
-        self.state.award_grants(year, seekers)
-        self.state.award_prizes(year, seekers)
+            donor.award_grants(year, pool)
+        self.state.award_grants(year, pool)
+        self.state.award_prizes(year, pool)
+        gdp_per_person = self.config.gdp_per_capita_usd.at(year) / self.to_nominal
         rules.raise_domestic(
             pop,
             year,
             self.streams,
             seekers,
-            b["domestic_income_gdp"]
-            * self.config.gdp_per_capita_usd.at(year)
-            / self.constant_to_nominal_usd(year),
+            b["domestic_income_gdp"] * gdp_per_person,
             b["domestic_raise_prob"],
             b["domestic_income_sd"],
         )
@@ -140,11 +132,8 @@ class NGOModel(Model):
 
     def funding_on_offer(self) -> tuple[float, np.ndarray]:
         """Return this year's donor and state money (constant US$) and its sector mix."""
-        year = self.year
-        state_usd = (
-            self.state.grant_budget_local + self.state.prize_budget_local
-        ) * self.local_to_constant_usd(year)
-        mix = state_usd * self._normalised(self.config.state.grant_priorities.vector())
+        state_usd = (self.state.grant_budget_local + self.state.prize_budget_local) * self.to_usd
+        mix = state_usd * self._normalised(self.state.priorities)
         total = state_usd
         for donor in self.donors:
             total += donor.budget_usd
@@ -162,16 +151,13 @@ class NGOModel(Model):
         both held back by the registration burden.
         """
         b = self.behaviour
-        money, _ = self.funding_on_offer()
         civic = b["civic_rate"] * self.config.population_millions.at(self.year)
-        return (1.0 - self.state.burden) * (civic + b["funding_rate"] * money / 1e6)
+        return (1.0 - self.state.burden) * (civic + b["funding_rate"] * self.money / 1e6)
 
     def _register_new(self, year: int) -> int:
         lam = self.expected_registrations()
         # Inverse-CDF of one keyed uniform: more expected foundings never means fewer.
-        count = (
-            int(poisson.ppf(self.streams.scalar_uniform("founding", year), lam)) if lam > 0 else 0
-        )
+        count = poisson_quantile(self.streams.scalar_uniform("founding", year), lam)
         if count == 0:
             return 0
         rows = self.population.add(
@@ -187,12 +173,11 @@ class NGOModel(Model):
 
     def _sector_probabilities(self) -> np.ndarray:
         """Return founders' sector choice: the civic mix pulled towards where money is."""
-        money, mix = self.funding_on_offer()
         civic = self._normalised(self.config.civic_sectors.vector())
         pull = self.behaviour["funding_pull_sector"]
-        if money <= 0:
+        if self.money <= 0:
             return civic
-        return (1 - pull) * civic + pull * mix / money
+        return (1 - pull) * civic + pull * self.money_mix / self.money
 
     def report_probability(self) -> float:
         """Return an operating NGO's chance of filing its annual report this year."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from .rng import KeyedStreams
-from .scenario import SECTORS
 
 DORMANT, OPERATING, DEREGISTERED = 0, 1, 2
 STATUS_NAMES = ("dormant", "operating", "deregistered")
@@ -119,6 +118,61 @@ class Population:
         )
 
 
+def chance(
+    pop: Population, streams: KeyedStreams, decision: str, year: int, mask: np.ndarray, p: float
+) -> np.ndarray:
+    """Return ``mask`` narrowed to the rows whose keyed draw falls below ``p``.
+
+    Only the rows in ``mask`` draw; since draws are keyed by NGO id, which rows draw does
+    not change any row's draw.
+    """
+    rows = np.flatnonzero(mask)
+    hit = np.zeros(mask.size, dtype=bool)
+    if rows.size and p > 0:
+        hit[rows] = streams.uniform(decision, year, pop.ngo_id[rows]) < p
+    return hit
+
+
+class ApplicantPool:
+    """This year's grant seekers with what every funder scores them on, computed once.
+
+    Args:
+        pop: The population.
+        seekers: Mask of the NGOs seeking money.
+        track_record_weight: Exponent of capacity in funders' scores.
+        grant_size_capacity: Exponent of capacity in grant sizes.
+    """
+
+    def __init__(
+        self,
+        pop: Population,
+        seekers: np.ndarray,
+        track_record_weight: float,
+        grant_size_capacity: float,
+    ):
+        self.mask = seekers
+        self.rows = np.flatnonzero(seekers)
+        self.ids = pop.ngo_id[self.rows]
+        self.sector = pop.sector[self.rows]
+        capacity = pop.capacity[self.rows]
+        self.track_record = capacity**track_record_weight
+        self.sizes = capacity**grant_size_capacity
+
+    def scores(self, priorities: np.ndarray) -> np.ndarray:
+        """Return a funder's scores: track record times the sector's fit with its priorities."""
+        fit = priorities / priorities.mean()
+        return self.track_record * fit[self.sector]
+
+    def subset(self, keep: np.ndarray) -> ApplicantPool:
+        """Return the pool restricted to the applicants where ``keep`` (a row mask) holds."""
+        sub = object.__new__(ApplicantPool)
+        chosen = keep[self.rows]
+        sub.mask = self.mask & keep
+        for name in ("rows", "ids", "sector", "track_record", "sizes"):
+            setattr(sub, name, getattr(self, name)[chosen])
+        return sub
+
+
 def applicants(
     pop: Population, year: int, streams: KeyedStreams, apply_dormant: float
 ) -> np.ndarray:
@@ -128,14 +182,10 @@ def applicants(
     probability ``apply_dormant``; deregistered NGOs and retired one-project NGOs never do.
     """
     status = pop.view("status")
-    new = pop.view("founded") == year
-    dormant = (status == DORMANT) & ~pop.view("retired")
-    revived = dormant & (streams.uniform("apply_dormant", year, pop.view("ngo_id")) < apply_dormant)
-    return (
-        (status != DEREGISTERED)
-        & ~pop.view("retired")
-        & (pop.view("prev_operating") | new | revived)
-    )
+    active = ~pop.view("retired") & (status != DEREGISTERED)
+    usual = active & (pop.view("prev_operating") | (pop.view("founded") == year))
+    dormant = active & ~usual & (status == DORMANT)
+    return usual | chance(pop, streams, "apply_dormant", year, dormant, apply_dormant)
 
 
 def raise_domestic(
@@ -152,11 +202,11 @@ def raise_domestic(
     An NGO that seeks funds raises some domestic money with probability ``raise_prob``;
     the amount is lognormal around ``median_usd`` times its capacity.
     """
-    ids = pop.view("ngo_id")
-    raises = seekers & (streams.uniform("domestic_raise", year, ids) < raise_prob)
-    z = streams.normal("domestic_amount", year, ids)
-    amount = median_usd * pop.view("capacity") * np.exp(sd * z)
-    pop.view("income_domestic")[:] = np.where(raises, amount, 0.0)
+    rows = np.flatnonzero(chance(pop, streams, "domestic_raise", year, seekers, raise_prob))
+    income = pop.view("income_domestic")
+    income[:] = 0.0
+    z = streams.normal("domestic_amount", year, pop.ngo_id[rows])
+    income[rows] = median_usd * pop.capacity[rows] * np.exp(sd * z)
 
 
 def update_activity(
@@ -192,8 +242,8 @@ def update_activity(
     np.maximum(capacity, 0.05, out=capacity)
     streak = pop.view("streak")
     streak[:] = np.where(operating, streak + 1, 0)
-    exits = streams.uniform("one_day_exit", year, pop.view("ngo_id")) < one_day_exit
-    pop.view("retired")[:] |= operating & pop.view("one_day") & exits
+    one_project = operating & pop.view("one_day")
+    pop.view("retired")[:] |= chance(pop, streams, "one_day_exit", year, one_project, one_day_exit)
 
 
 def file_reports(
@@ -201,18 +251,13 @@ def file_reports(
 ) -> None:
     """Operating NGOs file their annual report with ``report_prob``; state grantees always do."""
     operating = pop.view("status") == OPERATING
-    files = streams.uniform("report", year, pop.view("ngo_id")) < report_prob
-    pop.view("reported")[:] = operating & (files | must_report)
+    files = chance(pop, streams, "report", year, operating & ~must_report, report_prob)
+    pop.view("reported")[:] = files | (operating & must_report)
 
 
 def deregister(pop: Population, year: int, streams: KeyedStreams, rate: float) -> np.ndarray:
     """Strike dormant NGOs off the register with probability ``rate``; return who was struck."""
     status = pop.view("status")
-    struck = (status == DORMANT) & (streams.uniform("deregister", year, pop.view("ngo_id")) < rate)
+    struck = chance(pop, streams, "deregister", year, status == DORMANT, rate)
     status[struck] = DEREGISTERED
     return struck
-
-
-def sector_index(name: str) -> int:
-    """Return the index of a sector name in ``SECTORS``."""
-    return SECTORS.index(name)

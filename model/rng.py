@@ -16,7 +16,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtri, pdtr, pdtrik
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -98,3 +98,15 @@ class KeyedStreams:
     def scalar_uniform(self, decision: str, year: int) -> float:
         """Return a single keyed uniform for an aggregate decision of a year."""
         return float(self.uniform(decision, year, np.zeros(1, dtype=np.uint64))[0])
+
+
+def poisson_quantile(u: float, lam: float) -> int:
+    """Return the Poisson(``lam``) quantile of ``u``: the least k with P(X <= k) >= u.
+
+    Uses the incomplete-gamma inverse of ``scipy.special`` (as ``scipy.stats.poisson.ppf``
+    does) without the cost of the ``scipy.stats`` machinery on every call.
+    """
+    if lam <= 0:
+        return 0
+    k = max(int(np.ceil(pdtrik(u, lam))), 0)
+    return k - 1 if k > 0 and pdtr(k - 1, lam) >= u else k
