@@ -15,10 +15,13 @@ from pathlib import Path
 from model import ScenarioError, load_scenario
 
 EXIT_USAGE = 2
+PARAM_MODES = ("auto", "median", "posterior", "scenario")
 # Each of these modules adds its subcommand(s) through ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "cli.calibrate",
     "cli.bench",
+    "cli.dashboard",
+    "cli.experiment",
 )
 
 
@@ -50,21 +53,29 @@ def seed_int(text: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's replicates and write the run folder."""
-    from experiments.runs import build_manifest, run_replicates, write_run
+    from experiments.runs import build_manifest, replicate_params, run_replicates, write_run
 
     scenario = load_scenario(args.scenario)
+    params, source = replicate_params(args.params, args.replicates, args.seed)
     started = time.perf_counter()
     frame, seeds = run_replicates(
-        scenario, args.seed, args.replicates, workers=args.workers, progress=args.replicates > 1
+        scenario,
+        args.seed,
+        args.replicates,
+        params=params,
+        workers=args.workers,
+        progress=args.replicates > 1,
     )
-    manifest = build_manifest(args.scenario, scenario, seeds, time.perf_counter() - started)
+    manifest = build_manifest(
+        args.scenario, scenario, seeds, time.perf_counter() - started, params, source
+    )
     out = write_run(args.out, frame, manifest)
     last = frame[frame.year == frame.year.max()]
     print(
         f"{scenario.name}: {len(seeds)} replicate(s), {scenario.start_year}-{scenario.end_year}, "
         f"{manifest['wall_seconds']:.2f} s; in {int(last.year.iloc[0])} median registered "
         f"{last.registered.median():,.0f}, operational {last.operational.median():,.0f}, "
-        f"reporting {last.reporting.median():,.0f}"
+        f"reporting {last.reporting.median():,.0f} ({source})"
     )
     print(f"wrote {out / 'timeseries.csv'}, {out / 'manifest.json'}, {out / 'timeseries.png'}")
     return 0
@@ -83,6 +94,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             cmd_run(
                 argparse.Namespace(
                     scenario=source,
+                    params=args.params,
                     seed=args.seed,
                     replicates=args.replicates,
                     workers=args.workers,
@@ -109,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/kyrgyzstan.yaml")
     run.add_argument("--seed", type=seed_int, default=1, help="base seed (replicate r uses seed+r)")
     run.add_argument("--replicates", type=positive_int, default=1)
+    run.add_argument(
+        "--params",
+        choices=PARAM_MODES,
+        default="auto",
+        help="behaviour parameters: median (calibrated), posterior (a draw per replicate), "
+        "scenario (behaviour.yaml), auto (median if calibrated, else scenario)",
+    )
     run.add_argument("--workers", type=positive_int, default=1, help="local worker processes")
     run.add_argument("--out", type=Path, default=None, help="output folder (default out/<name>)")
     run.set_defaults(func=cmd_run)
@@ -119,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("sources", type=Path, nargs="+", help="run folder(s) or scenario YAML(s)")
     cmp_.add_argument("--targets", type=Path, default=Path("calibration/targets.yaml"))
     cmp_.add_argument("--replicates", type=positive_int, default=20, help="when running a scenario")
+    cmp_.add_argument("--params", choices=PARAM_MODES, default="auto", help="when running")
     cmp_.add_argument("--seed", type=seed_int, default=1, help="when running a scenario")
     cmp_.add_argument("--workers", type=positive_int, default=1, help="when running a scenario")
     cmp_.add_argument("--out", type=Path, default=None, help="run folder for a scenario")

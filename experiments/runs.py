@@ -23,6 +23,7 @@ import pandas as pd
 
 from calibration.compare import check_targets_fit_runs, compare
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
+from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
 from calibration.targets import DEFAULT_TARGETS, load_target_file, load_targets
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 
@@ -31,18 +32,41 @@ from .runner import RunTask, map_runs, replicate_seeds, run_task
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pydantic", "pyabc", "SALib", "distributed")
 
 
+def replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict], str]:
+    """Return each replicate's parameter overrides and a description of their source.
+
+    Args:
+        mode: ``median`` (the committed posterior's medians), ``posterior`` (one posterior
+            draw per replicate), ``scenario`` (the scenario's own behaviour values) or
+            ``auto`` (``median`` when a committed posterior exists, else ``scenario``).
+        replicates: Number of replicates.
+        seed: Seed of the posterior draws.
+    """
+    if mode == "auto":
+        mode = "median" if has_posterior() else "scenario"
+    if mode == "scenario":
+        return [{} for _ in range(replicates)], "scenario behaviour values"
+    if mode == "median":
+        return [posterior_median()] * replicates, f"posterior median ({DEFAULT_POSTERIOR.name})"
+    return draw_posterior(replicates, seed), f"posterior draws ({DEFAULT_POSTERIOR.name})"
+
+
 def run_replicates(
     scenario: Scenario,
     seed: int,
     replicates: int,
-    params: dict[str, float] | None = None,
+    params: list[dict[str, float]] | None = None,
     workers: int = 1,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, list[int]]:
-    """Run ``replicates`` seeds of a scenario; return the stacked table and the seeds."""
+    """Run ``replicates`` seeds of a scenario; return the stacked table and the seeds.
+
+    Replicate ``r`` runs with seed ``seed + r`` and overrides ``params[r]`` (if given).
+    """
     seeds = replicate_seeds(seed, replicates)
+    per_replicate = params or [{} for _ in seeds]
     tasks = [
-        RunTask(scenario, s, dict(params or {}), {"replicate": r}) for r, s in enumerate(seeds)
+        RunTask(scenario, s, dict(per_replicate[r]), {"replicate": r}) for r, s in enumerate(seeds)
     ]
     frames = map_runs(run_task, tasks, workers=workers, progress=progress, desc="replicates")
     frame = pd.concat(frames, ignore_index=True)
@@ -86,7 +110,8 @@ def build_manifest(
     scenario: Scenario,
     seeds: list[int],
     wall_seconds: float,
-    params: dict[str, Any] | None = None,
+    params: list[dict[str, float]] | None = None,
+    params_source: str = "scenario behaviour values",
 ) -> dict[str, Any]:
     """Return the manifest of a run folder."""
     return {
@@ -99,7 +124,8 @@ def build_manifest(
         "end_year": scenario.end_year,
         "seeds": seeds,
         "replicates": len(seeds),
-        "params": params or {},
+        "params_source": params_source,
+        "params": params or [],
         "packages": package_versions(),
         "git_commit": git_commit(),
         "wall_seconds": round(wall_seconds, 3),
