@@ -1,0 +1,52 @@
+"""``ngo-abm bench``: the benchmark of issue 6 (``experiments.benchmark``).
+
+Prints one JSON line per case (a header line with the machine and commit first, a summary
+line with ratios and goals last) and then a readable table; ``--out`` also writes the JSON
+lines to a file, atomically. Goals are reported, never turned into a failing exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cli.main import UsageError
+from experiments import benchmark
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark, print its JSON lines and table, and write ``--out`` if given."""
+    if args.out is not None and not args.out.parent.is_dir():
+        raise UsageError(f"{args.out}: --out: folder {args.out.parent} does not exist")
+    settings = benchmark.QUICK if args.quick else benchmark.FULL
+    records = benchmark.run_benchmark(
+        args.cases,
+        settings,
+        emit=lambda record: print(benchmark.to_json_line(record), flush=True),
+    )
+    print()
+    print(benchmark.format_table(records))
+    if args.out is not None:
+        benchmark.write_json_lines(args.out, records)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``bench`` subcommand."""
+    bench = subparsers.add_parser(
+        "bench", help="benchmark the model against Mesa and numpy floors (issue 6)"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="tiny smoke version (its numbers mean nothing)"
+    )
+    bench.add_argument(
+        "--cases",
+        nargs="+",
+        choices=benchmark.CASES,
+        default=list(benchmark.CASES),
+        metavar="CASE",
+        help=f"cases to run (default all: {', '.join(benchmark.CASES)})",
+    )
+    bench.add_argument("--out", type=Path, default=None, help="also write the JSON lines here")
+    bench.set_defaults(func=cmd_bench)

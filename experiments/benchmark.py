@@ -1,0 +1,557 @@
+"""Benchmark harness of issue 6: the model's cost against Mesa and numpy floors.
+
+Cases (each one JSON record; medians, warm-ups and ratios are computed within one call):
+
+- ``run_kg``: one 1:1 Kyrgyzstan run (``scenarios/kyrgyzstan.yaml``) in-process, median of
+  repeated runs after a warm-up, with its agent-years (the sum of the ``registered`` column).
+- ``mesa_floor``: a plain Mesa model with as many agents per year as that run (created as
+  the run registers NGOs, removed as it strikes them off), every agent stepped each year with
+  ``model.agents.shuffle_do("step")``, one random draw and one attribute update per step:
+  the least any one-step-per-agent Mesa implementation of the model can cost.
+- ``numpy_floor``: the same trivial work as one numpy update per year.
+- ``run_kg_x10``: the scenario with ten times the founding rates (``civic_rate`` and
+  ``funding_rate``), to show how cost grows with the population.
+- ``memory``: peak resident set of one 1:1 run in a fresh process (``VmHWM`` on Linux).
+- ``ensemble``: throughput of an ensemble run by ``experiments.runner.map_runs`` with one
+  and with two worker processes.
+
+Timing uses ``time.perf_counter``; the Mesa floor uses only Mesa's public API (``Agent``,
+``Model``, ``create_agents``, ``remove``, ``AgentSet.shuffle_do``). Goals are reported, never
+enforced: speed is measured here, not in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa import Agent, Model
+
+from experiments.runner import RunTask, map_runs, run_task
+from model import Scenario, load_scenario, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO_PATH = ROOT / "scenarios" / "kyrgyzstan.yaml"
+CASES: tuple[str, ...] = (
+    "run_kg",
+    "mesa_floor",
+    "numpy_floor",
+    "run_kg_x10",
+    "memory",
+    "ensemble",
+)
+SEED = 1
+SCALE = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much work each case does.
+
+    Attributes:
+        quick: A smoke-test run whose numbers mean nothing.
+        repeats: Timed runs per case after one warm-up.
+        years: Simulated years (None: the scenario's own span).
+        ensemble_runs: Runs in the ensemble case.
+    """
+
+    quick: bool
+    repeats: int
+    years: int | None
+    ensemble_runs: int
+
+
+FULL = Settings(quick=False, repeats=7, years=None, ensemble_runs=200)
+QUICK = Settings(quick=True, repeats=2, years=4, ensemble_runs=10)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A target to report against (never enforced)."""
+
+    name: str
+    metric: str
+    op: str
+    threshold: float
+
+    def check(self, value: float) -> bool:
+        """Return whether ``value`` meets the goal."""
+        return _OPERATORS[self.op](value, self.threshold)
+
+
+_OPERATORS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
+
+
+GOALS: tuple[Goal, ...] = (
+    Goal("run_kg at least 2x faster than mesa_floor", "mesa_floor_over_run_kg", ">=", 2.0),
+    Goal("stretch: run_kg at least 5x faster than mesa_floor", "mesa_floor_over_run_kg", ">=", 5.0),
+    Goal("run_kg within 20x of numpy_floor", "run_kg_over_numpy_floor", "<=", 20.0),
+    Goal("peak RSS of a 1:1 run under 300 MB", "peak_rss_mb", "<", 300.0),
+    Goal("run_kg_x10 under 12x run_kg", "x10_over_run_kg", "<", 12.0),
+    Goal("2 workers at least 1.6x the throughput of 1", "ensemble_speedup", ">=", 1.6),
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A run's register per year: what the floors must reproduce."""
+
+    initial: int
+    new: np.ndarray
+    struck: np.ndarray
+    registered: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Profile:
+        """Read the profile from a run's yearly table."""
+        new = frame["new_registrations"].to_numpy(dtype=np.int64)
+        struck = frame["deregistered"].to_numpy(dtype=np.int64)
+        registered = frame["registered"].to_numpy(dtype=np.int64)
+        initial = int(registered[0] - new[0] + struck[0])
+        return cls(initial, new, struck, registered)
+
+    @property
+    def agent_years(self) -> int:
+        """Sum over years of the NGOs on the register."""
+        return int(self.registered.sum())
+
+    @property
+    def founded(self) -> int:
+        """NGOs that were ever on the register."""
+        return self.initial + int(self.new.sum())
+
+
+# Scenarios ---------------------------------------------------------------------------
+
+
+def benchmark_scenario(years: int | None, path: Path = SCENARIO_PATH) -> Scenario:
+    """Return the benchmark's scenario, cut to its first ``years`` years if given."""
+    scenario = load_scenario(path)
+    if years is None:
+        return scenario
+    data = scenario.model_dump(mode="python")
+    data["end_year"] = scenario.start_year + years - 1
+    return Scenario.model_validate(data)
+
+
+def scaled_founding(scenario: Scenario, factor: float) -> Scenario:
+    """Return ``scenario`` with its civic and funding founding rates times ``factor``."""
+    b = scenario.behaviour
+    return scenario.with_params(
+        {"civic_rate": factor * b.civic_rate.value, "funding_rate": factor * b.funding_rate.value}
+    )
+
+
+# Timing ------------------------------------------------------------------------------
+
+
+def time_median(fn: Callable[[], Any], repeats: int) -> tuple[Any, float, list[float]]:
+    """Run ``fn`` once to warm up, then ``repeats`` times timed.
+
+    Returns:
+        The warm-up's result, the median seconds and every timed run's seconds.
+    """
+    result = fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return result, statistics.median(times), times
+
+
+def _timing(seconds: float, times: list[float], agent_years: int) -> dict[str, Any]:
+    return {
+        "seconds": seconds,
+        "times": times,
+        "repeats": len(times),
+        "agent_years": agent_years,
+        "us_per_agent_year": 1e6 * seconds / agent_years if agent_years else None,
+    }
+
+
+# The floors --------------------------------------------------------------------------
+
+
+class FloorAgent(Agent):
+    """An agent whose step is one random draw and one attribute update."""
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        self.value = 0.0
+
+    def step(self) -> None:
+        """Add one uniform draw to the agent's value."""
+        self.value += self.random.random()
+
+
+class FloorModel(Model):
+    """A plain Mesa model whose register follows a run's profile, year by year.
+
+    Each year it creates the year's new agents, removes as many of the oldest as the run
+    struck off, then steps every agent once in random order.
+    """
+
+    def __init__(self, profile: Profile, seed: int):
+        super().__init__(rng=seed)
+        self.profile = profile
+        self.index = 0
+        self.stepped = 0
+        self.alive: deque[FloorAgent] = deque()
+        self._found(profile.initial)
+
+    def _found(self, count: int) -> None:
+        self.alive.extend(FloorAgent.create_agents(self, count))
+
+    def step(self) -> None:
+        """Register, strike off, then step every agent once."""
+        i = self.index
+        self._found(int(self.profile.new[i]))
+        for _ in range(int(self.profile.struck[i])):
+            self.alive.popleft().remove()
+        self.agents.shuffle_do("step")
+        self.stepped += len(self.agents)
+        self.index += 1
+
+
+def mesa_floor(profile: Profile, seed: int = SEED) -> int:
+    """Run the Mesa floor over ``profile``; return the agent-years stepped."""
+    model = FloorModel(profile, seed)
+    model.run_for(len(profile.registered))
+    return model.stepped
+
+
+def numpy_floor(profile: Profile, seed: int = SEED) -> int:
+    """Do the floor's work as one numpy update per year; return the agent-years updated."""
+    rng = np.random.default_rng(seed)
+    state = np.zeros(int(profile.registered.max()))
+    for count in profile.registered:
+        state[:count] += rng.random(count)
+    return int(profile.registered.sum())
+
+
+# Cases -------------------------------------------------------------------------------
+
+
+def case_run(name: str, scenario: Scenario, settings: Settings) -> tuple[dict, Profile]:
+    """Time in-process runs of ``scenario``; return the record and the run's profile."""
+    frame, seconds, times = time_median(lambda: simulate(scenario, seed=SEED), settings.repeats)
+    profile = Profile.of(frame)
+    record = {"case": name, **_timing(seconds, times, profile.agent_years)}
+    record["ngos_founded"] = profile.founded
+    record["registered_last_year"] = int(profile.registered[-1])
+    return record, profile
+
+
+def case_floor(
+    name: str, floor: Callable[[Profile], int], profile: Profile, settings: Settings
+) -> dict[str, Any]:
+    """Time a floor over ``profile``; fail loudly if it did not match the run's agent-years."""
+    stepped, seconds, times = time_median(lambda: floor(profile), settings.repeats)
+    if stepped != profile.agent_years:
+        raise RuntimeError(f"{name} did {stepped} agent-years, the run {profile.agent_years}")
+    return {"case": name, **_timing(seconds, times, stepped)}
+
+
+_MEMORY_CHILD = (
+    "import sys; from experiments.benchmark import report_memory_child; "
+    "report_memory_child(sys.argv[1], int(sys.argv[2]))"
+)
+
+
+def peak_rss_kb() -> tuple[int, str]:
+    """Return this process's peak resident set (kB) and where it was read.
+
+    On Linux the kernel's ``VmHWM`` is used: ``ru_maxrss`` survives ``execve`` and so can
+    report the parent's peak in a freshly spawned child. Elsewhere ``ru_maxrss`` is used
+    (bytes on macOS, kilobytes on other systems).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]), "VmHWM"
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (peak // 1024 if sys.platform == "darwin" else peak), "ru_maxrss"
+
+
+def report_memory_child(path: str, years: int) -> None:
+    """In a fresh process: load, run once, print the peak RSS (kB) before and after the run.
+
+    Args:
+        path: The scenario file.
+        years: Simulated years (0: the scenario's own span).
+    """
+    scenario = benchmark_scenario(years or None, Path(path))
+    loaded, _ = peak_rss_kb()
+    simulate(scenario, seed=SEED)
+    peak, source = peak_rss_kb()
+    print(json.dumps({"loaded_kb": loaded, "peak_kb": peak, "source": source}))
+
+
+def case_memory(settings: Settings) -> dict[str, Any]:
+    """Measure the peak resident set of one run in a fresh Python process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, str(SCENARIO_PATH), str(settings.years or 0)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"memory child failed: {done.stderr.strip().splitlines()[-1:]}")
+    child = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "case": "memory",
+        "source": child["source"],
+        "peak_rss_mb": child["peak_kb"] / 1024,
+        "loaded_rss_mb": child["loaded_kb"] / 1024,
+        "run_rss_mb": (child["peak_kb"] - child["loaded_kb"]) / 1024,
+    }
+
+
+def case_ensemble(scenario: Scenario, settings: Settings) -> dict[str, Any]:
+    """Time an ensemble with one and with two worker processes (pool start-up included)."""
+    tasks = [RunTask(scenario, seed) for seed in range(SEED, SEED + settings.ensemble_runs)]
+    record: dict[str, Any] = {"case": "ensemble", "runs": len(tasks)}
+    results = {}
+    for workers in (1, 2):
+        started = time.perf_counter()
+        results[workers] = map_runs(run_task, tasks, workers=workers)
+        seconds = time.perf_counter() - started
+        record[f"seconds_{workers}"] = seconds
+        record[f"runs_per_second_{workers}"] = len(tasks) / seconds
+    record["speedup"] = record["runs_per_second_2"] / record["runs_per_second_1"]
+    record["identical"] = all(a.equals(b) for a, b in zip(results[1], results[2], strict=True))
+    return record
+
+
+# The whole benchmark -----------------------------------------------------------------
+
+
+def _git(*args: str) -> str | None:
+    # No optional locks: reading the commit must not rewrite the repository's index.
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10, env=env
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def header(settings: Settings, cases: Iterable[str]) -> dict[str, Any]:
+    """Return the header record: machine, versions, git commit, load and settings."""
+    model_changes = _git("status", "--porcelain", "--", "model")
+    return {
+        "case": "header",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "model_dirty": None if model_changes is None else bool(model_changes),
+        "nproc": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "loadavg_before": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "mesa": mesa.__version__,
+        "platform": platform.platform(),
+        "quick": settings.quick,
+        "repeats": settings.repeats,
+        "cases": list(cases),
+    }
+
+
+def run_benchmark(
+    cases: Iterable[str] = CASES,
+    settings: Settings = FULL,
+    emit: Callable[[dict[str, Any]], None] = lambda record: None,
+) -> list[dict[str, Any]]:
+    """Run the chosen cases and return their records (header first, goals last).
+
+    Args:
+        cases: Names from ``CASES`` (run in the order of ``CASES``).
+        settings: ``FULL`` or ``QUICK``.
+        emit: Called with each record as soon as it is ready.
+    """
+    chosen = [c for c in CASES if c in set(cases)]
+    started = time.perf_counter()
+    records: list[dict[str, Any]] = []
+
+    def add(record: dict[str, Any]) -> None:
+        records.append(record)
+        emit(record)
+
+    add(header(settings, chosen))
+    scenario = benchmark_scenario(settings.years)
+    profile = None
+    if "run_kg" in chosen:
+        record, profile = case_run("run_kg", scenario, settings)
+        add(record)
+    if profile is None and {"mesa_floor", "numpy_floor"} & set(chosen):
+        profile = Profile.of(simulate(scenario, seed=SEED))
+    if "mesa_floor" in chosen:
+        add(case_floor("mesa_floor", mesa_floor, profile, settings))
+    if "numpy_floor" in chosen:
+        add(case_floor("numpy_floor", numpy_floor, profile, settings))
+    if "run_kg_x10" in chosen:
+        add(case_run("run_kg_x10", scaled_founding(scenario, SCALE), settings)[0])
+    if "memory" in chosen:
+        add(case_memory(settings))
+    if "ensemble" in chosen:
+        add(case_ensemble(scenario, settings))
+    add(summary(records, time.perf_counter() - started))
+    return records
+
+
+def ratios(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Return the ratios the goals are stated in, for the cases that were run."""
+    by = {r["case"]: r for r in records}
+    out: dict[str, float] = {}
+    run = by.get("run_kg")
+    if run and "mesa_floor" in by:
+        out["mesa_floor_over_run_kg"] = by["mesa_floor"]["seconds"] / run["seconds"]
+    if run and "numpy_floor" in by:
+        out["run_kg_over_numpy_floor"] = run["seconds"] / by["numpy_floor"]["seconds"]
+    if run and "run_kg_x10" in by:
+        x10 = by["run_kg_x10"]
+        out["x10_over_run_kg"] = x10["seconds"] / run["seconds"]
+        out["x10_agent_years_over_run_kg"] = x10["agent_years"] / run["agent_years"]
+        out["x10_cost_per_agent_year_over_run_kg"] = (
+            x10["us_per_agent_year"] / run["us_per_agent_year"]
+        )
+    if "memory" in by:
+        out["peak_rss_mb"] = by["memory"]["peak_rss_mb"]
+    if "ensemble" in by:
+        out["ensemble_speedup"] = by["ensemble"]["speedup"]
+    return out
+
+
+def summary(records: list[dict[str, Any]], wall_seconds: float) -> dict[str, Any]:
+    """Return the closing record: ratios, each goal's verdict, load after, wall time."""
+    values = ratios(records)
+    goals = [
+        {
+            "goal": g.name,
+            "metric": g.metric,
+            "target": f"{g.op} {g.threshold:g}",
+            "value": values.get(g.metric),
+            "pass": g.check(values[g.metric]) if g.metric in values else None,
+        }
+        for g in GOALS
+    ]
+    return {
+        "case": "summary",
+        "ratios": values,
+        "goals": goals,
+        "loadavg_after": list(os.getloadavg()),
+        "wall_seconds": wall_seconds,
+    }
+
+
+# Output ------------------------------------------------------------------------------
+
+
+def to_json_line(record: dict[str, Any]) -> str:
+    """Return one record as a JSON line."""
+    return json.dumps(record, sort_keys=False)
+
+
+def write_json_lines(path: Path, records: list[dict[str, Any]]) -> None:
+    """Write the records to ``path`` as JSON lines, atomically (temporary file, then rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.writelines(to_json_line(r) + "\n" for r in records)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _case_note(record: dict[str, Any], values: dict[str, float]) -> str:
+    case = record["case"]
+    if case == "run_kg":
+        return f"{record['ngos_founded']:,} NGOs founded"
+    if case == "mesa_floor" and "mesa_floor_over_run_kg" in values:
+        return f"mesa_floor / run_kg = {values['mesa_floor_over_run_kg']:.2f}"
+    if case == "numpy_floor" and "run_kg_over_numpy_floor" in values:
+        return f"run_kg / numpy_floor = {values['run_kg_over_numpy_floor']:.0f}"
+    if case == "run_kg_x10" and "x10_over_run_kg" in values:
+        return (
+            f"{record['ngos_founded']:,} NGOs founded; {values['x10_over_run_kg']:.2f}x run_kg "
+            f"time for {values['x10_agent_years_over_run_kg']:.2f}x agent-years; cost per "
+            f"agent-year {values['x10_cost_per_agent_year_over_run_kg']:.2f}x run_kg"
+        )
+    return ""
+
+
+def format_table(records: list[dict[str, Any]]) -> str:
+    """Return the records as readable Markdown tables (timings, memory, ensemble, goals)."""
+    by = {r["case"]: r for r in records}
+    values = by["summary"]["ratios"]
+    lines = [
+        "| case | median s | runs | agent-years | us / agent-year | note |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in records:
+        if "seconds" in r:
+            lines.append(
+                f"| {r['case']} | {r['seconds']:.4f} | {r['repeats']} | {r['agent_years']:,} "
+                f"| {r['us_per_agent_year']:.3f} | {_case_note(r, values)} |"
+            )
+    if "memory" in by:
+        m = by["memory"]
+        lines += [
+            "",
+            f"Peak RSS of one run in a fresh process ({m['source']}): {m['peak_rss_mb']:.0f} MB "
+            f"(peak {m['loaded_rss_mb']:.0f} MB after imports and scenario loading, "
+            f"+{m['run_rss_mb']:.0f} MB during the run).",
+        ]
+    if "ensemble" in by:
+        e = by["ensemble"]
+        lines += [
+            "",
+            f"Ensemble of {e['runs']} runs: 1 worker {e['runs_per_second_1']:.2f} runs/s "
+            f"({e['seconds_1']:.1f} s), 2 workers {e['runs_per_second_2']:.2f} runs/s "
+            f"({e['seconds_2']:.1f} s), speed-up {e['speedup']:.2f}x; results "
+            f"{'identical' if e['identical'] else 'DIFFER'} across worker counts.",
+        ]
+    lines += ["", "| goal | target | value | result |", "|---|---|---:|---|"]
+    for g in by["summary"]["goals"]:
+        value = "-" if g["value"] is None else f"{g['value']:.2f}"
+        verdict = {True: "pass", False: "FAIL", None: "not run"}[g["pass"]]
+        lines.append(f"| {g['goal']} | {g['target']} | {value} | {verdict} |")
+    head, tail = by["header"], by["summary"]
+    lines += [
+        "",
+        f"Load average before {_load(head['loadavg_before'])}, after "
+        f"{_load(tail['loadavg_after'])}; {head['cpus_usable']} usable CPUs; "
+        f"wall {tail['wall_seconds']:.0f} s.",
+    ]
+    return "\n".join(lines)
+
+
+def _load(loadavg: list[float]) -> str:
+    return " ".join(f"{x:.2f}" for x in loadavg)

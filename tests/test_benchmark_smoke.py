@@ -1,0 +1,78 @@
+"""Smoke tests of ``ngo-abm bench --quick``: it runs and prints well-formed records.
+
+No timing is asserted: speed is measured by the benchmark, never by tests.
+"""
+
+import json
+import math
+
+from cli.main import main
+from experiments.benchmark import CASES, GOALS
+
+TIMED = ("seconds", "agent_years", "us_per_agent_year")
+NUMERIC = {
+    "run_kg": (*TIMED, "ngos_founded"),
+    "mesa_floor": TIMED,
+    "numpy_floor": TIMED,
+    "run_kg_x10": (*TIMED, "ngos_founded"),
+    "memory": ("peak_rss_mb", "loaded_rss_mb"),
+    "ensemble": ("runs", "runs_per_second_1", "runs_per_second_2", "speedup"),
+}
+
+
+def _json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _finite_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_quick_bench_prints_one_record_per_case_and_writes_them(tmp_path, capsys):
+    out = tmp_path / "bench.jsonl"
+
+    assert main(["bench", "--quick", "--out", str(out)]) == 0
+
+    printed = capsys.readouterr().out
+    records = _json_lines(printed)
+    assert [r["case"] for r in records] == ["header", *CASES, "summary"]
+    by = {r["case"]: r for r in records}
+    for case, fields in NUMERIC.items():
+        for name in fields:
+            assert _finite_number(by[case][name]), (case, name, by[case][name])
+            assert by[case][name] > 0, (case, name)
+    header = by["header"]
+    assert header["quick"] is True
+    assert header["nproc"] >= 1 and header["python"] and header["numpy"]
+    assert "commit" in header
+    # The floors do exactly the run's agent-years; ten times the founding rate adds NGOs.
+    run_years = by["run_kg"]["agent_years"]
+    assert by["mesa_floor"]["agent_years"] == by["numpy_floor"]["agent_years"] == run_years
+    assert by["run_kg_x10"]["ngos_founded"] > by["run_kg"]["ngos_founded"]
+    assert by["ensemble"]["runs"] == 10
+    assert by["ensemble"]["identical"] is True
+    goals = by["summary"]["goals"]
+    assert [g["goal"] for g in goals] == [g.name for g in GOALS]
+    assert all(isinstance(g["pass"], bool) and _finite_number(g["value"]) for g in goals)
+    assert "| goal |" in printed
+    assert _json_lines(out.read_text()) == records
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_bench_runs_only_the_chosen_cases(capsys):
+    assert main(["bench", "--quick", "--cases", "numpy_floor"]) == 0
+
+    records = _json_lines(capsys.readouterr().out)
+    assert [r["case"] for r in records] == ["header", "numpy_floor", "summary"]
+    assert all(g["pass"] is None for g in records[-1]["goals"])
+
+
+def test_bench_out_in_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "missing" / "bench.jsonl"
+
+    assert main(["bench", "--quick", "--cases", "numpy_floor", "--out", str(out)]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "--out" in captured.err
+    assert not out.parent.exists()
