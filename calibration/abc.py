@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -238,7 +241,8 @@ def calibrate(
         workers: Local processes (ignored with ``scheduler``).
         scheduler: Address of an existing dask.distributed scheduler.
         holdout: Fit only the figures up to 2010 (the held-back check).
-        max_minutes: Stop starting new generations after this wall time.
+        max_minutes: Stop starting new generations after this wall time (pyabc's
+            ``max_walltime``).
         min_epsilon: Stop once the acceptance threshold falls below this.
         priors_path: Priors file.
         targets_path: Targets file.
@@ -260,23 +264,56 @@ def calibrate(
         sampler=make_sampler(workers, scheduler),
     )
     _open_history(abc, db, key, resume, force, targets)
-    started = time.perf_counter()
-    for _ in range(generations):
-        if max_minutes is not None and time.perf_counter() - started > 60 * max_minutes:
-            log(f"stopping: wall time above {max_minutes:g} min")
-            break
-        history = abc.run(max_nr_populations=1, minimum_epsilon=min_epsilon)
-        pops = history.get_all_populations()
-        last = pops.iloc[-1]
-        accepted = len(history.get_distribution(t=int(last.t))[0])
-        log(
-            f"generation {int(last.t)}: epsilon {last.epsilon:.3f}, acceptance "
-            f"{accepted / max(int(last.samples), 1):.1%} ({accepted}/{int(last.samples)}), "
-            f"particles {accepted}, elapsed {time.perf_counter() - started:.0f} s"
+    progress = GenerationLog(log)
+    pyabc_logger = logging.getLogger("ABC")
+    previous = (pyabc_logger.level, pyabc_logger.propagate)
+    pyabc_logger.setLevel(logging.INFO)
+    pyabc_logger.propagate = False
+    pyabc_logger.addHandler(progress)
+    try:
+        abc.run(
+            minimum_epsilon=min_epsilon,
+            max_nr_populations=generations,
+            max_walltime=None if max_minutes is None else timedelta(minutes=max_minutes),
         )
-        if last.epsilon <= min_epsilon:
-            break
+    finally:
+        pyabc_logger.removeHandler(progress)
+        pyabc_logger.setLevel(previous[0])
+        pyabc_logger.propagate = previous[1]
     return abc.history
+
+
+class GenerationLog(logging.Handler):
+    """Turns pyabc's log records into one progress line per generation.
+
+    pyabc logs ``t: T, eps: E.`` when a generation starts and ``Accepted: A / N = ...``
+    when it ends; the line printed combines them with the elapsed wall time.
+    """
+
+    def __init__(self, log: Callable[[str], None]):
+        super().__init__(level=logging.INFO)
+        self.log = log
+        self.started = time.perf_counter()
+        self.generation: tuple[int, float] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Remember a generation's epsilon; print the line when it is accepted."""
+        text = record.getMessage()
+        start = re.match(r"t: (-?\d+), eps: ([^ ]+)\.$", text)
+        if start:
+            self.generation = (int(start.group(1)), float(start.group(2)))
+            return
+        done = re.match(r"Accepted: (\d+) / (\d+) =", text)
+        if done and self.generation is not None:
+            t, eps = self.generation
+            accepted, samples = int(done.group(1)), int(done.group(2))
+            self.log(
+                f"generation {t}: epsilon {eps:.3f}, acceptance {accepted / samples:.1%} "
+                f"({accepted}/{samples}), particles {accepted}, "
+                f"elapsed {time.perf_counter() - self.started:.0f} s"
+            )
+        elif text.startswith("Calibration sample"):
+            self.log("sampling the prior to set the first threshold")
 
 
 def _open_history(

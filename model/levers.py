@@ -39,11 +39,11 @@ def apply_levers(
         state_funding_start: If given, the state grant budget is zero before this year.
             From this year on it follows the scenario's path where that path is positive;
             in the years from this one up to the scenario's own first funded year, the
-            programme runs at its first funded year's level held at the same value in
-            constant US dollars (converted with the scenario's exchange rates and US CPI),
-            i.e. the same programme starting earlier. A scenario whose state never funds
-            NGOs keeps a zero budget: the lever moves a programme, it does not invent one.
-            A year after the scenario's own start simply delays the programme.
+            programme runs at its first funded year's budget and mean grant, held at the
+            same value in constant US dollars (converted with the scenario's exchange
+            rates and US CPI): the same programme starting earlier. A scenario whose state
+            never funds NGOs keeps a zero budget: the lever moves a programme, it does not
+            invent one. A year after the scenario's own start simply delays the programme.
         donor_budget_scale: Multiplies the scenario's ``donor_budget_scale`` (the level of
             every donor's budget path, itself calibrated).
         foreign_cut_year: First year of a restriction on foreign funding; ``None`` (or a
@@ -65,7 +65,7 @@ def apply_levers(
     data = scenario.model_dump(mode="python")
     state = data["state"]
     if state_funding_start is not None:
-        state["grant_budget_local"] = _start_state_funding(scenario, state_funding_start)
+        _start_state_funding(scenario, state_funding_start, state)
     if state_grant_scale != 1.0:
         state["grant_budget_local"] = _scaled(
             state["grant_budget_local"],
@@ -121,8 +121,8 @@ def _yearly(values: dict[int, float], source: str) -> dict[str, Any]:
     return {"points": values, "interpolation": "step", "source": source}
 
 
-def _start_state_funding(scenario: Scenario, start: int) -> dict[str, Any]:
-    """Return the state grant budget path with state funding starting in ``start``."""
+def _start_state_funding(scenario: Scenario, start: int, state: dict[str, Any]) -> None:
+    """Start the state grant programme in ``start`` (rewrites budget and mean grant paths)."""
     budget = scenario.state.grant_budget_local
     funded = [y for y in scenario.years if budget.at(y) > 0]
     own_start = funded[0] if funded else None
@@ -134,11 +134,23 @@ def _start_state_funding(scenario: Scenario, start: int) -> dict[str, Any]:
             values[year] = budget.at(year)
         else:
             values[year] = budget.at(own_start) * _local_price(scenario, year, own_start)
-    return _yearly(
+    state["grant_budget_local"] = _yearly(
         values,
         f"{budget.source}; dashboard lever: state grants start in {start} "
         f"(earlier years at the first funded year's level in constant US$)",
     )
+    if own_start is not None and start < own_start:
+        mean = scenario.state.grant_mean_local
+        state["grant_mean_local"] = _yearly(
+            {
+                year: mean.at(own_start) * _local_price(scenario, year, own_start)
+                if year < own_start
+                else mean.at(year)
+                for year in scenario.years
+            },
+            f"{mean.source}; dashboard lever: before {own_start} the {own_start} mean grant "
+            f"in constant US$",
+        )
 
 
 def _local_price(scenario: Scenario, year: int, base: int) -> float:

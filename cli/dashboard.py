@@ -1,0 +1,89 @@
+"""``ngo-abm dashboard``: serve the interactive dashboard (``app.py``) with Solara.
+
+The dashboard is the project's Mesa SolaraViz app (``app.py`` at the top of the repository,
+see ``docs/dashboard.md``); this command runs ``solara run app.py`` from this environment,
+bound to this machine (127.0.0.1) unless told otherwise, with Solara's version check,
+browser opening and usage telemetry turned off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from cli.main import UsageError
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {value}")
+    return value
+
+
+def register(subparsers) -> None:
+    """Add the ``dashboard`` subcommand."""
+    parser = subparsers.add_parser(
+        "dashboard",
+        help="serve the interactive dashboard in the browser (Solara)",
+        description="Serve the interactive dashboard (app.py) and print its address. "
+        "It listens on 127.0.0.1 (this machine only) unless --host says otherwise.",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}, this machine only; "
+        "0.0.0.0 would expose the dashboard to the network)",
+    )
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    parser.set_defaults(func=cmd_dashboard)
+
+
+def solara_command(host: str, port: int) -> list[str]:
+    """Return the ``solara run`` command line for the dashboard.
+
+    Args:
+        host: Address to listen on.
+        port: Port to listen on.
+    """
+    solara = Path(sys.executable).parent / "solara"
+    return [
+        str(solara),
+        "run",
+        str(APP),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+    ]
+
+
+def cmd_dashboard(args: argparse.Namespace) -> NoReturn:
+    """Print the dashboard's address, then become the Solara server (until Ctrl-C)."""
+    command = solara_command(args.host, args.port)
+    if not Path(command[0]).exists():
+        raise UsageError(f"{command[0]}: Solara is not installed here (pip install -e .)")
+    print(f"ngo-abm dashboard: open http://{args.host}:{args.port}/ in a browser", flush=True)
+    print(
+        "  (listening on this address only; change it with --host HOST --port PORT; "
+        "stop with Ctrl-C)",
+        flush=True,
+    )
+    env = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", **os.environ}
+    # Replace this process, so that stopping it (Ctrl-C, SIGTERM) stops the server itself.
+    os.execve(command[0], command, env)

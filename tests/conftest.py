@@ -1,0 +1,157 @@
+"""Shared fixtures: the repository's paths, the three baseline runs, hand-made inputs.
+
+The baseline runs (one per country, seed 1, one Mesa agent per NGO) are made once per
+session, so the tests that read them share about half a second of simulation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from cli.main import main
+from model import COUNTRIES, SECTORS, NGOModel, Scenario, load_scenario
+from model.agents import NGO
+from model.population import Population
+from model.rng import KeyedStreams
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+
+
+@dataclass
+class BaselineRun:
+    """A finished run of a committed scenario, with the NGO agent count after each year."""
+
+    scenario: Scenario
+    model: NGOModel
+    frame: pd.DataFrame
+    ngo_agents: list[int]
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def scenario_file():
+    """Return the path of a committed country scenario."""
+
+    def path(country: str) -> Path:
+        return SCENARIOS / f"{country}.yaml"
+
+    return path
+
+
+@pytest.fixture(scope="session")
+def scenarios() -> dict[str, Scenario]:
+    return {c: load_scenario(SCENARIOS / f"{c}.yaml") for c in COUNTRIES}
+
+
+@pytest.fixture(scope="session")
+def baseline_runs(scenarios) -> dict[str, BaselineRun]:
+    """Run each committed scenario with seed 1, stepping year by year."""
+    runs = {}
+    for country, scenario in scenarios.items():
+        model = NGOModel(scenario, rng=1)
+        counts = []
+        while model.running:
+            model.step()
+            counts.append(len(model.agents_by_type.get(NGO, ())))
+        runs[country] = BaselineRun(scenario, model, model.results(), counts)
+    return runs
+
+
+@pytest.fixture(scope="session")
+def kg_run_folder(tmp_path_factory):
+    """Run ``ngo-abm run scenarios/kyrgyzstan.yaml --seed 1 --replicates 2`` once.
+
+    Returns the run folder and what the command printed. Tests that write into a run
+    folder (``compare``) work on a copy.
+    """
+    out = tmp_path_factory.mktemp("run") / "kg"
+    argv = ["run", str(SCENARIOS / "kyrgyzstan.yaml"), "--seed", "1", "--replicates", "2"]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main([*argv, "--out", str(out)])
+    assert status == 0, stderr.getvalue()
+    return out, stdout.getvalue()
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _deep_merge(base[key], value)
+        else:
+            assert not isinstance(base.get(key), list), f"list override of {key} not handled"
+            merged[key] = value
+    return merged
+
+
+@pytest.fixture(scope="session")
+def flat_scenario(scenario_file, tmp_path_factory):
+    """Return a builder of a committed scenario as one self-contained mapping.
+
+    The mapping has no ``extends:`` and names its behaviour file by absolute path, so it
+    can be mutated and written anywhere. Each mapping is checked to load to the same
+    scenario as the committed file.
+    """
+    tmp = tmp_path_factory.mktemp("flat")
+    flats = {}
+    for country in COUNTRIES:
+        child = yaml.safe_load(scenario_file(country).read_text(encoding="utf-8"))
+        parent_path = SCENARIOS / child.pop("extends")
+        parent = yaml.safe_load(parent_path.read_text(encoding="utf-8"))
+        parent["behaviour"] = str(parent_path.parent / parent["behaviour"])
+        data = _deep_merge(parent, child)
+        check = tmp / f"{country}.yaml"
+        check.write_text(yaml.safe_dump(data), encoding="utf-8")
+        assert load_scenario(check) == load_scenario(scenario_file(country))
+        flats[country] = data
+
+    def flat(country: str) -> dict:
+        return copy.deepcopy(flats[country])
+
+    return flat
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    """Write a mapping (or raw text) to a YAML file under ``tmp_path``; return its path."""
+
+    def write(name: str, data: dict | str) -> Path:
+        path = tmp_path / name
+        text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def make_population():
+    """Return a builder of hand-made populations.
+
+    ``make_population(n, founding_year=1999, **fields)`` registers ``n`` operating NGOs
+    (capacity 1, no one-project NGOs) and then overwrites any state array named in
+    ``fields`` (e.g. ``status=..., prev_operating=..., founded=...``).
+    """
+
+    def build(n: int, founding_year: int = 1999, **fields) -> Population:
+        pop = Population(capacity_hint=n)
+        pop.add(founding_year, n, np.ones(len(SECTORS)), KeyedStreams(0), 0.0, 0.0)
+        for name, values in fields.items():
+            pop.view(name)[:] = values
+        return pop
+
+    return build

@@ -1,0 +1,383 @@
+"""The Donor and State agents' rules and the model's founding rules, one at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import SECTORS, NGOModel, Scenario
+from model import population as rules
+from model.agents import Donor, State
+from model.scenario import Donor as DonorConfig
+from model.scenario import StatePolicy
+
+ECOLOGY = SECTORS.index("ecology")
+DISABILITY = SECTORS.index("disability")
+
+
+def donor_config(**changes) -> DonorConfig:
+    data = {
+        "name": "Test donor",
+        "entry_year": 1995,
+        "exit_year": 2000,
+        "budget_usd": {"points": {1995: 1_000_000, 2000: 2_000_000}, "source": "test"},
+        "mean_grant_usd": {"value": 10_000, "source": "test"},
+        "priorities": {"weights": {"ecology": 3, "women": 1}, "source": "test"},
+        "on_instability": {"action": "cut", "strength": 0.5, "source": "test"},
+        "on_restriction": {"action": "cut", "strength": 0.5, "source": "test"},
+        "source": "test",
+    }
+    return DonorConfig.model_validate(data | changes)
+
+
+def reaction(action: str, strength: float) -> dict:
+    return {"action": action, "strength": strength, "source": "test"}
+
+
+@pytest.fixture
+def kz_model(scenarios):
+    """A Kazakh model with donor budget scale 1 and capacity-weighted scores."""
+    scenario = scenarios["kazakhstan"].with_params(
+        {"donor_budget_scale": 1.0, "track_record_weight": 1.0}
+    )
+    return NGOModel(scenario, rng=3)
+
+
+def scenario_variant(scenario: Scenario, **changes) -> Scenario:
+    data = scenario.model_dump(mode="python")
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = data
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    return Scenario.model_validate(data)
+
+
+def stepped(scenario: Scenario, year: int, seed: int = 1) -> NGOModel:
+    """Return a model run through ``year``: that year's policy, budgets and money applied."""
+    model = NGOModel(scenario, rng=seed)
+    while model.year < year:
+        model.step()
+    return model
+
+
+def pool(model: NGOModel, seekers: np.ndarray) -> rules.ApplicantPool:
+    b = model.behaviour
+    return rules.ApplicantPool(
+        model.population, seekers, b["track_record_weight"], b["grant_size_capacity"]
+    )
+
+
+# Donors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("year", "budget"),
+    [(1994, 0.0), (1995, 1_000_000), (1997, 1_400_000), (2000, 2_000_000), (2001, 0.0)],
+)
+def test_donor_budget_follows_its_path_between_entry_and_exit(kz_model, year, budget):
+    donor = Donor(kz_model, donor_config())
+    donor.plan_year(year, instability=0.0, restriction=0.0)
+    assert donor.budget_usd == pytest.approx(budget)
+    assert donor.active == (budget > 0)
+
+
+def test_donor_budget_is_scaled_by_the_scenario(scenarios):
+    model = NGOModel(scenarios["kazakhstan"].with_params({"donor_budget_scale": 2.5}), rng=3)
+    donor = Donor(model, donor_config())
+    donor.plan_year(1995, 0.0, 0.0)
+    assert donor.budget_usd == pytest.approx(2_500_000)
+
+
+def test_cut_reactions_scale_the_budget_by_strength_times_level(kz_model):
+    donor = Donor(
+        kz_model,
+        donor_config(on_instability=reaction("cut", 0.5), on_restriction=reaction("cut", 0.25)),
+    )
+    donor.plan_year(1995, instability=0.6, restriction=0.0)
+    assert donor.budget_usd == pytest.approx(1_000_000 * (1 - 0.3))
+    donor.plan_year(1995, instability=0.6, restriction=0.4)
+    assert donor.budget_usd == pytest.approx(1_000_000 * (1 - 0.3) * (1 - 0.1))
+    np.testing.assert_array_equal(donor.priorities, donor.config.priorities.vector())
+
+
+def test_a_certain_exit_is_for_good(kz_model):
+    donor = Donor(kz_model, donor_config(on_restriction=reaction("exit", 1.0)))
+    donor.plan_year(1996, instability=0.0, restriction=1.0)
+    assert donor.exited and donor.budget_usd == 0.0
+    donor.plan_year(1997, instability=0.0, restriction=0.0)
+    assert donor.budget_usd == 0.0 and not donor.active
+
+
+def test_exit_never_happens_at_zero_strength_or_level(kz_model):
+    donor = Donor(kz_model, donor_config(on_restriction=reaction("exit", 0.0)))
+    for year in range(1995, 2001):
+        donor.plan_year(year, instability=0.0, restriction=1.0)
+    assert not donor.exited and donor.budget_usd > 0
+    other = Donor(kz_model, donor_config(name="Other", on_restriction=reaction("exit", 1.0)))
+    other.plan_year(1995, instability=1.0, restriction=0.0)
+    assert not other.exited
+
+
+def test_donors_exit_at_strength_times_level_reproducibly(scenarios):
+    def exits(seed):
+        model = NGOModel(scenarios["kazakhstan"], rng=seed)
+        donors = [
+            Donor(model, donor_config(name=f"D{i}", on_instability=reaction("exit", 0.8)))
+            for i in range(400)
+        ]
+        for donor in donors:
+            donor.plan_year(1996, instability=0.5, restriction=0.0)
+        return np.array([d.exited for d in donors])
+
+    first = exits(seed=5)
+    assert abs(first.sum() - 160) <= 5 * np.sqrt(400 * 0.4 * 0.6)
+    np.testing.assert_array_equal(exits(seed=5), first)
+    assert not np.array_equal(exits(seed=6), first)
+
+
+def test_shift_moves_priorities_towards_the_states_and_keeps_the_money(kz_model):
+    state = kz_model.config.state.grant_priorities.vector()
+    state = state / state.sum()
+    own = np.array(donor_config().priorities.vector())
+    own = own / own.sum()
+    donor = Donor(kz_model, donor_config(on_instability=reaction("shift", 1.0)))
+    donor.plan_year(1995, instability=1.0, restriction=0.0)
+    assert donor.budget_usd == pytest.approx(1_000_000)
+    np.testing.assert_allclose(donor.priorities, state)
+    donor.plan_year(1995, instability=0.5, restriction=0.0)
+    np.testing.assert_allclose(donor.priorities, 0.5 * own + 0.5 * state)
+    assert donor.priorities.sum() == pytest.approx(1.0)
+
+
+def test_donor_grants_go_to_seekers_only_and_stay_within_budget(kz_model, make_population):
+    kz_model.population = make_population(300)
+    donor = Donor(kz_model, donor_config())
+    donor.plan_year(1998, 0.0, 0.0)
+    seekers = np.arange(300) % 3 != 0
+    spent = donor.award_grants(1998, pool(kz_model, seekers))
+    income = kz_model.population.view("income_foreign")
+    assert 0 < spent <= donor.budget_usd
+    assert income.sum() == pytest.approx(spent)
+    assert np.all(income[~seekers] == 0)
+
+
+def test_donor_spends_nothing_without_seekers(kz_model, make_population):
+    kz_model.population = make_population(10)
+    donor = Donor(kz_model, donor_config())
+    donor.plan_year(1998, 0.0, 0.0)
+    assert donor.award_grants(1998, pool(kz_model, np.zeros(10, dtype=bool))) == 0.0
+    assert not kz_model.population.view("income_foreign").any()
+
+
+# State ----------------------------------------------------------------------------------
+
+
+def policy(scenario: Scenario, **changes) -> StatePolicy:
+    data = scenario.state.model_dump(mode="python") | changes
+    return StatePolicy.model_validate(data)
+
+
+def shock(name, year, instability, duration=1, purge=0.0) -> dict:
+    return {
+        "name": name,
+        "year": year,
+        "duration_years": duration,
+        "instability": instability,
+        "purge_dormant_share": purge,
+        "source": "test",
+    }
+
+
+@pytest.fixture
+def test_state(kz_model):
+    scenario = kz_model.config
+    return State(
+        kz_model,
+        policy(
+            scenario,
+            registration_burden={"points": {2000: 0.2, 2010: 0.4}, "source": "test"},
+            grant_budget_local={
+                "points": {2000: 100.0, 2010: 200.0},
+                "interpolation": "step",
+                "source": "test",
+            },
+            shocks=[shock("A", 2005, 0.3, duration=2, purge=0.1), shock("B", 2006, 0.6)],
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("year", "burden", "budget"),
+    [(1995, 0.2, 100.0), (2005, 0.3, 100.0), (2009, 0.38, 100.0), (2010, 0.4, 200.0)],
+)
+def test_policy_series_are_interpolated_and_held_outside_their_points(
+    test_state, year, burden, budget
+):
+    test_state.apply_policy(year)
+    assert test_state.burden == pytest.approx(burden)
+    assert test_state.grant_budget_local == pytest.approx(budget)
+
+
+@pytest.mark.parametrize(
+    ("year", "instability", "purge"),
+    [(2004, 0.0, 0.0), (2005, 0.3, 0.1), (2006, 0.6, 0.1), (2007, 0.0, 0.0)],
+)
+def test_shocks_last_their_duration_and_the_strongest_counts(test_state, year, instability, purge):
+    test_state.apply_policy(year)
+    assert test_state.instability == pytest.approx(instability)
+    assert test_state.purge_share == pytest.approx(purge)
+
+
+def test_a_full_purge_strikes_every_dormant_ngo_off_that_year(scenarios):
+    scenario = scenario_variant(
+        scenarios["kyrgyzstan"],
+        end_year=2001,
+        state__shocks=[shock("purge", 2000, 0.0, purge=1.0)],
+    )
+    model = NGOModel(scenario, rng=2)
+    model.run_for(scenario.end_year - scenario.start_year + 1)
+    frame = model.results().set_index("year")
+    assert frame.registered[1999] > frame.operational[1999]
+    assert frame.registered[2000] == frame.operational[2000]
+    assert frame.deregistered[2000] > 5 * max(frame.deregistered[1999], frame.deregistered[2001])
+
+
+def test_eligibility_needs_last_years_activity_and_report(kz_model, make_population):
+    kz_model.population = make_population(
+        4, prev_operating=[True, True, False, True], prev_reported=[True, False, True, True]
+    )
+    applicants = pool(kz_model, np.array([True, True, True, False]))
+    np.testing.assert_array_equal(kz_model.state.eligible(applicants).rows, [0])
+    lenient = State(kz_model, policy(kz_model.config, grant_requires_report=False))
+    np.testing.assert_array_equal(lenient.eligible(applicants).rows, [0, 1])
+
+
+@pytest.fixture
+def prize_model(scenarios, make_population):
+    """Kazakhstan in 2017: 50 NGOs of one sector, the first 30 eligible, 0-9 strongest."""
+    model = stepped(scenarios["kazakhstan"].with_params({"track_record_weight": 1.0}), 2017)
+    capacity = np.where(np.arange(50) < 10, 10.0, 0.1)
+    model.population = make_population(
+        50,
+        sector=DISABILITY,
+        capacity=capacity,
+        prev_operating=np.arange(50) < 40,
+        prev_reported=np.arange(50) < 30,
+    )
+    return model
+
+
+def test_prizes_are_equal_go_to_the_strongest_eligible_and_pay_the_budget(prize_model):
+    state = prize_model.state
+    count = int(state.policy.prize_count.value)
+    budget = state.policy.prize_budget_local.at(2017)
+    assert 10 <= count < 30 and budget > 0
+    state.award_prizes(2017, pool(prize_model, np.ones(50, dtype=bool)))
+    prizes = prize_model.population.view("income_prize")
+    winners = np.flatnonzero(prizes > 0)
+    assert winners.size == count
+    assert winners.max() < 30  # only eligible NGOs
+    assert set(range(10)) <= set(winners)  # the strongest all win
+    np.testing.assert_allclose(prizes[winners], prizes[winners[0]])
+    to_usd = prize_model.local_to_constant_usd(2017)
+    assert prizes.sum() / to_usd == pytest.approx(budget)
+    assert state.prizes_paid_local == pytest.approx(budget)
+
+
+def test_with_few_eligible_ngos_only_their_prizes_are_paid(prize_model):
+    state = prize_model.state
+    count = int(state.policy.prize_count.value)
+    budget = state.policy.prize_budget_local.at(2017)
+    state.award_prizes(2017, pool(prize_model, np.arange(50) < 5))
+    assert int((prize_model.population.view("income_prize") > 0).sum()) == 5
+    assert state.prizes_paid_local == pytest.approx(5 * budget / count)
+
+
+def test_state_grants_go_to_eligible_ngos_within_budget(prize_model):
+    state = prize_model.state
+    state.award_grants(2017, pool(prize_model, np.ones(50, dtype=bool)))
+    income = prize_model.population.view("income_state")
+    assert income[:30].sum() > 0
+    assert np.all(income[30:] == 0)
+    assert 0 < state.grants_paid_local <= state.grant_budget_local
+    to_usd = prize_model.local_to_constant_usd(2017)
+    assert income.sum() / to_usd == pytest.approx(state.grants_paid_local)
+
+
+# Founding -------------------------------------------------------------------------------
+
+
+def test_registration_burden_holds_back_founding(scenarios):
+    model = stepped(scenarios["kyrgyzstan"], 2005)
+    model.state.burden = 0.0
+    free = model.expected_registrations()
+    assert free > 0
+    model.state.burden = 0.5
+    assert model.expected_registrations() == pytest.approx(free / 2)
+    model.state.burden = 1.0
+    assert model.expected_registrations() == 0.0
+
+
+def test_more_money_on_offer_means_more_expected_foundings(scenarios):
+    lam = {}
+    for scale in (0.0, 1.0, 2.0):
+        model = stepped(scenarios["kyrgyzstan"].with_params({"donor_budget_scale": scale}), 2005)
+        lam[scale] = model.expected_registrations()
+    assert 0 < lam[0.0] < lam[1.0] < lam[2.0]
+
+
+def test_more_donor_money_never_means_fewer_foundings_in_a_year(scenarios):
+    kg = scenarios["kyrgyzstan"]
+    low = NGOModel(kg.with_params({"donor_budget_scale": 1.0}), rng=4)
+    high = NGOModel(kg.with_params({"donor_budget_scale": 2.0}), rng=4)
+    for model in (low, high):
+        model.run_for(kg.end_year - kg.start_year + 1)
+    new_low, new_high = low.results().new_registrations, high.results().new_registrations
+    assert (new_high >= new_low).all()
+    assert new_high.sum() > new_low.sum()
+
+
+def test_founders_sector_choice_mixes_civic_and_funders_weights(scenarios):
+    def probabilities(pull):
+        kg = scenarios["kyrgyzstan"].with_params({"funding_pull_sector": pull})
+        model = stepped(kg, 2005)
+        return model, model._sector_probabilities()
+
+    model, civic_only = probabilities(0.0)
+    civic = model.config.civic_sectors.vector()
+    np.testing.assert_allclose(civic_only, civic / civic.sum())
+    model, money_only = probabilities(1.0)
+    money, mix = model.funding_on_offer()
+    np.testing.assert_allclose(money_only, mix / money)
+    _, half = probabilities(0.5)
+    np.testing.assert_allclose(half, 0.5 * civic_only + 0.5 * money_only)
+    assert half.sum() == pytest.approx(1.0)
+
+
+def test_new_ngos_follow_an_ecology_donor_when_pulled_by_money(scenarios):
+    kg = scenarios["kyrgyzstan"]
+    gef = donor_config(
+        name="Ecology fund",
+        entry_year=1998,
+        exit_year=None,
+        priorities={"weights": {"ecology": 1}, "source": "test"},
+    ).model_dump(mode="python")
+
+    def founded_sectors(pull):
+        scenario = scenario_variant(kg, end_year=2005, donors=[gef]).with_params(
+            {"funding_pull_sector": pull}
+        )
+        model = NGOModel(scenario, rng=8)
+        model.run_for(scenario.end_year - scenario.start_year + 1)
+        pop = model.population
+        return pop.view("founded"), pop.view("sector")
+
+    founded, sector = founded_sectors(1.0)
+    funded_years = founded >= 1998  # no state money in Kyrgyzstan before 2016
+    assert funded_years.sum() > 100
+    assert np.all(sector[funded_years] == ECOLOGY)
+    assert np.mean(sector[~funded_years] == ECOLOGY) < 0.3
+    founded, sector = founded_sectors(0.0)
+    assert np.mean(sector[founded >= 1998] == ECOLOGY) < 0.3

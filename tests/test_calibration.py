@@ -1,0 +1,168 @@
+"""Calibration: priors, the distance, a tiny ABC-SMC end to end, resume after a kill, errors."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyabc
+import pytest
+import yaml
+
+from calibration.abc import (
+    HOLDOUT_LAST_YEAR,
+    PRIORS,
+    calibrate,
+    export_posterior,
+    load_priors,
+    rms_error,
+    select_targets,
+)
+from calibration.posterior import draw_posterior, load_posterior, posterior_median
+from calibration.targets import load_targets
+from cli.main import main
+from model import ScenarioError
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["--population", "4", "--workers", "1"]
+
+
+def test_committed_priors_are_valid_and_cover_the_behaviour_they_name():
+    priors = load_priors()
+    assert "kyrgyzstan.donor_budget_scale" in priors
+    for spec in priors.values():
+        assert spec.low < spec.high
+
+
+def test_rms_error_is_zero_when_every_target_is_met_and_grows_with_misses():
+    targets = load_targets()
+    met = {t.id: t.reference for t in targets}
+    for t in targets:
+        if t.kind == "at_least":
+            met[t.id] = t.value + 1
+        elif t.kind == "at_most":
+            met[t.id] = t.value - 1 if t.value > 0 else 0.0
+    assert rms_error(met, targets) == 0.0
+    missed = dict(met, kg_registered_2000=4966 * 1.10)  # two tolerances (5%) away
+    assert rms_error(missed, targets) == pytest.approx(2 / np.sqrt(len(targets)), rel=1e-6)
+
+
+def test_holdout_calibration_sees_only_figures_up_to_2010():
+    chosen = select_targets(load_targets(), holdout=True)
+    assert chosen and all(t.last_year <= HOLDOUT_LAST_YEAR for t in chosen)
+    assert not any(t.id == "kg_registered_2017" for t in chosen)
+
+
+def _write_priors(path: Path, **changes) -> Path:
+    data = yaml.safe_load(PRIORS.read_text())
+    for key, value in changes.items():
+        name, field = key.split("__")
+        data["parameters"].setdefault(name, dict(data["parameters"]["civic_rate"]))[field] = value
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_priors_with_low_above_high_fail_cleanly(tmp_path):
+    bad = _write_priors(tmp_path / "p.yaml", civic_rate__low=100)
+    with pytest.raises(ScenarioError) as err:
+        load_priors(bad)
+    assert "parameters.civic_rate" in str(err.value)
+    assert "must be below high" in str(err.value)
+
+
+def test_unknown_prior_name_is_reported(tmp_path):
+    bad = _write_priors(tmp_path / "p.yaml", no_such_param__low=1)
+    with pytest.raises(ScenarioError) as err:
+        load_priors(bad)
+    assert "parameters.no_such_param" in str(err.value)
+    assert "unknown parameter" in str(err.value)
+
+
+def _populations(db: Path) -> pd.DataFrame:
+    pops = pyabc.History(f"sqlite:///{db}").get_all_populations()
+    return pops[pops.t >= 0]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cal")
+    db, posterior = folder / "tiny.db", folder / "posterior.parquet"
+    args = ["calibrate", *TINY, "--generations", "2", "--db", str(db)]
+    assert main([*args, "--posterior", str(posterior)]) == 0
+    return db, posterior
+
+
+def test_tiny_calibration_runs_two_generations_and_exports_a_posterior(tiny_run):
+    db, posterior = tiny_run
+    pops = _populations(db)
+    assert list(pops.t) == [0, 1]
+    assert pops.epsilon.iloc[1] <= pops.epsilon.iloc[0]
+    table = load_posterior(posterior)
+    assert len(table) == 4 and table.weight.sum() == pytest.approx(1.0)
+    assert set(load_priors()) == set(table.columns) - {"weight"}
+    summary = yaml.safe_load(posterior.with_suffix(".yaml").read_text())
+    assert summary["generations"] == 2 and summary["particles"] == 4
+    medians = posterior_median(posterior)
+    for name, spec in load_priors().items():
+        assert spec.low <= medians[name] <= spec.high
+    draws = draw_posterior(3, seed=5, path=posterior)
+    assert draws == draw_posterior(3, seed=5, path=posterior)
+
+
+def test_existing_database_is_not_overwritten_without_force(tiny_run, capsys):
+    db, _ = tiny_run
+    before = db.read_bytes()
+    assert main(["calibrate", *TINY, "--generations", "1", "--db", str(db)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--resume or --force" in err[0]
+    assert db.read_bytes() == before
+
+
+def test_resume_refuses_a_database_of_another_setup(tiny_run, tmp_path, capsys):
+    db, _ = tiny_run
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(db.read_bytes())
+    priors = _write_priors(tmp_path / "p.yaml", civic_rate__high=61)
+    with pytest.raises(ScenarioError) as err:
+        calibrate(copy, population=4, generations=1, resume=True, workers=1, priors_path=priors)
+    assert "another model, priors or targets version" in str(err.value)
+
+
+def test_resume_after_a_kill_keeps_completed_generations(tmp_path):
+    db = tmp_path / "killed.db"
+    cmd = [sys.executable, "-m", "cli.main", "calibrate", *TINY, "--generations", "50"]
+    proc = subprocess.Popen(
+        [*cmd, "--db", str(db), "--posterior", str(tmp_path / "p.parquet")],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if db.exists() and len(_populations(db)) >= 1:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("no generation completed within 180 s")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    done = _populations(db)
+    kept = pyabc.History(f"sqlite:///{db}").get_distribution(t=int(done.t.max()))[0]
+    args = ["calibrate", *TINY, "--generations", "1", "--db", str(db), "--resume"]
+    assert main([*args, "--posterior", str(tmp_path / "p.parquet")]) == 0
+    after = _populations(db)
+    assert list(after.t) == list(range(len(done) + 1))
+    again = pyabc.History(f"sqlite:///{db}").get_distribution(t=int(done.t.max()))[0]
+    pd.testing.assert_frame_equal(kept, again)
+
+
+def test_export_writes_atomically(tiny_run, tmp_path):
+    db, _ = tiny_run
+    out = tmp_path / "post.parquet"
+    export_posterior(db, out, tmp_path / "post.yaml")
+    assert out.exists() and not list(tmp_path.glob(".*tmp"))

@@ -1,0 +1,254 @@
+"""Tests of the dashboard (app.py): its model factory, and the real page in a browser.
+
+The browser test starts ``ngo-abm dashboard`` itself on a free loopback port, drives
+Debian's chromium (/usr/bin/chromium) with Playwright, moves a lever slider, resets and
+steps the model, and checks that the plots change and no error shows. It installs nothing:
+it is skipped, with the reason, where chromium is missing or Playwright cannot launch it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from model import load_scenario
+from model.levers import apply_levers
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+SERVER_START_SECONDS = 90
+PAGE_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def app():
+    """The dashboard module (app.py is a top-level script, not a package module)."""
+    spec = importlib.util.spec_from_file_location("ngo_dashboard_app", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The model factory -------------------------------------------------------------------
+
+
+def test_discovers_country_and_counterfactual_scenarios(app, tmp_path):
+    scenarios = ROOT / "scenarios"
+    (tmp_path / "counterfactuals").mkdir()
+    for name in ("base.yaml", "behaviour.yaml", "kyrgyzstan.yaml"):
+        (tmp_path / name).write_text((scenarios / name).read_text())
+    (tmp_path / "counterfactuals" / "more_donors.yaml").write_text(
+        "extends: ../kyrgyzstan.yaml\nname: More donors\n"
+        "donor_budget_scale: {value: 2.0, source: 'test: twice the donors'}\n"
+    )
+    (tmp_path / "counterfactuals" / "fragment.yaml").write_text("extends: ../base.yaml\n")
+    found, skipped = app.discover_scenarios(tmp_path)
+    assert list(found) == ["kyrgyzstan", "counterfactuals/more_donors"]
+    assert found["counterfactuals/more_donors"].donor_budget_scale.value == 2.0
+    assert list(skipped) == ["counterfactuals/fragment"]
+    assert "country: required field is missing" in skipped["counterfactuals/fragment"]
+
+
+def test_the_repository_scenarios_are_offered_countries_first(app):
+    assert list(app.SCENARIOS)[:3] == ["kazakhstan", "kyrgyzstan", "uzbekistan"]
+    assert app.MODEL_PARAMS["scenario_name"]["values"] == list(app.SCENARIOS)
+    assert app.SKIPPED == {}
+
+
+def test_dashboard_model_applies_the_levers_and_the_seed(app):
+    model = app.DashboardModel(
+        scenario_name="kyrgyzstan",
+        seed="7",
+        donor_budget_scale=1.5,
+        state_funding_start="2005",
+        foreign_cut_year=2012,
+        foreign_cut_depth=0.4,
+        registration_burden="0.10",
+    )
+    base, _ = app.calibrated(load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml"))
+    expected = apply_levers(
+        base,
+        donor_budget_scale=1.5,
+        state_funding_start=2005,
+        foreign_cut_year=2012,
+        foreign_cut_depth=0.4,
+        registration_burden=0.1,
+    )
+    assert model.config == expected
+    assert model.seed == 7
+    assert model.notes == []
+    assert model.active_levers() == [
+        "state grants start in 2005",
+        "donor budgets x1.5",
+        "foreign funding restricted to at least 0.4 from 2012",
+        "registration burden held at 0.1",
+    ]
+
+
+@pytest.mark.parametrize("typed", ["abc", "-3", "1.5"])
+def test_a_bad_seed_is_reported_and_the_default_used(app, typed):
+    model = app.DashboardModel(seed=typed)
+    assert model.seed == app.DEFAULT_SEED
+    [note] = model.notes
+    assert typed in note and note.endswith(f"seed {app.DEFAULT_SEED} used")
+
+
+def test_defaults_are_the_scenario_as_written_without_a_posterior(app, monkeypatch):
+    monkeypatch.setattr(app, "has_posterior", lambda: False)
+    model = app.DashboardModel()
+    assert model.config == load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml")
+    assert model.active_levers() == []
+    assert model.calibration.startswith("uncalibrated")
+
+
+def test_the_posterior_median_is_used_when_there_is_one(app, monkeypatch):
+    monkeypatch.setattr(app, "has_posterior", lambda: True)
+    monkeypatch.setattr(
+        app, "posterior_median", lambda: {"civic_rate": 3.0, "kyrgyzstan.donor_budget_scale": 2.0}
+    )
+    model = app.DashboardModel(donor_budget_scale=1.5)
+    assert model.config.behaviour.civic_rate.value == 3.0
+    assert model.config.donor_budget_scale.value == pytest.approx(3.0)
+    assert model.calibration == "calibrated: posterior median"
+
+
+# The page in a browser ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_ready(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the dashboard server exited ({server.returncode}):\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    pytest.fail(f"the dashboard was not ready within {SERVER_START_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory):
+    """Start ``ngo-abm dashboard`` on a free loopback port; always stop it afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("dashboard") / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "dashboard", "--port", str(port)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_ready(url, server, log)
+        assert f"open {url} in a browser" in log.read_text()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (skipped where it cannot be launched)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
+    with sync_api.sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+        except sync_api.Error as exc:
+            pytest.skip(f"Playwright cannot launch {CHROMIUM}: {str(exc).splitlines()[0]}")
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _image_sources(page) -> list[str]:
+    return page.evaluate("() => Array.from(document.querySelectorAll('img')).map(i => i.src)")
+
+
+def test_slider_reset_and_steps_update_the_plots(dashboard_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1500, "height": 1150})
+    timeout_ms = PAGE_SECONDS * 1000
+    page.goto(dashboard_url, timeout=timeout_ms)
+    step = page.get_by_role("button", name="Step")
+    step.wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        "() => document.querySelectorAll('img').length === 3", timeout=timeout_ms
+    )
+    assert "none (the scenario as written)" in page.inner_text("body")
+
+    slider = page.locator('[role="slider"][aria-label="Donor budgets (x scenario)"]')
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowRight")
+    assert slider.get_attribute("aria-valuenow") == "1.5"
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("donor budgets x1.5").wait_for(timeout=timeout_ms)
+
+    counts_plot = page.locator("img").first
+    before_image = counts_plot.screenshot()
+    before_sources = _image_sources(page)
+    for year in range(1, 4):
+        step.click()
+        page.get_by_text(f"(year {year} of 33)").wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        "(before) => Array.from(document.querySelectorAll('img'))"
+        ".every((img, k) => img.complete && img.src !== before[k])",
+        arg=before_sources,
+        timeout=timeout_ms,
+    )
+    assert counts_plot.screenshot() != before_image
+    assert "Time: 3.0" in page.inner_text("body")
+
+    text = page.inner_text("body")
+    assert not re.search(r"traceback|error", text, re.IGNORECASE), text
+    assert page.locator(".v-alert").count() == 0
+    shot = tmp_path / "dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    other_tab = browser.new_page()
+    other_tab.goto(dashboard_url, timeout=timeout_ms)
+    other_tab.get_by_text("Simulated year: not started").wait_for(timeout=timeout_ms)
+    assert "none (the scenario as written)" in other_tab.inner_text("body")
+    other_tab.close()
+    page.close()

@@ -1,0 +1,165 @@
+"""Tests of the policy levers (model/levers.py): each lever, and that defaults change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model import NGOModel, Scenario, ScenarioError, load_scenario, simulate
+from model.levers import apply_levers
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def kyrgyzstan() -> Scenario:
+    return load_scenario(SCENARIOS / "kyrgyzstan.yaml")
+
+
+@pytest.fixture(scope="module")
+def uzbekistan() -> Scenario:
+    return load_scenario(SCENARIOS / "uzbekistan.yaml")
+
+
+def _model_in(scenario: Scenario, year: int) -> NGOModel:
+    """Return a model stepped up to and including ``year``."""
+    model = NGOModel(scenario, rng=3)
+    model.run_for(year - scenario.start_year + 1)
+    return model
+
+
+@pytest.mark.parametrize("country", ["kazakhstan", "kyrgyzstan", "uzbekistan"])
+def test_default_levers_return_an_equal_scenario(country):
+    scenario = load_scenario(SCENARIOS / f"{country}.yaml")
+    assert apply_levers(scenario) == scenario
+    assert apply_levers(scenario).fingerprint() == scenario.fingerprint()
+
+
+def test_state_grant_scale_multiplies_the_grant_budget_only(kyrgyzstan):
+    scaled = apply_levers(kyrgyzstan, state_grant_scale=2.5)
+    for year in kyrgyzstan.years:
+        before = kyrgyzstan.state.grant_budget_local.at(year)
+        assert scaled.state.grant_budget_local.at(year) == pytest.approx(2.5 * before)
+    assert scaled.state.prize_budget_local == kyrgyzstan.state.prize_budget_local
+    assert scaled.state.grant_budget_local.source.startswith(
+        kyrgyzstan.state.grant_budget_local.source
+    )
+    assert "dashboard lever: state grant budget x2.5" in scaled.state.grant_budget_local.source
+    base_2020 = _model_in(kyrgyzstan, 2020).state.grant_budget_local
+    assert _model_in(scaled, 2020).state.grant_budget_local == pytest.approx(2.5 * base_2020)
+
+
+def test_state_funding_start_earlier_runs_the_same_programme_earlier(kyrgyzstan):
+    budget = kyrgyzstan.state.grant_budget_local
+    own_start = next(y for y in kyrgyzstan.years if budget.at(y) > 0)
+    assert own_start == 2016  # the scenario's state grants begin in 2016 (third stage)
+    earlier = apply_levers(kyrgyzstan, state_funding_start=2005)
+    moved = earlier.state.grant_budget_local
+    assert all(moved.at(y) == 0 for y in range(kyrgyzstan.start_year, 2005))
+    assert all(moved.at(y) > 0 for y in range(2005, kyrgyzstan.end_year + 1))
+    assert all(moved.at(y) == budget.at(y) for y in range(own_start, kyrgyzstan.end_year + 1))
+    mean = kyrgyzstan.state.grant_mean_local
+    assert all(
+        earlier.state.grant_mean_local.at(y) == mean.at(y)
+        for y in range(own_start, kyrgyzstan.end_year + 1)
+    )
+    # From 2005 to 2016 budget and mean grant keep their 2016 value in constant US$,
+    # as the model converts them.
+    model = NGOModel(earlier, rng=2)
+    real_budget, real_mean = {}, {}
+    while model.year < own_start:
+        model.step()
+        to_usd = model.local_to_constant_usd(model.year)
+        real_budget[model.year] = model.state.grant_budget_local * to_usd
+        real_mean[model.year] = earlier.state.grant_mean_local.at(model.year) * to_usd
+    for year in range(2005, own_start + 1):
+        assert real_budget[year] == pytest.approx(real_budget[own_start], rel=1e-9)
+        assert real_mean[year] == pytest.approx(real_mean[own_start], rel=1e-9)
+    state_usd = simulate(earlier, seed=2).set_index("year")["income_state_usd"]
+    assert state_usd.loc[:2004].eq(0).all()
+    assert state_usd.loc[2005:2015].gt(0).all()
+
+
+def test_state_funding_start_later_delays_the_programme(kyrgyzstan):
+    budget = kyrgyzstan.state.grant_budget_local
+    moved = apply_levers(kyrgyzstan, state_funding_start=2020).state.grant_budget_local
+    assert all(moved.at(y) == 0 for y in range(kyrgyzstan.start_year, 2020))
+    assert all(moved.at(y) == budget.at(y) for y in range(2020, kyrgyzstan.end_year + 1))
+    assert "state grants start in 2020" in moved.source
+
+
+def test_state_funding_start_does_not_invent_a_programme(kyrgyzstan):
+    data = kyrgyzstan.model_dump(mode="python")
+    data["state"]["grant_budget_local"]["points"] = {1991: 0.0}
+    unfunded = Scenario.model_validate(data)
+    moved = apply_levers(unfunded, state_funding_start=2000).state.grant_budget_local
+    assert all(moved.at(y) == 0 for y in unfunded.years)
+
+
+def test_donor_budget_scale_multiplies_every_donor_budget(kyrgyzstan):
+    scaled = apply_levers(kyrgyzstan, donor_budget_scale=1.5)
+    assert scaled.donor_budget_scale.value == pytest.approx(
+        1.5 * kyrgyzstan.donor_budget_scale.value
+    )
+    assert "dashboard lever: donor budgets x1.5" in scaled.donor_budget_scale.source
+    base, more = _model_in(kyrgyzstan, 2000), _model_in(scaled, 2000)
+    for a, b in zip(base.donors, more.donors, strict=True):
+        assert b.budget_usd == pytest.approx(1.5 * a.budget_usd)
+    assert sum(d.budget_usd for d in base.donors) > 0
+
+
+def test_foreign_cut_raises_the_restriction_from_its_year(kyrgyzstan):
+    cut = apply_levers(kyrgyzstan, foreign_cut_year=2005, foreign_cut_depth=0.6)
+    before = kyrgyzstan.state.foreign_funding_restriction
+    after = cut.state.foreign_funding_restriction
+    assert all(after.at(y) == before.at(y) for y in range(kyrgyzstan.start_year, 2005))
+    assert all(after.at(y) == 0.6 for y in range(2005, kyrgyzstan.end_year + 1))
+    assert "foreign funding cut to depth 0.6 from 2005" in after.source
+    # Donors react through their on_restriction rules: less foreign money in the cut years.
+    base, restricted = _model_in(kyrgyzstan, 2006), _model_in(cut, 2006)
+    assert restricted.state.restriction == 0.6
+    base_budget = sum(d.budget_usd for d in base.donors)
+    assert sum(d.budget_usd for d in restricted.donors) < 0.9 * base_budget
+
+
+def test_foreign_cut_keeps_a_higher_existing_restriction(uzbekistan):
+    before = uzbekistan.state.foreign_funding_restriction
+    after = apply_levers(
+        uzbekistan, foreign_cut_year=2000, foreign_cut_depth=0.5
+    ).state.foreign_funding_restriction
+    for year in uzbekistan.years:
+        expected = max(before.at(year), 0.5) if year >= 2000 else before.at(year)
+        assert after.at(year) == expected
+    assert after.at(2010) == before.at(2010) == 0.7
+
+
+@pytest.mark.parametrize("depth, year", [(0.0, 2005), (0.7, None)])
+def test_no_cut_without_depth_or_year(kyrgyzstan, depth, year):
+    assert apply_levers(kyrgyzstan, foreign_cut_year=year, foreign_cut_depth=depth) == kyrgyzstan
+
+
+def test_registration_burden_replaces_the_path_by_a_constant(kyrgyzstan):
+    eased = apply_levers(kyrgyzstan, registration_burden=0.05)
+    burden = eased.state.registration_burden
+    assert {burden.at(y) for y in range(1980, 2030)} == {0.05}
+    assert kyrgyzstan.state.registration_burden.source in burden.source
+    assert "held at 0.05" in burden.source
+    base, easier = _model_in(kyrgyzstan, 1998), _model_in(eased, 1998)
+    assert base.state.burden == 0.3
+    ratio = easier.expected_registrations() / base.expected_registrations()
+    assert ratio == pytest.approx((1 - 0.05) / (1 - 0.3))
+
+
+@pytest.mark.parametrize(
+    "levers, field",
+    [
+        ({"state_grant_scale": -1.0}, "state_grant_scale"),
+        ({"donor_budget_scale": -0.1}, "donor_budget_scale"),
+        ({"foreign_cut_year": 2000, "foreign_cut_depth": 1.5}, "foreign_cut_depth"),
+        ({"registration_burden": 1.2}, "registration_burden"),
+    ],
+)
+def test_out_of_range_levers_are_named(kyrgyzstan, levers, field):
+    with pytest.raises(ScenarioError, match=f"^levers: {field}: "):
+        apply_levers(kyrgyzstan, **levers)

@@ -1,0 +1,120 @@
+"""Whole runs of the three committed scenarios at 1:1 scale, and their determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import COUNTRIES, OUTPUT_COLUMNS, NGOModel, simulate
+from model.agents import NGO, Donor, State
+from model.population import STATUS_NAMES
+
+SHARES = [c for c in OUTPUT_COLUMNS if c.startswith("share_")]
+COUNTS = ["registered", "new_registrations", "deregistered", "operational", "reporting"]
+
+
+@pytest.fixture(params=COUNTRIES)
+def run(request, baseline_runs):
+    return baseline_runs[request.param]
+
+
+def test_output_has_exactly_the_output_columns_in_order(run):
+    assert list(run.frame.columns) == list(OUTPUT_COLUMNS)
+
+
+def test_one_row_per_year_from_start_to_end(run):
+    years = list(range(run.scenario.start_year, run.scenario.end_year + 1))
+    assert run.frame.year.tolist() == years
+    assert run.model.year == run.scenario.end_year
+    assert not run.model.running
+
+
+def test_every_registered_ngo_is_one_mesa_agent(run):
+    model = run.model
+    ngo_agents = model.agents_by_type[NGO]
+    assert len(ngo_agents) == run.frame.registered.iloc[-1]
+    # The agent count after each year equals that year's register.
+    assert run.ngo_agents == run.frame.registered.tolist()
+    # Agents are visible through model.agents next to the state and the donors.
+    assert len(model.agents) == len(ngo_agents) + 1 + len(run.scenario.donors)
+    assert len(model.agents_by_type[State]) == 1
+    assert len(model.agents_by_type[Donor]) == len(run.scenario.donors)
+    # One row per NGO ever registered; the struck-off ones are no longer agents.
+    assert model.population.size == len(model.ngos)
+    assert model.population.size == (
+        run.scenario.initial_registered.value + run.frame.new_registrations.sum()
+    )
+    assert {a.status for a in ngo_agents} <= {"operating", "dormant"}
+    ids = ngo_agents.get("ngo_id")
+    assert len(set(ids)) == len(ids)
+
+
+def test_agents_read_their_own_population_row(run):
+    pop = run.model.population
+    for agent in list(run.model.agents_by_type[NGO])[::97]:
+        row = agent.row
+        assert agent.ngo_id == int(pop.ngo_id[row])
+        assert agent.founding_year == int(pop.founded[row]) == agent.ngo_id // 1_000_000
+        assert agent.status == STATUS_NAMES[pop.status[row]]
+        assert agent.capacity == pop.capacity[row]
+        assert sum(agent.income.values()) == pytest.approx(pop.total_income()[row])
+
+
+def test_register_is_the_running_sum_of_registrations_and_removals(run):
+    frame = run.frame
+    previous = np.concatenate(
+        [[run.scenario.initial_registered.value], frame.registered.to_numpy()[:-1]]
+    )
+    expected = previous + frame.new_registrations - frame.deregistered
+    np.testing.assert_array_equal(frame.registered, expected)
+
+
+def test_counts_are_nested_and_non_negative(run):
+    frame = run.frame
+    assert (frame[COUNTS] >= 0).all().all()
+    assert (frame.registered >= frame.operational).all()
+    assert (frame.operational >= frame.reporting).all()
+    assert (frame.operational >= frame.long_active).all()
+    assert (frame.registered.iloc[-1]) > 0
+
+
+def test_shares_are_within_the_unit_interval(run):
+    shares = run.frame[SHARES]
+    assert shares.notna().all().all()
+    assert ((shares >= 0) & (shares <= 1)).all().all()
+
+
+def test_money_columns_are_non_negative_and_donors_counted(run):
+    frame = run.frame
+    money = ["income_foreign_usd", "income_state_usd", "income_domestic_usd"]
+    assert (frame[money] >= 0).all().all()
+    assert (frame[["state_grants_local", "state_prizes_local"]] >= 0).all().all()
+    assert frame.donors_active.between(0, len(run.scenario.donors)).all()
+    assert frame.income_foreign_usd.max() > 0
+
+
+def test_kyrgyz_register_far_exceeds_the_operating_sector(baseline_runs):
+    run = baseline_runs["kyrgyzstan"]
+    last = run.frame.iloc[-1]
+    assert last.operational < 0.25 * last.registered
+    assert last.reporting < last.operational
+    assert max(run.ngo_agents) > 10_000
+
+
+def test_same_scenario_and_seed_give_the_same_table(scenarios, baseline_runs):
+    again = simulate(scenarios["kyrgyzstan"], seed=1)
+    pd.testing.assert_frame_equal(again, baseline_runs["kyrgyzstan"].frame, check_exact=True)
+    model = NGOModel(scenarios["kyrgyzstan"], rng=1)
+    model.run_for(5)
+    pd.testing.assert_frame_equal(model.results(), again.iloc[:5], check_exact=True)
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_different_seeds_give_different_runs(scenarios, baseline_runs, country):
+    other = simulate(scenarios[country], seed=2)
+    base = baseline_runs[country].frame
+    assert list(other.columns) == list(base.columns)
+    assert (other.year == base.year).all()
+    assert not other.registered.equals(base.registered)
+    assert not other.operational.equals(base.operational)
