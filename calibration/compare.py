@@ -77,22 +77,27 @@ def reported_band(target: Target) -> tuple[float, float]:
     )
 
 
-def _scale(target: Target) -> float:
-    ref = abs(target.reference)
-    return max(target.tolerance * ref, 1e-3 * max(ref, 1.0))
-
-
 def target_error(target: Target, model_value: float) -> float:
     """Return how far a model value is from the reported figure, in tolerance units.
 
     Zero inside the reported interval (for a point target: only at the value); one at the
-    edge of the tolerance; NaN model values count as infinitely far.
+    edge of the tolerance (``acceptable_band``) on the side the value lies; NaN model values
+    count as infinitely far. A target with no tolerance counts a thousandth of its value
+    (or of 1) as one unit.
     """
     if not np.isfinite(model_value):
         return math.inf
     lo, hi = reported_band(target)
-    gap = max(lo - model_value, model_value - hi, 0.0)
-    return gap / _scale(target)
+    accept_lo, accept_hi = acceptable_band(target)
+    if model_value < lo:
+        gap, slack, bound = lo - model_value, lo - accept_lo, lo
+    elif model_value > hi:
+        gap, slack, bound = model_value - hi, accept_hi - hi, hi
+    else:
+        return 0.0
+    if slack <= 0:
+        slack = 1e-3 * max(abs(bound), 1.0)
+    return gap / slack
 
 
 def relative_error(target: Target, model_value: float) -> float:

@@ -155,6 +155,10 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(path, "", "not UTF-8 text") from None
+    except OSError as exc:
+        raise ScenarioError(path, "", f"cannot read: {exc.strerror}") from None
     except yaml.YAMLError:
         raise ScenarioError(path, "", "malformed YAML") from None
     try:

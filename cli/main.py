@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from calibration.targets import DEFAULT_TARGETS
 from model import ScenarioError, load_scenario
 
 EXIT_USAGE = 2
@@ -136,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="compare run folders (or scenarios, run first) with reported figures"
     )
     cmp_.add_argument("sources", type=Path, nargs="+", help="run folder(s) or scenario YAML(s)")
-    cmp_.add_argument("--targets", type=Path, default=Path("calibration/targets.yaml"))
+    cmp_.add_argument("--targets", type=Path, default=DEFAULT_TARGETS)
     cmp_.add_argument("--replicates", type=positive_int, default=20, help="when running a scenario")
     cmp_.add_argument("--params", choices=PARAM_MODES, default="auto", help="when running")
     cmp_.add_argument("--seed", type=seed_int, default=1, help="when running a scenario")

@@ -179,7 +179,10 @@ def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         country = manifest["country"]
     except (json.JSONDecodeError, KeyError, TypeError):
         raise ScenarioError(manifest_path, "country", "malformed manifest") from None
-    frame = pd.read_csv(table)
+    try:
+        frame = pd.read_csv(table)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        raise ScenarioError(table, "", "not a readable run table") from None
     missing = [c for c in OUTPUT_COLUMNS if c not in frame.columns]
     if missing:
         raise ScenarioError(table, missing[0], "column missing")

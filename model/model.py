@@ -19,7 +19,7 @@ from .agents import NGO, Donor, State
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import Population
 from .rng import KeyedStreams, poisson_quantile
-from .scenario import Scenario
+from .scenario import MAX_NGOS, Scenario, ScenarioError
 
 
 class NGOModel(Model):
@@ -156,6 +156,12 @@ class NGOModel(Model):
 
     def _register_new(self, year: int) -> int:
         lam = self.expected_registrations()
+        if lam > MAX_NGOS:
+            raise ScenarioError(
+                self.config.name,
+                f"year {year}",
+                f"{lam:,.0f} expected registrations (above {MAX_NGOS:,}): check budgets and rates",
+            )
         # Inverse-CDF of one keyed uniform: more expected foundings never means fewer.
         count = poisson_quantile(self.streams.scalar_uniform("founding", year), lam)
         if count == 0:

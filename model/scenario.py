@@ -53,21 +53,30 @@ class ScenarioError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+# No input may exceed this magnitude: beyond it a run would exhaust memory, not answer.
+MAX_MAGNITUDE = 1e15
+MAX_NGOS = 1_000_000
+MAX_PRIZES = 10_000
+MAX_POPULATION_MILLIONS = 2_000
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Number(_Strict):
     """A single sourced number."""
 
-    value: float
+    value: float = Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)
     source: Source
 
 
 class Series(_Strict):
     """A sourced yearly path given at a few years; held constant outside them."""
 
-    points: dict[int, float] = Field(min_length=1)
+    points: dict[int, Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]] = Field(
+        min_length=1
+    )
     interpolation: Literal["linear", "step"] = "linear"
     source: Source
 
@@ -190,6 +199,13 @@ class StatePolicy(_Strict):
     foreign_funding_restriction: ShareSeries
     shocks: list[Shock] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _whole_prize_count(self) -> StatePolicy:
+        count = self.prize_count.value
+        if count != int(count) or not 0 <= count <= MAX_PRIZES:
+            raise ValueError(f"prize_count must be a whole number from 0 to {MAX_PRIZES}")
+        return self
+
 
 class Parameter(_Strict):
     """A behavioural parameter with its unit and the reason for its value."""
@@ -197,6 +213,32 @@ class Parameter(_Strict):
     value: float
     unit: str
     source: Source
+
+
+# Ranges outside which a behavioural parameter has no meaning (probabilities, shares,
+# exponents and spreads of a plausible size); calibration priors lie well inside them.
+BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
+    "civic_rate": (0, 1e4),
+    "funding_rate": (0, 1e4),
+    "funding_pull_sector": (0, 1),
+    "one_day_share": (0, 1),
+    "one_day_exit": (0, 1),
+    "capacity_sd": (0, 5),
+    "capacity_learning": (0, 1),
+    "capacity_decay": (0, 1),
+    "track_record_weight": (0, 5),
+    "grant_size_capacity": (0, 5),
+    "grant_cap_multiple": (1, 1e3),
+    "apply_dormant": (0, 1),
+    "domestic_raise_prob": (0, 1),
+    "domestic_income_gdp": (0, 1e3),
+    "domestic_income_sd": (0, 5),
+    "min_activity_usd": (0, 1e7),
+    "savings_rate": (0, 1),
+    "report_base": (0, 1),
+    "report_enforcement": (0, 1),
+    "deregistration_rate": (0, 1),
+}
 
 
 class Behaviour(_Strict):
@@ -223,6 +265,14 @@ class Behaviour(_Strict):
     report_enforcement: Parameter
     deregistration_rate: Parameter
 
+    @model_validator(mode="after")
+    def _in_range(self) -> Behaviour:
+        for name, (low, high) in BEHAVIOUR_RANGES.items():
+            value = getattr(self, name).value
+            if not low <= value <= high:
+                raise ValueError(f"{name} = {value:g} is outside [{low:g}, {high:g}]")
+        return self
+
     def values(self) -> dict[str, float]:
         """Return ``{name: value}`` for every parameter."""
         return {name: getattr(self, name).value for name in type(self).model_fields}
@@ -241,8 +291,8 @@ class Scenario(_Strict):
     initial_registered: Number
     population_millions: NonNegativeSeries
     gdp_per_capita_usd: NonNegativeSeries
-    exchange_rate: NonNegativeSeries
-    usd_cpi: NonNegativeSeries
+    exchange_rate: PositiveSeries
+    usd_cpi: PositiveSeries
     cpi_base_year: int
     donor_budget_scale: Number
     civic_sectors: SectorWeights
@@ -259,8 +309,10 @@ class Scenario(_Strict):
             raise ValueError("donor names must be unique")
         if self.donor_budget_scale.value < 0:
             raise ValueError("donor_budget_scale must not be negative")
-        if self.initial_registered.value < 0:
-            raise ValueError("initial_registered must not be negative")
+        if not 0 <= self.initial_registered.value <= MAX_NGOS:
+            raise ValueError(f"initial_registered must be between 0 and {MAX_NGOS:,}")
+        if max(self.population_millions.points.values()) > MAX_POPULATION_MILLIONS:
+            raise ValueError(f"population above {MAX_POPULATION_MILLIONS:,} million")
         return self
 
     @property
@@ -308,6 +360,8 @@ def _read_yaml(path: Path, field: str = "") -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(path, field, "file not found") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(path, field, "not UTF-8 text") from None
     except OSError as exc:
         raise ScenarioError(path, field, f"cannot read: {exc.strerror}") from None
     try:

@@ -254,12 +254,6 @@ def check_mutations(flat_scenario, repo, country, changes):
 
 @settings(SEARCH, max_examples=40)
 @given(country=st.sampled_from(sorted(WINDOWS)), changes=mutations(OPS))
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: non-finite, huge or zero numbers pass scenario validation and crash the "
-    "model (each crash is pinned in test_known_crash_runs_or_exits_cleanly); this search "
-    "currently stops at a NaN series point (ValueError in model/rng.py poisson_quantile)",
-)
 def test_mutated_scenario_runs_or_exits_cleanly(flat_scenario, repo, country, changes):
     check_mutations(flat_scenario, repo, country, changes)
 
@@ -269,8 +263,8 @@ def test_mutated_scenario_runs_or_exits_cleanly(flat_scenario, repo, country, ch
 def test_structurally_mutated_scenario_runs_or_exits_cleanly(flat_scenario, repo, country, changes):
     """Dropped keys, other types, moved years, unknown keys, dropped points, negated numbers.
 
-    These mutations avoid the value classes of the known crashes (zero, huge, non-finite
-    numbers), so this search stays active while those bugs are open.
+    A narrower search than the one above (no zero, huge or non-finite numbers), so that
+    structural mutations get their own examples.
     """
     check_mutations(flat_scenario, repo, country, changes)
 
@@ -280,7 +274,7 @@ def test_unmutated_short_windows_run(flat_scenario, repo):
         assert_runs_or_exits_cleanly(_base_document(flat_scenario, repo, country))
 
 
-# Crashes the mutation search found (pinned so that they are seen until fixed) ----------
+# Crashes the mutation search found once, pinned so that they stay fixed ---------------
 
 INF = math.inf
 KNOWN_CRASHES = [
@@ -288,97 +282,48 @@ KNOWN_CRASHES = [
         "kyrgyzstan",
         ("scenario", "exchange_rate", "points", 1994),
         0.0,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=ZeroDivisionError,
-            reason="bug: exchange_rate is a NonNegativeSeries, so 0 passes validation and "
-            "model/model.py local_to_constant_usd divides by it",
-        ),
         id="zero-exchange-rate",
     ),
     pytest.param(
         "kyrgyzstan",
         ("scenario", "usd_cpi", "points", 2023),
         0.0,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=ZeroDivisionError,
-            reason="bug: usd_cpi is a NonNegativeSeries, so 0 passes validation and "
-            "model/model.py constant_to_nominal_usd divides by its base-year value",
-        ),
         id="zero-cpi-in-base-year",
     ),
     pytest.param(
         "kyrgyzstan",
         ("scenario", "population_millions", "points", 1991),
         INF,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=ValueError,
-            reason="bug: non-finite numbers pass validation; expected registrations become "
-            "inf and model/rng.py poisson_quantile (from NGOModel._register_new) calls "
-            "int() on NaN",
-        ),
         id="infinite-population",
     ),
     pytest.param(
         "kyrgyzstan",
         ("scenario", "donors", 0, "budget_usd", "points", 1994),
         1e18,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=(MemoryError, ValueError),
-            reason="bug: no upper bound on money; a 1e18 US$ budget asks for about 3e13 "
-            "new NGOs and model/population.py Population._grow tries to allocate them",
-        ),
         id="huge-donor-budget",
     ),
     pytest.param(
         "kyrgyzstan",
         ("scenario", "donor_budget_scale", "value"),
         math.nan,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=ValueError,
-            reason="bug: NaN passes validation (pydantic floats allow it and 'nan < 0' is "
-            "False); model/rng.py poisson_quantile then calls int() on NaN",
-        ),
         id="nan-donor-budget-scale",
     ),
     pytest.param(
         "kyrgyzstan",
         ("scenario", "initial_registered", "value"),
         1e18,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=(MemoryError, ValueError),
-            reason="bug: no upper bound on initial_registered; model/population.py "
-            "Population._grow tries to allocate 1e18 rows",
-        ),
         id="huge-initial-register",
     ),
     pytest.param(
         "kyrgyzstan",
         ("behaviour", "parameters", "capacity_sd", "value"),
         1e300,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=OverflowError,
-            reason="bug: no bound on capacity_sd; capacity_sd**2 overflows a Python float "
-            "in model/population.py Population.add",
-        ),
         id="huge-capacity-sd",
     ),
     pytest.param(
         "kazakhstan",
         ("scenario", "state", "prize_count", "value"),
         INF,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=OverflowError,
-            reason="bug: non-finite prize_count passes validation and model/agents.py "
-            "State.award_prizes calls int() on it",
-        ),
         id="infinite-prize-count",
     ),
 ]

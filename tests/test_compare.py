@@ -200,22 +200,10 @@ EDGE_CASES = [
     pytest.param(
         {"kind": "range", "value": None, "low": 10.0, "high": 20.0},
         id="range",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="bug: calibration/compare.py target_error scales a range by tolerance x "
-            "midpoint while acceptable_band widens each end by tolerance x that end, so the "
-            "error at the tolerance edge is high/mid (or low/mid), not 1",
-        ),
     ),
     pytest.param(
         {"kind": "at_most", "value": 0.0, "tolerance": 0.1},
         id="zero-value",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="bug: for a zero reported value acceptable_band allows an absolute slack "
-            "of tolerance, but target_error divides by 1e-3, so the tolerance edge scores "
-            "tolerance/1e-3",
-        ),
     ),
 ]
 
@@ -386,12 +374,6 @@ def test_compare_on_a_run_with_a_broken_manifest_exits_2(run_copy, capsys, repo)
     assert_clean_failure(status, err, run_copy, "manifest.json")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pd.errors.EmptyDataError,
-    reason="bug: experiments/runs.py read_run calls pd.read_csv without catching "
-    "EmptyDataError/ParserError, so an empty timeseries.csv gives a traceback",
-)
 def test_compare_on_a_run_with_an_empty_table_exits_2(run_copy, capsys, repo):
     (run_copy / "timeseries.csv").write_text("", encoding="utf-8")
     targets = repo / "calibration" / "targets.yaml"
@@ -399,23 +381,11 @@ def test_compare_on_a_run_with_an_empty_table_exits_2(run_copy, capsys, repo):
     assert_clean_failure(status, err, run_copy, "timeseries.csv")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IsADirectoryError,
-    reason="bug: calibration/targets.py load_target_file catches FileNotFoundError only, "
-    "so --targets naming a folder gives an IsADirectoryError traceback",
-)
 def test_compare_with_a_folder_as_targets_exits_2(run_copy, tmp_path, capsys):
     status, _, err = run_cli(["compare", str(run_copy), "--targets", str(tmp_path)], capsys)
     assert_clean_failure(status, err, run_copy, tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="bug: calibration/targets.py load_target_file does not catch "
-    "UnicodeDecodeError, so a targets file that is not UTF-8 gives a traceback",
-)
 def test_compare_with_a_targets_file_that_is_not_utf8_exits_2(run_copy, tmp_path, capsys):
     bad = tmp_path / "targets.yaml"
     bad.write_bytes(b"version: 1\ntargets: \xff\xfe\n")

@@ -206,12 +206,6 @@ def test_folder_given_as_scenario(tmp_path, capsys):
     assert_clean_error(capsys, status, out, tmp_path, "cannot read")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="bug: model/scenario.py _read_yaml catches OSError but not UnicodeDecodeError, "
-    "so a scenario file that is not UTF-8 gives a traceback",
-)
 def test_scenario_file_that_is_not_utf8(tmp_path, capsys):
     bad = tmp_path / "latin1.yaml"
     bad.write_bytes("name: Bishkek\ndescription: caf\xe9\n".encode("latin-1"))
