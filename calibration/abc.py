@@ -20,6 +20,7 @@ import logging
 import math
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -262,6 +263,10 @@ def calibrate(
         TargetDistance(targets),
         population_size=population,
         sampler=make_sampler(workers, scheduler),
+        # Generation 0 takes the prior sample as it is; each later threshold is the median
+        # distance of the previous generation. This spares pyabc's separate calibration
+        # sample from the prior, whose extreme corners are the costliest runs.
+        eps=pyabc.MedianEpsilon(initial_epsilon=math.inf),
     )
     _open_history(abc, db, key, resume, force, targets)
     progress = GenerationLog(log)
@@ -271,11 +276,14 @@ def calibrate(
     pyabc_logger.propagate = False
     pyabc_logger.addHandler(progress)
     try:
-        abc.run(
-            minimum_epsilon=min_epsilon,
-            max_nr_populations=generations,
-            max_walltime=None if max_minutes is None else timedelta(minutes=max_minutes),
-        )
+        with warnings.catch_warnings():
+            # pyabc compares the first threshold (inf) with the previous one: inf - inf.
+            warnings.filterwarnings("ignore", "invalid value encountered in scalar subtract")
+            abc.run(
+                minimum_epsilon=min_epsilon,
+                max_nr_populations=generations,
+                max_walltime=None if max_minutes is None else timedelta(minutes=max_minutes),
+            )
     finally:
         pyabc_logger.removeHandler(progress)
         pyabc_logger.setLevel(previous[0])
@@ -312,8 +320,6 @@ class GenerationLog(logging.Handler):
                 f"({accepted}/{samples}), particles {accepted}, "
                 f"elapsed {time.perf_counter() - self.started:.0f} s"
             )
-        elif text.startswith("Calibration sample"):
-            self.log("sampling the prior to set the first threshold")
 
 
 def _open_history(
