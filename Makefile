@@ -26,10 +26,15 @@ chromium:
 	  { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	    echo "chromium could not be installed: the browser test will be skipped"; }
 
+# The calibrated scenarios (posterior draws, no recalibration), their comparison with the
+# article's figures, and the shipped policy experiments.
 reproduce: setup
-	$(BIN)/ngo-abm compare scenarios/kyrgyzstan.yaml --replicates 20 --out $(OUT)/kyrgyzstan
-	$(BIN)/ngo-abm compare scenarios/kazakhstan.yaml --replicates 20 --out $(OUT)/kazakhstan
-	$(BIN)/ngo-abm compare scenarios/uzbekistan.yaml --replicates 20 --out $(OUT)/uzbekistan
+	$(BIN)/ngo-abm compare scenarios/kyrgyzstan.yaml --params posterior --replicates 20 --workers 2 --out $(OUT)/kyrgyzstan
+	$(BIN)/ngo-abm compare scenarios/kazakhstan.yaml --params posterior --replicates 20 --workers 2 --out $(OUT)/kazakhstan
+	$(BIN)/ngo-abm compare scenarios/uzbekistan.yaml --params posterior --replicates 20 --workers 2 --out $(OUT)/uzbekistan
+	for f in experiments/*.yaml; do \
+	  $(BIN)/ngo-abm experiment $$f --workers 2 --out $(OUT)/experiments/$$(basename $$f .yaml) || exit 1; \
+	done
 
 lint: setup
 	$(BIN)/ruff check .
