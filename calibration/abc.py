@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyabc
+import sqlalchemy
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -208,8 +209,11 @@ def _db_url(path: Path) -> str:
 
 
 def _stored_fingerprint(path: Path) -> str | None:
-    history = pyabc.History(_db_url(path))
-    options = history.get_abc().json_parameters
+    try:
+        options = pyabc.History(_db_url(path)).get_abc().json_parameters
+    except (AssertionError, sqlalchemy.exc.SQLAlchemyError):
+        # pyabc asserts on a database it did not finish creating or cannot read.
+        raise ScenarioError(path, "", "not a complete pyabc calibration database") from None
     try:
         return json.loads(options.replace("'", '"')).get("fingerprint")
     except (json.JSONDecodeError, AttributeError):

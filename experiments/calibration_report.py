@@ -139,7 +139,9 @@ def write_report(draws: int = 100, seed: int = 1, workers: int = 2, out: Path = 
     table.to_csv(out / "coverage.csv", index=False)
     for country, frame in runs.items():
         fig = comparison_figure(
-            {country: frame}, target_file.targets, target_file.periods,
+            {country: frame},
+            target_file.targets,
+            target_file.periods,
             f"{country}: posterior predictive ({draws} draws) against the reported figures",
         )
         save_figure(fig, out / f"predictive_{country}.png")

@@ -1,23 +1,37 @@
 """Run many model runs: in-process, on a local process pool, or on a dask.distributed cluster.
 
-Every backend runs the same pure function on the same (scenario, seed, params) tasks and
-returns results in task order, so results never depend on the backend or the number of
-workers. The cluster backend uses an existing scheduler (``tcp://HOST:PORT``); no cluster
-code is written here.
+Every backend runs the same pure function on the same (scenario, seed, params) tasks, so
+results never depend on the backend or the number of workers: ``map_runs`` returns them in
+task order, ``imap_runs`` yields each with its task's index as soon as it is done (for
+callers that store results as they arrive and resume after an interruption). The cluster
+backend uses an existing scheduler (``tcp://HOST:PORT``) through dask.distributed's own
+``Client``; no cluster code is written here. Its workers must import this project (start
+them from the project's virtual environment, ``.venv/bin/dask worker ADDRESS``): on
+connecting, each worker's copy of the model code is checked against this one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import metadata
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
 
-from model import Scenario, simulate
+from model import Scenario, ScenarioError, simulate
+
+# How long to try to reach a scheduler before reporting it unreachable.
+CONNECT_TIMEOUT = "10s"
+# How long to wait for a scheduler's first worker.
+WORKER_WAIT_SECONDS = 30.0
+MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,15 @@ def run_task(task: RunTask) -> pd.DataFrame:
     for key, value in task.tags.items():
         frame[key] = value
     return frame
+
+
+def run_batch(tasks: Sequence[RunTask]) -> pd.DataFrame:
+    """Run several tasks one after the other and return their stacked tables.
+
+    A batch is the unit of work handed to a worker when runs are short: it amortises the
+    cost of sending a task and its scenario.
+    """
+    return pd.concat([run_task(task) for task in tasks], ignore_index=True)
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -61,33 +84,139 @@ def map_runs(
         scheduler: Address of an existing dask.distributed scheduler; overrides workers.
         progress: Show a progress bar.
         desc: Label of the progress bar.
+
+    Raises:
+        ScenarioError: if the scheduler cannot be reached or its workers cannot run the
+            project's code.
     """
-    bar = tqdm(total=len(tasks), desc=desc, disable=not progress, leave=False)
-    try:
-        if scheduler:
-            return _map_dask(fn, tasks, scheduler, bar)
-        if workers <= 1 or len(tasks) <= 1:
-            results = []
-            for task in tasks:
-                results.append(fn(task))
-                bar.update()
-            return results
-        chunk = max(1, len(tasks) // (workers * 8))
-        with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-            results = []
-            for result in pool.map(fn, tasks, chunksize=chunk):
-                results.append(result)
-                bar.update()
-            return results
-    finally:
-        bar.close()
-
-
-def _map_dask(fn: Callable[[Any], Any], tasks: Iterable[Any], scheduler: str, bar) -> list[Any]:
-    from dask.distributed import Client, as_completed
-
-    with Client(scheduler, timeout="10s") as client:
-        futures = client.map(fn, list(tasks), pure=False)
-        for _ in as_completed(futures):
+    results: list[Any] = [None] * len(tasks)
+    with tqdm(total=len(tasks), desc=desc, disable=not progress, leave=False) as bar:
+        for index, result in imap_runs(fn, tasks, workers, scheduler):
+            results[index] = result
             bar.update()
-        return client.gather(futures)
+    return results
+
+
+def imap_runs(
+    fn: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Apply ``fn`` to every task; yield ``(task index, result)`` as each one finishes.
+
+    Results arrive in any order on a pool or a cluster; each is the same as in-process.
+    Closing the iterator early cancels the tasks not yet started.
+
+    Args:
+        fn: A picklable function of one task.
+        tasks: The tasks.
+        workers: Local worker processes (1 runs in this process).
+        scheduler: Address of an existing dask.distributed scheduler; overrides workers.
+    """
+    if scheduler:
+        yield from _imap_dask(fn, tasks, scheduler)
+    elif workers <= 1 or len(tasks) <= 1:
+        for index, task in enumerate(tasks):
+            yield index, fn(task)
+    else:
+        yield from _imap_pool(fn, tasks, workers)
+
+
+def _imap_pool(
+    fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int
+) -> Iterator[tuple[int, Any]]:
+    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("forkserver"))
+    try:
+        pending = {pool.submit(fn, task): index for index, task in enumerate(tasks)}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            # Report finished tasks in index order so a batch of simultaneous
+            # completions is handled the same way every time.
+            for future in sorted(done, key=pending.__getitem__):
+                yield pending.pop(future), future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _imap_dask(
+    fn: Callable[[Any], Any], tasks: Sequence[Any], scheduler: str
+) -> Iterator[tuple[int, Any]]:
+    from dask.distributed import as_completed
+
+    with connect(scheduler) as client:
+        futures = client.map(fn, list(tasks), pure=False)
+        index = {future.key: i for i, future in enumerate(futures)}
+        for future, result in as_completed(futures, with_results=True):
+            yield index[future.key], result
+
+
+@contextmanager
+def connect(scheduler: str):
+    """Connect to an existing dask.distributed scheduler and check its workers.
+
+    Yields:
+        A ``dask.distributed.Client``, closed on exit.
+
+    Raises:
+        ScenarioError: one line if the scheduler is unreachable, has no workers, or a
+            worker cannot import this project or runs different model code.
+    """
+    from dask.distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ScenarioError(
+            "--scheduler", scheduler, f"cannot reach the dask scheduler ({reason})"
+        ) from None
+    try:
+        check_workers(client, scheduler)
+        yield client
+    finally:
+        client.close()
+
+
+def check_workers(client, scheduler: str) -> None:
+    """Check that the cluster has workers and that they run this project's model code.
+
+    Raises:
+        ScenarioError: naming the scheduler and what is wrong, with the fix.
+    """
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except TimeoutError:
+        raise ScenarioError(
+            "--scheduler", scheduler, f"no workers joined within {WORKER_WAIT_SECONDS:g} s"
+        ) from None
+    try:
+        prints = client.run(model_fingerprint)
+    except Exception as exc:  # noqa: BLE001 - any failure to import the project on a worker
+        raise ScenarioError(
+            "--scheduler",
+            scheduler,
+            f"a worker cannot run the project ({type(exc).__name__}: {exc}); start the "
+            f"workers from the project's venv: .venv/bin/dask worker {scheduler}",
+        ) from None
+    local = model_fingerprint()
+    stale = sorted(worker for worker, fp in prints.items() if fp != local)
+    if stale:
+        raise ScenarioError(
+            "--scheduler",
+            scheduler,
+            f"worker {stale[0]} runs different model code or numpy than this checkout; "
+            "restart the workers from this project's venv",
+        )
+
+
+def model_fingerprint() -> str:
+    """Return a SHA-256 of the model's source files and the numpy version.
+
+    Two processes with the same fingerprint produce the same runs from the same tasks.
+    """
+    digest = hashlib.sha256(metadata.version("numpy").encode())
+    for path in sorted(MODEL_DIR.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

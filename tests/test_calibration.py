@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyabc
 import pytest
+import sqlalchemy
 import yaml
 
 from calibration.abc import (
@@ -81,6 +82,14 @@ def test_unknown_prior_name_is_reported(tmp_path):
     assert "unknown parameter" in str(err.value)
 
 
+def _completed_generations(db: Path) -> int:
+    """Count stored generations of a database another process may still be creating."""
+    try:
+        return len(_populations(db))
+    except (AssertionError, sqlalchemy.exc.SQLAlchemyError):
+        return 0
+
+
 def _populations(db: Path) -> pd.DataFrame:
     pops = pyabc.History(f"sqlite:///{db}").get_all_populations()
     return pops[pops.t >= 0]
@@ -143,7 +152,7 @@ def test_resume_after_a_kill_keeps_completed_generations(tmp_path):
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            if db.exists() and len(_populations(db)) >= 1:
+            if db.exists() and _completed_generations(db) >= 1:
                 break
             time.sleep(0.5)
         else:

@@ -1,0 +1,142 @@
+"""``ngo-abm experiment`` and ``ngo-abm sensitivity``: counterfactuals and global sensitivity.
+
+``experiment`` runs an experiment file (``experiments/*.yaml``: a baseline, counterfactuals,
+outputs, key years) over posterior draws and replicates with common random numbers, stores
+the runs in resumable chunks and writes the summary table and figures
+(``experiments.experiment``). ``sensitivity`` runs a SALib Sobol or Morris analysis of the
+behavioural parameters on key outputs (``experiments.sensitivity``). Both run in-process,
+on local processes (``--workers``) or on an existing dask.distributed cluster
+(``--scheduler``). See ``docs/experiments.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .main import UsageError
+
+
+def _whole(text: str) -> int:
+    """Parse a whole number (checked by the command, so that errors take one line)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _at_least_one(**values: int | None) -> None:
+    for name, value in values.items():
+        if value is not None and value < 1:
+            raise UsageError(f"--{name}: must be at least 1, got {value}")
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """Run an experiment file and write its summary and figures."""
+    from experiments.experiment import (
+        describe,
+        format_summary,
+        load_experiment,
+        run_experiment,
+        write_outputs,
+    )
+
+    _at_least_one(draws=args.draws, replicates=args.replicates, workers=args.workers)
+    experiment = load_experiment(args.file, args.draws, args.replicates, args.params)
+    out = args.out or Path("out") / "experiments" / args.file.stem
+    print(describe(experiment, args.posterior), flush=True)
+    if args.dry_run:
+        return 0
+    stats = run_experiment(
+        experiment, out, args.workers, args.scheduler, args.posterior, progress=True
+    )
+    table = write_outputs(experiment, out, stats, args.posterior)
+    print(
+        f"ran {stats.ran:,} runs, reused {stats.reused:,} stored runs, "
+        f"{stats.seconds:.1f} s on {stats.backend}\n"
+    )
+    print(format_summary(table, experiment))
+    print(f"\nwrote {out / 'summary.csv'}, {out / 'manifest.json'}, figures {out}/*.png")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Run a global sensitivity analysis and write its ranking and figure."""
+    from experiments.sensitivity import run_sensitivity
+
+    _at_least_one(samples=args.samples, replicates=args.replicates, workers=args.workers)
+    if args.seed < 0:
+        raise UsageError(f"--seed: must not be negative, got {args.seed}")
+    run_sensitivity(
+        method=args.method,
+        samples=args.samples,
+        replicates=args.replicates,
+        scenario_path=args.scenario,
+        posterior=args.posterior,
+        out=args.out,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        emit=print,
+    )
+    return 0
+
+
+def _add_backend(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers", type=_whole, default=1, help="local worker processes (default 1)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="existing dask.distributed scheduler tcp://HOST:PORT (workers started from "
+        "this project's venv); overrides --workers",
+    )
+
+
+def register(sub) -> None:
+    """Add the ``experiment`` and ``sensitivity`` subcommands."""
+    from calibration.posterior import DEFAULT_POSTERIOR
+
+    p = sub.add_parser(
+        "experiment",
+        help="run policy counterfactuals against a baseline (experiments/*.yaml)",
+    )
+    p.add_argument("file", type=Path, help="experiment YAML, e.g. experiments/kyrgyzstan_2035.yaml")
+    p.add_argument("--draws", type=_whole, default=None, help="posterior draws (default: file)")
+    p.add_argument("--replicates", type=_whole, default=None, help="seeds per draw (default: file)")
+    p.add_argument(
+        "--params",
+        choices=("posterior", "scenario"),
+        default=None,
+        help="posterior draws, or the scenarios' own behaviour values (default: file)",
+    )
+    p.add_argument("--posterior", type=Path, default=DEFAULT_POSTERIOR, help="posterior file")
+    p.add_argument(
+        "--out", type=Path, default=None, help="output folder (default out/experiments/<file>)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="validate and describe, run nothing")
+    _add_backend(p)
+    p.set_defaults(func=cmd_experiment)
+
+    s = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity analysis (SALib Sobol or Morris) of the behavioural parameters",
+    )
+    s.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    s.add_argument(
+        "--samples",
+        type=_whole,
+        default=None,
+        help="Sobol base samples (a power of 2, default 64) or Morris trajectories (default 20)",
+    )
+    s.add_argument("--replicates", type=_whole, default=2, help="seeds averaged per sample point")
+    s.add_argument(
+        "--scenario", type=Path, default=Path("scenarios/kyrgyzstan.yaml"), help="scenario"
+    )
+    s.add_argument("--posterior", type=Path, default=DEFAULT_POSTERIOR, help="posterior file")
+    s.add_argument("--seed", type=_whole, default=1, help="seed of the sample and the runs")
+    s.add_argument("--out", type=Path, default=Path("out") / "sensitivity", help="output folder")
+    _add_backend(s)
+    s.set_defaults(func=cmd_sensitivity)

@@ -1,0 +1,374 @@
+"""Global sensitivity analysis of the behavioural parameters on key outputs (SALib).
+
+Which calibrated parameters move the outputs a reader of Jaysanov (2023) cares about:
+Kyrgyz registered NGOs in 2010 (the article's 18,341), the reporting share in 2023
+(about 1,000 of 20,000) and the foreign share of NGO income in the 2000s (mean 2000-2010,
+"more than 90% of NGOs ... financed by international donors"). Parameters vary over their
+posterior 5%-95% ranges (``calibration.posterior.posterior_summary``), or over their prior
+ranges (``calibration/priors.yaml``) when there is no posterior, log-uniformly where the
+prior is log-uniform. Samples come from SALib (Saltelli's extension of the Sobol' sequence,
+or Morris trajectories), runs from ``experiments.runner`` on any backend, indices from
+SALib's ``sobol.analyze`` / ``morris.analyze`` with bootstrap confidence intervals.
+
+The model is stochastic; so that its noise does not show up as sensitivity, each sample
+point is the mean of several replicates, and replicate ``r`` uses the same seed at every
+point (common random numbers: a parameter that cannot affect an output leaves it exactly
+unchanged). The share of the point means' variance that is replicate noise is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from calibration.plotting import save_figure
+from calibration.posterior import (
+    DEFAULT_POSTERIOR,
+    has_posterior,
+    load_posterior,
+    parameter_names,
+    posterior_summary,
+)
+from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario
+
+from .runner import RunTask, map_runs, run_batch
+from .runs import _atomic_write_text, git_commit, package_versions
+
+PRIORS = Path(__file__).resolve().parent.parent / "calibration" / "priors.yaml"
+DEFAULT_SAMPLES = {"sobol": 64, "morris": 20}
+MORRIS_LEVELS = 4
+BOOTSTRAP = 200
+BATCH_RUNS = 16
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A scalar output of one run: a column (or ratio of two) averaged over years."""
+
+    name: str
+    column: str
+    denominator: str | None
+    years: tuple[int, int]
+    label: str
+    unit: str
+
+    def per_run(self, frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+        """Return the statistic of every run in a stacked table, indexed by ``keys``."""
+        first, last = self.years
+        part = frame[(frame.year >= first) & (frame.year <= last)]
+        values = part[self.column].astype(float)
+        if self.denominator is not None:
+            den = part[self.denominator].astype(float)
+            values = values.where(den > 0, 0.0) / den.where(den > 0, 1.0)
+        return values.groupby([part[k] for k in keys]).mean()
+
+
+STATISTICS = (
+    Statistic(
+        "registered_2010", "registered", None, (2010, 2010), "registered NGOs in 2010", "NGOs"
+    ),
+    Statistic(
+        "reporting_share_2023",
+        "reporting",
+        "registered",
+        (2023, 2023),
+        "reporting / registered in 2023",
+        "share",
+    ),
+    Statistic(
+        "foreign_share_2000_2010",
+        "share_income_foreign",
+        None,
+        (2000, 2010),
+        "foreign share of income, mean 2000-2010",
+        "share",
+    ),
+)
+
+
+def sampling_problem(
+    country: str, posterior: str | Path = DEFAULT_POSTERIOR, priors: str | Path = PRIORS
+) -> tuple[dict, str]:
+    """Return SALib's problem (names, bounds, distributions) and where the ranges come from.
+
+    Parameters are the calibrated ones that apply to ``country``: shared behaviour and
+    that country's donor budget level. Ranges are the posterior 5%-95% interval, or the
+    prior's range without a posterior.
+    """
+    from calibration.abc import load_priors
+
+    specs = load_priors(priors)
+    if has_posterior(posterior):
+        frame = load_posterior(posterior)
+        summary = posterior_summary(frame).set_index("parameter")
+        names = [n for n in parameter_names(frame) if _applies(n, country)]
+        bounds = [(float(summary.loc[n, "q05"]), float(summary.loc[n, "q95"])) for n in names]
+        source = f"posterior 5%-95% intervals ({_shown(posterior)})"
+    else:
+        names = [n for n in specs if _applies(n, country)]
+        bounds = [(specs[n].low, specs[n].high) for n in names]
+        source = f"prior ranges of {_shown(priors)}: no posterior at {_shown(posterior)}"
+    kept = [(n, b) for n, b in zip(names, bounds, strict=True) if b[0] < b[1]]
+    if not kept:
+        raise ScenarioError(posterior, "", f"no parameter of {country} has a range to vary")
+    dists = [
+        "logunif" if n in specs and specs[n].distribution == "loguniform" else "unif"
+        for n, _ in kept
+    ]
+    problem = {
+        "num_vars": len(kept),
+        "names": [n for n, _ in kept],
+        "bounds": [list(b) for _, b in kept],
+        "dists": dists,
+    }
+    return problem, source
+
+
+def _shown(path: str | Path) -> str:
+    """Return a path relative to the working folder when it lies inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _applies(name: str, country: str) -> bool:
+    prefix, _, field = name.rpartition(".")
+    return (not prefix and field in Behaviour.model_fields) or (
+        prefix == country and prefix in COUNTRIES
+    )
+
+
+def sample(method: str, problem: dict, samples: int, seed: int) -> np.ndarray:
+    """Return SALib's sample of parameter sets (one row per point).
+
+    Raises:
+        ScenarioError: if a Sobol sample size is not a power of 2.
+    """
+    if method == "sobol":
+        if samples & (samples - 1):
+            raise ScenarioError(
+                "--samples", str(samples), "Sobol sampling needs a power of 2 (e.g. 64)"
+            )
+        from SALib.sample import sobol
+
+        return sobol.sample(problem, samples, calc_second_order=False, seed=seed)
+    from SALib.sample import morris
+
+    return morris.sample(problem, samples, num_levels=MORRIS_LEVELS, seed=seed)
+
+
+def replicate_seed(seed: int, replicate: int) -> int:
+    """Return replicate ``r``'s seed, shared by every sample point (common random numbers)."""
+    sequence = np.random.SeedSequence(seed, spawn_key=(replicate,))
+    return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def evaluate(
+    scenario: Scenario,
+    names: list[str],
+    points: np.ndarray,
+    replicates: int,
+    seed: int,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> np.ndarray:
+    """Run every point ``replicates`` times; return statistics, points x replicates x stats."""
+    tasks = [
+        RunTask(
+            scenario,
+            replicate_seed(seed, r),
+            dict(zip(names, map(float, x), strict=True)),
+            {"point": j, "replicate": r},
+        )
+        for j, x in enumerate(points)
+        for r in range(replicates)
+    ]
+    batches = [tasks[i : i + BATCH_RUNS] for i in range(0, len(tasks), BATCH_RUNS)]
+    frames = map_runs(
+        run_batch, batches, workers, scheduler, progress=sys.stderr.isatty(), desc="batches"
+    )
+    frame = pd.concat(frames, ignore_index=True)
+    values = np.empty((len(points), replicates, len(STATISTICS)))
+    for k, stat in enumerate(STATISTICS):
+        table = stat.per_run(frame, ["point", "replicate"]).unstack("replicate")
+        values[:, :, k] = table.sort_index().to_numpy()
+    return values
+
+
+def noise_share(values: np.ndarray) -> np.ndarray:
+    """Return, per statistic, the share of the point means' variance that is replicate noise.
+
+    The variance of a mean of R replicates is the within-point variance over R; its mean
+    over points, divided by the variance of the point means. NaN with one replicate.
+    """
+    reps = values.shape[1]
+    if reps < 2:
+        return np.full(values.shape[2], np.nan)
+    within = values.var(axis=1, ddof=1).mean(axis=0) / reps
+    total = values.mean(axis=1).var(axis=0, ddof=1)
+    return np.divide(within, total, out=np.full_like(total, np.nan), where=total > 0)
+
+
+def analyse(method: str, problem: dict, points: np.ndarray, y: np.ndarray, seed: int):
+    """Return SALib's indices for each statistic: ``{statistic name: SALib result}``."""
+    from SALib.analyze import morris, sobol
+
+    results = {}
+    for k, stat in enumerate(STATISTICS):
+        if method == "sobol":
+            results[stat.name] = sobol.analyze(
+                problem, y[:, k], calc_second_order=False, num_resamples=BOOTSTRAP, seed=seed
+            )
+        else:
+            results[stat.name] = morris.analyze(
+                problem,
+                points,
+                y[:, k],
+                num_resamples=BOOTSTRAP,
+                num_levels=MORRIS_LEVELS,
+                seed=seed,
+            )
+    return results
+
+
+def ranking_table(method: str, problem: dict, indices: dict) -> pd.DataFrame:
+    """Return parameters ranked per statistic (by total-order index or by mu*)."""
+    rows = []
+    main, conf = ("ST", "ST_conf") if method == "sobol" else ("mu_star", "mu_star_conf")
+    extra = ("S1", "S1_conf") if method == "sobol" else ("mu", "sigma")
+    for stat in STATISTICS:
+        result = indices[stat.name]
+        order = np.argsort(-np.nan_to_num(np.asarray(result[main], dtype=float), nan=-np.inf))
+        for rank, i in enumerate(order, start=1):
+            row = {"output": stat.name, "rank": rank, "parameter": problem["names"][i]}
+            for key in (main, conf, *extra):
+                row[key] = float(result[key][i])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ranking_figure(method: str, table: pd.DataFrame, title: str):
+    """Return bar plots of the indices with their confidence intervals, one panel per output."""
+    fig, axes = plt.subplots(1, len(STATISTICS), figsize=(5.2 * len(STATISTICS), 5.5))
+    for ax, stat in zip(axes, STATISTICS, strict=True):
+        part = table[table.output == stat.name].iloc[::-1]
+        y = np.arange(len(part))
+        if method == "sobol":
+            bars = {"capsize": 2, "error_kw": {"lw": 0.8}}
+            ax.barh(y + 0.2, part.ST, 0.4, xerr=part.ST_conf, color="tab:blue", label="ST", **bars)
+            ax.barh(
+                y - 0.2, part.S1, 0.4, xerr=part.S1_conf, color="tab:orange", label="S1", **bars
+            )
+            ax.set_xlabel("Sobol index (share of the output's variance), 95% CI", fontsize=8)
+        else:
+            ax.barh(
+                y, part.mu_star, 0.6, xerr=part.mu_star_conf, color="tab:blue", label="mu*",
+                capsize=2, error_kw={"lw": 0.8},
+            )  # fmt: skip
+            ax.plot(part.sigma, y, "D", color="tab:red", ms=3, label="sigma")
+            ax.set_xlabel(
+                f"mu*: mean |change| over a parameter's range, {stat.unit} (95% CI)", fontsize=8
+            )
+        ax.set_yticks(y, part.parameter, fontsize=7)
+        ax.set_title(stat.label, fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def format_ranking(method: str, table: pd.DataFrame, top: int = 6) -> str:
+    """Return the top of the ranking of each output as text."""
+    main, conf = ("ST", "ST_conf") if method == "sobol" else ("mu_star", "mu_star_conf")
+    blocks = []
+    for stat in STATISTICS:
+        part = table[table.output == stat.name].head(top)
+        shown = part[["rank", "parameter", main, conf, *part.columns[5:]]]
+        text = shown.to_string(index=False, float_format=lambda x: f"{x:.3g}")
+        blocks.append(f"{stat.label} ({stat.name}):\n{text}")
+    return "\n\n".join(blocks)
+
+
+def run_sensitivity(
+    method: str = "sobol",
+    samples: int | None = None,
+    replicates: int = 2,
+    scenario_path: str | Path = "scenarios/kyrgyzstan.yaml",
+    posterior: str | Path = DEFAULT_POSTERIOR,
+    out: str | Path = "out/sensitivity",
+    seed: int = 1,
+    workers: int = 1,
+    scheduler: str | None = None,
+    emit: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """Sample, run and analyse; write the ranking CSV, the figure and the evaluations.
+
+    Writes ``sensitivity_<method>.csv`` (the ranking), ``sensitivity_<method>.png``,
+    ``sensitivity_<method>_evaluations.csv`` (every point's parameters and statistics) and
+    ``sensitivity_<method>.json`` (the set-up) in ``out``.
+
+    Returns:
+        The ranking table.
+
+    Raises:
+        ScenarioError: for a bad scenario, sample size, posterior or scheduler.
+    """
+    started = time.perf_counter()
+    samples = samples or DEFAULT_SAMPLES[method]
+    scenario = load_scenario(scenario_path)
+    for stat in STATISTICS:
+        if not scenario.start_year <= stat.years[0] <= stat.years[1] <= scenario.end_year:
+            raise ScenarioError(scenario_path, "end_year", f"{stat.name} needs {stat.years}")
+    problem, source = sampling_problem(scenario.country, posterior)
+    points = sample(method, problem, samples, seed)
+    emit(
+        f"{method}: {len(problem['names'])} parameters of {scenario.name}, ranges from "
+        f"{source}; {len(points)} points x {replicates} replicate(s) = "
+        f"{len(points) * replicates:,} runs"
+    )
+    values = evaluate(scenario, problem["names"], points, replicates, seed, workers, scheduler)
+    y = values.mean(axis=1)
+    table = ranking_table(method, problem, analyse(method, problem, points, y, seed))
+    noise = dict(zip([s.name for s in STATISTICS], noise_share(values).tolist(), strict=True))
+    _write(method, Path(out), problem, points, y, table, source, noise, started, scenario)
+    emit(format_ranking(method, table))
+    emit(
+        "replicate noise, share of the variance of the point means: "
+        + ", ".join(f"{k} {v:.2%}" if np.isfinite(v) else f"{k} n/a" for k, v in noise.items())
+    )
+    emit(f"wrote {Path(out) / f'sensitivity_{method}.csv'} and the figure, evaluations, set-up")
+    return table
+
+
+def _write(method, out, problem, points, y, table, source, noise, started, scenario) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"sensitivity_{method}"
+    evaluations = pd.DataFrame(points, columns=problem["names"])
+    for k, stat in enumerate(STATISTICS):
+        evaluations[stat.name] = y[:, k]
+    _atomic_write_text(out / f"{stem}_evaluations.csv", evaluations.to_csv(index=False))
+    _atomic_write_text(out / f"{stem}.csv", table.to_csv(index=False))
+    title = f"{method.capitalize()} sensitivity of {scenario.name} ({len(points)} points; {source})"
+    save_figure(ranking_figure(method, table, title), out / f"{stem}.png")
+    setup = {
+        "method": method,
+        "scenario": scenario.name,
+        "scenario_resolved_sha256": scenario.fingerprint(),
+        "ranges": source,
+        "problem": {k: problem[k] for k in ("names", "bounds", "dists")},
+        "points": len(points),
+        "statistics": {s.name: s.label for s in STATISTICS},
+        "replicate_noise_share": noise,
+        "wall_seconds": round(time.perf_counter() - started, 3),
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+    }
+    _atomic_write_text(out / f"{stem}.json", json.dumps(setup, indent=2) + "\n")

@@ -1,0 +1,157 @@
+"""Experiments on a real dask.distributed cluster started by the test on loopback.
+
+The cluster is ``dask scheduler`` plus ``dask worker --nworkers 2 --nthreads 1`` from the
+project's venv (so the workers import the project), each bounded in time and stopped
+afterwards. Results must equal the in-process ones, also when a worker is killed while it
+runs tasks (dask reschedules them; the nanny restarts the worker).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_experiment import write_experiment, write_posterior
+
+from experiments.experiment import load_experiment, load_results, run_experiment
+
+DASK = Path(sys.executable).with_name("dask")
+START_SECONDS = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a process group started by the fixture: SIGTERM, then SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if not DASK.exists():
+        pytest.skip(f"{DASK} not found: dask[distributed] is not installed in this venv")
+    from dask.distributed import Client
+
+    workdir = tmp_path_factory.mktemp("dask")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    common = {"cwd": workdir, "start_new_session": True, "stdout": subprocess.DEVNULL}
+    log = open(workdir / "cluster.log", "wb")  # noqa: SIM115 - closed in the finally
+    processes = []
+    try:
+        processes.append(
+            subprocess.Popen(
+                [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                stderr=log,
+                **common,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [
+                    DASK,
+                    "worker",
+                    address,
+                    "--nworkers",
+                    "2",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                    "--local-directory",
+                    str(workdir),
+                    "--death-timeout",
+                    str(START_SECONDS),
+                ],
+                stderr=log,
+                **common,
+            )
+        )
+        with Client(address, timeout=f"{START_SECONDS}s") as client:
+            client.wait_for_workers(2, timeout=START_SECONDS)
+        yield address
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def experiment_and_reference(tmp_path_factory):
+    """A small experiment (32 runs in 8 chunks) and its in-process results."""
+    folder = tmp_path_factory.mktemp("experiment")
+    posterior = write_posterior(folder / "posterior.parquet")
+    file = write_experiment(
+        folder / "e.yaml", draws=8, replicates=2, chunk_draws=2, end_year=2023, key_years=[2023]
+    )
+    experiment = load_experiment(file)
+    stats = run_experiment(experiment, folder / "in-process", posterior=posterior)
+    return experiment, posterior, load_results(folder / "in-process", stats.chunks)
+
+
+def test_cluster_results_equal_in_process_results(cluster, experiment_and_reference, tmp_path):
+    experiment, posterior, reference = experiment_and_reference
+    stats = run_experiment(experiment, tmp_path / "dask", scheduler=cluster, posterior=posterior)
+    assert stats.ran == len(reference) // (2023 - 1991 + 1)
+    pd.testing.assert_frame_equal(load_results(tmp_path / "dask", stats.chunks), reference)
+
+
+def test_a_worker_killed_mid_experiment_loses_no_results(
+    cluster, experiment_and_reference, tmp_path
+):
+    from dask.distributed import Client
+
+    experiment, posterior, reference = experiment_and_reference
+    out = tmp_path / "dask"
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["stats"] = run_experiment(
+                experiment, out, scheduler=cluster, posterior=posterior
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    with Client(cluster, timeout="30s") as client:
+        thread.start()
+        victim, chunks_at_kill = None, 0
+        deadline = time.monotonic() + 120
+        while victim is None and time.monotonic() < deadline and thread.is_alive():
+            busy = [w for w, keys in client.processing().items() if keys]
+            chunks_at_kill = len(list(out.rglob("*.parquet"))) if out.exists() else 0
+            if busy and chunks_at_kill >= 1:
+                victim = busy[0]
+                pid = client.run(os.getpid, workers=[victim])[victim]
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        thread.join(timeout=240)
+    assert victim is not None, "no worker was busy while the experiment ran"
+    assert chunks_at_kill < len(reference) // (2023 - 1991 + 1) // 4  # killed mid-experiment
+    assert not thread.is_alive() and "error" not in outcome, outcome.get("error")
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    stats = outcome["stats"]
+    pd.testing.assert_frame_equal(load_results(out, stats.chunks), reference)
