@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario, simulate
+from model.scenario import read_yaml_mapping
 
 from .compare import statistic, target_error
 from .posterior import WEIGHT, posterior_summary
@@ -94,12 +95,7 @@ def load_priors(path: str | Path = PRIORS) -> dict[str, PriorSpec]:
         ScenarioError: naming the file and the parameter of the first problem.
     """
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "file not found") from None
-    except yaml.YAMLError:
-        raise ScenarioError(path, "", "malformed YAML") from None
+    data = read_yaml_mapping(path)
     try:
         priors = PriorFile.model_validate(data).parameters
     except ValidationError as exc:

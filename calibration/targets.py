@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
+from model.scenario import read_yaml_mapping
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 Kind = Literal["point", "at_least", "at_most", "range"]
@@ -151,23 +151,14 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
         ScenarioError: one line naming the file and the entry (by id where it has one).
     """
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "file not found") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(path, "", "not UTF-8 text") from None
-    except OSError as exc:
-        raise ScenarioError(path, "", f"cannot read: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise ScenarioError(path, "", "malformed YAML") from None
+    data = read_yaml_mapping(path)
     try:
         return TargetFile.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = list(err["loc"])
         if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
-            entries = data.get("targets") if isinstance(data, dict) else None
+            entries = data.get("targets")
             entry = entries[loc[1]] if isinstance(entries, list) else None
             if isinstance(entry, dict) and "id" in entry:
                 loc[1] = entry["id"]

@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from tqdm import tqdm
 
@@ -49,6 +48,7 @@ from calibration.plotting import fan, quantity, reported_point, save_figure, sha
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
+from model.scenario import read_yaml_mapping
 
 from .runner import RunTask, imap_runs, model_fingerprint, run_batch
 from .runs import _atomic_write_text, file_sha256, git_commit, package_versions
@@ -200,14 +200,7 @@ def load_experiment(
 def _read_spec(
     path: Path, draws: int | None, replicates: int | None, params: str | None
 ) -> ExperimentSpec:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "file not found") from None
-    except yaml.YAMLError:
-        raise ScenarioError(path, "", "malformed YAML") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(path, "", "expected a mapping at the top level")
+    data = read_yaml_mapping(path)
     overrides = {"draws": draws, "replicates": replicates, "params": params}
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:

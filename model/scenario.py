@@ -355,7 +355,14 @@ class Scenario(_Strict):
         return Scenario.model_validate(data)
 
 
-def _read_yaml(path: Path, field: str = "") -> dict[str, Any]:
+def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
+    """Read a YAML file (``yaml.safe_load``) whose top level is a mapping.
+
+    Raises:
+        ScenarioError: a missing, unreadable, non-UTF-8 or malformed file, or one whose
+            top level is not a mapping (``field`` names what pointed at the file).
+    """
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -408,7 +415,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
-    data = _read_yaml(path, "extends" if chain else "")
+    data = read_yaml_mapping(path, "extends" if chain else "")
     if isinstance(data.get("behaviour"), str):
         # A behaviour file is named relative to the file that names it.
         data["behaviour"] = str(path.parent / data["behaviour"])
@@ -442,7 +449,7 @@ def load_behaviour(path: str | Path) -> Behaviour:
         ScenarioError: naming the file and field of the first problem.
     """
     path = Path(path)
-    data = _read_yaml(path)
+    data = read_yaml_mapping(path)
     try:
         return Behaviour.model_validate(data.get("parameters", data))
     except ValidationError as exc:

@@ -327,7 +327,7 @@ def assert_clean_failure(status, err, folder, *fragments):
     [
         ("version: 1\ntargets: [unclosed\n", "malformed YAML"),
         ("version: 2\ntargets: []\n", "version"),
-        ("- a list\n", "valid dictionary"),
+        ("- a list\n", "expected a mapping at the top level"),
     ],
     ids=["malformed", "wrong-version", "not-a-mapping"],
 )
