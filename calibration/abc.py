@@ -225,7 +225,7 @@ def calibrate(
     workers: int = 2,
     scheduler: str | None = None,
     holdout: bool = False,
-    max_minutes: float | None = 14.0,
+    max_minutes: float | None = 11.0,
     min_epsilon: float = 0.0,
     priors_path: Path = PRIORS,
     targets_path: Path = DEFAULT_TARGETS,

@@ -63,7 +63,12 @@ def register(sub) -> None:
     p.add_argument("--holdout", action="store_true", help="fit only figures up to 2010")
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler tcp://HOST:PORT")
     p.add_argument("--workers", type=positive_int, default=2, help="local processes")
-    p.add_argument("--max-minutes", type=float, default=14.0, help="wall-time budget")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=11.0,
+        help="start no generation after this many minutes (the last one then finishes)",
+    )
     p.add_argument("--posterior", type=Path, default=None, help="where to export the posterior")
     p.add_argument("--draws", type=positive_int, default=100, help="report: posterior draws")
     p.add_argument("--seed", type=int, default=1, help="report: seed of the draws")
