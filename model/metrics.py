@@ -49,7 +49,8 @@ COLUMN_DOCS: dict[str, str] = {
     "income_domestic_usd": "income of all NGOs from fees, local donations, earned income "
     "(constant US$)",
     "share_income_foreign": "foreign share of all NGO income",
-    "share_foreign_funded": "share of operational NGOs that received any foreign grant",
+    "share_foreign_funded": "share of operational NGOs financed by foreign donors that year "
+    "(a foreign grant, or reserves saved mostly from foreign grants)",
     "share_foreign_dependent": "share of operational NGOs with more than half their income "
     "from foreign donors",
     "share_income_le_5k": "share of operational NGOs with income at most 5,000 nominal US$",
@@ -99,7 +100,9 @@ def year_row(model: NGOModel, new: int, struck: int) -> dict[str, float]:
         "income_state_usd": float(total_state),
         "income_domestic_usd": float(total_domestic),
         "share_income_foreign": _share(total_foreign, total_foreign + total_state + total_domestic),
-        "share_foreign_funded": _share(int((foreign[operating] > 0).sum()), n_operating),
+        "share_foreign_funded": _share(
+            int(((foreign > 0) | pop.view("spent_foreign_reserves"))[operating].sum()), n_operating
+        ),
         "share_foreign_dependent": _share(
             int((foreign[operating] > 0.5 * income[operating]).sum()), n_operating
         ),

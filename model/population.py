@@ -25,6 +25,7 @@ _FLOAT_FIELDS = (
     "income_domestic",
     "income_prize",
     "reserves",
+    "reserves_foreign",
 )
 
 
@@ -43,6 +44,7 @@ class Population:
         self.prev_operating = np.zeros(n, dtype=bool)
         self.reported = np.zeros(n, dtype=bool)
         self.prev_reported = np.zeros(n, dtype=bool)
+        self.spent_foreign_reserves = np.zeros(n, dtype=bool)
         self.streak = np.zeros(n, dtype=np.int32)
         for name in _FLOAT_FIELDS:
             setattr(self, name, np.zeros(n, dtype=np.float64))
@@ -222,9 +224,10 @@ def update_activity(
     """Decide who operates this year, and update reserves, capacity and the activity streak.
 
     An NGO operates when its income reaches ``min_activity`` or, having operated last
-    year, its reserves can pay for a year at that level. Others fall dormant but stay on
-    the register. A one-project NGO that has operated retires after the year with
-    probability ``one_day_exit``.
+    year, its reserves can pay for a year at that level (a year financed by whoever's
+    money the reserves mostly are). Others fall dormant but stay on the register. A
+    one-project NGO that has operated retires after the year with probability
+    ``one_day_exit``.
     """
     status = pop.view("status")
     income = pop.total_income()
@@ -233,8 +236,18 @@ def update_activity(
     funded = registered & (income >= min_activity)
     on_reserves = registered & ~funded & pop.view("prev_operating") & (reserves >= min_activity)
     operating = funded | on_reserves
+    foreign_reserves = pop.view("reserves_foreign")
+    # Reserves remember how much of them came from foreign grants, so that a year spent on
+    # them counts as financed by the donors whose money it is.
+    foreign_part = np.divide(
+        foreign_reserves, reserves, out=np.zeros_like(reserves), where=reserves > 0
+    )
+    pop.view("spent_foreign_reserves")[:] = on_reserves & (foreign_part > 0.5)
     reserves += np.where(funded, savings_rate * income, 0.0)
-    reserves -= np.where(on_reserves, min_activity, 0.0)
+    foreign_reserves += np.where(funded, savings_rate * pop.view("income_foreign"), 0.0)
+    spent = np.where(on_reserves, min_activity, 0.0)
+    reserves -= spent
+    foreign_reserves -= spent * foreign_part
     status[:] = np.where(operating, OPERATING, np.where(registered, DORMANT, DEREGISTERED))
     granted = (pop.view("income_foreign") + pop.view("income_state") + pop.view("income_prize")) > 0
     capacity = pop.view("capacity")
