@@ -147,12 +147,16 @@ class NGOModel(Model):
     def expected_registrations(self) -> float:
         """Return this year's expected new registrations.
 
-        A civic base rate per million people plus a response to the money on offer,
+        A civic base rate per million people plus a response to the money on offer, damped
+        by how crowded the register is (money per registered NGO against ``crowding_usd``),
         both held back by the registration burden.
         """
         b = self.behaviour
         civic = b["civic_rate"] * self.config.population_millions.at(self.year)
-        return (1.0 - self.state.burden) * (civic + b["funding_rate"] * self.money / 1e6)
+        per_ngo = self.money / max(int(self.population.registered().sum()), 1)
+        uncrowded = per_ngo / (per_ngo + b["crowding_usd"])
+        funded = b["funding_rate"] * self.money / 1e6 * uncrowded
+        return (1.0 - self.state.burden) * (civic + funded)
 
     def _register_new(self, year: int) -> int:
         lam = self.expected_registrations()
