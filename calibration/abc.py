@@ -263,10 +263,11 @@ def calibrate(
         TargetDistance(targets),
         population_size=population,
         sampler=make_sampler(workers, scheduler),
-        # Generation 0 takes the prior sample as it is; each later threshold is the median
-        # distance of the previous generation. This spares pyabc's separate calibration
-        # sample from the prior, whose extreme corners are the costliest runs.
-        eps=pyabc.MedianEpsilon(initial_epsilon=math.inf),
+        # A new calibration's generation 0 takes the prior sample as it is; each later
+        # threshold is the median distance of the previous generation. This spares pyabc's
+        # separate calibration sample from the prior, whose corners are the costliest runs.
+        # A resumed one takes its first threshold from the last stored generation.
+        eps=pyabc.MedianEpsilon(initial_epsilon="from_sample" if resume else math.inf),
     )
     _open_history(abc, db, key, resume, force, targets)
     progress = GenerationLog(log)

@@ -80,6 +80,8 @@ def kg_run_folder(tmp_path_factory):
     """
     out = tmp_path_factory.mktemp("run") / "kg"
     argv = ["run", str(SCENARIOS / "kyrgyzstan.yaml"), "--seed", "1", "--replicates", "2"]
+    # The scenario's own behaviour values, so the table can be checked against simulate().
+    argv += ["--params", "scenario"]
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         status = main([*argv, "--out", str(out)])

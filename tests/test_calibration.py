@@ -166,6 +166,9 @@ def test_resume_after_a_kill_keeps_completed_generations(tmp_path):
     assert main([*args, "--posterior", str(tmp_path / "p.parquet")]) == 0
     after = _populations(db)
     assert list(after.t) == list(range(len(done) + 1))
+    # The resumed generation's threshold comes from the last stored one, not from scratch.
+    assert np.isfinite(after.epsilon.iloc[-1])
+    assert after.epsilon.iloc[-1] <= done.epsilon.iloc[-1]
     again = pyabc.History(f"sqlite:///{db}").get_distribution(t=int(done.t.max()))[0]
     pd.testing.assert_frame_equal(kept, again)
 

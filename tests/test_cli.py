@@ -7,6 +7,7 @@ cleanly (exit 2, one line on stderr, nothing written). Anything else is a failur
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -176,7 +177,8 @@ def _mutate(doc: dict, op: str, pick: int, choice: int, window: tuple[int, int])
     if value is DROP:
         del parent[path[-1]]
         return f"drop {where}"
-    parent[path[-1]] = value
+    # A copy, so that a later mutation inside it cannot alter OTHER_TYPES or nest it in itself.
+    parent[path[-1]] = copy.deepcopy(value)
     return f"{where} = {value!r}"
 
 

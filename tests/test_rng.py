@@ -198,10 +198,9 @@ def test_removing_ngos_leaves_everyone_elses_draws_identical(scenarios):
     }
     mismatched = [k for k in common if twin.streams.draws[k] != cut.streams.draws[k]]
     assert mismatched == []
-    # The founding count does not depend on the register, so later NGOs match one to one.
-    np.testing.assert_array_equal(
-        twin_frame.new_registrations[after], cut_frame.new_registrations[after]
-    )
+    # Founding responds to how crowded the register is, so the counts may differ a little;
+    # every NGO founded later in both runs has the same founding attributes in both.
     later = {i: v for i, v in twin_founding.items() if i >= (cut_year + 1) * 10**6}
-    assert len(later) == twin_frame.new_registrations[after].sum() > 0
-    assert {i: cut_founding[i] for i in later} == later
+    shared = later.keys() & cut_founding.keys()
+    assert len(shared) >= 0.99 * len(later) > 0
+    assert {i: cut_founding[i] for i in shared} == {i: later[i] for i in shared}
