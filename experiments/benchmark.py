@@ -10,7 +10,8 @@ Cases (each one JSON record; medians, warm-ups and ratios are computed within on
   the least any one-step-per-agent Mesa implementation of the model can cost.
 - ``numpy_floor``: the same trivial work as one numpy update per year.
 - ``run_kg_x10``: the scenario with ten times the founding rates (``civic_rate`` and
-  ``funding_rate``), to show how cost grows with the population.
+  ``funding_rate`` times ten, ``crowding_usd`` over ten), to show how cost grows with the
+  population.
 - ``memory``: peak resident set of one 1:1 run in a fresh process (``VmHWM`` on Linux).
 - ``ensemble``: throughput of an ensemble run by ``experiments.runner.map_runs`` with one
   and with two worker processes.
@@ -151,10 +152,19 @@ def benchmark_scenario(years: int | None, path: Path = SCENARIO_PATH) -> Scenari
 
 
 def scaled_founding(scenario: Scenario, factor: float) -> Scenario:
-    """Return ``scenario`` with its civic and funding founding rates times ``factor``."""
+    """Return ``scenario`` with its founding rates times ``factor``.
+
+    The civic and funding rates are multiplied, and the crowding threshold (money per
+    registered NGO) divided, so that a register ``factor`` times larger is as crowded as
+    the original one and founding really is ``factor`` times faster.
+    """
     b = scenario.behaviour
     return scenario.with_params(
-        {"civic_rate": factor * b.civic_rate.value, "funding_rate": factor * b.funding_rate.value}
+        {
+            "civic_rate": factor * b.civic_rate.value,
+            "funding_rate": factor * b.funding_rate.value,
+            "crowding_usd": b.crowding_usd.value / factor,
+        }
     )
 
 
