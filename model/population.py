@@ -152,7 +152,6 @@ class ApplicantPool:
         track_record_weight: float,
         grant_size_capacity: float,
     ):
-        self.mask = seekers
         self.rows = np.flatnonzero(seekers)
         self.ids = pop.ngo_id[self.rows]
         self.sector = pop.sector[self.rows]
@@ -169,7 +168,6 @@ class ApplicantPool:
         """Return the pool restricted to the applicants where ``keep`` (a row mask) holds."""
         sub = object.__new__(ApplicantPool)
         chosen = keep[self.rows]
-        sub.mask = self.mask & keep
         for name in ("rows", "ids", "sector", "track_record", "sizes"):
             setattr(sub, name, getattr(self, name)[chosen])
         return sub
