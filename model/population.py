@@ -222,10 +222,10 @@ def update_activity(
     """Decide who operates this year, and update reserves, capacity and the activity streak.
 
     An NGO operates when its income reaches ``min_activity`` or, having operated last
-    year, its reserves can pay for a year at that level (a year financed by whoever's
-    money the reserves mostly are). Others fall dormant but stay on the register. A
-    one-project NGO that has operated retires after the year with probability
-    ``one_day_exit``.
+    year, its reserves can pay for a year at that level; such a year spends all its
+    reserves and is financed by whoever's money they mostly are. Others fall dormant but
+    stay on the register. A one-project NGO that has operated retires after the year with
+    probability ``one_day_exit``.
     """
     status = pop.view("status")
     income = pop.total_income()
@@ -243,9 +243,10 @@ def update_activity(
     pop.view("spent_foreign_reserves")[:] = on_reserves & (foreign_part > 0.5)
     reserves += np.where(funded, savings_rate * income, 0.0)
     foreign_reserves += np.where(funded, savings_rate * pop.view("income_foreign"), 0.0)
-    spent = np.where(on_reserves, min_activity, 0.0)
-    reserves -= spent
-    foreign_reserves -= spent * foreign_part
+    # A year without income uses up the reserves: they bridge a gap between grants, not a
+    # run of empty years (otherwise a few large grants keep an NGO "operating" for a decade).
+    reserves[on_reserves] = 0.0
+    foreign_reserves[on_reserves] = 0.0
     status[:] = np.where(operating, OPERATING, np.where(registered, DORMANT, DEREGISTERED))
     granted = (pop.view("income_foreign") + pop.view("income_state") + pop.view("income_prize")) > 0
     capacity = pop.view("capacity")

@@ -216,13 +216,33 @@ def test_ngos_operate_when_income_reaches_the_minimum_and_otherwise_fall_dormant
 
 
 def test_reserves_carry_an_ngo_that_operated_last_year_for_one_year(make_population):
-    pop = make_population(3, prev_operating=[True, True, False], reserves=[1500.0, 900.0, 5000.0])
+    pop = make_population(
+        4,
+        prev_operating=[True, True, False, True],
+        reserves=[1500.0, 900.0, 5000.0, 50_000.0],
+    )
     _update(pop)
-    np.testing.assert_array_equal(pop.view("status"), [OPERATING, DORMANT, DORMANT])
-    np.testing.assert_allclose(pop.view("reserves"), [500.0, 900.0, 5000.0])
+    np.testing.assert_array_equal(pop.view("status"), [OPERATING, DORMANT, DORMANT, OPERATING])
+    # A year on reserves spends them all, however large they were.
+    np.testing.assert_allclose(pop.view("reserves"), [0.0, 900.0, 5000.0, 0.0])
     pop.start_year()
     _update(pop, year=YEAR + 1)
-    assert pop.status[0] == DORMANT  # 500 left: not enough for a second year
+    np.testing.assert_array_equal(pop.view("status"), [DORMANT, DORMANT, DORMANT, DORMANT])
+
+
+def test_a_year_on_mostly_foreign_reserves_counts_as_foreign_financed(make_population):
+    pop = make_population(
+        3,
+        income_foreign=[20_000.0, 5_000.0, 0.0],
+        income_domestic=[0.0, 15_000.0, 20_000.0],
+    )
+    _update(pop)
+    np.testing.assert_allclose(pop.view("reserves_foreign"), [2000.0, 500.0, 0.0])
+    pop.start_year()
+    _update(pop, year=YEAR + 1)
+    np.testing.assert_array_equal(pop.view("status"), [OPERATING] * 3)
+    np.testing.assert_array_equal(pop.view("spent_foreign_reserves"), [True, False, False])
+    np.testing.assert_allclose(pop.view("reserves_foreign"), [0.0, 0.0, 0.0])
 
 
 def test_dormant_ngos_stay_on_the_register(make_population):
