@@ -45,6 +45,7 @@ class NGOModel(Model):
         self.row: dict[str, float] = {}
         self.to_usd = self.to_nominal = 1.0
         self.money, self.money_mix = 0.0, np.zeros(len(scenario.civic_sectors.vector()))
+        self.expected_money: float | None = None
         self.datacollector = DataCollector(
             model_reporters={c: (lambda m, c=c: m.row[c]) for c in OUTPUT_COLUMNS}
         )
@@ -94,6 +95,7 @@ class NGOModel(Model):
         for donor in self.donors:
             donor.plan_year(year, self.state.instability, self.state.restriction)
         self.money, self.money_mix = self.funding_on_offer()
+        self.expected_money = self.update_expected_money()
         pop.start_year()
         new = self._register_new(year)
         seekers = rules.applicants(pop, year, self.streams, b["apply_dormant"])
@@ -144,18 +146,32 @@ class NGOModel(Model):
     def _normalised(weights: np.ndarray) -> np.ndarray:
         return weights / weights.sum()
 
+    def update_expected_money(self) -> float:
+        """Return founders' expectation of the money on offer after seeing this year's.
+
+        An adaptive expectation, ``E += (money - E) / (1 + founding_lag_years)``, starting
+        at the first year's money: founding an NGO for money takes time, and founders go by
+        what they have seen funded in recent years (an exponential lag of mean
+        ``founding_lag_years``).
+        """
+        if self.expected_money is None:
+            return self.money
+        weight = 1.0 / (1.0 + self.behaviour["founding_lag_years"])
+        return self.expected_money + weight * (self.money - self.expected_money)
+
     def expected_registrations(self) -> float:
         """Return this year's expected new registrations.
 
-        A civic base rate per million people plus a response to the money on offer, damped
-        by how crowded the register is (money per registered NGO against ``crowding_usd``),
-        both held back by the registration burden.
+        A civic base rate per million people plus a response to the money founders expect
+        on offer, damped by how crowded the register is (expected money per registered NGO
+        against ``crowding_usd``), both held back by the registration burden.
         """
         b = self.behaviour
         civic = b["civic_rate"] * self.config.population_millions.at(self.year)
-        per_ngo = self.money / max(int(self.population.registered().sum()), 1)
+        money = self.expected_money or 0.0
+        per_ngo = money / max(int(self.population.registered().sum()), 1)
         uncrowded = per_ngo / (per_ngo + b["crowding_usd"])
-        funded = b["funding_rate"] * self.money / 1e6 * uncrowded
+        funded = b["funding_rate"] * money / 1e6 * uncrowded
         return (1.0 - self.state.burden) * (civic + funded)
 
     def _register_new(self, year: int) -> int:

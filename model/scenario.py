@@ -221,6 +221,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "civic_rate": (0, 1e4),
     "funding_rate": (0, 1e4),
     "crowding_usd": (1, 1e8),
+    "founding_lag_years": (0, 50),
     "funding_pull_sector": (0, 1),
     "one_day_share": (0, 1),
     "one_day_exit": (0, 1),
@@ -248,6 +249,7 @@ class Behaviour(_Strict):
     civic_rate: Parameter
     funding_rate: Parameter
     crowding_usd: Parameter
+    founding_lag_years: Parameter
     funding_pull_sector: Parameter
     one_day_share: Parameter
     one_day_exit: Parameter

@@ -320,6 +320,27 @@ def test_registration_burden_holds_back_founding(scenarios):
     assert model.expected_registrations() == 0.0
 
 
+@pytest.mark.parametrize("lag", [0.0, 1.0, 3.0])
+def test_founders_expectation_closes_one_over_one_plus_lag_of_the_gap_a_year(scenarios, lag):
+    model = stepped(scenarios["kyrgyzstan"].with_params({"founding_lag_years": lag}), 2005)
+    assert model.expected_money > 0
+    before = model.expected_money
+    model.money = before + 1e6
+    assert model.update_expected_money() == pytest.approx(before + 1e6 / (1 + lag))
+
+
+def test_with_a_founding_lag_a_jump_in_money_raises_founding_only_part_way(scenarios):
+    model = stepped(scenarios["kyrgyzstan"].with_params({"founding_lag_years": 2.0}), 2005)
+    before, expected_before = model.expected_registrations(), model.expected_money
+    model.money = 3 * model.money
+    model.expected_money = model.update_expected_money()
+    lagged = model.expected_registrations()
+    model.behaviour["founding_lag_years"] = 0.0
+    model.expected_money = expected_before
+    model.expected_money = model.update_expected_money()
+    assert before < lagged < model.expected_registrations()
+
+
 def test_more_money_on_offer_means_more_expected_foundings(scenarios):
     lam = {}
     for scale in (0.0, 1.0, 2.0):
