@@ -19,6 +19,8 @@ from calibration.abc import (
     calibrate,
     export_posterior,
     load_priors,
+    model_values,
+    pyabc_prior,
     rms_error,
     select_targets,
 )
@@ -119,6 +121,23 @@ def test_tiny_calibration_runs_two_generations_and_exports_a_posterior(tiny_run)
         assert spec.low <= medians[name] <= spec.high
     draws = draw_posterior(3, seed=5, path=posterior)
     assert draws == draw_posterior(3, seed=5, path=posterior)
+
+
+def test_loguniform_parameters_are_sampled_as_logs_and_exported_in_model_units(tiny_run):
+    priors = load_priors()
+    prior = pyabc_prior(priors)
+    logs = [n for n, spec in priors.items() if spec.distribution == "loguniform"]
+    assert logs and all(f"log_{n}" in prior for n in logs)
+    civic = priors["civic_rate"]
+    # Flat in log: the geometric midpoint is the prior median.
+    mid = {k: (prior[k].ppf(0.5)) for k in prior}
+    assert model_values(mid, priors)["civic_rate"] == pytest.approx(np.sqrt(civic.low * civic.high))
+    db, posterior = tiny_run
+    stored = pyabc.History(f"sqlite:///{db}").get_distribution(t=1)[0]
+    table = load_posterior(posterior)
+    np.testing.assert_allclose(
+        np.sort(table.civic_rate.to_numpy()), np.sort(np.exp(stored["log_civic_rate"].to_numpy()))
+    )
 
 
 def test_existing_database_is_not_overwritten_without_force(tiny_run, capsys):
