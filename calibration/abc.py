@@ -349,13 +349,14 @@ class GenerationLog(logging.Handler):
         if start:
             self.generation = (int(start.group(1)), float(start.group(2)))
             return
-        done = re.match(r"Accepted: (\d+) / (\d+) =", text)
+        done = re.match(r"Accepted: (\d+) / (\d+) = [^,]+, ESS: ([^ ]+?)\.?$", text)
         if done and self.generation is not None:
             t, eps = self.generation
             accepted, samples = int(done.group(1)), int(done.group(2))
             self.log(
                 f"generation {t}: epsilon {eps:.3f}, acceptance {accepted / samples:.1%} "
                 f"({accepted}/{samples}), particles {accepted}, "
+                f"effective sample size {float(done.group(3)):.1f}, "
                 f"elapsed {time.perf_counter() - self.started:.0f} s"
             )
 
@@ -397,7 +398,8 @@ def export_posterior(
     params = pd.DataFrame(
         [model_values(row, priors) for row in sampled.to_dict("records")], columns=list(priors)
     )
-    posterior = params.assign(**{WEIGHT: np.asarray(weights)})
+    weights = np.asarray(weights, dtype=float)
+    posterior = params.assign(**{WEIGHT: weights})
     posterior = posterior[sorted(c for c in posterior.columns if c != WEIGHT) + [WEIGHT]]
     _write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
     pops = history.get_all_populations()
@@ -406,6 +408,7 @@ def export_posterior(
         "source": f"ABC-SMC (pyabc) history {db.name}, generation {t}",
         "generations": int(t) + 1,
         "particles": len(posterior),
+        "effective_sample_size": _round(float(weights.sum() ** 2 / (weights**2).sum())),
         "final_epsilon": float(pops.epsilon.iloc[-1]),
         "simulations": int(history.total_nr_simulations),
         "wall_seconds": float(pops.wall_time.fillna(0).sum()) if "wall_time" in pops else None,

@@ -171,7 +171,15 @@ def write_report(draws: int = 100, seed: int = 1, workers: int = 2, out: Path = 
 def _meta_section() -> str:
     summary = DEFAULT_POSTERIOR.with_name("calibrated.yaml")
     meta = yaml.safe_load(summary.read_text()) if summary.exists() else {}
-    keys = ("source", "generations", "particles", "final_epsilon", "simulations", "wall_seconds")
+    keys = (
+        "source",
+        "generations",
+        "particles",
+        "effective_sample_size",
+        "final_epsilon",
+        "simulations",
+        "wall_seconds",
+    )
     return "\n".join(f"- {k}: {meta.get(k)}" for k in keys)
 
 

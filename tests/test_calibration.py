@@ -1,5 +1,6 @@
 """Calibration: priors, the distance, a tiny ABC-SMC end to end, resume after a kill, errors."""
 
+import logging
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import yaml
 from calibration.abc import (
     HOLDOUT_LAST_YEAR,
     PRIORS,
+    GenerationLog,
     calibrate,
     export_posterior,
     load_priors,
@@ -116,6 +118,7 @@ def test_tiny_calibration_runs_two_generations_and_exports_a_posterior(tiny_run)
     assert set(load_priors()) == set(table.columns) - {"weight"}
     summary = yaml.safe_load(posterior.with_suffix(".yaml").read_text())
     assert summary["generations"] == 2 and summary["particles"] == 4
+    assert 1 <= summary["effective_sample_size"] <= 4
     medians = posterior_median(posterior)
     for name, spec in load_priors().items():
         assert spec.low <= medians[name] <= spec.high
@@ -138,6 +141,16 @@ def test_loguniform_parameters_are_sampled_as_logs_and_exported_in_model_units(t
     np.testing.assert_allclose(
         np.sort(table.civic_rate.to_numpy()), np.sort(np.exp(stored["log_civic_rate"].to_numpy()))
     )
+
+
+def test_generation_line_reports_epsilon_acceptance_and_effective_sample_size():
+    lines = []
+    handler = GenerationLog(lines.append)
+    for text in ("t: 3, eps: 2.5.", "Accepted: 200 / 400 = 5.0000e-01, ESS: 1.2345e+01."):
+        handler.emit(logging.LogRecord("ABC", logging.INFO, "", 0, text, None, None))
+    assert len(lines) == 1
+    assert lines[0].startswith("generation 3: epsilon 2.500, acceptance 50.0% (200/400)")
+    assert "effective sample size 12.3" in lines[0]
 
 
 def test_existing_database_is_not_overwritten_without_force(tiny_run, capsys):
