@@ -124,11 +124,9 @@ def sampled_name(name: str, spec: PriorSpec) -> str:
 def pyabc_prior(priors: Mapping[str, PriorSpec]) -> pyabc.Distribution:
     """Return the priors as a pyabc ``Distribution`` (scipy random variables).
 
-    Loguniform parameters are sampled as their natural logs, flat on [log low, log high]:
-    pyabc's Gaussian perturbation kernel then moves them by factors, not by amounts. In the
-    linear scale the prior density (proportional to 1/x) over the kernel's density gave the
-    few particles near the lower bounds nearly all the weight (effective sample size 1-5
-    of 200 particles).
+    Loguniform parameters are sampled as their natural logs, flat on [log low, log high],
+    so that pyabc's Gaussian perturbation kernel moves rates and scales that span orders
+    of magnitude by factors rather than by amounts.
     """
     rvs = {}
     for name, p in priors.items():
@@ -322,6 +320,12 @@ def calibrate(
                 max_nr_populations=generations,
                 max_walltime=None if max_minutes is None else timedelta(minutes=max_minutes),
             )
+    except AssertionError as exc:
+        # pyabc stops when a generation's importance weights do not sum to a number; the
+        # generations stored before it are complete and stay usable.
+        if "not normalized" not in str(exc):
+            raise
+        log(f"stopped: the next generation's importance weights degenerated ({exc})")
     finally:
         pyabc_logger.removeHandler(progress)
         pyabc_logger.setLevel(previous[0])

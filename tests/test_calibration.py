@@ -153,6 +153,25 @@ def test_generation_line_reports_epsilon_acceptance_and_effective_sample_size():
     assert "effective sample size 12.3" in lines[0]
 
 
+def test_degenerate_weights_stop_the_run_with_one_line_and_keep_stored_generations(
+    tiny_run, tmp_path, monkeypatch
+):
+    db = tmp_path / "copy.db"
+    db.write_bytes(tiny_run[0].read_bytes())
+
+    def degenerate(self, *args, **kwargs):
+        raise AssertionError("The population total weight nan is not normalized.")
+
+    monkeypatch.setattr(pyabc.ABCSMC, "run", degenerate)
+    lines = []
+    history = calibrate(db, population=4, generations=1, resume=True, workers=1, log=lines.append)
+    assert lines == [
+        "stopped: the next generation's importance weights degenerated "
+        "(The population total weight nan is not normalized.)"
+    ]
+    assert history.max_t == 1
+
+
 def test_existing_database_is_not_overwritten_without_force(tiny_run, capsys):
     db, _ = tiny_run
     before = db.read_bytes()
