@@ -37,7 +37,7 @@ from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario, 
 from model.scenario import read_yaml_mapping
 
 from .compare import statistic, target_error
-from .posterior import WEIGHT, posterior_summary
+from .posterior import WEIGHT, effective_sample_size, posterior_summary
 from .targets import DEFAULT_TARGETS, Target, load_targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -402,8 +402,7 @@ def export_posterior(
     params = pd.DataFrame(
         [model_values(row, priors) for row in sampled.to_dict("records")], columns=list(priors)
     )
-    weights = np.asarray(weights, dtype=float)
-    posterior = params.assign(**{WEIGHT: weights})
+    posterior = params.assign(**{WEIGHT: np.asarray(weights, dtype=float)})
     posterior = posterior[sorted(c for c in posterior.columns if c != WEIGHT) + [WEIGHT]]
     _write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
     pops = history.get_all_populations()
@@ -412,7 +411,7 @@ def export_posterior(
         "source": f"ABC-SMC (pyabc) history {db.name}, generation {t}",
         "generations": int(t) + 1,
         "particles": len(posterior),
-        "effective_sample_size": _round(float(weights.sum() ** 2 / (weights**2).sum())),
+        "effective_sample_size": _round(effective_sample_size(posterior)),
         "final_epsilon": float(pops.epsilon.iloc[-1]),
         "simulations": int(history.total_nr_simulations),
         "wall_seconds": float(pops.wall_time.fillna(0).sum()) if "wall_time" in pops else None,

@@ -47,6 +47,12 @@ def parameter_names(posterior: pd.DataFrame) -> list[str]:
     return [c for c in posterior.columns if c != WEIGHT]
 
 
+def effective_sample_size(posterior: pd.DataFrame) -> float:
+    """Return Kish's effective sample size of the posterior's importance weights."""
+    w = posterior[WEIGHT].to_numpy(dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     """Return the ``q`` quantile of weighted samples (midpoint interpolation of the CDF)."""
     order = np.argsort(values)

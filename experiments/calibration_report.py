@@ -21,6 +21,7 @@ from calibration.plotting import comparison_figure, save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
     draw_posterior,
+    effective_sample_size,
     has_posterior,
     load_posterior,
     parameter_names,
@@ -33,6 +34,8 @@ from .runner import RunTask, map_runs, run_task
 
 REPORT_DIR = DEFAULT_POSTERIOR.parent / "report"
 HOLDOUT_POSTERIOR = DEFAULT_POSTERIOR.with_name("holdout_posterior.parquet")
+# Fewer effective particles than this cannot estimate a 90% interval.
+MIN_ESS = 20
 
 
 def predictive_runs(
@@ -57,9 +60,15 @@ def predictive_runs(
 
 
 def identification_table(posterior: pd.DataFrame, priors_path: Path = PRIORS) -> pd.DataFrame:
-    """Return prior and posterior 90% widths per parameter and their ratio."""
+    """Return prior and posterior 90% widths per parameter and their ratio.
+
+    With fewer than ``MIN_ESS`` effective particles the widths measure the collapse of the
+    importance weights, not what the figures identify, so no parameter is called
+    identified.
+    """
     priors = load_priors(priors_path)
     summary = posterior_summary(posterior).set_index("parameter")
+    ess = effective_sample_size(posterior)
     rows = []
     for name in parameter_names(posterior):
         lo, hi = priors[name].quantiles(np.array([0.05, 0.95]))
@@ -72,7 +81,7 @@ def identification_table(posterior: pd.DataFrame, priors_path: Path = PRIORS) ->
                 "posterior median": f"{post['median']:.3g}",
                 "posterior 90%": f"{post.q05:.3g} - {post.q95:.3g}",
                 "width ratio": round(float(ratio), 2),
-                "identified": "yes" if ratio < 0.5 else ("partly" if ratio < 0.8 else "no"),
+                "identified": _identified(ratio, ess),
             }
         )
     return pd.DataFrame(rows)
@@ -91,6 +100,25 @@ def pair_plot(posterior: pd.DataFrame, path: Path) -> Path:
     fig.set_size_inches(2.0 * len(names), 2.0 * len(names))
     plt.setp(fig.axes, xlabel="", ylabel="")
     return save_figure(fig, path)
+
+
+def _identified(ratio: float, ess: float) -> str:
+    if ess < MIN_ESS:
+        return f"unknown (ESS {ess:.1f})"
+    return "yes" if ratio < 0.5 else ("partly" if ratio < 0.8 else "no")
+
+
+def _ess_warning(posterior: pd.DataFrame) -> str:
+    ess = effective_sample_size(posterior)
+    if ess >= MIN_ESS:
+        return f"Effective sample size of the posterior: {ess:.1f} of {len(posterior)} particles."
+    return (
+        f"**Warning: the posterior's effective sample size is {ess:.1f} of {len(posterior)} "
+        "particles.** Its importance weights have collapsed onto a few particles "
+        "(docs/calibration.md), so the posterior intervals and the predictive intervals "
+        "understate the parameters' uncertainty and the widths below say nothing about "
+        "identification."
+    )
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -151,11 +179,13 @@ def write_report(draws: int = 100, seed: int = 1, workers: int = 2, out: Path = 
         "# Calibration report",
         _meta_section(),
         f"## Posterior predictive check ({draws} posterior draws, one run per country each)",
+        _ess_warning(posterior),
         f"Covered: {int(table.covered.sum())}/{len(table)} targets (the reported value, within "
         "tolerance, lies in the 90% predictive interval). Median within tolerance: "
         f"{int(table.within_tolerance.sum())}/{len(table)}.",
         _markdown(coverage_table(table)),
         "## Which parameters the figures identify (90% widths, posterior / prior)",
+        _ess_warning(posterior),
         _markdown(ident),
         "![pairs](pairs.png)",
         *[f"![{c}](predictive_{c}.png)" for c in runs],
@@ -187,8 +217,9 @@ def _holdout_section(draws: int, seed: int, workers: int, target_file) -> str:
     title = "## Held-back check: calibrated on figures up to 2010, forecasting 2017 and 2023"
     if not has_posterior(HOLDOUT_POSTERIOR):
         return f"{title}\n\nNo held-back posterior (`ngo-abm calibrate --holdout`)."
-    runs = predictive_runs(load_posterior(HOLDOUT_POSTERIOR), draws, seed, workers)
+    posterior = load_posterior(HOLDOUT_POSTERIOR)
+    runs = predictive_runs(posterior, draws, seed, workers)
     held = [t for t in target_file.targets if t.last_year > 2010 and t.country == "kyrgyzstan"]
     table = compare(runs, held)
     table.to_csv(REPORT_DIR / "holdout.csv", index=False)
-    return f"{title}\n\n" + _markdown(coverage_table(table))
+    return f"{title}\n\n{_ess_warning(posterior)}\n\n" + _markdown(coverage_table(table))

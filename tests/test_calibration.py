@@ -26,9 +26,15 @@ from calibration.abc import (
     rms_error,
     select_targets,
 )
-from calibration.posterior import draw_posterior, load_posterior, posterior_median
+from calibration.posterior import (
+    draw_posterior,
+    effective_sample_size,
+    load_posterior,
+    posterior_median,
+)
 from calibration.targets import load_targets
 from cli.main import main
+from experiments.calibration_report import identification_table
 from model import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,3 +235,20 @@ def test_export_writes_atomically(tiny_run, tmp_path):
     out = tmp_path / "post.parquet"
     export_posterior(db, out, tmp_path / "post.yaml")
     assert out.exists() and not list(tmp_path.glob(".*tmp"))
+
+
+def _narrow_posterior(weights: np.ndarray) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    columns = {}
+    for name, spec in load_priors().items():
+        lo, hi = spec.quantiles(np.array([0.45, 0.55]))
+        columns[name] = rng.uniform(lo, hi, size=weights.size)
+    return pd.DataFrame(columns).assign(weight=weights / weights.sum())
+
+
+def test_identification_is_only_claimed_with_enough_effective_particles():
+    even = identification_table(_narrow_posterior(np.ones(100)))
+    assert set(even.identified) == {"yes"}
+    collapsed = _narrow_posterior(np.r_[1000.0, np.ones(99)])
+    assert effective_sample_size(collapsed) < 2
+    assert all(v.startswith("unknown (ESS 1.") for v in identification_table(collapsed).identified)
