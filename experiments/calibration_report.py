@@ -116,7 +116,7 @@ def _ess_warning(posterior: pd.DataFrame) -> str:
         f"**Warning: the posterior's effective sample size is {ess:.1f} of {len(posterior)} "
         "particles.** Its importance weights have collapsed onto a few particles "
         "(docs/calibration.md), so the posterior intervals and the predictive intervals "
-        "understate the parameters' uncertainty and the widths below say nothing about "
+        "understate the parameters' uncertainty, and the posterior's widths say nothing about "
         "identification."
     )
 
