@@ -237,10 +237,7 @@ def update_activity(
     foreign_reserves = pop.view("reserves_foreign")
     # Reserves remember how much of them came from foreign grants, so that a year spent on
     # them counts as financed by the donors whose money it is.
-    foreign_part = np.divide(
-        foreign_reserves, reserves, out=np.zeros_like(reserves), where=reserves > 0
-    )
-    pop.view("spent_foreign_reserves")[:] = on_reserves & (foreign_part > 0.5)
+    pop.view("spent_foreign_reserves")[:] = on_reserves & (foreign_reserves > 0.5 * reserves)
     reserves += np.where(funded, savings_rate * income, 0.0)
     foreign_reserves += np.where(funded, savings_rate * pop.view("income_foreign"), 0.0)
     # A year without income uses up the reserves: they bridge a gap between grants, not a
