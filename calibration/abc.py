@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario, simulate
 from model.scenario import read_yaml_mapping
 
+from .atomic import write_atomic, write_text_atomic
 from .compare import statistic, target_error
 from .posterior import WEIGHT, effective_sample_size, posterior_summary
 from .targets import DEFAULT_TARGETS, Target, load_targets
@@ -404,7 +405,8 @@ def export_posterior(
     )
     posterior = params.assign(**{WEIGHT: np.asarray(weights, dtype=float)})
     posterior = posterior[sorted(c for c in posterior.columns if c != WEIGHT) + [WEIGHT]]
-    _write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
+    parquet.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
     pops = history.get_all_populations()
     summary = posterior_summary(posterior)
     doc = {
@@ -425,23 +427,13 @@ def export_posterior(
         },
     }
     text = yaml.safe_dump(doc, sort_keys=False)
-    _write_atomic(summary_yaml, lambda tmp: Path(tmp).write_text(text))
+    summary_yaml.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(summary_yaml, text)
     return posterior
 
 
 def _round(x: float) -> float:
     return float(f"{x:.4g}") if math.isfinite(x) else x
-
-
-def _write_atomic(path: Path, write: Callable[[str], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(str(tmp))
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def default_db(holdout: bool) -> Path:

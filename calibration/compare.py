@@ -21,6 +21,15 @@ from .targets import Target
 REPLICATE = "replicate"
 
 
+def column_values(frame: pd.DataFrame, column: str, denominator: str | None) -> pd.Series:
+    """Return a yearly column, or its ratio to ``denominator`` (0 where that is not positive)."""
+    values = frame[column].astype(float)
+    if denominator is None:
+        return values
+    den = frame[denominator].astype(float)
+    return values.where(den > 0, 0.0) / den.where(den > 0, 1.0)
+
+
 def statistic(frame: pd.DataFrame, target: Target) -> pd.Series:
     """Return the target's statistic for each replicate of one country's run table.
 
@@ -32,10 +41,7 @@ def statistic(frame: pd.DataFrame, target: Target) -> pd.Series:
         One value per replicate, indexed by replicate.
     """
     frame = _with_replicate(frame)
-    values = frame[target.column].astype(float)
-    if target.denominator is not None:
-        denominator = frame[target.denominator].astype(float)
-        values = values.where(denominator > 0, 0.0) / denominator.where(denominator > 0, 1.0)
+    values = column_values(frame, target.column, target.denominator)
     values = pd.DataFrame({REPLICATE: frame[REPLICATE], "year": frame["year"], "v": values})
     if target.years is not None:
         first, last = target.years

@@ -7,8 +7,6 @@ article's periods shaded. Figures are written atomically (temporary file, then r
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .atomic import write_atomic  # noqa: E402
 from .compare import REPLICATE, acceptable_band  # noqa: E402
 from .targets import Period, Target  # noqa: E402
 
@@ -95,18 +94,12 @@ def panels_for(targets: Iterable[Target]) -> list[tuple[str, str | None]]:
 
 def save_figure(fig, path: str | Path) -> Path:
     """Write a figure to ``path`` through a temporary file, so no half-written PNG remains."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=150, bbox_inches="tight")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        return write_atomic(
+            path, lambda tmp: fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
+        )
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
 
 
 def comparison_figure(

@@ -30,7 +30,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -44,6 +43,7 @@ import numpy as np
 import pandas as pd
 from mesa import Agent, Model
 
+from calibration.atomic import write_text_atomic
 from experiments.runner import RunTask, map_runs, run_task
 from model import Scenario, load_scenario, simulate
 
@@ -489,15 +489,7 @@ def to_json_line(record: dict[str, Any]) -> str:
 
 def write_json_lines(path: Path, records: list[dict[str, Any]]) -> None:
     """Write the records to ``path`` as JSON lines, atomically (temporary file, then rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines(to_json_line(r) + "\n" for r in records)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, "".join(to_json_line(r) + "\n" for r in records))
 
 
 def _case_note(record: dict[str, Any], values: dict[str, float]) -> str:

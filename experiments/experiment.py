@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,14 +42,15 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from tqdm import tqdm
 
+from calibration.atomic import write_atomic, write_text_atomic
 from calibration.plotting import fan, quantity, reported_point, save_figure, shade_periods
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
 from model.scenario import read_yaml_mapping
 
-from .runner import RunTask, imap_runs, model_fingerprint, run_batch
-from .runs import _atomic_write_text, file_sha256, git_commit, package_versions
+from .runner import RunTask, derived_seed, imap_runs, model_fingerprint, run_batch
+from .runs import file_sha256, git_commit, package_versions
 
 BASELINE = "baseline"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
@@ -307,8 +306,7 @@ def _named(value: Any) -> bool:
 
 def run_seed(seed: int, draw: int, replicate: int) -> int:
     """Return the seed of run ``(draw, replicate)``: the same for every scenario (CRN)."""
-    sequence = np.random.SeedSequence(seed, spawn_key=(draw, replicate))
-    return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return derived_seed(seed, draw, replicate)
 
 
 def parameter_sets(
@@ -399,15 +397,7 @@ def write_chunk(path: Path, frame: pd.DataFrame, key: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), CHUNK_KEY: key})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def load_results(out: str | Path, chunks: list[Chunk]) -> pd.DataFrame:
@@ -754,14 +744,14 @@ def write_outputs(
     out = Path(out)
     results = load_results(out, stats.chunks)
     table = summary_table(results, experiment)
-    _atomic_write_text(out / "summary.csv", table.to_csv(index=False))
+    write_text_atomic(out / "summary.csv", table.to_csv(index=False))
     target_file = load_target_file(DEFAULT_TARGETS)
     for name in experiment.counterfactuals:
         save_figure(fan_figure(results, experiment, name, target_file), out / f"fan_{name}.png")
         save_figure(difference_figure(results, experiment, name), out / f"diff_{name}.png")
         save_figure(income_figure(results, experiment, name), out / f"income_{name}.png")
     manifest = build_manifest(experiment, stats, posterior)
-    _atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return table
 
 

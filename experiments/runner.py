@@ -22,6 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -60,6 +61,16 @@ def run_batch(tasks: Sequence[RunTask]) -> pd.DataFrame:
     cost of sending a task and its scenario.
     """
     return pd.concat([run_task(task) for task in tasks], ignore_index=True)
+
+
+def derived_seed(seed: int, *key: int) -> int:
+    """Return a 63-bit run seed derived from ``seed`` and ``key`` (``SeedSequence`` spawn key).
+
+    Runs that share a key share a seed whatever the scenario, which is what common random
+    numbers need.
+    """
+    sequence = np.random.SeedSequence(seed, spawn_key=key)
+    return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import subprocess
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from calibration.atomic import write_text_atomic
 from calibration.compare import check_targets_fit_runs, compare
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
@@ -133,18 +132,6 @@ def build_manifest(
     }
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def write_run(
     out_dir: str | Path,
     frame: pd.DataFrame,
@@ -158,8 +145,8 @@ def write_run(
     title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
     fig = timeseries_figure(frame, manifest["country"], targets, title)
     save_figure(fig, out / "timeseries.png")
-    _atomic_write_text(out / "timeseries.csv", frame.to_csv(index=False))
-    _atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    write_text_atomic(out / "timeseries.csv", frame.to_csv(index=False))
+    write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return out
 
 
@@ -208,7 +195,7 @@ def compare_run_folder(run_dir: str | Path, targets_path: str | Path = DEFAULT_T
     check_targets_fit_runs(targets, {country: years}, str(targets_path))
     table = compare({country: frame}, targets)
     out = Path(run_dir)
-    _atomic_write_text(out / "compare.csv", table.to_csv(index=False))
+    write_text_atomic(out / "compare.csv", table.to_csv(index=False))
     fig = comparison_figure(
         {country: frame},
         targets,

@@ -29,6 +29,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from calibration.atomic import write_text_atomic
+from calibration.compare import column_values
 from calibration.plotting import save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
@@ -39,8 +41,8 @@ from calibration.posterior import (
 )
 from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario
 
-from .runner import RunTask, map_runs, run_batch
-from .runs import _atomic_write_text, git_commit, package_versions
+from .runner import RunTask, derived_seed, map_runs, run_batch
+from .runs import git_commit, package_versions
 
 PRIORS = Path(__file__).resolve().parent.parent / "calibration" / "priors.yaml"
 DEFAULT_SAMPLES = {"sobol": 64, "morris": 20}
@@ -64,10 +66,7 @@ class Statistic:
         """Return the statistic of every run in a stacked table, indexed by ``keys``."""
         first, last = self.years
         part = frame[(frame.year >= first) & (frame.year <= last)]
-        values = part[self.column].astype(float)
-        if self.denominator is not None:
-            den = part[self.denominator].astype(float)
-            values = values.where(den > 0, 0.0) / den.where(den > 0, 1.0)
+        values = column_values(part, self.column, self.denominator)
         return values.groupby([part[k] for k in keys]).mean()
 
 
@@ -166,8 +165,7 @@ def sample(method: str, problem: dict, samples: int, seed: int) -> np.ndarray:
 
 def replicate_seed(seed: int, replicate: int) -> int:
     """Return replicate ``r``'s seed, shared by every sample point (common random numbers)."""
-    sequence = np.random.SeedSequence(seed, spawn_key=(replicate,))
-    return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return derived_seed(seed, replicate)
 
 
 def evaluate(
@@ -354,8 +352,8 @@ def _write(method, out, problem, points, y, table, source, noise, started, scena
     evaluations = pd.DataFrame(points, columns=problem["names"])
     for k, stat in enumerate(STATISTICS):
         evaluations[stat.name] = y[:, k]
-    _atomic_write_text(out / f"{stem}_evaluations.csv", evaluations.to_csv(index=False))
-    _atomic_write_text(out / f"{stem}.csv", table.to_csv(index=False))
+    write_text_atomic(out / f"{stem}_evaluations.csv", evaluations.to_csv(index=False))
+    write_text_atomic(out / f"{stem}.csv", table.to_csv(index=False))
     title = f"{method.capitalize()} sensitivity of {scenario.name} ({len(points)} points; {source})"
     save_figure(ranking_figure(method, table, title), out / f"{stem}.png")
     setup = {
@@ -371,4 +369,4 @@ def _write(method, out, problem, points, y, table, source, noise, started, scena
         "packages": package_versions(),
         "git_commit": git_commit(),
     }
-    _atomic_write_text(out / f"{stem}.json", json.dumps(setup, indent=2) + "\n")
+    write_text_atomic(out / f"{stem}.json", json.dumps(setup, indent=2) + "\n")

@@ -1,0 +1,41 @@
+"""Atomic file writes: a temporary file beside the target, then a rename.
+
+Shared by the calibration (posterior, summaries, figures) and the experiments (run
+folders, chunks, summaries, benchmarks), so that an interrupted write never leaves a
+half-written output behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Write ``path`` by calling ``write`` on a temporary file in its folder, then renaming.
+
+    Args:
+        path: The file to write; its folder must exist.
+        write: Writes the content to the path it is given.
+
+    Returns:
+        ``path``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
