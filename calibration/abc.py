@@ -32,13 +32,15 @@ import pyabc
 import sqlalchemy
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.special import ndtr
 
-from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario, simulate
+from model import COUNTRIES, Behaviour, NGOModel, Scenario, ScenarioError, load_scenario
 from model.scenario import read_yaml_mapping
 
 from .atomic import write_atomic, write_text_atomic
 from .compare import statistic, target_error
 from .posterior import WEIGHT, effective_sample_size, posterior_summary
+from .proposal import StudentTProposal
 from .targets import DEFAULT_TARGETS, Target, load_targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,13 +70,8 @@ class PriorSpec(BaseModel):
             raise ValueError("a loguniform prior needs low > 0")
         return self
 
-    @property
-    def sampled_in_logs(self) -> bool:
-        """Whether the sampler works on the parameter's natural log (loguniform priors)."""
-        return self.distribution == "loguniform"
-
     def quantiles(self, q: np.ndarray) -> np.ndarray:
-        """Return prior quantiles (for prior-versus-posterior widths)."""
+        """Return the prior quantiles at probabilities ``q`` (in model units)."""
         if self.distribution == "uniform":
             return self.low + q * (self.high - self.low)
         return np.exp(np.log(self.low) + q * (np.log(self.high) - np.log(self.low)))
@@ -114,38 +111,34 @@ def load_priors(path: str | Path = PRIORS) -> dict[str, PriorSpec]:
     return priors
 
 
-LOG_PREFIX = "log_"
+SCORE_PREFIX = "z_"
 
 
-def sampled_name(name: str, spec: PriorSpec) -> str:
-    """Return the name pyabc samples a parameter under (``log_<name>`` for loguniform)."""
-    return LOG_PREFIX + name if spec.sampled_in_logs else name
+def sampled_name(name: str) -> str:
+    """Return the name pyabc samples a parameter under: ``z_<name>``, its normal score."""
+    return SCORE_PREFIX + name
 
 
 def pyabc_prior(priors: Mapping[str, PriorSpec]) -> pyabc.Distribution:
-    """Return the priors as a pyabc ``Distribution`` (scipy random variables).
+    """Return the priors as a pyabc ``Distribution`` over normal scores.
 
-    Loguniform parameters are sampled as their natural logs, flat on [log low, log high],
-    so that pyabc's Gaussian perturbation kernel moves rates and scales that span orders
-    of magnitude by factors rather than by amounts.
+    pyabc samples each parameter's normal score ``z``, standard normal, and the model
+    value is the prior quantile at ``Phi(z)`` (``model_values``), so the prior in model
+    units is exactly the one in the priors file. Why: with flat priors on a box, pyabc's
+    Gaussian kernels leak past the box's faces, the proposal density falls near them, and
+    the importance weights (prior over proposal) of particles near several faces at once
+    explode; in 21 dimensions the weights collapsed onto one particle. A standard normal
+    prior has no faces and is what a Gaussian kernel fits best.
     """
-    rvs = {}
-    for name, p in priors.items():
-        if p.sampled_in_logs:
-            low, high = math.log(p.low), math.log(p.high)
-            rvs[sampled_name(name, p)] = pyabc.RV("uniform", low, high - low)
-        else:
-            rvs[name] = pyabc.RV("uniform", p.low, p.high - p.low)
-    return pyabc.Distribution(**rvs)
+    return pyabc.Distribution(**{sampled_name(n): pyabc.RV("norm", 0, 1) for n in priors})
 
 
 def model_values(sampled: Mapping[str, float], priors: Mapping[str, PriorSpec]) -> dict:
-    """Return ``{parameter: model value}`` from pyabc's sampled values (logs undone)."""
-    values = {}
-    for name, spec in priors.items():
-        x = float(sampled[sampled_name(name, spec)])
-        values[name] = math.exp(x) if spec.sampled_in_logs else x
-    return values
+    """Return ``{parameter: model value}`` from pyabc's sampled normal scores."""
+    return {
+        name: float(spec.quantiles(ndtr(float(sampled[sampled_name(name)]))))
+        for name, spec in priors.items()
+    }
 
 
 def summary_statistics(runs: Mapping[str, pd.DataFrame], targets: list[Target]) -> dict:
@@ -153,17 +146,32 @@ def summary_statistics(runs: Mapping[str, pd.DataFrame], targets: list[Target]) 
     return {t.id: float(statistic(runs[t.country], t).iloc[0]) for t in targets}
 
 
+def squared_error(target: Target, value: float) -> float:
+    """Return a target's squared error in tolerance units, capped (one term of the distance)."""
+    return min(target_error(target, value), ERROR_CAP) ** 2
+
+
 def rms_error(stats: Mapping[str, float], targets: list[Target]) -> float:
     """Return the root mean square of the targets' errors in tolerance units."""
-    errors = np.array([min(target_error(t, stats[t.id]), ERROR_CAP) for t in targets])
-    return float(np.sqrt(np.mean(errors**2)))
+    return float(np.sqrt(np.mean([squared_error(t, stats[t.id]) for t in targets])))
 
 
-class Simulator:
-    """The pyabc model: runs every country with one parameter set and returns statistics.
+# Cheap countries with discriminating targets first, so that most rejections cost little.
+RUN_ORDER = ("uzbekistan", "kyrgyzstan", "kazakhstan")
+
+
+class Simulator(pyabc.IntegratedModel):
+    """The pyabc model: runs every country with one parameter set and scores the targets.
+
+    Each country runs year by year up to its last target year. At each year that
+    completes a target the squared errors so far are added up; once they exceed what
+    the current threshold allows (``epsilon**2`` times the number of targets), the
+    particle is rejected without running further. The rejection is exact: errors are
+    never negative, so a particle stopped early could not have been accepted.
 
     Args:
         targets: The targets the statistics are computed for.
+        priors: The calibrated parameters' priors.
         scenario_files: ``{country: scenario file}``; defaults to the three baselines.
     """
 
@@ -173,19 +181,33 @@ class Simulator:
         priors: Mapping[str, PriorSpec],
         scenario_files: Mapping[str, Path] | None = None,
     ):
+        super().__init__(name="ngo_abm")
         files = scenario_files or SCENARIO_FILES
-        countries = sorted({t.country for t in targets})
+        countries = sorted({t.country for t in targets}, key=RUN_ORDER.index)
         self.targets = targets
         self.priors = dict(priors)
         self.scenarios: dict[str, Scenario] = {c: load_scenario(files[c]) for c in countries}
 
-    def __call__(self, params: Mapping[str, float]) -> dict:
-        """Run each country once with ``params`` and a fresh seed; return the statistics."""
+    def integrated_simulate(self, pars: Mapping[str, float], eps: float) -> pyabc.ModelResult:
+        """Run the countries with ``pars`` and a fresh seed; accept within ``eps``."""
         # pyabc seeds numpy's global generator in each worker process.
         seed = int(np.random.randint(0, 2**31 - 1))
-        values = model_values(dict(params), self.priors)
-        runs = {c: simulate(s.with_params(values), seed) for c, s in self.scenarios.items()}
-        return summary_statistics(runs, self.targets)
+        values = model_values(dict(pars), self.priors)
+        allowed = eps**2 * len(self.targets)
+        stats, total = {}, 0.0
+        for country, scenario in self.scenarios.items():
+            model = NGOModel(scenario.with_params(values), rng=seed)
+            due = [t for t in self.targets if t.country == country]
+            for year in sorted({t.last_year for t in due}):
+                model.run_for(year - model.year)
+                frame = model.results()
+                for target in (t for t in due if t.last_year == year):
+                    stats[target.id] = float(statistic(frame, target).iloc[0])
+                    total += squared_error(target, stats[target.id])
+                if total > allowed:
+                    return pyabc.ModelResult(accepted=False)
+        distance = math.sqrt(total / len(self.targets))
+        return pyabc.ModelResult(accepted=distance <= eps, distance=distance, sum_stat=stats)
 
 
 class TargetDistance:
@@ -214,7 +236,7 @@ def fingerprint(priors: Mapping[str, PriorSpec], targets: list[Target], sim: Sim
     """Return a hash of what a calibration depends on: priors, targets and scenarios."""
     payload = {
         "priors": {k: v.model_dump() for k, v in priors.items()},
-        "sampled": sorted(sampled_name(k, v) for k, v in priors.items()),
+        "sampled": sorted(sampled_name(k) for k in priors),
         "targets": [t.model_dump() for t in targets],
         "scenarios": {c: s.fingerprint() for c, s in sim.scenarios.items()},
     }
@@ -298,6 +320,7 @@ def calibrate(
         pyabc_prior(priors),
         TargetDistance(targets),
         population_size=population,
+        transitions=StudentTProposal(),
         sampler=make_sampler(workers, scheduler),
         # A new calibration's generation 0 takes the prior sample as it is; each later
         # threshold is the median distance of the previous generation. This spares pyabc's

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyabc
 import pytest
+import scipy.stats
 import sqlalchemy
 import yaml
 
@@ -18,13 +19,16 @@ from calibration.abc import (
     HOLDOUT_LAST_YEAR,
     PRIORS,
     GenerationLog,
+    Simulator,
     calibrate,
     export_posterior,
     load_priors,
     model_values,
     pyabc_prior,
     rms_error,
+    sampled_name,
     select_targets,
+    summary_statistics,
 )
 from calibration.posterior import (
     draw_posterior,
@@ -35,7 +39,7 @@ from calibration.posterior import (
 from calibration.targets import load_targets
 from cli.main import main
 from experiments.calibration_report import identification_table
-from model import ScenarioError
+from model import ScenarioError, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--population", "4", "--workers", "1"]
@@ -132,21 +136,56 @@ def test_tiny_calibration_runs_two_generations_and_exports_a_posterior(tiny_run)
     assert draws == draw_posterior(3, seed=5, path=posterior)
 
 
-def test_loguniform_parameters_are_sampled_as_logs_and_exported_in_model_units(tiny_run):
+def test_parameters_are_sampled_as_normal_scores_and_exported_in_model_units(tiny_run):
     priors = load_priors()
     prior = pyabc_prior(priors)
-    logs = [n for n, spec in priors.items() if spec.distribution == "loguniform"]
-    assert logs and all(f"log_{n}" in prior for n in logs)
-    civic = priors["civic_rate"]
-    # Flat in log: the geometric midpoint is the prior median.
-    mid = {k: (prior[k].ppf(0.5)) for k in prior}
-    assert model_values(mid, priors)["civic_rate"] == pytest.approx(np.sqrt(civic.low * civic.high))
+    assert sorted(prior) == sorted(f"z_{n}" for n in priors)
+    civic, lag = priors["civic_rate"], priors["founding_lag_years"]
+    centre = model_values(dict.fromkeys(prior, 0.0), priors)
+    # A score of 0 is the prior median: the geometric midpoint when flat in log.
+    assert centre["civic_rate"] == pytest.approx(np.sqrt(civic.low * civic.high))
+    assert centre["founding_lag_years"] == pytest.approx((lag.low + lag.high) / 2)
+    # Standard normal scores give back the priors file's distribution exactly.
+    scores = np.random.default_rng(3).standard_normal(4000)
+    lags = [
+        model_values({**dict.fromkeys(prior, 0.0), "z_founding_lag_years": z}, priors)
+        for z in scores
+    ]
+    assert (
+        scipy.stats.kstest(
+            [v["founding_lag_years"] for v in lags], "uniform", args=(lag.low, lag.high - lag.low)
+        ).pvalue
+        > 0.01
+    )
     db, posterior = tiny_run
     stored = pyabc.History(f"sqlite:///{db}").get_distribution(t=1)[0]
     table = load_posterior(posterior)
-    np.testing.assert_allclose(
-        np.sort(table.civic_rate.to_numpy()), np.sort(np.exp(stored["log_civic_rate"].to_numpy()))
-    )
+    expected = civic.quantiles(scipy.stats.norm.cdf(stored["z_civic_rate"].to_numpy()))
+    np.testing.assert_allclose(np.sort(table.civic_rate.to_numpy()), np.sort(expected))
+
+
+def test_simulator_scores_like_full_runs_and_stops_only_what_it_would_reject():
+    targets, priors = load_targets(), load_priors()
+    sim = Simulator(targets, priors)
+    pars = {sampled_name(n): 0.3 for n in priors}
+
+    def integrated(eps):
+        np.random.seed(7)
+        return sim.integrated_simulate(pars, eps)
+
+    full = integrated(np.inf)
+    np.random.seed(7)
+    seed = int(np.random.randint(0, 2**31 - 1))
+    values = model_values(pars, priors)
+    runs = {c: simulate(s.with_params(values), seed) for c, s in sim.scenarios.items()}
+    assert full.accepted and full.sum_stat == summary_statistics(runs, targets)
+    assert full.distance == pytest.approx(rms_error(full.sum_stat, targets), rel=1e-12)
+    assert integrated(full.distance).accepted
+    assert not integrated(0.999 * full.distance).accepted
+    # A threshold the first country's first target already breaks stops the particle
+    # there: the later countries are never run.
+    sim.scenarios = {c: (s if c == "uzbekistan" else None) for c, s in sim.scenarios.items()}
+    assert not integrated(1e-6).accepted
 
 
 def test_generation_line_reports_epsilon_acceptance_and_effective_sample_size():
