@@ -15,7 +15,10 @@ population is only roughly Gaussian (the usual importance-sampling choice: Gewek
 Econometrica 57: 1317-1339). Its shape is the weighted covariance shrunk towards its
 diagonal: with a few dozen effective particles in 21 dimensions the smallest eigenvalues
 of a sample covariance come out several times too small, the proposal is then too narrow
-in those directions and the few particles that land there take all the weight.
+in those directions and the few particles that land there take all the weight. The
+shape is 1.3 times that covariance: as the threshold falls the posterior narrows onto
+ridges (e.g. founding rate against donor budget) that the shrunk covariance makes too
+short, and without the margin the last generation's weights collapsed again.
 
 pyabc keeps everything else (sampling, weights, thresholds, history, resumption); it has
 no such Transition, so this is one, through its extension point (``fit``, ``rvs_single``,
@@ -41,7 +44,7 @@ class StudentTProposal(Transition):
             (0: full covariance, 1: variances only).
     """
 
-    def __init__(self, df: float = 10.0, scaling: float = 1.0, shrinkage: float = 0.8):
+    def __init__(self, df: float = 10.0, scaling: float = 1.3, shrinkage: float = 0.8):
         self.df = df
         self.scaling = scaling
         self.shrinkage = shrinkage

@@ -34,7 +34,7 @@ def test_fits_the_weighted_mean_and_covariance(population):
 @pytest.mark.parametrize("shrinkage", [0.0, 0.8, 1.0])
 def test_density_is_the_t_with_the_shrunk_covariance_for_a_row_and_a_table(population, shrinkage):
     X, w = population
-    proposal = StudentTProposal(df=5, shrinkage=shrinkage)
+    proposal = StudentTProposal(df=5, scaling=1.3, shrinkage=shrinkage)
     proposal.fit(X, w)
     points = pd.DataFrame({"b": [0.0, -2.0, 5.0], "a": [1.0, 1.0, -3.0]})  # columns reordered
     table = proposal.pdf(points)
@@ -42,7 +42,7 @@ def test_density_is_the_t_with_the_shrunk_covariance_for_a_row_and_a_table(popul
     np.testing.assert_allclose(table, rows)
     mean = np.average(X, axis=0, weights=w)
     cov = np.cov(X.to_numpy(), aweights=w, rowvar=False)
-    shape = (1 - shrinkage) * cov + shrinkage * np.diag(cov.diagonal())
+    shape = 1.3 * ((1 - shrinkage) * cov + shrinkage * np.diag(cov.diagonal()))
     exact = scipy.stats.multivariate_t(loc=mean, shape=shape, df=5).pdf(
         points[["a", "b"]].to_numpy()
     )
