@@ -141,11 +141,6 @@ def model_values(sampled: Mapping[str, float], priors: Mapping[str, PriorSpec]) 
     }
 
 
-def summary_statistics(runs: Mapping[str, pd.DataFrame], targets: list[Target]) -> dict:
-    """Return ``{target id: the model's statistic}`` for one run per country."""
-    return {t.id: float(statistic(runs[t.country], t).iloc[0]) for t in targets}
-
-
 def squared_error(target: Target, value: float) -> float:
     """Return a target's squared error in tolerance units, capped (one term of the distance)."""
     return min(target_error(target, value), ERROR_CAP) ** 2
@@ -211,7 +206,11 @@ class Simulator(pyabc.IntegratedModel):
 
 
 class TargetDistance:
-    """The pyabc distance: RMS target error in tolerance units (``rms_error``)."""
+    """The pyabc distance: RMS target error in tolerance units (``rms_error``).
+
+    ``Simulator`` computes the same distance while it runs and decides acceptance itself;
+    pyabc's ``ABCSMC`` takes a distance all the same.
+    """
 
     def __init__(self, targets: list[Target]):
         self.targets = targets
