@@ -40,7 +40,7 @@ from model.scenario import read_yaml_mapping
 from .atomic import write_atomic, write_text_atomic
 from .compare import statistic, target_error
 from .posterior import WEIGHT, effective_sample_size, posterior_summary
-from .proposal import StudentTProposal
+from .proposal import CollapsedPopulation, StudentTProposal
 from .targets import DEFAULT_TARGETS, Target, load_targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,9 +159,9 @@ class Simulator(pyabc.IntegratedModel):
     """The pyabc model: runs every country with one parameter set and scores the targets.
 
     Each country runs year by year up to its last target year. At each year that
-    completes a target the squared errors so far are added up; once they exceed what
-    the current threshold allows (``epsilon**2`` times the number of targets), the
-    particle is rejected without running further. The rejection is exact: errors are
+    completes a target the squared errors so far are added up; once their root mean
+    over all targets exceeds the current threshold, the particle is rejected without
+    running further. The rejection is exact: errors are
     never negative, so a particle stopped early could not have been accepted.
 
     Args:
@@ -188,7 +188,6 @@ class Simulator(pyabc.IntegratedModel):
         # pyabc seeds numpy's global generator in each worker process.
         seed = int(np.random.randint(0, 2**31 - 1))
         values = model_values(dict(pars), self.priors)
-        allowed = eps**2 * len(self.targets)
         stats, total = {}, 0.0
         for country, scenario in self.scenarios.items():
             model = NGOModel(scenario.with_params(values), rng=seed)
@@ -199,17 +198,22 @@ class Simulator(pyabc.IntegratedModel):
                 for target in (t for t in due if t.last_year == year):
                     stats[target.id] = float(statistic(frame, target).iloc[0])
                     total += squared_error(target, stats[target.id])
-                if total > allowed:
+                # The same expression as the final distance, so that ties round alike.
+                if math.sqrt(total / len(self.targets)) > eps:
                     return pyabc.ModelResult(accepted=False)
         distance = math.sqrt(total / len(self.targets))
-        return pyabc.ModelResult(accepted=distance <= eps, distance=distance, sum_stat=stats)
+        return pyabc.ModelResult(accepted=True, distance=distance, sum_stat=stats)
+
+    def sample(self, pars: Mapping[str, float]) -> dict:
+        """Return the statistics of a full run (pyabc's prior sample when resuming)."""
+        return self.integrated_simulate(pars, math.inf).sum_stat
 
 
 class TargetDistance:
     """The pyabc distance: RMS target error in tolerance units (``rms_error``).
 
     ``Simulator`` computes the same distance while it runs and decides acceptance itself;
-    pyabc's ``ABCSMC`` takes a distance all the same.
+    pyabc uses this one to recompute the last generation's distances when resuming.
     """
 
     def __init__(self, targets: list[Target]):
@@ -343,10 +347,11 @@ def calibrate(
                 max_nr_populations=generations,
                 max_walltime=None if max_minutes is None else timedelta(minutes=max_minutes),
             )
-    except AssertionError as exc:
-        # pyabc stops when a generation's importance weights do not sum to a number; the
-        # generations stored before it are complete and stay usable.
-        if "not normalized" not in str(exc):
+    except (AssertionError, CollapsedPopulation) as exc:
+        # pyabc stops when a generation's importance weights do not sum to a number, the
+        # proposal when they sit on one particle; the generations stored before are
+        # complete and stay usable.
+        if isinstance(exc, AssertionError) and "not normalized" not in str(exc):
             raise
         log(f"stopped: the next generation's importance weights degenerated ({exc})")
     finally:

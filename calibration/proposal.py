@@ -34,6 +34,10 @@ from pyabc.parameters import Parameter
 from pyabc.transition import NotEnoughParticles, Transition
 
 
+class CollapsedPopulation(RuntimeError):
+    """The weights sit on a single particle, so there is no covariance to fit."""
+
+
 class StudentTProposal(Transition):
     """Multivariate Student t with the population's weighted mean and covariance.
 
@@ -56,7 +60,10 @@ class StudentTProposal(Transition):
             raise NotEnoughParticles("a t proposal needs at least two particles")
         values = X.to_numpy(dtype=float)
         mean = np.average(values, axis=0, weights=w)
-        cov = np.atleast_2d(np.cov(values, aweights=w, rowvar=False))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cov = np.atleast_2d(np.cov(values, aweights=w, rowvar=False))
+        if not np.isfinite(cov).all():
+            raise CollapsedPopulation("all the weight is on one particle")
         cov = (1 - self.shrinkage) * cov + self.shrinkage * np.diag(np.diag(cov))
         self._dist = scipy.stats.multivariate_t(
             loc=mean, shape=cov * self.scaling, df=self.df, allow_singular=True
@@ -64,7 +71,11 @@ class StudentTProposal(Transition):
 
     def rvs_single(self) -> Parameter:
         """Draw one parameter set (numpy's global generator, which pyabc seeds per worker)."""
-        draw = np.atleast_1d(self._dist.rvs())
+        # Seeded from numpy's global generator at each draw: the frozen distribution's own
+        # generator would be copied, state and all, wherever pyabc pickles this object
+        # (dask workers), and every copy would then propose the same parameter sets.
+        seed = np.random.randint(0, 2**32 - 1, dtype=np.uint64)
+        draw = np.atleast_1d(self._dist.rvs(random_state=int(seed)))
         return Parameter(pd.Series(draw, index=self.X.columns))
 
     def pdf(self, x: Parameter | pd.Series | pd.DataFrame) -> float | np.ndarray:

@@ -183,10 +183,14 @@ def test_simulator_scores_like_full_runs_and_stops_only_what_it_would_reject():
     assert full.distance == pytest.approx(rms_error(full.sum_stat, targets), rel=1e-12)
     assert integrated(full.distance).accepted
     assert not integrated(0.999 * full.distance).accepted
-    # A threshold the first country's first target already breaks stops the particle
-    # there: the later countries are never run.
+    # A threshold Uzbekistan's targets already break stops the particle within Uzbekistan:
+    # the later countries are never run.
     sim.scenarios = {c: (s if c == "uzbekistan" else None) for c, s in sim.scenarios.items()}
     assert not integrated(1e-6).accepted
+    # pyabc's prior sample on resuming an empty history asks for plain statistics.
+    sim.scenarios = Simulator(targets, priors).scenarios
+    np.random.seed(7)
+    assert sim.sample(pars) == full.sum_stat
 
 
 def test_generation_line_reports_epsilon_acceptance_and_effective_sample_size():

@@ -1,12 +1,14 @@
 """The ABC-SMC proposal (calibration.proposal): a Student t fitted to the weighted population."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
 from pyabc.transition import NotEnoughParticles
 
-from calibration.proposal import StudentTProposal
+from calibration.proposal import CollapsedPopulation, StudentTProposal
 
 
 @pytest.fixture
@@ -66,3 +68,25 @@ def test_heavier_tails_than_a_gaussian_keep_weights_bounded(population):
 def test_needs_two_particles():
     with pytest.raises(NotEnoughParticles):
         StudentTProposal().fit(pd.DataFrame({"a": [1.0]}), np.array([1.0]))
+
+
+def test_draws_follow_numpys_global_seed_also_in_a_pickled_copy(population):
+    # pyabc's dask sampler pickles the proposal into each job and reseeds numpy there.
+    X, w = population
+    proposal = StudentTProposal()
+    proposal.fit(X, w)
+    draws = []
+    for seed in (1, 2, 1):
+        copy = pickle.loads(pickle.dumps(proposal))
+        np.random.seed(seed)
+        draws.append(copy.rvs_single())
+    assert draws[0] != draws[1]
+    assert draws[0] == draws[2]
+
+
+def test_all_weight_on_one_particle_is_reported_as_a_collapse(population):
+    X, _ = population
+    w = np.zeros(len(X))
+    w[3] = 1.0
+    with pytest.raises(CollapsedPopulation):
+        StudentTProposal().fit(X, w)
