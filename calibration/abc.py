@@ -124,11 +124,10 @@ def pyabc_prior(priors: Mapping[str, PriorSpec]) -> pyabc.Distribution:
 
     pyabc samples each parameter's normal score ``z``, standard normal, and the model
     value is the prior quantile at ``Phi(z)`` (``model_values``), so the prior in model
-    units is exactly the one in the priors file. Why: with flat priors on a box, pyabc's
-    Gaussian kernels leak past the box's faces, the proposal density falls near them, and
-    the importance weights (prior over proposal) of particles near several faces at once
-    explode; in 21 dimensions the weights collapsed onto one particle. A standard normal
-    prior has no faces and is what a Gaussian kernel fits best.
+    units is exactly the one in the priors file. Why: the proposal
+    (``calibration.proposal``) is a smooth unbounded density; over scores it never lands
+    outside the prior's support, and a posterior pressed against a prior bound becomes a
+    tail, which a Student t fits, rather than an edge, which it does not.
     """
     return pyabc.Distribution(**{sampled_name(n): pyabc.RV("norm", 0, 1) for n in priors})
 
@@ -161,8 +160,8 @@ class Simulator(pyabc.IntegratedModel):
     Each country runs year by year up to its last target year. At each year that
     completes a target the squared errors so far are added up; once their root mean
     over all targets exceeds the current threshold, the particle is rejected without
-    running further. The rejection is exact: errors are
-    never negative, so a particle stopped early could not have been accepted.
+    running further. The rejection is exact: errors are never negative, so a particle
+    stopped early could not have been accepted.
 
     Args:
         targets: The targets the statistics are computed for.
