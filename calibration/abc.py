@@ -181,26 +181,32 @@ class Simulator(pyabc.IntegratedModel):
         self.targets = targets
         self.priors = dict(priors)
         self.scenarios: dict[str, Scenario] = {c: load_scenario(files[c]) for c in countries}
+        # Per country: each year that completes a target, with the targets it completes.
+        self.checkpoints: dict[str, list[tuple[int, list[Target]]]] = {
+            c: [
+                (year, [t for t in targets if t.country == c and t.last_year == year])
+                for year in sorted({t.last_year for t in targets if t.country == c})
+            ]
+            for c in countries
+        }
 
     def integrated_simulate(self, pars: Mapping[str, float], eps: float) -> pyabc.ModelResult:
         """Run the countries with ``pars`` and a fresh seed; accept within ``eps``."""
         # pyabc seeds numpy's global generator in each worker process.
         seed = int(np.random.randint(0, 2**31 - 1))
         values = model_values(dict(pars), self.priors)
-        stats, total = {}, 0.0
+        stats, total, distance = {}, 0.0, 0.0
         for country, scenario in self.scenarios.items():
             model = NGOModel(scenario.with_params(values), rng=seed)
-            due = [t for t in self.targets if t.country == country]
-            for year in sorted({t.last_year for t in due}):
+            for year, due in self.checkpoints[country]:
                 model.run_for(year - model.year)
                 frame = model.results()
-                for target in (t for t in due if t.last_year == year):
+                for target in due:
                     stats[target.id] = float(statistic(frame, target).iloc[0])
                     total += squared_error(target, stats[target.id])
-                # The same expression as the final distance, so that ties round alike.
-                if math.sqrt(total / len(self.targets)) > eps:
+                distance = math.sqrt(total / len(self.targets))
+                if distance > eps:
                     return pyabc.ModelResult(accepted=False)
-        distance = math.sqrt(total / len(self.targets))
         return pyabc.ModelResult(accepted=True, distance=distance, sum_stat=stats)
 
     def sample(self, pars: Mapping[str, float]) -> dict:
