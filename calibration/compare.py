@@ -146,7 +146,9 @@ def compare(runs: Mapping[str, pd.DataFrame], targets: Iterable[Target]) -> pd.D
     Returns:
         One row per target: ``id, country, group, quantity, kind, reported, tolerance,
         model_median, model_q05, model_q95, rel_error, error, within_tolerance, covered,
-        replicates``.
+        share_within, replicates``. ``share_within`` is the share of runs whose own value
+        lies within tolerance (runs with an undefined statistic count as outside): a
+        median can be within tolerance while most runs miss, and the reverse.
     """
     rows = []
     for t in targets:
@@ -174,6 +176,9 @@ def compare(runs: Mapping[str, pd.DataFrame], targets: Iterable[Target]) -> pd.D
                 "error": target_error(t, median),
                 "within_tolerance": bool(lo <= median <= hi),
                 "covered": bool(finite.size and q05 <= hi and q95 >= lo),
+                "share_within": int(((finite >= lo) & (finite <= hi)).sum()) / stats.size
+                if stats.size
+                else math.nan,
                 "replicates": int(stats.size),
             }
         )

@@ -153,6 +153,7 @@ def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
             "rel. error": table["rel_error"].map("{:+.1%}".format),
             "within tol.": table["within_tolerance"].map({True: "yes", False: "NO"}),
             "covered": table["covered"].map({True: "yes", False: "NO"}),
+            "runs within tol.": table["share_within"].map("{:.0%}".format),
         }
     )
 

@@ -149,7 +149,7 @@ class Donor(Agent):
             return 0.0
         amounts = grants.allocate(
             self.budget_usd,
-            self.config.mean_grant_usd.value,
+            self.config.mean_grant_usd.value * self.model.behaviour["donor_grant_scale"],
             pool.scores(self.priorities),
             pool.sizes,
             self.model.streams.uniform(f"grant:{self.name}", year, pool.ids),

@@ -125,7 +125,9 @@ class NGOModel(Model):
             b["capacity_decay"],
         )
         state_funded = (pop.view("income_state") + pop.view("income_prize")) > 0
-        rules.file_reports(pop, year, self.streams, self.report_probability(), state_funded)
+        rules.file_reports(
+            pop, year, self.streams, self.report_probability(), b["report_habit"], state_funded
+        )
         struck = self._deregister(year)
         self.row = year_row(self, new, struck)
         self.datacollector.collect(self)

@@ -256,11 +256,24 @@ def update_activity(
 
 
 def file_reports(
-    pop: Population, year: int, streams: KeyedStreams, report_prob: float, must_report: np.ndarray
+    pop: Population,
+    year: int,
+    streams: KeyedStreams,
+    report_prob: float,
+    habit: float,
+    must_report: np.ndarray,
 ) -> None:
-    """Operating NGOs file their annual report with ``report_prob``; state grantees always do."""
+    """Operating NGOs file their annual report; state grantees always do.
+
+    An operating NGO files with ``report_prob``; one that filed last year files with
+    ``1 - (1 - report_prob) * (1 - habit)``, since its accounts and routine are in place.
+    """
     operating = pop.view("status") == OPERATING
-    files = chance(pop, streams, "report", year, operating & ~must_report, report_prob)
+    may_skip = operating & ~must_report
+    routine = pop.view("prev_reported")
+    keep_prob = 1.0 - (1.0 - report_prob) * (1.0 - habit)
+    files = chance(pop, streams, "report", year, may_skip & ~routine, report_prob)
+    files |= chance(pop, streams, "report", year, may_skip & routine, keep_prob)
     pop.view("reported")[:] = files | (operating & must_report)
 
 

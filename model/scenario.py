@@ -231,6 +231,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "track_record_weight": (0, 5),
     "grant_size_capacity": (0, 5),
     "grant_cap_multiple": (1, 1e3),
+    "donor_grant_scale": (0.01, 100),
     "apply_dormant": (0, 1),
     "domestic_raise_prob": (0, 1),
     "domestic_income_gdp": (0, 1e3),
@@ -239,6 +240,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "savings_rate": (0, 1),
     "report_base": (0, 1),
     "report_enforcement": (0, 1),
+    "report_habit": (0, 1),
     "deregistration_rate": (0, 1),
 }
 
@@ -259,6 +261,7 @@ class Behaviour(_Strict):
     track_record_weight: Parameter
     grant_size_capacity: Parameter
     grant_cap_multiple: Parameter
+    donor_grant_scale: Parameter
     apply_dormant: Parameter
     domestic_raise_prob: Parameter
     domestic_income_gdp: Parameter
@@ -267,6 +270,7 @@ class Behaviour(_Strict):
     savings_rate: Parameter
     report_base: Parameter
     report_enforcement: Parameter
+    report_habit: Parameter
     deregistration_rate: Parameter
 
     @model_validator(mode="after")

@@ -244,6 +244,18 @@ def test_interval_covers_the_band_even_when_the_median_misses():
     assert row.covered
 
 
+def test_share_within_counts_runs_inside_the_band():
+    values = [130.0] * 17 + [100.0] * 4  # band [75, 125]
+    row = compared(target(), replicates("registered", {2000: values}))
+    assert row.share_within == pytest.approx(4 / 21)
+
+
+def test_runs_with_an_undefined_statistic_count_as_outside():
+    t = target(column="state_grants_local", year=2016, base_year=2011, value=2.0)
+    frame = replicates("state_grants_local", {2011: [0.0, 1.0], 2016: [1.0, 2.0]})
+    assert compared(t, frame).share_within == pytest.approx(0.5)
+
+
 def test_interval_entirely_outside_is_not_covered():
     row = compared(target(), replicates("registered", {2000: [200.0, 210.0, 220.0]}))
     assert not row.within_tolerance and not row.covered

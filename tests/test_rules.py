@@ -307,17 +307,43 @@ def test_one_project_ngos_retire_after_operating(make_population):
 def test_state_grantees_always_report_and_non_operating_ngos_never(make_population):
     pop = make_population(4, status=[OPERATING, OPERATING, DORMANT, DEREGISTERED])
     must = np.array([True, False, True, True])
-    rules.file_reports(pop, YEAR, STREAMS, report_prob=0.0, must_report=must)
+    rules.file_reports(pop, YEAR, STREAMS, report_prob=0.0, habit=0.0, must_report=must)
     np.testing.assert_array_equal(pop.view("reported"), [True, False, False, False])
-    rules.file_reports(pop, YEAR, STREAMS, report_prob=1.0, must_report=np.zeros(4, bool))
+    rules.file_reports(
+        pop, YEAR, STREAMS, report_prob=1.0, habit=0.0, must_report=np.zeros(4, bool)
+    )
     np.testing.assert_array_equal(pop.view("reported"), [True, True, False, False])
 
 
 def test_operating_ngos_report_at_the_report_probability(make_population):
     n = 20_000
     pop = make_population(n)
-    rules.file_reports(pop, YEAR, STREAMS, report_prob=0.4, must_report=np.zeros(n, bool))
+    rules.file_reports(
+        pop, YEAR, STREAMS, report_prob=0.4, habit=0.9, must_report=np.zeros(n, bool)
+    )
     assert binomial_ok(int(pop.view("reported").sum()), n, 0.4)
+
+
+def test_ngos_that_filed_last_year_file_again_more_often(make_population):
+    n = 20_000
+    pop = make_population(n)
+    routine = np.arange(n) % 2 == 0
+    pop.view("prev_reported")[:] = routine
+    rules.file_reports(
+        pop, YEAR, STREAMS, report_prob=0.4, habit=0.5, must_report=np.zeros(n, bool)
+    )
+    reported = pop.view("reported")
+    assert binomial_ok(int(reported[~routine].sum()), n // 2, 0.4)
+    assert binomial_ok(int(reported[routine].sum()), n // 2, 1 - 0.6 * 0.5)
+
+
+def test_full_habit_keeps_every_operating_filer_filing(make_population):
+    pop = make_population(3, status=[OPERATING, OPERATING, DORMANT])
+    pop.view("prev_reported")[:] = True
+    rules.file_reports(
+        pop, YEAR, STREAMS, report_prob=0.0, habit=1.0, must_report=np.zeros(3, bool)
+    )
+    np.testing.assert_array_equal(pop.view("reported"), [True, True, False])
 
 
 def test_only_dormant_ngos_are_struck_off(make_population):
