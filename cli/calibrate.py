@@ -70,6 +70,6 @@ def register(sub) -> None:
         help="start no generation after this many minutes (the last one then finishes)",
     )
     p.add_argument("--posterior", type=Path, default=None, help="where to export the posterior")
-    p.add_argument("--draws", type=positive_int, default=100, help="report: posterior draws")
+    p.add_argument("--draws", type=positive_int, default=200, help="report: posterior draws")
     p.add_argument("--seed", type=int, default=1, help="report: seed of the draws")
     p.set_defaults(func=cmd_calibrate)

@@ -158,7 +158,7 @@ def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_report(draws: int = 100, seed: int = 1, workers: int = 2, out: Path = REPORT_DIR) -> Path:
+def write_report(draws: int = 200, seed: int = 1, workers: int = 2, out: Path = REPORT_DIR) -> Path:
     """Write the calibration report; return the path of ``report.md``."""
     out.mkdir(parents=True, exist_ok=True)
     target_file = load_target_file(DEFAULT_TARGETS)

@@ -163,6 +163,25 @@ def test_donor_grants_go_to_seekers_only_and_stay_within_budget(kz_model, make_p
     assert np.all(income[~seekers] == 0)
 
 
+def test_donor_grant_scale_sets_how_many_grants_the_budget_buys(scenarios, make_population):
+    winners, mean_grant = {}, {}
+    for scale in (1.0, 4.0):
+        params = {"donor_budget_scale": 1.0, "track_record_weight": 1.0}
+        model = NGOModel(
+            scenarios["kazakhstan"].with_params(params | {"donor_grant_scale": scale}), rng=3
+        )
+        model.population = make_population(3000)
+        donor = Donor(model, donor_config())
+        donor.plan_year(1998, 0.0, 0.0)  # 1.6 million, mean grant 10,000 x scale
+        spent = donor.award_grants(1998, pool(model, np.ones(3000, dtype=bool)))
+        income = model.population.view("income_foreign")
+        winners[scale] = int((income > 0).sum())
+        mean_grant[scale] = spent / winners[scale]
+    assert 120 <= winners[1.0] <= 200  # about 160 expected
+    assert 25 <= winners[4.0] <= 55  # about 40 expected
+    assert 3.0 <= mean_grant[4.0] / mean_grant[1.0] <= 5.0
+
+
 def test_donor_spends_nothing_without_seekers(kz_model, make_population):
     kz_model.population = make_population(10)
     donor = Donor(kz_model, donor_config())
