@@ -1,10 +1,11 @@
 """ABC-SMC proposal: one multivariate Student t fitted to the last generation (a pyabc Transition).
 
 pyabc's default proposal is a kernel density estimate: each new parameter set is an old
-particle plus a Gaussian step. With 200 particles in 21 dimensions the kernels do not
-overlap (particles lie about sqrt(2 x 21) = 6.5 standard deviations apart, the steps are
-under one), so a particle's proposal density is its parent's kernel alone and varies with
-the length of its own random step, by a factor of about exp(chi2_21 / 2). The importance
+particle plus a Gaussian step. With 200 particles in 21 dimensions (the calibration's
+count when this was measured; 23 now) the kernels do not overlap (particles lie about
+sqrt(2 x 21) = 6.5 standard deviations apart, the steps are under one), so a particle's
+proposal density is its parent's kernel alone and varies with the length of its own
+random step, by a factor of about exp(chi2_21 / 2). The importance
 weights (prior over proposal) inherit that spread and collapse onto a few particles: in
 this project's calibrations the effective sample size fell to 1-15 of 200.
 

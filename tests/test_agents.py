@@ -325,6 +325,17 @@ def test_state_grants_go_to_eligible_ngos_within_budget(prize_model):
     assert income.sum() / to_usd == pytest.approx(state.grants_paid_local)
 
 
+def test_state_grants_keep_their_own_mean_whatever_the_donor_grant_scale(prize_model):
+    state = prize_model.state
+    state.award_grants(2017, pool(prize_model, np.ones(50, dtype=bool)))
+    as_given = prize_model.population.view("income_state").copy()
+    prize_model.population.view("income_state")[:] = 0.0
+    prize_model.behaviour["donor_grant_scale"] = 4.0
+    state.award_grants(2017, pool(prize_model, np.ones(50, dtype=bool)))
+    assert as_given.sum() > 0
+    np.testing.assert_array_equal(prize_model.population.view("income_state"), as_given)
+
+
 # Founding -------------------------------------------------------------------------------
 
 

@@ -337,6 +337,20 @@ def test_ngos_that_filed_last_year_file_again_more_often(make_population):
     assert binomial_ok(int(reported[routine].sum()), n // 2, 1 - 0.6 * 0.5)
 
 
+def test_a_stronger_habit_never_stops_an_ngo_from_filing(make_population):
+    n = 5_000
+    filed = {}
+    for habit in (0.2, 0.7):
+        pop = make_population(n)
+        pop.view("prev_reported")[:] = np.arange(n) % 3 != 0
+        rules.file_reports(
+            pop, YEAR, STREAMS, report_prob=0.3, habit=habit, must_report=np.zeros(n, bool)
+        )
+        filed[habit] = pop.view("reported").copy()
+    assert np.all(filed[0.7] >= filed[0.2])
+    assert filed[0.7].sum() > filed[0.2].sum()
+
+
 def test_full_habit_keeps_every_operating_filer_filing(make_population):
     pop = make_population(3, status=[OPERATING, OPERATING, DORMANT])
     pop.view("prev_reported")[:] = True
