@@ -5,9 +5,9 @@ particle plus a Gaussian step. With 200 particles in 21 dimensions (the calibrat
 count when this was measured; 23 now) the kernels do not overlap (particles lie about
 sqrt(2 x 21) = 6.5 standard deviations apart, the steps are under one), so a particle's
 proposal density is its parent's kernel alone and varies with the length of its own
-random step, by a factor of about exp(chi2_21 / 2). The importance
-weights (prior over proposal) inherit that spread and collapse onto a few particles: in
-this project's calibrations the effective sample size fell to 1-15 of 200.
+random step, by a factor of about exp(chi2_21 / 2). The importance weights (prior over
+proposal) inherit that spread and collapse onto a few particles: in this project's
+calibrations the effective sample size fell to 1-15 of 200.
 
 One smooth distribution fitted to the whole weighted population has no such spread: its
 density at a new parameter set does not depend on which particle it came from. It is a
