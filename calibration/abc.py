@@ -197,7 +197,7 @@ class Simulator(pyabc.IntegratedModel):
         values = model_values(dict(pars), self.priors)
         stats, total, distance = {}, 0.0, 0.0
         for country, scenario in self.scenarios.items():
-            model = NGOModel(scenario.with_params(values), rng=seed)
+            model = NGOModel(scenario.with_params(values), rng=seed, agents=False)
             for year, due in self.checkpoints[country]:
                 model.run_for(year - model.year)
                 frame = model.results()

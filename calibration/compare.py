@@ -38,20 +38,36 @@ def statistic(frame: pd.DataFrame, target: Target) -> pd.Series:
         target: The target.
 
     Returns:
-        One value per replicate, indexed by replicate.
+        One value per replicate, indexed by replicate (NaN where a year is missing).
     """
     frame = _with_replicate(frame)
-    values = column_values(frame, target.column, target.denominator)
-    values = pd.DataFrame({REPLICATE: frame[REPLICATE], "year": frame["year"], "v": values})
+    values = column_values(frame, target.column, target.denominator).to_numpy()
+    years = frame["year"].to_numpy()
+    replicates = frame[REPLICATE].to_numpy()
+    labels, which = np.unique(replicates, return_inverse=True)
+    out = [run_statistic(years[which == i], values[which == i], target) for i in range(labels.size)]
+    return pd.Series(out, index=pd.Index(labels, name=REPLICATE), dtype=float)
+
+
+_AGGREGATES = {"mean": np.nanmean, "sum": np.nansum, "min": np.nanmin, "max": np.nanmax}
+
+
+def run_statistic(years: np.ndarray, values: np.ndarray, target: Target) -> float:
+    """Return the target's statistic of one run, given its years and the compared values."""
     if target.years is not None:
         first, last = target.years
-        sel = values[(values.year >= first) & (values.year <= last)]
-        return sel.groupby(REPLICATE)["v"].agg(target.aggregate)
-    at_year = values[values.year == target.year].set_index(REPLICATE)["v"]
+        chosen = values[(years >= first) & (years <= last)]
+        return float(_AGGREGATES[target.aggregate](chosen)) if chosen.size else math.nan
+    value = _value_in(years, values, target.year)
     if target.base_year is None:
-        return at_year
-    base = values[values.year == target.base_year].set_index(REPLICATE)["v"]
-    return at_year / base.where(base != 0, np.nan)
+        return value
+    base = _value_in(years, values, target.base_year)
+    return value / base if base != 0 else math.nan
+
+
+def _value_in(years: np.ndarray, values: np.ndarray, year: int) -> float:
+    at = values[years == year]
+    return float(at[0]) if at.size else math.nan
 
 
 def _with_replicate(frame: pd.DataFrame) -> pd.DataFrame:

@@ -29,10 +29,15 @@ class NGOModel(Model):
         scenario: A validated scenario (``load_scenario``).
         rng: The run's seed (int). Every stochastic decision draws from a stream keyed by
             (seed, decision, year, NGO id); Mesa's own generator is seeded with it too.
+        agents: Create an ``NGO`` agent for every registered organisation. The rules run
+            on the population arrays, which the agents only read, so a run without them
+            gives the same output; calibration skips them because building hundreds of
+            thousands of Mesa agents is half the cost of a particle.
     """
 
-    def __init__(self, scenario: Scenario, rng: int = 0):
+    def __init__(self, scenario: Scenario, rng: int = 0, agents: bool = True):
         super().__init__(rng=rng)
+        self.with_agents = agents
         self.config = scenario
         self.seed = rng
         self.streams = KeyedStreams(rng)
@@ -68,6 +73,8 @@ class NGOModel(Model):
             self._create_agents(rows)
 
     def _create_agents(self, rows: slice) -> None:
+        if not self.with_agents:
+            return
         # Constructing directly rather than through NGO.create_agents skips the weak-keyed
         # AgentSet that create_agents returns, which cost 40% of founding time.
         self.ngos.extend(NGO(self, row) for row in range(rows.start, rows.stop))
@@ -217,8 +224,9 @@ class NGOModel(Model):
         rate = min(1.0, self.behaviour["deregistration_rate"] + self.state.purge_share)
         struck = rules.deregister(self.population, year, self.streams, rate)
         rows = np.flatnonzero(struck)
-        for row in rows:
-            self.ngos[row].remove()
+        if self.with_agents:
+            for row in rows:
+                self.ngos[row].remove()
         return int(rows.size)
 
     def results(self) -> pd.DataFrame:

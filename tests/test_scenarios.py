@@ -61,6 +61,13 @@ def test_agents_read_their_own_population_row(run):
         assert sum(agent.income.values()) == pytest.approx(pop.total_income()[row])
 
 
+def test_a_run_without_agents_gives_the_same_output(run):
+    model = NGOModel(run.scenario, rng=1, agents=False)
+    model.run_for(run.scenario.end_year - run.scenario.start_year + 1)
+    assert len(model.agents_by_type.get(NGO, ())) == 0
+    pd.testing.assert_frame_equal(model.results(), run.frame)
+
+
 def test_register_is_the_running_sum_of_registrations_and_removals(run):
     frame = run.frame
     previous = np.concatenate(
