@@ -9,6 +9,8 @@ Cases (each one JSON record; medians, warm-ups and ratios are computed within on
   ``model.agents.shuffle_do("step")``, one random draw and one attribute update per step:
   the least any one-step-per-agent Mesa implementation of the model can cost.
 - ``numpy_floor``: the same trivial work as one numpy update per year.
+- ``run_kg_no_agents``: the same run without Mesa ``NGO`` agents (``agents=False``, as
+  calibration runs it; the output is identical), to show what the agents cost.
 - ``run_kg_x10``: the scenario with ten times the founding rates (``civic_rate`` and
   ``funding_rate`` times ten, ``crowding_usd`` over ten), to show how cost grows with the
   population.
@@ -51,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_PATH = ROOT / "scenarios" / "kyrgyzstan.yaml"
 CASES: tuple[str, ...] = (
     "run_kg",
+    "run_kg_no_agents",
     "mesa_floor",
     "numpy_floor",
     "run_kg_x10",
@@ -259,9 +262,13 @@ def numpy_floor(profile: Profile, seed: int = SEED) -> int:
 # Cases -------------------------------------------------------------------------------
 
 
-def case_run(name: str, scenario: Scenario, settings: Settings) -> tuple[dict, Profile]:
+def case_run(
+    name: str, scenario: Scenario, settings: Settings, agents: bool = True
+) -> tuple[dict, Profile]:
     """Time in-process runs of ``scenario``; return the record and the run's profile."""
-    frame, seconds, times = time_median(lambda: simulate(scenario, seed=SEED), settings.repeats)
+    frame, seconds, times = time_median(
+        lambda: simulate(scenario, seed=SEED, agents=agents), settings.repeats
+    )
     profile = Profile.of(frame)
     record = {"case": name, **_timing(seconds, times, profile.agent_years)}
     record["ngos_founded"] = profile.founded
@@ -418,6 +425,8 @@ def run_benchmark(
     if "run_kg" in chosen:
         record, profile = case_run("run_kg", scenario, settings)
         add(record)
+    if "run_kg_no_agents" in chosen:
+        add(case_run("run_kg_no_agents", scenario, settings, agents=False)[0])
     if profile is None and {"mesa_floor", "numpy_floor"} & set(chosen):
         profile = Profile.of(simulate(scenario, seed=SEED))
     if "mesa_floor" in chosen:
@@ -441,6 +450,8 @@ def ratios(records: list[dict[str, Any]]) -> dict[str, float]:
     run = by.get("run_kg")
     if run and "mesa_floor" in by:
         out["mesa_floor_over_run_kg"] = by["mesa_floor"]["seconds"] / run["seconds"]
+    if run and "run_kg_no_agents" in by:
+        out["run_kg_over_no_agents"] = run["seconds"] / by["run_kg_no_agents"]["seconds"]
     if run and "numpy_floor" in by:
         out["run_kg_over_numpy_floor"] = run["seconds"] / by["numpy_floor"]["seconds"]
     if run and "run_kg_x10" in by:
@@ -496,6 +507,8 @@ def _case_note(record: dict[str, Any], values: dict[str, float]) -> str:
     case = record["case"]
     if case == "run_kg":
         return f"{record['ngos_founded']:,} NGOs founded"
+    if case == "run_kg_no_agents" and "run_kg_over_no_agents" in values:
+        return f"run_kg / run_kg_no_agents = {values['run_kg_over_no_agents']:.2f}"
     if case == "mesa_floor" and "mesa_floor_over_run_kg" in values:
         return f"mesa_floor / run_kg = {values['mesa_floor_over_run_kg']:.2f}"
     if case == "numpy_floor" and "run_kg_over_numpy_floor" in values:

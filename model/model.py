@@ -120,6 +120,7 @@ class NGOModel(Model):
             b["domestic_income_gdp"] * gdp_per_person,
             b["domestic_raise_prob"],
             b["domestic_income_sd"],
+            b["domestic_capacity_weight"],
         )
         rules.update_activity(
             pop,
@@ -235,16 +236,17 @@ class NGOModel(Model):
         return frame[list(OUTPUT_COLUMNS)]
 
 
-def simulate(scenario: Scenario, seed: int = 0) -> pd.DataFrame:
+def simulate(scenario: Scenario, seed: int = 0, agents: bool = True) -> pd.DataFrame:
     """Run a scenario from its start to its end year and return the yearly table.
 
     Args:
         scenario: A validated scenario.
         seed: The run's seed.
+        agents: Create the Mesa ``NGO`` agents (the output is the same without them).
 
     Returns:
         One row per year with the columns of ``OUTPUT_COLUMNS``.
     """
-    model = NGOModel(scenario, rng=seed)
+    model = NGOModel(scenario, rng=seed, agents=agents)
     model.run_for(scenario.end_year - scenario.start_year + 1)
     return model.results()

@@ -196,17 +196,19 @@ def raise_domestic(
     median_usd: float,
     raise_prob: float,
     sd: float,
+    capacity_weight: float,
 ) -> None:
     """Give fundraising NGOs domestic income (fees, local donations, earned income).
 
     An NGO that seeks funds raises some domestic money with probability ``raise_prob``;
-    the amount is lognormal around ``median_usd`` times its capacity.
+    the amount is lognormal around ``median_usd`` times its capacity to the power
+    ``capacity_weight``.
     """
     rows = np.flatnonzero(chance(pop, streams, "domestic_raise", year, seekers, raise_prob))
     income = pop.view("income_domestic")
     income[:] = 0.0
     z = streams.normal("domestic_amount", year, pop.ngo_id[rows])
-    income[rows] = median_usd * pop.capacity[rows] * np.exp(sd * z)
+    income[rows] = median_usd * pop.capacity[rows] ** capacity_weight * np.exp(sd * z)
 
 
 def update_activity(

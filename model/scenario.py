@@ -236,6 +236,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "domestic_raise_prob": (0, 1),
     "domestic_income_gdp": (0, 1e3),
     "domestic_income_sd": (0, 5),
+    "domestic_capacity_weight": (0, 5),
     "min_activity_usd": (0, 1e7),
     "savings_rate": (0, 1),
     "report_base": (0, 1),
@@ -266,6 +267,7 @@ class Behaviour(_Strict):
     domestic_raise_prob: Parameter
     domestic_income_gdp: Parameter
     domestic_income_sd: Parameter
+    domestic_capacity_weight: Parameter
     min_activity_usd: Parameter
     savings_rate: Parameter
     report_base: Parameter

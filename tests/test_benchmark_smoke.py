@@ -12,6 +12,7 @@ from experiments.benchmark import CASES, GOALS
 TIMED = ("seconds", "agent_years", "us_per_agent_year")
 NUMERIC = {
     "run_kg": (*TIMED, "ngos_founded"),
+    "run_kg_no_agents": (*TIMED, "ngos_founded"),
     "mesa_floor": TIMED,
     "numpy_floor": TIMED,
     "run_kg_x10": (*TIMED, "ngos_founded"),
@@ -48,6 +49,7 @@ def test_quick_bench_prints_one_record_per_case_and_writes_them(tmp_path, capsys
     # The floors do exactly the run's agent-years; ten times the founding rate adds NGOs.
     run_years = by["run_kg"]["agent_years"]
     assert by["mesa_floor"]["agent_years"] == by["numpy_floor"]["agent_years"] == run_years
+    assert by["run_kg_no_agents"]["agent_years"] == run_years
     assert by["run_kg_x10"]["ngos_founded"] > by["run_kg"]["ngos_founded"]
     assert by["ensemble"]["runs"] == 10
     assert by["ensemble"]["identical"] is True

@@ -172,17 +172,38 @@ def test_raise_domestic_pays_only_fundraising_seekers_in_proportion_to_capacity(
 ):
     pop = make_population(4, capacity=[1.0, 2.0, 3.0, 1.0])
     seekers = np.array([True, True, True, False])
-    rules.raise_domestic(pop, YEAR, STREAMS, seekers, median_usd=500.0, raise_prob=1.0, sd=0.0)
+    raise_all = {"median_usd": 500.0, "raise_prob": 1.0, "sd": 0.0, "capacity_weight": 1.0}
+    rules.raise_domestic(pop, YEAR, STREAMS, seekers, **raise_all)
     np.testing.assert_allclose(pop.view("income_domestic"), [500.0, 1000.0, 1500.0, 0.0])
-    rules.raise_domestic(pop, YEAR, STREAMS, seekers, median_usd=500.0, raise_prob=0.0, sd=0.0)
+    rules.raise_domestic(pop, YEAR, STREAMS, seekers, **(raise_all | {"raise_prob": 0.0}))
     np.testing.assert_array_equal(pop.view("income_domestic"), np.zeros(4))
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5])
+def test_domestic_income_scales_with_capacity_to_its_weight(make_population, weight):
+    pop = make_population(3, capacity=[1.0, 4.0, 0.25])
+    seekers = np.ones(3, dtype=bool)
+    rules.raise_domestic(
+        pop,
+        YEAR,
+        STREAMS,
+        seekers,
+        median_usd=500.0,
+        raise_prob=1.0,
+        sd=0.0,
+        capacity_weight=weight,
+    )
+    expected = 500.0 * np.array([1.0, 4.0, 0.25]) ** weight
+    np.testing.assert_allclose(pop.view("income_domestic"), expected)
 
 
 def test_raise_domestic_reaches_the_raise_probability_with_lognormal_amounts(make_population):
     n = 20_000
     pop = make_population(n)
     seekers = np.ones(n, dtype=bool)
-    rules.raise_domestic(pop, YEAR, STREAMS, seekers, median_usd=800.0, raise_prob=0.3, sd=1.0)
+    rules.raise_domestic(
+        pop, YEAR, STREAMS, seekers, median_usd=800.0, raise_prob=0.3, sd=1.0, capacity_weight=1.0
+    )
     income = pop.view("income_domestic")
     raised = income > 0
     assert binomial_ok(int(raised.sum()), n, 0.3)
