@@ -291,7 +291,7 @@ def calibrate(
     workers: int = 2,
     scheduler: str | None = None,
     holdout: bool = False,
-    max_minutes: float | None = 11.0,
+    max_minutes: float | None = 9.0,
     min_epsilon: float = 0.0,
     priors_path: Path = PRIORS,
     targets_path: Path = DEFAULT_TARGETS,
@@ -421,16 +421,28 @@ def _open_history(
 
 
 def export_posterior(
-    db: Path, parquet: Path, summary_yaml: Path, priors_path: Path = PRIORS
+    db: Path,
+    parquet: Path,
+    summary_yaml: Path,
+    priors_path: Path = PRIORS,
+    generation: int | None = None,
 ) -> pd.DataFrame:
-    """Write the last generation's weighted particles and a readable summary.
+    """Write one generation's weighted particles (the last by default) and a summary.
+
+    An earlier generation is for when the last ones' importance weights have degenerated
+    (a low effective sample size): the summary names the generation it holds.
 
     Returns:
         The posterior table (parameters in model units, and ``weight``).
+
+    Raises:
+        ScenarioError: if the database has no such generation.
     """
     priors = load_priors(priors_path)
     history = pyabc.History(_db_url(db))
-    t = history.max_t
+    t = history.max_t if generation is None else generation
+    if not 0 <= t <= history.max_t:
+        raise ScenarioError(db, "generation", f"{t} is not stored (0 to {history.max_t})")
     sampled, weights = history.get_distribution(t=t)
     params = pd.DataFrame(
         [model_values(row, priors) for row in sampled.to_dict("records")], columns=list(priors)
@@ -440,14 +452,15 @@ def export_posterior(
     parquet.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
     pops = history.get_all_populations()
+    pops = pops[pops.t <= t]
     summary = posterior_summary(posterior)
     doc = {
-        "source": f"ABC-SMC (pyabc) history {db.name}, generation {t}",
+        "source": f"ABC-SMC (pyabc) history {db.name}, generation {t} of {history.max_t}",
         "generations": int(t) + 1,
         "particles": len(posterior),
         "effective_sample_size": _round(effective_sample_size(posterior)),
         "final_epsilon": float(pops.epsilon.iloc[-1]),
-        "simulations": int(history.total_nr_simulations),
+        "simulations": int(pops.samples.sum()),
         "wall_seconds": float(pops.wall_time.fillna(0).sum()) if "wall_time" in pops else None,
         "parameters": {
             row.parameter: {

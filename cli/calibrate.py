@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from model import ScenarioError
+
 from .main import positive_int
 
 
@@ -27,6 +29,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from calibration.abc import calibrate, default_db, export_posterior
 
     db = args.db or default_db(args.holdout)
+    parquet, summary = (
+        (args.posterior, args.posterior.with_suffix(".yaml"))
+        if args.posterior
+        else _paths(args.holdout)
+    )
+    if args.action == "export":
+        if not db.exists():
+            raise ScenarioError(db, "", "no calibration database to export from")
+        export_posterior(db, parquet, summary, generation=args.generation)
+        print(f"wrote {parquet} and {summary}")
+        return 0
     calibrate(
         db,
         population=args.population,
@@ -38,11 +51,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         max_minutes=args.max_minutes,
     )
-    parquet, summary = (
-        (args.posterior, args.posterior.with_suffix(".yaml"))
-        if args.posterior
-        else _paths(args.holdout)
-    )
     export_posterior(db, parquet, summary)
     print(f"wrote {parquet} and {summary}")
     return 0
@@ -52,9 +60,10 @@ def register(sub) -> None:
     """Add the ``calibrate`` subcommand."""
     p = sub.add_parser(
         "calibrate",
-        help="ABC-SMC calibration against the article's figures (or `calibrate report`)",
+        help="ABC-SMC calibration against the article's figures (`calibrate report`, "
+        "`calibrate export --generation T`)",
     )
-    p.add_argument("action", nargs="?", choices=("run", "report"), default="run")
+    p.add_argument("action", nargs="?", choices=("run", "report", "export"), default="run")
     p.add_argument("--population", type=positive_int, default=200, help="particles per generation")
     p.add_argument("--generations", type=positive_int, default=8, help="generations in this call")
     p.add_argument("--db", type=Path, default=None, help="history database (calibration/runs/)")
@@ -66,10 +75,16 @@ def register(sub) -> None:
     p.add_argument(
         "--max-minutes",
         type=float,
-        default=11.0,
+        default=9.0,
         help="start no generation after this many minutes (the last one then finishes)",
     )
     p.add_argument("--posterior", type=Path, default=None, help="where to export the posterior")
+    p.add_argument(
+        "--generation",
+        type=int,
+        default=None,
+        help="export: the generation to export (default: the last)",
+    )
     p.add_argument("--draws", type=positive_int, default=200, help="report: posterior draws")
     p.add_argument("--seed", type=int, default=1, help="report: seed of the draws")
     p.set_defaults(func=cmd_calibrate)

@@ -32,7 +32,7 @@ class NGOModel(Model):
         agents: Create an ``NGO`` agent for every registered organisation. The rules run
             on the population arrays, which the agents only read, so a run without them
             gives the same output; calibration skips them because building hundreds of
-            thousands of Mesa agents is half the cost of a particle.
+            thousands of Mesa agents is more than half the cost of a particle.
     """
 
     def __init__(self, scenario: Scenario, rng: int = 0, agents: bool = True):

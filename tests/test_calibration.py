@@ -281,6 +281,23 @@ def test_export_writes_atomically(tiny_run, tmp_path):
     assert out.exists() and not list(tmp_path.glob(".*tmp"))
 
 
+def test_export_of_an_earlier_generation_names_it(tiny_run, tmp_path, capsys):
+    db, _ = tiny_run
+    out = tmp_path / "first.parquet"
+    args = ["calibrate", "export", "--db", str(db), "--posterior", str(out)]
+    assert main([*args, "--generation", "0"]) == 0
+    summary = yaml.safe_load(out.with_suffix(".yaml").read_text())
+    assert summary["source"].endswith("generation 0 of 1")
+    assert summary["generations"] == 1
+    assert summary["simulations"] == int(_populations(db).samples.iloc[0])
+    first = pyabc.History(f"sqlite:///{db}").get_distribution(t=0)[1]
+    np.testing.assert_allclose(load_posterior(out).weight, first / first.sum())
+    capsys.readouterr()
+    assert main([*args, "--generation", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "generation" in err and "5 is not stored" in err and len(err.splitlines()) == 1
+
+
 def _narrow_posterior(weights: np.ndarray) -> pd.DataFrame:
     rng = np.random.default_rng(2)
     columns = {}
