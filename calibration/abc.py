@@ -398,17 +398,30 @@ class GenerationLog(logging.Handler):
             )
 
 
+def setup_fingerprint(
+    holdout: bool, priors_path: Path = PRIORS, targets_path: Path = DEFAULT_TARGETS
+) -> str:
+    """Return the fingerprint a calibration of this set-up stores in its database."""
+    priors = load_priors(priors_path)
+    targets = select_targets(load_targets(targets_path), holdout)
+    return fingerprint(priors, targets, Simulator(targets, priors))
+
+
+def require_fingerprint(db: Path, key: str) -> None:
+    """Raise ``ScenarioError`` unless ``db`` holds a calibration with fingerprint ``key``."""
+    if _stored_fingerprint(db) != key:
+        raise ScenarioError(
+            db, "fingerprint", "database is from another model, priors or targets version"
+        )
+
+
 def _open_history(
     abc: pyabc.ABCSMC, db: Path, key: str, resume: bool, force: bool, targets: list[Target]
 ) -> None:
     if resume:
         if not db.exists():
             raise ScenarioError(db, "--resume", "no calibration database to resume")
-        stored = _stored_fingerprint(db)
-        if stored != key:
-            raise ScenarioError(
-                db, "fingerprint", "database is from another model, priors or targets version"
-            )
+        require_fingerprint(db, key)
         abc.load(_db_url(db), 1)
         return
     if db.exists():
@@ -455,7 +468,8 @@ def export_posterior(
     pops = pops[pops.t <= t]
     summary = posterior_summary(posterior)
     doc = {
-        "source": f"ABC-SMC (pyabc) history {db.name}, generation {t} of {history.max_t}",
+        "source": f"ABC-SMC (pyabc) history {db.name}, generation {t} "
+        f"(generations 0-{history.max_t} stored)",
         "generations": int(t) + 1,
         "particles": len(posterior),
         "effective_sample_size": _round(effective_sample_size(posterior)),

@@ -1,6 +1,6 @@
 """The committed calibration result: weighted posterior particles and their summaries.
 
-``calibration/posterior.parquet`` holds the final ABC-SMC generation's particles (one
+``calibration/posterior.parquet`` holds one ABC-SMC generation's particles (one
 column per calibrated parameter, plus ``weight``); ``calibration/calibrated.yaml`` holds
 posterior medians and 90% intervals for people to read. Runs, experiments and the
 dashboard use the calibrated model through ``posterior_median`` and ``draw_posterior``.

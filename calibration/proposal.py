@@ -2,7 +2,7 @@
 
 pyabc's default proposal is a kernel density estimate: each new parameter set is an old
 particle plus a Gaussian step. With 200 particles in 21 dimensions (the calibration's
-count when this was measured; 23 now) the kernels do not overlap (particles lie about
+count when this was measured; 25 now) the kernels do not overlap (particles lie about
 sqrt(2 x 21) = 6.5 standard deviations apart, the steps are under one), so a particle's
 proposal density is its parent's kernel alone and varies with the length of its own
 random step, by a factor of about exp(chi2_21 / 2). The importance weights (prior over

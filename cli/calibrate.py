@@ -7,7 +7,7 @@ from pathlib import Path
 
 from model import ScenarioError
 
-from .main import positive_int
+from .main import UsageError, positive_int
 
 
 def _paths(holdout: bool) -> tuple[Path, Path]:
@@ -19,15 +19,23 @@ def _paths(holdout: bool) -> tuple[Path, Path]:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Run a calibration (or its report)."""
+    """Run a calibration, export a stored generation as the posterior, or write the report."""
     if args.action == "report":
         from experiments.calibration_report import write_report
 
         out = write_report(draws=args.draws, seed=args.seed, workers=args.workers)
         print(f"wrote {out}")
         return 0
-    from calibration.abc import calibrate, default_db, export_posterior
+    from calibration.abc import (
+        calibrate,
+        default_db,
+        export_posterior,
+        require_fingerprint,
+        setup_fingerprint,
+    )
 
+    if args.generation is not None and args.action != "export":
+        raise UsageError("calibrate: --generation goes with `calibrate export` only")
     db = args.db or default_db(args.holdout)
     parquet, summary = (
         (args.posterior, args.posterior.with_suffix(".yaml"))
@@ -37,6 +45,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.action == "export":
         if not db.exists():
             raise ScenarioError(db, "", "no calibration database to export from")
+        require_fingerprint(db, setup_fingerprint(args.holdout))
         export_posterior(db, parquet, summary, generation=args.generation)
         print(f"wrote {parquet} and {summary}")
         return 0

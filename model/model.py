@@ -31,8 +31,8 @@ class NGOModel(Model):
             (seed, decision, year, NGO id); Mesa's own generator is seeded with it too.
         agents: Create an ``NGO`` agent for every registered organisation. The rules run
             on the population arrays, which the agents only read, so a run without them
-            gives the same output; calibration skips them because building hundreds of
-            thousands of Mesa agents is more than half the cost of a particle.
+            gives the same output; calibration skips them because building tens of thousands
+            of Mesa agents is more than half the cost of a particle.
     """
 
     def __init__(self, scenario: Scenario, rng: int = 0, agents: bool = True):

@@ -287,7 +287,7 @@ def test_export_of_an_earlier_generation_names_it(tiny_run, tmp_path, capsys):
     args = ["calibrate", "export", "--db", str(db), "--posterior", str(out)]
     assert main([*args, "--generation", "0"]) == 0
     summary = yaml.safe_load(out.with_suffix(".yaml").read_text())
-    assert summary["source"].endswith("generation 0 of 1")
+    assert summary["source"].endswith("generation 0 (generations 0-1 stored)")
     assert summary["generations"] == 1
     assert summary["simulations"] == int(_populations(db).samples.iloc[0])
     first = pyabc.History(f"sqlite:///{db}").get_distribution(t=0)[1]
@@ -296,6 +296,24 @@ def test_export_of_an_earlier_generation_names_it(tiny_run, tmp_path, capsys):
     assert main([*args, "--generation", "5"]) == 2
     err = capsys.readouterr().err.strip()
     assert "generation" in err and "5 is not stored" in err and len(err.splitlines()) == 1
+
+
+def test_export_refuses_a_missing_database_or_one_of_another_setup(tiny_run, tmp_path, capsys):
+    db, _ = tiny_run
+    out = ["--posterior", str(tmp_path / "p.parquet")]
+    assert main(["calibrate", "export", "--db", str(tmp_path / "none.db"), *out]) == 2
+    assert "no calibration database" in capsys.readouterr().err
+    # The tiny database was made with the full targets, not the held-back ones.
+    assert main(["calibrate", "export", "--holdout", "--db", str(db), *out]) == 2
+    assert "fingerprint" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generation_is_refused_outside_export(tmp_path, capsys):
+    args = ["calibrate", "--generation", "3", "--db", str(tmp_path / "x.db")]
+    assert main(args) == 2
+    assert "--generation goes with `calibrate export` only" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def _narrow_posterior(weights: np.ndarray) -> pd.DataFrame:
