@@ -20,6 +20,8 @@ def _paths(holdout: bool) -> tuple[Path, Path]:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run a calibration, export a stored generation as the posterior, or write the report."""
+    if args.generation is not None and args.action != "export":
+        raise UsageError("calibrate: --generation goes with `calibrate export` only")
     if args.action == "report":
         from experiments.calibration_report import write_report
 
@@ -34,8 +36,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         setup_fingerprint,
     )
 
-    if args.generation is not None and args.action != "export":
-        raise UsageError("calibrate: --generation goes with `calibrate export` only")
     db = args.db or default_db(args.holdout)
     parquet, summary = (
         (args.posterior, args.posterior.with_suffix(".yaml"))

@@ -309,8 +309,9 @@ def test_export_refuses_a_missing_database_or_one_of_another_setup(tiny_run, tmp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_generation_is_refused_outside_export(tmp_path, capsys):
-    args = ["calibrate", "--generation", "3", "--db", str(tmp_path / "x.db")]
+@pytest.mark.parametrize("action", [[], ["report"]])
+def test_generation_is_refused_outside_export(tmp_path, capsys, action):
+    args = ["calibrate", *action, "--generation", "3", "--db", str(tmp_path / "x.db")]
     assert main(args) == 2
     assert "--generation goes with `calibrate export` only" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
