@@ -121,6 +121,8 @@ class NGOModel(Model):
             b["domestic_raise_prob"],
             b["domestic_income_sd"],
             b["domestic_capacity_weight"],
+            b["domestic_persistence"],
+            b["domestic_cofunding"],
         )
         rules.update_activity(
             pop,

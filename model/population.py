@@ -17,6 +17,7 @@ DORMANT, OPERATING, DEREGISTERED = 0, 1, 2
 STATUS_NAMES = ("dormant", "operating", "deregistered")
 ID_STRIDE = 1_000_000  # NGO id = founding year * stride + order within the year
 LONG_ACTIVE_YEARS = 5
+TRAIT = 0  # the "year" of keyed draws that are an NGO's lasting traits, not yearly events
 
 _FLOAT_FIELDS = (
     "capacity",
@@ -197,18 +198,28 @@ def raise_domestic(
     raise_prob: float,
     sd: float,
     capacity_weight: float,
+    persistence: float,
+    cofunding: float,
 ) -> None:
     """Give fundraising NGOs domestic income (fees, local donations, earned income).
 
     An NGO that seeks funds raises some domestic money with probability ``raise_prob``;
     the amount is lognormal around ``median_usd`` times its capacity to the power
-    ``capacity_weight``.
+    ``capacity_weight``. Its log-deviation mixes the NGO's lasting fundraising level
+    (weight ``persistence``) with this year's luck, so that an NGO with a strong local
+    base raises well year after year. On top, a funded project draws ``cofunding``
+    domestic dollars per dollar of this year's foreign and state grants (local
+    contributions, earned income).
     """
     rows = np.flatnonzero(chance(pop, streams, "domestic_raise", year, seekers, raise_prob))
     income = pop.view("income_domestic")
     income[:] = 0.0
-    z = streams.normal("domestic_amount", year, pop.ngo_id[rows])
+    ids = pop.ngo_id[rows]
+    z = persistence * streams.normal("domestic_level", TRAIT, ids) + np.sqrt(
+        1.0 - persistence**2
+    ) * streams.normal("domestic_amount", year, ids)
     income[rows] = median_usd * pop.capacity[rows] ** capacity_weight * np.exp(sd * z)
+    income += cofunding * (pop.view("income_foreign") + pop.view("income_state"))
 
 
 def update_activity(

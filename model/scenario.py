@@ -237,6 +237,8 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "domestic_income_gdp": (0, 1e3),
     "domestic_income_sd": (0, 5),
     "domestic_capacity_weight": (0, 5),
+    "domestic_persistence": (0, 1),
+    "domestic_cofunding": (0, 10),
     "min_activity_usd": (0, 1e7),
     "savings_rate": (0, 1),
     "report_base": (0, 1),
@@ -268,6 +270,8 @@ class Behaviour(_Strict):
     domestic_income_gdp: Parameter
     domestic_income_sd: Parameter
     domestic_capacity_weight: Parameter
+    domestic_persistence: Parameter
+    domestic_cofunding: Parameter
     min_activity_usd: Parameter
     savings_rate: Parameter
     report_base: Parameter
