@@ -52,6 +52,11 @@ class ScenarioError(ValueError):
         where = f"{self.file}: {field}" if field else self.file
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):
+        # A run in a worker process can raise it; the default pickling would call
+        # __init__ with the one formatted message and fail in the parent.
+        return type(self), (self.file, self.field, self.message)
+
 
 # No input may exceed this magnitude: beyond it a run would exhaust memory, not answer.
 MAX_MAGNITUDE = 1e15

@@ -212,3 +212,24 @@ def test_scenario_file_that_is_not_utf8(tmp_path, capsys):
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
     assert_clean_error(capsys, status, out, bad)
+
+
+def test_a_run_that_fails_in_a_worker_process_gives_one_line(
+    scenario_file, write_yaml, tmp_path, capsys
+):
+    # Valid inputs, but the money on offer calls for more foundings than the model allows:
+    # the error is raised inside the worker processes and must reach the user intact.
+    bad = write_yaml(
+        "flooded.yaml",
+        extending(scenario_file) + "end_year: 1995\ndonor_budget_scale: {value: 1.0e+6}\n",
+    )
+    out = tmp_path / "out"
+    args = ["--params", "scenario", "--replicates", "2", "--workers", "2", "--out", str(out)]
+    status = main(["run", str(bad), *args])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err and "BrokenProcessPool" not in err
+    # The progress bar shares stderr; the error is the one line after it.
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "expected registrations" in errors[0], err
+    assert not out.exists() or not any(out.iterdir())
