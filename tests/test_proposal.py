@@ -22,7 +22,7 @@ def population():
 
 def test_fits_the_weighted_mean_and_covariance(population):
     X, w = population
-    proposal = StudentTProposal(df=7, scaling=1.0)
+    proposal = StudentTProposal(df=7, scaling=1.0, prior_share=0.0)
     proposal.fit(X, w)
     np.random.seed(4)
     draws = proposal.rvs(4000)
@@ -36,7 +36,7 @@ def test_fits_the_weighted_mean_and_covariance(population):
 @pytest.mark.parametrize("shrinkage", [0.0, 0.8, 1.0])
 def test_density_is_the_t_with_the_shrunk_covariance_for_a_row_and_a_table(population, shrinkage):
     X, w = population
-    proposal = StudentTProposal(df=5, scaling=1.3, shrinkage=shrinkage)
+    proposal = StudentTProposal(df=5, scaling=1.3, shrinkage=shrinkage, prior_share=0.0)
     proposal.fit(X, w)
     points = pd.DataFrame({"b": [0.0, -2.0, 5.0], "a": [1.0, 1.0, -3.0]})  # columns reordered
     table = proposal.pdf(points)
@@ -53,7 +53,7 @@ def test_density_is_the_t_with_the_shrunk_covariance_for_a_row_and_a_table(popul
 
 def test_heavier_tails_than_a_gaussian_keep_weights_bounded(population):
     X, w = population
-    proposal = StudentTProposal(df=5)
+    proposal = StudentTProposal(df=5, prior_share=0.0)
     proposal.fit(X, w)
     mean = np.average(X, axis=0, weights=w)
     cov = np.cov(X.to_numpy(), aweights=w, rowvar=False)
@@ -90,3 +90,30 @@ def test_all_weight_on_one_particle_is_reported_as_a_collapse(population):
     w[3] = 1.0
     with pytest.raises(CollapsedPopulation):
         StudentTProposal().fit(X, w)
+
+
+def test_prior_share_mixes_the_t_with_the_standard_normal_prior(population):
+    X, w = population
+    X = X + 10.0  # far from the prior's centre, so the two components separate
+    proposal = StudentTProposal(df=5, prior_share=0.25)
+    proposal.fit(X, w)
+    pure = StudentTProposal(df=5, prior_share=0.0)
+    pure.fit(X, w)
+    points = pd.DataFrame({"a": [0.0, 11.0, -1.0], "b": [0.0, 8.0, 2.0]})
+    prior = scipy.stats.norm.pdf(points.to_numpy()).prod(axis=1)
+    np.testing.assert_allclose(proposal.pdf(points), 0.75 * pure.pdf(points) + 0.25 * prior)
+    np.random.seed(3)
+    draws = proposal.rvs(4000)
+    near_prior = (draws.abs() < 4).all(axis=1).mean()
+    assert near_prior == pytest.approx(0.25, abs=0.03)
+
+
+def test_prior_share_bounds_every_importance_weight(population):
+    X, w = population
+    proposal = StudentTProposal(prior_share=0.1)
+    proposal.fit(X * 0.05, w)  # a proposal much narrower than the prior
+    rng = np.random.default_rng(5)
+    points = pd.DataFrame(rng.normal(0, 3, size=(2000, 2)), columns=["a", "b"])
+    weights = scipy.stats.norm.pdf(points.to_numpy()).prod(axis=1) / proposal.pdf(points)
+    assert weights.max() <= 1 / 0.1 + 1e-9
+    assert weights.max() > 9  # the bound is reached far from the t, not just respected

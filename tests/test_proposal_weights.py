@@ -1,6 +1,6 @@
 """ABC-SMC weights in 21 dimensions: pyabc with the t proposal versus its default kernels.
 
-A toy problem with the calibration's shape when it was tuned (21 normal scores, 25 now;
+A toy problem with the calibration's shape when it was tuned (21 normal scores, 27 now;
 10 of them identified by noisy data, 200 particles, median thresholds) run by pyabc
 itself. The default kernel proposal lets the importance weights collapse; the t proposal
 keeps a usable effective sample size. The toy runs in seconds, so it guards the sampler
