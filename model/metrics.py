@@ -46,7 +46,8 @@ COLUMN_DOCS: dict[str, str] = {
     "long_active": "NGOs operational in each of the last five years",
     "income_foreign_usd": "income of all NGOs from foreign donors (constant US$)",
     "income_state_usd": "income of all NGOs from state grants and prizes (constant US$)",
-    "income_domestic_usd": "income of all NGOs from fees, local donations, earned income "
+    "income_domestic_usd": "income of all NGOs from fees, local donations, earned income, "
+    "co-funding of grant-funded projects "
     "(constant US$)",
     "share_income_foreign": "foreign share of all NGO income",
     "share_foreign_funded": "share of operational NGOs financed by foreign donors that year "

@@ -17,7 +17,7 @@ DORMANT, OPERATING, DEREGISTERED = 0, 1, 2
 STATUS_NAMES = ("dormant", "operating", "deregistered")
 ID_STRIDE = 1_000_000  # NGO id = founding year * stride + order within the year
 LONG_ACTIVE_YEARS = 5
-TRAIT = 0  # the "year" of keyed draws that are an NGO's lasting traits, not yearly events
+TRAIT = 0  # the "year" of a keyed draw that is a lasting trait drawn after founding
 
 _FLOAT_FIELDS = (
     "capacity",

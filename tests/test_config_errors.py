@@ -6,6 +6,7 @@ file in ``tmp_path`` that changes one thing.
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 
 import pytest
@@ -212,6 +213,13 @@ def test_scenario_file_that_is_not_utf8(tmp_path, capsys):
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
     assert_clean_error(capsys, status, out, bad)
+
+
+def test_scenario_error_survives_pickling():
+    err = pickle.loads(pickle.dumps(ScenarioError("a.yaml", "donors.0.name", "bad")))
+    assert isinstance(err, ScenarioError)
+    assert (err.file, err.field, err.message) == ("a.yaml", "donors.0.name", "bad")
+    assert str(err) == "a.yaml: donors.0.name: bad"
 
 
 def test_a_run_that_fails_in_a_worker_process_gives_one_line(
