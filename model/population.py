@@ -207,9 +207,9 @@ def raise_domestic(
     the amount is lognormal around ``median_usd`` times its capacity to the power
     ``capacity_weight``. Its log-deviation mixes the NGO's lasting fundraising level
     (weight ``persistence``) with this year's luck, so that an NGO with a strong local
-    base raises well year after year. On top, a funded project draws ``cofunding``
-    domestic dollars per dollar of this year's foreign and state grants (local
-    contributions, earned income).
+    base raises well whenever it raises (whether it raises is drawn each year). On top,
+    a funded project draws ``cofunding`` domestic dollars per dollar of this year's
+    foreign and state grants (local contributions, earned income).
     """
     rows = np.flatnonzero(chance(pop, streams, "domestic_raise", year, seekers, raise_prob))
     income = pop.view("income_domestic")
