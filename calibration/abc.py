@@ -319,9 +319,7 @@ def calibrate(
         ScenarioError: bad priors or targets, a database of another calibration set-up,
             an existing finished database without ``force``, or a missing one to resume.
     """
-    priors = load_priors(priors_path)
-    targets = select_targets(load_targets(targets_path), holdout)
-    sim = Simulator(targets, priors)
+    priors, targets, sim = _setup(holdout, priors_path, targets_path)
     key = fingerprint(priors, targets, sim)
     abc = pyabc.ABCSMC(
         sim,
@@ -398,13 +396,19 @@ class GenerationLog(logging.Handler):
             )
 
 
+def _setup(
+    holdout: bool, priors_path: Path, targets_path: Path
+) -> tuple[dict[str, PriorSpec], list[Target], Simulator]:
+    priors = load_priors(priors_path)
+    targets = select_targets(load_targets(targets_path), holdout)
+    return priors, targets, Simulator(targets, priors)
+
+
 def setup_fingerprint(
     holdout: bool, priors_path: Path = PRIORS, targets_path: Path = DEFAULT_TARGETS
 ) -> str:
     """Return the fingerprint a calibration of this set-up stores in its database."""
-    priors = load_priors(priors_path)
-    targets = select_targets(load_targets(targets_path), holdout)
-    return fingerprint(priors, targets, Simulator(targets, priors))
+    return fingerprint(*_setup(holdout, priors_path, targets_path))
 
 
 def require_fingerprint(db: Path, key: str) -> None:

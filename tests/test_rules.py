@@ -167,41 +167,35 @@ def test_dormant_ngos_apply_at_the_apply_dormant_rate(make_population):
 # Domestic income ------------------------------------------------------------------------
 
 
+DOMESTIC = {
+    "median_usd": 500.0,
+    "raise_prob": 1.0,
+    "sd": 0.0,
+    "capacity_weight": 1.0,
+    "persistence": 0.0,
+    "cofunding": 0.0,
+}
+
+
+def _raise(pop, seekers, year=YEAR, **overrides):
+    rules.raise_domestic(pop, year, STREAMS, seekers, **(DOMESTIC | overrides))
+
+
 def test_raise_domestic_pays_only_fundraising_seekers_in_proportion_to_capacity(
     make_population,
 ):
     pop = make_population(4, capacity=[1.0, 2.0, 3.0, 1.0])
     seekers = np.array([True, True, True, False])
-    raise_all = {
-        "median_usd": 500.0,
-        "raise_prob": 1.0,
-        "sd": 0.0,
-        "capacity_weight": 1.0,
-        "persistence": 0.0,
-        "cofunding": 0.0,
-    }
-    rules.raise_domestic(pop, YEAR, STREAMS, seekers, **raise_all)
+    _raise(pop, seekers)
     np.testing.assert_allclose(pop.view("income_domestic"), [500.0, 1000.0, 1500.0, 0.0])
-    rules.raise_domestic(pop, YEAR, STREAMS, seekers, **(raise_all | {"raise_prob": 0.0}))
+    _raise(pop, seekers, raise_prob=0.0)
     np.testing.assert_array_equal(pop.view("income_domestic"), np.zeros(4))
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.5])
 def test_domestic_income_scales_with_capacity_to_its_weight(make_population, weight):
     pop = make_population(3, capacity=[1.0, 4.0, 0.25])
-    seekers = np.ones(3, dtype=bool)
-    rules.raise_domestic(
-        pop,
-        YEAR,
-        STREAMS,
-        seekers,
-        median_usd=500.0,
-        raise_prob=1.0,
-        sd=0.0,
-        capacity_weight=weight,
-        persistence=0.0,
-        cofunding=0.0,
-    )
+    _raise(pop, np.ones(3, dtype=bool), capacity_weight=weight)
     expected = 500.0 * np.array([1.0, 4.0, 0.25]) ** weight
     np.testing.assert_allclose(pop.view("income_domestic"), expected)
 
@@ -209,19 +203,7 @@ def test_domestic_income_scales_with_capacity_to_its_weight(make_population, wei
 def test_raise_domestic_reaches_the_raise_probability_with_lognormal_amounts(make_population):
     n = 20_000
     pop = make_population(n)
-    seekers = np.ones(n, dtype=bool)
-    rules.raise_domestic(
-        pop,
-        YEAR,
-        STREAMS,
-        seekers,
-        median_usd=800.0,
-        raise_prob=0.3,
-        sd=1.0,
-        capacity_weight=1.0,
-        persistence=0.0,
-        cofunding=0.0,
-    )
+    _raise(pop, np.ones(n, dtype=bool), median_usd=800.0, raise_prob=0.3, sd=1.0)
     income = pop.view("income_domestic")
     raised = income > 0
     assert binomial_ok(int(raised.sum()), n, 0.3)
@@ -234,17 +216,9 @@ def test_domestic_persistence_correlates_an_ngos_amounts_across_years(make_popul
     n = 20_000
     pop = make_population(n)
     seekers = np.ones(n, dtype=bool)
-    args = {
-        "median_usd": 800.0,
-        "raise_prob": 1.0,
-        "sd": 0.7,
-        "capacity_weight": 1.0,
-        "persistence": persistence,
-        "cofunding": 0.0,
-    }
     logs = []
     for year in (YEAR, YEAR + 1):
-        rules.raise_domestic(pop, year, STREAMS, seekers, **args)
+        _raise(pop, seekers, year, median_usd=800.0, sd=0.7, persistence=persistence)
         logs.append(np.log(pop.view("income_domestic").copy()))
     assert logs[1].std() == pytest.approx(0.7, rel=0.03)
     # Log-amounts are sd * (p * level + sqrt(1 - p^2) * luck): their correlation is p^2.
@@ -256,18 +230,7 @@ def test_cofunding_adds_domestic_money_in_proportion_to_grants(make_population):
     pop.view("income_foreign")[:] = [10_000.0, 0.0, 0.0]
     pop.view("income_state")[:] = [2_000.0, 4_000.0, 0.0]
     pop.view("income_prize")[:] = [0.0, 0.0, 50_000.0]
-    rules.raise_domestic(
-        pop,
-        YEAR,
-        STREAMS,
-        np.ones(3, dtype=bool),
-        median_usd=800.0,
-        raise_prob=0.0,
-        sd=1.0,
-        capacity_weight=1.0,
-        persistence=0.0,
-        cofunding=0.25,
-    )
+    _raise(pop, np.ones(3, dtype=bool), median_usd=800.0, raise_prob=0.0, sd=1.0, cofunding=0.25)
     np.testing.assert_allclose(pop.view("income_domestic"), [3_000.0, 1_000.0, 0.0])
 
 
