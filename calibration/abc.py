@@ -199,7 +199,12 @@ class Simulator(pyabc.IntegratedModel):
         for country, scenario in self.scenarios.items():
             model = NGOModel(scenario.with_params(values), rng=seed, agents=False)
             for year, due in self.checkpoints[country]:
-                model.run_for(year - model.year)
+                try:
+                    model.run_for(year - model.year)
+                except ScenarioError:
+                    # A runaway register (more foundings a year than the model allows)
+                    # is infinitely far from every figure: rejected at any threshold.
+                    return pyabc.ModelResult(accepted=False)
                 frame = model.results()
                 for target in due:
                     stats[target.id] = float(statistic(frame, target).iloc[0])

@@ -38,13 +38,23 @@ class Target(BaseModel):
     low: float | None = None
     high: float | None = None
     tolerance: float = Field(ge=0, le=1)
-    quote: str = Field(min_length=10)
-    section: str = Field(min_length=3)
+    quote: str | None = Field(default=None, min_length=10)
+    section: str | None = Field(default=None, min_length=3)
+    source: str | None = Field(default=None, min_length=10)
+    date: str | None = Field(default=None, min_length=4)
+    definition: str | None = Field(default=None, min_length=10)
     reading: str = Field(min_length=10)
     group: Literal["fit", "holdout_post2010"] = "fit"
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
+        article = self.quote is not None and self.section is not None
+        external = None not in (self.source, self.date, self.definition)
+        if article == external:
+            raise ValueError(
+                "give quote and section (an article figure) or source, date and definition "
+                "(an external figure), not both"
+            )
         if (self.year is None) == (self.years is None):
             raise ValueError("give exactly one of year and years")
         if self.years is not None:
@@ -60,6 +70,11 @@ class Target(BaseModel):
         elif self.value is None:
             raise ValueError(f"a {self.kind} target needs a value")
         return self
+
+    @property
+    def external(self) -> bool:
+        """Whether the figure comes from an external source rather than the article."""
+        return self.source is not None
 
     @property
     def first_year(self) -> int:
@@ -123,6 +138,7 @@ class TargetFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1]
+    external: str | None = None
     targets: list[Target] = Field(min_length=1)
     periods: dict[Literal[COUNTRIES], list[Period]] = Field(default_factory=dict)  # type: ignore[valid-type]
 
@@ -147,10 +163,28 @@ def load_targets(path: str | Path = DEFAULT_TARGETS) -> list[Target]:
 def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
     """Load and validate a targets file (targets and the article's periods).
 
+    A file may name a file of external figures (``external:``, relative to itself) whose
+    targets are added to its own.
+
     Raises:
         ScenarioError: one line naming the file and the entry (by id where it has one).
     """
     path = Path(path)
+    parsed = _validated(path)
+    if parsed.external is None:
+        return parsed
+    extra = _validated(path.parent / parsed.external)
+    if extra.external is not None:
+        raise ScenarioError(path.parent / parsed.external, "external", "only one level")
+    try:
+        return TargetFile(
+            version=1, targets=[*parsed.targets, *extra.targets], periods=parsed.periods
+        )
+    except ValidationError as exc:
+        raise ScenarioError(path, "targets", exc.errors()[0]["msg"]) from None
+
+
+def _validated(path: Path) -> TargetFile:
     data = read_yaml_mapping(path)
     try:
         return TargetFile.model_validate(data)

@@ -97,9 +97,27 @@ class Donor(Agent):
         self.exited = False
         self.budget_usd = 0.0
         self.priorities = config.priorities.vector()
+        total_weight = sum(d.weight.value for d in model.config.donors)
+        self.share = config.weight.value / total_weight
+
+    def path_usd(self, year: int) -> float:
+        """Return the donor's planned money for ``year`` before reactions (constant US$).
+
+        Its share (``weight`` over the country's total weight) of the country's foreign
+        money at plateau (``donor_budget_scale``, million constant US$), on one path shared
+        by all donors: growth in a straight line from arrival to the plateau over
+        ``donor_ramp_years``, then a decline of ``donor_decline`` a year after
+        ``donor_peak_year``, when donors' civil-society money for the former Soviet Union
+        turned elsewhere. Only the arrival year and the weight are the donor's own.
+        """
+        cfg, b = self.config, self.model.behaviour
+        ramp = min(1.0, (year - cfg.entry_year + 1) / b["donor_ramp_years"])
+        decline = (1.0 - b["donor_decline"]) ** max(0.0, year - b["donor_peak_year"])
+        level = self.model.config.donor_budget_scale.value * 1e6 * self.share
+        return level * ramp * decline
 
     def plan_year(self, year: int, instability: float, restriction: float) -> None:
-        """Set this year's budget and priorities from its path and its reactions.
+        """Set this year's budget and priorities from its path (``path_usd``) and reactions.
 
         A ``cut`` reaction scales the budget down by strength times the level of
         instability (or restriction); ``exit`` leaves the country for good with probability
@@ -111,7 +129,7 @@ class Donor(Agent):
         if not active or self.exited:
             self.budget_usd = 0.0
             return
-        budget = cfg.budget_usd.at(year) * self.model.config.donor_budget_scale.value
+        budget = self.path_usd(year)
         priorities = cfg.priorities.vector()
         state_priorities = self.model.state.priorities
         for reaction, level, label in (
@@ -171,6 +189,7 @@ class State(Agent):
         self.restriction = 0.0
         self.instability = 0.0
         self.purge_share = 0.0
+        self.strike_off = 0.0
         self.grant_budget_local = 0.0
         self.prize_budget_local = 0.0
         self.grants_paid_local = 0.0
@@ -179,7 +198,8 @@ class State(Agent):
     def apply_policy(self, year: int) -> None:
         """Read this year's policy timeline and the shocks in force."""
         p = self.policy
-        self.burden = p.registration_burden.at(year)
+        self.burden = self.registration_burden(year)
+        self.strike_off = p.strike_off_inactive.at(year)
         self.enforcement = p.reporting_enforcement.at(year)
         self.restriction = p.foreign_funding_restriction.at(year)
         self.grant_budget_local = p.grant_budget_local.at(year)
@@ -189,6 +209,19 @@ class State(Agent):
         self.purge_share = max((s.purge_dormant_share for s in live), default=0.0)
         self.grants_paid_local = 0.0
         self.prizes_paid_local = 0.0
+
+    def registration_burden(self, year: int) -> float:
+        """Return the burden of registering an NGO in ``year``.
+
+        Under Soviet registration rules (up to ``soviet_rules_until``, a dated legal fact)
+        it is at least the shared ``soviet_burden``, which is calibrated rather than read
+        back from the first registration counts; later years follow the scenario's path.
+        """
+        path = self.policy.registration_burden.at(year)
+        soviet = self.policy.soviet_rules_until
+        if soviet is not None and year <= soviet.year:
+            return max(path, self.model.behaviour["soviet_burden"])
+        return path
 
     def eligible(self, pool: ApplicantPool) -> ApplicantPool:
         """Return the applicants eligible for state money.

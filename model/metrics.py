@@ -20,6 +20,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "new_registrations",
     "deregistered",
     "operational",
+    "funded",
     "reporting",
     "long_active",
     "income_foreign_usd",
@@ -41,21 +42,24 @@ COLUMN_DOCS: dict[str, str] = {
     "registered": "NGOs on the state register at the end of the year",
     "new_registrations": "NGOs registered during the year",
     "deregistered": "NGOs struck off the register during the year",
-    "operational": "registered NGOs with any activity or income that year",
+    "operational": "registered NGOs with any activity that year (any income, an event, "
+    "volunteer work), as official statistics count operating NGOs",
+    "funded": "NGOs whose income (or reserves) paid for a year of programmes "
+    "(at least min_activity_usd)",
     "reporting": "NGOs that filed their annual report to the state that year",
-    "long_active": "NGOs operational in each of the last five years",
+    "long_active": "NGOs funded in each of the last five years",
     "income_foreign_usd": "income of all NGOs from foreign donors (constant US$)",
     "income_state_usd": "income of all NGOs from state grants and prizes (constant US$)",
     "income_domestic_usd": "income of all NGOs from fees, local donations, earned income, "
     "co-funding of grant-funded projects "
     "(constant US$)",
     "share_income_foreign": "foreign share of all NGO income",
-    "share_foreign_funded": "share of operational NGOs financed by foreign donors that year "
+    "share_foreign_funded": "share of funded NGOs financed by foreign donors that year "
     "(a foreign grant, or reserves saved mostly from foreign grants)",
-    "share_foreign_dependent": "share of operational NGOs with more than half their income "
+    "share_foreign_dependent": "share of funded NGOs with more than half their income "
     "from foreign donors",
-    "share_income_le_5k": "share of operational NGOs with income at most 5,000 nominal US$",
-    "share_income_gt_50k": "share of operational NGOs with income above 50,000 nominal US$",
+    "share_income_le_5k": "share of funded NGOs with income at most 5,000 nominal US$",
+    "share_income_gt_50k": "share of funded NGOs with income above 50,000 nominal US$",
     "state_grants_local": "state grants disbursed (local currency, nominal)",
     "state_prizes_local": "state NGO prizes paid (local currency, nominal)",
     "donors_active": "foreign donors with money in the country that year",
@@ -94,7 +98,8 @@ def year_row(model: NGOModel, new: int, struck: int) -> dict[str, float]:
         "registered": n_registered,
         "new_registrations": new,
         "deregistered": struck,
-        "operational": n_operating,
+        "operational": int(pop.view("active").sum()),
+        "funded": n_operating,
         "reporting": int(pop.view("reported").sum()),
         "long_active": int((pop.view("streak") >= LONG_ACTIVE_YEARS).sum()),
         "income_foreign_usd": float(total_foreign),

@@ -4,7 +4,8 @@ Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and The
 Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS 4(6).
 One step is one calendar year. Each year the State applies its policy timeline, Donors
 set their budgets, new NGOs register, funders award grants, NGOs raise domestic money,
-operate or fall dormant, file reports, and dormant NGOs are struck off at a small rate.
+operate, keep some activity or fall idle, file reports, and idle NGOs are struck off
+(voluntary closures, the state's procedure for inactive NGOs, purges).
 The full description is ``docs/ODD.md``.
 """
 
@@ -20,6 +21,10 @@ from .metrics import OUTPUT_COLUMNS, year_row
 from .population import Population
 from .rng import KeyedStreams, poisson_quantile
 from .scenario import MAX_NGOS, Scenario, ScenarioError
+
+# Active NGOs per million people at which the legitimation factor is 1, so that
+# ``civic_rate`` and ``funding_rate`` read as rates at about the density of the 1990s.
+DENSITY_REFERENCE = 100.0
 
 
 class NGOModel(Model):
@@ -70,6 +75,7 @@ class NGOModel(Model):
                 self.behaviour["capacity_sd"],
             )
             self.population.status[rows] = rules.DORMANT
+            self.population.active[rows] = False
             self._create_agents(rows)
 
     def _create_agents(self, rows: slice) -> None:
@@ -111,13 +117,13 @@ class NGOModel(Model):
             donor.award_grants(year, pool)
         self.state.award_grants(year, pool)
         self.state.award_prizes(year, pool)
-        gdp_per_person = self.config.gdp_per_capita_usd.at(year) / self.to_nominal
         rules.raise_domestic(
             pop,
             year,
             self.streams,
             seekers,
-            b["domestic_income_gdp"] * gdp_per_person,
+            b["domestic_income_gdp"] * self.gdp_per_person_usd(),
+            self.domestic_pool_usd(),
             b["domestic_raise_prob"],
             b["domestic_income_sd"],
             b["domestic_capacity_weight"],
@@ -134,6 +140,7 @@ class NGOModel(Model):
             b["capacity_learning"],
             b["capacity_decay"],
         )
+        rules.update_engagement(pop, year, self.streams, b["volunteer_persistence"])
         state_funded = (pop.view("income_state") + pop.view("income_prize")) > 0
         rules.file_reports(
             pop, year, self.streams, self.report_probability(), b["report_habit"], state_funded
@@ -171,20 +178,48 @@ class NGOModel(Model):
         weight = 1.0 / (1.0 + self.behaviour["founding_lag_years"])
         return self.expected_money + weight * (self.money - self.expected_money)
 
+    def gdp_per_person_usd(self) -> float:
+        """Return this year's GDP per person in constant US$."""
+        return self.config.gdp_per_capita_usd.at(self.year) / self.to_nominal
+
+    def domestic_pool_usd(self) -> float:
+        """Return the most domestic money the country gives its NGOs this year (constant US$).
+
+        A share ``domestic_pool_gdp`` of the country's GDP (GDP per person times people),
+        so it grows with the economy and not with the number of NGOs.
+        """
+        people = self.config.population_millions.at(self.year) * 1e6
+        return self.behaviour["domestic_pool_gdp"] * self.gdp_per_person_usd() * people
+
+    def density_factor(self, active_per_million: float) -> float:
+        """Return the founding multiplier of the density of active NGOs founders see.
+
+        Organisational ecology's density dependence (Hannan and Carroll 1992): founding
+        rises with density while NGOs gain legitimacy (``(1 + d) ** legitimation``,
+        relative to ``DENSITY_REFERENCE`` per million people) and falls as competition
+        for members, staff and attention sets in (``exp(-(d / competition_density)**2)``).
+        """
+        b = self.behaviour
+        legitimacy = ((1.0 + active_per_million) / (1.0 + DENSITY_REFERENCE)) ** b["legitimation"]
+        return legitimacy * float(np.exp(-((active_per_million / b["competition_density"]) ** 2)))
+
     def expected_registrations(self) -> float:
         """Return this year's expected new registrations.
 
         A civic base rate per million people plus a response to the money founders expect
-        on offer, damped by how crowded the register is (expected money per registered NGO
-        against ``crowding_usd``), both held back by the registration burden.
+        on offer, damped by the scramble for it (expected money per NGO active last year
+        against ``crowding_usd``; Cooley and Ron 2002), both scaled by the density of
+        active NGOs (``density_factor``) and held back by the registration burden.
         """
         b = self.behaviour
-        civic = b["civic_rate"] * self.config.population_millions.at(self.year)
+        people = self.config.population_millions.at(self.year)
+        active = int(self.population.view("prev_active").sum())
         money = self.expected_money or 0.0
-        per_ngo = money / max(int(self.population.registered().sum()), 1)
+        per_ngo = money / max(active, 1)
         uncrowded = per_ngo / (per_ngo + b["crowding_usd"])
         funded = b["funding_rate"] * money / 1e6 * uncrowded
-        return (1.0 - self.state.burden) * (civic + funded)
+        density = self.density_factor(active / max(people, 1e-9))
+        return (1.0 - self.state.burden) * (b["civic_rate"] * people + funded) * density
 
     def _register_new(self, year: int) -> int:
         lam = self.expected_registrations()
@@ -224,7 +259,10 @@ class NGOModel(Model):
         return float(np.clip(p, 0.0, 1.0))
 
     def _deregister(self, year: int) -> int:
-        rate = min(1.0, self.behaviour["deregistration_rate"] + self.state.purge_share)
+        """Strike idle NGOs off: voluntary closures, the state's procedure, and purges."""
+        b = self.behaviour
+        enforced = b["strike_off_rate"] * self.state.strike_off
+        rate = min(1.0, b["deregistration_rate"] + enforced + self.state.purge_share)
         struck = rules.deregister(self.population, year, self.streams, rate)
         rows = np.flatnonzero(struck)
         if self.with_agents:

@@ -43,6 +43,8 @@ class Population:
         self.retired = np.zeros(n, dtype=bool)
         self.status = np.zeros(n, dtype=np.int8)
         self.prev_operating = np.zeros(n, dtype=bool)
+        self.active = np.zeros(n, dtype=bool)
+        self.prev_active = np.zeros(n, dtype=bool)
         self.reported = np.zeros(n, dtype=bool)
         self.prev_reported = np.zeros(n, dtype=bool)
         self.spent_foreign_reserves = np.zeros(n, dtype=bool)
@@ -95,6 +97,7 @@ class Population:
         z = streams.normal("capacity", year, ids)
         self.capacity[rows] = np.exp(capacity_sd * z - 0.5 * capacity_sd**2)
         self.status[rows] = OPERATING
+        self.active[rows] = True
         self.size = start + count
         return rows
 
@@ -102,6 +105,7 @@ class Population:
         """Carry last year's activity and reports forward and clear this year's income."""
         n = self.size
         self.prev_operating[:n] = self.status[:n] == OPERATING
+        self.prev_active[:n] = self.active[:n]
         self.prev_reported[:n] = self.reported[:n]
         self.reported[:n] = False
         for name in ("income_foreign", "income_state", "income_domestic", "income_prize"):
@@ -179,14 +183,15 @@ def applicants(
 ) -> np.ndarray:
     """Return the mask of NGOs that seek grants this year.
 
-    NGOs active last year and those founded this year apply; dormant ones apply with
-    probability ``apply_dormant``; deregistered NGOs and retired one-project NGOs never do.
+    NGOs with any activity last year and those founded this year apply; idle ones apply
+    with probability ``apply_dormant``; deregistered NGOs and retired one-project NGOs
+    never do.
     """
     status = pop.view("status")
-    active = ~pop.view("retired") & (status != DEREGISTERED)
-    usual = active & (pop.view("prev_operating") | (pop.view("founded") == year))
-    dormant = active & ~usual & (status == DORMANT)
-    return usual | chance(pop, streams, "apply_dormant", year, dormant, apply_dormant)
+    able = ~pop.view("retired") & (status != DEREGISTERED)
+    usual = able & (pop.view("prev_active") | (pop.view("founded") == year))
+    idle = able & ~usual
+    return usual | chance(pop, streams, "apply_dormant", year, idle, apply_dormant)
 
 
 def raise_domestic(
@@ -195,6 +200,7 @@ def raise_domestic(
     streams: KeyedStreams,
     seekers: np.ndarray,
     median_usd: float,
+    pool_usd: float,
     raise_prob: float,
     sd: float,
     capacity_weight: float,
@@ -204,11 +210,12 @@ def raise_domestic(
     """Give fundraising NGOs domestic income (fees, local donations, earned income).
 
     An NGO that seeks funds raises some domestic money with probability ``raise_prob``;
-    the amount is lognormal around ``median_usd`` times its capacity to the power
-    ``capacity_weight``. Its log-deviation mixes the NGO's lasting fundraising level
-    (weight ``persistence``) with this year's luck, so that an NGO with a strong local
-    base raises well whenever it raises (whether it raises is drawn each year). On top,
-    a funded project draws ``cofunding`` domestic dollars per dollar of this year's
+    the amount it asks for is lognormal around ``median_usd`` times its capacity to the
+    power ``capacity_weight``. Its log-deviation mixes the NGO's lasting fundraising level
+    (weight ``persistence``) with this year's luck. What the country gives its NGOs in a
+    year is at most ``pool_usd``: when the amounts asked for add up to more, every raiser
+    gets the same fraction of its amount, so more NGOs do not make more local money. On
+    top, a funded project draws ``cofunding`` domestic dollars per dollar of this year's
     foreign and state grants (local contributions, earned income).
     """
     rows = np.flatnonzero(chance(pop, streams, "domestic_raise", year, seekers, raise_prob))
@@ -218,7 +225,9 @@ def raise_domestic(
     z = persistence * streams.normal("domestic_level", TRAIT, ids) + np.sqrt(
         1.0 - persistence**2
     ) * streams.normal("domestic_amount", year, ids)
-    income[rows] = median_usd * pop.capacity[rows] ** capacity_weight * np.exp(sd * z)
+    asked = median_usd * pop.capacity[rows] ** capacity_weight * np.exp(sd * z)
+    total = asked.sum()
+    income[rows] = asked * (pool_usd / total if total > pool_usd else 1.0)
     income += cofunding * (pop.view("income_foreign") + pop.view("income_state"))
 
 
@@ -268,6 +277,26 @@ def update_activity(
     pop.view("retired")[:] |= chance(pop, streams, "one_day_exit", year, one_project, one_day_exit)
 
 
+def update_engagement(
+    pop: Population, year: int, streams: KeyedStreams, volunteer_persistence: float
+) -> None:
+    """Decide which registered NGOs show any activity this year (the statistics' count).
+
+    Official statistics count an NGO as operating when it did anything in the year: any
+    income, an event, volunteer work. Here that is an NGO running programmes (``OPERATING``),
+    one with any income, one registered this year, or one active last year that keeps
+    going on its members' unpaid effort (probability ``volunteer_persistence``). An NGO
+    that has stopped does not restart on volunteers alone: only money revives it.
+    """
+    status = pop.view("status")
+    registered = status != DEREGISTERED
+    some_money = pop.total_income() > 0
+    new = pop.view("founded") == year
+    carried = registered & pop.view("prev_active") & ~pop.view("retired")
+    keeps_going = chance(pop, streams, "volunteer", year, carried, volunteer_persistence)
+    pop.view("active")[:] = registered & ((status == OPERATING) | some_money | new | keeps_going)
+
+
 def file_reports(
     pop: Population,
     year: int,
@@ -291,8 +320,12 @@ def file_reports(
 
 
 def deregister(pop: Population, year: int, streams: KeyedStreams, rate: float) -> np.ndarray:
-    """Strike dormant NGOs off the register with probability ``rate``; return who was struck."""
-    status = pop.view("status")
-    struck = chance(pop, streams, "deregister", year, status == DORMANT, rate)
-    status[struck] = DEREGISTERED
+    """Strike NGOs with no activity this year off the register with probability ``rate``.
+
+    Returns:
+        The mask of the NGOs struck off.
+    """
+    idle = (pop.view("status") != DEREGISTERED) & ~pop.view("active")
+    struck = chance(pop, streams, "deregister", year, idle, rate)
+    pop.view("status")[struck] = DEREGISTERED
     return struck

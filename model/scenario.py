@@ -169,12 +169,18 @@ class Reaction(_Strict):
 
 
 class Donor(_Strict):
-    """A foreign donor active in the country."""
+    """A foreign donor active in the country.
+
+    Its money is ``weight`` shares of the country's foreign money for NGOs
+    (``donor_budget_scale``), on the shared path of ``Donor.path_factor``
+    (``model.agents``): arrival from ``entry_year``, growth to a plateau, decline after the
+    donors' peak year; no yearly amounts are given per donor.
+    """
 
     name: str
-    entry_year: int
-    exit_year: int | None = None
-    budget_usd: NonNegativeSeries
+    entry_year: int = Field(ge=1900, le=2100)
+    exit_year: int | None = Field(default=None, ge=1900, le=2100)
+    weight: Number
     mean_grant_usd: Number
     priorities: SectorWeights
     on_instability: Reaction
@@ -187,7 +193,16 @@ class Donor(_Strict):
             raise ValueError(f"exit_year {self.exit_year} is before entry_year {self.entry_year}")
         if self.mean_grant_usd.value <= 0:
             raise ValueError("mean_grant_usd must be positive")
+        if self.weight.value <= 0:
+            raise ValueError("weight must be positive")
         return self
+
+
+class YearFact(_Strict):
+    """A dated legal fact: the last year a rule was in force."""
+
+    year: int = Field(ge=1900, le=2100)
+    source: Source
 
 
 class StatePolicy(_Strict):
@@ -201,6 +216,8 @@ class StatePolicy(_Strict):
     prize_budget_local: NonNegativeSeries
     prize_count: Number
     reporting_enforcement: ShareSeries
+    strike_off_inactive: ShareSeries
+    soviet_rules_until: YearFact | None = None
     foreign_funding_restriction: ShareSeries
     shocks: list[Shock] = Field(default_factory=list)
 
@@ -226,6 +243,9 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "civic_rate": (0, 1e4),
     "funding_rate": (0, 1e4),
     "crowding_usd": (1, 1e8),
+    "legitimation": (0, 5),
+    "competition_density": (1, 1e6),
+    "soviet_burden": (0, 1),
     "founding_lag_years": (0, 50),
     "funding_pull_sector": (0, 1),
     "one_day_share": (0, 1),
@@ -237,19 +257,25 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "grant_size_capacity": (0, 5),
     "grant_cap_multiple": (1, 1e3),
     "donor_grant_scale": (0.01, 100),
+    "donor_ramp_years": (1, 50),
+    "donor_peak_year": (1950, 2100),
+    "donor_decline": (0, 1),
     "apply_dormant": (0, 1),
     "domestic_raise_prob": (0, 1),
     "domestic_income_gdp": (0, 1e3),
+    "domestic_pool_gdp": (0, 0.1),
     "domestic_income_sd": (0, 5),
     "domestic_capacity_weight": (0, 5),
     "domestic_persistence": (0, 1),
     "domestic_cofunding": (0, 10),
     "min_activity_usd": (0, 1e7),
     "savings_rate": (0, 1),
+    "volunteer_persistence": (0, 1),
     "report_base": (0, 1),
     "report_enforcement": (0, 1),
     "report_habit": (0, 1),
     "deregistration_rate": (0, 1),
+    "strike_off_rate": (0, 1),
 }
 
 
@@ -259,6 +285,9 @@ class Behaviour(_Strict):
     civic_rate: Parameter
     funding_rate: Parameter
     crowding_usd: Parameter
+    legitimation: Parameter
+    competition_density: Parameter
+    soviet_burden: Parameter
     founding_lag_years: Parameter
     funding_pull_sector: Parameter
     one_day_share: Parameter
@@ -270,19 +299,25 @@ class Behaviour(_Strict):
     grant_size_capacity: Parameter
     grant_cap_multiple: Parameter
     donor_grant_scale: Parameter
+    donor_ramp_years: Parameter
+    donor_peak_year: Parameter
+    donor_decline: Parameter
     apply_dormant: Parameter
     domestic_raise_prob: Parameter
     domestic_income_gdp: Parameter
+    domestic_pool_gdp: Parameter
     domestic_income_sd: Parameter
     domestic_capacity_weight: Parameter
     domestic_persistence: Parameter
     domestic_cofunding: Parameter
     min_activity_usd: Parameter
     savings_rate: Parameter
+    volunteer_persistence: Parameter
     report_base: Parameter
     report_enforcement: Parameter
     report_habit: Parameter
     deregistration_rate: Parameter
+    strike_off_rate: Parameter
 
     @model_validator(mode="after")
     def _in_range(self) -> Behaviour:

@@ -10,6 +10,7 @@ import pickle
 import subprocess
 
 import pytest
+import yaml
 
 from cli.main import main
 from model import ScenarioError, load_scenario
@@ -46,9 +47,10 @@ CASES = {
         "state.grant_budget_local.points",
         "negative",
     ),
-    "negative donor budget": (
-        "donors:\n  - name: UNDP\n    budget_usd: {points: {1995: -1}}\n",
-        "budget_usd.points",
+    "non-positive donor weight": (
+        "donors:\n  - name: UNDP\n    weight: {value: 0, source: test}\n",
+        "donors.2",
+        "weight must be positive",
     ),
     "end before start": ("end_year: 1990\n", "end_year", "start_year"),
     "share above one": (
@@ -225,11 +227,17 @@ def test_scenario_error_survives_pickling():
 def test_a_run_that_fails_in_a_worker_process_gives_one_line(
     scenario_file, write_yaml, tmp_path, capsys
 ):
-    # Valid inputs, but the money on offer calls for more foundings than the model allows:
-    # the error is raised inside the worker processes and must reach the user intact.
+    # Valid inputs, but a civic founding rate at its bound in a country at the population
+    # bound calls for more foundings than the model allows: the error is raised inside the
+    # worker processes and must reach the user intact.
+    behaviour = yaml.safe_load((scenario_file("kyrgyzstan").parent / "behaviour.yaml").read_text())
+    behaviour["parameters"]["civic_rate"]["value"] = 1e4
+    eager = write_yaml("eager.yaml", behaviour)
     bad = write_yaml(
         "flooded.yaml",
-        extending(scenario_file) + "end_year: 1995\ndonor_budget_scale: {value: 1.0e+6}\n",
+        extending(scenario_file)
+        + f"end_year: 1995\nbehaviour: {eager}\n"
+        + "population_millions: {points: {1991: 2000}, source: test}\n",
     )
     out = tmp_path / "out"
     args = ["--params", "scenario", "--replicates", "2", "--workers", "2", "--out", str(out)]

@@ -193,7 +193,12 @@ def test_kazakh_policy_is_kazakhstans_timeline_at_the_same_share_of_gdp():
         if year >= 2003:
             mean = kz.state.grant_mean_local.at(year) * per_person
             assert cf.grant_mean_local.at(year) == pytest.approx(mean, rel=5e-3)
-        for name in ("registration_burden", "reporting_enforcement", "foreign_funding_restriction"):
+        for name in (
+            "registration_burden",
+            "reporting_enforcement",
+            "strike_off_inactive",
+            "foreign_funding_restriction",
+        ):
             value = getattr(kz.state, name).at(year)
             assert getattr(cf, name).at(year) == pytest.approx(value, abs=1e-3), (name, year)
     assert cf.grant_priorities == kz.state.grant_priorities.model_copy(
@@ -211,10 +216,7 @@ def test_kazakh_counterfactuals_change_the_years_they_say():
         assert no_253.grant_budget_local.at(year) == pytest.approx(expected, rel=1e-3)
         expected = kz.grant_budget_local.at(min(year, 2010))
         assert frozen.grant_budget_local.at(year) == expected
-        if year >= 2011:
-            assert no_253.reporting_enforcement.at(year) == pytest.approx(
-                kz.reporting_enforcement.at(year), abs=1e-3
-            )
+        assert no_253.reporting_enforcement.at(year) == kz.reporting_enforcement.at(year)
 
 
 def test_scenario_changes_names_what_differs():

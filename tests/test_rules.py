@@ -143,10 +143,10 @@ def test_applicants_are_new_and_last_years_active_ngos_never_retired_or_struck_o
     #          new      active   dormant  retired  retired+dorm  struck off
     founded = [YEAR, YEAR - 5, YEAR - 5, YEAR - 5, YEAR - 5, YEAR - 5]
     status = [OPERATING, OPERATING, DORMANT, OPERATING, DORMANT, DEREGISTERED]
-    prev_operating = [False, True, False, True, False, False]
+    prev_active = [False, True, False, True, False, False]
     retired = [False, False, False, True, True, False]
     pop = make_population(
-        6, founded=founded, status=status, prev_operating=prev_operating, retired=retired
+        6, founded=founded, status=status, prev_active=prev_active, retired=retired
     )
     never = rules.applicants(pop, YEAR, STREAMS, apply_dormant=0.0)
     np.testing.assert_array_equal(never, [True, True, False, False, False, False])
@@ -156,7 +156,7 @@ def test_applicants_are_new_and_last_years_active_ngos_never_retired_or_struck_o
 
 def test_dormant_ngos_apply_at_the_apply_dormant_rate(make_population):
     n = 20_000
-    pop = make_population(n, status=DORMANT, prev_operating=False)
+    pop = make_population(n, status=DORMANT, prev_active=False)
     seekers = rules.applicants(pop, YEAR, STREAMS, apply_dormant=0.3)
     assert binomial_ok(int(seekers.sum()), n, 0.3)
     # The same NGOs revive at a higher rate: draws are keyed, so the sets are nested.
@@ -169,6 +169,7 @@ def test_dormant_ngos_apply_at_the_apply_dormant_rate(make_population):
 
 DOMESTIC = {
     "median_usd": 500.0,
+    "pool_usd": np.inf,
     "raise_prob": 1.0,
     "sd": 0.0,
     "capacity_weight": 1.0,
@@ -190,6 +191,25 @@ def test_raise_domestic_pays_only_fundraising_seekers_in_proportion_to_capacity(
     np.testing.assert_allclose(pop.view("income_domestic"), [500.0, 1000.0, 1500.0, 0.0])
     _raise(pop, seekers, raise_prob=0.0)
     np.testing.assert_array_equal(pop.view("income_domestic"), np.zeros(4))
+
+
+def test_raisers_split_the_pool_when_they_ask_for_more(make_population):
+    pop = make_population(4, capacity=[1.0, 2.0, 3.0, 1.0])
+    seekers = np.array([True, True, True, False])
+    _raise(pop, seekers, pool_usd=1500.0)
+    np.testing.assert_allclose(pop.view("income_domestic"), [250.0, 500.0, 750.0, 0.0])
+    _raise(pop, seekers, pool_usd=3000.0)
+    np.testing.assert_allclose(pop.view("income_domestic"), [500.0, 1000.0, 1500.0, 0.0])
+
+
+def test_more_raisers_do_not_make_more_money_once_the_pool_binds(make_population):
+    few, many = make_population(100), make_population(400)
+    for pop in (few, many):
+        _raise(pop, np.ones(pop.size, dtype=bool), sd=1.0, raise_prob=0.5, pool_usd=20_000.0)
+        assert pop.view("income_domestic").sum() == pytest.approx(20_000.0)
+    mean_few = few.view("income_domestic")[few.view("income_domestic") > 0].mean()
+    mean_many = many.view("income_domestic")[many.view("income_domestic") > 0].mean()
+    assert mean_many < 0.5 * mean_few
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.5])
@@ -404,24 +424,53 @@ def test_full_habit_keeps_every_operating_filer_filing(make_population):
     np.testing.assert_array_equal(pop.view("reported"), [True, True, False])
 
 
-def test_only_dormant_ngos_are_struck_off(make_population):
+def test_only_registered_ngos_without_activity_are_struck_off(make_population):
     status = [OPERATING, DORMANT, DEREGISTERED, DORMANT]
-    pop = make_population(4, status=status)
+    pop = make_population(4, status=status, active=[True, True, False, False])
     struck = rules.deregister(pop, YEAR, STREAMS, rate=1.0)
-    np.testing.assert_array_equal(struck, [False, True, False, True])
+    np.testing.assert_array_equal(struck, [False, False, False, True])
     np.testing.assert_array_equal(
-        pop.view("status"), [OPERATING, DEREGISTERED, DEREGISTERED, DEREGISTERED]
+        pop.view("status"), [OPERATING, DORMANT, DEREGISTERED, DEREGISTERED]
     )
-    kept = make_population(2, status=DORMANT)
+    kept = make_population(2, status=DORMANT, active=False)
     assert not rules.deregister(kept, YEAR, STREAMS, rate=0.0).any()
 
 
-def test_dormant_ngos_are_struck_off_at_about_the_rate(make_population):
+def test_idle_ngos_are_struck_off_at_about_the_rate(make_population):
     n = 50_000
-    pop = make_population(n, status=DORMANT)
+    pop = make_population(n, status=DORMANT, active=False)
     struck = rules.deregister(pop, YEAR, STREAMS, rate=0.02)
     assert binomial_ok(int(struck.sum()), n, 0.02)
     assert int((pop.view("status") == DEREGISTERED).sum()) == int(struck.sum())
+
+
+# Any activity ---------------------------------------------------------------------------
+
+
+def test_funded_new_and_earning_ngos_are_active_and_stopped_ones_stay_stopped(make_population):
+    #         funded  new    earns  carried idle   struck  retired
+    status = [OPERATING, DORMANT, DORMANT, DORMANT, DORMANT, DEREGISTERED, DORMANT]
+    founded = [YEAR - 3, YEAR, YEAR - 3, YEAR - 3, YEAR - 3, YEAR - 3, YEAR - 3]
+    prev_active = [True, False, False, True, False, True, True]
+    retired = [False, False, False, False, False, False, True]
+    pop = make_population(
+        7, status=status, founded=founded, prev_active=prev_active, retired=retired
+    )
+    pop.view("income_domestic")[2] = 10.0
+    rules.update_engagement(pop, YEAR, STREAMS, volunteer_persistence=1.0)
+    np.testing.assert_array_equal(pop.view("active"), [1, 1, 1, 1, 0, 0, 0])
+    rules.update_engagement(pop, YEAR, STREAMS, volunteer_persistence=0.0)
+    np.testing.assert_array_equal(pop.view("active"), [1, 1, 1, 0, 0, 0, 0])
+
+
+def test_active_ngos_keep_going_on_volunteers_at_the_persistence_rate(make_population):
+    n = 20_000
+    pop = make_population(n, status=DORMANT, founded=YEAR - 3, prev_active=True)
+    rules.update_engagement(pop, YEAR, STREAMS, volunteer_persistence=0.4)
+    kept = pop.view("active").copy()
+    assert binomial_ok(int(kept.sum()), n, 0.4)
+    rules.update_engagement(pop, YEAR, STREAMS, volunteer_persistence=0.7)
+    assert np.all(pop.view("active")[kept])
 
 
 def test_start_year_carries_activity_and_reports_and_clears_income(make_population):
@@ -437,6 +486,7 @@ def test_start_year_carries_activity_and_reports_and_clears_income(make_populati
     )
     pop.start_year()
     np.testing.assert_array_equal(pop.view("prev_operating"), [True, False])
+    np.testing.assert_array_equal(pop.view("prev_active"), [True, True])
     np.testing.assert_array_equal(pop.view("prev_reported"), [True, False])
     assert not pop.view("reported").any()
     np.testing.assert_array_equal(pop.total_income(), [0.0, 0.0])

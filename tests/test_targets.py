@@ -12,6 +12,7 @@ from calibration.targets import DEFAULT_TARGETS, Target, load_target_file, load_
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
 
 ARTICLE = "../shared/source/000_4dc34825bbeab1ab.txt"  # relative to the repository root
+INPUT_CHECKS = DEFAULT_TARGETS.with_name("input_checks.yaml")
 
 ENTRY = {
     "id": "kg_example",
@@ -38,7 +39,8 @@ def target_file():
 
 @pytest.fixture(scope="module")
 def targets(target_file):
-    return {t.id: t for t in target_file.targets}
+    """The article's figures: calibration targets and input checks."""
+    return {t.id: t for t in [*target_file.targets, *load_targets(INPUT_CHECKS)]}
 
 
 # The committed file ---------------------------------------------------------------------
@@ -62,7 +64,9 @@ def test_every_quote_occurs_verbatim_in_the_article(target_file, repo):
     if not article.exists():
         pytest.skip(f"the source article is not beside this checkout ({article})")
     text = normalised(article.read_text(encoding="utf-8"))
-    missing = [t.id for t in target_file.targets if normalised(t.quote) not in text]
+    article_figures = [t for t in [*target_file.targets, *load_targets(INPUT_CHECKS)] if t.quote]
+    assert len(article_figures) >= 30
+    missing = [t.id for t in article_figures if normalised(t.quote) not in text]
     assert missing == []
     periods = [p for ps in target_file.periods.values() for p in ps]
     assert periods
@@ -164,6 +168,44 @@ def test_growth_target_reads_2016_against_2011(targets):
 def test_inconsistent_targets_are_rejected(changes, message):
     with pytest.raises(ValidationError, match=re.escape(message)):
         Target.model_validate(ENTRY | changes)
+
+
+EXTERNAL = {
+    "source": "a statistics office, its yearly bulletin",
+    "date": "May 2016",
+    "definition": "NGOs on the register at the date",
+}
+
+
+def test_a_target_is_an_article_figure_or_an_external_one_not_both():
+    article_only = {k: v for k, v in ENTRY.items() if k not in ("quote", "section")}
+    assert Target.model_validate(article_only | EXTERNAL).external
+    assert not Target.model_validate(ENTRY).external
+    for bad in (ENTRY | EXTERNAL, article_only, article_only | {"source": EXTERNAL["source"]}):
+        with pytest.raises(ValidationError, match="not both"):
+            Target.model_validate(bad)
+
+
+def test_committed_external_targets_name_their_source_and_definition(target_file):
+    external = [t for t in target_file.targets if t.external]
+    assert {t.country for t in external} == {"kazakhstan", "kyrgyzstan"}
+    assert len(external) >= 7
+    assert all(t.quote is None and t.definition and t.date for t in external)
+
+
+def test_an_external_file_adds_its_targets_and_its_errors_name_it(write_yaml, tmp_path):
+    article_only = {k: v for k, v in ENTRY.items() if k not in ("quote", "section")}
+    extra = article_only | EXTERNAL | {"id": "kg_external"}
+    write_yaml("extra.yaml", {"version": 1, "targets": [extra]})
+    main = write_targets(write_yaml, ENTRY, external="extra.yaml")
+    assert [t.id for t in load_targets(main)] == ["kg_example", "kg_external"]
+    write_yaml("extra.yaml", {"version": 1, "targets": [extra | {"tolerance": 3}]})
+    with pytest.raises(ScenarioError) as err:
+        load_targets(main)
+    assert err.value.file == str(tmp_path / "extra.yaml")
+    write_yaml("extra.yaml", {"version": 1, "targets": [ENTRY]})
+    with pytest.raises(ScenarioError, match="duplicate target ids"):
+        load_targets(main)
 
 
 def test_first_and_last_year_include_the_base_year():

@@ -1,0 +1,93 @@
+"""The scenario inputs are data, not fits: input checks hold, sources never quote targets.
+
+A figure of the article that the scenario inputs fix by construction (Kazakhstan's state
+prizes and grant growth, the years donors and state money appear) is an input check
+(``calibration/input_checks.yaml``), not a calibration target; a passage of the article
+is an input or a target, never both; donors' money is a shared path, not yearly knots.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from calibration.compare import acceptable_band, statistic
+from calibration.targets import load_targets
+from model import ScenarioError, load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+INPUT_CHECKS = REPO / "calibration" / "input_checks.yaml"
+SHARED_WORDS = 8
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9%]+", text.lower().replace(",", ""))
+
+
+def _phrases(text: str) -> set[str]:
+    w = _words(text)
+    return {" ".join(w[i : i + SHARED_WORDS]) for i in range(len(w) - SHARED_WORDS + 1)}
+
+
+def _sources(node, where: str = ""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("source", "years_source") and isinstance(value, str):
+                yield f"{where}.{key}", value
+            else:
+                yield from _sources(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _sources(value, f"{where}[{i}]")
+
+
+def test_input_checks_hold_in_every_baseline(baseline_runs):
+    checks = load_targets(INPUT_CHECKS)
+    assert len(checks) >= 8
+    for check in checks:
+        value = float(statistic(baseline_runs[check.country].frame, check).iloc[0])
+        low, high = acceptable_band(check)
+        assert low <= value <= high, (check.id, value)
+
+
+def test_input_checks_are_not_calibration_targets():
+    calibrated = {t.id for t in load_targets()}
+    assert not calibrated & {t.id for t in load_targets(INPUT_CHECKS)}
+
+
+def test_no_scenario_source_quotes_a_target():
+    phrases = {}
+    for target in load_targets():
+        for phrase in _phrases(target.quote or ""):
+            phrases.setdefault(phrase, target.id)
+    offending = [
+        (str(path.relative_to(REPO)), where, phrases[p])
+        for path in sorted((REPO / "scenarios").rglob("*.yaml"))
+        for where, text in _sources(yaml.safe_load(path.read_text()))
+        for p in _phrases(text)
+        if p in phrases
+    ]
+    assert offending == []
+
+
+def test_the_overlap_check_finds_a_quoted_target():
+    quote = next(t.quote for t in load_targets() if t.quote)
+    source = {"state": {"x": {"source": f"assumption: '{quote}' (article)"}}}
+    found = [p for _, text in _sources(source) for p in _phrases(text)]
+    assert set(found) & _phrases(quote)
+
+
+def test_donors_have_no_yearly_budget_knots(scenario_file, write_yaml):
+    for country in ("kazakhstan", "kyrgyzstan", "uzbekistan"):
+        text = scenario_file(country).read_text()
+        assert "budget_usd" not in text
+    knots = write_yaml(
+        "knots.yaml",
+        f"extends: {scenario_file('kyrgyzstan')}\n"
+        "donors:\n  - name: UNDP\n    budget_usd: {points: {2000: 1}, source: test}\n",
+    )
+    with pytest.raises(ScenarioError, match="budget_usd"):
+        load_scenario(knots)
