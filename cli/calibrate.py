@@ -78,8 +78,9 @@ def _calibrate_or_export(args: argparse.Namespace, db: Path, parquet: Path, summ
         require_fingerprint(db, setup_fingerprint(args.holdout))
         export_posterior(db, parquet, summary, generation=args.generation)
         return
-    # pyabc forks its local workers from this process; they are not a pool it can stop.
-    kill_forks_with_parent()
+    if args.workers > 1 and not args.scheduler:
+        # pyabc forks its local workers from this process; they are not a pool it stops.
+        kill_forks_with_parent()
     calibrate(
         db,
         population=args.population,
