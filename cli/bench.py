@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cli.main import UsageError
 from experiments import benchmark
 from experiments.output_paths import check_file
 
@@ -17,6 +18,9 @@ from experiments.output_paths import check_file
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark, print its JSON lines and table, and write ``--out`` if given."""
     if args.out is not None:
+        # The benchmark writes one file and creates no folder for it.
+        if not args.out.parent.is_dir():
+            raise UsageError(f"{args.out}: --out: folder {args.out.parent} does not exist")
         check_file(args.out, "--out")
     settings = benchmark.QUICK if args.quick else benchmark.FULL
     records = benchmark.run_benchmark(
