@@ -2,10 +2,10 @@
 
 Hypothesis mutates the three kinds of file a user writes (scenario, experiment, targets)
 with hostile values (deep nesting, huge numbers, NaN, lists where names go, unknown keys);
-then the cases of issue 16 one by one: output paths, numbers out of bounds, a fake dask
-scheduler on loopback (garbage answer; no answer), stale temporary files, the dashboard's
-host message and one-line usage errors. Interrupts, kills and concurrent commands are in
-``test_interrupts.py``.
+then the cases of issue 16 one by one: output paths, numbers out of bounds, stale
+temporary files, the dashboard's host message and one-line usage errors. Interrupts,
+kills and concurrent commands are in ``test_interrupts.py``, the fake dask schedulers in
+``test_scheduler_handshake.py``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ import io
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -28,10 +26,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from test_cli import _base_document, assert_runs_or_exits_cleanly
-from test_experiment import write_experiment, write_posterior
+from test_experiment import write_experiment
 
 import experiments.runner as runner
-import experiments.scheduler as scheduler
 from calibration.atomic import write_text_atomic
 from cli.dashboard import reach
 from cli.main import main
@@ -358,56 +355,6 @@ def test_posterior_must_be_a_parquet_file(tmp_path):
     argv = ["calibrate", "--db", tmp_path / "c.db", "--posterior", tmp_path / "p.yaml"]
     assert_one_line(argv, "must end in .parquet")
     assert list(tmp_path.iterdir()) == []
-
-
-# ------------------------------------------------------------ a fake scheduler on loopback
-
-
-@contextlib.contextmanager
-def fake_server(answer: bytes | None):
-    """Serve on 127.0.0.1: send ``answer`` to each connection, or never answer (None)."""
-    server = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-
-    def serve():
-        with contextlib.suppress(OSError):
-            while True:
-                conn, _ = server.accept()
-                held.append(conn)
-                if answer is not None:
-                    conn.sendall(answer)
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        server.close()
-        for conn in held:
-            conn.close()
-
-
-@pytest.mark.parametrize(
-    ("answer", "fragment"),
-    [
-        (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "does not answer as a dask"),
-        (None, "no answer from a dask scheduler within 2 s"),
-    ],
-    ids=["garbage", "silent"],
-)
-def test_fake_scheduler_gives_one_line_in_bounded_time(tmp_path, monkeypatch, answer, fragment):
-    monkeypatch.setattr(scheduler, "HANDSHAKE_SECONDS", 2.0)
-    file = write_experiment(tmp_path / "e.yaml")
-    posterior = write_posterior(tmp_path / "posterior.parquet")
-    out = tmp_path / "out"
-    with fake_server(answer) as address:
-        started = time.perf_counter()
-        argv = ["experiment", file, "--posterior", posterior, "--scheduler", address]
-        assert_one_line([*argv, "--out", out], address, fragment)
-        assert time.perf_counter() - started < 10
-        db = tmp_path / "c.db"
-        argv = ["calibrate", "--db", db, "--population", 2, "--scheduler", address]
-        assert_one_line(argv, fragment)
-    assert not out.exists() and not db.exists()
 
 
 # ------------------------------------------------------------ small things
