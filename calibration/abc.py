@@ -259,13 +259,11 @@ def fingerprint(priors: Mapping[str, PriorSpec], targets: list[Target], sim: Sim
 def make_sampler(workers: int, scheduler: str | None):
     """Return pyabc's multicore sampler, or its dask sampler on an existing cluster."""
     if scheduler:
-        from dask.distributed import Client
+        from experiments.scheduler import open_client
 
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise ScenarioError(scheduler, "scheduler", f"unreachable: {exc}") from None
-        return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=4)
+        return pyabc.sampler.DaskDistributedSampler(
+            dask_client=open_client(scheduler), batch_size=4
+        )
     if workers <= 1:
         return pyabc.sampler.SingleCoreSampler()
     return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)

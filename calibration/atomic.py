@@ -2,11 +2,14 @@
 
 Shared by the calibration (posterior, summaries, figures) and the experiments (run
 folders, chunks, summaries, benchmarks), so that an interrupted write never leaves a
-half-written output behind.
+half-written output behind. A temporary file left by a killed process (a kill between
+creating it and the rename) is removed at the next write of the same file: outputs are
+written by one command at a time (``experiments.locks``), so no other writer owns it.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Callable
@@ -24,6 +27,7 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
         ``path``.
     """
     path = Path(path)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -39,3 +43,9 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files an interrupted write of ``path`` left in its folder."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)

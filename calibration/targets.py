@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
-from model.scenario import read_yaml_mapping
+from model.scenario import Year, read_yaml_mapping
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 Kind = Literal["point", "at_least", "at_most", "range"]
@@ -23,16 +23,16 @@ Kind = Literal["point", "at_least", "at_most", "range"]
 class Target(BaseModel):
     """One reported figure and how the model's output is compared with it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
     column: Literal[OUTPUT_COLUMNS]  # type: ignore[valid-type]
     denominator: Literal[OUTPUT_COLUMNS] | None = None  # type: ignore[valid-type]
-    year: int | None = None
-    years: tuple[int, int] | None = None
+    year: Year | None = None
+    years: tuple[Year, Year] | None = None
     aggregate: Literal["mean", "sum", "min", "max"] | None = None
-    base_year: int | None = None
+    base_year: Year | None = None
     kind: Kind
     value: float | None = None
     low: float | None = None
@@ -127,8 +127,8 @@ class Period(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    start: int
-    end: int
+    start: Year
+    end: Year
     quote: str
 
 

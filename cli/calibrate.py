@@ -1,16 +1,30 @@
-"""``ngo-abm calibrate``: run or resume ABC-SMC, export the posterior, write the report."""
+"""``ngo-abm calibrate``: run or resume ABC-SMC, export the posterior, write the report.
+
+Where the posterior goes: ``--posterior PATH`` (and the summary beside it, ``.yaml``) if
+given; else, with ``--db DB``, beside that database (``DB-stem_posterior.parquet``,
+``DB-stem_calibrated.yaml``), so that a scratch calibration never replaces the committed
+posterior; else the committed files (``calibration/posterior.parquet`` and
+``calibrated.yaml``, ``holdout_*`` with ``--holdout``), which the default database's
+calibration and ``calibrate export`` write. The database is locked while a command uses
+it, and every path is checked before any simulation.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from experiments.lifetime import kill_forks_with_parent
+from experiments.locks import database_lock, output_folder
+from experiments.output_paths import check_file
 from model import ScenarioError
+from model.limits import MAX_DRAWS, MAX_GENERATIONS, MAX_POPULATION
 
-from .main import UsageError, positive_int
+from .arguments import minutes, seeds, whole_number, workers
+from .main import UsageError
 
 
-def _paths(holdout: bool) -> tuple[Path, Path]:
+def _committed_paths(holdout: bool) -> tuple[Path, Path]:
     from calibration.posterior import DEFAULT_POSTERIOR
 
     folder = DEFAULT_POSTERIOR.parent
@@ -18,37 +32,55 @@ def _paths(holdout: bool) -> tuple[Path, Path]:
     return folder / f"{stem}posterior.parquet", folder / f"{stem}calibrated.yaml"
 
 
+def posterior_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """Return where the posterior table and its summary go (see the module's docstring)."""
+    if args.posterior:
+        if args.posterior.suffix != ".parquet":
+            raise UsageError(f"--posterior {args.posterior}: must end in .parquet")
+        return args.posterior, args.posterior.with_suffix(".yaml")
+    if args.db:
+        stem = args.db.stem
+        return args.db.with_name(f"{stem}_posterior.parquet"), args.db.with_name(
+            f"{stem}_calibrated.yaml"
+        )
+    return _committed_paths(args.holdout)
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run a calibration, export a stored generation as the posterior, or write the report."""
     if args.generation is not None and args.action != "export":
         raise UsageError("calibrate: --generation goes with `calibrate export` only")
     if args.action == "report":
-        from experiments.calibration_report import write_report
+        from experiments.calibration_report import REPORT_DIR, write_report
 
-        out = write_report(draws=args.draws, seed=args.seed, workers=args.workers)
+        with output_folder(REPORT_DIR, "report"):
+            out = write_report(draws=args.draws, seed=args.seed, workers=args.workers)
         print(f"wrote {out}")
         return 0
-    from calibration.abc import (
-        calibrate,
-        default_db,
-        export_posterior,
-        require_fingerprint,
-        setup_fingerprint,
-    )
+    from calibration.abc import default_db
 
     db = args.db or default_db(args.holdout)
-    parquet, summary = (
-        (args.posterior, args.posterior.with_suffix(".yaml"))
-        if args.posterior
-        else _paths(args.holdout)
-    )
+    parquet, summary = posterior_paths(args)
+    with database_lock(db):
+        for path in (parquet, summary):
+            check_file(path, "--posterior")
+        _calibrate_or_export(args, db, parquet, summary)
+    print(f"wrote {parquet} and {summary}")
+    return 0
+
+
+def _calibrate_or_export(args: argparse.Namespace, db: Path, parquet: Path, summary: Path) -> None:
+    from calibration.abc import calibrate, export_posterior, require_fingerprint, setup_fingerprint
+
     if args.action == "export":
         if not db.exists():
             raise ScenarioError(db, "", "no calibration database to export from")
         require_fingerprint(db, setup_fingerprint(args.holdout))
         export_posterior(db, parquet, summary, generation=args.generation)
-        print(f"wrote {parquet} and {summary}")
-        return 0
+        return
+    if args.workers > 1 and not args.scheduler:
+        # pyabc forks its local workers from this process; they are not a pool it stops.
+        kill_forks_with_parent()
     calibrate(
         db,
         population=args.population,
@@ -61,8 +93,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes,
     )
     export_posterior(db, parquet, summary)
-    print(f"wrote {parquet} and {summary}")
-    return 0
 
 
 def register(sub) -> None:
@@ -73,27 +103,45 @@ def register(sub) -> None:
         "`calibrate export --generation T`)",
     )
     p.add_argument("action", nargs="?", choices=("run", "report", "export"), default="run")
-    p.add_argument("--population", type=positive_int, default=200, help="particles per generation")
-    p.add_argument("--generations", type=positive_int, default=8, help="generations in this call")
+    p.add_argument(
+        "--population",
+        type=whole_number(1, MAX_POPULATION),
+        default=200,
+        help="particles per generation",
+    )
+    p.add_argument(
+        "--generations",
+        type=whole_number(1, MAX_GENERATIONS),
+        default=8,
+        help="generations in this call",
+    )
     p.add_argument("--db", type=Path, default=None, help="history database (calibration/runs/)")
     p.add_argument("--resume", action="store_true", help="continue the stored calibration")
     p.add_argument("--force", action="store_true", help="overwrite an existing database")
     p.add_argument("--holdout", action="store_true", help="fit only figures up to 2010")
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler tcp://HOST:PORT")
-    p.add_argument("--workers", type=positive_int, default=2, help="local processes")
+    p.add_argument("--workers", type=workers, default=2, help="local processes")
     p.add_argument(
         "--max-minutes",
-        type=float,
+        type=minutes,
         default=9.0,
         help="start no generation after this many minutes (the last one then finishes)",
     )
-    p.add_argument("--posterior", type=Path, default=None, help="where to export the posterior")
+    p.add_argument(
+        "--posterior",
+        type=Path,
+        default=None,
+        help="where to write the posterior (.parquet; default: beside --db if given, else "
+        "the committed calibration/posterior.parquet)",
+    )
     p.add_argument(
         "--generation",
-        type=int,
+        type=whole_number(0, MAX_GENERATIONS),
         default=None,
         help="export: the generation to export (default: the last)",
     )
-    p.add_argument("--draws", type=positive_int, default=200, help="report: posterior draws")
-    p.add_argument("--seed", type=int, default=1, help="report: seed of the draws")
+    p.add_argument(
+        "--draws", type=whole_number(1, MAX_DRAWS), default=200, help="report: posterior draws"
+    )
+    p.add_argument("--seed", type=seeds, default=1, help="report: seed of the draws")
     p.set_defaults(func=cmd_calibrate)

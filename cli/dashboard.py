@@ -3,12 +3,14 @@
 The dashboard is the project's Mesa SolaraViz app (``app.py`` at the top of the repository,
 see ``docs/dashboard.md``); this command runs ``solara run app.py`` from this environment,
 bound to this machine (127.0.0.1) unless told otherwise, with Solara's version check,
-browser opening and usage telemetry turned off.
+browser opening and usage telemetry turned off. Its start-up message says who can reach
+it: this machine only on a loopback address, the network otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -73,17 +75,29 @@ def solara_command(host: str, port: int) -> list[str]:
     ]
 
 
+def reach(host: str) -> str:
+    """Return who can reach a server listening on ``host``, for the start-up message."""
+    if host == "localhost":
+        return "reachable from this machine only"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"reachable wherever the name {host} resolves to; not authenticated"
+    if address.is_loopback:
+        return "reachable from this machine only"
+    if address.is_unspecified:
+        return "WARNING: reachable from the network on every interface; not authenticated"
+    return f"WARNING: reachable from the network at {host}; not authenticated"
+
+
 def cmd_dashboard(args: argparse.Namespace) -> NoReturn:
     """Print the dashboard's address, then become the Solara server (until Ctrl-C)."""
     command = solara_command(args.host, args.port)
     if not Path(command[0]).exists():
         raise UsageError(f"{command[0]}: Solara is not installed here (pip install -e .)")
     print(f"ngo-abm dashboard: open http://{args.host}:{args.port}/ in a browser", flush=True)
-    print(
-        "  (listening on this address only; change it with --host HOST --port PORT; "
-        "stop with Ctrl-C)",
-        flush=True,
-    )
+    print(f"  ({reach(args.host)}; change it with --host HOST --port PORT; stop with Ctrl-C)")
+    sys.stdout.flush()
     env = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", **os.environ}
     # Replace this process, so that stopping it (Ctrl-C, SIGTERM) stops the server itself.
     os.execve(command[0], command, env)

@@ -14,21 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .main import UsageError
+from experiments.locks import output_folder
+from model.limits import MAX_DRAWS, MAX_SAMPLES
 
-
-def _whole(text: str) -> int:
-    """Parse a whole number (checked by the command, so that errors take one line)."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-
-
-def _at_least_one(**values: int | None) -> None:
-    for name, value in values.items():
-        if value is not None and value < 1:
-            raise UsageError(f"--{name}: must be at least 1, got {value}")
+from .arguments import replicates, seeds, whole_number, workers
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -41,16 +30,16 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         write_outputs,
     )
 
-    _at_least_one(draws=args.draws, replicates=args.replicates, workers=args.workers)
     experiment = load_experiment(args.file, args.draws, args.replicates, args.params)
     out = args.out or Path("out") / "experiments" / args.file.stem
     print(describe(experiment, args.posterior), flush=True)
     if args.dry_run:
         return 0
-    stats = run_experiment(
-        experiment, out, args.workers, args.scheduler, args.posterior, progress=True
-    )
-    table = write_outputs(experiment, out, stats, args.posterior)
+    with output_folder(out):
+        stats = run_experiment(
+            experiment, out, args.workers, args.scheduler, args.posterior, progress=True
+        )
+        table = write_outputs(experiment, out, stats, args.posterior)
     print(
         f"ran {stats.ran:,} runs, reused {stats.reused:,} stored runs, "
         f"{stats.seconds:.1f} s on {stats.backend}\n"
@@ -64,27 +53,25 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run a global sensitivity analysis and write its ranking and figure."""
     from experiments.sensitivity import run_sensitivity
 
-    _at_least_one(samples=args.samples, replicates=args.replicates, workers=args.workers)
-    if args.seed < 0:
-        raise UsageError(f"--seed: must not be negative, got {args.seed}")
-    run_sensitivity(
-        method=args.method,
-        samples=args.samples,
-        replicates=args.replicates,
-        scenario_path=args.scenario,
-        posterior=args.posterior,
-        out=args.out,
-        seed=args.seed,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        emit=print,
-    )
+    with output_folder(args.out):
+        run_sensitivity(
+            method=args.method,
+            samples=args.samples,
+            replicates=args.replicates,
+            scenario_path=args.scenario,
+            posterior=args.posterior,
+            out=args.out,
+            seed=args.seed,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            emit=print,
+        )
     return 0
 
 
 def _add_backend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--workers", type=_whole, default=1, help="local worker processes (default 1)"
+        "--workers", type=workers, default=1, help="local worker processes (default 1)"
     )
     parser.add_argument(
         "--scheduler",
@@ -104,8 +91,15 @@ def register(sub) -> None:
         help="run policy counterfactuals against a baseline (experiments/*.yaml)",
     )
     p.add_argument("file", type=Path, help="experiment YAML, e.g. experiments/kyrgyzstan_2035.yaml")
-    p.add_argument("--draws", type=_whole, default=None, help="posterior draws (default: file)")
-    p.add_argument("--replicates", type=_whole, default=None, help="seeds per draw (default: file)")
+    p.add_argument(
+        "--draws",
+        type=whole_number(1, MAX_DRAWS),
+        default=None,
+        help="posterior draws (default: file)",
+    )
+    p.add_argument(
+        "--replicates", type=replicates, default=None, help="seeds per draw (default: file)"
+    )
     p.add_argument(
         "--params",
         choices=("posterior", "scenario"),
@@ -127,16 +121,18 @@ def register(sub) -> None:
     s.add_argument("--method", choices=("sobol", "morris"), default="sobol")
     s.add_argument(
         "--samples",
-        type=_whole,
+        type=whole_number(1, MAX_SAMPLES),
         default=None,
         help="Sobol base samples (a power of 2, default 64) or Morris trajectories (default 20)",
     )
-    s.add_argument("--replicates", type=_whole, default=2, help="seeds averaged per sample point")
+    s.add_argument(
+        "--replicates", type=replicates, default=2, help="seeds averaged per sample point"
+    )
     s.add_argument(
         "--scenario", type=Path, default=Path("scenarios/kyrgyzstan.yaml"), help="scenario"
     )
     s.add_argument("--posterior", type=Path, default=DEFAULT_POSTERIOR, help="posterior file")
-    s.add_argument("--seed", type=_whole, default=1, help="seed of the sample and the runs")
+    s.add_argument("--seed", type=seeds, default=1, help="seed of the sample and the runs")
     s.add_argument("--out", type=Path, default=Path("out") / "sensitivity", help="output folder")
     _add_backend(s)
     s.set_defaults(func=cmd_sensitivity)

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from calibration.targets import DEFAULT_TARGETS
+from experiments.lifetime import Terminated, raise_on_sigterm
+from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
 
-EXIT_USAGE = 2
+from .arguments import EXIT_USAGE, OneLineParser, replicates, seeds, workers
+
+# Shell convention: 128 + the signal's number.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 PARAM_MODES = ("auto", "median", "posterior", "scenario")
 # Each of these modules adds its subcommand(s) through ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -30,34 +39,19 @@ class UsageError(Exception):
     """A problem with the command's input that is reported in one line (exit 2)."""
 
 
-def positive_int(text: str) -> int:
-    """Parse a whole number of at least 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def seed_int(text: str) -> int:
-    """Parse a non-negative whole number (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run a scenario's replicates and write the run folder."""
-    from experiments.runs import build_manifest, replicate_params, run_replicates, write_run
+    """Run a scenario's replicates and write the run folder (checked and locked first)."""
+    from experiments.runs import replicate_params
 
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
+    with output_folder(args.out):
+        return _run_and_write(args, scenario, params, source)
+
+
+def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], source: str) -> int:
+    from experiments.runs import build_manifest, run_replicates, write_run
+
     started = time.perf_counter()
     frame, seeds = run_replicates(
         scenario,
@@ -88,8 +82,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from experiments.runs import compare_run_folder
 
     for source in args.sources:
+        flag = "--out"
         if source.is_dir():
-            run_dir = source
+            run_dir, flag = source, "sources"
         elif source.suffix in (".yaml", ".yml") or not source.exists():
             run_dir = args.out or Path("out") / source.stem
             cmd_run(
@@ -104,7 +99,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             )
         else:
             raise UsageError(f"{source}: neither a run folder nor a scenario file")
-        table = compare_run_folder(run_dir, args.targets)
+        with output_folder(run_dir, flag):
+            table = compare_run_folder(run_dir, args.targets)
         print(format_table(table))
         print(f"wrote {run_dir / 'compare.csv'}, {run_dir / 'compare.png'}")
     return 0
@@ -112,7 +108,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``ngo-abm``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ngo-abm",
         description="Agent-based model of NGO-sector growth and donor dependence in Central Asia.",
     )
@@ -120,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write a run folder")
     run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/kyrgyzstan.yaml")
-    run.add_argument("--seed", type=seed_int, default=1, help="base seed (replicate r uses seed+r)")
-    run.add_argument("--replicates", type=positive_int, default=1)
+    run.add_argument("--seed", type=seeds, default=1, help="base seed (replicate r uses seed+r)")
+    run.add_argument("--replicates", type=replicates, default=1)
     run.add_argument(
         "--params",
         choices=PARAM_MODES,
@@ -129,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="behaviour parameters: median (calibrated), posterior (a draw per replicate), "
         "scenario (behaviour.yaml), auto (median if calibrated, else scenario)",
     )
-    run.add_argument("--workers", type=positive_int, default=1, help="local worker processes")
+    run.add_argument("--workers", type=workers, default=1, help="local worker processes")
     run.add_argument("--out", type=Path, default=None, help="output folder (default out/<name>)")
     run.set_defaults(func=cmd_run)
 
@@ -138,10 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp_.add_argument("sources", type=Path, nargs="+", help="run folder(s) or scenario YAML(s)")
     cmp_.add_argument("--targets", type=Path, default=DEFAULT_TARGETS)
-    cmp_.add_argument("--replicates", type=positive_int, default=20, help="when running a scenario")
+    cmp_.add_argument("--replicates", type=replicates, default=20, help="when running a scenario")
     cmp_.add_argument("--params", choices=PARAM_MODES, default="auto", help="when running")
-    cmp_.add_argument("--seed", type=seed_int, default=1, help="when running a scenario")
-    cmp_.add_argument("--workers", type=positive_int, default=1, help="when running a scenario")
+    cmp_.add_argument("--seed", type=seeds, default=1, help="when running a scenario")
+    cmp_.add_argument("--workers", type=workers, default=1, help="when running a scenario")
     cmp_.add_argument("--out", type=Path, default=None, help="run folder for a scenario")
     cmp_.set_defaults(func=cmd_compare)
 
@@ -158,17 +154,46 @@ def _default_out(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _default_out(args)
     try:
-        return args.func(args)
-    except (ScenarioError, UsageError) as exc:
-        print(f"ngo-abm: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("ngo-abm: interrupted", file=sys.stderr)
-        return 130
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # A bad command line (one line printed, status 2) or --help (status 0).
+        return exc.code
+    _default_out(args)
+    with sigterm_raises():
+        try:
+            return args.func(args)
+        except (ScenarioError, UsageError) as exc:
+            print(f"ngo-abm: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except Terminated:
+            print("ngo-abm: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
+        except KeyboardInterrupt:
+            print("ngo-abm: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+@contextmanager
+def sigterm_raises():
+    """Turn SIGTERM into ``Terminated`` while the body runs, so that it unwinds cleanly.
+
+    Worker pools are then stopped and output locks released (``experiments.lifetime``).
+    Signal handlers can only be set from the main thread; elsewhere SIGTERM is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m cli.main`` runs this file as ``__main__``, a second copy of the module
+    # whose UsageError is not the one the subcommands raise: run the package's copy.
+    from cli.main import main as package_main
+
+    sys.exit(package_main())

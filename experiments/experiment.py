@@ -18,10 +18,11 @@ also pairs counterfactual replicate ``r`` with baseline replicate ``r + 1`` of t
 interval widths.
 
 Storage. Runs are stored in chunks (one Parquet file per scenario and block of draws,
-written to a temporary name and renamed). A chunk records a key (scenario, seeds,
-parameters, model code); rerunning an experiment reuses every stored chunk whose key
-matches and runs only the missing ones, so an interrupted experiment resumes and a change
-of inputs never reuses stale runs. Results do not depend on the backend (in-process, local
+written to a temporary name and renamed, ``experiments.storage``). A chunk records a key
+(scenario, seeds, parameters, model code); rerunning an experiment reuses every stored
+chunk whose key matches and runs only the missing ones, so an interrupted experiment
+resumes and a change of inputs never reuses stale runs; the summary reads only chunks
+whose key matches. Results do not depend on the backend (in-process, local
 processes or a dask.distributed cluster, ``experiments.runner``) or the number of workers.
 """
 
@@ -37,25 +38,23 @@ from typing import Any, Literal
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tqdm import tqdm
 
-from calibration.atomic import write_atomic, write_text_atomic
+from calibration.atomic import write_text_atomic
 from calibration.plotting import fan, quantity, reported_point, save_figure, shade_periods
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
-from model.scenario import read_yaml_mapping
+from model.limits import MAX_DRAWS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
+from model.scenario import Year, read_yaml_mapping
 
 from .runner import RunTask, derived_seed, imap_runs, model_fingerprint, run_batch
 from .runs import file_sha256, git_commit, package_versions
+from .storage import load_results, stored_key, write_chunk
 
 BASELINE = "baseline"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
-RUN_COLUMNS = ("scenario", "draw", "replicate", "seed")
-CHUNK_KEY = b"ngo_abm_chunk_key"
 # Inputs that calibration sets: a counterfactual changing them would be overwritten by the
 # posterior draws, so it is refused.
 CALIBRATED_INPUTS = ("behaviour", "donor_budget_scale", "initial_registered")
@@ -99,14 +98,23 @@ class ExperimentSpec(_Strict):
     baseline: str
     counterfactuals: list[CounterfactualSpec] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
-    key_years: list[int] = Field(min_length=1)
-    end_year: int | None = None
-    draws: int = Field(ge=1)
-    replicates: int = Field(ge=1)
-    seed: int = Field(ge=0)
+    key_years: list[Year] = Field(min_length=1)
+    end_year: Year | None = None
+    draws: int = Field(ge=1, le=MAX_DRAWS)
+    replicates: int = Field(ge=1, le=MAX_REPLICATES)
+    seed: int = Field(ge=0, le=MAX_SEED)
     params: Literal["posterior", "scenario"] = "posterior"
-    chunk_draws: int = Field(default=10, ge=1)
+    chunk_draws: int = Field(default=10, ge=1, le=MAX_DRAWS)
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _bounded_runs(self) -> ExperimentSpec:
+        runs = (len(self.counterfactuals) + 1) * self.draws * self.replicates
+        if runs > MAX_RUNS:
+            raise ValueError(
+                f"{runs:,} runs (scenarios x draws x replicates); at most {MAX_RUNS:,}"
+            )
+        return self
 
     @field_validator("outputs")
     @classmethod
@@ -183,12 +191,12 @@ def load_experiment(
     path = Path(path)
     spec = _read_spec(path, draws, replicates, params)
     folder = path.parent
-    baseline = _with_end_year(load_scenario(folder / spec.baseline), spec.end_year)
+    baseline = _with_end_year(path, load_scenario(folder / spec.baseline), spec.end_year)
     scenarios = {BASELINE: baseline}
     changes = {}
     for i, item in enumerate(spec.counterfactuals):
         where = f"counterfactuals.{i}.scenario"
-        scenario = _with_end_year(load_scenario(folder / item.scenario), baseline.end_year)
+        scenario = _with_end_year(path, load_scenario(folder / item.scenario), baseline.end_year)
         _check_pairable(path, where, baseline, scenario)
         changes[item.name] = _policy_changes(path, where, baseline, scenario)
         scenarios[item.name] = scenario
@@ -207,16 +215,22 @@ def _read_spec(
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
-        msg = {"extra_forbidden": "unknown key", "missing": "required field is missing"}.get(
-            err["type"], err["msg"].removeprefix("Value error, ")
-        )
-        raise ScenarioError(path, field, msg) from None
+        raise ScenarioError(path, field, _message(err)) from None
 
 
-def _with_end_year(scenario: Scenario, end_year: int | None) -> Scenario:
+def _message(err: dict[str, Any]) -> str:
+    return {"extra_forbidden": "unknown key", "missing": "required field is missing"}.get(
+        err["type"], err["msg"].removeprefix("Value error, ")
+    )
+
+
+def _with_end_year(path: Path, scenario: Scenario, end_year: int | None) -> Scenario:
     if end_year is None or end_year == scenario.end_year:
         return scenario
-    return Scenario.model_validate({**scenario.model_dump(), "end_year": end_year})
+    try:
+        return Scenario.model_validate({**scenario.model_dump(), "end_year": end_year})
+    except ValidationError as exc:
+        raise ScenarioError(path, "end_year", _message(exc.errors()[0])) from None
 
 
 def _check_pairable(path: Path, where: str, baseline: Scenario, other: Scenario) -> None:
@@ -379,32 +393,7 @@ def _chunk_key(scenario: Scenario, tasks: tuple[RunTask, ...], code: str) -> str
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-# --------------------------------------------------------------------------- storage
-
-
-def stored_key(path: Path) -> str | None:
-    """Return the key of a stored chunk, or None if it is missing or unreadable."""
-    try:
-        metadata = pq.read_schema(path).metadata or {}
-    except (OSError, pa.ArrowException):
-        return None
-    key = metadata.get(CHUNK_KEY)
-    return key.decode() if key else None
-
-
-def write_chunk(path: Path, frame: pd.DataFrame, key: str) -> None:
-    """Write a chunk's runs to ``path`` atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), CHUNK_KEY: key})
-    write_atomic(path, lambda tmp: pq.write_table(table, tmp))
-
-
-def load_results(out: str | Path, chunks: list[Chunk]) -> pd.DataFrame:
-    """Return all runs of an experiment: one row per scenario, draw, replicate and year."""
-    frames = [pd.read_parquet(Path(out) / c.relpath) for c in chunks]
-    frame = pd.concat(frames, ignore_index=True)
-    return frame[[*RUN_COLUMNS, *OUTPUT_COLUMNS]]
+# --------------------------------------------------------------------------- running
 
 
 @dataclass(frozen=True)

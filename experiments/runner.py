@@ -13,6 +13,7 @@ connecting, each worker's copy of the model code is checked against this one.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -28,8 +29,9 @@ from tqdm import tqdm
 
 from model import Scenario, ScenarioError, simulate
 
-# How long to try to reach a scheduler before reporting it unreachable.
-CONNECT_TIMEOUT = "10s"
+from .lifetime import die_with, stop_workers
+from .scheduler import open_client
+
 # How long to wait for a scheduler's first worker.
 WORKER_WAIT_SECONDS = 30.0
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
@@ -137,7 +139,12 @@ def imap_runs(
 def _imap_pool(
     fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int
 ) -> Iterator[tuple[int, Any]]:
-    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("forkserver"))
+    pool = ProcessPoolExecutor(
+        min(workers, len(tasks)),
+        mp_context=get_context("forkserver"),
+        initializer=die_with,
+        initargs=(os.getpid(),),
+    )
     try:
         pending = {pool.submit(fn, task): index for index, task in enumerate(tasks)}
         while pending:
@@ -146,6 +153,11 @@ def _imap_pool(
             # completions is handled the same way every time.
             for future in sorted(done, key=pending.__getitem__):
                 yield pending.pop(future), future.result()
+    except BaseException:
+        # Interrupted, terminated, closed early or failed: the running tasks' results
+        # are not wanted, so the workers are not waited for.
+        stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -170,18 +182,11 @@ def connect(scheduler: str):
         A ``dask.distributed.Client``, closed on exit.
 
     Raises:
-        ScenarioError: one line if the scheduler is unreachable, has no workers, or a
-            worker cannot import this project or runs different model code.
+        ScenarioError: one line if the scheduler is unreachable or does not answer in
+            time (``experiments.scheduler``), has no workers, or a worker cannot import
+            this project or runs different model code.
     """
-    from dask.distributed import Client
-
-    try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScenarioError(
-            "--scheduler", scheduler, f"cannot reach the dask scheduler ({reason})"
-        ) from None
+    client = open_client(scheduler)
     try:
         check_workers(client, scheduler)
         yield client

@@ -184,14 +184,16 @@ def compare_run_folder(run_dir: str | Path, targets_path: str | Path = DEFAULT_T
         The comparison table (``calibration.compare.compare``).
 
     Raises:
-        ScenarioError: for a malformed run folder or targets file, or a target whose
-            years fall outside the run.
+        ScenarioError: for a malformed run folder or targets file, a targets file with no
+            target for the run's country, or a target whose years fall outside the run.
     """
     frame, manifest = read_run(run_dir)
     target_file = load_target_file(targets_path)
     country = manifest["country"]
     years = (int(frame.year.min()), int(frame.year.max()))
     targets = [t for t in target_file.targets if t.country == country]
+    if not targets:
+        raise ScenarioError(targets_path, "targets", f"no target for {country}, the run's country")
     check_targets_fit_runs(targets, {country: years}, str(targets_path))
     table = compare({country: frame}, targets)
     out = Path(run_dir)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from .limits import MAX_CONFIG_BYTES, MAX_NESTING, MAX_YEAR, MIN_YEAR, nesting_path
 
 SECTORS: tuple[str, ...] = (
     "ecology",
@@ -63,6 +66,8 @@ MAX_MAGNITUDE = 1e15
 MAX_NGOS = 1_000_000
 MAX_PRIZES = 10_000
 MAX_POPULATION_MILLIONS = 2_000
+# A calendar year in the inputs: series points, donors, shocks, the CPI base.
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
 class _Strict(BaseModel):
@@ -79,7 +84,7 @@ class Number(_Strict):
 class Series(_Strict):
     """A sourced yearly path given at a few years; held constant outside them."""
 
-    points: dict[int, Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]] = Field(
+    points: dict[Year, Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]] = Field(
         min_length=1
     )
     interpolation: Literal["linear", "step"] = "linear"
@@ -153,8 +158,8 @@ class Shock(_Strict):
     """A political shock: instability for some years, optionally a purge of the register."""
 
     name: str
-    year: int
-    duration_years: int = Field(default=1, ge=1)
+    year: Year
+    duration_years: int = Field(default=1, ge=1, le=MAX_YEAR - MIN_YEAR)
     instability: float = Field(ge=0, le=1)
     purge_dormant_share: float = Field(default=0.0, ge=0, le=1)
     source: Source
@@ -172,14 +177,14 @@ class Donor(_Strict):
     """A foreign donor active in the country.
 
     Its money is ``weight`` shares of the country's foreign money for NGOs
-    (``donor_budget_scale``), on the shared path of ``Donor.path_factor``
+    (``donor_budget_scale``), on the shared path of ``Donor.path_usd``
     (``model.agents``): arrival from ``entry_year``, growth to a plateau, decline after the
     donors' peak year; no yearly amounts are given per donor.
     """
 
     name: str
-    entry_year: int = Field(ge=1900, le=2100)
-    exit_year: int | None = Field(default=None, ge=1900, le=2100)
+    entry_year: Year
+    exit_year: Year | None = None
     weight: Number
     mean_grant_usd: Number
     priorities: SectorWeights
@@ -201,7 +206,7 @@ class Donor(_Strict):
 class YearFact(_Strict):
     """A dated legal fact: the last year a rule was in force."""
 
-    year: int = Field(ge=1900, le=2100)
+    year: Year
     source: Source
 
 
@@ -347,7 +352,7 @@ class Scenario(_Strict):
     gdp_per_capita_usd: NonNegativeSeries
     exchange_rate: PositiveSeries
     usd_cpi: PositiveSeries
-    cpi_base_year: int
+    cpi_base_year: Year
     donor_budget_scale: Number
     civic_sectors: SectorWeights
     state: StatePolicy
@@ -418,7 +423,7 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_config_text(path, field)
     except FileNotFoundError:
         raise ScenarioError(path, field, "file not found") from None
     except UnicodeDecodeError:
@@ -431,9 +436,29 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
         raise ScenarioError(path, where, "malformed YAML") from None
+    except RecursionError:
+        raise ScenarioError(path, "", f"nested more than {MAX_NESTING} levels deep") from None
     if not isinstance(data, dict):
         raise ScenarioError(path, "", "expected a mapping at the top level")
+    deep = nesting_path(data)
+    if deep is not None:
+        raise ScenarioError(path, deep, f"nested more than {MAX_NESTING} levels deep")
     return data
+
+
+def _read_config_text(path: Path, field: str) -> str:
+    """Return a config file's text; refuse devices, pipes and files over the size limit."""
+    # Checked before opening: opening a pipe would wait for a writer.
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise ScenarioError(path, field, "is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise ScenarioError(path, field, "not a regular file (a device or a pipe?)")
+    with path.open("rb") as file:
+        data = file.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ScenarioError(path, field, f"larger than {MAX_CONFIG_BYTES:,} bytes")
+    return data.decode("utf-8")
 
 
 def _merge(base: Any, override: Any) -> Any:
@@ -460,7 +485,10 @@ def _merge(base: Any, override: Any) -> Any:
 
 
 def _is_named_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
+    # Only string names merge by name: a list or mapping as a name is left to validation.
+    return isinstance(value, list) and all(
+        isinstance(i, dict) and isinstance(i.get("name"), str) for i in value
+    )
 
 
 def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -482,7 +510,9 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+    parts = [str(part) for part in loc if not str(part).startswith("function-")]
+    # A mistyped year key can be hundreds of digits long: keep the line readable.
+    return ".".join(part if len(part) <= 24 else f"{part[:12]}..." for part in parts)
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:

@@ -1,13 +1,15 @@
 """Shared fixtures: the repository's paths, the three baseline runs, hand-made inputs.
 
 The baseline runs (one per country, seed 1, one Mesa agent per NGO) are made once per
-session, so the tests that read them share about half a second of simulation.
+session, so the tests that read them share about half a second of simulation. Every
+session also checks that no test changed the committed calibration files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,31 @@ from model.rng import KeyedStreams
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
+
+
+COMMITTED_CALIBRATION = [
+    REPO / "calibration" / name
+    for name in (
+        "posterior.parquet",
+        "calibrated.yaml",
+        "holdout_posterior.parquet",
+        "holdout_calibrated.yaml",
+    )
+]
+
+
+def _digests(paths: list[Path]) -> dict[str, str | None]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None for p in paths
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def committed_calibration_unchanged():
+    """Fail the session if a test wrote over the committed posterior or its summaries."""
+    before = _digests(COMMITTED_CALIBRATION)
+    yield
+    assert _digests(COMMITTED_CALIBRATION) == before, "a test changed the committed calibration"
 
 
 @dataclass

@@ -206,7 +206,7 @@ def test_real_command_prints_one_line_and_no_traceback(repo, scenario_file, writ
 def test_folder_given_as_scenario(tmp_path, capsys):
     out = tmp_path / "out"
     status = main(["run", str(tmp_path), "--out", str(out)])
-    assert_clean_error(capsys, status, out, tmp_path, "cannot read")
+    assert_clean_error(capsys, status, out, tmp_path, "is a folder, not a file")
 
 
 def test_scenario_file_that_is_not_utf8(tmp_path, capsys):

@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 from test_experiment import write_experiment, write_posterior
 
-from experiments.experiment import load_experiment, load_results, run_experiment
+from experiments.experiment import load_experiment, run_experiment
+from experiments.storage import load_results
 
 DASK = Path(sys.executable).with_name("dask")
 START_SECONDS = 90

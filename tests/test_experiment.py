@@ -17,18 +17,18 @@ import pytest
 import yaml
 
 import experiments.runner as runner
+import experiments.scheduler as scheduler
 from cli.main import main
 from experiments.experiment import (
     BASELINE,
     build_chunks,
     load_experiment,
-    load_results,
     parameter_sets,
     run_experiment,
     scenario_changes,
-    stored_key,
     summary_table,
 )
+from experiments.storage import load_results, stored_key
 from model import load_scenario
 from model.levers import apply_levers
 
@@ -385,11 +385,11 @@ def test_zero_draws_in_the_file_or_on_the_command_line(tmp_path, posterior, caps
     _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: draws")
     file = write_experiment(tmp_path / "e.yaml")
     argv = ["experiment", str(file), "--posterior", str(posterior), "--draws", "0"]
-    _fails_in_one_line(capsys, argv, tmp_path / "out", "--draws: must be at least 1")
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "--draws: must be from 1 to 100,000, got 0")
 
 
 def test_unreachable_scheduler(tmp_path, posterior, capsys, monkeypatch):
-    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(scheduler, "HANDSHAKE_SECONDS", 2.0)
     file = write_experiment(tmp_path / "e.yaml")
     address = f"tcp://127.0.0.1:{_free_port()}"
     argv = ["experiment", str(file), "--posterior", str(posterior), "--scheduler", address]

@@ -1,0 +1,58 @@
+"""Command-line argument types with bounds, and a parser whose errors take one line.
+
+Every number given on the command line is checked against a bound (``model.limits``)
+and the bound is in the message: ``argument --replicates: must be from 1 to 10,000, got
+1000000000000``. A parse error is one line and exit status 2, like every other bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import NoReturn
+
+from model.limits import MAX_MINUTES, MAX_REPLICATES, MAX_SEED, MAX_WORKERS
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that reports a bad command line in one line (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """Return an argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {value}")
+        return value
+
+    return parse
+
+
+seeds = whole_number(0, MAX_SEED)
+replicates = whole_number(1, MAX_REPLICATES)
+workers = whole_number(1, MAX_WORKERS)
+
+
+def minutes(text: str) -> float:
+    """Parse a time limit in minutes: a number above 0 and at most a week (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_MINUTES):
+        raise argparse.ArgumentTypeError(
+            f"must be above 0 and at most {MAX_MINUTES:,} (a week), got {text}"
+        )
+    return value

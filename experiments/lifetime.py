@@ -1,0 +1,85 @@
+"""Worker processes that end with the command that started them.
+
+Three ways a command ends, and how its workers follow:
+
+- SIGTERM: ``raise_on_sigterm`` turns it into ``Terminated`` (a ``KeyboardInterrupt``) in
+  the main thread, so the command unwinds as on Ctrl-C: the pool is stopped
+  (``stop_workers``) and the output locks are released.
+- Ctrl-C: the terminal sends SIGINT to the whole process group; workers ignore it and
+  the command stops them (they would otherwise each print a traceback).
+- SIGKILL, or any death that runs no code: each worker watches its command's process
+  (``die_with``) and exits when it ends. Local pools start workers from a forkserver,
+  which is their parent and lives as long as they do, so a parent-death signal
+  (``PR_SET_PDEATHSIG``) would wait for the forkserver; the worker watches the command's
+  pid through a Linux pidfd instead. With the workers gone the forkserver exits too (it
+  stops when no client is left). Processes forked by the command itself (pyabc's
+  calibration workers) get the parent-death signal (``kill_forks_with_parent``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import signal
+import threading
+from concurrent.futures import ProcessPoolExecutor
+
+# From <linux/prctl.h>.
+PR_SET_PDEATHSIG = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the command unwinds as on Ctrl-C."""
+
+
+def raise_on_sigterm(signum: int, frame) -> None:
+    """Signal handler: raise ``Terminated``."""
+    raise Terminated
+
+
+def die_with(command_pid: int) -> None:
+    """Worker initializer: ignore Ctrl-C, and exit when process ``command_pid`` ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pidfd = os.pidfd_open(command_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    threading.Thread(target=_exit_when_ended, args=(pidfd,), daemon=True).start()
+
+
+def _exit_when_ended(pidfd: int) -> None:
+    # A pidfd becomes readable when its process has ended.
+    select.select([pidfd], [], [])
+    os._exit(1)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's workers now, without waiting for their running tasks."""
+    # ProcessPoolExecutor has no public way to do this before Python 3.14
+    # (``kill_workers``); its ``_processes`` maps pids to the worker processes.
+    for process in list((pool._processes or {}).values()):
+        process.kill()
+
+
+_FORK_HOOK = []
+
+
+def kill_forks_with_parent() -> None:
+    """Make the processes this one forks from now on end with it, quietly.
+
+    Each fork gets SIGKILL when the thread that forked it ends (so fork from the main
+    thread), ends on SIGTERM without a traceback (the command's ``Terminated`` handler is
+    for its own main thread) and ignores Ctrl-C, like the pool workers (``die_with``).
+    """
+    # Fork hooks cannot be removed: register this one once per process.
+    if not _FORK_HOOK:
+        os.register_at_fork(after_in_child=_end_with_parent)
+        _FORK_HOOK.append(_end_with_parent)
+
+
+def _end_with_parent() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

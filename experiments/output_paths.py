@@ -1,0 +1,83 @@
+"""Output paths, checked before any work: creatable, writable, not a file, not a system folder.
+
+A command checks where it will write before it simulates anything, so that a mistyped
+``--out`` or ``--db`` costs one line (exit 2) rather than a traceback after all the
+computing. ``make_folder`` creates what is missing and says what it created, so that a
+command that stops early can remove it again (``remove_empty``) and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from model import ScenarioError
+
+# Kernel and device file systems: never a place for outputs.
+SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def check_folder(path: str | Path, flag: str) -> None:
+    """Raise ``ScenarioError`` unless ``path`` is, or can be made, a writable folder.
+
+    Args:
+        path: The folder.
+        flag: The option that named it (``--out``), for the message.
+    """
+    path = Path(path)
+    resolved = path.resolve()
+    _refuse_system_folder(path, resolved, flag)
+    existing = _nearest_existing(resolved)
+    if not existing.is_dir():
+        what = "is a file" if existing == resolved else f"is under the file {existing}"
+        raise ScenarioError(path, flag, f"{what}, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ScenarioError(path, flag, f"folder {existing} is not writable")
+
+
+def check_file(path: str | Path, flag: str) -> None:
+    """Raise ``ScenarioError`` unless ``path`` can be written as a file (atomically).
+
+    The file is replaced by a rename, so what matters is its folder: creatable and
+    writable. The path itself must not be a folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(path, flag, "is a folder, not a file")
+    _refuse_system_folder(path, path.resolve(), flag)
+    check_folder(path.parent, flag)
+
+
+def make_folder(path: str | Path, flag: str) -> list[Path]:
+    """Check ``path`` (``check_folder``) and create it.
+
+    Returns:
+        The folders created, outermost first.
+    """
+    path = Path(path)
+    check_folder(path, flag)
+    missing = [p for p in (path, *path.parents) if not p.exists()][::-1]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(path, flag, f"cannot create the folder ({exc.strerror})") from None
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove the folders ``make_folder`` created that are still empty, innermost first."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _refuse_system_folder(path: Path, resolved: Path, flag: str) -> None:
+    for root in SYSTEM_ROOTS:
+        if resolved.is_relative_to(root):
+            raise ScenarioError(path, flag, f"is under {root}, a system folder")
+
+
+def _nearest_existing(path: Path) -> Path:
+    return next(p for p in (path, *path.parents) if p.exists())

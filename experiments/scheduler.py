@@ -1,0 +1,81 @@
+"""The first contact with a dask.distributed scheduler, bounded in time as a whole.
+
+dask's ``Client(address, timeout=...)`` bounds only the connection: a server that accepts
+and never answers keeps it waiting for ever, and one that answers something other than
+dask's protocol (a web server) can make it try to allocate exabytes for a message length
+read from the answer. ``handshake`` connects, asks the server who it is (the ``identity``
+request of dask's protocol) and reads the reply within one deadline, and checks that a
+scheduler answered; only then does ``open_client`` make the ``Client``. Every failure is
+one line naming the address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from model import ScenarioError
+
+# Connection, dask's own handshake and the identity reply, together.
+HANDSHAKE_SECONDS = 10.0
+FLAG = "--scheduler"
+
+
+def open_client(address: str):
+    """Return a ``dask.distributed.Client`` of the scheduler at ``address``.
+
+    Raises:
+        ScenarioError: one line if nothing answers there in time, or not a scheduler.
+    """
+    from dask.distributed import Client
+
+    handshake(address)
+    try:
+        return Client(address, timeout=f"{HANDSHAKE_SECONDS}s")
+    except (OSError, TimeoutError) as exc:
+        raise _cannot_reach(address, str(exc).splitlines()[0] or type(exc).__name__) from None
+
+
+def handshake(address: str, seconds: float | None = None) -> None:
+    """Check within ``seconds`` (default ``HANDSHAKE_SECONDS``) that a scheduler answers.
+
+    Raises:
+        ScenarioError: if the address is malformed, the connection fails, nothing
+            answers in time, or the answer is not a scheduler's.
+    """
+    from distributed.comm.addressing import get_address_host_port
+
+    seconds = HANDSHAKE_SECONDS if seconds is None else seconds
+    try:
+        get_address_host_port(address)
+    except ValueError as exc:
+        raise ScenarioError(FLAG, address, f"not a scheduler address ({exc})") from None
+    try:
+        reply = asyncio.run(asyncio.wait_for(_identity(address, seconds / 2), seconds))
+    except TimeoutError:
+        raise ScenarioError(
+            FLAG, address, f"no answer from a dask scheduler within {seconds:g} s"
+        ) from None
+    except OSError as exc:
+        raise _cannot_reach(address, str(exc).splitlines()[0] or type(exc).__name__) from None
+    except Exception:  # noqa: BLE001 - a server that is not a scheduler fails in any way
+        reply = None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise ScenarioError(FLAG, address, "the server there does not answer as a dask scheduler")
+
+
+async def _identity(address: str, connect_seconds: float):
+    """Return the server's answer to dask's ``identity`` request."""
+    from distributed.comm import connect
+
+    # Half the deadline: a refused or unroutable address fails as unreachable (OSError)
+    # before the whole deadline says that nothing answered.
+    comm = await connect(address, timeout=connect_seconds)
+    try:
+        await comm.write({"op": "identity"})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def _cannot_reach(address: str, reason: str) -> ScenarioError:
+    return ScenarioError(FLAG, address, f"cannot reach the dask scheduler ({reason})")

@@ -1,0 +1,50 @@
+"""Limits on what a user may give: config file size and nesting, years, seeds and counts.
+
+Every number a user gives (in a file or on the command line) has a bound, so that a typo
+such as ``draws: 1000000000000`` or a year with hundreds of digits is reported in one line
+that names the bound, instead of ending in a MemoryError or an OverflowError after a
+while. The bounds are far above any sensible use of the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Config files (scenario, behaviour, experiment, targets, priors) are a few kilobytes; the
+# largest committed one is about 30 kB.
+MAX_CONFIG_BYTES = 1_000_000
+# The committed configs nest 5 levels deep at most.
+MAX_NESTING = 32
+# Calendar years anywhere in the inputs (series points, donors, shocks, targets).
+MIN_YEAR, MAX_YEAR = 1900, 2200
+# numpy's SeedSequence takes any size; bounded so that seeds fit every table's integers.
+MAX_SEED = 2**32 - 1
+MAX_REPLICATES = 10_000
+MAX_DRAWS = 100_000
+# Sobol base samples or Morris trajectories of a sensitivity analysis.
+MAX_SAMPLES = 65_536
+# Runs of one experiment (scenarios x draws x replicates): each keeps a table in memory.
+MAX_RUNS = 1_000_000
+MAX_WORKERS = 256
+MAX_POPULATION = 100_000
+MAX_GENERATIONS = 1_000
+# A week: beyond that a time limit is a typo, not a plan.
+MAX_MINUTES = 7 * 24 * 60
+
+
+def nesting_path(data: Any, limit: int = MAX_NESTING) -> str | None:
+    """Return the top-level key under which data nests deeper than ``limit``, else None.
+
+    Iterative, so that a file nested thousands of levels deep is measured without
+    recursion.
+    """
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > limit:
+            return path[0]
+        if isinstance(node, dict):
+            stack.extend((value, (*path, str(key))) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, str(i))) for i, value in enumerate(node))
+    return None

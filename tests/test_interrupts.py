@@ -1,0 +1,207 @@
+"""Kills, interrupts and concurrent commands: nothing half-written, nothing left running.
+
+Each command runs as a real process in its own session and is killed at a random moment
+(the delay is in every failure message); the rerun must finish and give what an
+uninterrupted run gives, with no temporary or lock file left, and no process of the
+killed command's session may outlive it by more than a few seconds (pool workers and the
+forkserver die with their parent). Two commands on one folder: the second stops with one
+line naming the first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_experiment import write_experiment
+from test_reliability import assert_one_line, run_cli
+
+from experiments.experiment import build_chunks, load_experiment, parameter_sets, run_experiment
+from experiments.locks import LOCK_NAME
+from experiments.storage import load_results
+from model import ScenarioError
+
+REPO = Path(__file__).resolve().parents[1]
+NGO_ABM = [sys.executable, "-m", "cli.main"]
+SCENARIO = REPO / "scenarios" / "uzbekistan.yaml"
+RUN = ["run", str(SCENARIO), "--replicates", "4", "--params", "scenario"]
+
+
+def start(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*NGO_ABM, *map(str, argv)],
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def session_alive(sid: int) -> list[int]:
+    """Return the pids of the processes still in session ``sid``."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    alive.append(int(entry.name))
+            except ProcessLookupError:
+                continue
+    return alive
+
+
+def kill_and_check_session(process: subprocess.Popen, sig: int, delay: float) -> None:
+    """Send ``sig`` after ``delay`` s; check the whole session ends within 10 s."""
+    time.sleep(delay)
+    process.send_signal(sig)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 10
+    while session_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = session_alive(process.pid)
+    for pid in left:  # our own children: clean up before failing
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes outlived the command killed after {delay:.2f} s: {left}"
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Return temporary and lock files anywhere under ``folder``."""
+    return [p.name for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name == LOCK_NAME]
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory) -> bytes:
+    out = tmp_path_factory.mktemp("reference") / "run"
+    assert run_cli([*RUN, "--out", out])[0] == 0
+    return (out / "timeseries.csv").read_bytes()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_run_killed_at_a_random_moment_then_rerun(tmp_path, reference_run, sig):
+    delay = random.uniform(0.5, 6.0)
+    out = tmp_path / "run"
+    process = start([*RUN, "--workers", 2, "--out", out])
+    kill_and_check_session(process, sig, delay)
+    if sig == signal.SIGTERM and process.returncode == 143:
+        # Terminated at work (not during start-up, before the handler, or after the end).
+        assert process.stderr.read().decode().rstrip().endswith("ngo-abm: terminated")
+    else:
+        assert process.returncode in (0, -sig), (delay, process.stderr.read())
+    assert run_cli([*RUN, "--workers", 2, "--out", out])[0] == 0, delay
+    assert (out / "timeseries.csv").read_bytes() == reference_run, delay
+    assert leftovers(out) == [], delay
+
+
+def test_experiment_killed_at_a_random_moment_resumes(tmp_path):
+    file = write_experiment(tmp_path / "e.yaml", draws=6, params="scenario")
+    reference, out = tmp_path / "reference", tmp_path / "out"
+    assert run_cli(["experiment", file, "--out", reference])[0] == 0
+    delay = random.uniform(1.0, 8.0)
+    process = start(["experiment", file, "--workers", 2, "--out", out])
+    kill_and_check_session(process, signal.SIGKILL, delay)
+    assert run_cli(["experiment", file, "--out", out])[0] == 0, delay
+    assert (out / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
+    assert leftovers(out) == [], delay
+
+
+def test_calibration_killed_at_a_random_moment_resumes(tmp_path, repo):
+    db = tmp_path / "scratch.db"
+    common = ["--db", db, "--population", 4]
+    delay = random.uniform(1.0, 10.0)
+    process = start(["calibrate", *common, "--generations", 2, "--workers", 2])
+    kill_and_check_session(process, signal.SIGKILL, delay)
+    again = [*common, "--generations", 1, "--workers", 1]
+    again.append("--resume" if db.exists() else "--force")
+    status, _, err = run_cli(["calibrate", *again])
+    assert status == 0, (delay, err)
+    # The posterior goes beside the scratch database, not over the committed one.
+    assert (tmp_path / "scratch_posterior.parquet").exists()
+    assert (tmp_path / "scratch_calibrated.yaml").exists()
+    assert leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------ concurrent commands
+
+
+def hold_lock(folder: Path, database: bool = False) -> subprocess.Popen:
+    """Start a process that holds ``folder``'s lock (or a database's) until killed."""
+    claim = "database_lock" if database else "output_folder"
+    code = (
+        f"import sys, time\nfrom experiments.locks import {claim}\n"
+        f"with {claim}(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(600)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(folder)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_second_command_on_a_held_folder_names_the_holder(tmp_path, kg_run_folder):
+    out = tmp_path / "out"
+    holder = hold_lock(out)
+    try:
+        held = f"in use by pid {holder.pid}"
+        assert_one_line([*RUN, "--out", out], str(out), held)
+        file = write_experiment(tmp_path / "e.yaml", params="scenario")
+        assert_one_line(["experiment", file, "--out", out], held)
+        assert_one_line(["sensitivity", "--samples", 2, "--out", out], held)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run_cli([*RUN, "--out", out])[0] == 0  # the lock died with its holder
+
+
+def test_second_calibration_on_a_held_database(tmp_path):
+    db = tmp_path / "c.db"
+    holder = hold_lock(db, database=True)
+    try:
+        argv = ["calibrate", "--db", db, "--population", 2, "--generations", 1]
+        assert_one_line(argv, f"{db}: --db: in use by pid {holder.pid}")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_stale_lock_is_taken_over(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_NAME).write_text("pid 999999999 (ngo-abm run killed long ago)\n", "utf-8")
+    assert run_cli([*RUN, "--out", out])[0] == 0
+    assert leftovers(out) == []
+
+
+def test_two_experiments_started_together_into_one_folder(tmp_path):
+    """The issue's case: two seeds into one --out. One runs, the other stops in one line."""
+    out = tmp_path / "out"
+    files = [write_experiment(tmp_path / f"e{s}.yaml", seed=s, params="scenario") for s in (1, 2)]
+    processes = [start(["experiment", f, "--out", out]) for f in files]
+    results = [(p.wait(timeout=300), p.stderr.read().decode()) for p in processes]
+    statuses = sorted(status for status, _ in results)
+    assert statuses in ([0, 2], [0, 0]), results
+    if statuses == [0, 2]:
+        error = next(err for status, err in results if status == 2)
+        assert "in use by pid" in error.strip().splitlines()[-1]
+    # Whichever ran last wrote the summary, from its own runs only.
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    experiment = load_experiment(tmp_path / f"e{manifest['spec']['seed']}.yaml")
+    chunks = build_chunks(experiment, parameter_sets(experiment))
+    assert set(load_results(out, chunks).seed) == {t.seed for c in chunks for t in c.tasks}
+
+
+def test_chunks_of_another_experiment_are_not_read(tmp_path):
+    first, second = (
+        load_experiment(write_experiment(tmp_path / f"e{s}.yaml", seed=s, params="scenario"))
+        for s in (1, 2)
+    )
+    out = tmp_path / "out"
+    run_experiment(first, out)
+    with pytest.raises(ScenarioError, match="holds runs of another experiment"):
+        load_results(out, build_chunks(second, parameter_sets(second)))
