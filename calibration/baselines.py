@@ -112,11 +112,22 @@ def fit_curves(points: dict[int, float]) -> dict[str, Callable[[float], float]]:
 
 
 def forecast(curve: Callable[[float], float], target: Target) -> float:
-    """Return a curve's value for a register target (the mean over its years if a range)."""
+    """Return a curve's value of a register target.
+
+    Its aggregate over the target's years for a range of years, the ratio to the base year
+    for a growth target, the value in the year otherwise.
+    """
     if target.years is not None:
         first, last = target.years
-        return float(np.mean([curve(y) for y in range(first, last + 1)]))
+        values = [curve(y) for y in range(first, last + 1)]
+        return float(_AGGREGATES[target.aggregate](values))
+    if target.base_year is not None:
+        base = curve(target.base_year)
+        return curve(target.year) / base if base else math.nan
     return curve(target.year)
+
+
+_AGGREGATES = {"mean": np.mean, "sum": np.sum, "min": np.min, "max": np.max}
 
 
 def baseline_forecasts(
@@ -124,8 +135,8 @@ def baseline_forecasts(
 ) -> dict[str, dict[str, float]]:
     """Return ``{target id: {curve: forecast}}`` for the held-back register targets.
 
-    Held-back targets that are not register counts, or whose country has too few earlier
-    points to fit a curve, get NaN.
+    Held-back targets that are not register counts or register growth, or whose country
+    has too few earlier points to fit a curve, get NaN.
     """
     anchors = load_anchors(path)
     out: dict[str, dict[str, float]] = {}
@@ -140,9 +151,4 @@ def baseline_forecasts(
 
 
 def _is_register_count(target: Target) -> bool:
-    return (
-        target.column == "registered"
-        and target.denominator is None
-        and target.base_year is None
-        and target.kind == "point"
-    )
+    return target.column == "registered" and target.denominator is None

@@ -18,7 +18,7 @@ import yaml
 from calibration.abc import HOLDOUT_LAST_YEAR, PRIORS, SCENARIO_FILES, load_priors
 from calibration.atomic import write_atomic
 from calibration.baselines import CURVES, baseline_forecasts
-from calibration.compare import compare
+from calibration.compare import compare, relative_error
 from calibration.plotting import comparison_figure, save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
@@ -238,7 +238,10 @@ def _holdout_section(draws: int, seed: int, workers: int, target_file, out: Path
     note = (
         "The curves (`calibration/baselines.py`) are fitted by least squares to the "
         f"register counts among the targets up to {HOLDOUT_LAST_YEAR} and the anchors of "
-        "`calibration/baselines.yaml`; they forecast register counts only."
+        "`calibration/baselines.yaml`; they forecast register counts and register growth "
+        "only, and only where a country has at least three earlier register counts "
+        "(Kyrgyzstan: the article gives Kazakhstan and Uzbekistan fewer). Errors are relative "
+        "to the reported figure and 0 inside a bound or range."
     )
     return f"{title}\n\n{_ess_warning(posterior)}\n\n{note}\n\n" + _markdown(_heldback_view(table))
 
@@ -246,8 +249,10 @@ def _holdout_section(draws: int, seed: int, workers: int, target_file, out: Path
 def heldback_table(compared: pd.DataFrame, targets: list, held: list) -> pd.DataFrame:
     """Return the held-back forecasts beside the curve baselines (``heldback.csv``).
 
-    Columns: ``target, year, reported, model_median, model_q05, model_q95`` and one per
-    curve of ``calibration.baselines.CURVES``.
+    Columns: ``target, year, reported, model_median, model_q05, model_q95``, one per curve
+    of ``calibration.baselines.CURVES``, and each forecast's error relative to the reported
+    figure (``<name>_error``, ``calibration.compare.relative_error``: 0 inside a bound or
+    range, so a floor that is met scores 0).
     """
     curves = baseline_forecasts(targets, held, HOLDOUT_LAST_YEAR)
     by_id = {t.id: t for t in held}
@@ -255,7 +260,7 @@ def heldback_table(compared: pd.DataFrame, targets: list, held: list) -> pd.Data
         {
             "target": compared["id"],
             "year": [_years(by_id[i]) for i in compared["id"]],
-            "reported": [by_id[i].reference for i in compared["id"]],
+            "reported": compared["reported"],
             "model_median": compared["model_median"],
             "model_q05": compared["model_q05"],
             "model_q95": compared["model_q95"],
@@ -263,6 +268,11 @@ def heldback_table(compared: pd.DataFrame, targets: list, held: list) -> pd.Data
     )
     for name in CURVES:
         frame[name] = [curves[i][name] for i in compared["id"]]
+    for name in ("model_median", *CURVES):
+        frame[f"{name}_error"] = [
+            relative_error(by_id[i], v) if np.isfinite(v) else np.nan
+            for i, v in zip(frame["target"], frame[name], strict=True)
+        ]
     return frame
 
 
@@ -279,7 +289,6 @@ def _heldback_view(table: pd.DataFrame) -> pd.DataFrame:
     ]
     for name in ("model_median", *CURVES):
         view[f"{name} error"] = [
-            f"{v / r - 1:+.1%}" if np.isfinite(v) and r else ""
-            for v, r in zip(table[name], table["reported"], strict=True)
+            f"{e:+.1%}" if np.isfinite(e) else "" for e in table[f"{name}_error"]
         ]
     return view

@@ -111,7 +111,7 @@ class Donor(Agent):
         turned elsewhere. Only the arrival year and the weight are the donor's own.
         """
         cfg, b = self.config, self.model.behaviour
-        ramp = min(1.0, (year - cfg.entry_year + 1) / b["donor_ramp_years"])
+        ramp = min(1.0, max(0.0, year - cfg.entry_year + 1) / b["donor_ramp_years"])
         decline = (1.0 - b["donor_decline"]) ** max(0.0, year - b["donor_peak_year"])
         level = self.model.config.donor_budget_scale.value * 1e6 * self.share
         return level * ramp * decline

@@ -88,6 +88,8 @@ def apply_levers(
             f"in every year (replaces the scenario's path: "
             f"{scenario.state.registration_burden.source})",
         }
+        # The lever is the burden in every year, the Soviet years included.
+        state["soviet_rules_until"] = None
     return Scenario.model_validate(data)
 
 

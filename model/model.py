@@ -231,6 +231,11 @@ class NGOModel(Model):
             )
         # Inverse-CDF of one keyed uniform: more expected foundings never means fewer.
         count = poisson_quantile(self.streams.scalar_uniform("founding", year), lam)
+        if count >= rules.ID_STRIDE:
+            # Ids are founding year * ID_STRIDE + order: more would reuse next year's ids.
+            raise ScenarioError(
+                self.config.name, f"year {year}", f"{count:,} registrations in one year"
+            )
         if count == 0:
             return 0
         rows = self.population.add(

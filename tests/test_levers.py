@@ -139,6 +139,14 @@ def test_no_cut_without_depth_or_year(kyrgyzstan, depth, year):
     assert apply_levers(kyrgyzstan, foreign_cut_year=year, foreign_cut_depth=depth) == kyrgyzstan
 
 
+def test_registration_burden_lever_holds_in_the_soviet_years_too(scenarios):
+    eased = apply_levers(scenarios["kazakhstan"], registration_burden=0.05)
+    assert eased.state.soviet_rules_until is None
+    model = NGOModel(eased, rng=1)
+    model.state.apply_policy(1989)
+    assert model.state.burden == pytest.approx(0.05)
+
+
 def test_registration_burden_replaces_the_path_by_a_constant(kyrgyzstan):
     eased = apply_levers(kyrgyzstan, registration_burden=0.05)
     burden = eased.state.registration_burden
