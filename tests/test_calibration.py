@@ -81,7 +81,7 @@ def _write_priors(path: Path, **changes) -> Path:
 
 
 def test_priors_with_low_above_high_fail_cleanly(tmp_path):
-    bad = _write_priors(tmp_path / "p.yaml", civic_rate__low=100)
+    bad = _write_priors(tmp_path / "p.yaml", civic_rate__low=1000)
     with pytest.raises(ScenarioError) as err:
         load_priors(bad)
     assert "parameters.civic_rate" in str(err.value)
