@@ -1,38 +1,101 @@
-"""Stored experiment runs: Parquet chunks that carry the key of the runs they hold.
+"""The chunk store of an experiment: blocks of runs in Parquet files that carry their key.
 
-A chunk is one scenario's runs for a block of draws (``experiments.experiment.Chunk``).
-Its file records the chunk's key (scenario, seeds, parameters, model code) in the Parquet
-metadata. A stored chunk is reused only when its key matches the one asked for, and
-``load_results`` checks every chunk it reads against the key of the experiment that asks:
-a chunk written by another experiment (another seed, another scenario, another posterior)
-is never read into this one's summary.
+A chunk is one scenario's runs for a block of draws: run ``(draw, replicate)`` of every
+scenario uses the draw's parameter set and the same seed, derived from the experiment's
+seed (common random numbers). Its file records the chunk's key (scenario, levers, seeds,
+parameters, model code) in the Parquet metadata. A stored chunk is reused only when its
+key matches the one asked for, and ``load_results`` checks every chunk it reads against
+the key of the experiment that asks: a chunk written by another experiment (another seed,
+another scenario, another posterior) is never read into this one's summary.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from calibration.atomic import write_atomic
-from model import OUTPUT_COLUMNS, ScenarioError
+from model import OUTPUT_COLUMNS, Scenario, ScenarioError
+from model.levers import apply_levers
+
+from .runner import RunTask, derived_seed, model_fingerprint
+from .spec import Experiment
 
 RUN_COLUMNS = ("scenario", "draw", "replicate", "seed")
 CHUNK_KEY = b"ngo_abm_chunk_key"
 
 
-class StoredChunk(Protocol):
-    """What storage needs of a chunk: where it is stored and the key of its runs."""
+def run_seed(seed: int, draw: int, replicate: int) -> int:
+    """Return the seed of run ``(draw, replicate)``: the same for every scenario (CRN)."""
+    return derived_seed(seed, draw, replicate)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A block of runs stored in one file: one scenario, draws ``first``..``last - 1``."""
+
+    scenario: str
+    first: int
+    last: int
+    tasks: tuple[RunTask, ...]
+    key: str
 
     @property
-    def relpath(self) -> Path: ...  # noqa: D102 - a protocol's member, documented above
+    def relpath(self) -> Path:
+        """The chunk's file, relative to the experiment's output folder."""
+        return Path("runs") / self.scenario / f"draws-{self.first:05d}-{self.last - 1:05d}.parquet"
 
-    @property
-    def key(self) -> str: ...  # noqa: D102
+
+def build_chunks(experiment: Experiment, param_sets: list[dict[str, float]]) -> list[Chunk]:
+    """Return every chunk of the experiment, scenario by scenario, draws in order."""
+    spec = experiment.spec
+    code = model_fingerprint()
+    chunks = []
+    for name, scenario in experiment.scenarios.items():
+        levers = experiment.levers(name)
+        for first in range(0, spec.draws, spec.chunk_draws):
+            last = min(first + spec.chunk_draws, spec.draws)
+            runs = [
+                (param_sets[draw], {"scenario": name, "draw": draw, "replicate": rep, "seed": seed})
+                for draw in range(first, last)
+                for rep in range(spec.replicates)
+                for seed in [run_seed(spec.seed, draw, rep)]
+            ]
+            tasks = tuple(_task(scenario, params, levers, tags) for params, tags in runs)
+            key = _chunk_key(scenario, runs, levers, code)
+            chunks.append(Chunk(name, first, last, tasks, key))
+    return chunks
+
+
+def _task(
+    scenario: Scenario, params: dict[str, float], levers: dict[str, Any], tags: dict[str, Any]
+) -> RunTask:
+    """Return a run's task; levers act on the calibrated scenario, as in the dashboard."""
+    if not levers:
+        return RunTask(scenario, tags["seed"], params, tags)
+    return RunTask(apply_levers(scenario.with_params(params), **levers), tags["seed"], {}, tags)
+
+
+def _chunk_key(
+    scenario: Scenario, runs: list[tuple[dict, dict]], levers: dict[str, Any], code: str
+) -> str:
+    content = {
+        "scenario": scenario.fingerprint(),
+        "code": code,
+        "columns": OUTPUT_COLUMNS,
+        "runs": [[tags, sorted(params.items())] for params, tags in runs],
+    }
+    if levers:
+        content["levers"] = levers
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
 
 def stored_key(path: Path) -> str | None:
@@ -53,7 +116,7 @@ def write_chunk(path: Path, frame: pd.DataFrame, key: str) -> None:
     write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
 
-def load_results(out: str | Path, chunks: Sequence[StoredChunk]) -> pd.DataFrame:
+def load_results(out: str | Path, chunks: Sequence[Chunk]) -> pd.DataFrame:
     """Return all runs of an experiment: one row per scenario, draw, replicate and year.
 
     Raises:

@@ -1,0 +1,189 @@
+"""Figures of a paired experiment: fan charts, paired differences and the funding mix.
+
+Each figure reads the runs' table (``experiments.storage.load_results`` or
+``experiments.paired.collect_runs``) and the statistics of ``experiments.paired``; the
+bands and reported points are drawn by ``calibration.plotting``, so the command line
+(``ngo-abm experiment``), the dashboard and the tutorial show the same charts. The
+reported figures are Jaysanov (2023), CAJOTAS 4(6), as held in ``calibration/targets.yaml``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from calibration.plotting import fan, quantity, reported_point, shade_periods
+from model import Scenario
+
+from .paired import paired_differences
+from .spec import BASELINE, Experiment
+
+FAN_PANELS = (
+    "registered",
+    "operational",
+    "reporting",
+    "share_income_foreign",
+    "share_foreign_funded",
+    "share_foreign_dependent",
+)
+INCOME_SOURCES = {
+    "income_foreign_usd": ("foreign donors", "tab:blue"),
+    "income_state_usd": ("state grants and prizes", "tab:red"),
+    "income_domestic_usd": ("domestic (fees, local giving)", "tab:green"),
+}
+
+
+def _unit(column: str, scenario: Scenario) -> tuple[str, float]:
+    """Return the axis label and the scale of an output column."""
+    if column.endswith("_usd"):
+        return f"million constant {scenario.cpi_base_year} US$", 1e-6
+    if column.endswith("_local"):
+        return f"million {scenario.currency} (nominal)", 1e-6
+    if column.startswith("share_"):
+        return "share (0-1)", 1.0
+    if column == "donors_active":
+        return "donors", 1.0
+    return "NGOs", 1.0
+
+
+def _runs_table(results: pd.DataFrame, name: str, column: str, scale: float) -> pd.DataFrame:
+    """Return a years x runs table of one scenario's column (scaled)."""
+    part = results[results.scenario == name]
+    runs = part.assign(replicate=part["draw"] * (part["replicate"].max() + 1) + part["replicate"])
+    return quantity(runs, column) * scale
+
+
+def fan_figure(results: pd.DataFrame, experiment: Experiment, name: str, target_file):
+    """Return the fan charts of the baseline and one counterfactual, with reported points."""
+    base = experiment.baseline
+    targets = [
+        t
+        for t in target_file.targets
+        if t.country == base.country
+        and t.denominator is None
+        and t.base_year is None
+        and base.start_year <= t.first_year <= t.last_year <= base.end_year
+    ]
+    fig, axes = _subplots(3, 2, (12, 11))
+    for ax, column in zip(axes.flat, FAN_PANELS, strict=True):
+        unit, scale = _unit(column, base)
+        shade_periods(ax, _periods_within(target_file.periods.get(base.country, []), base))
+        fan(ax, _runs_table(results, BASELINE, column, scale), "tab:blue", "baseline")
+        fan(ax, _runs_table(results, name, column, scale), "tab:orange", name)
+        for t in targets:
+            if t.column == column:
+                reported_point(ax, t)
+        _label(ax, column, unit, base.years)
+    _figure_legend(fig, axes.flat[0], reported=bool(targets))
+    fig.suptitle(
+        f"{experiment.scenarios[name].name} against the baseline: median, 50% and 90% bands "
+        f"over {_runs_text(experiment)}",
+        fontsize=11,
+    )
+    return fig
+
+
+def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
+    """Return the paired differences (counterfactual minus baseline) of the reported outputs."""
+    crn, independent = paired_differences(results, experiment, name)
+    outputs = experiment.spec.outputs
+    ncols = min(3, len(outputs))
+    nrows = -(-len(outputs) // ncols)
+    fig, axes = _subplots(nrows, ncols, (5 * ncols, 3.6 * nrows))
+    for ax, column in zip(axes.flat, outputs, strict=False):
+        unit, scale = _unit(column, experiment.baseline)
+        fan(ax, _by_year(crn[column]) * scale, "tab:purple", "paired (CRN)")
+        table = _by_year(independent[column]) * scale
+        if table.notna().all().all():
+            q = np.quantile(table.to_numpy(), [0.05, 0.95], axis=1)
+            for k, row in enumerate(q):
+                label = "90% with independent seeds" if k == 0 else None
+                ax.plot(table.index, row, color="0.3", ls="--", lw=1, label=label)
+        ax.axhline(0, color="black", lw=0.8)
+        _label(ax, column, f"difference, {unit}", experiment.baseline.years)
+    for ax in list(axes.flat)[len(outputs) :]:
+        ax.axis("off")
+    _figure_legend(fig, axes.flat[0], reported=False)
+    fig.suptitle(
+        f"{experiment.scenarios[name].name} minus baseline, run by run (same parameters and "
+        f"seeds): median, 50% and 90% bands over {_runs_text(experiment)}",
+        fontsize=11,
+    )
+    return fig
+
+
+def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
+    """Return stacked areas of NGO income by source (medians), baseline and counterfactual."""
+    unit, scale = _unit("income_foreign_usd", experiment.baseline)
+    fig, axes = _subplots(1, 2, (13, 4.5), sharey=True)
+    for ax, key in zip(axes.flat, (BASELINE, name), strict=True):
+        medians = results[results.scenario == key].groupby("year")[list(INCOME_SOURCES)].median()
+        ax.stackplot(
+            medians.index,
+            *(medians[c] * scale for c in INCOME_SOURCES),
+            labels=[label for label, _ in INCOME_SOURCES.values()],
+            colors=[color for _, color in INCOME_SOURCES.values()],
+            alpha=0.8,
+        )
+        ax.set_title(experiment.scenarios[key].name, fontsize=10)
+        ax.set_xlabel("year")
+        ax.grid(alpha=0.3)
+    axes.flat[0].set_ylabel(f"NGO income, {unit}")
+    axes.flat[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(
+        f"NGO income by source (median of each source over {_runs_text(experiment)}, stacked)",
+        fontsize=11,
+    )
+    return fig
+
+
+def _periods_within(periods: list, scenario: Scenario) -> list:
+    """Return the article's periods clipped to the simulated years."""
+    return [
+        p.model_copy(
+            update={
+                "start": max(p.start, scenario.start_year),
+                "end": min(p.end, scenario.end_year),
+            }
+        )
+        for p in periods
+        if p.start < scenario.end_year and p.end > scenario.start_year
+    ]
+
+
+def _subplots(nrows: int, ncols: int, size: tuple[float, float], sharey: bool = False):
+    return plt.subplots(
+        nrows, ncols, figsize=size, squeeze=False, sharey=sharey, layout="constrained"
+    )
+
+
+def _by_year(series: pd.Series) -> pd.DataFrame:
+    """Return a years x runs table from a series indexed by (draw, replicate, year)."""
+    return series.unstack(["draw", "replicate"])
+
+
+def _label(ax, column: str, unit: str, years: range) -> None:
+    ax.set_xlim(years.start, years.stop - 1)
+    ax.set_title(column.replace("_", " "), fontsize=9, pad=12)
+    ax.set_xlabel("year", fontsize=8)
+    ax.set_ylabel(unit, fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+
+
+def _figure_legend(fig, ax, reported: bool) -> None:
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    if reported:
+        handles.append(Line2D([], [], color="black", marker="o", ls=""))
+        labels.append("reported in the article (bar: tolerance)")
+    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+
+
+def _runs_text(experiment: Experiment) -> str:
+    spec = experiment.spec
+    if spec.params == "posterior":
+        return f"{spec.draws} posterior draws x {spec.replicates} replicate(s)"
+    return f"{spec.draws * spec.replicates} seeds of the scenarios' own parameter values"

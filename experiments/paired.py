@@ -1,0 +1,273 @@
+"""The runs and statistics of a paired experiment: counterfactuals minus the baseline.
+
+Draw ``i`` is one parameter set from the committed posterior
+(``calibration.posterior.draw_posterior``) or, with ``params: scenario``, the scenarios' own
+behaviour values. Run ``(i, r)`` of every scenario uses the same parameter set and the same
+seed (``experiments.storage.run_seed``); the model's keyed random streams (``model/rng.py``)
+then give paired runs the same draws for the same NGOs (common random numbers, CRN), so a
+counterfactual-minus-baseline difference carries the parameter uncertainty and little of
+the model's noise. The summary measures that gain: it also pairs counterfactual replicate
+``r`` with baseline replicate ``r + 1`` of the same draw (same parameters, independent
+seeds, no extra runs) and reports the ratio of the 90% interval widths.
+
+``run_experiment`` stores each chunk of runs as it completes (``ngo-abm experiment``);
+``collect_runs`` keeps them in memory and reports progress (the dashboard, the tutorial).
+Both run the same chunks, so their results are the same table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
+from model import OUTPUT_COLUMNS, ScenarioError
+
+from .runner import imap_runs, run_batch
+from .spec import BASELINE, Experiment
+from .storage import RUN_COLUMNS, Chunk, build_chunks, stored_key, write_chunk
+
+
+def parameter_sets(
+    experiment: Experiment, posterior: str | Path = DEFAULT_POSTERIOR
+) -> list[dict[str, float]]:
+    """Return one parameter set per draw (empty sets with ``params: scenario``).
+
+    Raises:
+        ScenarioError: if the posterior is needed and missing, or names an unknown parameter.
+    """
+    spec = experiment.spec
+    if spec.params == "scenario":
+        return [{} for _ in range(spec.draws)]
+    if not Path(posterior).exists():
+        raise ScenarioError(
+            posterior,
+            "",
+            "no posterior: run `ngo-abm calibrate` first, or pass --params scenario to use "
+            "the scenarios' own behaviour values",
+        )
+    sets = draw_posterior(spec.draws, spec.seed, posterior)
+    experiment.baseline.with_params(sets[0])
+    return sets
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """What ``run_experiment`` did."""
+
+    chunks: list[Chunk]
+    ran: int
+    reused: int
+    seconds: float
+    backend: str
+
+
+def run_chunks(
+    chunks: list[Chunk], workers: int = 1, scheduler: str | None = None
+) -> Iterator[tuple[Chunk, pd.DataFrame]]:
+    """Run chunks; yield each with its runs' table as soon as it is done (in any order)."""
+    batches = [list(c.tasks) for c in chunks]
+    for index, frame in imap_runs(run_batch, batches, workers, scheduler):
+        yield chunks[index], frame
+
+
+def run_experiment(
+    experiment: Experiment,
+    out: str | Path,
+    workers: int = 1,
+    scheduler: str | None = None,
+    posterior: str | Path = DEFAULT_POSTERIOR,
+    progress: bool = False,
+) -> RunStats:
+    """Run the experiment's missing chunks and store each as it completes.
+
+    Args:
+        experiment: A loaded experiment.
+        out: Output folder; chunks go to ``out/runs/<scenario>/``.
+        workers: Local worker processes (1 runs in this process).
+        scheduler: Address of an existing dask.distributed scheduler (overrides workers).
+        posterior: The posterior file (with ``params: posterior``).
+        progress: Show a progress bar (on a terminal only).
+
+    Returns:
+        The chunks and how many runs were run and reused.
+
+    Raises:
+        ScenarioError: for a missing posterior or an unreachable scheduler (before
+            anything is written).
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    chunks = build_chunks(experiment, parameter_sets(experiment, posterior))
+    missing = [c for c in chunks if stored_key(out / c.relpath) != c.key]
+    total = sum(len(c.tasks) for c in missing)
+    with tqdm(
+        total=total, desc="runs", unit="run", disable=None if progress else True, leave=False
+    ) as bar:
+        for chunk, frame in run_chunks(missing, workers, scheduler):
+            write_chunk(out / chunk.relpath, frame, chunk.key)
+            bar.update(len(chunk.tasks))
+    backend = f"dask {scheduler}" if scheduler else f"{workers} local process(es)"
+    return RunStats(chunks, total, experiment.runs - total, time.perf_counter() - started, backend)
+
+
+def collect_runs(
+    experiment: Experiment,
+    posterior: str | Path = DEFAULT_POSTERIOR,
+    workers: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Run a whole experiment in memory; return its runs as ``load_results`` would.
+
+    Args:
+        experiment: A loaded experiment.
+        posterior: The posterior file (with ``params: posterior``).
+        workers: Local worker processes (1 runs in this process).
+        on_progress: Called with ``(runs done, runs in all)`` before the first chunk and
+            after each.
+    """
+    chunks = build_chunks(experiment, parameter_sets(experiment, posterior))
+    frames: list[pd.DataFrame | None] = [None] * len(chunks)
+    done = 0
+    if on_progress:
+        on_progress(done, experiment.runs)
+    for chunk, frame in run_chunks(chunks, workers):
+        frames[chunks.index(chunk)] = frame
+        done += len(chunk.tasks)
+        if on_progress:
+            on_progress(done, experiment.runs)
+    return pd.concat(frames, ignore_index=True)[[*RUN_COLUMNS, *OUTPUT_COLUMNS]]
+
+
+def paired_differences(
+    results: pd.DataFrame, experiment: Experiment, name: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return a counterfactual's differences from the baseline, run by run.
+
+    Returns:
+        ``(crn, independent)``: tables indexed by (draw, replicate, year) with one column
+        per reported output. ``crn`` pairs runs with the same parameters and seed;
+        ``independent`` pairs counterfactual replicate r with baseline replicate r + 1 of
+        the same draw (same parameters, independent seeds); it is all NaN with one replicate.
+    """
+    index = ["draw", "replicate", "year"]
+    outputs = experiment.spec.outputs
+    base = results[results.scenario == BASELINE].set_index(index)[outputs].astype(float)
+    other = results[results.scenario == name].set_index(index)[outputs].astype(float)
+    crn = (other - base).sort_index()
+    reps = experiment.spec.replicates
+    if reps < 2:
+        return crn, crn * np.nan
+    shifted = base.rename(index=lambda r: (r - 1) % reps, level="replicate")
+    return crn, (other - shifted).sort_index()
+
+
+def summary_table(results: pd.DataFrame, experiment: Experiment) -> pd.DataFrame:
+    """Return the summary: per counterfactual, output and key year, the paired difference.
+
+    Columns: counterfactual, output, year, baseline_median, counterfactual_median,
+    diff_median, diff_q05, diff_q95, independent_q05, independent_q95, crn_width_ratio
+    (90% width with CRN over the width with independent seeds), runs.
+    """
+    spec = experiment.spec
+    medians = results.groupby(["scenario", "year"])[spec.outputs].median()
+    rows = []
+    for name in experiment.counterfactuals:
+        crn, independent = paired_differences(results, experiment, name)
+        for output in spec.outputs:
+            for year in spec.key_years:
+                d = crn.xs(year, level="year")[output].to_numpy()
+                i = independent.xs(year, level="year")[output].to_numpy()
+                q05, q50, q95 = np.quantile(d, [0.05, 0.5, 0.95])
+                i05, i95 = np.quantile(i, [0.05, 0.95]) if np.isfinite(i).all() else (np.nan,) * 2
+                rows.append(
+                    {
+                        "counterfactual": name,
+                        "output": output,
+                        "year": year,
+                        "baseline_median": medians.loc[(BASELINE, year), output],
+                        "counterfactual_median": medians.loc[(name, year), output],
+                        "diff_median": q50,
+                        "diff_q05": q05,
+                        "diff_q95": q95,
+                        "independent_q05": i05,
+                        "independent_q95": i95,
+                        "crn_width_ratio": _ratio(q95 - q05, i95 - i05),
+                        "runs": d.size,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _ratio(width: float, reference: float) -> float:
+    return float(width / reference) if np.isfinite(reference) and reference > 0 else np.nan
+
+
+def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
+    """Return the summary as text, one block per counterfactual."""
+    blocks = []
+    for name, part in table.groupby("counterfactual", sort=False):
+        shown = pd.DataFrame(
+            {
+                "output": part["output"],
+                "year": part["year"],
+                "baseline": part["baseline_median"].map(_fmt),
+                "counterfactual": part["counterfactual_median"].map(_fmt),
+                "difference [90% interval]": [
+                    f"{_fmt(m, True)} [{_fmt(a, True)}, {_fmt(b, True)}]"
+                    for m, a, b in zip(part.diff_median, part.diff_q05, part.diff_q95, strict=True)
+                ],
+                "CRN/indep. width": part["crn_width_ratio"].map(
+                    lambda r: "n/a" if not np.isfinite(r) else f"{r:.2f}"
+                ),
+            }
+        )
+        blocks.append(
+            f"{name}: {experiment.question(name)}\n"
+            f"  changes: {', '.join(experiment.changes[name])}\n" + shown.to_string(index=False)
+        )
+    note = (
+        "baseline / counterfactual: medians over runs; difference: median and 90% interval "
+        "of the paired differences (same parameters and seeds).\nCRN/indep. width: 90% "
+        "width with common random numbers over the width with independent seeds (same "
+        "parameters); below 1 means the paired design narrows the interval."
+    )
+    if experiment.spec.replicates < 2:
+        note += " n/a: needs at least 2 replicates."
+    return "\n\n".join(blocks) + "\n\n" + note
+
+
+def _fmt(x: float, signed: bool = False) -> str:
+    if not np.isfinite(x):
+        return "nan"
+    sign = "+" if signed else ""
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:{sign},.2f}M"
+    if abs(x) >= 100:
+        return f"{x:{sign},.0f}"
+    return f"{x:{sign}.3g}"
+
+
+def describe(experiment: Experiment, posterior: str | Path) -> str:
+    """Return a short description of the experiment's design (printed before running)."""
+    spec, base = experiment.spec, experiment.baseline
+    params = (
+        f"posterior draws ({posterior})"
+        if spec.params == "posterior"
+        else "the scenarios' own behaviour values (no posterior)"
+    )
+    lines = [
+        f"{spec.name} ({experiment.path}): baseline '{base.name}' {base.start_year}-"
+        f"{base.end_year}; {len(experiment.counterfactuals)} counterfactual(s); "
+        f"{len(experiment.scenarios)} scenarios x {spec.draws} draws x {spec.replicates} "
+        f"replicate(s) = {experiment.runs:,} runs; parameters: {params}; seed {spec.seed}"
+    ]
+    for name in experiment.counterfactuals:
+        lines.append(f"  {name}: {', '.join(experiment.changes[name])}")
+    return "\n".join(lines)

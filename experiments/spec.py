@@ -1,0 +1,325 @@
+"""The experiment file: its schema, and the scenarios it resolves to.
+
+An experiment file (``experiments/*.yaml``, documented in ``docs/experiments.md``) names a
+baseline scenario and counterfactuals, the outputs and key years to report, the end year
+(for projections), and how many posterior draws and replicates to run from which seed. A
+counterfactual is a scenario file under ``scenarios/counterfactuals/`` that ``extends:`` the
+baseline and overrides a few policy or donor inputs, and may add the policy levers of
+``model.levers`` on top (applied after the calibrated parameters, as in the dashboard).
+``load_experiment`` reads a file; ``build_experiment`` resolves an already validated spec,
+which is how the dashboard builds its counterfactual view. Source of the scenarios:
+Jaysanov (2023), CAJOTAS 4(6), and the notes in ``scenarios/*.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
+from model.levers import apply_levers
+from model.limits import MAX_DRAWS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
+from model.scenario import Year, read_yaml_mapping
+
+BASELINE = "baseline"
+OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
+# Inputs that calibration sets: a counterfactual file changing them would be overwritten
+# by the posterior draws, so it is refused (a lever is applied after the draws instead).
+CALIBRATED_INPUTS = ("behaviour", "donor_budget_scale", "initial_registered")
+# Fields that name or span a scenario rather than describe a policy.
+DESCRIPTIVE_FIELDS = ("name", "description", "end_year")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Levers(_Strict):
+    """Policy levers of ``model.levers.apply_levers`` (its docstring is the reference).
+
+    Only the types are checked here; the ranges are checked by ``apply_levers`` itself.
+    """
+
+    state_grant_scale: float = 1.0
+    state_funding_start: Year | None = None
+    donor_budget_scale: float = 1.0
+    foreign_cut_year: Year | None = None
+    foreign_cut_depth: float = 0.0
+    registration_burden: float | None = None
+
+    def active(self) -> dict[str, Any]:
+        """Return the levers that differ from their defaults (which change nothing)."""
+        defaults = Levers()
+        return {k: v for k, v in self.model_dump().items() if v != getattr(defaults, k)}
+
+
+class CounterfactualSpec(_Strict):
+    """One counterfactual: a scenario file, optional levers on top, and its question."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    scenario: str
+    question: str = Field(min_length=10)
+    levers: Levers = Levers()
+
+
+class ExperimentSpec(_Strict):
+    """An experiment file as written (paths relative to the file)."""
+
+    name: str
+    description: str = ""
+    baseline: str
+    counterfactuals: list[CounterfactualSpec] = Field(min_length=1)
+    outputs: list[str] = Field(min_length=1)
+    key_years: list[Year] = Field(min_length=1)
+    end_year: Year | None = None
+    draws: int = Field(ge=1, le=MAX_DRAWS)
+    replicates: int = Field(ge=1, le=MAX_REPLICATES)
+    seed: int = Field(ge=0, le=MAX_SEED)
+    params: Literal["posterior", "scenario"] = "posterior"
+    chunk_draws: int = Field(default=10, ge=1, le=MAX_DRAWS)
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _bounded_runs(self) -> ExperimentSpec:
+        runs = (len(self.counterfactuals) + 1) * self.draws * self.replicates
+        if runs > MAX_RUNS:
+            raise ValueError(
+                f"{runs:,} runs (scenarios x draws x replicates); at most {MAX_RUNS:,}"
+            )
+        return self
+
+    @field_validator("outputs")
+    @classmethod
+    def _known_outputs(cls, outputs: list[str]) -> list[str]:
+        for name in outputs:
+            if name not in OUTPUT_NAMES:
+                raise ValueError(f"unknown output {name!r} (outputs are model.OUTPUT_COLUMNS)")
+        if len(set(outputs)) != len(outputs):
+            raise ValueError("an output is listed twice")
+        return outputs
+
+    @field_validator("counterfactuals")
+    @classmethod
+    def _unique_names(cls, items: list[CounterfactualSpec]) -> list[CounterfactualSpec]:
+        names = [c.name for c in items]
+        if BASELINE in names:
+            raise ValueError(f"{BASELINE!r} is reserved for the baseline")
+        if len(set(names)) != len(names):
+            raise ValueError("counterfactual names must be unique")
+        return items
+
+    @field_validator("key_years")
+    @classmethod
+    def _sorted_years(cls, years: list[int]) -> list[int]:
+        return sorted(set(years))
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A loaded, validated experiment: resolved scenarios and what each counterfactual changes."""
+
+    path: Path
+    spec: ExperimentSpec
+    scenarios: dict[str, Scenario]
+    changes: dict[str, list[str]]
+
+    @property
+    def baseline(self) -> Scenario:
+        """The baseline scenario (end year applied)."""
+        return self.scenarios[BASELINE]
+
+    @property
+    def counterfactuals(self) -> list[str]:
+        """Names of the counterfactuals, in file order."""
+        return [name for name in self.scenarios if name != BASELINE]
+
+    @property
+    def runs(self) -> int:
+        """Number of model runs of the whole experiment."""
+        return len(self.scenarios) * self.spec.draws * self.spec.replicates
+
+    def question(self, name: str) -> str:
+        """Return the question a counterfactual answers."""
+        return self._counterfactual(name).question
+
+    def levers(self, name: str) -> dict[str, Any]:
+        """Return the levers applied to a scenario after its parameters (none: ``{}``)."""
+        return {} if name == BASELINE else self._counterfactual(name).levers.active()
+
+    def _counterfactual(self, name: str) -> CounterfactualSpec:
+        return next(c for c in self.spec.counterfactuals if c.name == name)
+
+
+def load_experiment(
+    path: str | Path,
+    draws: int | None = None,
+    replicates: int | None = None,
+    params: str | None = None,
+) -> Experiment:
+    """Load and validate an experiment file and its scenarios.
+
+    Args:
+        path: The experiment YAML.
+        draws: Overrides the file's number of draws.
+        replicates: Overrides the file's number of replicates.
+        params: Overrides the file's ``params`` (``posterior`` or ``scenario``).
+
+    Raises:
+        ScenarioError: one line naming the file (experiment or scenario) and the field.
+    """
+    path = Path(path)
+    return build_experiment(path, _read_spec(path, draws, replicates, params))
+
+
+def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
+    """Resolve a validated experiment's scenarios and what each counterfactual changes.
+
+    Args:
+        path: The experiment file (or a name for one built in memory): scenario paths are
+            relative to its folder, and errors name it.
+        spec: The validated experiment.
+
+    Raises:
+        ScenarioError: one line naming the file (experiment or scenario) and the field.
+    """
+    folder = path.parent
+    baseline = _with_end_year(path, load_scenario(folder / spec.baseline), spec.end_year)
+    scenarios = {BASELINE: baseline}
+    changes = {}
+    for i, item in enumerate(spec.counterfactuals):
+        where = f"counterfactuals.{i}.scenario"
+        scenario = _with_end_year(path, load_scenario(folder / item.scenario), baseline.end_year)
+        _check_pairable(path, where, baseline, scenario)
+        changes[item.name] = _policy_changes(path, where, baseline, scenario)
+        changes[item.name] += _lever_changes(path, f"counterfactuals.{i}.levers", item, scenario)
+        if not changes[item.name]:
+            raise ScenarioError(path, where, "changes nothing in the baseline")
+        scenarios[item.name] = scenario
+    _check_years(path, spec, baseline)
+    return Experiment(path, spec, scenarios, changes)
+
+
+def _read_spec(
+    path: Path, draws: int | None, replicates: int | None, params: str | None
+) -> ExperimentSpec:
+    data = read_yaml_mapping(path)
+    overrides = {"draws": draws, "replicates": replicates, "params": params}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ScenarioError(path, field, _message(err)) from None
+
+
+def _message(err: dict[str, Any]) -> str:
+    return {"extra_forbidden": "unknown key", "missing": "required field is missing"}.get(
+        err["type"], err["msg"].removeprefix("Value error, ")
+    )
+
+
+def _with_end_year(path: Path, scenario: Scenario, end_year: int | None) -> Scenario:
+    if end_year is None or end_year == scenario.end_year:
+        return scenario
+    try:
+        return Scenario.model_validate({**scenario.model_dump(), "end_year": end_year})
+    except ValidationError as exc:
+        raise ScenarioError(path, "end_year", _message(exc.errors()[0])) from None
+
+
+def _check_pairable(path: Path, where: str, baseline: Scenario, other: Scenario) -> None:
+    for attr in ("country", "start_year"):
+        if getattr(other, attr) != getattr(baseline, attr):
+            raise ScenarioError(
+                path,
+                where,
+                f"{attr} {getattr(other, attr)} differs from the baseline's "
+                f"{getattr(baseline, attr)} (a counterfactual must pair with its baseline)",
+            )
+
+
+def _policy_changes(path: Path, where: str, baseline: Scenario, other: Scenario) -> list[str]:
+    changed = scenario_changes(baseline, other)
+    calibrated = [c for c in changed if c.split(".")[0].split("[")[0] in CALIBRATED_INPUTS]
+    if calibrated:
+        raise ScenarioError(
+            path,
+            where,
+            f"changes {calibrated[0]}, which calibration sets; a counterfactual changes "
+            "policy or donor inputs (or use levers, applied after the calibrated parameters)",
+        )
+    return changed
+
+
+def _lever_changes(
+    path: Path, where: str, item: CounterfactualSpec, scenario: Scenario
+) -> list[str]:
+    """Return what a counterfactual's levers change, as ``levers: <input>`` paths."""
+    levers = item.levers.active()
+    if not levers:
+        return []
+    try:
+        changed = scenario_changes(scenario, apply_levers(scenario, **levers))
+    except ScenarioError as exc:
+        raise ScenarioError(path, f"{where}.{exc.field}", exc.message) from None
+    return [f"levers: {c}" for c in changed]
+
+
+def _check_years(path: Path, spec: ExperimentSpec, baseline: Scenario) -> None:
+    for year in spec.key_years:
+        if not baseline.start_year <= year <= baseline.end_year:
+            raise ScenarioError(
+                path,
+                "key_years",
+                f"{year} is outside the runs ({baseline.start_year}-{baseline.end_year})",
+            )
+
+
+def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
+    """Return the inputs in which ``other`` differs from ``baseline``, as dotted paths.
+
+    Source notes, names and the end year are ignored; a yearly series counts as one input;
+    donors and shocks are matched by name (``donors[NDI].exit_year``, ``state.shocks[X]
+    removed``).
+    """
+    a, b = baseline.model_dump(mode="json"), other.model_dump(mode="json")
+    for field in DESCRIPTIVE_FIELDS:
+        a.pop(field, None)
+        b.pop(field, None)
+    return _diff(_without_sources(a), _without_sources(b), "")
+
+
+def _without_sources(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_sources(v) for k, v in value.items() if k != "source"}
+    if isinstance(value, list):
+        return [_without_sources(v) for v in value]
+    return value
+
+
+def _diff(a: Any, b: Any, path: str) -> list[str]:
+    if a == b:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict) and "points" not in a:
+        keys = list(a) + [k for k in b if k not in a]
+        return [c for k in keys for c in _diff(a.get(k), b.get(k), _join(path, k))]
+    if _named(a) and _named(b):
+        left, right = {i["name"]: i for i in a}, {i["name"]: i for i in b}
+        changes = [f"{path}[{n}] removed" for n in left if n not in right]
+        changes += [f"{path}[{n}] added" for n in right if n not in left]
+        for name in (n for n in left if n in right):
+            changes += _diff(left[name], right[name], f"{path}[{name}]")
+        return changes
+    return [path]
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _named(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
