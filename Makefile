@@ -13,9 +13,12 @@ $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed (see .python-version)"'
 	$(PYTHON) -m venv $(VENV)
 
+# The test of CITATION.cff reads the CFF 1.2.0 schema that cffconvert ships; only the schema
+# file is used, so cffconvert's code and its old pins (jsonschema<4) are not installed.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --no-deps cffconvert==2.0.0
 	touch $@
 
 setup: $(STAMP)

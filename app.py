@@ -1,12 +1,15 @@
 """Interactive dashboard of the NGO-sector model (Mesa SolaraViz): ``solara run app.py``.
 
-Also started by ``ngo-abm dashboard``. Pick a scenario (a country of Jaysanov 2023,
-CAJOTAS 4(6), or a counterfactual), set the policy levers of ``model.levers`` and a seed,
-press Reset to build the model, then Step or play it year by year. The plots read the
-model's yearly reporters (``model.metrics``, collected by ``NGOModel.datacollector``) and,
-for the income histogram, the population arrays; the article's reported figures come from
-``calibration/targets.yaml``. Calibrated parameters (the posterior median) are used when
-``calibration/posterior.parquet`` exists. How to use it: ``docs/dashboard.md``.
+Also started by ``ngo-abm dashboard``. Two views, one tab each. *Home* steps through one
+run: pick a scenario (a country of Jaysanov 2023, CAJOTAS 4(6), or a counterfactual), set
+the policy levers of ``model.levers`` and a seed, press Reset to build the model, then Step
+or play it year by year. *counterfactual* runs a baseline and a counterfactual over
+posterior draws on common random numbers, with bands (``dashboard.counterfactual``).
+The single-run plots read the model's yearly reporters (``model.metrics``, collected by
+``NGOModel.datacollector``) and, for the income histogram, the population arrays; the
+article's reported figures come from ``calibration/targets.yaml``. Calibrated parameters
+(the posterior median) are used when ``calibration/posterior.parquet`` exists. How to use
+it: ``docs/dashboard.md``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from mesa.visualization.utils import update_counter
 from calibration.plotting import reported_point, shade_periods
 from calibration.posterior import has_posterior, posterior_median
 from calibration.targets import Target, load_target_file
+from dashboard.counterfactual import CounterfactualView
 from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
 from model.levers import apply_levers
 from model.population import OPERATING
@@ -107,6 +111,28 @@ def _optional(value: object, kind: type) -> int | float | None:
     return None if value in (None, AS_IN_SCENARIO) else kind(value)
 
 
+def lever_values(
+    state_grant_scale: float = 1.0,
+    state_funding_start: str | int = AS_IN_SCENARIO,
+    donor_budget_scale: float = 1.0,
+    foreign_cut_year: int = DEFAULT_CUT_YEAR,
+    foreign_cut_depth: float = 0.0,
+    registration_burden: str | float = AS_IN_SCENARIO,
+) -> dict[str, int | float | None]:
+    """Return the keywords of ``model.levers.apply_levers`` from the levers' controls.
+
+    ``"as in scenario"`` stands for ``None``; the defaults change nothing.
+    """
+    return {
+        "state_grant_scale": float(state_grant_scale),
+        "state_funding_start": _optional(state_funding_start, int),
+        "donor_budget_scale": float(donor_budget_scale),
+        "foreign_cut_year": int(foreign_cut_year),
+        "foreign_cut_depth": float(foreign_cut_depth),
+        "registration_burden": _optional(registration_burden, float),
+    }
+
+
 SCENARIOS, SKIPPED = discover_scenarios()
 TARGET_FILE = load_target_file()
 FIRST_YEAR = min(s.start_year for s in SCENARIOS.values())
@@ -121,31 +147,14 @@ class DashboardModel(NGOModel):
             ``counterfactuals/<name>``). Not called ``scenario``: Mesa's ``Model`` and
             SolaraViz reserve that name.
         seed: The run's seed, as typed (a whole number >= 0).
-        state_grant_scale, state_funding_start, donor_budget_scale, foreign_cut_year,
-        foreign_cut_depth, registration_burden: The levers of ``model.levers.apply_levers``;
-            ``"as in scenario"`` stands for ``None``.
+        **levers: The levers' controls, as ``lever_values`` takes them.
     """
 
     def __init__(
-        self,
-        scenario_name: str = DEFAULT_SCENARIO,
-        seed: str | int = DEFAULT_SEED,
-        state_grant_scale: float = 1.0,
-        state_funding_start: str | int = AS_IN_SCENARIO,
-        donor_budget_scale: float = 1.0,
-        foreign_cut_year: int = DEFAULT_CUT_YEAR,
-        foreign_cut_depth: float = 0.0,
-        registration_burden: str | float = AS_IN_SCENARIO,
+        self, scenario_name: str = DEFAULT_SCENARIO, seed: str | int = DEFAULT_SEED, **levers
     ):
         base, self.calibration = calibrated(SCENARIOS[scenario_name])
-        self.levers = {
-            "state_grant_scale": float(state_grant_scale),
-            "state_funding_start": _optional(state_funding_start, int),
-            "donor_budget_scale": float(donor_budget_scale),
-            "foreign_cut_year": int(foreign_cut_year),
-            "foreign_cut_depth": float(foreign_cut_depth),
-            "registration_burden": _optional(registration_burden, float),
-        }
+        self.levers = lever_values(**levers)
         run_seed, seed_note = parse_seed(seed)
         self.scenario_name = scenario_name
         self.notes = [seed_note] if seed_note else []
@@ -468,9 +477,20 @@ MODEL_PARAMS = {
 COMPONENTS = [(NGOCounts, 0), (FundingMix, 0), (IncomeDistribution, 0), (RunInfo, 0)]
 
 
+LEVER_CONTROLS = {k: v for k, v in MODEL_PARAMS.items() if k not in ("scenario_name", "seed")}
+
+
+def counterfactual_levers(**controls) -> dict[str, int | float | None]:
+    """Return the levers of the counterfactual view (a cut year only with a cut)."""
+    levers = lever_values(**controls)
+    if levers["foreign_cut_depth"] == 0:
+        levers["foreign_cut_year"] = None
+    return levers
+
+
 @solara.component
 def Page():
-    """The dashboard page; each browser session gets its own model."""
+    """The single-run page; each browser session gets its own model."""
     model = solara.use_memo(DashboardModel, dependencies=[])
     solara.Style(SLIDER_VALUES_CSS)
     SolaraViz(
@@ -479,3 +499,24 @@ def Page():
         model_params=MODEL_PARAMS,
         name="NGOs in Central Asia: what if?",
     )
+
+
+@solara.component
+def CounterfactualPage():
+    """The counterfactual page: a baseline against a counterfactual over posterior draws."""
+    solara.Style(SLIDER_VALUES_CSS)
+    solara.AppBarTitle("NGOs in Central Asia: a counterfactual, with bands")
+    CounterfactualView(
+        SCENARIOS,
+        SCENARIO_DIR,
+        LEVER_CONTROLS,
+        counterfactual_levers,
+        [k for k in SCENARIOS if k in COUNTRIES],
+        DEFAULT_SCENARIO,
+    )
+
+
+routes = [
+    solara.Route(path="/", component=Page, label="Step through a run"),
+    solara.Route(path="counterfactual", component=CounterfactualPage, label="Counterfactual"),
+]

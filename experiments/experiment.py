@@ -55,6 +55,7 @@ from .spec import (
     ExperimentSpec,
     Levers,
     build_experiment,
+    experiment_from_mapping,
     load_experiment,
     scenario_changes,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "collect_runs",
     "describe",
     "difference_figure",
+    "experiment_from_mapping",
     "fan_figure",
     "format_summary",
     "income_figure",

@@ -202,12 +202,31 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
     return Experiment(path, spec, scenarios, changes)
 
 
+def experiment_from_mapping(path: str | Path, data: dict[str, Any]) -> Experiment:
+    """Validate an experiment given as a mapping (as the file would hold) and resolve it.
+
+    Args:
+        path: Where errors point (the page or notebook building it); relative scenario
+            paths are relative to its folder.
+        data: The experiment's fields.
+
+    Raises:
+        ScenarioError: one line naming ``path`` (or a scenario file) and the field.
+    """
+    path = Path(path)
+    return build_experiment(path, _validated(path, data))
+
+
 def _read_spec(
     path: Path, draws: int | None, replicates: int | None, params: str | None
 ) -> ExperimentSpec:
     data = read_yaml_mapping(path)
     overrides = {"draws": draws, "replicates": replicates, "params": params}
     data.update({k: v for k, v in overrides.items() if v is not None})
+    return _validated(path, data)
+
+
+def _validated(path: Path, data: dict[str, Any]) -> ExperimentSpec:
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:

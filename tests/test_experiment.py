@@ -22,6 +22,7 @@ from cli.main import main
 from experiments.experiment import (
     BASELINE,
     build_chunks,
+    collect_runs,
     load_experiment,
     parameter_sets,
     run_experiment,
@@ -440,3 +441,51 @@ def test_dry_run_writes_nothing(tmp_path, posterior, capsys):
     assert "state.shocks[Second revolution and Osh conflict] removed" in capsys.readouterr().out
     assert not out.exists()
     assert not os.path.exists(tmp_path / "runs")
+
+
+# ------------------------------------------------------------------ levers and memory runs
+
+
+def test_levers_act_after_the_drawn_parameters(tmp_path, posterior):
+    cf = [
+        {
+            "name": "more-donors",
+            "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+            "question": "What if donors gave half as much again?",
+            "levers": {"donor_budget_scale": 1.5},
+        }
+    ]
+    experiment = load_experiment(write_experiment(tmp_path / "e.yaml", counterfactuals=cf))
+    assert experiment.changes["more-donors"] == ["levers: donor_budget_scale.value"]
+    params = parameter_sets(experiment, posterior)
+    chunks = build_chunks(experiment, params)
+    for draw, chunk in enumerate(c for c in chunks if c.scenario == "more-donors"):
+        [task] = chunk.tasks
+        drawn = params[draw]["kyrgyzstan.donor_budget_scale"]
+        assert task.params == {}
+        assert task.scenario.donor_budget_scale.value == pytest.approx(1.5 * drawn)
+    base = [c for c in chunks if c.scenario == BASELINE]
+    assert {c.key for c in base}.isdisjoint(c.key for c in chunks if c.scenario != BASELINE)
+
+
+def test_a_lever_out_of_range_is_one_line_naming_it(tmp_path, posterior, capsys):
+    cf = [
+        {
+            "name": "cut",
+            "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+            "question": "What if foreign funding were cut?",
+            "levers": {"foreign_cut_year": 2012, "foreign_cut_depth": 1.5},
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "counterfactuals.0.levers.foreign_cut_depth")
+
+
+def test_runs_in_memory_equal_the_stored_runs(tmp_path, posterior):
+    experiment = load_experiment(write_experiment(tmp_path / "tiny.yaml"))
+    stats = run_experiment(experiment, tmp_path / "out", posterior=posterior)
+    seen = []
+    in_memory = collect_runs(experiment, posterior, on_progress=lambda *p: seen.append(p))
+    pd.testing.assert_frame_equal(in_memory, load_results(tmp_path / "out", stats.chunks))
+    assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]

@@ -1,0 +1,1 @@
+"""Views of the dashboard (``app.py``) beyond Mesa's single-run page."""

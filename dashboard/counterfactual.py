@@ -1,0 +1,267 @@
+"""The dashboard's counterfactual view: a scenario against a counterfactual, with bands.
+
+Pick a baseline scenario and a counterfactual (a shipped file under
+``scenarios/counterfactuals/``, the policy levers of ``model.levers``, or both), and a
+number of posterior draws; both scenarios then run on common random numbers (run ``i`` of
+each uses posterior draw ``i`` and the same seed), and the page shows the fan charts of
+both with the reported figures, the paired differences and the funding mix. Nothing is
+computed here: the page builds an experiment as an experiment file would describe it
+(``experiments.spec.experiment_from_mapping``) and hands it to the functions of
+``ngo-abm experiment`` (``experiments.paired``, ``experiments.figures``), so the page and
+the command line give the same numbers and charts. The posterior is the one committed
+at run time (``calibration/posterior.parquet``); without one, the scenarios' own values are
+used and the page says so. Source: Jaysanov (2023), CAJOTAS 4(6). Docs: docs/dashboard.md.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import solara
+from mesa.visualization.solara_viz import UserInputs
+from solara.lab import task
+
+from calibration.posterior import has_posterior
+from calibration.targets import load_target_file
+from experiments.figures import difference_figure, fan_figure, income_figure
+from experiments.paired import collect_runs, format_summary, summary_table
+from experiments.spec import Experiment, Levers, experiment_from_mapping
+from model import Scenario, ScenarioError
+
+WHERE = Path("dashboard counterfactual view")
+NAME = "counterfactual"
+LEVERS_ONLY = "none (the baseline with the levers below)"
+OUTPUTS = (
+    "registered",
+    "operational",
+    "reporting",
+    "share_income_foreign",
+    "income_foreign_usd",
+    "income_state_usd",
+    "income_domestic_usd",
+)
+DEFAULT_DRAWS = 10
+MAX_DRAWS = 100
+SEED = 1
+CHART_DPI = 80
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the page asks for: a baseline, a counterfactual file (or none), levers, draws."""
+
+    baseline: str
+    counterfactual: str
+    levers: Mapping[str, Any]
+    draws: int
+
+
+@dataclass(frozen=True)
+class PairedView:
+    """The finished comparison: the experiment run, its charts as PNG and its summary."""
+
+    experiment: Experiment
+    charts: dict[str, bytes]
+    summary: str
+    seconds: float
+
+
+def counterfactual_choices(scenarios: Mapping[str, Scenario], baseline: str) -> list[str]:
+    """Return the counterfactuals offered with a baseline: its country's files, then none."""
+    base = scenarios[baseline]
+    files = [
+        key
+        for key, s in scenarios.items()
+        if key.startswith("counterfactuals/")
+        and s.country == base.country
+        and s.start_year == base.start_year
+    ]
+    return [*files, LEVERS_ONLY]
+
+
+def build_comparison(choice: Choice, scenarios: Mapping[str, Scenario], folder: Path) -> Experiment:
+    """Return the experiment the page runs: the choice, as an experiment file would say it.
+
+    Raises:
+        ScenarioError: one line naming the view (or a scenario file) and the field, e.g. a
+            counterfactual that changes nothing.
+    """
+    counterfactual = (
+        choice.baseline if choice.counterfactual == LEVERS_ONLY else choice.counterfactual
+    )
+    active = Levers.model_validate(dict(choice.levers)).active()
+    levers = ", ".join(f"{k} {v:g}" for k, v in active.items()) or "no levers"
+    data = {
+        "name": f"{choice.baseline} against {choice.counterfactual}",
+        "baseline": str(folder / f"{choice.baseline}.yaml"),
+        "counterfactuals": [
+            {
+                "name": NAME,
+                "scenario": str(folder / f"{counterfactual}.yaml"),
+                "question": f"What if {choice.counterfactual}, with {levers}?",
+                "levers": active,
+            }
+        ],
+        "outputs": list(OUTPUTS),
+        "key_years": _key_years(scenarios[choice.baseline]),
+        "draws": choice.draws,
+        "replicates": 1,
+        "seed": SEED,
+        "params": "posterior" if has_posterior() else "scenario",
+        "chunk_draws": 1,
+    }
+    return experiment_from_mapping(WHERE, data)
+
+
+def _key_years(scenario: Scenario) -> list[int]:
+    """Return the years the summary reports: the last year and every tenth before it."""
+    return list(range(scenario.end_year, scenario.start_year, -10))[:3]
+
+
+def run_comparison(
+    experiment: Experiment, on_progress: Callable[[int, int], None] | None = None
+) -> PairedView:
+    """Run both scenarios over the draws and draw the charts (the experiment's own)."""
+    started = time.perf_counter()
+    results = collect_runs(experiment, on_progress=on_progress)
+    charts = {
+        "fan": _png(fan_figure(results, experiment, NAME, load_target_file())),
+        "difference": _png(difference_figure(results, experiment, NAME)),
+        "funding": _png(income_figure(results, experiment, NAME)),
+    }
+    summary = format_summary(summary_table(results, experiment), experiment)
+    return PairedView(experiment, charts, summary, time.perf_counter() - started)
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=CHART_DPI)
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+class Superseded(Exception):
+    """A newer comparison was asked for: this one stops."""
+
+
+progress_text = solara.reactive("")
+
+
+@task
+def compare_task(experiment: Experiment) -> PairedView:
+    """Run a comparison in a thread, reporting progress (one task per browser session)."""
+
+    def report(done: int, total: int) -> None:
+        if not compare_task.is_current():
+            raise Superseded
+        compare_task.progress = 100.0 * done / total
+        progress_text.value = f"{done} of {total} runs"
+
+    return run_comparison(experiment, report)
+
+
+@solara.component
+def CounterfactualView(
+    scenarios: Mapping[str, Scenario],
+    folder: Path,
+    lever_controls: Mapping[str, dict[str, Any]],
+    to_levers: Callable[..., dict[str, Any]],
+    baselines: list[str],
+    initial: str,
+):
+    """The page: choices in the sidebar, progress, then the charts and the summary.
+
+    Args:
+        scenarios: The scenarios offered, keyed by their path under ``folder``.
+        folder: The scenarios folder.
+        lever_controls: The levers' controls (Mesa ``UserInputs`` options, as in the
+            single-run view).
+        to_levers: Turns the controls' values into ``model.levers.apply_levers`` keywords.
+        baselines: The keys offered as baselines.
+        initial: The baseline chosen when the page opens.
+    """
+    baseline, set_baseline = solara.use_state(initial)
+    offered = counterfactual_choices(scenarios, baseline)
+    counterfactual, set_counterfactual = solara.use_state(offered[0])
+    if counterfactual not in offered:
+        counterfactual = offered[0]
+    controls, set_controls = solara.use_state(
+        {name: options["value"] for name, options in lever_controls.items()}
+    )
+    draws, set_draws = solara.use_state(DEFAULT_DRAWS)
+    error, set_error = solara.use_state("")
+
+    def start() -> None:
+        choice = Choice(baseline, counterfactual, to_levers(**controls), draws)
+        try:
+            experiment = build_comparison(choice, scenarios, folder)
+        except ScenarioError as exc:
+            set_error(str(exc))
+            return
+        set_error("")
+        progress_text.value = ""
+        compare_task(experiment)
+
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Compare"):
+            solara.Select(
+                "Baseline scenario", value=baseline, values=baselines, on_value=set_baseline
+            )
+            solara.Select(
+                "Counterfactual", value=counterfactual, values=offered, on_value=set_counterfactual
+            )
+            solara.SliderInt(
+                "Posterior draws", value=draws, min=2, max=MAX_DRAWS, on_value=set_draws
+            )
+            solara.Button("Run comparison", on_click=start, color="primary")
+        with solara.Card("Levers (on the counterfactual, after calibration)"):
+            UserInputs(
+                {k: {**o, "value": controls[k]} for k, o in lever_controls.items()},
+                on_change=lambda name, value: set_controls({**controls, name: value}),
+            )
+    _Results(error)
+
+
+@solara.component
+def _Results(error: str):
+    """Progress while running, then the charts and the summary of the last comparison."""
+    if error:
+        solara.Error(error)
+        return
+    if compare_task.not_called:
+        solara.Markdown(
+            "Choose a baseline, a counterfactual and levers, then press **Run comparison**."
+        )
+        return
+    if compare_task.pending:
+        solara.ProgressLinear(compare_task.progress or True)
+        solara.Text(f"Running: {progress_text.value}")
+    if compare_task.error and not isinstance(compare_task.exception, Superseded):
+        solara.Error(f"The comparison failed: {compare_task.exception}")
+    view = compare_task.value if compare_task.finished else None
+    if view is None:
+        return
+    spec = view.experiment.spec
+    params = "posterior draws" if spec.params == "posterior" else "seeds (no posterior)"
+    solara.Markdown(
+        f"**{view.experiment.scenarios[NAME].name}** against **{view.experiment.baseline.name}**: "
+        f"{spec.draws} {params}, common random numbers, {view.seconds:.0f} s. "
+        f"Changes: {'; '.join(view.experiment.changes[NAME])}."
+    )
+    for key, title in (
+        ("fan", "Both scenarios, with the reported figures"),
+        ("difference", "Paired difference: counterfactual minus baseline"),
+        ("funding", "Funding mix"),
+    ):
+        with solara.Column(classes=[f"chart-{key}"]):
+            solara.Markdown(f"### {title}")
+            solara.Image(view.charts[key], width="100%")
+    solara.Preformatted(view.summary)
