@@ -1,0 +1,41 @@
+"""``ngo-abm sources``: write docs/sources.md, every source behind the numbers.
+
+The page is generated from the scenario and target files (``calibration.sources``);
+``--check`` writes nothing and exits 1 when the committed page is not current.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from calibration.atomic import write_text_atomic
+from calibration.sources import PAGE, ROOT, check_page, render_sources
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    """Write the sources page, or check that the committed one is current."""
+    page = ROOT / PAGE
+    if args.check:
+        if check_page():
+            print(f"{PAGE} is current")
+            return 0
+        print(f"{PAGE} is not current: run `ngo-abm sources`")
+        return 1
+    write_text_atomic(page, render_sources())
+    print(f"wrote {Path(PAGE)}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``sources`` subcommand."""
+    parser = subparsers.add_parser(
+        "sources",
+        help="write docs/sources.md: every source of the scenario and target files",
+        description="Write docs/sources.md from the scenario and target files: every "
+        "source note with the input it supports, and every reported figure with its source.",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the page is not current"
+    )
+    parser.set_defaults(func=cmd_sources)

@@ -1,0 +1,107 @@
+"""Citation and provenance: CITATION.cff against the CFF 1.2.0 schema, the version named in
+CITATION.cff and CHANGELOG.md, and docs/sources.md generated from the current files.
+
+The CFF schema is the file that the ``cffconvert`` package ships (``make setup`` installs
+it without its dependencies, only for that file); the test is skipped, with the reason,
+where it is not installed.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from calibration.sources import PAGE, check_page, render_sources, scenario_sources
+from cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE_TITLE = (
+    "The Dynamics of Non-Governmental Organizations and Their Development in Central Asia "
+    "(In the Case of Kazakhstan and Kyrgyzstan)"
+)
+
+
+def _version() -> str:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def _citation() -> dict:
+    # Dates stay strings: the schema wants the text of the date.
+    return json.loads(json.dumps(yaml.safe_load((ROOT / "CITATION.cff").read_text())))
+
+
+@pytest.fixture(scope="module")
+def cff_validator():
+    jsonschema = pytest.importorskip("jsonschema")
+    spec = importlib.util.find_spec("cffconvert")
+    if spec is None:
+        pytest.skip("cffconvert (which ships the CFF 1.2.0 schema) is not installed: make setup")
+    schema_path = Path(spec.submodule_search_locations[0]) / "schemas" / "1.2.0" / "schema.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_citation_validates_against_the_cff_schema(cff_validator):
+    errors = [f"{list(e.path)}: {e.message}" for e in cff_validator.iter_errors(_citation())]
+    assert errors == []
+
+
+def test_the_schema_check_catches_a_broken_citation(cff_validator):
+    broken = copy.deepcopy(_citation())
+    del broken["authors"]
+    broken["date-released"] = "29 November 2026"
+    errors = [(list(e.path), e.message) for e in cff_validator.iter_errors(broken)]
+    assert ([], "'authors' is a required property") in errors
+    assert any(path == ["date-released"] and "does not match" in m for path, m in errors)
+
+
+def test_citation_names_this_version_and_the_article():
+    citation = _citation()
+    assert citation["version"] == _version()
+    [article] = [r for r in citation["references"] if r["type"] == "article"]
+    assert " ".join(article["title"].split()) == ARTICLE_TITLE
+    assert article["authors"][0]["family-names"] == "Jaysanov"
+    assert article["journal"] == "Central Asian Journal of Theoretical and Applied Sciences"
+    assert (article["year"], article["volume"], article["issue"]) == (2023, 4, "6")
+
+
+def test_the_changelog_has_this_version():
+    assert (
+        f"## [{_version()}] - {_citation()['date-released']}" in (ROOT / "CHANGELOG.md").read_text()
+    )
+
+
+def test_the_committed_sources_page_is_current(capsys):
+    assert check_page(), "docs/sources.md is not current: run `ngo-abm sources`"
+    assert main(["sources", "--check"]) == 0
+    assert "is current" in capsys.readouterr().out
+
+
+def test_the_sources_page_lists_every_scenario_source_with_its_input():
+    page = render_sources()
+    kyrgyz = list(scenario_sources(ROOT / "scenarios" / "kyrgyzstan.yaml"))
+    assert len(kyrgyz) == (ROOT / "scenarios" / "kyrgyzstan.yaml").read_text().count("source:")
+    where = dict((w, s) for w, _, s in kyrgyz)
+    assert where["state.grant_budget_local"].startswith("assumption on the level")
+    assert "state.shocks[Tulip revolution]" in where
+    assert "| state.shocks[Tulip revolution] |" in page
+    assert "kz_registered_2020" in page and "16news.kz" in page
+
+
+def test_a_changed_source_makes_the_page_stale(tmp_path):
+    for folder in ("scenarios", "calibration"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / PAGE).parent.mkdir()
+    (tmp_path / PAGE).write_text(render_sources(tmp_path), encoding="utf-8")
+    assert check_page(tmp_path)
+    path = tmp_path / "scenarios" / "kyrgyzstan.yaml"
+    path.write_text(path.read_text().replace("the article gives no amount", "a new reading"))
+    assert not check_page(tmp_path)
+    assert "a new reading" in render_sources(tmp_path)
