@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from . import grants
+from .engines import Funder
 from .population import STATUS_NAMES, ApplicantPool, Population
 from .scenario import SECTORS, StatePolicy
 from .scenario import Donor as DonorConfig
@@ -165,15 +165,16 @@ class Donor(Agent):
         """
         if self.budget_usd <= 0 or pool.rows.size == 0:
             return 0.0
-        amounts = grants.allocate(
+        b = self.model.behaviour
+        funder = Funder(
             self.budget_usd,
-            self.config.mean_grant_usd.value * self.model.behaviour["donor_grant_scale"],
-            pool.scores(self.priorities),
-            pool.sizes,
-            self.model.streams.uniform(f"grant:{self.name}", year, pool.ids),
-            self.model.behaviour["grant_cap_multiple"],
+            self.config.mean_grant_usd.value * b["donor_grant_scale"],
+            b["grant_cap_multiple"],
+            self.priorities,
+            f"grant:{self.name}",
+            year,
         )
-        self.model.population.income_foreign[pool.rows] += amounts
+        amounts = self.model.rules.award(pool, funder, self.model.population.income_foreign)
         return float(amounts.sum())
 
 
@@ -240,18 +241,20 @@ class State(Agent):
         model = self.model
         to_usd = model.to_usd
         budget = self.grant_budget_local * to_usd
-        eligible = self.eligible(pool)
-        if budget <= 0 or eligible.rows.size == 0:
+        if budget <= 0:
             return
-        amounts = grants.allocate(
+        eligible = self.eligible(pool)
+        if eligible.rows.size == 0:
+            return
+        funder = Funder(
             budget,
             self.policy.grant_mean_local.at(year) * to_usd,
-            eligible.scores(self.priorities),
-            eligible.sizes,
-            model.streams.uniform("state_grant", year, eligible.ids),
             model.behaviour["grant_cap_multiple"],
+            self.priorities,
+            "state_grant",
+            year,
         )
-        model.population.income_state[eligible.rows] += amounts
+        amounts = model.rules.award(eligible, funder, model.population.income_state)
         self.grants_paid_local = float(amounts.sum()) / to_usd
 
     def award_prizes(self, year: int, pool: ApplicantPool) -> None:
