@@ -36,6 +36,8 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "state_grants_local",
     "state_prizes_local",
     "donors_active",
+    "donor_budget_usd",
+    "foreign_restriction",
     "share_ecology",
 )
 
@@ -65,6 +67,10 @@ COLUMN_DOCS: dict[str, str] = {
     "state_grants_local": "state grants disbursed (local currency, nominal)",
     "state_prizes_local": "state NGO prizes paid (local currency, nominal)",
     "donors_active": "foreign donors with money in the country that year",
+    "donor_budget_usd": "foreign donors' budgets for NGOs that year after their decisions "
+    "(restriction, instability, absorptive capacity; constant US$)",
+    "foreign_restriction": "the state's restriction on foreign funding in force that year "
+    "(0-1: the stricter of its documented laws and its reaction)",
     "share_ecology": "share of registered NGOs working on ecology",
 }
 
@@ -161,5 +167,7 @@ def year_row(model: NGOModel, new: int, struck: int, counts: np.ndarray) -> dict
         "state_grants_local": model.state.grants_paid_local,
         "state_prizes_local": model.state.prizes_paid_local,
         "donors_active": sum(1 for d in model.donors if d.active),
+        "donor_budget_usd": float(sum(d.budget_usd for d in model.donors)),
+        "foreign_restriction": model.state.restriction,
         "share_ecology": _share(c["ecology"], int(c["registered"])),
     }

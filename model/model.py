@@ -2,10 +2,11 @@
 
 Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and Their
 Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS 4(6).
-One step is one calendar year. Each year the State applies its policy timeline, Donors
-set their budgets, new NGOs register, funders award grants, NGOs raise domestic money,
-operate, keep some activity or fall idle, file reports, and idle NGOs are struck off
-(voluntary closures, the state's procedure for inactive NGOs, purges).
+One step is one calendar year. Each year the State applies its policy timeline and
+decides its restriction on foreign funding, Donors set their budgets, new NGOs register,
+funders award grants, NGOs raise domestic money, operate, keep some activity or fall
+idle, file reports, and idle NGOs are struck off (voluntary closures, the state's
+procedure for inactive NGOs, purges).
 The full description is ``docs/ODD.md``.
 """
 
@@ -16,7 +17,7 @@ import pandas as pd
 from mesa import DataCollector, Model
 
 from . import population as rules
-from .agents import NGO, Donor, State
+from .agents import NGO, Donor, State, plan_donors
 from .engines import Domestic, Founding, YearEnd, make_rules
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import Population
@@ -103,9 +104,9 @@ class NGOModel(Model):
         year, b = self.year, self.behaviour
         self.to_usd = self.local_to_constant_usd(year)
         self.to_nominal = self.constant_to_nominal_usd(year)
-        self.state.apply_policy(year)
-        for donor in self.donors:
-            donor.plan_year(year, self.state.instability, self.state.restriction)
+        # The State and the Donors decide on what they saw last year (last year's row).
+        self.state.apply_policy(year, self.row.get("share_income_foreign", 0.0))
+        plan_donors(self, year, int(self.row.get("funded", 0)))
         self.money, self.money_mix = self.funding_on_offer()
         self.expected_money = self.update_expected_money()
         self.rules.start_year()

@@ -175,11 +175,11 @@ class Shock(_Strict):
     source: Source
 
 
-class Reaction(_Strict):
-    """How a donor reacts to instability or to restrictions on foreign funding."""
+class NeighbourRevolution(_Strict):
+    """A neighbouring country's regime falling to protests: a dated event the State sees."""
 
-    action: Literal["cut", "exit", "shift"]
-    strength: float = Field(ge=0, le=1)
+    name: str
+    year: Year
     source: Source
 
 
@@ -189,7 +189,9 @@ class Donor(_Strict):
     Its money is ``weight`` shares of the country's foreign money for NGOs
     (``donor_budget_scale``), on the shared path of ``Donor.path_usd``
     (``model.agents``): arrival from ``entry_year``, growth to a plateau, decline after the
-    donors' peak year; no yearly amounts are given per donor.
+    donors' peak year; no yearly amounts are given per donor. How it answers restrictions,
+    instability and the sector's absorptive capacity is shared by all donors
+    (``model.decisions``), not a per-donor setting.
     """
 
     name: str
@@ -198,8 +200,6 @@ class Donor(_Strict):
     weight: Number
     mean_grant_usd: Number
     priorities: SectorWeights
-    on_instability: Reaction
-    on_restriction: Reaction
     source: Source
 
     @model_validator(mode="after")
@@ -235,6 +235,7 @@ class StatePolicy(_Strict):
     soviet_rules_until: YearFact | None = None
     foreign_funding_restriction: ShareSeries
     shocks: list[Shock] = Field(default_factory=list)
+    neighbour_revolutions: list[NeighbourRevolution] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _whole_prize_count(self) -> StatePolicy:
@@ -291,6 +292,13 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "report_habit": (0, 1),
     "deregistration_rate": (0, 1),
     "strike_off_rate": (0, 1),
+    "state_restriction_reaction": (0, 10),
+    "state_threat_memory": (0, 1),
+    "state_neighbour_threat": (0, 1),
+    "donor_restriction_cut": (0, 1),
+    "donor_instability_cut": (0, 1),
+    "donor_restriction_shift": (0, 1),
+    "donor_absorption": (0, 100),
 }
 
 
@@ -333,6 +341,13 @@ class Behaviour(_Strict):
     report_habit: Parameter
     deregistration_rate: Parameter
     strike_off_rate: Parameter
+    state_restriction_reaction: Parameter
+    state_threat_memory: Parameter
+    state_neighbour_threat: Parameter
+    donor_restriction_cut: Parameter
+    donor_instability_cut: Parameter
+    donor_restriction_shift: Parameter
+    donor_absorption: Parameter
 
     @model_validator(mode="after")
     def _in_range(self) -> Behaviour:
