@@ -38,7 +38,7 @@ from model import COUNTRIES, Behaviour, NGOModel, Scenario, ScenarioError, load_
 from model.scenario import read_yaml_mapping
 
 from .atomic import write_atomic, write_text_atomic
-from .compare import statistic, target_error
+from .compare import run_value, target_error
 from .posterior import WEIGHT, effective_sample_size, posterior_summary
 from .proposal import CollapsedPopulation, StudentTProposal
 from .targets import DEFAULT_TARGETS, Target, load_targets
@@ -205,9 +205,8 @@ class Simulator(pyabc.IntegratedModel):
                     # A runaway register (more foundings a year than the model allows)
                     # is infinitely far from every figure: rejected at any threshold.
                     return pyabc.ModelResult(accepted=False)
-                frame = model.results()
                 for target in due:
-                    stats[target.id] = float(statistic(frame, target).iloc[0])
+                    stats[target.id] = run_value(model.datacollector.model_vars, target)
                     total += squared_error(target, stats[target.id])
                 distance = math.sqrt(total / len(self.targets))
                 if distance > eps:

@@ -23,11 +23,26 @@ REPLICATE = "replicate"
 
 def column_values(frame: pd.DataFrame, column: str, denominator: str | None) -> pd.Series:
     """Return a yearly column, or its ratio to ``denominator`` (0 where that is not positive)."""
-    values = frame[column].astype(float)
-    if denominator is None:
+    values = frame[column].to_numpy(dtype=float)
+    den = None if denominator is None else frame[denominator].to_numpy(dtype=float)
+    return pd.Series(_ratio(values, den), index=frame.index)
+
+
+def _ratio(values: np.ndarray, den: np.ndarray | None) -> np.ndarray:
+    if den is None:
         return values
-    den = frame[denominator].astype(float)
-    return values.where(den > 0, 0.0) / den.where(den > 0, 1.0)
+    return np.where(den > 0, values, 0.0) / np.where(den > 0, den, 1.0)
+
+
+def run_value(columns: Mapping[str, list], target: Target) -> float:
+    """Return the target's statistic of one run from its yearly columns, without a frame.
+
+    ``columns`` maps output columns to their yearly values (a model's collected
+    ``datacollector.model_vars``); a calibration particle reads its statistics this way.
+    """
+    den = None if target.denominator is None else np.asarray(columns[target.denominator], float)
+    values = _ratio(np.asarray(columns[target.column], dtype=float), den)
+    return run_statistic(np.asarray(columns["year"]), values, target)
 
 
 def statistic(frame: pd.DataFrame, target: Target) -> pd.Series:

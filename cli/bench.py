@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from cli.main import UsageError
-from experiments import benchmark
+from experiments import bench_report, benchmark
 from experiments.output_paths import check_file
 
 
@@ -26,12 +26,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     records = benchmark.run_benchmark(
         args.cases,
         settings,
-        emit=lambda record: print(benchmark.to_json_line(record), flush=True),
+        emit=lambda record: print(bench_report.to_json_line(record), flush=True),
     )
     print()
-    print(benchmark.format_table(records))
+    print(bench_report.format_table(records))
     if args.out is not None:
-        benchmark.write_json_lines(args.out, records)
+        bench_report.write_json_lines(args.out, records)
         print(f"wrote {args.out}")
     return 0
 

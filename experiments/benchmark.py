@@ -17,6 +17,10 @@ Cases (each one JSON record; medians, warm-ups and ratios are computed within on
 - ``memory``: peak resident set of one 1:1 run in a fresh process (``VmHWM`` on Linux).
 - ``ensemble``: throughput of an ensemble run by ``experiments.runner.map_runs`` with one
   and with two worker processes.
+- ``calib_path``, ``calib_batch``, ``compile``: the compiled rules against the numpy rules
+  on the calibration path, and the kernels' first-use cost (``experiments.bench_calibration``).
+
+The records' text and tables are written by ``experiments.bench_report``.
 
 Timing uses ``time.perf_counter``; the Mesa floor uses only Mesa's public API (``Agent``,
 ``Model``, ``create_agents``, ``remove``, ``AgentSet.shuffle_do``). Goals are reported, never
@@ -45,7 +49,12 @@ import numpy as np
 import pandas as pd
 from mesa import Agent, Model
 
-from calibration.atomic import write_text_atomic
+from experiments.bench_calibration import (
+    case_calib_batch,
+    case_calib_path,
+    case_compile,
+    python_child,
+)
 from experiments.runner import RunTask, map_runs, run_task
 from model import Scenario, load_scenario, simulate
 
@@ -56,6 +65,9 @@ CASES: tuple[str, ...] = (
     "run_kg_no_agents",
     "mesa_floor",
     "numpy_floor",
+    "calib_path",
+    "calib_batch",
+    "compile",
     "run_kg_x10",
     "memory",
     "ensemble",
@@ -73,16 +85,18 @@ class Settings:
         repeats: Timed runs per case after one warm-up.
         years: Simulated years (None: the scenario's own span).
         ensemble_runs: Runs in the ensemble case.
+        batch_runs: Prior parameter sets in the calibration batch case.
     """
 
     quick: bool
     repeats: int
     years: int | None
     ensemble_runs: int
+    batch_runs: int
 
 
-FULL = Settings(quick=False, repeats=7, years=None, ensemble_runs=200)
-QUICK = Settings(quick=True, repeats=2, years=4, ensemble_runs=10)
+FULL = Settings(quick=False, repeats=7, years=None, ensemble_runs=200, batch_runs=200)
+QUICK = Settings(quick=True, repeats=2, years=4, ensemble_runs=10, batch_runs=4)
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,10 @@ GOALS: tuple[Goal, ...] = (
     Goal("peak RSS of a 1:1 run under 300 MB", "peak_rss_mb", "<", 300.0),
     Goal("run_kg_x10 under 12x run_kg", "x10_over_run_kg", "<", 12.0),
     Goal("2 workers at least 1.6x the throughput of 1", "ensemble_speedup", ">=", 1.6),
+    Goal("calib_path at least 5x faster than the numpy rules", "calib_path_speedup", ">=", 5.0),
+    Goal("stretch: calib_path 10x faster", "calib_path_speedup", ">=", 10.0),
+    Goal("calib_path within 30x of numpy_floor", "calib_path_over_numpy_floor", "<=", 30.0),
+    Goal("calib_batch at least 8x the numpy rules' runs/s", "calib_batch_speedup", ">=", 8.0),
 )
 
 
@@ -326,17 +344,7 @@ def report_memory_child(path: str, years: int) -> None:
 
 def case_memory(settings: Settings) -> dict[str, Any]:
     """Measure the peak resident set of one run in a fresh Python process."""
-    done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_CHILD, str(SCENARIO_PATH), str(settings.years or 0)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"memory child failed: {done.stderr.strip().splitlines()[-1:]}")
-    child = json.loads(done.stdout.strip().splitlines()[-1])
+    child = python_child(_MEMORY_CHILD, [str(SCENARIO_PATH), str(settings.years or 0)], ROOT)
     return {
         "case": "memory",
         "source": child["source"],
@@ -433,6 +441,12 @@ def run_benchmark(
         add(case_floor("mesa_floor", mesa_floor, profile, settings))
     if "numpy_floor" in chosen:
         add(case_floor("numpy_floor", numpy_floor, profile, settings))
+    if "calib_path" in chosen:
+        add(case_calib_path(scenario, settings.repeats, SEED))
+    if "calib_batch" in chosen:
+        add(case_calib_batch(scenario, settings.batch_runs, SEED))
+    if "compile" in chosen:
+        add(case_compile(SCENARIO_PATH, ROOT))
     if "run_kg_x10" in chosen:
         add(case_run("run_kg_x10", scaled_founding(scenario, SCALE), settings)[0])
     if "memory" in chosen:
@@ -461,6 +475,15 @@ def ratios(records: list[dict[str, Any]]) -> dict[str, float]:
         out["x10_cost_per_agent_year_over_run_kg"] = (
             x10["us_per_agent_year"] / run["us_per_agent_year"]
         )
+    if "calib_path" in by:
+        calib = by["calib_path"]
+        out["calib_path_speedup"] = calib["speedup"]
+        if "numpy_floor" in by:
+            out["calib_path_over_numpy_floor"] = (
+                calib["us_per_ngo_year_compiled"] / by["numpy_floor"]["us_per_agent_year"]
+            )
+    if "calib_batch" in by:
+        out["calib_batch_speedup"] = by["calib_batch"]["speedup"]
     if "memory" in by:
         out["peak_rss_mb"] = by["memory"]["peak_rss_mb"]
     if "ensemble" in by:
@@ -488,85 +511,3 @@ def summary(records: list[dict[str, Any]], wall_seconds: float) -> dict[str, Any
         "loadavg_after": list(os.getloadavg()),
         "wall_seconds": wall_seconds,
     }
-
-
-# Output ------------------------------------------------------------------------------
-
-
-def to_json_line(record: dict[str, Any]) -> str:
-    """Return one record as a JSON line."""
-    return json.dumps(record, sort_keys=False)
-
-
-def write_json_lines(path: Path, records: list[dict[str, Any]]) -> None:
-    """Write the records to ``path`` as JSON lines, atomically (temporary file, then rename)."""
-    write_text_atomic(path, "".join(to_json_line(r) + "\n" for r in records))
-
-
-def _case_note(record: dict[str, Any], values: dict[str, float]) -> str:
-    case = record["case"]
-    if case == "run_kg":
-        return f"{record['ngos_founded']:,} NGOs founded"
-    if case == "run_kg_no_agents" and "run_kg_over_no_agents" in values:
-        return f"run_kg / run_kg_no_agents = {values['run_kg_over_no_agents']:.2f}"
-    if case == "mesa_floor" and "mesa_floor_over_run_kg" in values:
-        return f"mesa_floor / run_kg = {values['mesa_floor_over_run_kg']:.2f}"
-    if case == "numpy_floor" and "run_kg_over_numpy_floor" in values:
-        return f"run_kg / numpy_floor = {values['run_kg_over_numpy_floor']:.0f}"
-    if case == "run_kg_x10" and "x10_over_run_kg" in values:
-        return (
-            f"{record['ngos_founded']:,} NGOs founded; {values['x10_over_run_kg']:.2f}x run_kg "
-            f"time for {values['x10_agent_years_over_run_kg']:.2f}x agent-years; cost per "
-            f"agent-year {values['x10_cost_per_agent_year_over_run_kg']:.2f}x run_kg"
-        )
-    return ""
-
-
-def format_table(records: list[dict[str, Any]]) -> str:
-    """Return the records as readable Markdown tables (timings, memory, ensemble, goals)."""
-    by = {r["case"]: r for r in records}
-    values = by["summary"]["ratios"]
-    lines = [
-        "| case | median s | runs | agent-years | us / agent-year | note |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    for r in records:
-        if "seconds" in r:
-            lines.append(
-                f"| {r['case']} | {r['seconds']:.4f} | {r['repeats']} | {r['agent_years']:,} "
-                f"| {r['us_per_agent_year']:.3f} | {_case_note(r, values)} |"
-            )
-    if "memory" in by:
-        m = by["memory"]
-        lines += [
-            "",
-            f"Peak RSS of one run in a fresh process ({m['source']}): {m['peak_rss_mb']:.0f} MB "
-            f"(peak {m['loaded_rss_mb']:.0f} MB after imports and scenario loading, "
-            f"+{m['run_rss_mb']:.0f} MB during the run).",
-        ]
-    if "ensemble" in by:
-        e = by["ensemble"]
-        lines += [
-            "",
-            f"Ensemble of {e['runs']} runs: 1 worker {e['runs_per_second_1']:.2f} runs/s "
-            f"({e['seconds_1']:.1f} s), 2 workers {e['runs_per_second_2']:.2f} runs/s "
-            f"({e['seconds_2']:.1f} s), speed-up {e['speedup']:.2f}x; results "
-            f"{'identical' if e['identical'] else 'DIFFER'} across worker counts.",
-        ]
-    lines += ["", "| goal | target | value | result |", "|---|---|---:|---|"]
-    for g in by["summary"]["goals"]:
-        value = "-" if g["value"] is None else f"{g['value']:.2f}"
-        verdict = {True: "pass", False: "FAIL", None: "not run"}[g["pass"]]
-        lines.append(f"| {g['goal']} | {g['target']} | {value} | {verdict} |")
-    head, tail = by["header"], by["summary"]
-    lines += [
-        "",
-        f"Load average before {_load(head['loadavg_before'])}, after "
-        f"{_load(tail['loadavg_after'])}; {head['cpus_usable']} usable CPUs; "
-        f"wall {tail['wall_seconds']:.0f} s.",
-    ]
-    return "\n".join(lines)
-
-
-def _load(loadavg: list[float]) -> str:
-    return " ".join(f"{x:.2f}" for x in loadavg)

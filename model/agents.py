@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from . import grants
+from . import decisions
+from .engines import Funder
 from .population import STATUS_NAMES, ApplicantPool, Population
 from .scenario import SECTORS, StatePolicy
 from .scenario import Donor as DonorConfig
@@ -94,7 +95,6 @@ class Donor(Agent):
         super().__init__(model)
         self.config = config
         self.name = config.name
-        self.exited = False
         self.budget_usd = 0.0
         self.priorities = config.priorities.vector()
         total_weight = sum(d.weight.value for d in model.config.donors)
@@ -108,49 +108,40 @@ class Donor(Agent):
         by all donors: growth in a straight line from arrival to the plateau over
         ``donor_ramp_years``, then a decline of ``donor_decline`` a year after
         ``donor_peak_year``, when donors' civil-society money for the former Soviet Union
-        turned elsewhere. Only the arrival year and the weight are the donor's own.
+        turned elsewhere. Only the arrival year and the weight are the donor's own. Nothing
+        outside its entry and exit years.
         """
         cfg, b = self.config, self.model.behaviour
+        if year < cfg.entry_year or (cfg.exit_year is not None and year > cfg.exit_year):
+            return 0.0
         ramp = min(1.0, max(0.0, year - cfg.entry_year + 1) / b["donor_ramp_years"])
         decline = (1.0 - b["donor_decline"]) ** max(0.0, year - b["donor_peak_year"])
         level = self.model.config.donor_budget_scale.value * 1e6 * self.share
         return level * ramp * decline
 
     def plan_year(self, year: int, instability: float, restriction: float) -> None:
-        """Set this year's budget and priorities from its path (``path_usd``) and reactions.
+        """Set this year's budget and priorities from its path and the politics it sees.
 
-        A ``cut`` reaction scales the budget down by strength times the level of
-        instability (or restriction); ``exit`` leaves the country for good with probability
-        strength times level; ``shift`` keeps the money but moves the priorities towards
-        the state's grant priorities.
+        The path (``path_usd``) times what the donor still gives under the restriction in
+        force and the instability (``donor_restriction_cut``, ``donor_instability_cut``);
+        priorities move towards the State's grant priorities, the fields the State itself
+        funds, by ``donor_restriction_shift`` times the restriction. The sector's
+        absorptive capacity is applied to all donors together afterwards
+        (``plan_donors``).
         """
-        cfg = self.config
-        active = cfg.entry_year <= year and (cfg.exit_year is None or year <= cfg.exit_year)
-        if not active or self.exited:
-            self.budget_usd = 0.0
-            return
-        budget = self.path_usd(year)
-        priorities = cfg.priorities.vector()
-        state_priorities = self.model.state.priorities
-        for reaction, level, label in (
-            (cfg.on_instability, instability, "instability"),
-            (cfg.on_restriction, restriction, "restriction"),
-        ):
-            if level <= 0:
-                continue
-            effect = reaction.strength * level
-            if reaction.action == "cut":
-                budget *= 1.0 - effect
-            elif reaction.action == "exit":
-                if self.model.streams.scalar_uniform(f"exit:{self.name}:{label}", year) < effect:
-                    self.exited = True
-                    budget = 0.0
-            else:
-                priorities = (1 - effect) * priorities / priorities.sum() + effect * (
-                    state_priorities / state_priorities.sum()
-                )
-        self.budget_usd = budget
-        self.priorities = priorities
+        b = self.model.behaviour
+        self.priorities = self.config.priorities.vector()
+        self.budget_usd = self.path_usd(year) * decisions.donor_political_factor(
+            restriction, instability, b["donor_restriction_cut"], b["donor_instability_cut"]
+        )
+        self.priorities = decisions.shifted_priorities(
+            self.priorities, self.model.state.priorities, b["donor_restriction_shift"] * restriction
+        )
+
+    @property
+    def mean_grant_usd(self) -> float:
+        """Return the donor's mean grant (its scenario's, times ``donor_grant_scale``)."""
+        return self.config.mean_grant_usd.value * self.model.behaviour["donor_grant_scale"]
 
     @property
     def active(self) -> bool:
@@ -165,20 +156,43 @@ class Donor(Agent):
         """
         if self.budget_usd <= 0 or pool.rows.size == 0:
             return 0.0
-        amounts = grants.allocate(
+        b = self.model.behaviour
+        funder = Funder(
             self.budget_usd,
-            self.config.mean_grant_usd.value * self.model.behaviour["donor_grant_scale"],
-            pool.scores(self.priorities),
-            pool.sizes,
-            self.model.streams.uniform(f"grant:{self.name}", year, pool.ids),
-            self.model.behaviour["grant_cap_multiple"],
+            self.mean_grant_usd,
+            b["grant_cap_multiple"],
+            self.priorities,
+            f"grant:{self.name}",
+            year,
         )
-        self.model.population.income_foreign[pool.rows] += amounts
+        amounts = self.model.rules.award(pool, funder, self.model.population.income_foreign)
         return float(amounts.sum())
 
 
+def plan_donors(model: NGOModel, year: int, capable_ngos: int) -> None:
+    """Set every donor's budget for ``year``: its own plan, then the sector's absorption.
+
+    Each donor plans from its path and the politics (``Donor.plan_year``); then all
+    donors together can place only as many grants as the NGOs able to spend them
+    (``capable_ngos``, those funded last year) absorb, so each budget is scaled by
+    ``decisions.absorption_factor`` of the grants planned by all donors.
+    """
+    state = model.state
+    for donor in model.donors:
+        donor.plan_year(year, state.instability, state.restriction)
+    planned = sum(d.budget_usd / d.mean_grant_usd for d in model.donors)
+    factor = decisions.absorption_factor(planned, capable_ngos, model.behaviour["donor_absorption"])
+    for donor in model.donors:
+        donor.budget_usd *= factor
+
+
 class State(Agent):
-    """The state: registration burden, grants and prizes, reporting rules, shocks."""
+    """The state: registration burden, grants and prizes, reporting rules, shocks.
+
+    Its documented instruments follow the scenario's timeline; its restriction on foreign
+    funding is the stricter of the documented laws and its reaction to the foreign share
+    of NGO income under the threat it feels (``decide_restriction``).
+    """
 
     def __init__(self, model: NGOModel, policy: StatePolicy):
         super().__init__(model)
@@ -187,6 +201,8 @@ class State(Agent):
         self.burden = 0.0
         self.enforcement = 0.0
         self.restriction = 0.0
+        self.reactive_restriction = 0.0
+        self.threat = 0.0
         self.instability = 0.0
         self.purge_share = 0.0
         self.strike_off = 0.0
@@ -195,20 +211,51 @@ class State(Agent):
         self.grants_paid_local = 0.0
         self.prizes_paid_local = 0.0
 
-    def apply_policy(self, year: int) -> None:
-        """Read this year's policy timeline and the shocks in force."""
+    def apply_policy(self, year: int, foreign_share: float = 0.0) -> None:
+        """Read this year's policy timeline and the shocks in force, and decide the restriction.
+
+        Args:
+            year: The calendar year.
+            foreign_share: The foreign share of all NGO income last year (the model's
+                output), what the State sees of the sector's dependence on donors.
+        """
         p = self.policy
         self.burden = self.registration_burden(year)
         self.strike_off = p.strike_off_inactive.at(year)
         self.enforcement = p.reporting_enforcement.at(year)
-        self.restriction = p.foreign_funding_restriction.at(year)
         self.grant_budget_local = p.grant_budget_local.at(year)
         self.prize_budget_local = p.prize_budget_local.at(year)
         live = [s for s in p.shocks if s.year <= year < s.year + s.duration_years]
         self.instability = max((s.instability for s in live), default=0.0)
         self.purge_share = max((s.purge_dormant_share for s in live), default=0.0)
+        self.decide_restriction(year, foreign_share)
         self.grants_paid_local = 0.0
         self.prizes_paid_local = 0.0
+
+    def decide_restriction(self, year: int, foreign_share: float) -> None:
+        """Set this year's restriction on foreign funding.
+
+        The threat the State feels (``decisions.perceived_threat``: the shocks in force, a
+        neighbour's revolution this year, last year's threat remembered) times the foreign
+        share of NGO income last year gives its reaction
+        (``decisions.reactive_restriction``); the restriction in force is the stricter of
+        the reaction and the documented laws (``foreign_funding_restriction``).
+        """
+        b = self.model.behaviour
+        neighbour = any(r.year == year for r in self.policy.neighbour_revolutions)
+        self.threat = decisions.perceived_threat(
+            self.instability,
+            neighbour,
+            self.threat,
+            b["state_neighbour_threat"],
+            b["state_threat_memory"],
+        )
+        self.reactive_restriction = decisions.reactive_restriction(
+            foreign_share, self.threat, b["state_restriction_reaction"]
+        )
+        self.restriction = decisions.restriction_in_force(
+            self.policy.foreign_funding_restriction.at(year), self.reactive_restriction
+        )
 
     def registration_burden(self, year: int) -> float:
         """Return the burden of registering an NGO in ``year``.
@@ -240,18 +287,20 @@ class State(Agent):
         model = self.model
         to_usd = model.to_usd
         budget = self.grant_budget_local * to_usd
-        eligible = self.eligible(pool)
-        if budget <= 0 or eligible.rows.size == 0:
+        if budget <= 0:
             return
-        amounts = grants.allocate(
+        eligible = self.eligible(pool)
+        if eligible.rows.size == 0:
+            return
+        funder = Funder(
             budget,
             self.policy.grant_mean_local.at(year) * to_usd,
-            eligible.scores(self.priorities),
-            eligible.sizes,
-            model.streams.uniform("state_grant", year, eligible.ids),
             model.behaviour["grant_cap_multiple"],
+            self.priorities,
+            "state_grant",
+            year,
         )
-        model.population.income_state[eligible.rows] += amounts
+        amounts = model.rules.award(eligible, funder, model.population.income_state)
         self.grants_paid_local = float(amounts.sum()) / to_usd
 
     def award_prizes(self, year: int, pool: ApplicantPool) -> None:

@@ -2,11 +2,12 @@
 
 The dashboard (``app.py``) and anyone scripting a what-if apply these to a loaded (and
 possibly calibrated) scenario: the state's grant budget and the year it starts, the donors'
-budget level, a cut of foreign funding and the registration burden. Each lever rewrites
-the scenario's own inputs (``model.scenario``), so the model's rules are unchanged and the
-result is an ordinary validated ``Scenario``; every rewritten input keeps its source with
-the lever appended. Source of the inputs themselves: Jaysanov (2023), CAJOTAS 4(6), and
-the notes in ``scenarios/*.yaml``.
+budget level, a cut of foreign funding, the registration burden and how strongly the state
+reacts to foreign money under threat. Each lever rewrites the scenario's own inputs
+(``model.scenario``; the reaction is its shared behaviour parameter), so the model's rules
+are unchanged and the result is an ordinary validated ``Scenario``; every rewritten input
+keeps its source with the lever appended. Source of the inputs themselves: Jaysanov
+(2023), CAJOTAS 4(6), and the notes in ``scenarios/*.yaml``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any
 from .scenario import Scenario, ScenarioError
 
 LEVERS = "levers"
+# The largest multiple of the state's reaction a lever may ask for: five times the top of
+# its prior (1) stays inside the parameter's range (scenario.BEHAVIOUR_RANGES).
+MAX_REACTION_SCALE = 5.0
 
 
 def apply_levers(
@@ -27,6 +31,7 @@ def apply_levers(
     foreign_cut_year: int | None = None,
     foreign_cut_depth: float = 0.0,
     registration_burden: float | None = None,
+    state_reaction_scale: float = 1.0,
 ) -> Scenario:
     """Return a copy of ``scenario`` with policy levers applied.
 
@@ -50,10 +55,15 @@ def apply_levers(
             depth of 0) means no cut.
         foreign_cut_depth: Level of the restriction, 0 to 1: from ``foreign_cut_year`` on,
             ``state.foreign_funding_restriction`` is the larger of the scenario's value
-            and this depth. Donors react through their ``on_restriction`` rules (cut the
-            budget, leave the country, or shift towards the state's priorities).
+            and this depth (the documented floor; the state's own reaction can still
+            restrict more). Donors react with the shared rules of ``model.decisions``: they
+            cut their budgets and move towards the state's priorities.
         registration_burden: If given (0 to 1), replaces the registration burden path by
             this constant in every year.
+        state_reaction_scale: Multiplies ``state_restriction_reaction``, how strongly the
+            state restricts foreign funding when it feels threatened and foreign money
+            pays for much of the sector (0 to 5; 0 is a state that only follows its
+            documented laws).
 
     Returns:
         A new validated ``Scenario``.
@@ -62,6 +72,10 @@ def apply_levers(
         ScenarioError: if a lever is out of range (named as ``levers: <lever>``).
     """
     _check_levers(state_grant_scale, donor_budget_scale, foreign_cut_depth, registration_burden)
+    if not 0.0 <= state_reaction_scale <= MAX_REACTION_SCALE:
+        raise ScenarioError(
+            LEVERS, "state_reaction_scale", f"must be between 0 and {MAX_REACTION_SCALE:g}"
+        )
     data = scenario.model_dump(mode="python")
     state = data["state"]
     if state_funding_start is not None:
@@ -90,6 +104,10 @@ def apply_levers(
         }
         # The lever is the burden in every year, the Soviet years included.
         state["soviet_rules_until"] = None
+    if state_reaction_scale != 1.0:
+        reaction = data["behaviour"]["state_restriction_reaction"]
+        reaction["value"] *= state_reaction_scale
+        reaction["source"] += f"; lever: state reaction x{state_reaction_scale:g}"
     return Scenario.model_validate(data)
 
 

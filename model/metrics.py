@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .population import DEREGISTERED, LONG_ACTIVE_YEARS, OPERATING
+import numpy as np
+
+from .population import DEREGISTERED, LONG_ACTIVE_YEARS, OPERATING, Population
 from .scenario import SECTORS
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "state_grants_local",
     "state_prizes_local",
     "donors_active",
+    "donor_budget_usd",
+    "foreign_restriction",
     "share_ecology",
 )
 
@@ -63,25 +67,46 @@ COLUMN_DOCS: dict[str, str] = {
     "state_grants_local": "state grants disbursed (local currency, nominal)",
     "state_prizes_local": "state NGO prizes paid (local currency, nominal)",
     "donors_active": "foreign donors with money in the country that year",
+    "donor_budget_usd": "foreign donors' budgets for NGOs that year after their decisions "
+    "(restriction, instability, absorptive capacity; constant US$)",
+    "foreign_restriction": "the state's restriction on foreign funding in force that year "
+    "(0-1: the stricter of its documented laws and its reaction)",
     "share_ecology": "share of registered NGOs working on ecology",
 }
 
-_ECOLOGY = SECTORS.index("ecology")
+ECOLOGY = SECTORS.index("ecology")
 
 
 def _share(part: int | float, whole: int | float) -> float:
     return float(part) / float(whole) if whole > 0 else 0.0
 
 
-def year_row(model: NGOModel, new: int, struck: int) -> dict[str, float]:
-    """Return the output row of the year just simulated.
+# What the output row needs from the population, in this order: counts of registered,
+# funded, operational, reporting and long-active NGOs; the year's foreign, state and
+# domestic income; counts among funded NGOs of the foreign-funded, the foreign-dependent,
+# those with at most 5,000 and above 50,000 nominal US$; registered ecology NGOs.
+TALLY = (
+    "registered",
+    "funded",
+    "operational",
+    "reporting",
+    "long_active",
+    "income_foreign",
+    "income_state",
+    "income_domestic",
+    "foreign_funded",
+    "foreign_dependent",
+    "income_le_5k",
+    "income_gt_50k",
+    "ecology",
+)
 
-    Args:
-        model: The model after the year's step.
-        new: NGOs registered this year.
-        struck: NGOs deregistered this year.
+
+def tally(pop: Population, to_nominal: float) -> np.ndarray:
+    """Return the population's counts and sums in the order of ``TALLY`` (numpy path).
+
+    ``model.kernels.tally`` computes the same in one compiled pass.
     """
-    pop = model.population
     status = pop.view("status")
     registered = status != DEREGISTERED
     operating = status == OPERATING
@@ -89,35 +114,60 @@ def year_row(model: NGOModel, new: int, struck: int) -> dict[str, float]:
     state = pop.view("income_state") + pop.view("income_prize")
     domestic = pop.view("income_domestic")
     income = foreign + state + domestic
-    total_foreign, total_state, total_domestic = foreign.sum(), state.sum(), domestic.sum()
-    n_operating = int(operating.sum())
-    n_registered = int(registered.sum())
-    nominal = income[operating] * model.to_nominal
+    nominal = income[operating] * to_nominal
+    return np.array(
+        [
+            registered.sum(),
+            operating.sum(),
+            pop.view("active").sum(),
+            pop.view("reported").sum(),
+            (pop.view("streak") >= LONG_ACTIVE_YEARS).sum(),
+            foreign.sum(),
+            state.sum(),
+            domestic.sum(),
+            ((foreign > 0) | pop.view("spent_foreign_reserves"))[operating].sum(),
+            (foreign[operating] > 0.5 * income[operating]).sum(),
+            (nominal <= 5_000).sum(),
+            (nominal > 50_000).sum(),
+            (pop.view("sector")[registered] == ECOLOGY).sum(),
+        ],
+        dtype=np.float64,
+    )
+
+
+def year_row(model: NGOModel, new: int, struck: int, counts: np.ndarray) -> dict[str, float]:
+    """Return the output row of the year just simulated.
+
+    Args:
+        model: The model after the year's step.
+        new: NGOs registered this year.
+        struck: NGOs deregistered this year.
+        counts: The population's tally (``TALLY``), from the numpy or the compiled rules.
+    """
+    c = dict(zip(TALLY, counts.tolist(), strict=True))
+    funded = int(c["funded"])
+    foreign, state, domestic = c["income_foreign"], c["income_state"], c["income_domestic"]
     return {
         "year": model.year,
-        "registered": n_registered,
+        "registered": int(c["registered"]),
         "new_registrations": new,
         "deregistered": struck,
-        "operational": int(pop.view("active").sum()),
-        "funded": n_operating,
-        "reporting": int(pop.view("reported").sum()),
-        "long_active": int((pop.view("streak") >= LONG_ACTIVE_YEARS).sum()),
-        "income_foreign_usd": float(total_foreign),
-        "income_state_usd": float(total_state),
-        "income_domestic_usd": float(total_domestic),
-        "share_income_foreign": _share(total_foreign, total_foreign + total_state + total_domestic),
-        "share_foreign_funded": _share(
-            int(((foreign > 0) | pop.view("spent_foreign_reserves"))[operating].sum()), n_operating
-        ),
-        "share_foreign_dependent": _share(
-            int((foreign[operating] > 0.5 * income[operating]).sum()), n_operating
-        ),
-        "share_income_le_5k": _share(int((nominal <= 5_000).sum()), n_operating),
-        "share_income_gt_50k": _share(int((nominal > 50_000).sum()), n_operating),
+        "operational": int(c["operational"]),
+        "funded": funded,
+        "reporting": int(c["reporting"]),
+        "long_active": int(c["long_active"]),
+        "income_foreign_usd": foreign,
+        "income_state_usd": state,
+        "income_domestic_usd": domestic,
+        "share_income_foreign": _share(foreign, foreign + state + domestic),
+        "share_foreign_funded": _share(c["foreign_funded"], funded),
+        "share_foreign_dependent": _share(c["foreign_dependent"], funded),
+        "share_income_le_5k": _share(c["income_le_5k"], funded),
+        "share_income_gt_50k": _share(c["income_gt_50k"], funded),
         "state_grants_local": model.state.grants_paid_local,
         "state_prizes_local": model.state.prizes_paid_local,
         "donors_active": sum(1 for d in model.donors if d.active),
-        "share_ecology": _share(
-            int((pop.view("sector")[registered] == _ECOLOGY).sum()), n_registered
-        ),
+        "donor_budget_usd": float(sum(d.budget_usd for d in model.donors)),
+        "foreign_restriction": model.state.restriction,
+        "share_ecology": _share(c["ecology"], int(c["registered"])),
     }

@@ -2,10 +2,11 @@
 
 Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and Their
 Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS 4(6).
-One step is one calendar year. Each year the State applies its policy timeline, Donors
-set their budgets, new NGOs register, funders award grants, NGOs raise domestic money,
-operate, keep some activity or fall idle, file reports, and idle NGOs are struck off
-(voluntary closures, the state's procedure for inactive NGOs, purges).
+One step is one calendar year. Each year the State applies its policy timeline and
+decides its restriction on foreign funding, Donors set their budgets, new NGOs register,
+funders award grants, NGOs raise domestic money, operate, keep some activity or fall
+idle, file reports, and idle NGOs are struck off (voluntary closures, the state's
+procedure for inactive NGOs, purges).
 The full description is ``docs/ODD.md``.
 """
 
@@ -16,7 +17,8 @@ import pandas as pd
 from mesa import DataCollector, Model
 
 from . import population as rules
-from .agents import NGO, Donor, State
+from .agents import NGO, Donor, State, plan_donors
+from .engines import Domestic, Founding, YearEnd, make_rules
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import Population
 from .rng import KeyedStreams, poisson_quantile
@@ -38,9 +40,13 @@ class NGOModel(Model):
             on the population arrays, which the agents only read, so a run without them
             gives the same output; calibration skips them because building tens of thousands
             of Mesa agents is more than half the cost of a particle.
+        engine: ``"compiled"`` (numba kernels, the default) or ``"numpy"`` (the reference
+            implementation); both give the same table bit for bit (``model.engines``).
     """
 
-    def __init__(self, scenario: Scenario, rng: int = 0, agents: bool = True):
+    def __init__(
+        self, scenario: Scenario, rng: int = 0, agents: bool = True, engine: str = "compiled"
+    ):
         super().__init__(rng=rng)
         self.with_agents = agents
         self.config = scenario
@@ -49,6 +55,7 @@ class NGOModel(Model):
         self.behaviour = scenario.behaviour.values()
         self.year = scenario.start_year - 1
         self.population = Population(capacity_hint=4096)
+        self.rules = make_rules(engine, self.population, self.streams)
         self.ngos: list[NGO] = []
         self.state = State(self, scenario.state)
         self.donors = [Donor(self, cfg) for cfg in scenario.donors]
@@ -66,14 +73,7 @@ class NGOModel(Model):
         count = int(self.config.initial_registered.value)
         if count:
             year = self.config.start_year - 1
-            rows = self.population.add(
-                year,
-                count,
-                self.config.civic_sectors.vector(),
-                self.streams,
-                self.behaviour["one_day_share"],
-                self.behaviour["capacity_sd"],
-            )
+            rows = self.rules.found(year, count, self._founding(self.config.civic_sectors.vector()))
             self.population.status[rows] = rules.DORMANT
             self.population.active[rows] = False
             self._create_agents(rows)
@@ -101,27 +101,37 @@ class NGOModel(Model):
     def step(self) -> None:
         """Simulate one calendar year."""
         self.year += 1
-        year, b, pop = self.year, self.behaviour, self.population
+        year, b = self.year, self.behaviour
         self.to_usd = self.local_to_constant_usd(year)
         self.to_nominal = self.constant_to_nominal_usd(year)
-        self.state.apply_policy(year)
-        for donor in self.donors:
-            donor.plan_year(year, self.state.instability, self.state.restriction)
+        # The State and the Donors decide on what they saw last year (last year's row).
+        self.state.apply_policy(year, self.row.get("share_income_foreign", 0.0))
+        plan_donors(self, year, int(self.row.get("funded", 0)))
         self.money, self.money_mix = self.funding_on_offer()
         self.expected_money = self.update_expected_money()
-        pop.start_year()
+        self.rules.start_year()
         new = self._register_new(year)
-        seekers = rules.applicants(pop, year, self.streams, b["apply_dormant"])
-        pool = rules.ApplicantPool(pop, seekers, b["track_record_weight"], b["grant_size_capacity"])
+        pool = self.rules.seek(
+            year, b["apply_dormant"], b["track_record_weight"], b["grant_size_capacity"]
+        )
         for donor in self.donors:
             donor.award_grants(year, pool)
         self.state.award_grants(year, pool)
         self.state.award_prizes(year, pool)
-        rules.raise_domestic(
-            pop,
-            year,
-            self.streams,
-            seekers,
+        self.rules.raise_domestic(year, pool, self._domestic())
+        struck = self._deregister(year)
+        self.row = year_row(self, new, struck, self.rules.tally(self.to_nominal))
+        self.datacollector.collect(self)
+        if year >= self.config.end_year:
+            self.running = False
+
+    def _founding(self, sector_probs: np.ndarray) -> Founding:
+        b = self.behaviour
+        return Founding(sector_probs, b["one_day_share"], b["capacity_sd"])
+
+    def _domestic(self) -> Domestic:
+        b = self.behaviour
+        return Domestic(
             b["domestic_income_gdp"] * self.gdp_per_person_usd(),
             self.domestic_pool_usd(),
             b["domestic_raise_prob"],
@@ -130,26 +140,6 @@ class NGOModel(Model):
             b["domestic_persistence"],
             b["domestic_cofunding"],
         )
-        rules.update_activity(
-            pop,
-            year,
-            self.streams,
-            b["min_activity_usd"],
-            b["savings_rate"],
-            b["one_day_exit"],
-            b["capacity_learning"],
-            b["capacity_decay"],
-        )
-        rules.update_engagement(pop, year, self.streams, b["volunteer_persistence"])
-        state_funded = (pop.view("income_state") + pop.view("income_prize")) > 0
-        rules.file_reports(
-            pop, year, self.streams, self.report_probability(), b["report_habit"], state_funded
-        )
-        struck = self._deregister(year)
-        self.row = year_row(self, new, struck)
-        self.datacollector.collect(self)
-        if year >= self.config.end_year:
-            self.running = False
 
     def funding_on_offer(self) -> tuple[float, np.ndarray]:
         """Return this year's donor and state money (constant US$) and its sector mix."""
@@ -238,15 +228,8 @@ class NGOModel(Model):
             )
         if count == 0:
             return 0
-        rows = self.population.add(
-            year,
-            count,
-            self._sector_probabilities(),
-            self.streams,
-            self.behaviour["one_day_share"],
-            self.behaviour["capacity_sd"],
-        )
-        self._create_agents(rows)
+        founding = self._founding(self._sector_probabilities())
+        self._create_agents(self.rules.found(year, count, founding))
         return count
 
     def _sector_probabilities(self) -> np.ndarray:
@@ -261,15 +244,29 @@ class NGOModel(Model):
         """Return an operating NGO's chance of filing its annual report this year."""
         b = self.behaviour
         p = b["report_base"] + b["report_enforcement"] * self.state.enforcement
-        return float(np.clip(p, 0.0, 1.0))
+        return min(max(float(p), 0.0), 1.0)
 
     def _deregister(self, year: int) -> int:
-        """Strike idle NGOs off: voluntary closures, the state's procedure, and purges."""
+        """End the year: activity, engagement and reports, then strike idle NGOs off.
+
+        Strike-offs are voluntary closures, the state's procedure for inactive NGOs, and
+        purges.
+        """
         b = self.behaviour
         enforced = b["strike_off_rate"] * self.state.strike_off
         rate = min(1.0, b["deregistration_rate"] + enforced + self.state.purge_share)
-        struck = rules.deregister(self.population, year, self.streams, rate)
-        rows = np.flatnonzero(struck)
+        rates = YearEnd(
+            b["min_activity_usd"],
+            b["savings_rate"],
+            b["one_day_exit"],
+            b["capacity_learning"],
+            b["capacity_decay"],
+            b["volunteer_persistence"],
+            self.report_probability(),
+            b["report_habit"],
+            rate,
+        )
+        rows = np.flatnonzero(self.rules.end_year(year, rates))
         if self.with_agents:
             for row in rows:
                 self.ngos[row].remove()
@@ -281,17 +278,20 @@ class NGOModel(Model):
         return frame[list(OUTPUT_COLUMNS)]
 
 
-def simulate(scenario: Scenario, seed: int = 0, agents: bool = True) -> pd.DataFrame:
+def simulate(
+    scenario: Scenario, seed: int = 0, agents: bool = True, engine: str = "compiled"
+) -> pd.DataFrame:
     """Run a scenario from its start to its end year and return the yearly table.
 
     Args:
         scenario: A validated scenario.
         seed: The run's seed.
         agents: Create the Mesa ``NGO`` agents (the output is the same without them).
+        engine: ``"compiled"`` or ``"numpy"`` rules (same output; ``model.engines``).
 
     Returns:
         One row per year with the columns of ``OUTPUT_COLUMNS``.
     """
-    model = NGOModel(scenario, rng=seed, agents=agents)
+    model = NGOModel(scenario, rng=seed, agents=agents, engine=engine)
     model.run_for(scenario.end_year - scenario.start_year + 1)
     return model.results()

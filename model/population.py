@@ -27,6 +27,7 @@ _FLOAT_FIELDS = (
     "income_prize",
     "reserves",
     "reserves_foreign",
+    "fundraising_level",
 )
 
 
@@ -84,22 +85,26 @@ class Population:
         Returns:
             The slice of the new rows.
         """
-        start = self.size
-        self._grow(start + count)
-        rows = slice(start, start + count)
+        rows = self.extend(count)
         ids = np.uint64(year) * np.uint64(ID_STRIDE) + np.arange(count, dtype=np.uint64)
         self.ngo_id[rows] = ids
         self.founded[rows] = year
-        cumulative = np.cumsum(sector_probs / sector_probs.sum())
-        cumulative[-1] = 1.0
+        cumulative = cumulative_probabilities(sector_probs)
         self.sector[rows] = np.searchsorted(cumulative, streams.uniform("sector", year, ids))
         self.one_day[rows] = streams.uniform("one_day", year, ids) < one_day_share
         z = streams.normal("capacity", year, ids)
         self.capacity[rows] = np.exp(capacity_sd * z - 0.5 * capacity_sd**2)
+        self.fundraising_level[rows] = streams.normal("domestic_level", TRAIT, ids)
         self.status[rows] = OPERATING
         self.active[rows] = True
-        self.size = start + count
         return rows
+
+    def extend(self, count: int) -> slice:
+        """Make room for ``count`` new rows at the end and return their slice."""
+        start = self.size
+        self._grow(start + count)
+        self.size = start + count
+        return slice(start, start + count)
 
     def start_year(self) -> None:
         """Carry last year's activity and reports forward and clear this year's income."""
@@ -123,6 +128,18 @@ class Population:
             + self.view("income_domestic")
             + self.view("income_prize")
         )
+
+
+def cumulative_probabilities(probs: np.ndarray) -> np.ndarray:
+    """Return the cumulative distribution of ``probs`` (normalised), ending at exactly 1."""
+    cumulative = np.cumsum(probs / probs.sum())
+    cumulative[-1] = 1.0
+    return cumulative
+
+
+def sector_fit(priorities: np.ndarray) -> np.ndarray:
+    """Return each sector's fit with a funder's priorities (1 is an average sector)."""
+    return priorities / priorities.mean()
 
 
 def chance(
@@ -166,8 +183,15 @@ class ApplicantPool:
 
     def scores(self, priorities: np.ndarray) -> np.ndarray:
         """Return a funder's scores: track record times the sector's fit with its priorities."""
-        fit = priorities / priorities.mean()
-        return self.track_record * fit[self.sector]
+        return self.track_record * sector_fit(priorities)[self.sector]
+
+    @classmethod
+    def from_arrays(cls, rows, ids, sector, track_record, sizes) -> ApplicantPool:
+        """Return a pool from its arrays, as the compiled rules compute them."""
+        pool = object.__new__(cls)
+        pool.rows, pool.ids, pool.sector = rows, ids, sector
+        pool.track_record, pool.sizes = track_record, sizes
+        return pool
 
     def subset(self, keep: np.ndarray) -> ApplicantPool:
         """Return the pool restricted to the applicants where ``keep`` (a row mask) holds."""
@@ -222,9 +246,9 @@ def raise_domestic(
     income = pop.view("income_domestic")
     income[:] = 0.0
     ids = pop.ngo_id[rows]
-    z = persistence * streams.normal("domestic_level", TRAIT, ids) + np.sqrt(
-        1.0 - persistence**2
-    ) * streams.normal("domestic_amount", year, ids)
+    z = persistence * pop.fundraising_level[rows] + np.sqrt(1.0 - persistence**2) * streams.normal(
+        "domestic_amount", year, ids
+    )
     asked = median_usd * pop.capacity[rows] ** capacity_weight * np.exp(sd * z)
     total = asked.sum()
     income[rows] = asked * (pool_usd / total if total > pool_usd else 1.0)

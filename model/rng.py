@@ -22,6 +22,8 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0**-53
+_MASK = (1 << 64) - 1
+_GOLDEN_INT, _MIX1_INT, _MIX2_INT = int(_GOLDEN), int(_MIX1), int(_MIX2)
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
@@ -36,6 +38,20 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     x *= _MIX2
     x ^= x >> np.uint64(31)
     return x
+
+
+def _splitmix64_int(x: int) -> int:
+    """Return the SplitMix64 finaliser of one 64-bit Python int (as ``_splitmix64`` does).
+
+    Python ints avoid the fixed cost of a numpy call for the one key of each decision
+    and year, which is paid hundreds of times a run.
+    """
+    x = (x + _GOLDEN_INT) & _MASK
+    x ^= x >> 30
+    x = (x * _MIX1_INT) & _MASK
+    x ^= x >> 27
+    x = (x * _MIX2_INT) & _MASK
+    return x ^ (x >> 31)
 
 
 def decision_code(decision: str) -> int:
@@ -59,7 +75,8 @@ class KeyedStreams:
         self._bases: dict[str, np.uint64] = {}
         self._keys: dict[tuple[str, int], np.uint64] = {}
 
-    def _key(self, decision: str, year: int) -> np.uint64:
+    def key(self, decision: str, year: int) -> np.uint64:
+        """Return the 64-bit key of one decision in one year (what each id is mixed with)."""
         cache_key = (decision, year)
         key = self._keys.get(cache_key)
         if key is None:
@@ -68,8 +85,7 @@ class KeyedStreams:
                 ss = np.random.SeedSequence(self.seed, spawn_key=(decision_code(decision),))
                 base = ss.generate_state(1, np.uint64)[0]
                 self._bases[decision] = base
-            mixed = np.array([year], dtype=np.uint64) * _GOLDEN ^ base
-            key = _splitmix64(mixed)[0]
+            key = np.uint64(_splitmix64_int((year * _GOLDEN_INT & _MASK) ^ int(base)))
             self._keys[cache_key] = key
         return key
 
@@ -85,7 +101,7 @@ class KeyedStreams:
             Float array of the same length as ``ids``.
         """
         x = np.asarray(ids, dtype=np.uint64) * _GOLDEN
-        x ^= self._key(decision, year)
+        x ^= self.key(decision, year)
         x = _splitmix64(_splitmix64(x))
         x >>= np.uint64(11)
         return x.astype(np.float64) * _TO_UNIT
@@ -97,7 +113,8 @@ class KeyedStreams:
 
     def scalar_uniform(self, decision: str, year: int) -> float:
         """Return a single keyed uniform for an aggregate decision of a year."""
-        return float(self.uniform(decision, year, np.zeros(1, dtype=np.uint64))[0])
+        mixed = _splitmix64_int(_splitmix64_int(int(self.key(decision, year))))
+        return (mixed >> 11) * _TO_UNIT
 
 
 def poisson_quantile(u: float, lam: float) -> int:

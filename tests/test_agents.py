@@ -7,7 +7,7 @@ import pytest
 
 from model import SECTORS, NGOModel, Scenario
 from model import population as rules
-from model.agents import Donor, State
+from model.agents import Donor, State, plan_donors
 from model.scenario import Donor as DonorConfig
 from model.scenario import StatePolicy
 
@@ -23,15 +23,9 @@ def donor_config(**changes) -> DonorConfig:
         "weight": {"value": 1, "source": "test"},
         "mean_grant_usd": {"value": 10_000, "source": "test"},
         "priorities": {"weights": {"ecology": 3, "women": 1}, "source": "test"},
-        "on_instability": {"action": "cut", "strength": 0.5, "source": "test"},
-        "on_restriction": {"action": "cut", "strength": 0.5, "source": "test"},
         "source": "test",
     }
     return DonorConfig.model_validate(data | changes)
-
-
-def reaction(action: str, strength: float) -> dict:
-    return {"action": action, "strength": strength, "source": "test"}
 
 
 # The Kazakh donors weigh 7 in all, so a test donor of weight 1 gets a seventh of the
@@ -113,65 +107,77 @@ def test_donor_budget_is_its_weight_share_of_the_country_level(scenarios):
     assert heavy.budget_usd == pytest.approx(5_000_000)
 
 
-def test_cut_reactions_scale_the_budget_by_strength_times_level(kz_model):
-    donor = Donor(
-        kz_model,
-        donor_config(on_instability=reaction("cut", 0.5), on_restriction=reaction("cut", 0.25)),
-    )
-    donor.plan_year(1995, instability=0.6, restriction=0.0)
+# The politics donors see: only the restriction in force and the instability of the year.
+QUIET = {"donor_restriction_cut": 0.0, "donor_instability_cut": 0.0, "donor_restriction_shift": 0.0}
+
+
+def test_donors_cut_their_budget_as_restriction_rises_and_not_without(kz_model):
+    kz_model.behaviour.update(QUIET | {"donor_restriction_cut": 0.5})
+    donor = Donor(kz_model, donor_config())
+    budgets = []
+    for restriction in (0.0, 0.4, 0.8):
+        donor.plan_year(1996, instability=0.0, restriction=restriction)
+        budgets.append(donor.budget_usd)
+    assert budgets == pytest.approx([1_000_000, 800_000, 600_000])
+    # Instability alone does not move a donor that only answers restrictions.
+    donor.plan_year(1996, instability=1.0, restriction=0.0)
+    assert donor.budget_usd == pytest.approx(1_000_000)
+
+
+def test_donors_cut_their_budget_with_instability(kz_model):
+    kz_model.behaviour.update(QUIET | {"donor_instability_cut": 0.5})
+    donor = Donor(kz_model, donor_config())
+    donor.plan_year(1996, instability=0.6, restriction=0.0)
     assert donor.budget_usd == pytest.approx(1_000_000 * (1 - 0.3))
-    donor.plan_year(1995, instability=0.6, restriction=0.4)
+    kz_model.behaviour["donor_restriction_cut"] = 0.25
+    donor.plan_year(1996, instability=0.6, restriction=0.4)
     assert donor.budget_usd == pytest.approx(1_000_000 * (1 - 0.3) * (1 - 0.1))
-    np.testing.assert_array_equal(donor.priorities, donor.config.priorities.vector())
-
-
-def test_a_certain_exit_is_for_good(kz_model):
-    donor = Donor(kz_model, donor_config(on_restriction=reaction("exit", 1.0)))
-    donor.plan_year(1996, instability=0.0, restriction=1.0)
-    assert donor.exited and donor.budget_usd == 0.0
-    donor.plan_year(1997, instability=0.0, restriction=0.0)
+    kz_model.behaviour.update(donor_restriction_cut=1.0, donor_instability_cut=1.0)
+    donor.plan_year(1996, instability=1.0, restriction=1.0)
     assert donor.budget_usd == 0.0 and not donor.active
 
 
-def test_exit_never_happens_at_zero_strength_or_level(kz_model):
-    donor = Donor(kz_model, donor_config(on_restriction=reaction("exit", 0.0)))
-    for year in range(1995, 2001):
-        donor.plan_year(year, instability=0.0, restriction=1.0)
-    assert not donor.exited and donor.budget_usd > 0
-    other = Donor(kz_model, donor_config(name="Other", on_restriction=reaction("exit", 1.0)))
-    other.plan_year(1995, instability=1.0, restriction=0.0)
-    assert not other.exited
-
-
-def test_donors_exit_at_strength_times_level_reproducibly(scenarios):
-    def exits(seed):
-        model = NGOModel(scenarios["kazakhstan"], rng=seed)
-        donors = [
-            Donor(model, donor_config(name=f"D{i}", on_instability=reaction("exit", 0.8)))
-            for i in range(400)
-        ]
-        for donor in donors:
-            donor.plan_year(1996, instability=0.5, restriction=0.0)
-        return np.array([d.exited for d in donors])
-
-    first = exits(seed=5)
-    assert abs(first.sum() - 160) <= 5 * np.sqrt(400 * 0.4 * 0.6)
-    np.testing.assert_array_equal(exits(seed=5), first)
-    assert not np.array_equal(exits(seed=6), first)
-
-
-def test_shift_moves_priorities_towards_the_states_and_keeps_the_money(kz_model):
+def test_restricted_donors_shift_towards_the_states_fields_and_keep_the_money(kz_model):
+    kz_model.behaviour.update(QUIET | {"donor_restriction_shift": 0.5})
     state = kz_model.config.state.grant_priorities.vector()
     state = state / state.sum()
-    own = np.array(donor_config().priorities.vector())
-    own = own / own.sum()
-    donor = Donor(kz_model, donor_config(on_instability=reaction("shift", 1.0)))
-    donor.plan_year(1995, instability=1.0, restriction=0.0)
-    assert donor.budget_usd == pytest.approx(1_000_000)
-    np.testing.assert_allclose(donor.priorities, state)
-    donor.plan_year(1995, instability=0.5, restriction=0.0)
-    np.testing.assert_allclose(donor.priorities, 0.5 * own + 0.5 * state)
+    rights = donor_config(priorities={"weights": {"human_rights": 3, "women": 1}, "source": "test"})
+    own = rights.priorities.vector() / rights.priorities.vector().sum()
+    donor = Donor(kz_model, rights)
+    donor.plan_year(1996, instability=0.0, restriction=0.0)
+    np.testing.assert_array_equal(donor.priorities, rights.priorities.vector())
+    donor.plan_year(1996, instability=1.0, restriction=0.0)
+    np.testing.assert_array_equal(donor.priorities, rights.priorities.vector())
+    donor.plan_year(1996, instability=0.0, restriction=0.8)
+    np.testing.assert_allclose(donor.priorities, 0.6 * own + 0.4 * state)
     assert donor.priorities.sum() == pytest.approx(1.0)
+    # Human rights, which the Kazakh state does not fund, loses weight; the money stays.
+    rights_index = SECTORS.index("human_rights")
+    assert state[rights_index] == 0
+    assert donor.priorities[rights_index] < own[rights_index]
+    assert donor.budget_usd == pytest.approx(1_000_000)
+
+
+def test_absorptive_capacity_limits_what_donors_place(kz_model):
+    kz_model.behaviour.update(QUIET | {"donor_absorption": 0.5})
+    kz_model.donors = [Donor(kz_model, donor_config(name=f"D{i}")) for i in range(2)]
+    kz_model.state.apply_policy(1996)
+    # Two donors of 1 million each with a mean grant of 10,000: 200 grants planned.
+    budgets = {}
+    for capable in (0, 10, 100, 10_000):
+        plan_donors(kz_model, 1996, capable)
+        budgets[capable] = sum(d.budget_usd for d in kz_model.donors)
+    assert budgets[10] == pytest.approx(2e6 / (1 + 0.5 * 200 / 10))
+    assert budgets[0] == pytest.approx(2e6 / (1 + 0.5 * 200))
+    assert budgets[0] < budgets[10] < budgets[100] < budgets[10_000] < 2e6
+    # With few capable NGOs donors place about 1 / absorption grants per NGO.
+    assert budgets[10] / 10_000 < 10 / 0.5
+    assert budgets[10_000] == pytest.approx(2e6, rel=0.02)
+    # Every donor keeps its share of what is placed.
+    assert kz_model.donors[0].budget_usd == pytest.approx(kz_model.donors[1].budget_usd)
+    kz_model.behaviour["donor_absorption"] = 0.0
+    plan_donors(kz_model, 1996, 0)
+    assert sum(d.budget_usd for d in kz_model.donors) == pytest.approx(2e6)
 
 
 def test_donor_grants_go_to_seekers_only_and_stay_within_budget(kz_model, make_population):
@@ -269,6 +275,106 @@ def test_shocks_last_their_duration_and_the_strongest_counts(test_state, year, i
     test_state.apply_policy(year)
     assert test_state.instability == pytest.approx(instability)
     assert test_state.purge_share == pytest.approx(purge)
+
+
+# The State's restriction on foreign funding ----------------------------------------------
+
+REACTIVE = {"state_restriction_reaction": 0.5, "state_threat_memory": 0.5}
+
+
+def reacting_state(model: NGOModel, **changes) -> State:
+    """A State with no documented restriction, one shock in 2005 (0.6) and a neighbour's
+    revolution in 2010."""
+    model.behaviour.update(REACTIVE | {"state_neighbour_threat": 0.4})
+    fields = {
+        "foreign_funding_restriction": {"points": {1990: 0.0}, "source": "test"},
+        "shocks": [shock("unrest", 2005, 0.6)],
+        "neighbour_revolutions": [{"name": "next door", "year": 2010, "source": "test"}],
+    }
+    return State(model, policy(model.config, **(fields | changes)))
+
+
+def test_restriction_rises_with_the_foreign_share_under_threat_and_not_without(kz_model):
+    restriction = {}
+    for share in (0.0, 0.4, 0.8):
+        state = reacting_state(kz_model)
+        state.apply_policy(2004, foreign_share=share)
+        calm = state.restriction
+        state.apply_policy(2005, foreign_share=share)
+        restriction[share] = state.restriction
+        assert calm == 0.0  # no threat: only the documented laws (none here)
+    assert restriction[0.0] == 0.0  # no foreign money: nothing to restrict
+    assert restriction[0.4] == pytest.approx(0.5 * 0.4 * 0.6)
+    assert restriction[0.8] == pytest.approx(0.5 * 0.8 * 0.6)
+
+
+def test_the_states_threat_fades_at_its_memory(kz_model):
+    state = reacting_state(kz_model)
+    threats = []
+    for year in (2005, 2006, 2007):
+        state.apply_policy(year, foreign_share=1.0)
+        threats.append(state.threat)
+    assert threats == pytest.approx([0.6, 0.3, 0.15])
+    assert state.restriction == pytest.approx(0.5 * 0.15)
+    kz_model.behaviour["state_threat_memory"] = 0.0
+    state.apply_policy(2008, foreign_share=1.0)
+    assert state.threat == 0.0 and state.restriction == 0.0
+
+
+def test_a_neighbours_revolution_is_a_threat_in_its_year(kz_model):
+    state = reacting_state(kz_model)
+    state.apply_policy(2009, foreign_share=0.5)
+    assert state.threat == 0.0
+    state.apply_policy(2010, foreign_share=0.5)
+    assert state.threat == pytest.approx(0.4)
+    assert state.restriction == pytest.approx(0.5 * 0.5 * 0.4)
+    quiet = reacting_state(kz_model)
+    kz_model.behaviour["state_neighbour_threat"] = 0.0
+    quiet.apply_policy(2010, foreign_share=0.5)
+    assert quiet.threat == 0.0 and quiet.restriction == 0.0
+
+
+def test_documented_laws_are_a_floor_the_reaction_can_only_top(kz_model):
+    law = {"points": {1990: 0.0, 2005: 0.5}, "interpolation": "step", "source": "test"}
+    state = reacting_state(kz_model, foreign_funding_restriction=law)
+    state.apply_policy(2005, foreign_share=0.5)  # reaction 0.15: the law holds
+    assert state.reactive_restriction == pytest.approx(0.15)
+    assert state.restriction == 0.5
+    kz_model.behaviour["state_restriction_reaction"] = 2.0
+    state.apply_policy(2006, foreign_share=1.0)  # threat 0.3 remembered: reaction 0.6
+    assert state.restriction == pytest.approx(0.6)
+
+
+def test_the_state_sees_last_years_foreign_share_in_a_run(scenarios):
+    uz = scenarios["uzbekistan"]
+    model = stepped(uz, 2004)
+    share_2004 = model.row["share_income_foreign"]
+    assert share_2004 > 0
+    model.step()  # 2005: Andijan and the Tulip revolution next door
+    b, state = model.behaviour, model.state
+    assert state.threat == pytest.approx(max(0.7, b["state_neighbour_threat"]))
+    assert state.reactive_restriction == pytest.approx(
+        b["state_restriction_reaction"] * share_2004 * state.threat
+    )
+
+
+def test_reaction_parameters_at_zero_reproduce_the_exogenous_timelines(scenarios):
+    zero = {
+        "state_restriction_reaction": 0.0,
+        "donor_restriction_cut": 0.0,
+        "donor_instability_cut": 0.0,
+        "donor_restriction_shift": 0.0,
+        "donor_absorption": 0.0,
+    }
+    for country in ("kyrgyzstan", "uzbekistan"):
+        scenario = scenarios[country].with_params(zero)
+        model = NGOModel(scenario, rng=2, agents=False)
+        for year in scenario.years:
+            model.step()
+            assert model.state.restriction == scenario.state.foreign_funding_restriction.at(year)
+            for donor in model.donors:
+                assert donor.budget_usd == donor.path_usd(year)
+                np.testing.assert_array_equal(donor.priorities, donor.config.priorities.vector())
 
 
 def test_a_full_purge_strikes_every_dormant_ngo_off_that_year(scenarios):
@@ -413,18 +519,21 @@ def test_more_donor_money_never_means_fewer_foundings_in_a_year(scenarios):
 
 
 def test_founders_sector_choice_mixes_civic_and_funders_weights(scenarios):
-    def probabilities(pull):
-        kg = scenarios["kyrgyzstan"].with_params({"funding_pull_sector": pull})
-        model = stepped(kg, 2005)
-        return model, model._sector_probabilities()
+    # One model state, so that the money on offer (which donors decide on what they saw
+    # in earlier years) is the same for every pull.
+    model = stepped(scenarios["kyrgyzstan"], 2005)
 
-    model, civic_only = probabilities(0.0)
+    def probabilities(pull):
+        model.behaviour["funding_pull_sector"] = pull
+        return model._sector_probabilities()
+
+    civic_only = probabilities(0.0)
     civic = model.config.civic_sectors.vector()
     np.testing.assert_allclose(civic_only, civic / civic.sum())
-    model, money_only = probabilities(1.0)
+    money_only = probabilities(1.0)
     money, mix = model.funding_on_offer()
     np.testing.assert_allclose(money_only, mix / money)
-    _, half = probabilities(0.5)
+    half = probabilities(0.5)
     np.testing.assert_allclose(half, 0.5 * civic_only + 0.5 * money_only)
     assert half.sum() == pytest.approx(1.0)
 
@@ -439,8 +548,9 @@ def test_new_ngos_follow_an_ecology_donor_when_pulled_by_money(scenarios):
     ).model_dump(mode="python")
 
     def founded_sectors(pull):
+        # No shift under the 2005 restriction: the donor's own priorities alone.
         scenario = scenario_variant(kg, end_year=2005, donors=[gef]).with_params(
-            {"funding_pull_sector": pull}
+            {"funding_pull_sector": pull, "donor_restriction_shift": 0.0}
         )
         model = NGOModel(scenario, rng=8)
         model.run_for(scenario.end_year - scenario.start_year + 1)

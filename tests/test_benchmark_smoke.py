@@ -18,6 +18,9 @@ NUMERIC = {
     "run_kg_x10": (*TIMED, "ngos_founded"),
     "memory": ("peak_rss_mb", "loaded_rss_mb"),
     "ensemble": ("runs", "runs_per_second_1", "runs_per_second_2", "speedup"),
+    "calib_path": ("seconds_compiled", "seconds_numpy", "us_per_ngo_year_compiled", "speedup"),
+    "calib_batch": ("runs", "runs_per_second_compiled", "runs_per_second_numpy", "speedup"),
+    "compile": ("seconds_cold", "seconds_cached"),
 }
 
 

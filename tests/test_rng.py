@@ -129,10 +129,17 @@ class RecordingStreams(KeyedStreams):
             self.draws[(decision, year, key)] = value
         return u
 
+    def scalar_uniform(self, decision, year):
+        u = super().scalar_uniform(decision, year)
+        self.draws[(decision, year, 0)] = u
+        return u
+
 
 def _recorded_model(scenario, seed):
-    model = NGOModel(scenario, rng=seed)
-    model.streams = RecordingStreams(seed)
+    # Draws are recorded as the numpy rules make them; the compiled rules make the same
+    # draws (tests/test_engines.py checks the two give identical NGOs in this experiment).
+    model = NGOModel(scenario, rng=seed, engine="numpy")
+    model.streams = model.rules.streams = RecordingStreams(seed)
     founding: dict[int, tuple[int, bool, float]] = {}
     pop = model.population
     add = pop.add

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model import COUNTRIES, OUTPUT_COLUMNS, NGOModel, simulate
 from model.agents import NGO, Donor, State
 from model.population import STATUS_NAMES
+from model.scenario import Series
 
 SHARES = [c for c in OUTPUT_COLUMNS if c.startswith("share_")]
 COUNTS = ["registered", "new_registrations", "deregistered", "operational", "reporting"]
@@ -125,3 +128,21 @@ def test_different_seeds_give_different_runs(scenarios, baseline_runs, country):
     assert (other.year == base.year).all()
     assert not other.registered.equals(base.registered)
     assert not other.operational.equals(base.operational)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    points=st.dictionaries(
+        st.integers(1985, 2030),
+        st.floats(-1e6, 1e6, allow_nan=False),
+        min_size=1,
+        max_size=6,
+    ),
+    year=st.integers(1975, 2040),
+)
+def test_linear_series_are_numpys_interpolation_to_the_last_bit(points, year):
+    """``Series.at`` does ``numpy.interp``'s arithmetic in Python: the same value, bit for bit."""
+    series = Series(points=points, source="test points")
+    years = sorted(points)
+    expected = float(np.interp(year, years, [points[y] for y in years]))
+    assert series.at(year) == expected

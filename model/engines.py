@@ -1,0 +1,284 @@
+"""The two implementations of the yearly NGO rules behind one interface: numpy and compiled.
+
+``NumpyRules`` calls the vectorised functions of ``model.population``, the reference
+implementation, readable rule by rule. ``CompiledRules`` runs the same rules as numba
+kernels (``model.kernels``) that visit each row a few times a year instead of dozens and
+draw the same keyed random numbers, so the two give the same table bit for bit (tested in
+``tests/test_engines.py``). The model uses the compiled rules unless told otherwise.
+Timings of both: ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import grants, kernels
+from . import population as rules
+from .metrics import ECOLOGY, tally
+from .population import ID_STRIDE, LONG_ACTIVE_YEARS, TRAIT, ApplicantPool, Population
+from .rng import KeyedStreams
+
+ENGINES = ("compiled", "numpy")
+
+
+class Founding(NamedTuple):
+    """Founding attributes shared by all the NGOs registered in a year."""
+
+    sector_probs: np.ndarray
+    one_day_share: float
+    capacity_sd: float
+
+
+class Domestic(NamedTuple):
+    """This year's domestic fundraising (``model.population.raise_domestic``)."""
+
+    median_usd: float
+    pool_usd: float
+    raise_prob: float
+    sd: float
+    capacity_weight: float
+    persistence: float
+    cofunding: float
+
+
+class Funder(NamedTuple):
+    """One funder's grant round: its money, its priorities and its keyed draw."""
+
+    budget: float
+    mean_grant: float
+    cap_multiple: float
+    priorities: np.ndarray
+    decision: str
+    year: int
+
+
+class YearEnd(NamedTuple):
+    """The rates of the year's end (activity, engagement, reports, strike-offs)."""
+
+    min_activity: float
+    savings_rate: float
+    one_day_exit: float
+    learning: float
+    decay: float
+    volunteer_persistence: float
+    report_prob: float
+    habit: float
+    strike_off_rate: float
+
+
+class NumpyRules:
+    """The reference implementation: the numpy functions of ``model.population``."""
+
+    name = "numpy"
+
+    def __init__(self, pop: Population, streams: KeyedStreams):
+        self.pop, self.streams = pop, streams
+
+    def start_year(self) -> None:
+        """Carry last year's activity and reports forward and clear this year's income."""
+        self.pop.start_year()
+
+    def found(self, year: int, count: int, founding: Founding) -> slice:
+        """Register ``count`` NGOs founded in ``year``; return their rows."""
+        return self.pop.add(year, count, founding[0], self.streams, *founding[1:])
+
+    def seek(self, year: int, apply_dormant: float, track: float, size: float) -> ApplicantPool:
+        """Return this year's grant seekers."""
+        seekers = rules.applicants(self.pop, year, self.streams, apply_dormant)
+        return ApplicantPool(self.pop, seekers, track, size)
+
+    def award(self, pool: ApplicantPool, funder: Funder, income: np.ndarray) -> np.ndarray:
+        """Award one funder's grants among ``pool`` and add them to ``income``."""
+        if funder.budget <= 0 or pool.rows.size == 0:
+            return np.zeros(pool.rows.size)
+        amounts = grants.allocate(
+            funder.budget,
+            funder.mean_grant,
+            pool.scores(funder.priorities),
+            pool.sizes,
+            self.streams.uniform(funder.decision, funder.year, pool.ids),
+            funder.cap_multiple,
+        )
+        income[pool.rows] += amounts
+        return amounts
+
+    def raise_domestic(self, year: int, pool: ApplicantPool, d: Domestic) -> None:
+        """Give this year's fundraisers their domestic income."""
+        seekers = np.zeros(self.pop.size, dtype=bool)
+        seekers[pool.rows] = True
+        rules.raise_domestic(self.pop, year, self.streams, seekers, *d)
+
+    def end_year(self, year: int, r: YearEnd) -> np.ndarray:
+        """Run the year's activity, engagement, reports and strike-offs; return those struck."""
+        pop, streams = self.pop, self.streams
+        rules.update_activity(
+            pop, year, streams, r.min_activity, r.savings_rate, r.one_day_exit, r.learning, r.decay
+        )
+        rules.update_engagement(pop, year, streams, r.volunteer_persistence)
+        state_funded = (pop.view("income_state") + pop.view("income_prize")) > 0
+        rules.file_reports(pop, year, streams, r.report_prob, r.habit, state_funded)
+        return rules.deregister(pop, year, streams, r.strike_off_rate)
+
+    def tally(self, to_nominal: float) -> np.ndarray:
+        """Return the year's counts and sums (``model.metrics.TALLY``)."""
+        return tally(self.pop, to_nominal)
+
+
+class CompiledRules(NumpyRules):
+    """The same rules as compiled kernels (``model.kernels``), fused row by row."""
+
+    name = "compiled"
+
+    def __init__(self, pop: Population, streams: KeyedStreams):
+        super().__init__(pop, streams)
+        self._views: dict[tuple[str, ...], tuple[np.ndarray, ...]] = {}
+        self._views_of: tuple[int, int] = (-1, -1)
+
+    def _arrays(self, *names: str) -> tuple[np.ndarray, ...]:
+        # The live views change only when the population grows or reallocates, so the
+        # same tuples serve every call of a year.
+        pop = self.pop
+        if self._views_of != (pop.size, id(pop.ngo_id)):
+            self._views.clear()
+            self._views_of = (pop.size, id(pop.ngo_id))
+        views = self._views.get(names)
+        if views is None:
+            views = self._views[names] = tuple(pop.view(name) for name in names)
+        return views
+
+    def _incomes(self) -> tuple[np.ndarray, ...]:
+        return self._arrays("income_foreign", "income_state", "income_domestic", "income_prize")
+
+    def _keys(self, year: int, *decisions: str) -> tuple[np.uint64, ...]:
+        return tuple(self.streams.key(decision, year) for decision in decisions)
+
+    def _level_key(self) -> np.uint64:
+        return self.streams.key("domestic_level", TRAIT)
+
+    def start_year(self) -> None:
+        """Carry last year's activity and reports forward and clear this year's income."""
+        names = ("status", "active", "prev_active", "prev_operating", "reported", "prev_reported")
+        kernels.start_year(*self._arrays(*names), self._incomes())
+
+    def found(self, year: int, count: int, founding: Founding) -> slice:
+        """Register ``count`` NGOs founded in ``year``; return their rows."""
+        rows = self.pop.extend(count)
+        names = ("ngo_id", "founded", "sector", "one_day", "capacity", "fundraising_level")
+        sd = founding.capacity_sd
+        kernels.found(
+            self._arrays(*names, "status", "active"),
+            rows.start,
+            count,
+            year,
+            ID_STRIDE,
+            rules.cumulative_probabilities(founding.sector_probs),
+            (*self._keys(year, "sector", "one_day", "capacity"), self._level_key()),
+            founding.one_day_share,
+            sd,
+            0.5 * sd**2,
+        )
+        return rows
+
+    def seek(self, year: int, apply_dormant: float, track: float, size: float) -> ApplicantPool:
+        """Return this year's grant seekers."""
+        names = ("status", "retired", "prev_active", "founded", "ngo_id", "sector", "capacity")
+        arrays = kernels.seek(
+            *self._arrays(*names),
+            year,
+            self.streams.key("apply_dormant", year),
+            apply_dormant,
+            track,
+            size,
+        )
+        return ApplicantPool.from_arrays(*arrays)
+
+    def award(self, pool: ApplicantPool, funder: Funder, income: np.ndarray) -> np.ndarray:
+        """Award one funder's grants among ``pool`` and add them to ``income``."""
+        return kernels.award(
+            pool.rows,
+            pool.ids,
+            pool.sector,
+            pool.track_record,
+            pool.sizes,
+            funder.priorities,
+            self.streams.key(funder.decision, funder.year),
+            funder.budget,
+            funder.mean_grant,
+            funder.cap_multiple * funder.mean_grant,
+            income,
+        )
+
+    def raise_domestic(self, year: int, pool: ApplicantPool, d: Domestic) -> None:
+        """Give this year's fundraisers their domestic income."""
+        keys = self._keys(year, "domestic_raise", "domestic_amount")
+        shape = (
+            d.sd,
+            d.capacity_weight,
+            d.persistence,
+            float(np.sqrt(1.0 - d.persistence**2)),
+            d.cofunding,
+        )
+        kernels.raise_domestic(
+            pool.rows,
+            self.pop.view("ngo_id"),
+            self.pop.view("capacity"),
+            self.pop.view("fundraising_level"),
+            self._incomes()[:3],
+            keys,
+            d.raise_prob,
+            d.median_usd,
+            d.pool_usd,
+            shape,
+        )
+
+    def end_year(self, year: int, r: YearEnd) -> np.ndarray:
+        """Run the year's activity, engagement, reports and strike-offs; return those struck."""
+        names = (
+            "status",
+            "founded",
+            "one_day",
+            "retired",
+            "prev_operating",
+            "prev_active",
+            "prev_reported",
+            "active",
+            "reported",
+            "spent_foreign_reserves",
+            "streak",
+            "capacity",
+            "reserves",
+            "reserves_foreign",
+            "ngo_id",
+        )
+        keep = 1.0 - (1.0 - r.report_prob) * (1.0 - r.habit)
+        rates = (
+            r.min_activity,
+            r.savings_rate,
+            r.one_day_exit,
+            1.0 + r.learning,
+            1.0 - r.decay,
+            r.volunteer_persistence,
+            r.report_prob,
+            keep,
+            r.strike_off_rate,
+        )
+        struck = np.zeros(self.pop.size, dtype=bool)
+        keys = self._keys(year, "one_day_exit", "volunteer", "report", "deregister")
+        kernels.end_year(self._arrays(*names), self._incomes(), year, keys, rates, struck)
+        return struck
+
+    def tally(self, to_nominal: float) -> np.ndarray:
+        """Return the year's counts and sums (``model.metrics.TALLY``)."""
+        names = ("status", "active", "reported", "streak", "sector", "spent_foreign_reserves")
+        return kernels.tally(
+            self._arrays(*names), self._incomes(), to_nominal, ECOLOGY, LONG_ACTIVE_YEARS
+        )
+
+
+def make_rules(engine: str, pop: Population, streams: KeyedStreams) -> NumpyRules:
+    """Return the rules of ``engine`` (``"compiled"`` or ``"numpy"``) over ``pop``."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    return (CompiledRules if engine == "compiled" else NumpyRules)(pop, streams)

@@ -1,0 +1,394 @@
+"""Compiled (numba) kernels of the yearly NGO rules: the fast path of ``model.engines``.
+
+Each kernel visits the population rows once and draws the same keyed random numbers as
+``model.rng.KeyedStreams`` (the SplitMix64 finaliser of Steele et al. 2014, applied twice
+to ``id * golden ^ key``), so a run on these kernels gives the numpy path's table bit for
+bit. Three details make that hold: sums of floating-point arrays use numpy's own pairwise
+summation (``pairwise_sum``), powers take numpy's shortcuts for the exponents it treats
+specially (``power``), and the inverse normal is scipy's ``ndtri`` itself, called through
+its Cython export. The rules themselves are documented once, on the numpy functions of
+``model.population`` that these kernels mirror, and in ``docs/ODD.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from llvmlite import binding
+from numba.extending import get_cython_function_address
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+MIX2 = np.uint64(0x94D049BB133111EB)
+TO_UNIT = 2.0**-53
+NORMAL_CLIP = 1e-12
+DORMANT, OPERATING, DEREGISTERED = 0, 1, 2
+_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
+
+# Bound by symbol name rather than as a ctypes pointer, so that the kernels that call it
+# can be cached on disk (a pointer is a dynamic global that numba will not cache).
+binding.add_symbol(
+    "ngo_abm_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri")
+)
+_ndtri = numba.types.ExternalFunction("ngo_abm_ndtri", numba.float64(numba.float64))
+
+jit = numba.njit(cache=True, nogil=True)
+
+
+@jit
+def splitmix64(x: np.uint64) -> np.uint64:
+    """Return the SplitMix64 finaliser of ``x`` (wrapping uint64 arithmetic)."""
+    x = x + GOLDEN
+    x ^= x >> np.uint64(30)
+    x *= MIX1
+    x ^= x >> np.uint64(27)
+    x *= MIX2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+@jit
+def uniform(key: np.uint64, ngo_id: np.uint64) -> float:
+    """Return the keyed uniform of one id, as ``KeyedStreams.uniform`` does."""
+    x = splitmix64(splitmix64((ngo_id * GOLDEN) ^ key))
+    # Below 2**53 the value is the same as a signed int, whose conversion is one instruction.
+    return float(np.int64(x >> np.uint64(11))) * TO_UNIT
+
+
+@jit
+def normal(key: np.uint64, ngo_id: np.uint64) -> float:
+    """Return the keyed standard normal of one id, as ``KeyedStreams.normal`` does."""
+    u = min(max(uniform(key, ngo_id), NORMAL_CLIP), 1 - NORMAL_CLIP)
+    return _ndtri(u)
+
+
+@jit
+def power(x: float, w: float) -> float:
+    """Return ``x ** w`` as numpy's array power with a scalar exponent computes it."""
+    if w == 2.0:
+        return x * x
+    if w == 0.5:
+        return math.sqrt(x)
+    if w == 1.0:
+        return x
+    if w == -1.0:
+        return 1.0 / x
+    if w == 0.0:
+        return 1.0
+    return x**w
+
+
+@jit
+def block_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """Return the sum of at most 128 elements as numpy's pairwise summation leaf does."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r = a[lo : lo + 8].copy()
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += a[lo + i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@jit
+def halves(n: int) -> int:
+    """Return the size of the first half of a range numpy's pairwise summation splits."""
+    half = n // 2
+    return half - half % 8
+
+
+@jit
+def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """Return ``a[lo:lo + n].sum()`` in numpy's pairwise order (blocks of 128, 8 lanes).
+
+    numpy halves a range until it has at most 128 elements and adds the halves' sums;
+    this walks the same tree with an explicit stack, since numba cannot cache a
+    recursive function.
+    """
+    if n <= _PAIRWISE_BLOCK:
+        return block_sum(a, lo, n)
+    los = np.empty(64, dtype=np.int64)
+    ns = np.empty(64, dtype=np.int64)
+    left = np.empty(64)
+    right_done = np.zeros(64, dtype=np.bool_)
+    top = 0
+    los[0], ns[0] = lo, n
+    while True:
+        if ns[top] > _PAIRWISE_BLOCK:
+            half = halves(ns[top])
+            right_done[top] = False
+            los[top + 1], ns[top + 1] = los[top], half
+            top += 1
+            continue
+        value = block_sum(a, los[top], ns[top])
+        while True:
+            if top == 0:
+                return value
+            top -= 1
+            if right_done[top]:
+                value = left[top] + value
+                continue
+            left[top] = value
+            right_done[top] = True
+            half = halves(ns[top])
+            los[top + 1], ns[top + 1] = los[top] + half, ns[top] - half
+            top += 1
+            break
+
+
+@jit
+def total(a: np.ndarray) -> float:
+    """Return ``a.sum()`` exactly as numpy computes it."""
+    return pairwise_sum(a, 0, a.size)
+
+
+@jit
+def start_year(status, active, prev_active, prev_operating, reported, prev_reported, incomes):
+    """Carry last year's activity and reports forward and clear this year's income."""
+    # Simple loops rather than one fused loop: the compiler vectorises these.
+    for i in range(status.size):
+        prev_operating[i] = status[i] == OPERATING
+    prev_active[:] = active
+    prev_reported[:] = reported
+    reported[:] = False
+    for income in incomes:
+        income[:] = 0.0
+
+
+@jit
+def found(pop_arrays, start, count, year, stride, cumulative, keys, one_day_share, sd, half_var):
+    """Write ``count`` new NGOs' ids and founding attributes from row ``start``."""
+    ngo_id, founded, sector, one_day, capacity, level, status, active = pop_arrays
+    key_sector, key_one_day, key_capacity, key_level = keys
+    for k in range(count):
+        i = start + k
+        ident = np.uint64(year) * np.uint64(stride) + np.uint64(k)
+        ngo_id[i] = ident
+        founded[i] = year
+        u = uniform(key_sector, ident)
+        s = 0
+        while cumulative[s] < u:
+            s += 1
+        sector[i] = s
+        one_day[i] = uniform(key_one_day, ident) < one_day_share
+        capacity[i] = math.exp(sd * normal(key_capacity, ident) - half_var)
+        level[i] = normal(key_level, ident)
+        status[i] = OPERATING
+        active[i] = True
+
+
+@jit
+def seek(status, retired, prev_active, founded, ngo_id, sector, capacity, year, key, p_idle, w, g):
+    """Return this year's applicants (rows, ids, sectors, track records, grant sizes)."""
+    n = status.size
+    rows = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if retired[i] or status[i] == DEREGISTERED:
+            continue
+        if prev_active[i] or founded[i] == year or uniform(key, ngo_id[i]) < p_idle:
+            rows[m] = i
+            m += 1
+    rows = rows[:m]
+    ids = np.empty(m, dtype=np.uint64)
+    sectors = np.empty(m, dtype=np.int8)
+    track = np.empty(m)
+    sizes = np.empty(m)
+    for j in range(m):
+        i = rows[j]
+        ids[j] = ngo_id[i]
+        sectors[j] = sector[i]
+        track[j] = power(capacity[i], w)
+        sizes[j] = power(capacity[i], g)
+    return rows, ids, sectors, track, sizes
+
+
+@jit
+def award(rows, ids, sectors, track, sizes, priorities, key, budget, mean_grant, cap, income):
+    """Award one funder's grants among the applicants and add them to ``income``.
+
+    Returns:
+        The amount awarded to each applicant (``model.grants.allocate``).
+    """
+    m = rows.size
+    amounts = np.zeros(m)
+    if budget <= 0 or m == 0:
+        return amounts
+    # The sectors' fit, as ``model.population.sector_fit`` computes it with numpy's mean.
+    fit = priorities / (block_sum(priorities, 0, priorities.size) / priorities.size)
+    scores = np.empty(m)
+    for j in range(m):
+        scores[j] = track[j] * fit[sectors[j]]
+    score_total = total(scores)
+    expected = budget / mean_grant
+    if score_total <= 0 or expected <= 0:
+        return amounts
+    factor = expected / score_total
+    won = np.empty(m, dtype=np.int64)
+    won_sizes = np.empty(m)
+    w = 0
+    for j in range(m):
+        if uniform(key, ids[j]) < min(1.0, scores[j] * factor):
+            won[w] = j
+            won_sizes[w] = sizes[j]
+            w += 1
+    size_total = pairwise_sum(won_sizes, 0, w)
+    if size_total <= 0:
+        return amounts
+    for k in range(w):
+        j = won[k]
+        amounts[j] = min(budget * won_sizes[k] / size_total, cap)
+        income[rows[j]] += amounts[j]
+    return amounts
+
+
+@jit
+def raise_domestic(
+    rows, ngo_id, capacity, level, incomes, keys, raise_prob, median, pool_usd, shape
+):
+    """Give this year's raisers domestic income, shared out of the pool, plus co-funding.
+
+    ``shape`` is (sd, capacity weight, persistence, sqrt(1 - persistence**2), cofunding).
+    """
+    key_raise, key_amount = keys
+    sd, weight, persistence, fresh, cofunding = shape
+    foreign, state, domestic = incomes[0], incomes[1], incomes[2]
+    raisers = np.empty(rows.size, dtype=np.int64)
+    asked = np.empty(rows.size)
+    r = 0
+    if raise_prob > 0:
+        for i in rows:
+            ident = ngo_id[i]
+            if uniform(key_raise, ident) < raise_prob:
+                z = persistence * level[i] + fresh * normal(key_amount, ident)
+                raisers[r] = i
+                asked[r] = median * power(capacity[i], weight) * math.exp(sd * z)
+                r += 1
+    asked_total = pairwise_sum(asked, 0, r)
+    scale = pool_usd / asked_total if asked_total > pool_usd else 1.0
+    domestic[:] = 0.0
+    for k in range(r):
+        domestic[raisers[k]] = asked[k] * scale
+    for i in range(domestic.size):
+        domestic[i] += cofunding * (foreign[i] + state[i])
+
+
+@jit
+def end_year(pop_arrays, incomes, year, keys, rates, struck):
+    """Activity, engagement, reports and strike-offs of the year, in one pass.
+
+    Mirrors ``update_activity``, ``update_engagement``, ``file_reports`` and ``deregister``
+    of ``model.population``, in that order for each row. ``rates`` is (min activity,
+    savings rate, one-project exit, capacity growth factor, capacity decay factor,
+    volunteer persistence, report probability, report probability with the habit,
+    strike-off rate). Marks the struck rows in ``struck`` and returns their number.
+    """
+    (status, founded, one_day, retired, prev_operating, prev_active, prev_reported,
+     active, reported, spent_foreign, streak, capacity, reserves, reserves_foreign,
+     ngo_id) = pop_arrays  # fmt: skip
+    foreign, state, domestic, prize = incomes[0], incomes[1], incomes[2], incomes[3]
+    key_exit, key_volunteer, key_report, key_strike = keys
+    min_act, savings, exit_p, grow, shrink, volunteer_p, report_p, keep_p, strike_p = rates
+    count = 0
+    for i in range(status.size):
+        registered = status[i] != DEREGISTERED
+        ident = ngo_id[i]
+        income = ((foreign[i] + state[i]) + domestic[i]) + prize[i]
+        funded = registered and income >= min_act
+        on_reserves = registered and not funded and prev_operating[i] and reserves[i] >= min_act
+        operating = funded or on_reserves
+        spent_foreign[i] = on_reserves and reserves_foreign[i] > 0.5 * reserves[i]
+        if funded:
+            reserves[i] += savings * income
+            reserves_foreign[i] += savings * foreign[i]
+        if on_reserves:
+            reserves[i] = 0.0
+            reserves_foreign[i] = 0.0
+        status[i] = OPERATING if operating else (DORMANT if registered else DEREGISTERED)
+        if ((foreign[i] + state[i]) + prize[i]) > 0:
+            capacity[i] *= grow
+        elif not operating:
+            capacity[i] *= shrink
+        capacity[i] = max(capacity[i], 0.05)
+        streak[i] = streak[i] + 1 if operating else 0
+        if operating and one_day[i] and exit_p > 0 and uniform(key_exit, ident) < exit_p:
+            retired[i] = True
+        active[i] = registered and (
+            operating
+            or income > 0
+            or founded[i] == year
+            or (
+                prev_active[i]
+                and not retired[i]
+                and volunteer_p > 0
+                and uniform(key_volunteer, ident) < volunteer_p
+            )
+        )
+        must_report = (state[i] + prize[i]) > 0
+        files = False
+        if operating and not must_report:
+            p = keep_p if prev_reported[i] else report_p
+            files = p > 0 and uniform(key_report, ident) < p
+        reported[i] = files or (operating and must_report)
+        struck[i] = (
+            registered and not active[i] and strike_p > 0 and uniform(key_strike, ident) < strike_p
+        )
+        if struck[i]:
+            status[i] = DEREGISTERED
+            count += 1
+    return count
+
+
+@jit
+def tally(pop_arrays, incomes, to_nominal, ecology, long_years):
+    """Return the counts and sums of the year's output row (``model.metrics.tally``)."""
+    status, active, reported, streak, sector, spent_foreign = pop_arrays
+    foreign, state, domestic, prize = incomes[0], incomes[1], incomes[2], incomes[3]
+    state_all = state + prize
+    registered = operating = n_active = n_reported = long_active = eco = 0
+    foreign_funded = dependent = small = large = 0
+    for i in range(status.size):
+        if status[i] == DEREGISTERED:
+            continue
+        registered += 1
+        n_active += active[i]
+        n_reported += reported[i]
+        long_active += streak[i] >= long_years
+        eco += sector[i] == ecology
+        if status[i] != OPERATING:
+            continue
+        income = (foreign[i] + state_all[i]) + domestic[i]
+        operating += 1
+        foreign_funded += foreign[i] > 0 or spent_foreign[i]
+        dependent += foreign[i] > 0.5 * income
+        small += income * to_nominal <= 5_000
+        large += income * to_nominal > 50_000
+    return np.array(
+        [
+            registered,
+            operating,
+            n_active,
+            n_reported,
+            long_active,
+            total(foreign),
+            total(state_all),
+            total(domestic),
+            foreign_funded,
+            dependent,
+            small,
+            large,
+            eco,
+        ],
+        dtype=np.float64,
+    )
