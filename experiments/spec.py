@@ -49,6 +49,7 @@ class Levers(_Strict):
     foreign_cut_year: Year | None = None
     foreign_cut_depth: float = 0.0
     registration_burden: float | None = None
+    state_reaction_scale: float = 1.0
 
     def active(self) -> dict[str, Any]:
         """Return the levers that differ from their defaults (which change nothing)."""

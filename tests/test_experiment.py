@@ -7,6 +7,7 @@ The dask cluster tests are in test_dask_experiment.py.
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 from pathlib import Path
@@ -21,6 +22,7 @@ import experiments.scheduler as scheduler
 from cli.main import main
 from experiments.experiment import (
     BASELINE,
+    Levers,
     build_chunks,
     collect_runs,
     load_experiment,
@@ -489,3 +491,14 @@ def test_runs_in_memory_equal_the_stored_runs(tmp_path, posterior):
     in_memory = collect_runs(experiment, posterior, on_progress=lambda *p: seen.append(p))
     pd.testing.assert_frame_equal(in_memory, load_results(tmp_path / "out", stats.chunks))
     assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_the_levers_of_a_file_are_those_of_apply_levers():
+    keywords = [
+        name
+        for name, p in inspect.signature(apply_levers).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert list(Levers.model_fields) == keywords
+    defaults = {n: p.default for n, p in inspect.signature(apply_levers).parameters.items()}
+    assert {n: defaults[n] for n in keywords} == Levers().model_dump()
