@@ -1,12 +1,57 @@
-"""The benchmark's output: JSON lines and the readable tables of ``ngo-abm bench``."""
+"""The benchmark's output: its header record, JSON lines and the tables of ``ngo-abm bench``."""
 
 from __future__ import annotations
 
 import json
+import os
+import platform
+import subprocess
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import mesa
+import numpy as np
+import pandas as pd
+
 from calibration.atomic import write_text_atomic
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _git(*args: str) -> str | None:
+    # No optional locks: reading the commit must not rewrite the repository's index.
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10, env=env
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def header(settings: Any, cases: Iterable[str]) -> dict[str, Any]:
+    """Return the header record: machine, versions, git commit, load and settings."""
+    model_changes = _git("status", "--porcelain", "--", "model")
+    return {
+        "case": "header",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "model_dirty": None if model_changes is None else bool(model_changes),
+        "nproc": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "loadavg_before": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "mesa": mesa.__version__,
+        "platform": platform.platform(),
+        "quick": settings.quick,
+        "repeats": settings.repeats,
+        "cases": list(cases),
+    }
 
 
 def to_json_line(record: dict[str, Any]) -> str:

@@ -32,22 +32,13 @@ from __future__ import annotations
 import json
 import operator
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import mesa
-import numpy as np
-import pandas as pd
-from mesa import Agent, Model
 
 from experiments.bench_calibration import (
     case_calib_batch,
@@ -55,6 +46,8 @@ from experiments.bench_calibration import (
     case_compile,
     python_child,
 )
+from experiments.bench_floors import SEED, Profile, mesa_floor, numpy_floor
+from experiments.bench_report import header
 from experiments.runner import RunTask, map_runs, run_task
 from model import Scenario, load_scenario, simulate
 
@@ -72,7 +65,6 @@ CASES: tuple[str, ...] = (
     "memory",
     "ensemble",
 )
-SEED = 1
 SCALE = 10
 
 
@@ -128,35 +120,6 @@ GOALS: tuple[Goal, ...] = (
     Goal("calib_path within 30x of numpy_floor", "calib_path_over_numpy_floor", "<=", 30.0),
     Goal("calib_batch at least 8x the numpy rules' runs/s", "calib_batch_speedup", ">=", 8.0),
 )
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A run's register per year: what the floors must reproduce."""
-
-    initial: int
-    new: np.ndarray
-    struck: np.ndarray
-    registered: np.ndarray
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> Profile:
-        """Read the profile from a run's yearly table."""
-        new = frame["new_registrations"].to_numpy(dtype=np.int64)
-        struck = frame["deregistered"].to_numpy(dtype=np.int64)
-        registered = frame["registered"].to_numpy(dtype=np.int64)
-        initial = int(registered[0] - new[0] + struck[0])
-        return cls(initial, new, struck, registered)
-
-    @property
-    def agent_years(self) -> int:
-        """Sum over years of the NGOs on the register."""
-        return int(self.registered.sum())
-
-    @property
-    def founded(self) -> int:
-        """NGOs that were ever on the register."""
-        return self.initial + int(self.new.sum())
 
 
 # Scenarios ---------------------------------------------------------------------------
@@ -215,66 +178,6 @@ def _timing(seconds: float, times: list[float], agent_years: int) -> dict[str, A
         "agent_years": agent_years,
         "us_per_agent_year": 1e6 * seconds / agent_years if agent_years else None,
     }
-
-
-# The floors --------------------------------------------------------------------------
-
-
-class FloorAgent(Agent):
-    """An agent whose step is one random draw and one attribute update."""
-
-    def __init__(self, model: Model):
-        super().__init__(model)
-        self.value = 0.0
-
-    def step(self) -> None:
-        """Add one uniform draw to the agent's value."""
-        self.value += self.random.random()
-
-
-class FloorModel(Model):
-    """A plain Mesa model whose register follows a run's profile, year by year.
-
-    Each year it creates the year's new agents, removes as many of the oldest as the run
-    struck off, then steps every agent once in random order.
-    """
-
-    def __init__(self, profile: Profile, seed: int):
-        super().__init__(rng=seed)
-        self.profile = profile
-        self.index = 0
-        self.stepped = 0
-        self.alive: deque[FloorAgent] = deque()
-        self._found(profile.initial)
-
-    def _found(self, count: int) -> None:
-        self.alive.extend(FloorAgent.create_agents(self, count))
-
-    def step(self) -> None:
-        """Register, strike off, then step every agent once."""
-        i = self.index
-        self._found(int(self.profile.new[i]))
-        for _ in range(int(self.profile.struck[i])):
-            self.alive.popleft().remove()
-        self.agents.shuffle_do("step")
-        self.stepped += len(self.agents)
-        self.index += 1
-
-
-def mesa_floor(profile: Profile, seed: int = SEED) -> int:
-    """Run the Mesa floor over ``profile``; return the agent-years stepped."""
-    model = FloorModel(profile, seed)
-    model.run_for(len(profile.registered))
-    return model.stepped
-
-
-def numpy_floor(profile: Profile, seed: int = SEED) -> int:
-    """Do the floor's work as one numpy update per year; return the agent-years updated."""
-    rng = np.random.default_rng(seed)
-    state = np.zeros(int(profile.registered.max()))
-    for count in profile.registered:
-        state[:count] += rng.random(count)
-    return int(profile.registered.sum())
 
 
 # Cases -------------------------------------------------------------------------------
@@ -371,40 +274,6 @@ def case_ensemble(scenario: Scenario, settings: Settings) -> dict[str, Any]:
 
 
 # The whole benchmark -----------------------------------------------------------------
-
-
-def _git(*args: str) -> str | None:
-    # No optional locks: reading the commit must not rewrite the repository's index.
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10, env=env
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def header(settings: Settings, cases: Iterable[str]) -> dict[str, Any]:
-    """Return the header record: machine, versions, git commit, load and settings."""
-    model_changes = _git("status", "--porcelain", "--", "model")
-    return {
-        "case": "header",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "model_dirty": None if model_changes is None else bool(model_changes),
-        "nproc": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "loadavg_before": list(os.getloadavg()),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "mesa": mesa.__version__,
-        "platform": platform.platform(),
-        "quick": settings.quick,
-        "repeats": settings.repeats,
-        "cases": list(cases),
-    }
 
 
 def run_benchmark(
