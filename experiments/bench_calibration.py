@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from calibration.abc import load_priors
 from model import Scenario, ScenarioError, simulate
 
 ENGINES = ("compiled", "numpy")
@@ -74,6 +73,10 @@ def case_calib_path(scenario: Scenario, repeats: int, seed: int) -> dict[str, An
 
 def prior_parameter_sets(count: int, seed: int = BATCH_SEED) -> list[dict[str, float]]:
     """Return ``count`` parameter sets drawn independently from the calibration priors."""
+    # Imported here: pyabc and its database stack would otherwise weigh on every benchmark
+    # process, the memory case's fresh process among them.
+    from calibration.abc import load_priors
+
     rng = np.random.default_rng(seed)
     priors = load_priors()
     return [

@@ -154,19 +154,6 @@ def total(a: np.ndarray) -> float:
 
 
 @jit
-def start_year(status, active, prev_active, prev_operating, reported, prev_reported, incomes):
-    """Carry last year's activity and reports forward and clear this year's income."""
-    # Simple loops rather than one fused loop: the compiler vectorises these.
-    for i in range(status.size):
-        prev_operating[i] = status[i] == OPERATING
-    prev_active[:] = active
-    prev_reported[:] = reported
-    reported[:] = False
-    for income in incomes:
-        income[:] = 0.0
-
-
-@jit
 def found(pop_arrays, start, count, year, stride, cumulative, keys, one_day_share, sd, half_var):
     """Write ``count`` new NGOs' ids and founding attributes from row ``start``."""
     ngo_id, founded, sector, one_day, capacity, level, status, active = pop_arrays
