@@ -92,11 +92,11 @@ def panels_for(targets: Iterable[Target]) -> list[tuple[str, str | None]]:
     return seen
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path, dpi: int = 150) -> Path:
     """Write a figure to ``path`` through a temporary file, so no half-written PNG remains."""
     try:
         return write_atomic(
-            path, lambda tmp: fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
+            path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
         )
     finally:
         plt.close(fig)

@@ -36,6 +36,7 @@ from .runner import RunTask, map_runs, run_task
 
 REPORT_DIR = DEFAULT_POSTERIOR.parent / "report"
 HOLDOUT_POSTERIOR = DEFAULT_POSTERIOR.with_name("holdout_posterior.parquet")
+PAIRS_DPI = 50
 # Fewer effective particles than this cannot estimate a 90% interval.
 MIN_ESS = 20
 
@@ -107,7 +108,9 @@ def pair_plot(posterior: pd.DataFrame, path: Path) -> Path:
     fig = np.asarray(arr).flat[0].figure
     fig.set_size_inches(2.0 * len(names), 2.0 * len(names))
     plt.setp(fig.axes, xlabel="", ylabel="")
-    return save_figure(fig, path)
+    # 50 dots per inch keeps a 40 x 40 matrix near 4,000 pixels a side: at the figures'
+    # usual 150 the file was 22 MB.
+    return save_figure(fig, path, dpi=PAIRS_DPI)
 
 
 def _identified(ratio: float, ess: float) -> str:
