@@ -19,12 +19,13 @@ import numpy as np
 from llvmlite import binding
 from numba.extending import get_cython_function_address
 
+from .population import DEREGISTERED, DORMANT, OPERATING
+
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
 TO_UNIT = 2.0**-53
 NORMAL_CLIP = 1e-12
-DORMANT, OPERATING, DEREGISTERED = 0, 1, 2
 _PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
 
 # Bound by symbol name rather than as a ctypes pointer, so that the kernels that call it
