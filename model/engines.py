@@ -135,22 +135,8 @@ class CompiledRules(NumpyRules):
 
     name = "compiled"
 
-    def __init__(self, pop: Population, streams: KeyedStreams):
-        super().__init__(pop, streams)
-        self._views: dict[tuple[str, ...], tuple[np.ndarray, ...]] = {}
-        self._views_of: tuple[int, int] = (-1, -1)
-
     def _arrays(self, *names: str) -> tuple[np.ndarray, ...]:
-        # The live views change only when the population grows or reallocates, so the
-        # same tuples serve every call of a year.
-        pop = self.pop
-        if self._views_of != (pop.size, id(pop.ngo_id)):
-            self._views.clear()
-            self._views_of = (pop.size, id(pop.ngo_id))
-        views = self._views.get(names)
-        if views is None:
-            views = self._views[names] = tuple(pop.view(name) for name in names)
-        return views
+        return tuple(self.pop.view(name) for name in names)
 
     def _incomes(self) -> tuple[np.ndarray, ...]:
         return self._arrays("income_foreign", "income_state", "income_domestic", "income_prize")

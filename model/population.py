@@ -195,11 +195,10 @@ class ApplicantPool:
 
     def subset(self, keep: np.ndarray) -> ApplicantPool:
         """Return the pool restricted to the applicants where ``keep`` (a row mask) holds."""
-        sub = object.__new__(ApplicantPool)
         chosen = keep[self.rows]
-        for name in ("rows", "ids", "sector", "track_record", "sizes"):
-            setattr(sub, name, getattr(self, name)[chosen])
-        return sub
+        return ApplicantPool.from_arrays(
+            *(getattr(self, n)[chosen] for n in ("rows", "ids", "sector", "track_record", "sizes"))
+        )
 
 
 def applicants(
