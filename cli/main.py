@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from calibration.targets import DEFAULT_TARGETS
-from experiments.lifetime import Terminated, raise_on_sigterm
+from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
 
@@ -173,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("ngo-abm: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except Exception as exc:
+            if not terminated_by_signal(exc):
+                raise
+            print("ngo-abm: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
 
 
 @contextmanager

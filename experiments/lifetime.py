@@ -14,6 +14,11 @@ Three ways a command ends, and how its workers follow:
   pid through a Linux pidfd instead. With the workers gone the forkserver exits too (it
   stops when no client is left). Processes forked by the command itself (pyabc's
   calibration workers) get the parent-death signal (``kill_forks_with_parent``).
+
+A pool starts its workers while tasks are submitted; a signal that lands between a
+worker's start and its registration in the pool would leave that worker unkilled, and it
+would then fail loudly on the parent's unlinked semaphores. ``signals_held`` holds SIGTERM
+and Ctrl-C over that stretch and delivers them once every started worker is known.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import os
 import select
 import signal
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 # From <linux/prctl.h>.
 PR_SET_PDEATHSIG = 1
@@ -36,6 +43,42 @@ class Terminated(KeyboardInterrupt):
 def raise_on_sigterm(signum: int, frame) -> None:
     """Signal handler: raise ``Terminated``."""
     raise Terminated
+
+
+def terminated_by_signal(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised because of ``Terminated`` (directly or in its chain).
+
+    A signal that lands inside an import of a compiled module surfaces as that import's
+    ``ImportError``, with ``Terminated`` as its cause.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, Terminated):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT while the body runs; deliver the first one afterwards.
+
+    Outside the main thread (where handlers cannot be set) the body runs unguarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    sigs = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum)) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if held:
+        signal.raise_signal(held[0])
 
 
 def die_with(command_pid: int) -> None:

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from model import Scenario, ScenarioError, simulate
 
-from .lifetime import die_with, stop_workers
+from .lifetime import die_with, signals_held, stop_workers
 from .scheduler import open_client
 
 # How long to wait for a scheduler's first worker.
@@ -146,7 +146,9 @@ def _imap_pool(
         initargs=(os.getpid(),),
     )
     try:
-        pending = {pool.submit(fn, task): index for index, task in enumerate(tasks)}
+        # Submitting starts the workers: hold signals until each is in ``pool._processes``.
+        with signals_held():
+            pending = {pool.submit(fn, task): index for index, task in enumerate(tasks)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             # Report finished tasks in index order so a batch of simultaneous

@@ -24,6 +24,7 @@ from test_experiment import write_experiment
 from test_reliability import assert_one_line, run_cli
 
 from experiments.experiment import build_chunks, load_experiment, parameter_sets, run_experiment
+from experiments.lifetime import Terminated, raise_on_sigterm, signals_held, terminated_by_signal
 from experiments.locks import LOCK_NAME
 from experiments.storage import load_results
 from model import ScenarioError
@@ -125,6 +126,45 @@ def test_calibration_killed_at_a_random_moment_resumes(tmp_path, repo):
     assert (tmp_path / "scratch_posterior.parquet").exists()
     assert (tmp_path / "scratch_calibrated.yaml").exists()
     assert leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------ signals at awkward moments
+
+
+def test_a_signal_while_workers_start_is_delivered_once_they_are_known():
+    """The race CI met: SIGTERM between a worker's start and its registration in the pool."""
+    previous = signal.signal(signal.SIGTERM, raise_on_sigterm)
+    reached = []
+    try:
+        with pytest.raises(Terminated):
+            with signals_held():
+                signal.raise_signal(signal.SIGTERM)
+                reached.append("end of body")
+            reached.append("after the block")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert reached == ["end of body"]
+    assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def test_a_termination_inside_an_import_counts_as_terminated(monkeypatch, capsys):
+    """SIGTERM inside a compiled module's import surfaces as ImportError from Terminated."""
+    import cli.main
+
+    def import_interrupted(args):
+        try:
+            raise Terminated
+        except Terminated as exc:
+            raise ImportError("initialization failed") from exc
+
+    parser = cli.main.build_parser()
+    args = parser.parse_args(RUN)
+    args.func = import_interrupted
+    monkeypatch.setattr(parser, "parse_args", lambda argv: args)
+    monkeypatch.setattr(cli.main, "build_parser", lambda: parser)
+    assert cli.main.main(RUN) == 143
+    assert capsys.readouterr().err.strip() == "ngo-abm: terminated"
+    assert not terminated_by_signal(ImportError("a real missing module"))
 
 
 # ------------------------------------------------------------ concurrent commands
