@@ -213,6 +213,23 @@ class Simulator(pyabc.IntegratedModel):
                     return pyabc.ModelResult(accepted=False)
         return pyabc.ModelResult(accepted=True, distance=distance, sum_stat=stats)
 
+    def statistics(self, values: Mapping[str, float], seed: int) -> dict[str, float]:
+        """Return every target's statistic of one full run with model ``values``.
+
+        A country whose register runs away stops there: its later statistics are NaN.
+        """
+        stats = dict.fromkeys((t.id for t in self.targets), math.nan)
+        for country, scenario in self.scenarios.items():
+            model = NGOModel(scenario.with_params(values), rng=seed, agents=False)
+            for year, due in self.checkpoints[country]:
+                try:
+                    model.run_for(year - model.year)
+                except ScenarioError:
+                    break
+                for target in due:
+                    stats[target.id] = run_value(model.datacollector.model_vars, target)
+        return stats
+
     def sample(self, pars: Mapping[str, float]) -> dict:
         """Return the statistics of a full run (pyabc's prior sample when resuming)."""
         return self.integrated_simulate(pars, math.inf).sum_stat

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.bench",
     "cli.dashboard",
     "cli.experiment",
+    "cli.reference",
     "cli.sources",
 )
 

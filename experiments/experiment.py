@@ -30,6 +30,7 @@ import pandas as pd
 from calibration.atomic import write_text_atomic
 from calibration.plotting import save_figure
 from calibration.targets import DEFAULT_TARGETS, load_target_file
+from model.code import model_fingerprint
 
 from .figures import FAN_PANELS, INCOME_SOURCES, difference_figure, fan_figure, income_figure
 from .paired import (
@@ -43,7 +44,6 @@ from .paired import (
     run_experiment,
     summary_table,
 )
-from .runner import model_fingerprint
 from .runs import file_sha256, git_commit, package_versions
 from .spec import (
     BASELINE,

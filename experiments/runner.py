@@ -12,15 +12,12 @@ connecting, each worker's copy of the model code is checked against this one.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,13 +25,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from model import Scenario, ScenarioError, simulate
+from model.code import model_fingerprint
 
 from .lifetime import die_with, signals_held, stop_workers
 from .scheduler import open_client
 
 # How long to wait for a scheduler's first worker.
 WORKER_WAIT_SECONDS = 30.0
-MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 
 
 @dataclass(frozen=True)
@@ -226,15 +223,3 @@ def check_workers(client, scheduler: str) -> None:
             f"worker {stale[0]} runs different model code or numpy than this checkout; "
             "restart the workers from this project's venv",
         )
-
-
-def model_fingerprint() -> str:
-    """Return a SHA-256 of the model's source files and the numpy version.
-
-    Two processes with the same fingerprint produce the same runs from the same tasks.
-    """
-    digest = hashlib.sha256(metadata.version("numpy").encode())
-    for path in sorted(MODEL_DIR.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()

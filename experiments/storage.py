@@ -24,9 +24,10 @@ import pyarrow.parquet as pq
 
 from calibration.atomic import write_atomic
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
+from model.code import model_fingerprint
 from model.levers import apply_levers
 
-from .runner import RunTask, derived_seed, model_fingerprint
+from .runner import RunTask, derived_seed
 from .spec import Experiment
 
 RUN_COLUMNS = ("scenario", "draw", "replicate", "seed")

@@ -1,0 +1,151 @@
+"""The reference table: simulations from the prior, every target's statistic per row.
+
+Neural posterior estimation (``calibration.npe``), its coverage check on synthetic truths
+and the held-back calibration all learn from one table of (parameters, statistics) pairs
+drawn from the prior (Cranmer, Brehmer and Louppe 2020, "The frontier of simulation-based
+inference"). Row ``i`` takes its normal scores and its seed from its own generator, keyed
+by ``(seed, i)``: a row is the same whatever the chunking, the number of workers or the
+order in which rows are computed. Parameters are stored as the normal scores the priors
+are sampled through (``calibration.abc.pyabc_prior``, standard normal), statistics as the
+targets' run values (``calibration.compare.run_value``), NaN where a register ran away.
+
+Chunks of ``CHUNK_ROWS`` rows are Parquet files whose metadata carry the table's key (the
+priors, targets, scenarios and model code, and the seed): a chunk written under another
+key is never read into this table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from model import ScenarioError
+from model.code import model_fingerprint
+
+from .abc import RUNS_DIR, Simulator, fingerprint, load_priors, model_values, sampled_name
+from .atomic import write_atomic
+from .targets import load_targets
+
+CHUNK_ROWS = 200
+TABLE_KEY = b"ngo_abm_reference_key"
+DEFAULT_TABLE = RUNS_DIR / "reference"
+ROW = "row"
+SEED = "seed"
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Rows ``start`` to ``stop - 1`` of the table with key ``key`` and seed ``seed``."""
+
+    key: str
+    seed: int
+    start: int
+    stop: int
+
+
+@lru_cache(maxsize=1)
+def simulator() -> Simulator:
+    """Return the simulator of every target with the committed priors (one per process)."""
+    return Simulator(load_targets(), load_priors())
+
+
+def table_key(seed: int) -> str:
+    """Return the key of the table with ``seed``: what every one of its rows depends on."""
+    sim = simulator()
+    payload = {
+        "setup": fingerprint(sim.priors, sim.targets, sim),
+        "model": model_fingerprint(),
+        "seed": seed,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def row_draws(seed: int, row: int, n_params: int) -> tuple[np.ndarray, int]:
+    """Return row ``row``'s normal scores and simulation seed (keyed, order-free)."""
+    rng = np.random.default_rng([seed, row])
+    return rng.standard_normal(n_params), int(rng.integers(0, 2**31 - 1))
+
+
+def simulate_chunk(task: ChunkTask) -> pd.DataFrame:
+    """Simulate rows ``task.start`` to ``task.stop - 1``: one row per prior draw."""
+    sim = simulator()
+    names = list(sim.priors)
+    records = []
+    for row in range(task.start, task.stop):
+        z, seed = row_draws(task.seed, row, len(names))
+        scores = {sampled_name(n): float(v) for n, v in zip(names, z, strict=True)}
+        stats = sim.statistics(model_values(scores, sim.priors), seed)
+        records.append({ROW: row, SEED: seed, **scores, **stats})
+    return pd.DataFrame.from_records(records)
+
+
+def chunk_path(folder: Path, start: int) -> Path:
+    """Return the file of the chunk that starts at row ``start``."""
+    return folder / f"rows_{start:07d}.parquet"
+
+
+def chunk_tasks(key: str, seed: int, rows: int) -> list[ChunkTask]:
+    """Return the chunks of a table of ``rows`` rows (the last one may be short)."""
+    return [
+        ChunkTask(key, seed, start, min(start + CHUNK_ROWS, rows))
+        for start in range(0, rows, CHUNK_ROWS)
+    ]
+
+
+def stored_key(path: Path) -> str | None:
+    """Return the key a chunk file was written under (None if unreadable)."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowInvalid):
+        return None
+    key = meta.get(TABLE_KEY)
+    return key.decode() if key else None
+
+
+def is_stored(folder: Path, task: ChunkTask) -> bool:
+    """Return whether ``task``'s chunk is on disk, complete and under the same key."""
+    path = chunk_path(folder, task.start)
+    if stored_key(path) != task.key:
+        return False
+    return pq.read_metadata(path).num_rows == task.stop - task.start
+
+
+def write_chunk(folder: Path, task: ChunkTask, frame: pd.DataFrame) -> None:
+    """Write a chunk atomically, with the table's key in its metadata."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), TABLE_KEY: task.key.encode()}
+    )
+    write_atomic(chunk_path(folder, task.start), lambda tmp: pq.write_table(table, tmp))
+
+
+def load_table(folder: str | Path, key: str, rows: int | None = None) -> pd.DataFrame:
+    """Return the table's rows in row order: every chunk under ``key``, or the first ``rows``.
+
+    Raises:
+        ScenarioError: if the folder holds no chunk under this key, or fewer rows than asked.
+    """
+    folder = Path(folder)
+    frames = [
+        pd.read_parquet(path)
+        for path in sorted(folder.glob("rows_*.parquet"))
+        if stored_key(path) == key
+    ]
+    if not frames:
+        raise ScenarioError(
+            folder, "", "no reference table for this model: run `ngo-abm calibrate table`"
+        )
+    table = pd.concat(frames, ignore_index=True).sort_values(ROW, ignore_index=True)
+    if rows is not None:
+        if len(table) < rows:
+            raise ScenarioError(folder, "rows", f"{len(table)} stored, {rows} needed")
+        table = table.iloc[:rows]
+    return table

@@ -1,0 +1,55 @@
+"""``ngo-abm reference``: build or extend the reference table of prior simulations.
+
+The table (``calibration/runs/reference/`` by default) is what ``ngo-abm calibrate npe``
+trains the posterior on and ``ngo-abm validate`` checks it with. Stored chunks are kept:
+rerunning resumes, a larger ``--rows`` extends. See ``docs/calibration.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from experiments.locks import output_folder
+from model.limits import MAX_MINUTES, MAX_RUNS
+
+from .arguments import minutes, seeds, whole_number, workers
+
+
+def cmd_reference(args: argparse.Namespace) -> int:
+    """Simulate the table's missing rows."""
+    from calibration.reference import DEFAULT_TABLE
+    from experiments.reference_table import build_table
+
+    folder = args.out or DEFAULT_TABLE
+    with output_folder(folder):
+        stored = build_table(
+            folder,
+            args.rows,
+            seed=args.seed,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            max_minutes=args.max_minutes,
+            progress=True,
+        )
+    print(f"{folder}: {stored} of {args.rows} rows stored")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the ``reference`` subcommand."""
+    p = sub.add_parser("reference", help="build or extend the reference table of prior runs")
+    p.add_argument("--rows", type=whole_number(1, MAX_RUNS), default=20_000, help="table rows")
+    p.add_argument("--seed", type=seeds, default=1, help="seed of the table's draws")
+    p.add_argument("--workers", type=workers, default=2, help="local processes")
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler tcp://HOST:PORT")
+    p.add_argument(
+        "--max-minutes",
+        type=minutes,
+        default=MAX_MINUTES,
+        help="wait for no chunk after this many minutes (rerun to resume)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="table folder (calibration/runs/reference)"
+    )
+    p.set_defaults(func=cmd_reference)
