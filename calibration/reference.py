@@ -87,6 +87,13 @@ def simulate_chunk(task: ChunkTask) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def simulate_statistics(task: tuple[dict[str, float], int]) -> np.ndarray:
+    """Return every target's statistic of one run: ``task`` is (model values, seed)."""
+    values, seed = task
+    stats = simulator().statistics(values, seed)
+    return np.array([stats[t.id] for t in simulator().targets])
+
+
 def chunk_path(folder: Path, start: int) -> Path:
     """Return the file of the chunk that starts at row ``start``."""
     return folder / f"rows_{start:07d}.parquet"

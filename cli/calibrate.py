@@ -18,7 +18,7 @@ from experiments.lifetime import kill_forks_with_parent
 from experiments.locks import database_lock, output_folder
 from experiments.output_paths import check_file
 from model import ScenarioError
-from model.limits import MAX_DRAWS, MAX_GENERATIONS, MAX_POPULATION
+from model.limits import MAX_DRAWS, MAX_GENERATIONS, MAX_POPULATION, MAX_RUNS
 
 from .arguments import minutes, seeds, whole_number, workers
 from .main import UsageError
@@ -57,6 +57,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             out = write_report(draws=args.draws, seed=args.seed, workers=args.workers)
         print(f"wrote {out}")
         return 0
+    if args.action == "npe":
+        return _calibrate_npe(args)
     from calibration.abc import default_db
 
     db = args.db or default_db(args.holdout)
@@ -66,6 +68,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             check_file(path, "--posterior")
         _calibrate_or_export(args, db, parquet, summary)
     print(f"wrote {parquet} and {summary}")
+    return 0
+
+
+def _calibrate_npe(args: argparse.Namespace) -> int:
+    """Train the posterior estimator on the reference table; export its posterior."""
+    from calibration.amortised import estimator_path, export, fit
+    from calibration.reference import DEFAULT_TABLE
+
+    parquet, summary = posterior_paths(args)
+    estimator_file = estimator_path(args.holdout)
+    if args.posterior:
+        estimator_file = args.posterior.with_suffix(".eqx")
+    for path in (parquet, summary, estimator_file):
+        check_file(path, "--posterior")
+    estimator, cost = fit(
+        args.rows, args.holdout, seed=args.seed, folder=args.table or DEFAULT_TABLE, progress=True
+    )
+    estimator_file.parent.mkdir(parents=True, exist_ok=True)
+    export(estimator, cost, estimator_file, parquet, summary)
+    print(f"wrote {estimator_file}, {parquet} and {summary}")
     return 0
 
 
@@ -99,10 +121,10 @@ def register(sub) -> None:
     """Add the ``calibrate`` subcommand."""
     p = sub.add_parser(
         "calibrate",
-        help="ABC-SMC calibration against the article's figures (`calibrate report`, "
-        "`calibrate export --generation T`)",
+        help="calibration against the reported figures: ABC-SMC (`run`), neural posterior "
+        "estimation on the reference table (`npe`), `report`, `export --generation T`",
     )
-    p.add_argument("action", nargs="?", choices=("run", "report", "export"), default="run")
+    p.add_argument("action", nargs="?", choices=("run", "npe", "report", "export"), default="run")
     p.add_argument(
         "--population",
         type=whole_number(1, MAX_POPULATION),
@@ -143,5 +165,12 @@ def register(sub) -> None:
     p.add_argument(
         "--draws", type=whole_number(1, MAX_DRAWS), default=200, help="report: posterior draws"
     )
-    p.add_argument("--seed", type=seeds, default=1, help="report: seed of the draws")
+    p.add_argument("--seed", type=seeds, default=1, help="report, npe: seed of the draws")
+    p.add_argument(
+        "--rows",
+        type=whole_number(1, MAX_RUNS),
+        default=20_000,
+        help="npe: reference-table rows to train on (later rows stay out, for validate)",
+    )
+    p.add_argument("--table", type=Path, default=None, help="npe: reference table folder")
     p.set_defaults(func=cmd_calibrate)

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.dashboard",
     "cli.experiment",
     "cli.reference",
+    "cli.validate",
     "cli.sources",
 )
 

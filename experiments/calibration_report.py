@@ -132,7 +132,8 @@ def _ess_warning(posterior: pd.DataFrame) -> str:
     )
 
 
-def _markdown(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
+    """Return a frame as a Markdown table."""
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in frame.iterrows():
@@ -195,13 +196,13 @@ def write_report(draws: int = 200, seed: int = 1, workers: int = 2, out: Path = 
         f"Covered: {int(table.covered.sum())}/{len(table)} targets (the reported value, within "
         "tolerance, lies in the 90% predictive interval). Median within tolerance: "
         f"{int(table.within_tolerance.sum())}/{len(table)}.",
-        _markdown(coverage_table(table)),
+        markdown_table(coverage_table(table)),
         "## Which parameters the figures identify (90% widths, posterior / prior)",
         _ess_warning(posterior),
-        _markdown(ident),
+        markdown_table(ident),
         "![pairs](pairs.png)",
         *[f"![{c}](predictive_{c}.png)" for c in runs],
-        _holdout_section(draws, seed, workers, target_file, out),
+        holdout_section(draws, seed, workers, target_file, out),
     ]
     path = out / "report.md"
     tmp = path.with_name(".report.md.tmp")
@@ -225,7 +226,8 @@ def _meta_section() -> str:
     return "\n".join(f"- {k}: {meta.get(k)}" for k in keys)
 
 
-def _holdout_section(draws: int, seed: int, workers: int, target_file, out: Path) -> str:
+def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path) -> str:
+    """Run the held-back posterior's forecasts; write ``heldback.csv``; return the section."""
     title = (
         f"## Held-back check: calibrated on figures up to {HOLDOUT_LAST_YEAR}, forecasting "
         "the later ones, beside curves fitted to the same earlier figures"
@@ -246,7 +248,9 @@ def _holdout_section(draws: int, seed: int, workers: int, target_file, out: Path
         "(Kyrgyzstan: the article gives Kazakhstan and Uzbekistan fewer). Errors are relative "
         "to the reported figure and 0 inside a bound or range."
     )
-    return f"{title}\n\n{_ess_warning(posterior)}\n\n{note}\n\n" + _markdown(_heldback_view(table))
+    return f"{title}\n\n{_ess_warning(posterior)}\n\n{note}\n\n" + markdown_table(
+        _heldback_view(table)
+    )
 
 
 def heldback_table(compared: pd.DataFrame, targets: list, held: list) -> pd.DataFrame:

@@ -1,0 +1,59 @@
+"""``ngo-abm validate``: checks of the committed calibration, written to a report.
+
+Coverage on synthetic truths, held-back forecasts, identification and stability
+(``experiments.validation``), in ``calibration/report/validation.md``. See
+``docs/calibration.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from experiments.locks import output_folder
+
+from .arguments import seeds, whole_number, workers
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run the checks and write the validation report."""
+    from experiments.calibration_report import REPORT_DIR
+    from experiments.validation import validate
+
+    out = args.out or REPORT_DIR
+    with output_folder(out, "report"):
+        path = validate(
+            truths=args.truths,
+            predictive_truths=args.predictive_truths,
+            draws=args.draws,
+            predictive_draws=args.predictive_draws,
+            stability_draws=args.stability_draws,
+            seed=args.seed,
+            workers=args.workers,
+            out=out,
+        )
+    print(f"wrote {path}")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the ``validate`` subcommand."""
+    p = sub.add_parser("validate", help="check the committed calibration (coverage, forecasts)")
+    p.add_argument("--truths", type=whole_number(10, 100_000), default=300, help="synthetic truths")
+    p.add_argument(
+        "--predictive-truths",
+        type=whole_number(10, 100_000),
+        default=100,
+        help="truths whose predictions are checked (each costs draws + 1 runs)",
+    )
+    p.add_argument("--draws", type=whole_number(19, 100_000), default=1000, help="posterior draws")
+    p.add_argument(
+        "--predictive-draws", type=whole_number(19, 10_000), default=39, help="runs per truth"
+    )
+    p.add_argument(
+        "--stability-draws", type=whole_number(10, 10_000), default=60, help="draws per set"
+    )
+    p.add_argument("--seed", type=seeds, default=1)
+    p.add_argument("--workers", type=workers, default=2, help="local processes")
+    p.add_argument("--out", type=Path, default=None, help="folder (calibration/report)")
+    p.set_defaults(func=cmd_validate)

@@ -1,0 +1,176 @@
+"""``ngo-abm validate``: can the committed calibration be trusted? Four checks, one report.
+
+1. Coverage on synthetic truths (simulation-based calibration, Talts et al. 2018): rows of
+   the reference table kept out of training are truths; the estimator's posterior given
+   each truth's noisy figures ranks the truth's parameters (``sbc.csv``, ``sbc.png``), and
+   the posterior predictive of every target's statistic ranks a new run of the truth
+   (``predictive_coverage.csv``). Under a correct posterior the ranks are uniform and a
+   central interval of level L holds the truth a fraction L of the time.
+2. Held-back forecasts beside curve baselines (``heldback.csv``, from the calibration report).
+3. Identification: prior against posterior widths, and the pairs of parameters that trade
+   off (``ridges``: the largest rank correlations in the posterior).
+4. Stability: the predictive medians of every target's statistic from two independent sets
+   of posterior draws, and their difference.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calibration.abc import load_priors, model_values, sampled_name
+from calibration.amortised import features_of, load_estimator, scores_of
+from calibration.atomic import write_atomic, write_text_atomic
+from calibration.npe import Estimator
+from calibration.posterior import draw_posterior, load_posterior
+from calibration.reference import DEFAULT_TABLE, load_table, simulate_statistics
+from calibration.targets import DEFAULT_TARGETS, load_target_file
+from model import ScenarioError
+
+from .calibration_report import REPORT_DIR, holdout_section
+from .runner import map_runs
+from .validation_report import rank_figure, report_sections
+
+LEVELS = (0.5, 0.9)
+BARS = {0.5: (0.40, 0.60), 0.9: (0.82, 0.97)}
+
+
+def truth_rows(estimator: Estimator, n: int, folder: Path = DEFAULT_TABLE) -> pd.DataFrame:
+    """Return ``n`` table rows after the estimator's training rows: the synthetic truths."""
+    table = load_table(folder, estimator.table_key)
+    truths = table[table["row"] >= estimator.rows].iloc[:n]
+    if len(truths) < n:
+        raise ScenarioError(
+            folder, "rows", f"{len(truths)} rows beyond the {estimator.rows} trained on, {n} needed"
+        )
+    return truths.reset_index(drop=True)
+
+
+def parameter_ranks(estimator: Estimator, truths: pd.DataFrame, draws: int, seed: int):
+    """Return each truth's rank among its posterior draws, per parameter (0 to ``draws``)."""
+    targets = _targets(estimator)
+    features = features_of(truths, targets, estimator.seed)
+    z_true = scores_of(truths, estimator.parameters)
+    z_post = estimator.sample(features, draws, seed)
+    ranks = (z_post < z_true[None, :, :]).sum(axis=0)
+    return pd.DataFrame(ranks, columns=estimator.parameters)
+
+
+def coverage(ranks: pd.DataFrame, draws: int) -> pd.DataFrame:
+    """Return, per column, the share of truths inside each central interval of ``LEVELS``."""
+    u = (ranks.to_numpy() + 0.5) / (draws + 1)
+    rows = {}
+    for level in LEVELS:
+        inside = (u > (1 - level) / 2) & (u < (1 + level) / 2)
+        rows[f"coverage_{int(level * 100)}"] = inside.mean(axis=0)
+    frame = pd.DataFrame(rows, index=ranks.columns).rename_axis("quantity").reset_index()
+    frame["within_bars"] = np.logical_and.reduce(
+        [frame[f"coverage_{int(lv * 100)}"].between(*BARS[lv]) for lv in LEVELS]
+    )
+    return frame
+
+
+def predictive_ranks(
+    estimator: Estimator, truths: pd.DataFrame, draws: int, seed: int, workers: int
+) -> pd.DataFrame:
+    """Rank a new run of each truth among runs of its posterior draws, per statistic.
+
+    The new run has its own seed, so it is independent of the figures the posterior saw:
+    under a correct posterior its rank among ``draws`` predictive runs is uniform. Ties
+    (counts, shares at zero) are broken at random; an undefined statistic ranks highest.
+    """
+    priors = load_priors()
+    targets = _targets(estimator, every=True)
+    features = features_of(truths, _targets(estimator), estimator.seed)
+    z_post = estimator.sample(features, draws, seed)
+    tasks = []
+    for i, row in truths.iterrows():
+        rng = np.random.default_rng([seed, int(row["row"])])
+        truth = {sampled_name(p): row[sampled_name(p)] for p in estimator.parameters}
+        tasks.append((model_values(truth, priors), int(rng.integers(0, 2**31 - 1))))
+        for d in range(draws):
+            z = dict(zip(map(sampled_name, estimator.parameters), z_post[d, i], strict=True))
+            tasks.append((model_values(z, priors), int(rng.integers(0, 2**31 - 1))))
+    stats = np.asarray(map_runs(simulate_statistics, tasks, workers, progress=True, desc="runs"))
+    stats = np.where(np.isnan(stats), np.inf, stats).reshape(len(truths), draws + 1, -1)
+    tie_break = np.random.default_rng(seed).random(stats.shape)
+    new, runs = stats[:, :1, :], stats[:, 1:, :]
+    below = (runs < new) | ((runs == new) & (tie_break[:, 1:, :] < tie_break[:, :1, :]))
+    return pd.DataFrame(below.sum(axis=1), columns=[t.id for t in targets])
+
+
+def stability(draws: int, seeds: tuple[int, int], workers: int) -> pd.DataFrame:
+    """Return the predictive medians of every statistic from two independent draw sets."""
+    targets = load_target_file(DEFAULT_TARGETS).targets
+    medians = []
+    for seed in seeds:
+        params = draw_posterior(draws, seed, load_posterior())
+        tasks = [(p, seed * 1_000_003 + i) for i, p in enumerate(params)]
+        stats = np.asarray(map_runs(simulate_statistics, tasks, workers, progress=True))
+        medians.append(np.nanmedian(stats, axis=0))
+    a, b = medians
+    return pd.DataFrame(
+        {
+            "target": [t.id for t in targets],
+            f"median_seed{seeds[0]}": a,
+            f"median_seed{seeds[1]}": b,
+            "difference": np.abs(a - b) / np.maximum(np.abs(a + b) / 2, 1e-12),
+        }
+    )
+
+
+def _targets(estimator: Estimator, every: bool = False):
+    targets = load_target_file(DEFAULT_TARGETS).targets
+    if every:
+        return targets
+    by_id = {t.id: t for t in targets}
+    return [by_id[i] for i in estimator.targets]
+
+
+def validate(
+    truths: int = 300,
+    predictive_truths: int = 100,
+    draws: int = 1000,
+    predictive_draws: int = 39,
+    stability_draws: int = 60,
+    seed: int = 1,
+    workers: int = 2,
+    out: Path = REPORT_DIR,
+) -> Path:
+    """Run the four checks; write ``validation.md`` and its tables and figures to ``out``."""
+    cost = {}
+    estimator = load_estimator()
+    table = truth_rows(estimator, max(truths, predictive_truths))
+
+    start = time.monotonic()
+    ranks = parameter_ranks(estimator, table.iloc[:truths], draws, seed)
+    sbc = coverage(ranks, draws)
+    cost["coverage of the parameters"] = time.monotonic() - start
+    write_atomic(out / "sbc.csv", lambda tmp: sbc.to_csv(tmp, index=False))
+    rank_figure(ranks, draws, out / "sbc.png")
+
+    start = time.monotonic()
+    pranks = predictive_ranks(
+        estimator, table.iloc[:predictive_truths], predictive_draws, seed, workers
+    )
+    pcov = coverage(pranks, predictive_draws)
+    cost["coverage of the predictions"] = time.monotonic() - start
+    write_atomic(out / "predictive_coverage.csv", lambda tmp: pcov.to_csv(tmp, index=False))
+
+    start = time.monotonic()
+    held = holdout_section(200, seed, workers, load_target_file(DEFAULT_TARGETS), out)
+    cost["held-back forecasts"] = time.monotonic() - start
+
+    posterior = load_posterior()
+    start = time.monotonic()
+    stable = stability(stability_draws, (seed, seed + 1), workers)
+    cost["stability"] = time.monotonic() - start
+    write_atomic(out / "stability.csv", lambda tmp: stable.to_csv(tmp, index=False))
+
+    sections = report_sections(sbc, pcov, held, posterior, stable, cost, truths, predictive_truths)
+    path = out / "validation.md"
+    write_text_atomic(path, "\n\n".join(sections) + "\n")
+    return path

@@ -1,0 +1,93 @@
+"""The text and figures of ``calibration/report/validation.md`` (``experiments.validation``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calibration.plotting import save_figure
+from calibration.posterior import parameter_names
+
+from .calibration_report import identification_table, markdown_table
+
+
+def rank_figure(ranks: pd.DataFrame, draws: int, path: Path, bins: int = 10) -> Path:
+    """Write the rank histogram of every column, with the band a uniform histogram keeps."""
+    import matplotlib.pyplot as plt
+
+    cols = list(ranks.columns)
+    ncol = 8
+    nrow = int(np.ceil(len(cols) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.0 * ncol, 1.6 * nrow), squeeze=False)
+    n = len(ranks)
+    expected = n / bins
+    # 99% band of a bin's count under uniform ranks (normal approximation of a binomial).
+    half = 2.576 * np.sqrt(n * (1 / bins) * (1 - 1 / bins))
+    for ax, name in zip(axes.flat, cols, strict=False):
+        ax.hist(ranks[name], bins=np.linspace(0, draws + 1, bins + 1), color="#4c72b0")
+        ax.axhspan(expected - half, expected + half, color="grey", alpha=0.25, lw=0)
+        ax.set_title(name, fontsize=7)
+        ax.set_xticks([])
+        ax.tick_params(labelsize=6)
+    for ax in axes.flat[len(cols) :]:
+        ax.axis("off")
+    fig.suptitle(f"Ranks of {n} synthetic truths among {draws} posterior draws", fontsize=10)
+    fig.tight_layout()
+    path = save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
+def ridges(posterior: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """Return the ``top`` parameter pairs with the largest posterior rank correlation."""
+    names = parameter_names(posterior)
+    rho = posterior[names].rank().corr().to_numpy()
+    pairs = [
+        (names[i], names[j], rho[i, j]) for i in range(len(names)) for j in range(i + 1, len(names))
+    ]
+    pairs.sort(key=lambda p: -abs(p[2]))
+    return pd.DataFrame(pairs[:top], columns=["parameter", "with", "rank correlation"]).round(2)
+
+
+def _verdict(frame: pd.DataFrame, what: str) -> str:
+    ok = int(frame["within_bars"].sum())
+    return (
+        f"{ok} of {len(frame)} {what} have both coverages within the bars "
+        "(90%: 0.82 to 0.97; 50%: 0.40 to 0.60)."
+    )
+
+
+def report_sections(sbc, pcov, held, posterior, stable, cost, truths, predictive_truths) -> list:
+    """Return the Markdown sections of the validation report."""
+    ident = identification_table(posterior)
+    worst = stable.sort_values("difference", ascending=False)
+    return [
+        "# Validation of the committed calibration",
+        "Written by `ngo-abm validate` (`experiments/validation.py`); what each check means "
+        "and costs is in `docs/calibration.md`.",
+        "## 1. Coverage on synthetic truths",
+        f"{truths} reference-table rows kept out of training are the truths; each truth's "
+        "figures get the observation model's noise, and the posterior estimator's draws "
+        "given them rank the truth's parameters. " + _verdict(sbc, "parameters"),
+        markdown_table(sbc.round(3)),
+        "![ranks](sbc.png)",
+        f"Predictive coverage: for the first {predictive_truths} truths, a new run of the "
+        "truth (its own seed) ranked among runs of its posterior draws, per target "
+        "statistic. " + _verdict(pcov, "statistics"),
+        markdown_table(pcov.round(3)),
+        held.replace("## Held-back check", "## 2. Held-back check", 1),
+        "## 3. Identification",
+        markdown_table(ident),
+        "Pairs that trade off (largest rank correlations in the posterior):",
+        markdown_table(ridges(posterior)),
+        "## 4. Stability",
+        f"Largest difference between the predictive medians of two independent sets of "
+        f"draws: {worst['difference'].iloc[0]:.1%} ({worst['target'].iloc[0]}); "
+        f"{int((stable['difference'] < 0.03).sum())} of {len(stable)} statistics differ by "
+        "less than 3%.",
+        markdown_table(stable.round(4)),
+        "## Cost on this machine",
+        "\n".join(f"- {k}: {v / 60:.1f} min" for k, v in cost.items()),
+    ]

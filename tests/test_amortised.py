@@ -1,0 +1,82 @@
+"""The amortised calibration: observation model, flows, and the exported posterior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from calibration.amortised import export, fit
+from calibration.npe import FlowSpec, load, save, train
+from calibration.observation import noise_scale, observe, observed, signed_errors
+from calibration.posterior import effective_sample_size, load_posterior
+from calibration.targets import load_targets
+from experiments.reference_table import build_table
+
+TARGETS = {t.id: t for t in load_targets()}
+TINY = FlowSpec(layers=2, width=16, depth=1, ensemble=2, max_epochs=3, patience=2)
+
+
+def test_errors_are_zero_inside_the_reported_interval_and_signed_outside():
+    floor = TARGETS["uz_registered_2010_floor"]  # at least 5,100, tolerance 2%
+    below, _ = noise_scale(floor)
+    assert below == pytest.approx(0.02 * 5100)
+    values = np.array([6000.0, 5100.0, 5100.0 - below, np.nan])
+    assert signed_errors(floor, values).tolist() == [0.0, 0.0, -1.0, 1000.0]
+    point = TARGETS["kg_registered_2010"]
+    assert signed_errors(point, np.array([18341.0 * 1.05]))[0] == pytest.approx(1.0)
+    # A bound with no tolerance is nearly hard: a thousandth of its value is one unit.
+    growth = TARGETS["kz_registered_growth_2000_2010"]
+    assert noise_scale(growth) == (1e-3, 1e-3)
+    assert observed(list(TARGETS.values())).tolist() == [0.0] * len(TARGETS)
+
+
+def test_a_point_figure_is_the_statistic_plus_noise_of_one_tolerance():
+    point = TARGETS["kg_registered_2010"]
+    stats = np.full((20_000, 1), 18341.0)
+    errors = np.sinh(observe([point], stats, np.random.default_rng(0))[:, 0])
+    assert errors.mean() == pytest.approx(0.0, abs=0.03)
+    assert errors.std() == pytest.approx(1.0, abs=0.03)
+
+
+def test_flows_recover_a_known_posterior_and_round_trip(tmp_path):
+    """Gaussian prior and noise: the posterior is known in closed form."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((4000, 2))
+    x = z + 0.5 * rng.standard_normal(z.shape)
+    spec = FlowSpec(layers=2, width=32, depth=1, ensemble=1, max_epochs=60, patience=8)
+    flows, mean, sd, _ = train(z, x, spec, seed=2)
+    from calibration.npe import Estimator
+
+    est = Estimator(flows, spec, ["a", "b"], ["x", "y"], mean, sd, "key", 4000, 2)
+    draws = est.sample(np.array([1.0, -1.0]), 4000, seed=3)
+    # Posterior mean x / 1.25, standard deviation sqrt(0.25 / 1.25).
+    assert draws.mean(axis=0) == pytest.approx([0.8, -0.8], abs=0.1)
+    assert draws.std(axis=0) == pytest.approx([0.447, 0.447], abs=0.08)
+    save(est, tmp_path / "toy.eqx")
+    again = load(tmp_path / "toy.eqx")
+    np.testing.assert_array_equal(
+        again.sample(np.array([1.0, -1.0]), 50, 4), est.sample(np.array([1.0, -1.0]), 50, 4)
+    )
+
+
+def test_exported_posterior_is_joint_draws_in_the_committed_format(tmp_path, monkeypatch):
+    import calibration.reference as reference
+
+    monkeypatch.setattr(reference, "CHUNK_ROWS", 4)
+    table = tmp_path / "table"
+    build_table(table, 8, seed=1, workers=2)
+    estimator, cost = fit(8, folder=table, spec=TINY)
+    parquet, summary = tmp_path / "post.parquet", tmp_path / "post.yaml"
+    export(estimator, cost, tmp_path / "npe.eqx", parquet, summary)
+    posterior = load_posterior(parquet)
+    assert len(posterior) == 4000 and effective_sample_size(posterior) == pytest.approx(4000)
+    assert set(posterior.columns) == {*estimator.parameters, "weight"}
+    meta = yaml.safe_load(summary.read_text())
+    assert meta["method"] == "npe" and meta["simulations"] == 8
+    assert meta["targets"] == list(TARGETS)
+    assert (tmp_path / "npe.json").exists()
+    # The held-back estimator conditions on the figures up to 2010 only.
+    held, _ = fit(8, holdout=True, folder=table, spec=TINY)
+    assert all(TARGETS[t].last_year <= 2010 for t in held.targets)
+    assert len(held.targets) < len(TARGETS)

@@ -1,0 +1,55 @@
+"""The reference table: keyed rows, the same whatever the chunking or the workers; resumable."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow.parquet as pq
+from test_reliability import assert_one_line, run_cli
+
+from calibration.reference import (
+    ChunkTask,
+    chunk_path,
+    load_table,
+    simulate_chunk,
+    table_key,
+)
+from experiments.reference_table import build_table, missing_chunks
+
+
+def test_a_row_does_not_depend_on_its_chunk():
+    key = table_key(3)
+    whole = simulate_chunk(ChunkTask(key, 3, 0, 4))
+    tail = simulate_chunk(ChunkTask(key, 3, 2, 4))
+    pd.testing.assert_frame_equal(whole.iloc[2:].reset_index(drop=True), tail)
+    assert whole["row"].tolist() == [0, 1, 2, 3]
+    # The draws are the prior's normal scores; the statistics are every target's.
+    assert whole.filter(regex="^z_").shape[1] == 40
+    assert whole.filter(like="kg_registered").notna().all().all()
+
+
+def test_table_from_two_workers_equals_one_and_resumes(tmp_path, monkeypatch):
+    import calibration.reference as reference
+
+    monkeypatch.setattr(reference, "CHUNK_ROWS", 2)
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert build_table(one, 5, seed=4, workers=1) == 5
+    assert build_table(two, 5, seed=4, workers=2) == 5
+    key = table_key(4)
+    pd.testing.assert_frame_equal(load_table(one, key), load_table(two, key))
+    # A larger table keeps the stored chunks and adds the missing ones.
+    before = chunk_path(one, 0).stat().st_mtime_ns
+    assert [t.start for t in missing_chunks(one, 4, 7)] == [4, 6]
+    assert build_table(one, 7, seed=4, workers=1) == 7
+    assert chunk_path(one, 0).stat().st_mtime_ns == before
+    assert len(load_table(one, key)) == 7
+    # A chunk written under another key (another seed) is not read into this table.
+    assert pq.read_metadata(chunk_path(one, 0)).num_rows == 2
+    assert [t.start for t in missing_chunks(one, 5, 2)] == [0]
+
+
+def test_reference_command_and_its_errors(tmp_path):
+    out = tmp_path / "table"
+    status, printed, _ = run_cli(["reference", "--rows", 2, "--workers", 1, "--out", out])
+    assert status == 0 and "2 of 2 rows stored" in printed
+    assert_one_line(["reference", "--rows", 0], "--rows")
+    assert_one_line(["calibrate", "npe", "--rows", 5, "--table", tmp_path / "none"], "no reference")
