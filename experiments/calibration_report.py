@@ -22,6 +22,7 @@ from calibration.compare import compare, relative_error
 from calibration.plotting import comparison_figure, save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
+    WEIGHT,
     draw_posterior,
     effective_sample_size,
     has_posterior,
@@ -37,6 +38,7 @@ from .runner import RunTask, map_runs, run_task
 REPORT_DIR = DEFAULT_POSTERIOR.parent / "report"
 HOLDOUT_POSTERIOR = DEFAULT_POSTERIOR.with_name("holdout_posterior.parquet")
 PAIRS_DPI = 50
+PAIRS_PARTICLES = 500
 # Fewer effective particles than this cannot estimate a 90% interval.
 MIN_ESS = 20
 
@@ -104,7 +106,13 @@ def pair_plot(posterior: pd.DataFrame, path: Path) -> Path:
     names = parameter_names(posterior)
     priors = load_priors()
     limits = {n: (priors[n].low, priors[n].high) for n in names if n in priors}
-    arr = plot_kde_matrix(posterior[names], posterior["weight"].to_numpy(), limits=limits)
+    # The KDEs' cost grows with the particles: a posterior of thousands of joint draws is
+    # drawn from a weighted resample of PAIRS_PARTICLES of them.
+    if len(posterior) > PAIRS_PARTICLES:
+        posterior = posterior.sample(
+            PAIRS_PARTICLES, replace=True, weights=WEIGHT, random_state=0, ignore_index=True
+        ).assign(**{WEIGHT: 1.0 / PAIRS_PARTICLES})
+    arr = plot_kde_matrix(posterior[names], posterior[WEIGHT].to_numpy(), limits=limits)
     fig = np.asarray(arr).flat[0].figure
     fig.set_size_inches(2.0 * len(names), 2.0 * len(names))
     plt.setp(fig.axes, xlabel="", ylabel="")
@@ -214,16 +222,9 @@ def write_report(draws: int = 200, seed: int = 1, workers: int = 2, out: Path = 
 def _meta_section() -> str:
     summary = DEFAULT_POSTERIOR.with_name("calibrated.yaml")
     meta = yaml.safe_load(summary.read_text()) if summary.exists() else {}
-    keys = (
-        "source",
-        "generations",
-        "particles",
-        "effective_sample_size",
-        "final_epsilon",
-        "simulations",
-        "wall_seconds",
-    )
-    return "\n".join(f"- {k}: {meta.get(k)}" for k in keys)
+    # Everything the summary says about how the posterior was made (its parameters'
+    # medians and intervals are in the identification table below).
+    return "\n".join(f"- {k}: {v}" for k, v in meta.items() if k not in ("parameters", "targets"))
 
 
 def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path) -> str:
