@@ -17,7 +17,7 @@ import hashlib
 import json
 import stat
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import yaml
@@ -302,8 +302,28 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-class Behaviour(_Strict):
+class ParameterSet(_Strict):
+    """Named ``Parameter`` fields, each within the range (``RANGES``) where it has meaning."""
+
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {}
+
+    @model_validator(mode="after")
+    def _in_range(self) -> ParameterSet:
+        for name, (low, high) in self.RANGES.items():
+            value = getattr(self, name).value
+            if not low <= value <= high:
+                raise ValueError(f"{name} = {value:g} is outside [{low:g}, {high:g}]")
+        return self
+
+    def values(self) -> dict[str, float]:
+        """Return ``{name: value}`` for every parameter."""
+        return {name: getattr(self, name).value for name in type(self).model_fields}
+
+
+class Behaviour(ParameterSet):
     """Behavioural parameters shared by all countries (calibrated ones are overridden)."""
+
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = BEHAVIOUR_RANGES
 
     civic_rate: Parameter
     funding_rate: Parameter
@@ -348,18 +368,6 @@ class Behaviour(_Strict):
     donor_instability_cut: Parameter
     donor_restriction_shift: Parameter
     donor_absorption: Parameter
-
-    @model_validator(mode="after")
-    def _in_range(self) -> Behaviour:
-        for name, (low, high) in BEHAVIOUR_RANGES.items():
-            value = getattr(self, name).value
-            if not low <= value <= high:
-                raise ValueError(f"{name} = {value:g} is outside [{low:g}, {high:g}]")
-        return self
-
-    def values(self) -> dict[str, float]:
-        """Return ``{name: value}`` for every parameter."""
-        return {name: getattr(self, name).value for name in type(self).model_fields}
 
 
 class Scenario(_Strict):
