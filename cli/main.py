@@ -19,6 +19,7 @@ from calibration.targets import DEFAULT_TARGETS
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
+from model.regional_scenario import is_regional_file
 
 from .arguments import EXIT_USAGE, OneLineParser, replicates, seeds, workers
 
@@ -43,9 +44,16 @@ class UsageError(Exception):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run a scenario's replicates and write the run folder (checked and locked first)."""
+    """Run a scenario's replicates and write the run folder (checked and locked first).
+
+    A regional scenario (a file with ``countries:``) runs the regional model instead.
+    """
     from experiments.runs import replicate_params
 
+    if is_regional_file(args.scenario):
+        from .regional import cmd_run_region
+
+        return cmd_run_region(args)
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
     with output_folder(args.out):

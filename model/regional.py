@@ -25,7 +25,7 @@ from .population import ApplicantPool
 from .regional_scenario import Programme, Region
 from .rng import KeyedStreams, decision_code
 from .scenario import COUNTRIES, SECTORS, Scenario
-from .ties import MIXED, Participants, TieNetwork, regional_ids, select_participants
+from .ties import EDGE_COLUMNS, MIXED, Participants, TieNetwork, regional_ids, select_participants
 
 # The regional layer's streams are keyed by (seed, this code): no country stream shares it.
 REGIONAL_STREAM = decision_code("regional cooperation")
@@ -205,7 +205,7 @@ class RegionalModel(Model):
         """Return the ties at the scenario's ``network_years`` (one row per tie and year)."""
         frames = [frame.assign(year=year) for year, frame in self.snapshots.items()]
         if not frames:
-            return pd.DataFrame(columns=["year"])
+            return pd.DataFrame(columns=[*EDGE_COLUMNS, "year"])
         return pd.concat(frames, ignore_index=True)
 
 

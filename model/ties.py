@@ -25,6 +25,15 @@ from .rng import KeyedStreams
 from .scenario import COUNTRIES, SECTORS
 
 MIXED = "mixed"
+EDGE_COLUMNS: tuple[str, ...] = (
+    "country_a",
+    "row_a",
+    "sector_a",
+    "country_b",
+    "row_b",
+    "sector_b",
+    "since",
+)
 # A large odd constant: pair keys mix the two NGOs' regional ids without collisions in
 # practice (the keyed streams hash them again).
 _PAIR_MIX = np.uint64(0xD6E8FEB86659FD93)
@@ -192,5 +201,4 @@ class TieNetwork:
             }
             for a, b, data in self.graph.edges(data=True)
         ]
-        columns = ["country_a", "row_a", "sector_a", "country_b", "row_b", "sector_b", "since"]
-        return pd.DataFrame(rows, columns=columns)
+        return pd.DataFrame(rows, columns=list(EDGE_COLUMNS))
