@@ -1,0 +1,294 @@
+"""The regional model (``model.regional``): its scenario, its countries, its ties, its run.
+
+Each country inside the regional model gives the table it gives alone when the ties'
+feedback is off, bit for bit; with the feedback on, the tables stay identical up to the
+first year ties form and part after it. Closures suppress ties and openness revives them
+in the full model. ``ngo-abm run scenarios/central_asia.yaml`` writes the regional run
+folder; bad regional input stops in one line with exit status 2. The article's regional
+story is checked as patterns on a small run with the default parameters (those that do
+not hold are marked as expected failures, with the reason).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from calibration.abc import PriorFile, load_priors
+from cli.main import main
+from experiments.regional_runs import RUN_FILES, run_region_replicates
+from experiments.runs import replicate_params
+from model import COUNTRIES, OUTPUT_COLUMNS, load_scenario, simulate
+from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, RegionalModel, simulate_region
+from model.regional_scenario import REGIONAL_RANGES, load_region
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+REGIONAL = SCENARIOS / "central_asia.yaml"
+NO_FEEDBACK = {"tie_capacity_gain": 0.0, "prize_tie_weight": 0.0}
+SEED = 3
+
+
+@cache
+def country_params() -> tuple[tuple[str, float], ...]:
+    """The behaviour parameters ``ngo-abm run`` uses by default (posterior median if any)."""
+    params, _ = replicate_params("auto", 1, SEED)
+    return tuple(sorted(params[0].items()))
+
+
+@cache
+def regional_run(**params: float) -> RegionalModel:
+    region = load_region(REGIONAL).with_params({**dict(country_params()), **params})
+    return simulate_region(region, seed=SEED)
+
+
+def alone(country: str) -> pd.DataFrame:
+    scenario = load_scenario(SCENARIOS / f"{country}.yaml").with_params(dict(country_params()))
+    return simulate(scenario, seed=SEED, agents=False)
+
+
+def country_table(model: RegionalModel, country: str) -> pd.DataFrame:
+    frame = model.results()
+    return frame[frame.country == country][list(OUTPUT_COLUMNS)].reset_index(drop=True)
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+# The scenario ----------------------------------------------------------------------------
+
+
+def test_the_regional_scenario_names_the_country_files_and_copies_no_number():
+    region = load_region(REGIONAL)
+    for country in COUNTRIES:
+        assert region.countries[country] == load_scenario(SCENARIOS / f"{country}.yaml")
+    data = yaml.safe_load(REGIONAL.read_text(encoding="utf-8"))
+    assert set(data) == {
+        "name",
+        "description",
+        "countries",
+        "parameters",
+        "programmes",
+        "restrictions",
+        "prize_criteria",
+        "network_years",
+    }
+
+
+def test_the_articles_regional_events_are_in_the_scenario_with_their_dates():
+    spec = load_region(REGIONAL).spec
+    programmes = {p.name: p for p in spec.programmes}
+    assert programmes["Kazakh NGO forums"].years == [2003, 2005, 2007, 2010]
+    assert programmes["Cooperation for Innovations"].first_year == 2012
+    assert programmes["NGO Academy"].first_year == 2020
+    assert programmes["Institute for Regional Studies conferences"].years == [2022]
+    assert programmes["Association of NGOs of Kazakhstan outreach"].years == [1997]
+    assert programmes["CASDIN bulletin"].participants.value == 700
+    for name in ("People's Assembly", "Interbilim", "Confederation", "Environmental", "Jan"):
+        assert any(name in p for p in programmes)
+    restrictions = {r.name: r for r in spec.restrictions}
+    assert restrictions["Obstacles after the 2010 events in Osh"].first_year == 2010
+    assert restrictions["Uzbekistan before its opening"].last_year == 2016
+    assert [(p.country, p.first_year) for p in spec.prize_criteria] == [("kazakhstan", 2017)]
+
+
+def test_each_regional_parameter_has_a_prior_holding_its_default():
+    priors = PriorFile.model_validate(
+        yaml.safe_load((REPO / "calibration" / "priors_regional.yaml").read_text())
+    ).parameters
+    assert set(priors) == set(REGIONAL_RANGES)
+    for name, value in load_region(REGIONAL).params.items():
+        assert priors[name].low <= value <= priors[name].high, name
+    assert not set(load_priors()) & set(REGIONAL_RANGES)
+
+
+def test_openness_is_cut_by_the_restrictions_in_force():
+    model = RegionalModel(load_region(REGIONAL), rng=0, agents=False)
+    p = model.params
+    assert model.openness("kazakhstan", 2005) == 1.0
+    assert model.openness("uzbekistan", 2005) == pytest.approx(1 - p["uzbek_closure_strength"])
+    both = (1 - p["uzbek_closure_strength"]) * (1 - p["osh_obstacles_strength"])
+    assert model.openness("uzbekistan", 2012) == pytest.approx(both)
+    assert model.openness("kyrgyzstan", 2012) == pytest.approx(1 - p["osh_obstacles_strength"])
+    assert model.openness("uzbekistan", 2017) == 1.0
+
+
+# The countries inside the region ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_without_feedback_each_country_gives_its_table_alone_bit_for_bit(country):
+    inside, by_itself = country_table(regional_run(**NO_FEEDBACK), country), alone(country)
+    pd.testing.assert_frame_equal(inside, by_itself, check_exact=True)
+
+
+def test_with_feedback_tables_part_only_after_the_first_ties():
+    """The feedback acts from the year after an NGO gains a tie (capacity) or from 2017
+    (Kazakhstan's prizes), so every table is the one alone up to the first year with ties,
+    and the feedback changes at least one country's table afterwards."""
+    model = regional_run()
+    ties = model.tie_table().groupby("year").ties.sum()
+    first = int(ties[ties > 0].index.min())
+    differs = []
+    for country in COUNTRIES:
+        inside, by_itself = country_table(model, country), alone(country)
+        before = inside.year <= first
+        pd.testing.assert_frame_equal(inside[before], by_itself[before], check_exact=True)
+        differs.append(not inside.equals(by_itself))
+    assert any(differs)
+
+
+def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
+    model = regional_run(tie_capacity_gain=0.0)
+    for country in ("kyrgyzstan", "uzbekistan"):
+        pd.testing.assert_frame_equal(country_table(model, country), alone(country))
+    inside, by_itself = country_table(model, "kazakhstan"), alone("kazakhstan")
+    before = inside.year < 2017
+    pd.testing.assert_frame_equal(inside[before], by_itself[before], check_exact=True)
+    assert not inside[~before].equals(by_itself[~before])
+
+
+# Closures and openness in the full model -------------------------------------------------
+
+
+def ties_of(model: RegionalModel, country: str) -> pd.Series:
+    frame = model.results()
+    return frame[frame.country == country].set_index("year").cross_border_ties
+
+
+def test_a_full_closure_of_uzbekistan_keeps_it_tieless_until_its_opening():
+    uz = ties_of(regional_run(**NO_FEEDBACK, uzbek_closure_strength=1.0), "uzbekistan")
+    assert (uz.loc[:2016] == 0).all()
+    assert uz.loc[2023] > 0
+
+
+def test_a_full_closure_after_osh_forms_no_tie_while_it_holds():
+    model = regional_run(**NO_FEEDBACK, osh_obstacles_strength=1.0)
+    total = model.tie_table().groupby("year").ties.sum()
+    assert (np.diff(total.loc[2010:2016].to_numpy()) <= 0).all()
+    assert total.loc[2023] > total.loc[2016]
+
+
+# Outputs and the command -----------------------------------------------------------------
+
+
+def test_the_tables_have_their_columns_and_agree():
+    model = regional_run()
+    frame, ties = model.results(), model.tie_table()
+    assert list(frame.columns) == list(REGIONAL_COLUMNS)
+    assert list(ties.columns) == list(TIE_TABLE_COLUMNS)
+    assert frame.share_cross_border.between(0, 1).all()
+    # Every tie joins two countries: counted once for each.
+    per_year = frame.groupby("year").cross_border_ties.sum()
+    assert (per_year == 2 * ties.groupby("year").ties.sum().reindex(per_year.index)).all()
+    assert set(model.network_table().year) <= set(model.region.spec.network_years)
+
+
+def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
+    out = tmp_path / "ca"
+    status, stdout, stderr = run_cli(["run", str(REGIONAL), "--replicates", "2", "--out", str(out)])
+    assert status == 0, stderr
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+    frame = pd.read_csv(out / "timeseries.csv")
+    assert list(frame.columns) == ["replicate", *REGIONAL_COLUMNS]
+    assert set(frame.country) == set(COUNTRIES) and set(frame.replicate) == {0, 1}
+    assert "2023" in stdout and "uzbekistan" in stdout
+
+
+def bad_regional(tmp_path, change) -> str:
+    data = yaml.safe_load(REGIONAL.read_text(encoding="utf-8"))
+    data["countries"] = {c: str(SCENARIOS / f) for c, f in data["countries"].items()}
+    change(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["parameters"]["tie_decay"].update(value=2), "parameters"),
+        (lambda d: d["programmes"][0].update(colour="red"), "programmes.0.colour"),
+        (
+            lambda d: d["programmes"][1].update(
+                host="uzbekistan", countries=["kazakhstan", "kyrgyzstan"]
+            ),
+            "programmes.1",
+        ),
+        (
+            lambda d: d["countries"].update(kazakhstan=str(SCENARIOS / "kyrgyzstan.yaml")),
+            "countries.kazakhstan",
+        ),
+        (lambda d: d["restrictions"][0].update(strength="nothing"), "restrictions.0.strength"),
+        (lambda d: d["parameters"].pop("tie_decay"), "parameters.tie_decay"),
+    ],
+)
+def test_bad_regional_input_stops_in_one_line_naming_file_and_field(tmp_path, change, field):
+    path = bad_regional(tmp_path, change)
+    out = tmp_path / "out"
+    status, stdout, stderr = run_cli(["run", path, "--out", str(out)])
+    assert status == 2
+    assert len(stderr.strip().splitlines()) == 1
+    assert path in stderr and field in stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+# The article's regional story, on a small run with the default parameters ---------------
+
+
+@cache
+def story() -> pd.Series:
+    """Median total ties by year over three replicates (defaults, as ``ngo-abm run``)."""
+    region = load_region(REGIONAL)
+    params = [dict(country_params())] * 3
+    tables, _ = run_region_replicates(region, SEED, 3, params)
+    totals = tables.ties.groupby(["replicate", "year"]).ties.sum()
+    return totals.groupby("year").median()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="does not hold with the default parameters: the 700 CASDIN bulletins of 1996-2000 "
+    "make 2000 the peak, and the programmes of the 2000s do not replace the ties that lapse",
+)
+def test_ties_grow_through_the_2000s():
+    # 'the Confederation of NGOs ... the Environmental Form of NGOs were formed and began to
+    # contribute to regional cooperation' (Kazakhstan, third stage, from 2000)
+    assert story().loc[2009] > story().loc[2001]
+
+
+def test_ties_fall_or_stall_after_2010():
+    # 'the precautionary measures of the governments have created certain obstacles for the
+    # regional cooperation of NGOs' (Kyrgyzstan, second stage)
+    assert story().loc[2015] <= story().loc[2010]
+
+
+def test_ties_revive_after_2016():
+    # 'the activities of NGOs contributing to the strengthening of regional cooperation were
+    # revived ... the policy of openness in neighboring Uzbekistan' (Kyrgyzstan, third stage)
+    assert story().loc[2023] > story().loc[2016]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="does not hold: no programme of the scenario favours ecology or education after "
+    "2012 (Cooperation for Innovations and the NGO Academy take all sectors alike), and the "
+    "model has no agriculture sector",
+)
+def test_recent_ties_concentrate_in_ecology_and_education():
+    # 'In recent years, they have been effectively cooperating in various fields, especially
+    # in the fields of ecology, education, and agriculture' (Kyrgyzstan, conclusion)
+    ties = regional_run().tie_table()
+    recent = ties[(ties.year == 2023) & (ties.sector != "mixed")].groupby("sector").ties.sum()
+    assert set(recent.nlargest(2).index) == {"ecology", "education"}
