@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.reference",
     "cli.validate",
     "cli.sources",
+    "cli.regional",
 )
 
 

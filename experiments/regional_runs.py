@@ -91,12 +91,11 @@ def regional_manifest(
     params_source: str,
 ) -> dict[str, Any]:
     """Return the manifest of a regional run folder (each country file hashed too)."""
-    folder = region.path.parent
     return {
         "scenario_file": str(region.path),
         "scenario_file_sha256": file_sha256(region.path),
         "country_files": {
-            c: {"file": name, "sha256": file_sha256(folder / name)}
+            c: {"file": name, "sha256": file_sha256(name)}
             for c, name in region.spec.countries.items()
         },
         "countries": list(region.countries),

@@ -30,7 +30,7 @@ from .scenario import (
     _first_error,
     _Strict,
     load_scenario,
-    read_yaml_mapping,
+    resolve_extends,
 )
 
 Country = Literal[COUNTRIES]  # type: ignore[valid-type]
@@ -214,12 +214,29 @@ class Region:
 
 
 def is_regional_file(path: str | Path) -> bool:
-    """Return whether a YAML file is a regional scenario (it has a ``countries:`` mapping)."""
+    """Return whether a YAML file is a regional scenario (``countries:``, its own or extended)."""
     try:
-        data = read_yaml_mapping(path)
-    except ScenarioError:
+        return isinstance(_resolve_region(Path(path)).get("countries"), dict)
+    except (ScenarioError, RecursionError):
         return False
-    return isinstance(data.get("countries"), dict)
+
+
+def _anchor_countries(data: dict, folder: Path) -> None:
+    """Name the country files relative to the file that names them.
+
+    So a counterfactual in another folder can extend the baseline; lists of named items
+    merge by name (an item with ``remove: true`` removes the parent's), others are replaced.
+    """
+    countries = data.get("countries")
+    if isinstance(countries, dict):
+        data["countries"] = {
+            c: str(folder / f) if isinstance(f, str) else f for c, f in countries.items()
+        }
+
+
+def _resolve_region(path: Path) -> dict:
+    """Read a regional file and everything it ``extends:``, child fields winning."""
+    return resolve_extends(path, (), _anchor_countries)
 
 
 def load_region(path: str | Path) -> Region:
@@ -230,7 +247,7 @@ def load_region(path: str | Path) -> Region:
             regional file, or in a country file it names).
     """
     path = Path(path)
-    data = read_yaml_mapping(path)
+    data = _resolve_region(path)
     try:
         spec = RegionalSpec.model_validate(data)
     except ValidationError as exc:
@@ -238,7 +255,7 @@ def load_region(path: str | Path) -> Region:
         raise ScenarioError(path, field, msg) from None
     countries: dict[str, Scenario] = {}
     for country, name in spec.countries.items():
-        scenario = load_scenario(path.parent / name)
+        scenario = load_scenario(name)
         if scenario.country != country:
             found = f"{name} is a {scenario.country} scenario"
             raise ScenarioError(path, f"countries.{country}", found)

@@ -16,6 +16,7 @@ import bisect
 import hashlib
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -524,22 +525,33 @@ def _is_named_list(value: Any) -> bool:
     )
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    """Read ``path`` and everything it extends, child fields winning."""
+def _anchor_behaviour(data: dict[str, Any], folder: Path) -> None:
+    """Name the behaviour file relative to the file that names it."""
+    if isinstance(data.get("behaviour"), str):
+        data["behaviour"] = str(folder / data["behaviour"])
+
+
+def resolve_extends(
+    path: Path,
+    chain: tuple[Path, ...] = (),
+    anchor: Callable[[dict[str, Any], Path], None] = _anchor_behaviour,
+) -> dict[str, Any]:
+    """Read ``path`` and everything it extends, child fields winning.
+
+    ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
+    """
     path = path.resolve()
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
     data = read_yaml_mapping(path, "extends" if chain else "")
-    if isinstance(data.get("behaviour"), str):
-        # A behaviour file is named relative to the file that names it.
-        data["behaviour"] = str(path.parent / data["behaviour"])
+    anchor(data, path.parent)
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", "must be a file name")
-    return _merge(_resolve(path.parent / parent, (*chain, path)), data)
+    return _merge(resolve_extends(path.parent / parent, (*chain, path), anchor), data)
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:
@@ -588,7 +600,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
         ScenarioError: one line naming the file and the field of the first problem.
     """
     path = Path(path)
-    data = _resolve(path, ())
+    data = resolve_extends(path)
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")
