@@ -207,8 +207,16 @@ class Region:
             return self
         regional = {k: v for k, v in params.items() if k in REGIONAL_RANGES}
         others = {k: v for k, v in params.items() if k not in REGIONAL_RANGES}
+        data = self.spec.parameters.model_dump()
+        for name, value in regional.items():
+            data[name]["value"] = float(value)
+        try:
+            checked = RegionalParameters.model_validate(data)
+        except ValidationError as exc:
+            field, msg = _first_error(exc)
+            raise ScenarioError("params", field, msg) from None
         copy = Region(self.path, self.spec, self.countries)
-        copy.params = {**self.params, **{k: float(v) for k, v in regional.items()}}
+        copy.params = checked.values()
         copy.countries = {c: s.with_params(others) for c, s in self.countries.items()}
         return copy
 

@@ -25,7 +25,7 @@ from calibration.abc import PriorFile, load_priors
 from cli.main import main
 from experiments.regional_runs import RUN_FILES, run_region_replicates
 from experiments.runs import replicate_params
-from model import COUNTRIES, OUTPUT_COLUMNS, load_scenario, simulate
+from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError, load_scenario, simulate
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, RegionalModel, simulate_region
 from model.regional_scenario import REGIONAL_RANGES, load_region
 
@@ -204,6 +204,20 @@ def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
     assert list(frame.columns) == ["replicate", *REGIONAL_COLUMNS]
     assert set(frame.country) == set(COUNTRIES) and set(frame.replicate) == {0, 1}
     assert "2023" in stdout and "uzbekistan" in stdout
+
+
+def test_replicates_are_the_same_on_one_or_two_workers():
+    region = load_region(REGIONAL)
+    params = [dict(country_params())] * 2
+    one, _ = run_region_replicates(region, SEED, 2, params, workers=1)
+    two, _ = run_region_replicates(region, SEED, 2, params, workers=2)
+    for name in ("timeseries", "ties", "network"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+
+
+def test_regional_parameters_out_of_range_are_refused():
+    with pytest.raises(ScenarioError, match="tie_decay = 3 is outside"):
+        load_region(REGIONAL).with_params({"tie_decay": 3})
 
 
 def bad_regional(tmp_path, change) -> str:
