@@ -26,7 +26,8 @@ from model.levers import apply_levers
 
 ROOT = Path(__file__).resolve().parent
 SCENARIO_DIR = ROOT / "scenarios"
-NOT_SCENARIOS = frozenset({"base.yaml", "behaviour.yaml"})
+# central_asia.yaml is the regional scenario (three countries), not a country's.
+NOT_SCENARIOS = frozenset({"base.yaml", "behaviour.yaml", "central_asia.yaml"})
 AS_IN_SCENARIO = "as in scenario"
 DEFAULT_SCENARIO = "kyrgyzstan"
 DEFAULT_SEED = 1
