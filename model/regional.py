@@ -119,7 +119,8 @@ class RegionalModel(Model):
         for programme in self.region.spec.programmes:
             if programme.runs_in(year):
                 people = self._participants(programme, year, running, openness)
-                gained |= self.network.form(year, programme.name, people)
+                full = self._participants_when_open(programme, running)
+                gained |= self.network.form(year, programme.name, people, full)
         self._joint_project_gain(gained)
         self._record(year, running)
         if year >= self.region.end_year:
@@ -153,6 +154,18 @@ class RegionalModel(Model):
             empty = np.zeros(0, dtype=np.int64)
             return Participants(empty, empty, empty.astype(np.uint64), empty)
         return Participants(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+    @staticmethod
+    def _participants_when_open(programme: Programme, running: dict) -> np.ndarray:
+        """Return a programme's expected participants per country at openness 1.
+
+        In ``COUNTRIES`` order, from the countries running: the scale ties form against.
+        """
+        full = np.zeros(len(COUNTRIES))
+        for country, share in programme.country_shares().items():
+            if country in running:
+                full[COUNTRIES.index(country)] = programme.participants.value * share
+        return full
 
     def _joint_project_gain(self, gained: set[tuple[str, int]]) -> None:
         """Raise the capacity of each NGO that gained a tie this year by ``tie_capacity_gain``.

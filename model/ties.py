@@ -87,6 +87,25 @@ def select_participants(
     return rows[streams.uniform(decision, year, pop.ngo_id[rows]) < p]
 
 
+def foreign_partners_at_full_openness(full: np.ndarray) -> float:
+    """Return the mean number of foreign participants a participant meets when all are open.
+
+    ``full`` holds the expected participants per country at openness 1: a participant of
+    country ``c`` (``full[c]`` of the ``N`` participants) meets ``N - full[c]`` foreigners.
+    """
+    total = full.sum()
+    return float((full * (total - full)).sum() / total) if total > 0 else 0.0
+
+
+def open_pair_weight(weight: np.ndarray, full: np.ndarray) -> float:
+    """Return a participant's summed pair weight at full openness (the formation's scale).
+
+    The mean weight of the pairs present (their sector mix) times the foreign partners a
+    participant would meet at full openness.
+    """
+    return float(weight.mean()) * foreign_partners_at_full_openness(full)
+
+
 class TieNetwork:
     """The region's cross-border ties: form at programmes, lapse yearly, die with an NGO.
 
@@ -127,13 +146,19 @@ class TieNetwork:
             np.array([ids[b] for _, b in edges], dtype=np.uint64),
         )
 
-    def form(self, year: int, name: str, people: Participants) -> set[tuple[str, int]]:
+    def form(
+        self, year: int, name: str, people: Participants, full: np.ndarray
+    ) -> set[tuple[str, int]]:
         """Form ties between a programme's participants of different countries.
 
         Each cross-border pair forms a tie with probability ``ties_per_participant`` times
         the pair's weight (``same_sector_weight`` for two NGOs of one sector, else 1) over
-        the mean summed weight a participant has with the others' foreign participants, so
-        that a participant forms about ``ties_per_participant`` ties, more within its field.
+        the programme's pair weight at full openness: the mean weight of the pairs present
+        times the foreign participants a participant would meet if every country were open
+        (from ``full``, the expected participants per country, indexed as ``COUNTRIES``).
+        At full openness a participant forms about ``ties_per_participant`` ties, more
+        within its field; a closed country's missing participants cut the others' ties in
+        proportion, rather than leaving more ties to the few who still come.
 
         Returns:
             The nodes that gained a tie.
@@ -145,9 +170,10 @@ class TieNetwork:
             return set()
         same = people.sector[i] == people.sector[j]
         weight = np.where(same, self.params["same_sector_weight"], 1.0)
-        summed = np.bincount(i, weight, people.row.size) + np.bincount(j, weight, people.row.size)
-        mean = summed[summed > 0].mean()
-        p = np.minimum(1.0, self.params["ties_per_participant"] * weight / mean)
+        scale = open_pair_weight(weight, full)
+        if scale <= 0:
+            return set()
+        p = np.minimum(1.0, self.params["ties_per_participant"] * weight / scale)
         u = self.streams.uniform(f"tie_form/{name}", year, pair_keys(people.ids[i], people.ids[j]))
         hit = u < p
         gained: set[tuple[str, int]] = set()

@@ -45,9 +45,17 @@ def pops(make_population):
     return {c: make_population(200) for c in ("kazakhstan", "kyrgyzstan")}
 
 
-def formed(pops, **params) -> TieNetwork:
+def full_openness(pops: dict, **expected: float) -> np.ndarray:
+    """Return the expected participants per country at full openness (default: all)."""
+    full = np.zeros(len(COUNTRIES))
+    for country, pop in pops.items():
+        full[COUNTRIES.index(country)] = expected.get(country, pop.size)
+    return full
+
+
+def formed(pops, full=None, **params) -> TieNetwork:
     network = TieNetwork(KeyedStreams((7, 1)), {**PARAMS, **params})
-    network.form(2005, "forum", everyone(pops))
+    network.form(2005, "forum", everyone(pops), full_openness(pops) if full is None else full)
     return network
 
 
@@ -57,6 +65,24 @@ def test_ties_form_only_across_borders_and_each_participant_gains_about_one(pops
     assert all(a[0] != b[0] for a, b in edges)
     # 400 participants gaining about one tie each: about 200 ties (each has two ends).
     assert 0.8 < 2 * len(edges) / 400 < 1.2
+
+
+def test_a_closed_country_cuts_only_the_ties_its_missing_participants_would_form(
+    make_population,
+):
+    """Three countries of 200 participants each, then Uzbekistan closed (its 200 expected,
+    none come): the Kazakh-Kyrgyz ties stay exactly the same, so the closure removes the
+    ties with Uzbekistan instead of piling them onto the participants who still come."""
+    pops = {c: make_population(200) for c in COUNTRIES}
+    full = full_openness(pops)
+    open_ = formed(pops, full=full)
+    closed = formed({c: pops[c] for c in ("kazakhstan", "kyrgyzstan")}, full=full)
+    assert set(closed.graph.edges) == {
+        e for e in open_.graph.edges if "uzbekistan" not in (e[0][0], e[1][0])
+    }
+    # 600 participants forming about one tie each: about 300 ties, a third of them
+    # between Kazakhstan and Kyrgyzstan.
+    assert 0.25 < closed.graph.number_of_edges() / open_.graph.number_of_edges() < 0.4
 
 
 def test_more_ties_per_participant_form_more_ties(pops):
