@@ -89,8 +89,12 @@ def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], sourc
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Compare run folders (or freshly run scenarios) with the article's figures."""
+    """Compare run folders (or freshly run scenarios) with the article's figures.
+
+    A regional scenario or run folder compares each country's rows with its figures.
+    """
     from calibration.compare import format_table
+    from experiments.regional_runs import compare_regional_run_folder, is_regional_run
     from experiments.runs import compare_run_folder
 
     for source in args.sources:
@@ -111,8 +115,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             )
         else:
             raise UsageError(f"{source}: neither a run folder nor a scenario file")
+        # A regional folder: each country's rows against its own figures.
+        folder = compare_regional_run_folder if is_regional_run(run_dir) else compare_run_folder
         with output_folder(run_dir, flag):
-            table = compare_run_folder(run_dir, args.targets)
+            table = folder(run_dir, args.targets)
         print(format_table(table))
         print(f"wrote {run_dir / 'compare.csv'}, {run_dir / 'compare.png'}")
     return 0

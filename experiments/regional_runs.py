@@ -4,9 +4,12 @@ A regional run folder holds ``timeseries.csv`` (one row per replicate, country a
 the country's output columns, ``cross_border_ties`` and ``share_cross_border``),
 ``ties.csv`` (ties per replicate, year, country pair and sector), ``network.csv`` (every
 tie at the scenario's ``network_years``), ``manifest.json`` and ``network.png`` (the
-network at those years, and the ties over time). As for a country's run folder
-(``experiments.runs``), every file is written atomically and replicates run through
-``experiments.runner``, so the output does not depend on the number of workers.
+network at those years, and the ties over time); ``ngo-abm compare`` adds
+``compare.csv`` and ``compare.png``: each country's rows against its reported figures,
+with the comparison country runs use (``experiments.runs.compare_and_write``). As for a
+country's run folder (``experiments.runs``), every file is written atomically and
+replicates run through ``experiments.runner``, so the output does not depend on the
+number of workers.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import pandas as pd
 
 from calibration.atomic import write_text_atomic
 from calibration.plotting import save_figure
+from model import ScenarioError
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
 from model.regional_scenario import Region
 
 from .regional_figures import network_figure
 from .runner import map_runs, replicate_seeds
-from .runs import file_sha256, git_commit, package_versions
+from .runs import compare_and_write, file_sha256, git_commit, package_versions
 
 RUN_FILES = frozenset({"timeseries.csv", "ties.csv", "network.csv", "manifest.json", "network.png"})
 
@@ -134,3 +138,38 @@ def ties_by_country(timeseries: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     chosen = timeseries[timeseries.year.isin(years)]
     table = chosen.groupby(["country", "year"]).cross_border_ties.median().unstack("year")
     return table.reindex(columns=[y for y in years if y in table.columns])
+
+
+def is_regional_run(run_dir: str | Path) -> bool:
+    """Return whether a folder is a regional run folder (its manifest lists ``countries``)."""
+    try:
+        manifest = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(manifest, dict) and isinstance(manifest.get("countries"), list)
+
+
+def compare_regional_run_folder(run_dir: str | Path, targets_path: str | Path) -> pd.DataFrame:
+    """Compare each country's rows of a regional run folder with its reported figures.
+
+    Writes ``compare.csv`` and ``compare.png`` into the folder and returns the table
+    (``calibration.compare.compare``, one block of rows per country).
+
+    Raises:
+        ScenarioError: for a malformed folder or targets file.
+    """
+    run = Path(run_dir)
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    table = run / "timeseries.csv"
+    try:
+        frame = pd.read_csv(table)
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        raise ScenarioError(table, "", "not a readable regional run table") from None
+    missing = [c for c in ("replicate", *REGIONAL_COLUMNS) if c not in frame.columns]
+    if missing:
+        raise ScenarioError(table, missing[0], "column missing")
+    runs = {
+        country: frame[frame.country == country].drop(columns="country").reset_index(drop=True)
+        for country in manifest["countries"]
+    }
+    return compare_and_write(run, runs, manifest, targets_path)

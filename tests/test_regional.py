@@ -22,6 +22,8 @@ import pytest
 import yaml
 
 from calibration.abc import PriorFile, load_priors
+from calibration.compare import compare
+from calibration.targets import DEFAULT_TARGETS, load_targets
 from cli.main import main
 from experiments.regional_runs import RUN_FILES, run_region_replicates
 from experiments.runs import replicate_params
@@ -223,6 +225,29 @@ def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
     assert list(frame.columns) == ["replicate", *REGIONAL_COLUMNS]
     assert set(frame.country) == set(COUNTRIES) and set(frame.replicate) == {0, 1}
     assert "2023" in stdout and "uzbekistan" in stdout
+
+
+def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figures(tmp_path):
+    out = tmp_path / "ca"
+    argv = ["compare", str(REGIONAL), "--replicates", "1", "--out", str(out)]
+    status, stdout, stderr = run_cli(argv)
+    assert status == 0, stderr
+    table = pd.read_csv(out / "compare.csv")
+    assert set(table.country) == set(COUNTRIES)
+    frame = pd.read_csv(out / "timeseries.csv")
+    targets = load_targets(DEFAULT_TARGETS)
+    for country in COUNTRIES:
+        rows = frame[frame.country == country].drop(columns="country")
+        alone_table = compare({country: rows}, targets)
+        pd.testing.assert_frame_equal(
+            table[table.country == country].reset_index(drop=True),
+            pd.read_csv(io.StringIO(alone_table.to_csv(index=False))),
+        )
+        assert f"{country}: " in stdout
+    # The folder itself compares the same way.
+    status, _, stderr = run_cli(["compare", str(out)])
+    assert status == 0, stderr
+    pd.testing.assert_frame_equal(pd.read_csv(out / "compare.csv"), table)
 
 
 def test_replicates_are_the_same_on_one_or_two_workers():
