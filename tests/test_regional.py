@@ -115,6 +115,23 @@ def test_each_regional_parameter_has_a_prior_holding_its_default():
     assert not set(load_priors()) & set(REGIONAL_RANGES)
 
 
+def test_a_default_said_to_be_the_centre_of_its_prior_is_that_centre():
+    """The sources say where each default lies in its prior; "the centre" must be true."""
+    priors = PriorFile.model_validate(
+        yaml.safe_load((REPO / "calibration" / "priors_regional.yaml").read_text())
+    ).parameters
+    written = yaml.safe_load(REGIONAL.read_text(encoding="utf-8"))["parameters"]
+    claimed = [n for n, p in written.items() if p["source"].startswith("assumption: the centre")]
+    assert claimed
+    for name in claimed:
+        prior = priors[name]
+        if prior.distribution == "loguniform":
+            centre = (prior.low * prior.high) ** 0.5
+        else:
+            centre = (prior.low + prior.high) / 2
+        assert written[name]["value"] == pytest.approx(centre), name
+
+
 def test_openness_is_cut_by_the_restrictions_in_force():
     model = RegionalModel(load_region(REGIONAL), rng=0, agents=False)
     p = model.params
