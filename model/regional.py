@@ -180,24 +180,26 @@ class RegionalModel(Model):
             self.countries[country].population.capacity[row] *= 1.0 + gain
 
     def _record(self, year: int, running: dict) -> None:
+        """Record the year's ties between operational NGOs (those the shares count)."""
+        live = self.network.among_operational({c: m.population for c, m in self.countries.items()})
         for country, model in running.items():
             pop = model.population
-            active = pop.view("active")
-            tied = self.network.tied_rows(country, pop.size)
+            operational = int(pop.view("active").sum())
+            tied = live.tied_rows(country, pop.size)
             self.tie_rows[country].append(
                 {
-                    "cross_border_ties": self.network.ties_of(country),
-                    "share_cross_border": float((tied & active).sum() / max(active.sum(), 1)),
+                    "cross_border_ties": live.ties_of(country),
+                    "share_cross_border": float(tied.sum() / max(operational, 1)),
                 }
             )
-        counts = self.network.by_pair_and_sector()
+        counts = live.by_pair_and_sector()
         for pair in PAIRS:
             for sector in (*SECTORS, MIXED):
                 self.pair_rows.append(
                     {"year": year, "pair": pair, "sector": sector, "ties": counts[pair, sector]}
                 )
         if year in self.region.spec.network_years:
-            self.snapshots[year] = self.network.edge_table()
+            self.snapshots[year] = live.edge_table()
 
     def results(self) -> pd.DataFrame:
         """Return the regional yearly table: each country's rows, its ties, a ``country`` column."""

@@ -192,6 +192,21 @@ class TieNetwork:
 
     # Counts --------------------------------------------------------------------------
 
+    def among_operational(self, pops: dict[str, Population]) -> TieNetwork:
+        """Return the ties whose two NGOs are both operational this year (a copy).
+
+        The outputs count these: a tie with a dormant NGO (registered, inactive) is kept,
+        and may count again when it is active, but is not a working tie that year.
+        """
+        live = TieNetwork(self.streams, self.params)
+        # Built edge by edge in the graph's order (an edge subgraph's order follows hashes).
+        for a, b, data in self.graph.edges(data=True):
+            if pops[a[0]].active[a[1]] and pops[b[0]].active[b[1]]:
+                live.graph.add_node(a, **self.graph.nodes[a])
+                live.graph.add_node(b, **self.graph.nodes[b])
+                live.graph.add_edge(a, b, **data)
+        return live
+
     def tied_rows(self, country: str, size: int) -> np.ndarray:
         """Return a mask over a country's population rows: NGOs with a cross-border tie."""
         mask = np.zeros(size, dtype=bool)

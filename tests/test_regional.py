@@ -233,6 +233,27 @@ def test_the_tables_have_their_columns_and_agree():
     assert set(model.network_table().year) <= set(model.region.spec.network_years)
 
 
+def test_the_tie_columns_count_only_ties_between_operational_ngos():
+    """``cross_border_ties`` and ``share_cross_border`` agree with the network's ties whose
+    two NGOs are operational in the last year; dormant NGOs' ties are not counted."""
+    model = regional_run()
+    last = model.results().query("year == 2023").set_index("country")
+    pops = {c: m.population for c, m in model.countries.items()}
+    live = [
+        (a, b)
+        for a, b in model.network.graph.edges
+        if pops[a[0]].active[a[1]] and pops[b[0]].active[b[1]]
+    ]
+    assert len(live) < model.network.graph.number_of_edges()  # some ties are dormant
+    for country, pop in pops.items():
+        ends = {n for e in live for n in e if n[0] == country}
+        assert last.loc[country, "cross_border_ties"] == sum(
+            country in (a[0], b[0]) for a, b in live
+        )
+        share = len(ends) / pop.view("active").sum()
+        assert last.loc[country, "share_cross_border"] == pytest.approx(share)
+
+
 def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
     out = tmp_path / "ca"
     status, stdout, stderr = run_cli(["run", str(REGIONAL), "--replicates", "2", "--out", str(out)])

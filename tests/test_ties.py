@@ -170,6 +170,19 @@ def test_no_participants_when_closed(make_population):
     assert rows.size == 0
 
 
+def test_the_counted_ties_are_those_between_operational_ngos(pops):
+    network = formed(pops, tie_decay=0.0)
+    node = max(network.graph.nodes, key=network.graph.degree)
+    degree = network.graph.degree[node]
+    pops[node[0]].active[node[1]] = False  # dormant, still registered
+    network.lapse(2006, pops, OPEN)
+    live = network.among_operational(pops)
+    assert network.graph.has_node(node)  # the tie is kept for when it is active again
+    assert node not in live.graph
+    assert live.graph.number_of_edges() == network.graph.number_of_edges() - degree
+    assert live.ties_of(node[0]) == network.ties_of(node[0]) - degree
+
+
 def test_counts_by_country_and_by_pair_and_sector_agree(pops):
     network = formed(pops)
     total = network.graph.number_of_edges()
