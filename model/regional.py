@@ -108,7 +108,11 @@ class RegionalModel(Model):
         """Simulate one calendar year in every country, then the year's ties."""
         self.year += 1
         year = self.year
-        running = {c: m for c, m in self.countries.items() if m.config.start_year <= year}
+        running = {
+            c: m
+            for c, m in self.countries.items()
+            if m.config.start_year <= year <= m.config.end_year
+        }
         for country, model in running.items():
             self._set_prize_criterion(country, model, year)
             model.step()

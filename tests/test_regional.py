@@ -168,6 +168,20 @@ def test_with_feedback_tables_part_only_after_the_first_ties():
     assert any(differs)
 
 
+def test_a_country_that_ends_earlier_stops_at_its_end_year():
+    region = load_region(REGIONAL).with_params({**dict(country_params()), **NO_FEEDBACK})
+    short = region.countries["kyrgyzstan"].model_copy(update={"end_year": 2015})
+    region.countries = {**region.countries, "kyrgyzstan": short}
+    frame = simulate_region(region, seed=SEED).results()
+    kg = frame[frame.country == "kyrgyzstan"]
+    assert kg.year.max() == 2015 and kg.year.is_unique
+    assert frame[frame.country == "kazakhstan"].year.max() == 2023
+    inside = kg[list(OUTPUT_COLUMNS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        inside, simulate(short, seed=SEED, agents=False), check_exact=True
+    )
+
+
 def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
     model = regional_run(tie_capacity_gain=0.0)
     for country in ("kyrgyzstan", "uzbekistan"):
