@@ -207,8 +207,9 @@ class Region:
             return self
         regional = {k: v for k, v in params.items() if k in REGIONAL_RANGES}
         others = {k: v for k, v in params.items() if k not in REGIONAL_RANGES}
+        # From this region's values, so earlier overrides hold through a second call.
         data = self.spec.parameters.model_dump()
-        for name, value in regional.items():
+        for name, value in {**self.params, **regional}.items():
             data[name]["value"] = float(value)
         try:
             checked = RegionalParameters.model_validate(data)

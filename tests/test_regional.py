@@ -311,6 +311,12 @@ def test_replicates_are_the_same_on_one_or_two_workers():
         pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
 
 
+def test_a_second_with_params_keeps_the_first_ones_overrides():
+    region = load_region(REGIONAL).with_params({"tie_decay": 0.05})
+    again = region.with_params({"closure_decay": 0.1})
+    assert again.params["tie_decay"] == 0.05 and again.params["closure_decay"] == 0.1
+
+
 def test_regional_parameters_out_of_range_are_refused():
     with pytest.raises(ScenarioError, match="tie_decay = 3 is outside"):
         load_region(REGIONAL).with_params({"tie_decay": 3})
