@@ -1,14 +1,14 @@
 """Regional run folders: what ``ngo-abm run scenarios/central_asia.yaml`` writes.
 
 A regional run folder holds ``timeseries.csv`` (one row per replicate, country and year:
-the country's output columns, ``cross_border_ties`` and ``share_cross_border``),
-``ties.csv`` (ties per replicate, year, country pair and sector), ``network.csv`` (every
-tie at the scenario's ``network_years``), ``manifest.json`` and ``network.png`` (the
-network at those years, and the ties over time); ``ngo-abm compare`` adds
-``compare.csv`` and ``compare.png``: each country's rows against its reported figures,
-with the comparison country runs use (``experiments.runs.compare_and_write``). As for a
-country's run folder (``experiments.runs``), every file is written atomically and
-replicates run through ``experiments.runner``, so the output does not depend on the
+the country's output columns, ``cross_border_ties``, ``share_cross_border`` and
+``ties_formed``), ``ties.csv`` (ties per replicate, year, country pair and sector),
+``network.csv`` (every tie at the scenario's ``network_years``), ``manifest.json`` and
+``network.png`` (the network at those years, and the ties over time); ``ngo-abm compare``
+adds ``compare.csv`` and ``compare.png``: each country's rows against its reported
+figures, with the comparison country runs use (``experiments.runs.compare_and_write``).
+As for a country's run folder (``experiments.runs``), every file is written atomically
+and replicates run through ``experiments.runner``, so the output does not depend on the
 number of workers.
 """
 

@@ -29,7 +29,7 @@ from .ties import EDGE_COLUMNS, MIXED, Participants, TieNetwork, regional_ids, s
 
 # The regional layer's streams are keyed by (seed, this code): no country stream shares it.
 REGIONAL_STREAM = decision_code("regional cooperation")
-TIE_COLUMNS: tuple[str, ...] = ("cross_border_ties", "share_cross_border")
+TIE_COLUMNS: tuple[str, ...] = ("cross_border_ties", "share_cross_border", "ties_formed")
 TIE_TABLE_COLUMNS: tuple[str, ...] = ("year", "pair", "sector", "ties")
 PAIRS: tuple[str, ...] = tuple(
     f"{a}-{b}" for i, a in enumerate(COUNTRIES) for b in COUNTRIES[i + 1 :]
@@ -119,14 +119,14 @@ class RegionalModel(Model):
         pops = {c: m.population for c, m in self.countries.items()}
         openness = {c: self.openness(c, year) for c in self.countries}
         self.network.lapse(year, pops, openness)
-        gained: set[tuple[str, int]] = set()
+        formed: list[tuple[tuple[str, int], tuple[str, int]]] = []
         for programme in self.region.spec.programmes:
             if programme.runs_in(year):
                 people = self._participants(programme, year, running, openness)
                 full = self._participants_when_open(programme, running)
-                gained |= self.network.form(year, programme.name, people, full)
-        self._joint_project_gain(gained)
-        self._record(year, running)
+                formed += self.network.form(year, programme.name, people, full)
+        self._joint_project_gain({node for tie in formed for node in tie})
+        self._record(year, running, formed)
         if year >= self.region.end_year:
             self.running = False
 
@@ -183,8 +183,8 @@ class RegionalModel(Model):
         for country, row in gained:
             self.countries[country].population.capacity[row] *= 1.0 + gain
 
-    def _record(self, year: int, running: dict) -> None:
-        """Record the year's ties between operational NGOs (those the shares count)."""
+    def _record(self, year: int, running: dict, formed: list) -> None:
+        """Record the year's working ties (both NGOs operational) and the ties formed."""
         live = self.network.among_operational({c: m.population for c, m in self.countries.items()})
         for country, model in running.items():
             pop = model.population
@@ -194,6 +194,7 @@ class RegionalModel(Model):
                 {
                     "cross_border_ties": live.ties_of(country),
                     "share_cross_border": float(tied.sum() / max(operational, 1)),
+                    "ties_formed": sum(country in (a[0], b[0]) for a, b in formed),
                 }
             )
         counts = live.by_pair_and_sector()

@@ -148,7 +148,7 @@ class TieNetwork:
 
     def form(
         self, year: int, name: str, people: Participants, full: np.ndarray
-    ) -> set[tuple[str, int]]:
+    ) -> list[tuple[tuple[str, int], tuple[str, int]]]:
         """Form ties between a programme's participants of different countries.
 
         Each cross-border pair forms a tie with probability ``ties_per_participant`` times
@@ -161,28 +161,28 @@ class TieNetwork:
         proportion, rather than leaving more ties to the few who still come.
 
         Returns:
-            The nodes that gained a tie.
+            The new ties (pairs of nodes; a pair already tied is not new).
         """
         i, j = np.triu_indices(people.row.size, k=1)
         foreign = people.country[i] != people.country[j]
         i, j = i[foreign], j[foreign]
         if i.size == 0:
-            return set()
+            return []
         same = people.sector[i] == people.sector[j]
         weight = np.where(same, self.params["same_sector_weight"], 1.0)
         scale = open_pair_weight(weight, full)
         if scale <= 0:
-            return set()
+            return []
         p = np.minimum(1.0, self.params["ties_per_participant"] * weight / scale)
         u = self.streams.uniform(f"tie_form/{name}", year, pair_keys(people.ids[i], people.ids[j]))
         hit = u < p
-        gained: set[tuple[str, int]] = set()
+        new = []
         for a, b in zip(i[hit], j[hit], strict=True):
             na, nb = self._node(people, a), self._node(people, b)
             if not self.graph.has_edge(na, nb):
                 self.graph.add_edge(na, nb, since=year)
-                gained.update((na, nb))
-        return gained
+                new.append((na, nb))
+        return new
 
     def _node(self, people: Participants, k: int) -> tuple[str, int]:
         node = (COUNTRIES[people.country[k]], int(people.row[k]))
