@@ -19,9 +19,6 @@ from model.regional_scenario import load_region
 
 from .arguments import replicates, workers
 
-# The years whose ties the summary prints (the issue's years).
-SUMMARY_YEARS = [2000, 2005, 2010, 2013, 2016, 2020, 2023]
-
 
 def cmd_run_region(args: argparse.Namespace) -> int:
     """Run a regional scenario's replicates and write the regional run folder."""
@@ -48,7 +45,8 @@ def cmd_run_region(args: argparse.Namespace) -> int:
         f"{region.name}: {len(seeds)} replicate(s), {region.start_year}-{region.end_year}, "
         f"{manifest['wall_seconds']:.2f} s ({source}); median cross-border ties:"
     )
-    print(ties_by_country(tables.timeseries, SUMMARY_YEARS).to_string())
+    years = region.spec.report_years or region.spec.network_years
+    print(ties_by_country(tables.timeseries, years).to_string())
     files = ", ".join(str(out / name) for name in ("timeseries.csv", "ties.csv", "network.png"))
     print(f"wrote {files}, network.csv, manifest.json")
     return 0

@@ -157,6 +157,8 @@ class RegionalSpec(_Strict):
     restrictions: list[Restriction] = Field(default_factory=list)
     prize_criteria: list[PrizeCriterion] = Field(default_factory=list)
     network_years: list[Year] = Field(default_factory=list, max_length=12)
+    # The years whose ties ``ngo-abm run`` prints (the network's years if absent).
+    report_years: list[Year] = Field(default_factory=list, max_length=40)
 
     @model_validator(mode="after")
     def _known_countries(self) -> RegionalSpec:

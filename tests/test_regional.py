@@ -86,6 +86,7 @@ def test_the_regional_scenario_names_the_country_files_and_copies_no_number():
         "restrictions",
         "prize_criteria",
         "network_years",
+        "report_years",
     }
 
 
@@ -280,7 +281,9 @@ def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
     frame = pd.read_csv(out / "timeseries.csv")
     assert list(frame.columns) == ["replicate", *REGIONAL_COLUMNS]
     assert set(frame.country) == set(COUNTRIES) and set(frame.replicate) == {0, 1}
-    assert "2023" in stdout and "uzbekistan" in stdout
+    assert "uzbekistan" in stdout
+    header = next(line for line in stdout.splitlines() if line.startswith("year"))
+    assert header.split()[1:] == [str(y) for y in load_region(REGIONAL).spec.report_years]
 
 
 def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figures(tmp_path):
