@@ -225,10 +225,14 @@ class Region:
 
 
 def is_regional_file(path: str | Path) -> bool:
-    """Return whether a YAML file is a regional scenario (``countries:``, its own or extended)."""
+    """Return whether a YAML file is a regional scenario (``countries:``, its own or extended).
+
+    Any ``countries`` key counts, well formed or not, so that a malformed regional file is
+    reported by the regional loader. A file that does not read is no regional file.
+    """
     try:
-        return isinstance(_resolve_region(Path(path)).get("countries"), dict)
-    except (ScenarioError, RecursionError):
+        return "countries" in _resolve_region(Path(path))
+    except ScenarioError:
         return False
 
 
@@ -271,4 +275,24 @@ def load_region(path: str | Path) -> Region:
             found = f"{name} is a {scenario.country} scenario"
             raise ScenarioError(path, f"countries.{country}", found)
         countries[country] = scenario
-    return Region(path, spec, countries)
+    region = Region(path, spec, countries)
+    _check_years(path, region)
+    return region
+
+
+def _check_years(path: Path, region: Region) -> None:
+    """Raise ``ScenarioError`` for a reported or programme year outside the run's years."""
+    first, last = region.start_year, region.end_year
+    dated: list[tuple[str, list[int]]] = [
+        ("network_years", region.spec.network_years),
+        ("report_years", region.spec.report_years),
+    ]
+    for k, p in enumerate(region.spec.programmes):
+        for name in ("years", "first_year", "last_year"):
+            value = getattr(p, name)
+            if value:
+                dated.append((f"programmes.{k}.{name}", value if name == "years" else [value]))
+    for field, years in dated:
+        outside = [y for y in years if not first <= y <= last]
+        if outside:
+            raise ScenarioError(path, field, f"{outside[0]} is outside the run ({first}-{last})")

@@ -355,6 +355,12 @@ def bad_regional(tmp_path, change) -> str:
         ),
         (lambda d: d["restrictions"][0].update(strength="nothing"), "restrictions.0.strength"),
         (lambda d: d["parameters"].pop("tie_decay"), "parameters.tie_decay"),
+        (lambda d: d.update(countries=["kazakhstan", "kyrgyzstan"]), "countries"),
+        (lambda d: d.update(network_years=[2000, 2030]), "network_years"),
+        (lambda d: d.update(report_years=[1980]), "report_years"),
+        (lambda d: d["programmes"][0].update(first_year=1970), "programmes.0.first_year"),
+        (lambda d: d["programmes"][1].update(years=[2024]), "programmes.1.years"),
+        (lambda d: d["programmes"][0].update(last_year=2030), "programmes.0.last_year"),
     ],
 )
 def test_bad_regional_input_stops_in_one_line_naming_file_and_field(tmp_path, change, field):
