@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from calibration.atomic import write_text_atomic
 from model import ScenarioError
 from model.limits import MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region
-from model.scenario import Year, _first_error, read_yaml_mapping
+from model.scenario import Strict, Year, first_error, read_yaml_mapping
 
 from .regional_runs import run_region_replicates
 from .runs import file_sha256, git_commit, package_versions, replicate_params
@@ -36,11 +36,7 @@ OUTPUTS: tuple[str, ...] = tuple(c for c in REGIONAL_COLUMNS if c not in ("count
 QUANTILES = (0.1, 0.5, 0.9)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RegionalCounterfactual(_Strict):
+class RegionalCounterfactual(Strict):
     """One regional counterfactual: a regional scenario file and its question."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -48,7 +44,7 @@ class RegionalCounterfactual(_Strict):
     question: str = Field(min_length=10)
 
 
-class RegionalExperimentSpec(_Strict):
+class RegionalExperimentSpec(Strict):
     """A regional experiment file as written (paths relative to the file)."""
 
     name: str
@@ -85,7 +81,7 @@ def load_regional_experiment(
     try:
         spec = RegionalExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        field, msg = _first_error(exc)
+        field, msg = first_error(exc)
         raise ScenarioError(path, field, msg) from None
     regions = {BASELINE: load_region(path.parent / spec.baseline)}
     for item in spec.counterfactuals:

@@ -26,9 +26,9 @@ from .scenario import (
     ScenarioError,
     SectorWeights,
     Source,
+    Strict,
     Year,
-    _first_error,
-    _Strict,
+    first_error,
     load_scenario,
     resolve_extends,
 )
@@ -63,7 +63,7 @@ class RegionalParameters(ParameterSet):
     prize_tie_weight: Parameter
 
 
-class Programme(_Strict):
+class Programme(Strict):
     """A regional programme or event that brings NGOs of several countries together.
 
     It runs every year from ``first_year`` to ``last_year``, or only in ``years``. Each
@@ -117,7 +117,7 @@ class Programme(_Strict):
         return {c: (1.0 - share) if c == self.host else share / len(guests) for c in self.countries}
 
 
-class Restriction(_Strict):
+class Restriction(Strict):
     """Border closures or restrictions on regional events: less openness for some years.
 
     While in force, each listed country's openness is cut by the parameter named in
@@ -138,7 +138,7 @@ class Restriction(_Strict):
         return self
 
 
-class PrizeCriterion(_Strict):
+class PrizeCriterion(Strict):
     """A state's NGO prizes counting cooperation with NGOs of the region as a criterion."""
 
     country: Country
@@ -146,7 +146,7 @@ class PrizeCriterion(_Strict):
     source: Source
 
 
-class RegionalSpec(_Strict):
+class RegionalSpec(Strict):
     """A regional scenario file as written (country files by name)."""
 
     name: str
@@ -216,7 +216,7 @@ class Region:
         try:
             checked = RegionalParameters.model_validate(data)
         except ValidationError as exc:
-            field, msg = _first_error(exc)
+            field, msg = first_error(exc)
             raise ScenarioError("params", field, msg) from None
         copy = Region(self.path, self.spec, self.countries)
         copy.params = checked.values()
@@ -266,7 +266,7 @@ def load_region(path: str | Path) -> Region:
     try:
         spec = RegionalSpec.model_validate(data)
     except ValidationError as exc:
-        field, msg = _first_error(exc)
+        field, msg = first_error(exc)
         raise ScenarioError(path, field, msg) from None
     countries: dict[str, Scenario] = {}
     for country, name in spec.countries.items():

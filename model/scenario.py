@@ -72,18 +72,20 @@ MAX_POPULATION_MILLIONS = 2_000
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """An input model: unknown fields, changes after loading and inf or NaN are refused."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class Number(_Strict):
+class Number(Strict):
     """A single sourced number."""
 
     value: float = Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)
     source: Source
 
 
-class Series(_Strict):
+class Series(Strict):
     """A sourced yearly path given at a few years; held constant outside them."""
 
     points: dict[Year, Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]] = Field(
@@ -147,7 +149,7 @@ class ShareSeries(Series):
         return points
 
 
-class SectorWeights(_Strict):
+class SectorWeights(Strict):
     """Relative weights over the NGO sectors (missing sectors weigh 0)."""
 
     weights: dict[Literal[SECTORS], Annotated[float, Field(ge=0)]]  # type: ignore[valid-type]
@@ -165,7 +167,7 @@ class SectorWeights(_Strict):
         return np.array([self.weights.get(s, 0.0) for s in SECTORS], dtype=float)
 
 
-class Shock(_Strict):
+class Shock(Strict):
     """A political shock: instability for some years, optionally a purge of the register."""
 
     name: str
@@ -176,7 +178,7 @@ class Shock(_Strict):
     source: Source
 
 
-class NeighbourRevolution(_Strict):
+class NeighbourRevolution(Strict):
     """A neighbouring country's regime falling to protests: a dated event the State sees."""
 
     name: str
@@ -184,7 +186,7 @@ class NeighbourRevolution(_Strict):
     source: Source
 
 
-class Donor(_Strict):
+class Donor(Strict):
     """A foreign donor active in the country.
 
     Its money is ``weight`` shares of the country's foreign money for NGOs
@@ -214,14 +216,14 @@ class Donor(_Strict):
         return self
 
 
-class YearFact(_Strict):
+class YearFact(Strict):
     """A dated legal fact: the last year a rule was in force."""
 
     year: Year
     source: Source
 
 
-class StatePolicy(_Strict):
+class StatePolicy(Strict):
     """The state's policy timeline."""
 
     registration_burden: ShareSeries
@@ -246,7 +248,7 @@ class StatePolicy(_Strict):
         return self
 
 
-class Parameter(_Strict):
+class Parameter(Strict):
     """A behavioural parameter with its unit and the reason for its value."""
 
     value: float
@@ -303,7 +305,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-class ParameterSet(_Strict):
+class ParameterSet(Strict):
     """Named ``Parameter`` fields, each within the range (``RANGES``) where it has meaning."""
 
     RANGES: ClassVar[dict[str, tuple[float, float]]] = {}
@@ -371,7 +373,7 @@ class Behaviour(ParameterSet):
     donor_absorption: Parameter
 
 
-class Scenario(_Strict):
+class Scenario(Strict):
     """One country's scenario, with the shared behaviour resolved."""
 
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
@@ -560,7 +562,11 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     return ".".join(part if len(part) <= 24 else f"{part[:12]}..." for part in parts)
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str]:
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """Return the field and message of a validation error's first problem, for one line.
+
+    Shared by every loader of input files (scenarios, regional files, experiments).
+    """
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
     msg = err["msg"]
@@ -582,7 +588,7 @@ def load_behaviour(path: str | Path) -> Behaviour:
     try:
         return Behaviour.model_validate(data.get("parameters", data))
     except ValidationError as exc:
-        field, msg = _first_error(exc)
+        field, msg = first_error(exc)
         raise ScenarioError(path, field, msg) from None
 
 
@@ -608,6 +614,6 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        field, msg = _first_error(exc)
+        field, msg = first_error(exc)
         raise ScenarioError(path, field, msg) from None
     return scenario.with_params(params)

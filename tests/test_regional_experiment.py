@@ -7,6 +7,7 @@ gives zero paired difference up to 2016; bad input stops in one line with exit s
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 from pathlib import Path
@@ -15,7 +16,14 @@ import pandas as pd
 import yaml
 
 from cli.main import main
-from experiments.regional_experiment import BASELINE, load_regional_experiment, paired_summary
+from experiments.regional_experiment import (
+    BASELINE,
+    RegionalExperimentSpec,
+    load_regional_experiment,
+    paired_summary,
+)
+from model.regional_scenario import RegionalSpec
+from model.scenario import Strict
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT = REPO / "experiments" / "regional" / "central_asia_counterfactuals.yaml"
@@ -92,3 +100,20 @@ def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):
     assert status == 2
     assert len(stderr.strip().splitlines()) == 1 and "outputs" in stderr and str(path) in stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_regional_inputs_share_the_scenarios_strict_model_and_no_private_name_is_imported():
+    assert issubclass(RegionalExperimentSpec, Strict) and issubclass(RegionalSpec, Strict)
+    packages = ("model", "calibration", "experiments", "cli", "dashboard")
+    private = []
+    for path in sorted(REPO.glob("*/*.py")) + [REPO / "app.py"]:
+        if path.parts[-2] not in packages and path.name != "app.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            project = isinstance(node, ast.ImportFrom) and (
+                node.level > 0 or (node.module or "").split(".")[0] in packages
+            )
+            if project:
+                names = [a.name for a in node.names if a.name.startswith("_")]
+                private += [f"{path.relative_to(REPO)}: {n}" for n in names if n[:2] != "__"]
+    assert private == []
