@@ -5,8 +5,7 @@ feedback is off, bit for bit; with the feedback on, the tables stay identical up
 first year ties form and part after it. Closures suppress ties and openness revives them
 in the full model. ``ngo-abm run scenarios/central_asia.yaml`` writes the regional run
 folder; bad regional input stops in one line with exit status 2. The article's regional
-story is checked as patterns on a small run with the default parameters (those that do
-not hold are marked as expected failures, with the reason).
+story is checked in ``tests/test_regional_patterns.py``.
 """
 
 from __future__ import annotations
@@ -25,12 +24,10 @@ from calibration.compare import compare
 from calibration.targets import DEFAULT_TARGETS, load_targets
 from cli.main import main
 from experiments.regional_runs import RUN_FILES, run_region_replicates
-from experiments.runner import replicate_seeds
 from experiments.runs import replicate_params
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError, load_scenario, simulate
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, RegionalModel, simulate_region
 from model.regional_scenario import REGIONAL_RANGES, load_region
-from model.scenario import SECTORS
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -218,25 +215,6 @@ def test_a_full_closure_after_osh_forms_no_tie_while_it_holds():
     assert formed.loc[2017:2023].sum() > 0
 
 
-def test_uzbekistan_staying_closed_costs_the_region_ties_after_2016():
-    """Paired on the same seeds: a closed Uzbekistan sends few participants, and the open
-    countries' participants do not make up for them with more ties to each other."""
-    closed = REGIONAL.parent / "counterfactuals" / "regional" / "ca_uzbekistan_stays_closed.yaml"
-    params = [dict(country_params())] * 3
-
-    def ties_2023(path: Path) -> pd.DataFrame:
-        tables, _ = run_region_replicates(load_region(path), SEED, 3, params)
-        frame = tables.timeseries
-        return frame[frame.year == 2023].set_index(["replicate", "country"]).cross_border_ties
-
-    base, other = ties_2023(REGIONAL), ties_2023(closed)
-    difference = (base - other).groupby("country").median()
-    assert (difference > 0).all()
-    region = (base - other).groupby("replicate").sum() / base.groupby("replicate").sum()
-    # Each tie is counted in both its countries; a fifth of the region's ties is "clearly".
-    assert region.median() > 0.2
-
-
 # Outputs and the command -----------------------------------------------------------------
 
 
@@ -371,79 +349,3 @@ def test_bad_regional_input_stops_in_one_line_naming_file_and_field(tmp_path, ch
     assert len(stderr.strip().splitlines()) == 1
     assert path in stderr and field in stderr
     assert not out.exists() or not any(out.iterdir())
-
-
-# The article's regional story, on a small run with the default parameters ---------------
-
-
-@cache
-def story_runs() -> tuple[RegionalModel, ...]:
-    """Three replicates with the defaults (the seeds and parameters of ``ngo-abm run``)."""
-    region = load_region(REGIONAL).with_params(dict(country_params()))
-    return tuple(simulate_region(region, seed=s) for s in replicate_seeds(SEED, 3))
-
-
-@cache
-def story() -> pd.Series:
-    """Median total ties by year over the three replicates."""
-    totals = pd.concat([m.tie_table().groupby("year").ties.sum() for m in story_runs()], axis=1)
-    return totals.median(axis=1)
-
-
-def sector_concentration(model: RegionalModel) -> pd.Series:
-    """Return each sector's share of the 2023 tie ends over its share of operational NGOs.
-
-    Above 1: the sector's NGOs hold more ties than their number would give them.
-    """
-    edges = model.network.among_operational(
-        {c: m.population for c, m in model.countries.items()}
-    ).edge_table()
-    ends = pd.concat([edges.sector_a, edges.sector_b]).value_counts(normalize=True)
-    operational = pd.concat(
-        [
-            pd.Series(m.population.view("sector")[m.population.view("active")])
-            for m in model.countries.values()
-        ]
-    ).map(dict(enumerate(SECTORS)))
-    share = operational.value_counts(normalize=True)
-    return (ends.reindex(list(SECTORS), fill_value=0) / share.reindex(list(SECTORS))).fillna(0)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="does not hold with the default parameters: the 700 CASDIN bulletins of 1996-2000 "
-    "make 2000 the peak of working ties; the programmes of the 2000s (forums every second "
-    "year) do not replace the ties that lapse or go dormant, so working ties fall from 2001 "
-    "to 2009",
-)
-def test_ties_grow_through_the_2000s():
-    # 'the Confederation of NGOs ... the Environmental Form of NGOs were formed and began to
-    # contribute to regional cooperation' (Kazakhstan, third stage, from 2000)
-    assert story().loc[2009] > story().loc[2001]
-
-
-def test_ties_fall_or_stall_after_2010():
-    # 'the precautionary measures of the governments have created certain obstacles for the
-    # regional cooperation of NGOs' (Kyrgyzstan, second stage)
-    assert story().loc[2015] <= story().loc[2010]
-
-
-def test_ties_revive_after_2016():
-    # 'the activities of NGOs contributing to the strengthening of regional cooperation were
-    # revived ... the policy of openness in neighboring Uzbekistan' (Kyrgyzstan, third stage)
-    assert story().loc[2023] > story().loc[2016]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="does not hold with the default parameters: after 2012 only the Institute for "
-    "Regional Studies' 2022 conferences weigh sectors (education and other), Cooperation for "
-    "Innovations and the NGO Academy take all sectors alike, no programme of the 2010s weighs "
-    "ecology (under-represented among tie ends in 2023), education and 'other' come first, "
-    "and the model has no agriculture sector",
-)
-def test_recent_ties_concentrate_in_ecology_and_education():
-    # 'In recent years, they have been effectively cooperating in various fields, especially
-    # in the fields of ecology, education, and agriculture' (Kyrgyzstan, conclusion)
-    concentration = pd.concat([sector_concentration(m) for m in story_runs()], axis=1)
-    assert set(concentration.median(axis=1).nlargest(2).index) == {"ecology", "education"}
