@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: setup reproduce test lint chromium clean
+.PHONY: setup reproduce test lint chromium clean validate
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed (see .python-version)"'
@@ -38,6 +38,11 @@ reproduce: setup
 	for f in experiments/*.yaml; do \
 	  $(BIN)/ngo-abm experiment $$f --workers 2 --out $(OUT)/experiments/$$(basename $$f .yaml) || exit 1; \
 	done
+
+# The checks of the committed calibration (docs/calibration.md, "Validation"); needs the
+# reference table (`ngo-abm reference --rows 20000`, about 70 minutes on 2 cores).
+validate: setup
+	$(BIN)/ngo-abm validate --workers 2
 
 lint: setup
 	$(BIN)/ruff check .

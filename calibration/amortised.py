@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from model import ScenarioError
+
 from .abc import load_priors, model_values, sampled_name, select_targets
 from .atomic import write_atomic, write_text_atomic
 from .npe import Estimator, FlowSpec, load, save, train
@@ -136,5 +138,12 @@ def export(
 
 
 def load_estimator(holdout: bool = False) -> Estimator:
-    """Return the committed estimator of the main or held-back calibration."""
-    return load(estimator_path(holdout))
+    """Return the committed estimator of the main or held-back calibration.
+
+    Raises:
+        ScenarioError: if there is none (``ngo-abm calibrate npe`` writes it).
+    """
+    path = estimator_path(holdout)
+    if not path.exists() or not path.with_suffix(".json").exists():
+        raise ScenarioError(path, "", "no posterior estimator: run `ngo-abm calibrate npe`")
+    return load(path)

@@ -17,6 +17,7 @@ from .arguments import seeds, whole_number, workers
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run the checks and write the validation report."""
+    from calibration.reference import DEFAULT_TABLE
     from experiments.calibration_report import REPORT_DIR
     from experiments.validation import validate
 
@@ -28,9 +29,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             draws=args.draws,
             predictive_draws=args.predictive_draws,
             stability_draws=args.stability_draws,
+            holdout_draws=args.holdout_draws,
             seed=args.seed,
             workers=args.workers,
             out=out,
+            table=args.table or DEFAULT_TABLE,
         )
     print(f"wrote {path}")
     return 0
@@ -53,7 +56,11 @@ def register(sub) -> None:
     p.add_argument(
         "--stability-draws", type=whole_number(10, 10_000), default=60, help="draws per set"
     )
+    p.add_argument(
+        "--holdout-draws", type=whole_number(10, 10_000), default=200, help="held-back draws"
+    )
     p.add_argument("--seed", type=seeds, default=1)
     p.add_argument("--workers", type=workers, default=2, help="local processes")
     p.add_argument("--out", type=Path, default=None, help="folder (calibration/report)")
+    p.add_argument("--table", type=Path, default=None, help="reference table folder")
     p.set_defaults(func=cmd_validate)

@@ -32,7 +32,7 @@ from model import ScenarioError
 
 from .calibration_report import REPORT_DIR, holdout_section
 from .runner import map_runs
-from .validation_report import rank_figure, report_sections
+from .validation_report import heldback_figure, rank_figure, report_sections
 
 LEVELS = (0.5, 0.9)
 BARS = {0.5: (0.40, 0.60), 0.9: (0.82, 0.97)}
@@ -136,17 +136,23 @@ def validate(
     draws: int = 1000,
     predictive_draws: int = 39,
     stability_draws: int = 60,
+    holdout_draws: int = 200,
     seed: int = 1,
     workers: int = 2,
     out: Path = REPORT_DIR,
+    estimator: Estimator | None = None,
+    table: Path = DEFAULT_TABLE,
 ) -> Path:
-    """Run the four checks; write ``validation.md`` and its tables and figures to ``out``."""
+    """Run the four checks; write ``validation.md`` and its tables and figures to ``out``.
+
+    ``estimator`` defaults to the committed one; its truths are read from ``table``.
+    """
     cost = {}
-    estimator = load_estimator()
-    table = truth_rows(estimator, max(truths, predictive_truths))
+    estimator = estimator or load_estimator()
+    rows = truth_rows(estimator, max(truths, predictive_truths), table)
 
     start = time.monotonic()
-    ranks = parameter_ranks(estimator, table.iloc[:truths], draws, seed)
+    ranks = parameter_ranks(estimator, rows.iloc[:truths], draws, seed)
     sbc = coverage(ranks, draws)
     cost["coverage of the parameters"] = time.monotonic() - start
     write_atomic(out / "sbc.csv", lambda tmp: sbc.to_csv(tmp, index=False))
@@ -154,15 +160,16 @@ def validate(
 
     start = time.monotonic()
     pranks = predictive_ranks(
-        estimator, table.iloc[:predictive_truths], predictive_draws, seed, workers
+        estimator, rows.iloc[:predictive_truths], predictive_draws, seed, workers
     )
     pcov = coverage(pranks, predictive_draws)
     cost["coverage of the predictions"] = time.monotonic() - start
     write_atomic(out / "predictive_coverage.csv", lambda tmp: pcov.to_csv(tmp, index=False))
 
     start = time.monotonic()
-    held = holdout_section(200, seed, workers, load_target_file(DEFAULT_TARGETS), out)
+    held = holdout_section(holdout_draws, seed, workers, load_target_file(DEFAULT_TARGETS), out)
     cost["held-back forecasts"] = time.monotonic() - start
+    heldback_figure(pd.read_csv(out / "heldback.csv"), out / "heldback.png")
 
     posterior = load_posterior()
     start = time.monotonic()

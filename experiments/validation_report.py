@@ -51,6 +51,28 @@ def ridges(posterior: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     return pd.DataFrame(pairs[:top], columns=["parameter", "with", "rank correlation"]).round(2)
 
 
+def heldback_figure(table: pd.DataFrame, path: Path) -> Path:
+    """Write each held-back figure's error: the model's median beside the curve baselines."""
+    import matplotlib.pyplot as plt
+
+    names = [c[: -len("_error")] for c in table.columns if c.endswith("_error")]
+    errors = table[[f"{n}_error" for n in names]].abs().to_numpy()
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(table) + 1.2))
+    height = 0.8 / len(names)
+    y = np.arange(len(table))
+    for k, name in enumerate(names):
+        ax.barh(y + k * height, errors[:, k], height, label=name.replace("_", " "))
+    ax.set_yticks(y + 0.4 - height / 2, table["target"], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("absolute error relative to the reported figure (0 inside a bound)")
+    ax.set_title("Forecasts of the figures after 2010, calibrated on those up to 2010", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
 def _verdict(frame: pd.DataFrame, what: str) -> str:
     ok = int(frame["within_bars"].sum())
     return (
@@ -78,6 +100,7 @@ def report_sections(sbc, pcov, held, posterior, stable, cost, truths, predictive
         "statistic. " + _verdict(pcov, "statistics"),
         markdown_table(pcov.round(3)),
         held.replace("## Held-back check", "## 2. Held-back check", 1),
+        "![held-back forecasts](heldback.png)",
         "## 3. Identification",
         markdown_table(ident),
         "Pairs that trade off (largest rank correlations in the posterior):",

@@ -1,0 +1,90 @@
+"""``ngo-abm validate``: coverage from ranks, and the whole report on a tiny estimator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_reliability import assert_one_line
+
+import calibration.reference as reference
+from calibration.amortised import estimator_path, fit
+from calibration.npe import FlowSpec
+from experiments.reference_table import build_table
+from experiments.validation import coverage, parameter_ranks, truth_rows, validate
+from experiments.validation_report import ridges
+
+ESTIMATOR = estimator_path(holdout=False)
+TINY = FlowSpec(layers=2, width=16, depth=1, ensemble=2, max_epochs=3, patience=2)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A 24-row reference table and an estimator trained on its first 12 rows."""
+    folder = tmp_path_factory.mktemp("table")
+    chunk = reference.CHUNK_ROWS
+    reference.CHUNK_ROWS = 6
+    try:
+        build_table(folder, 24, seed=1, workers=2)
+    finally:
+        reference.CHUNK_ROWS = chunk
+    estimator, _ = fit(12, folder=folder, spec=TINY)
+    return folder, estimator
+
+
+def test_coverage_of_uniform_ranks_is_the_level_and_of_biased_ranks_is_not():
+    draws = 99
+    uniform = pd.DataFrame({"a": np.arange(100).repeat(10)})  # every rank 0-99, equally often
+    biased = pd.DataFrame({"a": np.zeros(1000, dtype=int)})  # truth below every draw
+    cov = coverage(uniform, draws).iloc[0]
+    assert cov.coverage_50 == pytest.approx(0.5) and cov.coverage_90 == pytest.approx(0.9)
+    assert cov.within_bars
+    bad = coverage(biased, draws).iloc[0]
+    assert bad.coverage_90 == 0 and not bad.within_bars
+
+
+def test_truths_are_rows_the_estimator_was_not_trained_on(tiny):
+    folder, estimator = tiny
+    truths = truth_rows(estimator, 12, folder)
+    assert truths["row"].min() == 12 and len(truths) == 12
+    ranks = parameter_ranks(estimator, truths, 50, seed=1)
+    assert ranks.shape == (12, 40) and ranks.to_numpy().max() <= 50
+    with pytest.raises(Exception, match="13 needed"):
+        truth_rows(estimator, 13, folder)
+
+
+def test_ridges_find_the_pair_that_trades_off():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(500)
+    frame = pd.DataFrame({"a": a, "b": -a + 0.1 * rng.standard_normal(500), "c": rng.random(500)})
+    top = ridges(frame.assign(weight=1.0), top=1).iloc[0]
+    assert (top["parameter"], top["with"]) == ("a", "b") and top["rank correlation"] < -0.9
+
+
+def test_validate_writes_every_table_and_figure(tiny, tmp_path):
+    folder, estimator = tiny
+    path = validate(
+        truths=12,
+        predictive_truths=10,
+        draws=40,
+        predictive_draws=19,
+        stability_draws=5,
+        holdout_draws=5,
+        workers=2,
+        out=tmp_path,
+        estimator=estimator,
+        table=folder,
+    )
+    text = path.read_text()
+    for name in ("sbc.csv", "sbc.png", "predictive_coverage.csv", "heldback.csv", "heldback.png"):
+        assert (tmp_path / name).exists(), name
+    assert "## 1. Coverage on synthetic truths" in text and "## 4. Stability" in text
+    sbc = pd.read_csv(tmp_path / "sbc.csv")
+    assert len(sbc) == 40 and sbc.coverage_90.between(0, 1).all()
+    predictive = pd.read_csv(tmp_path / "predictive_coverage.csv")
+    assert len(predictive) == 34
+
+
+def test_validate_without_a_table_stops_in_one_line(tmp_path):
+    argv = ["validate", "--out", tmp_path / "report", "--table", tmp_path / "none"]
+    assert_one_line(argv, "no reference table" if ESTIMATOR.exists() else "no posterior estimator")
