@@ -23,9 +23,11 @@ from dashboard.counterfactual import CounterfactualView
 from dashboard.single_run import FundingMix, IncomeDistribution, NGOCounts
 from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
 from model.levers import apply_levers
+from model.regional_scenario import is_regional_file
 
 ROOT = Path(__file__).resolve().parent
 SCENARIO_DIR = ROOT / "scenarios"
+# Shared fragments; regional files (``countries:``) are skipped too, not being a country's.
 NOT_SCENARIOS = frozenset({"base.yaml", "behaviour.yaml"})
 AS_IN_SCENARIO = "as in scenario"
 DEFAULT_SCENARIO = "kyrgyzstan"
@@ -62,7 +64,7 @@ def discover_scenarios(folder: Path = SCENARIO_DIR) -> tuple[dict[str, Scenario]
     skipped: dict[str, str] = {}
     paths = sorted(folder.glob("*.yaml")) + sorted((folder / "counterfactuals").glob("*.yaml"))
     for path in paths:
-        if path.name in NOT_SCENARIOS:
+        if path.name in NOT_SCENARIOS or is_regional_file(path):
             continue
         key = path.relative_to(folder).with_suffix("").as_posix()
         try:

@@ -19,6 +19,7 @@ from calibration.targets import DEFAULT_TARGETS
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
+from model.regional_scenario import is_regional_file
 
 from .arguments import EXIT_USAGE, OneLineParser, replicates, seeds, workers
 
@@ -35,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.reference",
     "cli.validate",
     "cli.sources",
+    "cli.regional",
 )
 
 
@@ -43,9 +45,16 @@ class UsageError(Exception):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run a scenario's replicates and write the run folder (checked and locked first)."""
+    """Run a scenario's replicates and write the run folder (checked and locked first).
+
+    A regional scenario (a file with ``countries:``) runs the regional model instead.
+    """
     from experiments.runs import replicate_params
 
+    if is_regional_file(args.scenario):
+        from .regional import cmd_run_region
+
+        return cmd_run_region(args)
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
     with output_folder(args.out):
@@ -80,8 +89,12 @@ def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], sourc
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Compare run folders (or freshly run scenarios) with the article's figures."""
+    """Compare run folders (or freshly run scenarios) with the article's figures.
+
+    A regional scenario or run folder compares each country's rows with its figures.
+    """
     from calibration.compare import format_table
+    from experiments.regional_runs import compare_regional_run_folder, is_regional_run
     from experiments.runs import compare_run_folder
 
     for source in args.sources:
@@ -102,8 +115,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             )
         else:
             raise UsageError(f"{source}: neither a run folder nor a scenario file")
+        # A regional folder: each country's rows against its own figures.
+        folder = compare_regional_run_folder if is_regional_run(run_dir) else compare_run_folder
         with output_folder(run_dir, flag):
-            table = compare_run_folder(run_dir, args.targets)
+            table = folder(run_dir, args.targets)
         print(format_table(table))
         print(f"wrote {run_dir / 'compare.csv'}, {run_dir / 'compare.png'}")
     return 0

@@ -188,18 +188,37 @@ def compare_run_folder(run_dir: str | Path, targets_path: str | Path = DEFAULT_T
             target for the run's country, or a target whose years fall outside the run.
     """
     frame, manifest = read_run(run_dir)
+    return compare_and_write(run_dir, {manifest["country"]: frame}, manifest, targets_path)
+
+
+def compare_and_write(
+    run_dir: str | Path,
+    runs: dict[str, pd.DataFrame],
+    manifest: dict[str, Any],
+    targets_path: str | Path = DEFAULT_TARGETS,
+) -> pd.DataFrame:
+    """Compare each country's table with its targets; write ``compare.csv`` and ``.png``.
+
+    Shared by country and regional run folders (``runs``: ``{country: yearly table}``).
+
+    Raises:
+        ScenarioError: for a malformed targets file, a targets file with no target for
+            one of the countries, or a target whose years fall outside the run.
+    """
     target_file = load_target_file(targets_path)
-    country = manifest["country"]
-    years = (int(frame.year.min()), int(frame.year.max()))
-    targets = [t for t in target_file.targets if t.country == country]
-    if not targets:
-        raise ScenarioError(targets_path, "targets", f"no target for {country}, the run's country")
-    check_targets_fit_runs(targets, {country: years}, str(targets_path))
-    table = compare({country: frame}, targets)
+    targets = [t for t in target_file.targets if t.country in runs]
+    for country, frame in runs.items():
+        if not any(t.country == country for t in targets):
+            raise ScenarioError(
+                targets_path, "targets", f"no target for {country}, the run's country"
+            )
+        years = (int(frame.year.min()), int(frame.year.max()))
+        check_targets_fit_runs(targets, {country: years}, str(targets_path))
+    table = compare(runs, targets)
     out = Path(run_dir)
     write_text_atomic(out / "compare.csv", table.to_csv(index=False))
     fig = comparison_figure(
-        {country: frame},
+        runs,
         targets,
         target_file.periods,
         f"{manifest['scenario_name']}: model ({manifest['replicates']} replicates) "

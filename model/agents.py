@@ -314,9 +314,13 @@ class State(Agent):
         eligible = self.eligible(pool)
         if eligible.rows.size == 0:
             return
-        noise = self.model.streams.uniform("prize", year, eligible.ids)
-        merit = eligible.scores(self.priorities) * (0.5 + noise)
+        merit = self.prize_merit(year, eligible)
         winners = eligible.rows[np.argsort(-merit, kind="stable")[:count]]
         prize_local = self.prize_budget_local / count
         self.model.population.income_prize[winners] += prize_local * self.model.to_usd
         self.prizes_paid_local = prize_local * winners.size
+
+    def prize_merit(self, year: int, eligible: ApplicantPool) -> np.ndarray:
+        """Return each eligible NGO's merit for a prize: its score times a keyed draw."""
+        noise = self.model.streams.uniform("prize", year, eligible.ids)
+        return eligible.scores(self.priorities) * (0.5 + noise)

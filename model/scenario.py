@@ -16,8 +16,9 @@ import bisect
 import hashlib
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import yaml
@@ -71,18 +72,20 @@ MAX_POPULATION_MILLIONS = 2_000
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """An input model: unknown fields, changes after loading and inf or NaN are refused."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class Number(_Strict):
+class Number(Strict):
     """A single sourced number."""
 
     value: float = Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)
     source: Source
 
 
-class Series(_Strict):
+class Series(Strict):
     """A sourced yearly path given at a few years; held constant outside them."""
 
     points: dict[Year, Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]] = Field(
@@ -146,7 +149,7 @@ class ShareSeries(Series):
         return points
 
 
-class SectorWeights(_Strict):
+class SectorWeights(Strict):
     """Relative weights over the NGO sectors (missing sectors weigh 0)."""
 
     weights: dict[Literal[SECTORS], Annotated[float, Field(ge=0)]]  # type: ignore[valid-type]
@@ -164,7 +167,7 @@ class SectorWeights(_Strict):
         return np.array([self.weights.get(s, 0.0) for s in SECTORS], dtype=float)
 
 
-class Shock(_Strict):
+class Shock(Strict):
     """A political shock: instability for some years, optionally a purge of the register."""
 
     name: str
@@ -175,7 +178,7 @@ class Shock(_Strict):
     source: Source
 
 
-class NeighbourRevolution(_Strict):
+class NeighbourRevolution(Strict):
     """A neighbouring country's regime falling to protests: a dated event the State sees."""
 
     name: str
@@ -183,7 +186,7 @@ class NeighbourRevolution(_Strict):
     source: Source
 
 
-class Donor(_Strict):
+class Donor(Strict):
     """A foreign donor active in the country.
 
     Its money is ``weight`` shares of the country's foreign money for NGOs
@@ -213,14 +216,14 @@ class Donor(_Strict):
         return self
 
 
-class YearFact(_Strict):
+class YearFact(Strict):
     """A dated legal fact: the last year a rule was in force."""
 
     year: Year
     source: Source
 
 
-class StatePolicy(_Strict):
+class StatePolicy(Strict):
     """The state's policy timeline."""
 
     registration_burden: ShareSeries
@@ -245,7 +248,7 @@ class StatePolicy(_Strict):
         return self
 
 
-class Parameter(_Strict):
+class Parameter(Strict):
     """A behavioural parameter with its unit and the reason for its value."""
 
     value: float
@@ -302,8 +305,28 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-class Behaviour(_Strict):
+class ParameterSet(Strict):
+    """Named ``Parameter`` fields, each within the range (``RANGES``) where it has meaning."""
+
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {}
+
+    @model_validator(mode="after")
+    def _in_range(self) -> ParameterSet:
+        for name, (low, high) in self.RANGES.items():
+            value = getattr(self, name).value
+            if not low <= value <= high:
+                raise ValueError(f"{name} = {value:g} is outside [{low:g}, {high:g}]")
+        return self
+
+    def values(self) -> dict[str, float]:
+        """Return ``{name: value}`` for every parameter."""
+        return {name: getattr(self, name).value for name in type(self).model_fields}
+
+
+class Behaviour(ParameterSet):
     """Behavioural parameters shared by all countries (calibrated ones are overridden)."""
+
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = BEHAVIOUR_RANGES
 
     civic_rate: Parameter
     funding_rate: Parameter
@@ -349,20 +372,8 @@ class Behaviour(_Strict):
     donor_restriction_shift: Parameter
     donor_absorption: Parameter
 
-    @model_validator(mode="after")
-    def _in_range(self) -> Behaviour:
-        for name, (low, high) in BEHAVIOUR_RANGES.items():
-            value = getattr(self, name).value
-            if not low <= value <= high:
-                raise ValueError(f"{name} = {value:g} is outside [{low:g}, {high:g}]")
-        return self
 
-    def values(self) -> dict[str, float]:
-        """Return ``{name: value}`` for every parameter."""
-        return {name: getattr(self, name).value for name in type(self).model_fields}
-
-
-class Scenario(_Strict):
+class Scenario(Strict):
     """One country's scenario, with the shared behaviour resolved."""
 
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
@@ -516,22 +527,33 @@ def _is_named_list(value: Any) -> bool:
     )
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    """Read ``path`` and everything it extends, child fields winning."""
+def _anchor_behaviour(data: dict[str, Any], folder: Path) -> None:
+    """Name the behaviour file relative to the file that names it."""
+    if isinstance(data.get("behaviour"), str):
+        data["behaviour"] = str(folder / data["behaviour"])
+
+
+def resolve_extends(
+    path: Path,
+    chain: tuple[Path, ...] = (),
+    anchor: Callable[[dict[str, Any], Path], None] = _anchor_behaviour,
+) -> dict[str, Any]:
+    """Read ``path`` and everything it extends, child fields winning.
+
+    ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
+    """
     path = path.resolve()
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
     data = read_yaml_mapping(path, "extends" if chain else "")
-    if isinstance(data.get("behaviour"), str):
-        # A behaviour file is named relative to the file that names it.
-        data["behaviour"] = str(path.parent / data["behaviour"])
+    anchor(data, path.parent)
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", "must be a file name")
-    return _merge(_resolve(path.parent / parent, (*chain, path)), data)
+    return _merge(resolve_extends(path.parent / parent, (*chain, path), anchor), data)
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:
@@ -540,7 +562,11 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     return ".".join(part if len(part) <= 24 else f"{part[:12]}..." for part in parts)
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str]:
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """Return the field and message of a validation error's first problem, for one line.
+
+    Shared by every loader of input files (scenarios, regional files, experiments).
+    """
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
     msg = err["msg"]
@@ -562,7 +588,7 @@ def load_behaviour(path: str | Path) -> Behaviour:
     try:
         return Behaviour.model_validate(data.get("parameters", data))
     except ValidationError as exc:
-        field, msg = _first_error(exc)
+        field, msg = first_error(exc)
         raise ScenarioError(path, field, msg) from None
 
 
@@ -580,7 +606,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
         ScenarioError: one line naming the file and the field of the first problem.
     """
     path = Path(path)
-    data = _resolve(path, ())
+    data = resolve_extends(path)
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")
@@ -588,6 +614,6 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        field, msg = _first_error(exc)
+        field, msg = first_error(exc)
         raise ScenarioError(path, field, msg) from None
     return scenario.with_params(params)

@@ -67,6 +67,8 @@ def test_discovers_country_and_counterfactual_scenarios(app, tmp_path):
         "donor_budget_scale: {value: 2.0, source: 'test: twice the donors'}\n"
     )
     (tmp_path / "counterfactuals" / "fragment.yaml").write_text("extends: ../base.yaml\n")
+    # A regional file under any name is not a country scenario: neither offered nor skipped.
+    (tmp_path / "region.yaml").write_text((scenarios / "central_asia.yaml").read_text())
     found, skipped = app.discover_scenarios(tmp_path)
     assert list(found) == ["kyrgyzstan", "counterfactuals/more_donors"]
     assert found["counterfactuals/more_donors"].donor_budget_scale.value == 2.0

@@ -1,0 +1,82 @@
+"""The regional commands: ``ngo-abm run`` on a regional file, ``ngo-abm regional-experiment``.
+
+A regional scenario is a file with ``countries:`` (e.g. central_asia.yaml). ``run`` runs
+the replicates of the regional model and writes a regional run folder
+(``experiments.regional_runs``); a country scenario file keeps the usual ``ngo-abm run``.
+The behaviour parameters come as for a country run (``--params``): the posterior median or
+draws apply to every country's scenario; the regional parameters are the file's.
+``regional-experiment`` runs regional counterfactuals (``experiments.regional_experiment``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from experiments.locks import output_folder
+from model.regional_scenario import load_region
+
+from .arguments import replicates, workers
+
+
+def cmd_run_region(args: argparse.Namespace) -> int:
+    """Run a regional scenario's replicates and write the regional run folder."""
+    from experiments.regional_runs import (
+        regional_manifest,
+        run_region_replicates,
+        ties_by_country,
+        write_regional_run,
+    )
+    from experiments.runs import replicate_params
+
+    region = load_region(args.scenario)
+    params, source = replicate_params(args.params, args.replicates, args.seed)
+    # Parameters that do not apply (a posterior of other parameters) fail here, in one line.
+    region.with_params(params[0] if params else None)
+    with output_folder(args.out):
+        started = time.perf_counter()
+        tables, seeds = run_region_replicates(
+            region, args.seed, args.replicates, params, args.workers, args.replicates > 1
+        )
+        manifest = regional_manifest(region, seeds, time.perf_counter() - started, params, source)
+        out = write_regional_run(args.out, tables, manifest)
+    print(
+        f"{region.name}: {len(seeds)} replicate(s), {region.start_year}-{region.end_year}, "
+        f"{manifest['wall_seconds']:.2f} s ({source}); median cross-border ties:"
+    )
+    years = region.spec.report_years or region.spec.network_years
+    print(ties_by_country(tables.timeseries, years).to_string())
+    files = ", ".join(str(out / name) for name in ("timeseries.csv", "ties.csv", "network.png"))
+    print(f"wrote {files}, network.csv, manifest.json")
+    return 0
+
+
+def cmd_regional_experiment(args: argparse.Namespace) -> int:
+    """Run a regional experiment file and print the paired differences in ties and NGOs."""
+    from experiments.regional_experiment import run_regional_experiment
+
+    out = args.out or Path("out") / "experiments" / Path(args.file).stem
+    with output_folder(out):
+        summary = run_regional_experiment(args.file, out, args.replicates, args.workers)
+    shown = summary[summary.output.isin(["cross_border_ties", "operational"])]
+    table = shown.pivot_table(
+        index=["counterfactual", "output", "country"], columns="year", values="difference_q50"
+    )
+    print("median paired difference from the baseline (counterfactual - baseline):")
+    print(table.round(1).to_string())
+    print(f"wrote {out / 'summary.csv'}, {out / 'runs.csv'}, {out / 'manifest.json'}")
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``ngo-abm regional-experiment``."""
+    p = sub.add_parser(
+        "regional-experiment",
+        help="run regional counterfactuals (experiments/regional/*.yaml) against the baseline",
+    )
+    p.add_argument("file", type=Path, help="regional experiment YAML")
+    p.add_argument("--replicates", type=replicates, default=None, help="default: the file's")
+    p.add_argument("--workers", type=workers, default=1, help="local worker processes")
+    p.add_argument("--out", type=Path, default=None, help="default out/experiments/<file>")
+    p.set_defaults(func=cmd_regional_experiment)

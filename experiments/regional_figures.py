@@ -1,0 +1,94 @@
+"""The regional network figure: cross-border ties at chosen years, and the ties over time.
+
+Each panel of the top row draws the first replicate's ties in one year: an NGO is a point
+in its country's disc (countries at the corners of a triangle), in its sector's wedge and
+coloured by sector; a tie is a line. The bottom panel shows each country's
+``cross_border_ties`` over time (median and 10-90% band over replicates).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+
+# Imported first for its side effect: the Agg backend, as every figure of the project uses.
+import calibration.plotting  # noqa: F401
+from model.scenario import COUNTRIES, SECTORS
+
+if TYPE_CHECKING:
+    from .regional_runs import RegionalTables
+
+# Roughly as on a map: Kazakhstan north, Uzbekistan south-west, Kyrgyzstan south-east.
+ANGLES = {"kazakhstan": np.pi / 2, "uzbekistan": 7 * np.pi / 6, "kyrgyzstan": 11 * np.pi / 6}
+CENTRES = {c: np.array([np.cos(ANGLES[c]), np.sin(ANGLES[c])]) for c in COUNTRIES}
+SECTOR_COLOURS = dict(zip(SECTORS, plt.get_cmap("tab10").colors, strict=False))
+COUNTRY_COLOURS = dict(zip(COUNTRIES, ("tab:blue", "tab:red", "tab:green"), strict=True))
+# The R2 low-discrepancy sequence (Roberts 2018) spreads a country's NGOs over its disc
+# without random draws.
+_R2 = (0.7548776662466927, 0.5698402909980532)
+
+
+def node_positions(country: pd.Series, sector: pd.Series, row: pd.Series) -> np.ndarray:
+    """Return each NGO's (x, y): its country's disc, its sector's wedge, spread by its row."""
+    wedge = 2 * np.pi / len(SECTORS)
+    index = sector.map(SECTORS.index).to_numpy()
+    rows = row.to_numpy(dtype=float)
+    angle = wedge * (index + 0.1 + 0.8 * ((rows * _R2[0]) % 1.0))
+    radius = 0.15 + 0.4 * np.sqrt((rows * _R2[1]) % 1.0)
+    centre = np.stack(country.map(CENTRES).to_numpy())
+    return centre + np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+
+
+def _draw_network(ax, edges: pd.DataFrame, year: int) -> None:
+    ax.set_title(f"{year}: {len(edges):,} ties", fontsize=9)
+    ax.set_xlim(-2.2, 2.2)
+    ax.set_ylim(-2.0, 2.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    for country, centre in CENTRES.items():
+        ax.text(*(centre * 1.75), country.capitalize(), ha="center", va="center", fontsize=8)
+    if edges.empty:
+        return
+    a = node_positions(edges.country_a, edges.sector_a, edges.row_a)
+    b = node_positions(edges.country_b, edges.sector_b, edges.row_b)
+    ax.add_collection(LineCollection(np.stack([a, b], axis=1), colors="0.4", lw=0.3, alpha=0.3))
+    for positions, sector in ((a, edges.sector_a), (b, edges.sector_b)):
+        colours = [SECTOR_COLOURS[s] for s in sector]
+        ax.scatter(positions[:, 0], positions[:, 1], s=4, c=colours, zorder=2)
+
+
+def _draw_ties_over_time(ax, timeseries: pd.DataFrame) -> None:
+    for country, frame in timeseries.groupby("country", sort=False):
+        by_year = frame.groupby("year").cross_border_ties
+        q = by_year.quantile([0.1, 0.5, 0.9]).unstack()
+        colour = COUNTRY_COLOURS[country]
+        ax.plot(q.index, q[0.5], color=colour, label=country.capitalize())
+        ax.fill_between(q.index, q[0.1], q[0.9], color=colour, alpha=0.2, lw=0)
+    ax.set_xlabel("year")
+    ax.set_ylabel("cross-border ties of the country's NGOs")
+    ax.legend(fontsize=8)
+
+
+def network_figure(tables: RegionalTables, years: list[int], title: str):
+    """Return the figure: the network at ``years`` (first replicate) and ties over time."""
+    shown = [y for y in years if not tables.network.empty and y in set(tables.network.year)]
+    columns = max(len(years), 1)
+    fig = plt.figure(figsize=(3.2 * columns, 6.5))
+    grid = fig.add_gridspec(2, columns, height_ratios=[1.1, 1.0])
+    first = tables.network[tables.network.replicate == tables.network.replicate.min()]
+    for k, year in enumerate(years):
+        ax = fig.add_subplot(grid[0, k])
+        edges = first[first.year == year] if year in shown else first.iloc[:0]
+        _draw_network(ax, edges, year)
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color=colour, label=sector.replace("_", " "))
+        for sector, colour in SECTOR_COLOURS.items()
+    ]
+    fig.legend(handles=handles, loc="center right", fontsize=7, title="sector")
+    _draw_ties_over_time(fig.add_subplot(grid[1, :]), tables.timeseries)
+    fig.suptitle(title)
+    return fig

@@ -1,0 +1,175 @@
+"""Regional run folders: what ``ngo-abm run scenarios/central_asia.yaml`` writes.
+
+A regional run folder holds ``timeseries.csv`` (one row per replicate, country and year:
+the country's output columns, ``cross_border_ties``, ``share_cross_border`` and
+``ties_formed``), ``ties.csv`` (ties per replicate, year, country pair and sector),
+``network.csv`` (every tie at the scenario's ``network_years``), ``manifest.json`` and
+``network.png`` (the network at those years, and the ties over time); ``ngo-abm compare``
+adds ``compare.csv`` and ``compare.png``: each country's rows against its reported
+figures, with the comparison country runs use (``experiments.runs.compare_and_write``).
+As for a country's run folder (``experiments.runs``), every file is written atomically
+and replicates run through ``experiments.runner``, so the output does not depend on the
+number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from calibration.atomic import write_text_atomic
+from calibration.plotting import save_figure
+from model import ScenarioError
+from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
+from model.regional_scenario import Region
+
+from .regional_figures import network_figure
+from .runner import map_runs, replicate_seeds
+from .runs import compare_and_write, file_sha256, git_commit, package_versions
+
+RUN_FILES = frozenset({"timeseries.csv", "ties.csv", "network.csv", "manifest.json", "network.png"})
+
+
+@dataclass(frozen=True)
+class RegionTask:
+    """One regional run: a region, a seed, parameter overrides and the replicate number."""
+
+    region: Region
+    seed: int
+    params: dict[str, float] = field(default_factory=dict)
+    replicate: int = 0
+
+
+@dataclass(frozen=True)
+class RegionalTables:
+    """A regional run's tables (one replicate or several stacked)."""
+
+    timeseries: pd.DataFrame
+    ties: pd.DataFrame
+    network: pd.DataFrame
+
+
+def run_region_task(task: RegionTask) -> RegionalTables:
+    """Run one regional task; return its tables with a ``replicate`` column first."""
+    model = simulate_region(task.region.with_params(task.params), seed=task.seed)
+    tables = (model.results(), model.tie_table(), model.network_table())
+    return RegionalTables(*(t.assign(replicate=task.replicate) for t in tables))
+
+
+def run_region_replicates(
+    region: Region,
+    seed: int,
+    replicates: int,
+    params: list[dict[str, float]] | None = None,
+    workers: int = 1,
+    progress: bool = False,
+) -> tuple[RegionalTables, list[int]]:
+    """Run ``replicates`` seeds (``seed + r``) of a region; return the stacked tables."""
+    seeds = replicate_seeds(seed, replicates)
+    per_replicate = params or [{} for _ in seeds]
+    tasks = [RegionTask(region, s, dict(per_replicate[r]), r) for r, s in enumerate(seeds)]
+    results = map_runs(run_region_task, tasks, workers=workers, progress=progress)
+    timeseries = pd.concat([r.timeseries for r in results], ignore_index=True)
+    ties = pd.concat([r.ties for r in results], ignore_index=True)
+    network = pd.concat([r.network for r in results], ignore_index=True)
+    return (
+        RegionalTables(
+            timeseries[["replicate", *REGIONAL_COLUMNS]],
+            ties[["replicate", *TIE_TABLE_COLUMNS]],
+            network[["replicate", *(c for c in network.columns if c != "replicate")]],
+        ),
+        seeds,
+    )
+
+
+def regional_manifest(
+    region: Region,
+    seeds: list[int],
+    wall_seconds: float,
+    params: list[dict[str, float]],
+    params_source: str,
+) -> dict[str, Any]:
+    """Return the manifest of a regional run folder (each country file hashed too)."""
+    return {
+        "scenario_file": str(region.path),
+        "scenario_file_sha256": file_sha256(region.path),
+        "country_files": {
+            c: {"file": name, "sha256": file_sha256(name)}
+            for c, name in region.spec.countries.items()
+        },
+        "countries": list(region.countries),
+        "scenario_name": region.name,
+        "start_year": region.start_year,
+        "end_year": region.end_year,
+        "regional_parameters": region.params,
+        "network_years": region.spec.network_years,
+        "seeds": seeds,
+        "replicates": len(seeds),
+        "params_source": params_source,
+        "params": params,
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+        "wall_seconds": round(wall_seconds, 3),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def write_regional_run(out_dir: str | Path, tables: RegionalTables, manifest: dict) -> Path:
+    """Write a regional run folder (tables, manifest, network figure), each file atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
+    fig = network_figure(tables, manifest["network_years"], title)
+    save_figure(fig, out / "network.png")
+    write_text_atomic(out / "timeseries.csv", tables.timeseries.to_csv(index=False))
+    write_text_atomic(out / "ties.csv", tables.ties.to_csv(index=False))
+    write_text_atomic(out / "network.csv", tables.network.to_csv(index=False))
+    write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
+def ties_by_country(timeseries: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """Return the median ``cross_border_ties`` over replicates, one row per country, by year."""
+    chosen = timeseries[timeseries.year.isin(years)]
+    table = chosen.groupby(["country", "year"]).cross_border_ties.median().unstack("year")
+    return table.reindex(columns=[y for y in years if y in table.columns])
+
+
+def is_regional_run(run_dir: str | Path) -> bool:
+    """Return whether a folder is a regional run folder (its manifest lists ``countries``)."""
+    try:
+        manifest = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(manifest, dict) and isinstance(manifest.get("countries"), list)
+
+
+def compare_regional_run_folder(run_dir: str | Path, targets_path: str | Path) -> pd.DataFrame:
+    """Compare each country's rows of a regional run folder with its reported figures.
+
+    Writes ``compare.csv`` and ``compare.png`` into the folder and returns the table
+    (``calibration.compare.compare``, one block of rows per country).
+
+    Raises:
+        ScenarioError: for a malformed folder or targets file.
+    """
+    run = Path(run_dir)
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    table = run / "timeseries.csv"
+    try:
+        frame = pd.read_csv(table)
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        raise ScenarioError(table, "", "not a readable regional run table") from None
+    missing = [c for c in ("replicate", *REGIONAL_COLUMNS) if c not in frame.columns]
+    if missing:
+        raise ScenarioError(table, missing[0], "column missing")
+    runs = {
+        country: frame[frame.country == country].drop(columns="country").reset_index(drop=True)
+        for country in manifest["countries"]
+    }
+    return compare_and_write(run, runs, manifest, targets_path)

@@ -1,0 +1,245 @@
+"""Cross-border ties between NGOs of different countries: a networkx graph and its rules.
+
+Source: Jaysanov (2023) on regional cooperation: ties form where NGOs of several
+countries meet (CASDIN's bulletin as "an information bridge in establishing cooperation
+between NGOs in the region", forums, trainings, joint projects), preferably within a
+field ("Jan" uniting disability NGOs of the region); "precautionary measures of the
+governments have created certain obstacles for the regional cooperation of NGOs" after
+2010; cooperation "revived" with "the policy of openness in neighboring Uzbekistan".
+A node is ``(country, row)``: an NGO's row in its country's ``Population``. Every draw is
+keyed by the regional layer's own streams (``model.rng.KeyedStreams``), never by a
+stream a country's model uses.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import NamedTuple
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .population import DEREGISTERED, Population
+from .rng import KeyedStreams
+from .scenario import COUNTRIES, SECTORS
+
+MIXED = "mixed"
+EDGE_COLUMNS: tuple[str, ...] = (
+    "country_a",
+    "row_a",
+    "sector_a",
+    "country_b",
+    "row_b",
+    "sector_b",
+    "since",
+)
+# A large odd constant: pair keys mix the two NGOs' regional ids without collisions in
+# practice (the keyed streams hash them again).
+_PAIR_MIX = np.uint64(0xD6E8FEB86659FD93)
+
+
+def regional_ids(country: str, ngo_ids: np.ndarray) -> np.ndarray:
+    """Return ids unique across the region: the country's index above the NGO's own id.
+
+    NGO ids (founding year x 1,000,000 + order) repeat between countries.
+    """
+    return (np.uint64(COUNTRIES.index(country)) << np.uint64(32)) | ngo_ids.astype(np.uint64)
+
+
+def pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return a key per unordered pair of regional ids (the same whichever comes first)."""
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    return (low * _PAIR_MIX) ^ high
+
+
+class Participants(NamedTuple):
+    """The NGOs taking part in one programme in one year, all countries together."""
+
+    country: np.ndarray  # index into COUNTRIES
+    row: np.ndarray
+    ids: np.ndarray  # regional ids
+    sector: np.ndarray
+
+
+def select_participants(
+    streams: KeyedStreams,
+    decision: str,
+    year: int,
+    pop: Population,
+    expected: float,
+    sector_weights: np.ndarray,
+) -> np.ndarray:
+    """Return the rows of a country's operational NGOs that take part in a programme.
+
+    Each operational NGO takes part with probability ``expected`` times its sector's
+    weight over the summed weight of all operational NGOs (capped at 1), so about
+    ``expected`` NGOs take part, more of them from the programme's sectors.
+    """
+    rows = np.flatnonzero(pop.view("active"))
+    if rows.size == 0 or expected <= 0:
+        return rows[:0]
+    weight = sector_weights[pop.sector[rows]]
+    total = weight.sum()
+    if total <= 0:
+        return rows[:0]
+    p = np.minimum(1.0, expected * weight / total)
+    return rows[streams.uniform(decision, year, pop.ngo_id[rows]) < p]
+
+
+def foreign_partners_at_full_openness(full: np.ndarray) -> float:
+    """Return the mean number of foreign participants a participant meets when all are open.
+
+    ``full`` holds the expected participants per country at openness 1: a participant of
+    country ``c`` (``full[c]`` of the ``N`` participants) meets ``N - full[c]`` foreigners.
+    """
+    total = full.sum()
+    return float((full * (total - full)).sum() / total) if total > 0 else 0.0
+
+
+def open_pair_weight(weight: np.ndarray, full: np.ndarray) -> float:
+    """Return a participant's summed pair weight at full openness (the formation's scale).
+
+    The mean weight of the pairs present (their sector mix) times the foreign partners a
+    participant would meet at full openness.
+    """
+    return float(weight.mean()) * foreign_partners_at_full_openness(full)
+
+
+class TieNetwork:
+    """The region's cross-border ties: form at programmes, lapse yearly, die with an NGO.
+
+    Args:
+        streams: The regional layer's keyed streams.
+        params: The regional parameters (``RegionalParameters.values()``).
+    """
+
+    def __init__(self, streams: KeyedStreams, params: dict[str, float]):
+        self.streams = streams
+        self.params = params
+        self.graph = nx.Graph()
+
+    def lapse(self, year: int, pops: dict[str, Population], openness: dict[str, float]) -> None:
+        """Drop ties to deregistered NGOs, and each other tie with its yearly lapse chance.
+
+        A tie lapses with probability ``tie_decay`` plus ``closure_decay`` times how closed
+        the less open of its two countries is (``1 - openness``).
+        """
+        edges = list(self.graph.edges)
+        if not edges:
+            return
+        dead = [e for e in edges if any(pops[c].status[r] == DEREGISTERED for c, r in e)]
+        self.graph.remove_edges_from(dead)
+        edges = list(self.graph.edges)
+        if edges:
+            ids = self._edge_ids(edges)
+            closed = np.array([1.0 - min(openness[a[0]], openness[b[0]]) for a, b in edges])
+            p = self.params["tie_decay"] + self.params["closure_decay"] * closed
+            u = self.streams.uniform("tie_lapse", year, pair_keys(*ids))
+            self.graph.remove_edges_from([e for e, hit in zip(edges, u < p, strict=True) if hit])
+        self.graph.remove_nodes_from([n for n, d in list(self.graph.degree) if d == 0])
+
+    def _edge_ids(self, edges: list) -> tuple[np.ndarray, np.ndarray]:
+        ids = nx.get_node_attributes(self.graph, "rid")
+        return (
+            np.array([ids[a] for a, _ in edges], dtype=np.uint64),
+            np.array([ids[b] for _, b in edges], dtype=np.uint64),
+        )
+
+    def form(
+        self, year: int, name: str, people: Participants, full: np.ndarray
+    ) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+        """Form ties between a programme's participants of different countries.
+
+        Each cross-border pair forms a tie with probability ``ties_per_participant`` times
+        the pair's weight (``same_sector_weight`` for two NGOs of one sector, else 1) over
+        the programme's pair weight at full openness: the mean weight of the pairs present
+        times the foreign participants a participant would meet if every country were open
+        (from ``full``, the expected participants per country, indexed as ``COUNTRIES``).
+        At full openness a participant forms about ``ties_per_participant`` ties, more
+        within its field; a closed country's missing participants cut the others' ties in
+        proportion, rather than leaving more ties to the few who still come.
+
+        Returns:
+            The new ties (pairs of nodes; a pair already tied is not new).
+        """
+        i, j = np.triu_indices(people.row.size, k=1)
+        foreign = people.country[i] != people.country[j]
+        i, j = i[foreign], j[foreign]
+        if i.size == 0:
+            return []
+        same = people.sector[i] == people.sector[j]
+        weight = np.where(same, self.params["same_sector_weight"], 1.0)
+        scale = open_pair_weight(weight, full)
+        if scale <= 0:
+            return []
+        p = np.minimum(1.0, self.params["ties_per_participant"] * weight / scale)
+        u = self.streams.uniform(f"tie_form/{name}", year, pair_keys(people.ids[i], people.ids[j]))
+        hit = u < p
+        new = []
+        for a, b in zip(i[hit], j[hit], strict=True):
+            na, nb = self._node(people, a), self._node(people, b)
+            if not self.graph.has_edge(na, nb):
+                self.graph.add_edge(na, nb, since=year)
+                new.append((na, nb))
+        return new
+
+    def _node(self, people: Participants, k: int) -> tuple[str, int]:
+        node = (COUNTRIES[people.country[k]], int(people.row[k]))
+        if node not in self.graph:
+            self.graph.add_node(node, rid=people.ids[k], sector=SECTORS[people.sector[k]])
+        return node
+
+    # Counts --------------------------------------------------------------------------
+
+    def among_operational(self, pops: dict[str, Population]) -> TieNetwork:
+        """Return the ties whose two NGOs are both operational this year (a copy).
+
+        The outputs count these: a tie with a dormant NGO (registered, inactive) is kept,
+        and may count again when it is active, but is not a working tie that year.
+        """
+        live = TieNetwork(self.streams, self.params)
+        # Built edge by edge in the graph's order (an edge subgraph's order follows hashes).
+        for a, b, data in self.graph.edges(data=True):
+            if pops[a[0]].active[a[1]] and pops[b[0]].active[b[1]]:
+                live.graph.add_node(a, **self.graph.nodes[a])
+                live.graph.add_node(b, **self.graph.nodes[b])
+                live.graph.add_edge(a, b, **data)
+        return live
+
+    def tied_rows(self, country: str, size: int) -> np.ndarray:
+        """Return a mask over a country's population rows: NGOs with a cross-border tie."""
+        mask = np.zeros(size, dtype=bool)
+        rows = [r for c, r in self.graph.nodes if c == country]
+        mask[rows] = True
+        return mask
+
+    def ties_of(self, country: str) -> int:
+        """Return the number of ties with one end in ``country`` (the other is abroad)."""
+        return sum(1 for a, b in self.graph.edges if country in (a[0], b[0]))
+
+    def by_pair_and_sector(self) -> Counter:
+        """Return the ties counted by (country pair, sector; ``mixed`` across sectors)."""
+        sector = nx.get_node_attributes(self.graph, "sector")
+        counts: Counter = Counter()
+        for a, b in self.graph.edges:
+            pair = "-".join(sorted((a[0], b[0])))
+            counts[pair, sector[a] if sector[a] == sector[b] else MIXED] += 1
+        return counts
+
+    def edge_table(self) -> pd.DataFrame:
+        """Return the ties as a table (both ends' country, row and sector; the year formed)."""
+        sector = nx.get_node_attributes(self.graph, "sector")
+        rows = [
+            {
+                "country_a": a[0],
+                "row_a": a[1],
+                "sector_a": sector[a],
+                "country_b": b[0],
+                "row_b": b[1],
+                "sector_b": sector[b],
+                "since": data["since"],
+            }
+            for a, b, data in self.graph.edges(data=True)
+        ]
+        return pd.DataFrame(rows, columns=list(EDGE_COLUMNS))

@@ -1,0 +1,351 @@
+"""The regional model (``model.regional``): its scenario, its countries, its ties, its run.
+
+Each country inside the regional model gives the table it gives alone when the ties'
+feedback is off, bit for bit; with the feedback on, the tables stay identical up to the
+first year ties form and part after it. Closures suppress ties and openness revives them
+in the full model. ``ngo-abm run scenarios/central_asia.yaml`` writes the regional run
+folder; bad regional input stops in one line with exit status 2. The article's regional
+story is checked in ``tests/test_regional_patterns.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from calibration.abc import PriorFile, load_priors
+from calibration.compare import compare
+from calibration.targets import DEFAULT_TARGETS, load_targets
+from cli.main import main
+from experiments.regional_runs import RUN_FILES, run_region_replicates
+from experiments.runs import replicate_params
+from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError, load_scenario, simulate
+from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, RegionalModel, simulate_region
+from model.regional_scenario import REGIONAL_RANGES, load_region
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+REGIONAL = SCENARIOS / "central_asia.yaml"
+NO_FEEDBACK = {"tie_capacity_gain": 0.0, "prize_tie_weight": 0.0}
+SEED = 3
+
+
+@cache
+def country_params() -> tuple[tuple[str, float], ...]:
+    """The behaviour parameters ``ngo-abm run`` uses by default (posterior median if any)."""
+    params, _ = replicate_params("auto", 1, SEED)
+    return tuple(sorted(params[0].items()))
+
+
+@cache
+def regional_run(**params: float) -> RegionalModel:
+    region = load_region(REGIONAL).with_params({**dict(country_params()), **params})
+    return simulate_region(region, seed=SEED)
+
+
+def alone(country: str) -> pd.DataFrame:
+    scenario = load_scenario(SCENARIOS / f"{country}.yaml").with_params(dict(country_params()))
+    return simulate(scenario, seed=SEED, agents=False)
+
+
+def country_table(model: RegionalModel, country: str) -> pd.DataFrame:
+    frame = model.results()
+    return frame[frame.country == country][list(OUTPUT_COLUMNS)].reset_index(drop=True)
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+# The scenario ----------------------------------------------------------------------------
+
+
+def test_the_regional_scenario_names_the_country_files_and_copies_no_number():
+    region = load_region(REGIONAL)
+    for country in COUNTRIES:
+        assert region.countries[country] == load_scenario(SCENARIOS / f"{country}.yaml")
+    data = yaml.safe_load(REGIONAL.read_text(encoding="utf-8"))
+    assert set(data) == {
+        "name",
+        "description",
+        "countries",
+        "parameters",
+        "programmes",
+        "restrictions",
+        "prize_criteria",
+        "network_years",
+        "report_years",
+    }
+
+
+def test_the_articles_regional_events_are_in_the_scenario_with_their_dates():
+    spec = load_region(REGIONAL).spec
+    programmes = {p.name: p for p in spec.programmes}
+    assert programmes["Kazakh NGO forums"].years == [2003, 2005, 2007, 2010]
+    assert programmes["Cooperation for Innovations"].first_year == 2012
+    assert programmes["NGO Academy"].first_year == 2020
+    assert programmes["Institute for Regional Studies conferences"].years == [2022]
+    assert programmes["Association of NGOs of Kazakhstan outreach"].years == [1997]
+    assert programmes["CASDIN bulletin"].participants.value == 700
+    for name in ("People's Assembly", "Interbilim", "Confederation", "Environmental", "Jan"):
+        assert any(name in p for p in programmes)
+    restrictions = {r.name: r for r in spec.restrictions}
+    assert restrictions["Obstacles after the 2010 events in Osh"].first_year == 2010
+    assert restrictions["Uzbekistan before its opening"].last_year == 2016
+    assert [(p.country, p.first_year) for p in spec.prize_criteria] == [("kazakhstan", 2017)]
+
+
+def test_each_regional_parameter_has_a_prior_holding_its_default():
+    priors = PriorFile.model_validate(
+        yaml.safe_load((REPO / "calibration" / "priors_regional.yaml").read_text())
+    ).parameters
+    assert set(priors) == set(REGIONAL_RANGES)
+    for name, value in load_region(REGIONAL).params.items():
+        assert priors[name].low <= value <= priors[name].high, name
+    assert not set(load_priors()) & set(REGIONAL_RANGES)
+
+
+def test_a_default_said_to_be_the_centre_of_its_prior_is_that_centre():
+    """The sources say where each default lies in its prior; "the centre" must be true."""
+    priors = PriorFile.model_validate(
+        yaml.safe_load((REPO / "calibration" / "priors_regional.yaml").read_text())
+    ).parameters
+    written = yaml.safe_load(REGIONAL.read_text(encoding="utf-8"))["parameters"]
+    claimed = [n for n, p in written.items() if p["source"].startswith("assumption: the centre")]
+    assert claimed
+    for name in claimed:
+        prior = priors[name]
+        if prior.distribution == "loguniform":
+            centre = (prior.low * prior.high) ** 0.5
+        else:
+            centre = (prior.low + prior.high) / 2
+        assert written[name]["value"] == pytest.approx(centre), name
+
+
+def test_openness_is_cut_by_the_restrictions_in_force():
+    model = RegionalModel(load_region(REGIONAL), rng=0, agents=False)
+    p = model.params
+    assert model.openness("kazakhstan", 2005) == 1.0
+    assert model.openness("uzbekistan", 2005) == pytest.approx(1 - p["uzbek_closure_strength"])
+    both = (1 - p["uzbek_closure_strength"]) * (1 - p["osh_obstacles_strength"])
+    assert model.openness("uzbekistan", 2012) == pytest.approx(both)
+    assert model.openness("kyrgyzstan", 2012) == pytest.approx(1 - p["osh_obstacles_strength"])
+    assert model.openness("uzbekistan", 2017) == 1.0
+
+
+# The countries inside the region ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_without_feedback_each_country_gives_its_table_alone_bit_for_bit(country):
+    inside, by_itself = country_table(regional_run(**NO_FEEDBACK), country), alone(country)
+    pd.testing.assert_frame_equal(inside, by_itself, check_exact=True)
+
+
+def test_with_feedback_tables_part_only_after_the_first_ties():
+    """The feedback acts from the year after an NGO gains a tie (capacity) or from 2017
+    (Kazakhstan's prizes), so every table is the one alone up to the first year with ties,
+    and the feedback changes at least one country's table afterwards."""
+    model = regional_run()
+    ties = model.tie_table().groupby("year").ties.sum()
+    first = int(ties[ties > 0].index.min())
+    differs = []
+    for country in COUNTRIES:
+        inside, by_itself = country_table(model, country), alone(country)
+        before = inside.year <= first
+        pd.testing.assert_frame_equal(inside[before], by_itself[before], check_exact=True)
+        differs.append(not inside.equals(by_itself))
+    assert any(differs)
+
+
+def test_a_country_that_ends_earlier_stops_at_its_end_year():
+    region = load_region(REGIONAL).with_params({**dict(country_params()), **NO_FEEDBACK})
+    short = region.countries["kyrgyzstan"].model_copy(update={"end_year": 2015})
+    region.countries = {**region.countries, "kyrgyzstan": short}
+    frame = simulate_region(region, seed=SEED).results()
+    kg = frame[frame.country == "kyrgyzstan"]
+    assert kg.year.max() == 2015 and kg.year.is_unique
+    assert frame[frame.country == "kazakhstan"].year.max() == 2023
+    inside = kg[list(OUTPUT_COLUMNS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        inside, simulate(short, seed=SEED, agents=False), check_exact=True
+    )
+
+
+def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
+    model = regional_run(tie_capacity_gain=0.0)
+    for country in ("kyrgyzstan", "uzbekistan"):
+        pd.testing.assert_frame_equal(
+            country_table(model, country), alone(country), check_exact=True
+        )
+    inside, by_itself = country_table(model, "kazakhstan"), alone("kazakhstan")
+    before = inside.year < 2017
+    pd.testing.assert_frame_equal(inside[before], by_itself[before], check_exact=True)
+    assert not inside[~before].equals(by_itself[~before])
+
+
+# Closures and openness in the full model -------------------------------------------------
+
+
+def ties_of(model: RegionalModel, country: str) -> pd.Series:
+    frame = model.results()
+    return frame[frame.country == country].set_index("year").cross_border_ties
+
+
+def test_a_full_closure_of_uzbekistan_keeps_it_tieless_until_its_opening():
+    uz = ties_of(regional_run(**NO_FEEDBACK, uzbek_closure_strength=1.0), "uzbekistan")
+    assert (uz.loc[:2016] == 0).all()
+    assert uz.loc[2023] > 0
+
+
+def test_a_full_closure_after_osh_forms_no_tie_while_it_holds():
+    frame = regional_run(**NO_FEEDBACK, osh_obstacles_strength=1.0).results()
+    formed = frame.groupby("year").ties_formed.sum()
+    assert formed.loc[2009] > 0
+    assert (formed.loc[2010:2016] == 0).all()
+    assert formed.loc[2017:2023].sum() > 0
+
+
+# Outputs and the command -----------------------------------------------------------------
+
+
+def test_the_tables_have_their_columns_and_agree():
+    model = regional_run()
+    frame, ties = model.results(), model.tie_table()
+    assert list(frame.columns) == list(REGIONAL_COLUMNS)
+    assert list(ties.columns) == list(TIE_TABLE_COLUMNS)
+    assert frame.share_cross_border.between(0, 1).all()
+    # Every tie joins two countries: counted once for each.
+    per_year = frame.groupby("year").cross_border_ties.sum()
+    assert (per_year == 2 * ties.groupby("year").ties.sum().reindex(per_year.index)).all()
+    assert set(model.network_table().year) <= set(model.region.spec.network_years)
+
+
+def test_the_tie_columns_count_only_ties_between_operational_ngos():
+    """``cross_border_ties`` and ``share_cross_border`` agree with the network's ties whose
+    two NGOs are operational in the last year; dormant NGOs' ties are not counted."""
+    model = regional_run()
+    last = model.results().query("year == 2023").set_index("country")
+    pops = {c: m.population for c, m in model.countries.items()}
+    live = [
+        (a, b)
+        for a, b in model.network.graph.edges
+        if pops[a[0]].active[a[1]] and pops[b[0]].active[b[1]]
+    ]
+    assert len(live) < model.network.graph.number_of_edges()  # some ties are dormant
+    for country, pop in pops.items():
+        ends = {n for e in live for n in e if n[0] == country}
+        assert last.loc[country, "cross_border_ties"] == sum(
+            country in (a[0], b[0]) for a, b in live
+        )
+        share = len(ends) / pop.view("active").sum()
+        assert last.loc[country, "share_cross_border"] == pytest.approx(share)
+
+
+def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
+    out = tmp_path / "ca"
+    status, stdout, stderr = run_cli(["run", str(REGIONAL), "--replicates", "2", "--out", str(out)])
+    assert status == 0, stderr
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+    frame = pd.read_csv(out / "timeseries.csv")
+    assert list(frame.columns) == ["replicate", *REGIONAL_COLUMNS]
+    assert set(frame.country) == set(COUNTRIES) and set(frame.replicate) == {0, 1}
+    assert "uzbekistan" in stdout
+    header = next(line for line in stdout.splitlines() if line.startswith("year"))
+    assert header.split()[1:] == [str(y) for y in load_region(REGIONAL).spec.report_years]
+
+
+def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figures(tmp_path):
+    out = tmp_path / "ca"
+    argv = ["compare", str(REGIONAL), "--replicates", "1", "--out", str(out)]
+    status, stdout, stderr = run_cli(argv)
+    assert status == 0, stderr
+    table = pd.read_csv(out / "compare.csv")
+    assert set(table.country) == set(COUNTRIES)
+    frame = pd.read_csv(out / "timeseries.csv")
+    targets = load_targets(DEFAULT_TARGETS)
+    for country in COUNTRIES:
+        rows = frame[frame.country == country].drop(columns="country")
+        alone_table = compare({country: rows}, targets)
+        pd.testing.assert_frame_equal(
+            table[table.country == country].reset_index(drop=True),
+            pd.read_csv(io.StringIO(alone_table.to_csv(index=False))),
+        )
+        assert f"{country}: " in stdout
+    # The folder itself compares the same way.
+    status, _, stderr = run_cli(["compare", str(out)])
+    assert status == 0, stderr
+    pd.testing.assert_frame_equal(pd.read_csv(out / "compare.csv"), table)
+
+
+def test_replicates_are_the_same_on_one_or_two_workers():
+    region = load_region(REGIONAL)
+    params = [dict(country_params())] * 2
+    one, _ = run_region_replicates(region, SEED, 2, params, workers=1)
+    two, _ = run_region_replicates(region, SEED, 2, params, workers=2)
+    for name in ("timeseries", "ties", "network"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+
+
+def test_a_second_with_params_keeps_the_first_ones_overrides():
+    region = load_region(REGIONAL).with_params({"tie_decay": 0.05})
+    again = region.with_params({"closure_decay": 0.1})
+    assert again.params["tie_decay"] == 0.05 and again.params["closure_decay"] == 0.1
+
+
+def test_regional_parameters_out_of_range_are_refused():
+    with pytest.raises(ScenarioError, match="tie_decay = 3 is outside"):
+        load_region(REGIONAL).with_params({"tie_decay": 3})
+
+
+def bad_regional(tmp_path, change) -> str:
+    data = yaml.safe_load(REGIONAL.read_text(encoding="utf-8"))
+    data["countries"] = {c: str(SCENARIOS / f) for c, f in data["countries"].items()}
+    change(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["parameters"]["tie_decay"].update(value=2), "parameters"),
+        (lambda d: d["programmes"][0].update(colour="red"), "programmes.0.colour"),
+        (
+            lambda d: d["programmes"][1].update(
+                host="uzbekistan", countries=["kazakhstan", "kyrgyzstan"]
+            ),
+            "programmes.1",
+        ),
+        (
+            lambda d: d["countries"].update(kazakhstan=str(SCENARIOS / "kyrgyzstan.yaml")),
+            "countries.kazakhstan",
+        ),
+        (lambda d: d["restrictions"][0].update(strength="nothing"), "restrictions.0.strength"),
+        (lambda d: d["parameters"].pop("tie_decay"), "parameters.tie_decay"),
+        (lambda d: d.update(countries=["kazakhstan", "kyrgyzstan"]), "countries"),
+        (lambda d: d.update(network_years=[2000, 2030]), "network_years"),
+        (lambda d: d.update(report_years=[1980]), "report_years"),
+        (lambda d: d["programmes"][0].update(first_year=1970), "programmes.0.first_year"),
+        (lambda d: d["programmes"][1].update(years=[2024]), "programmes.1.years"),
+        (lambda d: d["programmes"][0].update(last_year=2030), "programmes.0.last_year"),
+    ],
+)
+def test_bad_regional_input_stops_in_one_line_naming_file_and_field(tmp_path, change, field):
+    path = bad_regional(tmp_path, change)
+    out = tmp_path / "out"
+    status, stdout, stderr = run_cli(["run", path, "--out", str(out)])
+    assert status == 2
+    assert len(stderr.strip().splitlines()) == 1
+    assert path in stderr and field in stderr
+    assert not out.exists() or not any(out.iterdir())

@@ -1,0 +1,119 @@
+"""Regional counterfactuals (``experiments.regional_experiment``, ``ngo-abm regional-experiment``).
+
+The shipped file's four counterfactuals each change what they say in the baseline;
+scenarios run on common random numbers, so a counterfactual that only differs after 2016
+gives zero paired difference up to 2016; bad input stops in one line with exit status 2.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from cli.main import main
+from experiments.regional_experiment import (
+    BASELINE,
+    RegionalExperimentSpec,
+    load_regional_experiment,
+    paired_summary,
+)
+from model.regional_scenario import RegionalSpec
+from model.scenario import Strict
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENT = REPO / "experiments" / "regional" / "central_asia_counterfactuals.yaml"
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_each_counterfactual_changes_what_it_says():
+    _, regions = load_regional_experiment(EXPERIMENT)
+    base = regions[BASELINE].spec
+
+    def names(items):
+        return {item.name for item in items}
+
+    no_osh = regions["no-closures-after-2010"].spec
+    assert names(base.restrictions) - names(no_osh.restrictions) == {
+        "Obstacles after the 2010 events in Osh"
+    }
+    closed = {r.name: r for r in regions["uzbekistan-stays-closed"].spec.restrictions}
+    assert closed["Uzbekistan before its opening"].last_year == 2023
+    gone = names(base.programmes) - names(regions["no-regional-programmes"].spec.programmes)
+    assert gone == {"Kazakh NGO forums", "NGO Academy", "Cooperation for Innovations"}
+    assert regions["prizes-without-regional-criterion"].spec.prize_criteria == []
+    for name, region in regions.items():
+        assert region.countries == regions[BASELINE].countries, name
+
+
+def test_paired_differences_are_counterfactual_minus_baseline_per_replicate():
+    def frame(values):
+        return pd.DataFrame(
+            {"replicate": [0, 1, 2], "country": "kyrgyzstan", "year": 2020, "ties": values}
+        )
+
+    summary = paired_summary(
+        {BASELINE: frame([10, 20, 30]), "more": frame([11, 25, 60])}, ["ties"], [2020]
+    )
+    row = summary.iloc[0]
+    assert row.difference_q50 == 5 and row.baseline_median == 20
+    assert row.counterfactual_median == 25
+
+
+def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_path):
+    out = tmp_path / "exp"
+    status, stdout, stderr = run_cli(
+        ["regional-experiment", str(EXPERIMENT), "--replicates", "1", "--out", str(out)]
+    )
+    assert status == 0, stderr
+    assert {p.name for p in out.iterdir()} == {"summary.csv", "runs.csv", "manifest.json"}
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary.counterfactual) == {
+        "no-closures-after-2010",
+        "uzbekistan-stays-closed",
+        "no-regional-programmes",
+        "prizes-without-regional-criterion",
+    }
+    # The same seed and parameters: until Uzbekistan would have opened, nothing differs.
+    closed = summary[(summary.counterfactual == "uzbekistan-stays-closed") & (summary.year <= 2016)]
+    assert len(closed) > 0 and (closed.difference_q50 == 0).all()
+    assert "cross_border_ties" in stdout
+
+
+def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    data["outputs"] = ["ties_everywhere"]
+    data["baseline"] = str(REPO / "scenarios" / "central_asia.yaml")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    status, _, stderr = run_cli(["regional-experiment", str(path), "--out", str(tmp_path / "o")])
+    assert status == 2
+    assert len(stderr.strip().splitlines()) == 1 and "outputs" in stderr and str(path) in stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_regional_inputs_share_the_scenarios_strict_model_and_no_private_name_is_imported():
+    assert issubclass(RegionalExperimentSpec, Strict) and issubclass(RegionalSpec, Strict)
+    packages = ("model", "calibration", "experiments", "cli", "dashboard")
+    private = []
+    for path in sorted(REPO.glob("*/*.py")) + [REPO / "app.py"]:
+        if path.parts[-2] not in packages and path.name != "app.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            project = isinstance(node, ast.ImportFrom) and (
+                node.level > 0 or (node.module or "").split(".")[0] in packages
+            )
+            if project:
+                names = [a.name for a in node.names if a.name.startswith("_")]
+                private += [f"{path.relative_to(REPO)}: {n}" for n in names if n[:2] != "__"]
+    assert private == []
