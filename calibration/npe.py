@@ -55,19 +55,26 @@ class Estimator:
     rows: int
     seed: int
 
-    def sample(self, features: np.ndarray, n: int, seed: int) -> np.ndarray:
+    def sample(self, features: np.ndarray, n: int, seed: int, iid: bool = False) -> np.ndarray:
         """Return ``n`` draws of the normal scores given ``features``.
 
         ``features`` is one row (draws: ``(n, parameters)``) or a batch of rows, one per
-        data set (draws: ``(n, rows, parameters)``). Draws are split evenly between the
-        ensemble's flows, an equal mixture; the same seed gives the same draws.
+        data set (draws: ``(n, rows, parameters)``). The ensemble is an equal mixture: by
+        default its flows give equal shares of the draws (stratified, for the committed
+        posterior); with ``iid`` each draw's flow is drawn at random, so that the draws are
+        independent draws of the mixture, as rank checks need. The same seed gives the
+        same draws.
         """
         import jax.numpy as jnp
         import jax.random as jr
 
         condition = jnp.asarray((np.asarray(features) - self.feature_mean) / self.feature_sd)
         keys = jr.split(jr.key(seed), len(self.flows))
-        counts = np.diff(np.linspace(0, n, len(self.flows) + 1).round().astype(int))
+        k = len(self.flows)
+        if iid:
+            counts = np.random.default_rng(seed).multinomial(n, [1.0 / k] * k)
+        else:
+            counts = np.diff(np.linspace(0, n, k + 1).round().astype(int))
         draws = [
             np.asarray(flow.sample(key, (int(k),), condition=condition))
             for flow, key, k in zip(self.flows, keys, counts, strict=True)

@@ -148,11 +148,16 @@ def load_table(folder: str | Path, key: str, rows: int | None = None) -> pd.Data
     ]
     if not frames:
         raise ScenarioError(
-            folder, "", "no reference table for this model: run `ngo-abm calibrate table`"
+            folder, "", "no reference table for this model: run `ngo-abm reference`"
         )
     table = pd.concat(frames, ignore_index=True).sort_values(ROW, ignore_index=True)
     if rows is not None:
         if len(table) < rows:
             raise ScenarioError(folder, "rows", f"{len(table)} stored, {rows} needed")
         table = table.iloc[:rows]
+        # A build stopped early can leave a gap; rows past it must not stand in for it.
+        if table[ROW].iloc[-1] != rows - 1:
+            raise ScenarioError(
+                folder, "rows", f"rows missing before row {rows}: rerun `ngo-abm reference`"
+            )
     return table

@@ -25,22 +25,24 @@ from calibration.abc import load_priors, model_values, sampled_name
 from calibration.amortised import features_of, load_estimator, scores_of
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.npe import Estimator
-from calibration.posterior import draw_posterior, load_posterior
+from calibration.posterior import draw_posterior, has_posterior, load_posterior
 from calibration.reference import DEFAULT_TABLE, load_table, simulate_statistics
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
 
-from .calibration_report import REPORT_DIR, holdout_section
+from .calibration_report import HOLDOUT_POSTERIOR, REPORT_DIR, holdout_section
 from .runner import map_runs
 from .validation_report import heldback_figure, rank_figure, report_sections
 
 LEVELS = (0.5, 0.9)
+# Keys the predictive runs' seeds apart from the table's own rows (keyed by seed and row).
+PREDICTIVE_STREAM = 11
 BARS = {0.5: (0.40, 0.60), 0.9: (0.82, 0.97)}
 
 
 def truth_rows(estimator: Estimator, n: int, folder: Path = DEFAULT_TABLE) -> pd.DataFrame:
     """Return ``n`` table rows after the estimator's training rows: the synthetic truths."""
-    table = load_table(folder, estimator.table_key)
+    table = load_table(folder, estimator.table_key, estimator.rows + n)
     truths = table[table["row"] >= estimator.rows].iloc[:n]
     if len(truths) < n:
         raise ScenarioError(
@@ -54,7 +56,7 @@ def parameter_ranks(estimator: Estimator, truths: pd.DataFrame, draws: int, seed
     targets = _targets(estimator)
     features = features_of(truths, targets, estimator.seed)
     z_true = scores_of(truths, estimator.parameters)
-    z_post = estimator.sample(features, draws, seed)
+    z_post = estimator.sample(features, draws, seed, iid=True)
     ranks = (z_post < z_true[None, :, :]).sum(axis=0)
     return pd.DataFrame(ranks, columns=estimator.parameters)
 
@@ -85,10 +87,10 @@ def predictive_ranks(
     priors = load_priors()
     targets = _targets(estimator, every=True)
     features = features_of(truths, _targets(estimator), estimator.seed)
-    z_post = estimator.sample(features, draws, seed)
+    z_post = estimator.sample(features, draws, seed, iid=True)
     tasks = []
     for i, row in truths.iterrows():
-        rng = np.random.default_rng([seed, int(row["row"])])
+        rng = np.random.default_rng([seed, PREDICTIVE_STREAM, int(row["row"])])
         truth = {sampled_name(p): row[sampled_name(p)] for p in estimator.parameters}
         tasks.append((model_values(truth, priors), int(rng.integers(0, 2**31 - 1))))
         for d in range(draws):
@@ -169,7 +171,8 @@ def validate(
     start = time.monotonic()
     held = holdout_section(holdout_draws, seed, workers, load_target_file(DEFAULT_TARGETS), out)
     cost["held-back forecasts"] = time.monotonic() - start
-    heldback_figure(pd.read_csv(out / "heldback.csv"), out / "heldback.png")
+    if has_posterior(HOLDOUT_POSTERIOR):
+        heldback_figure(pd.read_csv(out / "heldback.csv"), out / "heldback.png")
 
     posterior = load_posterior()
     start = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 from test_reliability import assert_one_line, run_cli
 
 from calibration.reference import (
@@ -14,6 +15,7 @@ from calibration.reference import (
     table_key,
 )
 from experiments.reference_table import build_table, missing_chunks
+from model import ScenarioError
 
 
 def test_a_row_does_not_depend_on_its_chunk():
@@ -45,6 +47,10 @@ def test_table_from_two_workers_equals_one_and_resumes(tmp_path, monkeypatch):
     # A chunk written under another key (another seed) is not read into this table.
     assert pq.read_metadata(chunk_path(one, 0)).num_rows == 2
     assert [t.start for t in missing_chunks(one, 5, 2)] == [0]
+    # A gap (a build stopped before an earlier chunk finished) is refused, not skipped.
+    chunk_path(one, 2).unlink()
+    with pytest.raises(ScenarioError, match="rows missing before row 5"):
+        load_table(one, key, 5)
 
 
 def test_reference_command_and_its_errors(tmp_path):

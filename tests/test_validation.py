@@ -13,6 +13,7 @@ from calibration.npe import FlowSpec
 from experiments.reference_table import build_table
 from experiments.validation import coverage, parameter_ranks, truth_rows, validate
 from experiments.validation_report import ridges
+from model import ScenarioError
 
 ESTIMATOR = estimator_path(holdout=False)
 TINY = FlowSpec(layers=2, width=16, depth=1, ensemble=2, max_epochs=3, patience=2)
@@ -49,7 +50,7 @@ def test_truths_are_rows_the_estimator_was_not_trained_on(tiny):
     assert truths["row"].min() == 12 and len(truths) == 12
     ranks = parameter_ranks(estimator, truths, 50, seed=1)
     assert ranks.shape == (12, 40) and ranks.to_numpy().max() <= 50
-    with pytest.raises(Exception, match="13 needed"):
+    with pytest.raises(ScenarioError, match="25 needed"):
         truth_rows(estimator, 13, folder)
 
 
