@@ -190,27 +190,38 @@ class Simulator(pyabc.IntegratedModel):
             for c in countries
         }
 
-    def integrated_simulate(self, pars: Mapping[str, float], eps: float) -> pyabc.ModelResult:
-        """Run the countries with ``pars`` and a fresh seed; accept within ``eps``."""
-        # pyabc seeds numpy's global generator in each worker process.
-        seed = int(np.random.randint(0, 2**31 - 1))
-        values = model_values(dict(pars), self.priors)
-        stats, total, distance = {}, 0.0, 0.0
+    def checkpoint_values(self, values: Mapping[str, float], seed: int):
+        """Yield each checkpoint's ``(target, statistic)`` pairs, country by country.
+
+        A country whose register runs away (more foundings a year than the model allows)
+        yields ``None`` and stops there; the next country then runs.
+        """
         for country, scenario in self.scenarios.items():
             model = NGOModel(scenario.with_params(values), rng=seed, agents=False)
             for year, due in self.checkpoints[country]:
                 try:
                     model.run_for(year - model.year)
                 except ScenarioError:
-                    # A runaway register (more foundings a year than the model allows)
-                    # is infinitely far from every figure: rejected at any threshold.
-                    return pyabc.ModelResult(accepted=False)
-                for target in due:
-                    stats[target.id] = run_value(model.datacollector.model_vars, target)
-                    total += squared_error(target, stats[target.id])
-                distance = math.sqrt(total / len(self.targets))
-                if distance > eps:
-                    return pyabc.ModelResult(accepted=False)
+                    yield None
+                    break
+                yield [(t, run_value(model.datacollector.model_vars, t)) for t in due]
+
+    def integrated_simulate(self, pars: Mapping[str, float], eps: float) -> pyabc.ModelResult:
+        """Run the countries with ``pars`` and a fresh seed; accept within ``eps``."""
+        # pyabc seeds numpy's global generator in each worker process.
+        seed = int(np.random.randint(0, 2**31 - 1))
+        values = model_values(dict(pars), self.priors)
+        stats, total, distance = {}, 0.0, 0.0
+        for pairs in self.checkpoint_values(values, seed):
+            if pairs is None:
+                # A runaway register is infinitely far from every figure.
+                return pyabc.ModelResult(accepted=False)
+            for target, value in pairs:
+                stats[target.id] = value
+                total += squared_error(target, value)
+            distance = math.sqrt(total / len(self.targets))
+            if distance > eps:
+                return pyabc.ModelResult(accepted=False)
         return pyabc.ModelResult(accepted=True, distance=distance, sum_stat=stats)
 
     def statistics(self, values: Mapping[str, float], seed: int) -> dict[str, float]:
@@ -219,15 +230,8 @@ class Simulator(pyabc.IntegratedModel):
         A country whose register runs away stops there: its later statistics are NaN.
         """
         stats = dict.fromkeys((t.id for t in self.targets), math.nan)
-        for country, scenario in self.scenarios.items():
-            model = NGOModel(scenario.with_params(values), rng=seed, agents=False)
-            for year, due in self.checkpoints[country]:
-                try:
-                    model.run_for(year - model.year)
-                except ScenarioError:
-                    break
-                for target in due:
-                    stats[target.id] = run_value(model.datacollector.model_vars, target)
+        for pairs in self.checkpoint_values(values, seed):
+            stats.update((t.id, v) for t, v in pairs or ())
         return stats
 
     def sample(self, pars: Mapping[str, float]) -> dict:
