@@ -127,7 +127,7 @@ class Donor(Agent):
         priorities move towards the State's grant priorities, the fields the State itself
         funds, by ``donor_restriction_shift`` times the restriction. The sector's
         absorptive capacity is applied to all donors together afterwards
-        (``plan_donors``).
+        (``absorb_donor_money``).
         """
         b = self.model.behaviour
         self.priorities = self.config.priorities.vector()
@@ -169,17 +169,20 @@ class Donor(Agent):
         return float(amounts.sum())
 
 
-def plan_donors(model: NGOModel, year: int, capable_ngos: int) -> None:
-    """Set every donor's budget for ``year``: its own plan, then the sector's absorption.
-
-    Each donor plans from its path and the politics (``Donor.plan_year``); then all
-    donors together can place only as many grants as the NGOs able to spend them
-    (``capable_ngos``, those funded last year) absorb, so each budget is scaled by
-    ``decisions.absorption_factor`` of the grants planned by all donors.
-    """
+def plan_donors(model: NGOModel, year: int) -> None:
+    """Let every donor plan its budget for ``year`` from its path and the politics."""
     state = model.state
     for donor in model.donors:
         donor.plan_year(year, state.instability, state.restriction)
+
+
+def absorb_donor_money(model: NGOModel, capable_ngos: int) -> None:
+    """Scale the donors' planned budgets to what the sector can absorb.
+
+    All donors together can place only as many grants as the NGOs able to spend them
+    (``capable_ngos``, those funded last year) absorb, so each budget is scaled by
+    ``decisions.absorption_factor`` of the grants planned by all donors.
+    """
     planned = sum(d.budget_usd / d.mean_grant_usd for d in model.donors)
     factor = decisions.absorption_factor(planned, capable_ngos, model.behaviour["donor_absorption"])
     for donor in model.donors:

@@ -17,7 +17,7 @@ import pandas as pd
 from mesa import DataCollector, Model
 
 from . import population as rules
-from .agents import NGO, Donor, State, plan_donors
+from .agents import NGO, Donor, State, absorb_donor_money, plan_donors
 from .engines import Domestic, Founding, YearEnd, make_rules
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import Population
@@ -100,13 +100,26 @@ class NGOModel(Model):
 
     def step(self) -> None:
         """Simulate one calendar year."""
+        self.begin_year()
+        self.finish_year()
+
+    def begin_year(self) -> None:
+        """Open the next year: the State's policy and each Donor's plan for it.
+
+        Split from ``finish_year`` so that the regional model can move donors' money
+        between countries once every country's donors have planned.
+        """
         self.year += 1
-        year, b = self.year, self.behaviour
-        self.to_usd = self.local_to_constant_usd(year)
-        self.to_nominal = self.constant_to_nominal_usd(year)
+        self.to_usd = self.local_to_constant_usd(self.year)
+        self.to_nominal = self.constant_to_nominal_usd(self.year)
         # The State and the Donors decide on what they saw last year (last year's row).
-        self.state.apply_policy(year, self.row.get("share_income_foreign", 0.0))
-        plan_donors(self, year, int(self.row.get("funded", 0)))
+        self.state.apply_policy(self.year, self.row.get("share_income_foreign", 0.0))
+        plan_donors(self, self.year)
+
+    def finish_year(self) -> None:
+        """Close the year the last ``begin_year`` opened: absorption, founding, money, tally."""
+        year, b = self.year, self.behaviour
+        absorb_donor_money(self, int(self.row.get("funded", 0)))
         self.money, self.money_mix = self.funding_on_offer()
         self.expected_money = self.update_expected_money()
         self.rules.start_year()

@@ -115,7 +115,10 @@ class RegionalModel(Model):
         }
         for country, model in running.items():
             self._set_prize_criterion(country, model, year)
-            model.step()
+            model.begin_year()
+        self._move_donor_money(running, year)
+        for model in running.values():
+            model.finish_year()
         pops = {c: m.population for c, m in self.countries.items()}
         openness = {c: self.openness(c, year) for c in self.countries}
         self.network.lapse(year, pops, openness)
@@ -129,6 +132,28 @@ class RegionalModel(Model):
         self._record(year, running, formed)
         if year >= self.region.end_year:
             self.running = False
+
+    def _move_donor_money(self, running: dict, year: int) -> None:
+        """Move a share of what regional donors withhold from one country to the others.
+
+        A regional donor (``regional_donors``) withholds part of its planned money from a
+        country under restriction and instability (``Donor.plan_year``). It moves the share
+        ``donor_mobility`` of that money to its programmes in the region's other countries,
+        in proportion to what it plans to spend there, and the rest leaves the region.
+        Donors keep money where their rules let them work (Dupuy, Ron and Prakash 2016):
+        when one government closes in, programmes next door grow.
+        """
+        mobility = self.params["donor_mobility"]
+        named = self.region.spec.regional_donors
+        if mobility <= 0 or named is None:
+            return
+        for name in named.names:
+            donors = [d for m in running.values() for d in m.donors if d.name == name]
+            withheld = [max(0.0, d.path_usd(year) - d.budget_usd) for d in donors]
+            budgets = [d.budget_usd for d in donors]
+            received = moved_money(withheld, budgets, mobility)
+            for donor, extra in zip(donors, received, strict=True):
+                donor.budget_usd += extra
 
     def _set_prize_criterion(self, country: str, model: CountryModel, year: int) -> None:
         """Let the State's prizes count ties when its regional criterion is in force."""
@@ -227,6 +252,23 @@ class RegionalModel(Model):
         if not frames:
             return pd.DataFrame(columns=[*EDGE_COLUMNS, "year"])
         return pd.concat(frames, ignore_index=True)
+
+
+def moved_money(withheld: list[float], budgets: list[float], mobility: float) -> list[float]:
+    """Return what each of a donor's country programmes receives from the others.
+
+    The share ``mobility`` of what is withheld from programme ``g`` goes to every other
+    programme in proportion to its budget; nothing goes where the donor spends nothing.
+    """
+    received = [0.0] * len(budgets)
+    for g, amount in enumerate(withheld):
+        others = sum(b for k, b in enumerate(budgets) if k != g)
+        if amount <= 0 or others <= 0:
+            continue
+        for k, budget in enumerate(budgets):
+            if k != g:
+                received[k] += mobility * amount * budget / others
+    return received
 
 
 REGIONAL_COLUMNS: tuple[str, ...] = ("country", *OUTPUT_COLUMNS, *TIE_COLUMNS)

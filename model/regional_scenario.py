@@ -45,6 +45,7 @@ REGIONAL_RANGES: dict[str, tuple[float, float]] = {
     "uzbek_closure_strength": (0, 1),
     "tie_capacity_gain": (0, 1),
     "prize_tie_weight": (0, 10),
+    "donor_mobility": (0, 1),
 }
 
 
@@ -61,6 +62,18 @@ class RegionalParameters(ParameterSet):
     uzbek_closure_strength: Parameter
     tie_capacity_gain: Parameter
     prize_tie_weight: Parameter
+    donor_mobility: Parameter
+
+
+class RegionalDonors(Strict):
+    """Donors that work in several of the region's countries and can move money between them.
+
+    ``names`` are donors of the country files (by name); each must work in at least two
+    of the regional countries.
+    """
+
+    names: list[str] = Field(min_length=1)
+    source: Source
 
 
 class Programme(Strict):
@@ -156,6 +169,7 @@ class RegionalSpec(Strict):
     programmes: list[Programme] = Field(default_factory=list)
     restrictions: list[Restriction] = Field(default_factory=list)
     prize_criteria: list[PrizeCriterion] = Field(default_factory=list)
+    regional_donors: RegionalDonors | None = None
     network_years: list[Year] = Field(default_factory=list, max_length=12)
     # The years whose ties ``ngo-abm run`` prints (the network's years if absent).
     report_years: list[Year] = Field(default_factory=list, max_length=40)
@@ -277,7 +291,19 @@ def load_region(path: str | Path) -> Region:
         countries[country] = scenario
     region = Region(path, spec, countries)
     _check_years(path, region)
+    _check_regional_donors(path, region)
     return region
+
+
+def _check_regional_donors(path: Path, region: Region) -> None:
+    """Raise ``ScenarioError`` for a regional donor that works in fewer than two countries."""
+    if region.spec.regional_donors is None:
+        return
+    for k, name in enumerate(region.spec.regional_donors.names):
+        where = [c for c, s in region.countries.items() if name in {d.name for d in s.donors}]
+        if len(where) < 2:
+            found = f"{name!r} is a donor of {len(where)} of the regional countries (at least 2)"
+            raise ScenarioError(path, f"regional_donors.names.{k}", found)
 
 
 def _check_years(path: Path, region: Region) -> None:

@@ -26,13 +26,19 @@ from cli.main import main
 from experiments.regional_runs import RUN_FILES, run_region_replicates
 from experiments.runs import replicate_params
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError, load_scenario, simulate
-from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, RegionalModel, simulate_region
+from model.regional import (
+    REGIONAL_COLUMNS,
+    TIE_TABLE_COLUMNS,
+    RegionalModel,
+    moved_money,
+    simulate_region,
+)
 from model.regional_scenario import REGIONAL_RANGES, load_region
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 REGIONAL = SCENARIOS / "central_asia.yaml"
-NO_FEEDBACK = {"tie_capacity_gain": 0.0, "prize_tie_weight": 0.0}
+NO_FEEDBACK = {"tie_capacity_gain": 0.0, "prize_tie_weight": 0.0, "donor_mobility": 0.0}
 SEED = 3
 
 
@@ -82,6 +88,7 @@ def test_the_regional_scenario_names_the_country_files_and_copies_no_number():
         "programmes",
         "restrictions",
         "prize_criteria",
+        "regional_donors",
         "network_years",
         "report_years",
     }
@@ -182,7 +189,7 @@ def test_a_country_that_ends_earlier_stops_at_its_end_year():
 
 
 def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
-    model = regional_run(tie_capacity_gain=0.0)
+    model = regional_run(tie_capacity_gain=0.0, donor_mobility=0.0)
     for country in ("kyrgyzstan", "uzbekistan"):
         pd.testing.assert_frame_equal(
             country_table(model, country), alone(country), check_exact=True
@@ -191,6 +198,49 @@ def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
     before = inside.year < 2017
     pd.testing.assert_frame_equal(inside[before], by_itself[before], check_exact=True)
     assert not inside[~before].equals(by_itself[~before])
+
+
+# Regional donors moving money ---------------------------------------------------------
+
+
+def test_moved_money_goes_to_the_other_programmes_in_proportion_to_their_budgets():
+    received = moved_money([10.0, 0.0, 0.0], [0.0, 30.0, 10.0], 0.5)
+    assert received == pytest.approx([0.0, 3.75, 1.25])
+    # Nothing goes where the donor spends nothing, and nothing moves at mobility 0.
+    assert moved_money([0.0, 8.0, 0.0], [5.0, 0.0, 0.0], 1.0) == pytest.approx([8.0, 0.0, 0.0])
+    assert moved_money([4.0, 8.0, 1.0], [5.0, 1.0, 2.0], 0.0) == [0.0, 0.0, 0.0]
+    assert moved_money([4.0, 0.0], [1.0, 0.0], 1.0) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("year", [2005, 2012, 2020])
+def test_regional_donors_move_the_share_mobility_of_what_they_withhold(year):
+    region = load_region(REGIONAL).with_params({**dict(country_params()), "donor_mobility": 0.7})
+    model = RegionalModel(region, rng=SEED, agents=False)
+    model.run_for(year - region.start_year)
+    running = dict(model.countries)
+    for m in running.values():
+        m.begin_year()
+    names = region.spec.regional_donors.names
+    before = {(c, d.name): d.budget_usd for c, m in running.items() for d in m.donors}
+    withheld = {
+        (c, d.name): d.path_usd(year) - d.budget_usd for c, m in running.items() for d in m.donors
+    }
+    model._move_donor_money(running, year)
+    after = {(c, d.name): d.budget_usd for c, m in running.items() for d in m.donors}
+    moved_any = False
+    for (country, name), budget in after.items():
+        gain = budget - before[country, name]
+        assert gain >= 0
+        if name not in names:
+            assert gain == 0
+    for name in names:
+        keys = [k for k in after if k[1] == name]
+        gained = sum(after[k] - before[k] for k in keys)
+        # Money from a programme moves only if the donor spends elsewhere in the region.
+        movable = sum(withheld[k] for k in keys if any(before[o] > 0 for o in keys if o != k))
+        assert gained == pytest.approx(0.7 * movable, rel=1e-9, abs=1e-6)
+        moved_any |= gained > 0
+    assert moved_any
 
 
 # Closures and openness in the full model -------------------------------------------------

@@ -83,7 +83,15 @@ def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_p
         "uzbekistan-stays-closed",
         "no-regional-programmes",
         "prizes-without-regional-criterion",
+        "donors-keep-money-in-each-country",
     }
+    # Money regional donors withhold next door, not moved, is money the region lacks.
+    kept = summary[
+        (summary.counterfactual == "donors-keep-money-in-each-country")
+        & (summary.output == "donor_budget_usd")
+        & (summary.year == 2010)
+    ]
+    assert len(kept) == 3 and kept.difference_q50.sum() < 0
     # The same seed and parameters: until Uzbekistan would have opened, nothing differs.
     closed = summary[(summary.counterfactual == "uzbekistan-stays-closed") & (summary.year <= 2016)]
     assert len(closed) > 0 and (closed.difference_q50 == 0).all()
