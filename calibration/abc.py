@@ -91,8 +91,11 @@ def calibratable_names() -> set[str]:
     return set(Behaviour.model_fields) | {f"{c}.donor_budget_scale" for c in COUNTRIES}
 
 
-def load_priors(path: str | Path = PRIORS) -> dict[str, PriorSpec]:
-    """Load and validate the priors file.
+def load_priors(path: str | Path = PRIORS, known: set[str] | None = None) -> dict[str, PriorSpec]:
+    """Load and validate a priors file.
+
+    ``known`` are the names it may hold (default: the country calibration's,
+    ``calibratable_names``).
 
     Raises:
         ScenarioError: naming the file and the parameter of the first problem.
@@ -105,7 +108,7 @@ def load_priors(path: str | Path = PRIORS) -> dict[str, PriorSpec]:
         err = exc.errors()[0]
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise ScenarioError(path, ".".join(str(p) for p in err["loc"]), msg) from None
-    unknown = sorted(set(priors) - calibratable_names())
+    unknown = sorted(set(priors) - (calibratable_names() if known is None else known))
     if unknown:
         raise ScenarioError(path, f"parameters.{unknown[0]}", "unknown parameter")
     return priors

@@ -59,6 +59,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     if args.action == "npe":
         return _calibrate_npe(args)
+    if args.action == "regional":
+        return _calibrate_regional(args)
     from calibration.abc import default_db
 
     db = args.db or default_db(args.holdout)
@@ -88,6 +90,19 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
     estimator_file.parent.mkdir(parents=True, exist_ok=True)
     export(estimator, cost, estimator_file, parquet, summary)
     print(f"wrote {estimator_file}, {parquet} and {summary}")
+    return 0
+
+
+def _calibrate_regional(args: argparse.Namespace) -> int:
+    """Calibrate the regional layer on the article's regional patterns; write the report."""
+    from calibration.regional import REGIONAL_POSTERIOR
+    from experiments.regional_calibration import REPORT, calibrate_and_report
+    from model.regional_scenario import load_region
+
+    region = load_region(args.region)
+    with output_folder(REPORT.parent, "report"):
+        out = calibrate_and_report(region, args.draws, args.seed, args.workers)
+    print(f"wrote {REGIONAL_POSTERIOR} and {out}")
     return 0
 
 
@@ -122,9 +137,12 @@ def register(sub) -> None:
     p = sub.add_parser(
         "calibrate",
         help="calibration against the reported figures: ABC-SMC (`run`), neural posterior "
-        "estimation on the reference table (`npe`), `report`, `export --generation T`",
+        "estimation on the reference table (`npe`), `report`, `export --generation T`, the "
+        "regional layer on the article's regional patterns (`regional --draws N`)",
     )
-    p.add_argument("action", nargs="?", choices=("run", "npe", "report", "export"), default="run")
+    p.add_argument(
+        "action", nargs="?", choices=("run", "npe", "report", "export", "regional"), default="run"
+    )
     p.add_argument(
         "--population",
         type=whole_number(1, MAX_POPULATION),
@@ -173,4 +191,10 @@ def register(sub) -> None:
         help="npe: reference-table rows to train on (later rows stay out, for validate)",
     )
     p.add_argument("--table", type=Path, default=None, help="npe: reference table folder")
+    p.add_argument(
+        "--region",
+        type=Path,
+        default=Path("scenarios/central_asia.yaml"),
+        help="regional: the regional scenario whose layer is calibrated",
+    )
     p.set_defaults(func=cmd_calibrate)

@@ -3,8 +3,9 @@
 A regional scenario is a file with ``countries:`` (e.g. central_asia.yaml). ``run`` runs
 the replicates of the regional model and writes a regional run folder
 (``experiments.regional_runs``); a country scenario file keeps the usual ``ngo-abm run``.
-The behaviour parameters come as for a country run (``--params``): the posterior median or
-draws apply to every country's scenario; the regional parameters are the file's.
+The parameters come as for a country run (``--params``): the regional posterior's median
+or draws (country and regional parameters together, ``calibration.regional``) when it is
+committed, else the country posterior's with the regional file's own values.
 ``regional-experiment`` runs regional counterfactuals (``experiments.regional_experiment``).
 """
 
@@ -24,14 +25,14 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     """Run a regional scenario's replicates and write the regional run folder."""
     from experiments.regional_runs import (
         regional_manifest,
+        regional_replicate_params,
         run_region_replicates,
         ties_by_country,
         write_regional_run,
     )
-    from experiments.runs import replicate_params
 
     region = load_region(args.scenario)
-    params, source = replicate_params(args.params, args.replicates, args.seed)
+    params, source = regional_replicate_params(args.params, args.replicates, args.seed)
     # Parameters that do not apply (a posterior of other parameters) fail here, in one line.
     region.with_params(params[0] if params else None)
     with output_folder(args.out):

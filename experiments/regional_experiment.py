@@ -28,8 +28,8 @@ from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region
 from model.scenario import Strict, Year, first_error, read_yaml_mapping
 
-from .regional_runs import run_region_replicates
-from .runs import file_sha256, git_commit, package_versions, replicate_params
+from .regional_runs import regional_replicate_params, run_region_replicates
+from .runs import file_sha256, git_commit, package_versions
 
 BASELINE = "baseline"
 OUTPUTS: tuple[str, ...] = tuple(c for c in REGIONAL_COLUMNS if c not in ("country", "year"))
@@ -135,7 +135,7 @@ def run_regional_experiment(
 ) -> pd.DataFrame:
     """Run a regional experiment and write ``summary.csv``, ``runs.csv`` and a manifest."""
     spec, regions = load_regional_experiment(path, replicates)
-    params, source = replicate_params(spec.params, spec.replicates, spec.seed)
+    params, source = regional_replicate_params(spec.params, spec.replicates, spec.seed)
     started = time.perf_counter()
     runs = {}
     for name, region in regions.items():

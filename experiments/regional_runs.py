@@ -24,13 +24,15 @@ import pandas as pd
 
 from calibration.atomic import write_text_atomic
 from calibration.plotting import save_figure
+from calibration.posterior import draw_posterior, has_posterior, posterior_median
+from calibration.regional import REGIONAL_POSTERIOR
 from model import ScenarioError
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
 from model.regional_scenario import Region
 
 from .regional_figures import network_figure
 from .runner import map_runs, replicate_seeds
-from .runs import compare_and_write, file_sha256, git_commit, package_versions
+from .runs import compare_and_write, file_sha256, git_commit, package_versions, replicate_params
 
 RUN_FILES = frozenset({"timeseries.csv", "ties.csv", "network.csv", "manifest.json", "network.png"})
 
@@ -85,6 +87,22 @@ def run_region_replicates(
         ),
         seeds,
     )
+
+
+def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict], str]:
+    """Return each regional replicate's parameter overrides and their source.
+
+    As ``experiments.runs.replicate_params``, from the regional posterior when one is
+    committed (``calibration.regional``: joint draws of the country and regional
+    parameters); without it, the country posterior with the regional file's own values.
+    """
+    if not has_posterior(REGIONAL_POSTERIOR) or mode == "scenario":
+        return replicate_params(mode, replicates, seed)
+    if mode in ("median", "auto"):
+        median = posterior_median(REGIONAL_POSTERIOR)
+        return [median] * replicates, f"regional posterior median ({REGIONAL_POSTERIOR.name})"
+    draws = draw_posterior(replicates, seed, REGIONAL_POSTERIOR)
+    return draws, f"regional posterior draws ({REGIONAL_POSTERIOR.name})"
 
 
 def regional_manifest(

@@ -127,11 +127,20 @@ class RegionalModel(Model):
             if programme.runs_in(year):
                 people = self._participants(programme, year, running, openness)
                 full = self._participants_when_open(programme, running)
-                formed += self.network.form(year, programme.name, people, full)
+                rate = self._tie_rate(programme)
+                formed += self.network.form(year, programme.name, people, full, rate)
         self._joint_project_gain({node for tie in formed for node in tie})
         self._record(year, running, formed)
         if year >= self.region.end_year:
             self.running = False
+
+    def _tie_rate(self, programme: Programme) -> float:
+        """Return the programme's tie rate relative to a meeting (1 for a meeting).
+
+        Reading a bulletin is one-way: it makes NGOs known to each other (CASDIN's
+        "information bridge") but a partnership needs the two sides to meet.
+        """
+        return self.params["information_tie_rate"] if programme.kind == "information" else 1.0
 
     def _move_donor_money(self, running: dict, year: int) -> None:
         """Move a share of what regional donors withhold from one country to the others.

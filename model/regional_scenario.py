@@ -46,6 +46,7 @@ REGIONAL_RANGES: dict[str, tuple[float, float]] = {
     "tie_capacity_gain": (0, 1),
     "prize_tie_weight": (0, 10),
     "donor_mobility": (0, 1),
+    "information_tie_rate": (0, 1),
 }
 
 
@@ -63,6 +64,7 @@ class RegionalParameters(ParameterSet):
     tie_capacity_gain: Parameter
     prize_tie_weight: Parameter
     donor_mobility: Parameter
+    information_tie_rate: Parameter
 
 
 class RegionalDonors(Strict):
@@ -83,6 +85,9 @@ class Programme(Strict):
     year it reaches ``participants`` NGOs: a share ``guest_share`` from the countries other
     than the ``host`` (all countries share equally when there is no host), narrowed by each
     country's openness. ``sectors`` weighs which NGOs take part (all sectors alike if absent).
+    ``kind`` is ``meeting`` (NGOs meet: forums, trainings, joint projects) or
+    ``information`` (NGOs read about each other, a bulletin: ties form at
+    ``information_tie_rate`` times a meeting's rate).
     """
 
     name: str
@@ -94,6 +99,7 @@ class Programme(Strict):
     participants: Number
     guest_share: Number | None = None
     sectors: SectorWeights | None = None
+    kind: Literal["meeting", "information"] = "meeting"
     source: Source
 
     @model_validator(mode="after")
@@ -170,9 +176,19 @@ class RegionalSpec(Strict):
     restrictions: list[Restriction] = Field(default_factory=list)
     prize_criteria: list[PrizeCriterion] = Field(default_factory=list)
     regional_donors: RegionalDonors | None = None
+    # Regional parameters a counterfactual holds whatever the calibration says.
+    fixed: dict[Literal[tuple(REGIONAL_RANGES)], Number] = Field(default_factory=dict)  # type: ignore[valid-type]
     network_years: list[Year] = Field(default_factory=list, max_length=12)
     # The years whose ties ``ngo-abm run`` prints (the network's years if absent).
     report_years: list[Year] = Field(default_factory=list, max_length=40)
+
+    @model_validator(mode="after")
+    def _fixed_in_range(self) -> RegionalSpec:
+        for name, number in self.fixed.items():
+            low, high = REGIONAL_RANGES[name]
+            if not low <= number.value <= high:
+                raise ValueError(f"fixed {name} {number.value:g} is outside {low:g}-{high:g}")
+        return self
 
     @model_validator(mode="after")
     def _known_countries(self) -> RegionalSpec:
@@ -193,7 +209,12 @@ class Region:
 
     def __init__(self, path: Path, spec: RegionalSpec, countries: dict[str, Scenario]):
         self.path, self.spec, self.countries = path, spec, countries
-        self.params = spec.parameters.values()
+        self.params = {**spec.parameters.values(), **self.fixed}
+
+    @property
+    def fixed(self) -> dict[str, float]:
+        """The regional parameters the file holds fixed (a counterfactual's), by name."""
+        return {name: float(n.value) for name, n in self.spec.fixed.items()}
 
     @property
     def name(self) -> str:
@@ -213,8 +234,9 @@ class Region:
     def with_params(self, params: dict[str, float] | None) -> Region:
         """Return a copy with regional parameters (by name) or country parameters overridden.
 
-        A regional parameter name sets the regional value; any other name goes to every
-        country's ``Scenario.with_params`` (country-prefixed names to that country only).
+        A regional parameter name sets the regional value, unless the file holds it
+        ``fixed``; any other name goes to every country's ``Scenario.with_params``
+        (country-prefixed names to that country only).
 
         Raises:
             ScenarioError: if a name is neither regional nor a country parameter.
@@ -233,7 +255,7 @@ class Region:
             field, msg = first_error(exc)
             raise ScenarioError("params", field, msg) from None
         copy = Region(self.path, self.spec, self.countries)
-        copy.params = checked.values()
+        copy.params = {**checked.values(), **self.fixed}
         copy.countries = {c: s.with_params(others) for c, s in self.countries.items()}
         return copy
 

@@ -147,7 +147,7 @@ class TieNetwork:
         )
 
     def form(
-        self, year: int, name: str, people: Participants, full: np.ndarray
+        self, year: int, name: str, people: Participants, full: np.ndarray, rate: float = 1.0
     ) -> list[tuple[tuple[str, int], tuple[str, int]]]:
         """Form ties between a programme's participants of different countries.
 
@@ -158,7 +158,9 @@ class TieNetwork:
         (from ``full``, the expected participants per country, indexed as ``COUNTRIES``).
         At full openness a participant forms about ``ties_per_participant`` ties, more
         within its field; a closed country's missing participants cut the others' ties in
-        proportion, rather than leaving more ties to the few who still come.
+        proportion, rather than leaving more ties to the few who still come. ``rate``
+        scales every pair's chance: 1 where NGOs meet, ``information_tie_rate`` where they
+        only read about each other.
 
         Returns:
             The new ties (pairs of nodes; a pair already tied is not new).
@@ -173,7 +175,7 @@ class TieNetwork:
         scale = open_pair_weight(weight, full)
         if scale <= 0:
             return []
-        p = np.minimum(1.0, self.params["ties_per_participant"] * weight / scale)
+        p = np.minimum(1.0, rate * self.params["ties_per_participant"] * weight / scale)
         u = self.streams.uniform(f"tie_form/{name}", year, pair_keys(people.ids[i], people.ids[j]))
         hit = u < p
         new = []

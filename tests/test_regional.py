@@ -346,6 +346,16 @@ def test_replicates_are_the_same_on_one_or_two_workers():
         pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
 
 
+def test_a_counterfactuals_fixed_parameter_holds_whatever_the_calibration_says():
+    keep = SCENARIOS / "counterfactuals" / "regional" / "ca_donors_keep_money_in_each_country.yaml"
+    region = load_region(keep)
+    assert region.params["donor_mobility"] == 0.0
+    moved = region.with_params({"donor_mobility": 0.9, "tie_decay": 0.05})
+    assert moved.params["donor_mobility"] == 0.0 and moved.params["tie_decay"] == 0.05
+    baseline = load_region(REGIONAL).with_params({"donor_mobility": 0.9})
+    assert baseline.params["donor_mobility"] == 0.9
+
+
 def test_a_second_with_params_keeps_the_first_ones_overrides():
     region = load_region(REGIONAL).with_params({"tie_decay": 0.05})
     again = region.with_params({"closure_decay": 0.1})
@@ -389,6 +399,10 @@ def bad_regional(tmp_path, change) -> str:
         (lambda d: d["programmes"][0].update(first_year=1970), "programmes.0.first_year"),
         (lambda d: d["programmes"][1].update(years=[2024]), "programmes.1.years"),
         (lambda d: d["programmes"][0].update(last_year=2030), "programmes.0.last_year"),
+        (lambda d: d["programmes"][0].update(kind="rumour"), "programmes.0.kind"),
+        (lambda d: d["regional_donors"]["names"].append("Nobody"), "regional_donors.names.4"),
+        (lambda d: d.update(fixed={"tie_decay": {"value": 3, "source": "x" * 5}}), "fixed"),
+        (lambda d: d.update(fixed={"colour": {"value": 0, "source": "x" * 5}}), "fixed.colour"),
     ],
 )
 def test_bad_regional_input_stops_in_one_line_naming_file_and_field(tmp_path, change, field):
