@@ -8,7 +8,9 @@ network is recorded every year, so that a slider can show it in any year. The pa
 shows each country's cross-border ties and share of operational NGOs with a tie over time
 (median and 10-90% band over replicates), the ties by country pair and by sector, the
 network in the year chosen (nodes coloured by sector or by country) and the regional
-programmes and restrictions on the time axis (``dashboard.regional_charts``). Source:
+programmes and restrictions on the time axis (``dashboard.regional_charts``). A regional
+counterfactual of ``experiments/regional/central_asia_counterfactuals.yaml`` may be run
+along, paired with the baseline (``dashboard.regional_counterfactual``). Source:
 Jaysanov (2023) on regional cooperation. Docs: docs/dashboard.md.
 """
 
@@ -37,6 +39,13 @@ from .regional_charts import (
     regional_events,
     ties_figure,
 )
+from .regional_counterfactual import (
+    NONE,
+    RegionalComparison,
+    compare_counterfactual,
+    counterfactual_choices,
+    key_year_table,
+)
 from .tasks import reporter, task_result
 
 REGION_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "central_asia.yaml"
@@ -60,6 +69,7 @@ class RegionalRun:
     seconds: float
     events: list[Event]
     charts: dict[str, bytes]
+    comparison: RegionalComparison | None
 
 
 def run_regional(
@@ -67,19 +77,42 @@ def run_regional(
     seed: int,
     replicates: int,
     on_progress: Callable[[int, int], None] | None = None,
+    counterfactual: str = NONE,
 ) -> RegionalRun:
-    """Run the region's replicates as ``ngo-abm run`` does and draw the page's time charts."""
+    """Run the region's replicates as ``ngo-abm run`` does and draw the page's time charts.
+
+    With a ``counterfactual`` of the regional experiment, it then runs on the same seeds
+    and parameters and its paired differences are added; ``on_progress`` counts the
+    replicates of both.
+    """
     started = time.perf_counter()
+    total = replicates * (1 if counterfactual == NONE else 2)
     params, source = replicate_params(PARAMS, replicates, seed)
     tables, seeds = run_region_replicates(
-        every_year(region), seed, replicates, params, on_progress=on_progress
+        every_year(region), seed, replicates, params, on_progress=_part(on_progress, 0, total)
     )
     events = regional_events(region)
     charts = {
         "ties": figure_png(ties_figure(tables, events)),
         "breakdown": figure_png(breakdown_figure(tables, events)),
     }
-    return RegionalRun(region, tables, seeds, source, time.perf_counter() - started, events, charts)
+    comparison = None
+    if counterfactual != NONE:
+        report = _part(on_progress, replicates, total)
+        comparison = compare_counterfactual(
+            counterfactual, tables.timeseries, seed, params, events, report
+        )
+    seconds = time.perf_counter() - started
+    return RegionalRun(region, tables, seeds, source, seconds, events, charts, comparison)
+
+
+def _part(
+    on_progress: Callable[[int, int], None] | None, before: int, total: int
+) -> Callable[[int, int], None] | None:
+    """Return a progress callback for one part of a run: ``before`` done, ``total`` in all."""
+    if on_progress is None:
+        return None
+    return lambda done, _: on_progress(before + done, total)
 
 
 def seed_problem(seed: int | None) -> str | None:
@@ -102,11 +135,11 @@ progress_text = solara.reactive("")
 
 
 @task
-def regional_task(seed: int, replicates: int) -> RegionalRun:
+def regional_task(seed: int, replicates: int, counterfactual: str) -> RegionalRun:
     """Run the region in a thread, reporting progress (one task per browser session)."""
     report = reporter(regional_task, progress_text, "replicates")
-    report(0, replicates)
-    return run_regional(load_region(REGION_FILE), seed, replicates, report)
+    report(0, replicates * (1 if counterfactual == NONE else 2))
+    return run_regional(load_region(REGION_FILE), seed, replicates, report, counterfactual)
 
 
 @solara.component
@@ -114,11 +147,12 @@ def RegionalView():
     """The page: seed and replicates in the sidebar, progress, then the charts."""
     seed, set_seed = solara.use_state(DEFAULT_SEED)
     replicates, set_replicates = solara.use_state(DEFAULT_REPLICATES)
+    counterfactual, set_counterfactual = solara.use_state(NONE)
     problem = seed_problem(seed)
 
     def start() -> None:
         progress_text.value = ""
-        regional_task(seed, replicates)
+        regional_task(seed, replicates, counterfactual)
 
     with solara.Sidebar(), solara.Column():
         with solara.Card("Run the regional model"):
@@ -130,6 +164,12 @@ def RegionalView():
                 min=1,
                 max=MAX_PAGE_REPLICATES,
                 on_value=set_replicates,
+            )
+            solara.Select(
+                "Regional counterfactual (paired)",
+                value=counterfactual,
+                values=counterfactual_choices(),
+                on_value=set_counterfactual,
             )
             solara.Button("Run", on_click=start, color="primary", disabled=problem is not None)
             if problem:
@@ -163,6 +203,21 @@ def _Results():
         solara.Markdown("### Ties by country pair and by sector")
         solara.Image(run.charts["breakdown"], width="100%")
     _Network(run)
+    if run.comparison:
+        _Comparison(run.comparison)
+
+
+@solara.component
+def _Comparison(comparison: RegionalComparison):
+    """The counterfactual's paired differences: the chart over time and the key years."""
+    with solara.Column(classes=["chart-difference"]):
+        solara.Markdown(
+            f"### Counterfactual: {comparison.scenario}\n\n{comparison.question} "
+            "Same seeds and behaviour parameters as the baseline (common random numbers)."
+        )
+        solara.Image(comparison.chart, width="100%")
+    solara.Markdown("Paired difference, median [10%, 90%] over replicates, in the key years:")
+    solara.Preformatted(key_year_table(comparison.summary, comparison.key_years).to_string())
 
 
 @solara.component

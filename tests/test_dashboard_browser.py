@@ -5,9 +5,9 @@ Debian's chromium (/usr/bin/chromium) with Playwright. On the single-run page th
 lever slider, reset and step the model, and check that the plots change and no error
 shows; on the counterfactual page they pick a counterfactual, run it over 11 posterior
 draws and find the difference chart; on the regional page they run the regional model
-with two replicates, move the network's year slider and find the network and the ties
-chart. They install nothing: they are skipped, with the
-reason, where chromium is missing or Playwright cannot launch it. With
+with two replicates and a regional counterfactual, move the network's year slider and
+find the network, the ties chart and the paired difference. They install nothing: they
+are skipped, with the reason, where chromium is missing or Playwright cannot launch it. With
 ``DASHBOARD_SCREENSHOTS=docs`` they also write the screenshots shown in docs/dashboard.md.
 """
 
@@ -44,7 +44,8 @@ SERVER_START_SECONDS = 90
 PAGE_SECONDS = 60
 # Two scenarios x 11 draws of the Kyrgyz run, in the server's one thread, on a busy machine.
 COMPARISON_SECONDS = 300
-# Two replicates of the regional model (about a second each) and the page's charts.
+# Two replicates of the regional baseline and counterfactual (about a second each) and
+# the page's charts.
 REGIONAL_SECONDS = 120
 SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
 
@@ -359,13 +360,16 @@ def test_the_regional_view_runs_replicates_and_shows_the_network_in_a_chosen_yea
     for _ in range(3):
         replicates.press("ArrowLeft")
     assert replicates.get_attribute("aria-valuenow") == "2"
+    page.locator(".v-select").filter(has_text="Regional counterfactual").click()
+    page.get_by_role("option", name="no-closures-after-2010").click()
     run.click()
 
     page.locator(".chart-network img").wait_for(timeout=REGIONAL_SECONDS * 1000)
     text = page.inner_text("body")
     assert "2 replicate(s), seeds 1-2" in text
     assert "The network in 2023 (replicate 0, seed 1)" in text
-    for chart in ("ties", "breakdown", "network"):
+    for chart in ("ties", "breakdown", "network", "difference"):
+        assert page.locator(f".chart-{chart} img").count() == 1
         page.wait_for_function(
             f"() => Array.from(document.querySelectorAll('.chart-{chart} img'))"
             ".every(img => img.complete && img.naturalWidth > 400)",
@@ -394,15 +398,20 @@ def test_the_regional_view_runs_replicates_and_shows_the_network_in_a_chosen_yea
     text = page.inner_text("body")
     assert "Cross-border ties over time" in text
     assert "Ties by country pair and by sector" in text
+    assert "Counterfactual: Central Asia without the obstacles after Osh" in text
+    assert "Paired difference, median [10%, 90%] over replicates" in text
     assert not re.search(r"traceback|failed", text, re.IGNORECASE), text
     assert page.locator(".v-alert").count() == 0
     # The page's main column scrolls inside the window: a window taller than the page,
-    # then cut to the page's end.
+    # then cut below the network (the counterfactual has a picture of its own).
     page.set_viewport_size({"width": 1500, "height": 6000})
     bottom = "() => document.querySelector('.chart-network').getBoundingClientRect().bottom"
     page.wait_for_function(f"() => ({bottom})() < 6000", timeout=timeout_ms)
-    page.set_viewport_size({"width": 1500, "height": int(page.evaluate(bottom)) + 40})
+    page.set_viewport_size({"width": 1500, "height": int(page.evaluate(bottom)) + 10})
     shot = Path(SCREENSHOTS or tmp_path) / "dashboard_regional.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+    difference = Path(SCREENSHOTS or tmp_path) / "dashboard_regional_counterfactual.png"
+    page.locator(".chart-difference").screenshot(path=str(difference))
+    assert difference.stat().st_size > 10_000
     page.close()

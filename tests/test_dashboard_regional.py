@@ -3,7 +3,8 @@
 The view runs the regional model as ``ngo-abm run scenarios/central_asia.yaml`` does (same
 seeds, parameters and tables), recording the network every year; its helpers turn the
 scenario's programmes and restrictions into dated events and the tie table into medians
-by pair and sector. The page itself is driven in ``tests/test_dashboard_browser.py``.
+by pair and sector; its counterfactual gives the paired differences of ``ngo-abm
+regional-experiment``. The page itself is driven in ``tests/test_dashboard_browser.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ from dashboard.regional_charts import (
     ties_figure,
     year_spans,
 )
+from dashboard.regional_counterfactual import (
+    EXPERIMENT_FILE,
+    NONE,
+    counterfactual_choices,
+    key_year_table,
+    regional_experiment,
+)
+from experiments.regional_experiment import run_regional_experiment
 from experiments.regional_figures import COUNTRY_COLOURS, SECTOR_COLOURS
 from experiments.regional_runs import run_region_replicates
 from experiments.runs import replicate_params
@@ -151,3 +160,52 @@ def test_the_time_charts_mark_the_events():
 @pytest.mark.parametrize(("seed", "ok"), [(0, True), (MAX_SEED, True), (-1, False), (None, False)])
 def test_a_seed_outside_the_range_is_refused(seed, ok):
     assert (seed_problem(seed) is None) == ok
+
+
+def test_the_counterfactuals_offered_are_the_regional_experiments_on_the_same_baseline():
+    spec, regions = regional_experiment()
+    assert counterfactual_choices() == [NONE, *(c.name for c in spec.counterfactuals)]
+    assert regions["baseline"].path.resolve() == REGIONAL.resolve()
+
+
+def test_a_counterfactual_gives_the_paired_differences_of_the_regional_experiment(tmp_path):
+    spec, _ = regional_experiment()
+    name = "no-closures-after-2010"
+    calls = []
+    run = run_regional(
+        load_region(REGIONAL), spec.seed, REPLICATES, lambda *a: calls.append(a), name
+    )
+    assert calls == [(k, 2 * REPLICATES) for k in range(1, 2 * REPLICATES + 1)]
+    comparison = run.comparison
+    assert comparison.name == name and comparison.question == spec.counterfactuals[0].question
+    summary = comparison.summary
+    cli = run_regional_experiment(EXPERIMENT_FILE, tmp_path, REPLICATES)
+    cli = cli[cli.counterfactual == name].reset_index(drop=True)
+    page = summary[summary.year.isin(spec.key_years)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(page, cli, check_like=True)
+    # Common random numbers: nothing differs before the obstacles after Osh would start.
+    before = summary[summary.year < 2010]
+    assert (before[["difference_q10", "difference_q90"]] == 0).all().all()
+    after = summary[(summary.output == "cross_border_ties") & (summary.year == 2010)]
+    assert (after.difference_q50 > 0).all()
+    assert comparison.chart.startswith(b"\x89PNG")
+
+
+def test_the_key_year_table_shows_median_and_band_per_output_and_country():
+    summary = pd.DataFrame(
+        {
+            "counterfactual": "c",
+            "country": ["kazakhstan", "kazakhstan", "uzbekistan"],
+            "output": ["operational", "operational", "operational"],
+            "year": [2010, 2016, 2010],
+            "baseline_median": [1.0, 2.0, 3.0],
+            "counterfactual_median": [1.0, 2.0, 3.0],
+            "difference_q10": [-1.0, 0.0, 0.0],
+            "difference_q50": [2.0, 0.0, 0.5],
+            "difference_q90": [4.0, 0.0, 1.25],
+        }
+    )
+    table = key_year_table(summary, [2010])
+    assert list(table.columns) == [2010]
+    assert table.loc[("operational", "kazakhstan"), 2010] == "+2 [-1, +4]"
+    assert table.loc[("operational", "uzbekistan"), 2010] == "+0.5 [+0, +1.25]"
