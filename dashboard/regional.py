@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import solara
@@ -53,8 +53,10 @@ REGION_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "central_as
 PARAMS = "auto"
 DEFAULT_SEED = 1
 DEFAULT_REPLICATES = 5
-# About a second per replicate: 20 replicates keep a run under half a minute.
+# One to two seconds per replicate: 20 replicates keep a run under a minute.
 MAX_PAGE_REPLICATES = 20
+# The replicate whose network is drawn (the first, as in ``ngo-abm run``'s figure).
+SHOWN_REPLICATE = 0
 COLOUR_BY = ("sector", "country")
 
 
@@ -91,6 +93,10 @@ def run_regional(
     tables, seeds = run_region_replicates(
         every_year(region), seed, replicates, params, on_progress=_part(on_progress, 0, total)
     )
+    # The page draws the first replicate's network, as ``ngo-abm run``'s figure does; the
+    # others' (about 2 MB a replicate with every year) are not kept.
+    network = tables.network
+    tables = replace(tables, network=network[network.replicate == SHOWN_REPLICATE])
     events = regional_events(region)
     charts = {
         "ties": figure_png(ties_figure(tables, events)),
@@ -182,7 +188,7 @@ def _Results():
     """Progress while running, then the charts of the last run."""
     hint = (
         "Choose a seed and a number of replicates, then press **Run** "
-        "(about a second per replicate)."
+        "(one to two seconds per replicate; twice that with a counterfactual)."
     )
     run = task_result(regional_task, progress_text, "regional run", hint)
     if run is None:
@@ -225,7 +231,7 @@ def _Network(run: RegionalRun):
     """The network in the year of the slider, coloured by sector or country."""
     year, set_year = solara.use_state(run.region.end_year)
     colour_by, set_colour_by = solara.use_state(COLOUR_BY[0])
-    replicate = int(run.tables.network.replicate.min())
+    replicate = SHOWN_REPLICATE
     image = solara.use_memo(
         lambda: figure_png(
             network_year_figure(network_at(run.tables.network, year, replicate), year, colour_by)
