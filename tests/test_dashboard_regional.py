@@ -15,6 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+import yaml
 
 from dashboard.regional import events_text, run_regional, seed_problem
 from dashboard.regional_charts import (
@@ -173,16 +174,30 @@ def test_the_counterfactuals_offered_are_the_regional_experiments_on_the_same_ba
 def test_a_counterfactual_gives_the_paired_differences_of_the_regional_experiment(tmp_path):
     spec, _ = regional_experiment()
     name = "no-closures-after-2010"
+    [item] = [c for c in spec.counterfactuals if c.name == name]
     calls = []
     run = run_regional(
         load_region(REGIONAL), spec.seed, REPLICATES, lambda *a: calls.append(a), name
     )
     assert calls == [(k, 2 * REPLICATES) for k in range(1, 2 * REPLICATES + 1)]
     comparison = run.comparison
-    assert comparison.name == name and comparison.question == spec.counterfactuals[0].question
+    assert (comparison.name, comparison.question) == (name, item.question)
     summary = comparison.summary
-    cli = run_regional_experiment(EXPERIMENT_FILE, tmp_path, REPLICATES)
-    cli = cli[cli.counterfactual == name].reset_index(drop=True)
+    # The same counterfactual as an experiment file of its own, run by ngo-abm's function.
+    data = {
+        **spec.model_dump(exclude={"counterfactuals", "notes", "description"}),
+        "baseline": str(REGIONAL.resolve()),
+        "counterfactuals": [
+            {
+                **item.model_dump(),
+                "scenario": str((EXPERIMENT_FILE.parent / item.scenario).resolve()),
+            }
+        ],
+        "replicates": REPLICATES,
+    }
+    experiment = tmp_path / "one.yaml"
+    experiment.write_text(yaml.safe_dump(data))
+    cli = run_regional_experiment(experiment, tmp_path / "out")
     page = summary[summary.year.isin(spec.key_years)].reset_index(drop=True)
     pd.testing.assert_frame_equal(page, cli, check_like=True)
     # Common random numbers: nothing differs before the obstacles after Osh would start.
