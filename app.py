@@ -1,10 +1,12 @@
 """Interactive dashboard of the NGO-sector model (Mesa SolaraViz): ``solara run app.py``.
 
-Also started by ``ngo-abm dashboard``. Two views, one tab each. *Home* steps through one
+Also started by ``ngo-abm dashboard``. Three views, one tab each. *Home* steps through one
 run: pick a scenario (a country of Jaysanov 2023, CAJOTAS 4(6), or a counterfactual), set
 the policy levers of ``model.levers`` and a seed, press Reset to build the model, then Step
 or play it year by year. *counterfactual* runs a baseline and a counterfactual over
 posterior draws on common random numbers, with bands (``dashboard.counterfactual``).
+*regional* runs the Central Asian regional model and shows its cross-border ties over time
+and its network in a chosen year (``dashboard.regional``).
 The single-run plots are in ``dashboard.single_run``. Calibrated parameters
 (the posterior median) are used when ``calibration/posterior.parquet`` exists. How to use
 it: ``docs/dashboard.md``.
@@ -20,6 +22,7 @@ from mesa.visualization.utils import update_counter
 
 from calibration.posterior import has_posterior, posterior_median
 from dashboard.counterfactual import CounterfactualView
+from dashboard.regional import RegionalView
 from dashboard.single_run import FundingMix, IncomeDistribution, NGOCounts
 from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
 from model.levers import apply_levers
@@ -312,7 +315,16 @@ def CounterfactualPage():
     )
 
 
+@solara.component
+def RegionalPage():
+    """The regional page: Central Asia in one model, its network and ties over time."""
+    solara.Style(SLIDER_VALUES_CSS)
+    solara.AppBarTitle("NGOs in Central Asia: regional cooperation")
+    RegionalView()
+
+
 routes = [
     solara.Route(path="/", component=Page, label="Step through a run"),
     solara.Route(path="counterfactual", component=CounterfactualPage, label="Counterfactual"),
+    solara.Route(path="regional", component=RegionalPage, label="Regional"),
 ]

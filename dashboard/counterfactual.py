@@ -15,14 +15,12 @@ used and the page says so. Source: Jaysanov (2023), CAJOTAS 4(6). Docs: docs/das
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import solara
 from mesa.visualization.solara_viz import UserInputs
 from solara.lab import task
@@ -33,6 +31,9 @@ from experiments.figures import difference_figure, fan_figure, income_figure
 from experiments.paired import collect_runs, format_summary, summary_table
 from experiments.spec import Experiment, Levers, experiment_from_mapping
 from model import Scenario, ScenarioError
+
+from .images import figure_png
+from .tasks import reporter, task_result
 
 WHERE = Path("dashboard counterfactual view")
 NAME = "counterfactual"
@@ -49,7 +50,6 @@ OUTPUTS = (
 DEFAULT_DRAWS = 10
 MAX_DRAWS = 100
 SEED = 1
-CHART_DPI = 80
 
 
 @dataclass(frozen=True)
@@ -131,25 +131,12 @@ def run_comparison(
     started = time.perf_counter()
     results = collect_runs(experiment, on_progress=on_progress)
     charts = {
-        "fan": _png(fan_figure(results, experiment, NAME, load_target_file())),
-        "difference": _png(difference_figure(results, experiment, NAME)),
-        "funding": _png(income_figure(results, experiment, NAME)),
+        "fan": figure_png(fan_figure(results, experiment, NAME, load_target_file())),
+        "difference": figure_png(difference_figure(results, experiment, NAME)),
+        "funding": figure_png(income_figure(results, experiment, NAME)),
     }
     summary = format_summary(summary_table(results, experiment), experiment)
     return PairedView(experiment, charts, summary, time.perf_counter() - started)
-
-
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=CHART_DPI)
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()
-
-
-class Superseded(Exception):
-    """A newer comparison was asked for: this one stops."""
 
 
 progress_text = solara.reactive("")
@@ -158,14 +145,7 @@ progress_text = solara.reactive("")
 @task
 def compare_task(experiment: Experiment) -> PairedView:
     """Run a comparison in a thread, reporting progress (one task per browser session)."""
-
-    def report(done: int, total: int) -> None:
-        if not compare_task.is_current():
-            raise Superseded
-        compare_task.progress = 100.0 * done / total
-        progress_text.value = f"{done} of {total} runs"
-
-    return run_comparison(experiment, report)
+    return run_comparison(experiment, reporter(compare_task, progress_text, "runs"))
 
 
 @solara.component
@@ -236,17 +216,8 @@ def _Results(error: str):
     if error:
         solara.Error(error)
         return
-    if compare_task.not_called:
-        solara.Markdown(
-            "Choose a baseline, a counterfactual and levers, then press **Run comparison**."
-        )
-        return
-    if compare_task.pending:
-        solara.ProgressLinear(compare_task.progress or True)
-        solara.Text(f"Running: {progress_text.value}")
-    if compare_task.error and not isinstance(compare_task.exception, Superseded):
-        solara.Error(f"The comparison failed: {compare_task.exception}")
-    view = compare_task.value if compare_task.finished else None
+    hint = "Choose a baseline, a counterfactual and levers, then press **Run comparison**."
+    view = task_result(compare_task, progress_text, "comparison", hint)
     if view is None:
         return
     spec = view.experiment.spec

@@ -3,7 +3,9 @@
 Each panel of the top row draws the first replicate's ties in one year: an NGO is a point
 in its country's disc (countries at the corners of a triangle), in its sector's wedge and
 coloured by sector; a tie is a line. The bottom panel shows each country's
-``cross_border_ties`` over time (median and 10-90% band over replicates).
+``cross_border_ties`` over time (median and 10-90% band over replicates). The dashboard's
+regional view (``dashboard.regional``) draws with the same pieces: ``draw_network`` (there
+also coloured by country) and ``draw_ties_over_time``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ ANGLES = {"kazakhstan": np.pi / 2, "uzbekistan": 7 * np.pi / 6, "kyrgyzstan": 11
 CENTRES = {c: np.array([np.cos(ANGLES[c]), np.sin(ANGLES[c])]) for c in COUNTRIES}
 SECTOR_COLOURS = dict(zip(SECTORS, plt.get_cmap("tab10").colors, strict=False))
 COUNTRY_COLOURS = dict(zip(COUNTRIES, ("tab:blue", "tab:red", "tab:green"), strict=True))
+COLOURS = {"sector": SECTOR_COLOURS, "country": COUNTRY_COLOURS}
 # The R2 low-discrepancy sequence (Roberts 2018) spreads a country's NGOs over its disc
 # without random draws.
 _R2 = (0.7548776662466927, 0.5698402909980532)
@@ -43,7 +46,8 @@ def node_positions(country: pd.Series, sector: pd.Series, row: pd.Series) -> np.
     return centre + np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
 
 
-def _draw_network(ax, edges: pd.DataFrame, year: int) -> None:
+def draw_network(ax, edges: pd.DataFrame, year: int, colour_by: str = "sector") -> None:
+    """Draw one year's ties on ``ax``, nodes coloured by ``"sector"`` or ``"country"``."""
     ax.set_title(f"{year}: {len(edges):,} ties", fontsize=9)
     ax.set_xlim(-2.2, 2.2)
     ax.set_ylim(-2.0, 2.2)
@@ -56,20 +60,35 @@ def _draw_network(ax, edges: pd.DataFrame, year: int) -> None:
     a = node_positions(edges.country_a, edges.sector_a, edges.row_a)
     b = node_positions(edges.country_b, edges.sector_b, edges.row_b)
     ax.add_collection(LineCollection(np.stack([a, b], axis=1), colors="0.4", lw=0.3, alpha=0.3))
-    for positions, sector in ((a, edges.sector_a), (b, edges.sector_b)):
-        colours = [SECTOR_COLOURS[s] for s in sector]
+    palette = COLOURS[colour_by]
+    for positions, end in ((a, "a"), (b, "b")):
+        colours = [palette[k] for k in edges[f"{colour_by}_{end}"]]
         ax.scatter(positions[:, 0], positions[:, 1], s=4, c=colours, zorder=2)
 
 
-def _draw_ties_over_time(ax, timeseries: pd.DataFrame) -> None:
+def legend_handles(colour_by: str = "sector") -> list:
+    """Return the legend entries of the nodes' colours (by ``"sector"`` or ``"country"``)."""
+    return [
+        plt.Line2D([], [], marker="o", ls="", color=colour, label=key.replace("_", " "))
+        for key, colour in COLOURS[colour_by].items()
+    ]
+
+
+def draw_ties_over_time(
+    ax,
+    timeseries: pd.DataFrame,
+    column: str = "cross_border_ties",
+    ylabel: str = "cross-border ties of the country's NGOs",
+) -> None:
+    """Draw each country's ``column`` over time: median and 10-90% band over replicates."""
     for country, frame in timeseries.groupby("country", sort=False):
-        by_year = frame.groupby("year").cross_border_ties
+        by_year = frame.groupby("year")[column]
         q = by_year.quantile([0.1, 0.5, 0.9]).unstack()
         colour = COUNTRY_COLOURS[country]
         ax.plot(q.index, q[0.5], color=colour, label=country.capitalize())
         ax.fill_between(q.index, q[0.1], q[0.9], color=colour, alpha=0.2, lw=0)
     ax.set_xlabel("year")
-    ax.set_ylabel("cross-border ties of the country's NGOs")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
 
 
@@ -83,12 +102,8 @@ def network_figure(tables: RegionalTables, years: list[int], title: str):
     for k, year in enumerate(years):
         ax = fig.add_subplot(grid[0, k])
         edges = first[first.year == year] if year in shown else first.iloc[:0]
-        _draw_network(ax, edges, year)
-    handles = [
-        plt.Line2D([], [], marker="o", ls="", color=colour, label=sector.replace("_", " "))
-        for sector, colour in SECTOR_COLOURS.items()
-    ]
-    fig.legend(handles=handles, loc="center right", fontsize=7, title="sector")
-    _draw_ties_over_time(fig.add_subplot(grid[1, :]), tables.timeseries)
+        draw_network(ax, edges, year)
+    fig.legend(handles=legend_handles(), loc="center right", fontsize=7, title="sector")
+    draw_ties_over_time(fig.add_subplot(grid[1, :]), tables.timeseries)
     fig.suptitle(title)
     return fig

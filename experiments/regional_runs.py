@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,18 @@ def run_region_replicates(
     params: list[dict[str, float]] | None = None,
     workers: int = 1,
     progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[RegionalTables, list[int]]:
-    """Run ``replicates`` seeds (``seed + r``) of a region; return the stacked tables."""
+    """Run ``replicates`` seeds (``seed + r``) of a region; return the stacked tables.
+
+    ``on_progress`` is called with ``(replicates done, replicates)`` after each replicate.
+    """
     seeds = replicate_seeds(seed, replicates)
     per_replicate = params or [{} for _ in seeds]
     tasks = [RegionTask(region, s, dict(per_replicate[r]), r) for r, s in enumerate(seeds)]
-    results = map_runs(run_region_task, tasks, workers=workers, progress=progress)
+    results = map_runs(
+        run_region_task, tasks, workers=workers, progress=progress, on_progress=on_progress
+    )
     timeseries = pd.concat([r.timeseries for r in results], ignore_index=True)
     ties = pd.concat([r.ties for r in results], ignore_index=True)
     network = pd.concat([r.network for r in results], ignore_index=True)

@@ -84,6 +84,7 @@ def map_runs(
     scheduler: str | None = None,
     progress: bool = False,
     desc: str = "runs",
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Any]:
     """Apply ``fn`` to every task and return the results in task order.
 
@@ -94,6 +95,8 @@ def map_runs(
         scheduler: Address of an existing dask.distributed scheduler; overrides workers.
         progress: Show a progress bar.
         desc: Label of the progress bar.
+        on_progress: Called with ``(tasks done, tasks in all)`` after each task (a page's
+            progress bar).
 
     Raises:
         ScenarioError: if the scheduler cannot be reached or its workers cannot run the
@@ -101,9 +104,11 @@ def map_runs(
     """
     results: list[Any] = [None] * len(tasks)
     with tqdm(total=len(tasks), desc=desc, disable=not progress, leave=False) as bar:
-        for index, result in imap_runs(fn, tasks, workers, scheduler):
+        for done, (index, result) in enumerate(imap_runs(fn, tasks, workers, scheduler), 1):
             results[index] = result
             bar.update()
+            if on_progress:
+                on_progress(done, len(tasks))
     return results
 
 

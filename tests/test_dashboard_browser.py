@@ -4,8 +4,10 @@ The browser tests start ``ngo-abm dashboard`` itself on a free loopback port and
 Debian's chromium (/usr/bin/chromium) with Playwright. On the single-run page they move a
 lever slider, reset and step the model, and check that the plots change and no error
 shows; on the counterfactual page they pick a counterfactual, run it over 11 posterior
-draws and find the difference chart. They install nothing: they are skipped, with the
-reason, where chromium is missing or Playwright cannot launch it. With
+draws and find the difference chart; on the regional page they run the regional model
+with two replicates and a regional counterfactual, move the network's year slider and
+find the network, the ties chart and the paired difference. They install nothing: they
+are skipped, with the reason, where chromium is missing or Playwright cannot launch it. With
 ``DASHBOARD_SCREENSHOTS=docs`` they also write the screenshots shown in docs/dashboard.md.
 """
 
@@ -42,6 +44,9 @@ SERVER_START_SECONDS = 90
 PAGE_SECONDS = 60
 # Two scenarios x 11 draws of the Kyrgyz run, in the server's one thread, on a busy machine.
 COMPARISON_SECONDS = 300
+# Two replicates of the regional baseline and counterfactual (about a second each) and
+# the page's charts.
+REGIONAL_SECONDS = 120
 SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
 
 
@@ -241,6 +246,16 @@ def _image_sources(page) -> list[str]:
     return page.evaluate("() => Array.from(document.querySelectorAll('img')).map(i => i.src)")
 
 
+def _open_tab(browser, url: str, tab: str, button: str):
+    """Open the dashboard on a tab; return the page and the tab's run button, once shown."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1150})
+    page.goto(url, timeout=PAGE_SECONDS * 1000)
+    page.get_by_role("tab", name=tab).click()
+    run = page.get_by_role("button", name=button, exact=True)
+    run.wait_for(timeout=PAGE_SECONDS * 1000)
+    return page, run
+
+
 def test_slider_reset_and_steps_update_the_plots(dashboard_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1500, "height": 1150})
     timeout_ms = PAGE_SECONDS * 1000
@@ -298,12 +313,8 @@ def test_slider_reset_and_steps_update_the_plots(dashboard_url, browser, tmp_pat
 def test_a_counterfactual_runs_over_posterior_draws_with_its_difference_chart(
     dashboard_url, browser, tmp_path
 ):
-    page = browser.new_page(viewport={"width": 1500, "height": 1150})
+    page, run = _open_tab(browser, dashboard_url, "counterfactual", "Run comparison")
     timeout_ms = PAGE_SECONDS * 1000
-    page.goto(dashboard_url, timeout=timeout_ms)
-    page.get_by_role("tab", name="counterfactual").click()
-    run = page.get_by_role("button", name="Run comparison")
-    run.wait_for(timeout=timeout_ms)
 
     page.locator(".v-select").filter(has_text="Counterfactual").click()
     page.get_by_role("option", name="counterfactuals/kg_no_2010_shock").click()
@@ -335,4 +346,72 @@ def test_a_counterfactual_runs_over_posterior_draws_with_its_difference_chart(
     shot = Path(SCREENSHOTS or tmp_path) / "dashboard_counterfactual.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+    page.close()
+
+
+def test_the_regional_view_runs_replicates_and_shows_the_network_in_a_chosen_year(
+    dashboard_url, browser, tmp_path
+):
+    page, run = _open_tab(browser, dashboard_url, "regional", "Run")
+    timeout_ms = PAGE_SECONDS * 1000
+
+    replicates = page.locator('[role="slider"][aria-label="Replicates"]')
+    replicates.focus()
+    for _ in range(3):
+        replicates.press("ArrowLeft")
+    assert replicates.get_attribute("aria-valuenow") == "2"
+    page.locator(".v-select").filter(has_text="Regional counterfactual").click()
+    page.get_by_role("option", name="no-closures-after-2010").click()
+    run.click()
+
+    page.locator(".chart-network img").wait_for(timeout=REGIONAL_SECONDS * 1000)
+    text = page.inner_text("body")
+    assert "2 replicate(s), seeds 1-2" in text
+    assert "The network in 2023 (replicate 0, seed 1)" in text
+    for chart in ("ties", "breakdown", "network", "difference"):
+        assert page.locator(f".chart-{chart} img").count() == 1
+        page.wait_for_function(
+            f"() => Array.from(document.querySelectorAll('.chart-{chart} img'))"
+            ".every(img => img.complete && img.naturalWidth > 400)",
+            timeout=timeout_ms,
+        )
+    network = page.locator(".chart-network img")
+    before = network.get_attribute("src")
+    year = page.locator('[role="slider"][aria-label="Year"]')
+    year.focus()
+    for _ in range(13):
+        year.press("ArrowLeft")
+    page.get_by_text("The network in 2010 (replicate 0, seed 1)").wait_for(timeout=timeout_ms)
+    page.get_by_text("Obstacles after the 2010 events in Osh").first.wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        "(before) => document.querySelector('.chart-network img').src !== before",
+        arg=before,
+        timeout=timeout_ms,
+    )
+    by_sector = network.get_attribute("src")
+    page.get_by_role("button", name="country").click()
+    page.wait_for_function(
+        "(before) => document.querySelector('.chart-network img').src !== before",
+        arg=by_sector,
+        timeout=timeout_ms,
+    )
+    text = page.inner_text("body")
+    assert "Cross-border ties over time" in text
+    assert "Ties by country pair and by sector" in text
+    assert "Counterfactual: Central Asia without the obstacles after Osh" in text
+    assert "Paired difference, median [10%, 90%] over replicates" in text
+    assert not re.search(r"traceback|failed", text, re.IGNORECASE), text
+    assert page.locator(".v-alert").count() == 0
+    # The page's main column scrolls inside the window: a window taller than the page,
+    # then cut below the network (the counterfactual has a picture of its own).
+    page.set_viewport_size({"width": 1500, "height": 6000})
+    bottom = "() => document.querySelector('.chart-network').getBoundingClientRect().bottom"
+    page.wait_for_function(f"() => ({bottom})() < 6000", timeout=timeout_ms)
+    page.set_viewport_size({"width": 1500, "height": int(page.evaluate(bottom)) + 10})
+    shot = Path(SCREENSHOTS or tmp_path) / "dashboard_regional.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    difference = Path(SCREENSHOTS or tmp_path) / "dashboard_regional_counterfactual.png"
+    page.locator(".chart-difference").screenshot(path=str(difference))
+    assert difference.stat().st_size > 10_000
     page.close()

@@ -1,0 +1,228 @@
+"""The dashboard's regional view without a browser: its run, events, tables and charts.
+
+The view runs the regional model as ``ngo-abm run scenarios/central_asia.yaml`` does (same
+seeds, parameters and tables), recording the network every year; its helpers turn the
+scenario's programmes and restrictions into dated events and the tie table into medians
+by pair and sector; its counterfactual gives the paired differences of ``ngo-abm
+regional-experiment``. The page itself is driven in ``tests/test_dashboard_browser.py``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import yaml
+
+from dashboard.regional import events_text, run_regional, seed_problem
+from dashboard.regional_charts import (
+    Event,
+    breakdown_figure,
+    median_ties_by,
+    network_at,
+    network_year_figure,
+    regional_events,
+    ties_figure,
+    year_spans,
+)
+from dashboard.regional_counterfactual import (
+    EXPERIMENT_FILE,
+    NONE,
+    counterfactual_choices,
+    key_year_table,
+    regional_experiment,
+)
+from experiments.regional_experiment import run_regional_experiment
+from experiments.regional_figures import COUNTRY_COLOURS, SECTOR_COLOURS
+from experiments.regional_runs import run_region_replicates
+from experiments.runs import replicate_params
+from model.limits import MAX_SEED
+from model.regional_scenario import load_region
+
+REGIONAL = Path(__file__).resolve().parents[1] / "scenarios" / "central_asia.yaml"
+SEED = 5
+REPLICATES = 2
+
+
+@cache
+def page_run():
+    calls = []
+    run = run_regional(load_region(REGIONAL), SEED, REPLICATES, lambda *a: calls.append(a))
+    return run, calls
+
+
+def test_the_page_runs_the_region_as_ngo_abm_run_does_with_the_network_every_year():
+    run, calls = page_run()
+    region = load_region(REGIONAL)
+    params, source = replicate_params("auto", REPLICATES, SEED)
+    cli, seeds = run_region_replicates(region, SEED, REPLICATES, params)
+    assert run.seeds == seeds == [SEED, SEED + 1]
+    assert run.params_source == source
+    assert calls == [(1, REPLICATES), (2, REPLICATES)]
+    pd.testing.assert_frame_equal(run.tables.timeseries, cli.timeseries)
+    pd.testing.assert_frame_equal(run.tables.ties, cli.ties)
+    # The file's network years hold the same ties; the page has every other year too (its
+    # tieless early years stack as empty tables, so text columns may come out as objects).
+    # Only the first replicate's network is kept: the one the page draws.
+    chosen = run.tables.network[run.tables.network.year.isin(region.spec.network_years)]
+    first = cli.network[cli.network.replicate == 0]
+    pd.testing.assert_frame_equal(chosen.reset_index(drop=True), first, check_dtype=False)
+    tied_years = set(run.tables.timeseries.query("cross_border_ties > 0").year)
+    assert tied_years - set(region.spec.network_years)
+    assert tied_years <= set(run.tables.network.year)
+    assert set(run.charts) == {"ties", "breakdown"}
+    assert all(png.startswith(b"\x89PNG") for png in run.charts.values())
+
+
+def test_consecutive_years_make_one_span():
+    assert year_spans([2010, 2003, 2005, 2004, 2010]) == ((2003, 2005), (2010, 2010))
+    assert year_spans([]) == ()
+
+
+def test_the_events_are_the_scenarios_programmes_and_restrictions_with_their_years():
+    region = load_region(REGIONAL)
+    events = {e.name: e for e in regional_events(region)}
+    assert len(events) == len(region.spec.programmes) + len(region.spec.restrictions)
+    forums = events["Kazakh NGO forums"]
+    assert forums.kind == "programme"
+    assert forums.spans == ((2003, 2003), (2005, 2005), (2007, 2007), (2010, 2010))
+    assert forums.runs_in(2005) and not forums.runs_in(2004)
+    osh = events["Obstacles after the 2010 events in Osh"]
+    assert (osh.kind, osh.spans) == ("restriction", ((2010, 2016),))
+    text = events_text(list(events.values()), 2010)
+    assert "Kazakh NGO forums" in text and "Obstacles after the 2010 events in Osh" in text
+    assert "CASDIN bulletin" not in text
+    assert osh.countries == ("kazakhstan", "kyrgyzstan", "uzbekistan")
+    quiet = [Event("a", "programme", ("kazakhstan",), ((2000, 2001),))]
+    assert events_text(quiet, 2005) == "In 2005: programmes: none; restrictions: none."
+
+
+def test_ties_by_key_are_summed_per_replicate_then_the_median_taken():
+    ties = pd.DataFrame(
+        {
+            "replicate": [0, 0, 0, 1, 1, 1, 2, 2, 2],
+            "year": [2000] * 9,
+            "pair": ["a-b", "a-b", "a-c"] * 3,
+            "sector": ["ecology", "youth", "ecology"] * 3,
+            "ties": [1, 2, 10, 3, 4, 20, 5, 6, 0],
+        }
+    )
+    by_pair = median_ties_by(ties, "pair")
+    assert by_pair.loc[2000, "a-b"] == 7  # sums 3, 7, 11
+    assert by_pair.loc[2000, "a-c"] == 10
+    by_sector = median_ties_by(ties, "sector")
+    assert by_sector.loc[2000, "ecology"] == 11  # sums 11, 23, 5
+    assert by_sector.loc[2000, "youth"] == 4
+
+
+def test_the_network_of_one_replicate_and_year():
+    run, _ = page_run()
+    edges = network_at(run.tables.network, 2010, 0)
+    assert not edges.empty
+    assert set(edges.year) == {2010} and set(edges.replicate) == {0}
+    assert network_at(run.tables.network, 1900, 0).empty
+
+
+@pytest.mark.parametrize(
+    ("colour_by", "palette"), [("country", COUNTRY_COLOURS), ("sector", SECTOR_COLOURS)]
+)
+def test_the_network_figure_colours_nodes_by_the_choice(colour_by, palette):
+    run, _ = page_run()
+    edges = network_at(run.tables.network, 2023, 0)
+    fig = network_year_figure(edges, 2023, colour_by)
+    [ax] = fig.axes
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [k.replace("_", " ") for k in palette]
+    assert ax.get_title() == f"2023: {len(edges):,} ties"
+    plt.close(fig)
+
+
+def test_the_time_charts_mark_the_events():
+    run, _ = page_run()
+    fig = ties_figure(run.tables, run.events)
+    ties, share, timeline = fig.axes
+    labels = [t.get_text() for t in timeline.texts]
+    assert [label.split(" (")[0] for label in labels] == [e.name for e in run.events]
+    assert "Uzbekistan before its opening (Uzbekistan)" in labels
+    # Only the region-wide restriction is shaded on the curves: the years after Osh.
+    [shaded] = ties.patches
+    assert shaded.get_x() == 2010 - 0.5
+    assert len(ties.get_lines()) == len(run.region.countries)
+    assert share.get_ylabel().startswith("share of operational NGOs")
+    plt.close(fig)
+    fig = breakdown_figure(run.tables, run.events)
+    pairs, sectors = fig.axes
+    assert len(pairs.get_lines()) == run.tables.ties.pair.nunique()
+    assert "across sectors" in [t.get_text() for t in sectors.get_legend().get_texts()]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(("seed", "ok"), [(0, True), (MAX_SEED, True), (-1, False), (None, False)])
+def test_a_seed_outside_the_range_is_refused(seed, ok):
+    assert (seed_problem(seed) is None) == ok
+
+
+def test_the_counterfactuals_offered_are_the_regional_experiments_on_the_same_baseline():
+    spec, regions = regional_experiment()
+    assert counterfactual_choices() == [NONE, *(c.name for c in spec.counterfactuals)]
+    assert regions["baseline"].path.resolve() == REGIONAL.resolve()
+
+
+def test_a_counterfactual_gives_the_paired_differences_of_the_regional_experiment(tmp_path):
+    spec, _ = regional_experiment()
+    name = "no-closures-after-2010"
+    [item] = [c for c in spec.counterfactuals if c.name == name]
+    calls = []
+    run = run_regional(
+        load_region(REGIONAL), spec.seed, REPLICATES, lambda *a: calls.append(a), name
+    )
+    assert calls == [(k, 2 * REPLICATES) for k in range(1, 2 * REPLICATES + 1)]
+    comparison = run.comparison
+    assert (comparison.name, comparison.question) == (name, item.question)
+    summary = comparison.summary
+    # The same counterfactual as an experiment file of its own, run by ngo-abm's function.
+    data = {
+        **spec.model_dump(exclude={"counterfactuals", "notes", "description"}),
+        "baseline": str(REGIONAL.resolve()),
+        "counterfactuals": [
+            {
+                **item.model_dump(),
+                "scenario": str((EXPERIMENT_FILE.parent / item.scenario).resolve()),
+            }
+        ],
+        "replicates": REPLICATES,
+    }
+    experiment = tmp_path / "one.yaml"
+    experiment.write_text(yaml.safe_dump(data))
+    cli = run_regional_experiment(experiment, tmp_path / "out")
+    page = summary[summary.year.isin(spec.key_years)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(page, cli, check_like=True)
+    # Common random numbers: nothing differs before the obstacles after Osh would start.
+    before = summary[summary.year < 2010]
+    assert (before[["difference_q10", "difference_q90"]] == 0).all().all()
+    after = summary[(summary.output == "cross_border_ties") & (summary.year == 2010)]
+    assert (after.difference_q50 > 0).all()
+    assert comparison.chart.startswith(b"\x89PNG")
+
+
+def test_the_key_year_table_shows_median_and_band_per_output_and_country():
+    summary = pd.DataFrame(
+        {
+            "counterfactual": "c",
+            "country": ["kazakhstan", "kazakhstan", "uzbekistan"],
+            "output": ["operational", "operational", "operational"],
+            "year": [2010, 2016, 2010],
+            "baseline_median": [1.0, 2.0, 3.0],
+            "counterfactual_median": [1.0, 2.0, 3.0],
+            "difference_q10": [-1.0, 0.0, 0.0],
+            "difference_q50": [2.0, 0.0, 0.5],
+            "difference_q90": [4.0, 0.0, 1.25],
+        }
+    )
+    table = key_year_table(summary, [2010])
+    assert list(table.columns) == [2010]
+    assert table.loc[("operational", "kazakhstan"), 2010] == "+2 [-1, +4]"
+    assert table.loc[("operational", "uzbekistan"), 2010] == "+0.5 [+0, +1.25]"
