@@ -2,8 +2,8 @@
 
 Pick a seed and a number of replicates and press Run: the regional model of
 ``scenarios/central_asia.yaml`` runs as ``ngo-abm run scenarios/central_asia.yaml --seed S
---replicates N`` runs it (the same functions: ``experiments.runs.replicate_params`` with
-``auto`` parameters, ``experiments.regional_runs.run_region_replicates``), except that the
+--replicates N`` runs it (the same functions of ``experiments.regional_runs``:
+``regional_replicate_params`` with ``auto`` parameters, ``run_region_replicates``), except that the
 network is recorded every year, so that a slider can show it in any year. The page then
 shows each country's cross-border ties and share of operational NGOs with a tie over time
 (median and 10-90% band over replicates), the ties by country pair and by sector, the
@@ -24,8 +24,12 @@ from pathlib import Path
 import solara
 from solara.lab import task
 
-from experiments.regional_runs import RegionalTables, run_region_replicates, ties_by_country
-from experiments.runs import replicate_params
+from experiments.regional_runs import (
+    RegionalTables,
+    regional_replicate_params,
+    run_region_replicates,
+    ties_by_country,
+)
 from model.limits import MAX_SEED
 from model.regional_scenario import Region, load_region
 
@@ -89,7 +93,7 @@ def run_regional(
     """
     started = time.perf_counter()
     total = replicates * (1 if counterfactual == NONE else 2)
-    params, source = replicate_params(PARAMS, replicates, seed)
+    params, source = regional_replicate_params(PARAMS, replicates, seed)
     tables, seeds = run_region_replicates(
         every_year(region), seed, replicates, params, on_progress=_part(on_progress, 0, total)
     )

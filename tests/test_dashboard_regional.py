@@ -37,8 +37,7 @@ from dashboard.regional_counterfactual import (
 )
 from experiments.regional_experiment import run_regional_experiment
 from experiments.regional_figures import COUNTRY_COLOURS, SECTOR_COLOURS
-from experiments.regional_runs import run_region_replicates
-from experiments.runs import replicate_params
+from experiments.regional_runs import regional_replicate_params, run_region_replicates
 from model.limits import MAX_SEED
 from model.regional_scenario import load_region
 
@@ -57,7 +56,7 @@ def page_run():
 def test_the_page_runs_the_region_as_ngo_abm_run_does_with_the_network_every_year():
     run, calls = page_run()
     region = load_region(REGIONAL)
-    params, source = replicate_params("auto", REPLICATES, SEED)
+    params, source = regional_replicate_params("auto", REPLICATES, SEED)
     cli, seeds = run_region_replicates(region, SEED, REPLICATES, params)
     assert run.seeds == seeds == [SEED, SEED + 1]
     assert run.params_source == source
