@@ -18,6 +18,7 @@ import pandas as pd
 
 from calibration.abc import load_priors
 from calibration.atomic import write_text_atomic
+from calibration.compare import compare
 from calibration.posterior import draw_posterior
 from calibration.regional import (
     FITTED,
@@ -29,6 +30,9 @@ from calibration.regional import (
     write_posterior,
 )
 from calibration.regional_patterns import PATTERNS, median_pattern_values, pattern_inputs
+from calibration.targets import DEFAULT_TARGETS, load_target_file
+from model.metrics import OUTPUT_COLUMNS
+from model.model import simulate
 from model.regional import simulate_region
 from model.regional_scenario import REGIONAL_RANGES, Region
 
@@ -37,6 +41,7 @@ from .runner import map_runs, replicate_seeds
 
 REPORT = Path(__file__).resolve().parent.parent / "calibration" / "report" / "regional.md"
 PREDICTIVE_DRAWS = 40
+COUNTRY_CHECK_DRAWS = 20
 
 
 def run_calibration(region: Region, n: int, seed: int, workers: int) -> pd.DataFrame:
@@ -59,6 +64,73 @@ def predictive_patterns(region: Region, seed: int, workers: int) -> dict[str, bo
     tasks = [(region, p, s) for p, s in zip(params, seeds, strict=True)]
     inputs = map_runs(_run_draw, tasks, workers, progress=True, desc="predictive")
     return median_pattern_values(inputs)
+
+
+def _inside_and_alone(task: tuple[Region, dict[str, float], int]) -> tuple[dict, dict]:
+    """Run one draw in the region and each country alone; return both sets of tables."""
+    region, params, seed = task
+    region = region.with_params(params)
+    results = simulate_region(region, seed=seed).results()
+    inside = {
+        c: results[results.country == c][list(OUTPUT_COLUMNS)].reset_index(drop=True)
+        for c in region.countries
+    }
+    alone = {c: simulate(s, seed=seed, agents=False) for c, s in region.countries.items()}
+    return inside, alone
+
+
+def country_check(region: Region, seed: int, workers: int) -> pd.DataFrame:
+    """Compare each country's figures inside the region and alone, on the same draws.
+
+    ``COUNTRY_CHECK_DRAWS`` joint draws of the regional posterior and their seeds run in
+    the regional model and, with the same country parameters and seeds, each country
+    alone; both go through the comparison with the reported figures (``calibration.compare``).
+    """
+    params = draw_posterior(COUNTRY_CHECK_DRAWS, seed, REGIONAL_POSTERIOR)
+    seeds = replicate_seeds(seed, COUNTRY_CHECK_DRAWS)
+    tasks = [(region, p, s) for p, s in zip(params, seeds, strict=True)]
+    pairs = map_runs(_inside_and_alone, tasks, workers, progress=True, desc="countries")
+    targets = load_target_file(DEFAULT_TARGETS).targets
+    tables = []
+    for label, side in (("region", 0), ("alone", 1)):
+        runs = {
+            c: pd.concat([pair[side][c].assign(replicate=r) for r, pair in enumerate(pairs)])
+            for c in region.countries
+        }
+        table = compare(runs, targets).rename(columns={"within_tolerance": "within"})
+        table = table[["id", "reported", "model_median", "rel_error", "within"]]
+        tables.append(table.set_index(["id", "reported"]).add_prefix(f"{label} "))
+    return pd.concat(tables, axis=1).reset_index()
+
+
+def country_lines(check: pd.DataFrame) -> list[str]:
+    """Return the report's lines on the countries inside the region against alone."""
+    shown = check.assign(
+        **{
+            f"{side} {col}": check[f"{side} {col}"].map(fmt)
+            for side in ("region", "alone")
+            for col, fmt in (("model_median", "{:.4g}".format), ("rel_error", "{:+.1%}".format))
+        }
+    ).assign(
+        **{
+            f"{side} within": check[f"{side} within"].map({True: "yes", False: "NO"})
+            for side in ("region", "alone")
+        }
+    )
+    lost = check[check["alone within"] & ~check["region within"]].id.tolist()
+    gained = check[~check["alone within"] & check["region within"]].id.tolist()
+    return [
+        f"## Each country inside the region against alone ({COUNTRY_CHECK_DRAWS} joint draws "
+        "of the regional posterior, the same seeds)",
+        "",
+        f"Targets within tolerance: {int(check['region within'].sum())} of {len(check)} in the "
+        f"region, {int(check['alone within'].sum())} alone. Met alone and missed in the "
+        f"region: {', '.join(lost) or 'none'}. Missed alone and met in the region: "
+        f"{', '.join(gained) or 'none'}.",
+        "",
+        markdown_table(shown),
+        "",
+    ]
 
 
 def parameter_table(draws: pd.DataFrame) -> pd.DataFrame:
@@ -98,7 +170,9 @@ def pattern_table(draws: pd.DataFrame, predictive: dict[str, bool]) -> pd.DataFr
     )
 
 
-def write_report(draws: pd.DataFrame, predictive: dict[str, bool], seconds: float) -> Path:
+def write_report(
+    draws: pd.DataFrame, predictive: dict[str, bool], check: pd.DataFrame, seconds: float
+) -> Path:
     """Write ``regional.md`` and ``regional_draws.csv`` beside it."""
     kept = int(draws.kept.sum())
     lines = [
@@ -118,6 +192,7 @@ def write_report(draws: pd.DataFrame, predictive: dict[str, bool], seconds: floa
         "",
         markdown_table(parameter_table(draws)),
         "",
+        *country_lines(check),
     ]
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(REPORT.with_name("regional_draws.csv"), draws.to_csv(index=False))
@@ -131,4 +206,5 @@ def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Pat
     draws = run_calibration(region, n, seed, workers)
     write_posterior(draws)
     predictive = predictive_patterns(region, seed, workers)
-    return write_report(draws, predictive, time.perf_counter() - started)
+    check = country_check(region, seed, workers)
+    return write_report(draws, predictive, check, time.perf_counter() - started)

@@ -22,6 +22,7 @@ from calibration.regional import (
     write_posterior,
 )
 from calibration.regional_patterns import PATTERNS
+from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model.regional_scenario import REGIONAL_RANGES, load_region
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,3 +109,17 @@ def test_the_calibration_narrows_the_rate_at_which_a_bulletin_forms_ties():
     regional = load_posterior(REGIONAL_POSTERIOR)
     prior = regional_priors()["information_tie_rate"]
     assert np.median(regional.information_tie_rate) < 0.5 * (prior.low + prior.high)
+
+
+def test_the_country_check_runs_the_same_draws_in_the_region_and_alone(monkeypatch):
+    import experiments.regional_calibration as report
+
+    monkeypatch.setattr(report, "COUNTRY_CHECK_DRAWS", 2)
+    check = report.country_check(load_region(REGIONAL), seed=1, workers=1).set_index("id")
+    assert len(check) == len(load_target_file(DEFAULT_TARGETS).targets)
+    # Before any regional programme or regional donor money, both runs are one run.
+    for early in ("kz_new_registrations_1989", "uz_registered_1991"):
+        row = check.loc[early]
+        assert row["region model_median"] == row["alone model_median"]
+    lines = "\n".join(report.country_lines(check.reset_index()))
+    assert "Targets within tolerance" in lines and "kz_registered_2023" in lines
