@@ -100,9 +100,14 @@ def _calibrate_regional(args: argparse.Namespace) -> int:
     from model.regional_scenario import load_region
 
     region = load_region(args.region)
+    if region.spec.fixed:
+        raise UsageError(
+            f"calibrate regional: {args.region} holds fixed parameters (a counterfactual); "
+            "calibrate the baseline it extends"
+        )
     with output_folder(REPORT.parent, "report"):
         out = calibrate_and_report(region, args.draws, args.seed, args.workers)
-    print(f"wrote {REGIONAL_POSTERIOR} and {out}")
+    print(f"wrote {REGIONAL_POSTERIOR}, {REGIONAL_POSTERIOR.with_suffix('.yaml')} and {out}")
     return 0
 
 
@@ -181,9 +186,12 @@ def register(sub) -> None:
         help="export: the generation to export (default: the last)",
     )
     p.add_argument(
-        "--draws", type=whole_number(1, MAX_DRAWS), default=200, help="report: posterior draws"
+        "--draws",
+        type=whole_number(1, MAX_DRAWS),
+        default=200,
+        help="report: posterior draws; regional: parameter sets drawn (800 for the committed one)",
     )
-    p.add_argument("--seed", type=seeds, default=1, help="report, npe: seed of the draws")
+    p.add_argument("--seed", type=seeds, default=1, help="report, npe, regional: seed of the draws")
     p.add_argument(
         "--rows",
         type=whole_number(1, MAX_RUNS),

@@ -88,7 +88,9 @@ def every_year(region: Region) -> Region:
     """
     years = list(range(region.start_year, region.end_year + 1))
     spec = region.spec.model_copy(update={"network_years": years})
-    return Region(region.path, spec, region.countries)
+    copy = Region(region.path, spec, region.countries)
+    copy.params = region.params
+    return copy
 
 
 def median_ties_by(ties: pd.DataFrame, key: str) -> pd.DataFrame:

@@ -2,10 +2,11 @@
 
 The counterfactuals offered are those of the regional experiment file
 (``experiments/regional/central_asia_counterfactuals.yaml``: no closures after 2010,
-Uzbekistan stays closed, no regional programmes, prizes without the regional criterion;
-their scenarios are ``scenarios/counterfactuals/regional/*.yaml``). The chosen one runs
-with the baseline's seeds and behaviour parameters (common random numbers), and its
-paired differences are those of ``ngo-abm regional-experiment``
+Uzbekistan stays closed, no regional programmes, prizes without the regional criterion,
+donors that keep their money in each country; their scenarios are
+``scenarios/counterfactuals/regional/*.yaml``). The chosen one runs with the baseline's
+seeds and behaviour parameters (common random numbers), and its paired differences are
+those of ``ngo-abm regional-experiment``
 (``experiments.regional_experiment.paired_summary``), here for every year. Source:
 Jaysanov (2023) on regional cooperation. Docs: docs/dashboard.md.
 """

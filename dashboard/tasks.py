@@ -1,7 +1,7 @@
 """Long runs of the dashboard's views in a thread (``solara.lab.task``): progress and status.
 
 A view's task reports ``(done, total)`` through ``reporter``, which also stops it when the
-user has asked for a newer run; ``TaskStatus`` shows the progress bar while it runs and
+user has asked for a newer run; ``task_result`` shows the progress bar while it runs and
 the error if it failed.
 """
 

@@ -15,16 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from calibration.abc import load_priors
 from calibration.atomic import write_text_atomic
 from calibration.compare import compare
-from calibration.posterior import draw_posterior
+from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
 from calibration.regional import (
     FITTED,
     REGIONAL_POSTERIOR,
     REGIONAL_PRIORS,
     draws_table,
+    kept_draws,
     regional_draws,
     simulate_patterns,
     write_posterior,
@@ -38,6 +40,7 @@ from model.regional_scenario import REGIONAL_RANGES, Region
 
 from .calibration_report import markdown_table
 from .runner import map_runs, replicate_seeds
+from .runs import file_sha256
 
 REPORT = Path(__file__).resolve().parent.parent / "calibration" / "report" / "regional.md"
 PREDICTIVE_DRAWS = 40
@@ -57,9 +60,11 @@ def _run_draw(task: tuple[Region, dict[str, float], int]) -> tuple[pd.Series, pd
     return pattern_inputs(simulate_region(region.with_params(params), seed=seed))
 
 
-def predictive_patterns(region: Region, seed: int, workers: int) -> dict[str, bool]:
+def predictive_patterns(
+    region: Region, posterior: pd.DataFrame, seed: int, workers: int
+) -> dict[str, bool]:
     """Return whether each pattern holds in the median of posterior predictive runs."""
-    params = draw_posterior(PREDICTIVE_DRAWS, seed, REGIONAL_POSTERIOR)
+    params = draw_posterior(PREDICTIVE_DRAWS, seed, posterior)
     seeds = replicate_seeds(seed, PREDICTIVE_DRAWS)
     tasks = [(region, p, s) for p, s in zip(params, seeds, strict=True)]
     inputs = map_runs(_run_draw, tasks, workers, progress=True, desc="predictive")
@@ -79,14 +84,14 @@ def _inside_and_alone(task: tuple[Region, dict[str, float], int]) -> tuple[dict,
     return inside, alone
 
 
-def country_check(region: Region, seed: int, workers: int) -> pd.DataFrame:
+def country_check(region: Region, posterior: pd.DataFrame, seed: int, workers: int) -> pd.DataFrame:
     """Compare each country's figures inside the region and alone, on the same draws.
 
     ``COUNTRY_CHECK_DRAWS`` joint draws of the regional posterior and their seeds run in
     the regional model and, with the same country parameters and seeds, each country
     alone; both go through the comparison with the reported figures (``calibration.compare``).
     """
-    params = draw_posterior(COUNTRY_CHECK_DRAWS, seed, REGIONAL_POSTERIOR)
+    params = draw_posterior(COUNTRY_CHECK_DRAWS, seed, posterior)
     seeds = replicate_seeds(seed, COUNTRY_CHECK_DRAWS)
     tasks = [(region, p, s) for p, s in zip(params, seeds, strict=True)]
     pairs = map_runs(_inside_and_alone, tasks, workers, progress=True, desc="countries")
@@ -160,7 +165,7 @@ def pattern_table(draws: pd.DataFrame, predictive: dict[str, bool]) -> pd.DataFr
         {
             "pattern": [p.id for p in PATTERNS],
             "what": [p.description for p in PATTERNS],
-            "fitted": ["yes" if p.id in FITTED else "no (reported)" for p in PATTERNS],
+            "fitted": [_fitted_label(p.id, draws[p.id].mean()) for p in PATTERNS],
             "prior draws": [f"{draws[p.id].mean():.0%}" for p in PATTERNS],
             "kept draws": [f"{kept[p.id].mean():.0%}" for p in PATTERNS],
             "posterior predictive median": [
@@ -168,6 +173,14 @@ def pattern_table(draws: pd.DataFrame, predictive: dict[str, bool]) -> pd.DataFr
             ],
         }
     )
+
+
+def _fitted_label(pattern: str, prior_rate: float) -> str:
+    if pattern in FITTED:
+        return "yes"
+    if prior_rate == 1.0:
+        return "no: holds at every prior draw (follows from the dated inputs)"
+    return "no (reported)"
 
 
 def write_report(
@@ -200,11 +213,30 @@ def write_report(
     return REPORT
 
 
+def provenance(region: Region, n: int, seed: int) -> dict:
+    """Return what the regional posterior was computed from: its inputs' SHA-256 and run."""
+    inputs = [region.path, REGIONAL_PRIORS, DEFAULT_POSTERIOR, *region.spec.countries.values()]
+    return {
+        "region": str(region.path),
+        "draws": n,
+        "seed": seed,
+        "fitted": list(FITTED),
+        "inputs_sha256": {Path(path).name: file_sha256(path) for path in inputs},
+    }
+
+
 def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Path:
-    """Run the calibration, write the regional posterior, check it, write the report."""
+    """Run the calibration and its checks; then write the posterior, its inputs and the report.
+
+    Nothing is written until every run is done, so a stopped calibration leaves the
+    committed posterior and report as they were.
+    """
     started = time.perf_counter()
     draws = run_calibration(region, n, seed, workers)
-    write_posterior(draws)
-    predictive = predictive_patterns(region, seed, workers)
-    check = country_check(region, seed, workers)
+    kept = kept_draws(draws)
+    predictive = predictive_patterns(region, kept, seed, workers)
+    check = country_check(region, kept, seed, workers)
+    write_posterior(kept)
+    text = yaml.safe_dump(provenance(region, n, seed), sort_keys=False)
+    write_text_atomic(REGIONAL_POSTERIOR.with_suffix(".yaml"), text)
     return write_report(draws, predictive, check, time.perf_counter() - started)

@@ -131,7 +131,8 @@ def regional_manifest(
         "scenario_name": region.name,
         "start_year": region.start_year,
         "end_year": region.end_year,
-        "regional_parameters": region.params,
+        # The file's values; each replicate's own (from a posterior, say) are in "params".
+        "file_regional_parameters": region.params,
         "network_years": region.spec.network_years,
         "seeds": seeds,
         "replicates": len(seeds),

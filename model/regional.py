@@ -3,13 +3,16 @@
 Source: Jaysanov (2023), read "from the perspective of regional cooperation". One Mesa
 model holds one country model per country (each with its own State, Donors and NGOs, run
 exactly as when the country runs alone) and a networkx graph of ties between NGOs of
-different countries (``model.ties``). Each year every country takes its step; then ties
+different countries (``model.ties``). Each year every country takes its step in two
+halves, with regional donors moving money between countries in between (what they
+withhold where they are constrained goes partly to freer programmes next door); then ties
 lapse, the year's regional programmes form new ones, and the ties feed back: an NGO that
 gained a tie gains capacity (joint projects: the Kyrgyz People's Assembly "won grants by
 participating in joint projects"), and where a state's prizes count regional cooperation
-(Kazakhstan from 2017) tied NGOs rank higher. With both feedbacks at zero each country's
-table is the one it gives alone, bit for bit: the regional layer draws only from its own
-keyed streams. The full description is ``docs/ODD.md`` (section 8).
+(Kazakhstan from 2017) tied NGOs rank higher. With the two feedbacks and the donors'
+mobility at zero each country's table is the one it gives alone, bit for bit: the
+regional layer draws only from its own keyed streams. The full description is
+``docs/ODD.md`` (section 8).
 """
 
 from __future__ import annotations
@@ -61,7 +64,12 @@ class RegionalState(State):
 
 
 class CountryModel(NGOModel):
-    """A country's ``NGOModel`` inside the region: the same model, with a ``RegionalState``."""
+    """A country's ``NGOModel`` inside the region: the same model, with a ``RegionalState``.
+
+    The region calls its two half-steps (``begin_year``, ``finish_year``) rather than
+    ``step``, so Mesa's own step counter of a country model stays at 0; its ``year`` is
+    the clock.
+    """
 
     def __init__(self, scenario: Scenario, rng: int, agents: bool, engine: str):
         super().__init__(scenario, rng=rng, agents=agents, engine=engine)
@@ -143,14 +151,16 @@ class RegionalModel(Model):
         return self.params["information_tie_rate"] if programme.kind == "information" else 1.0
 
     def _move_donor_money(self, running: dict, year: int) -> None:
-        """Move a share of what regional donors withhold from one country to the others.
+        """Move a share of what regional donors withhold from one country to freer ones.
 
         A regional donor (``regional_donors``) withholds part of its planned money from a
-        country under restriction and instability (``Donor.plan_year``). It moves the share
-        ``donor_mobility`` of that money to its programmes in the region's other countries,
-        in proportion to what it plans to spend there, and the rest leaves the region.
-        Donors keep money where their rules let them work (Dupuy, Ron and Prakash 2016):
-        when one government closes in, programmes next door grow.
+        country under restriction and instability (``Donor.plan_year``): it keeps the share
+        ``factor = budget / path`` of its plan there. It moves the share ``donor_mobility``
+        of what it withholds to its programmes in the region's other countries where its
+        rules let it keep more (a higher ``factor``), in proportion to their budgets times
+        how much more; the rest leaves the region. Programmes under the same constraint
+        exchange nothing. Donors keep money where their rules let them work (Dupuy, Ron and
+        Prakash 2016): when one government closes in, programmes next door grow.
         """
         mobility = self.params["donor_mobility"]
         named = self.region.spec.regional_donors
@@ -158,9 +168,9 @@ class RegionalModel(Model):
             return
         for name in named.names:
             donors = [d for m in running.values() for d in m.donors if d.name == name]
-            withheld = [max(0.0, d.path_usd(year) - d.budget_usd) for d in donors]
+            paths = [d.path_usd(year) for d in donors]
             budgets = [d.budget_usd for d in donors]
-            received = moved_money(withheld, budgets, mobility)
+            received = moved_money(paths, budgets, mobility)
             for donor, extra in zip(donors, received, strict=True):
                 donor.budget_usd += extra
 
@@ -263,20 +273,25 @@ class RegionalModel(Model):
         return pd.concat(frames, ignore_index=True)
 
 
-def moved_money(withheld: list[float], budgets: list[float], mobility: float) -> list[float]:
+def moved_money(paths: list[float], budgets: list[float], mobility: float) -> list[float]:
     """Return what each of a donor's country programmes receives from the others.
 
-    The share ``mobility`` of what is withheld from programme ``g`` goes to every other
-    programme in proportion to its budget; nothing goes where the donor spends nothing.
+    Programme ``g`` keeps ``factor_g = budget_g / path_g`` of its planned money and
+    withholds ``path_g - budget_g``; the share ``mobility`` of that goes to the programmes
+    with a higher factor, each weighted by ``budget_k * (factor_k - factor_g)``. Nothing
+    goes where the donor spends nothing or is as constrained, so equal cuts everywhere
+    move nothing.
     """
+    factors = [b / p if p > 0 else 0.0 for b, p in zip(budgets, paths, strict=True)]
     received = [0.0] * len(budgets)
-    for g, amount in enumerate(withheld):
-        others = sum(b for k, b in enumerate(budgets) if k != g)
-        if amount <= 0 or others <= 0:
+    for g, (path, budget) in enumerate(zip(paths, budgets, strict=True)):
+        withheld = max(0.0, path - budget)
+        weights = [budgets[k] * max(0.0, factors[k] - factors[g]) for k in range(len(budgets))]
+        total = sum(weights)
+        if withheld <= 0 or total <= 0:
             continue
-        for k, budget in enumerate(budgets):
-            if k != g:
-                received[k] += mobility * amount * budget / others
+        for k, weight in enumerate(weights):
+            received[k] += mobility * withheld * weight / total
     return received
 
 

@@ -77,6 +77,12 @@ class RegionalDonors(Strict):
     names: list[str] = Field(min_length=1)
     source: Source
 
+    @model_validator(mode="after")
+    def _unique(self) -> RegionalDonors:
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("names must be unique (a donor named twice would move money twice)")
+        return self
+
 
 class Programme(Strict):
     """A regional programme or event that brings NGOs of several countries together.

@@ -203,13 +203,21 @@ def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
 # Regional donors moving money ---------------------------------------------------------
 
 
-def test_moved_money_goes_to_the_other_programmes_in_proportion_to_their_budgets():
-    received = moved_money([10.0, 0.0, 0.0], [0.0, 30.0, 10.0], 0.5)
-    assert received == pytest.approx([0.0, 3.75, 1.25])
+def test_moved_money_goes_to_freer_programmes_in_proportion_to_budget_and_freedom():
+    # Programme 0 is closed (keeps nothing of 10 planned); 1 and 2 keep all they plan.
+    assert moved_money([10.0, 30.0, 10.0], [0.0, 30.0, 10.0], 0.5) == pytest.approx(
+        [0.0, 3.75, 1.25]
+    )
+    # Nothing goes to a more constrained programme: 1 keeps 0.4 of its plan, 0 keeps 0.8.
+    assert moved_money([10.0, 10.0], [8.0, 4.0], 0.5) == pytest.approx([3.0, 0.0])
     # Nothing goes where the donor spends nothing, and nothing moves at mobility 0.
-    assert moved_money([0.0, 8.0, 0.0], [5.0, 0.0, 0.0], 1.0) == pytest.approx([8.0, 0.0, 0.0])
-    assert moved_money([4.0, 8.0, 1.0], [5.0, 1.0, 2.0], 0.0) == [0.0, 0.0, 0.0]
-    assert moved_money([4.0, 0.0], [1.0, 0.0], 1.0) == [0.0, 0.0]
+    assert moved_money([5.0, 8.0, 0.0], [5.0, 0.0, 0.0], 1.0) == pytest.approx([8.0, 0.0, 0.0])
+    assert moved_money([4.0, 8.0, 2.0], [1.0, 1.0, 2.0], 0.0) == [0.0, 0.0, 0.0]
+
+
+def test_equal_cuts_everywhere_move_nothing():
+    assert moved_money([10.0, 10.0, 10.0], [5.0, 5.0, 5.0], 1.0) == [0.0, 0.0, 0.0]
+    assert moved_money([10.0, 20.0], [5.0, 10.0], 1.0) == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("year", [2005, 2012, 2020])
@@ -222,9 +230,7 @@ def test_regional_donors_move_the_share_mobility_of_what_they_withhold(year):
         m.begin_year()
     names = region.spec.regional_donors.names
     before = {(c, d.name): d.budget_usd for c, m in running.items() for d in m.donors}
-    withheld = {
-        (c, d.name): d.path_usd(year) - d.budget_usd for c, m in running.items() for d in m.donors
-    }
+    path = {(c, d.name): d.path_usd(year) for c, m in running.items() for d in m.donors}
     model._move_donor_money(running, year)
     after = {(c, d.name): d.budget_usd for c, m in running.items() for d in m.donors}
     moved_any = False
@@ -235,10 +241,17 @@ def test_regional_donors_move_the_share_mobility_of_what_they_withhold(year):
             assert gain == 0
     for name in names:
         keys = [k for k in after if k[1] == name]
+        factor = {k: before[k] / path[k] if path[k] > 0 else 0.0 for k in keys}
         gained = sum(after[k] - before[k] for k in keys)
-        # Money from a programme moves only if the donor spends elsewhere in the region.
-        movable = sum(withheld[k] for k in keys if any(before[o] > 0 for o in keys if o != k))
+        # What a programme withholds moves only if the donor spends more freely elsewhere.
+        movable = sum(
+            path[k] - before[k]
+            for k in keys
+            if any(before[o] > 0 and factor[o] > factor[k] for o in keys if o != k)
+        )
         assert gained == pytest.approx(0.7 * movable, rel=1e-9, abs=1e-6)
+        # The most constrained programme of a donor receives nothing.
+        assert after[min(keys, key=factor.get)] == before[min(keys, key=factor.get)]
         moved_any |= gained > 0
     assert moved_any
 
@@ -403,6 +416,10 @@ def bad_regional(tmp_path, change) -> str:
         (lambda d: d["regional_donors"]["names"].append("Nobody"), "regional_donors.names.4"),
         (lambda d: d.update(fixed={"tie_decay": {"value": 3, "source": "x" * 5}}), "fixed"),
         (lambda d: d.update(fixed={"colour": {"value": 0, "source": "x" * 5}}), "fixed.colour"),
+        (
+            lambda d: d["regional_donors"]["names"].append(d["regional_donors"]["names"][0]),
+            "regional_donors",
+        ),
     ],
 )
 def test_bad_regional_input_stops_in_one_line_naming_file_and_field(tmp_path, change, field):

@@ -16,6 +16,7 @@ from calibration.regional import (
     REGIONAL_PRIORS,
     RegionalDraw,
     draws_table,
+    kept_draws,
     prior_draw,
     regional_draws,
     simulate_patterns,
@@ -64,17 +65,17 @@ def test_a_draw_is_kept_only_when_every_fitted_pattern_holds(tmp_path):
     unfitted_missing = {**every, "ecology_education_lead": False}
     table = _table([every, one_missing, unfitted_missing])
     assert table.kept.tolist() == [True, False, True]
-    kept = write_posterior(table, tmp_path / "post.parquet")
+    kept = kept_draws(table)
+    write_posterior(kept, tmp_path / "post.parquet")
+    assert pd.read_parquet(tmp_path / "post.parquet").equals(kept)
     assert kept.columns.tolist() == ["tie_decay", "weight"]
     assert kept.tie_decay.tolist() == pytest.approx([0.1, 0.3])
     assert kept.weight.sum() == pytest.approx(1.0)
 
 
-def test_no_kept_draw_writes_nothing(tmp_path):
-    table = _table([{p.id: False for p in PATTERNS}])
+def test_no_kept_draw_is_refused():
     with pytest.raises(ValueError, match="no draw"):
-        write_posterior(table, tmp_path / "post.parquet")
-    assert not (tmp_path / "post.parquet").exists()
+        kept_draws(_table([{p.id: False for p in PATTERNS}]))
 
 
 # The committed regional posterior --------------------------------------------------------
@@ -115,7 +116,9 @@ def test_the_country_check_runs_the_same_draws_in_the_region_and_alone(monkeypat
     import experiments.regional_calibration as report
 
     monkeypatch.setattr(report, "COUNTRY_CHECK_DRAWS", 2)
-    check = report.country_check(load_region(REGIONAL), seed=1, workers=1).set_index("id")
+    posterior = load_posterior(REGIONAL_POSTERIOR)
+    check = report.country_check(load_region(REGIONAL), posterior, seed=1, workers=1)
+    check = check.set_index("id")
     assert len(check) == len(load_target_file(DEFAULT_TARGETS).targets)
     # Before any regional programme or regional donor money, both runs are one run.
     for early in ("kz_new_registrations_1989", "uz_registered_1991"):
@@ -123,3 +126,34 @@ def test_the_country_check_runs_the_same_draws_in_the_region_and_alone(monkeypat
         assert row["region model_median"] == row["alone model_median"]
     lines = "\n".join(report.country_lines(check.reset_index()))
     assert "Targets within tolerance" in lines and "kz_registered_2023" in lines
+
+
+def test_the_regional_posterior_was_computed_from_the_current_inputs():
+    # A changed regional scenario, country scenario, regional prior or country posterior
+    # needs `ngo-abm calibrate regional` again (docs/calibration.md, "The regional layer").
+    import yaml
+
+    from experiments.regional_calibration import provenance
+
+    stored = yaml.safe_load(REGIONAL_POSTERIOR.with_suffix(".yaml").read_text(encoding="utf-8"))
+    current = provenance(load_region(REGIONAL), stored["draws"], stored["seed"])
+    assert stored["inputs_sha256"] == current["inputs_sha256"]
+    assert stored["fitted"] == list(FITTED)
+
+
+def test_a_counterfactual_with_fixed_parameters_is_not_calibrated(capsys):
+    from cli.main import main
+
+    keep = REPO / "scenarios" / "counterfactuals" / "regional"
+    status = main(
+        [
+            "calibrate",
+            "regional",
+            "--draws",
+            "2",
+            "--region",
+            str(keep / "ca_donors_keep_money_in_each_country.yaml"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "fixed" in err
