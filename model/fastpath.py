@@ -27,7 +27,7 @@ from .engines import (
     year_end,
 )
 from .metrics import ECOLOGY, OUTPUT_COLUMNS, output_row
-from .population import DORMANT, LONG_ACTIVE_YEARS, Population
+from .population import DORMANT, LONG_ACTIVE_YEARS, TRAIT, Population
 from .rng import KeyedStreams
 from .scenario import Scenario, ScenarioError
 from .timeline import Timeline
@@ -54,6 +54,9 @@ POP_FIELDS = (
 INCOME_FIELDS = ("income_foreign", "income_state", "income_domestic", "income_prize")
 # The keyed decisions drawn every year, besides each donor's grants ("grant:<name>").
 YEAR_DECISIONS = (
+    "sector",
+    "one_day",
+    "capacity",
     "apply_dormant",
     "state_grant",
     "prize",
@@ -64,7 +67,6 @@ YEAR_DECISIONS = (
     "report",
     "deregister",
 )
-_NO_SECTORS = np.ones(1)
 
 
 class CompiledRun:
@@ -86,16 +88,21 @@ class CompiledRun:
         self.rules = CompiledRules(self.population, self.streams)
         self.columns: dict[str, list] = {c: [] for c in OUTPUT_COLUMNS}
         self.state_priorities = scenario.state.grant_priorities.vector()
-        self.donor_priorities = [d.priorities.vector() for d in scenario.donors]
+        sectors = len(self.state_priorities)
+        own = [d.priorities.vector() for d in scenario.donors]
+        self.donor_priorities = np.array(own, dtype=np.float64).reshape(-1, sectors)
+        self.civic = scenario.civic_sectors.vector()
         scale = b["donor_grant_scale"]
         self.donor_means = [d.mean_grant_usd.value * scale for d in scenario.donors]
         self.donor_means_array = np.array(self.donor_means, dtype=np.float64)
         self.donor_caps = np.array([b["grant_cap_multiple"] * m for m in self.donor_means])
         years = np.arange(scenario.start_year, scenario.end_year + 1)
         self.keys = {d: self.streams.keys(d, years) for d in YEAR_DECISIONS}
+        self.level_key = self.streams.key("domestic_level", TRAIT)
         donor_keys = [self.streams.keys(f"grant:{d.name}", years) for d in scenario.donors]
         # One row of donor keys per year, each row contiguous for the kernel.
         self.donor_keys = np.array(donor_keys, dtype=np.uint64).reshape(-1, years.size).T.copy()
+        self._arrays: tuple | None = None
         self.threat = 0.0
         self.expected_money: float | None = None
         self.last_foreign_share = 0.0
@@ -129,30 +136,39 @@ class CompiledRun:
         line = self.timeline
         instability = line.instability[t]
         restriction = self._restriction(t, instability)
-        budgets, priorities = self._donor_plans(t, instability, restriction)
+        budgets = self._donor_budgets(t, instability, restriction)
         state_usd = (line.grant_budget[t] + line.prize_budget[t]) * line.to_usd[t]
-        money, mix = founding.money_on_offer(state_usd, self.state_priorities, budgets, priorities)
+        money = state_usd  # the total of ``founding.money_on_offer``, in its order
+        for budget in budgets:
+            money += budget
         self.expected_money = founding.expected_money(
             self.expected_money, money, b["founding_lag_years"]
         )
         pop = self.population
-        active = year_kernels.start_year(
-            *(pop.view(n) for n in ("status", "active", "reported", "prev_operating")),
-            pop.view("prev_active"),
-            pop.view("prev_reported"),
-            self._incomes(),
-        )
+        active = year_kernels.start_year(*self._whole(), pop.size)
         lam = founding.expected_registrations(
             b, line.people[t], active, self.expected_money or 0.0, line.burden[t]
         )
         u = self.streams.scalar_uniform("founding", year)
         new = founding.registrations(self.config.name, year, lam, u)
+        offer = (state_usd, self.state_priorities, self.civic, b["funding_pull_sector"])
+        donors = (
+            np.array(budgets, dtype=np.float64),
+            self.donor_means_array,
+            self.donor_caps,
+            self.donor_priorities,
+            b["donor_restriction_shift"] * restriction,
+            self.donor_keys[t],
+            money,
+            offer,
+        )
         counts, struck, grants_paid, prizes_paid = year_kernels.run_year(
-            *self._arrays(new),
+            *self._whole(new),
+            pop.size,
             year,
-            self._founding_args(year, new, money, mix),
+            self._founding_args(t, new),
             self._seeking(t),
-            self._donors(t, budgets, priorities),
+            donors,
             self._state_grant(t),
             self._prizes(t),
             self._domestic(t),
@@ -181,50 +197,37 @@ class CompiledRun:
         )
         return decisions.restriction_in_force(line.documented[t], reactive)
 
-    def _donor_plans(self, t: int, instability: float, restriction: float):
-        """Return each donor's budget and priorities this year (``plan_donors``)."""
+    def _donor_budgets(self, t: int, instability: float, restriction: float) -> list[float]:
+        """Return each donor's budget this year (``plan_donors``; priorities in the kernel)."""
         b = self.behaviour
         political = decisions.donor_political_factor(
             restriction, instability, b["donor_restriction_cut"], b["donor_instability_cut"]
         )
         budgets = [path[t] * political for path in self.timeline.donor_path]
-        shift = b["donor_restriction_shift"] * restriction
-        priorities = [
-            decisions.shifted_priorities(own, self.state_priorities, shift)
-            for own in self.donor_priorities
-        ]
         planned = sum(x / m for x, m in zip(budgets, self.donor_means, strict=True))
         factor = decisions.absorption_factor(planned, self.last_funded, b["donor_absorption"])
-        return [x * factor for x in budgets], priorities
+        return [x * factor for x in budgets]
 
-    def _incomes(self) -> tuple[np.ndarray, ...]:
-        return tuple(self.population.view(name) for name in INCOME_FIELDS)
+    def _whole(self, new: int = 0) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """Make room for ``new`` NGOs; return the population's and incomes' whole arrays."""
+        pop = self.population
+        pop.extend(new)
+        if self._arrays is None or self._arrays[0][0] is not pop.ngo_id:  # grown
+            fields = tuple(getattr(pop, name) for name in POP_FIELDS)
+            self._arrays = fields, tuple(getattr(pop, name) for name in INCOME_FIELDS)
+        return self._arrays
 
-    def _arrays(self, new: int) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], int]:
-        """Make room for ``new`` NGOs; return the population's and incomes' arrays."""
-        self.population.extend(new)
-        pop = tuple(self.population.view(name) for name in POP_FIELDS)
-        return pop, self._incomes()
-
-    def _founding_args(self, year: int, count: int, money: float, mix: np.ndarray) -> tuple:
+    def _founding_args(self, t: int, count: int) -> tuple:
+        b, keys = self.behaviour, self.keys
+        draws = (keys["sector"][t], keys["one_day"][t], keys["capacity"][t], self.level_key)
+        sd = b["capacity_sd"]
         start = self.population.size - count
-        if count == 0:
-            return (start, 0, _NO_SECTORS, (np.uint64(0),) * 4, 0.0, 0.0, 0.0)
-        civic = self.config.civic_sectors.vector()
-        pull = self.behaviour["funding_pull_sector"]
-        sectors = self._founding(founding.sector_probabilities(civic, pull, money, mix))
-        return (start, count, *self.rules.founding_draws(year, sectors))
+        return start, count, draws, b["one_day_share"], sd, 0.5 * sd**2
 
     def _seeking(self, t: int) -> tuple:
         b = self.behaviour
         key = self.keys["apply_dormant"][t]
         return key, b["apply_dormant"], b["track_record_weight"], b["grant_size_capacity"]
-
-    def _donors(self, t: int, budgets: list[float], priorities: list[np.ndarray]) -> tuple:
-        shape = (len(budgets), len(self.state_priorities))
-        stacked = np.array(priorities, dtype=np.float64).reshape(shape)
-        budgets = np.array(budgets, dtype=np.float64)
-        return budgets, self.donor_means_array, self.donor_caps, stacked, self.donor_keys[t]
 
     def _state_grant(self, t: int) -> tuple:
         line = self.timeline
@@ -266,7 +269,9 @@ class CompiledRun:
 
     def results(self) -> pd.DataFrame:
         """Return the run's yearly table (the columns of ``OUTPUT_COLUMNS``)."""
-        return pd.DataFrame(self.columns)[list(OUTPUT_COLUMNS)]
+        # Arrays rather than lists: pandas builds the frame from them twice as fast, with
+        # the dtypes it infers from the lists (int64, float64).
+        return pd.DataFrame({name: np.array(values) for name, values in self.columns.items()})
 
 
 def run_compiled(scenario: Scenario, seed: int = 0) -> pd.DataFrame:

@@ -187,7 +187,11 @@ def found(pop_arrays, start, count, year, stride, cumulative, keys, one_day_shar
 
 @jit
 def seek(status, retired, prev_active, founded, ngo_id, sector, capacity, year, key, p_idle, w, g):
-    """Return this year's applicants (rows, ids, sectors, track records, grant sizes)."""
+    """Return this year's applicants (rows, ids, sectors, track records, grant sizes).
+
+    With ``g`` NaN the grant sizes are left NaN, for the caller to compute only for the
+    winners (``model.year_kernels.award_grants``).
+    """
     n = status.size
     rows = np.empty(n, dtype=np.int64)
     m = 0
@@ -207,8 +211,57 @@ def seek(status, retired, prev_active, founded, ngo_id, sector, capacity, year, 
         ids[j] = ngo_id[i]
         sectors[j] = sector[i]
         track[j] = power(capacity[i], w)
-        sizes[j] = power(capacity[i], g)
+        sizes[j] = power(capacity[i], g) if g == g else np.nan
     return rows, ids, sectors, track, sizes
+
+
+@jit
+def winners(ids, sectors, track, priorities, key, budget, mean_grant):
+    """Draw one funder's winners among the applicants (``model.grants.win_probabilities``).
+
+    Returns:
+        The winners' indices among the applicants (in the first entries) and their number.
+    """
+    m = ids.size
+    won = np.empty(m, dtype=np.int64)
+    if budget <= 0 or m == 0:
+        return won, 0
+    # The sectors' fit, as ``model.population.sector_fit`` computes it with numpy's mean.
+    fit = priorities / (block_sum(priorities, 0, priorities.size) / priorities.size)
+    scores = np.empty(m)
+    for j in range(m):
+        scores[j] = track[j] * fit[sectors[j]]
+    score_total = total(scores)
+    expected = budget / mean_grant
+    if score_total <= 0 or expected <= 0:
+        return won, 0
+    factor = expected / score_total
+    w = 0
+    for j in range(m):
+        p = min(1.0, scores[j] * factor)
+        # A uniform lies in [0, 1): drawing it for a chance of 0 or 1 cannot change the outcome.
+        if p > 0 and (p >= 1.0 or uniform(key, ids[j]) < p):
+            won[w] = j
+            w += 1
+    return won, w
+
+
+@jit
+def share(rows, won, won_sizes, budget, cap, income):
+    """Split the budget among the winners by size (``model.grants.split_budget``).
+
+    Adds each grant to its winner's ``income`` and returns the amount of each applicant.
+    """
+    amounts = np.zeros(rows.size)
+    w = won_sizes.size
+    size_total = pairwise_sum(won_sizes, 0, w)
+    if size_total <= 0 or budget <= 0:
+        return amounts
+    for k in range(w):
+        j = won[k]
+        amounts[j] = min(budget * won_sizes[k] / size_total, cap)
+        income[rows[j]] += amounts[j]
+    return amounts
 
 
 @jit
@@ -218,36 +271,11 @@ def award(rows, ids, sectors, track, sizes, priorities, key, budget, mean_grant,
     Returns:
         The amount awarded to each applicant (``model.grants.allocate``).
     """
-    m = rows.size
-    amounts = np.zeros(m)
-    if budget <= 0 or m == 0:
-        return amounts
-    # The sectors' fit, as ``model.population.sector_fit`` computes it with numpy's mean.
-    fit = priorities / (block_sum(priorities, 0, priorities.size) / priorities.size)
-    scores = np.empty(m)
-    for j in range(m):
-        scores[j] = track[j] * fit[sectors[j]]
-    score_total = total(scores)
-    expected = budget / mean_grant
-    if score_total <= 0 or expected <= 0:
-        return amounts
-    factor = expected / score_total
-    won = np.empty(m, dtype=np.int64)
-    won_sizes = np.empty(m)
-    w = 0
-    for j in range(m):
-        if uniform(key, ids[j]) < min(1.0, scores[j] * factor):
-            won[w] = j
-            won_sizes[w] = sizes[j]
-            w += 1
-    size_total = pairwise_sum(won_sizes, 0, w)
-    if size_total <= 0:
-        return amounts
+    won, w = winners(ids, sectors, track, priorities, key, budget, mean_grant)
+    won_sizes = np.empty(w)
     for k in range(w):
-        j = won[k]
-        amounts[j] = min(budget * won_sizes[k] / size_total, cap)
-        income[rows[j]] += amounts[j]
-    return amounts
+        won_sizes[k] = sizes[won[k]]
+    return share(rows, won, won_sizes, budget, cap, income)
 
 
 @jit

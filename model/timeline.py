@@ -24,14 +24,18 @@ def local_to_constant_usd(scenario: Scenario, year: int) -> float:
     return 1.0 / (scenario.exchange_rate.at(year) * constant_to_nominal_usd(scenario, year))
 
 
-def registration_burden(policy: StatePolicy, year: int, soviet_burden: float) -> float:
+def registration_burden(
+    policy: StatePolicy, year: int, soviet_burden: float, path: float | None = None
+) -> float:
     """Return the burden of registering an NGO in ``year``.
 
     Under Soviet registration rules (up to ``soviet_rules_until``, a dated legal fact)
     it is at least the shared ``soviet_burden``, which is calibrated rather than read
-    back from the first registration counts; later years follow the scenario's path.
+    back from the first registration counts; later years follow the scenario's path
+    (``path``, if given, is its value in ``year``).
     """
-    path = policy.registration_burden.at(year)
+    if path is None:
+        path = policy.registration_burden.at(year)
     soviet = policy.soviet_rules_until
     if soviet is not None and year <= soviet.year:
         return max(path, soviet_burden)
@@ -89,23 +93,30 @@ class Timeline:
     def __init__(self, scenario: Scenario, behaviour: Mapping[str, float]):
         years = range(scenario.start_year, scenario.end_year + 1)
         policy = scenario.state
-        self.to_nominal = [constant_to_nominal_usd(scenario, y) for y in years]
-        self.to_usd = [local_to_constant_usd(scenario, y) for y in years]
-        self.people = [scenario.population_millions.at(y) for y in years]
-        self.gdp_per_person = [scenario.gdp_per_capita_usd.at(y) for y in years]
+        # constant_to_nominal_usd and local_to_constant_usd, each series sorted once
+        base = scenario.usd_cpi.at(scenario.cpi_base_year)
+        self.to_nominal = [cpi / base for cpi in scenario.usd_cpi.over(years)]
+        rates = scenario.exchange_rate.over(years)
+        self.to_usd = [1.0 / (x * n) for x, n in zip(rates, self.to_nominal, strict=True)]
+        self.people = scenario.population_millions.over(years)
+        self.gdp_per_person = scenario.gdp_per_capita_usd.over(years)
         soviet = behaviour["soviet_burden"]
-        self.burden = [registration_burden(policy, y, soviet) for y in years]
-        self.strike_off = [policy.strike_off_inactive.at(y) for y in years]
-        self.enforcement = [policy.reporting_enforcement.at(y) for y in years]
-        self.grant_budget = [policy.grant_budget_local.at(y) for y in years]
-        self.grant_mean = [policy.grant_mean_local.at(y) for y in years]
-        self.prize_budget = [policy.prize_budget_local.at(y) for y in years]
-        self.documented = [policy.foreign_funding_restriction.at(y) for y in years]
+        paths = policy.registration_burden.over(years)
+        self.burden = [
+            registration_burden(policy, y, soviet, p) for y, p in zip(years, paths, strict=True)
+        ]
+        self.strike_off = policy.strike_off_inactive.over(years)
+        self.enforcement = policy.reporting_enforcement.over(years)
+        self.grant_budget = policy.grant_budget_local.over(years)
+        self.grant_mean = policy.grant_mean_local.over(years)
+        self.prize_budget = policy.prize_budget_local.over(years)
+        self.documented = policy.foreign_funding_restriction.over(years)
         shocks = [shocks_in_force(policy, y) for y in years]
         self.instability = [s[0] for s in shocks]
         self.purge = [s[1] for s in shocks]
         self.neighbour = [neighbour_revolution(policy, y) for y in years]
+        levels = [donor_level_usd(scenario, d) for d in scenario.donors]
         self.donor_path = [
-            [donor_path_usd(d, behaviour, donor_level_usd(scenario, d), y) for y in years]
-            for d in scenario.donors
+            [donor_path_usd(d, behaviour, level, y) for y in years]
+            for d, level in zip(scenario.donors, levels, strict=True)
         ]

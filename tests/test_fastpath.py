@@ -134,6 +134,8 @@ def test_the_timeline_reads_what_the_agents_read():
         assert line.burden[t] == model.state.burden
         assert line.instability[t] == model.state.instability
         assert line.to_usd[t] == model.local_to_constant_usd(year)
+        assert line.to_nominal[t] == model.constant_to_nominal_usd(year)
+        assert line.grant_mean[t] == kz.state.grant_mean_local.at(year)
         for d, donor in enumerate(model.donors):
             assert line.donor_path[d][t] == donor.path_usd(year)
 
