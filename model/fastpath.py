@@ -129,7 +129,13 @@ class CompiledRun:
             self.step()
 
     def step(self) -> None:
-        """Simulate one calendar year (``NGOModel.step``)."""
+        """Simulate one calendar year (``NGOModel.step``).
+
+        Raises:
+            ValueError: past the scenario's end year (the timeline stops there).
+        """
+        if self.year >= self.config.end_year:
+            raise ValueError(f"{self.config.name}: the run already reached {self.year}")
         self.year += 1
         year, b = self.year, self.behaviour
         t = year - self.config.start_year

@@ -4,7 +4,7 @@ Each kernel visits the population rows once and draws the same keyed random numb
 ``model.rng.KeyedStreams`` (the SplitMix64 finaliser of Steele et al. 2014, applied twice
 to ``id * golden ^ key``), so a run on these kernels gives the numpy path's table bit for
 bit. Three details make that hold: sums of floating-point arrays use numpy's own pairwise
-summation (``pairwise_sum``), powers take numpy's shortcuts for the exponents it treats
+summation (``model.pairwise``), powers take numpy's shortcuts for the exponents it treats
 specially (``power``), and the inverse normal is scipy's ``ndtri`` itself, called through
 its Cython export. The rules themselves are documented once, on the numpy functions of
 ``model.population`` that these kernels mirror, and in ``docs/ODD.md``.
@@ -19,6 +19,7 @@ import numpy as np
 from llvmlite import binding
 from numba.extending import get_cython_function_address
 
+from .pairwise import block_sum, jit, pairwise_sum, total
 from .population import DEREGISTERED, DORMANT, OPERATING
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -26,7 +27,6 @@ MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
 TO_UNIT = 2.0**-53
 NORMAL_CLIP = 1e-12
-_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
 
 # Bound by symbol name rather than as a ctypes pointer, so that the kernels that call it
 # can be cached on disk (a pointer is a dynamic global that numba will not cache).
@@ -34,8 +34,6 @@ binding.add_symbol(
     "ngo_abm_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri")
 )
 _ndtri = numba.types.ExternalFunction("ngo_abm_ndtri", numba.float64(numba.float64))
-
-jit = numba.njit(cache=True, nogil=True)
 
 
 @jit
@@ -79,88 +77,6 @@ def power(x: float, w: float) -> float:
     if w == 0.0:
         return 1.0
     return x**w
-
-
-@jit
-def block_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """Return the sum of at most 128 elements as numpy's pairwise summation leaf does."""
-    if n < 8:
-        res = 0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    # Eight running sums in scalars (not an array, which would be allocated per call).
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    i = 8
-    while i < n - (n % 8):
-        k = lo + i
-        r0 += a[k]
-        r1 += a[k + 1]
-        r2 += a[k + 2]
-        r3 += a[k + 3]
-        r4 += a[k + 4]
-        r5 += a[k + 5]
-        r6 += a[k + 6]
-        r7 += a[k + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[lo + i]
-        i += 1
-    return res
-
-
-@jit
-def halves(n: int) -> int:
-    """Return the size of the first half of a range numpy's pairwise summation splits."""
-    half = n // 2
-    return half - half % 8
-
-
-@jit
-def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """Return ``a[lo:lo + n].sum()`` in numpy's pairwise order (blocks of 128, 8 lanes).
-
-    numpy halves a range until it has at most 128 elements and adds the halves' sums;
-    this walks the same tree with an explicit stack, since numba cannot cache a
-    recursive function.
-    """
-    if n <= _PAIRWISE_BLOCK:
-        return block_sum(a, lo, n)
-    los = np.empty(64, dtype=np.int64)
-    ns = np.empty(64, dtype=np.int64)
-    left = np.empty(64)
-    right_done = np.zeros(64, dtype=np.bool_)
-    top = 0
-    los[0], ns[0] = lo, n
-    while True:
-        if ns[top] > _PAIRWISE_BLOCK:
-            half = halves(ns[top])
-            right_done[top] = False
-            los[top + 1], ns[top + 1] = los[top], half
-            top += 1
-            continue
-        value = block_sum(a, los[top], ns[top])
-        while True:
-            if top == 0:
-                return value
-            top -= 1
-            if right_done[top]:
-                value = left[top] + value
-                continue
-            left[top] = value
-            right_done[top] = True
-            half = halves(ns[top])
-            los[top + 1], ns[top + 1] = los[top] + half, ns[top] - half
-            top += 1
-            break
-
-
-@jit
-def total(a: np.ndarray) -> float:
-    """Return ``a.sum()`` exactly as numpy computes it."""
-    return pairwise_sum(a, 0, a.size)
 
 
 @jit

@@ -88,6 +88,8 @@ def test_a_run_stopped_at_checkpoints_collects_the_same_columns():
         stopped.run_for(year - stopped.year)
         assert stopped.columns["year"][-1] == year
     assert_identical(whole.results(), stopped.results())
+    with pytest.raises(ValueError, match="already reached"):
+        stopped.step()
 
 
 def test_removing_ngos_mid_run_gives_the_numpy_ngos():
