@@ -34,7 +34,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.special import ndtr
 
-from model import COUNTRIES, Behaviour, NGOModel, Scenario, ScenarioError, load_scenario
+from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario
+from model.fastpath import CompiledRun
 from model.scenario import read_yaml_mapping
 
 from .atomic import write_atomic, write_text_atomic
@@ -200,14 +201,14 @@ class Simulator(pyabc.IntegratedModel):
         yields ``None`` and stops there; the next country then runs.
         """
         for country, scenario in self.scenarios.items():
-            model = NGOModel(scenario.with_params(values), rng=seed, agents=False)
+            model = CompiledRun(scenario.with_params(values), seed)
             for year, due in self.checkpoints[country]:
                 try:
                     model.run_for(year - model.year)
                 except ScenarioError:
                     yield None
                     break
-                yield [(t, run_value(model.datacollector.model_vars, t)) for t in due]
+                yield [(t, run_value(model.columns, t)) for t in due]
 
     def integrated_simulate(self, pars: Mapping[str, float], eps: float) -> pyabc.ModelResult:
         """Run the countries with ``pars`` and a fresh seed; accept within ``eps``."""

@@ -142,16 +142,17 @@ def _calibration_lines(by: dict[str, dict[str, Any]]) -> list[str]:
             "",
             "| calibration path (Kyrgyzstan, no agents) | median s | us / NGO-year |",
             "|---|---:|---:|",
-            f"| compiled rules | {c['seconds_compiled']:.4f} | "
+            f"| compiled path (model.fastpath) | {c['seconds_compiled']:.4f} | "
             f"{c['us_per_ngo_year_compiled']:.3f} |",
-            f"| numpy rules | {c['seconds_numpy']:.4f} | {c['us_per_ngo_year_numpy']:.3f} |",
+            f"| NGOModel, numpy rules | {c['seconds_numpy']:.4f} | "
+            f"{c['us_per_ngo_year_numpy']:.3f} |",
             f"| speed-up | {c['speedup']:.2f}x | |",
         ]
     if "calib_batch" in by:
         b = by["calib_batch"]
         lines += [
             "",
-            f"{b['runs']} prior parameter sets ({b['runaway']} runaway registers): compiled "
+            f"{b['runs']} prior parameter sets ({b['runaway']} runaway registers): compiled path "
             f"{b['runs_per_second_compiled']:.2f} runs/s ({b['seconds_compiled']:.1f} s), numpy "
             f"{b['runs_per_second_numpy']:.2f} runs/s ({b['seconds_numpy']:.1f} s), "
             f"speed-up {b['speedup']:.2f}x.",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from . import decisions
+from . import decisions, timeline
 from .engines import Funder
 from .population import STATUS_NAMES, ApplicantPool, Population
 from .scenario import SECTORS, StatePolicy
@@ -97,8 +97,7 @@ class Donor(Agent):
         self.name = config.name
         self.budget_usd = 0.0
         self.priorities = config.priorities.vector()
-        total_weight = sum(d.weight.value for d in model.config.donors)
-        self.share = config.weight.value / total_weight
+        self.share = timeline.donor_share(model.config, config)
 
     def path_usd(self, year: int) -> float:
         """Return the donor's planned money for ``year`` before reactions (constant US$).
@@ -111,13 +110,8 @@ class Donor(Agent):
         turned elsewhere. Only the arrival year and the weight are the donor's own. Nothing
         outside its entry and exit years.
         """
-        cfg, b = self.config, self.model.behaviour
-        if year < cfg.entry_year or (cfg.exit_year is not None and year > cfg.exit_year):
-            return 0.0
-        ramp = min(1.0, max(0.0, year - cfg.entry_year + 1) / b["donor_ramp_years"])
-        decline = (1.0 - b["donor_decline"]) ** max(0.0, year - b["donor_peak_year"])
         level = self.model.config.donor_budget_scale.value * 1e6 * self.share
-        return level * ramp * decline
+        return timeline.donor_path_usd(self.config, self.model.behaviour, level, year)
 
     def plan_year(self, year: int, instability: float, restriction: float) -> None:
         """Set this year's budget and priorities from its path and the politics it sees.
@@ -228,9 +222,7 @@ class State(Agent):
         self.enforcement = p.reporting_enforcement.at(year)
         self.grant_budget_local = p.grant_budget_local.at(year)
         self.prize_budget_local = p.prize_budget_local.at(year)
-        live = [s for s in p.shocks if s.year <= year < s.year + s.duration_years]
-        self.instability = max((s.instability for s in live), default=0.0)
-        self.purge_share = max((s.purge_dormant_share for s in live), default=0.0)
+        self.instability, self.purge_share = timeline.shocks_in_force(p, year)
         self.decide_restriction(year, foreign_share)
         self.grants_paid_local = 0.0
         self.prizes_paid_local = 0.0
@@ -245,7 +237,7 @@ class State(Agent):
         the reaction and the documented laws (``foreign_funding_restriction``).
         """
         b = self.model.behaviour
-        neighbour = any(r.year == year for r in self.policy.neighbour_revolutions)
+        neighbour = timeline.neighbour_revolution(self.policy, year)
         self.threat = decisions.perceived_threat(
             self.instability,
             neighbour,
@@ -261,17 +253,10 @@ class State(Agent):
         )
 
     def registration_burden(self, year: int) -> float:
-        """Return the burden of registering an NGO in ``year``.
-
-        Under Soviet registration rules (up to ``soviet_rules_until``, a dated legal fact)
-        it is at least the shared ``soviet_burden``, which is calibrated rather than read
-        back from the first registration counts; later years follow the scenario's path.
-        """
-        path = self.policy.registration_burden.at(year)
-        soviet = self.policy.soviet_rules_until
-        if soviet is not None and year <= soviet.year:
-            return max(path, self.model.behaviour["soviet_burden"])
-        return path
+        """Return the burden of registering an NGO in ``year`` (``timeline``)."""
+        return timeline.registration_burden(
+            self.policy, year, self.model.behaviour["soviet_burden"]
+        )
 
     def eligible(self, pool: ApplicantPool) -> ApplicantPool:
         """Return the applicants eligible for state money.

@@ -10,6 +10,7 @@ Timings of both: ``docs/benchmarks.md``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +67,61 @@ class YearEnd(NamedTuple):
     report_prob: float
     habit: float
     strike_off_rate: float
+
+
+def report_probability(b: Mapping[str, float], enforcement: float) -> float:
+    """Return an operating NGO's chance of filing its annual report under ``enforcement``."""
+    p = b["report_base"] + b["report_enforcement"] * enforcement
+    return min(max(float(p), 0.0), 1.0)
+
+
+def year_end(
+    b: Mapping[str, float], strike_off: float, purge_share: float, enforcement: float
+) -> YearEnd:
+    """Return the year's end rates from the behaviour and the State's instruments in force.
+
+    Strike-offs are voluntary closures (``deregistration_rate``), the state's procedure
+    for inactive NGOs (``strike_off_rate`` times its use) and purges.
+    """
+    enforced = b["strike_off_rate"] * strike_off
+    rate = min(1.0, b["deregistration_rate"] + enforced + purge_share)
+    return YearEnd(
+        b["min_activity_usd"],
+        b["savings_rate"],
+        b["one_day_exit"],
+        b["capacity_learning"],
+        b["capacity_decay"],
+        b["volunteer_persistence"],
+        report_probability(b, enforcement),
+        b["report_habit"],
+        rate,
+    )
+
+
+def domestic_shape(d: Domestic) -> tuple[float, float, float, float, float]:
+    """Return the shape of domestic amounts that ``kernels.raise_domestic`` takes.
+
+    That is the sd, the capacity weight, the persistence, the weight of this year's luck
+    (``sqrt(1 - persistence**2)``) and the co-funding.
+    """
+    fresh = float(np.sqrt(1.0 - d.persistence**2))
+    return (d.sd, d.capacity_weight, d.persistence, fresh, d.cofunding)
+
+
+def end_year_rates(r: YearEnd) -> tuple[float, ...]:
+    """Return the kernels' rates of the year's end (``kernels.end_year``)."""
+    keep = 1.0 - (1.0 - r.report_prob) * (1.0 - r.habit)
+    return (
+        r.min_activity,
+        r.savings_rate,
+        r.one_day_exit,
+        1.0 + r.learning,
+        1.0 - r.decay,
+        r.volunteer_persistence,
+        r.report_prob,
+        keep,
+        r.strike_off_rate,
+    )
 
 
 class NumpyRules:
@@ -147,23 +203,25 @@ class CompiledRules(NumpyRules):
     def _level_key(self) -> np.uint64:
         return self.streams.key("domestic_level", TRAIT)
 
+    def founding_draws(self, year: int, founding: Founding) -> tuple:
+        """Return the founding draws' arguments of ``kernels.found``.
+
+        That is the cumulative sector probabilities, the keys of the sector, one-project,
+        capacity and fundraising-level draws, the one-project share, the capacity's sd and
+        half its variance.
+        """
+        keys = (*self._keys(year, "sector", "one_day", "capacity"), self._level_key())
+        sd = founding.capacity_sd
+        cumulative = rules.cumulative_probabilities(founding.sector_probs)
+        return cumulative, keys, founding.one_day_share, sd, 0.5 * sd**2
+
     def found(self, year: int, count: int, founding: Founding) -> slice:
         """Register ``count`` NGOs founded in ``year``; return their rows."""
         rows = self.pop.extend(count)
         names = ("ngo_id", "founded", "sector", "one_day", "capacity", "fundraising_level")
-        sd = founding.capacity_sd
-        kernels.found(
-            self._arrays(*names, "status", "active"),
-            rows.start,
-            count,
-            year,
-            ID_STRIDE,
-            rules.cumulative_probabilities(founding.sector_probs),
-            (*self._keys(year, "sector", "one_day", "capacity"), self._level_key()),
-            founding.one_day_share,
-            sd,
-            0.5 * sd**2,
-        )
+        arrays = self._arrays(*names, "status", "active")
+        draws = self.founding_draws(year, founding)
+        kernels.found(arrays, rows.start, count, year, ID_STRIDE, *draws)
         return rows
 
     def seek(self, year: int, apply_dormant: float, track: float, size: float) -> ApplicantPool:
@@ -198,13 +256,6 @@ class CompiledRules(NumpyRules):
     def raise_domestic(self, year: int, pool: ApplicantPool, d: Domestic) -> None:
         """Give this year's fundraisers their domestic income."""
         keys = self._keys(year, "domestic_raise", "domestic_amount")
-        shape = (
-            d.sd,
-            d.capacity_weight,
-            d.persistence,
-            float(np.sqrt(1.0 - d.persistence**2)),
-            d.cofunding,
-        )
         kernels.raise_domestic(
             pool.rows,
             self.pop.view("ngo_id"),
@@ -215,7 +266,7 @@ class CompiledRules(NumpyRules):
             d.raise_prob,
             d.median_usd,
             d.pool_usd,
-            shape,
+            domestic_shape(d),
         )
 
     def end_year(self, year: int, r: YearEnd) -> np.ndarray:
@@ -237,18 +288,7 @@ class CompiledRules(NumpyRules):
             "reserves_foreign",
             "ngo_id",
         )
-        keep = 1.0 - (1.0 - r.report_prob) * (1.0 - r.habit)
-        rates = (
-            r.min_activity,
-            r.savings_rate,
-            r.one_day_exit,
-            1.0 + r.learning,
-            1.0 - r.decay,
-            r.volunteer_persistence,
-            r.report_prob,
-            keep,
-            r.strike_off_rate,
-        )
+        rates = end_year_rates(r)
         struck = np.zeros(self.pop.size, dtype=bool)
         keys = self._keys(year, "one_day_exit", "volunteer", "report", "deregister")
         kernels.end_year(self._arrays(*names), self._incomes(), year, keys, rates, struck)

@@ -4,7 +4,7 @@ Each kernel visits the population rows once and draws the same keyed random numb
 ``model.rng.KeyedStreams`` (the SplitMix64 finaliser of Steele et al. 2014, applied twice
 to ``id * golden ^ key``), so a run on these kernels gives the numpy path's table bit for
 bit. Three details make that hold: sums of floating-point arrays use numpy's own pairwise
-summation (``pairwise_sum``), powers take numpy's shortcuts for the exponents it treats
+summation (``model.pairwise``), powers take numpy's shortcuts for the exponents it treats
 specially (``power``), and the inverse normal is scipy's ``ndtri`` itself, called through
 its Cython export. The rules themselves are documented once, on the numpy functions of
 ``model.population`` that these kernels mirror, and in ``docs/ODD.md``.
@@ -19,6 +19,7 @@ import numpy as np
 from llvmlite import binding
 from numba.extending import get_cython_function_address
 
+from .pairwise import block_sum, jit, pairwise_sum, total
 from .population import DEREGISTERED, DORMANT, OPERATING
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -26,7 +27,6 @@ MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
 TO_UNIT = 2.0**-53
 NORMAL_CLIP = 1e-12
-_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
 
 # Bound by symbol name rather than as a ctypes pointer, so that the kernels that call it
 # can be cached on disk (a pointer is a dynamic global that numba will not cache).
@@ -34,8 +34,6 @@ binding.add_symbol(
     "ngo_abm_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri")
 )
 _ndtri = numba.types.ExternalFunction("ngo_abm_ndtri", numba.float64(numba.float64))
-
-jit = numba.njit(cache=True, nogil=True)
 
 
 @jit
@@ -82,79 +80,6 @@ def power(x: float, w: float) -> float:
 
 
 @jit
-def block_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """Return the sum of at most 128 elements as numpy's pairwise summation leaf does."""
-    if n < 8:
-        res = 0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    r = a[lo : lo + 8].copy()
-    i = 8
-    while i < n - (n % 8):
-        for j in range(8):
-            r[j] += a[lo + i + j]
-        i += 8
-    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    while i < n:
-        res += a[lo + i]
-        i += 1
-    return res
-
-
-@jit
-def halves(n: int) -> int:
-    """Return the size of the first half of a range numpy's pairwise summation splits."""
-    half = n // 2
-    return half - half % 8
-
-
-@jit
-def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """Return ``a[lo:lo + n].sum()`` in numpy's pairwise order (blocks of 128, 8 lanes).
-
-    numpy halves a range until it has at most 128 elements and adds the halves' sums;
-    this walks the same tree with an explicit stack, since numba cannot cache a
-    recursive function.
-    """
-    if n <= _PAIRWISE_BLOCK:
-        return block_sum(a, lo, n)
-    los = np.empty(64, dtype=np.int64)
-    ns = np.empty(64, dtype=np.int64)
-    left = np.empty(64)
-    right_done = np.zeros(64, dtype=np.bool_)
-    top = 0
-    los[0], ns[0] = lo, n
-    while True:
-        if ns[top] > _PAIRWISE_BLOCK:
-            half = halves(ns[top])
-            right_done[top] = False
-            los[top + 1], ns[top + 1] = los[top], half
-            top += 1
-            continue
-        value = block_sum(a, los[top], ns[top])
-        while True:
-            if top == 0:
-                return value
-            top -= 1
-            if right_done[top]:
-                value = left[top] + value
-                continue
-            left[top] = value
-            right_done[top] = True
-            half = halves(ns[top])
-            los[top + 1], ns[top + 1] = los[top] + half, ns[top] - half
-            top += 1
-            break
-
-
-@jit
-def total(a: np.ndarray) -> float:
-    """Return ``a.sum()`` exactly as numpy computes it."""
-    return pairwise_sum(a, 0, a.size)
-
-
-@jit
 def found(pop_arrays, start, count, year, stride, cumulative, keys, one_day_share, sd, half_var):
     """Write ``count`` new NGOs' ids and founding attributes from row ``start``."""
     ngo_id, founded, sector, one_day, capacity, level, status, active = pop_arrays
@@ -178,7 +103,11 @@ def found(pop_arrays, start, count, year, stride, cumulative, keys, one_day_shar
 
 @jit
 def seek(status, retired, prev_active, founded, ngo_id, sector, capacity, year, key, p_idle, w, g):
-    """Return this year's applicants (rows, ids, sectors, track records, grant sizes)."""
+    """Return this year's applicants (rows, ids, sectors, track records, grant sizes).
+
+    With ``g`` NaN the grant sizes are left NaN, for the caller to compute only for the
+    winners (``model.year_kernels.award_grants``).
+    """
     n = status.size
     rows = np.empty(n, dtype=np.int64)
     m = 0
@@ -198,8 +127,57 @@ def seek(status, retired, prev_active, founded, ngo_id, sector, capacity, year, 
         ids[j] = ngo_id[i]
         sectors[j] = sector[i]
         track[j] = power(capacity[i], w)
-        sizes[j] = power(capacity[i], g)
+        sizes[j] = power(capacity[i], g) if g == g else np.nan
     return rows, ids, sectors, track, sizes
+
+
+@jit
+def winners(ids, sectors, track, priorities, key, budget, mean_grant):
+    """Draw one funder's winners among the applicants (``model.grants.win_probabilities``).
+
+    Returns:
+        The winners' indices among the applicants (in the first entries) and their number.
+    """
+    m = ids.size
+    won = np.empty(m, dtype=np.int64)
+    if budget <= 0 or m == 0:
+        return won, 0
+    # The sectors' fit, as ``model.population.sector_fit`` computes it with numpy's mean.
+    fit = priorities / (block_sum(priorities, 0, priorities.size) / priorities.size)
+    scores = np.empty(m)
+    for j in range(m):
+        scores[j] = track[j] * fit[sectors[j]]
+    score_total = total(scores)
+    expected = budget / mean_grant
+    if score_total <= 0 or expected <= 0:
+        return won, 0
+    factor = expected / score_total
+    w = 0
+    for j in range(m):
+        p = min(1.0, scores[j] * factor)
+        # A uniform lies in [0, 1): drawing it for a chance of 0 or 1 cannot change the outcome.
+        if p > 0 and (p >= 1.0 or uniform(key, ids[j]) < p):
+            won[w] = j
+            w += 1
+    return won, w
+
+
+@jit
+def share(rows, won, won_sizes, budget, cap, income):
+    """Split the budget among the winners by size (``model.grants.split_budget``).
+
+    Adds each grant to its winner's ``income`` and returns the amount of each applicant.
+    """
+    amounts = np.zeros(rows.size)
+    w = won_sizes.size
+    size_total = pairwise_sum(won_sizes, 0, w)
+    if size_total <= 0 or budget <= 0:
+        return amounts
+    for k in range(w):
+        j = won[k]
+        amounts[j] = min(budget * won_sizes[k] / size_total, cap)
+        income[rows[j]] += amounts[j]
+    return amounts
 
 
 @jit
@@ -209,36 +187,11 @@ def award(rows, ids, sectors, track, sizes, priorities, key, budget, mean_grant,
     Returns:
         The amount awarded to each applicant (``model.grants.allocate``).
     """
-    m = rows.size
-    amounts = np.zeros(m)
-    if budget <= 0 or m == 0:
-        return amounts
-    # The sectors' fit, as ``model.population.sector_fit`` computes it with numpy's mean.
-    fit = priorities / (block_sum(priorities, 0, priorities.size) / priorities.size)
-    scores = np.empty(m)
-    for j in range(m):
-        scores[j] = track[j] * fit[sectors[j]]
-    score_total = total(scores)
-    expected = budget / mean_grant
-    if score_total <= 0 or expected <= 0:
-        return amounts
-    factor = expected / score_total
-    won = np.empty(m, dtype=np.int64)
-    won_sizes = np.empty(m)
-    w = 0
-    for j in range(m):
-        if uniform(key, ids[j]) < min(1.0, scores[j] * factor):
-            won[w] = j
-            won_sizes[w] = sizes[j]
-            w += 1
-    size_total = pairwise_sum(won_sizes, 0, w)
-    if size_total <= 0:
-        return amounts
+    won, w = winners(ids, sectors, track, priorities, key, budget, mean_grant)
+    won_sizes = np.empty(w)
     for k in range(w):
-        j = won[k]
-        amounts[j] = min(budget * won_sizes[k] / size_total, cap)
-        income[rows[j]] += amounts[j]
-    return amounts
+        won_sizes[k] = sizes[won[k]]
+    return share(rows, won, won_sizes, budget, cap, income)
 
 
 @jit

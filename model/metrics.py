@@ -136,19 +136,42 @@ def tally(pop: Population, to_nominal: float) -> np.ndarray:
 
 
 def year_row(model: NGOModel, new: int, struck: int, counts: np.ndarray) -> dict[str, float]:
-    """Return the output row of the year just simulated.
+    """Return the output row of the year just simulated by ``model`` (``output_row``)."""
+    state = model.state
+    return output_row(
+        model.year,
+        new,
+        struck,
+        counts,
+        (state.grants_paid_local, state.prizes_paid_local, state.restriction),
+        [d.budget_usd for d in model.donors],
+    )
+
+
+def output_row(
+    year: int,
+    new: int,
+    struck: int,
+    counts: np.ndarray,
+    state: tuple[float, float, float],
+    donor_budgets: list[float],
+) -> dict[str, float]:
+    """Return the output row of a year.
 
     Args:
-        model: The model after the year's step.
+        year: The year just simulated.
         new: NGOs registered this year.
         struck: NGOs deregistered this year.
         counts: The population's tally (``TALLY``), from the numpy or the compiled rules.
+        state: The State's grants and prizes paid (local currency) and its restriction.
+        donor_budgets: Each donor's budget this year (constant US$).
     """
     c = dict(zip(TALLY, counts.tolist(), strict=True))
     funded = int(c["funded"])
-    foreign, state, domestic = c["income_foreign"], c["income_state"], c["income_domestic"]
+    foreign, state_usd, domestic = c["income_foreign"], c["income_state"], c["income_domestic"]
+    grants, prizes, restriction = state
     return {
-        "year": model.year,
+        "year": year,
         "registered": int(c["registered"]),
         "new_registrations": new,
         "deregistered": struck,
@@ -157,17 +180,17 @@ def year_row(model: NGOModel, new: int, struck: int, counts: np.ndarray) -> dict
         "reporting": int(c["reporting"]),
         "long_active": int(c["long_active"]),
         "income_foreign_usd": foreign,
-        "income_state_usd": state,
+        "income_state_usd": state_usd,
         "income_domestic_usd": domestic,
-        "share_income_foreign": _share(foreign, foreign + state + domestic),
+        "share_income_foreign": _share(foreign, foreign + state_usd + domestic),
         "share_foreign_funded": _share(c["foreign_funded"], funded),
         "share_foreign_dependent": _share(c["foreign_dependent"], funded),
         "share_income_le_5k": _share(c["income_le_5k"], funded),
         "share_income_gt_50k": _share(c["income_gt_50k"], funded),
-        "state_grants_local": model.state.grants_paid_local,
-        "state_prizes_local": model.state.prizes_paid_local,
-        "donors_active": sum(1 for d in model.donors if d.active),
-        "donor_budget_usd": float(sum(d.budget_usd for d in model.donors)),
-        "foreign_restriction": model.state.restriction,
+        "state_grants_local": grants,
+        "state_prizes_local": prizes,
+        "donors_active": sum(1 for b in donor_budgets if b > 0),
+        "donor_budget_usd": float(sum(donor_budgets)),
+        "foreign_restriction": restriction,
         "share_ecology": _share(c["ecology"], int(c["registered"])),
     }

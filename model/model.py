@@ -16,17 +16,15 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
 
+from . import founding, timeline
 from . import population as rules
 from .agents import NGO, Donor, State, absorb_donor_money, plan_donors
-from .engines import Domestic, Founding, YearEnd, make_rules
+from .engines import Domestic, Founding, make_rules, report_probability, year_end
+from .fastpath import run_compiled
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import Population
-from .rng import KeyedStreams, poisson_quantile
-from .scenario import MAX_NGOS, Scenario, ScenarioError
-
-# Active NGOs per million people at which the legitimation factor is 1, so that
-# ``civic_rate`` and ``funding_rate`` read as rates at about the density of the 1990s.
-DENSITY_REFERENCE = 100.0
+from .rng import KeyedStreams
+from .scenario import Scenario
 
 
 class NGOModel(Model):
@@ -89,12 +87,11 @@ class NGOModel(Model):
 
     def constant_to_nominal_usd(self, year: int) -> float:
         """Return the factor from constant (base-year) to nominal US dollars of ``year``."""
-        s = self.config
-        return s.usd_cpi.at(year) / s.usd_cpi.at(s.cpi_base_year)
+        return timeline.constant_to_nominal_usd(self.config, year)
 
     def local_to_constant_usd(self, year: int) -> float:
         """Return the factor from nominal local currency of ``year`` to constant US dollars."""
-        return 1.0 / (self.config.exchange_rate.at(year) * self.constant_to_nominal_usd(year))
+        return timeline.local_to_constant_usd(self.config, year)
 
     # The yearly step -------------------------------------------------------------------
 
@@ -157,29 +154,17 @@ class NGOModel(Model):
     def funding_on_offer(self) -> tuple[float, np.ndarray]:
         """Return this year's donor and state money (constant US$) and its sector mix."""
         state_usd = (self.state.grant_budget_local + self.state.prize_budget_local) * self.to_usd
-        mix = state_usd * self._normalised(self.state.priorities)
-        total = state_usd
-        for donor in self.donors:
-            total += donor.budget_usd
-            mix = mix + donor.budget_usd * self._normalised(donor.priorities)
-        return total, mix
-
-    @staticmethod
-    def _normalised(weights: np.ndarray) -> np.ndarray:
-        return weights / weights.sum()
+        return founding.money_on_offer(
+            state_usd,
+            self.state.priorities,
+            [d.budget_usd for d in self.donors],
+            [d.priorities for d in self.donors],
+        )
 
     def update_expected_money(self) -> float:
-        """Return founders' expectation of the money on offer after seeing this year's.
-
-        An adaptive expectation, ``E += (money - E) / (1 + founding_lag_years)``, starting
-        at the first year's money: founding an NGO for money takes time, and founders go by
-        what they have seen funded in recent years (an exponential lag of mean
-        ``founding_lag_years``).
-        """
-        if self.expected_money is None:
-            return self.money
-        weight = 1.0 / (1.0 + self.behaviour["founding_lag_years"])
-        return self.expected_money + weight * (self.money - self.expected_money)
+        """Return founders' expectation of the money on offer (``founding.expected_money``)."""
+        lag = self.behaviour["founding_lag_years"]
+        return founding.expected_money(self.expected_money, self.money, lag)
 
     def gdp_per_person_usd(self) -> float:
         """Return this year's GDP per person in constant US$."""
@@ -195,69 +180,38 @@ class NGOModel(Model):
         return self.behaviour["domestic_pool_gdp"] * self.gdp_per_person_usd() * people
 
     def density_factor(self, active_per_million: float) -> float:
-        """Return the founding multiplier of the density of active NGOs founders see.
-
-        Organisational ecology's density dependence (Hannan and Carroll 1992): founding
-        rises with density while NGOs gain legitimacy (``(1 + d) ** legitimation``,
-        relative to ``DENSITY_REFERENCE`` per million people) and falls as competition
-        for members, staff and attention sets in (``exp(-(d / competition_density)**2)``).
-        """
-        b = self.behaviour
-        legitimacy = ((1.0 + active_per_million) / (1.0 + DENSITY_REFERENCE)) ** b["legitimation"]
-        return legitimacy * float(np.exp(-((active_per_million / b["competition_density"]) ** 2)))
+        """Return the founding multiplier of the density of active NGOs (``founding``)."""
+        return founding.density_factor(active_per_million, self.behaviour)
 
     def expected_registrations(self) -> float:
-        """Return this year's expected new registrations.
-
-        A civic base rate per million people plus a response to the money founders expect
-        on offer, damped by the scramble for it (expected money per NGO active last year
-        against ``crowding_usd``; Cooley and Ron 2002), both scaled by the density of
-        active NGOs (``density_factor``) and held back by the registration burden.
-        """
-        b = self.behaviour
-        people = self.config.population_millions.at(self.year)
-        active = int(self.population.view("prev_active").sum())
-        money = self.expected_money or 0.0
-        per_ngo = money / max(active, 1)
-        uncrowded = per_ngo / (per_ngo + b["crowding_usd"])
-        funded = b["funding_rate"] * money / 1e6 * uncrowded
-        density = self.density_factor(active / max(people, 1e-9))
-        return (1.0 - self.state.burden) * (b["civic_rate"] * people + funded) * density
+        """Return this year's expected new registrations (``founding.expected_registrations``)."""
+        return founding.expected_registrations(
+            self.behaviour,
+            self.config.population_millions.at(self.year),
+            int(self.population.view("prev_active").sum()),
+            self.expected_money or 0.0,
+            self.state.burden,
+        )
 
     def _register_new(self, year: int) -> int:
         lam = self.expected_registrations()
-        if lam > MAX_NGOS:
-            raise ScenarioError(
-                self.config.name,
-                f"year {year}",
-                f"{lam:,.0f} expected registrations (above {MAX_NGOS:,}): check budgets and rates",
-            )
-        # Inverse-CDF of one keyed uniform: more expected foundings never means fewer.
-        count = poisson_quantile(self.streams.scalar_uniform("founding", year), lam)
-        if count >= rules.ID_STRIDE:
-            # Ids are founding year * ID_STRIDE + order: more would reuse next year's ids.
-            raise ScenarioError(
-                self.config.name, f"year {year}", f"{count:,} registrations in one year"
-            )
+        u = self.streams.scalar_uniform("founding", year)
+        count = founding.registrations(self.config.name, year, lam, u)
         if count == 0:
             return 0
-        founding = self._founding(self._sector_probabilities())
-        self._create_agents(self.rules.found(year, count, founding))
+        sectors = self._founding(self._sector_probabilities())
+        self._create_agents(self.rules.found(year, count, sectors))
         return count
 
     def _sector_probabilities(self) -> np.ndarray:
         """Return founders' sector choice: the civic mix pulled towards where money is."""
-        civic = self._normalised(self.config.civic_sectors.vector())
         pull = self.behaviour["funding_pull_sector"]
-        if self.money <= 0:
-            return civic
-        return (1 - pull) * civic + pull * self.money_mix / self.money
+        civic = self.config.civic_sectors.vector()
+        return founding.sector_probabilities(civic, pull, self.money, self.money_mix)
 
     def report_probability(self) -> float:
         """Return an operating NGO's chance of filing its annual report this year."""
-        b = self.behaviour
-        p = b["report_base"] + b["report_enforcement"] * self.state.enforcement
-        return min(max(float(p), 0.0), 1.0)
+        return report_probability(self.behaviour, self.state.enforcement)
 
     def _deregister(self, year: int) -> int:
         """End the year: activity, engagement and reports, then strike idle NGOs off.
@@ -265,25 +219,18 @@ class NGOModel(Model):
         Strike-offs are voluntary closures, the state's procedure for inactive NGOs, and
         purges.
         """
-        b = self.behaviour
-        enforced = b["strike_off_rate"] * self.state.strike_off
-        rate = min(1.0, b["deregistration_rate"] + enforced + self.state.purge_share)
-        rates = YearEnd(
-            b["min_activity_usd"],
-            b["savings_rate"],
-            b["one_day_exit"],
-            b["capacity_learning"],
-            b["capacity_decay"],
-            b["volunteer_persistence"],
-            self.report_probability(),
-            b["report_habit"],
-            rate,
-        )
+        state = self.state
+        rates = year_end(self.behaviour, state.strike_off, state.purge_share, state.enforcement)
         rows = np.flatnonzero(self.rules.end_year(year, rates))
         if self.with_agents:
             for row in rows:
                 self.ngos[row].remove()
         return int(rows.size)
+
+    @property
+    def columns(self) -> dict[str, list]:
+        """Return the yearly values collected so far, by output column."""
+        return self.datacollector.model_vars
 
     def results(self) -> pd.DataFrame:
         """Return the run's yearly table (the columns of ``OUTPUT_COLUMNS``)."""
@@ -301,10 +248,14 @@ def simulate(
         seed: The run's seed.
         agents: Create the Mesa ``NGO`` agents (the output is the same without them).
         engine: ``"compiled"`` or ``"numpy"`` rules (same output; ``model.engines``).
+            Compiled rules without agents run the calibration path (``model.fastpath``),
+            which gives the same table again.
 
     Returns:
         One row per year with the columns of ``OUTPUT_COLUMNS``.
     """
+    if engine == "compiled" and not agents:
+        return run_compiled(scenario, seed)
     model = NGOModel(scenario, rng=seed, agents=agents, engine=engine)
     model.run_for(scenario.end_year - scenario.start_year + 1)
     return model.results()

@@ -80,14 +80,24 @@ class KeyedStreams:
         cache_key = (decision, year)
         key = self._keys.get(cache_key)
         if key is None:
-            base = self._bases.get(decision)
-            if base is None:
-                ss = np.random.SeedSequence(self.seed, spawn_key=(decision_code(decision),))
-                base = ss.generate_state(1, np.uint64)[0]
-                self._bases[decision] = base
+            base = self._base(decision)
             key = np.uint64(_splitmix64_int((year * _GOLDEN_INT & _MASK) ^ int(base)))
             self._keys[cache_key] = key
         return key
+
+    def _base(self, decision: str) -> np.uint64:
+        base = self._bases.get(decision)
+        if base is None:
+            ss = np.random.SeedSequence(self.seed, spawn_key=(decision_code(decision),))
+            base = ss.generate_state(1, np.uint64)[0]
+            self._bases[decision] = base
+        return base
+
+    def keys(self, decision: str, years: np.ndarray) -> np.ndarray:
+        """Return ``key(decision, year)`` for each of ``years`` at once (uint64 array)."""
+        x = np.asarray(years, dtype=np.uint64) * _GOLDEN
+        x ^= self._base(decision)
+        return _splitmix64(x)
 
     def uniform(self, decision: str, year: int, ids: np.ndarray) -> np.ndarray:
         """Return one uniform in [0, 1) per id, keyed by (seed, decision, year, id).

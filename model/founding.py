@@ -1,0 +1,130 @@
+"""How many NGOs are founded each year, and in which fields: pure functions of what founders see.
+
+Source: organisational ecology's density dependence (Hannan and Carroll 1992), the "NGO
+scramble" for donor money (Cooley and Ron 2002), and Jaysanov (2023), CAJOTAS 4(6), for the
+founding waves that followed donor money in Central Asia. Equations and parameters:
+``docs/ODD.md``; the parameters in ``scenarios/behaviour.yaml``. ``NGOModel`` and the
+compiled calibration run (``model.fastpath``) both call these, so there is one definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .population import ID_STRIDE
+from .rng import poisson_quantile
+from .scenario import MAX_NGOS, ScenarioError
+
+# Active NGOs per million people at which the legitimation factor is 1, so that
+# ``civic_rate`` and ``funding_rate`` read as rates at about the density of the 1990s.
+DENSITY_REFERENCE = 100.0
+
+
+def normalised(weights: np.ndarray) -> np.ndarray:
+    """Return ``weights`` divided by their sum."""
+    return weights / weights.sum()
+
+
+def money_on_offer(
+    state_usd: float,
+    state_priorities: np.ndarray,
+    budgets: Sequence[float],
+    priorities: Sequence[np.ndarray],
+) -> tuple[float, np.ndarray]:
+    """Return the year's state and donor money (constant US$) and its sector mix."""
+    mix = state_usd * normalised(state_priorities)
+    total = state_usd
+    for budget, weights in zip(budgets, priorities, strict=True):
+        total += budget
+        mix = mix + budget * normalised(weights)
+    return total, mix
+
+
+def expected_money(previous: float | None, money: float, lag_years: float) -> float:
+    """Return founders' expectation of the money on offer after seeing this year's.
+
+    An adaptive expectation, ``E += (money - E) / (1 + founding_lag_years)``, starting
+    at the first year's money: founding an NGO for money takes time, and founders go by
+    what they have seen funded in recent years (an exponential lag of mean
+    ``founding_lag_years``).
+    """
+    if previous is None:
+        return money
+    weight = 1.0 / (1.0 + lag_years)
+    return previous + weight * (money - previous)
+
+
+def density_factor(active_per_million: float, b: Mapping[str, float]) -> float:
+    """Return the founding multiplier of the density of active NGOs founders see.
+
+    Founding rises with density while NGOs gain legitimacy (``(1 + d) ** legitimation``,
+    relative to ``DENSITY_REFERENCE`` per million people) and falls as competition
+    for members, staff and attention sets in (``exp(-(d / competition_density)**2)``).
+    """
+    legitimacy = ((1.0 + active_per_million) / (1.0 + DENSITY_REFERENCE)) ** b["legitimation"]
+    return legitimacy * float(np.exp(-((active_per_million / b["competition_density"]) ** 2)))
+
+
+def expected_registrations(
+    b: Mapping[str, float], people: float, active: int, money: float, burden: float
+) -> float:
+    """Return a year's expected new registrations.
+
+    A civic base rate per million people plus a response to the money founders expect
+    on offer, damped by the scramble for it (expected money per NGO active last year
+    against ``crowding_usd``), both scaled by the density of active NGOs
+    (``density_factor``) and held back by the registration burden.
+
+    Args:
+        b: The behavioural parameters.
+        people: The country's people (millions).
+        active: NGOs active last year.
+        money: The money founders expect on offer (constant US$).
+        burden: The registration burden (0-1).
+    """
+    per_ngo = money / max(active, 1)
+    uncrowded = per_ngo / (per_ngo + b["crowding_usd"])
+    funded = b["funding_rate"] * money / 1e6 * uncrowded
+    density = density_factor(active / max(people, 1e-9), b)
+    return (1.0 - burden) * (b["civic_rate"] * people + funded) * density
+
+
+def sector_probabilities(
+    civic: np.ndarray, pull: float, money: float, mix: np.ndarray
+) -> np.ndarray:
+    """Return founders' sector choice: the civic mix pulled towards where money is.
+
+    Args:
+        civic: The civic sector weights.
+        pull: ``funding_pull_sector`` (0-1).
+        money: The money on offer this year.
+        mix: Its sector mix.
+    """
+    civic = normalised(civic)
+    if money <= 0:
+        return civic
+    return (1 - pull) * civic + pull * mix / money
+
+
+def registrations(scenario: str, year: int, lam: float, u: float) -> int:
+    """Return the year's new registrations: the Poisson(``lam``) quantile of the keyed ``u``.
+
+    An inverse CDF of one keyed uniform, so that more expected foundings never mean fewer.
+
+    Raises:
+        ScenarioError: if the register runs away (``lam`` above ``MAX_NGOS``, or more
+            registrations than a year's ids can number).
+    """
+    if lam > MAX_NGOS:
+        raise ScenarioError(
+            scenario,
+            f"year {year}",
+            f"{lam:,.0f} expected registrations (above {MAX_NGOS:,}): check budgets and rates",
+        )
+    count = poisson_quantile(u, lam)
+    if count >= ID_STRIDE:
+        # Ids are founding year * ID_STRIDE + order: more would reuse next year's ids.
+        raise ScenarioError(scenario, f"year {year}", f"{count:,} registrations in one year")
+    return count
