@@ -66,7 +66,7 @@ def test_validate_writes_every_table_and_figure(tiny, tmp_path):
     folder, estimator = tiny
     path = validate(
         truths=12,
-        predictive_truths=10,
+        predictive_truths=4,
         draws=40,
         predictive_draws=4,
         stability_draws=3,
