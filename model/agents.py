@@ -177,10 +177,14 @@ def absorb_donor_money(model: NGOModel, capable_ngos: int) -> None:
     (``capable_ngos``, those funded last year) absorb, so each budget is scaled by
     ``decisions.absorption_factor`` of the grants planned by all donors.
     """
-    planned = sum(d.budget_usd / d.mean_grant_usd for d in model.donors)
-    factor = decisions.absorption_factor(planned, capable_ngos, model.behaviour["donor_absorption"])
-    for donor in model.donors:
-        donor.budget_usd *= factor
+    budgets = decisions.absorbed_budgets(
+        [d.budget_usd for d in model.donors],
+        [d.mean_grant_usd for d in model.donors],
+        capable_ngos,
+        model.behaviour["donor_absorption"],
+    )
+    for donor, budget in zip(model.donors, budgets, strict=True):
+        donor.budget_usd = budget
 
 
 class State(Agent):

@@ -74,6 +74,18 @@ def absorption_factor(planned_grants: float, capable_ngos: int, absorption: floa
     return 1.0 / (1.0 + absorption * planned_grants / max(1, capable_ngos))
 
 
+def absorbed_budgets(
+    budgets: list[float], mean_grants: list[float], capable_ngos: int, absorption: float
+) -> list[float]:
+    """Return the donors' budgets scaled to what the sector absorbs (``absorption_factor``).
+
+    The grants planned are each budget over its donor's mean grant, summed over donors.
+    """
+    planned = sum(b / m for b, m in zip(budgets, mean_grants, strict=True))
+    factor = absorption_factor(planned, capable_ngos, absorption)
+    return [b * factor for b in budgets]
+
+
 def shifted_priorities(own: np.ndarray, state: np.ndarray, weight: float) -> np.ndarray:
     """Return sector priorities moved towards the State's by ``weight`` (0-1).
 

@@ -210,9 +210,9 @@ class CompiledRun:
             restriction, instability, b["donor_restriction_cut"], b["donor_instability_cut"]
         )
         budgets = [path[t] * political for path in self.timeline.donor_path]
-        planned = sum(x / m for x, m in zip(budgets, self.donor_means, strict=True))
-        factor = decisions.absorption_factor(planned, self.last_funded, b["donor_absorption"])
-        return [x * factor for x in budgets]
+        return decisions.absorbed_budgets(
+            budgets, self.donor_means, self.last_funded, b["donor_absorption"]
+        )
 
     def _whole(self, new: int = 0) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         """Make room for ``new`` NGOs; return the population's and incomes' whole arrays."""
