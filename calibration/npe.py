@@ -13,7 +13,7 @@ inference?": ensembles are less often overconfident).
 
 A trained estimator is saved as two files: the flows' weights (``.eqx``, equinox's leaf
 format, no pickle) and a JSON of what rebuilds them (architecture, feature scaling,
-targets, parameters, table key and seed).
+targets, parameters, the keys of the tables it was trained on and seed).
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ class Estimator:
     table_key: str
     rows: int
     seed: int
+    truncated_key: str | None = None
+    truncated_rows: int = 0
 
     def sample(self, features: np.ndarray, n: int, seed: int, iid: bool = False) -> np.ndarray:
         """Return ``n`` draws of the normal scores given ``features``.
@@ -148,6 +150,8 @@ def save(estimator: Estimator, path: Path) -> None:
         "table_key": estimator.table_key,
         "rows": estimator.rows,
         "seed": estimator.seed,
+        "truncated_key": estimator.truncated_key,
+        "truncated_rows": estimator.truncated_rows,
     }
     write_atomic(path, lambda tmp: eqx.tree_serialise_leaves(tmp, estimator.flows))
     write_text_atomic(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
@@ -173,4 +177,6 @@ def load(path: Path) -> Estimator:
         table_key=meta["table_key"],
         rows=meta["rows"],
         seed=meta["seed"],
+        truncated_key=meta.get("truncated_key"),
+        truncated_rows=meta.get("truncated_rows", 0),
     )

@@ -33,6 +33,7 @@ from model.code import model_fingerprint
 from .abc import RUNS_DIR, Simulator, fingerprint, load_priors, model_values, sampled_name
 from .atomic import write_atomic
 from .targets import load_targets
+from .truncation import TRUNCATION_STREAM, read_proposal
 
 CHUNK_ROWS = 200
 TABLE_KEY = b"ngo_abm_reference_key"
@@ -41,14 +42,24 @@ ROW = "row"
 SEED = "seed"
 
 
+def truncated_table(holdout: bool) -> Path:
+    """Return the folder of the truncated rows of the main or held-back calibration."""
+    return RUNS_DIR / ("truncated_holdout" if holdout else "truncated_main")
+
+
 @dataclass(frozen=True)
 class ChunkTask:
-    """Rows ``start`` to ``stop - 1`` of the table with key ``key`` and seed ``seed``."""
+    """Rows ``start`` to ``stop - 1`` of the table with key ``key`` and seed ``seed``.
+
+    A table of truncated rows names its ``proposal`` folder: its rows take their normal
+    scores from the proposal file (``calibration.truncation``) instead of the prior.
+    """
 
     key: str
     seed: int
     start: int
     stop: int
+    proposal: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -57,30 +68,56 @@ def simulator() -> Simulator:
     return Simulator(load_targets(), load_priors())
 
 
-def table_key(seed: int) -> str:
-    """Return the key of the table with ``seed``: what every one of its rows depends on."""
+def table_key(seed: int, proposal_key: str | None = None) -> str:
+    """Return the key of the table with ``seed``: what every one of its rows depends on.
+
+    A table of truncated rows also depends on its proposal (``proposal_key``).
+    """
     sim = simulator()
     payload = {
         "setup": fingerprint(sim.priors, sim.targets, sim),
         "model": model_fingerprint(),
         "seed": seed,
     }
+    if proposal_key is not None:
+        payload["proposal"] = proposal_key
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def row_draws(seed: int, row: int, n_params: int) -> tuple[np.ndarray, int]:
-    """Return row ``row``'s normal scores and simulation seed (keyed, order-free)."""
-    rng = np.random.default_rng([seed, row])
+def row_draws(
+    seed: int, row: int, n_params: int, stream: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Return row ``row``'s normal scores and simulation seed (keyed, order-free).
+
+    Truncated tables key their rows' seeds by their own ``stream``, apart from the prior's.
+    """
+    # A trailing tag keeps the key apart from shorter keys (numpy's SeedSequence reads a key
+    # with trailing zeros as the shorter key) and from the features' noise keys.
+    rng = np.random.default_rng([seed, row] if stream is None else [seed, row, stream, 1])
     return rng.standard_normal(n_params), int(rng.integers(0, 2**31 - 1))
 
 
+def proposal_rows(task: ChunkTask, names: list[str]) -> np.ndarray:
+    """Return the proposal's normal scores of the task's rows (columns ``names``)."""
+    proposal, _, _ = read_proposal(Path(task.proposal))
+    if len(proposal) < task.stop:
+        raise ScenarioError(
+            task.proposal, "rows", f"{len(proposal)} proposal rows, {task.stop} needed"
+        )
+    return proposal[[sampled_name(n) for n in names]].to_numpy(dtype=float)[task.start : task.stop]
+
+
 def simulate_chunk(task: ChunkTask) -> pd.DataFrame:
-    """Simulate rows ``task.start`` to ``task.stop - 1``: one row per prior draw."""
+    """Simulate rows ``task.start`` to ``task.stop - 1``: one row per prior or proposal draw."""
     sim = simulator()
     names = list(sim.priors)
+    proposed = None if task.proposal is None else proposal_rows(task, names)
     records = []
     for row in range(task.start, task.stop):
-        z, seed = row_draws(task.seed, row, len(names))
+        stream = None if proposed is None else TRUNCATION_STREAM
+        z, seed = row_draws(task.seed, row, len(names), stream)
+        if proposed is not None:
+            z = proposed[row - task.start]
         scores = {sampled_name(n): float(v) for n, v in zip(names, z, strict=True)}
         stats = sim.statistics(model_values(scores, sim.priors), seed)
         records.append({ROW: row, SEED: seed, **scores, **stats})
@@ -99,10 +136,10 @@ def chunk_path(folder: Path, start: int) -> Path:
     return folder / f"rows_{start:07d}.parquet"
 
 
-def chunk_tasks(key: str, seed: int, rows: int) -> list[ChunkTask]:
+def chunk_tasks(key: str, seed: int, rows: int, proposal: str | None = None) -> list[ChunkTask]:
     """Return the chunks of a table of ``rows`` rows (the last one may be short)."""
     return [
-        ChunkTask(key, seed, start, min(start + CHUNK_ROWS, rows))
+        ChunkTask(key, seed, start, min(start + CHUNK_ROWS, rows), proposal)
         for start in range(0, rows, CHUNK_ROWS)
     ]
 

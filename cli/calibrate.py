@@ -85,7 +85,12 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
     for path in (parquet, summary, estimator_file):
         check_file(path, "--posterior")
     estimator, cost = fit(
-        args.rows, args.holdout, seed=args.seed, folder=args.table or DEFAULT_TABLE, progress=True
+        args.rows,
+        args.holdout,
+        seed=args.seed,
+        folder=args.table or DEFAULT_TABLE,
+        progress=True,
+        truncated_rows=args.truncated_rows,
     )
     estimator_file.parent.mkdir(parents=True, exist_ok=True)
     export(estimator, cost, estimator_file, parquet, summary)
@@ -199,6 +204,13 @@ def register(sub) -> None:
         help="npe: reference-table rows to train on (later rows stay out, for validate)",
     )
     p.add_argument("--table", type=Path, default=None, help="npe: reference table folder")
+    p.add_argument(
+        "--truncated-rows",
+        type=whole_number(0, MAX_RUNS),
+        default=0,
+        help="npe: rows of the truncated table (`ngo-abm reference --truncate`) to train on "
+        "as well (later rows stay out, for validate)",
+    )
     p.add_argument(
         "--region",
         type=Path,

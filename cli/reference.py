@@ -2,7 +2,9 @@
 
 The table (``calibration/runs/reference/`` by default) is what ``ngo-abm calibrate npe``
 trains the posterior on and ``ngo-abm validate`` checks it with. Stored chunks are kept:
-rerunning resumes, a larger ``--rows`` extends. See ``docs/calibration.md``.
+rerunning resumes, a larger ``--rows`` extends. With ``--truncate``, the rows come from the
+prior truncated to the committed posterior's region (``calibration.truncation``), in their
+own folder. See ``docs/calibration.md``.
 """
 
 from __future__ import annotations
@@ -17,12 +19,21 @@ from .arguments import minutes, seeds, whole_number, workers
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
-    """Simulate the table's missing rows."""
-    from calibration.reference import DEFAULT_TABLE
-    from experiments.reference_table import build_table
+    """Simulate the table's missing rows (drawing the truncated proposal first if asked)."""
+    from calibration.reference import DEFAULT_TABLE, truncated_table
+    from experiments.reference_table import build_table, write_truncated_proposal
 
-    folder = args.out or DEFAULT_TABLE
+    holdout = args.truncate == "holdout"
+    folder = args.out or (truncated_table(holdout) if args.truncate else DEFAULT_TABLE)
     with output_folder(folder):
+        proposal = None
+        if args.truncate:
+            meta = write_truncated_proposal(folder, holdout, args.rows, seed=args.seed)
+            print(
+                f"{folder}: proposal from {meta['estimator']}, prior mass of the region "
+                f"{meta['prior_mass']:.4f}"
+            )
+            proposal = folder
         stored = build_table(
             folder,
             args.rows,
@@ -31,6 +42,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             max_minutes=args.max_minutes,
             progress=True,
+            proposal=proposal,
         )
     print(f"{folder}: {stored} of {args.rows} rows stored")
     return 0
@@ -51,5 +63,12 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--out", type=Path, default=None, help="table folder (calibration/runs/reference)"
+    )
+    p.add_argument(
+        "--truncate",
+        choices=("main", "holdout"),
+        default=None,
+        help="draw from the prior truncated to the committed main or held-back posterior "
+        "(calibration/runs/truncated_main or truncated_holdout)",
     )
     p.set_defaults(func=cmd_reference)

@@ -1,5 +1,8 @@
 """Build or extend the reference table of prior simulations (``calibration.reference``).
 
+A table of truncated rows (``calibration.truncation``) is built the same way from a
+proposal file, which ``write_truncated_proposal`` draws from the committed estimator.
+
 Chunks already stored under the table's key are kept, so an interrupted or time-limited
 build resumes where it stopped and a larger ``rows`` extends the table. Chunks run
 in-process, on local processes or on a dask.distributed cluster (``experiments.runner``);
@@ -13,6 +16,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from calibration.abc import load_priors, sampled_name
+from calibration.amortised import estimator_path, fitted_targets
+from calibration.npe import load
+from calibration.observation import observed
 from calibration.reference import (
     ChunkTask,
     chunk_tasks,
@@ -21,14 +28,74 @@ from calibration.reference import (
     table_key,
     write_chunk,
 )
+from calibration.truncation import (
+    EPS,
+    PROPOSAL_FILE,
+    proposal_key,
+    read_proposal,
+    truncated_draws,
+    write_proposal,
+)
+from model import ScenarioError
 
 from .runner import imap_runs
 
 
-def missing_chunks(folder: Path, seed: int, rows: int) -> list[ChunkTask]:
+def missing_chunks(
+    folder: Path, seed: int, rows: int, proposal: Path | None = None
+) -> list[ChunkTask]:
     """Return the chunks of the first ``rows`` rows that are not stored yet."""
-    key = table_key(seed)
-    return [task for task in chunk_tasks(key, seed, rows) if not is_stored(folder, task)]
+    key = table_key(seed, None if proposal is None else read_proposal(proposal)[1])
+    tasks = chunk_tasks(key, seed, rows, None if proposal is None else str(proposal))
+    return [task for task in tasks if not is_stored(folder, task)]
+
+
+def write_truncated_proposal(
+    folder: Path,
+    holdout: bool,
+    rows: int,
+    eps: float = EPS,
+    seed: int = 1,
+    estimator_file: Path | None = None,
+) -> dict:
+    """Write ``rows`` draws of the prior truncated to a posterior's HPD region.
+
+    The region is that of ``estimator_file`` (by default the committed estimator of the main
+    or held-back calibration) at the reported figures. A proposal already stored under the
+    same key with enough rows is kept; a longer one starts with the same rows (draws are
+    kept in order).
+
+    Raises:
+        ScenarioError: if the estimator was trained on other parameters than the priors'.
+    """
+    estimator_file = estimator_file or estimator_path(holdout)
+    if not estimator_file.with_suffix(".json").exists():
+        raise ScenarioError(
+            estimator_file, "", "no posterior estimator: run `ngo-abm calibrate npe`"
+        )
+    estimator = load(estimator_file)
+    names = list(load_priors())
+    if estimator.parameters != names:
+        raise ScenarioError(
+            estimator_file, "parameters", "differ from calibration/priors.yaml: retrain"
+        )
+    features = observed(fitted_targets(holdout))
+    key = proposal_key(estimator_file, features, eps, seed)
+    if (folder / PROPOSAL_FILE).exists():
+        stored, stored_key, meta = read_proposal(folder)
+        if stored_key == key and len(stored) >= rows:
+            return meta
+    draws, tau, mass = truncated_draws(estimator, features, rows, eps, seed)
+    meta = {
+        "estimator": estimator_file.name,
+        "holdout": holdout,
+        "eps": eps,
+        "seed": seed,
+        "log_density_threshold": tau,
+        "prior_mass": mass,
+    }
+    write_proposal(folder, draws, [sampled_name(n) for n in names], key, meta)
+    return meta
 
 
 def build_table(
@@ -39,14 +106,16 @@ def build_table(
     scheduler: str | None = None,
     max_minutes: float | None = None,
     progress: bool = False,
+    proposal: Path | None = None,
 ) -> int:
     """Simulate the missing chunks of the first ``rows`` rows; return how many rows are stored.
 
     With ``max_minutes``, no chunk is waited for after that time: the build stops and
-    resumes on the next call.
+    resumes on the next call. With ``proposal`` (a folder with a proposal file), the rows'
+    normal scores are the proposal's.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    todo = missing_chunks(folder, seed, rows)
+    todo = missing_chunks(folder, seed, rows, proposal)
     deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
     bar = tqdm(total=sum(t.stop - t.start for t in todo), disable=not progress, desc="rows")
     results = imap_runs(simulate_chunk, todo, workers, scheduler)
@@ -59,4 +128,5 @@ def build_table(
     finally:
         results.close()
         bar.close()
-    return rows - sum(t.stop - t.start for t in missing_chunks(folder, seed, rows))
+    missing = missing_chunks(folder, seed, rows, proposal)
+    return rows - sum(t.stop - t.start for t in missing)

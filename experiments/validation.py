@@ -22,12 +22,18 @@ import numpy as np
 import pandas as pd
 
 from calibration.abc import load_priors, model_values, sampled_name
-from calibration.amortised import features_of, load_estimator, scores_of
+from calibration.amortised import STREAM, features_of, load_estimator, row_keys, scores_of
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.npe import Estimator
 from calibration.posterior import draw_posterior, has_posterior, load_posterior
-from calibration.reference import DEFAULT_TABLE, load_table, simulate_statistics
+from calibration.reference import (
+    DEFAULT_TABLE,
+    load_table,
+    simulate_statistics,
+    truncated_table,
+)
 from calibration.targets import DEFAULT_TARGETS, load_target_file
+from calibration.truncation import TRUNCATION_STREAM
 from model import ScenarioError
 
 from .calibration_report import HOLDOUT_POSTERIOR, REPORT_DIR, holdout_section
@@ -40,15 +46,37 @@ PREDICTIVE_STREAM = 11
 BARS = {0.5: (0.40, 0.60), 0.9: (0.82, 0.97)}
 
 
-def truth_rows(estimator: Estimator, n: int, folder: Path = DEFAULT_TABLE) -> pd.DataFrame:
-    """Return ``n`` table rows after the estimator's training rows: the synthetic truths."""
-    table = load_table(folder, estimator.table_key, estimator.rows + n)
-    truths = table[table["row"] >= estimator.rows].iloc[:n]
-    if len(truths) < n:
+def truth_rows(
+    estimator: Estimator, n: int, folder: Path = DEFAULT_TABLE, truncated: Path | None = None
+) -> pd.DataFrame:
+    """Return ``n`` synthetic truths: rows after the estimator's training rows.
+
+    An estimator trained on prior and truncated rows learnt the posterior under their
+    mixture, so its truths are drawn from both tables in the training proportions,
+    interleaved so that any first ``k`` of them keep those proportions.
+    """
+    total = estimator.rows + estimator.truncated_rows
+    n_truncated = round(n * estimator.truncated_rows / total)
+    parts = [_rows_after(folder, estimator.table_key, estimator.rows, n - n_truncated)]
+    if n_truncated:
+        table = truncated or truncated_table(holdout=False)
+        rows = _rows_after(table, estimator.truncated_key, estimator.truncated_rows, n_truncated)
+        parts.append(rows.assign(**{STREAM: TRUNCATION_STREAM}))
+    for part in parts:
+        part["position"] = (np.arange(len(part)) + 0.5) / max(len(part), 1)
+    mixed = pd.concat(parts, ignore_index=True).sort_values("position", kind="stable")
+    return mixed.drop(columns="position").reset_index(drop=True)
+
+
+def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
+    """Return the ``n`` rows of a table after its first ``trained`` rows."""
+    table = load_table(folder, key, trained + n)
+    rows = table[table["row"] >= trained].iloc[:n]
+    if len(rows) < n:
         raise ScenarioError(
-            folder, "rows", f"{len(truths)} rows beyond the {estimator.rows} trained on, {n} needed"
+            folder, "rows", f"{len(rows)} rows beyond the {trained} trained on, {n} needed"
         )
-    return truths.reset_index(drop=True)
+    return rows.reset_index(drop=True)
 
 
 def parameter_ranks(estimator: Estimator, truths: pd.DataFrame, draws: int, seed: int):
@@ -89,8 +117,9 @@ def predictive_ranks(
     features = features_of(truths, _targets(estimator), estimator.seed)
     z_post = estimator.sample(features, draws, seed, iid=True)
     tasks = []
+    keys = row_keys(truths)
     for i, row in truths.iterrows():
-        rng = np.random.default_rng([seed, PREDICTIVE_STREAM, int(row["row"])])
+        rng = np.random.default_rng([seed, PREDICTIVE_STREAM, *keys[i]])
         truth = {sampled_name(p): row[sampled_name(p)] for p in estimator.parameters}
         tasks.append((model_values(truth, priors), int(rng.integers(0, 2**31 - 1))))
         for d in range(draws):

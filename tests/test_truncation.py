@@ -1,0 +1,127 @@
+"""Truncated proposals (TSNPE): draws inside the region, truncated tables, mixed training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import calibration.reference as reference
+import calibration.truncation as truncation
+from calibration.amortised import fit, fitted_targets
+from calibration.npe import Estimator, FlowSpec, save, train
+from calibration.truncation import log_density, read_proposal, truncated_draws
+from experiments.reference_table import build_table, write_truncated_proposal
+from experiments.validation import truth_rows
+
+TINY = FlowSpec(layers=2, width=16, depth=1, ensemble=2, max_epochs=3, patience=2)
+
+
+def toy_estimator() -> Estimator:
+    """A flow trained on a Gaussian toy: the posterior of z given x = z + noise."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((3000, 2))
+    x = z + 0.3 * rng.standard_normal(z.shape)
+    spec = FlowSpec(layers=2, width=32, depth=1, ensemble=2, max_epochs=40, patience=5)
+    flows, mean, sd, _ = train(z, x, spec, seed=2)
+    return Estimator(flows, spec, ["a", "b"], ["x", "y"], mean, sd, "key", 3000, 2)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toy_estimator()
+
+
+def test_truncated_draws_lie_in_the_region_and_are_keyed(toy, monkeypatch):
+    monkeypatch.setattr(truncation, "BLOCK", 2000)
+    x = np.array([1.5, -1.0])
+    draws, tau, mass = truncated_draws(toy, x, 300, eps=1e-3, seed=4)
+    assert draws.shape == (300, 2)
+    assert (log_density(toy, draws, x) >= tau).all()
+    # The region is about a disc of radius 1.1 (3.7 posterior sd of 0.29) around x / 1.09:
+    # a small part of the prior, and the draws are the prior's, so pulled toward zero.
+    assert 0.005 < mass < 0.3
+    centre = x / 1.09
+    assert np.linalg.norm(draws - centre, axis=1).max() < 1.5
+    assert np.linalg.norm(draws.mean(axis=0)) < np.linalg.norm(centre) - 0.2
+    again, _, _ = truncated_draws(toy, x, 500, eps=1e-3, seed=4)
+    np.testing.assert_array_equal(again[:300], draws)
+    other, _, _ = truncated_draws(toy, x, 300, eps=1e-3, seed=5)
+    assert not np.array_equal(other, draws)
+
+
+def test_the_region_keeps_all_but_eps_of_the_posterior(toy):
+    x = np.array([0.5, 0.5])
+    tau = truncation.hpd_threshold(toy, x, 0.01, seed=1)
+    fresh = toy.sample(x, 20_000, seed=9, iid=True)
+    inside = (log_density(toy, fresh, x) >= tau).mean()
+    assert inside == pytest.approx(0.99, abs=0.004)
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    """A prior table, an estimator trained on it, and a truncated table from its proposal."""
+    root = tmp_path_factory.mktemp("tsnpe")
+    chunk = reference.CHUNK_ROWS
+    reference.CHUNK_ROWS = 6
+    block = truncation.BLOCK
+    truncation.BLOCK = 20_000
+    try:
+        build_table(root / "prior", 18, seed=1, workers=2)
+        estimator, _ = fit(12, folder=root / "prior", spec=TINY)
+        save(estimator, root / "round1.eqx")
+        write_truncated_proposal(
+            root / "trunc", False, 18, eps=0.05, estimator_file=root / "round1.eqx"
+        )
+        build_table(root / "trunc", 18, seed=1, workers=2, proposal=root / "trunc")
+    finally:
+        reference.CHUNK_ROWS = chunk
+        truncation.BLOCK = block
+    return root, estimator
+
+
+def test_truncated_rows_take_the_proposals_scores_and_their_own_seeds(tables):
+    root, _ = tables
+    proposal, key, meta = read_proposal(root / "trunc")
+    assert meta["eps"] == 0.05 and 0 < meta["prior_mass"] <= 1 and len(key) == 16
+    truncated = reference.load_table(root / "trunc", reference.table_key(1, key), 18)
+    prior = reference.load_table(root / "prior", reference.table_key(1), 18)
+    np.testing.assert_array_equal(truncated[proposal.columns].to_numpy(), proposal.to_numpy()[:18])
+    assert not set(truncated["seed"]) & set(prior["seed"])
+    # A prior table's key is never a truncated table's key.
+    assert reference.table_key(1, key) != reference.table_key(1)
+
+
+def test_an_estimator_trained_on_both_tables_says_so_and_keeps_truths_of_both(tables):
+    root, _ = tables
+    estimator, _ = fit(
+        12, folder=root / "prior", spec=TINY, truncated_rows=12, truncated_folder=root / "trunc"
+    )
+    assert estimator.truncated_rows == 12 and estimator.truncated_key is not None
+    truths = truth_rows(estimator, 6, root / "prior", root / "trunc")
+    assert len(truths) == 6
+    assert truths["stream"].isna().sum() == 3  # half the training rows were truncated
+    assert (truths["row"] >= 12).all()
+    # Truths alternate between the tables, so any first k keep the proportion.
+    assert truths["stream"].isna().iloc[:2].sum() == 1
+
+
+def test_truncated_rows_get_noise_of_their_own(tables):
+    root, _ = tables
+    from calibration.amortised import STREAM, features_of
+
+    targets = fitted_targets(False)
+    prior = reference.load_table(root / "prior", reference.table_key(1), 6)
+    marked = prior.assign(**{STREAM: truncation.TRUNCATION_STREAM})
+    assert not np.array_equal(features_of(prior, targets, 1), features_of(marked, targets, 1))
+
+
+def test_keys_of_truncated_rows_never_repeat_a_prior_rows_keys():
+    from calibration.amortised import STREAM, row_keys
+    from calibration.reference import row_draws
+
+    prior_seeds = {row_draws(1, r, 3)[1] for r in range(40)}
+    truncated_seeds = {row_draws(1, r, 3, truncation.TRUNCATION_STREAM)[1] for r in range(40)}
+    assert not prior_seeds & truncated_seeds
+    frame = pd.DataFrame({"row": [0, 13], STREAM: [truncation.TRUNCATION_STREAM, -1]})
+    assert row_keys(frame) == [[0, truncation.TRUNCATION_STREAM], [13]]
