@@ -1,8 +1,9 @@
 """Shared fixtures: the repository's paths, the three baseline runs, hand-made inputs.
 
 The baseline runs (one per country, seed 1, one Mesa agent per NGO) are made once per
-session, so the tests that read them share about half a second of simulation. Every
-session also checks that no test changed the committed calibration files.
+session (once per pytest-xdist worker), so the tests that read them share about half a
+second of simulation. Every session also checks that no test changed the committed
+calibration files. The slowest test files are collected first (``SLOW_FILES_FIRST``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,25 @@ COMMITTED_CALIBRATION = [
         "holdout_calibrated.yaml",
     )
 ]
+
+
+# The files that take a minute or more (``pytest --durations``), slowest first. They are
+# collected before the others so that pytest-xdist (``--dist loadfile``, pyproject.toml)
+# starts them at once on separate workers, rather than one of them last on one worker
+# while the other workers have nothing left to do. Only the order changes.
+SLOW_FILES_FIRST = (
+    "test_validation.py",
+    "test_amortised.py",
+    "test_dashboard_browser.py",
+    "test_interrupts.py",
+    "test_benchmark_smoke.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Put the tests of ``SLOW_FILES_FIRST`` first, in that order (a stable sort)."""
+    rank = {name: i for i, name in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def _digests(paths: list[Path]) -> dict[str, str | None]:

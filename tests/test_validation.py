@@ -21,12 +21,16 @@ TINY = FlowSpec(layers=2, width=16, depth=1, ensemble=2, max_epochs=3, patience=
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """A 24-row reference table and an estimator trained on its first 12 rows."""
+    """A 24-row reference table and an estimator trained on its first 12 rows.
+
+    The table is built in this process: test_reference shows that a table is the same
+    from one worker or two, and starting a pool costs more than the 24 rows.
+    """
     folder = tmp_path_factory.mktemp("table")
     chunk = reference.CHUNK_ROWS
     reference.CHUNK_ROWS = 6
     try:
-        build_table(folder, 24, seed=1, workers=2)
+        build_table(folder, 24, seed=1, workers=1)
     finally:
         reference.CHUNK_ROWS = chunk
     estimator, _ = fit(12, folder=folder, spec=TINY)
@@ -64,6 +68,9 @@ def test_ridges_find_the_pair_that_trades_off():
 
 def test_validate_writes_every_table_and_figure(tiny, tmp_path):
     folder, estimator = tiny
+    # One worker: its four batches of runs (predictive, held-back, two for stability) are
+    # a few runs each, fewer than a pool's start-up costs; map_runs gives the same results
+    # on a pool (test_experiment, test_reference, test_regional).
     path = validate(
         truths=12,
         predictive_truths=4,
@@ -71,7 +78,7 @@ def test_validate_writes_every_table_and_figure(tiny, tmp_path):
         predictive_draws=4,
         stability_draws=3,
         holdout_draws=3,
-        workers=2,
+        workers=1,
         out=tmp_path,
         estimator=estimator,
         table=folder,
