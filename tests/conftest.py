@@ -51,6 +51,7 @@ SLOW_FILES_FIRST = (
     "test_dashboard_browser.py",
     "test_interrupts.py",
     "test_benchmark_smoke.py",
+    "test_truncation.py",
 )
 
 

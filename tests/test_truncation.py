@@ -67,13 +67,13 @@ def tables(tmp_path_factory):
     block = truncation.BLOCK
     truncation.BLOCK = 20_000
     try:
-        build_table(root / "prior", 18, seed=1, workers=2)
+        build_table(root / "prior", 18, seed=1, workers=1)
         estimator, _ = fit(12, folder=root / "prior", spec=TINY)
         save(estimator, root / "round1.eqx")
         write_truncated_proposal(
             root / "trunc", False, 18, eps=0.05, estimator_file=root / "round1.eqx"
         )
-        build_table(root / "trunc", 18, seed=1, workers=2, proposal=root / "trunc")
+        build_table(root / "trunc", 18, seed=1, workers=1, proposal=root / "trunc")
     finally:
         reference.CHUNK_ROWS = chunk
         truncation.BLOCK = block
