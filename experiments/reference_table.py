@@ -85,6 +85,14 @@ def write_truncated_proposal(
         stored, stored_key, meta = read_proposal(folder)
         if stored_key == key and len(stored) >= rows:
             return meta
+        if stored_key != key and any(folder.glob("rows_*.parquet")):
+            # A new round must not silently replace the rows an estimator was trained on.
+            raise ScenarioError(
+                folder / PROPOSAL_FILE,
+                "",
+                f"holds rows drawn from another estimator ({meta.get('estimator')}): "
+                "move the folder away or give --out",
+            )
     draws, tau, mass = truncated_draws(estimator, features, rows, eps, seed)
     meta = {
         "estimator": estimator_file.name,

@@ -13,6 +13,7 @@ from calibration.npe import Estimator, FlowSpec, save, train
 from calibration.truncation import log_density, read_proposal, truncated_draws
 from experiments.reference_table import build_table, write_truncated_proposal
 from experiments.validation import truth_rows
+from model import ScenarioError
 
 TINY = FlowSpec(layers=2, width=16, depth=1, ensemble=2, max_epochs=3, patience=2)
 
@@ -125,3 +126,14 @@ def test_keys_of_truncated_rows_never_repeat_a_prior_rows_keys():
     assert not prior_seeds & truncated_seeds
     frame = pd.DataFrame({"row": [0, 13], STREAM: [truncation.TRUNCATION_STREAM, -1]})
     assert row_keys(frame) == [[0, truncation.TRUNCATION_STREAM], [13]]
+
+
+def test_a_new_round_never_replaces_stored_truncated_rows(tables, tmp_path):
+    root, estimator = tables
+    other = tmp_path / "other.eqx"
+    save(estimator, other)
+    # Same weights, so the same proposal: kept.
+    write_truncated_proposal(root / "trunc", False, 18, eps=0.05, estimator_file=other)
+    # Another level is another proposal; the folder holds rows of the first one.
+    with pytest.raises(ScenarioError, match="rows drawn from another estimator"):
+        write_truncated_proposal(root / "trunc", False, 18, eps=0.01, estimator_file=other)
