@@ -13,6 +13,7 @@ the training rows are kept out of training for the coverage check (``ngo-abm val
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from .truncation import TRUNCATION_STREAM, read_proposal
 ESTIMATOR_DIR = Path(__file__).with_name("npe")
 POSTERIOR_DRAWS = 4000
 NOISE_STREAM = 7
-STREAM = "stream"
+ROUND = "round"
 
 
 def estimator_path(holdout: bool) -> Path:
@@ -49,8 +50,8 @@ def fitted_targets(holdout: bool) -> list[Target]:
 def features_of(table: pd.DataFrame, targets: list[Target], seed: int) -> np.ndarray:
     """Return the observation model's features of the table's rows (noise keyed by row).
 
-    Truncated rows carry their table's stream (column ``STREAM``), so that truncated row
-    ``i`` does not share the noise of the prior table's row ``i``.
+    Truncated rows carry their round (column ``ROUND``; 0 or missing for the prior's), so
+    that truncated row ``i`` does not share the noise of the prior table's row ``i``.
     """
     stats = table[[t.id for t in targets]].to_numpy(dtype=float)
     out = np.empty_like(stats)
@@ -62,12 +63,15 @@ def features_of(table: pd.DataFrame, targets: list[Target], seed: int) -> np.nda
 
 
 def row_keys(table: pd.DataFrame) -> list[list[int]]:
-    """Return each row's key: its row number, then its table's stream for truncated rows."""
+    """Return each row's key: its row number, then the truncation stream and round if any."""
     rows = table["row"].to_numpy()
-    streams = table[STREAM].fillna(-1).to_numpy() if STREAM in table else np.full(len(rows), -1)
-    # The stream comes last: numpy's SeedSequence reads a key with trailing zeros as the
-    # shorter key, so a stream first would make truncated row 0 the prior's row ``stream``.
-    return [[int(r)] if s < 0 else [int(r), int(s)] for s, r in zip(streams, rows, strict=True)]
+    rounds = table[ROUND].fillna(0).to_numpy() if ROUND in table else np.zeros(len(rows))
+    # The round (at least 1) comes last: numpy's SeedSequence reads a key with trailing
+    # zeros as the shorter key, which would make a truncated row one of the prior's.
+    return [
+        [int(r)] if k < 1 else [int(r), TRUNCATION_STREAM, int(k)]
+        for k, r in zip(rounds, rows, strict=True)
+    ]
 
 
 def scores_of(table: pd.DataFrame, parameters: list[str]) -> np.ndarray:
@@ -75,22 +79,21 @@ def scores_of(table: pd.DataFrame, parameters: list[str]) -> np.ndarray:
     return table[[sampled_name(p) for p in parameters]].to_numpy(dtype=float)
 
 
-def truncated_rows_of(rows: int, folder: Path, table_seed: int = 1) -> tuple[pd.DataFrame, str]:
-    """Return the first ``rows`` rows of a truncated table (marked), and their key."""
+def truncated_rows_of(
+    rows: int, folder: Path, truncation_round: int, table_seed: int = 1
+) -> tuple[pd.DataFrame, str]:
+    """Return the first ``rows`` rows of a truncated round's table (marked), and their key."""
     key = table_key(table_seed, read_proposal(folder)[1])
-    return load_table(folder, key, rows).assign(**{STREAM: TRUNCATION_STREAM}), key
+    return load_table(folder, key, rows).assign(**{ROUND: truncation_round}), key
 
 
 def training_data(
-    prior: pd.DataFrame, truncated: pd.DataFrame | None, targets: list[Target], seed: int
+    tables: list[pd.DataFrame], targets: list[Target], seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the normal scores and features of the prior's rows and the truncated rows."""
+    """Return the normal scores and features of the rows of every table, in order."""
     parameters = list(load_priors())
-    z = [scores_of(prior, parameters)]
-    x = [features_of(prior, targets, seed)]
-    if truncated is not None:
-        z.append(scores_of(truncated, parameters))
-        x.append(features_of(truncated, targets, seed))
+    z = [scores_of(table, parameters) for table in tables]
+    x = [features_of(table, targets, seed) for table in tables]
     return np.concatenate(z), np.concatenate(x)
 
 
@@ -102,26 +105,30 @@ def fit(
     folder: Path = DEFAULT_TABLE,
     spec: FlowSpec | None = None,
     progress: bool = False,
-    truncated_rows: int = 0,
-    truncated_folder: Path | None = None,
+    truncated_rows: Sequence[int] = (),
+    truncated_folders: Sequence[Path] | None = None,
 ) -> tuple[Estimator, dict]:
     """Train the estimator on the table's first ``rows`` rows; return it and its cost.
 
-    With ``truncated_rows``, the first rows of the truncated table of the same calibration
-    (``calibration.truncation``; ``truncated_folder``, by default the calibration's own)
-    are trained on as well.
+    ``truncated_rows[r - 1]`` rows of truncated round ``r`` of the same calibration
+    (``calibration.truncation``; from ``truncated_folders``, by default the calibration's
+    own) are trained on as well.
     """
     spec = spec or FlowSpec()
     key = table_key(table_seed)
     table = load_table(folder, key, rows)
-    truncated, truncated_key = None, None
-    if truncated_rows:
-        truncated_folder = truncated_folder or truncated_table(holdout)
-        truncated, truncated_key = truncated_rows_of(truncated_rows, truncated_folder, table_seed)
+    folders = truncated_folders or [
+        truncated_table(holdout, r) for r in range(1, len(truncated_rows) + 1)
+    ]
+    tables, truncated = [table], []
+    for r, (n, where) in enumerate(zip(truncated_rows, folders, strict=True), start=1):
+        rows_r, key_r = truncated_rows_of(n, where, r, table_seed)
+        tables.append(rows_r)
+        truncated.append((key_r, n))
     targets = fitted_targets(holdout)
     parameters = list(load_priors())
     start = time.monotonic()
-    z, x = training_data(table, truncated, targets, seed)
+    z, x = training_data(tables, targets, seed)
     flows, mean, sd, losses = train(z, x, spec, seed, progress)
     estimator = Estimator(
         flows,
@@ -133,8 +140,7 @@ def fit(
         key,
         rows,
         seed,
-        truncated_key,
-        truncated_rows,
+        truncated,
     )
     cost = {
         "training_seconds": round(time.monotonic() - start, 1),
@@ -167,10 +173,9 @@ def export(
     posterior = posterior_at_reported(estimator)
     write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
     summary = posterior_summary(posterior)
-    truncated = (
-        f" and {estimator.truncated_rows} truncated rows (table {estimator.truncated_key})"
-        if estimator.truncated_rows
-        else ""
+    truncated = "".join(
+        f" and {rows} rows of truncated round {r} (table {key})"
+        for r, (key, rows) in enumerate(estimator.truncated, start=1)
     )
     doc = {
         "source": f"neural posterior estimation ({estimator.spec.ensemble} masked "

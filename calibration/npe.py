@@ -19,7 +19,7 @@ targets, parameters, the keys of the tables it was trained on and seed).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +54,12 @@ class Estimator:
     table_key: str
     rows: int
     seed: int
-    truncated_key: str | None = None
-    truncated_rows: int = 0
+    truncated: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def truncated_rows(self) -> int:
+        """Return how many truncated rows (all rounds) it was trained on."""
+        return sum(rows for _, rows in self.truncated)
 
     def sample(self, features: np.ndarray, n: int, seed: int, iid: bool = False) -> np.ndarray:
         """Return ``n`` draws of the normal scores given ``features``.
@@ -150,8 +154,7 @@ def save(estimator: Estimator, path: Path) -> None:
         "table_key": estimator.table_key,
         "rows": estimator.rows,
         "seed": estimator.seed,
-        "truncated_key": estimator.truncated_key,
-        "truncated_rows": estimator.truncated_rows,
+        "truncated": [[key, rows] for key, rows in estimator.truncated],
     }
     write_atomic(path, lambda tmp: eqx.tree_serialise_leaves(tmp, estimator.flows))
     write_text_atomic(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
@@ -177,6 +180,5 @@ def load(path: Path) -> Estimator:
         table_key=meta["table_key"],
         rows=meta["rows"],
         seed=meta["seed"],
-        truncated_key=meta.get("truncated_key"),
-        truncated_rows=meta.get("truncated_rows", 0),
+        truncated=[(key, rows) for key, rows in meta.get("truncated", [])],
     )

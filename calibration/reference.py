@@ -42,17 +42,19 @@ ROW = "row"
 SEED = "seed"
 
 
-def truncated_table(holdout: bool) -> Path:
-    """Return the folder of the truncated rows of the main or held-back calibration."""
-    return RUNS_DIR / ("truncated_holdout" if holdout else "truncated_main")
+def truncated_table(holdout: bool, truncation_round: int = 1) -> Path:
+    """Return the folder of a truncated round of the main or held-back calibration."""
+    calibration = "truncated_holdout" if holdout else "truncated_main"
+    return RUNS_DIR / calibration / f"round{truncation_round}"
 
 
 @dataclass(frozen=True)
 class ChunkTask:
     """Rows ``start`` to ``stop - 1`` of the table with key ``key`` and seed ``seed``.
 
-    A table of truncated rows names its ``proposal`` folder: its rows take their normal
-    scores from the proposal file (``calibration.truncation``) instead of the prior.
+    A table of truncated rows names its ``proposal`` folder and its ``truncation_round``:
+    its rows take their normal scores from the proposal file (``calibration.truncation``)
+    instead of the prior, and their seeds from keys of their round.
     """
 
     key: str
@@ -60,6 +62,7 @@ class ChunkTask:
     start: int
     stop: int
     proposal: str | None = None
+    truncation_round: int = 1
 
 
 @lru_cache(maxsize=1)
@@ -85,15 +88,17 @@ def table_key(seed: int, proposal_key: str | None = None) -> str:
 
 
 def row_draws(
-    seed: int, row: int, n_params: int, stream: int | None = None
+    seed: int, row: int, n_params: int, stream: int | None = None, truncation_round: int = 1
 ) -> tuple[np.ndarray, int]:
     """Return row ``row``'s normal scores and simulation seed (keyed, order-free).
 
-    Truncated tables key their rows' seeds by their own ``stream``, apart from the prior's.
+    Truncated tables key their rows' seeds by their own ``stream`` and round, apart from
+    the prior's.
     """
-    # A trailing tag keeps the key apart from shorter keys (numpy's SeedSequence reads a key
-    # with trailing zeros as the shorter key) and from the features' noise keys.
-    rng = np.random.default_rng([seed, row] if stream is None else [seed, row, stream, 1])
+    # The round (at least 1) ends the key: numpy's SeedSequence reads a key with trailing
+    # zeros as the shorter key, which would make it another table's row.
+    key = [seed, row] if stream is None else [seed, row, stream, truncation_round]
+    rng = np.random.default_rng(key)
     return rng.standard_normal(n_params), int(rng.integers(0, 2**31 - 1))
 
 
@@ -115,7 +120,7 @@ def simulate_chunk(task: ChunkTask) -> pd.DataFrame:
     records = []
     for row in range(task.start, task.stop):
         stream = None if proposed is None else TRUNCATION_STREAM
-        z, seed = row_draws(task.seed, row, len(names), stream)
+        z, seed = row_draws(task.seed, row, len(names), stream, task.truncation_round)
         if proposed is not None:
             z = proposed[row - task.start]
         scores = {sampled_name(n): float(v) for n, v in zip(names, z, strict=True)}
@@ -136,10 +141,12 @@ def chunk_path(folder: Path, start: int) -> Path:
     return folder / f"rows_{start:07d}.parquet"
 
 
-def chunk_tasks(key: str, seed: int, rows: int, proposal: str | None = None) -> list[ChunkTask]:
+def chunk_tasks(
+    key: str, seed: int, rows: int, proposal: str | None = None, truncation_round: int = 1
+) -> list[ChunkTask]:
     """Return the chunks of a table of ``rows`` rows (the last one may be short)."""
     return [
-        ChunkTask(key, seed, start, min(start + CHUNK_ROWS, rows), proposal)
+        ChunkTask(key, seed, start, min(start + CHUNK_ROWS, rows), proposal, truncation_round)
         for start in range(0, rows, CHUNK_ROWS)
     ]
 

@@ -13,7 +13,7 @@ together is still an estimator of the posterior at the reported figures (the mix
 the two is the prior times a step function that is constant over the posterior's mass).
 
 Draws come from standard normal candidates (the prior's normal scores) in blocks keyed by
-``(seed, block)``, kept in order where the estimator's density clears the threshold: the
+``(seed, block, round)``, kept in order where the estimator's density clears the threshold: the
 same estimator and seed give the same proposal rows whatever the machine's load. They are
 written once to a Parquet file whose metadata carry their key (the estimator's weights,
 the observed features, ``eps`` and the seed): a table of truncated rows
@@ -78,9 +78,17 @@ def hpd_threshold(estimator: Estimator, features: np.ndarray, eps: float, seed: 
 
 
 def truncated_draws(
-    estimator: Estimator, features: np.ndarray, n: int, eps: float = EPS, seed: int = 1
+    estimator: Estimator,
+    features: np.ndarray,
+    n: int,
+    eps: float = EPS,
+    seed: int = 1,
+    truncation_round: int = 1,
 ) -> tuple[np.ndarray, float, float]:
     """Return ``n`` prior draws (normal scores) inside the posterior's HPD region.
+
+    Each round draws its own candidates, so that a later round does not re-run the
+    parameter sets of an earlier one.
 
     Returns:
         The draws in order, the density threshold, and the share of prior candidates kept
@@ -93,7 +101,7 @@ def truncated_draws(
     dim = len(estimator.parameters)
     kept, tried = [], 0
     for block in range(MAX_BLOCKS):
-        rng = np.random.default_rng([seed, TRUNCATION_STREAM, block, 2])
+        rng = np.random.default_rng([seed, TRUNCATION_STREAM, block, truncation_round + 1])
         candidates = rng.standard_normal((BLOCK, dim))
         kept.append(candidates[log_density(estimator, candidates, features) >= tau])
         tried += BLOCK

@@ -206,10 +206,11 @@ def register(sub) -> None:
     p.add_argument("--table", type=Path, default=None, help="npe: reference table folder")
     p.add_argument(
         "--truncated-rows",
-        type=whole_number(0, MAX_RUNS),
-        default=0,
-        help="npe: rows of the truncated table (`ngo-abm reference --truncate`) to train on "
-        "as well (later rows stay out, for validate)",
+        type=whole_number(1, MAX_RUNS),
+        nargs="+",
+        default=[],
+        help="npe: rows of truncated rounds 1, 2, ... (`ngo-abm reference --truncate "
+        "--round R`) to train on as well (later rows stay out, for validate)",
     )
     p.add_argument(
         "--region",

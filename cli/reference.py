@@ -24,11 +24,14 @@ def cmd_reference(args: argparse.Namespace) -> int:
     from experiments.reference_table import build_table, write_truncated_proposal
 
     holdout = args.truncate == "holdout"
-    folder = args.out or (truncated_table(holdout) if args.truncate else DEFAULT_TABLE)
+    truncated = truncated_table(holdout, args.round)
+    folder = args.out or (truncated if args.truncate else DEFAULT_TABLE)
     with output_folder(folder):
         proposal = None
         if args.truncate:
-            meta = write_truncated_proposal(folder, holdout, args.rows, seed=args.seed)
+            meta = write_truncated_proposal(
+                folder, holdout, args.rows, seed=args.seed, truncation_round=args.round
+            )
             print(
                 f"{folder}: proposal from {meta['estimator']}, prior mass of the region "
                 f"{meta['prior_mass']:.4f}"
@@ -43,6 +46,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
             max_minutes=args.max_minutes,
             progress=True,
             proposal=proposal,
+            truncation_round=args.round,
         )
     print(f"{folder}: {stored} of {args.rows} rows stored")
     return 0
@@ -69,6 +73,13 @@ def register(sub) -> None:
         choices=("main", "holdout"),
         default=None,
         help="draw from the prior truncated to the committed main or held-back posterior "
-        "(calibration/runs/truncated_main or truncated_holdout)",
+        "(calibration/runs/truncated_main/roundR or truncated_holdout/roundR)",
+    )
+    p.add_argument(
+        "--round",
+        type=whole_number(1, 100),
+        default=1,
+        help="with --truncate: the round (its estimator must have been trained on the "
+        "rows of the rounds before)",
     )
     p.set_defaults(func=cmd_reference)

@@ -42,11 +42,12 @@ from .runner import imap_runs
 
 
 def missing_chunks(
-    folder: Path, seed: int, rows: int, proposal: Path | None = None
+    folder: Path, seed: int, rows: int, proposal: Path | None = None, truncation_round: int = 1
 ) -> list[ChunkTask]:
     """Return the chunks of the first ``rows`` rows that are not stored yet."""
     key = table_key(seed, None if proposal is None else read_proposal(proposal)[1])
-    tasks = chunk_tasks(key, seed, rows, None if proposal is None else str(proposal))
+    source = None if proposal is None else str(proposal)
+    tasks = chunk_tasks(key, seed, rows, source, truncation_round)
     return [task for task in tasks if not is_stored(folder, task)]
 
 
@@ -57,16 +58,19 @@ def write_truncated_proposal(
     eps: float = EPS,
     seed: int = 1,
     estimator_file: Path | None = None,
+    truncation_round: int = 1,
 ) -> dict:
     """Write ``rows`` draws of the prior truncated to a posterior's HPD region.
 
     The region is that of ``estimator_file`` (by default the committed estimator of the main
-    or held-back calibration) at the reported figures. A proposal already stored under the
-    same key with enough rows is kept; a longer one starts with the same rows (draws are
-    kept in order).
+    or held-back calibration) at the reported figures; round ``r`` needs an estimator
+    trained on the rows of the ``r - 1`` rounds before it. A proposal already stored under
+    the same key with enough rows is kept; a longer one starts with the same rows (draws
+    are kept in order).
 
     Raises:
-        ScenarioError: if the estimator was trained on other parameters than the priors'.
+        ScenarioError: if the estimator was trained on other parameters than the priors',
+            or on another number of rounds.
     """
     estimator_file = estimator_file or estimator_path(holdout)
     if not estimator_file.with_suffix(".json").exists():
@@ -78,6 +82,13 @@ def write_truncated_proposal(
     if estimator.parameters != names:
         raise ScenarioError(
             estimator_file, "parameters", "differ from calibration/priors.yaml: retrain"
+        )
+    if len(estimator.truncated) != truncation_round - 1:
+        raise ScenarioError(
+            estimator_file,
+            "truncated",
+            f"trained on {len(estimator.truncated)} truncated rounds; round "
+            f"{truncation_round} needs {truncation_round - 1}",
         )
     features = observed(fitted_targets(holdout))
     key = proposal_key(estimator_file, features, eps, seed)
@@ -93,10 +104,11 @@ def write_truncated_proposal(
                 f"holds rows drawn from another estimator ({meta.get('estimator')}): "
                 "move the folder away or give --out",
             )
-    draws, tau, mass = truncated_draws(estimator, features, rows, eps, seed)
+    draws, tau, mass = truncated_draws(estimator, features, rows, eps, seed, truncation_round)
     meta = {
         "estimator": estimator_file.name,
         "holdout": holdout,
+        "round": truncation_round,
         "eps": eps,
         "seed": seed,
         "log_density_threshold": tau,
@@ -115,15 +127,16 @@ def build_table(
     max_minutes: float | None = None,
     progress: bool = False,
     proposal: Path | None = None,
+    truncation_round: int = 1,
 ) -> int:
     """Simulate the missing chunks of the first ``rows`` rows; return how many rows are stored.
 
     With ``max_minutes``, no chunk is waited for after that time: the build stops and
     resumes on the next call. With ``proposal`` (a folder with a proposal file), the rows'
-    normal scores are the proposal's.
+    normal scores are the proposal's, and their seeds those of ``truncation_round``.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    todo = missing_chunks(folder, seed, rows, proposal)
+    todo = missing_chunks(folder, seed, rows, proposal, truncation_round)
     deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
     bar = tqdm(total=sum(t.stop - t.start for t in todo), disable=not progress, desc="rows")
     results = imap_runs(simulate_chunk, todo, workers, scheduler)
@@ -136,5 +149,5 @@ def build_table(
     finally:
         results.close()
         bar.close()
-    missing = missing_chunks(folder, seed, rows, proposal)
+    missing = missing_chunks(folder, seed, rows, proposal, truncation_round)
     return rows - sum(t.stop - t.start for t in missing)

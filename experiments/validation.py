@@ -16,13 +16,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from calibration.abc import load_priors, model_values, sampled_name
-from calibration.amortised import STREAM, features_of, load_estimator, row_keys, scores_of
+from calibration.amortised import ROUND, features_of, load_estimator, row_keys, scores_of
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.npe import Estimator
 from calibration.posterior import draw_posterior, has_posterior, load_posterior
@@ -33,7 +34,6 @@ from calibration.reference import (
     truncated_table,
 )
 from calibration.targets import DEFAULT_TARGETS, load_target_file
-from calibration.truncation import TRUNCATION_STREAM
 from model import ScenarioError
 
 from .calibration_report import HOLDOUT_POSTERIOR, REPORT_DIR, holdout_section
@@ -47,21 +47,27 @@ BARS = {0.5: (0.40, 0.60), 0.9: (0.82, 0.97)}
 
 
 def truth_rows(
-    estimator: Estimator, n: int, folder: Path = DEFAULT_TABLE, truncated: Path | None = None
+    estimator: Estimator,
+    n: int,
+    folder: Path = DEFAULT_TABLE,
+    truncated: Sequence[Path] | None = None,
 ) -> pd.DataFrame:
     """Return ``n`` synthetic truths: rows after the estimator's training rows.
 
     An estimator trained on prior and truncated rows learnt the posterior under their
-    mixture, so its truths are drawn from both tables in the training proportions,
+    mixture, so its truths are drawn from every table in the training proportions,
     interleaved so that any first ``k`` of them keep those proportions.
     """
+    folders = truncated or [
+        truncated_table(False, r) for r in range(1, len(estimator.truncated) + 1)
+    ]
     total = estimator.rows + estimator.truncated_rows
-    n_truncated = round(n * estimator.truncated_rows / total)
-    parts = [_rows_after(folder, estimator.table_key, estimator.rows, n - n_truncated)]
-    if n_truncated:
-        table = truncated or truncated_table(holdout=False)
-        rows = _rows_after(table, estimator.truncated_key, estimator.truncated_rows, n_truncated)
-        parts.append(rows.assign(**{STREAM: TRUNCATION_STREAM}))
+    shares = [round(n * rows / total) for _, rows in estimator.truncated]
+    parts = [_rows_after(folder, estimator.table_key, estimator.rows, n - sum(shares))]
+    for r, ((key, rows), share, where) in enumerate(
+        zip(estimator.truncated, shares, folders, strict=True), start=1
+    ):
+        parts.append(_rows_after(where, key, rows, share).assign(**{ROUND: r}))
     for part in parts:
         part["position"] = (np.arange(len(part)) + 0.5) / max(len(part), 1)
     mixed = pd.concat(parts, ignore_index=True).sort_values("position", kind="stable")

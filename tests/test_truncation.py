@@ -84,7 +84,8 @@ def tables(tmp_path_factory):
 def test_truncated_rows_take_the_proposals_scores_and_their_own_seeds(tables):
     root, _ = tables
     proposal, key, meta = read_proposal(root / "trunc")
-    assert meta["eps"] == 0.05 and 0 < meta["prior_mass"] <= 1 and len(key) == 16
+    assert meta["eps"] == 0.05 and meta["round"] == 1 and len(key) == 16
+    assert 0 < meta["prior_mass"] <= 1
     truncated = reference.load_table(root / "trunc", reference.table_key(1, key), 18)
     prior = reference.load_table(root / "prior", reference.table_key(1), 18)
     np.testing.assert_array_equal(truncated[proposal.columns].to_numpy(), proposal.to_numpy()[:18])
@@ -96,36 +97,51 @@ def test_truncated_rows_take_the_proposals_scores_and_their_own_seeds(tables):
 def test_an_estimator_trained_on_both_tables_says_so_and_keeps_truths_of_both(tables):
     root, _ = tables
     estimator, _ = fit(
-        12, folder=root / "prior", spec=TINY, truncated_rows=12, truncated_folder=root / "trunc"
+        12,
+        folder=root / "prior",
+        spec=TINY,
+        truncated_rows=[12],
+        truncated_folders=[root / "trunc"],
     )
-    assert estimator.truncated_rows == 12 and estimator.truncated_key is not None
-    truths = truth_rows(estimator, 6, root / "prior", root / "trunc")
+    assert estimator.truncated_rows == 12 and len(estimator.truncated) == 1
+    assert estimator.truncated[0][0] == reference.table_key(1, read_proposal(root / "trunc")[1])
+    truths = truth_rows(estimator, 6, root / "prior", [root / "trunc"])
     assert len(truths) == 6
-    assert truths["stream"].isna().sum() == 3  # half the training rows were truncated
+    assert truths["round"].isna().sum() == 3  # half the training rows were truncated
     assert (truths["row"] >= 12).all()
     # Truths alternate between the tables, so any first k keep the proportion.
-    assert truths["stream"].isna().iloc[:2].sum() == 1
+    assert truths["round"].isna().iloc[:2].sum() == 1
+    # A second round needs an estimator trained on the first: this one was.
+    save(estimator, root / "round2.eqx")
+    meta = write_truncated_proposal(
+        root / "trunc2", False, 6, eps=0.05, estimator_file=root / "round2.eqx", truncation_round=2
+    )
+    assert meta["round"] == 2
 
 
 def test_truncated_rows_get_noise_of_their_own(tables):
     root, _ = tables
-    from calibration.amortised import STREAM, features_of
+    from calibration.amortised import ROUND, features_of
 
     targets = fitted_targets(False)
     prior = reference.load_table(root / "prior", reference.table_key(1), 6)
-    marked = prior.assign(**{STREAM: truncation.TRUNCATION_STREAM})
-    assert not np.array_equal(features_of(prior, targets, 1), features_of(marked, targets, 1))
+    first, second = prior.assign(**{ROUND: 1}), prior.assign(**{ROUND: 2})
+    features = [features_of(t, targets, 1) for t in (prior, first, second)]
+    assert not np.array_equal(features[0], features[1])
+    assert not np.array_equal(features[1], features[2])
 
 
 def test_keys_of_truncated_rows_never_repeat_a_prior_rows_keys():
-    from calibration.amortised import STREAM, row_keys
+    from calibration.amortised import ROUND, row_keys
     from calibration.reference import row_draws
 
+    stream = truncation.TRUNCATION_STREAM
     prior_seeds = {row_draws(1, r, 3)[1] for r in range(40)}
-    truncated_seeds = {row_draws(1, r, 3, truncation.TRUNCATION_STREAM)[1] for r in range(40)}
-    assert not prior_seeds & truncated_seeds
-    frame = pd.DataFrame({"row": [0, 13], STREAM: [truncation.TRUNCATION_STREAM, -1]})
-    assert row_keys(frame) == [[0, truncation.TRUNCATION_STREAM], [13]]
+    first = {row_draws(1, r, 3, stream, 1)[1] for r in range(40)}
+    second = {row_draws(1, r, 3, stream, 2)[1] for r in range(40)}
+    assert not prior_seeds & first and not first & second and not prior_seeds & second
+    frame = pd.DataFrame({"row": [0, 13], ROUND: [2, None]})
+    assert row_keys(frame) == [[0, stream, 2], [13]]
 
 
 def test_a_new_round_never_replaces_stored_truncated_rows(tables, tmp_path):
@@ -137,3 +153,8 @@ def test_a_new_round_never_replaces_stored_truncated_rows(tables, tmp_path):
     # Another level is another proposal; the folder holds rows of the first one.
     with pytest.raises(ScenarioError, match="rows drawn from another estimator"):
         write_truncated_proposal(root / "trunc", False, 18, eps=0.01, estimator_file=other)
+    # Round 2 from an estimator that never saw round 1's rows is refused.
+    with pytest.raises(ScenarioError, match="round 2 needs 1"):
+        write_truncated_proposal(
+            tmp_path / "r2", False, 6, eps=0.05, estimator_file=other, truncation_round=2
+        )
