@@ -12,6 +12,10 @@ targets' run values (``calibration.compare.run_value``), NaN where a register ra
 Chunks of ``CHUNK_ROWS`` rows are Parquet files whose metadata carry the table's key (the
 priors, targets, scenarios and model code, and the seed): a chunk written under another
 key is never read into this table.
+
+A truncated round's table (``calibration.truncation``; Deistler et al. 2022) is built the
+same way, its normal scores read from its proposal file, its seeds keyed by its round, and
+the proposal's key in its own key.
 """
 
 from __future__ import annotations
