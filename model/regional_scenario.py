@@ -17,21 +17,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from .scenario import (
-    COUNTRIES,
-    Number,
-    Parameter,
-    ParameterSet,
-    Scenario,
-    ScenarioError,
-    SectorWeights,
-    Source,
-    Strict,
-    Year,
-    first_error,
-    load_scenario,
-    resolve_extends,
-)
+from .config_files import ScenarioError, Source, Strict, Year, first_error, resolve_extends
+from .parameters import Parameter, ParameterSet
+from .scenario import COUNTRIES, Number, Scenario, SectorWeights, load_scenario
 
 Country = Literal[COUNTRIES]  # type: ignore[valid-type]
 

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from calibration.abc import PriorFile, load_priors
 from calibration.compare import compare
+from calibration.priors import PriorFile, load_priors
 from calibration.targets import DEFAULT_TARGETS, load_targets
 from cli.main import main
 from experiments.regional_runs import RUN_FILES, run_region_replicates
