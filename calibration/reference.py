@@ -85,7 +85,7 @@ def table_key(seed: int, proposal_key: str | None = None) -> str:
     sim = simulator()
     payload = {
         "setup": fingerprint(sim.priors, sim.targets, sim),
-        "model": model_fingerprint(),
+        "model": model_fingerprint(regional=False),
         "seed": seed,
     }
     if proposal_key is not None:

@@ -35,6 +35,7 @@ REGIONAL_RANGES: dict[str, tuple[float, float]] = {
     "prize_tie_weight": (0, 10),
     "donor_mobility": (0, 1),
     "information_tie_rate": (0, 1),
+    "grantee_participation": (0, 1),
 }
 
 
@@ -53,6 +54,7 @@ class RegionalParameters(ParameterSet):
     prize_tie_weight: Parameter
     donor_mobility: Parameter
     information_tie_rate: Parameter
+    grantee_participation: Parameter
 
 
 class RegionalDonors(Strict):
