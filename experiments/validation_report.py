@@ -90,8 +90,9 @@ def report_sections(sbc, pcov, held, posterior, stable, cost, truths, predictive
         "Written by `ngo-abm validate` (`experiments/validation.py`); what each check means "
         "and costs is in `docs/calibration.md`.",
         "## 1. Coverage on synthetic truths",
-        f"{truths} reference-table rows kept out of training are the truths; each truth's "
-        "figures get the observation model's noise, and the posterior estimator's draws "
+        f"{truths} table rows kept out of training are the truths, from the prior's table "
+        "and each truncated round in the proportions the estimator was trained on; each "
+        "truth's figures get the observation model's noise, and the posterior estimator's draws "
         "given them rank the truth's parameters. " + _verdict(sbc, "parameters"),
         markdown_table(sbc.round(3)),
         "![ranks](sbc.png)",
