@@ -8,6 +8,10 @@ weigh alike. Model randomness: each particle is one run per country with a fresh
 the ABC posterior integrates over the model's noise (the standard ABC treatment of a
 stochastic simulator); at 1:1 scale run-to-run noise is small next to the tolerances.
 
+The priors and the space pyabc samples them in are ``calibration.priors``, the particle's
+runs and distance ``calibration.simulator``; this module sets up, runs and resumes pyabc
+and exports the posterior.
+
 pyabc keeps the history in SQLite; every completed generation is stored, so an
 interrupted calibration resumes from its last complete generation (``ABCSMC.load``).
 """
@@ -24,238 +28,24 @@ import warnings
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyabc
 import sqlalchemy
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from scipy.special import ndtr
 
-from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario
-from model.fastpath import CompiledRun
-from model.scenario import read_yaml_mapping
+from model import ScenarioError
 
 from .atomic import write_atomic, write_text_atomic
-from .compare import run_value, target_error
 from .posterior import WEIGHT, effective_sample_size, posterior_summary
+from .priors import PRIORS, PriorSpec, load_priors, model_values, pyabc_prior, sampled_name
 from .proposal import CollapsedPopulation, StudentTProposal
+from .simulator import Simulator, TargetDistance
 from .targets import DEFAULT_TARGETS, Target, load_targets
 
-ROOT = Path(__file__).resolve().parent.parent
-PRIORS = Path(__file__).with_name("priors.yaml")
 RUNS_DIR = Path(__file__).with_name("runs")
-SCENARIO_FILES = {c: ROOT / "scenarios" / f"{c}.yaml" for c in COUNTRIES}
 HOLDOUT_LAST_YEAR = 2010
-ERROR_CAP = 1e3
-
-
-class PriorSpec(BaseModel):
-    """The prior of one calibrated parameter."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    distribution: Literal["uniform", "loguniform"]
-    low: float
-    high: float
-    unit: str
-    reason: str = Field(min_length=10)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> PriorSpec:
-        if not self.low < self.high:
-            raise ValueError(f"low {self.low:g} must be below high {self.high:g}")
-        if self.distribution == "loguniform" and self.low <= 0:
-            raise ValueError("a loguniform prior needs low > 0")
-        return self
-
-    def quantiles(self, q: np.ndarray) -> np.ndarray:
-        """Return the prior quantiles at probabilities ``q`` (in model units)."""
-        if self.distribution == "uniform":
-            return self.low + q * (self.high - self.low)
-        return np.exp(np.log(self.low) + q * (np.log(self.high) - np.log(self.low)))
-
-
-class PriorFile(BaseModel):
-    """The priors file."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: Literal[1]
-    parameters: dict[str, PriorSpec] = Field(min_length=1)
-
-
-def calibratable_names() -> set[str]:
-    """Return the names a prior may have: behaviour parameters and country budget levels."""
-    return set(Behaviour.model_fields) | {f"{c}.donor_budget_scale" for c in COUNTRIES}
-
-
-def load_priors(path: str | Path = PRIORS, known: set[str] | None = None) -> dict[str, PriorSpec]:
-    """Load and validate a priors file.
-
-    ``known`` are the names it may hold (default: the country calibration's,
-    ``calibratable_names``).
-
-    Raises:
-        ScenarioError: naming the file and the parameter of the first problem.
-    """
-    path = Path(path)
-    data = read_yaml_mapping(path)
-    try:
-        priors = PriorFile.model_validate(data).parameters
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ScenarioError(path, ".".join(str(p) for p in err["loc"]), msg) from None
-    unknown = sorted(set(priors) - (calibratable_names() if known is None else known))
-    if unknown:
-        raise ScenarioError(path, f"parameters.{unknown[0]}", "unknown parameter")
-    return priors
-
-
-SCORE_PREFIX = "z_"
-
-
-def sampled_name(name: str) -> str:
-    """Return the name pyabc samples a parameter under: ``z_<name>``, its normal score."""
-    return SCORE_PREFIX + name
-
-
-def pyabc_prior(priors: Mapping[str, PriorSpec]) -> pyabc.Distribution:
-    """Return the priors as a pyabc ``Distribution`` over normal scores.
-
-    pyabc samples each parameter's normal score ``z``, standard normal, and the model
-    value is the prior quantile at ``Phi(z)`` (``model_values``), so the prior in model
-    units is exactly the one in the priors file. Why: the proposal
-    (``calibration.proposal``) is a smooth unbounded density; over scores it never lands
-    outside the prior's support, and a posterior pressed against a prior bound becomes a
-    tail, which a Student t fits, rather than an edge, which it does not.
-    """
-    return pyabc.Distribution(**{sampled_name(n): pyabc.RV("norm", 0, 1) for n in priors})
-
-
-def model_values(sampled: Mapping[str, float], priors: Mapping[str, PriorSpec]) -> dict:
-    """Return ``{parameter: model value}`` from pyabc's sampled normal scores."""
-    return {
-        name: float(spec.quantiles(ndtr(float(sampled[sampled_name(name)]))))
-        for name, spec in priors.items()
-    }
-
-
-def squared_error(target: Target, value: float) -> float:
-    """Return a target's squared error in tolerance units, capped (one term of the distance)."""
-    return min(target_error(target, value), ERROR_CAP) ** 2
-
-
-def rms_error(stats: Mapping[str, float], targets: list[Target]) -> float:
-    """Return the root mean square of the targets' errors in tolerance units."""
-    return float(np.sqrt(np.mean([squared_error(t, stats[t.id]) for t in targets])))
-
-
-# Cheap countries with discriminating targets first, so that most rejections cost little.
-RUN_ORDER = ("uzbekistan", "kyrgyzstan", "kazakhstan")
-
-
-class Simulator(pyabc.IntegratedModel):
-    """The pyabc model: runs every country with one parameter set and scores the targets.
-
-    Each country runs year by year up to its last target year. At each year that
-    completes a target the squared errors so far are added up; once their root mean
-    over all targets exceeds the current threshold, the particle is rejected without
-    running further. The rejection is exact: errors are never negative, so a particle
-    stopped early could not have been accepted.
-
-    Args:
-        targets: The targets the statistics are computed for.
-        priors: The calibrated parameters' priors.
-        scenario_files: ``{country: scenario file}``; defaults to the three baselines.
-    """
-
-    def __init__(
-        self,
-        targets: list[Target],
-        priors: Mapping[str, PriorSpec],
-        scenario_files: Mapping[str, Path] | None = None,
-    ):
-        super().__init__(name="ngo_abm")
-        files = scenario_files or SCENARIO_FILES
-        countries = sorted({t.country for t in targets}, key=RUN_ORDER.index)
-        self.targets = targets
-        self.priors = dict(priors)
-        self.scenarios: dict[str, Scenario] = {c: load_scenario(files[c]) for c in countries}
-        # Per country: each year that completes a target, with the targets it completes.
-        self.checkpoints: dict[str, list[tuple[int, list[Target]]]] = {
-            c: [
-                (year, [t for t in targets if t.country == c and t.last_year == year])
-                for year in sorted({t.last_year for t in targets if t.country == c})
-            ]
-            for c in countries
-        }
-
-    def checkpoint_values(self, values: Mapping[str, float], seed: int):
-        """Yield each checkpoint's ``(target, statistic)`` pairs, country by country.
-
-        A country whose register runs away (more foundings a year than the model allows)
-        yields ``None`` and stops there; the next country then runs.
-        """
-        for country, scenario in self.scenarios.items():
-            model = CompiledRun(scenario.with_params(values), seed)
-            for year, due in self.checkpoints[country]:
-                try:
-                    model.run_for(year - model.year)
-                except ScenarioError:
-                    yield None
-                    break
-                yield [(t, run_value(model.columns, t)) for t in due]
-
-    def integrated_simulate(self, pars: Mapping[str, float], eps: float) -> pyabc.ModelResult:
-        """Run the countries with ``pars`` and a fresh seed; accept within ``eps``."""
-        # pyabc seeds numpy's global generator in each worker process.
-        seed = int(np.random.randint(0, 2**31 - 1))
-        values = model_values(dict(pars), self.priors)
-        stats, total, distance = {}, 0.0, 0.0
-        for pairs in self.checkpoint_values(values, seed):
-            if pairs is None:
-                # A runaway register is infinitely far from every figure.
-                return pyabc.ModelResult(accepted=False)
-            for target, value in pairs:
-                stats[target.id] = value
-                total += squared_error(target, value)
-            distance = math.sqrt(total / len(self.targets))
-            if distance > eps:
-                return pyabc.ModelResult(accepted=False)
-        return pyabc.ModelResult(accepted=True, distance=distance, sum_stat=stats)
-
-    def statistics(self, values: Mapping[str, float], seed: int) -> dict[str, float]:
-        """Return every target's statistic of one full run with model ``values``.
-
-        A country whose register runs away stops there: its later statistics are NaN.
-        """
-        stats = dict.fromkeys((t.id for t in self.targets), math.nan)
-        for pairs in self.checkpoint_values(values, seed):
-            stats.update((t.id, v) for t, v in pairs or ())
-        return stats
-
-    def sample(self, pars: Mapping[str, float]) -> dict:
-        """Return the statistics of a full run (pyabc's prior sample when resuming)."""
-        return self.integrated_simulate(pars, math.inf).sum_stat
-
-
-class TargetDistance:
-    """The pyabc distance: RMS target error in tolerance units (``rms_error``).
-
-    ``Simulator`` computes the same distance while it runs and decides acceptance itself;
-    pyabc uses this one to recompute the last generation's distances when resuming.
-    """
-
-    def __init__(self, targets: list[Target]):
-        self.targets = targets
-
-    def __call__(self, x: dict, x0: dict) -> float:
-        """Return the distance of simulated statistics ``x`` (``x0`` is the article's)."""
-        return rms_error(x, self.targets)
 
 
 def select_targets(targets: list[Target], holdout: bool) -> list[Target]:

@@ -22,11 +22,12 @@ import yaml
 
 from model import ScenarioError
 
-from .abc import load_priors, model_values, sampled_name, select_targets
+from .abc import select_targets
 from .atomic import write_atomic, write_text_atomic
 from .npe import Estimator, FlowSpec, load, save, train
 from .observation import observe, observed
 from .posterior import WEIGHT, posterior_summary
+from .priors import load_priors, model_values, sampled_name
 from .reference import DEFAULT_TABLE, load_table, table_key, truncated_table
 from .targets import Target, load_targets
 from .truncation import TRUNCATION_STREAM, read_proposal

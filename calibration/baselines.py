@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from model import COUNTRIES, ScenarioError
-from model.scenario import read_yaml_mapping
+from model.config_files import read_yaml_mapping
 
 from .targets import Target
 

@@ -2,7 +2,7 @@
 
 The flow ``q(z | features)`` is a masked autoregressive flow (Papamakarios, Pavlakou and
 Murray 2017) over the calibrated parameters' normal scores ``z`` (standard normal under the
-prior, ``calibration.abc.pyabc_prior``), conditioned on the features of the observation
+prior, ``calibration.priors.pyabc_prior``), conditioned on the features of the observation
 model (``calibration.observation``), and fitted by maximum likelihood to the reference
 table's rows (Papamakarios and Murray 2016; Greenberg, Nonnenmacher and Macke 2019): once
 trained it gives the posterior for any data without further simulation (amortised), which

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .abc import ERROR_CAP
 from .compare import acceptable_band, reported_band
+from .simulator import ERROR_CAP
 from .targets import Target
 
 

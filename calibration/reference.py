@@ -6,7 +6,7 @@ drawn from the prior (Cranmer, Brehmer and Louppe 2020, "The frontier of simulat
 inference"). Row ``i`` takes its normal scores and its seed from its own generator, keyed
 by ``(seed, i)``: a row is the same whatever the chunking, the number of workers or the
 order in which rows are computed. Parameters are stored as the normal scores the priors
-are sampled through (``calibration.abc.pyabc_prior``, standard normal), statistics as the
+are sampled through (``calibration.priors.pyabc_prior``, standard normal), statistics as the
 targets' run values (``calibration.compare.run_value``), NaN where a register ran away.
 
 Chunks of ``CHUNK_ROWS`` rows are Parquet files whose metadata carry the table's key (the
@@ -34,8 +34,10 @@ import pyarrow.parquet as pq
 from model import ScenarioError
 from model.code import model_fingerprint
 
-from .abc import RUNS_DIR, Simulator, fingerprint, load_priors, model_values, sampled_name
+from .abc import RUNS_DIR, fingerprint
 from .atomic import write_atomic
+from .priors import load_priors, model_values, sampled_name
+from .simulator import Simulator
 from .targets import load_targets
 from .truncation import TRUNCATION_STREAM, read_proposal
 
@@ -83,7 +85,7 @@ def table_key(seed: int, proposal_key: str | None = None) -> str:
     sim = simulator()
     payload = {
         "setup": fingerprint(sim.priors, sim.targets, sim),
-        "model": model_fingerprint(),
+        "model": model_fingerprint(regional=False),
         "seed": seed,
     }
     if proposal_key is not None:

@@ -26,9 +26,9 @@ import pandas as pd
 from model.regional import simulate_region
 from model.regional_scenario import REGIONAL_RANGES, Region
 
-from .abc import load_priors, model_values, sampled_name
 from .atomic import write_atomic
 from .posterior import WEIGHT, draw_posterior, has_posterior
+from .priors import load_priors, model_values, sampled_name
 from .regional_patterns import PATTERNS, pattern_values
 
 REGIONAL_PRIORS = Path(__file__).with_name("priors_regional.yaml")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from model.scenario import read_yaml_mapping
+from model.config_files import read_yaml_mapping
 
 from .targets import Target, load_target_file
 

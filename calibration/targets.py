@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
-from model.scenario import Year, read_yaml_mapping
+from model.config_files import Year, read_yaml_mapping
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 Kind = Literal["point", "at_least", "at_most", "range"]

@@ -78,7 +78,7 @@ def prior_parameter_sets(count: int, seed: int = BATCH_SEED) -> list[dict[str, f
     """Return ``count`` parameter sets drawn independently from the calibration priors."""
     # Imported here: pyabc and its database stack would otherwise weigh on every benchmark
     # process, the memory case's fresh process among them.
-    from calibration.abc import load_priors
+    from calibration.priors import load_priors
 
     rng = np.random.default_rng(seed)
     priors = load_priors()

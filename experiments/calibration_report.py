@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from calibration.abc import HOLDOUT_LAST_YEAR, PRIORS, SCENARIO_FILES, load_priors
+from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.atomic import write_atomic
 from calibration.baselines import CURVES, baseline_forecasts
 from calibration.compare import compare, relative_error
@@ -30,6 +30,8 @@ from calibration.posterior import (
     parameter_names,
     posterior_summary,
 )
+from calibration.priors import PRIORS, load_priors
+from calibration.simulator import SCENARIO_FILES
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import OUTPUT_COLUMNS, load_scenario
 

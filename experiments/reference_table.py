@@ -16,10 +16,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from calibration.abc import load_priors, sampled_name
 from calibration.amortised import estimator_path, fitted_targets
 from calibration.npe import load
 from calibration.observation import observed
+from calibration.priors import load_priors, sampled_name
 from calibration.reference import (
     ChunkTask,
     chunk_tasks,

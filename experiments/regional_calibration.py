@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from calibration.abc import load_priors
 from calibration.atomic import write_text_atomic
 from calibration.compare import compare
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
+from calibration.priors import load_priors
 from calibration.regional import (
     FITTED,
     REGIONAL_POSTERIOR,

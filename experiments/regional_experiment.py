@@ -23,10 +23,10 @@ from pydantic import Field, ValidationError, model_validator
 
 from calibration.atomic import write_text_atomic
 from model import ScenarioError
+from model.config_files import Strict, Year, first_error, read_yaml_mapping
 from model.limits import MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region
-from model.scenario import Strict, Year, first_error, read_yaml_mapping
 
 from .regional_runs import regional_replicate_params, run_region_replicates
 from .runs import file_sha256, git_commit, package_versions

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.abc import PRIORS, SCENARIO_FILES, load_priors
 from calibration.atomic import write_atomic
 from calibration.compare import statistic, target_error
+from calibration.priors import PRIORS, load_priors
+from calibration.simulator import SCENARIO_FILES
 from calibration.targets import load_targets
 from model import ScenarioError, load_scenario, simulate
 

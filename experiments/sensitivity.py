@@ -102,7 +102,7 @@ def sampling_problem(
     that country's donor budget level. Ranges are the posterior 5%-95% interval, or the
     prior's range without a posterior.
     """
-    from calibration.abc import load_priors
+    from calibration.priors import load_priors
 
     specs = load_priors(priors)
     if has_posterior(posterior):

@@ -20,9 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
+from model.config_files import Year, read_yaml_mapping
 from model.levers import apply_levers
 from model.limits import MAX_DRAWS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
-from model.scenario import Year, read_yaml_mapping
 
 BASELINE = "baseline"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")

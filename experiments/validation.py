@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.abc import load_priors, model_values, sampled_name
 from calibration.amortised import ROUND, features_of, load_estimator, row_keys, scores_of
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.npe import Estimator
 from calibration.posterior import draw_posterior, has_posterior, load_posterior
+from calibration.priors import load_priors, model_values, sampled_name
 from calibration.reference import (
     DEFAULT_TABLE,
     load_table,

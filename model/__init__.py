@@ -4,9 +4,11 @@ Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and The
 Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS 4(6).
 """
 
+from .config_files import ScenarioError
 from .metrics import COLUMN_DOCS, OUTPUT_COLUMNS
 from .model import NGOModel, simulate
-from .scenario import COUNTRIES, SECTORS, Behaviour, Scenario, ScenarioError, load_scenario
+from .parameters import Behaviour
+from .scenario import COUNTRIES, SECTORS, Scenario, load_scenario
 
 __all__ = [
     "Behaviour",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import decisions, founding, year_kernels
+from .config_files import ScenarioError
 from .engines import (
     CompiledRules,
     Domestic,
@@ -29,7 +30,7 @@ from .engines import (
 from .metrics import ECOLOGY, OUTPUT_COLUMNS, output_row
 from .population import DORMANT, LONG_ACTIVE_YEARS, TRAIT, Population
 from .rng import KeyedStreams
-from .scenario import Scenario, ScenarioError
+from .scenario import Scenario
 from .timeline import Timeline
 
 POP_FIELDS = (

@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .config_files import ScenarioError
 from .population import ID_STRIDE
 from .rng import poisson_quantile
-from .scenario import MAX_NGOS, ScenarioError
+from .scenario import MAX_NGOS
 
 # Active NGOs per million people at which the legitimation factor is 1, so that
 # ``civic_rate`` and ``funding_rate`` read as rates at about the density of the 1990s.

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .scenario import Scenario, ScenarioError
+from .config_files import ScenarioError
+from .scenario import Scenario
 
 LEVERS = "levers"
 # The largest multiple of the state's reaction a lever may ask for: five times the top of

@@ -6,7 +6,8 @@ exactly as when the country runs alone) and a networkx graph of ties between NGO
 different countries (``model.ties``). Each year every country takes its step in two
 halves, with regional donors moving money between countries in between (what they
 withhold where they are constrained goes partly to freer programmes next door); then ties
-lapse, the year's regional programmes form new ones, and the ties feed back: an NGO that
+lapse, the year's regional programmes and the regional donors' programmes (their
+grantees in several countries brought together) form new ones, and the ties feed back: an NGO that
 gained a tie gains capacity (joint projects: the Kyrgyz People's Assembly "won grants by
 participating in joint projects"), and where a state's prizes count regional cooperation
 (Kazakhstan from 2017) tied NGOs rank higher. With the two feedbacks and the donors'
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 from mesa import Model
 
-from .agents import State
+from .agents import Donor, State
 from .metrics import OUTPUT_COLUMNS
 from .model import NGOModel
 from .population import ApplicantPool
@@ -63,8 +64,27 @@ class RegionalState(State):
         return merit * (1.0 + self.tie_weight * tied)
 
 
+class RegionalDonor(Donor):
+    """A country's Donor that remembers whom it funded in its last award (``grantees``).
+
+    The regional layer brings a regional donor's grantees of several countries together.
+    """
+
+    def __init__(self, model: NGOModel, config):
+        super().__init__(model, config)
+        self.grantees = np.zeros(0, dtype=np.int64)
+
+    def award_grants(self, year: int, pool: ApplicantPool) -> float:
+        """Award the year's grants as a Donor does; keep the rows whose foreign income rose."""
+        income = self.model.population.income_foreign
+        before = income[pool.rows]
+        spent = super().award_grants(year, pool)
+        self.grantees = pool.rows[income[pool.rows] > before]
+        return spent
+
+
 class CountryModel(NGOModel):
-    """A country's ``NGOModel`` inside the region: the same model, with a ``RegionalState``.
+    """A country's ``NGOModel`` in the region: the same model, regional State and Donors.
 
     The region calls its two half-steps (``begin_year``, ``finish_year``) rather than
     ``step``, so Mesa's own step counter of a country model stays at 0; its ``year`` is
@@ -75,6 +95,9 @@ class CountryModel(NGOModel):
         super().__init__(scenario, rng=rng, agents=agents, engine=engine)
         self.state.remove()
         self.state = RegionalState(self, scenario.state)
+        for donor in self.donors:
+            donor.remove()
+        self.donors = [RegionalDonor(self, d.config) for d in self.donors]
 
 
 class RegionalModel(Model):
@@ -137,6 +160,9 @@ class RegionalModel(Model):
                 full = self._participants_when_open(programme, running)
                 rate = self._tie_rate(programme)
                 formed += self.network.form(year, programme.name, people, full, rate)
+        for name in self._regional_donor_names():
+            people, full = self._grantees(name, year, running, openness)
+            formed += self.network.form(year, f"grantees/{name}", people, full)
         self._joint_project_gain({node for tie in formed for node in tie})
         self._record(year, running, formed)
         if year >= self.region.end_year:
@@ -163,16 +189,44 @@ class RegionalModel(Model):
         Prakash 2016): when one government closes in, programmes next door grow.
         """
         mobility = self.params["donor_mobility"]
-        named = self.region.spec.regional_donors
-        if mobility <= 0 or named is None:
+        if mobility <= 0:
             return
-        for name in named.names:
+        for name in self._regional_donor_names():
             donors = [d for m in running.values() for d in m.donors if d.name == name]
             paths = [d.path_usd(year) for d in donors]
             budgets = [d.budget_usd for d in donors]
             received = moved_money(paths, budgets, mobility)
             for donor, extra in zip(donors, received, strict=True):
                 donor.budget_usd += extra
+
+    def _regional_donor_names(self) -> list[str]:
+        named = self.region.spec.regional_donors
+        return [] if named is None else named.names
+
+    def _grantees(
+        self, name: str, year: int, running: dict, openness: dict[str, float]
+    ) -> tuple[Participants, np.ndarray]:
+        """Return the grantees of a regional donor that take part in its regional activities.
+
+        Each NGO the donor funded this year in a running country takes part with
+        probability ``grantee_participation`` times the country's openness (its conferences,
+        network meetings and cross-border joint projects). Also returns the expected
+        participants per country at openness 1, the scale its ties form against
+        (``TieNetwork.form``), as for a programme.
+        """
+        share = self.params["grantee_participation"]
+        full = np.zeros(len(COUNTRIES))
+        parts = []
+        for country, model in running.items():
+            for donor in (d for d in model.donors if d.name == name):
+                pop, funded = model.population, donor.grantees
+                full[COUNTRIES.index(country)] += share * funded.size
+                u = self.streams.uniform(f"grantees/{name}/{country}", year, pop.ngo_id[funded])
+                rows = funded[u < share * openness[country]]
+                code = np.full(rows.size, COUNTRIES.index(country))
+                ids = regional_ids(country, pop.ngo_id[rows])
+                parts.append((code, rows, ids, pop.sector[rows]))
+        return joined(parts), full
 
     def _set_prize_criterion(self, country: str, model: CountryModel, year: int) -> None:
         """Let the State's prizes count ties when its regional criterion is in force."""
@@ -198,10 +252,7 @@ class RegionalModel(Model):
             rows = select_participants(self.streams, decision, year, pop, expected, weights)
             code = np.full(rows.size, COUNTRIES.index(country))
             parts.append((code, rows, regional_ids(country, pop.ngo_id[rows]), pop.sector[rows]))
-        if not parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return Participants(empty, empty, empty.astype(np.uint64), empty)
-        return Participants(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+        return joined(parts)
 
     @staticmethod
     def _participants_when_open(programme: Programme, running: dict) -> np.ndarray:
@@ -271,6 +322,14 @@ class RegionalModel(Model):
         if not frames:
             return pd.DataFrame(columns=[*EDGE_COLUMNS, "year"])
         return pd.concat(frames, ignore_index=True)
+
+
+def joined(parts: list[tuple[np.ndarray, ...]]) -> Participants:
+    """Return the participants of several countries (country, row, id, sector each) as one."""
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return Participants(empty, empty, empty.astype(np.uint64), empty)
+    return Participants(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
 
 def moved_money(paths: list[float], budgets: list[float], mobility: float) -> list[float]:

@@ -17,21 +17,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from .scenario import (
-    COUNTRIES,
-    Number,
-    Parameter,
-    ParameterSet,
-    Scenario,
-    ScenarioError,
-    SectorWeights,
-    Source,
-    Strict,
-    Year,
-    first_error,
-    load_scenario,
-    resolve_extends,
-)
+from .config_files import ScenarioError, Source, Strict, Year, first_error, resolve_extends
+from .parameters import Parameter, ParameterSet
+from .scenario import COUNTRIES, Number, Scenario, SectorWeights, load_scenario
 
 Country = Literal[COUNTRIES]  # type: ignore[valid-type]
 
@@ -47,6 +35,7 @@ REGIONAL_RANGES: dict[str, tuple[float, float]] = {
     "prize_tie_weight": (0, 10),
     "donor_mobility": (0, 1),
     "information_tie_rate": (0, 1),
+    "grantee_participation": (0, 1),
 }
 
 
@@ -65,6 +54,7 @@ class RegionalParameters(ParameterSet):
     prize_tie_weight: Parameter
     donor_mobility: Parameter
     information_tie_rate: Parameter
+    grantee_participation: Parameter
 
 
 class RegionalDonors(Strict):

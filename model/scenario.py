@@ -1,9 +1,10 @@
-"""Scenario and behaviour configuration: YAML files validated with pydantic v2.
+"""A country's scenario: its inputs as YAML files validated with pydantic v2.
 
 A scenario file describes one country's inputs (policy timeline, donors, population,
 exchange rates); it may ``extends:`` another file and override a few fields, so that a
-counterfactual is a small file. The behavioural parameters shared by all countries live in
-one file (``scenarios/behaviour.yaml``) that scenarios name through ``behaviour:``.
+counterfactual is a small file (``model.config_files``). The behavioural parameters shared
+by all countries live in one file (``scenarios/behaviour.yaml``, ``model.parameters``) that
+scenarios name through ``behaviour:``.
 
 Every number carries a ``source:`` note (the article's words with their section, another
 public source, or ``assumption`` with a reason). YAML is read with ``yaml.safe_load`` only:
@@ -15,24 +16,15 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-import stat
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Literal
 
 import numpy as np
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .limits import MAX_CONFIG_BYTES, MAX_NESTING, MAX_YEAR, MIN_YEAR, nesting_path
+from .config_files import ScenarioError, Source, Strict, Year, first_error, resolve_extends
+from .limits import MAX_YEAR, MIN_YEAR
+from .parameters import Behaviour, load_behaviour
 
 SECTORS: tuple[str, ...] = (
     "ecology",
@@ -46,36 +38,11 @@ SECTORS: tuple[str, ...] = (
 )
 COUNTRIES: tuple[str, ...] = ("kazakhstan", "kyrgyzstan", "uzbekistan")
 
-Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
-
-
-class ScenarioError(ValueError):
-    """A configuration problem, reported as one line naming the file and the field."""
-
-    def __init__(self, file: str | Path, field: str, message: str):
-        self.file, self.field, self.message = str(file), field, message
-        where = f"{self.file}: {field}" if field else self.file
-        super().__init__(f"{where}: {message}")
-
-    def __reduce__(self):
-        # A run in a worker process can raise it; the default pickling would call
-        # __init__ with the one formatted message and fail in the parent.
-        return type(self), (self.file, self.field, self.message)
-
-
 # No input may exceed this magnitude: beyond it a run would exhaust memory, not answer.
 MAX_MAGNITUDE = 1e15
 MAX_NGOS = 1_000_000
 MAX_PRIZES = 10_000
 MAX_POPULATION_MILLIONS = 2_000
-# A calendar year in the inputs: series points, donors, shocks, the CPI base.
-Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
-
-
-class Strict(BaseModel):
-    """An input model: unknown fields, changes after loading and inf or NaN are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Number(Strict):
@@ -255,131 +222,6 @@ class StatePolicy(Strict):
         return self
 
 
-class Parameter(Strict):
-    """A behavioural parameter with its unit and the reason for its value."""
-
-    value: float
-    unit: str
-    source: Source
-
-
-# Ranges outside which a behavioural parameter has no meaning (probabilities, shares,
-# exponents and spreads of a plausible size); calibration priors lie well inside them.
-BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
-    "civic_rate": (0, 1e4),
-    "funding_rate": (0, 1e4),
-    "crowding_usd": (1, 1e8),
-    "legitimation": (0, 5),
-    "competition_density": (1, 1e6),
-    "soviet_burden": (0, 1),
-    "founding_lag_years": (0, 50),
-    "funding_pull_sector": (0, 1),
-    "one_day_share": (0, 1),
-    "one_day_exit": (0, 1),
-    "capacity_sd": (0, 5),
-    "capacity_learning": (0, 1),
-    "capacity_decay": (0, 1),
-    "track_record_weight": (0, 5),
-    "grant_size_capacity": (0, 5),
-    "grant_cap_multiple": (1, 1e3),
-    "donor_grant_scale": (0.01, 100),
-    "donor_ramp_years": (1, 50),
-    "donor_peak_year": (1950, 2100),
-    "donor_decline": (0, 1),
-    "apply_dormant": (0, 1),
-    "domestic_raise_prob": (0, 1),
-    "domestic_income_gdp": (0, 1e3),
-    "domestic_pool_gdp": (0, 0.1),
-    "domestic_income_sd": (0, 5),
-    "domestic_capacity_weight": (0, 5),
-    "domestic_persistence": (0, 1),
-    "domestic_cofunding": (0, 10),
-    "min_activity_usd": (0, 1e7),
-    "savings_rate": (0, 1),
-    "volunteer_persistence": (0, 1),
-    "report_base": (0, 1),
-    "report_enforcement": (0, 1),
-    "report_habit": (0, 1),
-    "deregistration_rate": (0, 1),
-    "strike_off_rate": (0, 1),
-    "state_restriction_reaction": (0, 10),
-    "state_threat_memory": (0, 1),
-    "state_neighbour_threat": (0, 1),
-    "donor_restriction_cut": (0, 1),
-    "donor_instability_cut": (0, 1),
-    "donor_restriction_shift": (0, 1),
-    "donor_absorption": (0, 100),
-}
-
-
-class ParameterSet(Strict):
-    """Named ``Parameter`` fields, each within the range (``RANGES``) where it has meaning."""
-
-    RANGES: ClassVar[dict[str, tuple[float, float]]] = {}
-
-    @model_validator(mode="after")
-    def _in_range(self) -> ParameterSet:
-        for name, (low, high) in self.RANGES.items():
-            value = getattr(self, name).value
-            if not low <= value <= high:
-                raise ValueError(f"{name} = {value:g} is outside [{low:g}, {high:g}]")
-        return self
-
-    def values(self) -> dict[str, float]:
-        """Return ``{name: value}`` for every parameter."""
-        return {name: getattr(self, name).value for name in type(self).model_fields}
-
-
-class Behaviour(ParameterSet):
-    """Behavioural parameters shared by all countries (calibrated ones are overridden)."""
-
-    RANGES: ClassVar[dict[str, tuple[float, float]]] = BEHAVIOUR_RANGES
-
-    civic_rate: Parameter
-    funding_rate: Parameter
-    crowding_usd: Parameter
-    legitimation: Parameter
-    competition_density: Parameter
-    soviet_burden: Parameter
-    founding_lag_years: Parameter
-    funding_pull_sector: Parameter
-    one_day_share: Parameter
-    one_day_exit: Parameter
-    capacity_sd: Parameter
-    capacity_learning: Parameter
-    capacity_decay: Parameter
-    track_record_weight: Parameter
-    grant_size_capacity: Parameter
-    grant_cap_multiple: Parameter
-    donor_grant_scale: Parameter
-    donor_ramp_years: Parameter
-    donor_peak_year: Parameter
-    donor_decline: Parameter
-    apply_dormant: Parameter
-    domestic_raise_prob: Parameter
-    domestic_income_gdp: Parameter
-    domestic_pool_gdp: Parameter
-    domestic_income_sd: Parameter
-    domestic_capacity_weight: Parameter
-    domestic_persistence: Parameter
-    domestic_cofunding: Parameter
-    min_activity_usd: Parameter
-    savings_rate: Parameter
-    volunteer_persistence: Parameter
-    report_base: Parameter
-    report_enforcement: Parameter
-    report_habit: Parameter
-    deregistration_rate: Parameter
-    strike_off_rate: Parameter
-    state_restriction_reaction: Parameter
-    state_threat_memory: Parameter
-    state_neighbour_threat: Parameter
-    donor_restriction_cut: Parameter
-    donor_instability_cut: Parameter
-    donor_restriction_shift: Parameter
-    donor_absorption: Parameter
-
-
 class Scenario(Strict):
     """One country's scenario, with the shared behaviour resolved."""
 
@@ -455,148 +297,6 @@ class Scenario(Strict):
             else:
                 raise ScenarioError("params", name, "unknown parameter")
         return Scenario.model_validate(data)
-
-
-def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
-    """Read a YAML file (``yaml.safe_load``) whose top level is a mapping.
-
-    Raises:
-        ScenarioError: a missing, unreadable, non-UTF-8 or malformed file, or one whose
-            top level is not a mapping (``field`` names what pointed at the file).
-    """
-    path = Path(path)
-    try:
-        text = _read_config_text(path, field)
-    except FileNotFoundError:
-        raise ScenarioError(path, field, "file not found") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(path, field, "not UTF-8 text") from None
-    except OSError as exc:
-        raise ScenarioError(path, field, f"cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        raise ScenarioError(path, where, "malformed YAML") from None
-    except RecursionError:
-        raise ScenarioError(path, "", f"nested more than {MAX_NESTING} levels deep") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(path, "", "expected a mapping at the top level")
-    deep = nesting_path(data)
-    if deep is not None:
-        raise ScenarioError(path, deep, f"nested more than {MAX_NESTING} levels deep")
-    return data
-
-
-def _read_config_text(path: Path, field: str) -> str:
-    """Return a config file's text; refuse devices, pipes and files over the size limit."""
-    # Checked before opening: opening a pipe would wait for a writer.
-    mode = path.stat().st_mode
-    if stat.S_ISDIR(mode):
-        raise ScenarioError(path, field, "is a folder, not a file")
-    if not stat.S_ISREG(mode):
-        raise ScenarioError(path, field, "not a regular file (a device or a pipe?)")
-    with path.open("rb") as file:
-        data = file.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ScenarioError(path, field, f"larger than {MAX_CONFIG_BYTES:,} bytes")
-    return data.decode("utf-8")
-
-
-def _merge(base: Any, override: Any) -> Any:
-    """Deep-merge ``override`` into ``base``; lists of named mappings merge by ``name``."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
-        return merged
-    if _is_named_list(base) and _is_named_list(override):
-        merged_list = list(base)
-        index = {item["name"]: i for i, item in enumerate(merged_list)}
-        for item in override:
-            if item.get("remove") is True:
-                if item["name"] in index:
-                    merged_list[index[item["name"]]] = None
-                continue
-            if item["name"] in index:
-                merged_list[index[item["name"]]] = _merge(merged_list[index[item["name"]]], item)
-            else:
-                merged_list.append(item)
-        return [item for item in merged_list if item is not None]
-    return override
-
-
-def _is_named_list(value: Any) -> bool:
-    # Only string names merge by name: a list or mapping as a name is left to validation.
-    return isinstance(value, list) and all(
-        isinstance(i, dict) and isinstance(i.get("name"), str) for i in value
-    )
-
-
-def _anchor_behaviour(data: dict[str, Any], folder: Path) -> None:
-    """Name the behaviour file relative to the file that names it."""
-    if isinstance(data.get("behaviour"), str):
-        data["behaviour"] = str(folder / data["behaviour"])
-
-
-def resolve_extends(
-    path: Path,
-    chain: tuple[Path, ...] = (),
-    anchor: Callable[[dict[str, Any], Path], None] = _anchor_behaviour,
-) -> dict[str, Any]:
-    """Read ``path`` and everything it extends, child fields winning.
-
-    ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
-    """
-    path = path.resolve()
-    if path in chain:
-        loop = " -> ".join(p.name for p in (*chain, path))
-        raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
-    data = read_yaml_mapping(path, "extends" if chain else "")
-    anchor(data, path.parent)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(path, "extends", "must be a file name")
-    return _merge(resolve_extends(path.parent / parent, (*chain, path), anchor), data)
-
-
-def _format_location(loc: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in loc if not str(part).startswith("function-")]
-    # A mistyped year key can be hundreds of digits long: keep the line readable.
-    return ".".join(part if len(part) <= 24 else f"{part[:12]}..." for part in parts)
-
-
-def first_error(exc: ValidationError) -> tuple[str, str]:
-    """Return the field and message of a validation error's first problem, for one line.
-
-    Shared by every loader of input files (scenarios, regional files, experiments).
-    """
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    return _format_location(loc), msg
-
-
-def load_behaviour(path: str | Path) -> Behaviour:
-    """Load and validate a behaviour file.
-
-    Raises:
-        ScenarioError: naming the file and field of the first problem.
-    """
-    path = Path(path)
-    data = read_yaml_mapping(path)
-    try:
-        return Behaviour.model_validate(data.get("parameters", data))
-    except ValidationError as exc:
-        field, msg = first_error(exc)
-        raise ScenarioError(path, field, msg) from None
 
 
 def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> Scenario:

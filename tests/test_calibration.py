@@ -17,16 +17,9 @@ import yaml
 
 from calibration.abc import (
     HOLDOUT_LAST_YEAR,
-    PRIORS,
     GenerationLog,
-    Simulator,
     calibrate,
     export_posterior,
-    load_priors,
-    model_values,
-    pyabc_prior,
-    rms_error,
-    sampled_name,
     select_targets,
 )
 from calibration.compare import statistic
@@ -36,6 +29,8 @@ from calibration.posterior import (
     load_posterior,
     posterior_median,
 )
+from calibration.priors import PRIORS, load_priors, model_values, pyabc_prior, sampled_name
+from calibration.simulator import Simulator, rms_error
 from calibration.targets import load_targets
 from cli.main import main
 from experiments.calibration_report import identification_table

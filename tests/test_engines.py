@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibration.abc import load_priors
+from calibration.priors import load_priors
 from model import NGOModel, ScenarioError, kernels, load_scenario, simulate
 from model.engines import make_rules
 from model.population import DEREGISTERED, DORMANT, OPERATING

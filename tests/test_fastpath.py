@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibration.abc import load_priors
+from calibration.priors import load_priors
 from model import NGOModel, ScenarioError, load_scenario
 from model.fastpath import CompiledRun, run_compiled, run_many
 from model.population import DEREGISTERED, DORMANT, OPERATING

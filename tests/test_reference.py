@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +21,9 @@ from calibration.reference import (
 )
 from experiments.reference_table import build_table, missing_chunks
 from model import ScenarioError
+from model.code import MODEL_DIR, REGIONAL_MODULES
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_row_does_not_depend_on_its_chunk():
@@ -59,3 +67,25 @@ def test_reference_command_and_its_errors(tmp_path):
     assert status == 0 and "2 of 2 rows stored" in printed
     assert_one_line(["reference", "--rows", 0], "--rows")
     assert_one_line(["calibrate", "npe", "--rows", 5, "--table", tmp_path / "none"], "no reference")
+
+
+def test_the_table_key_leaves_out_only_modules_a_country_run_never_imports():
+    """The key covers every model module a table row executes: simulating rows (and a run
+    with Mesa agents) imports none of the regional layer's modules it leaves out."""
+    script = (
+        "import sys\n"
+        "from calibration.reference import ChunkTask, simulate_chunk\n"
+        "from model import load_scenario, simulate\n"
+        "simulate_chunk(ChunkTask(key='k', seed=1, start=0, stop=2))\n"
+        "simulate(load_scenario('scenarios/kyrgyzstan.yaml'), seed=1, agents=True)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('model.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    imported = {
+        name.split(".")[1] + ".py" for name in ast.literal_eval(out.strip().splitlines()[-1])
+    }
+    assert "fastpath.py" in imported and "agents.py" in imported
+    assert REGIONAL_MODULES <= {p.name for p in MODEL_DIR.glob("*.py")}
+    assert not imported & REGIONAL_MODULES

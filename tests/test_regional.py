@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from calibration.abc import PriorFile, load_priors
 from calibration.compare import compare
+from calibration.priors import PriorFile, load_priors
 from calibration.targets import DEFAULT_TARGETS, load_targets
 from cli.main import main
 from experiments.regional_runs import RUN_FILES, run_region_replicates
@@ -189,7 +189,9 @@ def test_a_country_that_ends_earlier_stops_at_its_end_year():
 
 
 def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
-    model = regional_run(tie_capacity_gain=0.0, donor_mobility=0.0)
+    """Without the donors' grantee meetings: the NGOs that win prizes are the ones regional
+    donors fund, so with those meetings they may all be tied and the criterion moves none."""
+    model = regional_run(tie_capacity_gain=0.0, donor_mobility=0.0, grantee_participation=0.0)
     for country in ("kyrgyzstan", "uzbekistan"):
         pd.testing.assert_frame_equal(
             country_table(model, country), alone(country), check_exact=True
@@ -276,6 +278,36 @@ def test_a_full_closure_after_osh_forms_no_tie_while_it_holds():
     assert formed.loc[2009] > 0
     assert (formed.loc[2010:2016] == 0).all()
     assert formed.loc[2017:2023].sum() > 0
+
+
+def test_regional_donors_tie_their_own_grantees_across_borders():
+    """With the dated programmes taken out, every tie formed in a year joins two NGOs that
+    one regional donor funded that year in two countries; with no participation, none."""
+    region = load_region(REGIONAL).with_params({**dict(country_params()), **NO_FEEDBACK})
+    region.spec = region.spec.model_copy(update={"programmes": []})
+    names = region.spec.regional_donors.names
+    quiet = RegionalModel(region.with_params({"grantee_participation": 0.0}), rng=SEED)
+    quiet.run_for(region.end_year - region.start_year + 1)
+    assert quiet.network.graph.number_of_edges() == 0
+    model = RegionalModel(region.with_params({"grantee_participation": 0.3}), rng=SEED)
+    formed = 0
+    for _ in range(region.end_year - region.start_year + 1):
+        model.step()
+        funded = {
+            (donor.name, country): set(donor.grantees.tolist())
+            for country, m in model.countries.items()
+            for donor in m.donors
+            if donor.name in names
+        }
+        for a, b, since in model.network.graph.edges(data="since"):
+            if since != model.year:
+                continue
+            formed += 1
+            assert any(
+                a[1] in funded.get((name, a[0]), ()) and b[1] in funded.get((name, b[0]), ())
+                for name in names
+            ), (a, b)
+    assert formed > 0
 
 
 # Outputs and the command -----------------------------------------------------------------

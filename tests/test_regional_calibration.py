@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration.abc import load_priors
 from calibration.posterior import load_posterior
+from calibration.priors import load_priors
 from calibration.regional import (
     FITTED,
     REGIONAL_POSTERIOR,

@@ -22,8 +22,8 @@ from experiments.regional_experiment import (
     load_regional_experiment,
     paired_summary,
 )
+from model.config_files import Strict
 from model.regional_scenario import RegionalSpec
-from model.scenario import Strict
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT = REPO / "experiments" / "regional" / "central_asia_counterfactuals.yaml"

@@ -1,0 +1,118 @@
+"""The calibrated parameters' priors and the space the samplers draw them in.
+
+Each prior (``calibration/priors.yaml``; the regional layer's in
+``calibration/priors_regional.yaml``) is uniform or log-uniform between bounds, with its
+unit and the reason for its range. The samplers (the ABC-SMC of ``calibration.abc``, the
+reference table of ``calibration.reference``) draw each parameter's normal score ``z``,
+standard normal, as ``z_<name>``; the model value is the prior quantile at ``Phi(z)``
+(``model_values``). Source of each prior: its ``reason:`` in the priors file
+(``docs/calibration.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyabc
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.special import ndtr
+
+from model import COUNTRIES, Behaviour, ScenarioError
+from model.config_files import read_yaml_mapping
+
+PRIORS = Path(__file__).with_name("priors.yaml")
+
+
+class PriorSpec(BaseModel):
+    """The prior of one calibrated parameter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    distribution: Literal["uniform", "loguniform"]
+    low: float
+    high: float
+    unit: str
+    reason: str = Field(min_length=10)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PriorSpec:
+        if not self.low < self.high:
+            raise ValueError(f"low {self.low:g} must be below high {self.high:g}")
+        if self.distribution == "loguniform" and self.low <= 0:
+            raise ValueError("a loguniform prior needs low > 0")
+        return self
+
+    def quantiles(self, q: np.ndarray) -> np.ndarray:
+        """Return the prior quantiles at probabilities ``q`` (in model units)."""
+        if self.distribution == "uniform":
+            return self.low + q * (self.high - self.low)
+        return np.exp(np.log(self.low) + q * (np.log(self.high) - np.log(self.low)))
+
+
+class PriorFile(BaseModel):
+    """The priors file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1]
+    parameters: dict[str, PriorSpec] = Field(min_length=1)
+
+
+def calibratable_names() -> set[str]:
+    """Return the names a prior may have: behaviour parameters and country budget levels."""
+    return set(Behaviour.model_fields) | {f"{c}.donor_budget_scale" for c in COUNTRIES}
+
+
+def load_priors(path: str | Path = PRIORS, known: set[str] | None = None) -> dict[str, PriorSpec]:
+    """Load and validate a priors file.
+
+    ``known`` are the names it may hold (default: the country calibration's,
+    ``calibratable_names``).
+
+    Raises:
+        ScenarioError: naming the file and the parameter of the first problem.
+    """
+    path = Path(path)
+    data = read_yaml_mapping(path)
+    try:
+        priors = PriorFile.model_validate(data).parameters
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ScenarioError(path, ".".join(str(p) for p in err["loc"]), msg) from None
+    unknown = sorted(set(priors) - (calibratable_names() if known is None else known))
+    if unknown:
+        raise ScenarioError(path, f"parameters.{unknown[0]}", "unknown parameter")
+    return priors
+
+
+SCORE_PREFIX = "z_"
+
+
+def sampled_name(name: str) -> str:
+    """Return the name pyabc samples a parameter under: ``z_<name>``, its normal score."""
+    return SCORE_PREFIX + name
+
+
+def pyabc_prior(priors: Mapping[str, PriorSpec]) -> pyabc.Distribution:
+    """Return the priors as a pyabc ``Distribution`` over normal scores.
+
+    pyabc samples each parameter's normal score ``z``, standard normal, and the model
+    value is the prior quantile at ``Phi(z)`` (``model_values``), so the prior in model
+    units is exactly the one in the priors file. Why: the proposal
+    (``calibration.proposal``) is a smooth unbounded density; over scores it never lands
+    outside the prior's support, and a posterior pressed against a prior bound becomes a
+    tail, which a Student t fits, rather than an edge, which it does not.
+    """
+    return pyabc.Distribution(**{sampled_name(n): pyabc.RV("norm", 0, 1) for n in priors})
+
+
+def model_values(sampled: Mapping[str, float], priors: Mapping[str, PriorSpec]) -> dict:
+    """Return ``{parameter: model value}`` from pyabc's sampled normal scores."""
+    return {
+        name: float(spec.quantiles(ndtr(float(sampled[sampled_name(name)]))))
+        for name, spec in priors.items()
+    }

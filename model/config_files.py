@@ -1,0 +1,173 @@
+"""Input files: how YAML configs are read, merged through ``extends:`` and checked.
+
+Every config the project reads (scenarios, behaviour, regional files, experiments,
+targets, priors) is read with ``yaml.safe_load`` only: configs are data. A scenario or
+regional file may ``extends:`` another and override a few fields, so that a counterfactual
+is a small file: mappings merge key by key, lists of named items (donors, shocks) by
+``name``. Input models are ``Strict``; every number carries a ``source:`` note
+(``Source``). A problem is one line naming the file and the field (``ScenarioError``).
+Source: the project's rules for inputs (``docs/experiments.md`` for the merge rule).
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .limits import MAX_CONFIG_BYTES, MAX_NESTING, MAX_YEAR, MIN_YEAR, nesting_path
+
+Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
+# A calendar year in the inputs: series points, donors, shocks, the CPI base.
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+
+
+class ScenarioError(ValueError):
+    """A configuration problem, reported as one line naming the file and the field."""
+
+    def __init__(self, file: str | Path, field: str, message: str):
+        self.file, self.field, self.message = str(file), field, message
+        where = f"{self.file}: {field}" if field else self.file
+        super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):
+        # A run in a worker process can raise it; the default pickling would call
+        # __init__ with the one formatted message and fail in the parent.
+        return type(self), (self.file, self.field, self.message)
+
+
+class Strict(BaseModel):
+    """An input model: unknown fields, changes after loading and inf or NaN are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
+    """Read a YAML file (``yaml.safe_load``) whose top level is a mapping.
+
+    Raises:
+        ScenarioError: a missing, unreadable, non-UTF-8 or malformed file, or one whose
+            top level is not a mapping (``field`` names what pointed at the file).
+    """
+    path = Path(path)
+    try:
+        text = _read_config_text(path, field)
+    except FileNotFoundError:
+        raise ScenarioError(path, field, "file not found") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(path, field, "not UTF-8 text") from None
+    except OSError as exc:
+        raise ScenarioError(path, field, f"cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise ScenarioError(path, where, "malformed YAML") from None
+    except RecursionError:
+        raise ScenarioError(path, "", f"nested more than {MAX_NESTING} levels deep") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "", "expected a mapping at the top level")
+    deep = nesting_path(data)
+    if deep is not None:
+        raise ScenarioError(path, deep, f"nested more than {MAX_NESTING} levels deep")
+    return data
+
+
+def _read_config_text(path: Path, field: str) -> str:
+    """Return a config file's text; refuse devices, pipes and files over the size limit."""
+    # Checked before opening: opening a pipe would wait for a writer.
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise ScenarioError(path, field, "is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise ScenarioError(path, field, "not a regular file (a device or a pipe?)")
+    with path.open("rb") as file:
+        data = file.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ScenarioError(path, field, f"larger than {MAX_CONFIG_BYTES:,} bytes")
+    return data.decode("utf-8")
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Deep-merge ``override`` into ``base``; lists of named mappings merge by ``name``."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    if _is_named_list(base) and _is_named_list(override):
+        merged_list = list(base)
+        index = {item["name"]: i for i, item in enumerate(merged_list)}
+        for item in override:
+            if item.get("remove") is True:
+                if item["name"] in index:
+                    merged_list[index[item["name"]]] = None
+                continue
+            if item["name"] in index:
+                merged_list[index[item["name"]]] = _merge(merged_list[index[item["name"]]], item)
+            else:
+                merged_list.append(item)
+        return [item for item in merged_list if item is not None]
+    return override
+
+
+def _is_named_list(value: Any) -> bool:
+    # Only string names merge by name: a list or mapping as a name is left to validation.
+    return isinstance(value, list) and all(
+        isinstance(i, dict) and isinstance(i.get("name"), str) for i in value
+    )
+
+
+def _anchor_behaviour(data: dict[str, Any], folder: Path) -> None:
+    """Name the behaviour file relative to the file that names it."""
+    if isinstance(data.get("behaviour"), str):
+        data["behaviour"] = str(folder / data["behaviour"])
+
+
+def resolve_extends(
+    path: Path,
+    chain: tuple[Path, ...] = (),
+    anchor: Callable[[dict[str, Any], Path], None] = _anchor_behaviour,
+) -> dict[str, Any]:
+    """Read ``path`` and everything it extends, child fields winning.
+
+    ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
+    """
+    path = path.resolve()
+    if path in chain:
+        loop = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
+    data = read_yaml_mapping(path, "extends" if chain else "")
+    anchor(data, path.parent)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(path, "extends", "must be a file name")
+    return _merge(resolve_extends(path.parent / parent, (*chain, path), anchor), data)
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in loc if not str(part).startswith("function-")]
+    # A mistyped year key can be hundreds of digits long: keep the line readable.
+    return ".".join(part if len(part) <= 24 else f"{part[:12]}..." for part in parts)
+
+
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """Return the field and message of a validation error's first problem, for one line.
+
+    Shared by every loader of input files (scenarios, regional files, experiments).
+    """
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    return _format_location(loc), msg
