@@ -34,7 +34,8 @@ from .regional_patterns import PATTERNS, pattern_values
 REGIONAL_PRIORS = Path(__file__).with_name("priors_regional.yaml")
 REGIONAL_POSTERIOR = Path(__file__).with_name("regional_posterior.parquet")
 # The pattern every kept draw reproduces. The fall after 2010 and the revival after 2016
-# follow from the dated restrictions at every prior draw (consistency checks, reported);
+# follow from the dated restrictions at (nearly) every prior draw (consistency checks,
+# reported);
 # ecology and education leading today is reported, not fitted: no programme the article
 # dates after 2012 has ecology as its field, so no prior draw reproduces it except by
 # chance (docs/calibration.md, "The regional layer").

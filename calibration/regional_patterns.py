@@ -9,7 +9,7 @@ its passage. The same passages also date inputs of ``scenarios/central_asia.yaml
 KNOK and Environmental Forum sentence dates those programmes (from 2000) and says they
 "began to contribute to regional cooperation" (the growth pattern); the sentences of the
 obstacles after Osh and of the revival date the restrictions, so the fall after 2010 and
-the revival after 2016 follow from the inputs at every prior draw and only check that the
+the revival after 2016 follow from the inputs at (nearly) every prior draw and only check that the
 mechanism turns the dated restrictions into the story's shape.
 """
 

@@ -6,8 +6,8 @@ exactly as when the country runs alone) and a networkx graph of ties between NGO
 different countries (``model.ties``). Each year every country takes its step in two
 halves, with regional donors moving money between countries in between (what they
 withhold where they are constrained goes partly to freer programmes next door); then ties
-lapse, the year's regional programmes and the regional donors' programmes (their
-grantees in several countries brought together) form new ones, and the ties feed back: an NGO that
+lapse, the year's regional programmes and the regional donors' programmes (their grantees
+in several countries brought together) form new ones, and the ties feed back: an NGO that
 gained a tie gains capacity (joint projects: the Kyrgyz People's Assembly "won grants by
 participating in joint projects"), and where a state's prizes count regional cooperation
 (Kazakhstan from 2017) tied NGOs rank higher. With the two feedbacks and the donors'

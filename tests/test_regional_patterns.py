@@ -92,7 +92,8 @@ def test_ties_revive_after_2016():
     reason="does not hold: no programme the article dates after 2012 has ecology as its field "
     "(the Kyrgyz organisations of the third stage weigh education and 'other', the 2022 "
     "conferences education and 'other'; Cooperation for Innovations and the NGO Academy take "
-    "all sectors alike), so ecology is under-represented among today's ties, and the model "
+    "all sectors alike; the regional donors' priorities weigh education and 'other' more than "
+    "ecology), so ecology is under-represented among today's ties, and the model "
     "has no agriculture sector; the regional calibration reports it and does not fit it "
     "(calibration/report/regional.md)",
 )
