@@ -1,0 +1,177 @@
+"""The regional run's outputs and command (``ngo-abm run``, ``compare``), and bad input.
+
+The tables' columns and their agreement with the tie network, the run folder and its
+printed ties, the comparison of each country's rows with its figures, replicates on one
+or two workers, parameters of counterfactuals and out of range, and bad regional input
+stopping in one line with exit status 2. The model itself is tested in
+``tests/test_regional.py``, whose run helpers these tests share.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+import yaml
+from test_regional import REGIONAL, SCENARIOS, SEED, country_params, regional_run, run_cli
+
+from calibration.compare import compare
+from calibration.targets import DEFAULT_TARGETS, load_targets
+from experiments.regional_runs import RUN_FILES, run_region_replicates
+from model import COUNTRIES, ScenarioError
+from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS
+from model.regional_scenario import load_region
+
+# Outputs and the command -----------------------------------------------------------------
+
+
+def test_the_tables_have_their_columns_and_agree():
+    model = regional_run()
+    frame, ties = model.results(), model.tie_table()
+    assert list(frame.columns) == list(REGIONAL_COLUMNS)
+    assert list(ties.columns) == list(TIE_TABLE_COLUMNS)
+    assert frame.share_cross_border.between(0, 1).all()
+    # Every tie joins two countries: counted once for each.
+    per_year = frame.groupby("year").cross_border_ties.sum()
+    assert (per_year == 2 * ties.groupby("year").ties.sum().reindex(per_year.index)).all()
+    assert set(model.network_table().year) <= set(model.region.spec.network_years)
+
+
+def test_the_tie_columns_count_only_ties_between_operational_ngos():
+    """``cross_border_ties`` and ``share_cross_border`` agree with the network's ties whose
+    two NGOs are operational in the last year; dormant NGOs' ties are not counted."""
+    model = regional_run()
+    last = model.results().query("year == 2023").set_index("country")
+    pops = {c: m.population for c, m in model.countries.items()}
+    live = [
+        (a, b)
+        for a, b in model.network.graph.edges
+        if pops[a[0]].active[a[1]] and pops[b[0]].active[b[1]]
+    ]
+    assert len(live) < model.network.graph.number_of_edges()  # some ties are dormant
+    for country, pop in pops.items():
+        ends = {n for e in live for n in e if n[0] == country}
+        assert last.loc[country, "cross_border_ties"] == sum(
+            country in (a[0], b[0]) for a, b in live
+        )
+        share = len(ends) / pop.view("active").sum()
+        assert last.loc[country, "share_cross_border"] == pytest.approx(share)
+
+
+def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
+    out = tmp_path / "ca"
+    status, stdout, stderr = run_cli(["run", str(REGIONAL), "--replicates", "2", "--out", str(out)])
+    assert status == 0, stderr
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+    frame = pd.read_csv(out / "timeseries.csv")
+    assert list(frame.columns) == ["replicate", *REGIONAL_COLUMNS]
+    assert set(frame.country) == set(COUNTRIES) and set(frame.replicate) == {0, 1}
+    assert "uzbekistan" in stdout
+    header = next(line for line in stdout.splitlines() if line.startswith("year"))
+    assert header.split()[1:] == [str(y) for y in load_region(REGIONAL).spec.report_years]
+
+
+def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figures(tmp_path):
+    out = tmp_path / "ca"
+    argv = ["compare", str(REGIONAL), "--replicates", "1", "--out", str(out)]
+    status, stdout, stderr = run_cli(argv)
+    assert status == 0, stderr
+    table = pd.read_csv(out / "compare.csv")
+    assert set(table.country) == set(COUNTRIES)
+    frame = pd.read_csv(out / "timeseries.csv")
+    targets = load_targets(DEFAULT_TARGETS)
+    for country in COUNTRIES:
+        rows = frame[frame.country == country].drop(columns="country")
+        alone_table = compare({country: rows}, targets)
+        pd.testing.assert_frame_equal(
+            table[table.country == country].reset_index(drop=True),
+            pd.read_csv(io.StringIO(alone_table.to_csv(index=False))),
+        )
+        assert f"{country}: " in stdout
+    # The folder itself compares the same way.
+    status, _, stderr = run_cli(["compare", str(out)])
+    assert status == 0, stderr
+    pd.testing.assert_frame_equal(pd.read_csv(out / "compare.csv"), table)
+
+
+def test_replicates_are_the_same_on_one_or_two_workers():
+    region = load_region(REGIONAL)
+    params = [dict(country_params())] * 2
+    one, _ = run_region_replicates(region, SEED, 2, params, workers=1)
+    two, _ = run_region_replicates(region, SEED, 2, params, workers=2)
+    for name in ("timeseries", "ties", "network"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+
+
+def test_a_counterfactuals_fixed_parameter_holds_whatever_the_calibration_says():
+    keep = SCENARIOS / "counterfactuals" / "regional" / "ca_donors_keep_money_in_each_country.yaml"
+    region = load_region(keep)
+    assert region.params["donor_mobility"] == 0.0
+    moved = region.with_params({"donor_mobility": 0.9, "tie_decay": 0.05})
+    assert moved.params["donor_mobility"] == 0.0 and moved.params["tie_decay"] == 0.05
+    baseline = load_region(REGIONAL).with_params({"donor_mobility": 0.9})
+    assert baseline.params["donor_mobility"] == 0.9
+
+
+def test_a_second_with_params_keeps_the_first_ones_overrides():
+    region = load_region(REGIONAL).with_params({"tie_decay": 0.05})
+    again = region.with_params({"closure_decay": 0.1})
+    assert again.params["tie_decay"] == 0.05 and again.params["closure_decay"] == 0.1
+
+
+def test_regional_parameters_out_of_range_are_refused():
+    with pytest.raises(ScenarioError, match="tie_decay = 3 is outside"):
+        load_region(REGIONAL).with_params({"tie_decay": 3})
+
+
+def bad_regional(tmp_path, change) -> str:
+    data = yaml.safe_load(REGIONAL.read_text(encoding="utf-8"))
+    data["countries"] = {c: str(SCENARIOS / f) for c, f in data["countries"].items()}
+    change(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["parameters"]["tie_decay"].update(value=2), "parameters"),
+        (lambda d: d["programmes"][0].update(colour="red"), "programmes.0.colour"),
+        (
+            lambda d: d["programmes"][1].update(
+                host="uzbekistan", countries=["kazakhstan", "kyrgyzstan"]
+            ),
+            "programmes.1",
+        ),
+        (
+            lambda d: d["countries"].update(kazakhstan=str(SCENARIOS / "kyrgyzstan.yaml")),
+            "countries.kazakhstan",
+        ),
+        (lambda d: d["restrictions"][0].update(strength="nothing"), "restrictions.0.strength"),
+        (lambda d: d["parameters"].pop("tie_decay"), "parameters.tie_decay"),
+        (lambda d: d.update(countries=["kazakhstan", "kyrgyzstan"]), "countries"),
+        (lambda d: d.update(network_years=[2000, 2030]), "network_years"),
+        (lambda d: d.update(report_years=[1980]), "report_years"),
+        (lambda d: d["programmes"][0].update(first_year=1970), "programmes.0.first_year"),
+        (lambda d: d["programmes"][1].update(years=[2024]), "programmes.1.years"),
+        (lambda d: d["programmes"][0].update(last_year=2030), "programmes.0.last_year"),
+        (lambda d: d["programmes"][0].update(kind="rumour"), "programmes.0.kind"),
+        (lambda d: d["regional_donors"]["names"].append("Nobody"), "regional_donors.names.4"),
+        (lambda d: d.update(fixed={"tie_decay": {"value": 3, "source": "x" * 5}}), "fixed"),
+        (lambda d: d.update(fixed={"colour": {"value": 0, "source": "x" * 5}}), "fixed.colour"),
+        (
+            lambda d: d["regional_donors"]["names"].append(d["regional_donors"]["names"][0]),
+            "regional_donors",
+        ),
+    ],
+)
+def test_bad_regional_input_stops_in_one_line_naming_file_and_field(tmp_path, change, field):
+    path = bad_regional(tmp_path, change)
+    out = tmp_path / "out"
+    status, stdout, stderr = run_cli(["run", path, "--out", str(out)])
+    assert status == 2
+    assert len(stderr.strip().splitlines()) == 1
+    assert path in stderr and field in stderr
+    assert not out.exists() or not any(out.iterdir())
