@@ -18,8 +18,23 @@ from model.limits import MAX_MINUTES, MAX_RUNS
 from .arguments import minutes, seeds, whole_number, workers
 
 
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """Check stored tables against the current code and carry them over to its keys."""
+    from calibration.abc import RUNS_DIR
+    from experiments.rekey import rekey_tables, table_folders
+
+    summary = rekey_tables(table_folders(RUNS_DIR), args.seed, args.check_rows, args.workers)
+    for folder, chunks, rows in summary:
+        print(
+            f"{folder}: {chunks} chunks now under the current key ({rows} rows re-run, all equal)"
+        )
+    return 0
+
+
 def cmd_reference(args: argparse.Namespace) -> int:
     """Simulate the table's missing rows (drawing the truncated proposal first if asked)."""
+    if args.rekey:
+        return cmd_rekey(args)
     from calibration.reference import DEFAULT_TABLE, truncated_table
     from experiments.reference_table import build_table, write_truncated_proposal
 
@@ -81,5 +96,17 @@ def register(sub) -> None:
         default=1,
         help="with --truncate: the round (its estimator must have been trained on the "
         "rows of the rounds before)",
+    )
+    p.add_argument(
+        "--rekey",
+        action="store_true",
+        help="re-run sample rows of every stored table (calibration/runs) with the current "
+        "code and, if all equal their stored values, keep the tables under the current key",
+    )
+    p.add_argument(
+        "--check-rows",
+        type=whole_number(2, 200),
+        default=4,
+        help="with --rekey: rows re-run per stored chunk (its first, its last and a sample)",
     )
     p.set_defaults(func=cmd_reference)

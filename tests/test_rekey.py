@@ -1,0 +1,78 @@
+"""Carrying stored tables over to a new key: only after their rows re-run equal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from calibration.reference import (
+    TABLE_KEY,
+    ChunkTask,
+    chunk_path,
+    load_table,
+    table_key,
+    write_chunk,
+)
+from experiments.reference_table import build_table
+from experiments.rekey import REKEYED_FROM, StaleChunk, rekey_tables, rows_to_check
+from model import ScenarioError
+
+SEED = 4
+OLD = "0123456789abcdef"
+
+
+def store_under_old_key(folder, starts, edit=None):
+    """Rewrite the folder's chunks under the key ``OLD``, as after a change of the code."""
+    for start in starts:
+        frame = pd.read_parquet(chunk_path(folder, start))
+        if edit is not None and start == edit[0]:
+            frame.loc[frame["row"] == edit[0], edit[1]] += 1.0
+        write_chunk(folder, ChunkTask(OLD, SEED, start, start + len(frame)), frame)
+
+
+@pytest.fixture
+def tables(tmp_path, monkeypatch):
+    import calibration.reference as reference
+
+    monkeypatch.setattr(reference, "CHUNK_ROWS", 2)
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    for folder in (good, bad):
+        assert build_table(folder, 4, seed=SEED, workers=1) == 4
+    return good, bad
+
+
+def test_a_table_whose_rows_rerun_equal_is_kept_under_the_new_key(tables):
+    good, _ = tables
+    before = load_table(good, table_key(SEED))
+    store_under_old_key(good, [0, 2])
+    with pytest.raises(ScenarioError, match="no reference table"):
+        load_table(good, table_key(SEED))
+    assert rekey_tables([good], seed=SEED, per_chunk=2, workers=1) == [(good, 2, 4)]
+    pd.testing.assert_frame_equal(load_table(good, table_key(SEED)), before)
+    meta = pq.read_schema(chunk_path(good, 2)).metadata
+    assert meta[REKEYED_FROM] == OLD.encode()
+    # Nothing is stale any more: a second call checks and rewrites nothing.
+    assert rekey_tables([good], seed=SEED, per_chunk=2, workers=1) == [(good, 0, 0)]
+
+
+def test_one_row_that_reruns_differently_stops_every_table(tables):
+    good, bad = tables
+    store_under_old_key(good, [0, 2])
+    stat = next(c for c in pd.read_parquet(chunk_path(bad, 2)).columns if c.startswith("kg_"))
+    store_under_old_key(bad, [0, 2], edit=(2, stat))
+    with pytest.raises(ScenarioError, match="row 2"):
+        rekey_tables([good, bad], seed=SEED, per_chunk=2, workers=1)
+    # The good table was checked first, yet not rewritten: all or nothing.
+    for folder in (good, bad):
+        assert pq.read_schema(chunk_path(folder, 0)).metadata[TABLE_KEY] == (OLD.encode())
+
+
+def test_the_checked_rows_are_the_ends_and_a_keyed_sample():
+    chunk = StaleChunk(Path("rows_0000200.parquet"), OLD, 200, 200)
+    rows = rows_to_check(chunk, 6, seed=1)
+    assert rows[0] == 200 and rows[-1] == 399 and len(rows) == 6
+    assert rows == rows_to_check(chunk, 6, seed=1)
+    assert rows != rows_to_check(chunk, 6, seed=2)
