@@ -12,6 +12,10 @@ the width of its narrowest direction (fitting the reference to the chains' popul
 the idea of Nishihara, Murray and Adams 2014, "Parallel MCMC with generalized elliptical
 slice sampling", JMLR). ``spread = 2`` is about the variance of a uniform draw in the
 ellipsoid of a Gaussian's ``1 - 1e-4`` region, in 40 dimensions, relative to the Gaussian's.
+At each quarter of the burn-in the reference is refitted to the chains (covariance times
+``refit_spread``), which by then are nearer the target than q's draws; after the burn-in it
+stays fixed, so the draws kept are those of one Markov chain kernel that leaves ``pi``
+invariant.
 
 Many chains run in lockstep, so that each shrink of their brackets is one batch of
 ``logq``. After ``burn_in`` steps (chains start in q's typical set, while in high dimension
