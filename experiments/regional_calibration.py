@@ -2,10 +2,12 @@
 
 ``ngo-abm calibrate regional``: the draws of ``calibration.regional`` run through
 ``experiments.runner`` (local processes; the table does not depend on their number), the
-kept draws become ``calibration/regional_posterior.parquet``, and
-``calibration/report/regional.md`` (with ``regional_draws.csv``) says how often each
-pattern holds under the prior and among the kept draws, how the kept draws narrow each
-regional parameter, and whether the patterns hold in the posterior predictive median.
+kept draws with their importance weights become ``calibration/regional_posterior.parquet``,
+and ``calibration/report/regional.md`` (with ``regional_draws.csv``) gives the weights'
+effective sample size, how often each pattern holds under the prior and among the kept
+draws, how the weighted kept draws narrow each regional parameter (weighted quantiles),
+whether the patterns hold in the posterior predictive median, and each country's figures
+inside the region against alone on draws of the weighted posterior.
 """
 
 from __future__ import annotations
@@ -19,22 +21,29 @@ import yaml
 
 from calibration.atomic import write_text_atomic
 from calibration.compare import compare
-from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
+from calibration.posterior import (
+    DEFAULT_POSTERIOR,
+    WEIGHT,
+    draw_posterior,
+    effective_sample_size,
+    weighted_quantile,
+)
 from calibration.priors import load_priors
 from calibration.regional import (
     FITTED,
+    LOG_WEIGHT,
+    MIN_EFFECTIVE_DRAWS,
     REGIONAL_POSTERIOR,
     REGIONAL_PRIORS,
     draws_table,
+    inside_and_alone,
     kept_draws,
     regional_draws,
-    simulate_patterns,
+    simulate_draw,
     write_posterior,
 )
 from calibration.regional_patterns import PATTERNS, median_pattern_values, pattern_inputs
 from calibration.targets import DEFAULT_TARGETS, load_target_file
-from model.metrics import OUTPUT_COLUMNS
-from model.model import simulate
 from model.regional import simulate_region
 from model.regional_scenario import REGIONAL_RANGES, Region
 
@@ -51,7 +60,7 @@ def run_calibration(region: Region, n: int, seed: int, workers: int) -> pd.DataF
     """Run ``n`` draws of the regional calibration; return the table of draws."""
     draws = regional_draws(n, seed)
     tasks = [(region, d) for d in draws]
-    results = map_runs(simulate_patterns, tasks, workers, progress=True, desc="draws")
+    results = map_runs(simulate_draw, tasks, workers, progress=True, desc="draws")
     return draws_table(draws, results)
 
 
@@ -74,13 +83,7 @@ def predictive_patterns(
 def _inside_and_alone(task: tuple[Region, dict[str, float], int]) -> tuple[dict, dict]:
     """Run one draw in the region and each country alone; return both sets of tables."""
     region, params, seed = task
-    region = region.with_params(params)
-    results = simulate_region(region, seed=seed).results()
-    inside = {
-        c: results[results.country == c][list(OUTPUT_COLUMNS)].reset_index(drop=True)
-        for c in region.countries
-    }
-    alone = {c: simulate(s, seed=seed, agents=False) for c, s in region.countries.items()}
+    _, inside, alone = inside_and_alone(region.with_params(params), seed)
     return inside, alone
 
 
@@ -138,14 +141,15 @@ def country_lines(check: pd.DataFrame) -> list[str]:
     ]
 
 
-def parameter_table(draws: pd.DataFrame) -> pd.DataFrame:
-    """Return each regional parameter's prior and kept 90% ranges and their width ratio."""
+def parameter_table(draws: pd.DataFrame, posterior: pd.DataFrame) -> pd.DataFrame:
+    """Return each regional parameter's prior and weighted kept 90% ranges, and their widths."""
     priors = load_priors(REGIONAL_PRIORS, set(REGIONAL_RANGES))
-    kept = draws[draws.kept]
+    w = posterior[WEIGHT].to_numpy(dtype=float)
     rows = []
     for name, spec in priors.items():
         lo, hi = spec.quantiles(np.array([0.05, 0.95]))
-        klo, kmed, khi = np.quantile(kept[name], [0.05, 0.5, 0.95])
+        x = posterior[name].to_numpy(dtype=float)
+        klo, kmed, khi = (weighted_quantile(x, w, q) for q in (0.05, 0.5, 0.95))
         rows.append(
             {
                 "parameter": name,
@@ -183,17 +187,37 @@ def _fitted_label(pattern: str, prior_rate: float) -> str:
     return "no (reported)"
 
 
+def weight_line(draws: pd.DataFrame, posterior: pd.DataFrame) -> str:
+    """Return the report's line on the kept draws' importance weights."""
+    log_w = draws.loc[draws.kept, LOG_WEIGHT]
+    w = posterior[WEIGHT]
+    return (
+        f"- weights (region against alone, on the countries' figures): effective sample size "
+        f"{effective_sample_size(posterior):.1f} of {len(posterior)} kept (at least "
+        f"{MIN_EFFECTIVE_DRAWS} required); log-weight 5-50-95%: "
+        f"{' / '.join(f'{v:+.2f}' for v in np.quantile(log_w, [0.05, 0.5, 0.95]))}; "
+        f"largest weight {w.max():.3g} (equal: {1 / len(w):.3g})"
+    )
+
+
 def write_report(
-    draws: pd.DataFrame, predictive: dict[str, bool], check: pd.DataFrame, seconds: float
+    draws: pd.DataFrame,
+    posterior: pd.DataFrame,
+    predictive: dict[str, bool],
+    check: pd.DataFrame,
+    seconds: float,
 ) -> Path:
     """Write ``regional.md`` and ``regional_draws.csv`` beside it."""
     kept = int(draws.kept.sum())
     lines = [
         "# Regional calibration: the article's regional patterns",
         "",
-        f"- method: pattern-oriented rejection (calibration/regional.py), {len(draws)} draws "
-        f"(regional priors x country posterior draws), one run each",
+        f"- method: pattern-oriented rejection, each kept draw weighted by the likelihood "
+        f"of the countries' figures in the region over alone (calibration/regional.py), "
+        f"{len(draws)} draws (regional priors x country posterior draws), one run each in "
+        "the region and one of each country alone",
         f"- kept: {kept} of {len(draws)} ({kept / len(draws):.1%}), every fitted pattern holding",
+        weight_line(draws, posterior),
         f"- run time: {seconds:.0f} s",
         f"- posterior predictive: median of {PREDICTIVE_DRAWS} runs of kept draws (new seeds)",
         "",
@@ -201,9 +225,9 @@ def write_report(
         "",
         markdown_table(pattern_table(draws, predictive)),
         "",
-        "## Regional parameters (90% ranges, kept draws against the prior)",
+        "## Regional parameters (90% ranges, weighted kept draws against the prior)",
         "",
-        markdown_table(parameter_table(draws)),
+        markdown_table(parameter_table(draws, posterior)),
         "",
         *country_lines(check),
     ]
@@ -237,6 +261,7 @@ def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Pat
     predictive = predictive_patterns(region, kept, seed, workers)
     check = country_check(region, kept, seed, workers)
     write_posterior(kept)
-    text = yaml.safe_dump(provenance(region, n, seed), sort_keys=False)
+    record = {**provenance(region, n, seed), "effective_draws": effective_sample_size(kept)}
+    text = yaml.safe_dump(record, sort_keys=False)
     write_text_atomic(REGIONAL_POSTERIOR.with_suffix(".yaml"), text)
-    return write_report(draws, predictive, check, time.perf_counter() - started)
+    return write_report(draws, kept, predictive, check, time.perf_counter() - started)

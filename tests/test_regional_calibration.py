@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from calibration.posterior import load_posterior
+from calibration.observation import log_likelihood
+from calibration.posterior import effective_sample_size, load_posterior
 from calibration.priors import load_priors
 from calibration.regional import (
     FITTED,
+    LOG_WEIGHT,
     REGIONAL_POSTERIOR,
     REGIONAL_PRIORS,
     RegionalDraw,
+    WeightsRefused,
     draws_table,
+    inside_and_alone,
     kept_draws,
+    log_likelihood_ratio,
     prior_draw,
     regional_draws,
-    simulate_patterns,
+    run_statistics,
+    simulate_draw,
     write_posterior,
 )
 from calibration.regional_patterns import PATTERNS
@@ -53,28 +61,109 @@ def test_a_draw_depends_on_its_index_and_seed_only():
         assert {k: a.params[k] for k in names} == {k: b.params[k] for k in names}
 
 
-def _table(flags: list[dict[str, bool]]) -> pd.DataFrame:
+def _table(flags: list[dict[str, bool]], log_weights: list[float] | None = None) -> pd.DataFrame:
     draws = [RegionalDraw(i, {"tie_decay": 0.1 * (i + 1)}, 100 + i) for i in range(len(flags))]
-    return draws_table(draws, flags)
+    log_weights = log_weights or [0.0] * len(flags)
+    results = [{**f, LOG_WEIGHT: w} for f, w in zip(flags, log_weights, strict=True)]
+    return draws_table(draws, results)
+
+
+EVERY = {p.id: True for p in PATTERNS}
 
 
 def test_a_draw_is_kept_only_when_every_fitted_pattern_holds(tmp_path):
-    every = {p.id: True for p in PATTERNS}
-    one_missing = {**every, FITTED[0]: False}
-    unfitted_missing = {**every, "ecology_education_lead": False}
-    table = _table([every, one_missing, unfitted_missing])
+    one_missing = {**EVERY, FITTED[0]: False}
+    unfitted_missing = {**EVERY, "ecology_education_lead": False}
+    table = _table([EVERY, one_missing, unfitted_missing])
     assert table.kept.tolist() == [True, False, True]
-    kept = kept_draws(table)
+    kept = kept_draws(table, min_ess=1)
     write_posterior(kept, tmp_path / "post.parquet")
     assert pd.read_parquet(tmp_path / "post.parquet").equals(kept)
     assert kept.columns.tolist() == ["tie_decay", "weight"]
     assert kept.tie_decay.tolist() == pytest.approx([0.1, 0.3])
-    assert kept.weight.sum() == pytest.approx(1.0)
+    assert kept.weight.tolist() == pytest.approx([0.5, 0.5])
+
+
+def test_kept_weights_are_normalised_exp_log_weights_of_the_kept_draws_only():
+    # Log-weights far beyond exp's range: the weights are taken from the largest down.
+    rejected = {**EVERY, FITTED[0]: False}
+    table = _table([EVERY, rejected, EVERY, EVERY], [-800.0, 5000.0, -800.0 + math.log(3), -2e5])
+    kept = kept_draws(table, min_ess=1)
+    assert kept.tie_decay.tolist() == pytest.approx([0.1, 0.3, 0.4])
+    assert kept.weight.tolist() == pytest.approx([0.25, 0.75, 0.0])
+    assert effective_sample_size(kept) == pytest.approx(1 / (0.25**2 + 0.75**2))
 
 
 def test_no_kept_draw_is_refused():
-    with pytest.raises(ValueError, match="no draw"):
+    with pytest.raises(WeightsRefused, match="no draw"):
         kept_draws(_table([{p.id: False for p in PATTERNS}]))
+
+
+def test_weights_carried_by_too_few_draws_are_refused():
+    # 60 kept draws, equal weights but one 40 times heavier: ESS = 99**2 / 1659 = 5.9.
+    table = _table([EVERY] * 60, [math.log(40.0)] + [0.0] * 59)
+    with pytest.raises(WeightsRefused, match="effective sample size of 5.9"):
+        kept_draws(table)
+    assert len(kept_draws(_table([EVERY] * 60))) == 60
+
+
+def test_the_command_refuses_too_few_effective_draws_in_one_line_and_writes_nothing(
+    monkeypatch, capsys
+):
+    import experiments.regional_calibration as report
+    from cli.main import main
+
+    before = REGIONAL_POSTERIOR.read_bytes()
+    monkeypatch.setattr(report, "run_calibration", lambda *args: _table([EVERY] * 3))
+    status = main(["calibrate", "regional", "--draws", "3"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "effective sample size of 3.0 (below 50)" in err
+    assert REGIONAL_POSTERIOR.read_bytes() == before
+
+
+# The log-weight: region against alone on the countries' figures -------------------------
+
+
+@pytest.fixture(scope="module")
+def one_draw():
+    region = load_region(REGIONAL)
+    draw = regional_draws(1, 5)[0]
+    return region, draw, inside_and_alone(region.with_params(draw.params), draw.seed)
+
+
+def test_the_log_weight_is_zero_where_the_region_changes_no_figure(one_draw):
+    region, draw, (_, inside, alone) = one_draw
+    targets = load_target_file(DEFAULT_TARGETS).targets
+    assert log_likelihood_ratio(alone, alone, targets) == 0.0
+    # Common random numbers: before any regional programme the runs are one run, so the
+    # early figures weigh the same in the region and alone.
+    early = [t for t in targets if t.last_year <= 1991]
+    assert {t.id for t in early} == {"kz_new_registrations_1989", "uz_registered_1991"}
+    assert log_likelihood_ratio(inside, alone, early) == 0.0
+    assert log_likelihood_ratio(inside, alone, targets) != 0.0
+    # The draw's log-weight is the ratio over every target.
+    assert simulate_draw((region, draw))[LOG_WEIGHT] == pytest.approx(
+        log_likelihood_ratio(inside, alone, targets)
+    )
+
+
+def test_the_log_weight_falls_when_the_region_moves_a_figure_away_from_the_article(one_draw):
+    _, _, (_, _, alone) = one_draw
+    target = next(
+        t for t in load_target_file(DEFAULT_TARGETS).targets if t.id == "kg_registered_2017"
+    )
+    value = run_statistics(alone, [target])[0, 0]
+    row = alone[target.country].year == target.year
+    moved = {**alone, target.country: alone[target.country].copy()}
+    # Further from 20,000 registered NGOs than alone, on the side the run lies.
+    away = value + np.sign(value - target.value) * 0.1 * target.value
+    moved[target.country].loc[row, target.column] = away
+    assert log_likelihood_ratio(moved, alone, [target]) < 0
+    assert log_likelihood_ratio(moved, alone, [target]) == pytest.approx(
+        (log_likelihood([target], [[away]]) - log_likelihood([target], [[value]]))[0, 0]
+    )
+    assert log_likelihood_ratio(alone, moved, [target]) > 0
 
 
 # The committed regional posterior --------------------------------------------------------
@@ -96,11 +185,29 @@ def test_the_regional_posterior_joins_country_posterior_rows_with_regional_draws
 def test_a_kept_draw_reproduces_its_patterns_when_run_again():
     draws = pd.read_csv(DRAWS_CSV)
     row = draws[draws.kept].iloc[0]
-    params = {c: float(row[c]) for c in draws.columns if c not in {"draw", "seed", "kept"}}
-    params = {k: v for k, v in params.items() if k not in {p.id for p in PATTERNS}}
-    result = simulate_patterns((load_region(REGIONAL), RegionalDraw(0, params, int(row.seed))))
-    assert result == {p.id: bool(row[p.id]) for p in PATTERNS}
+    outcomes = {"draw", "seed", "kept", LOG_WEIGHT, *(p.id for p in PATTERNS)}
+    params = {c: float(row[c]) for c in draws.columns if c not in outcomes}
+    result = simulate_draw((load_region(REGIONAL), RegionalDraw(0, params, int(row.seed))))
+    assert {p.id: result[p.id] for p in PATTERNS} == {p.id: bool(row[p.id]) for p in PATTERNS}
     assert all(result[name] for name in FITTED)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the committed regional posterior predates the weights on the countries' figures "
+    "(`ngo-abm calibrate regional --draws 800` recomputes it; then drop this marker)",
+)
+def test_the_committed_draws_carry_their_weights_and_one_is_reproduced():
+    draws = pd.read_csv(DRAWS_CSV)
+    posterior = load_posterior(REGIONAL_POSTERIOR)
+    log_w = draws.loc[draws.kept, LOG_WEIGHT].to_numpy()
+    expected = np.exp(log_w - log_w.max())
+    assert posterior.weight.to_numpy() == pytest.approx(expected / expected.sum())
+    row = draws[draws.kept].iloc[0]
+    outcomes = {"draw", "seed", "kept", LOG_WEIGHT, *(p.id for p in PATTERNS)}
+    params = {c: float(row[c]) for c in draws.columns if c not in outcomes}
+    result = simulate_draw((load_region(REGIONAL), RegionalDraw(0, params, int(row.seed))))
+    assert result[LOG_WEIGHT] == pytest.approx(row[LOG_WEIGHT])
 
 
 def test_the_growth_pattern_keeps_draws_where_the_2000s_formed_more_ties_than_the_1990s():
