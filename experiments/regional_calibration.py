@@ -261,7 +261,8 @@ def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Pat
     predictive = predictive_patterns(region, kept, seed, workers)
     check = country_check(region, kept, seed, workers)
     write_posterior(kept)
-    record = {**provenance(region, n, seed), "effective_draws": effective_sample_size(kept)}
+    ess = round(effective_sample_size(kept), 1)
+    record = {**provenance(region, n, seed), "effective_draws": ess}
     text = yaml.safe_dump(record, sort_keys=False)
     write_text_atomic(REGIONAL_POSTERIOR.with_suffix(".yaml"), text)
     return write_report(draws, kept, predictive, check, time.perf_counter() - started)
