@@ -17,8 +17,9 @@ its noisy statistics have every feature zero. A bound's is the normal probabilit
 lying beyond it, a range's of lying within, a point's the normal density at the value,
 with the standard deviation ``observe`` uses on the statistic's side. A statistic more than
 ``ERROR_CAP`` standard deviations outside the reported interval, or undefined, counts as
-``ERROR_CAP`` off, as in the features. The regional calibration weights its draws by the
-ratio of two such likelihoods (``calibration.regional``).
+``ERROR_CAP`` off, as in the features. The regional calibration reports the ratio of two
+such likelihoods, the countries' figures in the region over alone, as a diagnostic
+(``calibration.regional``).
 """
 
 from __future__ import annotations
