@@ -18,6 +18,12 @@ same estimator and seed give the same proposal rows whatever the machine's load.
 written once to a Parquet file whose metadata carry their key (the estimator's weights,
 the observed features, ``eps`` and the seed): a table of truncated rows
 (``calibration.reference``) reads its normal scores from that file.
+
+When the region's prior mass is small (about 3e-4 by the fourth round, so that rejection
+needs millions of the estimator's densities per thousand rows), ``sampler="mcmc"`` draws
+the same truncated prior by elliptical slice sampling (``calibration.restricted_prior``)
+from chains started at the estimator's own draws; the sampler and its settings then enter
+the proposal's key, which is unchanged for rejection.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from model import ScenarioError
 
 from .atomic import write_atomic
 from .npe import Estimator
+from .restricted_prior import DEFAULT, Settings, restricted_prior_draws
 
 EPS = 1e-4
 THRESHOLD_DRAWS = 50_000
@@ -44,6 +51,8 @@ MAX_BLOCKS = 2_000
 PROPOSAL_KEY = b"ngo_abm_proposal_key"
 PROPOSAL_FILE = "proposal.parquet"
 TRUNCATION_STREAM = 13
+MCMC_STREAM = 1
+SAMPLERS = ("rejection", "mcmc")
 
 
 @lru_cache(maxsize=1)
@@ -77,6 +86,22 @@ def hpd_threshold(estimator: Estimator, features: np.ndarray, eps: float, seed: 
     return float(np.quantile(log_density(estimator, draws, features), eps))
 
 
+def padded_log_density(estimator: Estimator, features: np.ndarray):
+    """Return ``log_density`` at ``features`` as a batch function of ``z`` alone.
+
+    Batches are padded to a power of two (at least 64 rows), so that JAX compiles the
+    flows for a few shapes only however many chains are still shrinking their brackets.
+    """
+
+    def logq(z: np.ndarray) -> np.ndarray:
+        size = max(64, 1 << (len(z) - 1).bit_length())
+        padded = np.zeros((size, z.shape[1]))
+        padded[: len(z)] = z
+        return log_density(estimator, padded, features)[: len(z)]
+
+    return logq
+
+
 def truncated_draws(
     estimator: Estimator,
     features: np.ndarray,
@@ -84,20 +109,27 @@ def truncated_draws(
     eps: float = EPS,
     seed: int = 1,
     truncation_round: int = 1,
-) -> tuple[np.ndarray, float, float]:
+    sampler: str = "rejection",
+    settings: Settings = DEFAULT,
+) -> tuple[np.ndarray, float, dict]:
     """Return ``n`` prior draws (normal scores) inside the posterior's HPD region.
 
-    Each round draws its own candidates, so that a later round does not re-run the
-    parameter sets of an earlier one.
+    Each round draws its own candidates (or chains), so that a later round does not re-run
+    the parameter sets of an earlier one. ``settings`` are those of the ``mcmc`` sampler.
 
     Returns:
-        The draws in order, the density threshold, and the share of prior candidates kept
-        (the prior mass of the region).
+        The draws in order, the density threshold, and a description: for rejection the
+        share of prior candidates kept (the prior mass of the region), for MCMC the
+        sampler's diagnostics.
 
     Raises:
         ScenarioError: if the region holds too little prior mass to fill ``n`` rows.
     """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}: one of {SAMPLERS}")
     tau = hpd_threshold(estimator, features, eps, seed)
+    if sampler == "mcmc":
+        return _mcmc_draws(estimator, features, n, tau, seed, truncation_round, settings)
     dim = len(estimator.parameters)
     kept, tried = [], 0
     for block in range(MAX_BLOCKS):
@@ -107,16 +139,44 @@ def truncated_draws(
         tried += BLOCK
         if sum(len(k) for k in kept) >= n:
             draws = np.concatenate(kept)[:n]
-            return draws, tau, sum(len(k) for k in kept) / tried
+            return draws, tau, {"prior_mass": sum(len(k) for k in kept) / tried}
     raise ScenarioError(
         "truncation", "rows", f"fewer than {n} prior draws in {tried} fall inside the region"
     )
 
 
-def proposal_key(estimator_file: Path, features: np.ndarray, eps: float, seed: int) -> str:
-    """Return the key of a proposal: what its rows depend on."""
+def _mcmc_draws(estimator, features, n, tau, seed, truncation_round, settings):
+    """Return draws of the truncated prior by MCMC from the estimator's draws, and diagnostics."""
+    keys = (TRUNCATION_STREAM, truncation_round + 1, MCMC_STREAM)
+    start_seed = int(np.random.default_rng([seed, *keys]).integers(2**31))
+    # About eps of q's draws fall outside the region: draw a tenth more than the chains.
+    count = settings.chains + settings.chains // 10 + 10
+    starts = estimator.sample(features, count, start_seed, iid=True)
+    logq = padded_log_density(estimator, features)
+    try:
+        draws, meta = restricted_prior_draws(logq, tau, starts, n, seed, keys, settings)
+    except ValueError as error:
+        raise ScenarioError("truncation", "mcmc", str(error)) from None
+    return draws, tau, meta
+
+
+def sampler_key(sampler: str, settings: Settings = DEFAULT) -> dict | None:
+    """Return what a proposal's key holds of its sampler: nothing for rejection."""
+    return None if sampler == "rejection" else {"name": sampler, **settings.as_dict()}
+
+
+def proposal_key(
+    estimator_file: Path, features: np.ndarray, eps: float, seed: int, sampler: dict | None = None
+) -> str:
+    """Return the key of a proposal: what its rows depend on.
+
+    ``sampler`` (``sampler_key``) is left out for rejection, so that the keys of the
+    proposals drawn before there was a choice, and of the tables keyed by them, stand.
+    """
     weights = hashlib.sha256(estimator_file.read_bytes()).hexdigest()
     payload = {"weights": weights, "features": features.tolist(), "eps": eps, "seed": seed}
+    if sampler is not None:
+        payload["sampler"] = sampler
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -4,7 +4,8 @@ The table (``calibration/runs/reference/`` by default) is what ``ngo-abm calibra
 trains the posterior on and ``ngo-abm validate`` checks it with. Stored chunks are kept:
 rerunning resumes, a larger ``--rows`` extends. With ``--truncate``, the rows come from the
 prior truncated to the committed posterior's region (``calibration.truncation``), in their
-own folder. See ``docs/calibration.md``.
+own folder (``--sampler mcmc`` draws them by MCMC when the region is too small for
+rejection). See ``docs/calibration.md``.
 """
 
 from __future__ import annotations
@@ -45,12 +46,14 @@ def cmd_reference(args: argparse.Namespace) -> int:
         proposal = None
         if args.truncate:
             meta = write_truncated_proposal(
-                folder, holdout, args.rows, seed=args.seed, truncation_round=args.round
+                folder,
+                holdout,
+                args.rows,
+                seed=args.seed,
+                truncation_round=args.round,
+                sampler=args.sampler,
             )
-            print(
-                f"{folder}: proposal from {meta['estimator']}, prior mass of the region "
-                f"{meta['prior_mass']:.4f}"
-            )
+            print(f"{folder}: proposal from {meta['estimator']}, {proposal_summary(meta)}")
             proposal = folder
         stored = build_table(
             folder,
@@ -65,6 +68,19 @@ def cmd_reference(args: argparse.Namespace) -> int:
         )
     print(f"{folder}: {stored} of {args.rows} rows stored")
     return 0
+
+
+def proposal_summary(meta: dict) -> str:
+    """Return one line on how a proposal was drawn (its prior mass or its chains' state)."""
+    if "mcmc" not in meta:
+        return f"prior mass of the region {meta['prior_mass']:.4f}"
+    mcmc = meta["mcmc"]
+    return (
+        f"{mcmc['chains']} elliptical slice chains, largest split R-hat "
+        f"{max(mcmc['r_hat'].values()):.3f}, smallest effective size "
+        f"{min(mcmc['effective_size'].values()):.0f}, "
+        f"{mcmc['evaluations_per_step']:.1f} densities per step"
+    )
 
 
 def register(sub) -> None:
@@ -108,5 +124,12 @@ def register(sub) -> None:
         type=whole_number(2, 200),
         default=4,
         help="with --rekey: rows re-run per stored chunk (its first, its last and a sample)",
+    )
+    p.add_argument(
+        "--sampler",
+        choices=("rejection", "mcmc"),
+        default="rejection",
+        help="with --truncate: rejection from the prior, or elliptical slice sampling "
+        "(for a region of small prior mass; the proposal gets a key of its own)",
     )
     p.set_defaults(func=cmd_reference)

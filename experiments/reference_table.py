@@ -28,11 +28,13 @@ from calibration.reference import (
     table_key,
     write_chunk,
 )
+from calibration.restricted_prior import DEFAULT, Settings
 from calibration.truncation import (
     EPS,
     PROPOSAL_FILE,
     proposal_key,
     read_proposal,
+    sampler_key,
     truncated_draws,
     write_proposal,
 )
@@ -59,6 +61,8 @@ def write_truncated_proposal(
     seed: int = 1,
     estimator_file: Path | None = None,
     truncation_round: int = 1,
+    sampler: str = "rejection",
+    settings: Settings = DEFAULT,
 ) -> dict:
     """Write ``rows`` draws of the prior truncated to a posterior's HPD region.
 
@@ -66,7 +70,8 @@ def write_truncated_proposal(
     or held-back calibration) at the reported figures; round ``r`` needs an estimator
     trained on the rows of the ``r - 1`` rounds before it. A proposal already stored under
     the same key with enough rows is kept; a longer one starts with the same rows (draws
-    are kept in order).
+    are kept in order). ``sampler`` is ``rejection`` or ``mcmc`` (with ``settings``,
+    ``calibration.restricted_prior``); an MCMC proposal has a key of its own.
 
     Raises:
         ScenarioError: if the estimator was trained on other parameters than the priors',
@@ -91,7 +96,7 @@ def write_truncated_proposal(
             f"{truncation_round} needs {truncation_round - 1}",
         )
     features = observed(fitted_targets(holdout))
-    key = proposal_key(estimator_file, features, eps, seed)
+    key = proposal_key(estimator_file, features, eps, seed, sampler_key(sampler, settings))
     if (folder / PROPOSAL_FILE).exists():
         stored, stored_key, meta = read_proposal(folder)
         if stored_key == key and len(stored) >= rows:
@@ -104,7 +109,9 @@ def write_truncated_proposal(
                 f"holds rows drawn from another estimator ({meta.get('estimator')}): "
                 "move the folder away or give --out",
             )
-    draws, tau, mass = truncated_draws(estimator, features, rows, eps, seed, truncation_round)
+    draws, tau, details = truncated_draws(
+        estimator, features, rows, eps, seed, truncation_round, sampler, settings
+    )
     meta = {
         "estimator": estimator_file.name,
         "holdout": holdout,
@@ -112,7 +119,8 @@ def write_truncated_proposal(
         "eps": eps,
         "seed": seed,
         "log_density_threshold": tau,
-        "prior_mass": mass,
+        "sampler": sampler,
+        **(details if sampler == "rejection" else {"mcmc": details}),
     }
     write_proposal(folder, draws, [sampled_name(n) for n in names], key, meta)
     return meta

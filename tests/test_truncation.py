@@ -10,7 +10,15 @@ import calibration.reference as reference
 import calibration.truncation as truncation
 from calibration.amortised import fit, fitted_targets
 from calibration.npe import Estimator, FlowSpec, save, train
-from calibration.truncation import log_density, read_proposal, truncated_draws
+from calibration.restricted_prior import Settings
+from calibration.truncation import (
+    log_density,
+    proposal_key,
+    read_proposal,
+    sampler_key,
+    truncated_draws,
+)
+from cli.reference import proposal_summary
 from experiments.reference_table import build_table, write_truncated_proposal
 from experiments.validation import truth_rows
 from model import ScenarioError
@@ -36,7 +44,8 @@ def toy():
 def test_truncated_draws_lie_in_the_region_and_are_keyed(toy, monkeypatch):
     monkeypatch.setattr(truncation, "BLOCK", 2000)
     x = np.array([1.5, -1.0])
-    draws, tau, mass = truncated_draws(toy, x, 300, eps=1e-3, seed=4)
+    draws, tau, details = truncated_draws(toy, x, 300, eps=1e-3, seed=4)
+    mass = details["prior_mass"]
     assert draws.shape == (300, 2)
     assert (log_density(toy, draws, x) >= tau).all()
     # The region is about a disc of radius 1.1 (3.7 posterior sd of 0.29) around x / 1.09:
@@ -49,6 +58,40 @@ def test_truncated_draws_lie_in_the_region_and_are_keyed(toy, monkeypatch):
     np.testing.assert_array_equal(again[:300], draws)
     other, _, _ = truncated_draws(toy, x, 300, eps=1e-3, seed=5)
     assert not np.array_equal(other, draws)
+
+
+def test_mcmc_draws_lie_in_the_region_and_follow_rejections(toy, monkeypatch):
+    monkeypatch.setattr(truncation, "BLOCK", 5000)
+    monkeypatch.setattr(truncation, "THRESHOLD_DRAWS", 5000)
+    x = np.array([1.5, -1.0])
+    settings = Settings(chains=50, burn_in=20, thin=3)
+    draws, tau, meta = truncated_draws(toy, x, 600, 1e-3, 4, sampler="mcmc", settings=settings)
+    assert draws.shape == (600, 2)
+    assert (log_density(toy, draws, x) >= tau).all()
+    assert meta["stuck"] == 0 and max(meta["r_hat"].values()) < 1.1
+    exact, same_tau, _ = truncated_draws(toy, x, 2000, eps=1e-3, seed=4)
+    assert same_tau == tau
+    # Means agree within four standard errors (draws counted at their effective size).
+    n_eff = min(600, *meta["effective_size"].values())
+    error = exact.std(axis=0) * np.sqrt(1 / n_eff + 1 / 2000)
+    assert (np.abs(draws.mean(axis=0) - exact.mean(axis=0)) < 4 * error).all()
+    # The estimator's own draws, centred on x / 1.09, are not the truncated prior's.
+    own = toy.sample(x, 600, seed=3, iid=True)
+    assert (np.abs(own.mean(axis=0) - exact.mean(axis=0)) > 4 * error).any()
+    assert "prior mass" not in proposal_summary({"mcmc": meta})
+    assert "0.0123" in proposal_summary({"prior_mass": 0.0123})
+
+
+def test_a_rejection_proposals_key_is_the_one_it_had_before_the_choice(tmp_path):
+    weights = tmp_path / "w.eqx"
+    weights.write_bytes(b"weights of a flow")
+    x = np.array([1.5, -1.0])
+    # Computed by proposal_key before samplers entered it: stored tables are keyed by it.
+    assert proposal_key(weights, x, 1e-4, 3, sampler_key("rejection")) == "1b6dfdef7f7b3828"
+    mcmc = proposal_key(weights, x, 1e-4, 3, sampler_key("mcmc"))
+    assert mcmc != "1b6dfdef7f7b3828"
+    other = proposal_key(weights, x, 1e-4, 3, sampler_key("mcmc", Settings(chains=10)))
+    assert other != mcmc
 
 
 def test_the_region_keeps_all_but_eps_of_the_posterior(toy):
