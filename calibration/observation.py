@@ -10,11 +10,22 @@ statistics' signed errors in tolerance units (``calibration.compare.target_error
 below the reported interval), compressed by ``asinh`` so that prior runs far from any
 figure do not dominate; the reported figures themselves have every feature zero.
 A statistic that is undefined (a register that ran away) counts as ``ERROR_CAP`` units off.
+
+``log_likelihood`` is the same model read the other way: the probability (a point figure:
+the density) that a run with given statistics reports the article's figures, i.e. that
+its noisy statistics have every feature zero. A bound's is the normal probability of
+lying beyond it, a range's of lying within, a point's the normal density at the value,
+with the standard deviation ``observe`` uses on the statistic's side. A statistic more than
+``ERROR_CAP`` standard deviations outside the reported interval, or undefined, counts as
+``ERROR_CAP`` off, as in the features. The regional calibration reports the ratio of two
+such likelihoods, the countries' figures in the region over alone, as a diagnostic
+(``calibration.regional``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import log_ndtr
 
 from .compare import acceptable_band, reported_band
 from .simulator import ERROR_CAP
@@ -54,14 +65,66 @@ def observe(targets: list[Target], stats: np.ndarray, rng: np.random.Generator) 
     features = np.empty_like(stats)
     eps = rng.standard_normal(stats.shape)
     for j, target in enumerate(targets):
-        lo, hi = reported_band(target)
-        below, above = noise_scale(target)
-        centre = lo if np.isfinite(lo) else hi
-        if np.isfinite(lo) and np.isfinite(hi):
-            centre = 0.5 * (lo + hi)
-        scale = np.where(stats[:, j] < centre, below, above)
+        scale = noise_side(target, stats[:, j])
         features[:, j] = np.arcsinh(signed_errors(target, stats[:, j] + scale * eps[:, j]))
     return features
+
+
+def noise_side(target: Target, values: np.ndarray) -> np.ndarray:
+    """Return the error's standard deviation for statistics ``values``, by their side.
+
+    Below the reported interval's centre (a bound: the bound) the error's scale is the
+    tolerance below it, elsewhere the tolerance above.
+    """
+    lo, hi = reported_band(target)
+    below, above = noise_scale(target)
+    centre = lo if np.isfinite(lo) else hi
+    if np.isfinite(lo) and np.isfinite(hi):
+        centre = 0.5 * (lo + hi)
+    return np.where(np.asarray(values) < centre, below, above)
+
+
+def log_likelihood(targets: list[Target], stats: np.ndarray) -> np.ndarray:
+    """Return the log-likelihood of the reported figures given statistics, per target.
+
+    Args:
+        targets: The targets (columns of ``stats``).
+        stats: Statistics of runs (rows: runs; columns: ``targets``; NaN where undefined).
+
+    Returns:
+        The log-likelihood of each run's statistic under ``observe``'s noise, same shape:
+        log density at the value for a point figure, log probability of the noisy
+        statistic lying beyond a bound or within a range.
+    """
+    stats = np.atleast_2d(np.asarray(stats, dtype=float))
+    out = np.empty_like(stats)
+    for j, target in enumerate(targets):
+        out[:, j] = _target_log_likelihood(target, stats[:, j])
+    return out
+
+
+def _target_log_likelihood(target: Target, values: np.ndarray) -> np.ndarray:
+    lo, hi = reported_band(target)
+    below, above = noise_scale(target)
+    # As in the features: no statistic counts as more than ERROR_CAP units off.
+    far = lo - ERROR_CAP * below if np.isfinite(lo) else hi + ERROR_CAP * above
+    values = np.clip(
+        np.where(np.isnan(values), far, values), lo - ERROR_CAP * below, hi + ERROR_CAP * above
+    )
+    scale = noise_side(target, values)
+    if lo == hi:
+        z = (values - lo) / scale
+        return -0.5 * z**2 - np.log(scale) - 0.5 * np.log(2 * np.pi)
+    return _log_normal_mass((lo - values) / scale, (hi - values) / scale)
+
+
+def _log_normal_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return log(Phi(b) - Phi(a)) for a < b, computed in the tail away from both."""
+    # Phi(b) - Phi(a) = Phi(-a) - Phi(-b): use the side where the masses are not near 1.
+    flip = a > 0
+    a, b = np.where(flip, -b, a), np.where(flip, -a, b)
+    log_b, log_a = log_ndtr(b), log_ndtr(a)
+    return log_b + np.log1p(-np.exp(log_a - log_b))
 
 
 def observed(targets: list[Target]) -> np.ndarray:

@@ -100,7 +100,7 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
 
 def _calibrate_regional(args: argparse.Namespace) -> int:
     """Calibrate the regional layer on the article's regional patterns; write the report."""
-    from calibration.regional import REGIONAL_POSTERIOR
+    from calibration.regional import REGIONAL_POSTERIOR, NoDrawKept
     from experiments.regional_calibration import REPORT, calibrate_and_report
     from model.regional_scenario import load_region
 
@@ -111,7 +111,10 @@ def _calibrate_regional(args: argparse.Namespace) -> int:
             "calibrate the baseline it extends"
         )
     with output_folder(REPORT.parent, "report"):
-        out = calibrate_and_report(region, args.draws, args.seed, args.workers)
+        try:
+            out = calibrate_and_report(region, args.draws, args.seed, args.workers)
+        except NoDrawKept as exc:
+            raise UsageError(f"calibrate regional: {exc}") from None
     print(f"wrote {REGIONAL_POSTERIOR}, {REGIONAL_POSTERIOR.with_suffix('.yaml')} and {out}")
     return 0
 

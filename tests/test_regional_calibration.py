@@ -4,21 +4,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from calibration.compare import acceptable_band
+from calibration.observation import log_likelihood
 from calibration.posterior import load_posterior
 from calibration.priors import load_priors
 from calibration.regional import (
+    COUNTRIES_AS_ALONE,
     FITTED,
+    LOG_WEIGHT,
+    LOST_TARGETS,
     REGIONAL_POSTERIOR,
     REGIONAL_PRIORS,
+    NoDrawKept,
     RegionalDraw,
     draws_table,
+    inside_and_alone,
     kept_draws,
+    likelihood_ratio_ess,
+    log_likelihood_ratio,
+    lost_targets,
+    parameter_columns,
     prior_draw,
     regional_draws,
-    simulate_patterns,
+    run_statistics,
+    simulate_draw,
     write_posterior,
 )
 from calibration.regional_patterns import PATTERNS
@@ -53,28 +66,149 @@ def test_a_draw_depends_on_its_index_and_seed_only():
         assert {k: a.params[k] for k in names} == {k: b.params[k] for k in names}
 
 
-def _table(flags: list[dict[str, bool]]) -> pd.DataFrame:
+def _table(
+    flags: list[dict[str, bool]],
+    log_weights: list[float] | None = None,
+    lost: list[str] | None = None,
+) -> pd.DataFrame:
     draws = [RegionalDraw(i, {"tie_decay": 0.1 * (i + 1)}, 100 + i) for i in range(len(flags))]
-    return draws_table(draws, flags)
+    log_weights = log_weights or [0.0] * len(flags)
+    lost = lost or [""] * len(flags)
+    results = [
+        {**f, COUNTRIES_AS_ALONE: not gone, LOST_TARGETS: gone, LOG_WEIGHT: w}
+        for f, w, gone in zip(flags, log_weights, lost, strict=True)
+    ]
+    return draws_table(draws, results)
+
+
+EVERY = {p.id: True for p in PATTERNS}
 
 
 def test_a_draw_is_kept_only_when_every_fitted_pattern_holds(tmp_path):
-    every = {p.id: True for p in PATTERNS}
-    one_missing = {**every, FITTED[0]: False}
-    unfitted_missing = {**every, "ecology_education_lead": False}
-    table = _table([every, one_missing, unfitted_missing])
+    one_missing = {**EVERY, FITTED[0]: False}
+    unfitted_missing = {**EVERY, "ecology_education_lead": False}
+    table = _table([EVERY, one_missing, unfitted_missing])
     assert table.kept.tolist() == [True, False, True]
     kept = kept_draws(table)
     write_posterior(kept, tmp_path / "post.parquet")
     assert pd.read_parquet(tmp_path / "post.parquet").equals(kept)
     assert kept.columns.tolist() == ["tie_decay", "weight"]
     assert kept.tie_decay.tolist() == pytest.approx([0.1, 0.3])
-    assert kept.weight.sum() == pytest.approx(1.0)
+    assert kept.weight.tolist() == pytest.approx([0.5, 0.5])
 
 
-def test_no_kept_draw_is_refused():
-    with pytest.raises(ValueError, match="no draw"):
-        kept_draws(_table([{p.id: False for p in PATTERNS}]))
+def test_a_draw_losing_in_the_region_a_figure_met_alone_is_not_kept():
+    # The second draw reproduces every pattern but loses a figure its countries meet alone.
+    table = _table([EVERY, EVERY, EVERY], [0.0, 9.0, -1.0], ["", "kg_registered_2017", ""])
+    assert table.kept.tolist() == [True, False, True]
+    assert table[COUNTRIES_AS_ALONE].tolist() == [True, False, True]
+    kept = kept_draws(table)
+    # Equally weighted, whatever the log-likelihood ratio.
+    assert kept.tie_decay.tolist() == pytest.approx([0.1, 0.3])
+    assert kept.weight.tolist() == pytest.approx([0.5, 0.5])
+
+
+def _target(target_id: str):
+    return next(t for t in load_target_file(DEFAULT_TARGETS).targets if t.id == target_id)
+
+
+def test_a_figure_counts_as_lost_only_when_met_alone_and_missed_in_the_region():
+    target = _target("kg_registered_2017")
+    lo, hi = acceptable_band(target)
+    met, missed = target.value, 2 * hi
+    assert lost_targets([target], np.array([missed]), np.array([met])) == [target.id]
+    assert lost_targets([target], np.array([missed]), np.array([missed])) == []
+    assert lost_targets([target], np.array([met]), np.array([met])) == []
+    assert lost_targets([target], np.array([met]), np.array([missed])) == []
+    # At the tolerance's edge a figure is met (the calibration's own measure), and an
+    # undefined statistic in the region misses it.
+    assert lost_targets([target], np.array([hi]), np.array([lo])) == []
+    assert lost_targets([target], np.array([np.nan]), np.array([met])) == [target.id]
+
+
+def test_the_likelihood_ratio_ess_is_that_of_the_kept_draws_weights():
+    # Log-weights far beyond exp's range: the weights are taken from the largest down.
+    rejected = {**EVERY, FITTED[0]: False}
+    table = _table([EVERY, rejected, EVERY, EVERY], [-800.0, 5000.0, -800.0 + np.log(3), -2e5])
+    assert likelihood_ratio_ess(table) == pytest.approx(1 / (0.25**2 + 0.75**2))
+    assert likelihood_ratio_ess(_table([EVERY] * 4)) == pytest.approx(4)
+
+
+def test_no_kept_draw_is_refused_in_one_line_and_nothing_is_written(monkeypatch, capsys):
+    import experiments.regional_calibration as report
+    from cli.main import main
+
+    with pytest.raises(NoDrawKept, match="no draw"):
+        kept_draws(_table([EVERY], lost=["kg_registered_2017"]))
+    before = REGIONAL_POSTERIOR.read_bytes()
+    nothing = _table([{p.id: False for p in PATTERNS}] * 3)
+    monkeypatch.setattr(report, "run_calibration", lambda *args: nothing)
+    status = main(["calibrate", "regional", "--draws", "3"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "no draw reproduces every fitted pattern" in err
+    assert REGIONAL_POSTERIOR.read_bytes() == before
+
+
+def test_the_report_counts_the_figures_lost_over_all_draws_and_patterned_draws():
+    from experiments.regional_calibration import country_criterion_lines, lost_table
+
+    rejected = {**EVERY, FITTED[0]: False}
+    lost = ["a;b", "a", "", "b;c"]
+    table = _table([EVERY, rejected, EVERY, EVERY], lost=lost)
+    counts = lost_table(table).set_index("target met alone, missed in the region")
+    assert counts.to_dict("index") == {
+        "a": {"all draws": 2, "draws with every fitted pattern": 1},
+        "b": {"all draws": 2, "draws with every fitted pattern": 2},
+        "c": {"all draws": 1, "draws with every fitted pattern": 1},
+    }
+    lines = "\n".join(country_criterion_lines(table))
+    assert "1 of 4 draws (25.0%)" in lines and "1 of the 3 with every fitted pattern" in lines
+    assert "effective sample size 1.0 of 1 kept" in lines
+
+
+# The log-weight: region against alone on the countries' figures -------------------------
+
+
+@pytest.fixture(scope="module")
+def one_draw():
+    region = load_region(REGIONAL)
+    draw = regional_draws(1, 5)[0]
+    return region, draw, inside_and_alone(region.with_params(draw.params), draw.seed)
+
+
+def test_the_log_weight_is_zero_where_the_region_changes_no_figure(one_draw):
+    region, draw, (_, inside, alone) = one_draw
+    targets = load_target_file(DEFAULT_TARGETS).targets
+    assert log_likelihood_ratio(alone, alone, targets) == 0.0
+    # Common random numbers: before any regional programme the runs are one run, so the
+    # early figures weigh the same in the region and alone.
+    early = [t for t in targets if t.last_year <= 1991]
+    assert {t.id for t in early} == {"kz_new_registrations_1989", "uz_registered_1991"}
+    assert log_likelihood_ratio(inside, alone, early) == 0.0
+    assert log_likelihood_ratio(inside, alone, targets) != 0.0
+    # The draw's log-weight is the ratio over every target.
+    assert simulate_draw((region, draw))[LOG_WEIGHT] == pytest.approx(
+        log_likelihood_ratio(inside, alone, targets)
+    )
+
+
+def test_the_log_weight_falls_when_the_region_moves_a_figure_away_from_the_article(one_draw):
+    _, _, (_, _, alone) = one_draw
+    target = next(
+        t for t in load_target_file(DEFAULT_TARGETS).targets if t.id == "kg_registered_2017"
+    )
+    value = run_statistics(alone, [target])[0, 0]
+    row = alone[target.country].year == target.year
+    moved = {**alone, target.country: alone[target.country].copy()}
+    # Further from 20,000 registered NGOs than alone, on the side the run lies.
+    away = value + np.sign(value - target.value) * 0.1 * target.value
+    moved[target.country].loc[row, target.column] = away
+    assert log_likelihood_ratio(moved, alone, [target]) < 0
+    assert log_likelihood_ratio(moved, alone, [target]) == pytest.approx(
+        (log_likelihood([target], [[away]]) - log_likelihood([target], [[value]]))[0, 0]
+    )
+    assert log_likelihood_ratio(alone, moved, [target]) > 0
 
 
 # The committed regional posterior --------------------------------------------------------
@@ -96,11 +230,27 @@ def test_the_regional_posterior_joins_country_posterior_rows_with_regional_draws
 def test_a_kept_draw_reproduces_its_patterns_when_run_again():
     draws = pd.read_csv(DRAWS_CSV)
     row = draws[draws.kept].iloc[0]
-    params = {c: float(row[c]) for c in draws.columns if c not in {"draw", "seed", "kept"}}
-    params = {k: v for k, v in params.items() if k not in {p.id for p in PATTERNS}}
-    result = simulate_patterns((load_region(REGIONAL), RegionalDraw(0, params, int(row.seed))))
-    assert result == {p.id: bool(row[p.id]) for p in PATTERNS}
+    params = {c: float(row[c]) for c in parameter_columns(draws)}
+    result = simulate_draw((load_region(REGIONAL), RegionalDraw(0, params, int(row.seed))))
+    assert {p.id: result[p.id] for p in PATTERNS} == {p.id: bool(row[p.id]) for p in PATTERNS}
     assert all(result[name] for name in FITTED)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the committed regional posterior predates the criterion on the countries' figures "
+    "(`ngo-abm calibrate regional --draws 800` recomputes it; then drop this marker)",
+)
+def test_the_committed_draws_carry_the_country_criterion_and_one_is_reproduced():
+    draws = pd.read_csv(DRAWS_CSV)
+    fitted = draws[list(FITTED)].all(axis=1)
+    assert draws.kept.equals(fitted & draws[COUNTRIES_AS_ALONE])
+    assert len(load_posterior(REGIONAL_POSTERIOR)) == draws.kept.sum()
+    row = draws[draws.kept].iloc[0]
+    params = {c: float(row[c]) for c in parameter_columns(draws)}
+    result = simulate_draw((load_region(REGIONAL), RegionalDraw(0, params, int(row.seed))))
+    assert result[COUNTRIES_AS_ALONE] and result[LOST_TARGETS] == ""
+    assert result[LOG_WEIGHT] == pytest.approx(row[LOG_WEIGHT])
 
 
 def test_the_growth_pattern_keeps_draws_where_the_2000s_formed_more_ties_than_the_1990s():
