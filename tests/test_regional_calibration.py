@@ -236,11 +236,6 @@ def test_a_kept_draw_reproduces_its_patterns_when_run_again():
     assert all(result[name] for name in FITTED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the committed regional posterior predates the criterion on the countries' figures "
-    "(`ngo-abm calibrate regional --draws 800` recomputes it; then drop this marker)",
-)
 def test_the_committed_draws_carry_the_country_criterion_and_one_is_reproduced():
     draws = pd.read_csv(DRAWS_CSV)
     fitted = draws[list(FITTED)].all(axis=1)
