@@ -183,7 +183,7 @@ def draws_table(
     frame = pd.DataFrame([{"draw": d.index, "seed": d.seed, **d.params} for d in draws])
     outcomes = pd.DataFrame(results, columns=[*(p.id for p in PATTERNS), *_OUTCOMES])
     frame = pd.concat([frame, outcomes], axis=1)
-    frame["kept"] = frame[list(FITTED)].all(axis=1) & frame[COUNTRIES_AS_ALONE].astype(bool)
+    frame["kept"] = frame[list(FITTED)].all(axis=1) & frame[COUNTRIES_AS_ALONE].eq(True)
     return frame
 
 

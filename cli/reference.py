@@ -13,10 +13,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from calibration.truncation import SAMPLERS
 from experiments.locks import output_folder
+from model import ScenarioError
 from model.limits import MAX_MINUTES, MAX_RUNS
 
 from .arguments import minutes, seeds, whole_number, workers
+
+CHECK_ROWS = 4
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:
@@ -24,7 +28,25 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     from calibration.abc import RUNS_DIR
     from experiments.rekey import rekey_tables, table_folders
 
-    summary = rekey_tables(table_folders(RUNS_DIR), args.seed, args.check_rows, args.workers)
+    clashing = [
+        flag
+        for flag, given in (
+            ("--truncate", args.truncate is not None),
+            ("--round", args.round != 1),
+            ("--out", args.out is not None),
+            ("--scheduler", args.scheduler is not None),
+            ("--sampler", args.sampler is not None),
+        )
+        if given
+    ]
+    if clashing:
+        raise ScenarioError(
+            "--rekey", "", f"checks every table under {RUNS_DIR}: drop {clashing[0]}"
+        )
+    folders = table_folders(RUNS_DIR)
+    if not folders:
+        raise ScenarioError(RUNS_DIR, "", "no stored tables to carry over")
+    summary = rekey_tables(folders, args.seed, args.check_rows or CHECK_ROWS, args.workers)
     for folder, chunks, rows in summary:
         print(
             f"{folder}: {chunks} chunks now under the current key ({rows} rows re-run, all equal)"
@@ -36,6 +58,10 @@ def cmd_reference(args: argparse.Namespace) -> int:
     """Simulate the table's missing rows (drawing the truncated proposal first if asked)."""
     if args.rekey:
         return cmd_rekey(args)
+    if args.check_rows is not None:
+        raise ScenarioError("--check-rows", "", "only with --rekey")
+    if args.sampler is not None and args.truncate is None:
+        raise ScenarioError("--sampler", "", "only with --truncate")
     from calibration.reference import DEFAULT_TABLE, truncated_table
     from experiments.reference_table import build_table, write_truncated_proposal
 
@@ -51,7 +77,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
                 args.rows,
                 seed=args.seed,
                 truncation_round=args.round,
-                sampler=args.sampler,
+                sampler=args.sampler or SAMPLERS[0],
             )
             print(f"{folder}: proposal from {meta['estimator']}, {proposal_summary(meta)}")
             proposal = folder
@@ -122,13 +148,14 @@ def register(sub) -> None:
     p.add_argument(
         "--check-rows",
         type=whole_number(2, 200),
-        default=4,
-        help="with --rekey: rows re-run per stored chunk (its first, its last and a sample)",
+        default=None,
+        help=f"with --rekey: rows re-run per stored chunk (its first, its last and a sample; "
+        f"default {CHECK_ROWS})",
     )
     p.add_argument(
         "--sampler",
-        choices=("rejection", "mcmc"),
-        default="rejection",
+        choices=SAMPLERS,
+        default=None,
         help="with --truncate: rejection from the prior, or elliptical slice sampling "
         "(for a region of small prior mass; the proposal gets a key of its own)",
     )

@@ -106,8 +106,10 @@ def write_truncated_proposal(
             raise ScenarioError(
                 folder / PROPOSAL_FILE,
                 "",
-                f"holds rows drawn from another estimator ({meta.get('estimator')}): "
-                "move the folder away or give --out",
+                f"holds rows of another proposal (estimator {meta.get('estimator')}, sampler "
+                f"{meta.get('sampler', 'rejection')}, seed {meta.get('seed')}; another "
+                "estimator's weights, sampler settings or seed): move the folder away or "
+                "give --out",
             )
     draws, tau, details = truncated_draws(
         estimator, features, rows, eps, seed, truncation_round, sampler, settings

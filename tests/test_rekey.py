@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from test_reliability import assert_one_line
 
 from calibration.reference import (
     TABLE_KEY,
@@ -17,7 +19,14 @@ from calibration.reference import (
     write_chunk,
 )
 from experiments.reference_table import build_table
-from experiments.rekey import REKEYED_FROM, StaleChunk, rekey_tables, rows_to_check
+from experiments.rekey import (
+    REKEYED_FROM,
+    StaleChunk,
+    rekey_tables,
+    rows_to_check,
+    same_rows,
+    table_folders,
+)
 from model import ScenarioError
 
 SEED = 4
@@ -76,3 +85,36 @@ def test_the_checked_rows_are_the_ends_and_a_keyed_sample():
     assert rows[0] == 200 and rows[-1] == 399 and len(rows) == 6
     assert rows == rows_to_check(chunk, 6, seed=1)
     assert rows != rows_to_check(chunk, 6, seed=2)
+
+
+def test_rows_are_equal_only_with_the_same_types_and_bits():
+    stored = pd.DataFrame({"row": [3], "kg": [np.nan], "kz": [0.0]})
+    other_nan = np.frombuffer(np.uint64(0x7FF8000000000001).tobytes(), dtype=np.float64)
+    assert np.isnan(other_nan[0])
+    assert same_rows(stored, stored.assign(kg=other_nan))
+    assert not same_rows(stored, stored.assign(kz=-0.0))
+    assert not same_rows(stored, stored.assign(row=3.0))
+    assert not same_rows(stored, stored[["row", "kz", "kg"]])
+
+
+def test_only_round_folders_are_tables(tmp_path):
+    for name in (
+        "reference",
+        "truncated_main/round2",
+        "truncated_main/round10",
+        "truncated_main/round_old",
+    ):
+        (tmp_path / name).mkdir(parents=True)
+    assert [p.relative_to(tmp_path).as_posix() for p in table_folders(tmp_path)] == [
+        "reference",
+        "truncated_main/round2",
+        "truncated_main/round10",
+    ]
+    assert table_folders(tmp_path / "none") == []
+
+
+def test_rekey_refuses_the_options_it_would_ignore():
+    assert_one_line(["reference", "--rekey", "--truncate", "main"], "--rekey", "--truncate")
+    assert_one_line(["reference", "--rekey", "--sampler", "mcmc"], "--sampler")
+    assert_one_line(["reference", "--check-rows", "3"], "--check-rows", "only with --rekey")
+    assert_one_line(["reference", "--sampler", "mcmc", "--rows", "2"], "--sampler", "--truncate")

@@ -194,7 +194,7 @@ def test_a_new_round_never_replaces_stored_truncated_rows(tables, tmp_path):
     # Same weights, so the same proposal: kept.
     write_truncated_proposal(root / "trunc", False, 18, eps=0.05, estimator_file=other)
     # Another level is another proposal; the folder holds rows of the first one.
-    with pytest.raises(ScenarioError, match="rows drawn from another estimator"):
+    with pytest.raises(ScenarioError, match="holds rows of another proposal"):
         write_truncated_proposal(root / "trunc", False, 18, eps=0.01, estimator_file=other)
     # Round 2 from an estimator that never saw round 1's rows is refused.
     with pytest.raises(ScenarioError, match="round 2 needs 1"):
