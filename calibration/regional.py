@@ -112,14 +112,13 @@ def simulate_draw(task: tuple[Region, RegionalDraw]) -> dict[str, bool | float |
     region, draw = task
     model, inside, alone = inside_and_alone(region.with_params(draw.params), draw.seed)
     targets = [t for t in load_targets() if t.country in inside]
-    lost = lost_targets(
-        targets, run_statistics(inside, targets)[0], run_statistics(alone, targets)[0]
-    )
+    stats_in, stats_alone = run_statistics(inside, targets), run_statistics(alone, targets)
+    lost = lost_targets(targets, stats_in[0], stats_alone[0])
     return {
         **pattern_values(model),
         COUNTRIES_AS_ALONE: not lost,
         LOST_TARGETS: ";".join(lost),
-        LOG_WEIGHT: log_likelihood_ratio(inside, alone, targets),
+        LOG_WEIGHT: statistics_ratio(targets, stats_in, stats_alone),
     }
 
 
@@ -149,10 +148,14 @@ def log_likelihood_ratio(
     Targets of countries outside the region are left out (they weigh the same either way).
     """
     targets = [t for t in targets if t.country in inside]
-    ratio = log_likelihood(targets, run_statistics(inside, targets)) - log_likelihood(
-        targets, run_statistics(alone, targets)
+    return statistics_ratio(
+        targets, run_statistics(inside, targets), run_statistics(alone, targets)
     )
-    return float(ratio.sum())
+
+
+def statistics_ratio(targets: list[Target], inside: np.ndarray, alone: np.ndarray) -> float:
+    """Return the log-likelihood ratio of two runs' statistics (``run_statistics`` rows)."""
+    return float((log_likelihood(targets, inside) - log_likelihood(targets, alone)).sum())
 
 
 def lost_targets(targets: list[Target], inside: np.ndarray, alone: np.ndarray) -> list[str]:

@@ -29,13 +29,14 @@ import pyarrow.parquet as pq
 
 from calibration.atomic import write_atomic
 from calibration.reference import (
+    DEFAULT_TABLE,
     ROW,
     TABLE_KEY,
     ChunkTask,
-    chunk_path,
     simulate_chunk,
     stored_key,
     table_key,
+    truncated_table,
 )
 from calibration.truncation import PROPOSAL_FILE, read_proposal
 from model import ScenarioError
@@ -110,17 +111,22 @@ def same_rows(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
 
 def check_folder(
     folder: Path, seed: int, per_chunk: int, workers: int
-) -> tuple[str, list[StaleChunk]]:
-    """Re-simulate the checked rows of the folder's stale chunks; return the key and chunks.
+) -> tuple[str, dict[StaleChunk, int]]:
+    """Re-simulate the checked rows of the folder's stale chunks.
+
+    Returns:
+        The folder's current key, and each stale chunk with the number of its rows checked.
 
     Raises:
         ScenarioError: naming the chunk and row of the first mismatch.
     """
     key, proposal, round_ = current_key(folder, seed)
     stale = stale_chunks(folder, key)
-    tasks, where = [], []
+    tasks, where, checked = [], [], {}
     for chunk in stale:
-        for row in rows_to_check(chunk, per_chunk, seed):
+        rows = rows_to_check(chunk, per_chunk, seed)
+        checked[chunk] = len(rows)
+        for row in rows:
             tasks.append(ChunkTask(key, seed, row, row + 1, proposal, round_))
             where.append(chunk)
     fresh = map_runs(simulate_chunk, tasks, workers)
@@ -134,7 +140,7 @@ def check_folder(
                 "the current code simulates it differently: "
                 "rebuild the table with `ngo-abm reference`",
             )
-    return key, stale
+    return key, checked
 
 
 def rewrite_key(chunk: StaleChunk, key: str, checked: int) -> None:
@@ -147,7 +153,7 @@ def rewrite_key(chunk: StaleChunk, key: str, checked: int) -> None:
         ROWS_CHECKED: str(checked).encode(),
     }
     table = table.replace_schema_metadata(meta)
-    write_atomic(chunk_path(chunk.path.parent, chunk.start), lambda tmp: pq.write_table(table, tmp))
+    write_atomic(chunk.path, lambda tmp: pq.write_table(table, tmp))
 
 
 def rekey_tables(
@@ -168,17 +174,18 @@ def rekey_tables(
         checked = [(f, *check_folder(f, seed, per_chunk, workers)) for f in folders]
         summary = []
         for folder, key, stale in checked:
-            counts = [len(rows_to_check(c, per_chunk, seed)) for c in stale]
-            for chunk, count in zip(stale, counts, strict=True):
+            for chunk, count in stale.items():
                 rewrite_key(chunk, key, count)
-            summary.append((folder, len(stale), sum(counts)))
+            summary.append((folder, len(stale), sum(stale.values())))
     return summary
 
 
 def table_folders(runs_dir: Path) -> list[Path]:
     """Return the prior table and every truncated round's folder under ``runs_dir``."""
-    folders = [runs_dir / "reference"] if (runs_dir / "reference").is_dir() else []
-    for calibration in ("truncated_main", "truncated_holdout"):
+    prior = runs_dir / DEFAULT_TABLE.name
+    folders = [prior] if prior.is_dir() else []
+    for holdout in (False, True):
+        calibration = truncated_table(holdout).parent.name
         rounds = [
             p
             for p in (runs_dir / calibration).glob("round*")
