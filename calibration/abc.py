@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import time
 import warnings
@@ -251,7 +252,18 @@ def _open_history(
         db.unlink()
     db.parent.mkdir(parents=True, exist_ok=True)
     observed = {t.id: t.reference for t in targets}
-    abc.new(_db_url(db), observed, meta_info={"fingerprint": key})
+
+    run_id = []
+
+    def create(tmp: str) -> None:
+        os.remove(tmp)  # pyabc takes an empty file for an existing database of no version
+        run_id.append(abc.new(_db_url(Path(tmp)), observed, meta_info={"fingerprint": key}).id)
+
+    # Created beside and renamed, so that a kill during pyabc's set-up leaves no database
+    # that --resume would refuse. pyabc opens a session per call, so none holds the file,
+    # but any call on the first History would reopen the temporary path.
+    write_atomic(db, create)
+    abc.history = pyabc.History(_db_url(db), _id=run_id[0])
 
 
 def export_posterior(

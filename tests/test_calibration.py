@@ -269,6 +269,23 @@ def test_resume_after_a_kill_keeps_completed_generations(tmp_path):
     pd.testing.assert_frame_equal(kept, again)
 
 
+def test_a_kill_during_the_database_set_up_leaves_no_database(tmp_path, monkeypatch):
+    """CI met it: killed inside pyabc's set-up, the database existed but --resume refused it."""
+    db = tmp_path / "setup.db"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pyabc.History, "store_initial_data", killed)
+        with pytest.raises(KeyboardInterrupt):
+            calibrate(db, population=4, generations=1, workers=1, log=lambda line: None)
+    assert list(tmp_path.iterdir()) == []
+    calibrate(db, population=4, generations=1, workers=1, log=lambda line: None)
+    assert list(_populations(db).t) == [0]
+    assert [p.name for p in tmp_path.iterdir()] == ["setup.db"]
+
+
 def test_export_writes_atomically(tiny_run, tmp_path):
     db, _ = tiny_run
     out = tmp_path / "post.parquet"
