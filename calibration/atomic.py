@@ -46,6 +46,12 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 
 def remove_stale_temporaries(path: Path) -> None:
-    """Remove the temporary files an interrupted write of ``path`` left in its folder."""
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    """Remove the temporary files an interrupted write of ``path`` left in its folder.
+
+    Also a temporary SQLite database's rollback journal (``.tmp-journal``), which a kill
+    in mid-transaction leaves beside it (``calibration.abc`` creates its database so).
+    """
+    prefix = f".{glob.escape(path.name)}.*"
+    for pattern in (f"{prefix}.tmp", f"{prefix}.tmp-journal"):
+        for stale in path.parent.glob(pattern):
+            stale.unlink(missing_ok=True)

@@ -197,7 +197,7 @@ def register(sub) -> None:
         "--draws",
         type=whole_number(1, MAX_DRAWS),
         default=200,
-        help="report: posterior draws; regional: parameter sets drawn (800 for the committed one)",
+        help="report: posterior draws; regional: parameter sets drawn (1200 for the committed one)",
     )
     p.add_argument("--seed", type=seeds, default=1, help="report, npe, regional: seed of the draws")
     p.add_argument(

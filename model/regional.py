@@ -119,7 +119,10 @@ class RegionalModel(Model):
             c: CountryModel(s, rng, agents, engine) for c, s in region.countries.items()
         }
         self.streams = KeyedStreams((rng, REGIONAL_STREAM))
-        self.network = TieNetwork(self.streams, self.params)
+        transboundary = region.spec.transboundary
+        self.network = TieNetwork(
+            self.streams, self.params, transboundary.mask() if transboundary else None
+        )
         self.tie_rows: dict[str, list[dict]] = {c: [] for c in self.countries}
         self.pair_rows: list[dict] = []
         self.snapshots: dict[int, pd.DataFrame] = {}

@@ -15,11 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
+import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
 from .config_files import ScenarioError, Source, Strict, Year, first_error, resolve_extends
 from .parameters import Parameter, ParameterSet
-from .scenario import COUNTRIES, Number, Scenario, SectorWeights, load_scenario
+from .scenario import COUNTRIES, SECTORS, Number, Scenario, SectorWeights, load_scenario
 
 Country = Literal[COUNTRIES]  # type: ignore[valid-type]
 
@@ -36,6 +37,7 @@ REGIONAL_RANGES: dict[str, tuple[float, float]] = {
     "donor_mobility": (0, 1),
     "information_tie_rate": (0, 1),
     "grantee_participation": (0, 1),
+    "transboundary_weight": (1, 100),
 }
 
 
@@ -55,6 +57,7 @@ class RegionalParameters(ParameterSet):
     donor_mobility: Parameter
     information_tie_rate: Parameter
     grantee_participation: Parameter
+    transboundary_weight: Parameter
 
 
 class RegionalDonors(Strict):
@@ -161,6 +164,17 @@ class PrizeCriterion(Strict):
     source: Source
 
 
+class Transboundary(Strict):
+    """The fields whose problems cross the region's borders (shared rivers, the Aral Sea)."""
+
+    sectors: list[Literal[SECTORS]] = Field(min_length=1)  # type: ignore[valid-type]
+    source: Source
+
+    def mask(self) -> np.ndarray:
+        """Return whether each sector, in the order of ``SECTORS``, is transboundary."""
+        return np.array([s in self.sectors for s in SECTORS])
+
+
 class RegionalSpec(Strict):
     """A regional scenario file as written (country files by name)."""
 
@@ -172,6 +186,7 @@ class RegionalSpec(Strict):
     restrictions: list[Restriction] = Field(default_factory=list)
     prize_criteria: list[PrizeCriterion] = Field(default_factory=list)
     regional_donors: RegionalDonors | None = None
+    transboundary: Transboundary | None = None
     # Regional parameters a counterfactual holds whatever the calibration says.
     fixed: dict[Literal[tuple(REGIONAL_RANGES)], Number] = Field(default_factory=dict)  # type: ignore[valid-type]
     network_years: list[Year] = Field(default_factory=list, max_length=12)

@@ -6,9 +6,12 @@ between NGOs in the region", forums, trainings, joint projects), preferably with
 field ("Jan" uniting disability NGOs of the region); "precautionary measures of the
 governments have created certain obstacles for the regional cooperation of NGOs" after
 2010; cooperation "revived" with "the policy of openness in neighboring Uzbekistan".
-A node is ``(country, row)``: an NGO's row in its country's ``Population``. Every draw is
-keyed by the regional layer's own streams (``model.rng.KeyedStreams``), never by a
-stream a country's model uses.
+Fields whose problems cross borders tie more readily: transnational networks form around
+shared problems (Keck and Sikkink 1998, Activists beyond Borders), and in Central Asia the
+rivers and the Aral Sea are shared (Weinthal 2002, State Making and Environmental
+Cooperation). A node is ``(country, row)``: an NGO's row in its country's
+``Population``. Every draw is keyed by the regional layer's own streams
+(``model.rng.KeyedStreams``), never by a stream a country's model uses.
 """
 
 from __future__ import annotations
@@ -112,11 +115,21 @@ class TieNetwork:
     Args:
         streams: The regional layer's keyed streams.
         params: The regional parameters (``RegionalParameters.values()``).
+        transboundary: Whether each sector (in ``SECTORS`` order) is a field whose
+            problems cross borders; none if absent.
     """
 
-    def __init__(self, streams: KeyedStreams, params: dict[str, float]):
+    def __init__(
+        self,
+        streams: KeyedStreams,
+        params: dict[str, float],
+        transboundary: np.ndarray | None = None,
+    ):
         self.streams = streams
         self.params = params
+        self.transboundary = (
+            np.zeros(len(SECTORS), dtype=bool) if transboundary is None else transboundary
+        )
         self.graph = nx.Graph()
 
     def lapse(self, year: int, pops: dict[str, Population], openness: dict[str, float]) -> None:
@@ -152,7 +165,7 @@ class TieNetwork:
         """Form ties between a programme's participants of different countries.
 
         Each cross-border pair forms a tie with probability ``ties_per_participant`` times
-        the pair's weight (``same_sector_weight`` for two NGOs of one sector, else 1) over
+        the pair's weight (``pair_weight``) over
         the programme's pair weight at full openness: the mean weight of the pairs present
         times the foreign participants a participant would meet if every country were open
         (from ``full``, the expected participants per country, indexed as ``COUNTRIES``).
@@ -170,8 +183,7 @@ class TieNetwork:
         i, j = i[foreign], j[foreign]
         if i.size == 0:
             return []
-        same = people.sector[i] == people.sector[j]
-        weight = np.where(same, self.params["same_sector_weight"], 1.0)
+        weight = self.pair_weight(people.sector[i], people.sector[j])
         scale = open_pair_weight(weight, full)
         if scale <= 0:
             return []
@@ -185,6 +197,18 @@ class TieNetwork:
                 self.graph.add_edge(na, nb, since=year)
                 new.append((na, nb))
         return new
+
+    def pair_weight(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Return the weight of each pair of sectors ``a[k]``, ``b[k]`` in tie formation.
+
+        ``same_sector_weight`` for two NGOs of one field, else 1; times
+        ``transboundary_weight`` when both work in fields whose problems cross borders: a
+        shared river or sea gives them a common agenda (Keck and Sikkink 1998; Weinthal
+        2002 on Central Asia's shared waters).
+        """
+        weight = np.where(a == b, self.params["same_sector_weight"], 1.0)
+        shared = self.transboundary[a] & self.transboundary[b]
+        return weight * np.where(shared, self.params["transboundary_weight"], 1.0)
 
     def _node(self, people: Participants, k: int) -> tuple[str, int]:
         node = (COUNTRIES[people.country[k]], int(people.row[k]))
@@ -200,7 +224,7 @@ class TieNetwork:
         The outputs count these: a tie with a dormant NGO (registered, inactive) is kept,
         and may count again when it is active, but is not a working tie that year.
         """
-        live = TieNetwork(self.streams, self.params)
+        live = TieNetwork(self.streams, self.params, self.transboundary)
         # Built edge by edge in the graph's order (an edge subgraph's order follows hashes).
         for a, b, data in self.graph.edges(data=True):
             if pops[a[0]].active[a[1]] and pops[b[0]].active[b[1]]:

@@ -281,6 +281,9 @@ def test_a_kill_during_the_database_set_up_leaves_no_database(tmp_path, monkeypa
         with pytest.raises(KeyboardInterrupt):
             calibrate(db, population=4, generations=1, workers=1, log=lambda line: None)
     assert list(tmp_path.iterdir()) == []
+    # What a SIGKILL in mid-transaction would leave: the temporary and its journal.
+    for name in (".setup.db.k1ll3d.tmp", ".setup.db.k1ll3d.tmp-journal"):
+        (tmp_path / name).write_bytes(b"left by a killed set-up")
     calibrate(db, population=4, generations=1, workers=1, log=lambda line: None)
     assert list(_populations(db).t) == [0]
     assert [p.name for p in tmp_path.iterdir()] == ["setup.db"]

@@ -84,6 +84,7 @@ def test_the_regional_scenario_names_the_country_files_and_copies_no_number():
         "restrictions",
         "prize_criteria",
         "regional_donors",
+        "transboundary",
         "network_years",
         "report_years",
     }

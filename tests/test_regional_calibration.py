@@ -85,10 +85,11 @@ EVERY = {p.id: True for p in PATTERNS}
 
 
 def test_a_draw_is_kept_only_when_every_fitted_pattern_holds(tmp_path):
-    one_missing = {**EVERY, FITTED[0]: False}
-    unfitted_missing = {**EVERY, "ecology_education_lead": False}
-    table = _table([EVERY, one_missing, unfitted_missing])
-    assert table.kept.tolist() == [True, False, True]
+    first_missing = {**EVERY, FITTED[0]: False}
+    last_missing = {**EVERY, FITTED[-1]: False}
+    unfitted_missing = {**EVERY, "ties_fall_after_2010": False}
+    table = _table([EVERY, first_missing, unfitted_missing, last_missing])
+    assert table.kept.tolist() == [True, False, True, False]
     kept = kept_draws(table)
     write_posterior(kept, tmp_path / "post.parquet")
     assert pd.read_parquet(tmp_path / "post.parquet").equals(kept)
@@ -259,6 +260,17 @@ def test_the_growth_pattern_keeps_draws_where_the_2000s_formed_more_ties_than_th
     assert len(kept) >= 100 and len(rejected) >= 20
     assert kept.information_tie_rate.median() < rejected.information_tie_rate.median()
     assert kept.grantee_participation.median() > rejected.grantee_participation.median()
+
+
+def test_the_fields_pattern_keeps_draws_where_shared_problems_pull_ecology_ngos_together():
+    # Ecology leads today's ties with education and "other" only where two ecology NGOs of
+    # different countries tie more readily (transboundary_weight): the draws where the
+    # pattern holds have the stronger pull. (Split by the pattern alone, as above.)
+    draws = pd.read_csv(DRAWS_CSV)
+    holds = draws["ecology_education_lead"].eq(True)
+    kept, rejected = draws[holds], draws[~holds]
+    assert len(kept) >= 100 and len(rejected) >= 100
+    assert kept.transboundary_weight.median() > 1.5 * rejected.transboundary_weight.median()
 
 
 def test_the_country_check_runs_the_same_draws_in_the_region_and_alone(monkeypatch):

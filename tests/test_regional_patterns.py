@@ -1,8 +1,7 @@
 """The article's regional story as patterns of the regional model (``model.regional``).
 
 The story's patterns (``calibration.regional_patterns``) are checked on a small posterior
-predictive run: draws of the committed regional posterior, new seeds, the median over runs;
-the one that does not hold is marked as an expected failure, with the reason.
+predictive run: draws of the committed regional posterior, new seeds, the median over runs.
 Counterfactual patterns are paired on the same seeds. Source: Jaysanov (2023) on regional
 cooperation; each test quotes the passage it checks.
 """
@@ -13,7 +12,6 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from test_regional import REGIONAL, SEED, country_params
 
 from calibration.regional_patterns import median_pattern_values, pattern_inputs
@@ -87,17 +85,8 @@ def test_ties_revive_after_2016():
     assert story()["ties_revive_after_2016"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="does not hold: no programme the article dates after 2012 has ecology as its field "
-    "(the Kyrgyz organisations of the third stage weigh education and 'other', the 2022 "
-    "conferences education and 'other'; Cooperation for Innovations and the NGO Academy take "
-    "all sectors alike; the regional donors' priorities weigh education and 'other' more than "
-    "ecology), so ecology is under-represented among today's ties, and the model "
-    "has no agriculture sector; the regional calibration reports it and does not fit it "
-    "(calibration/report/regional.md)",
-)
-def test_recent_ties_concentrate_in_ecology_and_education():
+def test_recent_ties_concentrate_in_ecology_education_and_agriculture():
     # 'In recent years, they have been effectively cooperating in various fields, especially
-    # in the fields of ecology, education, and agriculture' (Kyrgyzstan, conclusion)
+    # in the fields of ecology, education, and agriculture' (Kyrgyzstan, conclusion); the
+    # model's 'other' holds agriculture
     assert story()["ecology_education_lead"]

@@ -21,6 +21,7 @@ PARAMS = {
     "same_sector_weight": 1.0,
     "tie_decay": 0.1,
     "closure_decay": 0.2,
+    "transboundary_weight": 1.0,
 }
 OPEN = dict.fromkeys(COUNTRIES, 1.0)
 
@@ -53,8 +54,8 @@ def full_openness(pops: dict, **expected: float) -> np.ndarray:
     return full
 
 
-def formed(pops, full=None, **params) -> TieNetwork:
-    network = TieNetwork(KeyedStreams((7, 1)), {**PARAMS, **params})
+def formed(pops, full=None, transboundary=None, **params) -> TieNetwork:
+    network = TieNetwork(KeyedStreams((7, 1)), {**PARAMS, **params}, transboundary)
     network.form(2005, "forum", everyone(pops), full_openness(pops) if full is None else full)
     return network
 
@@ -99,6 +100,24 @@ def test_a_same_sector_weight_keeps_ties_within_sectors(pops):
     # With no preference the share is about the chance that two NGOs share a sector.
     assert same_share(formed(pops)) < 0.3
     assert same_share(formed(pops, same_sector_weight=10.0)) > 0.5
+
+
+ECOLOGY = np.array([s == "ecology" for s in SECTORS])
+
+
+def ecology_pair_share(network: TieNetwork) -> float:
+    sector = {n: d["sector"] for n, d in network.graph.nodes(data=True)}
+    return np.mean([sector[a] == sector[b] == "ecology" for a, b in network.graph.edges])
+
+
+def test_a_transboundary_field_ties_more_within_itself_and_nothing_else_changes(pops):
+    plain = formed(pops)
+    # A weight of 1 is no pull: the same ties, bit for bit.
+    assert list(formed(pops, transboundary=ECOLOGY).graph.edges) == list(plain.graph.edges)
+    pulled = formed(pops, transboundary=ECOLOGY, transboundary_weight=10.0)
+    assert ecology_pair_share(pulled) > 3 * ecology_pair_share(plain)
+    # The pull only applies where both ends work in the field: no field, no change.
+    assert list(formed(pops, transboundary_weight=10.0).graph.edges) == list(plain.graph.edges)
 
 
 def test_no_ties_among_one_countrys_ngos(make_population):
