@@ -60,7 +60,7 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
     out = args.out or Path("out") / "experiments" / Path(args.file).stem
     with output_folder(out):
         summary = run_regional_experiment(args.file, out, args.replicates, args.workers)
-    shown = summary[summary.output.isin(["cross_border_ties", "operational"])]
+    shown = summary[summary.output.isin(["cross_border_ties", "registered", "operational"])]
     table = shown.pivot_table(
         index=["counterfactual", "output", "country"], columns="year", values="difference_q50"
     )

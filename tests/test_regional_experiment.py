@@ -95,7 +95,8 @@ def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_p
     # The same seed and parameters: until Uzbekistan would have opened, nothing differs.
     closed = summary[(summary.counterfactual == "uzbekistan-stays-closed") & (summary.year <= 2016)]
     assert len(closed) > 0 and (closed.difference_q50 == 0).all()
-    assert "cross_border_ties" in stdout
+    # The three outputs, each counterfactual paired with the baseline.
+    assert all(name in stdout for name in ("cross_border_ties", "registered", "operational"))
 
 
 def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):
