@@ -10,8 +10,9 @@ country posterior (the countries' own calibration is not redone), run the region
 once per set with its own seed, and keep the sets in which every fitted pattern holds and
 the countries keep their figures. Only a pattern that some prior draws miss can inform
 the parameters: the patterns that hold at every prior draw (they follow from the dated
-inputs) are consistency checks, and a pattern the model reaches only by chance is
-reported, not fitted.
+inputs) are consistency checks, and a pattern the model reaches only by chance would fit
+noise (today's fields were such a pattern until ``transboundary_weight`` gave the model
+a way to reach them; docs/calibration.md, "The regional layer").
 
 The countries' reported figures are the second pattern, at the regional scale: each set
 also runs each country alone with the same parameters and seed (common random numbers, so

@@ -3,8 +3,9 @@
 Source: Jaysanov (2023) on regional cooperation. The article gives dated events and a few
 participant counts but no count of ties, so its story is read as qualitative patterns
 (pattern-oriented modelling, Grimm et al. 2005, Science 310): the regional calibration
-(``calibration.regional``) keeps the parameter sets that reproduce the fitted one, and the
-tests and the report check all of them on the posterior predictive. Each pattern quotes
+(``calibration.regional``) keeps the parameter sets that reproduce the fitted ones (growth
+through the 2000s; today's fields), and the tests and the report check all of them on the
+posterior predictive. Each pattern quotes
 its passage. The same passages also date inputs of ``scenarios/central_asia.yaml``: the
 KNOK and Environmental Forum sentence dates those programmes (from 2000) and says they
 "began to contribute to regional cooperation" (the growth pattern); the sentences of the

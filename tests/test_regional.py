@@ -29,6 +29,7 @@ from model.regional import (
     simulate_region,
 )
 from model.regional_scenario import REGIONAL_RANGES, load_region
+from model.scenario import SECTORS
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -105,6 +106,17 @@ def test_the_articles_regional_events_are_in_the_scenario_with_their_dates():
     assert restrictions["Obstacles after the 2010 events in Osh"].first_year == 2010
     assert restrictions["Uzbekistan before its opening"].last_year == 2016
     assert [(p.country, p.first_year) for p in spec.prize_criteria] == [("kazakhstan", 2017)]
+
+
+def test_only_ecology_is_a_transboundary_field_and_the_network_gets_it():
+    region = load_region(REGIONAL)
+    assert region.spec.transboundary.sectors == ["ecology"]
+    model = RegionalModel(region, rng=SEED)
+    expected = [s == "ecology" for s in SECTORS]
+    assert model.network.transboundary.tolist() == expected
+    # The working-ties copy the outputs count keeps it too.
+    pops = {c: m.population for c, m in model.countries.items()}
+    assert model.network.among_operational(pops).transboundary.tolist() == expected
 
 
 def test_each_regional_parameter_has_a_prior_holding_its_default():
