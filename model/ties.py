@@ -165,10 +165,10 @@ class TieNetwork:
         """Form ties between a programme's participants of different countries.
 
         Each cross-border pair forms a tie with probability ``ties_per_participant`` times
-        the pair's weight (``pair_weight``) over
-        the programme's pair weight at full openness: the mean weight of the pairs present
-        times the foreign participants a participant would meet if every country were open
-        (from ``full``, the expected participants per country, indexed as ``COUNTRIES``).
+        the pair's weight (``pair_weight``) over the programme's pair weight at full
+        openness: the mean weight of the pairs present times the foreign participants a
+        participant would meet if every country were open (from ``full``, the expected
+        participants per country, indexed as ``COUNTRIES``).
         At full openness a participant forms about ``ties_per_participant`` ties, more
         within its field; a closed country's missing participants cut the others' ties in
         proportion, rather than leaving more ties to the few who still come. ``rate``
