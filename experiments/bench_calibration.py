@@ -8,8 +8,9 @@
   seed), each run once on the Kyrgyz scenario: on the calibration path a batch of sets per
   call (``model.fastpath.run_many``), on the numpy rules one run after another; runs per
   second of each. A set whose register runs away is refused at the same year by both and
-  counts as a run. Each run's State and Donors still decide in Python year by year, so a
-  batch saves only the per-call cost (``docs/benchmarks.md``).
+  counts as a run. Each run's years, its State's and Donors' decisions included, are one
+  compiled call (``model.year_loop``), so a batch has no per-year cost left to share
+  (``docs/benchmarks.md``).
 - ``compile``: the first use of the kernels in a fresh process with an empty numba cache
   (compilation), and again with the cache it left (loading), each including one run.
 

@@ -99,6 +99,10 @@ class Population:
         self.active[rows] = True
         return rows
 
+    def reserve(self, rows: int) -> None:
+        """Make the arrays hold at least ``rows`` rows, keeping the live ones."""
+        self._grow(rows)
+
     def extend(self, count: int) -> slice:
         """Make room for ``count`` new rows at the end and return their slice."""
         start = self.size

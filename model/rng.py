@@ -93,6 +93,10 @@ class KeyedStreams:
             self._bases[decision] = base
         return base
 
+    def bases(self, decisions: list[str]) -> np.ndarray:
+        """Return the base key of each decision (uint64 array; ``keys`` mixes in the year)."""
+        return np.array([self._base(d) for d in decisions], dtype=np.uint64)
+
     def keys(self, decision: str, years: np.ndarray) -> np.ndarray:
         """Return ``key(decision, year)`` for each of ``years`` at once (uint64 array)."""
         x = np.asarray(years, dtype=np.uint64) * _GOLDEN

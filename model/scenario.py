@@ -71,8 +71,15 @@ class Series(Strict):
         return self._value(sorted(self.points), year)
 
     def over(self, years: range) -> list[float]:
-        """Return the value in each of ``years`` (``at`` for each, sorting the points once)."""
+        """Return the value in each of ``years`` (``at`` for each, sorting the points once).
+
+        A linear series is ``numpy.interp`` itself over all the years, whose arithmetic
+        ``at`` repeats (tested).
+        """
         known = sorted(self.points)
+        if self.interpolation == "linear":
+            values = [float(self.points[year]) for year in known]
+            return np.interp(np.asarray(years, dtype=np.float64), known, values).tolist()
         return [self._value(known, year) for year in years]
 
     def _value(self, years: list[int], year: int) -> float:

@@ -1,12 +1,12 @@
-"""One compiled call per simulated year: the NGO rules of ``model.kernels`` chained in order.
+"""One simulated year's NGO rules in one compiled function: ``model.kernels`` chained in order.
 
-The calibration run (``model.fastpath``) calls ``start_year`` and then ``run_year`` once a
-year instead of a dozen kernels and Python funder objects: founding, grant seeking, every
-donor's grants, the State's grants and prizes, domestic money, the year's end and the output
-tally, in ``NGOModel.step``'s order and with the same keyed draws, so the table is the numpy
-path's bit for bit (``tests/test_fastpath.py``). The State's eligibility and prize rules
-mirror ``State.eligible``, ``State.award_grants`` and ``State.award_prizes`` of
-``model.agents``, where they are documented.
+The calibration run's compiled years (``model.year_loop``) call ``start_year`` and then
+``run_year`` every year instead of a dozen kernels and Python funder objects: founding,
+grant seeking, every donor's grants, the State's grants and prizes, domestic money, the
+year's end and the output tally, in ``NGOModel.step``'s order and with the same keyed
+draws, so the table is the numpy path's bit for bit (``tests/test_fastpath.py``). The
+State's eligibility and prize rules mirror ``State.eligible``, ``State.award_grants`` and
+``State.award_prizes`` of ``model.agents``, where they are documented.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The calibration path (``model.fastpath``) against the numpy reference: the same tables.
 
-``CompiledRun`` runs the model without Mesa agents, one compiled call a year, with the
-State's and Donors' decisions on plain numbers; whatever it runs (country, seed,
-counterfactual, parameter set, a run stopped at checkpoints, NGOs removed in mid-run), its
-table and its NGOs must be those of ``NGOModel`` on the numpy rules, bit for bit.
+``CompiledRun`` runs the model without Mesa agents, its years in one compiled call
+(``model.year_loop``), with the State's and Donors' decisions on plain numbers. Whatever
+it runs (country, seed, counterfactual, parameter set, a run stopped at checkpoints, NGOs
+removed in mid-run), its table and its NGOs must be those of ``NGOModel`` on the numpy
+rules, bit for bit.
 """
 
 from __future__ import annotations
@@ -147,3 +148,15 @@ def test_year_keys_are_the_streams_keys():
     years = np.arange(1985, 2030)
     expected = [streams.key("volunteer", int(y)) for y in years]
     assert np.array_equal(KeyedStreams(123).keys("volunteer", years), expected)
+
+
+def test_a_runaway_register_stops_as_the_model_does():
+    kg = scenario("kyrgyzstan").with_params(RUNAWAY)
+    years = kg.end_year - kg.start_year + 1
+    with pytest.raises(ScenarioError) as expected:
+        NGOModel(kg, rng=3, agents=False, engine="numpy").run_for(years)
+    run = CompiledRun(kg, 3)
+    with pytest.raises(ScenarioError) as actual:
+        run.run_for(years)
+    assert str(actual.value) == str(expected.value)
+    assert run.columns["year"] == list(range(kg.start_year, run.year + 1))

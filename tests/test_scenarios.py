@@ -130,19 +130,25 @@ def test_different_seeds_give_different_runs(scenarios, baseline_runs, country):
     assert not other.operational.equals(base.operational)
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
-@given(
-    points=st.dictionaries(
-        st.integers(1985, 2030),
-        st.floats(-1e6, 1e6, allow_nan=False),
-        min_size=1,
-        max_size=6,
-    ),
-    year=st.integers(1975, 2040),
+SERIES_POINTS = st.dictionaries(
+    st.integers(1985, 2030), st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=6
 )
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(points=SERIES_POINTS, year=st.integers(1975, 2040))
 def test_linear_series_are_numpys_interpolation_to_the_last_bit(points, year):
     """``Series.at`` does ``numpy.interp``'s arithmetic in Python: the same value, bit for bit."""
     series = Series(points=points, source="test points")
     years = sorted(points)
     expected = float(np.interp(year, years, [points[y] for y in years]))
     assert series.at(year) == expected
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(points=SERIES_POINTS, interpolation=st.sampled_from(["linear", "step"]))
+def test_a_series_over_years_is_its_value_in_each(points, interpolation):
+    """``Series.over`` (numpy's interpolation over all years at once) is ``at`` year by year."""
+    series = Series(points=points, interpolation=interpolation, source="test points")
+    years = range(1975, 2041)
+    assert series.over(years) == [series.at(year) for year in years]
