@@ -5,7 +5,9 @@
    each truth's noisy figures ranks the truth's parameters (``sbc.csv``, ``sbc.png``), and
    the posterior predictive of every target's statistic ranks a new run of the truth
    (``predictive_coverage.csv``). Under a correct posterior the ranks are uniform and a
-   central interval of level L holds the truth a fraction L of the time.
+   central interval of level L holds the truth a fraction L of the time. The same check on
+   draws whose parameters are shuffled among themselves (``predictive_coverage_marginals.csv``)
+   shows how much the posterior's dependence between parameters narrows the predictions.
 2. Held-back forecasts beside curve baselines (``heldback.csv``, from the calibration report).
 3. Identification: prior against posterior widths, and the pairs of parameters that trade
    off (``ridges``: the largest rank correlations in the posterior).
@@ -111,32 +113,64 @@ def coverage(ranks: pd.DataFrame, draws: int) -> pd.DataFrame:
 
 def predictive_ranks(
     estimator: Estimator, truths: pd.DataFrame, draws: int, seed: int, workers: int
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rank a new run of each truth among runs of its posterior draws, per statistic.
 
     The new run has its own seed, so it is independent of the figures the posterior saw:
     under a correct posterior its rank among ``draws`` predictive runs is uniform. Ties
     (counts, shares at zero) are broken at random; an undefined statistic ranks highest.
+
+    Returns the ranks among the joint draws, and among the same draws with each
+    parameter's values shuffled across them (``marginal_draws``): the product of the
+    posterior's marginals, run on the same seeds, which shows how much of the
+    predictive's width the posterior's dependence between parameters removes.
     """
     priors = load_priors()
     targets = _targets(estimator, every=True)
     features = features_of(truths, _targets(estimator), estimator.seed)
     z_post = estimator.sample(features, draws, seed, iid=True)
+    z_marginal = marginal_draws(z_post, seed)
+    names = [sampled_name(p) for p in estimator.parameters]
     tasks = []
     keys = row_keys(truths)
     for i, row in truths.iterrows():
         rng = np.random.default_rng([seed, PREDICTIVE_STREAM, *keys[i]])
-        truth = {sampled_name(p): row[sampled_name(p)] for p in estimator.parameters}
+        truth = {name: row[name] for name in names}
         tasks.append((model_values(truth, priors), int(rng.integers(0, 2**31 - 1))))
-        for d in range(draws):
-            z = dict(zip(map(sampled_name, estimator.parameters), z_post[d, i], strict=True))
-            tasks.append((model_values(z, priors), int(rng.integers(0, 2**31 - 1))))
+        run_seeds = [int(rng.integers(0, 2**31 - 1)) for _ in range(draws)]
+        for z in (z_post, z_marginal):
+            for d in range(draws):
+                values = dict(zip(names, z[d, i], strict=True))
+                tasks.append((model_values(values, priors), run_seeds[d]))
     stats = np.asarray(map_runs(simulate_statistics, tasks, workers, progress=True, desc="runs"))
-    stats = np.where(np.isnan(stats), np.inf, stats).reshape(len(truths), draws + 1, -1)
+    stats = np.where(np.isnan(stats), np.inf, stats).reshape(len(truths), 2 * draws + 1, -1)
     tie_break = np.random.default_rng(seed).random(stats.shape)
-    new, runs = stats[:, :1, :], stats[:, 1:, :]
-    below = (runs < new) | ((runs == new) & (tie_break[:, 1:, :] < tie_break[:, :1, :]))
-    return pd.DataFrame(below.sum(axis=1), columns=[t.id for t in targets])
+    columns = [t.id for t in targets]
+    return tuple(
+        pd.DataFrame(_ranks(stats, tie_break, runs), columns=columns)
+        for runs in (slice(1, draws + 1), slice(draws + 1, None))
+    )
+
+
+def marginal_draws(z: np.ndarray, seed: int) -> np.ndarray:
+    """Return ``z`` (draws x truths x parameters) with each parameter shuffled across draws.
+
+    Each truth's draws keep every parameter's values (its marginal) but lose which values
+    came together (the dependence); the shuffles are keyed by the seed.
+    """
+    rng = np.random.default_rng([seed, PREDICTIVE_STREAM])
+    shuffled = np.empty_like(z)
+    for i in range(z.shape[1]):
+        for k in range(z.shape[2]):
+            shuffled[:, i, k] = z[rng.permutation(z.shape[0]), i, k]
+    return shuffled
+
+
+def _ranks(stats: np.ndarray, tie_break: np.ndarray, runs: slice) -> np.ndarray:
+    """Return each truth's new run's rank (column 0) among the runs ``runs``, per statistic."""
+    new, draws = stats[:, :1, :], stats[:, runs, :]
+    ties = (draws == new) & (tie_break[:, runs, :] < tie_break[:, :1, :])
+    return ((draws < new) | ties).sum(axis=1)
 
 
 def stability(draws: int, seeds: tuple[int, int], workers: int) -> pd.DataFrame:
@@ -196,12 +230,16 @@ def validate(
     rank_figure(ranks, draws, out / "sbc.png")
 
     start = time.monotonic()
-    pranks = predictive_ranks(
+    pranks, mranks = predictive_ranks(
         estimator, rows.iloc[:predictive_truths], predictive_draws, seed, workers
     )
     pcov = coverage(pranks, predictive_draws)
-    cost["coverage of the predictions"] = time.monotonic() - start
+    mcov = coverage(mranks, predictive_draws)
+    cost["coverage of the predictions (joint and marginal draws)"] = time.monotonic() - start
     write_atomic(out / "predictive_coverage.csv", lambda tmp: pcov.to_csv(tmp, index=False))
+    write_atomic(
+        out / "predictive_coverage_marginals.csv", lambda tmp: mcov.to_csv(tmp, index=False)
+    )
 
     start = time.monotonic()
     held = holdout_section(holdout_draws, seed, workers, load_target_file(DEFAULT_TARGETS), out)
@@ -215,7 +253,8 @@ def validate(
     cost["stability"] = time.monotonic() - start
     write_atomic(out / "stability.csv", lambda tmp: stable.to_csv(tmp, index=False))
 
-    sections = report_sections(sbc, pcov, held, posterior, stable, cost, truths, predictive_truths)
+    coverages = (sbc, pcov, mcov)
+    sections = report_sections(coverages, held, posterior, stable, cost, truths, predictive_truths)
     path = out / "validation.md"
     write_text_atomic(path, "\n\n".join(sections) + "\n")
     return path

@@ -11,7 +11,13 @@ import calibration.reference as reference
 from calibration.amortised import estimator_path, fit
 from calibration.npe import FlowSpec
 from experiments.reference_table import build_table
-from experiments.validation import coverage, parameter_ranks, truth_rows, validate
+from experiments.validation import (
+    coverage,
+    marginal_draws,
+    parameter_ranks,
+    truth_rows,
+    validate,
+)
 from experiments.validation_report import ridges
 from model import ScenarioError
 
@@ -84,13 +90,29 @@ def test_validate_writes_every_table_and_figure(tiny, tmp_path):
         table=folder,
     )
     text = path.read_text()
-    for name in ("sbc.csv", "sbc.png", "predictive_coverage.csv", "heldback.csv", "heldback.png"):
+    written = ("sbc.csv", "sbc.png", "predictive_coverage.csv", "heldback.csv", "heldback.png")
+    for name in (*written, "predictive_coverage_marginals.csv"):
         assert (tmp_path / name).exists(), name
     assert "## 1. Coverage on synthetic truths" in text and "## 4. Stability" in text
+    assert "Dependence: the same truths, runs and seeds" in text
     sbc = pd.read_csv(tmp_path / "sbc.csv")
     assert len(sbc) == 40 and sbc.coverage_90.between(0, 1).all()
     predictive = pd.read_csv(tmp_path / "predictive_coverage.csv")
-    assert len(predictive) == 34
+    marginals = pd.read_csv(tmp_path / "predictive_coverage_marginals.csv")
+    assert len(predictive) == len(marginals) == 34
+    assert list(predictive.quantity) == list(marginals.quantity)
+
+
+def test_shuffled_draws_keep_each_parameters_values_but_not_their_pairing():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((200, 3))
+    z = np.stack([a, -a], axis=2)  # two parameters perfectly anti-correlated, per truth
+    shuffled = marginal_draws(z, seed=4)
+    assert np.array_equal(np.sort(shuffled, axis=0), np.sort(z, axis=0))
+    for i in range(3):
+        assert np.corrcoef(z[:, i, 0], z[:, i, 1])[0, 1] < -0.99
+        assert abs(np.corrcoef(shuffled[:, i, 0], shuffled[:, i, 1])[0, 1]) < 0.3
+    assert np.array_equal(shuffled, marginal_draws(z, seed=4))
 
 
 def test_validate_without_a_table_stops_in_one_line(tmp_path):
