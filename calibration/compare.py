@@ -216,8 +216,8 @@ def compare(runs: Mapping[str, pd.DataFrame], targets: Iterable[Target]) -> pd.D
     return pd.DataFrame(rows)
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """Return the comparison as readable text, one block per country."""
+def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
+    """Return the comparison as readable text, one block per country (``noun`` counted)."""
     blocks = []
     for country, part in table.groupby("country", sort=False):
         shown = pd.DataFrame(
@@ -237,8 +237,7 @@ def format_table(table: pd.DataFrame) -> str:
         )
         met = int(part["within_tolerance"].sum())
         blocks.append(
-            f"{country}: {met}/{len(part)} targets within tolerance\n"
-            + shown.to_string(index=False)
+            f"{country}: {met}/{len(part)} {noun} within tolerance\n" + shown.to_string(index=False)
         )
     return "\n\n".join(blocks)
 

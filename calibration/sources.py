@@ -4,8 +4,9 @@ The scenario files (``scenarios/*.yaml``, ``scenarios/counterfactuals/*.yaml``) 
 ``source:`` note beside every number, as written (the article's sentence and section in
 Jaysanov 2023, CAJOTAS 4(6), public record, or an assumption with its reason); the targets
 file (``calibration/targets.yaml``) quotes the article's sentence and section for every
-reported figure and period, and the external figures (``calibration/targets_external.yaml``)
-name their source and date. ``render_sources`` lists each with the input or figure it
+reported figure and period, and the external figures (``calibration/targets_external.yaml``,
+and those compared but never fitted, ``calibration/external_unfitted.yaml``) name their
+source and date. ``render_sources`` lists each with the input or figure it
 supports; ``ngo-abm sources`` writes the page and ``ngo-abm sources --check`` says whether
 the committed page is current (a test runs the same check). The calibrated parameters'
 priors and reasons are in ``calibration/priors.yaml`` (docs/calibration.md).
@@ -19,10 +20,11 @@ from typing import Any
 
 from model.config_files import read_yaml_mapping
 
-from .targets import Target, load_target_file
+from .targets import DEFAULT_UNFITTED, Target, load_target_file, load_unfitted
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = Path("docs") / "sources.md"
+UNFITTED = Path("calibration") / DEFAULT_UNFITTED.name
 SCENARIO_GLOBS = (
     "scenarios/*.yaml",
     "scenarios/counterfactuals/*.yaml",
@@ -71,6 +73,14 @@ def render_sources(root: Path = ROOT) -> str:
             f"## External figures (`{(TARGETS.parent / target_file_external(root)).as_posix()}`)",
             ("target", "figure", "source", "date"),
             [_row(t.id, _figure(t), t.source, t.date) for t in external],
+        )
+    )
+    unfitted = load_unfitted(root / UNFITTED)
+    parts.append(
+        _table(
+            f"## Official counts compared, never fitted (`{UNFITTED.as_posix()}`)",
+            ("figure id", "figure", "source", "date"),
+            [_row(t.id, _figure(t), t.source, t.date) for t in unfitted],
         )
     )
     periods = [

@@ -17,6 +17,8 @@ from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
 from model.config_files import Year, read_yaml_mapping
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
+# Official counts compared with the model but never fitted (``load_unfitted``).
+DEFAULT_UNFITTED = Path(__file__).with_name("external_unfitted.yaml")
 Kind = Literal["point", "at_least", "at_most", "range"]
 
 
@@ -44,7 +46,7 @@ class Target(BaseModel):
     date: str | None = Field(default=None, min_length=4)
     definition: str | None = Field(default=None, min_length=10)
     reading: str = Field(min_length=10)
-    group: Literal["fit", "holdout_post2010"] = "fit"
+    group: Literal["fit", "holdout_post2010", "unfitted"] = "fit"
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
@@ -171,17 +173,46 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
     """
     path = Path(path)
     parsed = _validated(path)
+    _refuse_unfitted(path, parsed)
     if parsed.external is None:
         return parsed
     extra = _validated(path.parent / parsed.external)
     if extra.external is not None:
         raise ScenarioError(path.parent / parsed.external, "external", "only one level")
+    _refuse_unfitted(path.parent / parsed.external, extra)
     try:
         return TargetFile(
             version=1, targets=[*parsed.targets, *extra.targets], periods=parsed.periods
         )
     except ValidationError as exc:
         raise ScenarioError(path, "targets", exc.errors()[0]["msg"]) from None
+
+
+def load_unfitted(path: str | Path = DEFAULT_UNFITTED) -> list[Target]:
+    """Load the official counts that are compared with the model and never fitted.
+
+    Every entry is an external figure (source, date, definition) of group ``unfitted``; a
+    targets file may hold none of them (``load_target_file``), so no calibration reads them.
+
+    Raises:
+        ScenarioError: one line naming the file and the entry.
+    """
+    path = Path(path)
+    parsed = _validated(path)
+    if parsed.external is not None:
+        raise ScenarioError(path, "external", "the unfitted file names no other file")
+    for t in parsed.targets:
+        if t.group != "unfitted" or not t.external:
+            message = "an unfitted figure is external, of group 'unfitted'"
+            raise ScenarioError(path, f"targets.{t.id}", message)
+    return parsed.targets
+
+
+def _refuse_unfitted(path: Path, parsed: TargetFile) -> None:
+    for t in parsed.targets:
+        if t.group == "unfitted":
+            message = "an unfitted figure belongs in external_unfitted.yaml"
+            raise ScenarioError(path, f"targets.{t.id}.group", message)
 
 
 def _validated(path: Path) -> TargetFile:

@@ -93,9 +93,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     A regional scenario or run folder compares each country's rows with its figures.
     """
+    import pandas as pd
+
     from calibration.compare import format_table
     from experiments.regional_runs import compare_regional_run_folder, is_regional_run
-    from experiments.runs import compare_run_folder
+    from experiments.runs import UNFITTED_CSV, UNFITTED_FILE, compare_run_folder
 
     for source in args.sources:
         flag = "--out"
@@ -120,7 +122,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         with output_folder(run_dir, flag):
             table = folder(run_dir, args.targets)
         print(format_table(table))
-        print(f"wrote {run_dir / 'compare.csv'}, {run_dir / 'compare.png'}")
+        wrote = [run_dir / "compare.csv", run_dir / "compare.png"]
+        unfitted = run_dir / UNFITTED_CSV
+        if unfitted.exists():
+            print(f"\nOfficial counts the calibration never saw ({UNFITTED_FILE}):")
+            print(format_table(pd.read_csv(unfitted), noun="counts"))
+            wrote.append(unfitted)
+        print(f"wrote {', '.join(map(str, wrote))}")
     return 0
 
 

@@ -32,7 +32,7 @@ from calibration.posterior import (
 )
 from calibration.priors import PRIORS, load_priors
 from calibration.simulator import SCENARIO_FILES
-from calibration.targets import DEFAULT_TARGETS, load_target_file
+from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from model import OUTPUT_COLUMNS, load_scenario
 
 from .runner import RunTask, map_runs, run_task
@@ -188,6 +188,8 @@ def write_report(draws: int = 200, seed: int = 1, workers: int = 2, out: Path = 
     runs = predictive_runs(posterior, draws, seed, workers)
     table = compare(runs, target_file.targets)
     table.to_csv(out / "coverage.csv", index=False)
+    unfitted = compare(runs, load_unfitted())
+    unfitted.to_csv(out / "unfitted.csv", index=False)
     for country, frame in runs.items():
         fig = comparison_figure(
             {country: frame},
@@ -207,6 +209,7 @@ def write_report(draws: int = 200, seed: int = 1, workers: int = 2, out: Path = 
         "tolerance, lies in the 90% predictive interval). Median within tolerance: "
         f"{int(table.within_tolerance.sum())}/{len(table)}.",
         markdown_table(coverage_table(table)),
+        *unfitted_section(unfitted),
         "## Which parameters the figures identify (90% widths, posterior / prior)",
         _ess_warning(posterior),
         markdown_table(ident),
@@ -219,6 +222,19 @@ def write_report(draws: int = 200, seed: int = 1, workers: int = 2, out: Path = 
     tmp.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def unfitted_section(unfitted: pd.DataFrame) -> list[str]:
+    """Return the section on the official counts the calibration never saw."""
+    return [
+        "## Official counts the calibration never saw",
+        "Counts from official sources that no calibration step reads "
+        "(`calibration/external_unfitted.yaml`, `docs/targets.md`), from the same runs: "
+        f"{int(unfitted.within_tolerance.sum())}/{len(unfitted)} medians within tolerance, "
+        f"{int(unfitted.covered.sum())}/{len(unfitted)} covered by the 90% predictive "
+        "interval.",
+        markdown_table(coverage_table(unfitted)),
+    ]
 
 
 def _meta_section() -> str:

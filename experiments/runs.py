@@ -23,11 +23,14 @@ from calibration.atomic import write_text_atomic
 from calibration.compare import check_targets_fit_runs, compare
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
-from calibration.targets import DEFAULT_TARGETS, load_target_file, load_targets
+from calibration.targets import DEFAULT_TARGETS, load_target_file, load_targets, load_unfitted
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 
 from .runner import RunTask, map_runs, replicate_seeds, run_task
 
+# The comparison with the official counts the calibration never saw (``compare_unfitted``).
+UNFITTED_CSV = "unfitted.csv"
+UNFITTED_FILE = "calibration/external_unfitted.yaml"
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pydantic", "pyabc", "SALib", "distributed")
 
 
@@ -191,6 +194,21 @@ def compare_run_folder(run_dir: str | Path, targets_path: str | Path = DEFAULT_T
     return compare_and_write(run_dir, {manifest["country"]: frame}, manifest, targets_path)
 
 
+def compare_unfitted(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Compare each country's table with the official counts never fitted that it spans.
+
+    ``calibration/external_unfitted.yaml``: figures the calibration never saw, so a check
+    of the model against what it was not fitted to (``docs/targets.md``).
+    """
+    spans = {c: (int(f.year.min()), int(f.year.max())) for c, f in runs.items()}
+    chosen = []
+    for t in load_unfitted():
+        first, last = spans.get(t.country, (1, 0))
+        if first <= t.first_year and t.last_year <= last:
+            chosen.append(t)
+    return compare(runs, chosen)
+
+
 def compare_and_write(
     run_dir: str | Path,
     runs: dict[str, pd.DataFrame],
@@ -217,6 +235,11 @@ def compare_and_write(
     table = compare(runs, targets)
     out = Path(run_dir)
     write_text_atomic(out / "compare.csv", table.to_csv(index=False))
+    unfitted = compare_unfitted(runs)
+    if len(unfitted):
+        write_text_atomic(out / UNFITTED_CSV, unfitted.to_csv(index=False))
+    else:
+        (out / UNFITTED_CSV).unlink(missing_ok=True)
     fig = comparison_figure(
         runs,
         targets,

@@ -90,7 +90,7 @@ class CompiledRun:
         years = np.arange(scenario.start_year, scenario.end_year + 1)
         timeline = Timeline(scenario, self.behaviour)
         self._keys = self._year_keys(years)
-        self._params = np.array([self.behaviour[name] for name in year_loop.PARAMS])
+        self._params = year_loop.params_array(self.behaviour)
         self._line = self._yearly_line(timeline, years)
         self._paths = np.array(timeline.donor_path, dtype=np.float64).reshape(-1, years.size)
         self._year_args = self._constants(timeline, years)
@@ -298,9 +298,9 @@ def run_many(tasks: list[tuple[Scenario, int]]) -> list[pd.DataFrame | None]:
     """Run each (scenario, seed) on the calibration path; ``None`` where a register ran away.
 
     Every run's table is the one ``run_compiled`` gives it alone: the runs share nothing
-    but the compiled kernels. A run is one compiled call for all its years plus a few
-    milliseconds of Python to set it up and build its table, so a loop is all a batch needs
-    (``docs/benchmarks.md``).
+    but the compiled kernels. A run's years are one compiled call (back in Python only to
+    grow its arrays, a few times a run) plus a few milliseconds of Python to set it up and
+    build its table, so a loop is all a batch needs (``docs/benchmarks.md``).
     """
     tables: list[pd.DataFrame | None] = []
     for scenario, seed in tasks:

@@ -3,8 +3,9 @@
 Source: organisational ecology's density dependence (Hannan and Carroll 1992), the "NGO
 scramble" for donor money (Cooley and Ron 2002), and Jaysanov (2023), CAJOTAS 4(6), for the
 founding waves that followed donor money in Central Asia. Equations and parameters:
-``docs/ODD.md``; the parameters in ``scenarios/behaviour.yaml``. ``NGOModel`` and the
-compiled calibration run (``model.fastpath``) both call these, so there is one definition.
+``docs/ODD.md``; the parameters in ``scenarios/behaviour.yaml``. ``NGOModel`` calls these;
+the calibration path runs compiled copies of them (``model.year_loop``), each tested
+against its definition here (``tests/test_year_loop.py``).
 """
 
 from __future__ import annotations

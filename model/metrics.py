@@ -1,7 +1,9 @@
 """The model's yearly output: one row per year, computed from the population arrays.
 
 These are the only definitions of the output columns; the run table, the comparison with
-reported figures, calibration, experiments and the dashboard all read them.
+reported figures, calibration, experiments and the dashboard all read them. The
+calibration path writes its rows with a compiled copy of ``output_row``
+(``model.year_loop.write_row``), tested against it bit for bit.
 """
 
 from __future__ import annotations

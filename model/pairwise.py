@@ -4,15 +4,56 @@ numpy adds a float array by halving it until a part has at most 128 elements, su
 part in eight interleaved lanes, and adding the parts' sums back up the tree
 (``pairwise_sum`` in numpy's ``loops_utils.h.src``). A compiled rule that sums an array
 another way gets a different last bit, and the table would drift from the numpy path's
-(``model.kernels``, ``tests/test_engines.py``). ``jit`` is the kernels' numba decorator.
+(``model.kernels``, ``tests/test_engines.py``). ``jit`` is the kernels' numba decorator;
+importing this module first drops numba's cached code if any model file changed
+(``drop_stale_compiled_code``).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numba
 import numpy as np
 
+from .code import model_fingerprint
+
 _PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
+NUMBA_CACHE = Path(__file__).with_name("__pycache__")
+CACHE_STAMP = "numba-model.sha256"
+
+
+def drop_stale_compiled_code(cache: Path = NUMBA_CACHE) -> bool:
+    """Delete numba's cached machine code of the model if any model file changed since.
+
+    numba checks a cached function against its own file only, not against the functions
+    and constants it compiled in from other modules (``year_loop`` compiles in
+    ``year_kernels``, ``kernels``, this module and constants of ``population`` and
+    ``metrics``), so an edit there would leave the old code running. The cache is kept
+    instead for one fingerprint of the model's code (``model.code``), written beside it.
+    Returns whether anything was deleted.
+    """
+    stamp = cache / CACHE_STAMP
+    current = model_fingerprint()
+    try:
+        if stamp.read_text() == current:
+            return False
+    except OSError:
+        pass
+    stale = [*cache.glob("*.nbi"), *cache.glob("*.nbc")]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    cache.mkdir(exist_ok=True)
+    tmp = cache / f".{CACHE_STAMP}.{os.getpid()}.tmp"
+    tmp.write_text(current)
+    tmp.replace(stamp)
+    return bool(stale)
+
+
+# numba writes its cache beside the sources unless NUMBA_CACHE_DIR puts it elsewhere.
+if not numba.config.CACHE_DIR:
+    drop_stale_compiled_code()
 
 jit = numba.njit(cache=True, nogil=True)
 

@@ -170,7 +170,7 @@ def run_year(pop, incomes, n, year, founding, seeking, donors, grant, prize, dom
     ``pop`` holds the whole population arrays (order of ``model.fastpath.POP_FIELDS``) and
     ``incomes`` the foreign, state, domestic and prize income, of which ``n`` rows live
     (this year's new NGOs included). The other arguments are the year's decisions, worked
-    out in Python before the call (``model.fastpath``).
+    out before the call by ``model.year_loop.run_years``.
     """
     (ngo_id, founded, sector, one_day, retired, status, prev_operating, active, prev_active,
      reported, prev_reported, spent_foreign, streak, capacity, reserves, reserves_foreign,

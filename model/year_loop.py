@@ -14,6 +14,9 @@ compensated (Neumaier's summation, CPython 3.12), so the sums it makes are made 
 way here (``python_sum``), and the Poisson quantile calls scipy's own ``pdtrik`` and
 ``pdtr`` through their Cython exports, as ``model.rng.poisson_quantile`` does.
 
+On a machine whose numpy has its own AVX-512 ``exp`` the founding rule's ``exp`` may differ
+from numpy's in the last bit; the tests that compare the two run on every machine.
+
 ``run_years`` stops early, with nothing of that year changed, when a year's new NGOs need
 more rows than the population arrays hold (the caller grows them and calls again) or when
 the register runs away (the caller raises the ``ScenarioError`` of ``founding.registrations``).
@@ -35,14 +38,21 @@ from .pairwise import jit
 from .population import ID_STRIDE
 from .scenario import MAX_NGOS
 
+
+def _cython_double(name: str) -> int:
+    """Return the address of scipy's Cython export of ``name`` on doubles.
+
+    Where scipy exports a fused function its double version is ``__pyx_fuse_0<name>``.
+    """
+    try:
+        return get_cython_function_address("scipy.special.cython_special", f"__pyx_fuse_0{name}")
+    except ValueError:
+        return get_cython_function_address("scipy.special.cython_special", name)
+
+
 # Bound by symbol name (as ``model.kernels`` binds ndtri) so that the loop can be cached.
-binding.add_symbol(
-    "ngo_abm_pdtrik",
-    get_cython_function_address("scipy.special.cython_special", "__pyx_fuse_0pdtrik"),
-)
-binding.add_symbol(
-    "ngo_abm_pdtr", get_cython_function_address("scipy.special.cython_special", "pdtr")
-)
+binding.add_symbol("ngo_abm_pdtrik", _cython_double("pdtrik"))
+binding.add_symbol("ngo_abm_pdtr", _cython_double("pdtr"))
 _SIGNATURE = numba.float64(numba.float64, numba.float64, numba.intc)
 _pdtrik = numba.types.ExternalFunction("ngo_abm_pdtrik", _SIGNATURE)
 _pdtr = numba.types.ExternalFunction("ngo_abm_pdtr", _SIGNATURE)
@@ -70,6 +80,10 @@ PARAMS = (
 )
 (NEIGHBOUR, MEMORY, REACTION, RESTRICTION_CUT, INSTABILITY_CUT, ABSORPTION, SHIFT, LAG,
  LEGITIMATION, COMPETITION, CROWDING, FUNDING_RATE, CIVIC_RATE) = range(len(PARAMS))  # fmt: skip
+# After them, ``params_array`` puts the exponent 2 of the competition term: as a constant,
+# LLVM would turn ``pow(x, 2.0)`` into ``x * x``, which differs from the ``pow`` that
+# Python's ``x ** 2`` calls in about one case in a thousand.
+SQUARE = len(PARAMS)
 # The yearly exogenous values ``run_years`` reads, rows of ``line`` (``model.timeline``).
 LINE = ("instability", "neighbour", "documented", "state_usd", "people", "burden", "founding_u")
 INSTABILITY, NEIGHBOUR_REVOLUTION, DOCUMENTED, STATE_USD, PEOPLE, BURDEN, FOUNDING_U = range(
@@ -101,6 +115,11 @@ def python_sum(values):
     if compensation != 0.0 and math.isfinite(compensation):
         total += compensation
     return total
+
+
+def params_array(behaviour) -> np.ndarray:
+    """Return the behavioural parameters ``run_years`` reads (``PARAMS``, then ``SQUARE``)."""
+    return np.array([*(float(behaviour[name]) for name in PARAMS), 2.0])
 
 
 @jit
@@ -168,10 +187,16 @@ def expected_registrations(p, people, active, money, burden):
     per_ngo = money / max(active, 1)
     uncrowded = per_ngo / (per_ngo + p[CROWDING])
     funded = p[FUNDING_RATE] * money / 1e6 * uncrowded
-    density = active / max(people, 1e-9)
-    legitimacy = math.pow((1.0 + density) / (1.0 + DENSITY_REFERENCE), p[LEGITIMATION])
-    crowding = math.exp(-math.pow(density / p[COMPETITION], 2.0))
-    return (1.0 - burden) * (p[CIVIC_RATE] * people + funded) * (legitimacy * crowding)
+    density = density_factor(p, active / max(people, 1e-9))
+    return (1.0 - burden) * (p[CIVIC_RATE] * people + funded) * density
+
+
+@jit
+def density_factor(p, active_per_million):
+    """Return the founding multiplier of the density of active NGOs (``founding``'s)."""
+    d = active_per_million
+    legitimacy = math.pow((1.0 + d) / (1.0 + DENSITY_REFERENCE), p[LEGITIMATION])
+    return legitimacy * math.exp(-math.pow(d / p[COMPETITION], p[SQUARE]))
 
 
 @jit
@@ -247,8 +272,10 @@ def run_years(pop, incomes, n, t0, t1, first_year, p, line, paths, carry, year_a
             expected = money
         else:
             expected = expected + 1.0 / (1.0 + p[LAG]) * (money - expected)
-        # Last year's tally counted the active NGOs; the first year of a call counts them,
-        # as the population may have been changed between calls.
+        # Last year's tally counted the active NGOs among the registered ones, and the
+        # year's end leaves no struck-off NGO active (``kernels.end_year``), so it is the
+        # count ``start_year`` makes; the first year of a call counts afresh, as the
+        # population may have been changed between calls.
         active = count_active(pop[7], n) if t == t0 else int(out[t - 1, OPERATIONAL])
         lam = expected_registrations(p, line[PEOPLE, t], active, expected, line[BURDEN, t])
         if lam > MAX_NGOS:

@@ -17,7 +17,7 @@ from calibration.compare import (
     statistic,
     target_error,
 )
-from calibration.targets import Target, load_targets
+from calibration.targets import Target, load_targets, load_unfitted
 from cli.main import main
 
 BASE_TARGET = {
@@ -321,6 +321,15 @@ def test_compare_writes_table_and_figure_and_prints_the_table(run_copy, repo, ca
     medians = table.set_index("id").model_median
     assert medians["kg_registered_2000"] == by_year[2000]
     assert medians["kg_registered_2010"] == by_year[2010]
+    # The official counts never fitted, apart: written and printed after the targets.
+    unfitted = pd.read_csv(run_copy / "unfitted.csv")
+    kg_unfitted = [t.id for t in load_unfitted() if t.country == "kyrgyzstan"]
+    assert unfitted.id.tolist() == kg_unfitted and (unfitted.group == "unfitted").all()
+    assert unfitted.set_index("id").model_median["kg_registered_2016_icnl"] == by_year[2016]
+    never_saw = out.index("Official counts the calibration never saw")
+    assert out.index("kg_registered_2022_icnl") > never_saw > out.index("kg_registered_2000")
+    assert f"/{len(kg_unfitted)} counts within tolerance" in out
+    assert str(run_copy / "unfitted.csv") in out
 
 
 def assert_clean_failure(status, err, folder, *fragments):

@@ -8,7 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from calibration.compare import check_targets_fit_runs
-from calibration.targets import DEFAULT_TARGETS, Target, load_target_file, load_targets
+from calibration.targets import (
+    DEFAULT_TARGETS,
+    Target,
+    load_target_file,
+    load_targets,
+    load_unfitted,
+)
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
 
 ARTICLE = "../shared/source/000_4dc34825bbeab1ab.txt"  # relative to the repository root
@@ -206,6 +212,32 @@ def test_an_external_file_adds_its_targets_and_its_errors_name_it(write_yaml, tm
     write_yaml("extra.yaml", {"version": 1, "targets": [ENTRY]})
     with pytest.raises(ScenarioError, match="duplicate target ids"):
         load_targets(main)
+
+
+def test_committed_unfitted_counts_are_external_and_no_target(target_file, scenarios):
+    unfitted = load_unfitted()
+    assert {t.country for t in unfitted} == {"kyrgyzstan", "uzbekistan"}
+    assert all(t.external and t.group == "unfitted" and t.definition for t in unfitted)
+    assert not {t.id for t in unfitted} & {t.id for t in target_file.targets}
+    years = {s.country: (s.start_year, s.end_year) for s in scenarios.values()}
+    check_targets_fit_runs(unfitted, years, "external_unfitted.yaml")
+
+
+def test_an_unfitted_figure_may_not_sit_among_the_targets(write_yaml, tmp_path):
+    article_only = {k: v for k, v in ENTRY.items() if k not in ("quote", "section")}
+    unfitted = article_only | EXTERNAL | {"id": "kg_external", "group": "unfitted"}
+    main = write_targets(write_yaml, ENTRY, unfitted)
+    with pytest.raises(ScenarioError, match="belongs in external_unfitted.yaml") as err:
+        load_targets(main)
+    assert err.value.field == "targets.kg_external.group"
+    write_yaml("extra.yaml", {"version": 1, "targets": [unfitted]})
+    with pytest.raises(ScenarioError, match="belongs in external_unfitted.yaml"):
+        load_targets(write_targets(write_yaml, ENTRY, external="extra.yaml"))
+    # and the unfitted file holds nothing else
+    for entry in (ENTRY | {"group": "unfitted"}, unfitted | {"group": "fit"}):
+        path = write_yaml("unfitted.yaml", {"version": 1, "targets": [entry]})
+        with pytest.raises(ScenarioError, match="external, of group 'unfitted'"):
+            load_unfitted(path)
 
 
 def test_first_and_last_year_include_the_base_year():
