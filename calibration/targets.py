@@ -201,6 +201,8 @@ def load_unfitted(path: str | Path = DEFAULT_UNFITTED) -> list[Target]:
     parsed = _validated(path)
     if parsed.external is not None:
         raise ScenarioError(path, "external", "the unfitted file names no other file")
+    if parsed.periods:
+        raise ScenarioError(path, "periods", "the unfitted file gives no periods")
     for t in parsed.targets:
         if t.group != "unfitted" or not t.external:
             message = "an unfitted figure is external, of group 'unfitted'"

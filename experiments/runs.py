@@ -233,9 +233,9 @@ def compare_and_write(
         years = (int(frame.year.min()), int(frame.year.max()))
         check_targets_fit_runs(targets, {country: years}, str(targets_path))
     table = compare(runs, targets)
+    unfitted = compare_unfitted(runs)  # before anything is written: its file may be bad
     out = Path(run_dir)
     write_text_atomic(out / "compare.csv", table.to_csv(index=False))
-    unfitted = compare_unfitted(runs)
     if len(unfitted):
         write_text_atomic(out / UNFITTED_CSV, unfitted.to_csv(index=False))
     else:

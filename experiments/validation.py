@@ -144,10 +144,13 @@ def predictive_ranks(
                 tasks.append((model_values(values, priors), run_seeds[d]))
     stats = np.asarray(map_runs(simulate_statistics, tasks, workers, progress=True, desc="runs"))
     stats = np.where(np.isnan(stats), np.inf, stats).reshape(len(truths), 2 * draws + 1, -1)
-    tie_break = np.random.default_rng(seed).random(stats.shape)
+    # One tie-break per truth, run and statistic, shared by the joint and the shuffled
+    # draws' runs (paired like their seeds).
+    tie_break = np.random.default_rng(seed).random((len(truths), draws + 1, stats.shape[2]))
+    new = stats[:, :1, :]
     columns = [t.id for t in targets]
     return tuple(
-        pd.DataFrame(_ranks(stats, tie_break, runs), columns=columns)
+        pd.DataFrame(_ranks(new, stats[:, runs, :], tie_break), columns=columns)
         for runs in (slice(1, draws + 1), slice(draws + 1, None))
     )
 
@@ -166,10 +169,12 @@ def marginal_draws(z: np.ndarray, seed: int) -> np.ndarray:
     return shuffled
 
 
-def _ranks(stats: np.ndarray, tie_break: np.ndarray, runs: slice) -> np.ndarray:
-    """Return each truth's new run's rank (column 0) among the runs ``runs``, per statistic."""
-    new, draws = stats[:, :1, :], stats[:, runs, :]
-    ties = (draws == new) & (tie_break[:, runs, :] < tie_break[:, :1, :])
+def _ranks(new: np.ndarray, draws: np.ndarray, tie_break: np.ndarray) -> np.ndarray:
+    """Return each truth's new run's rank among its draws' runs, per statistic.
+
+    ``tie_break[:, 0]`` is the new run's and ``tie_break[:, 1:]`` the draws' runs'.
+    """
+    ties = (draws == new) & (tie_break[:, 1:, :] < tie_break[:, :1, :])
     return ((draws < new) | ties).sum(axis=1)
 
 

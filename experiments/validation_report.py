@@ -91,9 +91,9 @@ def _dependence(pcov: pd.DataFrame, mcov: pd.DataFrame) -> str:
         "`predictive_coverage_marginals.csv`). Mean coverage of the 50% intervals: "
         f"{joint:.2f} from the joint draws, {shuffled:.2f} from the shuffled ones (0.50 is "
         f"right); {int((wide > 0).sum())} of {len(wide)} statistics are covered more often "
-        "by the shuffled draws, whose intervals are wider. How far the joint draws stand "
-        "from 0.50, against how far the shuffled ones do, says how much of the dependence "
-        "the predictions need the posterior carries."
+        "by the shuffled draws. How far the joint draws stand from 0.50, against how far "
+        "the shuffled ones do, shows whether the posterior carries the dependence between "
+        "parameters that narrows the predictions."
     )
 
 

@@ -6,7 +6,7 @@ part in eight interleaved lanes, and adding the parts' sums back up the tree
 another way gets a different last bit, and the table would drift from the numpy path's
 (``model.kernels``, ``tests/test_engines.py``). ``jit`` is the kernels' numba decorator;
 importing this module first drops numba's cached code if any model file changed
-(``drop_stale_compiled_code``).
+(``drop_stale_compiled_code``; unless ``NUMBA_CACHE_DIR`` moves the cache elsewhere).
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def drop_stale_compiled_code(cache: Path = NUMBA_CACHE) -> bool:
     ``year_kernels``, ``kernels``, this module and constants of ``population`` and
     ``metrics``), so an edit there would leave the old code running. The cache is kept
     instead for one fingerprint of the model's code (``model.code``), written beside it.
-    Returns whether anything was deleted.
+    Only numba's default cache beside the sources is guarded (not one that
+    ``NUMBA_CACHE_DIR`` moves elsewhere), and a process that imported the model before an
+    edit can still cache what it compiles afterwards: restart long jobs after editing the
+    model. Returns whether anything was deleted.
     """
     stamp = cache / CACHE_STAMP
     current = model_fingerprint()
@@ -42,12 +45,16 @@ def drop_stale_compiled_code(cache: Path = NUMBA_CACHE) -> bool:
     except OSError:
         pass
     stale = [*cache.glob("*.nbi"), *cache.glob("*.nbc")]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    cache.mkdir(exist_ok=True)
-    tmp = cache / f".{CACHE_STAMP}.{os.getpid()}.tmp"
-    tmp.write_text(current)
-    tmp.replace(stamp)
+    try:
+        for path in stale:
+            path.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        tmp = cache / f".{CACHE_STAMP}.{os.getpid()}.tmp"
+        tmp.write_text(current)
+        tmp.replace(stamp)
+    except OSError:
+        # A read-only source tree: numba then caches elsewhere or not at all.
+        return False
     return bool(stale)
 
 

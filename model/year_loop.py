@@ -40,9 +40,11 @@ from .scenario import MAX_NGOS
 
 
 def _cython_double(name: str) -> int:
-    """Return the address of scipy's Cython export of ``name`` on doubles.
+    """Return the address of scipy's Cython export of ``name`` (``pdtrik``, ``pdtr``).
 
-    Where scipy exports a fused function its double version is ``__pyx_fuse_0<name>``.
+    scipy 1.18 exports ``pdtrik`` fused on double and float, the double first
+    (``__pyx_fuse_0pdtrik``), and ``pdtr`` unfused; other versions may export either
+    unfused. The tests compare the results with scipy's own functions.
     """
     try:
         return get_cython_function_address("scipy.special.cython_special", f"__pyx_fuse_0{name}")

@@ -418,3 +418,15 @@ def test_compare_with_an_unknown_column_names_the_entry(run_copy, write_yaml, ca
     bad = write_yaml("targets.yaml", {"version": 1, "targets": [BASE_TARGET | {"column": "x"}]})
     status, _, err = run_cli(["compare", str(run_copy), "--targets", str(bad)], capsys)
     assert_clean_failure(status, err, run_copy, bad, "targets.t.column")
+
+
+def test_a_run_with_no_unfitted_count_in_its_years_leaves_no_old_file(run_copy, write_yaml, capsys):
+    table = run_copy / "timeseries.csv"
+    frame = pd.read_csv(table)
+    frame[frame.year <= 2005].to_csv(table, index=False)
+    (run_copy / "unfitted.csv").write_text("left by an earlier comparison\n")
+    targets = write_yaml("targets.yaml", {"version": 1, "targets": [BASE_TARGET]})
+    status, out, err = run_cli(["compare", str(run_copy), "--targets", str(targets)], capsys)
+    assert status == 0, err
+    assert not (run_copy / "unfitted.csv").exists()
+    assert "never saw" not in out

@@ -10,11 +10,13 @@ from test_reliability import assert_one_line
 import calibration.reference as reference
 from calibration.amortised import estimator_path, fit
 from calibration.npe import FlowSpec
+from experiments import validation
 from experiments.reference_table import build_table
 from experiments.validation import (
     coverage,
     marginal_draws,
     parameter_ranks,
+    predictive_ranks,
     truth_rows,
     validate,
 )
@@ -118,3 +120,15 @@ def test_shuffled_draws_keep_each_parameters_values_but_not_their_pairing():
 def test_validate_without_a_table_stops_in_one_line(tmp_path):
     argv = ["validate", "--out", tmp_path / "report", "--table", tmp_path / "none"]
     assert_one_line(argv, "no reference table" if ESTIMATOR.exists() else "no posterior estimator")
+
+
+def test_shuffled_draws_run_on_the_joint_draws_seeds(tiny, monkeypatch):
+    """The two predictive checks differ only by the shuffle: same truths, seeds, tie-breaks."""
+    folder, estimator = tiny
+    truths = truth_rows(estimator, 2, folder)
+    joint, shuffled = predictive_ranks(estimator, truths, 4, 3, 1)
+    assert not joint.equals(shuffled)
+    monkeypatch.setattr(validation, "marginal_draws", lambda z, seed: z)
+    again, unshuffled = predictive_ranks(estimator, truths, 4, 3, 1)
+    pd.testing.assert_frame_equal(again, joint)
+    pd.testing.assert_frame_equal(unshuffled, joint)

@@ -12,13 +12,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numba
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model import NGOModel, decisions, founding, load_scenario
+from model.code import model_fingerprint
 from model.fastpath import run_compiled
-from model.pairwise import CACHE_STAMP, drop_stale_compiled_code
+from model.pairwise import CACHE_STAMP, NUMBA_CACHE, drop_stale_compiled_code
 from model.population import Population
 from model.rng import KeyedStreams, poisson_quantile
 from model.year_loop import (
@@ -28,6 +31,7 @@ from model.year_loop import (
     params_array,
     python_sum,
     restriction,
+    run_years,
     year_keys,
     year_uniforms,
 )
@@ -94,7 +98,8 @@ def test_the_density_factor_squares_as_python_does():
     rng = np.random.default_rng(0)
     ratios = rng.uniform(0, 4000, 50_000) / 1500.0
     densities = [1500.0 * x for x in ratios if x**2 != x * x]
-    assert len(densities) > 10
+    if not densities:
+        pytest.skip("this math library's pow(x, 2) is x * x: nothing to tell apart")
     squared_differently = 0
     for d in densities:
         assert density_factor(p, d) == founding.density_factor(d, b)
@@ -182,3 +187,10 @@ def test_cached_machine_code_is_dropped_when_the_model_changes(tmp_path):
         path.write_bytes(b"this model's machine code")
     assert not drop_stale_compiled_code(tmp_path)
     assert all(path.exists() for path in cached)
+
+
+def test_the_guarded_cache_is_where_numba_caches_the_model():
+    if numba.config.CACHE_DIR:
+        pytest.skip("NUMBA_CACHE_DIR moves numba's cache away from the sources")
+    assert Path(run_years._cache._cache_path) == NUMBA_CACHE
+    assert (NUMBA_CACHE / CACHE_STAMP).read_text() == model_fingerprint()
