@@ -96,12 +96,15 @@ def test_the_density_factor_squares_as_python_does():
     b = {"legitimation": 0.4, "competition_density": 1500.0}
     p = params_array(defaults() | b)
     rng = np.random.default_rng(0)
-    ratios = rng.uniform(0, 4000, 50_000) / 1500.0
-    densities = [1500.0 * x for x in ratios if x**2 != x * x]
-    if not densities:
+    squares_differ = [
+        d
+        for d in rng.uniform(0, 4000, 50_000).tolist()
+        if (d / 1500.0) ** 2 != d / 1500.0 * (d / 1500.0)
+    ]
+    if not squares_differ:
         pytest.skip("this math library's pow(x, 2) is x * x: nothing to tell apart")
     squared_differently = 0
-    for d in densities:
+    for d in squares_differ:
         assert density_factor(p, d) == founding.density_factor(d, b)
         x = d / 1500.0
         assert x**2 != x * x
