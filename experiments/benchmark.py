@@ -259,7 +259,8 @@ def case_memory(settings: Settings) -> dict[str, Any]:
 
 def case_ensemble(scenario: Scenario, settings: Settings) -> dict[str, Any]:
     """Time an ensemble with one and with two worker processes (pool start-up included)."""
-    tasks = [RunTask(scenario, seed) for seed in range(SEED, SEED + settings.ensemble_runs)]
+    seeds = range(SEED, SEED + settings.ensemble_runs)
+    tasks = [RunTask(scenario, seed, agents=True) for seed in seeds]
     record: dict[str, Any] = {"case": "ensemble", "runs": len(tasks)}
     results = {}
     for workers in (1, 2):

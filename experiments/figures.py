@@ -44,7 +44,18 @@ def _unit(column: str, scenario: Scenario) -> tuple[str, float]:
         return "share (0-1)", 1.0
     if column == "donors_active":
         return "donors", 1.0
+    if column == "foreign_restriction":
+        return "restriction (0-1)", 1.0
     return "NGOs", 1.0
+
+
+def _title(experiment: Experiment, name: str) -> str:
+    """Return a counterfactual's title: its scenario's name, with its own where they share one.
+
+    A counterfactual of levers or switched-off mechanisms runs the baseline's scenario.
+    """
+    scenario = experiment.scenarios[name].name
+    return f"{scenario}, {name}" if scenario == experiment.baseline.name else scenario
 
 
 def _runs_table(results: pd.DataFrame, name: str, column: str, scale: float) -> pd.DataFrame:
@@ -77,7 +88,7 @@ def fan_figure(results: pd.DataFrame, experiment: Experiment, name: str, target_
         _label(ax, column, unit, base.years)
     _figure_legend(fig, axes.flat[0], reported=bool(targets))
     fig.suptitle(
-        f"{experiment.scenarios[name].name} against the baseline: median, 50% and 90% bands "
+        f"{_title(experiment, name)} against the baseline: median, 50% and 90% bands "
         f"over {_runs_text(experiment)}",
         fontsize=11,
     )
@@ -106,7 +117,7 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
         ax.axis("off")
     _figure_legend(fig, axes.flat[0], reported=False)
     fig.suptitle(
-        f"{experiment.scenarios[name].name} minus baseline, run by run (same parameters and "
+        f"{_title(experiment, name)} minus baseline, run by run (same parameters and "
         f"seeds): median, 50% and 90% bands over {_runs_text(experiment)}",
         fontsize=11,
     )

@@ -5,7 +5,8 @@ baseline scenario and counterfactuals, the outputs and key years to report, the 
 (for projections), and how many posterior draws and replicates to run from which seed. A
 counterfactual is a scenario file under ``scenarios/counterfactuals/`` that ``extends:`` the
 baseline and overrides a few policy or donor inputs, and may add the policy levers of
-``model.levers`` on top (applied after the calibrated parameters, as in the dashboard).
+``model.levers`` on top (applied after the calibrated parameters, as in the dashboard) or
+switch mechanisms of ``model.mechanisms`` off (after the calibrated parameters too).
 ``load_experiment`` reads a file; ``build_experiment`` resolves an already validated spec,
 which is how the dashboard builds its counterfactual view. Source of the scenarios:
 Jaysanov (2023), CAJOTAS 4(6), and the notes in ``scenarios/*.yaml``.
@@ -23,6 +24,7 @@ from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
 from model.config_files import Year, read_yaml_mapping
 from model.levers import apply_levers
 from model.limits import MAX_DRAWS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
+from model.mechanisms import MECHANISMS, switch_off_params
 
 BASELINE = "baseline"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
@@ -57,13 +59,31 @@ class Levers(_Strict):
         return {k: v for k, v in self.model_dump().items() if v != getattr(defaults, k)}
 
 
+def _checked_mechanisms(names: list[str]) -> list[str]:
+    """Refuse unknown mechanisms (``model.mechanisms``) and one named twice."""
+    switch_off_params(names)
+    if len(set(names)) != len(names):
+        raise ValueError("a mechanism is listed twice")
+    return names
+
+
 class CounterfactualSpec(_Strict):
-    """One counterfactual: a scenario file, optional levers on top, and its question."""
+    """One counterfactual: a scenario file, optional levers and switches, and its question.
+
+    ``switch_off`` names mechanisms of ``model.mechanisms`` to switch off after the
+    calibrated parameters (what a mechanism does is the baseline less this run).
+    """
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     scenario: str
     question: str = Field(min_length=10)
     levers: Levers = Levers()
+    switch_off: list[str] = []
+
+    @field_validator("switch_off")
+    @classmethod
+    def _known_mechanisms(cls, names: list[str]) -> list[str]:
+        return _checked_mechanisms(names)
 
 
 class ExperimentSpec(_Strict):
@@ -72,7 +92,8 @@ class ExperimentSpec(_Strict):
     name: str
     description: str = ""
     baseline: str
-    counterfactuals: list[CounterfactualSpec] = Field(min_length=1)
+    counterfactuals: list[CounterfactualSpec] = []
+    mechanisms: list[str] | Literal["all"] = []
     outputs: list[str] = Field(min_length=1)
     key_years: list[Year] = Field(min_length=1)
     end_year: Year | None = None
@@ -84,13 +105,38 @@ class ExperimentSpec(_Strict):
     notes: str = ""
 
     @model_validator(mode="after")
-    def _bounded_runs(self) -> ExperimentSpec:
-        runs = (len(self.counterfactuals) + 1) * self.draws * self.replicates
+    def _expanded_and_bounded(self) -> ExperimentSpec:
+        spec = self._with_mechanisms() if self.mechanisms else self
+        _unique_names(spec.counterfactuals)
+        runs = (len(spec.counterfactuals) + 1) * spec.draws * spec.replicates
         if runs > MAX_RUNS:
             raise ValueError(
                 f"{runs:,} runs (scenarios x draws x replicates); at most {MAX_RUNS:,}"
             )
-        return self
+        return spec
+
+    def _with_mechanisms(self) -> ExperimentSpec:
+        """Return the spec with one counterfactual per mechanism of ``mechanisms``.
+
+        Each is the baseline scenario with that mechanism switched off, named
+        ``no-<mechanism>`` and asking what the model gives without it.
+        """
+        names = list(MECHANISMS) if self.mechanisms == "all" else self.mechanisms
+        added = [
+            CounterfactualSpec(
+                name="no-" + name.replace("_", "-"),
+                scenario=self.baseline,
+                question=f"What does this mechanism do: {MECHANISMS[name].does}?",
+                switch_off=[name],
+            )
+            for name in names
+        ]
+        return self.model_copy(update={"counterfactuals": self.counterfactuals + added})
+
+    @field_validator("mechanisms")
+    @classmethod
+    def _known_mechanisms(cls, names: list[str] | str) -> list[str] | str:
+        return names if names == "all" else _checked_mechanisms(names)
 
     @field_validator("outputs")
     @classmethod
@@ -102,20 +148,21 @@ class ExperimentSpec(_Strict):
             raise ValueError("an output is listed twice")
         return outputs
 
-    @field_validator("counterfactuals")
-    @classmethod
-    def _unique_names(cls, items: list[CounterfactualSpec]) -> list[CounterfactualSpec]:
-        names = [c.name for c in items]
-        if BASELINE in names:
-            raise ValueError(f"{BASELINE!r} is reserved for the baseline")
-        if len(set(names)) != len(names):
-            raise ValueError("counterfactual names must be unique")
-        return items
-
     @field_validator("key_years")
     @classmethod
     def _sorted_years(cls, years: list[int]) -> list[int]:
         return sorted(set(years))
+
+
+def _unique_names(items: list[CounterfactualSpec]) -> None:
+    """Refuse an experiment without counterfactuals, or with two of the same name."""
+    names = [c.name for c in items]
+    if not names:
+        raise ValueError("no counterfactuals: list them, or mechanisms to switch off")
+    if BASELINE in names:
+        raise ValueError(f"{BASELINE!r} is reserved for the baseline")
+    if len(set(names)) != len(names):
+        raise ValueError("counterfactual names must be unique")
 
 
 @dataclass(frozen=True)
@@ -149,6 +196,12 @@ class Experiment:
     def levers(self, name: str) -> dict[str, Any]:
         """Return the levers applied to a scenario after its parameters (none: ``{}``)."""
         return {} if name == BASELINE else self._counterfactual(name).levers.active()
+
+    def switched_off(self, name: str) -> dict[str, float]:
+        """Return the parameters that switch a scenario's mechanisms off (none: ``{}``)."""
+        if name == BASELINE:
+            return {}
+        return switch_off_params(self._counterfactual(name).switch_off)
 
     def _counterfactual(self, name: str) -> CounterfactualSpec:
         return next(c for c in self.spec.counterfactuals if c.name == name)
@@ -196,6 +249,7 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
         _check_pairable(path, where, baseline, scenario)
         changes[item.name] = _policy_changes(path, where, baseline, scenario)
         changes[item.name] += _lever_changes(path, f"counterfactuals.{i}.levers", item, scenario)
+        changes[item.name] += _switch_changes(item)
         if not changes[item.name]:
             raise ScenarioError(path, where, "changes nothing in the baseline")
         scenarios[item.name] = scenario
@@ -287,6 +341,16 @@ def _lever_changes(
     except ScenarioError as exc:
         raise ScenarioError(path, f"{where}.{exc.field}", exc.message) from None
     return [f"levers: {c}" for c in changed]
+
+
+def _switch_changes(item: CounterfactualSpec) -> list[str]:
+    """Return the mechanisms a counterfactual switches off, as ``switch_off: <name>`` lines."""
+    lines = []
+    for name in item.switch_off:
+        mechanism = MECHANISMS[name]
+        values = ", ".join(f"{k} = {v:g}" for k, v in mechanism.off.items())
+        lines.append(f"switch_off: {name} ({values}: {mechanism.neutral})")
+    return lines
 
 
 def _check_years(path: Path, spec: ExperimentSpec, baseline: Scenario) -> None:

@@ -62,10 +62,14 @@ def build_chunks(experiment: Experiment, param_sets: list[dict[str, float]]) -> 
     chunks = []
     for name, scenario in experiment.scenarios.items():
         levers = experiment.levers(name)
+        off = experiment.switched_off(name)
         for first in range(0, spec.draws, spec.chunk_draws):
             last = min(first + spec.chunk_draws, spec.draws)
             runs = [
-                (param_sets[draw], {"scenario": name, "draw": draw, "replicate": rep, "seed": seed})
+                (
+                    {**param_sets[draw], **off},
+                    {"scenario": name, "draw": draw, "replicate": rep, "seed": seed},
+                )
                 for draw in range(first, last)
                 for rep in range(spec.replicates)
                 for seed in [run_seed(spec.seed, draw, rep)]
