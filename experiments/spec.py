@@ -92,8 +92,7 @@ class ExperimentSpec(_Strict):
     name: str
     description: str = ""
     baseline: str
-    counterfactuals: list[CounterfactualSpec] = []
-    mechanisms: list[str] | Literal["all"] = []
+    counterfactuals: list[CounterfactualSpec] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
     key_years: list[Year] = Field(min_length=1)
     end_year: Year | None = None
@@ -104,39 +103,57 @@ class ExperimentSpec(_Strict):
     chunk_draws: int = Field(default=10, ge=1, le=MAX_DRAWS)
     notes: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mechanisms_as_counterfactuals(cls, data: Any) -> Any:
+        """Turn ``mechanisms:`` ('all' or names) into one counterfactual per mechanism.
+
+        Each is the baseline scenario with that mechanism switched off, named
+        ``no-<mechanism>``; the validated spec holds them as counterfactuals.
+        """
+        if not isinstance(data, dict) or "mechanisms" not in data:
+            return data
+        data = dict(data)
+        names = data.pop("mechanisms")
+        names = list(MECHANISMS) if names == "all" else names
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError("mechanisms: 'all' or a list of mechanism names")
+        try:
+            _checked_mechanisms(names)
+        except ValueError as exc:
+            raise ValueError(f"mechanisms: {exc}") from None
+        listed = data.get("counterfactuals", [])
+        if not isinstance(listed, list):
+            return data
+        added = [
+            {
+                "name": "no-" + name.replace("_", "-"),
+                "scenario": data.get("baseline"),
+                "question": f"What does this mechanism do: {MECHANISMS[name].does}?",
+                "switch_off": [name],
+            }
+            for name in names
+        ]
+        return {**data, "counterfactuals": [*listed, *added]}
+
     @model_validator(mode="after")
-    def _expanded_and_bounded(self) -> ExperimentSpec:
-        spec = self._with_mechanisms() if self.mechanisms else self
-        _unique_names(spec.counterfactuals)
-        runs = (len(spec.counterfactuals) + 1) * spec.draws * spec.replicates
+    def _bounded_runs(self) -> ExperimentSpec:
+        runs = (len(self.counterfactuals) + 1) * self.draws * self.replicates
         if runs > MAX_RUNS:
             raise ValueError(
                 f"{runs:,} runs (scenarios x draws x replicates); at most {MAX_RUNS:,}"
             )
-        return spec
+        return self
 
-    def _with_mechanisms(self) -> ExperimentSpec:
-        """Return the spec with one counterfactual per mechanism of ``mechanisms``.
-
-        Each is the baseline scenario with that mechanism switched off, named
-        ``no-<mechanism>`` and asking what the model gives without it.
-        """
-        names = list(MECHANISMS) if self.mechanisms == "all" else self.mechanisms
-        added = [
-            CounterfactualSpec(
-                name="no-" + name.replace("_", "-"),
-                scenario=self.baseline,
-                question=f"What does this mechanism do: {MECHANISMS[name].does}?",
-                switch_off=[name],
-            )
-            for name in names
-        ]
-        return self.model_copy(update={"counterfactuals": self.counterfactuals + added})
-
-    @field_validator("mechanisms")
+    @field_validator("counterfactuals")
     @classmethod
-    def _known_mechanisms(cls, names: list[str] | str) -> list[str] | str:
-        return names if names == "all" else _checked_mechanisms(names)
+    def _unique_names(cls, items: list[CounterfactualSpec]) -> list[CounterfactualSpec]:
+        names = [c.name for c in items]
+        if BASELINE in names:
+            raise ValueError(f"{BASELINE!r} is reserved for the baseline")
+        if len(set(names)) != len(names):
+            raise ValueError("counterfactual names must be unique")
+        return items
 
     @field_validator("outputs")
     @classmethod
@@ -152,17 +169,6 @@ class ExperimentSpec(_Strict):
     @classmethod
     def _sorted_years(cls, years: list[int]) -> list[int]:
         return sorted(set(years))
-
-
-def _unique_names(items: list[CounterfactualSpec]) -> None:
-    """Refuse an experiment without counterfactuals, or with two of the same name."""
-    names = [c.name for c in items]
-    if not names:
-        raise ValueError("no counterfactuals: list them, or mechanisms to switch off")
-    if BASELINE in names:
-        raise ValueError(f"{BASELINE!r} is reserved for the baseline")
-    if len(set(names)) != len(names):
-        raise ValueError("counterfactual names must be unique")
 
 
 @dataclass(frozen=True)

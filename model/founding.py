@@ -10,6 +10,7 @@ against its definition here (``tests/test_year_loop.py``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -66,7 +67,8 @@ def density_factor(active_per_million: float, b: Mapping[str, float]) -> float:
     for members, staff and attention sets in (``exp(-(d / competition_density)**2)``).
     """
     legitimacy = ((1.0 + active_per_million) / (1.0 + DENSITY_REFERENCE)) ** b["legitimation"]
-    return legitimacy * float(np.exp(-((active_per_million / b["competition_density"]) ** 2)))
+    # The C library's exp, as the compiled copy (model.year_loop) calls: numpy's may differ.
+    return legitimacy * math.exp(-((active_per_million / b["competition_density"]) ** 2))
 
 
 def expected_registrations(

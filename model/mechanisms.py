@@ -57,7 +57,8 @@ MECHANISMS: dict[str, Mechanism] = {
     "domestic_pool": Mechanism(
         {"domestic_pool_gdp": 0.1},
         "the domestic money raised in a year is bounded by a share of GDP",
-        "the bound at the top of its range, a tenth of GDP",
+        "the bound at the top of its range, a tenth of GDP, which binds in none of the "
+        "committed posterior's draws",
     ),
     "strike_offs": Mechanism(
         {"strike_off_rate": 0.0},
@@ -72,7 +73,7 @@ MECHANISMS: dict[str, Mechanism] = {
     "volunteer_activity": Mechanism(
         {"volunteer_persistence": 0.0},
         "an NGO active last year keeps going on unpaid effort",
-        "activity needs income or a founding this year",
+        "activity needs income, reserves or a founding this year",
     ),
     "reporting_habit": Mechanism(
         {"report_habit": 0.0},
@@ -89,7 +90,7 @@ MECHANISMS: dict[str, Mechanism] = {
         {"donor_restriction_cut": 0.0, "donor_instability_cut": 0.0},
         "donors withdraw money under restriction and instability (Carothers and "
         "Brechenmacher 2014)",
-        "each donor's budget is its planned money",
+        "each donor's budget before absorption is its planned money",
     ),
     "donor_shift": Mechanism(
         {"donor_restriction_shift": 0.0},
@@ -99,7 +100,7 @@ MECHANISMS: dict[str, Mechanism] = {
     "absorption": Mechanism(
         {"donor_absorption": 0.0},
         "donors place only as many grants as funded NGOs can absorb (Cooley and Ron 2002)",
-        "every planned dollar is offered",
+        "the donors' budgets after their cuts are not scaled down to what funded NGOs can absorb",
     ),
 }
 

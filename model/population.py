@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import libm
 from .rng import KeyedStreams
 
 DORMANT, OPERATING, DEREGISTERED = 0, 1, 2
@@ -93,7 +94,7 @@ class Population:
         self.sector[rows] = np.searchsorted(cumulative, streams.uniform("sector", year, ids))
         self.one_day[rows] = streams.uniform("one_day", year, ids) < one_day_share
         z = streams.normal("capacity", year, ids)
-        self.capacity[rows] = np.exp(capacity_sd * z - 0.5 * capacity_sd**2)
+        self.capacity[rows] = libm.exp(capacity_sd * z - 0.5 * capacity_sd**2)
         self.fundraising_level[rows] = streams.normal("domestic_level", TRAIT, ids)
         self.status[rows] = OPERATING
         self.active[rows] = True
@@ -182,8 +183,8 @@ class ApplicantPool:
         self.ids = pop.ngo_id[self.rows]
         self.sector = pop.sector[self.rows]
         capacity = pop.capacity[self.rows]
-        self.track_record = capacity**track_record_weight
-        self.sizes = capacity**grant_size_capacity
+        self.track_record = libm.powers(capacity, track_record_weight)
+        self.sizes = libm.powers(capacity, grant_size_capacity)
 
     def scores(self, priorities: np.ndarray) -> np.ndarray:
         """Return a funder's scores: track record times the sector's fit with its priorities."""
@@ -252,7 +253,7 @@ def raise_domestic(
     z = persistence * pop.fundraising_level[rows] + np.sqrt(1.0 - persistence**2) * streams.normal(
         "domestic_amount", year, ids
     )
-    asked = median_usd * pop.capacity[rows] ** capacity_weight * np.exp(sd * z)
+    asked = median_usd * libm.powers(pop.capacity[rows], capacity_weight) * libm.exp(sd * z)
     total = asked.sum()
     income[rows] = asked * (pool_usd / total if total > pool_usd else 1.0)
     income += cofunding * (pop.view("income_foreign") + pop.view("income_state"))
