@@ -32,7 +32,14 @@ from calibration.plotting import save_figure
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model.code import model_fingerprint
 
-from .figures import FAN_PANELS, INCOME_SOURCES, difference_figure, fan_figure, income_figure
+from .figures import (
+    FAN_PANELS,
+    INCOME_SOURCES,
+    difference_figure,
+    effects_figure,
+    fan_figure,
+    income_figure,
+)
 from .paired import (
     RunStats,
     collect_runs,
@@ -80,6 +87,7 @@ __all__ = [
     "collect_runs",
     "describe",
     "difference_figure",
+    "effects_figure",
     "experiment_from_mapping",
     "fan_figure",
     "format_summary",
@@ -106,6 +114,7 @@ def write_outputs(
     table = summary_table(results, experiment)
     write_text_atomic(out / "summary.csv", table.to_csv(index=False))
     target_file = load_target_file(DEFAULT_TARGETS)
+    save_figure(effects_figure(table, experiment), out / "effects.png")
     for name in experiment.counterfactuals:
         save_figure(fan_figure(results, experiment, name, target_file), out / f"fan_{name}.png")
         save_figure(difference_figure(results, experiment, name), out / f"diff_{name}.png")

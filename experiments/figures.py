@@ -149,6 +149,45 @@ def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
     return fig
 
 
+def effects_figure(table: pd.DataFrame, experiment: Experiment, year: int | None = None):
+    """Return every counterfactual's paired difference in one key year, output by output.
+
+    ``table`` is the experiment's summary (``experiments.paired.summary_table``); ``year``
+    defaults to the last key year. Counts and amounts are shown relative to the baseline's
+    median (so that outputs of different sizes share an axis), shares as differences.
+    """
+    year = experiment.spec.key_years[-1] if year is None else year
+    outputs = experiment.spec.outputs
+    names = experiment.counterfactuals
+    ncols = min(4, len(outputs))
+    nrows = -(-len(outputs) // ncols)
+    height = 1.2 + 0.28 * len(names)
+    fig, axes = _subplots(nrows, ncols, (3.6 * ncols, height * nrows), sharey=True)
+    rows = np.arange(len(names))[::-1]
+    for ax, output in zip(axes.flat, outputs, strict=False):
+        cells = table[(table.output == output) & (table.year == year)].set_index("counterfactual")
+        cells = cells.loc[names]
+        relative = not output.startswith("share_") and output != "foreign_restriction"
+        scale = 100.0 / cells.baseline_median.where(cells.baseline_median != 0) if relative else 1
+        mid, low, high = (cells[c] * scale for c in ("diff_median", "diff_q05", "diff_q95"))
+        ax.errorbar(mid, rows, xerr=[mid - low, high - mid], fmt="o", color="tab:purple", ms=4)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(output.replace("_", " "), fontsize=9)
+        ax.set_xlabel("% of the baseline median" if relative else "difference", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3, axis="x")
+    for ax in axes[:, 0]:
+        ax.set_yticks(rows, names, fontsize=8)
+    for ax in list(axes.flat)[len(outputs) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"{experiment.spec.name}, {year}: each counterfactual minus the baseline, run by run "
+        f"(median and 90% interval over {_runs_text(experiment)})",
+        fontsize=11,
+    )
+    return fig
+
+
 def _periods_within(periods: list, scenario: Scenario) -> list:
     """Return the article's periods clipped to the simulated years."""
     return [

@@ -25,6 +25,7 @@ from experiments.experiment import (
     Levers,
     build_chunks,
     collect_runs,
+    effects_figure,
     load_experiment,
     parameter_sets,
     run_experiment,
@@ -250,6 +251,7 @@ def test_experiment_end_to_end(tmp_path, posterior, capsys):
     assert (summary.runs == 2).all()
     for kind in ("fan", "diff", "income"):
         assert (out / f"{kind}_no-2010-shock.png").stat().st_size > 10_000
+    assert (out / "effects.png").stat().st_size > 10_000
     experiment = load_experiment(file)
     chunks = build_chunks(experiment, parameter_sets(experiment, posterior))
     results = load_results(out, chunks)
@@ -262,6 +264,34 @@ def test_experiment_end_to_end(tmp_path, posterior, capsys):
     assert not base[~before].equals(other[~before].assign(scenario=BASELINE))
     # Each draw uses its own posterior parameter set: the draws' runs differ.
     assert not base.xs(0, level="draw").equals(base.xs(1, level="draw"))
+
+
+def test_the_effects_figure_plots_each_difference_over_the_baseline(tmp_path):
+    cf = {
+        "name": "more",
+        "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+        "question": "What if donors doubled?",
+    }
+    extra = {**cf, "levers": {"donor_budget_scale": 2.0}}
+    experiment = load_experiment(
+        write_experiment(tmp_path / "e.yaml", counterfactuals=[extra], key_years=[2010])
+    )
+    table = pd.DataFrame(
+        {
+            "counterfactual": ["more"] * 3,
+            "output": ["registered", "operational", "share_income_foreign"],
+            "year": [2010] * 3,
+            "baseline_median": [2_000.0, 500.0, 0.6],
+            "diff_median": [100.0, -50.0, 0.05],
+            "diff_q05": [20.0, -80.0, 0.01],
+            "diff_q95": [300.0, -10.0, 0.09],
+        }
+    )
+    fig = effects_figure(table, experiment)
+    points = [ax.containers[0].lines[0].get_xdata()[0] for ax in fig.axes[:3]]
+    assert points == pytest.approx([5.0, -10.0, 0.05])
+    low, high = fig.axes[0].containers[0].lines[2][0].get_segments()[0][:, 0]
+    assert (low, high) == pytest.approx((1.0, 15.0))
 
 
 def test_scenario_params_need_no_posterior(tmp_path):
