@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: setup reproduce test lint chromium clean validate
+.PHONY: setup reproduce test lint chromium clean validate recalibrate
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed (see .python-version)"'
@@ -43,6 +43,33 @@ reproduce: setup
 # reference table (`ngo-abm reference --rows 20000`, about 70 minutes on 2 cores).
 validate: setup
 	$(BIN)/ngo-abm validate --workers 2
+
+# The whole committed calibration from nothing (docs/calibration.md, "Reproducing the
+# calibration"): the prior's reference table, five truncated rounds of the main estimator
+# and two of the held-back one, then the report, the validation and the regional layer.
+# It rewrites the committed posterior, estimators and reports. Every table step resumes
+# where a stopped run left it; a failing step stops the rest.
+recalibrate: setup
+	$(BIN)/ngo-abm reference --rows 10600 --workers 2
+	$(BIN)/ngo-abm calibrate npe --rows 10200
+	$(BIN)/ngo-abm reference --truncate main --rows 5200 --workers 2
+	$(BIN)/ngo-abm calibrate npe --rows 10200 --truncated-rows 5000
+	$(BIN)/ngo-abm reference --truncate main --round 2 --rows 3000 --workers 2
+	$(BIN)/ngo-abm calibrate npe --rows 10200 --truncated-rows 5000 2800
+	$(BIN)/ngo-abm reference --truncate main --round 3 --rows 3000 --workers 2
+	$(BIN)/ngo-abm calibrate npe --rows 10200 --truncated-rows 5000 2800 2800
+	$(BIN)/ngo-abm reference --truncate main --round 4 --rows 3000 --workers 2
+	$(BIN)/ngo-abm calibrate npe --rows 10200 --truncated-rows 5000 2800 2800 2800
+	$(BIN)/ngo-abm reference --truncate main --round 5 --rows 3000 --workers 2 --sampler mcmc
+	$(BIN)/ngo-abm calibrate npe --rows 10200 --truncated-rows 5000 2800 2800 2800 2800
+	$(BIN)/ngo-abm calibrate npe --holdout --rows 10200
+	$(BIN)/ngo-abm reference --truncate holdout --rows 3200 --workers 2
+	$(BIN)/ngo-abm calibrate npe --holdout --rows 10200 --truncated-rows 3200
+	$(BIN)/ngo-abm reference --truncate holdout --round 2 --rows 2000 --workers 2
+	$(BIN)/ngo-abm calibrate npe --holdout --rows 10200 --truncated-rows 3200 2000
+	$(BIN)/ngo-abm calibrate report --workers 2
+	$(BIN)/ngo-abm validate --workers 2
+	$(BIN)/ngo-abm calibrate regional --draws 1200 --workers 2
 
 lint: setup
 	$(BIN)/ruff check .

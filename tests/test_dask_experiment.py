@@ -100,11 +100,15 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def experiment_and_reference(tmp_path_factory):
-    """A small experiment (32 runs in 8 chunks) and its in-process results."""
+    """A small experiment (320 runs in 80 chunks) and its in-process results.
+
+    Big enough that a worker is still busy after the first chunks are stored, for the test
+    that kills one mid-experiment: a run takes some 15 ms on the calibration path.
+    """
     folder = tmp_path_factory.mktemp("experiment")
     posterior = write_posterior(folder / "posterior.parquet")
     file = write_experiment(
-        folder / "e.yaml", draws=8, replicates=2, chunk_draws=2, end_year=2023, key_years=[2023]
+        folder / "e.yaml", draws=80, replicates=2, chunk_draws=2, end_year=2023, key_years=[2023]
     )
     experiment = load_experiment(file)
     stats = run_experiment(experiment, folder / "in-process", posterior=posterior)
