@@ -21,11 +21,12 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from calibration.posterior import has_posterior, posterior_median
-from dashboard.counterfactual import CounterfactualView
+from dashboard.counterfactual import NO_SWITCH, CounterfactualView
 from dashboard.regional import RegionalView
 from dashboard.single_run import FundingMix, IncomeDistribution, NGOCounts
 from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
 from model.levers import apply_levers
+from model.mechanisms import MECHANISMS, switch_off_params
 from model.regional_scenario import is_regional_file
 
 ROOT = Path(__file__).resolve().parent
@@ -138,6 +139,8 @@ class DashboardModel(NGOModel):
         foreign_cut_depth, registration_burden: The levers' controls (``lever_values``).
             Named one by one: Mesa passes its own ``scenario`` to a model that takes
             ``**kwargs``.
+        switch_off: A mechanism of ``model.mechanisms`` switched off after the
+            calibrated parameters (before the levers), or ``"none"``.
     """
 
     def __init__(
@@ -150,9 +153,13 @@ class DashboardModel(NGOModel):
         foreign_cut_year: int = DEFAULT_CUT_YEAR,
         foreign_cut_depth: float = 0.0,
         registration_burden: str | float = AS_IN_SCENARIO,
+        switch_off: str = NO_SWITCH,
     ):
         base, self.calibration = calibrated(SCENARIOS[scenario_name])
         controls = dict(locals())
+        self.switched_off = None if switch_off == NO_SWITCH else switch_off
+        if self.switched_off:
+            base = base.with_params(switch_off_params([self.switched_off]))
         self.levers = lever_values({k: controls[k] for k in LEVER_DEFAULTS})
         run_seed, seed_note = parse_seed(seed)
         self.scenario_name = scenario_name
@@ -209,6 +216,7 @@ def RunInfo(model: DashboardModel):
         ("Seed:", str(model.seed)),
         ("Parameters:", model.calibration),
         ("Levers:", "; ".join(levers) if levers else "none (the scenario as written)"),
+        ("Mechanism switched off:", _switched_off_text(model.switched_off)),
         ("Changed a control?", "Press Reset to rebuild the model with it."),
     ]
     lines += [("Note:", note) for note in model.notes]
@@ -218,6 +226,13 @@ def RunInfo(model: DashboardModel):
             solara.v.Html(
                 tag="div", children=[solara.v.Html(tag="b", children=[label]), " " + text]
             )
+
+
+def _switched_off_text(name: str | None) -> str:
+    """Return what the run's switched-off mechanism leaves, or that none is off."""
+    if name is None:
+        return "none (every mechanism acts)"
+    return f"{name} ({MECHANISMS[name].neutral})"
 
 
 MODEL_PARAMS = {
@@ -272,11 +287,20 @@ MODEL_PARAMS = {
         "values": [AS_IN_SCENARIO] + [f"{b / 100:.2f}" for b in range(0, 100, 5)],
         "label": "Registration burden (constant)",
     },
+    "switch_off": {
+        "type": "Select",
+        "value": NO_SWITCH,
+        "values": [NO_SWITCH, *MECHANISMS],
+        "label": "Mechanism switched off",
+    },
 }
 COMPONENTS = [(NGOCounts, 0), (FundingMix, 0), (IncomeDistribution, 0), (RunInfo, 0)]
 
 
-LEVER_CONTROLS = {k: v for k, v in MODEL_PARAMS.items() if k not in ("scenario_name", "seed")}
+# The counterfactual view offers the switch in its own card (``dashboard.counterfactual``).
+LEVER_CONTROLS = {
+    k: v for k, v in MODEL_PARAMS.items() if k not in ("scenario_name", "seed", "switch_off")
+}
 
 
 def counterfactual_levers(**controls) -> dict[str, int | float | None]:

@@ -1,10 +1,11 @@
 """The dashboard's counterfactual view: a scenario against a counterfactual, with bands.
 
 Pick a baseline scenario and a counterfactual (a shipped file under
-``scenarios/counterfactuals/``, the policy levers of ``model.levers``, or both), and a
-number of posterior draws; both scenarios then run on common random numbers (run ``i`` of
-each uses posterior draw ``i`` and the same seed), and the page shows the fan charts of
-both with the reported figures, the paired differences and the funding mix. Nothing is
+``scenarios/counterfactuals/``, the policy levers of ``model.levers``, a mechanism of
+``model.mechanisms`` switched off, or several of these), and a number of posterior draws;
+both scenarios then run on common random numbers (run ``i`` of each uses posterior draw
+``i`` and the same seed), and the page shows the fan charts of both with the reported
+figures, the paired differences and the funding mix. Nothing is
 computed here: the page builds an experiment as an experiment file would describe it
 (``experiments.spec.experiment_from_mapping``) and hands it to the functions of
 ``ngo-abm experiment`` (``experiments.paired``, ``experiments.figures``), so the page and
@@ -31,6 +32,7 @@ from experiments.figures import difference_figure, fan_figure, income_figure
 from experiments.paired import collect_runs, format_summary, summary_table
 from experiments.spec import Experiment, Levers, experiment_from_mapping
 from model import Scenario, ScenarioError
+from model.mechanisms import MECHANISMS
 
 from .images import figure_png
 from .tasks import reporter, task_result
@@ -38,6 +40,7 @@ from .tasks import reporter, task_result
 WHERE = Path("dashboard counterfactual view")
 NAME = "counterfactual"
 LEVERS_ONLY = "none (the baseline with the levers below)"
+NO_SWITCH = "none"
 OUTPUTS = (
     "registered",
     "operational",
@@ -54,12 +57,17 @@ SEED = 1
 
 @dataclass(frozen=True)
 class Choice:
-    """What the page asks for: a baseline, a counterfactual file (or none), levers, draws."""
+    """What the page asks for: a baseline, a counterfactual file (or none), levers, draws.
+
+    ``switch_off`` is a mechanism of ``model.mechanisms`` switched off on the
+    counterfactual, or ``NO_SWITCH``.
+    """
 
     baseline: str
     counterfactual: str
     levers: Mapping[str, Any]
     draws: int
+    switch_off: str = NO_SWITCH
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,9 @@ def build_comparison(choice: Choice, scenarios: Mapping[str, Scenario], folder: 
     )
     active = Levers.model_validate(dict(choice.levers)).active()
     levers = ", ".join(f"{k} {v:g}" for k, v in active.items()) or "no levers"
+    switched = [] if choice.switch_off == NO_SWITCH else [choice.switch_off]
+    if switched:
+        levers += f", without {choice.switch_off}"
     data = {
         "name": f"{choice.baseline} against {choice.counterfactual}",
         "baseline": str(folder / f"{choice.baseline}.yaml"),
@@ -106,6 +117,7 @@ def build_comparison(choice: Choice, scenarios: Mapping[str, Scenario], folder: 
                 "scenario": str(folder / f"{counterfactual}.yaml"),
                 "question": f"What if {choice.counterfactual}, with {levers}?",
                 "levers": active,
+                "switch_off": switched,
             }
         ],
         "outputs": list(OUTPUTS),
@@ -177,10 +189,11 @@ def CounterfactualView(
         {name: options["value"] for name, options in lever_controls.items()}
     )
     draws, set_draws = solara.use_state(DEFAULT_DRAWS)
+    switch_off, set_switch_off = solara.use_state(NO_SWITCH)
     error, set_error = solara.use_state("")
 
     def start() -> None:
-        choice = Choice(baseline, counterfactual, to_levers(**controls), draws)
+        choice = Choice(baseline, counterfactual, to_levers(**controls), draws, switch_off)
         try:
             experiment = build_comparison(choice, scenarios, folder)
         except ScenarioError as exc:
@@ -197,6 +210,12 @@ def CounterfactualView(
             )
             solara.Select(
                 "Counterfactual", value=counterfactual, values=offered, on_value=set_counterfactual
+            )
+            solara.Select(
+                "Mechanism switched off (docs/experiments.md)",
+                value=switch_off,
+                values=[NO_SWITCH, *MECHANISMS],
+                on_value=set_switch_off,
             )
             solara.SliderInt(
                 "Posterior draws", value=draws, min=2, max=MAX_DRAWS, on_value=set_draws

@@ -117,6 +117,20 @@ def test_dashboard_model_applies_the_levers_and_the_seed(app):
     ]
 
 
+def test_dashboard_model_switches_a_mechanism_off_before_the_levers(app):
+    from model.mechanisms import MECHANISMS
+
+    model = app.DashboardModel(switch_off="donor_cuts", donor_budget_scale=1.5)
+    base, _ = app.calibrated(load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml"))
+    off = base.with_params(MECHANISMS["donor_cuts"].off)
+    assert model.config == apply_levers(off, donor_budget_scale=1.5)
+    assert model.switched_off == "donor_cuts"
+    assert app._switched_off_text(None).startswith("none")
+    assert MECHANISMS["donor_cuts"].neutral in app._switched_off_text("donor_cuts")
+    assert "switch_off" not in app.LEVER_CONTROLS
+    assert app.MODEL_PARAMS["switch_off"]["values"] == ["none", *MECHANISMS]
+
+
 @pytest.mark.parametrize("typed", ["abc", "-3", "1.5"])
 def test_a_bad_seed_is_reported_and_the_default_used(app, typed):
     model = app.DashboardModel(seed=typed)
@@ -169,6 +183,12 @@ def test_the_counterfactual_view_builds_the_experiment_a_file_would(app):
     nothing = Choice("kyrgyzstan", LEVERS_ONLY, app.counterfactual_levers(), 10)
     with pytest.raises(ScenarioError, match="changes nothing in the baseline"):
         build_comparison(nothing, app.SCENARIOS, app.SCENARIO_DIR)
+
+    switched = Choice("kyrgyzstan", LEVERS_ONLY, app.counterfactual_levers(), 10, "absorption")
+    experiment = build_comparison(switched, app.SCENARIOS, app.SCENARIO_DIR)
+    assert experiment.switched_off(NAME) == {"donor_absorption": 0.0}
+    assert experiment.changes[NAME][0].startswith("switch_off: absorption")
+    assert "without absorption" in experiment.question(NAME)
 
 
 # The page in a browser ---------------------------------------------------------------
