@@ -44,11 +44,11 @@ reproduce: setup
 validate: setup
 	$(BIN)/ngo-abm validate --workers 2
 
-# The whole committed calibration from nothing (docs/calibration.md, "Reproducing the
-# calibration"): the prior's reference table, five truncated rounds of the main estimator
-# and two of the held-back one, then the report, the validation and the regional layer.
-# It rewrites the committed posterior, estimators and reports. Every table step resumes
-# where a stopped run left it; a failing step stops the rest.
+# The whole committed calibration from nothing (docs/calibration.md, "Commands"): the
+# prior's reference table, five truncated rounds of the main estimator and two of the
+# held-back one, then the report, the validation and the regional layer. It rewrites the
+# committed posterior, estimators and reports. Start with calibration/runs/ moved away; a
+# failing step stops the rest, and a stopped run is resumed from its step by hand.
 recalibrate: setup
 	$(BIN)/ngo-abm reference --rows 10600 --workers 2
 	$(BIN)/ngo-abm calibrate npe --rows 10200

@@ -11,6 +11,7 @@ standard normal, as ``z_<name>``; the model value is the prior quantile at ``Phi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,7 @@ import pyabc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.special import ndtr
 
-from model import COUNTRIES, Behaviour, ScenarioError
+from model import COUNTRIES, Behaviour, ScenarioError, libm
 from model.config_files import read_yaml_mapping
 
 PRIORS = Path(__file__).with_name("priors.yaml")
@@ -46,10 +47,17 @@ class PriorSpec(BaseModel):
         return self
 
     def quantiles(self, q: np.ndarray) -> np.ndarray:
-        """Return the prior quantiles at probabilities ``q`` (in model units)."""
+        """Return the prior quantiles at probabilities ``q`` (in model units).
+
+        The logarithms and exponentials are the C library's (``model.libm``): numpy's own
+        differ in the last bit on CPUs with AVX-512, and the reference table's rows must
+        not depend on the machine that drew them.
+        """
         if self.distribution == "uniform":
             return self.low + q * (self.high - self.low)
-        return np.exp(np.log(self.low) + q * (np.log(self.high) - np.log(self.low)))
+        low, high = math.log(self.low), math.log(self.high)
+        z = np.asarray(low + np.asarray(q, dtype=float) * (high - low))
+        return libm.exp(z.ravel()).reshape(z.shape)
 
 
 class PriorFile(BaseModel):

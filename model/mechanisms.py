@@ -57,8 +57,8 @@ MECHANISMS: dict[str, Mechanism] = {
     "domestic_pool": Mechanism(
         {"domestic_pool_gdp": 0.1},
         "the domestic money raised in a year is bounded by a share of GDP",
-        "the bound at the top of its range, a tenth of GDP, which binds in none of the "
-        "committed posterior's draws",
+        "the bound at the top of its range, a tenth of GDP, which binds in none of the 20 "
+        "committed posterior draws tested a country",
     ),
     "strike_offs": Mechanism(
         {"strike_off_rate": 0.0},

@@ -14,8 +14,8 @@ compensated (Neumaier's summation, CPython 3.12), so the sums it makes are made 
 way here (``python_sum``), and the Poisson quantile calls scipy's own ``pdtrik`` and
 ``pdtr`` through their Cython exports, as ``model.rng.poisson_quantile`` does.
 
-On a machine whose numpy has its own AVX-512 ``exp`` the founding rule's ``exp`` may differ
-from numpy's in the last bit; the tests that compare the two run on every machine.
+The founding rule's exponential is the C library's here and in ``founding.density_factor``
+(``math.exp``; numpy's own differs in the last bit on CPUs with AVX-512, ``model.libm``).
 
 ``run_years`` stops early, with nothing of that year changed, when a year's new NGOs need
 more rows than the population arrays hold (the caller grows them and calls again) or when
