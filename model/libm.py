@@ -4,7 +4,7 @@ numpy's float64 ``exp`` and ``power`` loops take SIMD approximations on CPUs wit
 (numpy's CPU dispatch), whose results differ from the C library's in the last bit for some
 inputs. The compiled kernels (``model.kernels``) and Python's own floats call the C
 library, so on such a CPU the numpy rules gave other tables than the compiled rules and
-the pinned runs (found on an AMD EPYC Zen 5 machine in session 16; the earlier machines
+the pinned runs (found on an AMD EPYC Zen 5 machine; the earlier machines
 had no AVX-512). The numpy rules of ``model.population`` therefore take their
 exponentials and powers of arrays from here: each element through the C library, and a
 power with numpy's shortcuts for the exponents it treats specially (``power``, which the
