@@ -41,7 +41,8 @@ def test_the_tutorial_runs_from_start_to_end():
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 4
+    assert len(images) == 5
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "kyrgyzstan:" in text and "targets within tolerance" in text
     assert "no-2010-shock: What did the 2010 revolution and Osh conflict cost the sector?" in text
+    assert "['no-legitimation', 'no-ngo-scramble', 'no-voluntary-closure']" in text
