@@ -76,18 +76,10 @@ def register_points(targets: Iterable[Target], country: str, last_year: int) -> 
     }
 
 
-def _exp(x):
-    """Return ``e ** x`` by the C library (``model.libm``).
-
-    numpy's own differs in the last bit on CPUs with AVX-512, and the fitted curves should
-    not depend on the machine.
-    """
-    a = np.asarray(x, dtype=float)
-    return libm.exp(a.ravel()).reshape(a.shape)
-
-
+# The C library's exp (model.libm): numpy's own differs on AVX-512 CPUs, and the fitted
+# curves should not depend on the machine.
 def _logistic(t, k, r, t0):
-    return k / (1.0 + _exp(-r * (t - t0)))
+    return k / (1.0 + libm.exp(-r * (t - t0)))
 
 
 def fit_curves(points: dict[int, float]) -> dict[str, Callable[[float], float]]:
@@ -99,7 +91,7 @@ def fit_curves(points: dict[int, float]) -> dict[str, Callable[[float], float]]:
     first, top = years[0], values.max()
 
     def gompertz(t, k, b, r):
-        return k * _exp(-b * _exp(-r * (t - first)))
+        return k * libm.exp(-b * libm.exp(-r * (t - first)))
 
     starts = {
         "logistic": (_logistic, (1.5 * top, 0.3, float(np.median(years)))),

@@ -56,8 +56,7 @@ class PriorSpec(BaseModel):
         if self.distribution == "uniform":
             return self.low + q * (self.high - self.low)
         low, high = math.log(self.low), math.log(self.high)
-        z = np.asarray(low + np.asarray(q, dtype=float) * (high - low))
-        return libm.exp(z.ravel()).reshape(z.shape)
+        return libm.exp(low + np.asarray(q, dtype=float) * (high - low))
 
 
 class PriorFile(BaseModel):

@@ -47,9 +47,14 @@ def power(x: float, w: float) -> float:
     return x**w
 
 
+def exp(x) -> np.ndarray:
+    """Return ``e ** x`` elementwise (an array of ``x``'s shape), each by the C library's."""
+    a = np.asarray(x, dtype=np.float64)
+    return _exp_each(a.ravel()).reshape(a.shape)
+
+
 @jit
-def exp(x: np.ndarray) -> np.ndarray:
-    """Return ``e ** x`` elementwise, each by the C library's ``exp``."""
+def _exp_each(x: np.ndarray) -> np.ndarray:
     out = np.empty(x.size)
     for i in range(x.size):
         out[i] = math.exp(x[i])
