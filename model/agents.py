@@ -58,6 +58,11 @@ class NGO(Agent):
         return bool(self._pop.one_day[self.row])
 
     @property
+    def state_founded(self) -> bool:
+        """Whether the State founded it (a GONGO; ``founding.state_registrations``)."""
+        return bool(self._pop.state_founded[self.row])
+
+    @property
     def capacity(self) -> float:
         """Capacity / track record (1 is typical at founding)."""
         return float(self._pop.capacity[self.row])
@@ -207,6 +212,7 @@ class State(Agent):
         self.instability = 0.0
         self.purge_share = 0.0
         self.strike_off = 0.0
+        self.founding = 0.0
         self.grant_budget_local = 0.0
         self.prize_budget_local = 0.0
         self.grants_paid_local = 0.0
@@ -223,6 +229,7 @@ class State(Agent):
         p = self.policy
         self.burden = self.registration_burden(year)
         self.strike_off = p.strike_off_inactive.at(year)
+        self.founding = p.state_founding.at(year)
         self.enforcement = p.reporting_enforcement.at(year)
         self.grant_budget_local = p.grant_budget_local.at(year)
         self.prize_budget_local = p.prize_budget_local.at(year)

@@ -25,11 +25,18 @@ ENGINES = ("compiled", "numpy")
 
 
 class Founding(NamedTuple):
-    """Founding attributes shared by all the NGOs registered in a year."""
+    """Founding attributes shared by all the NGOs registered in a year.
+
+    ``state_share`` is the chance that a new NGO is the State's own
+    (``founding.state_share``), ``state_sector_probs`` the State's priorities it then
+    works by (needed only where ``state_share`` is above 0).
+    """
 
     sector_probs: np.ndarray
     one_day_share: float
     capacity_sd: float
+    state_share: float = 0.0
+    state_sector_probs: np.ndarray | None = None
 
 
 class Domestic(NamedTuple):
@@ -207,19 +214,27 @@ class CompiledRules(NumpyRules):
         """Return the founding draws' arguments of ``kernels.found``.
 
         That is the cumulative sector probabilities, the keys of the sector, one-project,
-        capacity and fundraising-level draws, the one-project share, the capacity's sd and
-        half its variance.
+        capacity, fundraising-level and State-founded draws, the one-project share, the
+        capacity's sd and half its variance, and the chance that a new NGO is the State's
+        with the State's cumulative sector probabilities.
         """
         keys = (*self._keys(year, "sector", "one_day", "capacity"), self._level_key())
+        keys = (*keys, self.streams.key("state_founded", year))
         sd = founding.capacity_sd
         cumulative = rules.cumulative_probabilities(founding.sector_probs)
-        return cumulative, keys, founding.one_day_share, sd, 0.5 * sd**2
+        state = founding.state_share, cumulative
+        if founding.state_share > 0:
+            state = (
+                founding.state_share,
+                rules.cumulative_probabilities(founding.state_sector_probs),
+            )
+        return cumulative, keys, founding.one_day_share, sd, 0.5 * sd**2, state
 
     def found(self, year: int, count: int, founding: Founding) -> slice:
         """Register ``count`` NGOs founded in ``year``; return their rows."""
         rows = self.pop.extend(count)
         names = ("ngo_id", "founded", "sector", "one_day", "capacity", "fundraising_level")
-        arrays = self._arrays(*names, "status", "active")
+        arrays = self._arrays(*names, "status", "active", "state_founded")
         draws = self.founding_draws(year, founding)
         kernels.found(arrays, rows.start, count, year, ID_STRIDE, *draws)
         return rows
@@ -287,6 +302,7 @@ class CompiledRules(NumpyRules):
             "reserves",
             "reserves_foreign",
             "ngo_id",
+            "state_founded",
         )
         rates = end_year_rates(r)
         struck = np.zeros(self.pop.size, dtype=bool)
@@ -297,6 +313,7 @@ class CompiledRules(NumpyRules):
     def tally(self, to_nominal: float) -> np.ndarray:
         """Return the year's counts and sums (``model.metrics.TALLY``)."""
         names = ("status", "active", "reported", "streak", "sector", "spent_foreign_reserves")
+        names = (*names, "state_founded")
         return kernels.tally(
             self._arrays(*names), self._incomes(), to_nominal, ECOLOGY, LONG_ACTIVE_YEARS
         )

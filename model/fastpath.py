@@ -29,7 +29,7 @@ from .engines import (
     year_end,
 )
 from .metrics import ECOLOGY, OUTPUT_COLUMNS
-from .population import DORMANT, LONG_ACTIVE_YEARS, TRAIT, Population
+from .population import DORMANT, LONG_ACTIVE_YEARS, TRAIT, Population, cumulative_probabilities
 from .rng import KeyedStreams
 from .scenario import Scenario
 from .timeline import Timeline
@@ -52,6 +52,7 @@ POP_FIELDS = (
     "reserves",
     "reserves_foreign",
     "fundraising_level",
+    "state_founded",
 )
 INCOME_FIELDS = ("income_foreign", "income_state", "income_domestic", "income_prize")
 # The keyed decisions drawn every year, besides each donor's grants ("grant:<name>").
@@ -68,6 +69,7 @@ YEAR_DECISIONS = (
     "volunteer",
     "report",
     "deregister",
+    "state_founded",
 )
 
 
@@ -118,6 +120,11 @@ class CompiledRun:
             for g, p, u in zip(line.grant_budget, line.prize_budget, line.to_usd, strict=True)
         ]
         founding_u = year_loop.year_uniforms(self._keys["founding"])
+        rate = self.behaviour["state_founding_rate"]
+        state_founding = [
+            founding.state_registrations(rate, f, people)
+            for f, people in zip(line.state_founding, line.people, strict=True)
+        ]
         rows = {
             "instability": line.instability,
             "neighbour": [float(n) for n in line.neighbour],
@@ -126,6 +133,7 @@ class CompiledRun:
             "people": line.people,
             "burden": line.burden,
             "founding_u": founding_u,
+            "state_founding": state_founding,
         }
         return np.array([rows[name] for name in year_loop.LINE], dtype=np.float64)
 
@@ -144,7 +152,9 @@ class CompiledRun:
         sd = b["capacity_sd"]
         level_key = np.uint64(streams.key("domestic_level", TRAIT))
         founding_keys = (keys["sector"], keys["one_day"], keys["capacity"], level_key)
-        founding_args = (*founding_keys, b["one_day_share"], sd, 0.5 * sd**2)
+        founding_keys = (*founding_keys, keys["state_founded"])
+        state_cumulative = cumulative_probabilities(state_priorities)
+        founding_args = (*founding_keys, b["one_day_share"], sd, 0.5 * sd**2, state_cumulative)
         seeking = (keys["apply_dormant"], b["apply_dormant"], b["track_record_weight"])
         seeking = (*seeking, b["grant_size_capacity"])
         return (

@@ -95,6 +95,24 @@ def expected_registrations(
     return (1.0 - burden) * (b["civic_rate"] * people + funded) * density
 
 
+def state_registrations(rate: float, in_force: float, people: float) -> float:
+    """Return the NGOs the State expects to found this year.
+
+    Governments that co-opt civil society found NGOs of their own to carry their
+    programmes and hold the civic space (Naim 2007; Hasmath, Hildebrandt and Hsu 2019),
+    district by district, so in proportion to the country's people: ``state_founding_rate``
+    NGOs a year per million people (``people``, millions), in the years its policy of
+    founding them is in force (``in_force``, 0-1). The registration burden and the
+    founders' density and crowding do not hold the State back.
+    """
+    return rate * in_force * people
+
+
+def state_share(civic: float, state: float) -> float:
+    """Return the chance that one of the year's new NGOs is the State's: its share of the rates."""
+    return state / (civic + state) if state > 0 else 0.0
+
+
 def sector_probabilities(
     civic: np.ndarray, pull: float, money: float, mix: np.ndarray
 ) -> np.ndarray:

@@ -80,18 +80,28 @@ def normal(key: np.uint64, ngo_id: np.uint64) -> float:
 
 
 @jit
-def found(pop_arrays, start, count, year, stride, cumulative, keys, one_day_share, sd, half_var):
-    """Write ``count`` new NGOs' ids and founding attributes from row ``start``."""
-    ngo_id, founded, sector, one_day, capacity, level, status, active = pop_arrays
-    key_sector, key_one_day, key_capacity, key_level = keys
+def found(
+    pop_arrays, start, count, year, stride, cumulative, keys, one_day_share, sd, half_var, state
+):
+    """Write ``count`` new NGOs' ids and founding attributes from row ``start``.
+
+    ``state`` is (the chance a new NGO is the State's, the State's cumulative sector
+    probabilities), as ``Population.add`` takes them.
+    """
+    ngo_id, founded, sector, one_day, capacity, level, status, active, state_founded = pop_arrays
+    key_sector, key_one_day, key_capacity, key_level, key_state = keys
+    state_share, state_cumulative = state
     for k in range(count):
         i = start + k
         ident = np.uint64(year) * np.uint64(stride) + np.uint64(k)
         ngo_id[i] = ident
         founded[i] = year
         u = uniform(key_sector, ident)
+        gongo = state_share > 0 and uniform(key_state, ident) < state_share
+        state_founded[i] = gongo
+        mix = state_cumulative if gongo else cumulative
         s = 0
-        while cumulative[s] < u:
+        while mix[s] < u:
             s += 1
         sector[i] = s
         one_day[i] = uniform(key_one_day, ident) < one_day_share
@@ -234,11 +244,12 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
     of ``model.population``, in that order for each row. ``rates`` is (min activity,
     savings rate, one-project exit, capacity growth factor, capacity decay factor,
     volunteer persistence, report probability, report probability with the habit,
-    strike-off rate). Marks the struck rows in ``struck`` and returns their number.
+    strike-off rate); the State's own NGOs are never struck off. Marks the struck rows
+    in ``struck`` and returns their number.
     """
     (status, founded, one_day, retired, prev_operating, prev_active, prev_reported,
      active, reported, spent_foreign, streak, capacity, reserves, reserves_foreign,
-     ngo_id) = pop_arrays  # fmt: skip
+     ngo_id, state_founded) = pop_arrays  # fmt: skip
     foreign, state, domestic, prize = incomes[0], incomes[1], incomes[2], incomes[3]
     key_exit, key_volunteer, key_report, key_strike = keys
     min_act, savings, exit_p, grow, shrink, volunteer_p, report_p, keep_p, strike_p = rates
@@ -284,7 +295,11 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
             files = p > 0 and uniform(key_report, ident) < p
         reported[i] = files or (operating and must_report)
         struck[i] = (
-            registered and not active[i] and strike_p > 0 and uniform(key_strike, ident) < strike_p
+            registered
+            and not active[i]
+            and not state_founded[i]
+            and strike_p > 0
+            and uniform(key_strike, ident) < strike_p
         )
         if struck[i]:
             status[i] = DEREGISTERED
@@ -295,10 +310,10 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
 @jit
 def tally(pop_arrays, incomes, to_nominal, ecology, long_years):
     """Return the counts and sums of the year's output row (``model.metrics.tally``)."""
-    status, active, reported, streak, sector, spent_foreign = pop_arrays
+    status, active, reported, streak, sector, spent_foreign, state_founded = pop_arrays
     foreign, state, domestic, prize = incomes[0], incomes[1], incomes[2], incomes[3]
     state_all = state + prize
-    registered = operating = n_active = n_reported = long_active = eco = 0
+    registered = operating = n_active = n_reported = long_active = eco = gongo = 0
     foreign_funded = dependent = small = large = 0
     for i in range(status.size):
         if status[i] == DEREGISTERED:
@@ -308,6 +323,7 @@ def tally(pop_arrays, incomes, to_nominal, ecology, long_years):
         n_reported += reported[i]
         long_active += streak[i] >= long_years
         eco += sector[i] == ecology
+        gongo += state_founded[i]
         if status[i] != OPERATING:
             continue
         income = (foreign[i] + state_all[i]) + domestic[i]
@@ -331,6 +347,7 @@ def tally(pop_arrays, incomes, to_nominal, ecology, long_years):
             small,
             large,
             eco,
+            gongo,
         ],
         dtype=np.float64,
     )

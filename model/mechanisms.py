@@ -102,6 +102,13 @@ MECHANISMS: dict[str, Mechanism] = {
         "donors place only as many grants as funded NGOs can absorb (Cooley and Ron 2002)",
         "the donors' budgets after their cuts are not scaled down to what funded NGOs can absorb",
     ),
+    "state_founding": Mechanism(
+        {"state_founding_rate": 0.0},
+        "where its policy is in force, the State founds NGOs of its own, in proportion to the "
+        "country's people, and keeps them on the register (Naim 2007; Hasmath, Hildebrandt "
+        "and Hsu 2019)",
+        "the State founds none",
+    ),
 }
 
 

@@ -41,6 +41,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "donor_budget_usd",
     "foreign_restriction",
     "share_ecology",
+    "share_state_founded",
 )
 
 COLUMN_DOCS: dict[str, str] = {
@@ -74,6 +75,7 @@ COLUMN_DOCS: dict[str, str] = {
     "foreign_restriction": "the state's restriction on foreign funding in force that year "
     "(0-1: the stricter of its documented laws and its reaction)",
     "share_ecology": "share of registered NGOs working on ecology",
+    "share_state_founded": "share of registered NGOs that the State founded (GONGOs)",
 }
 
 ECOLOGY = SECTORS.index("ecology")
@@ -86,7 +88,8 @@ def _share(part: int | float, whole: int | float) -> float:
 # What the output row needs from the population, in this order: counts of registered,
 # funded, operational, reporting and long-active NGOs; the year's foreign, state and
 # domestic income; counts among funded NGOs of the foreign-funded, the foreign-dependent,
-# those with at most 5,000 and above 50,000 nominal US$; registered ecology NGOs.
+# those with at most 5,000 and above 50,000 nominal US$; registered ecology NGOs and
+# registered NGOs that the State founded.
 TALLY = (
     "registered",
     "funded",
@@ -101,6 +104,7 @@ TALLY = (
     "income_le_5k",
     "income_gt_50k",
     "ecology",
+    "state_founded",
 )
 
 
@@ -132,6 +136,7 @@ def tally(pop: Population, to_nominal: float) -> np.ndarray:
             (nominal <= 5_000).sum(),
             (nominal > 50_000).sum(),
             (pop.view("sector")[registered] == ECOLOGY).sum(),
+            pop.view("state_founded")[registered].sum(),
         ],
         dtype=np.float64,
     )
@@ -195,4 +200,5 @@ def output_row(
         "donor_budget_usd": float(sum(donor_budgets)),
         "foreign_restriction": restriction,
         "share_ecology": _share(c["ecology"], int(c["registered"])),
+        "share_state_founded": _share(c["state_founded"], int(c["registered"])),
     }

@@ -135,9 +135,10 @@ class NGOModel(Model):
         if year >= self.config.end_year:
             self.running = False
 
-    def _founding(self, sector_probs: np.ndarray) -> Founding:
+    def _founding(self, sector_probs: np.ndarray, state_share: float = 0.0) -> Founding:
         b = self.behaviour
-        return Founding(sector_probs, b["one_day_share"], b["capacity_sd"])
+        state = self.state.priorities
+        return Founding(sector_probs, b["one_day_share"], b["capacity_sd"], state_share, state)
 
     def _domestic(self) -> Domestic:
         b = self.behaviour
@@ -193,13 +194,21 @@ class NGOModel(Model):
             self.state.burden,
         )
 
+    def state_registrations(self) -> float:
+        """Return the NGOs the State expects to found this year (``founding``'s)."""
+        people = self.config.population_millions.at(self.year)
+        rate = self.behaviour["state_founding_rate"]
+        return founding.state_registrations(rate, self.state.founding, people)
+
     def _register_new(self, year: int) -> int:
-        lam = self.expected_registrations()
+        """Register the year's new NGOs, the founders' and the State's, in one keyed count."""
+        civic, state = self.expected_registrations(), self.state_registrations()
         u = self.streams.scalar_uniform("founding", year)
-        count = founding.registrations(self.config.name, year, lam, u)
+        count = founding.registrations(self.config.name, year, civic + state, u)
         if count == 0:
             return 0
-        sectors = self._founding(self._sector_probabilities())
+        share = founding.state_share(civic, state)
+        sectors = self._founding(self._sector_probabilities(), share)
         self._create_agents(self.rules.found(year, count, sectors))
         return count
 

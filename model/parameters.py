@@ -74,6 +74,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "donor_instability_cut": (0, 1),
     "donor_restriction_shift": (0, 1),
     "donor_absorption": (0, 100),
+    "state_founding_rate": (0, 1e4),
 }
 
 
@@ -143,6 +144,7 @@ class Behaviour(ParameterSet):
     donor_instability_cut: Parameter
     donor_restriction_shift: Parameter
     donor_absorption: Parameter
+    state_founding_rate: Parameter
 
 
 def load_behaviour(path: str | Path) -> Behaviour:

@@ -42,6 +42,7 @@ class Population:
         self.founded = np.zeros(n, dtype=np.int32)
         self.sector = np.zeros(n, dtype=np.int8)
         self.one_day = np.zeros(n, dtype=bool)
+        self.state_founded = np.zeros(n, dtype=bool)
         self.retired = np.zeros(n, dtype=bool)
         self.status = np.zeros(n, dtype=np.int8)
         self.prev_operating = np.zeros(n, dtype=bool)
@@ -77,11 +78,15 @@ class Population:
         streams: KeyedStreams,
         one_day_share: float,
         capacity_sd: float,
+        state_share: float = 0.0,
+        state_sector_probs: np.ndarray | None = None,
     ) -> slice:
         """Register ``count`` new NGOs in ``year`` and draw their founding attributes.
 
         Each attribute draw is keyed by the NGO's id, so the k-th NGO founded in a year
-        gets the same attributes in every scenario that founds at least k that year.
+        gets the same attributes in every scenario that founds at least k that year. Each
+        is the State's own with probability ``state_share``, and then works in a field drawn
+        from ``state_sector_probs`` (the State's priorities) instead of ``sector_probs``.
 
         Returns:
             The slice of the new rows.
@@ -90,8 +95,15 @@ class Population:
         ids = np.uint64(year) * np.uint64(ID_STRIDE) + np.arange(count, dtype=np.uint64)
         self.ngo_id[rows] = ids
         self.founded[rows] = year
-        cumulative = cumulative_probabilities(sector_probs)
-        self.sector[rows] = np.searchsorted(cumulative, streams.uniform("sector", year, ids))
+        u = streams.uniform("sector", year, ids)
+        sectors = np.searchsorted(cumulative_probabilities(sector_probs), u)
+        state = np.zeros(count, dtype=bool)
+        if state_share > 0:
+            state = streams.uniform("state_founded", year, ids) < state_share
+            state_cumulative = cumulative_probabilities(state_sector_probs)
+            sectors[state] = np.searchsorted(state_cumulative, u[state])
+        self.sector[rows] = sectors
+        self.state_founded[rows] = state
         self.one_day[rows] = streams.uniform("one_day", year, ids) < one_day_share
         z = streams.normal("capacity", year, ids)
         self.capacity[rows] = libm.exp(capacity_sd * z - 0.5 * capacity_sd**2)
@@ -350,10 +362,12 @@ def file_reports(
 def deregister(pop: Population, year: int, streams: KeyedStreams, rate: float) -> np.ndarray:
     """Strike NGOs with no activity this year off the register with probability ``rate``.
 
+    The State keeps the NGOs it founded on the register, active or not.
+
     Returns:
         The mask of the NGOs struck off.
     """
-    idle = (pop.view("status") != DEREGISTERED) & ~pop.view("active")
+    idle = (pop.view("status") != DEREGISTERED) & ~pop.view("active") & ~pop.view("state_founded")
     struck = chance(pop, streams, "deregister", year, idle, rate)
     pop.view("status")[struck] = DEREGISTERED
     return struck

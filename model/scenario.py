@@ -216,6 +216,7 @@ class StatePolicy(Strict):
     prize_count: Number
     reporting_enforcement: ShareSeries
     strike_off_inactive: ShareSeries
+    state_founding: ShareSeries
     soviet_rules_until: YearFact | None = None
     foreign_funding_restriction: ShareSeries
     shocks: list[Shock] = Field(default_factory=list)

@@ -106,6 +106,7 @@ class Timeline:
             registration_burden(policy, y, soviet, p) for y, p in zip(years, paths, strict=True)
         ]
         self.strike_off = policy.strike_off_inactive.over(years)
+        self.state_founding = policy.state_founding.over(years)
         self.enforcement = policy.reporting_enforcement.over(years)
         self.grant_budget = policy.grant_budget_local.over(years)
         self.grant_mean = policy.grant_mean_local.over(years)

@@ -24,7 +24,7 @@ def live(pop, n):
     return (
         pop[0][:n], pop[1][:n], pop[2][:n], pop[3][:n], pop[4][:n], pop[5][:n], pop[6][:n],
         pop[7][:n], pop[8][:n], pop[9][:n], pop[10][:n], pop[11][:n], pop[12][:n],
-        pop[13][:n], pop[14][:n], pop[15][:n], pop[16][:n],
+        pop[13][:n], pop[14][:n], pop[15][:n], pop[16][:n], pop[17][:n],
     )  # fmt: skip
 
 
@@ -41,7 +41,7 @@ def start_year(pop, incomes, n):
     ``pop`` and ``incomes`` are the population's whole arrays, of which ``n`` rows live.
     """
     (_, _, _, _, _, status, prev_operating, active, prev_active, reported, prev_reported,
-     _, _, _, _, _, _) = live(pop, n)  # fmt: skip
+     _, _, _, _, _, _, _) = live(pop, n)  # fmt: skip
     foreign, state, domestic, prize = live_incomes(incomes, n)
     count = 0
     for i in range(n):
@@ -174,16 +174,16 @@ def run_year(pop, incomes, n, year, founding, seeking, donors, grant, prize, dom
     """
     (ngo_id, founded, sector, one_day, retired, status, prev_operating, active, prev_active,
      reported, prev_reported, spent_foreign, streak, capacity, reserves, reserves_foreign,
-     level) = live(pop, n)  # fmt: skip
+     level, state_founded) = live(pop, n)  # fmt: skip
     incomes = live_incomes(incomes, n)
     budgets, means, caps, own_priorities, shift, keys, money, offer = donors
     priorities = np.empty_like(own_priorities)
     for d in range(budgets.size):
         priorities[d] = shifted_priorities(own_priorities[d], offer[1], shift)
-    start, count, found_keys, one_day_share, sd, half_var = founding
+    start, count, found_keys, one_day_share, sd, half_var, state = founding
     if count:
         cumulative = founders_sectors(offer, budgets, priorities, money)
-        arrays = (ngo_id, founded, sector, one_day, capacity, level, status, active)
+        arrays = (ngo_id, founded, sector, one_day, capacity, level, status, active, state_founded)
         kernels.found(
             arrays,
             start,
@@ -195,6 +195,7 @@ def run_year(pop, incomes, n, year, founding, seeking, donors, grant, prize, dom
             one_day_share,
             sd,
             half_var,
+            state,
         )
     seek_key, apply_dormant, track_weight, size_weight = seeking
     sizing = (capacity, size_weight)  # the grant sizes of winners only (award_grants)
@@ -250,8 +251,9 @@ def run_year(pop, incomes, n, year, founding, seeking, donors, grant, prize, dom
         reserves,
         reserves_foreign,
         ngo_id,
+        state_founded,
     )
     n_struck = kernels.end_year(arrays, incomes, year, end_keys, rates, struck)
-    tallied = (status, active, reported, streak, sector, spent_foreign)
+    tallied = (status, active, reported, streak, sector, spent_foreign, state_founded)
     counts = kernels.tally(tallied, incomes, to_nominal, ecology, long_years)
     return counts, n_struck, grants_paid, prizes_paid

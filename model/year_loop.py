@@ -87,14 +87,25 @@ PARAMS = (
 # Python's ``x ** 2`` calls in about one case in a thousand.
 SQUARE = len(PARAMS)
 # The yearly exogenous values ``run_years`` reads, rows of ``line`` (``model.timeline``).
-LINE = ("instability", "neighbour", "documented", "state_usd", "people", "burden", "founding_u")
-INSTABILITY, NEIGHBOUR_REVOLUTION, DOCUMENTED, STATE_USD, PEOPLE, BURDEN, FOUNDING_U = range(
-    len(LINE)
+# ``state_founding`` is the NGOs the State expects to found (``founding.state_registrations``).
+LINE = (
+    "instability",
+    "neighbour",
+    "documented",
+    "state_usd",
+    "people",
+    "burden",
+    "founding_u",
+    "state_founding",
 )
+(INSTABILITY, NEIGHBOUR_REVOLUTION, DOCUMENTED, STATE_USD, PEOPLE, BURDEN, FOUNDING_U,
+ STATE_FOUNDING) = range(len(LINE))  # fmt: skip
 # Positions in the population's tally (``metrics.TALLY``).
 (T_REGISTERED, T_FUNDED, T_OPERATIONAL, T_REPORTING, T_LONG, T_FOREIGN, T_STATE, T_DOMESTIC,
- T_FOREIGN_FUNDED, T_DEPENDENT, T_LE_5K, T_GT_50K, T_ECOLOGY) = range(len(TALLY))  # fmt: skip
+ T_FOREIGN_FUNDED, T_DEPENDENT, T_LE_5K, T_GT_50K, T_ECOLOGY, T_STATE_FOUNDED) = range(
+    len(TALLY))  # fmt: skip
 assert TALLY[T_ECOLOGY] == "ecology" and TALLY[T_FOREIGN_FUNDED] == "foreign_funded"
+assert TALLY[T_STATE_FOUNDED] == "state_founded"
 SHARE_FOREIGN = OUTPUT_COLUMNS.index("share_income_foreign")
 OPERATIONAL = OUTPUT_COLUMNS.index("operational")
 # The output columns that are counts (ints in the table); the rest are floats.
@@ -246,6 +257,7 @@ def write_row(out, t, year, new, struck, counts, paid, restricted, budgets):
     out[t, 19] = python_sum(budgets)
     out[t, 20] = restricted
     out[t, 21] = share(counts[T_ECOLOGY], counts[T_REGISTERED])
+    out[t, 22] = share(counts[T_STATE_FOUNDED], counts[T_REGISTERED])
 
 
 @jit
@@ -279,12 +291,15 @@ def run_years(pop, incomes, n, t0, t1, first_year, p, line, paths, carry, year_a
         # count ``start_year`` makes; the first year of a call counts afresh, as the
         # population may have been changed between calls.
         active = count_active(pop[7], n) if t == t0 else int(out[t - 1, OPERATIONAL])
-        lam = expected_registrations(p, line[PEOPLE, t], active, expected, line[BURDEN, t])
+        civic = expected_registrations(p, line[PEOPLE, t], active, expected, line[BURDEN, t])
+        state = line[STATE_FOUNDING, t]
+        lam = civic + state
         if lam > MAX_NGOS:
             return RUNAWAY_RATE, t, n, lam
         new = poisson_quantile(line[FOUNDING_U, t], lam)
         if new >= ID_STRIDE:
             return RUNAWAY_COUNT, t, n, lam
+        state_share = state / (civic + state) if state > 0 else 0.0
         if n + new > pop[0].size:
             return NEED_ROWS, t, n, float(new)
         carry[THREAT] = threat
@@ -298,7 +313,7 @@ def run_years(pop, incomes, n, t0, t1, first_year, p, line, paths, carry, year_a
             incomes,
             n + new,
             first_year + t,
-            founding_args(founding, t, n, new),
+            founding_args(founding, t, n, new, state_share),
             (seeking[0][t], seeking[1], seeking[2], seeking[3]),
             donors,
             (grant[0][t], grant[1][t], grant[2][t], offer[0], grant[3][t], grant[4], grant[5][t]),
@@ -316,10 +331,11 @@ def run_years(pop, incomes, n, t0, t1, first_year, p, line, paths, carry, year_a
 
 
 @jit
-def founding_args(founding, t, start, count):
+def founding_args(founding, t, start, count, state_share):
     """Return ``year_kernels.run_year``'s founding argument for year ``t``."""
-    sector, one_day, capacity, level, one_day_share, sd, half_var = founding
-    return start, count, (sector[t], one_day[t], capacity[t], level), one_day_share, sd, half_var
+    sector, one_day, capacity, level, state_keys, one_day_share, sd, half_var, cumulative = founding
+    keys = (sector[t], one_day[t], capacity[t], level, state_keys[t])
+    return start, count, keys, one_day_share, sd, half_var, (state_share, cumulative)
 
 
 @jit

@@ -32,6 +32,7 @@ COUNTRIES = ("kyrgyzstan", "kazakhstan", "uzbekistan")
 ACTS_IN = {
     "strike_offs": ("kazakhstan", {}),
     "domestic_pool": ("kyrgyzstan", {"domestic_pool_gdp": 1e-4}),
+    "state_founding": ("uzbekistan", {}),
 }
 
 

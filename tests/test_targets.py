@@ -194,8 +194,8 @@ def test_a_target_is_an_article_figure_or_an_external_one_not_both():
 
 def test_committed_external_targets_name_their_source_and_definition(target_file):
     external = [t for t in target_file.targets if t.external]
-    assert {t.country for t in external} == {"kazakhstan", "kyrgyzstan"}
-    assert len(external) >= 7
+    assert {t.country for t in external} == {"kazakhstan", "kyrgyzstan", "uzbekistan"}
+    assert len(external) >= 8
     assert all(t.quote is None and t.definition and t.date for t in external)
 
 
