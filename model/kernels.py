@@ -85,8 +85,8 @@ def found(
 ):
     """Write ``count`` new NGOs' ids and founding attributes from row ``start``.
 
-    ``state`` is (the chance a new NGO is the State's, the State's cumulative sector
-    probabilities), as ``Population.add`` takes them.
+    ``state`` is (the chance a new NGO is the State's, the cumulative of the State's
+    sector probabilities that ``Population.add`` takes).
     """
     ngo_id, founded, sector, one_day, capacity, level, status, active, state_founded = pop_arrays
     key_sector, key_one_day, key_capacity, key_level, key_state = keys

@@ -84,9 +84,11 @@ class Population:
         """Register ``count`` new NGOs in ``year`` and draw their founding attributes.
 
         Each attribute draw is keyed by the NGO's id, so the k-th NGO founded in a year
-        gets the same attributes in every scenario that founds at least k that year. Each
-        is the State's own with probability ``state_share``, and then works in a field drawn
-        from ``state_sector_probs`` (the State's priorities) instead of ``sector_probs``.
+        gets the same draws in every scenario that founds at least k that year (the same
+        attributes where the sector probabilities and the State's share are the same).
+        Each is the State's own with probability ``state_share``, and then works in a field
+        drawn from ``state_sector_probs`` (the State's priorities) instead of
+        ``sector_probs``.
 
         Returns:
             The slice of the new rows.
