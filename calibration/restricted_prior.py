@@ -11,7 +11,8 @@ but the ellipses follow the region's shape, so that a step crosses the region in
 the width of its narrowest direction (fitting the reference to the chains' population is
 the idea of Nishihara, Murray and Adams 2014, "Parallel MCMC with generalized elliptical
 slice sampling", JMLR). ``spread = 2`` is about the variance of a uniform draw in the
-ellipsoid of a Gaussian's ``1 - 1e-4`` region, in 40 dimensions, relative to the Gaussian's.
+ellipsoid of a Gaussian's ``1 - 1e-4`` region, in the calibration's 38 dimensions,
+relative to the Gaussian's.
 At each quarter of the burn-in the reference is refitted to the chains (covariance times
 ``refit_spread``), which by then are nearer the target than q's draws; after the burn-in it
 stays fixed, so the draws kept are those of one Markov chain kernel that leaves ``pi``

@@ -47,6 +47,14 @@ def test_committed_priors_are_valid_and_cover_the_behaviour_they_name():
         assert spec.low < spec.high
 
 
+def test_the_committed_posteriors_calibrate_exactly_the_priors_parameters():
+    """A posterior of other parameters would run the missing ones at their defaults."""
+    names = set(load_priors())
+    for name in ("posterior.parquet", "holdout_posterior.parquet"):
+        posterior = load_posterior(ROOT / "calibration" / name)
+        assert set(posterior.columns) - {"weight"} == names, name
+
+
 def test_rms_error_is_zero_when_every_target_is_met_and_grows_with_misses():
     targets = load_targets()
     met = {t.id: t.reference for t in targets}

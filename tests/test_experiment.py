@@ -202,6 +202,7 @@ def test_kazakh_policy_is_kazakhstans_timeline_at_the_same_share_of_gdp():
             "registration_burden",
             "reporting_enforcement",
             "strike_off_inactive",
+            "state_founding",
             "foreign_funding_restriction",
         ):
             value = getattr(kz.state, name).at(year)

@@ -93,13 +93,15 @@ def test_a_run_stopped_at_checkpoints_collects_the_same_columns():
         stopped.step()
 
 
-def test_removing_ngos_mid_run_gives_the_numpy_ngos():
+@pytest.mark.parametrize("country", ["kyrgyzstan", "uzbekistan"])
+def test_removing_ngos_mid_run_gives_the_numpy_ngos(country):
     """The common-random-numbers experiment of ``tests/test_rng.py`` on the calibration path.
 
     The numpy rules draw by (seed, decision, year, NGO id) (``tests/test_rng.py``); the
     calibration path gives the same NGOs after the same removals, so it draws the same.
+    Uzbekistan's State founds NGOs of its own from 2005.
     """
-    kg = scenario("kyrgyzstan")
+    kg = scenario(country)
     numpy_model = NGOModel(kg, rng=21, agents=False, engine="numpy")
     fast = CompiledRun(kg, 21)
     for run in (numpy_model, fast):
@@ -113,8 +115,11 @@ def test_removing_ngos_mid_run_gives_the_numpy_ngos():
         run.population.status[victims] = DEREGISTERED
         run.run_for(2007 - run.year)
     assert_identical(numpy_model.results(), fast.results())
-    for name in ("ngo_id", "status", "capacity", "reserves", "streak", "active", "reported"):
+    names = ("ngo_id", "status", "capacity", "reserves", "streak", "active", "reported")
+    for name in (*names, "sector", "state_founded"):
         assert np.array_equal(numpy_model.population.view(name), fast.population.view(name))
+    if country == "uzbekistan":
+        assert fast.population.view("state_founded").any()
 
 
 def test_a_batch_gives_each_run_s_table():
@@ -135,6 +140,7 @@ def test_the_timeline_reads_what_the_agents_read():
     for t, year in enumerate(range(kz.start_year, kz.end_year + 1)):
         model.state.apply_policy(year)
         assert line.burden[t] == model.state.burden
+        assert line.state_founding[t] == model.state.founding
         assert line.instability[t] == model.state.instability
         assert line.to_usd[t] == model.local_to_constant_usd(year)
         assert line.to_nominal[t] == model.constant_to_nominal_usd(year)
