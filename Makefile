@@ -40,7 +40,7 @@ reproduce: setup
 	done
 
 # The checks of the committed calibration (docs/calibration.md, "Validation"); needs the
-# reference table (`ngo-abm reference --rows 20000`, about 70 minutes on 2 cores).
+# tables that `make recalibrate` draws (under an hour on 2 cores; they are not committed).
 validate: setup
 	$(BIN)/ngo-abm validate --workers 2
 

@@ -197,12 +197,17 @@ def test_a_country_that_ends_earlier_stops_at_its_end_year():
 
 
 def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
-    """At the upper ends of the priors of grantee participation and the criterion's weight,
-    where most prize contenders are tied and a tie weighs most. Whether the criterion
-    changes a winner at other values depends on how many contenders are tied (with the
-    posterior's medians: yes with the donors' meetings at their default, no without them)."""
+    """Near the upper ends of the priors of grantee participation, ties per participant and
+    the criterion's weight, where most prize contenders are tied and a tie weighs most.
+    Whether the criterion changes a winner at other values depends on how many contenders
+    are tied: with the posterior of 30 November 2026 and this seed, not at the default
+    ties per participant."""
     model = regional_run(
-        tie_capacity_gain=0.0, donor_mobility=0.0, grantee_participation=0.3, prize_tie_weight=1.0
+        tie_capacity_gain=0.0,
+        donor_mobility=0.0,
+        grantee_participation=0.3,
+        prize_tie_weight=1.0,
+        ties_per_participant=4.0,
     )
     for country in ("kyrgyzstan", "uzbekistan"):
         pd.testing.assert_frame_equal(

@@ -10,6 +10,8 @@ from test_reliability import assert_one_line
 import calibration.reference as reference
 from calibration.amortised import estimator_path, fit
 from calibration.npe import FlowSpec
+from calibration.priors import load_priors
+from calibration.targets import load_targets
 from experiments import validation
 from experiments.reference_table import build_table
 from experiments.validation import (
@@ -61,7 +63,7 @@ def test_truths_are_rows_the_estimator_was_not_trained_on(tiny):
     truths = truth_rows(estimator, 12, folder)
     assert truths["row"].min() == 12 and len(truths) == 12
     ranks = parameter_ranks(estimator, truths, 50, seed=1)
-    assert ranks.shape == (12, 40) and ranks.to_numpy().max() <= 50
+    assert ranks.shape == (12, len(load_priors())) and ranks.to_numpy().max() <= 50
     with pytest.raises(ScenarioError, match="25 needed"):
         truth_rows(estimator, 13, folder)
 
@@ -98,10 +100,10 @@ def test_validate_writes_every_table_and_figure(tiny, tmp_path):
     assert "## 1. Coverage on synthetic truths" in text and "## 4. Stability" in text
     assert "Dependence: the same truths, runs and seeds" in text
     sbc = pd.read_csv(tmp_path / "sbc.csv")
-    assert len(sbc) == 40 and sbc.coverage_90.between(0, 1).all()
+    assert len(sbc) == len(load_priors()) and sbc.coverage_90.between(0, 1).all()
     predictive = pd.read_csv(tmp_path / "predictive_coverage.csv")
     marginals = pd.read_csv(tmp_path / "predictive_coverage_marginals.csv")
-    assert len(predictive) == len(marginals) == 34
+    assert len(predictive) == len(marginals) == len(load_targets())
     assert list(predictive.quantity) == list(marginals.quantity)
 
 
