@@ -222,12 +222,9 @@ class CompiledRules(NumpyRules):
         keys = (*keys, self.streams.key("state_founded", year))
         sd = founding.capacity_sd
         cumulative = rules.cumulative_probabilities(founding.sector_probs)
-        state = founding.state_share, cumulative
-        if founding.state_share > 0:
-            state = (
-                founding.state_share,
-                rules.cumulative_probabilities(founding.state_sector_probs),
-            )
+        # The kernel reads the State's mix only for its own NGOs, none where the share is 0.
+        own = founding.state_sector_probs if founding.state_share > 0 else founding.sector_probs
+        state = founding.state_share, rules.cumulative_probabilities(own)
         return cumulative, keys, founding.one_day_share, sd, 0.5 * sd**2, state
 
     def found(self, year: int, count: int, founding: Founding) -> slice:

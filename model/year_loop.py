@@ -213,6 +213,12 @@ def density_factor(p, active_per_million):
 
 
 @jit
+def state_share(civic, state):
+    """Return the chance that a new NGO is the State's (``founding.state_share``)."""
+    return state / (civic + state) if state > 0 else 0.0
+
+
+@jit
 def count_active(active, n):
     """Return the NGOs active last year (what ``year_kernels.start_year`` counts)."""
     count = 0
@@ -299,7 +305,6 @@ def run_years(pop, incomes, n, t0, t1, first_year, p, line, paths, carry, year_a
         new = poisson_quantile(line[FOUNDING_U, t], lam)
         if new >= ID_STRIDE:
             return RUNAWAY_COUNT, t, n, lam
-        state_share = state / (civic + state) if state > 0 else 0.0
         if n + new > pop[0].size:
             return NEED_ROWS, t, n, float(new)
         carry[THREAT] = threat
@@ -313,7 +318,7 @@ def run_years(pop, incomes, n, t0, t1, first_year, p, line, paths, carry, year_a
             incomes,
             n + new,
             first_year + t,
-            founding_args(founding, t, n, new, state_share),
+            founding_args(founding, t, n, new, state_share(civic, state)),
             (seeking[0][t], seeking[1], seeking[2], seeking[3]),
             donors,
             (grant[0][t], grant[1][t], grant[2][t], offer[0], grant[3][t], grant[4], grant[5][t]),

@@ -32,6 +32,7 @@ from model.year_loop import (
     python_sum,
     restriction,
     run_years,
+    state_share,
     year_keys,
     year_uniforms,
 )
@@ -84,6 +85,12 @@ def test_expected_registrations_are_the_models(
     p = params_array(defaults() | b)
     expected = founding.expected_registrations(b, 6.4, active, money, burden)
     assert expected_registrations(p, 6.4, active, money, burden) == expected
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.floats(min_value=0, max_value=1e5), st.floats(min_value=0, max_value=1e5))
+def test_the_states_share_of_new_ngos_is_the_models(civic, state):
+    assert state_share(civic, state) == founding.state_share(civic, state)
 
 
 def defaults() -> dict[str, float]:
