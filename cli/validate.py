@@ -30,6 +30,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             predictive_draws=args.predictive_draws,
             stability_draws=args.stability_draws,
             holdout_draws=args.holdout_draws,
+            trainings=args.trainings,
+            training_draws=args.training_draws,
             seed=args.seed,
             workers=args.workers,
             out=out,
@@ -58,6 +60,19 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--holdout-draws", type=whole_number(10, 10_000), default=200, help="held-back draws"
+    )
+    p.add_argument(
+        "--trainings",
+        type=whole_number(1, 100),
+        default=5,
+        help="trainings of the held-back estimator whose forecasts are compared (the "
+        "committed one and retrainings with the next seeds)",
+    )
+    p.add_argument(
+        "--training-draws",
+        type=whole_number(10, 100_000),
+        default=1000,
+        help="posterior draws each training forecasts from",
     )
     p.add_argument("--seed", type=seeds, default=1)
     p.add_argument("--workers", type=workers, default=2, help="local processes")

@@ -8,7 +8,9 @@
    central interval of level L holds the truth a fraction L of the time. The same check on
    draws whose parameters are shuffled among themselves (``predictive_coverage_marginals.csv``)
    shows how much the posterior's dependence between parameters narrows the predictions.
-2. Held-back forecasts beside curve baselines (``heldback.csv``, from the calibration report).
+2. Held-back forecasts beside curve baselines (``heldback.csv``, from the calibration report),
+   and the spread of their medians over several trainings of the held-back estimator
+   (``heldback_trainings.csv``, ``experiments.heldback_trainings``).
 3. Identification: prior against posterior widths, and the pairs of parameters that trade
    off (``ridges``: the largest rank correlations in the posterior).
 4. Stability: the predictive medians of every target's statistic from two independent sets
@@ -39,6 +41,7 @@ from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
 
 from .calibration_report import HOLDOUT_POSTERIOR, REPORT_DIR, holdout_section
+from .heldback_trainings import heldback_spread
 from .runner import map_runs
 from .validation_report import heldback_figure, rank_figure, report_sections
 
@@ -218,10 +221,15 @@ def validate(
     out: Path = REPORT_DIR,
     estimator: Estimator | None = None,
     table: Path = DEFAULT_TABLE,
+    trainings: int = 5,
+    training_draws: int = 1000,
+    holdout_estimator: Estimator | None = None,
 ) -> Path:
     """Run the four checks; write ``validation.md`` and its tables and figures to ``out``.
 
-    ``estimator`` defaults to the committed one; its truths are read from ``table``.
+    ``estimator`` and ``holdout_estimator`` default to the committed ones; the truths are
+    read from ``table``, and the held-back estimator is trained ``trainings - 1`` more
+    times on the rows of ``table`` and its truncated rounds it was trained on.
     """
     cost = {}
     estimator = estimator or load_estimator()
@@ -249,8 +257,15 @@ def validate(
     start = time.monotonic()
     held = holdout_section(holdout_draws, seed, workers, load_target_file(DEFAULT_TARGETS), out)
     cost["held-back forecasts"] = time.monotonic() - start
+    spread = ""
     if has_posterior(HOLDOUT_POSTERIOR):
         heldback_figure(pd.read_csv(out / "heldback.csv"), out / "heldback.png")
+        start = time.monotonic()
+        held_estimator = holdout_estimator or load_estimator(holdout=True)
+        spread = heldback_spread(
+            held_estimator, trainings, training_draws, seed, workers, table, out
+        )
+        cost["held-back forecasts over trainings"] = time.monotonic() - start
 
     posterior = load_posterior()
     start = time.monotonic()
@@ -259,7 +274,9 @@ def validate(
     write_atomic(out / "stability.csv", lambda tmp: stable.to_csv(tmp, index=False))
 
     coverages = (sbc, pcov, mcov)
-    sections = report_sections(coverages, held, posterior, stable, cost, truths, predictive_truths)
+    sections = report_sections(
+        coverages, (held, spread), posterior, stable, cost, truths, predictive_truths
+    )
     path = out / "validation.md"
-    write_text_atomic(path, "\n\n".join(sections) + "\n")
+    write_text_atomic(path, "\n\n".join(s for s in sections if s) + "\n")
     return path

@@ -101,9 +101,12 @@ def report_sections(coverages, held, posterior, stable, cost, truths, predictive
     """Return the Markdown sections of the validation report.
 
     ``coverages`` are the parameters', the predictions' and the predictions' from shuffled
-    draws (``experiments.validation.marginal_draws``).
+    draws (``experiments.validation.marginal_draws``); ``held`` is the held-back check's
+    section and the paragraph on its spread over trainings (empty without a held-back
+    posterior).
     """
     sbc, pcov, mcov = coverages
+    held, spread = held
     ident = identification_table(posterior)
     worst = stable.sort_values("difference", ascending=False)
     return [
@@ -124,6 +127,7 @@ def report_sections(coverages, held, posterior, stable, cost, truths, predictive
         _dependence(pcov, mcov),
         held.replace("## Held-back check", "## 2. Held-back check", 1),
         "![held-back forecasts](heldback.png)",
+        spread,
         "## 3. Identification",
         markdown_table(ident),
         "Pairs that trade off (largest rank correlations in the posterior):",

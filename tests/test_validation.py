@@ -13,6 +13,7 @@ from calibration.npe import FlowSpec
 from calibration.priors import load_priors
 from calibration.targets import load_targets
 from experiments import validation
+from experiments.heldback_trainings import spread_section, spread_table
 from experiments.reference_table import build_table
 from experiments.validation import (
     coverage,
@@ -47,6 +48,13 @@ def tiny(tmp_path_factory):
     return folder, estimator
 
 
+@pytest.fixture(scope="module")
+def tiny_holdout(tiny):
+    """A held-back estimator trained on the tiny table's first 12 rows."""
+    folder, _ = tiny
+    return fit(12, holdout=True, folder=folder, spec=TINY)[0]
+
+
 def test_coverage_of_uniform_ranks_is_the_level_and_of_biased_ranks_is_not():
     draws = 99
     uniform = pd.DataFrame({"a": np.arange(100).repeat(10)})  # every rank 0-99, equally often
@@ -76,7 +84,7 @@ def test_ridges_find_the_pair_that_trades_off():
     assert (top["parameter"], top["with"]) == ("a", "b") and top["rank correlation"] < -0.9
 
 
-def test_validate_writes_every_table_and_figure(tiny, tmp_path):
+def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
     folder, estimator = tiny
     # One worker: its four batches of runs (predictive, held-back, two for stability) are
     # a few runs each, fewer than a pool's start-up costs; map_runs gives the same results
@@ -88,13 +96,20 @@ def test_validate_writes_every_table_and_figure(tiny, tmp_path):
         predictive_draws=4,
         stability_draws=3,
         holdout_draws=3,
+        trainings=2,
+        training_draws=3,
         workers=1,
         out=tmp_path,
         estimator=estimator,
         table=folder,
+        holdout_estimator=tiny_holdout,
     )
     text = path.read_text()
     written = ("sbc.csv", "sbc.png", "predictive_coverage.csv", "heldback.csv", "heldback.png")
+    spread = pd.read_csv(tmp_path / "heldback_trainings.csv")
+    assert {"seed_1", "seed_2", "logistic_error"} <= set(spread.columns)
+    assert (spread.lowest <= spread.highest).all()
+    assert "The held-back estimator trained 2 times on the same rows" in text
     for name in (*written, "predictive_coverage_marginals.csv"):
         assert (tmp_path / name).exists(), name
     assert "## 1. Coverage on synthetic truths" in text and "## 4. Stability" in text
@@ -134,3 +149,31 @@ def test_shuffled_draws_run_on_the_joint_draws_seeds(tiny, monkeypatch):
     again, unshuffled = predictive_ranks(estimator, truths, 4, 3, 1)
     pd.testing.assert_frame_equal(again, joint)
     pd.testing.assert_frame_equal(unshuffled, joint)
+
+
+def test_the_spread_over_trainings_sets_each_median_beside_the_curves():
+    forecasts = pd.DataFrame(
+        {
+            "target": ["a", "a", "a", "b", "b", "b"],
+            "training_seed": [1, 2, 3, 1, 2, 3],
+            "model_median": [1.0] * 6,
+            "model_median_error": [0.20, -0.05, 0.08, 0.0, 0.0, 0.0],
+        }
+    )
+    heldback = pd.DataFrame(
+        {
+            "target": ["b", "a"],
+            "logistic_error": [float("nan"), 0.10],
+            "gompertz_error": [float("nan"), 0.30],
+            "linear_error": [float("nan"), -0.40],
+        }
+    )
+    table = spread_table(forecasts, heldback)
+    assert list(table.target) == ["b", "a"]  # the held-back table's order
+    a = table.set_index("target").loc["a"]
+    assert (a.lowest, a.highest, a.largest_abs) == (-0.05, 0.20, 0.20)
+    assert (a.seed_1, a.seed_2, a.seed_3, a.logistic_error) == (0.20, -0.05, 0.08, 0.10)
+    text = spread_section(table, 3, 1000)
+    assert "- a: the trainings' medians from -5.0% to +20.0%" in text
+    assert "2 of 3 trainings closer than the curve" in text
+    assert "- b:" not in text  # no curve to compare with
