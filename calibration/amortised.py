@@ -126,7 +126,45 @@ def fit(
         rows_r, key_r = truncated_rows_of(n, where, r, table_seed)
         tables.append(rows_r)
         truncated.append((key_r, n))
-    targets = fitted_targets(holdout)
+    return _estimate(tables, fitted_targets(holdout), key, rows, truncated, seed, spec, progress)
+
+
+def retrain(
+    estimator: Estimator,
+    seed: int,
+    folder: Path = DEFAULT_TABLE,
+    truncated_folders: Sequence[Path] | None = None,
+    holdout: bool = False,
+) -> tuple[Estimator, dict]:
+    """Train ``estimator`` again with another ``seed`` on the very rows it was trained on.
+
+    The rows are read under the table keys the estimator recorded (so the model's code
+    may have changed since, as long as the tables were not re-keyed), its truncated
+    rounds from ``truncated_folders`` (by default its calibration's own, the held-back
+    one's with ``holdout``); its targets and flows' specification are kept.
+    """
+    folders = truncated_folders or [
+        truncated_table(holdout, r) for r in range(1, len(estimator.truncated) + 1)
+    ]
+    tables = [load_table(folder, estimator.table_key, estimator.rows)]
+    for r, ((key, n), where) in enumerate(zip(estimator.truncated, folders, strict=True), start=1):
+        tables.append(load_table(where, key, n).assign(**{ROUND: r}))
+    by_id = {t.id: t for t in load_targets()}
+    targets = [by_id[i] for i in estimator.targets]
+    return _estimate(
+        tables,
+        targets,
+        estimator.table_key,
+        estimator.rows,
+        list(estimator.truncated),
+        seed,
+        estimator.spec,
+        False,
+    )
+
+
+def _estimate(tables, targets, key, rows, truncated, seed, spec, progress):
+    """Train the flows on the rows of ``tables``; return the estimator and its cost."""
     parameters = list(load_priors())
     start = time.monotonic()
     z, x = training_data(tables, targets, seed)

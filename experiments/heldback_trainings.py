@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from calibration.abc import HOLDOUT_LAST_YEAR
-from calibration.amortised import fit, posterior_at_reported
+from calibration.amortised import posterior_at_reported, retrain
 from calibration.atomic import write_atomic
 from calibration.compare import compare
 from calibration.npe import Estimator
@@ -33,20 +33,13 @@ from .calibration_report import predictive_runs
 def trainings(committed: Estimator, count: int, table: Path) -> dict[int, Estimator]:
     """Return the committed held-back estimator and ``count - 1`` retrainings of it.
 
-    Each retraining takes the next seed after the committed one and the same rows: the
-    reference table's first ``committed.rows`` and the same rows of each truncated round.
+    Each retraining takes the next seed after the committed one and the very rows the
+    committed one was trained on (``calibration.amortised.retrain``): the reference
+    table's in ``table`` and its truncated rounds'.
     """
-    truncated = [rows for _, rows in committed.truncated]
     trained = {committed.seed: committed}
     for seed in range(committed.seed + 1, committed.seed + count):
-        trained[seed], _ = fit(
-            committed.rows,
-            holdout=True,
-            seed=seed,
-            folder=table,
-            spec=committed.spec,
-            truncated_rows=truncated,
-        )
+        trained[seed], _ = retrain(committed, seed, table, holdout=True)
     return trained
 
 

@@ -8,7 +8,7 @@ import pytest
 from test_reliability import assert_one_line
 
 import calibration.reference as reference
-from calibration.amortised import estimator_path, fit
+from calibration.amortised import estimator_path, fit, retrain
 from calibration.npe import FlowSpec
 from calibration.priors import load_priors
 from calibration.targets import load_targets
@@ -177,3 +177,19 @@ def test_the_spread_over_trainings_sets_each_median_beside_the_curves():
     assert "- a: the trainings' medians from -5.0% to +20.0%" in text
     assert "2 of 3 trainings closer than the curve" in text
     assert "- b:" not in text  # no curve to compare with
+
+
+def test_a_retraining_with_the_same_seed_is_the_estimator_again(tiny):
+    """``retrain`` reads the very rows the estimator recorded: same seed, same flows."""
+    folder, estimator = tiny
+    again, _ = retrain(estimator, estimator.seed, folder)
+    other, _ = retrain(estimator, estimator.seed + 1, folder)
+    x = estimator.feature_mean[None, :]
+    draws = estimator.sample(x, 20, 3)
+    assert np.array_equal(again.sample(x, 20, 3), draws)
+    assert not np.array_equal(other.sample(x, 20, 3), draws)
+    assert (other.table_key, other.rows, other.targets) == (
+        estimator.table_key,
+        estimator.rows,
+        estimator.targets,
+    )
