@@ -98,11 +98,11 @@ def spread_section(table: pd.DataFrame, count: int, draws: int) -> str:
     ]
     seeds = table.filter(like="seed_").abs()
     for row in curved.itertuples():
-        beaten = int((seeds.loc[row.Index] < abs(row.logistic_error)).sum())
+        beaten = int((seeds.loc[row.Index] <= abs(row.logistic_error)).sum())
         lines.append(
             f"- {row.target}: the trainings' medians from {row.lowest:+.1%} to "
             f"{row.highest:+.1%}; the logistic curve {row.logistic_error:+.1%}; "
-            f"{beaten} of {count} trainings closer than the curve."
+            f"{beaten} of {count} trainings as close as the curve or closer."
         )
     return "\n".join(lines)
 
