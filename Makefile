@@ -40,7 +40,7 @@ reproduce: setup
 	done
 
 # The checks of the committed calibration (docs/calibration.md, "Validation"); needs the
-# tables that `make recalibrate` draws (under an hour on 2 cores; they are not committed).
+# tables that `make recalibrate` draws (about an hour and a quarter on 2 cores; they are not committed).
 validate: setup
 	$(BIN)/ngo-abm validate --workers 2
 
