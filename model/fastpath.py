@@ -29,7 +29,14 @@ from .engines import (
     year_end,
 )
 from .metrics import ECOLOGY, OUTPUT_COLUMNS
-from .population import DORMANT, LONG_ACTIVE_YEARS, TRAIT, Population, cumulative_probabilities
+from .population import (
+    DORMANT,
+    INITIAL_ROWS,
+    LONG_ACTIVE_YEARS,
+    TRAIT,
+    Population,
+    cumulative_probabilities,
+)
 from .rng import KeyedStreams
 from .scenario import Scenario
 from .timeline import Timeline
@@ -87,7 +94,7 @@ class CompiledRun:
         self.streams = KeyedStreams(seed)
         self.behaviour = scenario.behaviour.values()
         self.year = scenario.start_year - 1
-        self.population = Population(capacity_hint=4096)
+        self.population = Population(capacity_hint=INITIAL_ROWS)
         self.rules = CompiledRules(self.population, self.streams)
         years = np.arange(scenario.start_year, scenario.end_year + 1)
         timeline = Timeline(scenario, self.behaviour)

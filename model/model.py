@@ -22,7 +22,7 @@ from .agents import NGO, Donor, State, absorb_donor_money, plan_donors
 from .engines import Domestic, Founding, make_rules, report_probability, year_end
 from .fastpath import run_compiled
 from .metrics import OUTPUT_COLUMNS, year_row
-from .population import Population
+from .population import INITIAL_ROWS, Population
 from .rng import KeyedStreams
 from .scenario import Scenario
 
@@ -52,7 +52,7 @@ class NGOModel(Model):
         self.streams = KeyedStreams(rng)
         self.behaviour = scenario.behaviour.values()
         self.year = scenario.start_year - 1
-        self.population = Population(capacity_hint=4096)
+        self.population = Population(capacity_hint=INITIAL_ROWS)
         self.rules = make_rules(engine, self.population, self.streams)
         self.ngos: list[NGO] = []
         self.state = State(self, scenario.state)

@@ -32,6 +32,13 @@ _FLOAT_FIELDS = (
 )
 
 
+# The rows a run's arrays start with: more than the NGOs a country founds in a calibrated
+# run (about 20,000 in Kyrgyzstan), so that a run seldom grows them. Growing copies every
+# array into fresh memory, whose first touch costs the kernel a page fault a page; rows
+# allocated but never used cost no memory (numpy's zeros come from calloc).
+INITIAL_ROWS = 1 << 15
+
+
 class Population:
     """Arrays of NGO state, grown by doubling so that founding does not copy every year."""
 

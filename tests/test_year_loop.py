@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import NGOModel, decisions, founding, load_scenario
+from model import NGOModel, decisions, fastpath, founding, load_scenario
 from model.code import model_fingerprint
 from model.fastpath import run_compiled
 from model.pairwise import CACHE_STAMP, NUMBA_CACHE, drop_stale_compiled_code
@@ -174,6 +174,7 @@ def test_a_run_whose_arrays_grow_gives_the_numpy_table(monkeypatch):
         reserve(self, rows)
 
     monkeypatch.setattr(Population, "reserve", counted)
+    monkeypatch.setattr(fastpath, "INITIAL_ROWS", 4096)
     kg = load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml")
     compiled = run_compiled(kg, 5)
     assert len(grown) >= 2  # from 4,096 rows to about 20,000
