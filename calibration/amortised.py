@@ -89,10 +89,9 @@ def truncated_rows_of(
 
 
 def training_data(
-    tables: list[pd.DataFrame], targets: list[Target], seed: int
+    tables: list[pd.DataFrame], targets: list[Target], parameters: list[str], seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the normal scores and features of the rows of every table, in order."""
-    parameters = list(load_priors())
+    """Return the normal scores of ``parameters`` and the features of every table's rows."""
     z = [scores_of(table, parameters) for table in tables]
     x = [features_of(table, targets, seed) for table in tables]
     return np.concatenate(z), np.concatenate(x)
@@ -126,7 +125,9 @@ def fit(
         rows_r, key_r = truncated_rows_of(n, where, r, table_seed)
         tables.append(rows_r)
         truncated.append((key_r, n))
-    return _estimate(tables, fitted_targets(holdout), key, rows, truncated, seed, spec, progress)
+    targets = fitted_targets(holdout)
+    parameters = list(load_priors())
+    return _estimate(tables, targets, parameters, key, rows, truncated, seed, spec, progress)
 
 
 def retrain(
@@ -141,7 +142,13 @@ def retrain(
     The rows are read under the table keys the estimator recorded (so the model's code
     may have changed since, as long as the tables were not re-keyed), its truncated
     rounds from ``truncated_folders`` (by default its calibration's own, the held-back
-    one's with ``holdout``); its targets and flows' specification are kept.
+    one's with ``holdout``); its parameters, targets and flows' specification are kept.
+    The targets' values and tolerances are read from the current targets file, whose
+    observation model gives the training features: a target changed since the estimator
+    was trained makes another training.
+
+    Raises:
+        ScenarioError: if a target the estimator was trained on is no longer a target.
     """
     folders = truncated_folders or [
         truncated_table(holdout, r) for r in range(1, len(estimator.truncated) + 1)
@@ -150,10 +157,14 @@ def retrain(
     for r, ((key, n), where) in enumerate(zip(estimator.truncated, folders, strict=True), start=1):
         tables.append(load_table(where, key, n).assign(**{ROUND: r}))
     by_id = {t.id: t for t in load_targets()}
+    gone = [i for i in estimator.targets if i not in by_id]
+    if gone:
+        raise ScenarioError("calibration/targets.yaml", gone[0], "no longer a target")
     targets = [by_id[i] for i in estimator.targets]
     return _estimate(
         tables,
         targets,
+        list(estimator.parameters),
         estimator.table_key,
         estimator.rows,
         list(estimator.truncated),
@@ -163,11 +174,10 @@ def retrain(
     )
 
 
-def _estimate(tables, targets, key, rows, truncated, seed, spec, progress):
+def _estimate(tables, targets, parameters, key, rows, truncated, seed, spec, progress):
     """Train the flows on the rows of ``tables``; return the estimator and its cost."""
-    parameters = list(load_priors())
     start = time.monotonic()
-    z, x = training_data(tables, targets, seed)
+    z, x = training_data(tables, targets, parameters, seed)
     flows, mean, sd, losses = train(z, x, spec, seed, progress)
     estimator = Estimator(
         flows,

@@ -63,7 +63,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--trainings",
-        type=whole_number(1, 100),
+        type=whole_number(2, 100),
         default=5,
         help="trainings of the held-back estimator whose forecasts are compared (the "
         "committed one and retrainings with the next seeds)",

@@ -26,7 +26,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.amortised import ROUND, features_of, load_estimator, row_keys, scores_of
+from calibration.amortised import (
+    ROUND,
+    estimator_path,
+    features_of,
+    load_estimator,
+    row_keys,
+    scores_of,
+)
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.npe import Estimator
 from calibration.posterior import draw_posterior, has_posterior, load_posterior
@@ -49,6 +56,10 @@ LEVELS = (0.5, 0.9)
 # Keys the predictive runs' seeds apart from the table's own rows (keyed by seed and row).
 PREDICTIVE_STREAM = 11
 BARS = {0.5: (0.40, 0.60), 0.9: (0.82, 0.97)}
+NO_HELD_ESTIMATOR = (
+    "No held-back posterior estimator (`ngo-abm calibrate npe --holdout`), so no forecasts "
+    "over its trainings."
+)
 
 
 def truth_rows(
@@ -260,12 +271,14 @@ def validate(
     spread = ""
     if has_posterior(HOLDOUT_POSTERIOR):
         heldback_figure(pd.read_csv(out / "heldback.csv"), out / "heldback.png")
-        start = time.monotonic()
-        held_estimator = holdout_estimator or load_estimator(holdout=True)
-        spread = heldback_spread(
-            held_estimator, trainings, training_draws, seed, workers, table, out
-        )
-        cost["held-back forecasts over trainings"] = time.monotonic() - start
+        spread = NO_HELD_ESTIMATOR
+        if holdout_estimator is not None or estimator_path(holdout=True).exists():
+            start = time.monotonic()
+            held_estimator = holdout_estimator or load_estimator(holdout=True)
+            spread = heldback_spread(
+                held_estimator, trainings, training_draws, seed, workers, table, out
+            )
+            cost["held-back forecasts over trainings"] = time.monotonic() - start
 
     posterior = load_posterior()
     start = time.monotonic()

@@ -34,8 +34,9 @@ _FLOAT_FIELDS = (
 
 # The rows a run's arrays start with: more than the NGOs a country founds in a calibrated
 # run (about 20,000 in Kyrgyzstan), so that a run seldom grows them. Growing copies every
-# array into fresh memory, whose first touch costs the kernel a page fault a page; rows
-# allocated but never used cost no memory (numpy's zeros come from calloc).
+# array into fresh memory, whose first touch costs the kernel a page fault a page. The
+# larger float arrays come from calloc's fresh pages, which cost nothing until touched;
+# the peak memory of a run is unchanged (docs/benchmarks.md).
 INITIAL_ROWS = 1 << 15
 
 
