@@ -288,7 +288,7 @@ def validate(
 
     coverages = (sbc, pcov, mcov)
     sections = report_sections(
-        coverages, (held, spread), posterior, stable, cost, truths, predictive_truths
+        coverages, held, spread, posterior, stable, cost, truths, predictive_truths
     )
     path = out / "validation.md"
     write_text_atomic(path, "\n\n".join(s for s in sections if s) + "\n")

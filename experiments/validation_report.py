@@ -97,16 +97,17 @@ def _dependence(pcov: pd.DataFrame, mcov: pd.DataFrame) -> str:
     )
 
 
-def report_sections(coverages, held, posterior, stable, cost, truths, predictive_truths) -> list:
+def report_sections(
+    coverages, held, spread, posterior, stable, cost, truths, predictive_truths
+) -> list:
     """Return the Markdown sections of the validation report.
 
     ``coverages`` are the parameters', the predictions' and the predictions' from shuffled
     draws (``experiments.validation.marginal_draws``); ``held`` is the held-back check's
-    section and the paragraph on its spread over trainings (empty without a held-back
-    posterior).
+    section and ``spread`` the paragraph on its spread over trainings (empty without a
+    held-back posterior).
     """
     sbc, pcov, mcov = coverages
-    held, spread = held
     ident = identification_table(posterior)
     worst = stable.sort_values("difference", ascending=False)
     return [
