@@ -54,7 +54,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         from experiments.calibration_report import REPORT_DIR, write_report
 
         with output_folder(REPORT_DIR, "report"):
-            out = write_report(draws=args.draws, seed=args.seed, workers=args.workers)
+            out = write_report(
+                draws=args.draws,
+                seed=args.seed,
+                workers=args.workers,
+                holdout_draws=args.holdout_draws,
+            )
         print(f"wrote {out}")
         return 0
     if args.action == "npe":
@@ -198,6 +203,12 @@ def register(sub) -> None:
         type=whole_number(1, MAX_DRAWS),
         default=200,
         help="report: posterior draws; regional: parameter sets drawn (1200 for the committed one)",
+    )
+    p.add_argument(
+        "--holdout-draws",
+        type=whole_number(1, MAX_DRAWS),
+        default=1000,
+        help="report: draws of the held-back posterior that forecast the later figures",
     )
     p.add_argument("--seed", type=seeds, default=1, help="report, npe, regional: seed of the draws")
     p.add_argument(

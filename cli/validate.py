@@ -59,7 +59,7 @@ def register(sub) -> None:
         "--stability-draws", type=whole_number(10, 10_000), default=60, help="draws per set"
     )
     p.add_argument(
-        "--holdout-draws", type=whole_number(10, 10_000), default=200, help="held-back draws"
+        "--holdout-draws", type=whole_number(10, 10_000), default=1000, help="held-back draws"
     )
     p.add_argument(
         "--trainings",

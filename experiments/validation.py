@@ -47,7 +47,7 @@ from calibration.reference import (
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
 
-from .calibration_report import HOLDOUT_POSTERIOR, REPORT_DIR, holdout_section
+from .calibration_report import HOLDOUT_DRAWS, HOLDOUT_POSTERIOR, REPORT_DIR, holdout_section
 from .heldback_trainings import heldback_spread
 from .runner import map_runs
 from .validation_report import heldback_figure, rank_figure, report_sections
@@ -226,7 +226,7 @@ def validate(
     draws: int = 1000,
     predictive_draws: int = 39,
     stability_draws: int = 60,
-    holdout_draws: int = 200,
+    holdout_draws: int = HOLDOUT_DRAWS,
     seed: int = 1,
     workers: int = 2,
     out: Path = REPORT_DIR,
