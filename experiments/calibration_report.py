@@ -35,6 +35,7 @@ from calibration.simulator import SCENARIO_FILES
 from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from model import OUTPUT_COLUMNS, load_scenario
 
+from .identification import RIDGE_R2, load_screen, unidentified_table
 from .runner import RunTask, map_runs, run_task
 
 REPORT_DIR = DEFAULT_POSTERIOR.parent / "report"
@@ -98,6 +99,25 @@ def identification_table(posterior: pd.DataFrame, priors_path: Path = PRIORS) ->
             }
         )
     return pd.DataFrame(rows)
+
+
+def unidentified_section(ident: pd.DataFrame, posterior: pd.DataFrame) -> list[str]:
+    """Return the table of why each parameter not called identified stays wide."""
+    table = unidentified_table(ident, posterior, load_screen())
+    if table.empty:
+        return []
+    intro = (
+        "Why the others stay wide (`experiments/identification.py`): the figure each moves "
+        "most in the committed Morris screen (`screen.csv`: mu*, in tolerance units, over "
+        "the prior; docs/calibration.md says on which model it ran), the share of its "
+        "posterior normal score that a linear combination of the others explains (R²) and "
+        "its strongest partner (rank correlation). *no effect*: it moves no figure by one "
+        f"tolerance; *ridge*: R² of at least {RIDGE_R2}, the figures fix a combination of "
+        "parameters; *free where met*: it moves a figure over its prior, yet no linear "
+        "trade-off explains its width, so where the figures are met its effect is within "
+        "their tolerances (or traded off non-linearly)."
+    )
+    return [intro, markdown_table(table)]
 
 
 def pair_plot(posterior: pd.DataFrame, path: Path) -> Path:
@@ -224,6 +244,7 @@ def write_report(
         "## Which parameters the figures identify (90% widths, posterior / prior)",
         _ess_warning(posterior),
         markdown_table(ident),
+        *unidentified_section(ident, posterior),
         "![pairs](pairs.png)",
         *[f"![{c}](predictive_{c}.png)" for c in runs],
         holdout_section(holdout_draws, seed, workers, target_file, out),

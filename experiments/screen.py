@@ -34,6 +34,8 @@ from .runner import map_runs
 
 OUT = Path(__file__).resolve().parent.parent / "calibration" / "report" / "screen.csv"
 ERROR_CAP = 50.0
+# A parameter whose largest mu* is below this many tolerance units moves no figure.
+MOVES_A_FIGURE = 1.0
 LEVELS = 4
 SEED = 11
 

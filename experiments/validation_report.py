@@ -10,7 +10,7 @@ import pandas as pd
 from calibration.plotting import save_figure
 from calibration.posterior import parameter_names
 
-from .calibration_report import identification_table, markdown_table
+from .calibration_report import identification_table, markdown_table, unidentified_section
 
 
 def rank_figure(ranks: pd.DataFrame, draws: int, path: Path, bins: int = 10) -> Path:
@@ -131,6 +131,7 @@ def report_sections(
         spread,
         "## 3. Identification",
         markdown_table(ident),
+        *unidentified_section(ident, posterior),
         "Pairs that trade off (largest rank correlations in the posterior):",
         markdown_table(ridges(posterior)),
         "## 4. Stability",
