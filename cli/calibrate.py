@@ -207,6 +207,8 @@ def register(sub) -> None:
     p.add_argument(
         "--holdout-draws",
         type=whole_number(1, MAX_DRAWS),
+        # experiments.calibration_report.HOLDOUT_DRAWS, written out so that the command
+        # line is parsed before the experiments are imported.
         default=1000,
         help="report: draws of the held-back posterior that forecast the later figures",
     )

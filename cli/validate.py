@@ -58,6 +58,8 @@ def register(sub) -> None:
     p.add_argument(
         "--stability-draws", type=whole_number(10, 10_000), default=60, help="draws per set"
     )
+    # experiments.calibration_report.HOLDOUT_DRAWS, written out so that the command line is
+    # parsed before the experiments are imported.
     p.add_argument(
         "--holdout-draws", type=whole_number(10, 10_000), default=1000, help="held-back draws"
     )

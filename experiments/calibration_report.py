@@ -44,6 +44,8 @@ PAIRS_DPI = 50
 PAIRS_PARTICLES = 500
 # Fewer effective particles than this cannot estimate a 90% interval.
 MIN_ESS = 20
+# Effective particles per parameter below which their correlation matrix is mostly noise.
+DEPENDENCE_ESS_PER_PARAMETER = 10
 
 
 def predictive_runs(
@@ -102,20 +104,28 @@ def identification_table(posterior: pd.DataFrame, priors_path: Path = PRIORS) ->
 
 
 def unidentified_section(ident: pd.DataFrame, posterior: pd.DataFrame) -> list[str]:
-    """Return the table of why each parameter not called identified stays wide."""
+    """Return the table of why each parameter not called identified stays wide.
+
+    A correlation matrix of the parameters needs several effective particles per
+    parameter; with fewer the section says so instead.
+    """
+    names = parameter_names(posterior)
+    ess = effective_sample_size(posterior)
+    if ess < max(MIN_ESS, DEPENDENCE_ESS_PER_PARAMETER * len(names)):
+        return [
+            f"Why the others stay wide is not measured: an effective sample of {ess:.0f} "
+            f"is too small for the dependence between {len(names)} parameters."
+        ]
     table = unidentified_table(ident, posterior, load_screen())
     if table.empty:
         return []
     intro = (
-        "Why the others stay wide (`experiments/identification.py`): the figure each moves "
-        "most in the committed Morris screen (`screen.csv`: mu*, in tolerance units, over "
-        "the prior; docs/calibration.md says on which model it ran), the share of its "
-        "posterior normal score that a linear combination of the others explains (R²) and "
-        "its strongest partner (rank correlation). *no effect*: it moves no figure by one "
-        f"tolerance; *ridge*: R² of at least {RIDGE_R2}, the figures fix a combination of "
-        "parameters; *free where met*: it moves a figure over its prior, yet no linear "
-        "trade-off explains its width, so where the figures are met its effect is within "
-        "their tolerances (or traded off non-linearly)."
+        "Why the others stay wide (`experiments/identification.py`, where the readings "
+        "of *why* are defined): the figure each moves most in the committed Morris screen "
+        "(`screen.csv`: mu*, in tolerance units, over the prior; docs/calibration.md says "
+        "on which model and targets it ran), the share of its posterior normal score that "
+        "a linear combination of the others explains (R²; a *ridge* from "
+        f"{RIDGE_R2}) and its strongest partner (rank correlation)."
     )
     return [intro, markdown_table(table)]
 
@@ -292,7 +302,7 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
     table = heldback_table(compare(runs, held), target_file.targets, held)
     write_atomic(out / "heldback.csv", lambda tmp: table.to_csv(tmp, index=False))
     note = (
-        f"Forecasts from {draws} draws of the held-back posterior, one run per country each. "
+        f"Forecasts from {draws:,} draws of the held-back posterior, one run per country each. "
         "The curves (`calibration/baselines.py`) are fitted by least squares to the "
         f"register counts among the targets up to {HOLDOUT_LAST_YEAR} and the anchors of "
         "`calibration/baselines.yaml`; they forecast register counts and register growth "

@@ -35,7 +35,7 @@ RIDGE_R2 = 0.5
 def equally_weighted(posterior: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Return the posterior's draws, resampled by weight if the weights differ."""
     weights = posterior[WEIGHT].to_numpy(dtype=float)
-    if np.allclose(weights, weights[0]):
+    if np.allclose(weights, weights[0], rtol=1e-9, atol=0.0):
         return posterior
     return posterior.sample(len(posterior), replace=True, weights=WEIGHT, random_state=seed)
 
@@ -47,7 +47,9 @@ def dependence(posterior: pd.DataFrame) -> pd.DataFrame:
     ranks = draws[names].rank().to_numpy()
     scores = ndtri((ranks - 0.5) / len(draws))
     corr = np.corrcoef(scores, rowvar=False)
-    r2 = 1.0 - 1.0 / np.diag(np.linalg.pinv(corr))
+    # A pseudo-inverse would read an exact trade-off (a singular matrix) as none; the tiny
+    # ridge keeps it invertible, so an exact trade-off reads R² 1.
+    r2 = 1.0 - 1.0 / np.diag(np.linalg.inv(corr + 1e-12 * np.eye(len(names))))
     rho = draws[names].rank().corr().to_numpy().copy()
     np.fill_diagonal(rho, 0.0)
     partner = np.abs(rho).argmax(axis=1)
@@ -77,20 +79,24 @@ def largest_effect(screen: pd.DataFrame, name: str) -> tuple[str, float] | None:
 
 
 def reason(effect: tuple[str, float] | None, r2: float) -> str:
-    """Return why a parameter is not identified: ``no effect``, ``ridge`` or ``free where met``.
+    """Return why a parameter is not identified.
 
     ``no effect``: it moves no figure by one tolerance over its prior (the screen). ``ridge``:
     the others explain at least ``RIDGE_R2`` of it, so the figures fix a combination.
     ``free where met``: it moves a figure over its prior, yet no linear trade-off explains
     its width, so where the figures are met its effect is within their tolerances (or is
-    traded off non-linearly).
+    traded off non-linearly). ``not screened``: neither a ridge nor measured by the screen.
     """
     if effect is not None and effect[1] < MOVES_A_FIGURE:
         return "no effect"
-    return "ridge" if r2 >= RIDGE_R2 else "free where met"
+    if r2 >= RIDGE_R2:
+        return "ridge"
+    return "not screened" if effect is None else "free where met"
 
 
-def unidentified_table(ident: pd.DataFrame, posterior: pd.DataFrame, screen: pd.DataFrame):
+def unidentified_table(
+    ident: pd.DataFrame, posterior: pd.DataFrame, screen: pd.DataFrame
+) -> pd.DataFrame:
     """Return, for every parameter the identification table does not call identified, why."""
     dep = dependence(posterior).set_index("parameter")
     rows = []
@@ -104,7 +110,7 @@ def unidentified_table(ident: pd.DataFrame, posterior: pd.DataFrame, screen: pd.
                 "width ratio": row["width ratio"],
                 "largest screen effect": "not screened"
                 if effect is None
-                else f"{effect[0]} {effect[1]:.2g}",
+                else f"{effect[0]} {effect[1]:.3g}",
                 "R² from the others": round(float(d.r2), 2),
                 "strongest partner": f"{d.partner} ({d.rho:+.2f})",
                 "why": reason(effect, float(d.r2)),

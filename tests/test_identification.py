@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from experiments.calibration_report import unidentified_section
 from experiments.identification import (
     dependence,
     equally_weighted,
@@ -44,7 +45,15 @@ def test_the_reasons_follow_the_screen_first_then_the_ridge():
     assert reason(("x_2000", 0.4), 0.9) == "no effect"
     assert reason(("x_2000", 3.0), 0.9) == "ridge"
     assert reason(("x_2000", 3.0), 0.2) == "free where met"
-    assert reason(None, 0.2) == "free where met"
+    assert reason(None, 0.2) == "not screened"
+    assert reason(None, 0.8) == "ridge"
+
+
+def test_an_exact_trade_off_reads_as_a_full_ridge():
+    posterior = _posterior()
+    posterior["b"] = 2.0 * posterior["a"]
+    dep = dependence(posterior).set_index("parameter")
+    assert dep.loc["a", "r2"] > 0.999 and dep.loc["b", "r2"] > 0.999
 
 
 def test_the_largest_effect_names_its_figure_and_unscreened_parameters_have_none():
@@ -65,6 +74,15 @@ def test_only_parameters_not_called_identified_get_a_reason():
     assert table.loc["a", "why"] == "no effect"
     assert table.loc["c", "why"] == "free where met"
     assert table.loc["c", "largest screen effect"] == "y_2010 3"
+
+
+def test_the_section_says_so_when_too_few_particles_measure_the_dependence():
+    weights = np.r_[1000.0, np.ones(1999)]
+    posterior = _posterior(weights=weights / weights.sum())
+    ident = pd.DataFrame({"parameter": ["a"], "width ratio": [0.9], "identified": ["no"]})
+    (line,) = unidentified_section(ident, posterior)
+    assert line.startswith("Why the others stay wide is not measured")
+    assert len(unidentified_section(ident, _posterior())) == 2
 
 
 def test_a_weighted_posterior_is_resampled_by_its_weights_before_its_dependence():
