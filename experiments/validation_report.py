@@ -11,6 +11,7 @@ from calibration.plotting import save_figure
 from calibration.posterior import parameter_names
 
 from .calibration_report import identification_table, markdown_table, unidentified_section
+from .identification import equally_weighted
 
 
 def rank_figure(ranks: pd.DataFrame, draws: int, path: Path, bins: int = 10) -> Path:
@@ -42,8 +43,9 @@ def rank_figure(ranks: pd.DataFrame, draws: int, path: Path, bins: int = 10) -> 
 
 def ridges(posterior: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     """Return the ``top`` parameter pairs with the largest posterior rank correlation."""
-    names = parameter_names(posterior)
-    rho = posterior[names].rank().corr().to_numpy()
+    draws = equally_weighted(posterior)
+    names = parameter_names(draws)
+    rho = draws[names].rank().corr().to_numpy()
     pairs = [
         (names[i], names[j], rho[i, j]) for i in range(len(names)) for j in range(i + 1, len(names))
     ]

@@ -92,3 +92,16 @@ def test_a_weighted_posterior_is_resampled_by_its_weights_before_its_dependence(
     assert drawn.index.min() >= 1000
     even = _posterior()
     assert equally_weighted(even) is even
+
+
+def test_the_ridges_of_a_weighted_posterior_are_those_of_its_weight():
+    from experiments.validation_report import ridges
+
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(2000)
+    # The weighted half has a and b traded off; the half of no weight has them independent.
+    b = np.r_[a[:1000] + 0.1 * rng.standard_normal(1000), rng.standard_normal(1000)]
+    weights = np.r_[np.ones(1000), np.full(1000, 1e-9)]
+    posterior = pd.DataFrame({"a": a, "b": b, "weight": weights / weights.sum()})
+    assert ridges(posterior)["rank correlation"].iloc[0] > 0.95
+    assert ridges(posterior.assign(weight=0.5e-3))["rank correlation"].iloc[0] < 0.8
