@@ -28,7 +28,7 @@ from .npe import Estimator, FlowSpec, load, save, train
 from .observation import observe, observed
 from .posterior import WEIGHT, posterior_summary
 from .priors import load_priors, model_values, sampled_name
-from .reference import DEFAULT_TABLE, load_table, table_key, truncated_table
+from .reference import DEFAULT_TABLE, load_table, table_key, truncated_tables
 from .targets import Target, load_targets
 from .truncation import TRUNCATION_STREAM, read_proposal
 
@@ -117,9 +117,7 @@ def fit(
     spec = spec or FlowSpec()
     key = table_key(table_seed)
     table = load_table(folder, key, rows)
-    folders = truncated_folders or [
-        truncated_table(holdout, r) for r in range(1, len(truncated_rows) + 1)
-    ]
+    folders = truncated_folders or truncated_tables(holdout, len(truncated_rows))
     tables, truncated = [table], []
     for r, (n, where) in enumerate(zip(truncated_rows, folders, strict=True), start=1):
         rows_r, key_r = truncated_rows_of(n, where, r, table_seed)
@@ -150,9 +148,7 @@ def retrain(
     Raises:
         ScenarioError: if a target the estimator was trained on is no longer a target.
     """
-    folders = truncated_folders or [
-        truncated_table(holdout, r) for r in range(1, len(estimator.truncated) + 1)
-    ]
+    folders = truncated_folders or truncated_tables(holdout, len(estimator.truncated))
     tables = [load_table(folder, estimator.table_key, estimator.rows)]
     for r, ((key, n), where) in enumerate(zip(estimator.truncated, folders, strict=True), start=1):
         tables.append(load_table(where, key, n).assign(**{ROUND: r}))

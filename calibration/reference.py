@@ -54,6 +54,11 @@ def truncated_table(holdout: bool, truncation_round: int = 1) -> Path:
     return RUNS_DIR / calibration / f"round{truncation_round}"
 
 
+def truncated_tables(holdout: bool, rounds: int) -> list[Path]:
+    """Return the folders of truncated rounds 1 to ``rounds`` of a calibration."""
+    return [truncated_table(holdout, r) for r in range(1, rounds + 1)]
+
+
 @dataclass(frozen=True)
 class ChunkTask:
     """Rows ``start`` to ``stop - 1`` of the table with key ``key`` and seed ``seed``.

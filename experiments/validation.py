@@ -42,7 +42,7 @@ from calibration.reference import (
     DEFAULT_TABLE,
     load_table,
     simulate_statistics,
-    truncated_table,
+    truncated_tables,
 )
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
@@ -74,9 +74,7 @@ def truth_rows(
     mixture, so its truths are drawn from every table in the training proportions,
     interleaved so that any first ``k`` of them keep those proportions.
     """
-    folders = truncated or [
-        truncated_table(False, r) for r in range(1, len(estimator.truncated) + 1)
-    ]
+    folders = truncated or truncated_tables(False, len(estimator.truncated))
     total = estimator.rows + estimator.truncated_rows
     shares = [round(n * rows / total) for _, rows in estimator.truncated]
     parts = [_rows_after(folder, estimator.table_key, estimator.rows, n - sum(shares))]
