@@ -105,6 +105,21 @@ def year_end(
     )
 
 
+def raise_probability(b: Mapping[str, float], gdp_per_person_usd: float) -> float:
+    """Return this year's probability that a fundraising NGO raises domestic money.
+
+    Giving grows with income (Bekkers and Wiepking 2011): the odds of raising domestic money
+    are ``domestic_raise_prob``'s odds at a GDP per person of ``giving_reference_usd``, times
+    the ratio of GDP per person to that reference to the power ``domestic_raise_elasticity``.
+    The reference only says where ``domestic_raise_prob`` is read: any other gives the same
+    curves. At elasticity 0 the probability is ``domestic_raise_prob`` in every year.
+    """
+    base = b["domestic_raise_prob"]
+    ratio = (gdp_per_person_usd / b["giving_reference_usd"]) ** b["domestic_raise_elasticity"]
+    weighted = base * ratio
+    return weighted / (weighted + (1.0 - base)) if weighted > 0 else 0.0
+
+
 def domestic_shape(d: Domestic) -> tuple[float, float, float, float, float]:
     """Return the shape of domestic amounts that ``kernels.raise_domestic`` takes.
 

@@ -26,6 +26,7 @@ from .engines import (
     Founding,
     domestic_shape,
     end_year_rates,
+    raise_probability,
     year_end,
 )
 from .metrics import ECOLOGY, OUTPUT_COLUMNS
@@ -204,7 +205,7 @@ class CompiledRun:
                 Domestic(
                     b["domestic_income_gdp"] * gdp_per_person,
                     b["domestic_pool_gdp"] * gdp_per_person * (people * 1e6),
-                    b["domestic_raise_prob"],
+                    raise_probability(b, gdp_per_person),
                     b["domestic_income_sd"],
                     b["domestic_capacity_weight"],
                     b["domestic_persistence"],
@@ -213,8 +214,9 @@ class CompiledRun:
             )
         medians = np.array([d.median_usd for d in years])
         pools = np.array([d.pool_usd for d in years])
+        raise_probs = np.array([d.raise_prob for d in years])
         raise_keys = (keys["domestic_raise"], keys["domestic_amount"])
-        return (*raise_keys, b["domestic_raise_prob"], medians, pools, domestic_shape(years[0]))
+        return (*raise_keys, raise_probs, medians, pools, domestic_shape(years[0]))
 
     def _ending(self, line: Timeline, keys: dict[str, np.ndarray]) -> tuple:
         """Return the year's end keys and yearly rates (``NGOModel._deregister``)."""

@@ -60,6 +60,12 @@ MECHANISMS: dict[str, Mechanism] = {
         "the bound at the top of its range, a tenth of GDP, which binds in none of the 20 "
         "committed posterior draws tested a country",
     ),
+    "giving_growth": Mechanism(
+        {"domestic_raise_elasticity": 0.0},
+        "the chance of raising domestic money grows with GDP per person (Bekkers and Wiepking "
+        "2011)",
+        "the chance is domestic_raise_prob in every year",
+    ),
     "strike_offs": Mechanism(
         {"strike_off_rate": 0.0},
         "the State's dated procedures strike inactive NGOs off the register",

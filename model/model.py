@@ -19,7 +19,14 @@ from mesa import DataCollector, Model
 from . import founding, timeline
 from . import population as rules
 from .agents import NGO, Donor, State, absorb_donor_money, plan_donors
-from .engines import Domestic, Founding, make_rules, report_probability, year_end
+from .engines import (
+    Domestic,
+    Founding,
+    make_rules,
+    raise_probability,
+    report_probability,
+    year_end,
+)
 from .fastpath import run_compiled
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import INITIAL_ROWS, Population
@@ -145,7 +152,7 @@ class NGOModel(Model):
         return Domestic(
             b["domestic_income_gdp"] * self.gdp_per_person_usd(),
             self.domestic_pool_usd(),
-            b["domestic_raise_prob"],
+            raise_probability(b, self.gdp_per_person_usd()),
             b["domestic_income_sd"],
             b["domestic_capacity_weight"],
             b["domestic_persistence"],

@@ -53,6 +53,8 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "donor_decline": (0, 1),
     "apply_dormant": (0, 1),
     "domestic_raise_prob": (0, 1),
+    "domestic_raise_elasticity": (0, 5),
+    "giving_reference_usd": (1, 1e6),
     "domestic_income_gdp": (0, 1e3),
     "domestic_pool_gdp": (0, 0.1),
     "domestic_income_sd": (0, 5),
@@ -123,6 +125,8 @@ class Behaviour(ParameterSet):
     donor_decline: Parameter
     apply_dormant: Parameter
     domestic_raise_prob: Parameter
+    domestic_raise_elasticity: Parameter
+    giving_reference_usd: Parameter
     domestic_income_gdp: Parameter
     domestic_pool_gdp: Parameter
     domestic_income_sd: Parameter

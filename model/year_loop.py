@@ -323,7 +323,7 @@ def run_years(pop, incomes, n, t0, t1, first_year, p, line, paths, carry, year_a
             donors,
             (grant[0][t], grant[1][t], grant[2][t], offer[0], grant[3][t], grant[4], grant[5][t]),
             (prize[0][t], prize[1], prize[2][t]),
-            ((domestic[0][t], domestic[1][t]), domestic[2], domestic[3][t], domestic[4][t],
+            ((domestic[0][t], domestic[1][t]), domestic[2][t], domestic[3][t], domestic[4][t],
              domestic[5]),
             ending_args(ending, t),
         )  # fmt: skip

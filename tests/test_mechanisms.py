@@ -20,6 +20,7 @@ from cli.main import main
 from experiments.experiment import BASELINE, build_chunks, load_experiment, parameter_sets
 from experiments.runner import run_task
 from model import NGOModel, load_scenario, simulate
+from model.engines import raise_probability
 from model.founding import density_factor, expected_registrations
 from model.mechanisms import MECHANISMS, switch_off_params
 from model.timeline import Timeline
@@ -75,6 +76,22 @@ def test_without_the_scramble_money_per_ngo_no_longer_damps_founding():
         uncrowded = expected_registrations({**b, "crowding_usd": 0.0}, 5.0, active, money, 0.1)
         per_ngo = money / active
         assert got == pytest.approx(uncrowded, rel=1.0 / per_ngo)
+
+
+def test_the_chance_of_raising_local_money_grows_with_gdp_per_person():
+    b = scenario("kyrgyzstan").behaviour.values()
+    base, reference = b["domestic_raise_prob"], b["giving_reference_usd"]
+    assert raise_probability(b, reference) == pytest.approx(base, rel=1e-15)
+    probs = [raise_probability(b, g) for g in (300.0, 1_000.0, 3_000.0, 13_000.0)]
+    assert probs == sorted(probs) and len(set(probs)) == 4 and 0 < probs[0] < probs[-1] < 1
+
+    def odds(p):
+        return p / (1 - p)
+
+    doubled = odds(raise_probability(b, 2 * reference)) / odds(base)
+    assert doubled == pytest.approx(2 ** b["domestic_raise_elasticity"], rel=1e-12)
+    off = {**b, **switch_off_params(["giving_growth"])}
+    assert {raise_probability(off, g) for g in (300.0, 13_000.0)} == {base}
 
 
 @pytest.mark.parametrize("country", COUNTRIES)
