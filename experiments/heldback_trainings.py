@@ -4,8 +4,8 @@ The held-back check (``experiments.calibration_report.holdout_section``) forecas
 figures after 2010 from one training of the held-back estimator (its committed seed).
 From the figures up to 2010 the later Kyrgyz register is known only within a factor of
 six, and where the median of so wide a forecast falls moves with the training: seeds 1
-to 5 on the same rows put it from -12.7% to +7.2% for 2017 and from -3.7% to +20.6% today
-(1,000 draws each, ``docs/calibration.md``).
+to 5 on the same rows move it by ten points or more (1,000 draws each; the ranges are in
+``docs/calibration.md`` and ``calibration/report/heldback_trainings.csv``).
 A median compared with a curve's forecast means little without that spread, so this
 check trains the estimator again on the same rows with other seeds, forecasts with each
 (the same draws of the same scenarios), and sets the medians' errors beside the curves'.
