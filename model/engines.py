@@ -108,7 +108,8 @@ def year_end(
 def raise_probability(b: Mapping[str, float], gdp_per_person_usd: float) -> float:
     """Return this year's probability that a fundraising NGO raises domestic money.
 
-    Giving grows with income (Bekkers and Wiepking 2011): the odds of raising domestic money
+    Giving grows with income (among people: Wiepking and Bekkers 2012; across a country's
+    NGOs as its economy grows, the model's assumption): the odds of raising domestic money
     are ``domestic_raise_prob``'s odds at a GDP per person of ``giving_reference_usd``, times
     the ratio of GDP per person to that reference to the power ``domestic_raise_elasticity``.
     The reference only says where ``domestic_raise_prob`` is read: any other gives the same

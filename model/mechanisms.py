@@ -62,8 +62,8 @@ MECHANISMS: dict[str, Mechanism] = {
     ),
     "giving_growth": Mechanism(
         {"domestic_raise_elasticity": 0.0},
-        "the chance of raising domestic money grows with GDP per person (Bekkers and Wiepking "
-        "2011)",
+        "the chance of raising domestic money grows with GDP per person (among people: Wiepking "
+        "and Bekkers 2012; across NGOs, the model's assumption)",
         "the chance is domestic_raise_prob in every year",
     ),
     "strike_offs": Mechanism(
