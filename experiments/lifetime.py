@@ -7,13 +7,18 @@ Three ways a command ends, and how its workers follow:
   (``stop_workers``) and the output locks are released.
 - Ctrl-C: the terminal sends SIGINT to the whole process group; workers ignore it and
   the command stops them (they would otherwise each print a traceback).
-- SIGKILL, or any death that runs no code: each worker watches its command's process
-  (``die_with``) and exits when it ends. Local pools start workers from a forkserver,
-  which is their parent and lives as long as they do, so a parent-death signal
-  (``PR_SET_PDEATHSIG``) would wait for the forkserver; the worker watches the command's
-  pid through a Linux pidfd instead. With the workers gone the forkserver exits too (it
-  stops when no client is left). Processes forked by the command itself (pyabc's
-  calibration workers) get the parent-death signal (``kill_forks_with_parent``).
+- SIGKILL, or any death that runs no code: the kernel ends the workers. Local pools start
+  workers from a forkserver, which is their parent and lives as long as they do. The
+  forkserver imports ``experiments.forkserver_guard`` first, which asks for SIGKILL when
+  the command ends (``PR_SET_PDEATHSIG``, ``die_with_parent``) and has each worker ask,
+  as soon as it is forked, for SIGKILL when the forkserver ends: no Python has to run in
+  a worker for it to end. Without that, a worker killed while it imported the command's
+  main module (the whole model, before any initializer runs) lived until the import was
+  done: up to 9 s on a loaded machine, which once failed the test of a kill at a random
+  moment. Each worker also watches the command's pid through a Linux pidfd and exits when
+  it ends (``die_with``), in case the forkserver was started without the guard.
+  Processes forked by the command itself (pyabc's calibration workers) get the
+  parent-death signal (``kill_forks_with_parent``).
 
 A pool starts its workers while tasks are submitted; a signal that lands between a
 worker's start and its registration in the pool would leave that worker unkilled, and it
@@ -82,13 +87,27 @@ def signals_held() -> Iterator[None]:
 
 
 def die_with(command_pid: int) -> None:
-    """Worker initializer: ignore Ctrl-C, and exit when process ``command_pid`` ends."""
+    """Worker initializer: ignore Ctrl-C, and exit when process ``command_pid`` ends.
+
+    The worker also ends when its parent (the forkserver) ends.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
     try:
         pidfd = os.pidfd_open(command_pid)
     except ProcessLookupError:
         os._exit(1)
     threading.Thread(target=_exit_when_ended, args=(pidfd,), daemon=True).start()
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process (SIGKILL) when the thread that started it ends."""
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # A parent that ended before the request sends no signal: the process was re-parented.
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _exit_when_ended(pidfd: int) -> None:

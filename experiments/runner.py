@@ -146,9 +146,12 @@ def imap_runs(
 def _imap_pool(
     fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int
 ) -> Iterator[tuple[int, Any]]:
+    context = get_context("forkserver")
+    # Only a forkserver started after this call imports the guard (``lifetime``).
+    context.set_forkserver_preload(["__main__", "experiments.forkserver_guard"])
     pool = ProcessPoolExecutor(
         min(workers, len(tasks)),
-        mp_context=get_context("forkserver"),
+        mp_context=context,
         initializer=die_with,
         initargs=(os.getpid(),),
     )

@@ -112,6 +112,52 @@ def test_experiment_killed_at_a_random_moment_resumes(tmp_path):
     assert leftovers(out) == [], delay
 
 
+# A "command" that starts a "forkserver", which imports the guard, forks a "worker" and
+# sleeps: nothing but the parent-death signals the guard asks for can end the two.
+_FORKSERVER = (
+    "import os, time\n"
+    "import experiments.forkserver_guard\n"
+    "if os.fork() == 0:\n"
+    "    time.sleep(120)\n"
+    "    os._exit(0)\n"
+    "time.sleep(120)\n"
+)
+_COMMAND = (
+    "import subprocess, sys, time\n"
+    f"subprocess.Popen([sys.executable, '-c', {_FORKSERVER!r}])\n"
+    "time.sleep(120)\n"
+)
+
+
+def running(sid: int) -> list[int]:
+    """Return the pids of session ``sid`` that have not ended (zombies have)."""
+    alive = []
+    for pid in session_alive(sid):
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.append(pid)
+        except FileNotFoundError:
+            continue
+    return alive
+
+
+def test_the_forkserver_guard_ends_forkserver_and_workers_with_their_command():
+    command = subprocess.Popen([sys.executable, "-c", _COMMAND], cwd=REPO, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(running(command.pid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(running(command.pid)) == 3, "the command, forkserver and worker did not start"
+    command.kill()
+    command.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while running(command.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = running(command.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"forkserver or worker outlived the command: {left}"
+
+
 def test_calibration_killed_at_a_random_moment_resumes(tmp_path, repo):
     db = tmp_path / "scratch.db"
     common = ["--db", db, "--population", 4]
