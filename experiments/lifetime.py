@@ -9,14 +9,15 @@ Three ways a command ends, and how its workers follow:
   the command stops them (they would otherwise each print a traceback).
 - SIGKILL, or any death that runs no code: the kernel ends the workers. Local pools start
   workers from a forkserver, which is their parent and lives as long as they do. The
-  forkserver imports ``experiments.forkserver_guard`` first, which asks for SIGKILL when
-  the command ends (``PR_SET_PDEATHSIG``, ``die_with_parent``) and has each worker ask,
-  as soon as it is forked, for SIGKILL when the forkserver ends: no Python has to run in
-  a worker for it to end. Without that, a worker killed while it imported the command's
-  main module (the whole model, before any initializer runs) lived until the import was
-  done: up to 9 s on a loaded machine, which once failed the test of a kill at a random
-  moment. Each worker also watches the command's pid through a Linux pidfd and exits when
-  it ends (``die_with``), in case the forkserver was started without the guard.
+  forkserver imports ``experiments.forkserver_guard`` first (``guard_forkserver``), which
+  asks for SIGKILL when the command ends (``PR_SET_PDEATHSIG``, ``die_with_parent``) and
+  has each worker ask, as soon as it is forked, for SIGKILL when the forkserver ends: no
+  Python has to run in a worker for it to end. Without that, a worker killed while it
+  imported the command's main module (the whole model, before any initializer runs)
+  lived until the import was done: up to 9 s on a loaded machine, which once failed the
+  test of a kill at a random moment. Each worker also watches the command's pid through
+  a Linux pidfd and exits when it ends (``die_with``), in case the forkserver was started
+  without the guard (by a pool outside the main thread, or by other code).
   Processes forked by the command itself (pyabc's calibration workers) get the
   parent-death signal (``kill_forks_with_parent``).
 
@@ -39,6 +40,8 @@ from contextlib import contextmanager
 
 # From <linux/prctl.h>.
 PR_SET_PDEATHSIG = 1
+# The environment variable that tells a forkserver which process is its command.
+COMMAND_PID = "NGO_ABM_COMMAND_PID"
 
 
 class Terminated(KeyboardInterrupt):
@@ -87,12 +90,8 @@ def signals_held() -> Iterator[None]:
 
 
 def die_with(command_pid: int) -> None:
-    """Worker initializer: ignore Ctrl-C, and exit when process ``command_pid`` ends.
-
-    The worker also ends when its parent (the forkserver) ends.
-    """
+    """Worker initializer: ignore Ctrl-C, and exit when process ``command_pid`` ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
     try:
         pidfd = os.pidfd_open(command_pid)
     except ProcessLookupError:
@@ -100,13 +99,28 @@ def die_with(command_pid: int) -> None:
     threading.Thread(target=_exit_when_ended, args=(pidfd,), daemon=True).start()
 
 
-def die_with_parent() -> None:
-    """Have the kernel kill this process (SIGKILL) when the thread that started it ends."""
-    parent = os.getppid()
+def guard_forkserver(context) -> None:
+    """Have a forkserver that ``context`` starts from now on import the guard first.
+
+    Only from the main thread: the parent-death signal follows the thread that started
+    the forkserver, which every later pool of the process shares. A forkserver already
+    running is reused as it is.
+    """
+    if threading.current_thread() is threading.main_thread():
+        os.environ[COMMAND_PID] = str(os.getpid())
+        context.set_forkserver_preload(["__main__", "experiments.forkserver_guard"])
+
+
+def die_with_parent(expected: int) -> None:
+    """Have the kernel kill this process (SIGKILL) when its parent ``expected`` ends.
+
+    Strictly, when the thread of ``expected`` that started this process ends. A parent
+    that ended before the request sends no signal, so the process then exits at once.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # A parent that ended before the request sends no signal: the process was re-parented.
-    if os.getppid() != parent:
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != expected:
         os._exit(1)
 
 

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from model import Scenario, ScenarioError, simulate
 from model.code import model_fingerprint
 
-from .lifetime import die_with, signals_held, stop_workers
+from .lifetime import die_with, guard_forkserver, signals_held, stop_workers
 from .scheduler import open_client
 
 # How long to wait for a scheduler's first worker.
@@ -147,8 +147,7 @@ def _imap_pool(
     fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int
 ) -> Iterator[tuple[int, Any]]:
     context = get_context("forkserver")
-    # Only a forkserver started after this call imports the guard (``lifetime``).
-    context.set_forkserver_preload(["__main__", "experiments.forkserver_guard"])
+    guard_forkserver(context)
     pool = ProcessPoolExecutor(
         min(workers, len(tasks)),
         mp_context=context,

@@ -123,7 +123,8 @@ _FORKSERVER = (
     "time.sleep(120)\n"
 )
 _COMMAND = (
-    "import subprocess, sys, time\n"
+    "import os, subprocess, sys, time\n"
+    "os.environ['NGO_ABM_COMMAND_PID'] = str(os.getpid())\n"
     f"subprocess.Popen([sys.executable, '-c', {_FORKSERVER!r}])\n"
     "time.sleep(120)\n"
 )
@@ -136,7 +137,7 @@ def running(sid: int) -> list[int]:
         try:
             if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
                 alive.append(pid)
-        except FileNotFoundError:
+        except OSError:  # ended and reaped meanwhile
             continue
     return alive
 
