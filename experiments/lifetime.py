@@ -117,11 +117,16 @@ def die_with_parent(expected: int) -> None:
     Strictly, when the thread of ``expected`` that started this process ends. A parent
     that ended before the request sends no signal, so the process then exits at once.
     """
+    _ask_for_sigkill_with_parent()
+    if os.getppid() != expected:
+        os._exit(1)
+
+
+def _ask_for_sigkill_with_parent() -> None:
+    """Ask the kernel for SIGKILL when the thread that started this process ends."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != expected:
-        os._exit(1)
 
 
 def _exit_when_ended(pidfd: int) -> None:
@@ -157,5 +162,4 @@ def kill_forks_with_parent() -> None:
 def _end_with_parent() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _ask_for_sigkill_with_parent()
