@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def truncated_draws(
         raise ValueError(f"unknown sampler {sampler!r}: one of {SAMPLERS}")
     tau = hpd_threshold(estimator, features, eps, seed)
     if sampler == "mcmc":
-        return _mcmc_draws(estimator, features, n, tau, seed, truncation_round, settings)
+        return _mcmc_draws(estimator, features, n, eps, tau, seed, truncation_round, settings)
     dim = len(estimator.parameters)
     kept, tried = [], 0
     for block in range(MAX_BLOCKS):
@@ -145,12 +146,14 @@ def truncated_draws(
     )
 
 
-def _mcmc_draws(estimator, features, n, tau, seed, truncation_round, settings):
+def _mcmc_draws(estimator, features, n, eps, tau, seed, truncation_round, settings):
     """Return draws of the truncated prior by MCMC from the estimator's draws, and diagnostics."""
     keys = (TRUNCATION_STREAM, truncation_round + 1, MCMC_STREAM)
     start_seed = int(np.random.default_rng([seed, *keys]).integers(2**31))
-    # About eps of q's draws fall outside the region: draw a tenth more than the chains.
-    count = settings.chains + settings.chains // 10 + 10
+    # About eps of q's draws fall outside the region: draw a tenth more than the chains,
+    # divided by the share inside (which leaves the count of eps = 1e-4, and so the
+    # proposals drawn before eps could be chosen, as they were).
+    count = math.floor((settings.chains + settings.chains // 10 + 10) / (1 - eps))
     starts = estimator.sample(features, count, start_seed, iid=True)
     logq = padded_log_density(estimator, features)
     try:

@@ -45,6 +45,17 @@ replicates = whole_number(1, MAX_REPLICATES)
 workers = whole_number(1, MAX_WORKERS)
 
 
+def share(text: str) -> float:
+    """Parse a share of probability mass: a number above 0 and below 1 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 1, got {text}")
+    return value
+
+
 def minutes(text: str) -> float:
     """Parse a time limit in minutes: a number above 0 and at most a week (argparse type)."""
     try:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from calibration.truncation import SAMPLERS
+from calibration.truncation import EPS, SAMPLERS
 from experiments.locks import output_folder
 from model import ScenarioError
 from model.limits import MAX_MINUTES, MAX_RUNS
 
-from .arguments import minutes, seeds, whole_number, workers
+from .arguments import minutes, seeds, share, whole_number, workers
 
 CHECK_ROWS = 4
 
@@ -36,6 +36,7 @@ def cmd_rekey(args: argparse.Namespace) -> int:
             ("--out", args.out is not None),
             ("--scheduler", args.scheduler is not None),
             ("--sampler", args.sampler is not None),
+            ("--eps", args.eps is not None),
         )
         if given
     ]
@@ -60,8 +61,9 @@ def cmd_reference(args: argparse.Namespace) -> int:
         return cmd_rekey(args)
     if args.check_rows is not None:
         raise ScenarioError("--check-rows", "", "only with --rekey")
-    if args.sampler is not None and args.truncate is None:
-        raise ScenarioError("--sampler", "", "only with --truncate")
+    for flag, given in (("--sampler", args.sampler), ("--eps", args.eps)):
+        if given is not None and args.truncate is None:
+            raise ScenarioError(flag, "", "only with --truncate")
     from calibration.reference import DEFAULT_TABLE, truncated_table
     from experiments.reference_table import build_table, write_truncated_proposal
 
@@ -78,6 +80,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 truncation_round=args.round,
                 sampler=args.sampler or SAMPLERS[0],
+                eps=EPS if args.eps is None else args.eps,
             )
             print(f"{folder}: proposal from {meta['estimator']}, {proposal_summary(meta)}")
             proposal = folder
@@ -158,5 +161,12 @@ def register(sub) -> None:
         default=None,
         help="with --truncate: rejection from the prior, or elliptical slice sampling "
         "(for a region of small prior mass; the proposal gets a key of its own)",
+    )
+    p.add_argument(
+        "--eps",
+        type=share,
+        default=None,
+        help=f"with --truncate: the share of the estimator's posterior mass left outside the "
+        f"region (default {EPS}; another share gives the proposal a key of its own)",
     )
     p.set_defaults(func=cmd_reference)

@@ -18,6 +18,8 @@ from calibration.reference import (
     table_key,
     write_chunk,
 )
+from calibration.truncation import EPS
+from cli.main import main
 from experiments.reference_table import build_table
 from experiments.rekey import (
     REKEYED_FROM,
@@ -118,3 +120,24 @@ def test_rekey_refuses_the_options_it_would_ignore():
     assert_one_line(["reference", "--rekey", "--sampler", "mcmc"], "--sampler")
     assert_one_line(["reference", "--check-rows", "3"], "--check-rows", "only with --rekey")
     assert_one_line(["reference", "--sampler", "mcmc", "--rows", "2"], "--sampler", "--truncate")
+    assert_one_line(["reference", "--rekey", "--eps", "0.1"], "--eps")
+    assert_one_line(["reference", "--eps", "0.1", "--rows", "2"], "--eps", "--truncate")
+    for bad in ("0", "1", "nan", "x"):
+        assert_one_line(["reference", "--truncate", "main", "--eps", bad], "--eps")
+
+
+@pytest.mark.parametrize(("argv", "eps"), [([], EPS), (["--eps", "0.1"], 0.1)])
+def test_reference_draws_the_region_of_the_share_it_is_given(monkeypatch, tmp_path, argv, eps):
+    import experiments.reference_table as reference_table
+
+    seen = {}
+
+    def proposal(folder, holdout, rows, **options):
+        seen.update(options)
+        return {"estimator": "main.eqx", "prior_mass": 0.5}
+
+    monkeypatch.setattr(reference_table, "write_truncated_proposal", proposal)
+    monkeypatch.setattr(reference_table, "build_table", lambda *args, **kwargs: 0)
+    out = tmp_path / "round"
+    assert main(["reference", "--truncate", "main", "--rows", "2", "--out", str(out), *argv]) == 0
+    assert seen["eps"] == eps
