@@ -12,7 +12,9 @@ the width of its narrowest direction (fitting the reference to the chains' popul
 the idea of Nishihara, Murray and Adams 2014, "Parallel MCMC with generalized elliptical
 slice sampling", JMLR). ``spread = 2`` is about the variance of a uniform draw in the
 ellipsoid of a Gaussian's ``1 - 1e-4`` region, in the calibration's 38 dimensions,
-relative to the Gaussian's.
+relative to the Gaussian's; for a region of level 0.9 it would be about 1.24, so there
+the reference starts wider than it needs (more shrinks a step until the first refit, the
+same target).
 At each quarter of the burn-in the reference is refitted to the chains (covariance times
 ``refit_spread``), which by then are nearer the target than q's draws; after the burn-in it
 stays fixed, so the draws kept are those of one Markov chain kernel that leaves ``pi``

@@ -6,11 +6,15 @@ Kyrgyz register counts within 15%. Truncated sequential NPE (Deistler, Goncalves
 2022, "Truncated proposals for scalable and hassle-free simulation-based inference")
 simulates a further round from the prior restricted to the region where a first
 estimator's posterior at the reported figures has its mass: the highest-density region of
-level ``1 - eps`` (``eps = 1e-4``), found by ranking the posterior's own draws by their
-density. Inside that region the truncated prior is proportional to the prior, so an
-estimator trained by plain maximum likelihood on the prior's rows and the truncated rows
-together is still an estimator of the posterior at the reported figures (the mixture of
-the two is the prior times a step function that is constant over the posterior's mass).
+level ``1 - eps`` (``eps = 1e-4`` by default, ``ngo-abm reference --eps``), found by
+ranking the posterior's own draws by their density. Inside that region the truncated prior
+is proportional to the prior, so an estimator trained by plain maximum likelihood on the
+prior's rows and the truncated rows together is still an estimator of the posterior at the
+reported figures (the mixture of the two is the prior times a step function that is
+constant over the posterior's mass), as long as the region holds the posterior's mass:
+with a tiny ``eps`` that holds by construction; a larger one (the last round, level 0.9)
+rests on the estimator's posterior being wider than the posterior it estimates, which
+``docs/calibration.md`` checks against the observation model's own posterior.
 
 Draws come from standard normal candidates (the prior's normal scores) in blocks keyed by
 ``(seed, block, round)``, kept in order where the estimator's density clears the threshold: the
@@ -151,8 +155,8 @@ def _mcmc_draws(estimator, features, n, eps, tau, seed, truncation_round, settin
     keys = (TRUNCATION_STREAM, truncation_round + 1, MCMC_STREAM)
     start_seed = int(np.random.default_rng([seed, *keys]).integers(2**31))
     # About eps of q's draws fall outside the region: draw a tenth more than the chains,
-    # divided by the share inside (which leaves the count of eps = 1e-4, and so the
-    # proposals drawn before eps could be chosen, as they were).
+    # divided by the share inside. At eps = 1e-4 the division adds less than one draw for
+    # up to about 9,000 chains, so the proposals drawn before eps could be chosen stand.
     count = math.floor((settings.chains + settings.chains // 10 + 10) / (1 - eps))
     starts = estimator.sample(features, count, start_seed, iid=True)
     logq = padded_log_density(estimator, features)

@@ -45,15 +45,19 @@ replicates = whole_number(1, MAX_REPLICATES)
 workers = whole_number(1, MAX_WORKERS)
 
 
-def share(text: str) -> float:
-    """Parse a share of probability mass: a number above 0 and below 1 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and 0 < value < 1):
-        raise argparse.ArgumentTypeError(f"must be above 0 and below 1, got {text}")
-    return value
+def share(low: float, high: float) -> Callable[[str], float]:
+    """Return an argparse type: a share of probability mass from ``low`` to ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {text}")
+        return value
+
+    return parse
 
 
 def minutes(text: str) -> float:

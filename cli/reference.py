@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from calibration.truncation import EPS, SAMPLERS
+from calibration.truncation import EPS, SAMPLERS, THRESHOLD_DRAWS
 from experiments.locks import output_folder
 from model import ScenarioError
 from model.limits import MAX_MINUTES, MAX_RUNS
@@ -21,6 +21,9 @@ from model.limits import MAX_MINUTES, MAX_RUNS
 from .arguments import minutes, seeds, share, whole_number, workers
 
 CHECK_ROWS = 4
+# Below 1 / THRESHOLD_DRAWS the threshold is the least of the estimator's draws whatever the
+# share; above a half the region leaves out more of the posterior than it keeps.
+EPS_BOUNDS = (1 / THRESHOLD_DRAWS, 0.5)
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:
@@ -164,7 +167,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--eps",
-        type=share,
+        type=share(EPS_BOUNDS[0], EPS_BOUNDS[1]),
         default=None,
         help=f"with --truncate: the share of the estimator's posterior mass left outside the "
         f"region (default {EPS}; another share gives the proposal a key of its own)",

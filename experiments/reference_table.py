@@ -107,9 +107,9 @@ def write_truncated_proposal(
                 folder / PROPOSAL_FILE,
                 "",
                 f"holds rows of another proposal (estimator {meta.get('estimator')}, sampler "
-                f"{meta.get('sampler', 'rejection')}, seed {meta.get('seed')}; another "
-                "estimator's weights, sampler settings or seed): move the folder away or "
-                "give --out",
+                f"{meta.get('sampler', 'rejection')}, eps {meta.get('eps')}, seed "
+                f"{meta.get('seed')}; another estimator's weights, sampler settings, --eps or "
+                "seed): move the folder away or give --out",
             )
     draws, tau, details = truncated_draws(
         estimator, features, rows, eps, seed, truncation_round, sampler, settings

@@ -122,7 +122,7 @@ def test_rekey_refuses_the_options_it_would_ignore():
     assert_one_line(["reference", "--sampler", "mcmc", "--rows", "2"], "--sampler", "--truncate")
     assert_one_line(["reference", "--rekey", "--eps", "0.1"], "--eps")
     assert_one_line(["reference", "--eps", "0.1", "--rows", "2"], "--eps", "--truncate")
-    for bad in ("0", "1", "nan", "x"):
+    for bad in ("0", "1e-5", "0.6", "1", "nan", "x"):
         assert_one_line(["reference", "--truncate", "main", "--eps", bad], "--eps")
 
 

@@ -82,6 +82,24 @@ def test_mcmc_draws_lie_in_the_region_and_follow_rejections(toy, monkeypatch):
     assert "0.0123" in proposal_summary({"prior_mass": 0.0123})
 
 
+@pytest.mark.parametrize(
+    ("chains", "eps", "count"),
+    [(1000, 1e-4, 1110), (1000, 0.1, 1233), (50, 1e-3, 65), (200, 1e-4, 230)],
+)
+def test_the_mcmc_starts_grow_with_the_share_left_out(monkeypatch, chains, eps, count):
+    """The default share keeps the start count of the proposals drawn before it was chosen."""
+    asked = []
+
+    class Starts:
+        def sample(self, features, n, seed, iid=False):
+            asked.append(n)
+            raise StopIteration
+
+    with pytest.raises(StopIteration):
+        truncation._mcmc_draws(Starts(), None, 10, eps, 0.0, 1, 5, Settings(chains=chains))
+    assert asked == [count]
+
+
 def test_a_rejection_proposals_key_is_the_one_it_had_before_the_choice(tmp_path):
     weights = tmp_path / "w.eqx"
     weights.write_bytes(b"weights of a flow")
