@@ -45,8 +45,9 @@ validate: setup
 	$(BIN)/ngo-abm validate --workers 2
 
 # The whole committed calibration from nothing (docs/calibration.md, "Commands"): the
-# prior's reference table, seven truncated rounds of the main estimator and three of the
-# held-back one (the last of each at level 0.9), then the report, the validation and the regional layer. It rewrites the
+# prior's reference table, eight truncated rounds of the main estimator (the last two at
+# level 0.9) and three of the held-back one (the last at level 0.9), then the report, the
+# validation and the regional layer. It rewrites the
 # committed posterior, estimators and reports. Start with calibration/runs/ moved away; a
 # failing step stops the rest, and a stopped run is resumed from its step by hand.
 recalibrate: setup
@@ -66,6 +67,8 @@ recalibrate: setup
 	$(BIN)/ngo-abm calibrate npe --rows 10200 --truncated-rows 5000 2800 2800 2800 2800 2800
 	$(BIN)/ngo-abm reference --truncate main --round 7 --rows 3000 --workers 2 --sampler mcmc --eps 0.1
 	$(BIN)/ngo-abm calibrate npe --rows 10200 --truncated-rows 5000 2800 2800 2800 2800 2800 2800
+	$(BIN)/ngo-abm reference --truncate main --round 8 --rows 3000 --workers 2 --sampler mcmc --eps 0.1
+	$(BIN)/ngo-abm calibrate npe --rows 10200 --truncated-rows 5000 2800 2800 2800 2800 2800 2800 2800
 	$(BIN)/ngo-abm calibrate npe --holdout --rows 10200
 	$(BIN)/ngo-abm reference --truncate holdout --rows 3200 --workers 2
 	$(BIN)/ngo-abm calibrate npe --holdout --rows 10200 --truncated-rows 3200

@@ -12,7 +12,7 @@ is proportional to the prior, so an estimator trained by plain maximum likelihoo
 prior's rows and the truncated rows together is still an estimator of the posterior at the
 reported figures (the mixture of the two is the prior times a step function that is
 constant over the posterior's mass), as long as the region holds the posterior's mass:
-with a tiny ``eps`` that holds by construction; a larger one (the last round, level 0.9)
+with a tiny ``eps`` that holds by construction; a larger one (the last rounds, level 0.9)
 rests on the estimator's posterior being wider than the posterior it estimates, which
 ``docs/calibration.md`` checks against the observation model's own posterior.
 
