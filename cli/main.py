@@ -30,6 +30,7 @@ PARAM_MODES = ("auto", "median", "posterior", "scenario")
 # Each of these modules adds its subcommand(s) through ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "cli.calibrate",
+    "cli.chains",
     "cli.bench",
     "cli.dashboard",
     "cli.experiment",

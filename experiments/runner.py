@@ -90,6 +90,7 @@ def map_runs(
     progress: bool = False,
     desc: str = "runs",
     on_progress: Callable[[int, int], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Any]:
     """Apply ``fn`` to every task and return the results in task order.
 
@@ -102,6 +103,8 @@ def map_runs(
         desc: Label of the progress bar.
         on_progress: Called with ``(tasks done, tasks in all)`` after each task (a page's
             progress bar).
+        pool: Workers kept for many calls (``worker_pool``); overrides ``workers`` and
+            ``scheduler``.
 
     Raises:
         ScenarioError: if the scheduler cannot be reached or its workers cannot run the
@@ -109,7 +112,11 @@ def map_runs(
     """
     results: list[Any] = [None] * len(tasks)
     with tqdm(total=len(tasks), desc=desc, disable=not progress, leave=False) as bar:
-        for done, (index, result) in enumerate(imap_runs(fn, tasks, workers, scheduler), 1):
+        if pool is not None:
+            runs = _submit(pool, fn, tasks)
+        else:
+            runs = imap_runs(fn, tasks, workers, scheduler)
+        for done, (index, result) in enumerate(runs, 1):
             results[index] = result
             bar.update()
             if on_progress:
@@ -143,27 +150,36 @@ def imap_runs(
         yield from _imap_pool(fn, tasks, workers)
 
 
+@contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Keep ``workers`` local processes for many ``map_runs`` calls (``None`` for one).
+
+    Many short calls in a row (a Markov chain's steps) then pay the workers' start-up,
+    imports and compiled code's loading once rather than at every call.
+    """
+    if workers <= 1:
+        yield None
+        return
+    with _pool(workers) as pool:
+        yield pool
+
+
 def _imap_pool(
     fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int
 ) -> Iterator[tuple[int, Any]]:
+    with _pool(min(workers, len(tasks))) as pool:
+        yield from _submit(pool, fn, tasks)
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     context = get_context("forkserver")
     guard_forkserver(context)
     pool = ProcessPoolExecutor(
-        min(workers, len(tasks)),
-        mp_context=context,
-        initializer=die_with,
-        initargs=(os.getpid(),),
+        workers, mp_context=context, initializer=die_with, initargs=(os.getpid(),)
     )
     try:
-        # Submitting starts the workers: hold signals until each is in ``pool._processes``.
-        with signals_held():
-            pending = {pool.submit(fn, task): index for index, task in enumerate(tasks)}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            # Report finished tasks in index order so a batch of simultaneous
-            # completions is handled the same way every time.
-            for future in sorted(done, key=pending.__getitem__):
-                yield pending.pop(future), future.result()
+        yield pool
     except BaseException:
         # Interrupted, terminated, closed early or failed: the running tasks' results
         # are not wanted, so the workers are not waited for.
@@ -171,6 +187,25 @@ def _imap_pool(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(
+    pool: ProcessPoolExecutor, fn: Callable[[Any], Any], tasks: Sequence[Any]
+) -> Iterator[tuple[int, Any]]:
+    # Submitting starts the workers: hold signals until each is in ``pool._processes``.
+    with signals_held():
+        pending = {pool.submit(fn, task): index for index, task in enumerate(tasks)}
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            # Report finished tasks in index order so a batch of simultaneous
+            # completions is handled the same way every time.
+            for future in sorted(done, key=pending.__getitem__):
+                yield pending.pop(future), future.result()
+    finally:
+        # A kept pool outlives a failed or abandoned call: its tasks must not.
+        for future in pending:
+            future.cancel()
 
 
 def _imap_dask(

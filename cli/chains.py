@@ -1,0 +1,71 @@
+"""``ngo-abm chains``: pseudo-marginal chains at the reported figures, against the estimator.
+
+Runs ``experiments.chains`` on the committed main estimator and writes the summary to
+``calibration/report/chains.json`` (the share of the chains' states inside each of the
+estimator's regions, which tells of which level a further truncated round may be) and
+the kept states beside it, ``chains_states.npz`` (not committed). See
+``docs/calibration.md``, "The chains as a command".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from experiments.locks import output_folder
+
+from .arguments import seeds, whole_number, workers
+from .main import UsageError
+
+
+def cmd_chains(args: argparse.Namespace) -> int:
+    """Run the chains and write their summary and states."""
+    from calibration.amortised import load_estimator
+    from calibration.atomic import write_atomic, write_text_atomic
+    from experiments.calibration_report import REPORT_DIR
+    from experiments.chains import ChainSettings, run_chains, summary
+
+    if args.burn_in >= args.steps:
+        raise UsageError(f"chains: --burn-in {args.burn_in} leaves no step of {args.steps} kept")
+    settings = ChainSettings(
+        chains=args.chains, steps=args.steps, burn_in=args.burn_in, runs=args.runs, seed=args.seed
+    )
+    out = args.out or REPORT_DIR
+    estimator = load_estimator(False)
+    with output_folder(out, "report"):
+        chains = run_chains(estimator, settings, args.workers, progress=True)
+        result = summary(estimator, chains, settings)
+        states = write_atomic(out / "chains_states.npz", lambda tmp: _save(tmp, chains.states))
+        path = write_text_atomic(out / "chains.json", json.dumps(result, indent=2) + "\n")
+    shares = ", ".join(f"{k}: {v:.3f}" for k, v in result["inside_region"].items())
+    print(f"states inside the estimator's regions of level {shares}")
+    print(f"wrote {path} and {states}")
+    return 0
+
+
+def _save(path: str, states) -> None:
+    import numpy as np
+
+    # A file object: given a name, numpy would append ".npz" to the temporary file's.
+    with open(path, "wb") as handle:
+        np.savez(handle, states=states)
+
+
+def register(sub) -> None:
+    """Add the ``chains`` subcommand."""
+    p = sub.add_parser(
+        "chains",
+        help="pseudo-marginal chains at the reported figures: how much of the posterior "
+        "lies inside the estimator's regions",
+    )
+    p.add_argument("--chains", type=whole_number(2, 1000), default=16, help="chains")
+    p.add_argument("--steps", type=whole_number(2, 100_000), default=300, help="steps per chain")
+    p.add_argument("--burn-in", type=whole_number(1, 100_000), default=100, help="steps not kept")
+    p.add_argument(
+        "--runs", type=whole_number(1, 100), default=2, help="runs per likelihood estimate"
+    )
+    p.add_argument("--seed", type=seeds, default=1)
+    p.add_argument("--workers", type=workers, default=2, help="local processes")
+    p.add_argument("--out", type=Path, default=None, help="folder (calibration/report)")
+    p.set_defaults(func=cmd_chains)
