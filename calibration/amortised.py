@@ -152,11 +152,7 @@ def retrain(
     tables = [load_table(folder, estimator.table_key, estimator.rows)]
     for r, ((key, n), where) in enumerate(zip(estimator.truncated, folders, strict=True), start=1):
         tables.append(load_table(where, key, n).assign(**{ROUND: r}))
-    by_id = {t.id: t for t in load_targets()}
-    gone = [i for i in estimator.targets if i not in by_id]
-    if gone:
-        raise ScenarioError("calibration/targets.yaml", gone[0], "no longer a target")
-    targets = [by_id[i] for i in estimator.targets]
+    targets = estimator_targets(estimator)
     return _estimate(
         tables,
         targets,
@@ -195,12 +191,28 @@ def _estimate(tables, targets, parameters, key, rows, truncated, seed, spec, pro
     return estimator, cost
 
 
+def estimator_targets(estimator: Estimator) -> list[Target]:
+    """Return the targets the estimator was trained on, in its order, as the file has them.
+
+    Raises:
+        ScenarioError: if one of them is no longer a target.
+    """
+    by_id = {t.id: t for t in load_targets()}
+    gone = [i for i in estimator.targets if i not in by_id]
+    if gone:
+        raise ScenarioError("calibration/targets.yaml", gone[0], "no longer a target")
+    return [by_id[i] for i in estimator.targets]
+
+
+def reported_features(estimator: Estimator) -> np.ndarray:
+    """Return the features of the reported figures, in the estimator's order."""
+    return observed(estimator_targets(estimator))
+
+
 def posterior_at_reported(estimator: Estimator, n: int = POSTERIOR_DRAWS, seed: int = 1):
     """Return ``n`` joint posterior draws at the reported figures, in model units, weighted."""
     priors = load_priors()
-    targets = {t.id: t for t in load_targets()}
-    x = observed([targets[i] for i in estimator.targets])
-    z = estimator.sample(x, n, seed)
+    z = estimator.sample(reported_features(estimator), n, seed)
     rows = [
         model_values(dict(zip(map(sampled_name, estimator.parameters), r, strict=True)), priors)
         for r in z

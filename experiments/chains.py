@@ -33,14 +33,13 @@ import numpy as np
 from scipy.special import logsumexp
 from tqdm import tqdm
 
-from calibration.amortised import fitted_targets
+from calibration.amortised import fitted_targets, reported_features
 from calibration.npe import Estimator
-from calibration.observation import log_likelihood, observed, signed_errors
+from calibration.observation import log_likelihood, signed_errors
 from calibration.priors import load_priors, model_values, sampled_name
 from calibration.reference import simulate_statistics, simulator
 from calibration.restricted_prior import split_rhat
 from calibration.truncation import log_density
-from model import ScenarioError
 
 from .runner import derived_seed, map_runs, worker_pool
 
@@ -139,7 +138,7 @@ def log_target(z: np.ndarray, estimates: np.ndarray) -> np.ndarray:
 
 def starting_states(estimator: Estimator, settings: ChainSettings, pool=None) -> Start:
     """Return the best ``chains`` of a batch of the estimator's draws, freshly estimated."""
-    features = observed(estimator_targets(estimator))
+    features = reported_features(estimator)
     batch = estimator.sample(features, settings.start_batch * settings.chains, settings.seed)
     picked, batch_sse = estimate(batch, 0, settings, estimator, pool)
     best = np.argsort(-log_target(batch, picked), kind="stable")[: settings.chains]
@@ -208,7 +207,7 @@ def region_shares(estimator: Estimator, states: np.ndarray, seed: int) -> dict[f
     A region of level L holds the points whose estimator density is at least the density
     that L of the estimator's own draws reach.
     """
-    features = observed(estimator_targets(estimator))
+    features = reported_features(estimator)
     own_seed = derived_seed(seed, CHAIN_STREAM, REGION_STREAM)
     own_draws = estimator.sample(features, REGION_DRAWS, own_seed, iid=True)
     own = log_density(estimator, own_draws, features)
@@ -244,16 +243,3 @@ def largest_rhat(states: np.ndarray) -> float | None:
     with np.errstate(divide="ignore", invalid="ignore"):
         rhat = [split_rhat(states[:, :, k].T) for k in range(states.shape[2])]
     return float(max(rhat)) if np.all(np.isfinite(rhat)) else None
-
-
-def estimator_targets(estimator: Estimator):
-    """Return the fitted targets in the estimator's order.
-
-    Raises:
-        ScenarioError: if one it was trained on is no longer a fitted target.
-    """
-    by_id = {t.id: t for t in fitted_targets(False)}
-    gone = [i for i in estimator.targets if i not in by_id]
-    if gone:
-        raise ScenarioError("calibration/targets.yaml", gone[0], "no longer a fitted target")
-    return [by_id[i] for i in estimator.targets]

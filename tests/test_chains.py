@@ -10,7 +10,12 @@ import pytest
 from scipy.special import logsumexp
 from test_reliability import assert_one_line
 
-from calibration.amortised import estimator_path, fitted_targets, load_estimator
+from calibration.amortised import (
+    estimator_path,
+    estimator_targets,
+    fitted_targets,
+    load_estimator,
+)
 from calibration.observation import log_likelihood, observed
 from calibration.priors import load_priors, model_values, sampled_name
 from calibration.reference import simulate_statistics, simulator
@@ -19,7 +24,6 @@ from experiments.chains import (
     ChainSettings,
     Start,
     estimate,
-    estimator_targets,
     metropolis,
     region_shares,
     run_chains,
