@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_atomic, write_text_atomic
+from .compilation_cache import use_compilation_cache
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ def _build_flow(spec: FlowSpec, dim: int, cond_dim: int, key):
     from flowjax.distributions import Normal
     from flowjax.flows import masked_autoregressive_flow
 
+    # Every flow, trained or loaded, is built here before any of its programs compiles.
+    use_compilation_cache()
     return masked_autoregressive_flow(
         key,
         base_dist=Normal(jnp.zeros(dim)),

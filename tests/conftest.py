@@ -12,6 +12,7 @@ import contextlib
 import copy
 import hashlib
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from cli.main import main
-from model import COUNTRIES, SECTORS, NGOModel, Scenario, load_scenario
+from model import COUNTRIES, SECTORS, NGOModel, Scenario, load_scenario, simulate
 from model.agents import NGO
 from model.population import Population
 from model.rng import KeyedStreams
@@ -53,6 +54,22 @@ SLOW_FILES_FIRST = (
     "test_benchmark_smoke.py",
     "test_truncation.py",
 )
+
+
+def pytest_configure(config):
+    """Compile the model's kernels once, before pytest-xdist starts its workers.
+
+    On a fresh clone numba's cache is empty, and each worker, and each worker process of
+    a test that starts before the cache is written, would compile the same kernels itself
+    (about 45 seconds of a core each, several at once). Compiled here, they are read from
+    the cache everywhere else. Both entry points: the calibration path's compiled years
+    and the kernels that ``NGOModel`` calls one by one.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    kyrgyzstan = load_scenario(SCENARIOS / "kyrgyzstan.yaml")
+    simulate(kyrgyzstan, seed=1, agents=False)
+    simulate(kyrgyzstan, seed=1)
 
 
 def pytest_collection_modifyitems(items):

@@ -1,0 +1,119 @@
+"""JAX's persistent compilation cache (``calibration.compilation_cache``): used, and harmless.
+
+The same tiny flow is trained and sampled in two fresh processes (a process sets its
+cache folder once): with the cache empty (every program compiled) and with the cache the
+first left (programs read back); the weights and draws must be the same bit for bit. The
+choices JAX is given (a folder, the cache turned off) are checked in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from calibration.compilation_cache import use_compilation_cache
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TRAIN_AND_SAMPLE = """
+import hashlib, json, sys
+import numpy as np
+import jax
+from calibration.npe import Estimator, FlowSpec, save, train
+
+hits = []
+jax.monitoring.register_event_listener(
+    lambda name, **kw: hits.append(name) if name.endswith("cache_hits") else None
+)
+rng = np.random.default_rng(3)
+z = rng.normal(size=(300, 2))
+features = z + 0.3 * rng.normal(size=(300, 2))
+spec = FlowSpec(layers=2, width=8, depth=1, ensemble=1, max_epochs=3, patience=2)
+flows, mean, sd, _ = train(z, features, spec, seed=5)
+estimator = Estimator(flows, spec, ["a", "b"], ["x", "y"], mean, sd, "key", 300, 5)
+draws = estimator.sample(np.array([0.5, -0.5]), 64, seed=2)
+save(estimator, __import__("pathlib").Path(sys.argv[1]))
+print(json.dumps({
+    "folder": jax.config.jax_compilation_cache_dir,
+    "hits": len(hits),
+    "draws": hashlib.sha256(draws.tobytes()).hexdigest(),
+    "weights": hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest(),
+}))
+"""
+
+
+def _run(tmp_path: Path, name: str, **env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    done = subprocess.run(
+        [sys.executable, "-c", TRAIN_AND_SAMPLE, str(tmp_path / f"{name}.eqx")],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_programs_read_back_from_the_cache_give_the_same_flow_and_draws(tmp_path):
+    home = tmp_path / "home"
+    folder = home / "ngo-abm" / "jax"
+
+    fresh = _run(tmp_path, "fresh", XDG_CACHE_HOME=str(home))
+    kept = sorted(p.name for p in folder.iterdir())
+    again = _run(tmp_path, "again", XDG_CACHE_HOME=str(home))
+
+    assert fresh["folder"] == again["folder"] == str(folder)
+    assert kept
+    # The fresh run reads back only what it compiled twice itself; the next one all of it.
+    assert again["hits"] >= len(kept) > fresh["hits"]
+    assert sorted(p.name for p in folder.iterdir()) == kept
+    assert (again["draws"], again["weights"]) == (fresh["draws"], fresh["weights"])
+
+
+@pytest.fixture
+def jax_cache_settings():
+    """Restore JAX's cache settings after a test that changes them in this process."""
+    import jax
+
+    names = ("jax_enable_compilation_cache", "jax_compilation_cache_dir")
+    before = {name: getattr(jax.config, name) for name in names}
+    yield jax.config
+    for name, value in before.items():
+        jax.config.update(name, value)
+
+
+def test_a_folder_chosen_through_jax_is_kept(jax_cache_settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    jax_cache_settings.update("jax_enable_compilation_cache", True)
+    jax_cache_settings.update("jax_compilation_cache_dir", str(tmp_path / "chosen"))
+
+    assert use_compilation_cache.__wrapped__() == tmp_path / "chosen"
+    assert jax_cache_settings.jax_compilation_cache_dir == str(tmp_path / "chosen")
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_cache_turned_off_stays_off(jax_cache_settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    jax_cache_settings.update("jax_enable_compilation_cache", False)
+
+    assert use_compilation_cache.__wrapped__() is None
+    assert not (tmp_path / "home").exists()
+
+
+def test_an_unwritable_cache_folder_leaves_the_cache_off(jax_cache_settings, tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    jax_cache_settings.update("jax_enable_compilation_cache", True)
+    jax_cache_settings.update("jax_compilation_cache_dir", None)
+
+    assert use_compilation_cache.__wrapped__() is None
+    assert jax_cache_settings.jax_compilation_cache_dir is None
