@@ -94,7 +94,6 @@ def _build_flow(spec: FlowSpec, dim: int, cond_dim: int, key):
     from flowjax.distributions import Normal
     from flowjax.flows import masked_autoregressive_flow
 
-    # Every flow, trained or loaded, is built here before any of its programs compiles.
     use_compilation_cache()
     return masked_autoregressive_flow(
         key,
@@ -122,6 +121,7 @@ def train(
     import jax.random as jr
     from flowjax.train import fit_to_data
 
+    use_compilation_cache()
     mean, sd = features.mean(axis=0), features.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
     scaled = (features - mean) / sd
@@ -168,6 +168,7 @@ def load(path: Path) -> Estimator:
     import equinox as eqx
     import jax.random as jr
 
+    use_compilation_cache()
     meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
     spec = FlowSpec(**meta["spec"])
     dim, cond_dim = len(meta["parameters"]), len(meta["targets"])

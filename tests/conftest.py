@@ -3,7 +3,8 @@
 The baseline runs (one per country, seed 1, one Mesa agent per NGO) are made once per
 session (once per pytest-xdist worker), so the tests that read them share about half a
 second of simulation. Every session also checks that no test changed the committed
-calibration files. The slowest test files are collected first (``SLOW_FILES_FIRST``).
+calibration files. The slowest test files are collected first (``SLOW_FILES_FIRST``),
+and the model's numba kernels are compiled once before the workers start.
 """
 
 from __future__ import annotations
@@ -65,11 +66,18 @@ def pytest_configure(config):
     the cache everywhere else. Both entry points: the calibration path's compiled years
     and the kernels that ``NGOModel`` calls one by one.
     """
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", 0):
+        return
+    if config.option.collectonly or config.option.help:
         return
     kyrgyzstan = load_scenario(SCENARIOS / "kyrgyzstan.yaml")
-    simulate(kyrgyzstan, seed=1, agents=False)
-    simulate(kyrgyzstan, seed=1)
+    try:
+        simulate(kyrgyzstan, seed=1, agents=False)
+        simulate(kyrgyzstan, seed=1)
+    except Exception:
+        # Only a warm-up: a model that fails here fails in the tests that run it, with a
+        # report of its own, rather than as pytest's internal error before any test.
+        return
 
 
 def pytest_collection_modifyitems(items):

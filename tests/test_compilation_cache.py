@@ -1,9 +1,10 @@
 """JAX's persistent compilation cache (``calibration.compilation_cache``): used, and harmless.
 
-The same tiny flow is trained and sampled in two fresh processes (a process sets its
-cache folder once): with the cache empty (every program compiled) and with the cache the
-first left (programs read back); the weights and draws must be the same bit for bit. The
-choices JAX is given (a folder, the cache turned off) are checked in this process.
+The same tiny flow is trained and sampled in three fresh processes (a process sets its
+cache folder once): with the cache off, with it empty and with what the second left (every
+program read back); the weights and draws must be the same bit for bit. The choices JAX
+is given (a folder, the cache turned off) and an unwritable folder are checked in this
+process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from calibration.compilation_cache import use_compilation_cache
+from calibration.compilation_cache import _writable_folder, cache_folder, use_compilation_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,10 +27,8 @@ import numpy as np
 import jax
 from calibration.npe import Estimator, FlowSpec, save, train
 
-hits = []
-jax.monitoring.register_event_listener(
-    lambda name, **kw: hits.append(name) if name.endswith("cache_hits") else None
-)
+events = []
+jax.monitoring.register_event_listener(lambda name, **kw: events.append(name))
 rng = np.random.default_rng(3)
 z = rng.normal(size=(300, 2))
 features = z + 0.3 * rng.normal(size=(300, 2))
@@ -40,7 +39,8 @@ draws = estimator.sample(np.array([0.5, -0.5]), 64, seed=2)
 save(estimator, __import__("pathlib").Path(sys.argv[1]))
 print(json.dumps({
     "folder": jax.config.jax_compilation_cache_dir,
-    "hits": len(hits),
+    "requests": events.count("/jax/compilation_cache/compile_requests_use_cache"),
+    "hits": events.count("/jax/compilation_cache/cache_hits"),
     "draws": hashlib.sha256(draws.tobytes()).hexdigest(),
     "weights": hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest(),
 }))
@@ -64,18 +64,22 @@ def _run(tmp_path: Path, name: str, **env: str) -> dict:
 
 def test_programs_read_back_from_the_cache_give_the_same_flow_and_draws(tmp_path):
     home = tmp_path / "home"
-    folder = home / "ngo-abm" / "jax"
 
+    off = _run(tmp_path, "off", XDG_CACHE_HOME=str(home), JAX_ENABLE_COMPILATION_CACHE="false")
     fresh = _run(tmp_path, "fresh", XDG_CACHE_HOME=str(home))
+    folder = Path(fresh["folder"])
     kept = sorted(p.name for p in folder.iterdir())
     again = _run(tmp_path, "again", XDG_CACHE_HOME=str(home))
 
-    assert fresh["folder"] == again["folder"] == str(folder)
-    assert kept
-    # The fresh run reads back only what it compiled twice itself; the next one all of it.
-    assert again["hits"] >= len(kept) > fresh["hits"]
+    assert off["folder"] is None and off["requests"] == 0
+    assert folder.parent == home / "ngo-abm" / "jax" and again["folder"] == fresh["folder"]
+    # The first process with the cache compiles what it asks for (reading back only what
+    # it compiled twice itself); the next reads back every program it asks for.
+    assert kept and fresh["hits"] < fresh["requests"]
+    assert again["hits"] == again["requests"] == fresh["requests"]
     assert sorted(p.name for p in folder.iterdir()) == kept
-    assert (again["draws"], again["weights"]) == (fresh["draws"], fresh["weights"])
+    assert (fresh["draws"], fresh["weights"]) == (off["draws"], off["weights"])
+    assert (again["draws"], again["weights"]) == (off["draws"], off["weights"])
 
 
 @pytest.fixture
@@ -117,3 +121,33 @@ def test_an_unwritable_cache_folder_leaves_the_cache_off(jax_cache_settings, tmp
 
     assert use_compilation_cache.__wrapped__() is None
     assert jax_cache_settings.jax_compilation_cache_dir is None
+
+
+def test_an_existing_folder_that_cannot_be_written_leaves_the_cache_off(
+    jax_cache_settings, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    jax_cache_settings.update("jax_enable_compilation_cache", True)
+    jax_cache_settings.update("jax_compilation_cache_dir", None)
+
+    assert use_compilation_cache.__wrapped__() is None
+    assert jax_cache_settings.jax_compilation_cache_dir is None
+
+
+def test_empty_entries_left_by_a_killed_write_are_dropped(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = cache_folder()
+    folder.mkdir(parents=True)
+    (folder / "jit_a-1-cache").write_bytes(b"")
+    (folder / "jit_b-2-cache").write_bytes(b"compiled")
+
+    assert _writable_folder() == folder
+    assert [p.name for p in folder.iterdir()] == ["jit_b-2-cache"]
+
+
+def test_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    assert cache_folder().parent == tmp_path / ".cache" / "ngo-abm" / "jax"
