@@ -6,20 +6,21 @@ flowjax's training step, the flows' sampling and their densities (``calibration.
 in later processes (its persistent compilation cache, keyed by the program, the JAX and
 XLA versions, the platform and the compiler options), so a second ``calibrate npe``,
 ``validate``, ``chains`` or ``reference --truncate`` no longer pays for them. On the CPU
-that compiled it, a program read back is the executable a fresh compilation gives, so
-results do not change (``tests/test_compilation_cache.py``). JAX's key names the
+that compiled it, a program read back gives the results a fresh compilation gives
+(``tests/test_compilation_cache.py``). JAX's key names the
 platform ("cpu") but not the CPU's model, so each CPU (its architecture and feature
 flags) gets a folder of its own: a cache in a home shared by several machines never
 hands one machine another's code.
 
 The cache lives in ``$XDG_CACHE_HOME/ngo-abm/jax`` (``~/.cache/ngo-abm/jax`` by default)
 and may be deleted at any time. JAX's own settings win: a folder set by
-``JAX_COMPILATION_CACHE_DIR`` is used with JAX's own thresholds, and
+``JAX_COMPILATION_CACHE_DIR`` is used with JAX's own thresholds and warnings, and
 ``JAX_ENABLE_COMPILATION_CACHE=false`` turns the cache off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
@@ -29,14 +30,20 @@ from pathlib import Path
 
 
 def cpu_signature() -> str:
-    """Return the machine's architecture and a digest of its CPU's feature flags."""
-    flags = platform.processor()
+    """Return the machine's architecture and a digest of its CPU's feature flags.
+
+    Linux names the flags ``flags`` on x86 and ``Features`` on ARM; elsewhere (no
+    ``/proc/cpuinfo``) the processor's name stands in for them.
+    """
+    described = platform.processor()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
-            flags = next((line for line in info if line.startswith("flags")), flags)
+            described = next(
+                (line for line in info if line.startswith(("flags", "Features"))), described
+            )
     except OSError:
         pass
-    return f"{platform.machine()}-{hashlib.sha256(flags.encode()).hexdigest()[:12]}"
+    return f"{platform.machine()}-{hashlib.sha256(described.encode()).hexdigest()[:12]}"
 
 
 def cache_folder() -> Path:
@@ -51,6 +58,20 @@ def cache_folder() -> Path:
     return root / "ngo-abm" / "jax" / cpu_signature()
 
 
+def _drop_empty_entries(folder: Path) -> None:
+    """Delete the empty entries that a process killed in mid-write left behind.
+
+    JAX writes an entry in place and never replaces one that exists, so an empty file
+    would cost its compilation in every later process. An entry cut short elsewhere
+    costs the same, silently (the warnings are off, ``use_compilation_cache``).
+    """
+    for entry in folder.glob("*-cache"):
+        # Another process may be sweeping the same folder at the same moment.
+        with contextlib.suppress(OSError):
+            if entry.stat().st_size == 0:
+                entry.unlink()
+
+
 def _writable_folder() -> Path | None:
     """Return ``cache_folder()``, made if need be, or None if it cannot be written to."""
     try:
@@ -60,12 +81,7 @@ def _writable_folder() -> Path | None:
         return None
     if not os.access(folder, os.W_OK):
         return None
-    # JAX writes an entry in place: a process killed in mid-write leaves an empty file
-    # that JAX would neither read nor replace. An entry cut short elsewhere costs one
-    # compilation each time, which is what the warnings below would announce.
-    for entry in folder.glob("*-cache"):
-        if entry.stat().st_size == 0:
-            entry.unlink(missing_ok=True)
+    _drop_empty_entries(folder)
     return folder
 
 

@@ -94,7 +94,6 @@ def _build_flow(spec: FlowSpec, dim: int, cond_dim: int, key):
     from flowjax.distributions import Normal
     from flowjax.flows import masked_autoregressive_flow
 
-    use_compilation_cache()
     return masked_autoregressive_flow(
         key,
         base_dist=Normal(jnp.zeros(dim)),

@@ -70,14 +70,14 @@ def pytest_configure(config):
         return
     if config.option.collectonly or config.option.help:
         return
-    kyrgyzstan = load_scenario(SCENARIOS / "kyrgyzstan.yaml")
     try:
+        kyrgyzstan = load_scenario(SCENARIOS / "kyrgyzstan.yaml")
         simulate(kyrgyzstan, seed=1, agents=False)
         simulate(kyrgyzstan, seed=1)
     except Exception:
         # Only a warm-up: a model that fails here fails in the tests that run it, with a
         # report of its own, rather than as pytest's internal error before any test.
-        return
+        pass
 
 
 def pytest_collection_modifyitems(items):

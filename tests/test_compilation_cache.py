@@ -76,7 +76,7 @@ def test_programs_read_back_from_the_cache_give_the_same_flow_and_draws(tmp_path
     # The first process with the cache compiles what it asks for (reading back only what
     # it compiled twice itself); the next reads back every program it asks for.
     assert kept and fresh["hits"] < fresh["requests"]
-    assert again["hits"] == again["requests"] == fresh["requests"]
+    assert again["hits"] == again["requests"] > 0
     assert sorted(p.name for p in folder.iterdir()) == kept
     assert (fresh["draws"], fresh["weights"]) == (off["draws"], off["weights"])
     assert (again["draws"], again["weights"]) == (off["draws"], off["weights"])
@@ -151,3 +151,13 @@ def test_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
 
     assert cache_folder().parent == tmp_path / ".cache" / "ngo-abm" / "jax"
+
+
+def test_no_home_folder_leaves_the_cache_off(monkeypatch):
+    def homeless():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(homeless))
+
+    assert _writable_folder() is None
