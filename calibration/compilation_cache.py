@@ -7,10 +7,9 @@ in later processes (its persistent compilation cache, keyed by the program, the 
 XLA versions, the platform and the compiler options), so a second ``calibrate npe``,
 ``validate``, ``chains`` or ``reference --truncate`` no longer pays for them. On the CPU
 that compiled it, a program read back gives the results a fresh compilation gives
-(``tests/test_compilation_cache.py``). JAX's key names the
-platform ("cpu") but not the CPU's model, so each CPU (its architecture and feature
-flags) gets a folder of its own: a cache in a home shared by several machines never
-hands one machine another's code.
+(``tests/test_compilation_cache.py``). JAX's key names the platform ("cpu") but not the
+CPU's model, so each CPU (its architecture and feature flags) gets a folder of its own:
+a cache in a home shared by several machines never hands one machine another's code.
 
 The cache lives in ``$XDG_CACHE_HOME/ngo-abm/jax`` (``~/.cache/ngo-abm/jax`` by default)
 and may be deleted at any time. JAX's own settings win: a folder set by
