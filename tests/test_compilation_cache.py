@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 TRAIN_AND_SAMPLE = """
 import hashlib, json, sys
+from pathlib import Path
 import numpy as np
 import jax
 from calibration.npe import Estimator, FlowSpec, save, train
@@ -36,7 +37,7 @@ spec = FlowSpec(layers=2, width=8, depth=1, ensemble=1, max_epochs=3, patience=2
 flows, mean, sd, _ = train(z, features, spec, seed=5)
 estimator = Estimator(flows, spec, ["a", "b"], ["x", "y"], mean, sd, "key", 300, 5)
 draws = estimator.sample(np.array([0.5, -0.5]), 64, seed=2)
-save(estimator, __import__("pathlib").Path(sys.argv[1]))
+save(estimator, Path(sys.argv[1]))
 print(json.dumps({
     "folder": jax.config.jax_compilation_cache_dir,
     "requests": events.count("/jax/compilation_cache/compile_requests_use_cache"),
