@@ -62,9 +62,10 @@ def uniform(key: np.uint64, ngo_id: np.uint64) -> float:
 def uniforms(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     """Return the keyed uniform of every id, in one branch-free pass.
 
-    The compiler turns this loop into vector instructions (about 0.4 ns an id here against
-    2 to 3 ns for one uniform drawn inside a branching loop), so a rule that needs the draw
-    for most rows reads it from here, even for the rows where the draw cannot matter.
+    The compiler turns this loop into vector instructions (0.4 to 1.3 ns an id on the
+    machines measured, ``docs/benchmarks.md``, against 2 to 3 ns for one uniform drawn
+    inside a branching loop), so a rule that needs the draw for most rows reads it from
+    here, even for the rows where the draw cannot matter.
     """
     out = np.empty(ids.size)
     for j in range(ids.size):
@@ -120,13 +121,16 @@ def seek(status, retired, prev_active, founded, ngo_id, sector, capacity, year, 
     """
     n = status.size
     rows = np.empty(n, dtype=np.int64)
+    # Every row's draw in one vector pass, then a loop without branches that writes each
+    # row at the next free place, which only an applicant keeps (as in ``winners``).
+    draws = uniforms(key, ngo_id)
     m = 0
     for i in range(n):
-        if retired[i] or status[i] == DEREGISTERED:
-            continue
-        if prev_active[i] or founded[i] == year or uniform(key, ngo_id[i]) < p_idle:
-            rows[m] = i
-            m += 1
+        able = np.int64(not retired[i]) & np.int64(status[i] != DEREGISTERED)
+        idle = np.int64(draws[i] < p_idle)
+        seeks = np.int64(prev_active[i]) | np.int64(founded[i] == year) | idle
+        rows[m] = i
+        m += able & seeks
     rows = rows[:m]
     ids = np.empty(m, dtype=np.uint64)
     sectors = np.empty(m, dtype=np.int8)
@@ -167,9 +171,10 @@ def winners(ids, sectors, track, priorities, key, budget, mean_grant):
     for j in range(m):
         p = min(1.0, scores[j] * factor)
         # A uniform lies in [0, 1): for a chance of 0 or 1 the draw cannot change the outcome.
-        if p > 0 and (p >= 1.0 or draws[j] < p):
-            won[w] = j
-            w += 1
+        # Every applicant is written at the next free place, which only a winner keeps: a
+        # loop with no branch on the draw, whose outcome is unpredictable for p near 0.5.
+        won[w] = j
+        w += np.int64(p > 0) & (np.int64(p >= 1.0) | np.int64(draws[j] < p))
     return won, w
 
 
@@ -220,13 +225,19 @@ def raise_domestic(
     asked = np.empty(rows.size)
     r = 0
     if raise_prob > 0:
-        for i in rows:
-            ident = ngo_id[i]
-            if uniform(key_raise, ident) < raise_prob:
-                z = persistence * level[i] + fresh * normal(key_amount, ident)
-                raisers[r] = i
-                asked[r] = median * power(capacity[i], weight) * math.exp(sd * z)
-                r += 1
+        # The raisers first, without a branch on the draw (as in ``seek``), then their
+        # amounts in a loop with no branch at all.
+        ids = np.empty(rows.size, dtype=np.uint64)
+        for j in range(rows.size):
+            ids[j] = ngo_id[rows[j]]
+        draws = uniforms(key_raise, ids)
+        for j in range(rows.size):
+            raisers[r] = rows[j]
+            r += np.int64(draws[j] < raise_prob)
+        for k in range(r):
+            i = raisers[k]
+            z = persistence * level[i] + fresh * normal(key_amount, ngo_id[i])
+            asked[k] = median * power(capacity[i], weight) * math.exp(sd * z)
     asked_total = pairwise_sum(asked, 0, r)
     scale = pool_usd / asked_total if asked_total > pool_usd else 1.0
     domestic[:] = 0.0
@@ -315,23 +326,25 @@ def tally(pop_arrays, incomes, to_nominal, ecology, long_years):
     state_all = state + prize
     registered = operating = n_active = n_reported = long_active = eco = gongo = 0
     foreign_funded = dependent = small = large = 0
+    # Branch-free: every row adds its flags as integers, so the loop has no jump to
+    # mispredict on a register's mixed statuses. The active, reporting and long-active
+    # NGOs are counted over every row, as ``metrics.tally`` counts them (a struck NGO is
+    # none of them, ``end_year``).
     for i in range(status.size):
-        if status[i] == DEREGISTERED:
-            continue
-        registered += 1
-        n_active += active[i]
-        n_reported += reported[i]
-        long_active += streak[i] >= long_years
-        eco += sector[i] == ecology
-        gongo += state_founded[i]
-        if status[i] != OPERATING:
-            continue
+        on_register = np.int64(status[i] != DEREGISTERED)
+        operates = np.int64(status[i] == OPERATING)
+        registered += on_register
+        n_active += np.int64(active[i])
+        n_reported += np.int64(reported[i])
+        long_active += np.int64(streak[i] >= long_years)
+        eco += on_register & np.int64(sector[i] == ecology)
+        gongo += on_register & np.int64(state_founded[i])
         income = (foreign[i] + state_all[i]) + domestic[i]
-        operating += 1
-        foreign_funded += foreign[i] > 0 or spent_foreign[i]
-        dependent += foreign[i] > 0.5 * income
-        small += income * to_nominal <= 5_000
-        large += income * to_nominal > 50_000
+        operating += operates
+        foreign_funded += operates & (np.int64(foreign[i] > 0) | np.int64(spent_foreign[i]))
+        dependent += operates & np.int64(foreign[i] > 0.5 * income)
+        small += operates & np.int64(income * to_nominal <= 5_000)
+        large += operates & np.int64(income * to_nominal > 50_000)
     return np.array(
         [
             registered,
