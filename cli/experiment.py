@@ -29,11 +29,14 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         run_experiment,
         write_outputs,
     )
+    from experiments.paired import parameter_sets
 
     experiment = load_experiment(args.file, args.draws, args.replicates, args.params)
     out = args.out or Path("out") / "experiments" / args.file.stem
     print(describe(experiment, args.posterior), flush=True)
     if args.dry_run:
+        # What a run would read first: the posterior draws, and their parameter names.
+        parameter_sets(experiment, args.posterior)
         return 0
     with output_folder(out):
         stats = run_experiment(

@@ -97,9 +97,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from calibration.compare import format_table
+    from calibration.targets import load_target_file
     from experiments.regional_runs import compare_regional_run_folder, is_regional_run
     from experiments.runs import UNFITTED_CSV, UNFITTED_FILE, compare_run_folder
 
+    # Read before any scenario runs, so that a bad targets file leaves no run folder behind.
+    try:
+        load_target_file(args.targets)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.file, exc.field or "--targets", exc.message) from None
     for source in args.sources:
         flag = "--out"
         if source.is_dir():

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from model import ScenarioError
+from model.config_files import resolve_path
 
 # Kernel and device file systems: never a place for outputs.
 SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
@@ -25,9 +26,9 @@ def check_folder(path: str | Path, flag: str) -> None:
         flag: The option that named it (``--out``), for the message.
     """
     path = Path(path)
-    resolved = path.resolve()
+    resolved = resolve_path(path, flag)
     _refuse_system_folder(path, resolved, flag)
-    existing = _nearest_existing(resolved)
+    existing = _nearest_existing(path, resolved, flag)
     if not existing.is_dir():
         what = "is a file" if existing == resolved else f"is under the file {existing}"
         raise ScenarioError(path, flag, f"{what}, not a folder")
@@ -42,9 +43,14 @@ def check_file(path: str | Path, flag: str) -> None:
     writable. The path itself must not be a folder.
     """
     path = Path(path)
-    if path.is_dir():
+    resolved = resolve_path(path, flag)
+    try:
+        is_folder = resolved.is_dir()
+    except OSError as exc:
+        raise ScenarioError(path, flag, f"cannot be checked: {exc.strerror}") from None
+    if is_folder:
         raise ScenarioError(path, flag, "is a folder, not a file")
-    _refuse_system_folder(path, path.resolve(), flag)
+    _refuse_system_folder(path, resolved, flag)
     check_folder(path.parent, flag)
 
 
@@ -79,5 +85,9 @@ def _refuse_system_folder(path: Path, resolved: Path, flag: str) -> None:
             raise ScenarioError(path, flag, f"is under {root}, a system folder")
 
 
-def _nearest_existing(path: Path) -> Path:
-    return next(p for p in (path, *path.parents) if p.exists())
+def _nearest_existing(path: Path, resolved: Path, flag: str) -> Path:
+    """Return the nearest of ``resolved`` and its parents that exists."""
+    try:
+        return next(p for p in (resolved, *resolved.parents) if p.exists())
+    except OSError as exc:
+        raise ScenarioError(path, flag, f"cannot be checked: {exc.strerror}") from None

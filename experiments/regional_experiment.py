@@ -76,13 +76,10 @@ def load_regional_experiment(
     """
     path = Path(path)
     data = read_yaml_mapping(path)
-    if replicates is not None:
-        data["replicates"] = replicates
-    try:
-        spec = RegionalExperimentSpec.model_validate(data)
-    except ValidationError as exc:
-        field, msg = first_error(exc)
-        raise ScenarioError(path, field, msg) from None
+    given = {} if replicates is None else {"replicates": replicates}
+    # The file's own value is checked too, where the command line replaces it.
+    _validated_spec(path, {**given, **data})
+    spec = _validated_spec(path, {**data, **given})
     regions = {BASELINE: load_region(path.parent / spec.baseline)}
     for item in spec.counterfactuals:
         regions[item.name] = load_region(path.parent / item.scenario)
@@ -91,6 +88,14 @@ def load_regional_experiment(
         if not first <= year <= last:
             raise ScenarioError(path, "key_years", f"{year} is outside the runs ({first}-{last})")
     return spec, regions
+
+
+def _validated_spec(path: Path, data: dict) -> RegionalExperimentSpec:
+    try:
+        return RegionalExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        field, msg = first_error(exc)
+        raise ScenarioError(path, field, msg) from None
 
 
 def paired_summary(

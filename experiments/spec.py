@@ -283,8 +283,10 @@ def _read_spec(
 ) -> ExperimentSpec:
     data = read_yaml_mapping(path)
     overrides = {"draws": draws, "replicates": replicates, "params": params}
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return _validated(path, data)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    # The file's own values are checked too, where the command line replaces them.
+    _validated(path, {**given, **data})
+    return _validated(path, {**data, **given})
 
 
 def _validated(path: Path, data: dict[str, Any]) -> ExperimentSpec:
@@ -345,7 +347,8 @@ def _lever_changes(
     try:
         changed = scenario_changes(scenario, apply_levers(scenario, **levers))
     except ScenarioError as exc:
-        raise ScenarioError(path, f"{where}.{exc.field}", exc.message) from None
+        field = f"{where}.{exc.field}" if exc.field else where
+        raise ScenarioError(path, field, exc.message) from None
     return [f"levers: {c}" for c in changed]
 
 

@@ -129,6 +129,22 @@ def _anchor_behaviour(data: dict[str, Any], folder: Path) -> None:
         data["behaviour"] = str(folder / data["behaviour"])
 
 
+def resolve_path(path: str | Path, field: str = "") -> Path:
+    """Return ``path`` made absolute with its symbolic links followed (``Path.resolve``).
+
+    Raises:
+        ScenarioError: a loop of symbolic links, or a name the system refuses (too long).
+    """
+    path = Path(path)
+    try:
+        return path.resolve()
+    except RuntimeError:
+        # Python 3.12 reports a loop of symbolic links this way (later versions: OSError).
+        raise ScenarioError(path, field, "a loop of symbolic links") from None
+    except OSError as exc:
+        raise ScenarioError(path, field, f"cannot resolve: {exc.strerror}") from None
+
+
 def resolve_extends(
     path: Path,
     chain: tuple[Path, ...] = (),
@@ -138,7 +154,7 @@ def resolve_extends(
 
     ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
     """
-    path = path.resolve()
+    path = resolve_path(path, "extends" if chain else "")
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")

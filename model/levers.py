@@ -12,9 +12,12 @@ keeps its source with the lever appended. Source of the inputs themselves: Jaysa
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from .config_files import ScenarioError
+from pydantic import ValidationError
+
+from .config_files import ScenarioError, first_error
 from .scenario import Scenario
 
 LEVERS = "levers"
@@ -73,6 +76,11 @@ def apply_levers(
         ScenarioError: if a lever is out of range (named as ``levers: <lever>``).
     """
     _check_levers(state_grant_scale, donor_budget_scale, foreign_cut_depth, registration_burden)
+    cuts = foreign_cut_year is not None and foreign_cut_depth > 0
+    if cuts and foreign_cut_year > scenario.end_year:
+        raise ScenarioError(
+            LEVERS, "foreign_cut_year", f"is after the scenario's last year ({scenario.end_year})"
+        )
     if not 0.0 <= state_reaction_scale <= MAX_REACTION_SCALE:
         raise ScenarioError(
             LEVERS, "state_reaction_scale", f"must be between 0 and {MAX_REACTION_SCALE:g}"
@@ -91,7 +99,7 @@ def apply_levers(
         number = data["donor_budget_scale"]
         number["value"] *= donor_budget_scale
         number["source"] += f"; dashboard lever: donor budgets x{donor_budget_scale:g}"
-    if foreign_cut_year is not None and foreign_cut_depth > 0:
+    if cuts:
         state["foreign_funding_restriction"] = _foreign_cut(
             scenario, foreign_cut_year, foreign_cut_depth
         )
@@ -109,7 +117,12 @@ def apply_levers(
         reaction = data["behaviour"]["state_restriction_reaction"]
         reaction["value"] *= state_reaction_scale
         reaction["source"] += f"; lever: state reaction x{state_reaction_scale:g}"
-    return Scenario.model_validate(data)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        # A scale so large that a scaled input overflows, for instance.
+        field, message = first_error(exc)
+        raise ScenarioError(LEVERS, "", f"give an invalid scenario: {field}: {message}") from None
 
 
 def _check_levers(
@@ -118,10 +131,12 @@ def _check_levers(
     foreign_cut_depth: float,
     registration_burden: float | None,
 ) -> None:
-    if state_grant_scale < 0:
-        raise ScenarioError(LEVERS, "state_grant_scale", "must not be negative")
-    if donor_budget_scale < 0:
-        raise ScenarioError(LEVERS, "donor_budget_scale", "must not be negative")
+    for name, scale in (
+        ("state_grant_scale", state_grant_scale),
+        ("donor_budget_scale", donor_budget_scale),
+    ):
+        if not math.isfinite(scale) or scale < 0:
+            raise ScenarioError(LEVERS, name, "must be a finite number, not negative")
     if not 0.0 <= foreign_cut_depth <= 1.0:
         raise ScenarioError(LEVERS, "foreign_cut_depth", "must be between 0 and 1")
     if registration_burden is not None and not 0.0 <= registration_burden <= 1.0:

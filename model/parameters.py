@@ -151,14 +151,14 @@ class Behaviour(ParameterSet):
     state_founding_rate: Parameter
 
 
-def load_behaviour(path: str | Path) -> Behaviour:
-    """Load and validate a behaviour file.
+def load_behaviour(path: str | Path, field: str = "") -> Behaviour:
+    """Load and validate a behaviour file (``field``: what named it, for a file that won't read).
 
     Raises:
         ScenarioError: naming the file and field of the first problem.
     """
     path = Path(path)
-    data = read_yaml_mapping(path)
+    data = read_yaml_mapping(path, field)
     try:
         return Behaviour.model_validate(data.get("parameters", data))
     except ValidationError as exc:

@@ -325,7 +325,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")
-    data["behaviour"] = load_behaviour(behaviour_ref).model_dump(mode="python")
+    data["behaviour"] = load_behaviour(behaviour_ref, "behaviour").model_dump(mode="python")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -430,3 +430,13 @@ def test_a_run_with_no_unfitted_count_in_its_years_leaves_no_old_file(run_copy, 
     assert status == 0, err
     assert not (run_copy / "unfitted.csv").exists()
     assert "never saw" not in out
+
+
+def test_compare_of_a_scenario_reads_the_targets_before_running_it(repo, tmp_path, capsys):
+    out = tmp_path / "out"
+    missing = tmp_path / "nowhere.yaml"
+    argv = ["compare", str(repo / "scenarios" / "kyrgyzstan.yaml"), "--targets", str(missing)]
+    status, _, err = run_cli([*argv, "--replicates", "1", "--out", str(out)], capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{missing}: --targets: file not found" in err
+    assert not out.exists()

@@ -95,6 +95,34 @@ def test_missing_scenario_file(tmp_path, capsys):
     assert_clean_error(capsys, status, out, missing, "not found")
 
 
+def test_missing_behaviour_file_names_the_field(scenario_file, write_yaml, tmp_path, capsys):
+    bad = write_yaml("bad.yaml", extending(scenario_file) + "behaviour: nowhere.yaml\n")
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    assert_clean_error(capsys, status, out, "nowhere.yaml: behaviour: file not found")
+
+
+def test_a_loop_of_symbolic_links_is_one_line(scenario_file, write_yaml, tmp_path, capsys):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    out = tmp_path / "out"
+    status = main(["run", str(tmp_path / "a"), "--out", str(out)])
+    assert_clean_error(capsys, status, out, "a loop of symbolic links")
+    child = write_yaml("child.yaml", f"extends: {tmp_path / 'a'}\n")
+    status = main(["run", str(child), "--out", str(out)])
+    assert_clean_error(capsys, status, out, "extends: a loop of symbolic links")
+    status = main(["run", str(scenario_file("kyrgyzstan")), "--out", str(tmp_path / "a" / "x")])
+    assert_clean_error(capsys, status, out, "--out: a loop of symbolic links")
+
+
+def test_an_out_folder_whose_name_is_too_long_is_one_line(scenario_file, tmp_path, capsys):
+    out = tmp_path / ("a" * 300)
+    status = main(["run", str(scenario_file("kyrgyzstan")), "--out", str(out)])
+    # The name cannot be looked up at all, so the check that nothing was written is that
+    # the folder holding it is still empty.
+    assert_clean_error(capsys, status, tmp_path, "--out: cannot be checked")
+
+
 def test_missing_parent_file_names_the_parent(write_yaml, tmp_path, capsys):
     bad = write_yaml("child.yaml", "extends: parent-that-is-not-there.yaml\n")
     out = tmp_path / "out"

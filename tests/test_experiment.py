@@ -423,6 +423,14 @@ def test_zero_draws_in_the_file_or_on_the_command_line(tmp_path, posterior, caps
     _fails_in_one_line(capsys, argv, tmp_path / "out", "--draws: must be from 1 to 100,000, got 0")
 
 
+def test_the_files_own_draws_are_checked_where_the_command_line_replaces_them(
+    tmp_path, posterior, capsys
+):
+    file = write_experiment(tmp_path / "e.yaml", draws=-3)
+    argv = ["experiment", str(file), "--posterior", str(posterior), "--draws", "1"]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: draws")
+
+
 def test_unreachable_scheduler(tmp_path, posterior, capsys, monkeypatch):
     monkeypatch.setattr(scheduler, "HANDSHAKE_SECONDS", 2.0)
     file = write_experiment(tmp_path / "e.yaml")
@@ -465,6 +473,13 @@ def test_counterfactual_that_changes_behaviour_or_nothing(tmp_path, posterior, c
         file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
         argv = ["experiment", str(file), "--posterior", str(posterior)]
         _fails_in_one_line(capsys, argv, tmp_path / "out", message)
+
+
+def test_dry_run_checks_the_posterior(tmp_path, capsys):
+    file = write_experiment(tmp_path / "e.yaml")
+    missing = tmp_path / "posterior.parquet"
+    argv = ["experiment", str(file), "--dry-run", "--posterior", str(missing)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", str(missing), "--params scenario")
 
 
 def test_dry_run_writes_nothing(tmp_path, posterior, capsys):
@@ -514,6 +529,29 @@ def test_a_lever_out_of_range_is_one_line_naming_it(tmp_path, posterior, capsys)
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
     _fails_in_one_line(capsys, argv, tmp_path / "out", "counterfactuals.0.levers.foreign_cut_depth")
+
+
+@pytest.mark.parametrize(
+    "levers, field",
+    [
+        ({"state_grant_scale": float("nan")}, "counterfactuals.0.levers.state_grant_scale"),
+        ({"state_grant_scale": 1e308}, "counterfactuals.0.levers: give an invalid scenario"),
+    ],
+)
+def test_a_lever_that_is_not_finite_or_overflows_is_one_line(
+    tmp_path, posterior, capsys, levers, field
+):
+    cf = [
+        {
+            "name": "more",
+            "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+            "question": "What if the state gave much more?",
+            "levers": levers,
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", field)
 
 
 def test_runs_in_memory_equal_the_stored_runs(tmp_path, posterior):

@@ -190,8 +190,17 @@ def test_registration_burden_replaces_the_path_by_a_constant(kyrgyzstan):
         ({"registration_burden": 1.2}, "registration_burden"),
         ({"state_reaction_scale": -1.0}, "state_reaction_scale"),
         ({"state_reaction_scale": 6.0}, "state_reaction_scale"),
+        ({"state_grant_scale": float("nan")}, "state_grant_scale"),
+        ({"donor_budget_scale": float("inf")}, "donor_budget_scale"),
+        ({"foreign_cut_year": 2100, "foreign_cut_depth": 0.5}, "foreign_cut_year"),
     ],
 )
 def test_out_of_range_levers_are_named(kyrgyzstan, levers, field):
     with pytest.raises(ScenarioError, match=f"^levers: {field}: "):
         apply_levers(kyrgyzstan, **levers)
+
+
+def test_a_scale_that_overflows_an_input_is_one_error_naming_the_levers(kyrgyzstan):
+    message = "^levers: give an invalid scenario: state.grant_budget"
+    with pytest.raises(ScenarioError, match=message):
+        apply_levers(kyrgyzstan, state_grant_scale=1e308)
