@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 from model.limits import MAX_MINUTES, MAX_REPLICATES, MAX_SEED, MAX_WORKERS
@@ -23,6 +24,16 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit with status 2."""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def file_path(text: str) -> Path:
+    """Parse a file or folder name (argparse type); an empty name is refused.
+
+    An empty ``--out`` would otherwise be the current folder, written into silently.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file or folder name, got an empty one")
+    return Path(text)
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:

@@ -8,8 +8,8 @@ lines to a file, atomically. Goals are reported, never turned into a failing exi
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from cli.arguments import file_path
 from cli.main import UsageError
 from experiments import bench_report, benchmark
 from experiments.output_paths import check_file
@@ -52,5 +52,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="CASE",
         help=f"cases to run (default all: {', '.join(benchmark.CASES)})",
     )
-    bench.add_argument("--out", type=Path, default=None, help="also write the JSON lines here")
+    bench.add_argument("--out", type=file_path, default=None, help="also write the JSON lines here")
     bench.set_defaults(func=cmd_bench)

@@ -20,7 +20,7 @@ from experiments.output_paths import check_file
 from model import ScenarioError
 from model.limits import MAX_DRAWS, MAX_GENERATIONS, MAX_POPULATION, MAX_RUNS
 
-from .arguments import minutes, seeds, whole_number, workers
+from .arguments import file_path, minutes, seeds, whole_number, workers
 from .main import UsageError
 
 
@@ -173,7 +173,9 @@ def register(sub) -> None:
         default=8,
         help="generations in this call",
     )
-    p.add_argument("--db", type=Path, default=None, help="history database (calibration/runs/)")
+    p.add_argument(
+        "--db", type=file_path, default=None, help="history database (calibration/runs/)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the stored calibration")
     p.add_argument("--force", action="store_true", help="overwrite an existing database")
     p.add_argument("--holdout", action="store_true", help="fit only figures up to 2010")
@@ -187,7 +189,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--posterior",
-        type=Path,
+        type=file_path,
         default=None,
         help="where to write the posterior (.parquet; default: beside --db if given, else "
         "the committed calibration/posterior.parquet)",
@@ -219,7 +221,7 @@ def register(sub) -> None:
         default=20_000,
         help="npe: reference-table rows to train on (later rows stay out, for validate)",
     )
-    p.add_argument("--table", type=Path, default=None, help="npe: reference table folder")
+    p.add_argument("--table", type=file_path, default=None, help="npe: reference table folder")
     p.add_argument(
         "--truncated-rows",
         type=whole_number(1, MAX_RUNS),
@@ -230,7 +232,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--region",
-        type=Path,
+        type=file_path,
         default=Path("scenarios/central_asia.yaml"),
         help="regional: the regional scenario whose layer is calibrated",
     )

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from experiments.locks import output_folder
 
-from .arguments import seeds, whole_number, workers
+from .arguments import file_path, seeds, whole_number, workers
 from .main import UsageError
 
 
@@ -67,5 +66,5 @@ def register(sub) -> None:
     )
     p.add_argument("--seed", type=seeds, default=1)
     p.add_argument("--workers", type=workers, default=2, help="local processes")
-    p.add_argument("--out", type=Path, default=None, help="folder (calibration/report)")
+    p.add_argument("--out", type=file_path, default=None, help="folder (calibration/report)")
     p.set_defaults(func=cmd_chains)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -90,11 +91,38 @@ def reach(host: str) -> str:
     return f"WARNING: reachable from the network at {host}; not authenticated"
 
 
+def check_address(host: str, port: int) -> None:
+    """Raise ``UsageError`` unless a server can listen on ``host``:``port`` now.
+
+    Checked by binding (and closing) a socket as the server will, so that a name that does
+    not resolve or a port already taken is one line before the address is announced,
+    rather than the server's own error after it.
+    """
+    # The address family as the server (uvicorn) picks it: IPv6 only for a host with a colon.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        found = socket.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = found[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"--host {host}: no such address or name ({reason})") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As the server does: a port left in TIME_WAIT by an earlier run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UsageError(
+                f"--host/--port: cannot listen on {host}:{port} ({exc.strerror})"
+            ) from None
+
+
 def cmd_dashboard(args: argparse.Namespace) -> NoReturn:
     """Print the dashboard's address, then become the Solara server (until Ctrl-C)."""
     command = solara_command(args.host, args.port)
     if not Path(command[0]).exists():
         raise UsageError(f"{command[0]}: Solara is not installed here (pip install -e .)")
+    check_address(args.host, args.port)
     print(f"ngo-abm dashboard: open http://{args.host}:{args.port}/ in a browser", flush=True)
     print(f"  ({reach(args.host)}; change it with --host HOST --port PORT; stop with Ctrl-C)")
     sys.stdout.flush()

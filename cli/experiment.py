@@ -17,7 +17,7 @@ from pathlib import Path
 from experiments.locks import output_folder
 from model.limits import MAX_DRAWS, MAX_SAMPLES
 
-from .arguments import replicates, seeds, whole_number, workers
+from .arguments import file_path, replicates, seeds, whole_number, workers
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -93,7 +93,9 @@ def register(sub) -> None:
         "experiment",
         help="run policy counterfactuals against a baseline (experiments/*.yaml)",
     )
-    p.add_argument("file", type=Path, help="experiment YAML, e.g. experiments/kyrgyzstan_2035.yaml")
+    p.add_argument(
+        "file", type=file_path, help="experiment YAML, e.g. experiments/kyrgyzstan_2035.yaml"
+    )
     p.add_argument(
         "--draws",
         type=whole_number(1, MAX_DRAWS),
@@ -109,9 +111,9 @@ def register(sub) -> None:
         default=None,
         help="posterior draws, or the scenarios' own behaviour values (default: file)",
     )
-    p.add_argument("--posterior", type=Path, default=DEFAULT_POSTERIOR, help="posterior file")
+    p.add_argument("--posterior", type=file_path, default=DEFAULT_POSTERIOR, help="posterior file")
     p.add_argument(
-        "--out", type=Path, default=None, help="output folder (default out/experiments/<file>)"
+        "--out", type=file_path, default=None, help="output folder (default out/experiments/<file>)"
     )
     p.add_argument("--dry-run", action="store_true", help="validate and describe, run nothing")
     _add_backend(p)
@@ -132,10 +134,12 @@ def register(sub) -> None:
         "--replicates", type=replicates, default=2, help="seeds averaged per sample point"
     )
     s.add_argument(
-        "--scenario", type=Path, default=Path("scenarios/kyrgyzstan.yaml"), help="scenario"
+        "--scenario", type=file_path, default=Path("scenarios/kyrgyzstan.yaml"), help="scenario"
     )
-    s.add_argument("--posterior", type=Path, default=DEFAULT_POSTERIOR, help="posterior file")
+    s.add_argument("--posterior", type=file_path, default=DEFAULT_POSTERIOR, help="posterior file")
     s.add_argument("--seed", type=seeds, default=1, help="seed of the sample and the runs")
-    s.add_argument("--out", type=Path, default=Path("out") / "sensitivity", help="output folder")
+    s.add_argument(
+        "--out", type=file_path, default=Path("out") / "sensitivity", help="output folder"
+    )
     _add_backend(s)
     s.set_defaults(func=cmd_sensitivity)

@@ -21,7 +21,7 @@ from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
 from model.regional_scenario import is_regional_file
 
-from .arguments import EXIT_USAGE, OneLineParser, replicates, seeds, workers
+from .arguments import EXIT_USAGE, OneLineParser, file_path, replicates, seeds, workers
 
 # Shell convention: 128 + the signal's number.
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a scenario and write a run folder")
-    run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/kyrgyzstan.yaml")
+    run.add_argument(
+        "scenario", type=file_path, help="scenario YAML, e.g. scenarios/kyrgyzstan.yaml"
+    )
     run.add_argument("--seed", type=seeds, default=1, help="base seed (replicate r uses seed+r)")
     run.add_argument("--replicates", type=replicates, default=1)
     run.add_argument(
@@ -159,19 +161,23 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario (behaviour.yaml), auto (median if calibrated, else scenario)",
     )
     run.add_argument("--workers", type=workers, default=1, help="local worker processes")
-    run.add_argument("--out", type=Path, default=None, help="output folder (default out/<name>)")
+    run.add_argument(
+        "--out", type=file_path, default=None, help="output folder (default out/<name>)"
+    )
     run.set_defaults(func=cmd_run)
 
     cmp_ = sub.add_parser(
         "compare", help="compare run folders (or scenarios, run first) with reported figures"
     )
-    cmp_.add_argument("sources", type=Path, nargs="+", help="run folder(s) or scenario YAML(s)")
-    cmp_.add_argument("--targets", type=Path, default=DEFAULT_TARGETS)
+    cmp_.add_argument(
+        "sources", type=file_path, nargs="+", help="run folder(s) or scenario YAML(s)"
+    )
+    cmp_.add_argument("--targets", type=file_path, default=DEFAULT_TARGETS)
     cmp_.add_argument("--replicates", type=replicates, default=20, help="when running a scenario")
     cmp_.add_argument("--params", choices=PARAM_MODES, default="auto", help="when running")
     cmp_.add_argument("--seed", type=seeds, default=1, help="when running a scenario")
     cmp_.add_argument("--workers", type=workers, default=1, help="when running a scenario")
-    cmp_.add_argument("--out", type=Path, default=None, help="run folder for a scenario")
+    cmp_.add_argument("--out", type=file_path, default=None, help="run folder for a scenario")
     cmp_.set_defaults(func=cmd_compare)
 
     for module in COMMAND_MODULES:

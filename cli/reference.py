@@ -11,14 +11,13 @@ rejection). See ``docs/calibration.md``.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from calibration.truncation import EPS, SAMPLERS, THRESHOLD_DRAWS
 from experiments.locks import output_folder
 from model import ScenarioError
 from model.limits import MAX_MINUTES, MAX_RUNS
 
-from .arguments import minutes, seeds, share, whole_number, workers
+from .arguments import file_path, minutes, seeds, share, whole_number, workers
 
 CHECK_ROWS = 4
 # Below 1 / THRESHOLD_DRAWS the threshold is the least of the estimator's draws whatever the
@@ -129,7 +128,7 @@ def register(sub) -> None:
         help="wait for no chunk after this many minutes (rerun to resume)",
     )
     p.add_argument(
-        "--out", type=Path, default=None, help="table folder (calibration/runs/reference)"
+        "--out", type=file_path, default=None, help="table folder (calibration/runs/reference)"
     )
     p.add_argument(
         "--truncate",

@@ -18,7 +18,7 @@ from pathlib import Path
 from experiments.locks import output_folder
 from model.regional_scenario import load_region
 
-from .arguments import replicates, workers
+from .arguments import file_path, replicates, workers
 
 
 def cmd_run_region(args: argparse.Namespace) -> int:
@@ -76,8 +76,8 @@ def register(sub) -> None:
         "regional-experiment",
         help="run regional counterfactuals (experiments/regional/*.yaml) against the baseline",
     )
-    p.add_argument("file", type=Path, help="regional experiment YAML")
+    p.add_argument("file", type=file_path, help="regional experiment YAML")
     p.add_argument("--replicates", type=replicates, default=None, help="default: the file's")
     p.add_argument("--workers", type=workers, default=1, help="local worker processes")
-    p.add_argument("--out", type=Path, default=None, help="default out/experiments/<file>")
+    p.add_argument("--out", type=file_path, default=None, help="default out/experiments/<file>")
     p.set_defaults(func=cmd_regional_experiment)

@@ -11,20 +11,35 @@ from pathlib import Path
 
 from calibration.atomic import write_text_atomic
 from calibration.sources import PAGE, ROOT, check_page, render_sources
+from model import ScenarioError
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
     """Write the sources page, or check that the committed one is current."""
     page = ROOT / PAGE
     if args.check:
-        if check_page():
+        if _page_check(page):
             print(f"{PAGE} is current")
             return 0
         print(f"{PAGE} is not current: run `ngo-abm sources`")
         return 1
-    write_text_atomic(page, render_sources())
+    text = render_sources()
+    try:
+        write_text_atomic(page, text)
+    except OSError as exc:
+        # The page's place is taken (a folder there) or its folder is gone: one line.
+        raise ScenarioError(page, "", f"cannot write the page: {exc.strerror}") from None
     print(f"wrote {Path(PAGE)}")
     return 0
+
+
+def _page_check(page: Path) -> bool:
+    """Return whether the committed page is current (``check_page``); one line if unreadable."""
+    try:
+        return check_page()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ScenarioError(page, "", f"cannot read the page: {reason}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

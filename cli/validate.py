@@ -8,11 +8,10 @@ Coverage on synthetic truths, held-back forecasts, identification and stability
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from experiments.locks import output_folder
 
-from .arguments import seeds, whole_number, workers
+from .arguments import file_path, seeds, whole_number, workers
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -78,6 +77,6 @@ def register(sub) -> None:
     )
     p.add_argument("--seed", type=seeds, default=1)
     p.add_argument("--workers", type=workers, default=2, help="local processes")
-    p.add_argument("--out", type=Path, default=None, help="folder (calibration/report)")
-    p.add_argument("--table", type=Path, default=None, help="reference table folder")
+    p.add_argument("--out", type=file_path, default=None, help="folder (calibration/report)")
+    p.add_argument("--table", type=file_path, default=None, help="reference table folder")
     p.set_defaults(func=cmd_validate)

@@ -23,7 +23,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from calibration.atomic import write_text_atomic
 from model import ScenarioError
-from model.config_files import Strict, Year, first_error, read_yaml_mapping
+from model.config_files import Strict, Year, check_own_values, first_error, read_yaml_mapping
 from model.limits import MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region
@@ -77,8 +77,7 @@ def load_regional_experiment(
     path = Path(path)
     data = read_yaml_mapping(path)
     given = {} if replicates is None else {"replicates": replicates}
-    # The file's own value is checked too, where the command line replaces it.
-    _validated_spec(path, {**given, **data})
+    check_own_values(RegionalExperimentSpec, path, data, given)
     spec = _validated_spec(path, {**data, **given})
     regions = {BASELINE: load_region(path.parent / spec.baseline)}
     for item in spec.counterfactuals:

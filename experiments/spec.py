@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
-from model.config_files import Year, read_yaml_mapping
+from model.config_files import Year, check_own_values, read_yaml_mapping
 from model.levers import apply_levers
 from model.limits import MAX_DRAWS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
@@ -284,8 +284,7 @@ def _read_spec(
     data = read_yaml_mapping(path)
     overrides = {"draws": draws, "replicates": replicates, "params": params}
     given = {k: v for k, v in overrides.items() if v is not None}
-    # The file's own values are checked too, where the command line replaces them.
-    _validated(path, {**given, **data})
+    check_own_values(ExperimentSpec, path, data, given)
     return _validated(path, {**data, **given})
 
 

@@ -11,13 +11,21 @@ Source: the project's rules for inputs (``docs/experiments.md`` for the merge ru
 
 from __future__ import annotations
 
+import numbers
 import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from .limits import MAX_CONFIG_BYTES, MAX_NESTING, MAX_YEAR, MIN_YEAR, nesting_path
 
@@ -129,6 +137,35 @@ def _anchor_behaviour(data: dict[str, Any], folder: Path) -> None:
         data["behaviour"] = str(folder / data["behaviour"])
 
 
+def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> None:
+    """Check a file's own value of each field in ``names`` against that field alone.
+
+    For the fields a command line replaces: the file's value never runs, so it is held
+    only to its field's type and bounds, not to checks that combine fields.
+
+    Raises:
+        ScenarioError: naming the file and the field.
+    """
+    for name in names:
+        if name in data:
+            info = model.model_fields[name]
+            try:
+                TypeAdapter(Annotated[info.annotation, info]).validate_python(data[name])
+            except ValidationError as exc:
+                raise ScenarioError(path, name, first_error(exc)[1]) from None
+
+
+def param_number(name: str, value: Any) -> float:
+    """Return a parameter override as a float; a bool, string or other object is refused.
+
+    Raises:
+        ScenarioError: naming ``params`` and the parameter.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ScenarioError("params", name, f"must be a number, got {type(value).__name__}")
+    return float(value)
+
+
 def resolve_path(path: str | Path, field: str = "") -> Path:
     """Return ``path`` made absolute with its symbolic links followed (``Path.resolve``).
 
@@ -181,7 +218,7 @@ def first_error(exc: ValidationError) -> tuple[str, str]:
     """
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
     elif err["type"] == "missing":

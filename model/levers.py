@@ -122,7 +122,9 @@ def apply_levers(
     except ValidationError as exc:
         # A scale so large that a scaled input overflows, for instance.
         field, message = first_error(exc)
-        raise ScenarioError(LEVERS, "", f"give an invalid scenario: {field}: {message}") from None
+        raise ScenarioError(
+            LEVERS, "", f"the scenario they give is invalid: {field}: {message}"
+        ) from None
 
 
 def _check_levers(

@@ -12,6 +12,8 @@ The full description is ``docs/ODD.md``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
@@ -30,8 +32,8 @@ from .engines import (
 from .fastpath import run_compiled
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import INITIAL_ROWS, Population
-from .rng import KeyedStreams
-from .scenario import Scenario
+from .rng import KeyedStreams, check_seed
+from .scenario import Scenario, load_scenario
 
 
 class NGOModel(Model):
@@ -52,6 +54,7 @@ class NGOModel(Model):
     def __init__(
         self, scenario: Scenario, rng: int = 0, agents: bool = True, engine: str = "compiled"
     ):
+        check_seed(rng)  # before Mesa's own generator, so that a bad seed is named
         super().__init__(rng=rng)
         self.with_agents = agents
         self.config = scenario
@@ -255,12 +258,12 @@ class NGOModel(Model):
 
 
 def simulate(
-    scenario: Scenario, seed: int = 0, agents: bool = True, engine: str = "compiled"
+    scenario: Scenario | str | Path, seed: int = 0, agents: bool = True, engine: str = "compiled"
 ) -> pd.DataFrame:
     """Run a scenario from its start to its end year and return the yearly table.
 
     Args:
-        scenario: A validated scenario.
+        scenario: A validated scenario, or a scenario file (read by ``load_scenario``).
         seed: The run's seed.
         agents: Create the Mesa ``NGO`` agents (the output is the same without them).
         engine: ``"compiled"`` or ``"numpy"`` rules (same output; ``model.engines``).
@@ -270,6 +273,8 @@ def simulate(
     Returns:
         One row per year with the columns of ``OUTPUT_COLUMNS``.
     """
+    if isinstance(scenario, (str, Path)):
+        scenario = load_scenario(scenario)
     if engine == "compiled" and not agents:
         return run_compiled(scenario, seed)
     model = NGOModel(scenario, rng=seed, agents=agents, engine=engine)

@@ -27,7 +27,7 @@ from .metrics import OUTPUT_COLUMNS
 from .model import NGOModel
 from .population import ApplicantPool
 from .regional_scenario import Programme, Region
-from .rng import KeyedStreams, decision_code
+from .rng import KeyedStreams, check_seed, decision_code
 from .scenario import COUNTRIES, SECTORS, Scenario
 from .ties import EDGE_COLUMNS, MIXED, Participants, TieNetwork, regional_ids, select_participants
 
@@ -111,6 +111,7 @@ class RegionalModel(Model):
     """
 
     def __init__(self, region: Region, rng: int = 0, agents: bool = True, engine: str = "compiled"):
+        check_seed(rng)  # before Mesa's own generator, so that a bad seed is named
         super().__init__(rng=rng)
         self.region = region
         self.params = region.params

@@ -12,13 +12,22 @@ parameters (``parameters:``) have priors and reasons in ``calibration/priors_reg
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from .config_files import ScenarioError, Source, Strict, Year, first_error, resolve_extends
+from .config_files import (
+    ScenarioError,
+    Source,
+    Strict,
+    Year,
+    first_error,
+    param_number,
+    resolve_extends,
+)
 from .parameters import Parameter, ParameterSet
 from .scenario import COUNTRIES, SECTORS, Number, Scenario, SectorWeights, load_scenario
 
@@ -250,16 +259,19 @@ class Region:
         (country-prefixed names to that country only).
 
         Raises:
-            ScenarioError: if a name is neither regional nor a country parameter.
+            ScenarioError: if ``params`` is not a mapping, a name is neither regional nor a
+                country parameter, or a value is not a number in the parameter's range.
         """
         if not params:
             return self
+        if not isinstance(params, Mapping):
+            raise ScenarioError("params", "", "must map parameter names to numbers")
         regional = {k: v for k, v in params.items() if k in REGIONAL_RANGES}
         others = {k: v for k, v in params.items() if k not in REGIONAL_RANGES}
         # From this region's values, so earlier overrides hold through a second call.
         data = self.spec.parameters.model_dump()
         for name, value in {**self.params, **regional}.items():
-            data[name]["value"] = float(value)
+            data[name]["value"] = param_number(name, value)
         try:
             checked = RegionalParameters.model_validate(data)
         except ValidationError as exc:

@@ -13,6 +13,7 @@ the decision and year); the per-NGO mix is the SplitMix64 finaliser (Steele et a
 
 from __future__ import annotations
 
+import numbers
 import zlib
 
 import numpy as np
@@ -59,6 +60,19 @@ def decision_code(decision: str) -> int:
     return zlib.crc32(decision.encode("utf-8"))
 
 
+def check_seed(seed) -> None:
+    """Raise ``ValueError`` unless ``seed`` is a whole number >= 0 or a sequence of them.
+
+    What ``SeedSequence`` takes as entropy; checked first so that a bad seed is named
+    rather than failing deep inside numpy (a bool is refused: it is no seed anyone means).
+    """
+    values = seed if isinstance(seed, (tuple, list)) else (seed,)
+    if not values or any(
+        isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in values
+    ):
+        raise ValueError(f"seed: must be a whole number >= 0 (or a sequence of them), got {seed!r}")
+
+
 class KeyedStreams:
     """Named random streams derived from one run seed.
 
@@ -71,6 +85,7 @@ class KeyedStreams:
     """
 
     def __init__(self, seed: int | tuple[int, ...]):
+        check_seed(seed)
         self.seed = seed
         self._bases: dict[str, np.uint64] = {}
         self._keys: dict[tuple[str, int], np.uint64] = {}

@@ -16,13 +16,22 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .config_files import ScenarioError, Source, Strict, Year, first_error, resolve_extends
+from .config_files import (
+    ScenarioError,
+    Source,
+    Strict,
+    Year,
+    first_error,
+    param_number,
+    resolve_extends,
+)
 from .limits import MAX_YEAR, MIN_YEAR
 from .parameters import Behaviour, load_behaviour
 
@@ -287,10 +296,13 @@ class Scenario(Strict):
                 to that country's scenario and are ignored for the others.
 
         Raises:
-            ScenarioError: if a name is unknown.
+            ScenarioError: if ``params`` is not a mapping, a name is unknown, or a value is
+                not a number in the parameter's range.
         """
         if not params:
             return self
+        if not isinstance(params, Mapping):
+            raise ScenarioError("params", "", "must map parameter names to numbers")
         data = self.model_dump(mode="python")
         for name, value in params.items():
             country, _, field = name.rpartition(".")
@@ -299,12 +311,16 @@ class Scenario(Strict):
                     raise ScenarioError("params", name, "unknown country prefix")
                 continue
             if field in Behaviour.model_fields:
-                data["behaviour"][field]["value"] = float(value)
+                data["behaviour"][field]["value"] = param_number(name, value)
             elif field in ("donor_budget_scale", "initial_registered"):
-                data[field]["value"] = float(value)
+                data[field]["value"] = param_number(name, value)
             else:
                 raise ScenarioError("params", name, "unknown parameter")
-        return Scenario.model_validate(data)
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            field, msg = first_error(exc)
+            raise ScenarioError("params", field, msg) from None
 
 
 def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> Scenario:

@@ -33,7 +33,7 @@ from experiments.experiment import (
     summary_table,
 )
 from experiments.storage import load_results, stored_key
-from model import load_scenario
+from model import ScenarioError, load_scenario
 from model.levers import apply_levers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -431,6 +431,13 @@ def test_the_files_own_draws_are_checked_where_the_command_line_replaces_them(
     _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: draws")
 
 
+def test_a_file_too_big_to_run_can_be_run_smaller_from_the_command_line(tmp_path):
+    file = write_experiment(tmp_path / "e.yaml", draws=50_000, replicates=50)
+    with pytest.raises(ScenarioError, match="runs"):
+        load_experiment(file)
+    assert load_experiment(file, draws=4).spec.draws == 4
+
+
 def test_unreachable_scheduler(tmp_path, posterior, capsys, monkeypatch):
     monkeypatch.setattr(scheduler, "HANDSHAKE_SECONDS", 2.0)
     file = write_experiment(tmp_path / "e.yaml")
@@ -535,7 +542,7 @@ def test_a_lever_out_of_range_is_one_line_naming_it(tmp_path, posterior, capsys)
     "levers, field",
     [
         ({"state_grant_scale": float("nan")}, "counterfactuals.0.levers.state_grant_scale"),
-        ({"state_grant_scale": 1e308}, "counterfactuals.0.levers: give an invalid scenario"),
+        ({"state_grant_scale": 1e308}, "counterfactuals.0.levers: the scenario they give"),
     ],
 )
 def test_a_lever_that_is_not_finite_or_overflows_is_one_line(

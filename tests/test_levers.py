@@ -201,6 +201,6 @@ def test_out_of_range_levers_are_named(kyrgyzstan, levers, field):
 
 
 def test_a_scale_that_overflows_an_input_is_one_error_naming_the_levers(kyrgyzstan):
-    message = "^levers: give an invalid scenario: state.grant_budget"
+    message = "^levers: the scenario they give is invalid: state.grant_budget"
     with pytest.raises(ScenarioError, match=message):
         apply_levers(kyrgyzstan, state_grant_scale=1e308)

@@ -325,3 +325,8 @@ def test_regional_donors_tie_their_own_grantees_across_borders():
                 for name in names
             ), (a, b)
     assert formed > 0
+
+
+def test_a_bad_seed_is_named_before_mesa_sees_it():
+    with pytest.raises(ValueError, match="^seed: must be a whole number"):
+        simulate_region(load_region(REGIONAL), seed=-1)
