@@ -165,6 +165,10 @@ class DashboardModel(NGOModel):
         self.scenario_name = scenario_name
         self.notes = [seed_note] if seed_note else []
         self.notes += self._lever_notes(base)
+        if self.levers["foreign_cut_year"] > base.end_year:
+            # The slider runs to the latest end year of any scenario; this one ends earlier,
+            # so the cut is dropped (noted above) rather than refused by ``apply_levers``.
+            self.levers["foreign_cut_depth"] = 0.0
         super().__init__(apply_levers(base, **self.levers), rng=run_seed)
 
     def _lever_notes(self, base: Scenario) -> list[str]:
@@ -176,6 +180,11 @@ class DashboardModel(NGOModel):
             notes.append("this scenario's state never funds NGOs: the start year changes nothing")
         if self.levers["state_grant_scale"] != 1.0 and not funded:
             notes.append("this scenario's state never funds NGOs: the grant scale changes nothing")
+        cut_year = self.levers["foreign_cut_year"]
+        if self.levers["foreign_cut_depth"] > 0 and cut_year > base.end_year:
+            notes.append(
+                f"this scenario ends in {base.end_year}: a cut from {cut_year} changes nothing"
+            )
         return notes
 
     def active_levers(self) -> list[str]:

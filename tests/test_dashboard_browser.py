@@ -435,3 +435,13 @@ def test_the_regional_view_runs_replicates_and_shows_the_network_in_a_chosen_yea
     page.locator(".chart-difference").screenshot(path=str(difference))
     assert difference.stat().st_size > 10_000
     page.close()
+
+
+def test_a_cut_after_a_scenarios_last_year_is_noted_and_dropped(app, monkeypatch):
+    short = load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml")
+    short = short.model_validate({**short.model_dump(), "end_year": 2015})
+    monkeypatch.setitem(app.SCENARIOS, "short", short)
+    model = app.DashboardModel(scenario_name="short", foreign_cut_year=2020, foreign_cut_depth=0.5)
+    assert model.notes == ["this scenario ends in 2015: a cut from 2020 changes nothing"]
+    assert model.active_levers() == []
+    assert model.config == app.calibrated(short)[0]
