@@ -111,6 +111,23 @@ def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_the_files_own_replicates_are_checked_where_the_command_line_replaces_them(tmp_path):
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    data["replicates"] = -1
+    data["baseline"] = str(REPO / "scenarios" / "central_asia.yaml")
+    data["counterfactuals"] = [
+        {**c, "scenario": str((EXPERIMENT.parent / c["scenario"]).resolve())}
+        for c in data["counterfactuals"]
+    ]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    argv = ["regional-experiment", str(path), "--replicates", "1", "--out", str(tmp_path / "o")]
+    status, _, stderr = run_cli(argv)
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"{path}: replicates: " in stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_regional_inputs_share_the_scenarios_strict_model_and_no_private_name_is_imported():
     assert issubclass(RegionalExperimentSpec, Strict) and issubclass(RegionalSpec, Strict)
     packages = ("model", "calibration", "experiments", "cli", "dashboard")
