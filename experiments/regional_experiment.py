@@ -23,7 +23,14 @@ from pydantic import Field, ValidationError, model_validator
 
 from calibration.atomic import write_text_atomic
 from model import ScenarioError
-from model.config_files import Strict, Year, check_own_values, first_error, read_yaml_mapping
+from model.config_files import (
+    Strict,
+    Year,
+    check_own_values,
+    first_error,
+    named_file,
+    read_yaml_mapping,
+)
 from model.limits import MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region
@@ -79,9 +86,10 @@ def load_regional_experiment(
     given = {} if replicates is None else {"replicates": replicates}
     check_own_values(RegionalExperimentSpec, path, data, given)
     spec = _validated_spec(path, {**data, **given})
-    regions = {BASELINE: load_region(path.parent / spec.baseline)}
-    for item in spec.counterfactuals:
-        regions[item.name] = load_region(path.parent / item.scenario)
+    regions = {BASELINE: load_region(named_file(path, "baseline", path.parent / spec.baseline))}
+    for i, item in enumerate(spec.counterfactuals):
+        file = named_file(path, f"counterfactuals.{i}.scenario", path.parent / item.scenario)
+        regions[item.name] = load_region(file)
     first, last = regions[BASELINE].start_year, regions[BASELINE].end_year
     for year in spec.key_years:
         if not first <= year <= last:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
-from model.config_files import Year, check_own_values, read_yaml_mapping
+from model.config_files import Year, check_own_values, named_file, read_yaml_mapping
 from model.levers import apply_levers
 from model.limits import MAX_DRAWS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
@@ -246,12 +246,14 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
         ScenarioError: one line naming the file (experiment or scenario) and the field.
     """
     folder = path.parent
-    baseline = _with_end_year(path, load_scenario(folder / spec.baseline), spec.end_year)
+    baseline_file = named_file(path, "baseline", folder / spec.baseline)
+    baseline = _with_end_year(path, load_scenario(baseline_file), spec.end_year)
     scenarios = {BASELINE: baseline}
     changes = {}
     for i, item in enumerate(spec.counterfactuals):
         where = f"counterfactuals.{i}.scenario"
-        scenario = _with_end_year(path, load_scenario(folder / item.scenario), baseline.end_year)
+        file = named_file(path, where, folder / item.scenario)
+        scenario = _with_end_year(path, load_scenario(file), baseline.end_year)
         _check_pairable(path, where, baseline, scenario)
         changes[item.name] = _policy_changes(path, where, baseline, scenario)
         changes[item.name] += _lever_changes(path, f"counterfactuals.{i}.levers", item, scenario)

@@ -12,6 +12,7 @@ Source: the project's rules for inputs (``docs/experiments.md`` for the merge ru
 from __future__ import annotations
 
 import numbers
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -153,6 +154,18 @@ def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> N
                 TypeAdapter(Annotated[info.annotation, info]).validate_python(data[name])
             except ValidationError as exc:
                 raise ScenarioError(path, name, first_error(exc)[1]) from None
+
+
+def named_file(owner: Path, field: str, file: Path) -> Path:
+    """Return ``file``, which ``owner``'s ``field`` names; one line naming both if it is absent.
+
+    Raises:
+        ScenarioError: naming the owner, the field and the missing file.
+    """
+    # lexists: a loop of symbolic links exists, and is reported by the file's loader.
+    if not os.path.lexists(file):
+        raise ScenarioError(owner, field, f"{file}: file not found")
+    return file
 
 
 def param_number(name: str, value: Any) -> float:

@@ -408,6 +408,17 @@ def test_unknown_scenario_field_in_a_counterfactual(tmp_path, posterior, capsys)
     _fails_in_one_line(capsys, argv, tmp_path / "out", "bad_cf.yaml", "grant_budget_locl")
 
 
+def test_a_missing_scenario_is_named_with_the_field_that_names_it(tmp_path, posterior, capsys):
+    missing = tmp_path / "nowhere.yaml"
+    cf = [{"name": "gone", "scenario": str(missing), "question": "A file that is not there?"}]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    expected = f"e.yaml: counterfactuals.0.scenario: {missing}: file not found"
+    _fails_in_one_line(capsys, argv, tmp_path / "out", expected)
+    file = write_experiment(tmp_path / "e.yaml", baseline=str(missing))
+    _fails_in_one_line(capsys, argv, tmp_path / "out", f"e.yaml: baseline: {missing}: file not")
+
+
 def test_unknown_output(tmp_path, posterior, capsys):
     file = write_experiment(tmp_path / "e.yaml", outputs=["registered", "registerd"])
     argv = ["experiment", str(file), "--posterior", str(posterior)]

@@ -143,3 +143,14 @@ def test_regional_inputs_share_the_scenarios_strict_model_and_no_private_name_is
                 names = [a.name for a in node.names if a.name.startswith("_")]
                 private += [f"{path.relative_to(REPO)}: {n}" for n in names if n[:2] != "__"]
     assert private == []
+
+
+def test_a_missing_regional_scenario_is_named_with_its_field(tmp_path):
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    data["baseline"] = str(tmp_path / "nowhere.yaml")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    status, _, stderr = run_cli(["regional-experiment", str(path), "--out", str(tmp_path / "o")])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"{path}: baseline: {tmp_path / 'nowhere.yaml'}: file not found" in stderr
+    assert not (tmp_path / "o").exists()
