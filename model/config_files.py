@@ -28,7 +28,14 @@ from pydantic import (
     ValidationError,
 )
 
-from .limits import MAX_CONFIG_BYTES, MAX_NESTING, MAX_YEAR, MIN_YEAR, nesting_path
+from .limits import (
+    MAX_CONFIG_BYTES,
+    MAX_CONFIG_VALUES,
+    MAX_NESTING,
+    MAX_YEAR,
+    MIN_YEAR,
+    nesting_path,
+)
 
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
 # A calendar year in the inputs: series points, donors, shocks, the CPI base.
@@ -72,7 +79,9 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
     except OSError as exc:
         raise ScenarioError(path, field, f"cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text)
+    except _Refused as exc:
+        raise ScenarioError(path, exc.field, exc.message) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
@@ -85,6 +94,103 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
     if deep is not None:
         raise ScenarioError(path, deep, f"nested more than {MAX_NESTING} levels deep")
     return data
+
+
+class _Refused(Exception):
+    """A YAML document that is well formed but not a config (``_load_yaml``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, refusing a key given twice in one mapping.
+
+    YAML requires the keys of a mapping to be unique; PyYAML keeps the last, so that a
+    second ``end_year:`` further down a file would silently win. Keys a ``<<`` merge
+    brings in may still be overridden, as YAML's merge rule says.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # an unhashable key: PyYAML's own error follows
+                if first is not None:
+                    raise _Refused(str(key), f"given twice (lines {first} and {line})")
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _load_yaml(text: str) -> Any:
+    r"""Return the data of one YAML document, as ``yaml.safe_load`` does, after two checks.
+
+    The document's aliases must not expand it beyond ``MAX_CONFIG_VALUES`` values (a file
+    of a few hundred bytes can otherwise stand for billions, and every check after loading
+    walks them all) nor nest a structure inside itself, and every string must be text
+    (a lone surrogate such as ``"\ud800"`` is not, and nothing could print or write it).
+    """
+    loader = _ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expanded(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expanded(root: yaml.Node) -> None:
+    """Refuse a node graph too large once its aliases are expanded, recursive, or not text.
+
+    Depth first without recursion, each shared node counted once and its count reused, so
+    that the check costs the file's size, not the expansion's.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key, where = id(node), f"line {node.start_mark.line + 1}"
+        if finished:
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            open_nodes.discard(key)
+            if sizes[key] > MAX_CONFIG_VALUES:
+                message = f"expands to more than {MAX_CONFIG_VALUES:,} values through aliases"
+                raise _Refused(where, message)
+        elif key in open_nodes:
+            raise _Refused(where, "an alias inside its own anchor (a structure in itself)")
+        elif key not in sizes:
+            if isinstance(node, yaml.ScalarNode) and not _is_text(node.value):
+                raise _Refused(where, "a string that is not text (a lone surrogate?)")
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_config_text(path: Path, field: str) -> str:

@@ -13,6 +13,9 @@ from typing import Any
 # Config files (scenario, behaviour, experiment, targets, priors) are a few kilobytes; the
 # largest committed one is about 30 kB.
 MAX_CONFIG_BYTES = 1_000_000
+# Values (scalars, lists, mappings) of a config once its YAML aliases are expanded: more
+# than a file under MAX_CONFIG_BYTES can hold without aliases.
+MAX_CONFIG_VALUES = 1_000_000
 # The committed configs nest 5 levels deep at most.
 MAX_NESTING = 32
 # Calendar years anywhere in the inputs (series points, donors, shocks, targets).

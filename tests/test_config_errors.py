@@ -14,6 +14,7 @@ import yaml
 
 from cli.main import main
 from model import ScenarioError, load_scenario
+from model.config_files import read_yaml_mapping
 
 
 def assert_clean_error(capsys, status, out_dir, *expected):
@@ -277,3 +278,37 @@ def test_a_run_that_fails_in_a_worker_process_gives_one_line(
     errors = [line for line in err.splitlines() if "error" in line]
     assert len(errors) == 1 and "expected registrations" in errors[0], err
     assert not out.exists() or not any(out.iterdir())
+
+
+def _aliases_nine_wide(levels: int) -> str:
+    """A few hundred bytes of YAML whose aliases stand for 9**levels strings."""
+    lines = ['a0: &a0 ["lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+YAML_CASES = {
+    "aliases that expand to billions": (_aliases_nine_wide(9), "line", "through aliases"),
+    "an alias inside its own anchor": ("a: &a [*a]\n", "line 1", "its own anchor"),
+    "a key given twice": ("end_year: 2000\nend_year: 2010\n", "end_year", "lines 1 and 2"),
+    "a key given twice in a flow mapping": ("state: {a: 1, a: 2}\n", "a: given twice"),
+    "a lone surrogate": ('name: "\\ud800 surrogate"\n', "line 1", "not text"),
+}
+
+
+@pytest.mark.parametrize("case", YAML_CASES, ids=list(YAML_CASES))
+def test_yaml_that_is_no_config_is_one_line(case, write_yaml, tmp_path, capsys):
+    text, *expected = YAML_CASES[case]
+    bad = write_yaml("bad.yaml", text)
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    assert_clean_error(capsys, status, out, bad, *expected)
+
+
+def test_a_merged_key_may_be_overridden_and_shared_aliases_load(write_yaml):
+    # YAML's merge rule lets a mapping override what ``<<`` brings in; an alias used many
+    # times within the bound is ordinary data.
+    text = "base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  x: 3\n" + _aliases_nine_wide(4)
+    data = read_yaml_mapping(write_yaml("ok.yaml", text))
+    assert data["child"] == {"x": 3, "y": 2}
+    assert len(data["a4"]) == 9 and data["a4"][0][0][0][0] == ["lol"]
