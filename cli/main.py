@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from calibration.targets import DEFAULT_TARGETS
+from calibration.targets import DEFAULT_TARGETS, load_target_file
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
@@ -93,25 +93,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Compare run folders (or freshly run scenarios) with the article's figures.
 
     A regional scenario or run folder compares each country's rows with its figures.
+    Every source is checked before any scenario runs or any file is written.
     """
     import pandas as pd
 
     from calibration.compare import format_table
-    from calibration.targets import load_target_file
-    from experiments.regional_runs import compare_regional_run_folder, is_regional_run
-    from experiments.runs import UNFITTED_CSV, UNFITTED_FILE, compare_run_folder
+    from experiments.runs import UNFITTED_CSV, UNFITTED_FILE, compare_and_write
 
-    # Read before any scenario runs, so that a bad targets file leaves no run folder behind.
-    try:
-        load_target_file(args.targets)
-    except ScenarioError as exc:
-        raise ScenarioError(exc.file, exc.field or "--targets", exc.message) from None
-    for source in args.sources:
-        flag = "--out"
-        if source.is_dir():
-            run_dir, flag = source, "sources"
-        elif source.suffix in (".yaml", ".yml") or not source.exists():
-            run_dir = args.out or Path("out") / source.stem
+    plan = _compare_plan(args)
+    for source, run_dir, scenario in plan:
+        if scenario:
             cmd_run(
                 argparse.Namespace(
                     scenario=source,
@@ -122,12 +113,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     out=run_dir,
                 )
             )
-        else:
-            raise UsageError(f"{source}: neither a run folder nor a scenario file")
-        # A regional folder: each country's rows against its own figures.
-        folder = compare_regional_run_folder if is_regional_run(run_dir) else compare_run_folder
-        with output_folder(run_dir, flag):
-            table = folder(run_dir, args.targets)
+        with output_folder(run_dir, "--out" if scenario else "sources"):
+            runs, manifest = _folder_runs(run_dir)
+            table = compare_and_write(run_dir, runs, manifest, args.targets)
         print(format_table(table))
         wrote = [run_dir / "compare.csv", run_dir / "compare.png"]
         unfitted = run_dir / UNFITTED_CSV
@@ -137,6 +125,77 @@ def cmd_compare(args: argparse.Namespace) -> int:
             wrote.append(unfitted)
         print(f"wrote {', '.join(map(str, wrote))}")
     return 0
+
+
+def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
+    """Return each source with its run folder and whether it is a scenario to run first.
+
+    Raises:
+        UsageError: a source that is neither a folder nor a scenario, ``--out`` with several
+            scenarios, or two sources sharing a run folder.
+        ScenarioError: a bad targets file, a bad scenario or run folder, or one whose
+            years leave out a figure to compare (nothing has run or been written yet).
+    """
+    from experiments.runs import check_comparable
+
+    try:
+        load_target_file(args.targets)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.file, exc.field or "--targets", exc.message) from None
+    plan = []
+    for source in args.sources:
+        if source.is_dir():
+            plan.append((source, source, False))
+        elif source.suffix in (".yaml", ".yml") or not source.exists():
+            plan.append((source, args.out or Path("out") / source.stem, True))
+        else:
+            raise UsageError(f"{source}: neither a run folder nor a scenario file")
+    if args.out is not None and sum(scenario for _, _, scenario in plan) > 1:
+        raise UsageError("--out: one run folder for several scenarios; give each its own run")
+    folders = [run_dir.resolve() for _, run_dir, _ in plan]
+    if len(set(folders)) != len(folders):
+        raise UsageError("two sources would compare in the same run folder")
+    for source, run_dir, scenario in plan:
+        if scenario:
+            spans = _scenario_spans(source, args.targets)
+        else:
+            spans = {c: _span(f) for c, f in _folder_runs(run_dir)[0].items()}
+        check_comparable(spans, args.targets)
+    return plan
+
+
+def _scenario_spans(path: Path, targets: Path) -> dict[str, tuple[int, int]]:
+    """Return a (regional) scenario's years by country; refuse years that leave out a target."""
+    from model.regional_scenario import load_region
+
+    if is_regional_file(path):
+        countries = load_region(path).countries
+    else:
+        scenario = load_scenario(path)
+        countries = {scenario.country: scenario}
+    spans = {c: (s.start_year, s.end_year) for c, s in countries.items()}
+    for t in load_target_file(targets).targets:
+        first, last = spans.get(t.country, (t.first_year, t.last_year))
+        if t.first_year < first or t.last_year > last:
+            field = "start_year" if t.first_year < first else "end_year"
+            message = f"{first}-{last} leaves out {t.id} ({t.first_year}-{t.last_year})"
+            raise ScenarioError(path, field, f"{message} of {targets}")
+    return spans
+
+
+def _folder_runs(run_dir: Path) -> tuple[dict, dict]:
+    """Return a run folder's tables by country and its manifest (country or regional)."""
+    from experiments.regional_runs import is_regional_run, read_regional_runs
+    from experiments.runs import read_run
+
+    if is_regional_run(run_dir):
+        return read_regional_runs(run_dir)
+    frame, manifest = read_run(run_dir)
+    return {manifest["country"]: frame}, manifest
+
+
+def _span(frame) -> tuple[int, int]:
+    return int(frame.year.min()), int(frame.year.max())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,7 +33,7 @@ from model.regional_scenario import Region
 
 from .regional_figures import network_figure
 from .runner import map_runs, replicate_seeds
-from .runs import compare_and_write, file_sha256, git_commit, package_versions, replicate_params
+from .runs import file_sha256, git_commit, package_versions, replicate_params
 
 RUN_FILES = frozenset({"timeseries.csv", "ties.csv", "network.csv", "manifest.json", "network.png"})
 
@@ -175,14 +175,11 @@ def is_regional_run(run_dir: str | Path) -> bool:
     return isinstance(manifest, dict) and isinstance(manifest.get("countries"), list)
 
 
-def compare_regional_run_folder(run_dir: str | Path, targets_path: str | Path) -> pd.DataFrame:
-    """Compare each country's rows of a regional run folder with its reported figures.
-
-    Writes ``compare.csv`` and ``compare.png`` into the folder and returns the table
-    (``calibration.compare.compare``, one block of rows per country).
+def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Return a regional run folder's tables by country, and its manifest.
 
     Raises:
-        ScenarioError: for a malformed folder or targets file.
+        ScenarioError: for a malformed folder.
     """
     run = Path(run_dir)
     manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
@@ -198,4 +195,4 @@ def compare_regional_run_folder(run_dir: str | Path, targets_path: str | Path) -
         country: frame[frame.country == country].drop(columns="country").reset_index(drop=True)
         for country in manifest["countries"]
     }
-    return compare_and_write(run, runs, manifest, targets_path)
+    return runs, manifest

@@ -180,20 +180,6 @@ def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, manifest
 
 
-def compare_run_folder(run_dir: str | Path, targets_path: str | Path = DEFAULT_TARGETS):
-    """Compare a run folder with the reported figures; write ``compare.csv`` and ``.png``.
-
-    Returns:
-        The comparison table (``calibration.compare.compare``).
-
-    Raises:
-        ScenarioError: for a malformed run folder or targets file, a targets file with no
-            target for the run's country, or a target whose years fall outside the run.
-    """
-    frame, manifest = read_run(run_dir)
-    return compare_and_write(run_dir, {manifest["country"]: frame}, manifest, targets_path)
-
-
 def compare_unfitted(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Compare each country's table with the official counts never fitted that it spans.
 
@@ -207,6 +193,27 @@ def compare_unfitted(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if first <= t.first_year and t.last_year <= last:
             chosen.append(t)
     return compare(runs, chosen)
+
+
+def check_comparable(spans: dict[str, tuple[int, int]], targets_path: str | Path):
+    """Return the targets file and the targets of the runs' countries, checked against them.
+
+    ``spans`` is ``{country: (first year, last year)}`` of the runs (or of the scenarios
+    about to run, so that a comparison that cannot be made is refused before they run).
+
+    Raises:
+        ScenarioError: for a malformed targets file, a country with no target, or a target
+            whose years fall outside its country's run.
+    """
+    target_file = load_target_file(targets_path)
+    targets = [t for t in target_file.targets if t.country in spans]
+    for country, years in spans.items():
+        if not any(t.country == country for t in targets):
+            raise ScenarioError(
+                targets_path, "targets", f"no target for {country}, the run's country"
+            )
+        check_targets_fit_runs(targets, {country: years}, str(targets_path))
+    return target_file, targets
 
 
 def compare_and_write(
@@ -223,15 +230,8 @@ def compare_and_write(
         ScenarioError: for a malformed targets file, a targets file with no target for
             one of the countries, or a target whose years fall outside the run.
     """
-    target_file = load_target_file(targets_path)
-    targets = [t for t in target_file.targets if t.country in runs]
-    for country, frame in runs.items():
-        if not any(t.country == country for t in targets):
-            raise ScenarioError(
-                targets_path, "targets", f"no target for {country}, the run's country"
-            )
-        years = (int(frame.year.min()), int(frame.year.max()))
-        check_targets_fit_runs(targets, {country: years}, str(targets_path))
+    spans = {country: (int(f.year.min()), int(f.year.max())) for country, f in runs.items()}
+    target_file, targets = check_comparable(spans, targets_path)
     table = compare(runs, targets)
     unfitted = compare_unfitted(runs)  # before anything is written: its file may be bad
     out = Path(run_dir)

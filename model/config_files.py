@@ -208,27 +208,41 @@ def _read_config_text(path: Path, field: str) -> str:
     return data.decode("utf-8")
 
 
-def _merge(base: Any, override: Any) -> Any:
-    """Deep-merge ``override`` into ``base``; lists of named mappings merge by ``name``."""
+def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
+    """Deep-merge ``override`` (from ``file``) into ``base``; named lists merge by ``name``.
+
+    Raises:
+        ScenarioError: an override that would silently change nothing: an empty named list
+            (whose items are kept) or ``remove: true`` for a name the list does not hold.
+    """
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
+            inner = f"{field}.{key}" if field else str(key)
+            merged[key] = _merge(base[key], value, file, inner) if key in base else value
         return merged
     if _is_named_list(base) and _is_named_list(override):
-        merged_list = list(base)
-        index = {item["name"]: i for i, item in enumerate(merged_list)}
-        for item in override:
-            if item.get("remove") is True:
-                if item["name"] in index:
-                    merged_list[index[item["name"]]] = None
-                continue
-            if item["name"] in index:
-                merged_list[index[item["name"]]] = _merge(merged_list[index[item["name"]]], item)
-            else:
-                merged_list.append(item)
-        return [item for item in merged_list if item is not None]
+        return _merge_named(base, override, file, field)
     return override
+
+
+def _merge_named(base: list, override: list, file: Path, field: str) -> list:
+    if base and not override:
+        message = "an empty list keeps every item of the file extended; remove each by name"
+        raise ScenarioError(file, field, f"{message} (remove: true)")
+    merged: list[Any] = list(base)
+    index = {item["name"]: i for i, item in enumerate(merged)}
+    for item in override:
+        name = item["name"]
+        if item.get("remove") is True:
+            if name not in index:
+                raise ScenarioError(file, field, f"no item named {name!r} to remove")
+            merged[index[name]] = None
+        elif name in index:
+            merged[index[name]] = _merge(merged[index[name]], item, file, f"{field}.{name}")
+        else:
+            merged.append(item)
+    return [item for item in merged if item is not None]
 
 
 def _is_named_list(value: Any) -> bool:
@@ -321,7 +335,7 @@ def resolve_extends(
         return data
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", "must be a file name")
-    return _merge(resolve_extends(path.parent / parent, (*chain, path), anchor), data)
+    return _merge(resolve_extends(path.parent / parent, (*chain, path), anchor), data, path)
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:

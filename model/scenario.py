@@ -236,6 +236,11 @@ class StatePolicy(Strict):
         count = self.prize_count.value
         if count != int(count) or not 0 <= count <= MAX_PRIZES:
             raise ValueError(f"prize_count must be a whole number from 0 to {MAX_PRIZES}")
+        # A file that extends this one changes or removes a shock by its name.
+        for events in (self.shocks, self.neighbour_revolutions):
+            names = [event.name for event in events]
+            if len(names) != len(set(names)):
+                raise ValueError("shock and neighbour revolution names must be unique")
         return self
 
 

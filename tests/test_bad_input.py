@@ -1,4 +1,4 @@
-"""Bad input found by probing the commands and the Python API (session 29).
+"""Bad input found by probing the commands and the Python API (sessions 29 and 30).
 
 Each case is one clear line (exit status 2 from a command, a ``ValueError`` or
 ``ScenarioError`` naming the field from the API), with nothing written.
@@ -85,3 +85,39 @@ def test_sources_with_a_folder_where_the_page_goes_is_one_line(tmp_path, monkeyp
     status, out, err = run_cli(["sources"])
     assert status == 2 and len(err.strip().splitlines()) == 1, err
     assert "sources.md: cannot write the page: Is a directory" in err
+
+
+def _one_line(status: int, err: str, *expected: str) -> None:
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    for fragment in expected:
+        assert fragment in err, err
+
+
+def test_compare_refuses_a_scenario_whose_years_leave_out_a_figure_before_running(
+    scenario_file, write_yaml, tmp_path
+):
+    short = write_yaml("short.yaml", f"extends: {scenario_file('kyrgyzstan')}\nstart_year: 2000\n")
+    out = tmp_path / "out"
+    status, _, err = run_cli(["compare", str(short), "--replicates", "1", "--out", str(out)])
+    _one_line(status, err, "short.yaml: start_year: 2000-2023 leaves out", "targets.yaml")
+    assert not out.exists()
+
+
+def test_compare_checks_every_source_before_writing_into_any(tmp_path):
+    folder, stray = tmp_path / "run", tmp_path / "notes.txt"
+    folder.mkdir()
+    stray.write_text("not a run")
+    status, _, err = run_cli(["compare", str(folder), str(stray)])
+    _one_line(status, err, "notes.txt: neither a run folder nor a scenario file")
+    status, _, err = run_cli(["compare", str(folder)])
+    _one_line(status, err, "timeseries.csv: file not found")
+    assert not any(folder.iterdir())
+
+
+def test_compare_refuses_one_out_folder_for_two_scenarios(scenario_file, tmp_path):
+    out = tmp_path / "out"
+    both = [str(scenario_file("kyrgyzstan")), str(scenario_file("kazakhstan"))]
+    status, _, err = run_cli(["compare", *both, "--replicates", "1", "--out", str(out)])
+    _one_line(status, err, "--out: one run folder for several scenarios")
+    assert not out.exists()

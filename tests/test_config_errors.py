@@ -312,3 +312,36 @@ def test_a_merged_key_may_be_overridden_and_shared_aliases_load(write_yaml):
     data = read_yaml_mapping(write_yaml("ok.yaml", text))
     assert data["child"] == {"x": 3, "y": 2}
     assert len(data["a4"]) == 9 and data["a4"][0][0][0][0] == ["lol"]
+
+
+MERGE_CASES = {
+    "an empty list of donors": ("donors: []\n", "donors", "an empty list keeps every item"),
+    "removing a donor that is not there": (
+        "donors:\n  - {name: No such donor, remove: true}\n",
+        "donors",
+        "no item named 'No such donor' to remove",
+    ),
+    "removing a shock that is not there": (
+        "state:\n  shocks:\n    - {name: No such shock, remove: true}\n",
+        "state.shocks",
+        "to remove",
+    ),
+    "two shocks of one name": (
+        "state:\n  shocks:\n"
+        "    - {name: x, year: 2000, instability: 0.1, source: test}\n"
+        "    - {name: x, year: 2001, instability: 0.1, source: test}\n",
+        "state",
+        "names must be unique",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MERGE_CASES, ids=list(MERGE_CASES))
+def test_an_extending_file_that_would_change_nothing_silently_is_one_line(
+    case, scenario_file, write_yaml, tmp_path, capsys
+):
+    text, *expected = MERGE_CASES[case]
+    bad = write_yaml("bad.yaml", extending(scenario_file) + text)
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    assert_clean_error(capsys, status, out, bad, *expected)
