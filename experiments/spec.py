@@ -36,7 +36,7 @@ DESCRIPTIVE_FIELDS = ("name", "description", "end_year")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Levers(_Strict):

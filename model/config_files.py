@@ -56,10 +56,15 @@ class ScenarioError(ValueError):
         return type(self), (self.file, self.field, self.message)
 
 
-class Strict(BaseModel):
-    """An input model: unknown fields, changes after loading and inf or NaN are refused."""
+# A value of another type is refused, not converted: a quoted "2010" for a year, ``true``
+# for a count or a number are typos in a file, which pydantic would otherwise accept.
+STRICT_VALUES = ConfigDict(strict=True)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+class Strict(BaseModel):
+    """An input model: unknown fields, other types, changes after loading, inf, NaN refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
@@ -271,7 +276,8 @@ def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> N
         if name in data:
             info = model.model_fields[name]
             try:
-                TypeAdapter(Annotated[info.annotation, info]).validate_python(data[name])
+                field = TypeAdapter(Annotated[info.annotation, info], config=STRICT_VALUES)
+                field.validate_python(data[name])
             except ValidationError as exc:
                 raise ScenarioError(path, name, first_error(exc)[1]) from None
 

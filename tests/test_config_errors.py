@@ -38,6 +38,22 @@ CASES = {
     "unknown top-level key": ("colour: blue\n", "colour", "unknown key"),
     "unknown nested key": ("state:\n  grant_budget_usd: 5\n", "state.grant_budget_usd"),
     "wrong type": ("start_year: nineteen-ninety\n", "start_year", "integer"),
+    "a quoted year": ("end_year: '2010'\n", "end_year", "integer"),
+    "true for a number": (
+        "donor_budget_scale: {value: true, source: test}\n",
+        "donor_budget_scale.value",
+        "number",
+    ),
+    "a quoted number": (
+        "donor_budget_scale: {value: '20', source: test}\n",
+        "donor_budget_scale.value",
+        "number",
+    ),
+    "quoted year keys": (
+        "population_millions: {points: {'1991': 4}, source: test}\n",
+        "population_millions.points",
+        "integer",
+    ),
     "wrong type in a list": (
         "donors:\n  - name: UNDP\n    entry_year: soon\n",
         "donors.",

@@ -437,9 +437,21 @@ def test_zero_draws_in_the_file_or_on_the_command_line(tmp_path, posterior, caps
 def test_the_files_own_draws_are_checked_where_the_command_line_replaces_them(
     tmp_path, posterior, capsys
 ):
-    file = write_experiment(tmp_path / "e.yaml", draws=-3)
-    argv = ["experiment", str(file), "--posterior", str(posterior), "--draws", "1"]
-    _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: draws")
+    for draws in (-3, True, "5"):
+        file = write_experiment(tmp_path / "e.yaml", draws=draws)
+        argv = ["experiment", str(file), "--posterior", str(posterior), "--draws", "1"]
+        _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: draws")
+
+
+@pytest.mark.parametrize(
+    "field, value", [("seed", "5"), ("replicates", True), ("key_years", ["2010"])]
+)
+def test_a_value_of_another_type_is_refused_not_converted(
+    tmp_path, posterior, capsys, field, value
+):
+    file = write_experiment(tmp_path / "e.yaml", **{field: value})
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", f"e.yaml: {field}", "valid integer")
 
 
 def test_a_file_too_big_to_run_can_be_run_smaller_from_the_command_line(tmp_path):
