@@ -68,6 +68,9 @@ from .spec import (
 )
 from .storage import Chunk, build_chunks, load_results, run_seed
 
+# The figures written for each counterfactual, ``<kind>_<name>.png``.
+FIGURE_KINDS = ("fan", "diff", "income")
+
 __all__ = [
     "BASELINE",
     "CALIBRATED_INPUTS",
@@ -114,6 +117,7 @@ def write_outputs(
     table = summary_table(results, experiment)
     write_text_atomic(out / "summary.csv", table.to_csv(index=False))
     target_file = load_target_file(DEFAULT_TARGETS)
+    remove_stale_figures(out, experiment.counterfactuals)
     save_figure(effects_figure(table, experiment), out / "effects.png")
     for name in experiment.counterfactuals:
         save_figure(fan_figure(results, experiment, name, target_file), out / f"fan_{name}.png")
@@ -122,6 +126,20 @@ def write_outputs(
     manifest = build_manifest(experiment, stats, posterior)
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return table
+
+
+def remove_stale_figures(out: Path, names) -> None:
+    """Delete the per-counterfactual figures of counterfactuals the experiment no longer has.
+
+    A folder is reused when an experiment is rerun or resumed; the figures of a
+    counterfactual since removed from its file would otherwise sit beside a summary that
+    no longer holds it.
+    """
+    current = {f"{kind}_{name}.png" for kind in FIGURE_KINDS for name in names}
+    for kind in FIGURE_KINDS:
+        for path in out.glob(f"{kind}_*.png"):
+            if path.name not in current:
+                path.unlink(missing_ok=True)
 
 
 def _sha256_or_none(path: str | Path) -> str | None:

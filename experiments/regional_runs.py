@@ -33,9 +33,18 @@ from model.regional_scenario import Region
 
 from .regional_figures import network_figure
 from .runner import map_runs, replicate_seeds
-from .runs import file_sha256, git_commit, package_versions, replicate_params
+from .runs import (
+    COMPARE_FILES,
+    COUNTRY_RUN_FILES,
+    REGIONAL_RUN_FILES,
+    file_sha256,
+    git_commit,
+    package_versions,
+    remove_stale,
+    replicate_params,
+)
 
-RUN_FILES = frozenset({"timeseries.csv", "ties.csv", "network.csv", "manifest.json", "network.png"})
+RUN_FILES = frozenset(REGIONAL_RUN_FILES)
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,7 @@ def write_regional_run(out_dir: str | Path, tables: RegionalTables, manifest: di
     """Write a regional run folder (tables, manifest, network figure), each file atomically."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale(out, (*COMPARE_FILES, *COUNTRY_RUN_FILES), REGIONAL_RUN_FILES)
     title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
     fig = network_figure(tables, manifest["network_years"], title)
     save_figure(fig, out / "network.png")

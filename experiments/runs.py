@@ -30,6 +30,12 @@ from .runner import RunTask, map_runs, replicate_seeds, run_task
 
 # The comparison with the official counts the calibration never saw (``compare_unfitted``).
 UNFITTED_CSV = "unfitted.csv"
+# A run folder's files by the command that writes them. Writing a run makes the files a
+# comparison or a run of the other kind left in the folder describe a run that is gone,
+# so they are removed first (``remove_stale``).
+COUNTRY_RUN_FILES = ("timeseries.csv", "manifest.json", "timeseries.png")
+REGIONAL_RUN_FILES = ("timeseries.csv", "ties.csv", "network.csv", "manifest.json", "network.png")
+COMPARE_FILES = ("compare.csv", "compare.png", UNFITTED_CSV)
 UNFITTED_FILE = "calibration/external_unfitted.yaml"
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pydantic", "pyabc", "SALib", "distributed")
 
@@ -144,6 +150,7 @@ def write_run(
     """Write a run folder (table, manifest, figure), each file atomically."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale(out, (*COMPARE_FILES, *REGIONAL_RUN_FILES), COUNTRY_RUN_FILES)
     targets = load_targets(targets_path) if Path(targets_path).exists() else []
     title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
     fig = timeseries_figure(frame, manifest["country"], targets, title)
@@ -151,6 +158,15 @@ def write_run(
     write_text_atomic(out / "timeseries.csv", frame.to_csv(index=False))
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return out
+
+
+def remove_stale(folder: Path, written_before: tuple[str, ...], kept: tuple[str, ...]) -> None:
+    """Delete from ``folder`` the files of ``written_before`` that are not in ``kept``.
+
+    The names are this tool's own outputs, which a new run in the folder makes stale.
+    """
+    for name in set(written_before) - set(kept):
+        (folder / name).unlink(missing_ok=True)
 
 
 def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:

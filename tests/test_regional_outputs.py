@@ -61,9 +61,14 @@ def test_the_tie_columns_count_only_ties_between_operational_ngos():
 
 def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
     out = tmp_path / "ca"
+    # A folder reused from a country's compared run: its files describe a run that is
+    # gone and are removed; a file of the user's stays.
+    out.mkdir()
+    for name in ("timeseries.png", "compare.csv", "compare.png", "unfitted.csv", "notes.txt"):
+        (out / name).write_text("old")
     status, stdout, stderr = run_cli(["run", str(REGIONAL), "--replicates", "2", "--out", str(out)])
     assert status == 0, stderr
-    assert {p.name for p in out.iterdir()} == RUN_FILES
+    assert {p.name for p in out.iterdir()} == RUN_FILES | {"notes.txt"}
     frame = pd.read_csv(out / "timeseries.csv")
     assert list(frame.columns) == ["replicate", *REGIONAL_COLUMNS]
     assert set(frame.country) == set(COUNTRIES) and set(frame.replicate) == {0, 1}
