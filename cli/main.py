@@ -19,6 +19,7 @@ from calibration.targets import DEFAULT_TARGETS, load_target_file
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
+from model.config_files import read_yaml_mapping
 from model.regional_scenario import is_regional_file
 
 from .arguments import EXIT_USAGE, OneLineParser, file_path, replicates, seeds, workers
@@ -45,6 +46,17 @@ class UsageError(Exception):
     """A problem with the command's input that is reported in one line (exit 2)."""
 
 
+def refuse_experiment_file(path: Path) -> None:
+    """Raise ``UsageError`` if ``path`` is an experiment file given where a scenario goes."""
+    try:
+        counterfactuals = "counterfactuals" in read_yaml_mapping(path)
+    except ScenarioError:
+        return  # the scenario's loader reports what is wrong with the file
+    if counterfactuals:
+        command = "ngo-abm experiment (or regional-experiment)"
+        raise UsageError(f"{path}: an experiment file, not a scenario; run it with {command}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's replicates and write the run folder (checked and locked first).
 
@@ -52,6 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """
     from experiments.runs import replicate_params
 
+    refuse_experiment_file(args.scenario)
     if is_regional_file(args.scenario):
         from .regional import cmd_run_region
 
@@ -168,6 +181,7 @@ def _scenario_spans(path: Path, targets: Path) -> dict[str, tuple[int, int]]:
     """Return a (regional) scenario's years by country; refuse years that leave out a target."""
     from model.regional_scenario import load_region
 
+    refuse_experiment_file(path)
     if is_regional_file(path):
         countries = load_region(path).countries
     else:

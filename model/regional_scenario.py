@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_files import (
     ScenarioError,
@@ -201,6 +201,12 @@ class RegionalSpec(Strict):
     network_years: list[Year] = Field(default_factory=list, max_length=12)
     # The years whose ties ``ngo-abm run`` prints (the network's years if absent).
     report_years: list[Year] = Field(default_factory=list, max_length=40)
+
+    @field_validator("network_years", "report_years")
+    @classmethod
+    def _sorted_years(cls, years: list[int]) -> list[int]:
+        # As an experiment's key years: a year listed twice is one column, in order.
+        return sorted(set(years))
 
     @model_validator(mode="after")
     def _fixed_in_range(self) -> RegionalSpec:

@@ -121,3 +121,20 @@ def test_compare_refuses_one_out_folder_for_two_scenarios(scenario_file, tmp_pat
     status, _, err = run_cli(["compare", *both, "--replicates", "1", "--out", str(out)])
     _one_line(status, err, "--out: one run folder for several scenarios")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_an_experiment_file_given_as_a_scenario_is_named_as_such(command, repo, tmp_path):
+    out = tmp_path / "out"
+    experiment = str(repo / "experiments" / "kyrgyzstan_2035.yaml")
+    status, _, err = run_cli([command, experiment, "--out", str(out)])
+    _one_line(status, err, "kyrgyzstan_2035.yaml: an experiment file, not a scenario")
+    assert not out.exists()
+
+
+def test_a_year_listed_twice_in_a_regional_file_is_one_column(repo, write_yaml):
+    from model.regional_scenario import load_region
+
+    regional = repo / "scenarios" / "central_asia.yaml"
+    twice = write_yaml("twice.yaml", f"extends: {regional}\nreport_years: [2010, 2000, 2010]\n")
+    assert load_region(twice).spec.report_years == [2000, 2010]
