@@ -12,14 +12,14 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
-from model.config_files import read_yaml_mapping
+from model.config_files import read_yaml_mapping, resolve_path
 from model.regional_scenario import is_regional_file
 
 from .arguments import EXIT_USAGE, OneLineParser, file_path, replicates, seeds, workers
@@ -108,36 +108,41 @@ def cmd_compare(args: argparse.Namespace) -> int:
     A regional scenario or run folder compares each country's rows with its figures.
     Every source is checked before any scenario runs or any file is written.
     """
+    plan = _compare_plan(args)
+    with ExitStack() as held:
+        # Every folder claimed before the first run: one held by another command stops
+        # the comparison before anything is written.
+        for _, run_dir, scenario in plan:
+            held.enter_context(output_folder(run_dir, _flag(scenario)))
+        for source, run_dir, scenario in plan:
+            _compare_one(args, source, run_dir, scenario)
+    return 0
+
+
+def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario: bool) -> None:
+    """Run a scenario source into its folder if need be, then compare the folder and print."""
     import pandas as pd
 
     from calibration.compare import format_table
     from experiments.runs import UNFITTED_CSV, UNFITTED_FILE, compare_and_write
 
-    plan = _compare_plan(args)
-    for source, run_dir, scenario in plan:
-        if scenario:
-            cmd_run(
-                argparse.Namespace(
-                    scenario=source,
-                    params=args.params,
-                    seed=args.seed,
-                    replicates=args.replicates,
-                    workers=args.workers,
-                    out=run_dir,
-                )
-            )
-        with output_folder(run_dir, "--out" if scenario else "sources"):
-            runs, manifest = _folder_runs(run_dir)
-            table = compare_and_write(run_dir, runs, manifest, args.targets)
-        print(format_table(table))
-        wrote = [run_dir / "compare.csv", run_dir / "compare.png"]
-        unfitted = run_dir / UNFITTED_CSV
-        if unfitted.exists():
-            print(f"\nOfficial counts the calibration never saw ({UNFITTED_FILE}):")
-            print(format_table(pd.read_csv(unfitted), noun="counts"))
-            wrote.append(unfitted)
-        print(f"wrote {', '.join(map(str, wrote))}")
-    return 0
+    if scenario:
+        run = dict(params=args.params, seed=args.seed, replicates=args.replicates)
+        cmd_run(argparse.Namespace(scenario=source, workers=args.workers, out=run_dir, **run))
+    runs, manifest = _folder_runs(run_dir)
+    table = compare_and_write(run_dir, runs, manifest, args.targets)
+    print(format_table(table))
+    wrote = [run_dir / "compare.csv", run_dir / "compare.png"]
+    unfitted = run_dir / UNFITTED_CSV
+    if unfitted.exists():
+        print(f"\nOfficial counts the calibration never saw ({UNFITTED_FILE}):")
+        print(format_table(pd.read_csv(unfitted), noun="counts"))
+        wrote.append(unfitted)
+    print(f"wrote {', '.join(map(str, wrote))}")
+
+
+def _flag(scenario: bool) -> str:
+    return "--out" if scenario else "source"
 
 
 def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
@@ -165,9 +170,13 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
             raise UsageError(f"{source}: neither a run folder nor a scenario file")
     if args.out is not None and sum(scenario for _, _, scenario in plan) > 1:
         raise UsageError("--out: one run folder for several scenarios; give each its own run")
-    folders = [run_dir.resolve() for _, run_dir, _ in plan]
-    if len(set(folders)) != len(folders):
-        raise UsageError("two sources would compare in the same run folder")
+    claimed: dict[Path, Path] = {}
+    for source, run_dir, scenario in plan:
+        folder = resolve_path(run_dir, _flag(scenario))
+        if folder in claimed:
+            both = f"{claimed[folder]} and {source}"
+            raise UsageError(f"{both} would compare in one run folder, {run_dir}: one at a time")
+        claimed[folder] = source
     for source, run_dir, scenario in plan:
         if scenario:
             spans = _scenario_spans(source, args.targets)
@@ -192,6 +201,8 @@ def _scenario_spans(path: Path, targets: Path) -> dict[str, tuple[int, int]]:
         first, last = spans.get(t.country, (t.first_year, t.last_year))
         if t.first_year < first or t.last_year > last:
             field = "start_year" if t.first_year < first else "end_year"
+            # In a regional file the years are those of a country's own file.
+            field = f"countries.{t.country}.{field}" if len(countries) > 1 else field
             message = f"{first}-{last} leaves out {t.id} ({t.first_year}-{t.last_year})"
             raise ScenarioError(path, field, f"{message} of {targets}")
     return spans

@@ -129,17 +129,22 @@ def write_outputs(
 
 
 def remove_stale_figures(out: Path, names) -> None:
-    """Delete the per-counterfactual figures of counterfactuals the experiment no longer has.
+    """Delete the figures of the counterfactuals that the folder's last run had and ``names`` lack.
 
     A folder is reused when an experiment is rerun or resumed; the figures of a
     counterfactual since removed from its file would otherwise sit beside a summary that
-    no longer holds it.
+    no longer holds it. The names are read from the folder's manifest, so nothing but
+    this tool's own figures is removed.
     """
-    current = {f"{kind}_{name}.png" for kind in FIGURE_KINDS for name in names}
-    for kind in FIGURE_KINDS:
-        for path in out.glob(f"{kind}_*.png"):
-            if path.name not in current:
-                path.unlink(missing_ok=True)
+    try:
+        earlier = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["scenarios"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for name in set(earlier) - set(names):
+        if not isinstance(name, str) or "/" in name:
+            continue  # not a name this tool writes
+        for kind in FIGURE_KINDS:
+            (out / f"{kind}_{name}.png").unlink(missing_ok=True)
 
 
 def _sha256_or_none(path: str | Path) -> str | None:

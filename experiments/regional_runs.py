@@ -44,8 +44,6 @@ from .runs import (
     replicate_params,
 )
 
-RUN_FILES = frozenset(REGIONAL_RUN_FILES)
-
 
 @dataclass(frozen=True)
 class RegionTask:

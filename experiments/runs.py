@@ -163,8 +163,12 @@ def write_run(
 def remove_stale(folder: Path, written_before: tuple[str, ...], kept: tuple[str, ...]) -> None:
     """Delete from ``folder`` the files of ``written_before`` that are not in ``kept``.
 
-    The names are this tool's own outputs, which a new run in the folder makes stale.
+    The names are this tool's own outputs, which a new run in the folder makes stale; only
+    in a folder that an earlier run wrote (it holds a manifest), so that files of the same
+    names in a folder of the user's are left alone.
     """
+    if not (folder / "manifest.json").is_file():
+        return
     for name in set(written_before) - set(kept):
         (folder / name).unlink(missing_ok=True)
 

@@ -101,6 +101,9 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
     return data
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _Refused(Exception):
     """A YAML document that is well formed but not a config (``_load_yaml``)."""
 
@@ -109,41 +112,16 @@ class _Refused(Exception):
         self.field, self.message = field, message
 
 
-class _ConfigLoader(yaml.SafeLoader):
-    """``yaml.safe_load``'s loader, refusing a key given twice in one mapping.
-
-    YAML requires the keys of a mapping to be unique; PyYAML keeps the last, so that a
-    second ``end_year:`` further down a file would silently win. Keys a ``<<`` merge
-    brings in may still be overridden, as YAML's merge rule says.
-    """
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                line = key_node.start_mark.line + 1
-                try:
-                    first = seen.get(key)
-                except TypeError:
-                    continue  # an unhashable key: PyYAML's own error follows
-                if first is not None:
-                    raise _Refused(str(key), f"given twice (lines {first} and {line})")
-                seen[key] = line
-        return super().construct_mapping(node, deep)
-
-
 def _load_yaml(text: str) -> Any:
-    r"""Return the data of one YAML document, as ``yaml.safe_load`` does, after two checks.
+    r"""Return the data of one YAML document, as ``yaml.safe_load`` does, after its checks.
 
-    The document's aliases must not expand it beyond ``MAX_CONFIG_VALUES`` values (a file
-    of a few hundred bytes can otherwise stand for billions, and every check after loading
-    walks them all) nor nest a structure inside itself, and every string must be text
-    (a lone surrogate such as ``"\ud800"`` is not, and nothing could print or write it).
+    Checked on the document as written, before anything is built: its aliases must not
+    expand it beyond ``MAX_CONFIG_VALUES`` values (a file of a few hundred bytes can
+    otherwise stand for billions, and every check after loading walks them all) nor nest a
+    structure inside itself, no mapping may give a key twice, and every string must be
+    text (a lone surrogate such as ``"\ud800"`` is not, and nothing could print or write it).
     """
-    loader = _ConfigLoader(text)
+    loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -177,9 +155,28 @@ def _check_expanded(root: yaml.Node) -> None:
         elif key not in sizes:
             if isinstance(node, yaml.ScalarNode) and not _is_text(node.value):
                 raise _Refused(where, "a string that is not text (a lone surrogate?)")
+            if isinstance(node, yaml.MappingNode):
+                _check_keys(node)
             open_nodes.add(key)
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _check_keys(node: yaml.MappingNode) -> None:
+    """Refuse a key given twice in one mapping, as written (before any ``<<`` merge).
+
+    YAML requires the keys of a mapping to be unique; PyYAML keeps the last, so that a
+    second ``end_year:`` further down a file would silently win. Keys that a ``<<`` merge
+    brings in may still be overridden, as YAML's merge rule says.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
+            continue
+        key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+        if key in seen:
+            raise _Refused(key_node.value, f"given twice (lines {seen[key]} and {line})")
+        seen[key] = line
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -138,3 +138,57 @@ def test_a_year_listed_twice_in_a_regional_file_is_one_column(repo, write_yaml):
     regional = repo / "scenarios" / "central_asia.yaml"
     twice = write_yaml("twice.yaml", f"extends: {regional}\nreport_years: [2010, 2000, 2010]\n")
     assert load_region(twice).spec.report_years == [2000, 2010]
+
+
+def test_compare_names_two_sources_that_would_share_a_run_folder(scenario_file, tmp_path):
+    other = tmp_path / "alt" / "kyrgyzstan.yaml"
+    other.parent.mkdir()
+    other.write_text(f"extends: {scenario_file('kyrgyzstan')}\n")
+    out = tmp_path / "work"
+    out.mkdir()
+    argv = ["compare", str(scenario_file("kyrgyzstan")), str(other), "--replicates", "1"]
+    with contextlib.chdir(out):
+        status, _, err = run_cli(argv)
+    _one_line(status, err, "kyrgyzstan.yaml and", "would compare in one run folder")
+    assert not any(out.iterdir())
+
+
+def test_compare_refuses_an_out_that_is_a_loop_of_links(scenario_file, tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    argv = ["compare", str(scenario_file("uzbekistan")), "--out", str(tmp_path / "a")]
+    status, _, err = run_cli(argv)
+    _one_line(status, err, "--out: a loop of symbolic links")
+
+
+def test_compare_claims_every_folder_before_running_the_first(scenario_file, tmp_path):
+    held, out = tmp_path / "held", tmp_path / "out"
+    assert run_cli(["run", str(scenario_file("uzbekistan")), "--out", str(held)])[0] == 0
+    script = f"from experiments.locks import output_folder\nwith output_folder({str(held)!r}):\n"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script + "    print('held', flush=True); input()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        argv = ["compare", str(scenario_file("uzbekistan")), str(held), "--out", str(out)]
+        status, _, err = run_cli([*argv, "--replicates", "1"])
+        _one_line(status, err, "source: in use by pid")
+        assert not out.exists()
+    finally:
+        holder.communicate("\n")
+
+
+def test_compare_of_a_regional_file_names_the_country_whose_years_leave_out_a_figure(
+    repo, scenario_file, write_yaml
+):
+    kyrgyzstan = scenario_file("kyrgyzstan")
+    short = write_yaml("short_kg.yaml", f"extends: {kyrgyzstan}\nstart_year: 2000\n")
+    regional = write_yaml(
+        "short_ca.yaml",
+        f"extends: {repo / 'scenarios' / 'central_asia.yaml'}\ncountries:\n  kyrgyzstan: {short}\n",
+    )
+    status, _, err = run_cli(["compare", str(regional), "--replicates", "1"])
+    _one_line(status, err, "short_ca.yaml: countries.kyrgyzstan.start_year: 2000-")

@@ -44,14 +44,19 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 def test_a_run_removes_the_outputs_it_makes_stale_and_keeps_the_users_files(
     scenario_file, tmp_path
 ):
-    out = tmp_path / "reused"
-    out.mkdir()
     stale = ("compare.csv", "compare.png", "unfitted.csv", "ties.csv", "network.csv")
-    for name in (*stale, "network.png", "notes.txt"):
-        (out / name).write_text("from a run that is gone")
-    status, _, err = run_cli(["run", str(scenario_file("uzbekistan")), "--out", str(out)])
-    assert status == 0, err
-    assert {p.name for p in out.iterdir()} == RUN_FILES | {"notes.txt"}
+    reused, users = tmp_path / "reused", tmp_path / "users"
+    for out in (reused, users):
+        out.mkdir()
+        for name in (*stale, "network.png", "notes.txt"):
+            (out / name).write_text("from a run that is gone")
+    (reused / "manifest.json").write_text("{}")  # an earlier run's folder
+    for out in (reused, users):
+        status, _, err = run_cli(["run", str(scenario_file("uzbekistan")), "--out", str(out)])
+        assert status == 0, err
+    assert {p.name for p in reused.iterdir()} == RUN_FILES | {"notes.txt"}
+    # A folder no run wrote before: files of the same names are the user's and stay.
+    assert {p.name for p in users.iterdir()} == RUN_FILES | {*stale, "network.png", "notes.txt"}
 
 
 def test_run_writes_the_three_files_and_says_so(kg_run_folder):

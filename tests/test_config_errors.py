@@ -325,7 +325,10 @@ def test_a_merged_key_may_be_overridden_and_shared_aliases_load(write_yaml):
     # YAML's merge rule lets a mapping override what ``<<`` brings in; an alias used many
     # times within the bound is ordinary data.
     text = "base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  x: 3\n" + _aliases_nine_wide(4)
+    # A mapping that merges and overrides, itself merged again further down.
+    text += "outer: {inner: &i {<<: {x: 1}, x: 2}}\nagain: {<<: *i}\n"
     data = read_yaml_mapping(write_yaml("ok.yaml", text))
+    assert data == yaml.safe_load(text)
     assert data["child"] == {"x": 3, "y": 2}
     assert len(data["a4"]) == 9 and data["a4"][0][0][0][0] == ["lol"]
 

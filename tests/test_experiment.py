@@ -243,12 +243,14 @@ def test_scenario_changes_names_what_differs():
 def test_experiment_end_to_end(tmp_path, posterior, capsys):
     file = write_experiment(tmp_path / "tiny.yaml")
     out = tmp_path / "out"
-    # The figures of a counterfactual the file no longer has are removed.
+    # The figures of a counterfactual the folder's last run had and the file no longer has
+    # are removed; a figure of the user's stays.
     out.mkdir()
-    for name in ("fan_gone.png", "diff_gone.png", "income_gone.png", "notes.png"):
+    (out / "manifest.json").write_text('{"scenarios": {"baseline": {}, "gone": {}}}')
+    for name in ("fan_gone.png", "diff_gone.png", "income_gone.png", "income_by_region.png"):
         (out / name).write_text("old")
     assert main(["experiment", str(file), "--posterior", str(posterior), "--out", str(out)]) == 0
-    assert not list(out.glob("*_gone.png")) and (out / "notes.png").exists()
+    assert not list(out.glob("*_gone.png")) and (out / "income_by_region.png").exists()
     printed = capsys.readouterr().out
     assert "no-2010-shock: What did the 2010 shock cost?" in printed
     summary = pd.read_csv(out / "summary.csv")

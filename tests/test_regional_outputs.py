@@ -18,7 +18,8 @@ from test_regional import REGIONAL, SCENARIOS, SEED, country_params, regional_ru
 
 from calibration.compare import compare
 from calibration.targets import DEFAULT_TARGETS, load_targets
-from experiments.regional_runs import RUN_FILES, run_region_replicates
+from experiments.regional_runs import run_region_replicates
+from experiments.runs import REGIONAL_RUN_FILES
 from model import COUNTRIES, ScenarioError
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS
 from model.regional_scenario import load_region
@@ -66,9 +67,10 @@ def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
     out.mkdir()
     for name in ("timeseries.png", "compare.csv", "compare.png", "unfitted.csv", "notes.txt"):
         (out / name).write_text("old")
+    (out / "manifest.json").write_text("{}")
     status, stdout, stderr = run_cli(["run", str(REGIONAL), "--replicates", "2", "--out", str(out)])
     assert status == 0, stderr
-    assert {p.name for p in out.iterdir()} == RUN_FILES | {"notes.txt"}
+    assert {p.name for p in out.iterdir()} == {*REGIONAL_RUN_FILES, "notes.txt"}
     frame = pd.read_csv(out / "timeseries.csv")
     assert list(frame.columns) == ["replicate", *REGIONAL_COLUMNS]
     assert set(frame.country) == set(COUNTRIES) and set(frame.replicate) == {0, 1}
