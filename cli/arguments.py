@@ -36,6 +36,17 @@ def file_path(text: str) -> Path:
     return Path(text)
 
 
+def address(text: str) -> str:
+    """Parse a scheduler's address (argparse type); an empty one is refused.
+
+    An empty ``--scheduler`` would otherwise mean no scheduler, and the runs would go to
+    local processes without a word.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected an address such as tcp://HOST:PORT, got none")
+    return text
+
+
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """Return an argparse type: a whole number from ``low`` to ``high``."""
 

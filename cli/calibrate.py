@@ -20,7 +20,7 @@ from experiments.output_paths import check_file
 from model import ScenarioError
 from model.limits import MAX_DRAWS, MAX_GENERATIONS, MAX_POPULATION, MAX_RUNS
 
-from .arguments import file_path, minutes, seeds, whole_number, workers
+from .arguments import address, file_path, minutes, seeds, whole_number, workers
 from .main import UsageError
 
 
@@ -159,7 +159,11 @@ def register(sub) -> None:
         "regional layer on the article's regional patterns (`regional --draws N`)",
     )
     p.add_argument(
-        "action", nargs="?", choices=("run", "npe", "report", "export", "regional"), default="run"
+        "action",
+        nargs="?",
+        choices=("run", "npe", "report", "export", "regional"),
+        default="run",
+        help="what to calibrate or write (default run; see above)",
     )
     p.add_argument(
         "--population",
@@ -179,7 +183,9 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the stored calibration")
     p.add_argument("--force", action="store_true", help="overwrite an existing database")
     p.add_argument("--holdout", action="store_true", help="fit only figures up to 2010")
-    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler tcp://HOST:PORT")
+    p.add_argument(
+        "--scheduler", type=address, default=None, help="dask.distributed scheduler tcp://HOST:PORT"
+    )
     p.add_argument("--workers", type=workers, default=2, help="local processes")
     p.add_argument(
         "--max-minutes",

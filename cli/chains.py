@@ -13,6 +13,7 @@ import argparse
 import json
 
 from experiments.locks import output_folder
+from model.limits import MAX_RUNS
 
 from .arguments import file_path, seeds, whole_number, workers
 from .main import UsageError
@@ -27,12 +28,16 @@ def cmd_chains(args: argparse.Namespace) -> int:
 
     if args.burn_in >= args.steps:
         raise UsageError(f"chains: --burn-in {args.burn_in} leaves no step of {args.steps} kept")
+    runs = args.chains * args.steps * args.runs
+    if runs > MAX_RUNS:
+        sizes = f"--chains {args.chains} x --steps {args.steps} x --runs {args.runs}"
+        raise UsageError(f"chains: {sizes} is {runs:,} model runs, over {MAX_RUNS:,}")
     settings = ChainSettings(
         chains=args.chains, steps=args.steps, burn_in=args.burn_in, runs=args.runs, seed=args.seed
     )
     out = args.out or REPORT_DIR
     estimator = load_estimator(False)
-    with output_folder(out, "report"):
+    with output_folder(out, "--out"):
         chains = run_chains(estimator, settings, args.workers, progress=True)
         result = summary(estimator, chains, settings)
         states = write_atomic(out / "chains_states.npz", lambda tmp: _save(tmp, chains.states))
@@ -64,7 +69,7 @@ def register(sub) -> None:
     p.add_argument(
         "--runs", type=whole_number(1, 100), default=2, help="runs per likelihood estimate"
     )
-    p.add_argument("--seed", type=seeds, default=1)
+    p.add_argument("--seed", type=seeds, default=1, help="seed of the chains' starts and runs")
     p.add_argument("--workers", type=workers, default=2, help="local processes")
     p.add_argument("--out", type=file_path, default=None, help="folder (calibration/report)")
     p.set_defaults(func=cmd_chains)

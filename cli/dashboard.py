@@ -34,6 +34,11 @@ def _port(text: str) -> int:
     return value
 
 
+def browser_url(host: str, port: int) -> str:
+    """Return the dashboard's address for a browser; an IPv6 host in brackets (RFC 3986)."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def register(subparsers) -> None:
     """Add the ``dashboard`` subcommand."""
     parser = subparsers.add_parser(
@@ -123,7 +128,7 @@ def cmd_dashboard(args: argparse.Namespace) -> NoReturn:
     if not Path(command[0]).exists():
         raise UsageError(f"{command[0]}: Solara is not installed here (pip install -e .)")
     check_address(args.host, args.port)
-    print(f"ngo-abm dashboard: open http://{args.host}:{args.port}/ in a browser", flush=True)
+    print(f"ngo-abm dashboard: open {browser_url(args.host, args.port)} in a browser", flush=True)
     print(f"  ({reach(args.host)}; change it with --host HOST --port PORT; stop with Ctrl-C)")
     sys.stdout.flush()
     env = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", **os.environ}

@@ -17,7 +17,10 @@ from pathlib import Path
 from experiments.locks import output_folder
 from model.limits import MAX_DRAWS, MAX_SAMPLES
 
-from .arguments import file_path, replicates, seeds, whole_number, workers
+from .arguments import address, file_path, replicates, seeds, whole_number, workers
+
+# The project's folder: default inputs are its files wherever the command runs.
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -54,15 +57,22 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run a global sensitivity analysis and write its ranking and figure."""
+    from calibration.posterior import DEFAULT_POSTERIOR
     from experiments.sensitivity import run_sensitivity
+    from model import ScenarioError
 
+    posterior = args.posterior or DEFAULT_POSTERIOR
+    # Without a posterior the ranges are the priors'; a file named on the command line
+    # must be there.
+    if args.posterior is not None and not args.posterior.exists():
+        raise ScenarioError(args.posterior, "--posterior", "file not found")
     with output_folder(args.out):
         run_sensitivity(
             method=args.method,
             samples=args.samples,
             replicates=args.replicates,
             scenario_path=args.scenario,
-            posterior=args.posterior,
+            posterior=posterior,
             out=args.out,
             seed=args.seed,
             workers=args.workers,
@@ -78,6 +88,7 @@ def _add_backend(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--scheduler",
+        type=address,
         default=None,
         metavar="ADDRESS",
         help="existing dask.distributed scheduler tcp://HOST:PORT (workers started from "
@@ -123,7 +134,12 @@ def register(sub) -> None:
         "sensitivity",
         help="global sensitivity analysis (SALib Sobol or Morris) of the behavioural parameters",
     )
-    s.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    s.add_argument(
+        "--method",
+        choices=("sobol", "morris"),
+        default="sobol",
+        help="Sobol indices (variance shares) or Morris elementary effects (a screen)",
+    )
     s.add_argument(
         "--samples",
         type=whole_number(1, MAX_SAMPLES),
@@ -134,9 +150,18 @@ def register(sub) -> None:
         "--replicates", type=replicates, default=2, help="seeds averaged per sample point"
     )
     s.add_argument(
-        "--scenario", type=file_path, default=Path("scenarios/kyrgyzstan.yaml"), help="scenario"
+        "--scenario",
+        type=file_path,
+        default=PROJECT / "scenarios" / "kyrgyzstan.yaml",
+        help="a country's scenario file (default: the project's Kyrgyz scenario)",
     )
-    s.add_argument("--posterior", type=file_path, default=DEFAULT_POSTERIOR, help="posterior file")
+    s.add_argument(
+        "--posterior",
+        type=file_path,
+        default=None,
+        help=f"posterior whose 5-95%% ranges are varied (default {DEFAULT_POSTERIOR}; "
+        "the priors' ranges where it is absent)",
+    )
     s.add_argument("--seed", type=seeds, default=1, help="seed of the sample and the runs")
     s.add_argument(
         "--out", type=file_path, default=Path("out") / "sensitivity", help="output folder"

@@ -19,7 +19,7 @@ from calibration.targets import DEFAULT_TARGETS, load_target_file
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
-from model.config_files import read_yaml_mapping, resolve_path
+from model.config_files import resolve_path
 from model.regional_scenario import is_regional_file
 
 from .arguments import EXIT_USAGE, OneLineParser, file_path, replicates, seeds, workers
@@ -46,17 +46,6 @@ class UsageError(Exception):
     """A problem with the command's input that is reported in one line (exit 2)."""
 
 
-def refuse_experiment_file(path: Path) -> None:
-    """Raise ``UsageError`` if ``path`` is an experiment file given where a scenario goes."""
-    try:
-        counterfactuals = "counterfactuals" in read_yaml_mapping(path)
-    except ScenarioError:
-        return  # the scenario's loader reports what is wrong with the file
-    if counterfactuals:
-        command = "ngo-abm experiment (or regional-experiment)"
-        raise UsageError(f"{path}: an experiment file, not a scenario; run it with {command}")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's replicates and write the run folder (checked and locked first).
 
@@ -64,7 +53,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """
     from experiments.runs import replicate_params
 
-    refuse_experiment_file(args.scenario)
     if is_regional_file(args.scenario):
         from .regional import cmd_run_region
 
@@ -190,7 +178,6 @@ def _scenario_spans(path: Path, targets: Path) -> dict[str, tuple[int, int]]:
     """Return a (regional) scenario's years by country; refuse years that leave out a target."""
     from model.regional_scenario import load_region
 
-    refuse_experiment_file(path)
     if is_regional_file(path):
         countries = load_region(path).countries
     else:
@@ -236,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario", type=file_path, help="scenario YAML, e.g. scenarios/kyrgyzstan.yaml"
     )
     run.add_argument("--seed", type=seeds, default=1, help="base seed (replicate r uses seed+r)")
-    run.add_argument("--replicates", type=replicates, default=1)
+    run.add_argument(
+        "--replicates", type=replicates, default=1, help="number of runs (seeds SEED to SEED+R-1)"
+    )
     run.add_argument(
         "--params",
         choices=PARAM_MODES,
@@ -256,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "sources", type=file_path, nargs="+", help="run folder(s) or scenario YAML(s)"
     )
-    cmp_.add_argument("--targets", type=file_path, default=DEFAULT_TARGETS)
+    cmp_.add_argument(
+        "--targets", type=file_path, default=DEFAULT_TARGETS, help="figures to compare with"
+    )
     cmp_.add_argument("--replicates", type=replicates, default=20, help="when running a scenario")
     cmp_.add_argument("--params", choices=PARAM_MODES, default="auto", help="when running")
     cmp_.add_argument("--seed", type=seeds, default=1, help="when running a scenario")

@@ -17,7 +17,7 @@ from experiments.locks import output_folder
 from model import ScenarioError
 from model.limits import MAX_MINUTES, MAX_RUNS
 
-from .arguments import file_path, minutes, seeds, share, whole_number, workers
+from .arguments import address, file_path, minutes, seeds, share, whole_number, workers
 
 CHECK_ROWS = 4
 # Below 1 / THRESHOLD_DRAWS the threshold is the least of the estimator's draws whatever the
@@ -120,7 +120,9 @@ def register(sub) -> None:
     p.add_argument("--rows", type=whole_number(1, MAX_RUNS), default=20_000, help="table rows")
     p.add_argument("--seed", type=seeds, default=1, help="seed of the table's draws")
     p.add_argument("--workers", type=workers, default=2, help="local processes")
-    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler tcp://HOST:PORT")
+    p.add_argument(
+        "--scheduler", type=address, default=None, help="dask.distributed scheduler tcp://HOST:PORT"
+    )
     p.add_argument(
         "--max-minutes",
         type=minutes,

@@ -8,10 +8,25 @@ Coverage on synthetic truths, held-back forecasts, identification and stability
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from experiments.locks import output_folder
+from model import ScenarioError
 
 from .arguments import file_path, seeds, whole_number, workers
+
+
+@contextmanager
+def _named(path: Path, flag: str) -> Iterator[None]:
+    """Name ``flag`` in an error about ``path`` that names no field (the option gave it)."""
+    try:
+        yield
+    except ScenarioError as exc:
+        if exc.field or Path(exc.file) != Path(path):
+            raise
+        raise ScenarioError(exc.file, flag, exc.message) from None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -21,7 +36,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from experiments.validation import validate
 
     out = args.out or REPORT_DIR
-    with output_folder(out, "report"):
+    table = args.table or DEFAULT_TABLE
+    with output_folder(out, "--out"), _named(table, "--table"):
         path = validate(
             truths=args.truths,
             predictive_truths=args.predictive_truths,
@@ -34,7 +50,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             seed=args.seed,
             workers=args.workers,
             out=out,
-            table=args.table or DEFAULT_TABLE,
+            table=table,
         )
     print(f"wrote {path}")
     return 0
@@ -75,7 +91,7 @@ def register(sub) -> None:
         default=1000,
         help="posterior draws each training forecasts from",
     )
-    p.add_argument("--seed", type=seeds, default=1)
+    p.add_argument("--seed", type=seeds, default=1, help="seed of the truths, draws and runs")
     p.add_argument("--workers", type=workers, default=2, help="local processes")
     p.add_argument("--out", type=file_path, default=None, help="folder (calibration/report)")
     p.add_argument("--table", type=file_path, default=None, help="reference table folder")

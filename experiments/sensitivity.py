@@ -40,6 +40,7 @@ from calibration.posterior import (
     posterior_summary,
 )
 from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario
+from model.limits import MAX_RUNS
 
 from .runner import RunTask, derived_seed, map_runs, run_batch
 from .runs import git_commit, package_versions
@@ -142,6 +143,21 @@ def _applies(name: str, country: str) -> bool:
     return (not prefix and field in Behaviour.model_fields) or (
         prefix == country and prefix in COUNTRIES
     )
+
+
+def check_size(method: str, samples: int, parameters: int, replicates: int) -> None:
+    """Refuse a sample too small to estimate anything, or too large to run.
+
+    Raises:
+        ScenarioError: naming ``--samples`` (or ``--replicates``).
+    """
+    if samples < 2:
+        what = "base samples (Sobol)" if method == "sobol" else "trajectories (Morris's sigma)"
+        raise ScenarioError("--samples", str(samples), f"at least 2 {what} are needed")
+    points = samples * (parameters + (2 if method == "sobol" else 1))
+    if points * replicates > MAX_RUNS:
+        message = f"{points:,} points x {replicates} replicate(s) is over {MAX_RUNS:,} runs"
+        raise ScenarioError("--samples", str(samples), message)
 
 
 def sample(method: str, problem: dict, samples: int, seed: int) -> np.ndarray:
@@ -324,8 +340,10 @@ def run_sensitivity(
     scenario = load_scenario(scenario_path)
     for stat in STATISTICS:
         if not scenario.start_year <= stat.years[0] <= stat.years[1] <= scenario.end_year:
-            raise ScenarioError(scenario_path, "end_year", f"{stat.name} needs {stat.years}")
+            field = "start_year" if stat.years[0] < scenario.start_year else "end_year"
+            raise ScenarioError(scenario_path, field, f"{stat.name} needs {stat.years}")
     problem, source = sampling_problem(scenario.country, posterior)
+    check_size(method, samples, len(problem["names"]), replicates)
     points = sample(method, problem, samples, seed)
     emit(
         f"{method}: {len(problem['names'])} parameters of {scenario.name}, ranges from "

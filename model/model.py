@@ -52,9 +52,14 @@ class NGOModel(Model):
     """
 
     def __init__(
-        self, scenario: Scenario, rng: int = 0, agents: bool = True, engine: str = "compiled"
+        self,
+        scenario: Scenario | str | Path,
+        rng: int = 0,
+        agents: bool = True,
+        engine: str = "compiled",
     ):
         check_seed(rng)  # before Mesa's own generator, so that a bad seed is named
+        scenario = as_scenario(scenario)
         super().__init__(rng=rng)
         self.with_agents = agents
         self.config = scenario
@@ -257,6 +262,21 @@ class NGOModel(Model):
         return frame[list(OUTPUT_COLUMNS)]
 
 
+def as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    """Return ``scenario``, loading it first if it is a file name (``load_scenario``).
+
+    Raises:
+        TypeError: for anything else (a mapping, bytes, None), named.
+        ScenarioError: for a bad scenario file.
+    """
+    if isinstance(scenario, (str, Path)):
+        return load_scenario(scenario)
+    if not isinstance(scenario, Scenario):
+        kind = type(scenario).__name__
+        raise TypeError(f"scenario must be a Scenario or a scenario file's path, got {kind}")
+    return scenario
+
+
 def simulate(
     scenario: Scenario | str | Path, seed: int = 0, agents: bool = True, engine: str = "compiled"
 ) -> pd.DataFrame:
@@ -273,8 +293,9 @@ def simulate(
     Returns:
         One row per year with the columns of ``OUTPUT_COLUMNS``.
     """
-    if isinstance(scenario, (str, Path)):
-        scenario = load_scenario(scenario)
+    scenario = as_scenario(scenario)
+    if not isinstance(agents, bool):
+        raise TypeError(f"agents must be True or False, got {agents!r}")
     if engine == "compiled" and not agents:
         return run_compiled(scenario, seed)
     model = NGOModel(scenario, rng=seed, agents=agents, engine=engine)

@@ -343,6 +343,10 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     """
     path = Path(path)
     data = resolve_extends(path)
+    # Files of the other kinds, named as such rather than by the first field they lack.
+    for key, kind in (("countries", "a regional scenario"), ("counterfactuals", "an experiment")):
+        if key in data:
+            raise ScenarioError(path, key, f"{kind} file, not a country's scenario")
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")

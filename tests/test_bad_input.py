@@ -128,7 +128,7 @@ def test_an_experiment_file_given_as_a_scenario_is_named_as_such(command, repo, 
     out = tmp_path / "out"
     experiment = str(repo / "experiments" / "kyrgyzstan_2035.yaml")
     status, _, err = run_cli([command, experiment, "--out", str(out)])
-    _one_line(status, err, "kyrgyzstan_2035.yaml: an experiment file, not a scenario")
+    _one_line(status, err, "kyrgyzstan_2035.yaml: counterfactuals: an experiment file, not a")
     assert not out.exists()
 
 
@@ -192,3 +192,97 @@ def test_compare_of_a_regional_file_names_the_country_whose_years_leave_out_a_fi
     )
     status, _, err = run_cli(["compare", str(regional), "--replicates", "1"])
     _one_line(status, err, "short_ca.yaml: countries.kyrgyzstan.start_year: 2000-")
+
+
+# Commands the earlier probes left out (session 30) ----------------------------------------
+
+
+def test_sensitivity_refuses_a_named_posterior_that_is_absent(tmp_path):
+    out = tmp_path / "out"
+    argv = ["sensitivity", "--posterior", str(tmp_path / "none.parquet"), "--out", str(out)]
+    status, _, err = run_cli(argv)
+    _one_line(status, err, "none.parquet: --posterior: file not found")
+    assert not out.exists()
+
+
+def test_sensitivity_reads_its_default_scenario_from_the_project_wherever_it_runs():
+    from cli.main import build_parser
+
+    scenario = build_parser().parse_args(["sensitivity"]).scenario
+    assert scenario.is_absolute() and scenario.is_file()
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--method", "morris", "--samples", "1"], "at least 2 trajectories"),
+        (["--samples", "1"], "at least 2 base samples"),
+        (["--samples", "65536", "--replicates", "10"], "over 1,000,000 runs"),
+    ],
+)
+def test_sensitivity_refuses_a_sample_too_small_to_estimate_or_too_large_to_run(
+    extra, expected, tmp_path
+):
+    out = tmp_path / "out"
+    status, _, err = run_cli(["sensitivity", *extra, "--out", str(out)])
+    _one_line(status, err, "--samples", expected)
+    assert not out.exists()
+
+
+def test_sensitivity_names_the_start_year_that_leaves_out_a_statistic(
+    scenario_file, write_yaml, tmp_path
+):
+    late = write_yaml("late.yaml", f"extends: {scenario_file('kyrgyzstan')}\nstart_year: 2005\n")
+    status, _, err = run_cli(["sensitivity", "--scenario", str(late), "--out", str(tmp_path / "o")])
+    _one_line(status, err, "late.yaml: start_year:")
+
+
+@pytest.mark.parametrize(
+    "command", [["experiment", "experiments/kyrgyzstan_2035.yaml"], ["sensitivity"]]
+)
+def test_an_empty_scheduler_is_refused_rather_than_running_locally(command, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    status, _, err = run_cli([*command, "--scheduler", ""])
+    _one_line(status, err, "--scheduler: expected an address")
+
+
+def test_chains_refuses_a_run_too_large_before_loading_anything(tmp_path):
+    argv = ["chains", "--chains", "1000", "--steps", "100000", "--runs", "100"]
+    status, _, err = run_cli([*argv, "--out", str(tmp_path / "o")])
+    _one_line(status, err, "10,000,000,000 model runs, over 1,000,000")
+
+
+def test_chains_and_validate_name_the_option_of_an_out_that_is_a_file(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for command in (["chains", "--chains", "2", "--steps", "3", "--burn-in", "1"], ["validate"]):
+        status, _, err = run_cli([*command, "--out", str(afile)])
+        _one_line(status, err, "afile: --out:")
+
+
+def test_validate_names_the_table_option_when_the_table_is_absent(tmp_path):
+    table = tmp_path / "no-table"
+    status, _, err = run_cli(["validate", "--table", str(table), "--out", str(tmp_path / "o")])
+    _one_line(status, err, "no-table: --table:")
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_dashboard_prints_an_ipv6_address_in_brackets():
+    from cli.dashboard import browser_url
+
+    assert browser_url("::1", 8765) == "http://[::1]:8765/"
+    assert browser_url("127.0.0.1", 8765) == "http://127.0.0.1:8765/"
+
+
+def test_the_api_names_what_it_was_given_instead_of_a_scenario(repo, scenario_file):
+    from model import NGOModel
+
+    for bad in (None, {"name": "x"}, b"scenarios/kyrgyzstan.yaml"):
+        with pytest.raises(TypeError, match="scenario must be a Scenario or a scenario file"):
+            simulate(bad)
+    with pytest.raises(TypeError, match="agents must be True or False"):
+        simulate(scenario_file("uzbekistan"), agents="no")
+    with pytest.raises(ScenarioError, match="countries: a regional scenario file"):
+        simulate(repo / "scenarios" / "central_asia.yaml")
+    model = NGOModel(scenario_file("uzbekistan"), rng=3)  # a path, as simulate takes
+    assert model.config.country == "uzbekistan"
