@@ -179,19 +179,20 @@ def _scenario_spans(path: Path, targets: Path) -> dict[str, tuple[int, int]]:
     from model.regional_scenario import load_region
 
     if is_regional_file(path):
-        countries = load_region(path).countries
+        region = load_region(path)
+        # A country's years are set in its own file, which the regional file names.
+        files = {c: region.path.parent / f for c, f in region.spec.countries.items()}
+        countries = region.countries
     else:
         scenario = load_scenario(path)
-        countries = {scenario.country: scenario}
+        files, countries = {scenario.country: path}, {scenario.country: scenario}
     spans = {c: (s.start_year, s.end_year) for c, s in countries.items()}
     for t in load_target_file(targets).targets:
         first, last = spans.get(t.country, (t.first_year, t.last_year))
         if t.first_year < first or t.last_year > last:
             field = "start_year" if t.first_year < first else "end_year"
-            # In a regional file the years are those of a country's own file.
-            field = f"countries.{t.country}.{field}" if len(countries) > 1 else field
             message = f"{first}-{last} leaves out {t.id} ({t.first_year}-{t.last_year})"
-            raise ScenarioError(path, field, f"{message} of {targets}")
+            raise ScenarioError(files[t.country], field, f"{message} of {targets}")
     return spans
 
 

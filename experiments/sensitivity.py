@@ -149,7 +149,7 @@ def check_size(method: str, samples: int, parameters: int, replicates: int) -> N
     """Refuse a sample too small to estimate anything, or too large to run.
 
     Raises:
-        ScenarioError: naming ``--samples`` (or ``--replicates``).
+        ScenarioError: naming ``--samples``.
     """
     if samples < 2:
         what = "base samples (Sobol)" if method == "sobol" else "trajectories (Morris's sigma)"

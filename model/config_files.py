@@ -126,13 +126,13 @@ def _load_yaml(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_expanded(node)
+        _check_expanded(node, loader)
         return loader.construct_document(node)
     finally:
         loader.dispose()
 
 
-def _check_expanded(root: yaml.Node) -> None:
+def _check_expanded(root: yaml.Node, loader: yaml.SafeLoader) -> None:
     """Refuse a node graph too large once its aliases are expanded, recursive, or not text.
 
     Depth first without recursion, each shared node counted once and its count reused, so
@@ -156,26 +156,32 @@ def _check_expanded(root: yaml.Node) -> None:
             if isinstance(node, yaml.ScalarNode) and not _is_text(node.value):
                 raise _Refused(where, "a string that is not text (a lone surrogate?)")
             if isinstance(node, yaml.MappingNode):
-                _check_keys(node)
+                _check_keys(node, loader)
             open_nodes.add(key)
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
 
 
-def _check_keys(node: yaml.MappingNode) -> None:
+def _check_keys(node: yaml.MappingNode, loader: yaml.SafeLoader) -> None:
     """Refuse a key given twice in one mapping, as written (before any ``<<`` merge).
 
     YAML requires the keys of a mapping to be unique; PyYAML keeps the last, so that a
-    second ``end_year:`` further down a file would silently win. Keys that a ``<<`` merge
-    brings in may still be overridden, as YAML's merge rule says.
+    second ``end_year:`` further down a file would silently win. Keys are compared by
+    their values (``2010`` and ``+2010`` are one key). Keys that a ``<<`` merge brings in
+    may still be overridden, as YAML's merge rule says.
     """
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
             continue
-        key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
-        if key in seen:
-            raise _Refused(key_node.value, f"given twice (lines {seen[key]} and {line})")
+        # A plain value (text, number, bool, date): building it early is safe, and cached.
+        key, line = loader.construct_object(key_node), key_node.start_mark.line + 1
+        try:
+            first = seen.get(key)
+        except TypeError:
+            continue  # not a key PyYAML accepts either; its own error follows
+        if first is not None:
+            raise _Refused(key_node.value, f"given twice (lines {first} and {line})")
         seen[key] = line
 
 

@@ -60,6 +60,7 @@ class NGOModel(Model):
     ):
         check_seed(rng)  # before Mesa's own generator, so that a bad seed is named
         scenario = as_scenario(scenario)
+        agents = check_flag("agents", agents)
         super().__init__(rng=rng)
         self.with_agents = agents
         self.config = scenario
@@ -277,6 +278,13 @@ def as_scenario(scenario: Scenario | str | Path) -> Scenario:
     return scenario
 
 
+def check_flag(name: str, value: object) -> bool:
+    """Return ``value`` as a bool; anything but True or False (numpy's too) is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def simulate(
     scenario: Scenario | str | Path, seed: int = 0, agents: bool = True, engine: str = "compiled"
 ) -> pd.DataFrame:
@@ -294,8 +302,7 @@ def simulate(
         One row per year with the columns of ``OUTPUT_COLUMNS``.
     """
     scenario = as_scenario(scenario)
-    if not isinstance(agents, bool):
-        raise TypeError(f"agents must be True or False, got {agents!r}")
+    agents = check_flag("agents", agents)
     if engine == "compiled" and not agents:
         return run_compiled(scenario, seed)
     model = NGOModel(scenario, rng=seed, agents=agents, engine=engine)

@@ -344,7 +344,9 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     path = Path(path)
     data = resolve_extends(path)
     # Files of the other kinds, named as such rather than by the first field they lack.
-    for key, kind in (("countries", "a regional scenario"), ("counterfactuals", "an experiment")):
+    kinds = {"countries": "a regional scenario", "baseline": "an experiment"}
+    kinds.update(counterfactuals="an experiment", mechanisms="an experiment")
+    for key, kind in kinds.items():
         if key in data:
             raise ScenarioError(path, key, f"{kind} file, not a country's scenario")
     behaviour_ref = data.pop("behaviour", None)

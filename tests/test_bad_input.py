@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cli.main import main
@@ -124,11 +125,12 @@ def test_compare_refuses_one_out_folder_for_two_scenarios(scenario_file, tmp_pat
 
 
 @pytest.mark.parametrize("command", ["run", "compare"])
-def test_an_experiment_file_given_as_a_scenario_is_named_as_such(command, repo, tmp_path):
+@pytest.mark.parametrize("name", ["kyrgyzstan_2035", "kyrgyzstan_mechanisms"])
+def test_an_experiment_file_given_as_a_scenario_is_named_as_such(command, name, repo, tmp_path):
     out = tmp_path / "out"
-    experiment = str(repo / "experiments" / "kyrgyzstan_2035.yaml")
+    experiment = str(repo / "experiments" / f"{name}.yaml")
     status, _, err = run_cli([command, experiment, "--out", str(out)])
-    _one_line(status, err, "kyrgyzstan_2035.yaml: counterfactuals: an experiment file, not a")
+    _one_line(status, err, f"{name}.yaml: ", "an experiment file, not a country's scenario")
     assert not out.exists()
 
 
@@ -191,7 +193,7 @@ def test_compare_of_a_regional_file_names_the_country_whose_years_leave_out_a_fi
         f"extends: {repo / 'scenarios' / 'central_asia.yaml'}\ncountries:\n  kyrgyzstan: {short}\n",
     )
     status, _, err = run_cli(["compare", str(regional), "--replicates", "1"])
-    _one_line(status, err, "short_ca.yaml: countries.kyrgyzstan.start_year: 2000-")
+    _one_line(status, err, "short_kg.yaml: start_year: 2000-")
 
 
 # Commands the earlier probes left out (session 30) ----------------------------------------
@@ -218,6 +220,7 @@ def test_sensitivity_reads_its_default_scenario_from_the_project_wherever_it_run
         (["--method", "morris", "--samples", "1"], "at least 2 trajectories"),
         (["--samples", "1"], "at least 2 base samples"),
         (["--samples", "65536", "--replicates", "10"], "over 1,000,000 runs"),
+        (["--method", "morris", "--samples", "65536"], "over 1,000,000 runs"),
     ],
 )
 def test_sensitivity_refuses_a_sample_too_small_to_estimate_or_too_large_to_run(
@@ -282,6 +285,11 @@ def test_the_api_names_what_it_was_given_instead_of_a_scenario(repo, scenario_fi
             simulate(bad)
     with pytest.raises(TypeError, match="agents must be True or False"):
         simulate(scenario_file("uzbekistan"), agents="no")
+    with pytest.raises(TypeError, match="agents must be True or False"):
+        NGOModel(scenario_file("uzbekistan"), agents=1)
+    assert simulate(scenario_file("uzbekistan"), agents=np.False_).equals(
+        simulate(scenario_file("uzbekistan"), agents=False)
+    )
     with pytest.raises(ScenarioError, match="countries: a regional scenario file"):
         simulate(repo / "scenarios" / "central_asia.yaml")
     model = NGOModel(scenario_file("uzbekistan"), rng=3)  # a path, as simulate takes

@@ -308,6 +308,10 @@ YAML_CASES = {
     "an alias inside its own anchor": ("a: &a [*a]\n", "line 1", "its own anchor"),
     "a key given twice": ("end_year: 2000\nend_year: 2010\n", "end_year", "lines 1 and 2"),
     "a key given twice in a flow mapping": ("state: {a: 1, a: 2}\n", "a: given twice"),
+    "a year key given twice, spelled two ways": (
+        "population_millions:\n  points:\n    2010: 5\n    +2010: 6\n",
+        "+2010: given twice (lines 3 and 4)",
+    ),
     "a lone surrogate": ('name: "\\ud800 surrogate"\n', "line 1", "not text"),
 }
 

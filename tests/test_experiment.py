@@ -251,6 +251,11 @@ def test_experiment_end_to_end(tmp_path, posterior, capsys):
         (out / name).write_text("old")
     assert main(["experiment", str(file), "--posterior", str(posterior), "--out", str(out)]) == 0
     assert not list(out.glob("*_gone.png")) and (out / "income_by_region.png").exists()
+    # Without a manifest no figure is known to be the tool's: nothing is removed.
+    (out / "manifest.json").unlink()
+    (out / "fan_gone.png").write_text("the user's")
+    assert main(["experiment", str(file), "--posterior", str(posterior), "--out", str(out)]) == 0
+    assert (out / "fan_gone.png").exists()
     printed = capsys.readouterr().out
     assert "no-2010-shock: What did the 2010 shock cost?" in printed
     summary = pd.read_csv(out / "summary.csv")
