@@ -98,10 +98,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """
     plan = _compare_plan(args)
     with ExitStack() as held:
-        # Every folder claimed before the first run: one held by another command stops
-        # the comparison before anything is written.
+        # Every folder claimed before its contents are checked and before the first run:
+        # one held by another command stops the comparison before anything is written,
+        # and no other command changes a folder between its check and its comparison.
         for _, run_dir, scenario in plan:
-            held.enter_context(output_folder(run_dir, _flag(scenario)))
+            held.enter_context(output_folder(run_dir, _flag(scenario, args.out)))
+        _check_comparable(plan, args.targets)
         for source, run_dir, scenario in plan:
             _compare_one(args, source, run_dir, scenario)
     return 0
@@ -129,8 +131,11 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
     print(f"wrote {', '.join(map(str, wrote))}")
 
 
-def _flag(scenario: bool) -> str:
-    return "--out" if scenario else "source"
+def _flag(scenario: bool, out: Path | None) -> str:
+    """Return what named a run folder, for a message: the option, or what it defaults to."""
+    if not scenario:
+        return "source"
+    return "--out" if out is not None else "the run folder out/<scenario>"
 
 
 def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
@@ -139,11 +144,8 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
     Raises:
         UsageError: a source that is neither a folder nor a scenario, ``--out`` with several
             scenarios, or two sources sharing a run folder.
-        ScenarioError: a bad targets file, a bad scenario or run folder, or one whose
-            years leave out a figure to compare (nothing has run or been written yet).
+        ScenarioError: a bad targets file, or a folder name that cannot be resolved.
     """
-    from experiments.runs import check_comparable
-
     try:
         load_target_file(args.targets)
     except ScenarioError as exc:
@@ -160,18 +162,28 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
         raise UsageError("--out: one run folder for several scenarios; give each its own run")
     claimed: dict[Path, Path] = {}
     for source, run_dir, scenario in plan:
-        folder = resolve_path(run_dir, _flag(scenario))
+        folder = resolve_path(run_dir, _flag(scenario, args.out))
         if folder in claimed:
             both = f"{claimed[folder]} and {source}"
             raise UsageError(f"{both} would compare in one run folder, {run_dir}: one at a time")
         claimed[folder] = source
+    return plan
+
+
+def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path) -> None:
+    """Refuse a bad scenario or run folder, or one whose years leave out a figure.
+
+    Raises:
+        ScenarioError: naming the scenario (or the country's file) or the folder's file.
+    """
+    from experiments.runs import check_comparable
+
     for source, run_dir, scenario in plan:
         if scenario:
-            spans = _scenario_spans(source, args.targets)
+            spans = _scenario_spans(source, targets)
         else:
             spans = {c: _span(f) for c, f in _folder_runs(run_dir)[0].items()}
-        check_comparable(spans, args.targets)
-    return plan
+        check_comparable(spans, targets)
 
 
 def _scenario_spans(path: Path, targets: Path) -> dict[str, tuple[int, int]]:

@@ -37,7 +37,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     out = args.out or REPORT_DIR
     table = args.table or DEFAULT_TABLE
-    with output_folder(out, "--out"), _named(table, "--table"):
+    folder = "--out" if args.out else "the report folder"
+    named = "--table" if args.table else "the reference table (--table)"
+    with output_folder(out, folder), _named(table, named):
         path = validate(
             truths=args.truths,
             predictive_truths=args.predictive_truths,

@@ -294,3 +294,11 @@ def test_the_api_names_what_it_was_given_instead_of_a_scenario(repo, scenario_fi
         simulate(repo / "scenarios" / "central_asia.yaml")
     model = NGOModel(scenario_file("uzbekistan"), rng=3)  # a path, as simulate takes
     assert model.config.country == "uzbekistan"
+
+
+def test_compare_names_the_default_run_folder_it_cannot_write(scenario_file, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "uzbekistan").write_text("a file where the run folder would go")
+    with contextlib.chdir(tmp_path):
+        status, _, err = run_cli(["compare", str(scenario_file("uzbekistan"))])
+    _one_line(status, err, "the run folder out/<scenario>:")
