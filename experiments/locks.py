@@ -98,7 +98,7 @@ def _acquire(lock_file: Path, target: Path, flag: str) -> int:
             holder = _holder(fd)
             os.close(fd)
             raise ScenarioError(
-                target, flag, f"in use by {holder}; wait for it to finish or choose another {flag}"
+                target, flag, f"in use by {holder}; wait for it to finish or write elsewhere"
             ) from None
         if _is_current(fd, lock_file):
             break

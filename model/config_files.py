@@ -93,6 +93,9 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
         raise ScenarioError(path, where, "malformed YAML") from None
     except RecursionError:
         raise ScenarioError(path, "", f"nested more than {MAX_NESTING} levels deep") from None
+    except ValueError as exc:
+        # A value PyYAML recognises but cannot build, such as the date 2010-13-45.
+        raise ScenarioError(path, "YAML", f"a value that cannot be read: {exc}") from None
     if not isinstance(data, dict):
         raise ScenarioError(path, "", "expected a mapping at the top level")
     deep = nesting_path(data)
@@ -102,6 +105,9 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+# A key ``=`` (YAML's "value" key), which PyYAML reads as the text "=" only when it
+# flattens the mapping, after this check.
+VALUE_TAG = "tag:yaml.org,2002:value"
 
 
 class _Refused(Exception):
@@ -172,7 +178,7 @@ def _check_keys(node: yaml.MappingNode, loader: yaml.SafeLoader) -> None:
     """
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag in (MERGE_TAG, VALUE_TAG):
             continue
         # A plain value (text, number, bool, date): building it early is safe, and cached.
         key, line = loader.construct_object(key_node), key_node.start_mark.line + 1

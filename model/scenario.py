@@ -344,11 +344,12 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     path = Path(path)
     data = resolve_extends(path)
     # Files of the other kinds, named as such rather than by the first field they lack.
-    kinds = {"countries": "a regional scenario", "baseline": "an experiment"}
-    kinds.update(counterfactuals="an experiment", mechanisms="an experiment")
+    experiment = "an experiment file, not a country's scenario (ngo-abm experiment runs it)"
+    kinds = {"countries": "a regional scenario file, not a country's (ngo-abm run runs it)"}
+    kinds.update(baseline=experiment, counterfactuals=experiment, mechanisms=experiment)
     for key, kind in kinds.items():
         if key in data:
-            raise ScenarioError(path, key, f"{kind} file, not a country's scenario")
+            raise ScenarioError(path, key, kind)
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")

@@ -313,6 +313,7 @@ YAML_CASES = {
         "+2010: given twice (lines 3 and 4)",
     ),
     "a lone surrogate": ('name: "\\ud800 surrogate"\n', "line 1", "not text"),
+    "a date that is no date": ("state:\n  2010-13-45: 1\n", "YAML", "cannot be read"),
 }
 
 
@@ -331,6 +332,7 @@ def test_a_merged_key_may_be_overridden_and_shared_aliases_load(write_yaml):
     text = "base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  x: 3\n" + _aliases_nine_wide(4)
     # A mapping that merges and overrides, itself merged again further down.
     text += "outer: {inner: &i {<<: {x: 1}, x: 2}}\nagain: {<<: *i}\n"
+    text += "=: the value key\n"  # YAML's "value" key, read as the text "="
     data = read_yaml_mapping(write_yaml("ok.yaml", text))
     assert data == yaml.safe_load(text)
     assert data["child"] == {"x": 3, "y": 2}
