@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -148,7 +149,10 @@ def relative_error(target: Target, model_value: float) -> float:
 
 
 def check_targets_fit_runs(
-    targets: Iterable[Target], years: Mapping[str, tuple[int, int]], source: str
+    targets: Iterable[Target],
+    years: Mapping[str, tuple[int, int]],
+    source: str,
+    year_files: Mapping[str, str | Path] | None = None,
 ) -> None:
     """Raise ``ScenarioError`` if a target reads a year outside its country's run.
 
@@ -156,15 +160,20 @@ def check_targets_fit_runs(
         targets: Targets to be compared.
         years: ``{country: (first_year, last_year)}`` of the runs.
         source: The targets file, for the message.
+        year_files: ``{country: scenario file}`` where the runs are still to come: the
+            message then names the file and the year that leaves the target out.
     """
     for t in targets:
         span = years.get(t.country)
-        if span is None:
+        if span is None or span[0] <= t.first_year <= t.last_year <= span[1]:
             continue
-        if t.first_year < span[0] or t.last_year > span[1]:
-            raise ScenarioError(
-                source, f"targets.{t.id}", f"years outside the run ({span[0]}-{span[1]})"
-            )
+        if year_files and t.country in year_files:
+            field = "start_year" if t.first_year < span[0] else "end_year"
+            message = f"{span[0]}-{span[1]} leaves out {t.id} ({t.first_year}-{t.last_year})"
+            raise ScenarioError(year_files[t.country], field, f"{message} of {source}")
+        raise ScenarioError(
+            source, f"targets.{t.id}", f"years outside the run ({span[0]}-{span[1]})"
+        )
 
 
 def compare(runs: Mapping[str, pd.DataFrame], targets: Iterable[Target]) -> pd.DataFrame:

@@ -176,18 +176,18 @@ def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path) -> Non
     Raises:
         ScenarioError: naming the scenario (or the country's file) or the folder's file.
     """
-    from experiments.runs import check_comparable
+    from experiments.runs import check_comparable, run_spans
 
     for source, run_dir, scenario in plan:
         if scenario:
-            spans = _scenario_spans(source, targets)
+            spans, files = _scenario_years(source)
+            check_comparable(spans, targets, files)
         else:
-            spans = {c: _span(f) for c, f in _folder_runs(run_dir)[0].items()}
-        check_comparable(spans, targets)
+            check_comparable(run_spans(_folder_runs(run_dir)[0]), targets)
 
 
-def _scenario_spans(path: Path, targets: Path) -> dict[str, tuple[int, int]]:
-    """Return a (regional) scenario's years by country; refuse years that leave out a target."""
+def _scenario_years(path: Path) -> tuple[dict[str, tuple[int, int]], dict[str, Path]]:
+    """Return a (regional) scenario's years by country and the file that sets each."""
     from model.regional_scenario import load_region
 
     if is_regional_file(path):
@@ -198,14 +198,7 @@ def _scenario_spans(path: Path, targets: Path) -> dict[str, tuple[int, int]]:
     else:
         scenario = load_scenario(path)
         files, countries = {scenario.country: path}, {scenario.country: scenario}
-    spans = {c: (s.start_year, s.end_year) for c, s in countries.items()}
-    for t in load_target_file(targets).targets:
-        first, last = spans.get(t.country, (t.first_year, t.last_year))
-        if t.first_year < first or t.last_year > last:
-            field = "start_year" if t.first_year < first else "end_year"
-            message = f"{first}-{last} leaves out {t.id} ({t.first_year}-{t.last_year})"
-            raise ScenarioError(files[t.country], field, f"{message} of {targets}")
-    return spans
+    return {c: (s.start_year, s.end_year) for c, s in countries.items()}, files
 
 
 def _folder_runs(run_dir: Path) -> tuple[dict, dict]:
@@ -217,10 +210,6 @@ def _folder_runs(run_dir: Path) -> tuple[dict, dict]:
         return read_regional_runs(run_dir)
     frame, manifest = read_run(run_dir)
     return {manifest["country"]: frame}, manifest
-
-
-def _span(frame) -> tuple[int, int]:
-    return int(frame.year.min()), int(frame.year.max())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -206,7 +206,7 @@ def compare_unfitted(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ``calibration/external_unfitted.yaml``: figures the calibration never saw, so a check
     of the model against what it was not fitted to (``docs/targets.md``).
     """
-    spans = {c: (int(f.year.min()), int(f.year.max())) for c, f in runs.items()}
+    spans = run_spans(runs)
     chosen = []
     for t in load_unfitted():
         first, last = spans.get(t.country, (1, 0))
@@ -215,11 +215,21 @@ def compare_unfitted(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return compare(runs, chosen)
 
 
-def check_comparable(spans: dict[str, tuple[int, int]], targets_path: str | Path):
+def run_spans(runs: dict[str, pd.DataFrame]) -> dict[str, tuple[int, int]]:
+    """Return ``{country: (first year, last year)}`` of each country's yearly table."""
+    return {country: (int(f.year.min()), int(f.year.max())) for country, f in runs.items()}
+
+
+def check_comparable(
+    spans: dict[str, tuple[int, int]],
+    targets_path: str | Path,
+    year_files: dict[str, Path] | None = None,
+):
     """Return the targets file and the targets of the runs' countries, checked against them.
 
-    ``spans`` is ``{country: (first year, last year)}`` of the runs (or of the scenarios
-    about to run, so that a comparison that cannot be made is refused before they run).
+    ``spans`` is ``{country: (first year, last year)}`` of the runs, or of the scenarios
+    about to run (``year_files`` then names each country's file, for the message), so
+    that a comparison that cannot be made is refused before they run.
 
     Raises:
         ScenarioError: for a malformed targets file, a country with no target, or a target
@@ -232,7 +242,7 @@ def check_comparable(spans: dict[str, tuple[int, int]], targets_path: str | Path
             raise ScenarioError(
                 targets_path, "targets", f"no target for {country}, the run's country"
             )
-        check_targets_fit_runs(targets, {country: years}, str(targets_path))
+        check_targets_fit_runs(targets, {country: years}, str(targets_path), year_files)
     return target_file, targets
 
 
@@ -250,8 +260,7 @@ def compare_and_write(
         ScenarioError: for a malformed targets file, a targets file with no target for
             one of the countries, or a target whose years fall outside the run.
     """
-    spans = {country: (int(f.year.min()), int(f.year.max())) for country, f in runs.items()}
-    target_file, targets = check_comparable(spans, targets_path)
+    target_file, targets = check_comparable(run_spans(runs), targets_path)
     table = compare(runs, targets)
     unfitted = compare_unfitted(runs)  # before anything is written: its file may be bad
     out = Path(run_dir)
