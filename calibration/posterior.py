@@ -39,7 +39,27 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
         raise ScenarioError(path, "", "not a readable Parquet posterior") from None
     if WEIGHT not in frame.columns or len(frame.columns) < 2 or frame.empty:
         raise ScenarioError(path, WEIGHT, "a posterior needs parameter columns and weights")
+    _check_values(path, frame)
     return frame.assign(**{WEIGHT: frame[WEIGHT] / frame[WEIGHT].sum()})
+
+
+def _check_values(path: Path, frame: pd.DataFrame) -> None:
+    """Raise ``ScenarioError`` naming the column of a value that is not a finite number.
+
+    Checked for the whole table at once: a run that draws a later particle would
+    otherwise fail inside a worker, after the first runs.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise ScenarioError(path, str(column), f"must hold numbers, not {values.dtype}")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ScenarioError(path, str(column), f"row {row} is not a finite number")
+    weights = frame[WEIGHT].to_numpy(dtype=float)
+    if (weights < 0).any() or weights.sum() <= 0:
+        raise ScenarioError(path, WEIGHT, "weights must be at least 0, and not all 0")
 
 
 def parameter_names(posterior: pd.DataFrame) -> list[str]:

@@ -82,18 +82,33 @@ def solara_command(host: str, port: int) -> list[str]:
 
 
 def reach(host: str) -> str:
-    """Return who can reach a server listening on ``host``, for the start-up message."""
-    if host == "localhost":
-        return "reachable from this machine only"
+    """Return who can reach a server listening on ``host``, for the start-up message.
+
+    Judged on the addresses the name resolves to as the server resolves it, so that
+    ``0`` (every interface), ``127.1`` and ``::ffff:127.0.0.1`` (this machine) are told
+    as what they are.
+    """
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+        found = socket.getaddrinfo(host, None, family=server_family(host), type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
         return f"reachable wherever the name {host} resolves to; not authenticated"
-    if address.is_loopback:
+    addresses = [_plain(ipaddress.ip_address(info[4][0].split("%")[0])) for info in found]
+    if all(a.is_loopback for a in addresses):
         return "reachable from this machine only"
-    if address.is_unspecified:
+    if any(a.is_unspecified for a in addresses):
         return "WARNING: reachable from the network on every interface; not authenticated"
     return f"WARNING: reachable from the network at {host}; not authenticated"
+
+
+def server_family(host: str) -> socket.AddressFamily:
+    """Return the address family the server (uvicorn) listens with: IPv6 only for a colon."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _plain(address: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    """Return an IPv4-mapped IPv6 address as the IPv4 address it maps."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
 
 
 def check_address(host: str, port: int) -> None:
@@ -103,10 +118,8 @@ def check_address(host: str, port: int) -> None:
     not resolve or a port already taken is one line before the address is announced,
     rather than the server's own error after it.
     """
-    # The address family as the server (uvicorn) picks it: IPv6 only for a host with a colon.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        found = socket.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        found = socket.getaddrinfo(host, port, family=server_family(host), type=socket.SOCK_STREAM)
         family, kind, proto, _, address = found[0]
     except (socket.gaierror, UnicodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)

@@ -41,7 +41,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         # What a run would read first: the posterior draws, and their parameter names.
         parameter_sets(experiment, args.posterior)
         return 0
-    with output_folder(out):
+    with output_folder(out, kind="experiment"):
         stats = run_experiment(
             experiment, out, args.workers, args.scheduler, args.posterior, progress=True
         )

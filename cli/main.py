@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_run_region(args)
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
-    with output_folder(args.out):
+    with output_folder(args.out, kind="run"):
         return _run_and_write(args, scenario, params, source)
 
 
@@ -102,7 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         # one held by another command stops the comparison before anything is written,
         # and no other command changes a folder between its check and its comparison.
         for _, run_dir, scenario in plan:
-            held.enter_context(output_folder(run_dir, _flag(scenario, args.out)))
+            held.enter_context(output_folder(run_dir, _flag(scenario, args.out), kind="run"))
         _check_comparable(plan, args.targets)
         for source, run_dir, scenario in plan:
             _compare_one(args, source, run_dir, scenario)
@@ -143,7 +143,7 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
 
     Raises:
         UsageError: a source that is neither a folder nor a scenario, ``--out`` with several
-            scenarios, or two sources sharing a run folder.
+            scenarios or none, or two sources sharing a run folder.
         ScenarioError: a bad targets file, or a folder name that cannot be resolved.
     """
     try:
@@ -158,8 +158,12 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
             plan.append((source, args.out or Path("out") / source.stem, True))
         else:
             raise UsageError(f"{source}: neither a run folder nor a scenario file")
-    if args.out is not None and sum(scenario for _, _, scenario in plan) > 1:
+    scenarios = sum(scenario for _, _, scenario in plan)
+    if args.out is not None and scenarios > 1:
         raise UsageError("--out: one run folder for several scenarios; give each its own run")
+    if args.out is not None and not scenarios:
+        # A run folder's comparison is written beside its run, never elsewhere.
+        raise UsageError("--out: names the run folder of a scenario to run; no source is one")
     claimed: dict[Path, Path] = {}
     for source, run_dir, scenario in plan:
         folder = resolve_path(run_dir, _flag(scenario, args.out))

@@ -35,7 +35,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     params, source = regional_replicate_params(args.params, args.replicates, args.seed)
     # Parameters that do not apply (a posterior of other parameters) fail here, in one line.
     region.with_params(params[0] if params else None)
-    with output_folder(args.out):
+    with output_folder(args.out, kind="run"):
         started = time.perf_counter()
         tables, seeds = run_region_replicates(
             region, args.seed, args.replicates, params, args.workers, args.replicates > 1
@@ -47,9 +47,12 @@ def cmd_run_region(args: argparse.Namespace) -> int:
         f"{manifest['wall_seconds']:.2f} s ({source}); median cross-border ties:"
     )
     years = region.spec.report_years or region.spec.network_years
-    print(ties_by_country(tables.timeseries, years).to_string())
-    files = ", ".join(str(out / name) for name in ("timeseries.csv", "ties.csv", "network.png"))
-    print(f"wrote {files}, network.csv, manifest.json")
+    if years:
+        print(ties_by_country(tables.timeseries, years).to_string())
+    else:
+        print("(the file names no report_years or network_years: no years to print)")
+    names = ("timeseries.csv", "ties.csv", "network.png", "network.csv", "manifest.json")
+    print(f"wrote {', '.join(str(out / name) for name in names)}")
     return 0
 
 
@@ -58,7 +61,7 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
     from experiments.regional_experiment import run_regional_experiment
 
     out = args.out or Path("out") / "experiments" / Path(args.file).stem
-    with output_folder(out):
+    with output_folder(out, kind="regional experiment"):
         summary = run_regional_experiment(args.file, out, args.replicates, args.workers)
     shown = summary[summary.output.isin(["cross_border_ties", "registered", "operational"])]
     table = shown.pivot_table(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from model import ScenarioError
 
-from .output_paths import check_file, make_folder, remove_empty
+from .output_paths import check_file, check_outputs_kind, make_folder, remove_empty
 
 LOCK_NAME = ".ngo-abm.lock"
 # Locks this process holds (lock file -> depth): a command that claims a folder and calls
@@ -30,19 +30,24 @@ _HELD: dict[Path, int] = {}
 
 
 @contextmanager
-def output_folder(path: str | Path, flag: str = "--out") -> Iterator[Path]:
+def output_folder(path: str | Path, flag: str = "--out", kind: str | None = None) -> Iterator[Path]:
     """Check and create an output folder, and hold its lock while the body runs.
 
     Folders created here are removed again if the body leaves them empty (a command
-    stopped by bad input writes nothing).
+    stopped by bad input writes nothing). With ``kind`` (``"run"``, ``"experiment"``,
+    ``"regional experiment"``), a folder that holds another kind of command's outputs is
+    refused once the lock is held (``output_paths.check_outputs_kind``).
 
     Raises:
-        ScenarioError: if the folder cannot be written or another command holds it.
+        ScenarioError: if the folder cannot be written, another command holds it, or it
+            holds another kind of command's outputs.
     """
     path = Path(path)
     created = make_folder(path, flag)
     try:
         with claim(path / LOCK_NAME, path, flag):
+            if kind is not None:
+                check_outputs_kind(path, flag, kind)
             yield path
     finally:
         remove_empty(created)

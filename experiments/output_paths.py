@@ -70,6 +70,37 @@ def make_folder(path: str | Path, flag: str) -> list[Path]:
     return missing
 
 
+def outputs_kind(folder: Path) -> str | None:
+    """Return which command's outputs ``folder`` holds, or ``None`` if none of this tool's.
+
+    Told by the manifest that every command writes last and the files only that command
+    writes beside it: a run's (country or regional, which clear each other's files)
+    ``timeseries.csv``, an experiment's ``summary.csv`` with its ``runs/`` chunks, a
+    regional experiment's ``summary.csv`` with ``runs.csv``.
+    """
+    if not (folder / "manifest.json").is_file():
+        return None
+    if (folder / "summary.csv").is_file():
+        if (folder / "runs").is_dir():
+            return "experiment"
+        return "regional experiment" if (folder / "runs.csv").is_file() else None
+    return "run" if (folder / "timeseries.csv").is_file() else None
+
+
+def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:
+    """Raise ``ScenarioError`` if ``folder`` holds the outputs of another kind of command.
+
+    Writing one command's outputs over another's would leave a folder whose manifest
+    describes one and whose other files the other (``compare`` would then call the
+    manifest malformed).
+    """
+    found = outputs_kind(folder)
+    if found is not None and found != kind:
+        article = "an" if found[0] in "aeiou" else "a"
+        message = f"holds {article} {found}'s outputs; write elsewhere or remove them"
+        raise ScenarioError(folder, flag, message)
+
+
 def remove_empty(folders: list[Path]) -> None:
     """Remove the folders ``make_folder`` created that are still empty, innermost first."""
     for folder in reversed(folders):

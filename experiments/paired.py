@@ -53,7 +53,16 @@ def parameter_sets(
             "the scenarios' own behaviour values",
         )
     sets = draw_posterior(spec.draws, spec.seed, posterior)
-    experiment.baseline.with_params(sets[0])
+    # Each parameter's range is an interval, so the drawn values are all in range when
+    # their smallest and largest are: two checks before the first run, not one a draw.
+    for bound in (min, max):
+        extreme = {name: bound(s[name] for s in sets) for name in sets[0]}
+        try:
+            experiment.baseline.with_params(extreme)
+        except ScenarioError as exc:
+            # Every draw holds the posterior's columns: a name or value the scenario
+            # refuses is the posterior file's.
+            raise ScenarioError(posterior, exc.field, exc.message) from None
     return sets
 
 

@@ -13,6 +13,7 @@ machinery takes a ``Region``. Source: Jaysanov (2023) on regional cooperation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from calibration.atomic import write_text_atomic
 from model import ScenarioError
+from model.code import model_fingerprint
 from model.config_files import (
     Strict,
     Year,
@@ -31,11 +33,11 @@ from model.config_files import (
     named_file,
     read_yaml_mapping,
 )
-from model.limits import MAX_REPLICATES, MAX_SEED
+from model.limits import MAX_NAME, MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
-from model.regional_scenario import Region, load_region
+from model.regional_scenario import Region, is_regional_file, load_region
 
-from .regional_runs import regional_replicate_params, run_region_replicates
+from .regional_runs import country_file_hashes, regional_replicate_params, run_region_replicates
 from .runs import file_sha256, git_commit, package_versions
 
 BASELINE = "baseline"
@@ -46,7 +48,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 class RegionalCounterfactual(Strict):
     """One regional counterfactual: a regional scenario file and its question."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=MAX_NAME)
     scenario: str
     question: str = Field(min_length=10)
 
@@ -86,15 +88,66 @@ def load_regional_experiment(
     given = {} if replicates is None else {"replicates": replicates}
     check_own_values(RegionalExperimentSpec, path, data, given)
     spec = _validated_spec(path, {**data, **given})
-    regions = {BASELINE: load_region(named_file(path, "baseline", path.parent / spec.baseline))}
+    fields = {BASELINE: "baseline"}
+    regions = {BASELINE: _region(path, "baseline", spec.baseline)}
     for i, item in enumerate(spec.counterfactuals):
-        file = named_file(path, f"counterfactuals.{i}.scenario", path.parent / item.scenario)
-        regions[item.name] = load_region(file)
-    first, last = regions[BASELINE].start_year, regions[BASELINE].end_year
-    for year in spec.key_years:
-        if not first <= year <= last:
-            raise ScenarioError(path, "key_years", f"{year} is outside the runs ({first}-{last})")
+        fields[item.name] = f"counterfactuals.{i}.scenario"
+        regions[item.name] = _region(path, fields[item.name], item.scenario)
+        if _same_region(regions[item.name], regions[BASELINE]):
+            raise ScenarioError(path, fields[item.name], "changes nothing in the baseline")
+    for name, region in regions.items():
+        _check_key_years(path, fields[name], region, spec.key_years)
     return spec, regions
+
+
+def _scenario_record(region: Region) -> dict:
+    """Return what the manifest records of one regional scenario: its files and their hashes.
+
+    ``resolved_sha256`` covers what the files resolve to (a file it extends included).
+    """
+    resolved = {
+        "spec": region.spec.model_dump(mode="json"),
+        "countries": {c: s.fingerprint() for c, s in region.countries.items()},
+    }
+    return {
+        "file": str(region.path),
+        "sha256": file_sha256(region.path),
+        "country_files": country_file_hashes(region),
+        "resolved_sha256": hashlib.sha256(
+            json.dumps(resolved, sort_keys=True).encode()
+        ).hexdigest(),
+    }
+
+
+def _region(path: Path, field: str, name: str) -> Region:
+    """Load the regional scenario that ``field`` of the experiment file names."""
+    file = named_file(path, field, path.parent / name)
+    if not is_regional_file(file):
+        found = f"{file} is a country scenario, not a regional one (countries:)"
+        raise ScenarioError(path, field, found)
+    return load_region(file)
+
+
+def _same_region(region: Region, baseline: Region) -> bool:
+    """Return whether two regional scenarios differ in nothing but their names and texts."""
+    texts = {"name", "description"}
+    return region.spec.model_dump(exclude=texts) == baseline.spec.model_dump(exclude=texts) and all(
+        s.model_dump(exclude=texts) == baseline.countries[c].model_dump(exclude=texts)
+        for c, s in region.countries.items()
+    )
+
+
+def _check_key_years(path: Path, field: str, region: Region, years: list[int]) -> None:
+    """Raise ``ScenarioError`` for a key year that one of the region's countries does not run.
+
+    ``field`` names the scenario (``baseline`` or a counterfactual's) for the message.
+    """
+    for country, scenario in region.countries.items():
+        first, last = scenario.start_year, scenario.end_year
+        outside = [y for y in years if not first <= y <= last]
+        if outside:
+            found = f"{outside[0]} is outside the runs of {country} in {field} ({first}-{last})"
+            raise ScenarioError(path, "key_years", found)
 
 
 def _validated_spec(path: Path, data: dict) -> RegionalExperimentSpec:
@@ -162,9 +215,12 @@ def run_regional_experiment(
     manifest = {
         "experiment_file": str(path),
         "experiment_file_sha256": file_sha256(path),
-        "scenarios": {n: str(r.path) for n, r in regions.items()},
+        "spec": spec.model_dump(mode="json"),
+        "scenarios": {n: _scenario_record(r) for n, r in regions.items()},
         "seeds": seeds,
         "params_source": source,
+        "params": params,
+        "model_code_sha256": model_fingerprint(),
         "packages": package_versions(),
         "git_commit": git_commit(),
         "wall_seconds": round(time.perf_counter() - started, 3),

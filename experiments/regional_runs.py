@@ -119,6 +119,13 @@ def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[li
     return draws, f"regional posterior draws ({REGIONAL_POSTERIOR.name})"
 
 
+def country_file_hashes(region: Region) -> dict[str, dict[str, str]]:
+    """Return each country's scenario file and its SHA-256, for a manifest."""
+    return {
+        c: {"file": name, "sha256": file_sha256(name)} for c, name in region.spec.countries.items()
+    }
+
+
 def regional_manifest(
     region: Region,
     seeds: list[int],
@@ -130,10 +137,7 @@ def regional_manifest(
     return {
         "scenario_file": str(region.path),
         "scenario_file_sha256": file_sha256(region.path),
-        "country_files": {
-            c: {"file": name, "sha256": file_sha256(name)}
-            for c, name in region.spec.countries.items()
-        },
+        "country_files": country_file_hashes(region),
         "countries": list(region.countries),
         "scenario_name": region.name,
         "start_year": region.start_year,

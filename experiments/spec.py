@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
 from model.config_files import Year, check_own_values, named_file, read_yaml_mapping
 from model.levers import apply_levers
-from model.limits import MAX_DRAWS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
+from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
 
 BASELINE = "baseline"
@@ -74,7 +74,7 @@ class CounterfactualSpec(_Strict):
     calibrated parameters (what a mechanism does is the baseline less this run).
     """
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=MAX_NAME)
     scenario: str
     question: str = Field(min_length=10)
     levers: Levers = Levers()

@@ -13,6 +13,7 @@ keeps its source with the lever appended. Source of the inputs themselves: Jaysa
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from pydantic import ValidationError
@@ -75,6 +76,16 @@ def apply_levers(
     Raises:
         ScenarioError: if a lever is out of range (named as ``levers: <lever>``).
     """
+    _check_types(
+        {
+            "state_grant_scale": state_grant_scale,
+            "donor_budget_scale": donor_budget_scale,
+            "foreign_cut_depth": foreign_cut_depth,
+            "registration_burden": registration_burden,
+            "state_reaction_scale": state_reaction_scale,
+        },
+        {"state_funding_start": state_funding_start, "foreign_cut_year": foreign_cut_year},
+    )
     _check_levers(state_grant_scale, donor_budget_scale, foreign_cut_depth, registration_burden)
     cuts = foreign_cut_year is not None and foreign_cut_depth > 0
     if cuts and foreign_cut_year > scenario.end_year:
@@ -125,6 +136,22 @@ def apply_levers(
         raise ScenarioError(
             LEVERS, "", f"the scenario they give is invalid: {field}: {message}"
         ) from None
+
+
+def _check_types(numbers_given: dict[str, Any], years_given: dict[str, Any]) -> None:
+    """Raise ``ScenarioError`` for a lever that is not a number, or a year not a whole one.
+
+    A bool is neither (``True`` would be a cut from year 1, or a burden of 1); numpy
+    numbers are numbers. ``None`` leaves an optional lever unset.
+    """
+    for name, value in numbers_given.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise ScenarioError(LEVERS, name, f"must be a number, got {type(value).__name__}")
+    for name, value in years_given.items():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, numbers.Integral)
+        ):
+            raise ScenarioError(LEVERS, name, f"must be a whole year, got {value!r}")
 
 
 def _check_levers(

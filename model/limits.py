@@ -31,6 +31,9 @@ MAX_RUNS = 1_000_000
 MAX_WORKERS = 256
 MAX_POPULATION = 100_000
 MAX_GENERATIONS = 1_000
+# A counterfactual's name is part of its fan chart's file name (experiments), and file systems cap a
+# name at 255 bytes (the figure's temporary file adds a prefix and a suffix).
+MAX_NAME = 100
 # A week: beyond that a time limit is a typo, not a plan.
 MAX_MINUTES = 7 * 24 * 60
 

@@ -32,7 +32,7 @@ from .engines import (
 from .fastpath import run_compiled
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import INITIAL_ROWS, Population
-from .rng import KeyedStreams, check_seed
+from .rng import KeyedStreams, plain_seed
 from .scenario import Scenario, load_scenario
 
 
@@ -58,7 +58,7 @@ class NGOModel(Model):
         agents: bool = True,
         engine: str = "compiled",
     ):
-        check_seed(rng)  # before Mesa's own generator, so that a bad seed is named
+        rng = plain_seed(rng)  # before Mesa's own generator, so that a bad seed is named
         scenario = as_scenario(scenario)
         agents = check_flag("agents", agents)
         super().__init__(rng=rng)

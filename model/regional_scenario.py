@@ -25,6 +25,7 @@ from .config_files import (
     Strict,
     Year,
     first_error,
+    named_file,
     param_number,
     resolve_extends,
 )
@@ -335,7 +336,7 @@ def load_region(path: str | Path) -> Region:
         raise ScenarioError(path, field, msg) from None
     countries: dict[str, Scenario] = {}
     for country, name in spec.countries.items():
-        scenario = load_scenario(name)
+        scenario = load_scenario(named_file(path, f"countries.{country}", Path(name)))
         if scenario.country != country:
             found = f"{name} is a {scenario.country} scenario"
             raise ScenarioError(path, f"countries.{country}", found)
@@ -358,17 +359,27 @@ def _check_regional_donors(path: Path, region: Region) -> None:
 
 
 def _check_years(path: Path, region: Region) -> None:
-    """Raise ``ScenarioError`` for a reported or programme year outside the run's years."""
+    """Raise ``ScenarioError`` for a dated item of the file outside the run's years.
+
+    Reported years, programmes, restrictions and prize criteria: a year no country runs
+    would silently do nothing.
+    """
     first, last = region.start_year, region.end_year
     dated: list[tuple[str, list[int]]] = [
         ("network_years", region.spec.network_years),
         ("report_years", region.spec.report_years),
     ]
-    for k, p in enumerate(region.spec.programmes):
-        for name in ("years", "first_year", "last_year"):
-            value = getattr(p, name)
-            if value:
-                dated.append((f"programmes.{k}.{name}", value if name == "years" else [value]))
+    items = (
+        ("programmes", region.spec.programmes, ("years", "first_year", "last_year")),
+        ("restrictions", region.spec.restrictions, ("first_year", "last_year")),
+        ("prize_criteria", region.spec.prize_criteria, ("first_year",)),
+    )
+    for field, listed, names in items:
+        for k, item in enumerate(listed):
+            for name in names:
+                value = getattr(item, name)
+                if value:
+                    dated.append((f"{field}.{k}.{name}", value if name == "years" else [value]))
     for field, years in dated:
         outside = [y for y in years if not first <= y <= last]
         if outside:

@@ -73,6 +73,18 @@ def check_seed(seed) -> None:
         raise ValueError(f"seed: must be a whole number >= 0 (or a sequence of them), got {seed!r}")
 
 
+def plain_seed(seed):
+    """Return a checked ``seed`` with numpy integers as Python ints.
+
+    Mesa seeds its own generator with ``random.Random``, which refuses numpy integers
+    (``np.int64`` from ``np.arange``), though the keyed streams take them.
+    """
+    check_seed(seed)
+    if isinstance(seed, (tuple, list)):
+        return type(seed)(int(v) for v in seed)
+    return int(seed)
+
+
 class KeyedStreams:
     """Named random streams derived from one run seed.
 

@@ -1,4 +1,4 @@
-"""Bad input found by probing the commands and the Python API (sessions 29 and 30).
+"""Bad input found by probing the commands and the Python API (sessions 29 to 31).
 
 Each case is one clear line (exit status 2 from a command, a ``ValueError`` or
 ``ScenarioError`` naming the field from the API), with nothing written.
@@ -73,6 +73,15 @@ def test_the_api_names_a_bad_seed_or_parameter(scenarios):
             scenario.with_params(params)
 
 
+def test_a_numpy_integer_seed_is_the_same_seed_with_or_without_agents(scenarios):
+    # Mesa seeds its own generator with random.Random, which refuses numpy integers
+    scenario = scenarios["kyrgyzstan"]
+    for seed, plain in ((np.int64(5), 5), (np.uint32(5), 5), ([np.int64(5), 2], [5, 2])):
+        table = simulate(scenario, seed=seed, agents=True)
+        assert table.equals(simulate(scenario, seed=plain, agents=True))
+        assert table.equals(simulate(scenario, seed=seed, agents=False))
+
+
 def test_simulate_reads_a_scenario_file(repo, scenarios):
     table = simulate(repo / "scenarios" / "kyrgyzstan.yaml", seed=3, agents=False)
     assert table.equals(simulate(scenarios["kyrgyzstan"], seed=3, agents=False))
@@ -122,6 +131,15 @@ def test_compare_refuses_one_out_folder_for_two_scenarios(scenario_file, tmp_pat
     status, _, err = run_cli(["compare", *both, "--replicates", "1", "--out", str(out)])
     _one_line(status, err, "--out: one run folder for several scenarios")
     assert not out.exists()
+
+
+def test_compare_refuses_an_out_folder_when_no_scenario_is_run(tmp_path):
+    # the comparison of a run folder is written beside its run: --out was silently ignored
+    folder, out = tmp_path / "run", tmp_path / "elsewhere"
+    folder.mkdir()
+    status, _, err = run_cli(["compare", str(folder), "--out", str(out)])
+    _one_line(status, err, "--out: names the run folder of a scenario to run; no source is one")
+    assert not out.exists() and not any(folder.iterdir())
 
 
 @pytest.mark.parametrize("command", ["run", "compare"])
@@ -302,3 +320,97 @@ def test_compare_names_the_default_run_folder_it_cannot_write(scenario_file, tmp
     with contextlib.chdir(tmp_path):
         status, _, err = run_cli(["compare", str(scenario_file("uzbekistan"))])
     _one_line(status, err, "the run folder out/<scenario>:")
+
+
+OUTPUTS_OF = {
+    "run": ("timeseries.csv",),
+    "experiment": ("summary.csv", "runs/"),
+    "regional experiment": ("summary.csv", "runs.csv"),
+}
+COMMAND_OF = {
+    "run": ["run", "scenarios/kyrgyzstan.yaml", "--replicates", "1"],
+    "regional run": ["run", "scenarios/central_asia.yaml", "--replicates", "1"],
+    "experiment": ["experiment", "experiments/kyrgyzstan_counterfactuals.yaml"],
+    "regional experiment": [
+        "regional-experiment",
+        "experiments/regional/central_asia_counterfactuals.yaml",
+    ],
+}
+
+
+def _outputs(folder, kind: str) -> list[str]:
+    folder.mkdir()
+    for name in ("manifest.json", *OUTPUTS_OF[kind]):
+        (folder / name).mkdir() if name.endswith("/") else (folder / name).write_text("{}\n")
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("command", COMMAND_OF)
+def test_a_folder_of_another_commands_outputs_is_refused_before_any_run(
+    command, repo, tmp_path, monkeypatch
+):
+    # an experiment written over a run left the run's table beside the experiment's
+    # manifest, which compare then called malformed
+    monkeypatch.chdir(repo)
+    writes = "run" if command.endswith("run") else command
+    for kind in set(OUTPUTS_OF) - {writes}:
+        folder = tmp_path / kind.replace(" ", "_")
+        before = _outputs(folder, kind)
+        status, out, err = run_cli([*COMMAND_OF[command], "--out", str(folder)])
+        assert status == 2 and len(err.strip().splitlines()) == 1, err
+        article = "an" if kind[0] in "aeiou" else "a"
+        assert f"holds {article} {kind}'s outputs; write elsewhere or remove them" in err
+        assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_compare_refuses_an_experiments_folder_as_a_run(repo, tmp_path, monkeypatch):
+    monkeypatch.chdir(repo)
+    folder = tmp_path / "exp"
+    _outputs(folder, "experiment")
+    status, out, err = run_cli(["compare", str(folder)])
+    assert status == 2 and "holds an experiment's outputs" in err, err
+
+
+REGIONAL_CHANGES = {
+    "restrictions.2.first_year: 2100 is outside the run (1989-2023)": (
+        "restrictions:\n  - name: Late\n    first_year: 2100\n    last_year: 2110\n"
+        "    countries: [uzbekistan]\n    strength: uzbek_closure_strength\n"
+        "    source: a test\n"
+    ),
+    "prize_criteria.0.first_year: 2150 is outside the run (1989-2023)": (
+        "prize_criteria:\n  - country: kazakhstan\n    first_year: 2150\n    source: a test\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("expected", REGIONAL_CHANGES)
+def test_a_regional_year_no_country_runs_is_refused(expected, repo, tmp_path):
+    # a restriction or prize criterion after the run did nothing, without a word
+    path = tmp_path / "ca.yaml"
+    parent = repo / "scenarios" / "central_asia.yaml"
+    path.write_text(f"extends: {parent}\nname: Late\n{REGIONAL_CHANGES[expected]}")
+    status, out, err = run_cli(["run", str(path), "--out", str(tmp_path / "o")])
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}: {expected}" in err and not (tmp_path / "o").exists()
+
+
+def test_a_missing_country_file_is_named_with_its_regional_field(repo, tmp_path):
+    path = tmp_path / "ca.yaml"
+    parent = repo / "scenarios" / "central_asia.yaml"
+    path.write_text(f"extends: {parent}\nname: Missing\ncountries:\n  uzbekistan: nothere.yaml\n")
+    status, out, err = run_cli(["run", str(path), "--out", str(tmp_path / "o")])
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}: countries.uzbekistan: {tmp_path / 'nothere.yaml'}: file not found" in err
+
+
+def test_a_regional_run_without_years_to_print_says_so(repo, tmp_path):
+    path = tmp_path / "ca.yaml"
+    parent = repo / "scenarios" / "central_asia.yaml"
+    path.write_text(f"extends: {parent}\nname: Quiet\nnetwork_years: []\nreport_years: []\n")
+    status, out, err = run_cli(
+        ["run", str(path), "--replicates", "1", "--out", str(tmp_path / "o")]
+    )
+    assert status == 0, err
+    assert "Empty DataFrame" not in out
+    assert "no report_years or network_years: no years to print" in out
+    assert f"{tmp_path / 'o' / 'manifest.json'}" in out

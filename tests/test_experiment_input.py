@@ -85,6 +85,18 @@ def test_unknown_output(tmp_path, posterior, capsys):
     _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: outputs", "'registerd'")
 
 
+def test_a_name_too_long_for_a_file_name_is_refused_before_any_run(tmp_path, posterior, capsys):
+    # a 235-character name ran every model run, then failed writing its fan chart
+    cf = {
+        "name": "a" * 101,
+        "scenario": str(COUNTERFACTUALS / "kg_no_2010_shock.yaml"),
+        "question": "What did the 2010 shock cost?",
+    }
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=[cf])
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "counterfactuals.0.name", "at most 100")
+
+
 def test_zero_draws_in_the_file_or_on_the_command_line(tmp_path, posterior, capsys):
     file = write_experiment(tmp_path / "e.yaml", draws=0)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
@@ -134,6 +146,24 @@ def test_missing_posterior(tmp_path, capsys):
     missing = tmp_path / "posterior.parquet"
     argv = ["experiment", str(file), "--posterior", str(missing)]
     _fails_in_one_line(capsys, argv, tmp_path / "out", str(missing), "--params scenario")
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda f: f.assign(bogus=1.0), ": bogus: unknown parameter"),
+        (lambda f: f.assign(civic_rate=f.civic_rate.where(f.index != 4)), ": civic_rate: row 4 is"),
+        (lambda f: f.assign(civic_rate=f.civic_rate.where(f.index != 4, -5.0)), "civic_rate = -5"),
+    ],
+    ids=["unknown", "nan", "out-of-range"],
+)
+def test_a_bad_posterior_is_named_before_any_run(tmp_path, posterior, capsys, change, expected):
+    # any particle, not only the first draw: a later one failed inside a worker
+    bad = tmp_path / "bad.parquet"
+    change(pd.read_parquet(posterior)).to_parquet(bad)
+    file = write_experiment(tmp_path / "e.yaml", draws=50)
+    argv = ["experiment", str(file), "--posterior", str(bad)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", f"{bad}: ", expected)
 
 
 def test_counterfactual_of_another_country(tmp_path, posterior, capsys):

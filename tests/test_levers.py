@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model import NGOModel, Scenario, ScenarioError, load_scenario, simulate
@@ -198,6 +200,39 @@ def test_registration_burden_replaces_the_path_by_a_constant(kyrgyzstan):
 def test_out_of_range_levers_are_named(kyrgyzstan, levers, field):
     with pytest.raises(ScenarioError, match=f"^levers: {field}: "):
         apply_levers(kyrgyzstan, **levers)
+
+
+@pytest.mark.parametrize(
+    "levers, message",
+    [
+        ({"state_grant_scale": "2"}, "state_grant_scale: must be a number, got str"),
+        ({"registration_burden": True}, "registration_burden: must be a number, got bool"),
+        (
+            {"foreign_cut_year": 2015.7, "foreign_cut_depth": 0.5},
+            "foreign_cut_year: must be a whole year, got 2015.7",
+        ),
+        (
+            {"foreign_cut_year": True, "foreign_cut_depth": 0.5},
+            "foreign_cut_year: must be a whole year, got True",
+        ),
+        (
+            {"foreign_cut_year": "2015", "foreign_cut_depth": 0.5},
+            "foreign_cut_year: must be a whole year, got '2015'",
+        ),
+        ({"state_funding_start": 2005.0}, "state_funding_start: must be a whole year, got 2005.0"),
+    ],
+)
+def test_a_lever_of_the_wrong_type_is_named_not_converted(kyrgyzstan, levers, message):
+    # from Python, a float year read "from 2015.7" in the source and True cut every year
+    with pytest.raises(ScenarioError, match=f"^levers: {re.escape(message)}"):
+        apply_levers(kyrgyzstan, **levers)
+
+
+def test_numpy_numbers_are_levers_like_any_other(kyrgyzstan):
+    numpy_levers = {"foreign_cut_year": np.int64(2012), "foreign_cut_depth": np.float64(0.5)}
+    assert apply_levers(kyrgyzstan, **numpy_levers) == apply_levers(
+        kyrgyzstan, foreign_cut_year=2012, foreign_cut_depth=0.5
+    )
 
 
 def test_a_scale_that_overflows_an_input_is_one_error_naming_the_levers(kyrgyzstan):

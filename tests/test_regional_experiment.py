@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import hashlib
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -97,6 +99,15 @@ def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_p
     assert len(closed) > 0 and (closed.difference_q50 == 0).all()
     # The three outputs, each counterfactual paired with the baseline.
     assert all(name in stdout for name in ("cross_border_ties", "registered", "operational"))
+    # The manifest records what ran: every scenario's files with their hashes, the design.
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["spec"]["replicates"] == 1 and len(manifest["params"]) == 1
+    base = manifest["scenarios"]["baseline"]
+    assert set(base["country_files"]) == {"kazakhstan", "kyrgyzstan", "uzbekistan"}
+    for record in base["country_files"].values():
+        assert record["sha256"] == hashlib.sha256(Path(record["file"]).read_bytes()).hexdigest()
+    resolved = {s["resolved_sha256"] for s in manifest["scenarios"].values()}
+    assert len(resolved) == len(manifest["scenarios"])  # each counterfactual differs
 
 
 def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):
@@ -154,3 +165,49 @@ def test_a_missing_regional_scenario_is_named_with_its_field(tmp_path):
     assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
     assert f"{path}: baseline: {tmp_path / 'nowhere.yaml'}: file not found" in stderr
     assert not (tmp_path / "o").exists()
+
+
+def _experiment_with(tmp_path: Path, counterfactual: Path, key_years=(2010, 2020)) -> Path:
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    data["baseline"] = str(REPO / "scenarios" / "central_asia.yaml")
+    data["counterfactuals"] = [
+        {"name": "cf", "scenario": str(counterfactual), "question": "What does it change?"}
+    ]
+    data["key_years"] = list(key_years)
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _refused(path: Path, tmp_path: Path, *expected: str) -> None:
+    status, _, stderr = run_cli(["regional-experiment", str(path), "--out", str(tmp_path / "o")])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert all(text in stderr for text in expected), stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_counterfactual_that_changes_nothing_or_is_a_country_file_is_refused(tmp_path):
+    same = tmp_path / "same.yaml"
+    same.write_text(f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: Same\n")
+    _refused(
+        _experiment_with(tmp_path, same), tmp_path, "counterfactuals.0.scenario: changes nothing"
+    )
+    country = REPO / "scenarios" / "kyrgyzstan.yaml"
+    _refused(
+        _experiment_with(tmp_path, country),
+        tmp_path,
+        f"counterfactuals.0.scenario: {country} is a country scenario, not a regional one",
+    )
+
+
+def test_a_key_year_a_counterfactuals_country_does_not_run_is_refused(tmp_path):
+    # a Kazakhstan that ends in 2012 gave NaN differences for 2020 (exit 0)
+    short = tmp_path / "kz_short.yaml"
+    short.write_text(f"extends: {REPO / 'scenarios' / 'kazakhstan.yaml'}\nend_year: 2012\n")
+    region = tmp_path / "ca_short.yaml"
+    region.write_text(
+        f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: Short\n"
+        f"countries:\n  kazakhstan: {short}\n"
+    )
+    expected = "key_years: 2020 is outside the runs of kazakhstan in counterfactuals.0.scenario"
+    _refused(_experiment_with(tmp_path, region), tmp_path, expected, "(1989-2012)")

@@ -380,6 +380,10 @@ def test_a_stale_temporary_file_is_removed_at_the_next_write(tmp_path):
         ("::1", "this machine only"),
         ("localhost", "this machine only"),
         ("0.0.0.0", "reachable from the network on every interface"),
+        ("0", "reachable from the network on every interface"),
+        ("127.1", "this machine only"),
+        ("::ffff:127.0.0.1", "this machine only"),
+        ("not-a-host.invalid", "wherever the name not-a-host.invalid resolves to"),
         ("192.168.1.5", "reachable from the network at 192.168.1.5"),
     ],
 )
