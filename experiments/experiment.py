@@ -32,6 +32,7 @@ from calibration.plotting import save_figure
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model.code import model_fingerprint
 
+from .changes import DESCRIPTIVE_FIELDS, scenario_changes
 from .figures import (
     FAN_PANELS,
     INCOME_SOURCES,
@@ -55,7 +56,6 @@ from .runs import file_sha256, git_commit, package_versions
 from .spec import (
     BASELINE,
     CALIBRATED_INPUTS,
-    DESCRIPTIVE_FIELDS,
     OUTPUT_NAMES,
     CounterfactualSpec,
     Experiment,
@@ -64,7 +64,6 @@ from .spec import (
     build_experiment,
     experiment_from_mapping,
     load_experiment,
-    scenario_changes,
 )
 from .storage import Chunk, build_chunks, load_results, run_seed
 

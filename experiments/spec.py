@@ -21,18 +21,24 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
-from model.config_files import Year, check_own_values, named_file, read_yaml_mapping
+from model.config_files import (
+    Year,
+    check_own_values,
+    named_file,
+    plain_python,
+    read_yaml_mapping,
+)
 from model.levers import apply_levers
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
+
+from .changes import scenario_changes
 
 BASELINE = "baseline"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
 # Inputs that calibration sets: a counterfactual file changing them would be overwritten
 # by the posterior draws, so it is refused (a lever is applied after the draws instead).
 CALIBRATED_INPUTS = ("behaviour", "donor_budget_scale", "initial_registered")
-# Fields that name or span a scenario rather than describe a policy.
-DESCRIPTIVE_FIELDS = ("name", "description", "end_year")
 
 
 class _Strict(BaseModel):
@@ -277,7 +283,7 @@ def experiment_from_mapping(path: str | Path, data: dict[str, Any]) -> Experimen
         ScenarioError: one line naming ``path`` (or a scenario file) and the field.
     """
     path = Path(path)
-    return build_experiment(path, _validated(path, data))
+    return build_experiment(path, _validated(path, plain_python(data)))
 
 
 def _read_spec(
@@ -285,7 +291,7 @@ def _read_spec(
 ) -> ExperimentSpec:
     data = read_yaml_mapping(path)
     overrides = {"draws": draws, "replicates": replicates, "params": params}
-    given = {k: v for k, v in overrides.items() if v is not None}
+    given = {k: plain_python(v) for k, v in overrides.items() if v is not None}
     check_own_values(ExperimentSpec, path, data, given)
     return _validated(path, {**data, **given})
 
@@ -371,49 +377,3 @@ def _check_years(path: Path, spec: ExperimentSpec, baseline: Scenario) -> None:
                 "key_years",
                 f"{year} is outside the runs ({baseline.start_year}-{baseline.end_year})",
             )
-
-
-def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
-    """Return the inputs in which ``other`` differs from ``baseline``, as dotted paths.
-
-    Source notes, names and the end year are ignored; a yearly series counts as one input;
-    donors and shocks are matched by name (``donors[NDI].exit_year``, ``state.shocks[X]
-    removed``).
-    """
-    a, b = baseline.model_dump(mode="json"), other.model_dump(mode="json")
-    for field in DESCRIPTIVE_FIELDS:
-        a.pop(field, None)
-        b.pop(field, None)
-    return _diff(_without_sources(a), _without_sources(b), "")
-
-
-def _without_sources(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_sources(v) for k, v in value.items() if k != "source"}
-    if isinstance(value, list):
-        return [_without_sources(v) for v in value]
-    return value
-
-
-def _diff(a: Any, b: Any, path: str) -> list[str]:
-    if a == b:
-        return []
-    if isinstance(a, dict) and isinstance(b, dict) and "points" not in a:
-        keys = list(a) + [k for k in b if k not in a]
-        return [c for k in keys for c in _diff(a.get(k), b.get(k), _join(path, k))]
-    if _named(a) and _named(b):
-        left, right = {i["name"]: i for i in a}, {i["name"]: i for i in b}
-        changes = [f"{path}[{n}] removed" for n in left if n not in right]
-        changes += [f"{path}[{n}] added" for n in right if n not in left]
-        for name in (n for n in left if n in right):
-            changes += _diff(left[name], right[name], f"{path}[{name}]")
-        return changes
-    return [path]
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _named(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
@@ -372,3 +373,18 @@ def first_error(exc: ValidationError) -> tuple[str, str]:
     elif err["type"] == "missing":
         msg = "required field is missing"
     return _format_location(loc), msg
+
+
+def plain_python(value: Any) -> Any:
+    """Return ``value`` with numpy numbers as Python numbers and tuples as lists.
+
+    For inputs built in Python (a notebook's ``np.arange`` of key years): the strict
+    input models take what YAML gives, and YAML gives neither numpy numbers nor tuples.
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {plain_python(k): plain_python(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_python(v) for v in value]
+    return value

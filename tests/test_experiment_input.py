@@ -13,8 +13,10 @@ import os
 import socket
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from test_experiment import COUNTERFACTUALS, SCENARIOS, write_experiment, write_posterior
 
 import experiments.scheduler as scheduler
@@ -24,6 +26,7 @@ from experiments.experiment import (
     Levers,
     build_chunks,
     collect_runs,
+    experiment_from_mapping,
     load_experiment,
     parameter_sets,
     run_experiment,
@@ -292,3 +295,15 @@ def test_the_levers_of_a_file_are_those_of_apply_levers():
     assert list(Levers.model_fields) == keywords
     defaults = {n: p.default for n, p in inspect.signature(apply_levers).parameters.items()}
     assert {n: defaults[n] for n in keywords} == Levers().model_dump()
+
+
+def test_numpy_numbers_and_tuples_from_python_are_taken_as_yaml_gives_them(tmp_path):
+    # a notebook's np.int64 draws or a tuple of key years was "not a valid integer/list"
+    file = write_experiment(tmp_path / "e.yaml")
+    assert load_experiment(file, draws=np.int64(3)).spec.draws == 3
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    numpy_data = {**data, "key_years": tuple(np.arange(2010, 2013)), "seed": np.uint32(11)}
+    built = experiment_from_mapping(tmp_path / "nb.ipynb", numpy_data)
+    assert built.spec.key_years == [2010, 2011, 2012] and built.spec.seed == 11
+    with pytest.raises(ScenarioError, match="draws: Input should be a valid integer"):
+        load_experiment(file, draws=np.float64(3.0))
