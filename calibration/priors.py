@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.special import ndtr
 
 from model import COUNTRIES, Behaviour, ScenarioError, libm
-from model.config_files import read_yaml_mapping
+from model.config_files import first_error, read_yaml_mapping
+from model.parameters import BEHAVIOUR_RANGES
 
 PRIORS = Path(__file__).with_name("priors.yaml")
 
@@ -30,11 +31,13 @@ PRIORS = Path(__file__).with_name("priors.yaml")
 class PriorSpec(BaseModel):
     """The prior of one calibrated parameter."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Bounds are numbers as written: not true, not '2', not .inf (a quantile of an
+    # unbounded uniform is no number either).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     distribution: Literal["uniform", "loguniform"]
-    low: float
-    high: float
+    low: float = Field(strict=True)
+    high: float = Field(strict=True)
     unit: str
     reason: str = Field(min_length=10)
 
@@ -87,12 +90,16 @@ def load_priors(path: str | Path = PRIORS, known: set[str] | None = None) -> dic
     try:
         priors = PriorFile.model_validate(data).parameters
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ScenarioError(path, ".".join(str(p) for p in err["loc"]), msg) from None
+        raise ScenarioError(path, *first_error(exc)) from None
     unknown = sorted(set(priors) - (calibratable_names() if known is None else known))
     if unknown:
         raise ScenarioError(path, f"parameters.{unknown[0]}", "unknown parameter")
+    for name, spec in priors.items():
+        low, high = BEHAVIOUR_RANGES.get(name, (-math.inf, math.inf))
+        if not low <= spec.low < spec.high <= high:
+            found = f"{spec.low:g} to {spec.high:g} leaves the parameter's range"
+            found += f" [{low:g}, {high:g}]"
+            raise ScenarioError(path, f"parameters.{name}", found)
     return priors
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
-from model.config_files import Year, read_yaml_mapping
+from model.config_files import Year, first_error, read_yaml_mapping
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 # Official counts compared with the model but never fitted (``load_unfitted``).
@@ -185,7 +185,7 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
             version=1, targets=[*parsed.targets, *extra.targets], periods=parsed.periods
         )
     except ValidationError as exc:
-        raise ScenarioError(path, "targets", exc.errors()[0]["msg"]) from None
+        raise ScenarioError(path, "targets", first_error(exc)[1]) from None
 
 
 def load_unfitted(path: str | Path = DEFAULT_UNFITTED) -> list[Target]:
@@ -229,5 +229,5 @@ def _validated(path: Path) -> TargetFile:
             entry = entries[loc[1]] if isinstance(entries, list) else None
             if isinstance(entry, dict) and "id" in entry:
                 loc[1] = entry["id"]
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        _, msg = first_error(exc)
         raise ScenarioError(path, ".".join(str(p) for p in loc), msg) from None

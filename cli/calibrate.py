@@ -5,8 +5,10 @@ given; else, with ``--db DB``, beside that database (``DB-stem_posterior.parquet
 ``DB-stem_calibrated.yaml``), so that a scratch calibration never replaces the committed
 posterior; else the committed files (``calibration/posterior.parquet`` and
 ``calibrated.yaml``, ``holdout_*`` with ``--holdout``), which the default database's
-calibration and ``calibrate export`` write. The database is locked while a command uses
-it, and every path is checked before any simulation.
+calibration and ``calibrate export`` write. ``calibrate npe`` writes its estimator beside
+the posterior (``.eqx``), and into ``calibration/npe/`` only with the committed posterior.
+The database (for ``npe``, the posterior) is locked while a command uses it, and every
+path is checked before any simulation.
 """
 
 from __future__ import annotations
@@ -46,10 +48,34 @@ def posterior_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return _committed_paths(args.holdout)
 
 
+# The options each action reads. One given to an action that does not read it is refused,
+# not ignored: pyabc's samplers take no seed, `report` reports the committed posterior
+# whatever --posterior says, and a mistyped action would otherwise run another one.
+USES = {
+    "run": {"population", "generations", "db", "resume", "force", "holdout", "scheduler"}
+    | {"workers", "max_minutes", "posterior"},
+    "export": {"db", "holdout", "posterior", "generation"},
+    "npe": {"db", "holdout", "posterior", "seed", "rows", "table", "truncated_rows"},
+    "report": {"draws", "holdout_draws", "seed", "workers"},
+    "regional": {"region", "draws", "seed", "workers"},
+}
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Raise ``UsageError`` for an option the action does not read, or two that conflict."""
+    read = USES[args.action]
+    for name, default in args.option_defaults.items():
+        if name in set().union(*USES.values()) - read and getattr(args, name) != default:
+            option = "--" + name.replace("_", "-")
+            readers = ", ".join(f"`calibrate {a}`" for a, uses in USES.items() if name in uses)
+            raise UsageError(f"calibrate {args.action}: {option} goes with {readers} only")
+    if args.resume and args.force:
+        raise UsageError("calibrate: --resume continues a database, --force replaces it: one")
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run a calibration, export a stored generation as the posterior, or write the report."""
-    if args.generation is not None and args.action != "export":
-        raise UsageError("calibrate: --generation goes with `calibrate export` only")
+    check_options(args)
     if args.action == "report":
         from experiments.calibration_report import REPORT_DIR, write_report
 
@@ -84,21 +110,25 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
     from calibration.reference import DEFAULT_TABLE
 
     parquet, summary = posterior_paths(args)
-    estimator_file = estimator_path(args.holdout)
-    if args.posterior:
-        estimator_file = args.posterior.with_suffix(".eqx")
-    for path in (parquet, summary, estimator_file):
-        check_file(path, "--posterior")
-    estimator, cost = fit(
-        args.rows,
-        args.holdout,
-        seed=args.seed,
-        folder=args.table or DEFAULT_TABLE,
-        progress=True,
-        truncated_rows=args.truncated_rows,
-    )
-    estimator_file.parent.mkdir(parents=True, exist_ok=True)
-    export(estimator, cost, estimator_file, parquet, summary)
+    # The estimator goes with its posterior: beside a scratch one (--posterior or --db),
+    # so that only a training for the committed posterior replaces the committed estimator.
+    committed = (parquet, summary) == _committed_paths(args.holdout)
+    estimator_file = estimator_path(args.holdout) if committed else parquet.with_suffix(".eqx")
+    flag = "--posterior" if args.posterior else "--db" if args.db else "the posterior"
+    # One training at a time per posterior: two would interleave their three files.
+    with database_lock(parquet, flag):
+        for path in (summary, estimator_file):
+            check_file(path, flag)
+        estimator, cost = fit(
+            args.rows,
+            args.holdout,
+            seed=args.seed,
+            folder=args.table or DEFAULT_TABLE,
+            progress=True,
+            truncated_rows=args.truncated_rows,
+        )
+        estimator_file.parent.mkdir(parents=True, exist_ok=True)
+        export(estimator, cost, estimator_file, parquet, summary)
     print(f"wrote {estimator_file}, {parquet} and {summary}")
     return 0
 
@@ -223,7 +253,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=seeds, default=1, help="report, npe, regional: seed of the draws")
     p.add_argument(
         "--rows",
-        type=whole_number(1, MAX_RUNS),
+        # The flows' training holds a tenth of the rows out to stop on: fewer than ten
+        # leave it none (flowjax then divides by zero).
+        type=whole_number(10, MAX_RUNS),
         default=20_000,
         help="npe: reference-table rows to train on (later rows stay out, for validate)",
     )
@@ -243,3 +275,4 @@ def register(sub) -> None:
         help="regional: the regional scenario whose layer is calibrated",
     )
     p.set_defaults(func=cmd_calibrate)
+    p.set_defaults(option_defaults=dict(vars(p.parse_args([]))))

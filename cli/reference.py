@@ -66,6 +66,8 @@ def cmd_reference(args: argparse.Namespace) -> int:
     for flag, given in (("--sampler", args.sampler), ("--eps", args.eps)):
         if given is not None and args.truncate is None:
             raise ScenarioError(flag, "", "only with --truncate")
+    if args.round != 1 and args.truncate is None:
+        raise ScenarioError("--round", "", "only with --truncate (the prior's table has no rounds)")
     from calibration.reference import DEFAULT_TABLE, truncated_table
     from experiments.reference_table import build_table, write_truncated_proposal
 

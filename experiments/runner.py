@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from model import Scenario, ScenarioError, simulate
 from model.code import model_fingerprint
+from model.limits import MAX_SEED
 
 from .lifetime import die_with, guard_forkserver, signals_held, stop_workers
 from .scheduler import open_client
@@ -78,7 +79,16 @@ def derived_seed(seed: int, *key: int) -> int:
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
-    """Return the seeds of ``replicates`` replicates of a run with base ``seed``."""
+    """Return the seeds of ``replicates`` replicates of a run with base ``seed``.
+
+    Raises:
+        ScenarioError: if the last replicate's seed would pass ``MAX_SEED``, the largest
+            seed the inputs, the manifests and the dashboard take.
+    """
+    last = seed + replicates - 1
+    if last > MAX_SEED:
+        found = f"the last of {replicates} replicates would run with seed {last}, above {MAX_SEED}"
+        raise ScenarioError("seed", "", found)
     return [seed + r for r in range(replicates)]
 
 

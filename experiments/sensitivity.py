@@ -2,8 +2,9 @@
 
 Which calibrated parameters move the outputs a reader of Jaysanov (2023) cares about:
 Kyrgyz registered NGOs in 2010 (the article's 18,341), the reporting share in 2023
-(about 1,000 of 20,000) and the foreign share of NGO income in the 2000s (mean 2000-2010,
-"more than 90% of NGOs ... financed by international donors"). Parameters vary over their
+(about 1,000 of 20,000) and the foreign share of NGO income in the 2000s (mean 2000-2010;
+the article's "more than 90% of NGOs ... financed by international donors" counts NGOs,
+not money). Parameters vary over their
 posterior 5%-95% ranges (``calibration.posterior.posterior_summary``), or over their prior
 ranges (``calibration/priors.yaml``) when there is no posterior, log-uniformly where the
 prior is log-uniform. Samples come from SALib (Saltelli's extension of the Sobol' sequence,
@@ -112,6 +113,9 @@ def sampling_problem(
         names = [n for n in parameter_names(frame) if _applies(n, country)]
         bounds = [(float(summary.loc[n, "q05"]), float(summary.loc[n, "q95"])) for n in names]
         source = f"posterior 5%-95% intervals ({_shown(posterior)})"
+        absent = [n for n in specs if _applies(n, country) and n not in names]
+        if absent:
+            source += f"; not in it, so held at the scenario's values: {', '.join(absent)}"
     else:
         names = [n for n in specs if _applies(n, country)]
         bounds = [(specs[n].low, specs[n].high) for n in names]
@@ -130,6 +134,20 @@ def sampling_problem(
         "dists": dists,
     }
     return problem, source
+
+
+def check_ranges(scenario: Scenario, problem: dict, source: str | Path) -> None:
+    """Raise ``ScenarioError`` naming ``source`` if a range's end is not a value the model takes.
+
+    Each parameter's valid values are an interval, so both ends of every range in it
+    mean every sample is: checked before the first run rather than in a worker.
+    """
+    for end in (0, 1):
+        values = {n: b[end] for n, b in zip(problem["names"], problem["bounds"], strict=True)}
+        try:
+            scenario.with_params(values)
+        except ScenarioError as exc:
+            raise ScenarioError(source, exc.field, exc.message) from None
 
 
 def _shown(path: str | Path) -> str:
@@ -343,6 +361,7 @@ def run_sensitivity(
             field = "start_year" if stat.years[0] < scenario.start_year else "end_year"
             raise ScenarioError(scenario_path, field, f"{stat.name} needs {stat.years}")
     problem, source = sampling_problem(scenario.country, posterior)
+    check_ranges(scenario, problem, posterior if has_posterior(posterior) else PRIORS)
     check_size(method, samples, len(problem["names"]), replicates)
     points = sample(method, problem, samples, seed)
     emit(

@@ -42,6 +42,7 @@ from calibration.reference import (
     DEFAULT_TABLE,
     load_table,
     simulate_statistics,
+    stored_key,
     truncated_tables,
 )
 from calibration.targets import DEFAULT_TARGETS, load_target_file
@@ -89,7 +90,18 @@ def truth_rows(
 
 
 def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
-    """Return the ``n`` rows of a table after its first ``trained`` rows."""
+    """Return the ``n`` rows of a table after its first ``trained`` rows.
+
+    Read under ``key``, the table key the estimator recorded when it was trained, not the
+    current code's: a table the current code built or re-keyed has none of its rows.
+    """
+    if not any(stored_key(path) == key for path in Path(folder).glob("rows_*.parquet")):
+        found = (
+            f"no rows under table key {key}, which the committed estimator was trained on: "
+            "give the tables that key (`ngo-abm reference --rekey` at the estimator's "
+            "commit), or retrain (`make recalibrate`; docs/calibration.md)"
+        )
+        raise ScenarioError(folder, "--table", found)
     table = load_table(folder, key, trained + n)
     rows = table[table["row"] >= trained].iloc[:n]
     if len(rows) < n:

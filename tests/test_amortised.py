@@ -83,3 +83,28 @@ def test_exported_posterior_is_joint_draws_in_the_committed_format(tmp_path, mon
     held, _ = fit(8, holdout=True, folder=table, spec=TINY)
     assert all(TARGETS[t].last_year <= 2010 for t in held.targets)
     assert len(held.targets) < len(TARGETS)
+
+
+@pytest.mark.parametrize(
+    "options, stem",
+    [(["--db", "s.db"], "s_posterior"), (["--posterior", "mine.parquet"], "mine")],
+)
+def test_a_scratch_training_writes_its_estimator_beside_its_posterior(
+    options, stem, tmp_path, monkeypatch
+):
+    # with --db alone it replaced the committed estimator, calibration/npe/main.eqx
+    import calibration.amortised as amortised
+    from cli.main import main
+
+    written = {}
+    monkeypatch.setattr(amortised, "fit", lambda *args, **kwargs: ("estimator", {}))
+    monkeypatch.setattr(
+        amortised, "export", lambda estimator, cost, *paths: written.update(paths=paths)
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", "npe", *options, "--rows", "10"]) == 0
+    eqx, parquet, _ = written["paths"]
+    assert (eqx.resolve(), parquet.resolve()) == (
+        tmp_path / f"{stem}.eqx",
+        tmp_path / f"{stem}.parquet",
+    )

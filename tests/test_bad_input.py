@@ -414,3 +414,13 @@ def test_a_regional_run_without_years_to_print_says_so(repo, tmp_path):
     assert "Empty DataFrame" not in out
     assert "no report_years or network_years: no years to print" in out
     assert f"{tmp_path / 'o' / 'manifest.json'}" in out
+
+
+def test_a_seed_whose_replicates_pass_the_largest_seed_is_refused(repo, tmp_path, monkeypatch):
+    # the manifest recorded seed 4294967296, above the documented largest seed
+    monkeypatch.chdir(repo)
+    out = tmp_path / "o"
+    argv = ["run", "scenarios/kyrgyzstan.yaml", "--seed", "4294967295", "--replicates", "2"]
+    status, _, err = run_cli([*argv, "--out", str(out)])
+    _one_line(status, err, "seed: the last of 2 replicates would run with seed 4294967296")
+    assert not out.exists()

@@ -334,8 +334,8 @@ def test_export_refuses_a_missing_database_or_one_of_another_setup(tiny_run, tmp
 
 @pytest.mark.parametrize("action", [[], ["report"]])
 def test_generation_is_refused_outside_export(tmp_path, capsys, action):
-    args = ["calibrate", *action, "--generation", "3", "--db", str(tmp_path / "x.db")]
-    assert main(args) == 2
+    db = [] if action else ["--db", str(tmp_path / "x.db")]  # report reads no database
+    assert main(["calibrate", *action, "--generation", "3", *db]) == 2
     assert "--generation goes with `calibrate export` only" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
@@ -355,3 +355,27 @@ def test_identification_is_only_claimed_with_enough_effective_particles():
     collapsed = _narrow_posterior(np.r_[1000.0, np.ones(99)])
     assert effective_sample_size(collapsed) < 2
     assert all(v.startswith("unknown (ESS 1.") for v in identification_table(collapsed).identified)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--seed", "5", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
+        (["report", "--posterior", "p.parquet"], "calibrate report: --posterior goes with"),
+        (
+            ["npe", "--population", "5"],
+            "calibrate npe: --population goes with `calibrate run` only",
+        ),
+        (["--resume", "--force", "--db", "x.db"], "--resume continues a database, --force"),
+    ],
+)
+def test_an_option_the_action_does_not_read_is_refused(
+    tmp_path, capsys, monkeypatch, argv, message
+):
+    # pyabc's samplers take no seed, and report reads the committed posterior: both were
+    # accepted and ignored
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

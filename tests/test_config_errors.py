@@ -12,6 +12,7 @@ import subprocess
 import pytest
 import yaml
 
+from calibration.priors import load_priors
 from cli.main import main
 from model import ScenarioError, load_scenario
 from model.config_files import read_yaml_mapping
@@ -370,3 +371,29 @@ def test_an_extending_file_that_would_change_nothing_silently_is_one_line(
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
     assert_clean_error(capsys, status, out, bad, *expected)
+
+
+@pytest.mark.parametrize(
+    "bounds, message",
+    [
+        ("low: true\n    high: 1", "parameters.legitimation.low: Input should be a valid number"),
+        ("low: '0.1'\n    high: 1", "parameters.legitimation.low: Input should be a valid number"),
+        ("low: 0.1\n    high: .inf", "parameters.legitimation.high: Input should be a finite"),
+        (
+            "low: -5\n    high: 1",
+            "parameters.legitimation: -5 to 1 leaves the parameter's range [0, 5]",
+        ),
+        ("low: 2\n    high: 1", "low 2 must be below high 1"),
+    ],
+)
+def test_a_prior_bound_that_is_no_number_or_leaves_the_range_is_refused(tmp_path, bounds, message):
+    # all but the last were accepted (the last read "Value error, low 2 ...")
+    path = tmp_path / "priors.yaml"
+    path.write_text(
+        "version: 1\nparameters:\n  legitimation:\n    distribution: uniform\n"
+        f"    {bounds}\n    unit: exponent\n    reason: a test of the bounds\n"
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_priors(path)
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+    assert "Value error" not in str(err.value)

@@ -67,7 +67,11 @@ def test_reference_command_and_its_errors(tmp_path):
     status, printed, _ = run_cli(["reference", "--rows", 2, "--workers", 1, "--out", out])
     assert status == 0 and "2 of 2 rows stored" in printed
     assert_one_line(["reference", "--rows", 0], "--rows")
-    assert_one_line(["calibrate", "npe", "--rows", 5, "--table", tmp_path / "none"], "no reference")
+    assert_one_line(
+        ["calibrate", "npe", "--rows", 10, "--table", tmp_path / "none"], "no reference"
+    )
+    # fewer than ten rows leave the training no row to stop on
+    assert_one_line(["calibrate", "npe", "--rows", 9], "--rows")
 
 
 def test_the_table_key_leaves_out_only_modules_a_country_run_never_imports():
@@ -90,3 +94,18 @@ def test_the_table_key_leaves_out_only_modules_a_country_run_never_imports():
     assert "fastpath.py" in imported and "agents.py" in imported
     assert REGIONAL_MODULES <= {p.name for p in MODEL_DIR.glob("*.py")}
     assert not imported & REGIONAL_MODULES
+
+
+def test_rows_of_another_table_are_not_overwritten(tmp_path, monkeypatch):
+    # a mistyped --seed replaced a stored table's rows without a word
+    import calibration.reference as reference
+
+    monkeypatch.setattr(reference, "CHUNK_ROWS", 2)
+    table = tmp_path / "table"
+    assert build_table(table, 2, seed=1, workers=1) == 2
+    before = sorted((p.name, p.read_bytes()) for p in table.iterdir())
+    with pytest.raises(ScenarioError, match="holds rows of another table .* --rekey"):
+        build_table(table, 2, seed=2, workers=1)
+    assert sorted((p.name, p.read_bytes()) for p in table.iterdir()) == before
+    assert build_table(table, 4, seed=1, workers=1) == 4  # its own key still extends
+    assert_one_line(["reference", "--rows", 2, "--round", 2, "--out", tmp_path / "r"], "--round")

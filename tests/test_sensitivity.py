@@ -116,3 +116,22 @@ def test_sobol_needs_a_power_of_two(tmp_path, posterior, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "power of 2" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_posterior_range_the_model_refuses_is_named_before_any_run(tmp_path, posterior, capsys):
+    # the error came from a run, naming `params` instead of the posterior file
+    bad = tmp_path / "bad.parquet"
+    frame = pd.read_parquet(posterior)
+    frame.loc[0:5, "report_enforcement"] = -3.0
+    frame.to_parquet(bad)
+    argv = ["sensitivity", "--method", "morris", "--samples", "2", "--posterior", str(bad)]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"{bad}: " in err and "report_enforcement = -3" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_calibrated_parameters_a_posterior_lacks_are_named(posterior):
+    problem, source = sampling_problem("kyrgyzstan", posterior)
+    assert "held at the scenario's values: " in source and "civic_rate" in source
+    assert "civic_rate" not in problem["names"]
