@@ -21,7 +21,7 @@ import pyabc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.special import ndtr
 
-from model import COUNTRIES, Behaviour, ScenarioError, libm
+from model import COUNTRIES, ScenarioError, libm
 from model.config_files import first_error, read_yaml_mapping
 from model.parameters import BEHAVIOUR_RANGES
 
@@ -71,31 +71,41 @@ class PriorFile(BaseModel):
     parameters: dict[str, PriorSpec] = Field(min_length=1)
 
 
-def calibratable_names() -> set[str]:
-    """Return the names a prior may have: behaviour parameters and country budget levels."""
-    return set(Behaviour.model_fields) | {f"{c}.donor_budget_scale" for c in COUNTRIES}
+def calibration_ranges() -> dict[str, tuple[float, float]]:
+    """Return the names a country prior may have and their valid values.
+
+    The behaviour parameters (``model.parameters.BEHAVIOUR_RANGES``) and each country's
+    donor budget level (not negative).
+    """
+    budgets = {f"{c}.donor_budget_scale": (0.0, math.inf) for c in COUNTRIES}
+    return {**BEHAVIOUR_RANGES, **budgets}
 
 
-def load_priors(path: str | Path = PRIORS, known: set[str] | None = None) -> dict[str, PriorSpec]:
+def load_priors(
+    path: str | Path = PRIORS, ranges: Mapping[str, tuple[float, float]] | None = None
+) -> dict[str, PriorSpec]:
     """Load and validate a priors file.
 
-    ``known`` are the names it may hold (default: the country calibration's,
-    ``calibratable_names``).
+    ``ranges`` are the names it may hold and their valid values (default: the country
+    calibration's, ``calibration_ranges``; the regional layer passes its own, which this
+    module does not import, so that a country run imports no regional module).
 
     Raises:
-        ScenarioError: naming the file and the parameter of the first problem.
+        ScenarioError: naming the file and the parameter of the first problem, a bound
+            outside the parameter's valid values among them.
     """
     path = Path(path)
+    ranges = calibration_ranges() if ranges is None else ranges
     data = read_yaml_mapping(path)
     try:
         priors = PriorFile.model_validate(data).parameters
     except ValidationError as exc:
         raise ScenarioError(path, *first_error(exc)) from None
-    unknown = sorted(set(priors) - (calibratable_names() if known is None else known))
+    unknown = sorted(set(priors) - set(ranges))
     if unknown:
         raise ScenarioError(path, f"parameters.{unknown[0]}", "unknown parameter")
     for name, spec in priors.items():
-        low, high = BEHAVIOUR_RANGES.get(name, (-math.inf, math.inf))
+        low, high = ranges[name]
         if not low <= spec.low < spec.high <= high:
             found = f"{spec.low:g} to {spec.high:g} leaves the parameter's range"
             found += f" [{low:g}, {high:g}]"

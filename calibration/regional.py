@@ -86,7 +86,7 @@ class RegionalDraw:
 
 def prior_draw(seed: int, index: int) -> dict[str, float]:
     """Return draw ``index`` of the regional parameters from their priors (keyed by it)."""
-    priors = load_priors(REGIONAL_PRIORS, set(REGIONAL_RANGES))
+    priors = load_priors(REGIONAL_PRIORS, REGIONAL_RANGES)
     z = np.random.default_rng([seed, _PRIOR_STREAM, index]).standard_normal(len(priors))
     return model_values({sampled_name(n): z[k] for k, n in enumerate(priors)}, priors)
 

@@ -61,16 +61,40 @@ USES = {
 }
 
 
+# The options' values when not given. The parser's defaults are None (False for flags),
+# so that an option typed on the command line is seen even when it equals its default.
+DEFAULTS = {
+    "population": 200,
+    "generations": 8,
+    "workers": 2,
+    "max_minutes": 9.0,
+    "draws": 200,
+    # experiments.calibration_report.HOLDOUT_DRAWS, written out so that the command line
+    # is parsed before the experiments are imported.
+    "holdout_draws": 1000,
+    "seed": 1,
+    "rows": 20_000,
+    "truncated_rows": [],
+    "region": Path("scenarios/central_asia.yaml"),
+}
+
+
 def check_options(args: argparse.Namespace) -> None:
-    """Raise ``UsageError`` for an option the action does not read, or two that conflict."""
-    read = USES[args.action]
-    for name, default in args.option_defaults.items():
-        if name in set().union(*USES.values()) - read and getattr(args, name) != default:
+    """Raise ``UsageError`` for an option the action does not read, or two that conflict.
+
+    Then give every option not on the command line its default value (``DEFAULTS``).
+    """
+    unread = set().union(*USES.values()) - USES[args.action]
+    for name in sorted(unread):
+        if getattr(args, name) not in (None, False):
             option = "--" + name.replace("_", "-")
             readers = ", ".join(f"`calibrate {a}`" for a, uses in USES.items() if name in uses)
             raise UsageError(f"calibrate {args.action}: {option} goes with {readers} only")
     if args.resume and args.force:
         raise UsageError("calibrate: --resume continues a database, --force replaces it: one")
+    for name, value in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, list(value) if isinstance(value, list) else value)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -112,7 +136,7 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
     parquet, summary = posterior_paths(args)
     # The estimator goes with its posterior: beside a scratch one (--posterior or --db),
     # so that only a training for the committed posterior replaces the committed estimator.
-    committed = (parquet, summary) == _committed_paths(args.holdout)
+    committed = Path(parquet).resolve() == _committed_paths(args.holdout)[0].resolve()
     estimator_file = estimator_path(args.holdout) if committed else parquet.with_suffix(".eqx")
     flag = "--posterior" if args.posterior else "--db" if args.db else "the posterior"
     # One training at a time per posterior: two would interleave their three files.
@@ -198,14 +222,14 @@ def register(sub) -> None:
     p.add_argument(
         "--population",
         type=whole_number(1, MAX_POPULATION),
-        default=200,
-        help="particles per generation",
+        default=None,
+        help="particles per generation (default 200)",
     )
     p.add_argument(
         "--generations",
         type=whole_number(1, MAX_GENERATIONS),
-        default=8,
-        help="generations in this call",
+        default=None,
+        help="generations in this call (default 8)",
     )
     p.add_argument(
         "--db", type=file_path, default=None, help="history database (calibration/runs/)"
@@ -216,12 +240,12 @@ def register(sub) -> None:
     p.add_argument(
         "--scheduler", type=address, default=None, help="dask.distributed scheduler tcp://HOST:PORT"
     )
-    p.add_argument("--workers", type=workers, default=2, help="local processes")
+    p.add_argument("--workers", type=workers, default=None, help="local processes (default 2)")
     p.add_argument(
         "--max-minutes",
         type=minutes,
-        default=9.0,
-        help="start no generation after this many minutes (the last one then finishes)",
+        default=None,
+        help="start no generation after this many minutes (the last one then finishes; default 9)",
     )
     p.add_argument(
         "--posterior",
@@ -239,40 +263,46 @@ def register(sub) -> None:
     p.add_argument(
         "--draws",
         type=whole_number(1, MAX_DRAWS),
-        default=200,
-        help="report: posterior draws; regional: parameter sets drawn (1200 for the committed one)",
+        default=None,
+        help="report: posterior draws (default 200); regional: parameter sets drawn (1200 "
+        "for the committed one)",
     )
     p.add_argument(
         "--holdout-draws",
         type=whole_number(1, MAX_DRAWS),
-        # experiments.calibration_report.HOLDOUT_DRAWS, written out so that the command
-        # line is parsed before the experiments are imported.
-        default=1000,
-        help="report: draws of the held-back posterior that forecast the later figures",
+        default=None,
+        help="report: draws of the held-back posterior that forecast the later figures "
+        "(default 1000)",
     )
-    p.add_argument("--seed", type=seeds, default=1, help="report, npe, regional: seed of the draws")
+    p.add_argument(
+        "--seed",
+        type=seeds,
+        default=None,
+        help="report, npe, regional: seed of the draws (default 1)",
+    )
     p.add_argument(
         "--rows",
         # The flows' training holds a tenth of the rows out to stop on: fewer than ten
         # leave it none (flowjax then divides by zero).
         type=whole_number(10, MAX_RUNS),
-        default=20_000,
-        help="npe: reference-table rows to train on (later rows stay out, for validate)",
+        default=None,
+        help="npe: reference-table rows to train on (later rows stay out, for validate; "
+        "default 20,000)",
     )
     p.add_argument("--table", type=file_path, default=None, help="npe: reference table folder")
     p.add_argument(
         "--truncated-rows",
         type=whole_number(1, MAX_RUNS),
         nargs="+",
-        default=[],
+        default=None,
         help="npe: rows of truncated rounds 1, 2, ... (`ngo-abm reference --truncate "
         "--round R`) to train on as well (later rows stay out, for validate)",
     )
     p.add_argument(
         "--region",
         type=file_path,
-        default=Path("scenarios/central_asia.yaml"),
-        help="regional: the regional scenario whose layer is calibrated",
+        default=None,
+        help="regional: the regional scenario whose layer is calibrated (default "
+        "scenarios/central_asia.yaml)",
     )
     p.set_defaults(func=cmd_calibrate)
-    p.set_defaults(option_defaults=dict(vars(p.parse_args([]))))

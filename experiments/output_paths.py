@@ -8,6 +8,7 @@ command that stops early can remove it again (``remove_empty``) and leave nothin
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -73,18 +74,22 @@ def make_folder(path: str | Path, flag: str) -> list[Path]:
 def outputs_kind(folder: Path) -> str | None:
     """Return which command's outputs ``folder`` holds, or ``None`` if none of this tool's.
 
-    Told by the manifest that every command writes last and the files only that command
-    writes beside it: a run's (country or regional, which clear each other's files)
-    ``timeseries.csv``, an experiment's ``summary.csv`` with its ``runs/`` chunks, a
-    regional experiment's ``summary.csv`` with ``runs.csv``.
+    Told by the manifest each command writes last, from its own keys: a run's (country or
+    regional, which clear each other's files) names its ``scenario_file``, an experiment's
+    its ``experiment_file`` and the chunks it ran (``runs_run``), a regional experiment's
+    its ``experiment_file`` alone. An experiment stopped before its manifest is told by
+    its chunks (``runs/<scenario>/draws-*.parquet``), which a resumed run reuses.
     """
-    if not (folder / "manifest.json").is_file():
-        return None
-    if (folder / "summary.csv").is_file():
-        if (folder / "runs").is_dir():
-            return "experiment"
-        return "regional experiment" if (folder / "runs.csv").is_file() else None
-    return "run" if (folder / "timeseries.csv").is_file() else None
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = None
+    if isinstance(manifest, dict):
+        if "experiment_file" in manifest:
+            return "experiment" if "runs_run" in manifest else "regional experiment"
+        if "scenario_file" in manifest:
+            return "run"
+    return "experiment" if any(folder.glob("runs/*/draws-*.parquet")) else None
 
 
 def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:

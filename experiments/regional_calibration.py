@@ -141,7 +141,7 @@ def country_lines(check: pd.DataFrame) -> list[str]:
 
 def parameter_table(draws: pd.DataFrame) -> pd.DataFrame:
     """Return each regional parameter's prior and kept 90% ranges and their width ratio."""
-    priors = load_priors(REGIONAL_PRIORS, set(REGIONAL_RANGES))
+    priors = load_priors(REGIONAL_PRIORS, REGIONAL_RANGES)
     kept = draws[draws.kept]
     rows = []
     for name, spec in priors.items():
@@ -282,6 +282,8 @@ def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Pat
     committed posterior and report as they were.
     """
     started = time.perf_counter()
+    # The checks after the calibration run seeds from ``seed`` on: refused now, not after it.
+    replicate_seeds(seed, max(PREDICTIVE_DRAWS, COUNTRY_CHECK_DRAWS))
     draws = run_calibration(region, n, seed, workers)
     kept = kept_draws(draws)
     predictive = predictive_patterns(region, kept, seed, workers)

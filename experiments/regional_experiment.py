@@ -35,7 +35,7 @@ from model.config_files import (
 )
 from model.limits import MAX_NAME, MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
-from model.regional_scenario import Region, is_regional_file, load_region
+from model.regional_scenario import Region, load_region, resolve_region
 
 from .regional_runs import country_file_hashes, regional_replicate_params, run_region_replicates
 from .runs import file_sha256, git_commit, package_versions
@@ -122,7 +122,8 @@ def _scenario_record(region: Region) -> dict:
 def _region(path: Path, field: str, name: str) -> Region:
     """Load the regional scenario that ``field`` of the experiment file names."""
     file = named_file(path, field, path.parent / name)
-    if not is_regional_file(file):
+    # Read first, so that a file that does not read is reported as what is wrong with it.
+    if "countries" not in resolve_region(file):
         found = f"{file} is a country scenario, not a regional one (countries:)"
         raise ScenarioError(path, field, found)
     return load_region(file)

@@ -12,6 +12,7 @@ connecting, each worker's copy of the model code is checked against this one.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -82,14 +83,21 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
     """Return the seeds of ``replicates`` replicates of a run with base ``seed``.
 
     Raises:
-        ScenarioError: if the last replicate's seed would pass ``MAX_SEED``, the largest
-            seed the inputs, the manifests and the dashboard take.
+        ScenarioError: if ``replicates`` is not a whole number from 1, or the last
+            replicate's seed would pass ``MAX_SEED``, the largest seed the inputs, the
+            manifests and the dashboard take.
     """
+    if (
+        isinstance(replicates, bool)
+        or not isinstance(replicates, numbers.Integral)
+        or replicates < 1
+    ):
+        raise ScenarioError("replicates", "", f"must be a whole number from 1, got {replicates!r}")
     last = seed + replicates - 1
     if last > MAX_SEED:
-        found = f"the last of {replicates} replicates would run with seed {last}, above {MAX_SEED}"
+        found = f"{replicates} runs from seed {seed} would end at seed {last}, above {MAX_SEED}"
         raise ScenarioError("seed", "", found)
-    return [seed + r for r in range(replicates)]
+    return [seed + r for r in range(int(replicates))]
 
 
 def map_runs(

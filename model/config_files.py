@@ -376,11 +376,13 @@ def first_error(exc: ValidationError) -> tuple[str, str]:
 
 
 def plain_python(value: Any) -> Any:
-    """Return ``value`` with numpy numbers as Python numbers and tuples as lists.
+    """Return ``value`` with numpy numbers and arrays as Python numbers and lists, tuples as lists.
 
     For inputs built in Python (a notebook's ``np.arange`` of key years): the strict
-    input models take what YAML gives, and YAML gives neither numpy numbers nor tuples.
+    input models take what YAML gives, and YAML gives neither numpy values nor tuples.
     """
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, dict):

@@ -269,10 +269,13 @@ class Region:
             ScenarioError: if ``params`` is not a mapping, a name is neither regional nor a
                 country parameter, or a value is not a number in the parameter's range.
         """
-        if not params:
+        # The mapping check first: a pandas row has no truth value to test.
+        if params is None:
             return self
         if not isinstance(params, Mapping):
             raise ScenarioError("params", "", "must map parameter names to numbers")
+        if not params:
+            return self
         regional = {k: v for k, v in params.items() if k in REGIONAL_RANGES}
         others = {k: v for k, v in params.items() if k not in REGIONAL_RANGES}
         # From this region's values, so earlier overrides hold through a second call.
@@ -297,7 +300,7 @@ def is_regional_file(path: str | Path) -> bool:
     reported by the regional loader. A file that does not read is no regional file.
     """
     try:
-        return "countries" in _resolve_region(Path(path))
+        return "countries" in resolve_region(Path(path))
     except ScenarioError:
         return False
 
@@ -315,8 +318,13 @@ def _anchor_countries(data: dict, folder: Path) -> None:
         }
 
 
-def _resolve_region(path: Path) -> dict:
-    """Read a regional file and everything it ``extends:``, child fields winning."""
+def resolve_region(path: Path) -> dict:
+    """Read a regional file and everything it ``extends:``, child fields winning.
+
+    Raises:
+        ScenarioError: naming the file and the fault if it, or a file it extends, does not
+            read.
+    """
     return resolve_extends(path, (), _anchor_countries)
 
 
@@ -328,7 +336,7 @@ def load_region(path: str | Path) -> Region:
             regional file, or in a country file it names).
     """
     path = Path(path)
-    data = _resolve_region(path)
+    data = resolve_region(path)
     try:
         spec = RegionalSpec.model_validate(data)
     except ValidationError as exc:

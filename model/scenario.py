@@ -304,10 +304,13 @@ class Scenario(Strict):
             ScenarioError: if ``params`` is not a mapping, a name is unknown, or a value is
                 not a number in the parameter's range.
         """
-        if not params:
+        # The mapping check first: a pandas row has no truth value to test.
+        if params is None:
             return self
         if not isinstance(params, Mapping):
             raise ScenarioError("params", "", "must map parameter names to numbers")
+        if not params:
+            return self
         data = self.model_dump(mode="python")
         for name, value in params.items():
             country, _, field = name.rpartition(".")

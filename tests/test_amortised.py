@@ -108,3 +108,19 @@ def test_a_scratch_training_writes_its_estimator_beside_its_posterior(
         tmp_path / f"{stem}.eqx",
         tmp_path / f"{stem}.parquet",
     )
+
+
+def test_a_training_for_the_committed_posterior_writes_the_committed_estimator(repo, monkeypatch):
+    # named by a relative path, the committed posterior got its estimator beside it
+    import calibration.amortised as amortised
+    from cli.main import main
+
+    written = {}
+    monkeypatch.setattr(amortised, "fit", lambda *args, **kwargs: ("estimator", {}))
+    monkeypatch.setattr(
+        amortised, "export", lambda estimator, cost, *paths: written.update(paths=paths)
+    )
+    monkeypatch.chdir(repo)
+    argv = ["calibrate", "npe", "--posterior", "calibration/posterior.parquet", "--rows", "10"]
+    assert main(argv) == 0
+    assert written["paths"][0] == amortised.estimator_path(False)

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import socket
 import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cli.main import main
+from experiments.output_paths import outputs_kind
+from experiments.runs import run_replicates
 from model import ScenarioError, simulate
 
 
@@ -67,6 +71,8 @@ def test_the_api_names_a_bad_seed_or_parameter(scenarios):
         ({"civic_rate": "0.1"}, "params: civic_rate: must be a number, got str"),
         ({"civic_rate": True}, "params: civic_rate: must be a number, got bool"),
         ([("civic_rate", 1.0)], "params: must map parameter names to numbers"),
+        # a pandas row raised pandas' "truth value of a Series is ambiguous"
+        (pd.Series({"civic_rate": 1.0}), "params: must map parameter names to numbers"),
         ({"civic_rate": -1.0}, "params: behaviour: civic_rate = -1 is outside"),
     ):
         with pytest.raises(ScenarioError, match=f"^{re.escape(message)}"):
@@ -322,10 +328,11 @@ def test_compare_names_the_default_run_folder_it_cannot_write(scenario_file, tmp
     _one_line(status, err, "the run folder out/<scenario>:")
 
 
+# Each command's manifest keys (what tells them apart) and some of the files beside it.
 OUTPUTS_OF = {
-    "run": ("timeseries.csv",),
-    "experiment": ("summary.csv", "runs/"),
-    "regional experiment": ("summary.csv", "runs.csv"),
+    "run": ({"scenario_file": "s.yaml"}, ("timeseries.csv",)),
+    "experiment": ({"experiment_file": "e.yaml", "runs_run": 4}, ("summary.csv",)),
+    "regional experiment": ({"experiment_file": "e.yaml"}, ("summary.csv", "runs.csv")),
 }
 COMMAND_OF = {
     "run": ["run", "scenarios/kyrgyzstan.yaml", "--replicates", "1"],
@@ -339,9 +346,11 @@ COMMAND_OF = {
 
 
 def _outputs(folder, kind: str) -> list[str]:
+    manifest, names = OUTPUTS_OF[kind]
     folder.mkdir()
-    for name in ("manifest.json", *OUTPUTS_OF[kind]):
-        (folder / name).mkdir() if name.endswith("/") else (folder / name).write_text("{}\n")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for name in names:
+        (folder / name).write_text("x\n")
     return sorted(p.name for p in folder.iterdir())
 
 
@@ -361,6 +370,34 @@ def test_a_folder_of_another_commands_outputs_is_refused_before_any_run(
         article = "an" if kind[0] in "aeiou" else "a"
         assert f"holds {article} {kind}'s outputs; write elsewhere or remove them" in err
         assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_an_interrupted_experiments_chunks_are_not_written_over(repo, tmp_path, monkeypatch):
+    # stopped before its manifest, an experiment's folder was taken for nobody's
+    monkeypatch.chdir(repo)
+    folder = tmp_path / "stopped"
+    (folder / "runs" / "baseline").mkdir(parents=True)
+    (folder / "runs" / "baseline" / "draws-00000-00001.parquet").write_text("x")
+    status, _, err = run_cli([*COMMAND_OF["run"], "--out", str(folder)])
+    assert status == 2 and "holds an experiment's outputs" in err, err
+    assert sorted(p.name for p in folder.iterdir()) == ["runs"]
+
+
+def test_a_folder_the_user_made_or_a_run_of_the_other_kind_is_written(repo, tmp_path, monkeypatch):
+    # a manifest.json of the user's own is no command's; a regional run replaces a country
+    # run (test_cli.py checks which files it removes)
+    monkeypatch.chdir(repo)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "manifest.json").write_text('{"author": "me"}')
+    (mine / "summary.csv").write_text("mine\n")
+    assert outputs_kind(mine) is None
+    country = tmp_path / "country"
+    _outputs(country, "run")
+    assert outputs_kind(country) == "run"
+    status, _, err = run_cli([*COMMAND_OF["regional run"], "--out", str(country)])
+    assert status == 0, err
+    assert json.loads((country / "manifest.json").read_text())["countries"]
 
 
 def test_compare_refuses_an_experiments_folder_as_a_run(repo, tmp_path, monkeypatch):
@@ -422,5 +459,12 @@ def test_a_seed_whose_replicates_pass_the_largest_seed_is_refused(repo, tmp_path
     out = tmp_path / "o"
     argv = ["run", "scenarios/kyrgyzstan.yaml", "--seed", "4294967295", "--replicates", "2"]
     status, _, err = run_cli([*argv, "--out", str(out)])
-    _one_line(status, err, "seed: the last of 2 replicates would run with seed 4294967296")
+    _one_line(status, err, "seed: 2 runs from seed 4294967295 would end at seed 4294967296")
     assert not out.exists()
+
+
+def test_the_api_refuses_no_replicates_in_one_line(scenarios):
+    # run_replicates(scenario, 1, 0) raised pandas' "No objects to concatenate"
+    for replicates in (0, -1, True, 1.5):
+        with pytest.raises(ScenarioError, match="^replicates: must be a whole number from 1"):
+            run_replicates(scenarios["kyrgyzstan"], 1, replicates)

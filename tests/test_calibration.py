@@ -361,6 +361,9 @@ def test_identification_is_only_claimed_with_enough_effective_particles():
     "argv, message",
     [
         (["--seed", "5", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
+        # an option typed with its default value is still typed
+        (["--seed", "1", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
+        (["npe", "--workers", "2"], "calibrate npe: --workers goes with `calibrate run`,"),
         (["report", "--posterior", "p.parquet"], "calibrate report: --posterior goes with"),
         (
             ["npe", "--population", "5"],

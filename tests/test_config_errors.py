@@ -7,6 +7,7 @@ file in ``tmp_path`` that changes one thing.
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 
 import pytest
@@ -16,6 +17,7 @@ from calibration.priors import load_priors
 from cli.main import main
 from model import ScenarioError, load_scenario
 from model.config_files import read_yaml_mapping
+from model.regional_scenario import REGIONAL_RANGES
 
 
 def assert_clean_error(capsys, status, out_dir, *expected):
@@ -397,3 +399,21 @@ def test_a_prior_bound_that_is_no_number_or_leaves_the_range_is_refused(tmp_path
         load_priors(path)
     assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
     assert "Value error" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name, bounds, message",
+    [
+        ("kyrgyzstan.donor_budget_scale", "low: -1\n    high: 5", "range [0, inf]"),
+        ("tie_decay", "low: 0.1\n    high: 2", "0.1 to 2 leaves the parameter's range [0, 1]"),
+    ],
+)
+def test_a_country_or_regional_prior_outside_its_range_is_refused(tmp_path, name, bounds, message):
+    path = tmp_path / "priors.yaml"
+    path.write_text(
+        f"version: 1\nparameters:\n  {name}:\n    distribution: uniform\n"
+        f"    {bounds}\n    unit: a unit\n    reason: a test of the bounds\n"
+    )
+    ranges = REGIONAL_RANGES if name in REGIONAL_RANGES else None
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_priors(path, ranges)

@@ -302,8 +302,9 @@ def test_numpy_numbers_and_tuples_from_python_are_taken_as_yaml_gives_them(tmp_p
     file = write_experiment(tmp_path / "e.yaml")
     assert load_experiment(file, draws=np.int64(3)).spec.draws == 3
     data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    numpy_data = {**data, "key_years": tuple(np.arange(2010, 2013)), "seed": np.uint32(11)}
-    built = experiment_from_mapping(tmp_path / "nb.ipynb", numpy_data)
-    assert built.spec.key_years == [2010, 2011, 2012] and built.spec.seed == 11
+    for years in (np.arange(2010, 2013), tuple(np.arange(2010, 2013))):
+        numpy_data = {**data, "key_years": years, "seed": np.uint32(11)}
+        built = experiment_from_mapping(tmp_path / "nb.ipynb", numpy_data)
+        assert built.spec.key_years == [2010, 2011, 2012] and built.spec.seed == 11
     with pytest.raises(ScenarioError, match="draws: Input should be a valid integer"):
         load_experiment(file, draws=np.float64(3.0))

@@ -44,7 +44,7 @@ DRAWS_CSV = REPO / "calibration" / "report" / "regional_draws.csv"
 
 
 def regional_priors():
-    return load_priors(REGIONAL_PRIORS, set(REGIONAL_RANGES))
+    return load_priors(REGIONAL_PRIORS, REGIONAL_RANGES)
 
 
 def test_every_regional_parameter_has_a_prior_and_draws_stay_inside_it():

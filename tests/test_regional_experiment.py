@@ -211,3 +211,14 @@ def test_a_key_year_a_counterfactuals_country_does_not_run_is_refused(tmp_path):
     )
     expected = "key_years: 2020 is outside the runs of kazakhstan in counterfactuals.0.scenario"
     _refused(_experiment_with(tmp_path, region), tmp_path, expected, "(1989-2012)")
+
+
+def test_a_regional_counterfactual_that_does_not_read_is_reported_as_such(tmp_path):
+    # it was called "a country scenario" whatever was wrong with it
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("extends: nowhere.yaml\nname: Broken\n")
+    _refused(_experiment_with(tmp_path, broken), tmp_path, "nowhere.yaml", "file not found")
+    status, _, stderr = run_cli(
+        ["regional-experiment", str(tmp_path / "e.yaml"), "--out", str(tmp_path / "o")]
+    )
+    assert "country scenario" not in stderr
