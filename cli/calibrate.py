@@ -86,7 +86,9 @@ def check_options(args: argparse.Namespace) -> None:
     """
     unread = set().union(*USES.values()) - USES[args.action]
     for name in sorted(unread):
-        if getattr(args, name) not in (None, False):
+        value = getattr(args, name)
+        # `is`: a 0 typed for --seed or --generation equals False
+        if value is not None and value is not False:
             option = "--" + name.replace("_", "-")
             readers = ", ".join(f"`calibrate {a}`" for a, uses in USES.items() if name in uses)
             raise UsageError(f"calibrate {args.action}: {option} goes with {readers} only")

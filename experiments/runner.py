@@ -83,21 +83,27 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
     """Return the seeds of ``replicates`` replicates of a run with base ``seed``.
 
     Raises:
-        ScenarioError: if ``replicates`` is not a whole number from 1, or the last
+        ScenarioError: if ``replicates`` is not a whole number from 1, ``seed`` not one
+            from 0, or the last
             replicate's seed would pass ``MAX_SEED``, the largest seed the inputs, the
             manifests and the dashboard take.
     """
-    if (
-        isinstance(replicates, bool)
-        or not isinstance(replicates, numbers.Integral)
-        or replicates < 1
-    ):
+    if not _whole(replicates, 1):
         raise ScenarioError("replicates", "", f"must be a whole number from 1, got {replicates!r}")
+    if not _whole(seed, 0):
+        raise ScenarioError("seed", "", f"must be a whole number from 0, got {seed!r}")
+    # Python ints: a numpy uint32 seed would wrap round past 2**32 - 1.
+    seed, replicates = int(seed), int(replicates)
     last = seed + replicates - 1
     if last > MAX_SEED:
         found = f"{replicates} runs from seed {seed} would end at seed {last}, above {MAX_SEED}"
         raise ScenarioError("seed", "", found)
-    return [seed + r for r in range(int(replicates))]
+    return [seed + r for r in range(replicates)]
+
+
+def _whole(value: Any, least: int) -> bool:
+    """Return whether ``value`` is a whole number (a bool is not) of at least ``least``."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= least
 
 
 def map_runs(

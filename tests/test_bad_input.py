@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
 import socket
 import subprocess
@@ -19,7 +18,6 @@ import pandas as pd
 import pytest
 
 from cli.main import main
-from experiments.output_paths import outputs_kind
 from experiments.runs import run_replicates
 from model import ScenarioError, simulate
 
@@ -328,131 +326,6 @@ def test_compare_names_the_default_run_folder_it_cannot_write(scenario_file, tmp
     _one_line(status, err, "the run folder out/<scenario>:")
 
 
-# Each command's manifest keys (what tells them apart) and some of the files beside it.
-OUTPUTS_OF = {
-    "run": ({"scenario_file": "s.yaml"}, ("timeseries.csv",)),
-    "experiment": ({"experiment_file": "e.yaml", "runs_run": 4}, ("summary.csv",)),
-    "regional experiment": ({"experiment_file": "e.yaml"}, ("summary.csv", "runs.csv")),
-}
-COMMAND_OF = {
-    "run": ["run", "scenarios/kyrgyzstan.yaml", "--replicates", "1"],
-    "regional run": ["run", "scenarios/central_asia.yaml", "--replicates", "1"],
-    "experiment": ["experiment", "experiments/kyrgyzstan_counterfactuals.yaml"],
-    "regional experiment": [
-        "regional-experiment",
-        "experiments/regional/central_asia_counterfactuals.yaml",
-    ],
-}
-
-
-def _outputs(folder, kind: str) -> list[str]:
-    manifest, names = OUTPUTS_OF[kind]
-    folder.mkdir()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    for name in names:
-        (folder / name).write_text("x\n")
-    return sorted(p.name for p in folder.iterdir())
-
-
-@pytest.mark.parametrize("command", COMMAND_OF)
-def test_a_folder_of_another_commands_outputs_is_refused_before_any_run(
-    command, repo, tmp_path, monkeypatch
-):
-    # an experiment written over a run left the run's table beside the experiment's
-    # manifest, which compare then called malformed
-    monkeypatch.chdir(repo)
-    writes = "run" if command.endswith("run") else command
-    for kind in set(OUTPUTS_OF) - {writes}:
-        folder = tmp_path / kind.replace(" ", "_")
-        before = _outputs(folder, kind)
-        status, out, err = run_cli([*COMMAND_OF[command], "--out", str(folder)])
-        assert status == 2 and len(err.strip().splitlines()) == 1, err
-        article = "an" if kind[0] in "aeiou" else "a"
-        assert f"holds {article} {kind}'s outputs; write elsewhere or remove them" in err
-        assert sorted(p.name for p in folder.iterdir()) == before
-
-
-def test_an_interrupted_experiments_chunks_are_not_written_over(repo, tmp_path, monkeypatch):
-    # stopped before its manifest, an experiment's folder was taken for nobody's
-    monkeypatch.chdir(repo)
-    folder = tmp_path / "stopped"
-    (folder / "runs" / "baseline").mkdir(parents=True)
-    (folder / "runs" / "baseline" / "draws-00000-00001.parquet").write_text("x")
-    status, _, err = run_cli([*COMMAND_OF["run"], "--out", str(folder)])
-    assert status == 2 and "holds an experiment's outputs" in err, err
-    assert sorted(p.name for p in folder.iterdir()) == ["runs"]
-
-
-def test_a_folder_the_user_made_or_a_run_of_the_other_kind_is_written(repo, tmp_path, monkeypatch):
-    # a manifest.json of the user's own is no command's; a regional run replaces a country
-    # run (test_cli.py checks which files it removes)
-    monkeypatch.chdir(repo)
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    (mine / "manifest.json").write_text('{"author": "me"}')
-    (mine / "summary.csv").write_text("mine\n")
-    assert outputs_kind(mine) is None
-    country = tmp_path / "country"
-    _outputs(country, "run")
-    assert outputs_kind(country) == "run"
-    status, _, err = run_cli([*COMMAND_OF["regional run"], "--out", str(country)])
-    assert status == 0, err
-    assert json.loads((country / "manifest.json").read_text())["countries"]
-
-
-def test_compare_refuses_an_experiments_folder_as_a_run(repo, tmp_path, monkeypatch):
-    monkeypatch.chdir(repo)
-    folder = tmp_path / "exp"
-    _outputs(folder, "experiment")
-    status, out, err = run_cli(["compare", str(folder)])
-    assert status == 2 and "holds an experiment's outputs" in err, err
-
-
-REGIONAL_CHANGES = {
-    "restrictions.2.first_year: 2100 is outside the run (1989-2023)": (
-        "restrictions:\n  - name: Late\n    first_year: 2100\n    last_year: 2110\n"
-        "    countries: [uzbekistan]\n    strength: uzbek_closure_strength\n"
-        "    source: a test\n"
-    ),
-    "prize_criteria.0.first_year: 2150 is outside the run (1989-2023)": (
-        "prize_criteria:\n  - country: kazakhstan\n    first_year: 2150\n    source: a test\n"
-    ),
-}
-
-
-@pytest.mark.parametrize("expected", REGIONAL_CHANGES)
-def test_a_regional_year_no_country_runs_is_refused(expected, repo, tmp_path):
-    # a restriction or prize criterion after the run did nothing, without a word
-    path = tmp_path / "ca.yaml"
-    parent = repo / "scenarios" / "central_asia.yaml"
-    path.write_text(f"extends: {parent}\nname: Late\n{REGIONAL_CHANGES[expected]}")
-    status, out, err = run_cli(["run", str(path), "--out", str(tmp_path / "o")])
-    assert status == 2 and len(err.strip().splitlines()) == 1, err
-    assert f"{path}: {expected}" in err and not (tmp_path / "o").exists()
-
-
-def test_a_missing_country_file_is_named_with_its_regional_field(repo, tmp_path):
-    path = tmp_path / "ca.yaml"
-    parent = repo / "scenarios" / "central_asia.yaml"
-    path.write_text(f"extends: {parent}\nname: Missing\ncountries:\n  uzbekistan: nothere.yaml\n")
-    status, out, err = run_cli(["run", str(path), "--out", str(tmp_path / "o")])
-    assert status == 2 and len(err.strip().splitlines()) == 1, err
-    assert f"{path}: countries.uzbekistan: {tmp_path / 'nothere.yaml'}: file not found" in err
-
-
-def test_a_regional_run_without_years_to_print_says_so(repo, tmp_path):
-    path = tmp_path / "ca.yaml"
-    parent = repo / "scenarios" / "central_asia.yaml"
-    path.write_text(f"extends: {parent}\nname: Quiet\nnetwork_years: []\nreport_years: []\n")
-    status, out, err = run_cli(
-        ["run", str(path), "--replicates", "1", "--out", str(tmp_path / "o")]
-    )
-    assert status == 0, err
-    assert "Empty DataFrame" not in out
-    assert "no report_years or network_years: no years to print" in out
-    assert f"{tmp_path / 'o' / 'manifest.json'}" in out
-
-
 def test_a_seed_whose_replicates_pass_the_largest_seed_is_refused(repo, tmp_path, monkeypatch):
     # the manifest recorded seed 4294967296, above the documented largest seed
     monkeypatch.chdir(repo)
@@ -468,3 +341,6 @@ def test_the_api_refuses_no_replicates_in_one_line(scenarios):
     for replicates in (0, -1, True, 1.5):
         with pytest.raises(ScenarioError, match="^replicates: must be a whole number from 1"):
             run_replicates(scenarios["kyrgyzstan"], 1, replicates)
+    # a numpy uint32 seed wrapped round past the largest seed instead of being refused
+    with pytest.raises(ScenarioError, match="would end at seed 4294967299, above"):
+        run_replicates(scenarios["kyrgyzstan"], np.uint32(2**32 - 1), 5)

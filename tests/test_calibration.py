@@ -364,6 +364,9 @@ def test_identification_is_only_claimed_with_enough_effective_particles():
         # an option typed with its default value is still typed
         (["--seed", "1", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
         (["npe", "--workers", "2"], "calibrate npe: --workers goes with `calibrate run`,"),
+        # 0 equals False: a typed 0 was taken for an option not given
+        (["--seed", "0", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
+        (["report", "--generation", "0"], "calibrate report: --generation goes with"),
         (["report", "--posterior", "p.parquet"], "calibrate report: --posterior goes with"),
         (
             ["npe", "--population", "5"],
@@ -382,3 +385,10 @@ def test_an_option_the_action_does_not_read_is_refused(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_lines_default_held_back_draws_are_the_reports():
+    from cli.calibrate import DEFAULTS
+    from experiments.calibration_report import HOLDOUT_DRAWS
+
+    assert DEFAULTS["holdout_draws"] == HOLDOUT_DRAWS
