@@ -121,3 +121,19 @@ def draw_posterior(
     names = parameter_names(posterior)
     values = posterior[names].to_numpy(dtype=float)
     return [dict(zip(names, values[i], strict=True)) for i in picks]
+
+
+def check_extremes(scenario, low: dict[str, float], high: dict[str, float], source) -> None:
+    """Raise ``ScenarioError`` naming ``source`` if ``scenario`` refuses ``low`` or ``high``.
+
+    Each parameter's valid values are an interval (``Scenario.with_params``), so every set
+    of values between the two is valid when both ends are: two checks before the first
+    run, rather than a failure in a worker at one draw or sample. ``source`` is the file the
+    values came from (a posterior, a priors file), which the message names instead of
+    ``params``.
+    """
+    for values in (low, high):
+        try:
+            scenario.with_params(values)
+        except ScenarioError as exc:
+            raise ScenarioError(source, exc.field, exc.message) from None

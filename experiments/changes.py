@@ -8,9 +8,12 @@ inputs of the model's rules, so they are not changes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from model import Scenario
+
+if TYPE_CHECKING:  # the regional layer is imported only where it runs
+    from model.regional_scenario import Region
 
 # Fields that name or span a scenario rather than describe a policy.
 DESCRIPTIVE_FIELDS = ("name", "description", "end_year")
@@ -28,6 +31,29 @@ def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
         a.pop(field, None)
         b.pop(field, None)
     return _diff(_without_sources(a), _without_sources(b), "")
+
+
+def region_changes(baseline: Region, other: Region) -> list[str]:
+    """Return the inputs in which regional scenario ``other`` differs from ``baseline``.
+
+    As ``scenario_changes``: the regional file's own inputs, its countries and their years
+    (the country files by what they hold, not by their names), then each country's inputs,
+    prefixed with the country.
+    """
+    a, b = (
+        _without_sources(r.spec.model_dump(mode="json", exclude={"name", "description"}))
+        for r in (baseline, other)
+    )
+    # Which countries run, and over which years (a country file may end early), by name.
+    a["countries"], b["countries"] = (
+        {c: [s.start_year, s.end_year] for c, s in r.countries.items()} for r in (baseline, other)
+    )
+    changes = _diff(a, b, "")
+    for country, scenario in other.countries.items():
+        if country in baseline.countries:
+            found = scenario_changes(baseline.countries[country], scenario)
+            changes += [f"{country}.{change}" for change in found]
+    return changes
 
 
 def _without_sources(value: Any) -> Any:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
+from calibration.posterior import DEFAULT_POSTERIOR, check_extremes, draw_posterior
 from model import OUTPUT_COLUMNS, ScenarioError
 
 from .runner import imap_runs, run_batch
@@ -53,16 +53,8 @@ def parameter_sets(
             "the scenarios' own behaviour values",
         )
     sets = draw_posterior(spec.draws, spec.seed, posterior)
-    # Each parameter's range is an interval, so the drawn values are all in range when
-    # their smallest and largest are: two checks before the first run, not one a draw.
-    for bound in (min, max):
-        extreme = {name: bound(s[name] for s in sets) for name in sets[0]}
-        try:
-            experiment.baseline.with_params(extreme)
-        except ScenarioError as exc:
-            # Every draw holds the posterior's columns: a name or value the scenario
-            # refuses is the posterior file's.
-            raise ScenarioError(posterior, exc.field, exc.message) from None
+    low, high = ({n: bound(s[n] for s in sets) for n in sets[0]} for bound in (min, max))
+    check_extremes(experiment.baseline, low, high, posterior)
     return sets
 
 

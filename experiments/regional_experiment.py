@@ -37,6 +37,7 @@ from model.limits import MAX_NAME, MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region, resolve_region
 
+from .changes import region_changes
 from .regional_runs import country_file_hashes, regional_replicate_params, run_region_replicates
 from .runs import file_sha256, git_commit, package_versions
 
@@ -93,7 +94,7 @@ def load_regional_experiment(
     for i, item in enumerate(spec.counterfactuals):
         fields[item.name] = f"counterfactuals.{i}.scenario"
         regions[item.name] = _region(path, fields[item.name], item.scenario)
-        if _same_region(regions[item.name], regions[BASELINE]):
+        if not region_changes(regions[BASELINE], regions[item.name]):
             raise ScenarioError(path, fields[item.name], "changes nothing in the baseline")
     for name, region in regions.items():
         _check_key_years(path, fields[name], region, spec.key_years)
@@ -127,15 +128,6 @@ def _region(path: Path, field: str, name: str) -> Region:
         found = f"{file} is a country scenario, not a regional one (countries:)"
         raise ScenarioError(path, field, found)
     return load_region(file)
-
-
-def _same_region(region: Region, baseline: Region) -> bool:
-    """Return whether two regional scenarios differ in nothing but their names and texts."""
-    texts = {"name", "description"}
-    return region.spec.model_dump(exclude=texts) == baseline.spec.model_dump(exclude=texts) and all(
-        s.model_dump(exclude=texts) == baseline.countries[c].model_dump(exclude=texts)
-        for c, s in region.countries.items()
-    )
 
 
 def _check_key_years(path: Path, field: str, region: Region, years: list[int]) -> None:

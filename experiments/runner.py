@@ -12,7 +12,6 @@ connecting, each worker's copy of the model code is checked against this one.
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -27,6 +26,7 @@ from tqdm import tqdm
 
 from model import Scenario, ScenarioError, simulate
 from model.code import model_fingerprint
+from model.config_files import is_whole
 from model.limits import MAX_SEED
 
 from .lifetime import die_with, guard_forkserver, signals_held, stop_workers
@@ -88,9 +88,9 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
             replicate's seed would pass ``MAX_SEED``, the largest seed the inputs, the
             manifests and the dashboard take.
     """
-    if not _whole(replicates, 1):
+    if not is_whole(replicates, 1):
         raise ScenarioError("replicates", "", f"must be a whole number from 1, got {replicates!r}")
-    if not _whole(seed, 0):
+    if not is_whole(seed, 0):
         raise ScenarioError("seed", "", f"must be a whole number from 0, got {seed!r}")
     # Python ints: a numpy uint32 seed would wrap round past 2**32 - 1.
     seed, replicates = int(seed), int(replicates)
@@ -99,11 +99,6 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
         found = f"{replicates} runs from seed {seed} would end at seed {last}, above {MAX_SEED}"
         raise ScenarioError("seed", "", found)
     return [seed + r for r in range(replicates)]
-
-
-def _whole(value: Any, least: int) -> bool:
-    """Return whether ``value`` is a whole number (a bool is not) of at least ``least``."""
-    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= least
 
 
 def map_runs(

@@ -35,6 +35,7 @@ from calibration.compare import column_values
 from calibration.plotting import save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
+    check_extremes,
     has_posterior,
     load_posterior,
     parameter_names,
@@ -134,20 +135,6 @@ def sampling_problem(
         "dists": dists,
     }
     return problem, source
-
-
-def check_ranges(scenario: Scenario, problem: dict, source: str | Path) -> None:
-    """Raise ``ScenarioError`` naming ``source`` if a range's end is not a value the model takes.
-
-    Each parameter's valid values are an interval, so both ends of every range in it
-    mean every sample is: checked before the first run rather than in a worker.
-    """
-    for end in (0, 1):
-        values = {n: b[end] for n, b in zip(problem["names"], problem["bounds"], strict=True)}
-        try:
-            scenario.with_params(values)
-        except ScenarioError as exc:
-            raise ScenarioError(source, exc.field, exc.message) from None
 
 
 def _shown(path: str | Path) -> str:
@@ -361,7 +348,11 @@ def run_sensitivity(
             field = "start_year" if stat.years[0] < scenario.start_year else "end_year"
             raise ScenarioError(scenario_path, field, f"{stat.name} needs {stat.years}")
     problem, source = sampling_problem(scenario.country, posterior)
-    check_ranges(scenario, problem, posterior if has_posterior(posterior) else PRIORS)
+    low, high = (
+        {n: b[end] for n, b in zip(problem["names"], problem["bounds"], strict=True)}
+        for end in (0, 1)
+    )
+    check_extremes(scenario, low, high, posterior if has_posterior(posterior) else PRIORS)
     check_size(method, samples, len(problem["names"]), replicates)
     points = sample(method, problem, samples, seed)
     emit(

@@ -304,13 +304,27 @@ def named_file(owner: Path, field: str, file: Path) -> Path:
     return file
 
 
+def is_number(value: Any) -> bool:
+    """Return whether ``value`` is a real number (numpy's included); a bool is not one."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+
+
+def is_whole(value: Any, least: int | None = None) -> bool:
+    """Return whether ``value`` is a whole number (numpy's included) of at least ``least``.
+
+    A bool is not one: ``True`` is no seed, year or count anyone means.
+    """
+    whole = not isinstance(value, bool) and isinstance(value, numbers.Integral)
+    return whole and (least is None or value >= least)
+
+
 def param_number(name: str, value: Any) -> float:
     """Return a parameter override as a float; a bool, string or other object is refused.
 
     Raises:
         ScenarioError: naming ``params`` and the parameter.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_number(value):
         raise ScenarioError("params", name, f"must be a number, got {type(value).__name__}")
     return float(value)
 

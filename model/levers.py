@@ -13,12 +13,11 @@ keeps its source with the lever appended. Source of the inputs themselves: Jaysa
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from pydantic import ValidationError
 
-from .config_files import ScenarioError, first_error
+from .config_files import ScenarioError, first_error, is_number, is_whole
 from .scenario import Scenario
 
 LEVERS = "levers"
@@ -145,12 +144,10 @@ def _check_types(numbers_given: dict[str, Any], years_given: dict[str, Any]) -> 
     numbers are numbers. ``None`` leaves an optional lever unset.
     """
     for name, value in numbers_given.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+        if value is not None and not is_number(value):
             raise ScenarioError(LEVERS, name, f"must be a number, got {type(value).__name__}")
     for name, value in years_given.items():
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, numbers.Integral)
-        ):
+        if value is not None and not is_whole(value):
             raise ScenarioError(LEVERS, name, f"must be a whole year, got {value!r}")
 
 

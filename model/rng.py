@@ -67,6 +67,8 @@ def check_seed(seed) -> None:
     rather than failing deep inside numpy (a bool is refused: it is no seed anyone means).
     """
     values = seed if isinstance(seed, (tuple, list)) else (seed,)
+    # Not config_files.is_whole: this module imports nothing of the package's, so that it
+    # loads on its own (tests/test_rng.py loads it in a process with another hash seed).
     if not values or any(
         isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in values
     ):
