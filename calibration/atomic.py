@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from model import ScenarioError
+
 
 def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
     """Write ``path`` by calling ``write`` on a temporary file in its folder, then renaming.
@@ -25,17 +27,24 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
 
     Returns:
         ``path``.
+
+    Raises:
+        ScenarioError: naming ``path``, if the system refuses the write (a full disk, a
+            file that cannot be replaced): one line rather than a traceback.
     """
     path = Path(path)
     remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         write(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise ScenarioError(path, "", f"cannot be written ({exc.strerror or exc})") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
     return path
 

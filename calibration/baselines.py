@@ -6,6 +6,10 @@ targets up to the held-back year (plus the anchors of ``calibration/baselines.ya
 fitted by least squares (``scipy.optimize.curve_fit``) with a three-parameter logistic
 ``K / (1 + exp(-r (t - t0)))``, a Gompertz ``K exp(-b exp(-r (t - t_first)))`` and a
 straight line, and each curve forecasts the later register targets.
+
+An anchor adds a year the targets do not give, up to the held-back cut-off
+(``calibration.abc.HOLDOUT_LAST_YEAR``): a later one would leak the future into the
+curves, and one at a target's year would silently replace the article's figure.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from model import COUNTRIES, ScenarioError, libm
-from model.config_files import read_yaml_mapping
+from model.config_files import first_error, read_yaml_mapping
 
-from .targets import Target
+from .abc import HOLDOUT_LAST_YEAR
+from .targets import FileVersion, Target, load_targets
 
 BASELINES = Path(__file__).with_name("baselines.yaml")
 CURVES = ("logistic", "gompertz", "linear")
@@ -31,7 +36,9 @@ CURVES = ("logistic", "gompertz", "linear")
 class Anchor(BaseModel):
     """A register count added to a country's fitted points."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict, as the targets: ``true`` or '50' for a count is a typo, and an infinite
+    # count would stop the curve fit at the end of a long report run.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     year: int = Field(ge=1900, le=2100)
     registered: float = Field(ge=0)
@@ -43,28 +50,59 @@ class BaselineFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, le=1)
+    version: FileVersion
     anchors: dict[str, list[Anchor]] = Field(default_factory=dict)
 
 
-def load_anchors(path: Path = BASELINES) -> dict[str, list[Anchor]]:
-    """Load the anchors; one line naming the file and field on a problem."""
+def load_anchors(
+    path: Path = BASELINES,
+    targets: Iterable[Target] | None = None,
+    last_year: int = HOLDOUT_LAST_YEAR,
+) -> dict[str, list[Anchor]]:
+    """Load the anchors, checked against the register targets they are fitted with.
+
+    Args:
+        path: The anchors file.
+        targets: The targets whose register counts the anchors join (default: those of
+            ``calibration/targets.yaml``).
+        last_year: The held-back cut-off: the last year the curves are fitted to.
+
+    Raises:
+        ScenarioError: one line naming the file and the field.
+    """
     data = read_yaml_mapping(path)
     try:
         anchors = BaselineFile.model_validate(data).anchors
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ScenarioError(path, ".".join(str(p) for p in err["loc"]), err["msg"]) from None
+        raise ScenarioError(path, *first_error(exc)) from None
     unknown = sorted(set(anchors) - set(COUNTRIES))
     if unknown:
         raise ScenarioError(path, f"anchors.{unknown[0]}", "unknown country")
+    targets = load_targets() if targets is None else list(targets)
+    for country, entries in anchors.items():
+        _check_years(path, country, entries, register_targets(targets, country, last_year))
+        for i, anchor in enumerate(entries):
+            if anchor.year > last_year:
+                message = f"{anchor.year} is after {last_year}, the held-back cut-off"
+                raise ScenarioError(path, f"anchors.{country}.{i}.year", message)
     return anchors
 
 
-def register_points(targets: Iterable[Target], country: str, last_year: int) -> dict[int, float]:
-    """Return ``{year: count}`` of a country's single-year register targets up to a year."""
-    return {
-        t.year: t.reference
+def _check_years(path: Path, country: str, entries: list[Anchor], given: list[Target]) -> None:
+    # Points are keyed by year: a second anchor, or a target, of the same year would
+    # silently replace the first.
+    seen = {t.year: f"target {t.id} ({t.reference:g})" for t in given}
+    for i, anchor in enumerate(entries):
+        if anchor.year in seen:
+            message = f"{anchor.year} is given already, by {seen[anchor.year]}"
+            raise ScenarioError(path, f"anchors.{country}.{i}.year", message)
+        seen[anchor.year] = f"anchor {i}"
+
+
+def register_targets(targets: Iterable[Target], country: str, last_year: int) -> list[Target]:
+    """Return a country's single-year register targets up to a year (the fitted points)."""
+    return [
+        t
         for t in targets
         if t.country == country
         and t.column == "registered"
@@ -73,7 +111,12 @@ def register_points(targets: Iterable[Target], country: str, last_year: int) -> 
         and t.base_year is None
         and t.kind == "point"
         and t.year <= last_year
-    }
+    ]
+
+
+def register_points(targets: Iterable[Target], country: str, last_year: int) -> dict[int, float]:
+    """Return ``{year: count}`` of a country's single-year register targets up to a year."""
+    return {t.year: t.reference for t in register_targets(targets, country, last_year)}
 
 
 # The C library's exp (model.libm): numpy's own differs on AVX-512 CPUs, and the fitted
@@ -140,7 +183,7 @@ def baseline_forecasts(
     Held-back targets that are not register counts or register growth, or whose country
     has too few earlier points to fit a curve, get NaN.
     """
-    anchors = load_anchors(path)
+    anchors = load_anchors(path, targets, last_year)
     out: dict[str, dict[str, float]] = {}
     for target in held:
         points = register_points(targets, target.country, last_year)

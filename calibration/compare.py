@@ -4,6 +4,8 @@
 across replicates, with the relative error and whether the median is within tolerance;
 ``target_error`` is the same comparison in tolerance units, which calibration minimises.
 The command ``ngo-abm compare`` and the calibration report print and plot this table.
+A run table is checked before it is compared (``check_run_table``): a run folder edited by
+hand may hold text, an empty cell or a negative count where a target reads.
 """
 
 from __future__ import annotations
@@ -176,12 +178,65 @@ def check_targets_fit_runs(
         )
 
 
-def compare(runs: Mapping[str, pd.DataFrame], targets: Iterable[Target]) -> pd.DataFrame:
+def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str | Path) -> None:
+    """Refuse a run table whose cells the targets read are not all usable numbers.
+
+    Every column a target reads (and ``year``) holds numbers only, none empty in a year a
+    target reads; a count column (not a share) is never negative.
+
+    Raises:
+        ScenarioError: naming ``source``, the column and, where it applies, the year.
+    """
+    years = _numbers(frame, "year", source, None)
+    if np.isnan(years).any():
+        raise ScenarioError(source, "year", "an empty cell: every row has a year")
+    for t in targets:
+        read = _years_read(years, t)
+        for name in filter(None, (t.column, t.denominator)):
+            values = _numbers(frame, name, source, years)
+            empty = read & np.isnan(values)
+            if empty.any():
+                where = f"empty in {years[empty][0]:.0f}, a year target {t.id} reads"
+                raise ScenarioError(source, name, where)
+            negative = np.nan_to_num(values) < 0
+            if not name.startswith("share_") and negative.any():
+                where = f"{values[negative][0]:g} in {years[negative][0]:.0f}"
+                raise ScenarioError(source, name, f"{where}: a count is never negative")
+
+
+def _numbers(
+    frame: pd.DataFrame, name: str, source: str | Path, years: np.ndarray | None
+) -> np.ndarray:
+    # A text cell makes pandas read the whole column as text, which numpy cannot convert.
+    if name not in frame.columns:
+        raise ScenarioError(source, name, "column missing")
+    column = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+    text = np.isnan(column) & frame[name].notna().to_numpy()
+    if text.any():
+        cell = frame[name].to_numpy()[text][0]
+        year = "" if years is None else f" in {years[text][0]:.0f}"
+        raise ScenarioError(source, name, f"{str(cell)[:20]!r}{year} is not a number")
+    return column
+
+
+def _years_read(years: np.ndarray, target: Target) -> np.ndarray:
+    if target.years is not None:
+        return (years >= target.years[0]) & (years <= target.years[1])
+    return np.isin(years, [y for y in (target.year, target.base_year) if y is not None])
+
+
+def compare(
+    runs: Mapping[str, pd.DataFrame],
+    targets: Iterable[Target],
+    sources: Mapping[str, str | Path] | None = None,
+) -> pd.DataFrame:
     """Compare runs with the reported figures.
 
     Args:
         runs: ``{country: yearly table}``; a table may hold several replicates.
         targets: Targets; those of countries not in ``runs`` are skipped.
+        sources: ``{country: file its table was read from}``, for the message that
+            refuses a bad table (``check_run_table``); ``timeseries.csv`` by default.
 
     Returns:
         One row per target: ``id, country, group, quantity, kind, reported, tolerance,
@@ -190,10 +245,12 @@ def compare(runs: Mapping[str, pd.DataFrame], targets: Iterable[Target]) -> pd.D
         lies within tolerance (runs with an undefined statistic count as outside): a
         median can be within tolerance while most runs miss, and the reverse.
     """
+    targets = [t for t in targets if t.country in runs]
+    for country, frame in runs.items():
+        source = (sources or {}).get(country, "timeseries.csv")
+        check_run_table(frame, [t for t in targets if t.country == country], source)
     rows = []
     for t in targets:
-        if t.country not in runs:
-            continue
         stats = statistic(runs[t.country], t).to_numpy(dtype=float)
         finite = stats[np.isfinite(stats)]
         median = float(np.median(finite)) if finite.size else math.nan

@@ -17,12 +17,60 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from .atomic import write_atomic  # noqa: E402
 from .compare import REPLICATE, acceptable_band  # noqa: E402
 from .targets import Period, Target  # noqa: E402
 
 PERIOD_COLORS = ("#f2f2f2", "#e4e9f2")
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
+MARKERS = {"point": "o", "at_least": "^", "at_most": "v", "range": "s"}
+MARKER_LABELS = {
+    "point": "reported figure",
+    "at_least": "reported lower bound",
+    "at_most": "reported upper bound",
+    "range": "reported range (midpoint)",
+}
+
+
+def axis_label(column: str, denominator: str | None = None) -> str:
+    """Return the y-axis label (with its unit) of an output column or a ratio of two."""
+    if denominator == "registered":
+        return "share of registered"
+    if denominator is not None:
+        return f"ratio to {denominator}"
+    if column.startswith("share_"):
+        return "share (0-1)"
+    if column.endswith("_usd"):
+        return "constant 2023 US$"
+    return "donors" if column.startswith("donors") else "NGOs"
+
+
+def period_key(periods: Mapping[str, list[Period]]) -> str:
+    """Return the line that says what each numbered period stands for, per country."""
+    keys = []
+    for country, items in periods.items():
+        named = ", ".join(f"{ROMAN[i]} {p.name} ({p.start}-{p.end})" for i, p in enumerate(items))
+        if named:
+            keys.append(f"{country}: {named}" if len(periods) > 1 else named)
+    return "Shaded: the article's periods. " + "; ".join(keys) if keys else ""
+
+
+def comparison_legend(fig, kinds: Iterable[str]) -> None:
+    """Add one legend below the panels: the model's median and bands, the reported kinds."""
+    handles = [
+        Line2D([], [], color="tab:blue", lw=1.8, label="model median"),
+        Patch(color="tab:blue", alpha=0.3, lw=0, label="model 50% band"),
+        Patch(color="tab:blue", alpha=0.15, lw=0, label="model 90% band"),
+    ]
+    for kind in MARKERS:
+        if kind in kinds:
+            label = MARKER_LABELS[kind]
+            handles.append(Line2D([], [], color="black", marker=MARKERS[kind], ls="", label=label))
+    handles.append(Line2D([], [], color="black", lw=1, label="bars: tolerance; line: years read"))
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=7, frameon=False)
 
 
 def quantity(frame: pd.DataFrame, column: str, denominator: str | None = None) -> pd.DataFrame:
@@ -49,14 +97,18 @@ def fan(ax, table: pd.DataFrame, color: str, label: str) -> None:
     ax.plot(years, q[2], color=color, lw=1.8, label=f"{label} median")
 
 
-def shade_periods(ax, periods: Iterable[Period]) -> None:
-    """Shade the article's periods and name them at the top of the axes."""
+def shade_periods(ax, periods: Iterable[Period], numbered: bool = False) -> None:
+    """Shade the article's periods and name them (or number them) at the top of the axes.
+
+    Numbered (I, II, ...) where panels are small: the names would run into each other,
+    and the figure says once what the numbers stand for (``period_key``).
+    """
     for i, p in enumerate(periods):
         ax.axvspan(p.start, p.end, color=PERIOD_COLORS[i % 2], zorder=0, lw=0)
         ax.text(
             (p.start + p.end) / 2,
             1.0,
-            p.name,
+            ROMAN[i] if numbered else p.name,
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="bottom",
@@ -74,7 +126,7 @@ def reported_point(ax, target: Target, color: str = "black") -> None:
     x = target.year if target.years is None else 0.5 * (target.years[0] + target.years[1])
     lower = ref - lo if np.isfinite(lo) else 0.0
     upper = hi - ref if np.isfinite(hi) else 0.0
-    marker = {"point": "o", "at_least": "^", "at_most": "v", "range": "s"}[target.kind]
+    marker = MARKERS[target.kind]
     ax.errorbar(
         [x], [ref], yerr=[[lower], [upper]], fmt=marker, color=color, ms=5, capsize=3, zorder=5
     )
@@ -119,19 +171,24 @@ def comparison_figure(
     nrows = max(1, -(-len(layout) // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.9 * nrows), squeeze=False)
     for ax, (country, (column, denominator)) in zip(axes.flat, layout, strict=False):
-        shade_periods(ax, periods.get(country, []))
+        shade_periods(ax, periods.get(country, []), numbered=True)
         fan(ax, quantity(runs[country], column, denominator), "tab:blue", "model")
         for t in targets:
             if t.country == country and (t.column, t.denominator) == (column, denominator):
                 reported_point(ax, t)
         name = column if denominator is None else f"{column} / {denominator}"
         ax.set_title(f"{country}: {name}", fontsize=8, pad=12)
+        ax.set_ylabel(axis_label(column, denominator), fontsize=7)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(layout) :]:
         ax.axis("off")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    key = period_key({c: periods.get(c, []) for c in runs})
+    heading = "\n".join(part for part in (title, key) if part)
+    if heading:
+        fig.suptitle(heading, fontsize=9)
+    comparison_legend(fig, {t.kind for t in targets if t.base_year is None})
+    # Room at the foot for the legend.
+    fig.tight_layout(rect=(0, 0.03 if nrows > 1 else 0.08, 1, 1))
     return fig
 
 

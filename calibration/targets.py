@@ -4,22 +4,51 @@ Source of every figure: Jaysanov (2023), CAJOTAS 4(6); each entry quotes its sen
 section, says how it is read and why its tolerance is what it is (see ``docs/targets.md``).
 A target names one output column (optionally divided by another), a year or a range of
 years with an aggregate, or a growth multiple against a base year.
+
+Read strictly, as scenario files are: numbers are numbers (no ``true``, no quoted '10'), a
+figure the column cannot take (a share outside [0, 1], a negative count or ratio), a comparison
+that is always 1 (a base year or denominator equal to the year or column) and a field the
+target's kind would ignore are refused, one line naming the file and the target.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
-from model.config_files import Year, first_error, read_yaml_mapping
+from model.config_files import Year, first_error, is_whole, read_yaml_mapping
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 # Official counts compared with the model but never fitted (``load_unfitted``).
 DEFAULT_UNFITTED = Path(__file__).with_name("external_unfitted.yaml")
 Kind = Literal["point", "at_least", "at_most", "range"]
+
+
+def _whole_version(value: Any) -> Any:
+    # Literal[1] alone takes ``true`` (True == 1).
+    if not is_whole(value):
+        raise ValueError("must be the whole number 1")
+    return value
+
+
+# The version of a calibration data file (targets, anchors): the whole number 1.
+FileVersion = Annotated[Literal[1], BeforeValidator(_whole_version)]
+# Counts of registered NGOs in a state: over the register, a share.
+PARTS_OF_REGISTER = ("operational", "funded", "reporting", "long_active")
+# Strict as in scenario files: a quoted '2000' or ``true`` for a year or a figure is a typo
+# in the file, which pydantic would otherwise read as 2000 or 1.
+Number = Annotated[float, Field(strict=True)]
+StrictYear = Annotated[Year, Field(strict=True)]
 
 
 class Target(BaseModel):
@@ -31,15 +60,15 @@ class Target(BaseModel):
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
     column: Literal[OUTPUT_COLUMNS]  # type: ignore[valid-type]
     denominator: Literal[OUTPUT_COLUMNS] | None = None  # type: ignore[valid-type]
-    year: Year | None = None
-    years: tuple[Year, Year] | None = None
+    year: StrictYear | None = None
+    years: tuple[StrictYear, StrictYear] | None = None
     aggregate: Literal["mean", "sum", "min", "max"] | None = None
-    base_year: Year | None = None
+    base_year: StrictYear | None = None
     kind: Kind
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-    tolerance: float = Field(ge=0, le=1)
+    value: Number | None = None
+    low: Number | None = None
+    high: Number | None = None
+    tolerance: float = Field(ge=0, le=1, strict=True)
     quote: str | None = Field(default=None, min_length=10)
     section: str | None = Field(default=None, min_length=3)
     source: str | None = Field(default=None, min_length=10)
@@ -57,21 +86,57 @@ class Target(BaseModel):
                 "give quote and section (an article figure) or source, date and definition "
                 "(an external figure), not both"
             )
+        for problem in (self._when_problem(), self._figure_problem(), self._range_problem()):
+            if problem:
+                raise ValueError(problem)
+        return self
+
+    def _when_problem(self) -> str | None:
         if (self.year is None) == (self.years is None):
-            raise ValueError("give exactly one of year and years")
-        if self.years is not None:
-            if self.aggregate is None:
-                raise ValueError("years needs an aggregate")
-            if self.years[1] < self.years[0]:
-                raise ValueError("years must be [first, last]")
-            if self.base_year is not None:
-                raise ValueError("base_year goes with year, not years")
+            return "give exactly one of year and years"
+        if self.denominator == self.column:
+            return "denominator is the column itself: the ratio is always 1"
+        if self.years is None:
+            if self.aggregate is not None:
+                return "aggregate goes with years, not a single year"
+            if self.base_year == self.year:
+                return "base_year is the year itself: the multiple is always 1"
+            return None
+        if self.aggregate is None:
+            return "years needs an aggregate"
+        if self.years[1] < self.years[0]:
+            return "years must be [first, last]"
+        if self.base_year is not None:
+            return "base_year goes with year, not years"
+        return None
+
+    def _figure_problem(self) -> str | None:
+        # A field the kind does not read would be silently ignored: refuse it instead.
         if self.kind == "range":
             if self.low is None or self.high is None or self.low > self.high:
-                raise ValueError("a range needs low <= high")
+                return "a range needs low <= high"
+            if self.value is not None:
+                return "a range gives low and high, not a value"
         elif self.value is None:
-            raise ValueError(f"a {self.kind} target needs a value")
-        return self
+            return f"a {self.kind} target needs a value"
+        elif self.low is not None or self.high is not None:
+            return f"a {self.kind} target gives a value, not low or high"
+        return None
+
+    def _range_problem(self) -> str | None:
+        # A figure the column can never take is a typo (a percentage for a share, a sign).
+        figures = {n: getattr(self, n) for n in ("value", "low", "high")}
+        given = {n: v for n, v in figures.items() if v is not None}
+        # A ratio of two columns may pass 1 (state to foreign income); a share may not,
+        # nor a part of the register over the register.
+        part = self.denominator == "registered" and self.column in PARTS_OF_REGISTER
+        share = part or (self.column.startswith("share_") and self.denominator is None)
+        for name, v in given.items():
+            if share and self.base_year is None and not 0 <= v <= 1:
+                return f"{name} {v:g} of a share is outside [0, 1]"
+            if v < 0:
+                return f"{name} {v:g} is negative; a count or multiple never is"
+        return None
 
     @property
     def external(self) -> bool:
@@ -129,8 +194,8 @@ class Period(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    start: Year
-    end: Year
+    start: StrictYear
+    end: StrictYear
     quote: str
 
 
@@ -139,7 +204,7 @@ class TargetFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: Literal[1]
+    version: FileVersion
     external: str | None = None
     targets: list[Target] = Field(min_length=1)
     periods: dict[Literal[COUNTRIES], list[Period]] = Field(default_factory=dict)  # type: ignore[valid-type]

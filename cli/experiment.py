@@ -32,14 +32,19 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         run_experiment,
         write_outputs,
     )
+    from experiments.output_paths import check_folder, check_outputs_kind
     from experiments.paired import parameter_sets
 
     experiment = load_experiment(args.file, args.draws, args.replicates, args.params)
     out = args.out or Path("out") / "experiments" / args.file.stem
     print(describe(experiment, args.posterior), flush=True)
     if args.dry_run:
-        # What a run would read first: the posterior draws, and their parameter names.
+        # What a run would read first: the posterior draws, and their parameter names;
+        # and the folder it would write, as the run checks it (nothing is created).
         parameter_sets(experiment, args.posterior)
+        check_folder(out, "--out")
+        if out.is_dir():
+            check_outputs_kind(out, "--out", "experiment")
         return 0
     with output_folder(out, kind="experiment"):
         stats = run_experiment(
@@ -56,7 +61,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    """Run a global sensitivity analysis and write its ranking and figure."""
+    """Run a global sensitivity analysis; write its ranking, figure and manifest."""
     from calibration.posterior import DEFAULT_POSTERIOR
     from experiments.sensitivity import run_sensitivity
     from model import ScenarioError
@@ -66,7 +71,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     # must be there.
     if args.posterior is not None and not args.posterior.exists():
         raise ScenarioError(args.posterior, "--posterior", "file not found")
-    with output_folder(args.out):
+    # Refuses a folder of another command's outputs (its manifest says whose) before any
+    # run; ``run_sensitivity`` refuses one of the other method's.
+    with output_folder(args.out, kind="sensitivity analysis"):
         run_sensitivity(
             method=args.method,
             samples=args.samples,

@@ -64,6 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], source: str) -> int:
+    from calibration.posterior import DEFAULT_POSTERIOR
     from experiments.runs import build_manifest, run_replicates, write_run
 
     started = time.perf_counter()
@@ -75,8 +76,9 @@ def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], sourc
         workers=args.workers,
         progress=args.replicates > 1,
     )
+    posterior = DEFAULT_POSTERIOR if any(params) else None
     manifest = build_manifest(
-        args.scenario, scenario, seeds, time.perf_counter() - started, params, source
+        args.scenario, scenario, seeds, time.perf_counter() - started, params, source, posterior
     )
     out = write_run(args.out, frame, manifest)
     last = frame[frame.year == frame.year.max()]
@@ -180,6 +182,7 @@ def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path) -> Non
     Raises:
         ScenarioError: naming the scenario (or the country's file) or the folder's file.
     """
+    from calibration.compare import check_run_table
     from experiments.runs import check_comparable, run_spans
 
     for source, run_dir, scenario in plan:
@@ -187,7 +190,12 @@ def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path) -> Non
             spans, files = _scenario_years(source)
             check_comparable(spans, targets, files)
         else:
-            check_comparable(run_spans(_folder_runs(run_dir)[0]), targets)
+            runs = _folder_runs(run_dir)[0]
+            _, chosen = check_comparable(run_spans(runs), targets)
+            # Every folder's cells checked before the first folder's comparison is written.
+            for country, frame in runs.items():
+                mine = [t for t in chosen if t.country == country]
+                check_run_table(frame, mine, run_dir / "timeseries.csv")
 
 
 def _scenario_years(path: Path) -> tuple[dict[str, tuple[int, int]], dict[str, Path]]:

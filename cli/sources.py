@@ -23,12 +23,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
             return 0
         print(f"{PAGE} is not current: run `ngo-abm sources`")
         return 1
-    text = render_sources()
-    try:
-        write_text_atomic(page, text)
-    except OSError as exc:
-        # The page's place is taken (a folder there) or its folder is gone: one line.
-        raise ScenarioError(page, "", f"cannot write the page: {exc.strerror}") from None
+    # A page whose place is taken (a folder there) is one line (``write_atomic``).
+    write_text_atomic(page, render_sources())
     print(f"wrote {Path(PAGE)}")
     return 0
 

@@ -17,7 +17,7 @@ import yaml
 
 from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.atomic import write_atomic
-from calibration.baselines import CURVES, baseline_forecasts
+from calibration.baselines import CURVES, baseline_forecasts, load_anchors
 from calibration.compare import compare, relative_error
 from calibration.plotting import comparison_figure, save_figure
 from calibration.posterior import (
@@ -223,8 +223,10 @@ def write_report(
     holdout_draws: int = HOLDOUT_DRAWS,
 ) -> Path:
     """Write the calibration report; return the path of ``report.md``."""
-    out.mkdir(parents=True, exist_ok=True)
     target_file = load_target_file(DEFAULT_TARGETS)
+    # The curves' anchors are read at the end: a bad file is named before the runs.
+    load_anchors(targets=target_file.targets)
+    out.mkdir(parents=True, exist_ok=True)
     posterior = load_posterior()
     runs = predictive_runs(posterior, draws, seed, workers)
     table = compare(runs, target_file.targets)

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from model import Scenario
+from model.limits import MIN_YEAR
+from model.scenario import Donor, NeighbourRevolution, Series, Shock, YearFact
 
 if TYPE_CHECKING:  # the regional layer is imported only where it runs
     from model.regional_scenario import Region
@@ -31,6 +35,49 @@ def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
         a.pop(field, None)
         b.pop(field, None)
     return _diff(_without_sources(a), _without_sources(b), "")
+
+
+def differs_in_run(baseline: Scenario, other: Scenario) -> bool:
+    """Return whether ``other`` differs from ``baseline`` in what a run of its years reads.
+
+    A change that falls after the run's last year (a shock in 2060, a budget changed from
+    2005 in a run to 2003) changes nothing in it, though ``scenario_changes`` lists it.
+    Series are compared year by year up to the end, events only where they fall in it.
+    """
+    return _as_run(baseline) != _as_run(other)
+
+
+def _as_run(scenario: Scenario) -> dict[str, Any]:
+    view = _in_run(scenario, scenario.end_year)
+    for field in DESCRIPTIVE_FIELDS:
+        view.pop(field, None)
+    return view
+
+
+def _in_run(value: Any, end: int) -> Any:
+    if isinstance(value, Series):
+        # From the first possible year: a rule may read a series before the start (lags).
+        return value.over(range(MIN_YEAR, end + 1))
+    if isinstance(value, YearFact):
+        return min(value.year, end)
+    if isinstance(value, BaseModel):
+        view = {k: _in_run(getattr(value, k), end) for k in type(value).model_fields}
+        view.pop("source", None)
+        if isinstance(value, Shock):
+            view["duration_years"] = min(value.duration_years, end - value.year + 1)
+        if isinstance(value, Donor) and value.exit_year is not None and value.exit_year > end:
+            view["exit_year"] = None
+        return view
+    if isinstance(value, (list, tuple)):
+        return [_in_run(v, end) for v in value if not _after(v, end)]
+    if isinstance(value, dict):
+        return {k: _in_run(v, end) for k, v in value.items()}
+    return value
+
+
+def _after(item: Any, end: int) -> bool:
+    """Whether ``item`` is an event dated after the run's last year."""
+    return isinstance(item, (Shock, NeighbourRevolution)) and item.year > end
 
 
 def region_changes(baseline: Region, other: Region) -> list[str]:

@@ -52,7 +52,7 @@ from .paired import (
     run_experiment,
     summary_table,
 )
-from .runs import file_sha256, git_commit, package_versions
+from .runs import file_sha256, git_commit, package_versions, retract_manifest
 from .spec import (
     BASELINE,
     CALIBRATED_INPUTS,
@@ -65,7 +65,7 @@ from .spec import (
     experiment_from_mapping,
     load_experiment,
 )
-from .storage import Chunk, build_chunks, load_results, run_seed
+from .storage import Chunk, build_chunks, chunk_record, load_results, run_seed
 
 # The figures written for each counterfactual, ``<kind>_<name>.png``.
 FIGURE_KINDS = ("fan", "diff", "income")
@@ -114,9 +114,10 @@ def write_outputs(
     out = Path(out)
     results = load_results(out, stats.chunks)
     table = summary_table(results, experiment)
+    remove_stale_figures(out, experiment.counterfactuals)
+    retract_manifest(out)
     write_text_atomic(out / "summary.csv", table.to_csv(index=False))
     target_file = load_target_file(DEFAULT_TARGETS)
-    remove_stale_figures(out, experiment.counterfactuals)
     save_figure(effects_figure(table, experiment), out / "effects.png")
     for name in experiment.counterfactuals:
         save_figure(fan_figure(results, experiment, name, target_file), out / f"fan_{name}.png")
@@ -178,6 +179,8 @@ def build_manifest(
         "runs_run": stats.ran,
         "runs_reused": stats.reused,
         "chunks": len(stats.chunks),
+        # Which of the folder's chunks are this experiment's (``load_results(out)``).
+        "chunk_files": chunk_record(stats.chunks),
         "backend": stats.backend,
         "wall_seconds": round(stats.seconds, 3),
         "packages": package_versions(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from calibration.plotting import fan, quantity, reported_point, shade_periods
 from model import Scenario
@@ -175,13 +176,15 @@ def effects_figure(table: pd.DataFrame, experiment: Experiment, year: int | None
         ax.set_title(output.replace("_", " "), fontsize=9)
         ax.set_xlabel("% of the baseline median" if relative else "difference", fontsize=8)
         ax.tick_params(labelsize=7)
+        # Differences of shares have long tick labels: fewer of them, or they run together.
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.grid(alpha=0.3, axis="x")
     for ax in axes[:, 0]:
         ax.set_yticks(rows, names, fontsize=8)
     for ax in list(axes.flat)[len(outputs) :]:
         ax.axis("off")
     fig.suptitle(
-        f"{experiment.spec.name}, {year}: each counterfactual minus the baseline, run by run "
+        f"{experiment.spec.name}, in {year}: each counterfactual minus the baseline, run by run "
         f"(median and 90% interval over {_runs_text(experiment)})",
         fontsize=11,
     )

@@ -74,17 +74,21 @@ def make_folder(path: str | Path, flag: str) -> list[Path]:
 def outputs_kind(folder: Path) -> str | None:
     """Return which command's outputs ``folder`` holds, or ``None`` if none of this tool's.
 
-    Told by the manifest each command writes last, from its own keys: a run's (country or
-    regional, which clear each other's files) names its ``scenario_file``, an experiment's
-    its ``experiment_file`` and the chunks it ran (``runs_run``), a regional experiment's
-    its ``experiment_file`` alone. An experiment stopped before its manifest is told by
-    its chunks (``runs/<scenario>/draws-*.parquet``), which a resumed run reuses.
+    Told by the manifest each command writes last, from its own keys: a sensitivity
+    analysis's names its ``sensitivity_method`` (and a ``scenario_file`` too, so it is
+    looked for first), a run's (country or regional, which clear each other's files) its
+    ``scenario_file``, an experiment's its ``experiment_file`` and the chunks it ran
+    (``runs_run``), a regional experiment's its ``experiment_file`` alone. An experiment
+    stopped before its manifest is told by its chunks (``runs/<scenario>/draws-*.parquet``),
+    which a resumed run reuses.
     """
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         manifest = None
     if isinstance(manifest, dict):
+        if "sensitivity_method" in manifest:
+            return "sensitivity analysis"
         if "experiment_file" in manifest:
             return "experiment" if "runs_run" in manifest else "regional experiment"
         if "scenario_file" in manifest:

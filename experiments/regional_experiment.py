@@ -38,8 +38,19 @@ from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region, resolve_region
 
 from .changes import region_changes
-from .regional_runs import country_file_hashes, regional_replicate_params, run_region_replicates
-from .runs import file_sha256, git_commit, package_versions
+from .regional_runs import (
+    country_file_hashes,
+    regional_posterior_file,
+    regional_replicate_params,
+    run_region_replicates,
+)
+from .runs import (
+    file_sha256,
+    git_commit,
+    package_versions,
+    posterior_record,
+    retract_manifest,
+)
 
 BASELINE = "baseline"
 OUTPUTS: tuple[str, ...] = tuple(c for c in REGIONAL_COLUMNS if c not in ("country", "year"))
@@ -202,6 +213,7 @@ def run_regional_experiment(
     summary = paired_summary(runs, list(spec.outputs), list(spec.key_years))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    retract_manifest(out)
     stacked = pd.concat([f.assign(scenario=n) for n, f in runs.items()], ignore_index=True)
     write_text_atomic(out / "runs.csv", stacked.to_csv(index=False))
     write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
@@ -213,10 +225,12 @@ def run_regional_experiment(
         "seeds": seeds,
         "params_source": source,
         "params": params,
+        **posterior_record(regional_posterior_file(params)),
         "model_code_sha256": model_fingerprint(),
         "packages": package_versions(),
         "git_commit": git_commit(),
         "wall_seconds": round(time.perf_counter() - started, 3),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return summary

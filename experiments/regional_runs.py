@@ -25,9 +25,10 @@ import pandas as pd
 
 from calibration.atomic import write_text_atomic
 from calibration.plotting import save_figure
-from calibration.posterior import draw_posterior, has_posterior, posterior_median
+from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
 from calibration.regional import REGIONAL_POSTERIOR
 from model import ScenarioError
+from model.code import model_fingerprint
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
 from model.regional_scenario import Region
 
@@ -37,11 +38,14 @@ from .runs import (
     COMPARE_FILES,
     COUNTRY_RUN_FILES,
     REGIONAL_RUN_FILES,
+    check_numbers,
     file_sha256,
     git_commit,
     package_versions,
+    posterior_record,
     remove_stale,
     replicate_params,
+    retract_manifest,
 )
 
 
@@ -119,6 +123,13 @@ def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[li
     return draws, f"regional posterior draws ({REGIONAL_POSTERIOR.name})"
 
 
+def regional_posterior_file(params: list[dict[str, float]]) -> Path | None:
+    """Return the posterior file ``regional_replicate_params`` drew ``params`` from, if any."""
+    if not any(params):
+        return None
+    return REGIONAL_POSTERIOR if has_posterior(REGIONAL_POSTERIOR) else DEFAULT_POSTERIOR
+
+
 def country_file_hashes(region: Region) -> dict[str, dict[str, str]]:
     """Return each country's scenario file and its SHA-256, for a manifest."""
     return {
@@ -149,6 +160,8 @@ def regional_manifest(
         "replicates": len(seeds),
         "params_source": params_source,
         "params": params,
+        **posterior_record(regional_posterior_file(params)),
+        "model_code_sha256": model_fingerprint(),
         "packages": package_versions(),
         "git_commit": git_commit(),
         "wall_seconds": round(wall_seconds, 3),
@@ -161,6 +174,7 @@ def write_regional_run(out_dir: str | Path, tables: RegionalTables, manifest: di
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale(out, (*COMPARE_FILES, *COUNTRY_RUN_FILES), REGIONAL_RUN_FILES)
+    retract_manifest(out)
     title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
     fig = network_figure(tables, manifest["network_years"], title)
     save_figure(fig, out / "network.png")
@@ -203,6 +217,7 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
     missing = [c for c in ("replicate", *REGIONAL_COLUMNS) if c not in frame.columns]
     if missing:
         raise ScenarioError(table, missing[0], "column missing")
+    check_numbers(frame, [c for c in ("replicate", *REGIONAL_COLUMNS) if c != "country"], table)
     runs = {
         country: frame[frame.country == country].drop(columns="country").reset_index(drop=True)
         for country in manifest["countries"]

@@ -25,6 +25,7 @@ from calibration.plotting import comparison_figure, save_figure, timeseries_figu
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
 from calibration.targets import DEFAULT_TARGETS, load_target_file, load_targets, load_unfitted
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
+from model.code import model_fingerprint
 
 from .runner import RunTask, map_runs, replicate_seeds, run_task
 
@@ -120,8 +121,9 @@ def build_manifest(
     wall_seconds: float,
     params: list[dict[str, float]] | None = None,
     params_source: str = "scenario behaviour values",
+    posterior: Path | None = None,
 ) -> dict[str, Any]:
-    """Return the manifest of a run folder."""
+    """Return the manifest of a run folder (``posterior``: the file the params came from)."""
     return {
         "scenario_file": str(scenario_path),
         "scenario_file_sha256": file_sha256(scenario_path),
@@ -133,12 +135,37 @@ def build_manifest(
         "seeds": seeds,
         "replicates": len(seeds),
         "params_source": params_source,
-        "params": params or [],
+        "params": [own_params(p, scenario.country) for p in params or []],
+        **posterior_record(posterior),
+        # The commit alone does not tell uncommitted changes to the model's code.
+        "model_code_sha256": model_fingerprint(regional=False),
         "packages": package_versions(),
         "git_commit": git_commit(),
         "wall_seconds": round(wall_seconds, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def own_params(params: dict[str, float], country: str) -> dict[str, float]:
+    """Return the parameters that apply to ``country``: a posterior draw holds every country's."""
+    prefix = f"{country}."
+    return {k: v for k, v in params.items() if "." not in k or k.startswith(prefix)}
+
+
+def posterior_record(posterior: Path | None) -> dict[str, str | None]:
+    """Return a manifest's record of the posterior file parameters were drawn from."""
+    if posterior is None:
+        return {"posterior_file": None, "posterior_sha256": None}
+    return {"posterior_file": str(posterior), "posterior_sha256": file_sha256(posterior)}
+
+
+def retract_manifest(folder: Path) -> None:
+    """Remove ``folder``'s manifest before its outputs are rewritten.
+
+    Every command writes its manifest last: removed first, a manifest in a folder means
+    that its files are complete and its own, even after an interrupted rewrite.
+    """
+    (folder / "manifest.json").unlink(missing_ok=True)
 
 
 def write_run(
@@ -151,6 +178,7 @@ def write_run(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale(out, (*COMPARE_FILES, *REGIONAL_RUN_FILES), COUNTRY_RUN_FILES)
+    retract_manifest(out)
     targets = load_targets(targets_path) if Path(targets_path).exists() else []
     title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
     fig = timeseries_figure(frame, manifest["country"], targets, title)
@@ -196,11 +224,31 @@ def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     missing = [c for c in OUTPUT_COLUMNS if c not in frame.columns]
     if missing:
         raise ScenarioError(table, missing[0], "column missing")
+    check_numbers(frame, OUTPUT_COLUMNS, table)
     manifest["country"] = country
     return frame, manifest
 
 
-def compare_unfitted(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def check_numbers(frame: pd.DataFrame, columns, table: Path) -> None:
+    """Raise ``ScenarioError`` for a cell of ``columns`` that is not a number (hand edits).
+
+    Empty cells and negative counts are the comparison's to judge, where a target reads
+    them (``calibration.compare.check_run_table``).
+    """
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            year = pd.to_numeric(frame["year"], errors="coerce").iloc[row]
+            where = f"in {int(year)}" if pd.notna(year) else f"in row {row + 2}"
+            found = f"{str(frame[column].iloc[row])[:20]!r} {where} is not a number"
+            raise ScenarioError(table, column, found)
+
+
+def compare_unfitted(
+    runs: dict[str, pd.DataFrame], sources: dict[str, Path] | None = None
+) -> pd.DataFrame:
     """Compare each country's table with the official counts never fitted that it spans.
 
     ``calibration/external_unfitted.yaml``: figures the calibration never saw, so a check
@@ -212,7 +260,7 @@ def compare_unfitted(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
         first, last = spans.get(t.country, (1, 0))
         if first <= t.first_year and t.last_year <= last:
             chosen.append(t)
-    return compare(runs, chosen)
+    return compare(runs, chosen, sources)
 
 
 def run_spans(runs: dict[str, pd.DataFrame]) -> dict[str, tuple[int, int]]:
@@ -261,9 +309,10 @@ def compare_and_write(
             one of the countries, or a target whose years fall outside the run.
     """
     target_file, targets = check_comparable(run_spans(runs), targets_path)
-    table = compare(runs, targets)
-    unfitted = compare_unfitted(runs)  # before anything is written: its file may be bad
     out = Path(run_dir)
+    sources = {country: out / "timeseries.csv" for country in runs}
+    table = compare(runs, targets, sources)
+    unfitted = compare_unfitted(runs, sources)  # before anything is written: its file may be bad
     write_text_atomic(out / "compare.csv", table.to_csv(index=False))
     if len(unfitted):
         write_text_atomic(out / UNFITTED_CSV, unfitted.to_csv(index=False))

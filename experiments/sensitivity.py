@@ -19,7 +19,6 @@ unchanged). The share of the point means' variance that is replicate noise is re
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -30,9 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from calibration.atomic import write_text_atomic
 from calibration.compare import column_values
-from calibration.plotting import save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
     check_extremes,
@@ -45,7 +42,7 @@ from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario
 from model.limits import MAX_RUNS
 
 from .runner import RunTask, derived_seed, map_runs, run_batch
-from .runs import git_commit, package_versions
+from .sensitivity_outputs import build_manifest, check_out_folder, write_outputs
 
 PRIORS = Path(__file__).resolve().parent.parent / "calibration" / "priors.yaml"
 DEFAULT_SAMPLES = {"sobol": 64, "morris": 20}
@@ -332,13 +329,15 @@ def run_sensitivity(
 
     Writes ``sensitivity_<method>.csv`` (the ranking), ``sensitivity_<method>.png``,
     ``sensitivity_<method>_evaluations.csv`` (every point's parameters and statistics) and
-    ``sensitivity_<method>.json`` (the set-up) in ``out``.
+    ``sensitivity_<method>.json`` (the set-up) in ``out``, then ``manifest.json`` (what
+    reproduces them, ``experiments.sensitivity_outputs``).
 
     Returns:
         The ranking table.
 
     Raises:
-        ScenarioError: for a bad scenario, sample size, posterior or scheduler.
+        ScenarioError: for a bad scenario, sample size, posterior, scheduler, or an
+            output folder holding another command's or the other method's outputs.
     """
     started = time.perf_counter()
     samples = samples or DEFAULT_SAMPLES[method]
@@ -354,6 +353,13 @@ def run_sensitivity(
     )
     check_extremes(scenario, low, high, posterior if has_posterior(posterior) else PRIORS)
     check_size(method, samples, len(problem["names"]), replicates)
+    check_out_folder(Path(out), method)
+    manifest = build_manifest(
+        method=method, samples=samples, replicates=replicates, seed=seed,
+        scenario_path=scenario_path, scenario=scenario, problem=problem, source=source,
+        posterior=posterior if has_posterior(posterior) else None, priors=PRIORS,
+        workers=workers, scheduler=scheduler,
+    )  # fmt: skip
     points = sample(method, problem, samples, seed)
     emit(
         f"{method}: {len(problem['names'])} parameters of {scenario.name}, ranges from "
@@ -364,37 +370,30 @@ def run_sensitivity(
     y = values.mean(axis=1)
     table = ranking_table(method, problem, analyse(method, problem, points, y, seed))
     noise = dict(zip([s.name for s in STATISTICS], noise_share(values).tolist(), strict=True))
-    _write(method, Path(out), problem, points, y, table, source, noise, started, scenario)
+    _write(out, manifest, problem, points, y, table, source, noise, started, scenario)
     emit(format_ranking(method, table))
     emit(
         "replicate noise, share of the variance of the point means: "
         + ", ".join(f"{k} {v:.2%}" if np.isfinite(v) else f"{k} n/a" for k, v in noise.items())
     )
-    emit(f"wrote {Path(out) / f'sensitivity_{method}.csv'} and the figure, evaluations, set-up")
+    emit(
+        f"wrote {Path(out) / f'sensitivity_{method}.csv'} and the figure, evaluations, set-up, "
+        f"{Path(out) / 'manifest.json'}"
+    )
     return table
 
 
-def _write(method, out, problem, points, y, table, source, noise, started, scenario) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"sensitivity_{method}"
+def _write(out, manifest, problem, points, y, table, source, noise, started, scenario) -> None:
+    method = manifest["sensitivity_method"]
     evaluations = pd.DataFrame(points, columns=problem["names"])
     for k, stat in enumerate(STATISTICS):
         evaluations[stat.name] = y[:, k]
-    write_text_atomic(out / f"{stem}_evaluations.csv", evaluations.to_csv(index=False))
-    write_text_atomic(out / f"{stem}.csv", table.to_csv(index=False))
     title = f"{method.capitalize()} sensitivity of {scenario.name} ({len(points)} points; {source})"
-    save_figure(ranking_figure(method, table, title), out / f"{stem}.png")
-    setup = {
-        "method": method,
-        "scenario": scenario.name,
-        "scenario_resolved_sha256": scenario.fingerprint(),
-        "ranges": source,
+    details = {
         "problem": {k: problem[k] for k in ("names", "bounds", "dists")},
         "points": len(points),
         "statistics": {s.name: s.label for s in STATISTICS},
         "replicate_noise_share": noise,
-        "wall_seconds": round(time.perf_counter() - started, 3),
-        "packages": package_versions(),
-        "git_commit": git_commit(),
     }
-    write_text_atomic(out / f"{stem}.json", json.dumps(setup, indent=2) + "\n")
+    figure = ranking_figure(method, table, title)
+    write_outputs(Path(out), manifest, evaluations, table, figure, details, started)

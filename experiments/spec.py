@@ -3,8 +3,9 @@
 An experiment file (``experiments/*.yaml``, documented in ``docs/experiments.md``) names a
 baseline scenario and counterfactuals, the outputs and key years to report, the end year
 (for projections), and how many posterior draws and replicates to run from which seed. A
-counterfactual is a scenario file under ``scenarios/counterfactuals/`` that ``extends:`` the
-baseline and overrides a few policy or donor inputs, and may add the policy levers of
+counterfactual is a scenario file (those shipped are under ``scenarios/counterfactuals/``)
+that ``extends:`` the baseline and overrides a few policy or donor inputs, or the baseline
+itself with levers or switches only; it may add the policy levers of
 ``model.levers`` on top (applied after the calibrated parameters, as in the dashboard) or
 switch mechanisms of ``model.mechanisms`` off (after the calibrated parameters too).
 ``load_experiment`` reads a file; ``build_experiment`` resolves an already validated spec,
@@ -32,7 +33,7 @@ from model.levers import apply_levers
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
 
-from .changes import scenario_changes
+from .changes import differs_in_run, scenario_changes
 
 BASELINE = "baseline"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
@@ -253,19 +254,27 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
     """
     folder = path.parent
     baseline_file = named_file(path, "baseline", folder / spec.baseline)
-    baseline = _with_end_year(path, load_scenario(baseline_file), spec.end_year)
+    baseline_as_filed = load_scenario(baseline_file)
+    baseline = _with_end_year(path, baseline_as_filed, spec.end_year)
     scenarios = {BASELINE: baseline}
     changes = {}
     for i, item in enumerate(spec.counterfactuals):
         where = f"counterfactuals.{i}.scenario"
         file = named_file(path, where, folder / item.scenario)
-        scenario = _with_end_year(path, load_scenario(file), baseline.end_year)
+        as_filed = load_scenario(file)
+        _check_own_end_year(path, where, as_filed, baseline_as_filed, baseline)
+        scenario = _with_end_year(path, as_filed, baseline.end_year)
         _check_pairable(path, where, baseline, scenario)
-        changes[item.name] = _policy_changes(path, where, baseline, scenario)
-        changes[item.name] += _lever_changes(path, f"counterfactuals.{i}.levers", item, scenario)
-        changes[item.name] += _switch_changes(item)
-        if not changes[item.name]:
+        policy = _policy_changes(path, where, baseline, scenario)
+        others = _lever_changes(path, f"counterfactuals.{i}.levers", item, scenario)
+        others += _switch_changes(item)
+        if not policy + others:
             raise ScenarioError(path, where, "changes nothing in the baseline")
+        if policy and not others and not differs_in_run(baseline, scenario):
+            years = f"{baseline.start_year}-{baseline.end_year}"
+            found = f"its changes ({', '.join(policy)}) fall outside the years run ({years})"
+            raise ScenarioError(path, where, f"changes nothing in the run: {found}")
+        changes[item.name] = policy + others
         scenarios[item.name] = scenario
     _check_years(path, spec, baseline)
     return Experiment(path, spec, scenarios, changes)
@@ -318,6 +327,20 @@ def _with_end_year(path: Path, scenario: Scenario, end_year: int | None) -> Scen
         return Scenario.model_validate({**scenario.model_dump(), "end_year": end_year})
     except ValidationError as exc:
         raise ScenarioError(path, "end_year", _message(exc.errors()[0])) from None
+
+
+def _check_own_end_year(
+    path: Path, where: str, own: Scenario, baseline_as_filed: Scenario, baseline: Scenario
+) -> None:
+    """Refuse a counterfactual file that sets an end year the experiment would not run.
+
+    Every scenario of an experiment runs the experiment's years (its ``end_year``, or the
+    baseline's): a counterfactual may inherit its baseline's end or name the run's, and
+    any other would be overridden silently.
+    """
+    if own.end_year not in (baseline_as_filed.end_year, baseline.end_year):
+        found = f"ends in {own.end_year}, but the experiment runs to {baseline.end_year}"
+        raise ScenarioError(path, where, f"{found} (set the experiment's end_year instead)")
 
 
 def _check_pairable(path: Path, where: str, baseline: Scenario, other: Scenario) -> None:

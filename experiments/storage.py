@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ from .spec import Experiment
 
 RUN_COLUMNS = ("scenario", "draw", "replicate", "seed")
 CHUNK_KEY = b"ngo_abm_chunk_key"
+# Where ``Chunk.relpath`` puts a chunk (scenario names are file-name safe: ``spec.py``).
+CHUNK_FILE = re.compile(r"runs/[^/]+/draws-\d{5}-\d{5}\.parquet")
 
 
 def run_seed(seed: int, draw: int, replicate: int) -> int:
@@ -121,16 +124,51 @@ def write_chunk(path: Path, frame: pd.DataFrame, key: str) -> None:
     write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
 
-def load_results(out: str | Path, chunks: Sequence[Chunk]) -> pd.DataFrame:
+def load_results(out: str | Path, chunks: Sequence[Chunk] | None = None) -> pd.DataFrame:
     """Return all runs of an experiment: one row per scenario, draw, replicate and year.
+
+    Args:
+        out: The experiment's folder.
+        chunks: Its chunks; by default those its manifest lists (``chunk_files``): the
+            folder may also hold chunks of an earlier experiment, kept for reuse.
 
     Raises:
         ScenarioError: if a chunk is missing, unreadable or holds other runs than its
             key asks for (written by another experiment into the same folder).
     """
-    frames = [_read_chunk(Path(out) / c.relpath, c.key) for c in chunks]
+    out = Path(out)
+    if chunks is None:
+        files = manifest_chunks(out)
+    else:
+        files = [(c.relpath, c.key) for c in chunks]
+    frames = [_read_chunk(out / relpath, key) for relpath, key in files]
     frame = pd.concat(frames, ignore_index=True)
     return frame[[*RUN_COLUMNS, *OUTPUT_COLUMNS]]
+
+
+def chunk_record(chunks: Sequence[Chunk]) -> list[dict[str, str]]:
+    """Return the manifest's list of an experiment's chunk files and their keys."""
+    return [{"file": c.relpath.as_posix(), "key": c.key} for c in chunks]
+
+
+def manifest_chunks(out: Path) -> list[tuple[Path, str]]:
+    """Return the chunk files and keys that ``out``'s manifest lists (``chunk_record``).
+
+    Raises:
+        ScenarioError: naming the manifest, if it lists none or a file outside ``runs/``.
+    """
+    path = out / "manifest.json"
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))["chunk_files"]
+        files = [(Path(item["file"]), str(item["key"])) for item in listed]
+    except (OSError, ValueError, KeyError, TypeError):
+        message = "lists no chunk files (not an experiment's, or an older one's): run it again"
+        raise ScenarioError(path, "chunk_files", message) from None
+    for relpath, _ in files:
+        # Only a chunk's own place: a manifest is a file the user may have edited.
+        if not CHUNK_FILE.fullmatch(relpath.as_posix()):
+            raise ScenarioError(path, "chunk_files", f"{relpath} is not a chunk of runs/")
+    return files
 
 
 def _read_chunk(path: Path, key: str) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from calibration.amortised import (
     scores_of,
 )
 from calibration.atomic import write_atomic, write_text_atomic
+from calibration.baselines import load_anchors
 from calibration.npe import Estimator
 from calibration.posterior import draw_posterior, has_posterior, load_posterior
 from calibration.priors import load_priors, model_values, sampled_name
@@ -253,6 +254,8 @@ def validate(
     times on the rows of ``table`` and its truncated rounds it was trained on.
     """
     cost = {}
+    # The curves' anchors are read late (held-back forecasts): named before any check runs.
+    load_anchors(targets=load_target_file(DEFAULT_TARGETS).targets)
     estimator = estimator or load_estimator()
     rows = truth_rows(estimator, max(truths, predictive_truths), table)
 

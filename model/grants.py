@@ -6,6 +6,8 @@ rule is written once: an applicant's chance of a grant is proportional to its sc
 priorities), scaled so that the expected number of grants is the budget divided by the mean
 grant; winners share the budget in proportion to their capacity-based size, each grant
 capped at a multiple of the mean. Money that finds no capable applicant is not spent.
+Source: ``docs/ODD.md`` (grant allocation; an assumption of the model, its weights
+calibrated), the article's donors and state grant programmes as the funders.
 """
 
 from __future__ import annotations

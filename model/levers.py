@@ -21,8 +21,9 @@ from .config_files import ScenarioError, first_error, is_number, is_whole
 from .scenario import Scenario
 
 LEVERS = "levers"
-# The largest multiple of the state's reaction a lever may ask for: five times the top of
-# its prior (1) stays inside the parameter's range (scenario.BEHAVIOUR_RANGES).
+# The largest multiple of the state's reaction a lever may ask for: five times 1, the
+# reaction that restricts fully at full dependence and the strongest threat (the fixed
+# value is 0.5), stays inside the parameter's range (parameters.BEHAVIOUR_RANGES, 0-10).
 MAX_REACTION_SCALE = 5.0
 
 

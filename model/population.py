@@ -1,10 +1,11 @@
 """The NGO population's state as numpy arrays, and the NGO rules vectorised over it.
 
-One row is one real organisation, and each row has a Mesa ``NGO`` agent (see
-``model.agents``) whose attributes read that row. Keeping the state in arrays lets the
-yearly rules (founding attributes, grant seeking, domestic fundraising, survival and
-dormancy, reporting, deregistration) run as a few numpy operations over the population
-instead of one Python call per agent. Mechanisms and parameters: ``docs/ODD.md``.
+One row is one real organisation; when the model creates agents (``agents=True``), each
+row has a Mesa ``NGO`` agent (see ``model.agents``) whose attributes read that row.
+Keeping the state in arrays lets the yearly rules (founding attributes, grant seeking,
+domestic fundraising, survival and dormancy, reporting, deregistration) run as a few numpy
+operations over the population instead of one Python call per agent. Mechanisms and
+parameters: ``docs/ODD.md``.
 """
 
 from __future__ import annotations

@@ -278,7 +278,16 @@ class Scenario(Strict):
         if not 0 <= self.initial_registered.value <= MAX_NGOS:
             raise ValueError(f"initial_registered must be between 0 and {MAX_NGOS:,}")
         if max(self.population_millions.points.values()) > MAX_POPULATION_MILLIONS:
-            raise ValueError(f"population above {MAX_POPULATION_MILLIONS:,} million")
+            raise ValueError(
+                f"population_millions: above {MAX_POPULATION_MILLIONS:,} million in some year"
+            )
+        # Outside the CPI series the base would be read at its first or last point.
+        cpi_years = self.usd_cpi.points
+        if not min(cpi_years) <= self.cpi_base_year <= max(cpi_years):
+            raise ValueError(
+                f"cpi_base_year {self.cpi_base_year} is outside the usd_cpi series "
+                f"({min(cpi_years)}-{max(cpi_years)})"
+            )
         return self
 
     @property

@@ -98,7 +98,7 @@ def test_sources_with_a_folder_where_the_page_goes_is_one_line(tmp_path, monkeyp
     monkeypatch.setattr(cli.sources, "ROOT", tmp_path)
     status, out, err = run_cli(["sources"])
     assert status == 2 and len(err.strip().splitlines()) == 1, err
-    assert "sources.md: cannot write the page: Is a directory" in err
+    assert "sources.md: cannot be written (Is a directory)" in err
 
 
 def _one_line(status: int, err: str, *expected: str) -> None:

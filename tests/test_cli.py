@@ -14,6 +14,7 @@ import json
 import math
 import re
 import resource
+import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -24,8 +25,11 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
+import experiments.runs
+from calibration.posterior import DEFAULT_POSTERIOR
 from cli.main import main
 from model import OUTPUT_COLUMNS, simulate
+from model.code import model_fingerprint
 
 RUN_FILES = {"timeseries.csv", "manifest.json", "timeseries.png"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -99,6 +103,43 @@ def test_manifest_records_what_is_needed_to_reproduce_the_run(kg_run_folder, sce
     commit = manifest["git_commit"]
     assert commit is None or re.fullmatch(r"[0-9a-f]{40}", commit)
     assert isinstance(manifest["wall_seconds"], float) and manifest["wall_seconds"] > 0
+    # The commit does not tell an edited model: the code's own hash does.
+    assert manifest["model_code_sha256"] == model_fingerprint(regional=False)
+    assert manifest["posterior_file"] is None and manifest["posterior_sha256"] is None
+
+
+def test_a_run_from_the_posterior_records_the_posterior_file_and_its_hash(scenario_file, tmp_path):
+    out = tmp_path / "run"
+    argv = ["run", str(scenario_file("uzbekistan")), "--params", "median", "--out", str(out)]
+    status, _, err = run_cli(argv)
+    assert status == 0, err
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["posterior_file"] == str(DEFAULT_POSTERIOR)
+    # Only the parameters that apply to the run's country (a draw holds every country's).
+    names = set(manifest["params"][0])
+    assert "uzbekistan.donor_budget_scale" in names
+    assert not any(n.startswith(("kazakhstan.", "kyrgyzstan.")) for n in names)
+    assert (
+        manifest["posterior_sha256"] == hashlib.sha256(DEFAULT_POSTERIOR.read_bytes()).hexdigest()
+    )
+
+
+def test_an_interrupted_rewrite_of_a_run_folder_leaves_no_manifest(
+    kg_run_folder, tmp_path, monkeypatch
+):
+    # The old manifest would describe seeds and replicates that the new table lacks.
+    out = tmp_path / "kg"
+    shutil.copytree(kg_run_folder[0], out)
+    frame = pd.read_csv(out / "timeseries.csv")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiments.runs, "write_text_atomic", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        experiments.runs.write_run(out, frame, manifest)
+    assert not (out / "manifest.json").exists()
 
 
 # Mutated scenarios (hypothesis) ---------------------------------------------------------

@@ -198,6 +198,63 @@ def test_counterfactual_that_changes_behaviour_or_nothing(tmp_path, posterior, c
         _fails_in_one_line(capsys, argv, tmp_path / "out", message)
 
 
+def _counterfactual_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cf.yaml"
+    path.write_text(f"extends: {SCENARIOS / 'kyrgyzstan.yaml'}\n{text}", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # A shock after the run's last year (the tiny experiment ends in 2012).
+        "state:\n  shocks:\n    - {name: late, year: 2015, instability: 0.5, source: a test}\n",
+        # A series changed only after it: the restriction from 2016.
+        "state:\n  foreign_funding_restriction:\n    points: {1989: 0, 2015: 0, 2016: 0.9}\n"
+        "    interpolation: step\n    source: a test\n",
+    ],
+)
+def test_a_counterfactual_whose_changes_all_fall_after_the_run_is_refused(
+    tmp_path, posterior, capsys, change
+):
+    cf = [
+        {
+            "name": "late",
+            "scenario": str(_counterfactual_file(tmp_path, change)),
+            "question": "What would this change?",
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(
+        capsys, argv, tmp_path / "out", "counterfactuals.0.scenario", "outside the years run"
+    )
+
+
+def test_a_counterfactual_change_within_the_run_is_taken(tmp_path):
+    change = (
+        "state:\n  shocks:\n    - {name: early, year: 2011, instability: 0.5, source: a test}\n"
+    )
+    cf = [
+        {
+            "name": "early",
+            "scenario": str(_counterfactual_file(tmp_path, change)),
+            "question": "What would this change?",
+        }
+    ]
+    experiment = load_experiment(write_experiment(tmp_path / "e.yaml", counterfactuals=cf))
+    assert experiment.changes["early"] == ["state.shocks[early] added"]
+
+
+def test_a_counterfactual_ending_elsewhere_than_the_run_is_refused(tmp_path, posterior, capsys):
+    # The experiment runs to 2012; the counterfactual's own end year would be overridden.
+    path = _counterfactual_file(tmp_path, "end_year: 2005\n")
+    cf = [{"name": "short", "scenario": str(path), "question": "What would this change?"}]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "ends in 2005", "runs to 2012")
+
+
 def test_dry_run_checks_the_posterior(tmp_path, capsys):
     file = write_experiment(tmp_path / "e.yaml")
     missing = tmp_path / "posterior.parquet"
@@ -213,6 +270,20 @@ def test_dry_run_writes_nothing(tmp_path, posterior, capsys):
     assert "state.shocks[Second revolution and Osh conflict] removed" in capsys.readouterr().out
     assert not out.exists()
     assert not os.path.exists(tmp_path / "runs")
+
+
+def test_dry_run_checks_the_out_folder_as_the_run_would(tmp_path, posterior, capsys):
+    file = write_experiment(tmp_path / "e.yaml")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    a_run = tmp_path / "a_run"
+    a_run.mkdir()
+    (a_run / "manifest.json").write_text('{"scenario_file": "s.yaml"}')
+    for out, message in ((a_file, "is a file, not a folder"), (a_run, "holds a run's outputs")):
+        argv = ["experiment", str(file), "--dry-run", "--posterior", str(posterior)]
+        assert main([*argv, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and message in err, err
 
 
 # ------------------------------------------------------------------ levers and memory runs

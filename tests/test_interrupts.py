@@ -292,3 +292,30 @@ def test_chunks_of_another_experiment_are_not_read(tmp_path):
     run_experiment(first, out)
     with pytest.raises(ScenarioError, match="holds runs of another experiment"):
         load_results(out, build_chunks(second, parameter_sets(second)))
+
+
+def test_a_folder_reused_by_a_smaller_experiment_reads_back_only_its_own_runs(tmp_path):
+    # The larger experiment's chunks stay (a later rerun reuses them); the manifest lists
+    # which are the last experiment's.
+    out = tmp_path / "out"
+    for draws in (3, 1):
+        file = write_experiment(tmp_path / "e.yaml", draws=draws, seed=5, params="scenario")
+        status, _, err = run_cli(["experiment", str(file), "--out", str(out)])
+        assert status == 0, err
+    assert len(list(out.glob("runs/*/draws-*.parquet"))) > 2
+    runs = load_results(out)
+    assert sorted(runs.draw.unique()) == [0]
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert len(runs) == manifest["runs"] * len(range(1991, 2013))
+
+
+def test_a_manifest_listing_a_file_outside_the_runs_is_refused(tmp_path):
+    out = tmp_path / "out"
+    file = write_experiment(tmp_path / "e.yaml", params="scenario")
+    status, _, err = run_cli(["experiment", str(file), "--out", str(out)])
+    assert status == 0, err
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    manifest["chunk_files"][0]["file"] = "../elsewhere.parquet"
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ScenarioError, match="is not a chunk of runs/"):
+        load_results(out)

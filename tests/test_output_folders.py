@@ -3,13 +3,16 @@
 A folder holding another kind of command's outputs (a run's, an experiment's, a regional
 experiment's) is refused before anything runs; a folder of the user's, or a run of the
 other kind (country or regional), is written. Regional scenario years outside the run, a
-missing country file and a regional run with no years to print. Each refusal is one line
+missing country file and a regional run with no years to print; a write the system refuses
+(a full disk). Each refusal is one line
 with exit status 2, and nothing is written.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import pytest
 from test_bad_input import run_cli
@@ -138,3 +141,21 @@ def test_a_regional_run_without_years_to_print_says_so(repo, tmp_path):
     assert "Empty DataFrame" not in out
     assert "no report_years or network_years: no years to print" in out
     assert f"{tmp_path / 'o' / 'manifest.json'}" in out
+
+
+def test_a_write_the_system_refuses_is_one_line_and_leaves_no_manifest(repo, tmp_path, monkeypatch):
+    # A full disk, met at the first file the run writes after its manifest was removed.
+    import calibration.atomic
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.chdir(repo)
+    out = tmp_path / "run"
+    assert run_cli([*COMMAND_OF["run"], "--params", "scenario", "--out", str(out)])[0] == 0
+    monkeypatch.setattr(calibration.atomic.os, "replace", no_space)
+    status, _, err = run_cli([*COMMAND_OF["run"], "--params", "scenario", "--out", str(out)])
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert "cannot be written (No space left on device)" in err and "Traceback" not in err
+    assert not (out / "manifest.json").exists()
+    assert not list(out.glob(".*.tmp"))

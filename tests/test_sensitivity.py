@@ -23,6 +23,11 @@ KYRGYZSTAN = ROOT / "scenarios" / "kyrgyzstan.yaml"
 
 @pytest.fixture
 def posterior(tmp_path) -> Path:
+    return write_posterior(tmp_path / "posterior.parquet")
+
+
+def write_posterior(path: Path) -> Path:
+    """Write a small posterior of three Kyrgyz parameters (and one Uzbek) to ``path``."""
     rng = np.random.default_rng(3)
     n = 20
     frame = pd.DataFrame(
@@ -34,7 +39,6 @@ def posterior(tmp_path) -> Path:
             "weight": np.ones(n),
         }
     )
-    path = tmp_path / "posterior.parquet"
     frame.to_parquet(path)
     return path
 

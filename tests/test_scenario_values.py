@@ -1,0 +1,52 @@
+"""Scenario values that used to pass and change a run silently (the probes of session 32).
+
+Each is refused with one line naming the file and the field, exit status 2, nothing
+written: a base year of the CPI outside its series (read at the series' first or last
+point), and a population above the limit named by its field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+from cli.main import main
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cpi_base_year: 1900\n", "cpi_base_year 1900 is outside the usd_cpi series"),
+        ("cpi_base_year: 2060\n", "cpi_base_year 2060 is outside the usd_cpi series"),
+        (
+            "population_millions:\n  points: {2099: 7000}\n  source: a test\n",
+            "population_millions: above 2,000 million",
+        ),
+    ],
+)
+def test_a_scenario_value_that_would_change_a_run_silently_is_refused(
+    scenario_file, write_yaml, tmp_path, text, expected
+):
+    path = write_yaml("s.yaml", f"extends: {scenario_file('kyrgyzstan')}\n{text}")
+    out = tmp_path / "out"
+    status, _, err = run_cli(["run", str(path), "--params", "scenario", "--out", str(out)])
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}: {expected}" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_base_year_inside_the_cpi_series_is_taken(scenario_file, write_yaml, tmp_path):
+    path = write_yaml("s.yaml", f"extends: {scenario_file('kyrgyzstan')}\ncpi_base_year: 2000\n")
+    status, _, err = run_cli(
+        ["run", str(path), "--params", "scenario", "--out", str(tmp_path / "o")]
+    )
+    assert status == 0, err

@@ -1,0 +1,244 @@
+"""Targets files, the baselines' anchors and run folders edited by hand are read strictly.
+
+Found by a tester editing one field of a copy (each case ran with exit status 0 before):
+a lax number, an impossible or degenerate figure, a field the target's kind ignores, a bad
+anchor of the curve baselines, and a run table with text, an empty cell or a negative
+count where a target reads. Each is one line naming the file and the field, exit status 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from calibration.baselines import BASELINES, baseline_forecasts, load_anchors
+from calibration.targets import load_target_file, load_targets, load_unfitted
+from cli.main import main
+from model import ScenarioError
+
+CALIBRATION = Path(__file__).resolve().parents[1] / "calibration"
+TARGET_FILES = ("targets.yaml", "targets_external.yaml", "input_checks.yaml")
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+def one_line(status: int, err: str, *expected: str) -> None:
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    for fragment in expected:
+        assert fragment in err, err
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory, repo) -> Path:
+    """A Kyrgyz run folder, made once for the module; tests compare copies of it."""
+    folder = tmp_path_factory.mktemp("kg") / "run"
+    status, _, err = run_cli(
+        ["run", str(repo / "scenarios" / "kyrgyzstan.yaml"), "--out", str(folder)]
+    )
+    assert status == 0, err
+    return folder
+
+
+@pytest.fixture
+def folder_copy(run_folder, tmp_path) -> Path:
+    copied = tmp_path / "run"
+    shutil.copytree(run_folder, copied)
+    return copied
+
+
+def edited_targets(tmp_path: Path, target_id: str, **changes) -> Path:
+    """Write targets.yaml (without its external file) with one target's fields changed."""
+    data = yaml.safe_load((CALIBRATION / "targets.yaml").read_text(encoding="utf-8"))
+    del data["external"]
+    entry = next(t for t in data["targets"] if t["id"] == target_id)
+    entry.update(changes)
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def refused_targets(folder: Path, targets: Path, *expected: str) -> None:
+    status, _, err = run_cli(["compare", str(folder), "--targets", str(targets)])
+    one_line(status, err, "t.yaml", *expected)
+    assert not (folder / "compare.csv").exists()
+
+
+def test_every_committed_targets_file_and_the_anchors_still_load():
+    for name in TARGET_FILES:
+        assert load_target_file(CALIBRATION / name).targets
+    assert load_unfitted(CALIBRATION / "external_unfitted.yaml")
+    assert load_anchors(BASELINES)["kyrgyzstan"][0].year == 1991
+
+
+@pytest.mark.parametrize(
+    ("target_id", "changes", "field"),
+    [
+        ("kg_registered_2000", {"tolerance": True}, "tolerance"),
+        ("kg_registered_2000", {"value": True}, "value"),
+        ("kg_registered_2000", {"value": "10"}, "value"),
+        ("kg_registered_2000", {"year": "2000"}, "year"),
+        ("kg_registered_today", {"years": [2022, "2023"]}, "years.1"),
+        ("kg_registered_growth_2010_2017", {"base_year": "2010"}, "base_year"),
+        ("kg_share_income_foreign_today", {"low": "0.5"}, "low"),
+        ("kg_share_income_foreign_today", {"high": False}, "high"),
+    ],
+)
+def test_numbers_in_a_targets_file_are_strict(folder_copy, tmp_path, target_id, changes, field):
+    path = edited_targets(tmp_path, target_id, **changes)
+    refused_targets(folder_copy, path, f"targets.{target_id}.{field}:")
+
+
+@pytest.mark.parametrize(
+    ("target_id", "changes", "message"),
+    [
+        ("kg_share_income_le_5k_today", {"value": 52}, "value 52 of a share is outside [0, 1]"),
+        ("kg_share_income_foreign_today", {"high": 1.5}, "high 1.5 of a share is outside"),
+        ("kg_reporting_share_1991_2000", {"value": 31.6}, "of a share is outside [0, 1]"),
+        ("kg_registered_2000", {"value": -4966}, "value -4966 is negative"),
+        ("kg_registered_growth_2010_2017", {"base_year": 2017}, "base_year is the year itself"),
+        ("kg_reporting_share_1991_2000", {"denominator": "reporting"}, "denominator is the column"),
+    ],
+)
+def test_impossible_or_degenerate_targets_are_refused(
+    folder_copy, tmp_path, target_id, changes, message
+):
+    path = edited_targets(tmp_path, target_id, **changes)
+    refused_targets(folder_copy, path, f"targets.{target_id}:", message)
+
+
+@pytest.mark.parametrize(
+    ("target_id", "changes", "message"),
+    [
+        ("kg_registered_2000", {"low": 4000}, "a point target gives a value, not low or high"),
+        ("kg_reporting_today", {"kind": "at_least", "high": 2000}, "not low or high"),
+        (
+            "kg_share_income_foreign_today",
+            {"value": 0.6},
+            "a range gives low and high, not a value",
+        ),
+        ("kg_registered_2000", {"aggregate": "mean"}, "aggregate goes with years"),
+    ],
+)
+def test_fields_a_target_would_ignore_are_refused(
+    folder_copy, tmp_path, target_id, changes, message
+):
+    path = edited_targets(tmp_path, target_id, **changes)
+    refused_targets(folder_copy, path, f"targets.{target_id}:", message)
+
+
+def anchors_file(tmp_path: Path, *entries: dict, version=1) -> Path:
+    data = yaml.safe_load(BASELINES.read_text(encoding="utf-8"))
+    data["version"] = version
+    first = data["anchors"]["kyrgyzstan"][0]
+    data["anchors"]["kyrgyzstan"] = [copy.deepcopy(first) | e for e in entries]
+    path = tmp_path / "anchors.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entries", "version", "message"),
+    [
+        (
+            [{"registered": float("inf")}],
+            1,
+            "anchors.kyrgyzstan.0.registered: Input should be a finite",
+        ),
+        (
+            [{"registered": True}],
+            1,
+            "anchors.kyrgyzstan.0.registered: Input should be a valid number",
+        ),
+        (
+            [{"registered": "50"}],
+            1,
+            "anchors.kyrgyzstan.0.registered: Input should be a valid number",
+        ),
+        ([{"year": "1991"}], 1, "anchors.kyrgyzstan.0.year: Input should be a valid integer"),
+        ([{}], True, "version: must be the whole number 1"),
+        (
+            [{}, {"registered": 60}],
+            1,
+            "anchors.kyrgyzstan.1.year: 1991 is given already, by anchor 0",
+        ),
+        ([{}, {"year": 2023}], 1, "anchors.kyrgyzstan.1.year: 2023 is after 2010, the held-back"),
+        (
+            [{}, {"year": 2000, "registered": 1}],
+            1,
+            "anchors.kyrgyzstan.1.year: 2000 is given already, by target kg_registered_2000 (4966)",
+        ),
+    ],
+)
+def test_bad_anchors_of_the_curve_baselines_are_one_line(tmp_path, entries, version, message):
+    path = anchors_file(tmp_path, *entries, version=version)
+    targets = load_targets()
+    held = [t for t in targets if t.id == "kg_registered_2017"]
+    with pytest.raises(ScenarioError) as caught:
+        baseline_forecasts(targets, held, 2010, path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(caught.value)
+
+
+def edit_table(folder: Path, column: str, year: int, value) -> Path:
+    table = folder / "timeseries.csv"
+    frame = pd.read_csv(table)
+    frame[column] = frame[column].astype(object)
+    frame.loc[frame["year"] == year, column] = value
+    frame.to_csv(table, index=False)
+    return table
+
+
+@pytest.mark.parametrize(
+    ("column", "year", "value", "message"),
+    [
+        ("registered", 2000, "abc", "registered: 'abc' in 2000 is not a number"),
+        ("income_state_usd", 2023, "", "income_state_usd: empty in 2023, a year target"),
+        ("registered", 2000, -5, "registered: -5 in 2000: a count is never negative"),
+    ],
+)
+def test_compare_refuses_a_run_table_edited_into_nonsense(
+    folder_copy, column, year, value, message
+):
+    edit_table(folder_copy, column, year, value)
+    status, _, err = run_cli(["compare", str(folder_copy)])
+    one_line(status, err, "timeseries.csv", message)
+    assert not (folder_copy / "compare.csv").exists()
+
+
+def test_a_ratio_of_two_columns_may_pass_one_where_a_share_may_not(tmp_path):
+    # State to foreign income can exceed 1; a part of the register over it cannot.
+    ratio = edited_targets(tmp_path, "kg_state_to_foreign_income_today", value=1.5)
+    assert load_target_file(ratio).targets
+    part = edited_targets(tmp_path, "kg_reporting_share_1991_2000", value=1.5)
+    with pytest.raises(ScenarioError, match="of a share is outside"):
+        load_target_file(part)
+
+
+def test_the_report_reads_the_anchors_before_any_run(tmp_path, monkeypatch):
+    # The anchors are used at the end of a long report: a bad file is named first.
+    import experiments.calibration_report as report
+
+    def bad_anchors(**_):
+        raise ScenarioError("baselines.yaml", "anchors", "a test's bad anchors")
+
+    def no_runs(*args, **kwargs):
+        raise AssertionError("ran before the anchors were read")
+
+    monkeypatch.setattr(report, "load_anchors", bad_anchors)
+    monkeypatch.setattr(report, "predictive_runs", no_runs)
+    with pytest.raises(ScenarioError, match="a test's bad anchors"):
+        report.write_report(draws=2, workers=1, out=tmp_path / "report")
+    assert not (tmp_path / "report").exists()
