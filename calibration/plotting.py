@@ -25,7 +25,7 @@ from .compare import REPLICATE, acceptable_band  # noqa: E402
 from .targets import Period, Target  # noqa: E402
 
 PERIOD_COLORS = ("#f2f2f2", "#e4e9f2")
-ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
+ROMAN_DIGITS = ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
 MARKERS = {"point": "o", "at_least": "^", "at_most": "v", "range": "s"}
 MARKER_LABELS = {
     "point": "reported figure",
@@ -35,16 +35,27 @@ MARKER_LABELS = {
 }
 
 
+def roman(number: int) -> str:
+    """Return ``number`` (1 to 39) in Roman numerals: the periods' numbers on a panel."""
+    text = ""
+    for value, digits in ROMAN_DIGITS:
+        count, number = divmod(number, value)
+        text += digits * count
+    return text
+
+
 def axis_label(column: str, denominator: str | None = None) -> str:
     """Return the y-axis label (with its unit) of an output column or a ratio of two."""
     if denominator == "registered":
         return "share of registered"
     if denominator is not None:
         return f"ratio to {denominator}"
-    if column.startswith("share_"):
+    if column.startswith("share_") or column == "foreign_restriction":
         return "share (0-1)"
-    if column.endswith("_usd"):
-        return "constant 2023 US$"
+    units = {"_usd": "constant US$ (the scenario's base year)", "_local": "local currency"}
+    for suffix, unit in units.items():
+        if column.endswith(suffix):
+            return unit
     return "donors" if column.startswith("donors") else "NGOs"
 
 
@@ -52,7 +63,9 @@ def period_key(periods: Mapping[str, list[Period]]) -> str:
     """Return the line that says what each numbered period stands for, per country."""
     keys = []
     for country, items in periods.items():
-        named = ", ".join(f"{ROMAN[i]} {p.name} ({p.start}-{p.end})" for i, p in enumerate(items))
+        named = ", ".join(
+            f"{roman(i + 1)} {p.name} ({p.start}-{p.end})" for i, p in enumerate(items)
+        )
         if named:
             keys.append(f"{country}: {named}" if len(periods) > 1 else named)
     return "Shaded: the article's periods. " + "; ".join(keys) if keys else ""
@@ -108,7 +121,7 @@ def shade_periods(ax, periods: Iterable[Period], numbered: bool = False) -> None
         ax.text(
             (p.start + p.end) / 2,
             1.0,
-            ROMAN[i] if numbered else p.name,
+            roman(i + 1) if numbered else p.name,
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="bottom",

@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -43,6 +44,8 @@ def _whole_version(value: Any) -> Any:
 
 # The version of a calibration data file (targets, anchors): the whole number 1.
 FileVersion = Annotated[Literal[1], BeforeValidator(_whole_version)]
+# The figures number a country's periods in Roman numerals (I to XXXIX).
+MAX_PERIODS = 39
 # Counts of registered NGOs in a state: over the register, a share.
 PARTS_OF_REGISTER = ("operational", "funded", "reporting", "long_active")
 # Strict as in scenario files: a quoted '2000' or ``true`` for a year or a figure is a typo
@@ -209,6 +212,13 @@ class TargetFile(BaseModel):
     targets: list[Target] = Field(min_length=1)
     periods: dict[Literal[COUNTRIES], list[Period]] = Field(default_factory=dict)  # type: ignore[valid-type]
 
+    @field_validator("periods")
+    @classmethod
+    def _few_periods(cls, value: dict) -> dict:
+        if any(len(items) > MAX_PERIODS for items in value.values()):
+            raise ValueError(f"at most {MAX_PERIODS} periods a country")
+        return value
+
     @model_validator(mode="after")
     def _unique_ids(self) -> TargetFile:
         ids = [t.id for t in self.targets]
@@ -241,7 +251,11 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
     _refuse_unfitted(path, parsed)
     if parsed.external is None:
         return parsed
-    extra = _validated(path.parent / parsed.external)
+    named = path.parent / parsed.external
+    if not named.is_file():
+        # Named by the field of the file that names it, not as if given on the command line.
+        raise ScenarioError(path, "external", f"{parsed.external}: not found, or not a file")
+    extra = _validated(named)
     if extra.external is not None:
         raise ScenarioError(path.parent / parsed.external, "external", "only one level")
     _refuse_unfitted(path.parent / parsed.external, extra)

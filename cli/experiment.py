@@ -29,13 +29,19 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         describe,
         format_summary,
         load_experiment,
+        retire_outputs,
         run_experiment,
         write_outputs,
     )
     from experiments.output_paths import check_folder, check_outputs_kind
     from experiments.paired import parameter_sets
+    from model import ScenarioError
 
-    experiment = load_experiment(args.file, args.draws, args.replicates, args.params)
+    try:
+        experiment = load_experiment(args.file, args.draws, args.replicates, args.params)
+    except ScenarioError:
+        name_other_kind(args.file, regional=False)
+        raise
     out = args.out or Path("out") / "experiments" / args.file.stem
     print(describe(experiment, args.posterior), flush=True)
     if args.dry_run:
@@ -47,6 +53,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             check_outputs_kind(out, "--out", "experiment")
         return 0
     with output_folder(out, kind="experiment"):
+        retire_outputs(experiment, out)
         stats = run_experiment(
             experiment, out, args.workers, args.scheduler, args.posterior, progress=True
         )
@@ -58,6 +65,33 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     print(format_summary(table, experiment))
     print(f"\nwrote {out / 'summary.csv'}, {out / 'manifest.json'}, figures {out}/*.png")
     return 0
+
+
+def name_other_kind(file: Path, regional: bool) -> None:
+    """Raise ``ScenarioError`` naming the command for ``file`` if it is the other kind.
+
+    A regional experiment file given to ``experiment`` (or the reverse) would otherwise
+    fail on its first field the other schema lacks (an output, a key), which names
+    neither the file's kind nor the command that runs it. The baseline tells them apart.
+    """
+    from model import ScenarioError
+    from model.config_files import read_yaml_mapping
+    from model.regional_scenario import is_regional_file
+
+    try:
+        baseline = read_yaml_mapping(file).get("baseline")
+    except ScenarioError:
+        return
+    if not isinstance(baseline, str) or not (file.parent / baseline).is_file():
+        return
+    if is_regional_file(file.parent / baseline) == regional:
+        return
+    if regional:
+        found = "a country's scenario: an experiment file, which ngo-abm experiment runs"
+    else:
+        found = "a regional scenario: a regional experiment file, which "
+        found += "ngo-abm regional-experiment runs"
+    raise ScenarioError(file, "baseline", found)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:

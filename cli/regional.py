@@ -59,10 +59,17 @@ def cmd_run_region(args: argparse.Namespace) -> int:
 def cmd_regional_experiment(args: argparse.Namespace) -> int:
     """Run a regional experiment file and print the paired differences in ties and NGOs."""
     from experiments.regional_experiment import run_regional_experiment
+    from model import ScenarioError
+
+    from .experiment import name_other_kind
 
     out = args.out or Path("out") / "experiments" / Path(args.file).stem
-    with output_folder(out, kind="regional experiment"):
-        summary = run_regional_experiment(args.file, out, args.replicates, args.workers)
+    try:
+        with output_folder(out, kind="regional experiment"):
+            summary = run_regional_experiment(args.file, out, args.replicates, args.workers)
+    except ScenarioError:
+        name_other_kind(Path(args.file), regional=True)
+        raise
     shown = summary[summary.output.isin(["cross_border_ties", "registered", "operational"])]
     table = shown.pivot_table(
         index=["counterfactual", "output", "country"], columns="year", values="difference_q50"

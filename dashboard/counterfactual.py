@@ -28,6 +28,7 @@ from solara.lab import task
 
 from calibration.posterior import has_posterior
 from calibration.targets import load_target_file
+from experiments.changes import differs_in_run
 from experiments.figures import difference_figure, fan_figure, income_figure
 from experiments.paired import collect_runs, format_summary, summary_table
 from experiments.spec import Experiment, Levers, experiment_from_mapping
@@ -81,7 +82,11 @@ class PairedView:
 
 
 def counterfactual_choices(scenarios: Mapping[str, Scenario], baseline: str) -> list[str]:
-    """Return the counterfactuals offered with a baseline: its country's files, then none."""
+    """Return the counterfactuals offered with a baseline: its country's files, then none.
+
+    Only files that change something in the baseline's years: a projection's law (from
+    2024) changes nothing in a run to 2023, and an experiment refuses it.
+    """
     base = scenarios[baseline]
     files = [
         key
@@ -89,6 +94,7 @@ def counterfactual_choices(scenarios: Mapping[str, Scenario], baseline: str) -> 
         if key.startswith("counterfactuals/")
         and s.country == base.country
         and s.start_year == base.start_year
+        and differs_in_run(base, s.model_copy(update={"end_year": base.end_year}))
     ]
     return [*files, LEVERS_ONLY]
 

@@ -2,25 +2,27 @@
 
 An experiment reports, for each counterfactual, the inputs in which its scenario differs
 from the baseline (``donors[NDI].exit_year``, ``state.shocks[X] removed``), and refuses one
-that changes nothing (``experiments.spec``). Source notes, names and the end year are not
-inputs of the model's rules, so they are not changes.
+that changes nothing (``experiments.spec``), or nothing in the years it runs
+(``check_changes_in_run``), or that would end elsewhere than the run. Source notes, names
+and the end year are not inputs of the model's rules, so they are not changes.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from model import Scenario
+from model import Scenario, ScenarioError
 from model.limits import MIN_YEAR
 from model.scenario import Donor, NeighbourRevolution, Series, Shock, YearFact
 
 if TYPE_CHECKING:  # the regional layer is imported only where it runs
     from model.regional_scenario import Region
 
-# Fields that name or span a scenario rather than describe a policy.
-DESCRIPTIVE_FIELDS = ("name", "description", "end_year")
+# Fields that name, span or source a scenario rather than describe a policy.
+DESCRIPTIVE_FIELDS = ("name", "description", "end_year", "years_source")
 
 
 def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
@@ -37,31 +39,58 @@ def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
     return _diff(_without_sources(a), _without_sources(b), "")
 
 
+def check_own_end_year(
+    path: Path, where: str, own: Scenario, inherited: int, baseline: Scenario
+) -> None:
+    """Refuse a counterfactual file that sets an end year the experiment would not run.
+
+    Every scenario of an experiment runs the experiment's years (its ``end_year``, or the
+    baseline's): a counterfactual may keep the end of the baseline file (``inherited``) or
+    name the run's, and any other would be overridden silently.
+    """
+    if own.end_year not in (inherited, baseline.end_year):
+        found = f"ends in {own.end_year}, but the experiment runs to {baseline.end_year}"
+        raise ScenarioError(path, where, f"{found} (set the experiment's end_year instead)")
+
+
+def check_changes_in_run(
+    path: Path, where: str, baseline: Scenario, other: Scenario, changes: list[str]
+) -> None:
+    """Refuse scenario ``changes`` that all fall outside the years the run reads."""
+    if changes and not differs_in_run(baseline, other):
+        years = f"{baseline.start_year}-{baseline.end_year}"
+        found = f"its changes ({', '.join(changes)}) fall outside the years run ({years})"
+        raise ScenarioError(path, where, f"changes nothing in the run: {found}")
+
+
 def differs_in_run(baseline: Scenario, other: Scenario) -> bool:
     """Return whether ``other`` differs from ``baseline`` in what a run of its years reads.
 
     A change that falls after the run's last year (a shock in 2060, a budget changed from
     2005 in a run to 2003) changes nothing in it, though ``scenario_changes`` lists it.
-    Series are compared year by year up to the end, events only where they fall in it.
+    Series are compared year by year up to the end (and the CPI also at its base year,
+    which may come later and converts every year's dollars), events only where they fall
+    in the run.
     """
     return _as_run(baseline) != _as_run(other)
 
 
 def _as_run(scenario: Scenario) -> dict[str, Any]:
-    view = _in_run(scenario, scenario.end_year)
+    # From the first possible year: a rule may read a series before the start (lags).
+    view = _in_run(scenario, scenario.end_year, range(MIN_YEAR, scenario.end_year + 1))
+    view["cpi_at_base_year"] = scenario.usd_cpi.at(scenario.cpi_base_year)
     for field in DESCRIPTIVE_FIELDS:
         view.pop(field, None)
     return view
 
 
-def _in_run(value: Any, end: int) -> Any:
+def _in_run(value: Any, end: int, years: range) -> Any:
     if isinstance(value, Series):
-        # From the first possible year: a rule may read a series before the start (lags).
-        return value.over(range(MIN_YEAR, end + 1))
+        return value.over(years)
     if isinstance(value, YearFact):
         return min(value.year, end)
     if isinstance(value, BaseModel):
-        view = {k: _in_run(getattr(value, k), end) for k in type(value).model_fields}
+        view = {k: _in_run(getattr(value, k), end, years) for k in type(value).model_fields}
         view.pop("source", None)
         if isinstance(value, Shock):
             view["duration_years"] = min(value.duration_years, end - value.year + 1)
@@ -69,9 +98,9 @@ def _in_run(value: Any, end: int) -> Any:
             view["exit_year"] = None
         return view
     if isinstance(value, (list, tuple)):
-        return [_in_run(v, end) for v in value if not _after(v, end)]
+        return [_in_run(v, end, years) for v in value if not _after(v, end)]
     if isinstance(value, dict):
-        return {k: _in_run(v, end) for k, v in value.items()}
+        return {k: _in_run(v, end, years) for k, v in value.items()}
     return value
 
 

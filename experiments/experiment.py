@@ -98,6 +98,7 @@ __all__ = [
     "load_results",
     "paired_differences",
     "parameter_sets",
+    "retire_outputs",
     "run_chunks",
     "run_experiment",
     "run_seed",
@@ -114,8 +115,7 @@ def write_outputs(
     out = Path(out)
     results = load_results(out, stats.chunks)
     table = summary_table(results, experiment)
-    remove_stale_figures(out, experiment.counterfactuals)
-    retract_manifest(out)
+    retire_outputs(experiment, out)
     write_text_atomic(out / "summary.csv", table.to_csv(index=False))
     target_file = load_target_file(DEFAULT_TARGETS)
     save_figure(effects_figure(table, experiment), out / "effects.png")
@@ -126,6 +126,17 @@ def write_outputs(
     manifest = build_manifest(experiment, stats, posterior)
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return table
+
+
+def retire_outputs(experiment: Experiment, out: Path) -> None:
+    """Ready ``out`` for a (re)run: remove the figures it no longer makes, then its manifest.
+
+    Done before the first chunk is written (``cmd_experiment``), and again before the
+    summary: a chunk's file is named by its scenario and draws only, so a rerun with other
+    inputs rewrites it in place, and a manifest left over it would list other keys.
+    """
+    remove_stale_figures(out, experiment.counterfactuals)
+    retract_manifest(out)
 
 
 def remove_stale_figures(out: Path, names) -> None:

@@ -44,6 +44,7 @@ from .regional_runs import (
     regional_replicate_params,
     run_region_replicates,
 )
+from .runner import replicate_seeds
 from .runs import (
     file_sha256,
     git_commit,
@@ -100,6 +101,11 @@ def load_regional_experiment(
     given = {} if replicates is None else {"replicates": replicates}
     check_own_values(RegionalExperimentSpec, path, data, given)
     spec = _validated_spec(path, {**data, **given})
+    try:
+        replicate_seeds(spec.seed, spec.replicates)
+    except ScenarioError as exc:
+        # Named here, with the file: the runs would find it only after loading the regions.
+        raise ScenarioError(path, "seed", exc.message) from None
     fields = {BASELINE: "baseline"}
     regions = {BASELINE: _region(path, "baseline", spec.baseline)}
     for i, item in enumerate(spec.counterfactuals):

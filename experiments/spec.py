@@ -33,7 +33,7 @@ from model.levers import apply_levers
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
 
-from .changes import differs_in_run, scenario_changes
+from .changes import check_changes_in_run, check_own_end_year, scenario_changes
 
 BASELINE = "baseline"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
@@ -262,7 +262,7 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
         where = f"counterfactuals.{i}.scenario"
         file = named_file(path, where, folder / item.scenario)
         as_filed = load_scenario(file)
-        _check_own_end_year(path, where, as_filed, baseline_as_filed, baseline)
+        check_own_end_year(path, where, as_filed, baseline_as_filed.end_year, baseline)
         scenario = _with_end_year(path, as_filed, baseline.end_year)
         _check_pairable(path, where, baseline, scenario)
         policy = _policy_changes(path, where, baseline, scenario)
@@ -270,10 +270,8 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
         others += _switch_changes(item)
         if not policy + others:
             raise ScenarioError(path, where, "changes nothing in the baseline")
-        if policy and not others and not differs_in_run(baseline, scenario):
-            years = f"{baseline.start_year}-{baseline.end_year}"
-            found = f"its changes ({', '.join(policy)}) fall outside the years run ({years})"
-            raise ScenarioError(path, where, f"changes nothing in the run: {found}")
+        # Levers or switches do not make a scenario change that falls after the run count.
+        check_changes_in_run(path, where, baseline, scenario, policy)
         changes[item.name] = policy + others
         scenarios[item.name] = scenario
     _check_years(path, spec, baseline)
@@ -327,20 +325,6 @@ def _with_end_year(path: Path, scenario: Scenario, end_year: int | None) -> Scen
         return Scenario.model_validate({**scenario.model_dump(), "end_year": end_year})
     except ValidationError as exc:
         raise ScenarioError(path, "end_year", _message(exc.errors()[0])) from None
-
-
-def _check_own_end_year(
-    path: Path, where: str, own: Scenario, baseline_as_filed: Scenario, baseline: Scenario
-) -> None:
-    """Refuse a counterfactual file that sets an end year the experiment would not run.
-
-    Every scenario of an experiment runs the experiment's years (its ``end_year``, or the
-    baseline's): a counterfactual may inherit its baseline's end or name the run's, and
-    any other would be overridden silently.
-    """
-    if own.end_year not in (baseline_as_filed.end_year, baseline.end_year):
-        found = f"ends in {own.end_year}, but the experiment runs to {baseline.end_year}"
-        raise ScenarioError(path, where, f"{found} (set the experiment's end_year instead)")
 
 
 def _check_pairable(path: Path, where: str, baseline: Scenario, other: Scenario) -> None:

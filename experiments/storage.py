@@ -162,8 +162,10 @@ def manifest_chunks(out: Path) -> list[tuple[Path, str]]:
         listed = json.loads(path.read_text(encoding="utf-8"))["chunk_files"]
         files = [(Path(item["file"]), str(item["key"])) for item in listed]
     except (OSError, ValueError, KeyError, TypeError):
+        files = []
+    if not files:
         message = "lists no chunk files (not an experiment's, or an older one's): run it again"
-        raise ScenarioError(path, "chunk_files", message) from None
+        raise ScenarioError(path, "chunk_files", message)
     for relpath, _ in files:
         # Only a chunk's own place: a manifest is a file the user may have edited.
         if not CHUNK_FILE.fullmatch(relpath.as_posix()):

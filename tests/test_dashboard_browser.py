@@ -167,6 +167,9 @@ def test_the_counterfactual_view_offers_its_countrys_files_and_levers(app):
     offered = counterfactual_choices(app.SCENARIOS, "kyrgyzstan")
     assert offered[-1] == LEVERS_ONLY
     assert offered[:-1] and all(k.startswith("counterfactuals/kg_") for k in offered[:-1])
+    # Not the law of 2024: it changes nothing in the baseline's years (to 2023).
+    assert "counterfactuals/kg_no_2010_shock" in offered
+    assert "counterfactuals/kg_foreign_representatives_law_2024" not in offered
 
 
 def test_the_counterfactual_view_builds_the_experiment_a_file_would(app):

@@ -198,63 +198,6 @@ def test_counterfactual_that_changes_behaviour_or_nothing(tmp_path, posterior, c
         _fails_in_one_line(capsys, argv, tmp_path / "out", message)
 
 
-def _counterfactual_file(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "cf.yaml"
-    path.write_text(f"extends: {SCENARIOS / 'kyrgyzstan.yaml'}\n{text}", encoding="utf-8")
-    return path
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        # A shock after the run's last year (the tiny experiment ends in 2012).
-        "state:\n  shocks:\n    - {name: late, year: 2015, instability: 0.5, source: a test}\n",
-        # A series changed only after it: the restriction from 2016.
-        "state:\n  foreign_funding_restriction:\n    points: {1989: 0, 2015: 0, 2016: 0.9}\n"
-        "    interpolation: step\n    source: a test\n",
-    ],
-)
-def test_a_counterfactual_whose_changes_all_fall_after_the_run_is_refused(
-    tmp_path, posterior, capsys, change
-):
-    cf = [
-        {
-            "name": "late",
-            "scenario": str(_counterfactual_file(tmp_path, change)),
-            "question": "What would this change?",
-        }
-    ]
-    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
-    argv = ["experiment", str(file), "--posterior", str(posterior)]
-    _fails_in_one_line(
-        capsys, argv, tmp_path / "out", "counterfactuals.0.scenario", "outside the years run"
-    )
-
-
-def test_a_counterfactual_change_within_the_run_is_taken(tmp_path):
-    change = (
-        "state:\n  shocks:\n    - {name: early, year: 2011, instability: 0.5, source: a test}\n"
-    )
-    cf = [
-        {
-            "name": "early",
-            "scenario": str(_counterfactual_file(tmp_path, change)),
-            "question": "What would this change?",
-        }
-    ]
-    experiment = load_experiment(write_experiment(tmp_path / "e.yaml", counterfactuals=cf))
-    assert experiment.changes["early"] == ["state.shocks[early] added"]
-
-
-def test_a_counterfactual_ending_elsewhere_than_the_run_is_refused(tmp_path, posterior, capsys):
-    # The experiment runs to 2012; the counterfactual's own end year would be overridden.
-    path = _counterfactual_file(tmp_path, "end_year: 2005\n")
-    cf = [{"name": "short", "scenario": str(path), "question": "What would this change?"}]
-    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
-    argv = ["experiment", str(file), "--posterior", str(posterior)]
-    _fails_in_one_line(capsys, argv, tmp_path / "out", "ends in 2005", "runs to 2012")
-
-
 def test_dry_run_checks_the_posterior(tmp_path, capsys):
     file = write_experiment(tmp_path / "e.yaml")
     missing = tmp_path / "posterior.parquet"

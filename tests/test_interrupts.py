@@ -319,3 +319,31 @@ def test_a_manifest_listing_a_file_outside_the_runs_is_refused(tmp_path):
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(ScenarioError, match="is not a chunk of runs/"):
         load_results(out)
+
+
+def test_an_empty_chunk_list_is_one_line(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"chunk_files": []}), encoding="utf-8")
+    with pytest.raises(ScenarioError, match="chunk_files: lists no chunk files"):
+        load_results(out)
+
+
+def test_a_rerun_stopped_while_its_chunks_run_leaves_no_manifest_over_them(tmp_path, monkeypatch):
+    # A rerun with other inputs rewrites chunks of the same names: the earlier manifest,
+    # whose chunk list has the earlier keys, must be gone before the first is written.
+    import experiments.paired
+
+    out = tmp_path / "out"
+    first = write_experiment(tmp_path / "e1.yaml", seed=1, params="scenario")
+    assert run_cli(["experiment", first, "--out", out])[0] == 0
+    assert (out / "manifest.json").exists()
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiments.paired, "write_chunk", stopped)
+    second = write_experiment(tmp_path / "e2.yaml", seed=2, params="scenario")
+    status, _, err = run_cli(["experiment", second, "--out", out])
+    assert status == 130, err
+    assert not (out / "manifest.json").exists()

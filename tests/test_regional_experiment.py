@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from cli.main import main
@@ -25,6 +26,7 @@ from experiments.regional_experiment import (
     paired_summary,
 )
 from model.config_files import Strict
+from model.limits import MAX_SEED
 from model.regional_scenario import RegionalSpec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -222,3 +224,34 @@ def test_a_regional_counterfactual_that_does_not_read_is_reported_as_such(tmp_pa
         ["regional-experiment", str(tmp_path / "e.yaml"), "--out", str(tmp_path / "o")]
     )
     assert "country scenario" not in stderr
+
+
+def test_seeds_that_would_pass_the_largest_are_named_with_the_file(tmp_path):
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    data.update(seed=MAX_SEED, replicates=2)
+    data["baseline"] = str(REPO / "scenarios" / "central_asia.yaml")
+    for item in data["counterfactuals"]:
+        item["scenario"] = str((EXPERIMENT.parent / item["scenario"]).resolve())
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    _refused(path, tmp_path, f"{path}: seed: 2 runs from seed {MAX_SEED}")
+
+
+@pytest.mark.parametrize(
+    ("command", "file", "expected"),
+    [
+        ("experiment", EXPERIMENT, "a regional experiment file, which ngo-abm regional-experiment"),
+        (
+            "regional-experiment",
+            REPO / "experiments" / "kyrgyzstan_2035.yaml",
+            "an experiment file, which ngo-abm experiment runs",
+        ),
+    ],
+)
+def test_an_experiment_file_of_the_other_kind_names_the_command_that_runs_it(
+    tmp_path, command, file, expected
+):
+    status, _, stderr = run_cli([command, str(file), "--out", str(tmp_path / "o")])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"{file}: baseline: " in stderr and expected in stderr, stderr
+    assert not (tmp_path / "o").exists()

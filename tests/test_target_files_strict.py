@@ -242,3 +242,12 @@ def test_the_report_reads_the_anchors_before_any_run(tmp_path, monkeypatch):
     with pytest.raises(ScenarioError, match="a test's bad anchors"):
         report.write_report(draws=2, workers=1, out=tmp_path / "report")
     assert not (tmp_path / "report").exists()
+
+
+def test_a_missing_external_file_is_named_by_the_field_that_names_it(tmp_path):
+    data = yaml.safe_load((CALIBRATION / "targets.yaml").read_text(encoding="utf-8"))
+    data["external"] = "nothere.yaml"
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ScenarioError, match="external: nothere.yaml: not found, or not a file"):
+        load_target_file(path)

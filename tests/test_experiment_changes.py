@@ -1,0 +1,124 @@
+"""What an experiment takes as a counterfactual's changes (found by the probes of session 32).
+
+A counterfactual whose scenario changes all fall outside the years run (a shock after
+the end, a series changed only after it, with or without levers beside them) is refused
+with one line, as is one whose own end year the experiment would override; a change of
+a source note alone is no change, and the CPI's base year, which converts every year's
+dollars, counts even after the end (``experiments/changes.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from test_experiment import SCENARIOS, write_experiment, write_posterior
+
+from cli.main import main
+from experiments.experiment import load_experiment
+from model import ScenarioError
+
+
+@pytest.fixture
+def posterior(tmp_path) -> Path:
+    return write_posterior(tmp_path / "posterior.parquet")
+
+
+def _fails_in_one_line(capsys, argv, out: Path, *expected: str) -> None:
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err, err
+    for text in expected:
+        assert text in err
+    assert not out.exists()
+
+
+def _counterfactual_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cf.yaml"
+    path.write_text(f"extends: {SCENARIOS / 'kyrgyzstan.yaml'}\n{text}", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # A shock after the run's last year (the tiny experiment ends in 2012).
+        "state:\n  shocks:\n    - {name: late, year: 2015, instability: 0.5, source: a test}\n",
+        # A series changed only after it: the restriction from 2016.
+        "state:\n  foreign_funding_restriction:\n    points: {1989: 0, 2015: 0, 2016: 0.9}\n"
+        "    interpolation: step\n    source: a test\n",
+    ],
+)
+def test_a_counterfactual_whose_changes_all_fall_after_the_run_is_refused(
+    tmp_path, posterior, capsys, change
+):
+    cf = [
+        {
+            "name": "late",
+            "scenario": str(_counterfactual_file(tmp_path, change)),
+            "question": "What would this change?",
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(
+        capsys, argv, tmp_path / "out", "counterfactuals.0.scenario", "outside the years run"
+    )
+
+
+def test_a_change_after_the_run_is_refused_even_beside_a_lever(tmp_path, posterior, capsys):
+    change = "state:\n  shocks:\n    - {name: late, year: 2015, instability: 0.5, source: a test}\n"
+    cf = [
+        {
+            "name": "late",
+            "scenario": str(_counterfactual_file(tmp_path, change)),
+            "question": "What would this change?",
+            "levers": {"donor_budget_scale": 1.5},
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "outside the years run")
+
+
+def test_a_source_note_alone_is_no_change_and_the_cpi_base_year_is_read(tmp_path, capsys):
+    note = _counterfactual_file(tmp_path, "years_source: another note of the years\n")
+    cf = [{"name": "note", "scenario": str(note), "question": "What would this change?"}]
+    with pytest.raises(ScenarioError, match="changes nothing in the baseline"):
+        load_experiment(write_experiment(tmp_path / "e.yaml", counterfactuals=cf))
+    # The CPI of 2023, the base year, converts every year's dollars in a run to 2012.
+    base = yaml.safe_load((SCENARIOS / "base.yaml").read_text(encoding="utf-8"))["usd_cpi"]
+    base["points"][2023] = base["points"][2023] * 1.1
+    cpi = tmp_path / "cpi.yaml"
+    cpi.write_text(
+        f"extends: {SCENARIOS / 'kyrgyzstan.yaml'}\n" + yaml.safe_dump({"usd_cpi": base}),
+        encoding="utf-8",
+    )
+    cf = [{"name": "cpi", "scenario": str(cpi), "question": "What would this change?"}]
+    experiment = load_experiment(write_experiment(tmp_path / "e2.yaml", counterfactuals=cf))
+    assert experiment.changes["cpi"] == ["usd_cpi"]
+
+
+def test_a_counterfactual_change_within_the_run_is_taken(tmp_path):
+    change = (
+        "state:\n  shocks:\n    - {name: early, year: 2011, instability: 0.5, source: a test}\n"
+    )
+    cf = [
+        {
+            "name": "early",
+            "scenario": str(_counterfactual_file(tmp_path, change)),
+            "question": "What would this change?",
+        }
+    ]
+    experiment = load_experiment(write_experiment(tmp_path / "e.yaml", counterfactuals=cf))
+    assert experiment.changes["early"] == ["state.shocks[early] added"]
+
+
+def test_a_counterfactual_ending_elsewhere_than_the_run_is_refused(tmp_path, posterior, capsys):
+    # The experiment runs to 2012; the counterfactual's own end year would be overridden.
+    path = _counterfactual_file(tmp_path, "end_year: 2005\n")
+    cf = [{"name": "short", "scenario": str(path), "question": "What would this change?"}]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "ends in 2005", "runs to 2012")

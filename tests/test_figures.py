@@ -1,0 +1,59 @@
+"""The comparison figure a paper would take: axis units, one legend, the periods named once.
+
+``calibration/plotting.py``: each panel's y-axis says its unit, a legend below the panels
+names the model's median and bands and each kind of reported figure shown, and the
+article's periods are numbered on the panels and named in the title.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from calibration.plotting import axis_label, comparison_figure, period_key, roman
+from calibration.targets import DEFAULT_TARGETS, Period, load_target_file
+
+
+@pytest.mark.parametrize(
+    ("number", "text"), [(1, "I"), (3, "III"), (4, "IV"), (9, "IX"), (14, "XIV"), (39, "XXXIX")]
+)
+def test_periods_are_numbered_in_roman_numerals(number, text):
+    assert roman(number) == text
+
+
+@pytest.mark.parametrize(
+    ("column", "denominator", "label"),
+    [
+        ("registered", None, "NGOs"),
+        ("reporting", "registered", "share of registered"),
+        ("income_state_usd", "income_foreign_usd", "ratio to income_foreign_usd"),
+        ("share_income_foreign", None, "share (0-1)"),
+        ("foreign_restriction", None, "share (0-1)"),
+        ("income_foreign_usd", None, "constant US$ (the scenario's base year)"),
+        ("state_grants_local", None, "local currency"),
+        ("donors_active", None, "donors"),
+    ],
+)
+def test_each_axis_says_its_unit(column, denominator, label):
+    assert axis_label(column, denominator) == label
+
+
+def test_the_key_names_each_numbered_period_once():
+    periods = [
+        Period(name="first", start=1991, end=2000, quote="q"),
+        Period(name="second", start=2000, end=2010, quote="q"),
+    ]
+    key = period_key({"kyrgyzstan": periods})
+    assert key == "Shaded: the article's periods. I first (1991-2000), II second (2000-2010)"
+    assert "kazakhstan: I first" in period_key({"kyrgyzstan": periods, "kazakhstan": periods})
+
+
+def test_the_comparison_figure_has_units_a_legend_and_the_periods_in_its_title(baseline_runs):
+    target_file = load_target_file(DEFAULT_TARGETS)
+    frame = baseline_runs["kyrgyzstan"].frame
+    fig = comparison_figure({"kyrgyzstan": frame}, target_file.targets, target_file.periods, "t")
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+    assert all(ax.get_ylabel() for ax in panels)
+    labels = [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+    assert {"model median", "model 50% band", "model 90% band", "reported figure"} <= set(labels)
+    assert "reported lower bound" in labels  # the article's "more than" figures
+    assert "I first stage" in fig._suptitle.get_text()
