@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 from test_experiment import SCENARIOS, write_experiment, write_posterior
+from test_experiment_input import _fails_in_one_line
 
-from cli.main import main
 from experiments.experiment import load_experiment
 from model import ScenarioError
 
@@ -23,15 +23,6 @@ from model import ScenarioError
 @pytest.fixture
 def posterior(tmp_path) -> Path:
     return write_posterior(tmp_path / "posterior.parquet")
-
-
-def _fails_in_one_line(capsys, argv, out: Path, *expected: str) -> None:
-    assert main([*argv, "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err, err
-    for text in expected:
-        assert text in err
-    assert not out.exists()
 
 
 def _counterfactual_file(tmp_path: Path, text: str) -> Path:
