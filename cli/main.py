@@ -64,8 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], source: str) -> int:
-    from calibration.posterior import DEFAULT_POSTERIOR
-    from experiments.runs import build_manifest, run_replicates, write_run
+    from experiments.runs import build_manifest, params_file, run_replicates, write_run
 
     started = time.perf_counter()
     frame, seeds = run_replicates(
@@ -76,7 +75,7 @@ def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], sourc
         workers=args.workers,
         progress=args.replicates > 1,
     )
-    posterior = DEFAULT_POSTERIOR if any(params) else None
+    posterior = params_file(args.params)
     manifest = build_manifest(
         args.scenario, scenario, seeds, time.perf_counter() - started, params, source, posterior
     )

@@ -25,6 +25,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     """Run a regional scenario's replicates and write the regional run folder."""
     from experiments.regional_runs import (
         regional_manifest,
+        regional_params_file,
         regional_replicate_params,
         run_region_replicates,
         ties_by_country,
@@ -40,7 +41,9 @@ def cmd_run_region(args: argparse.Namespace) -> int:
         tables, seeds = run_region_replicates(
             region, args.seed, args.replicates, params, args.workers, args.replicates > 1
         )
-        manifest = regional_manifest(region, seeds, time.perf_counter() - started, params, source)
+        wall = time.perf_counter() - started
+        posterior = regional_params_file(args.params)
+        manifest = regional_manifest(region, seeds, wall, params, source, posterior)
         out = write_regional_run(args.out, tables, manifest)
     print(
         f"{region.name}: {len(seeds)} replicate(s), {region.start_year}-{region.end_year}, "

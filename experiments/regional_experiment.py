@@ -40,7 +40,7 @@ from model.regional_scenario import Region, load_region, resolve_region
 from .changes import region_changes
 from .regional_runs import (
     country_file_hashes,
-    regional_posterior_file,
+    regional_params_file,
     regional_replicate_params,
     run_region_replicates,
 )
@@ -231,7 +231,7 @@ def run_regional_experiment(
         "seeds": seeds,
         "params_source": source,
         "params": params,
-        **posterior_record(regional_posterior_file(params)),
+        **posterior_record(regional_params_file(spec.params)),
         "model_code_sha256": model_fingerprint(),
         "packages": package_versions(),
         "git_commit": git_commit(),

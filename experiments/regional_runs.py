@@ -25,7 +25,7 @@ import pandas as pd
 
 from calibration.atomic import write_text_atomic
 from calibration.plotting import save_figure
-from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
+from calibration.posterior import draw_posterior, has_posterior, posterior_median
 from calibration.regional import REGIONAL_POSTERIOR
 from model import ScenarioError
 from model.code import model_fingerprint
@@ -42,6 +42,7 @@ from .runs import (
     file_sha256,
     git_commit,
     package_versions,
+    params_file,
     posterior_record,
     remove_stale,
     replicate_params,
@@ -114,7 +115,7 @@ def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[li
     committed (``calibration.regional``: joint draws of the country and regional
     parameters); without it, the country posterior with the regional file's own values.
     """
-    if not has_posterior(REGIONAL_POSTERIOR) or mode == "scenario":
+    if regional_params_file(mode) != REGIONAL_POSTERIOR:
         return replicate_params(mode, replicates, seed)
     if mode in ("median", "auto"):
         median = posterior_median(REGIONAL_POSTERIOR)
@@ -123,11 +124,11 @@ def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[li
     return draws, f"regional posterior draws ({REGIONAL_POSTERIOR.name})"
 
 
-def regional_posterior_file(params: list[dict[str, float]]) -> Path | None:
-    """Return the posterior file ``regional_replicate_params`` drew ``params`` from, if any."""
-    if not any(params):
-        return None
-    return REGIONAL_POSTERIOR if has_posterior(REGIONAL_POSTERIOR) else DEFAULT_POSTERIOR
+def regional_params_file(mode: str) -> Path | None:
+    """Return the posterior file ``regional_replicate_params`` reads in ``mode``, if any."""
+    if not has_posterior(REGIONAL_POSTERIOR) or mode == "scenario":
+        return params_file(mode)
+    return REGIONAL_POSTERIOR
 
 
 def country_file_hashes(region: Region) -> dict[str, dict[str, str]]:
@@ -143,8 +144,12 @@ def regional_manifest(
     wall_seconds: float,
     params: list[dict[str, float]],
     params_source: str,
+    posterior: Path | None = None,
 ) -> dict[str, Any]:
-    """Return the manifest of a regional run folder (each country file hashed too)."""
+    """Return the manifest of a regional run folder (each country file hashed too).
+
+    ``posterior`` is the file the parameters came from (``regional_params_file``).
+    """
     return {
         "scenario_file": str(region.path),
         "scenario_file_sha256": file_sha256(region.path),
@@ -160,7 +165,7 @@ def regional_manifest(
         "replicates": len(seeds),
         "params_source": params_source,
         "params": params,
-        **posterior_record(regional_posterior_file(params)),
+        **posterior_record(posterior),
         "model_code_sha256": model_fingerprint(),
         "packages": package_versions(),
         "git_commit": git_commit(),

@@ -51,13 +51,23 @@ def replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict],
         replicates: Number of replicates.
         seed: Seed of the posterior draws.
     """
+    file = params_file(mode)
+    if file is None:
+        return [{} for _ in range(replicates)], "scenario behaviour values"
+    if mode == "posterior":
+        return draw_posterior(replicates, seed, file), f"posterior draws ({file.name})"
+    return [posterior_median(file)] * replicates, f"posterior median ({file.name})"
+
+
+def params_file(mode: str) -> Path | None:
+    """Return the posterior file ``replicate_params`` reads in ``mode`` (``None``: none).
+
+    The one place that decides it, for the parameters and for the manifest that records
+    the file and its hash.
+    """
     if mode == "auto":
         mode = "median" if has_posterior() else "scenario"
-    if mode == "scenario":
-        return [{} for _ in range(replicates)], "scenario behaviour values"
-    if mode == "median":
-        return [posterior_median()] * replicates, f"posterior median ({DEFAULT_POSTERIOR.name})"
-    return draw_posterior(replicates, seed), f"posterior draws ({DEFAULT_POSTERIOR.name})"
+    return None if mode == "scenario" else DEFAULT_POSTERIOR
 
 
 def run_replicates(

@@ -9,7 +9,9 @@ stopping in one line with exit status 2. The model itself is tested in
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 
 import pandas as pd
 import pytest
@@ -18,9 +20,10 @@ from test_regional import REGIONAL, SCENARIOS, SEED, country_params, regional_ru
 
 from calibration.compare import compare
 from calibration.targets import DEFAULT_TARGETS, load_targets
-from experiments.regional_runs import run_region_replicates
+from experiments.regional_runs import regional_params_file, run_region_replicates
 from experiments.runs import REGIONAL_RUN_FILES
 from model import COUNTRIES, ScenarioError
+from model.code import model_fingerprint
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS
 from model.regional_scenario import load_region
 
@@ -77,6 +80,14 @@ def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
     assert "uzbekistan" in stdout
     header = next(line for line in stdout.splitlines() if line.startswith("year"))
     assert header.split()[1:] == [str(y) for y in load_region(REGIONAL).spec.report_years]
+    # The default parameters come from the file the manifest names, with its hash.
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    posterior = regional_params_file("auto")
+    assert manifest["posterior_file"] == (None if posterior is None else str(posterior))
+    if posterior is not None:
+        expected = hashlib.sha256(posterior.read_bytes()).hexdigest()
+        assert manifest["posterior_sha256"] == expected
+    assert manifest["model_code_sha256"] == model_fingerprint()
 
 
 def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figures(tmp_path):
