@@ -43,10 +43,9 @@ from .posterior import WEIGHT, effective_sample_size, posterior_summary
 from .priors import PRIORS, PriorSpec, load_priors, model_values, pyabc_prior, sampled_name
 from .proposal import CollapsedPopulation, StudentTProposal
 from .simulator import Simulator, TargetDistance
-from .targets import DEFAULT_TARGETS, Target, load_targets
+from .targets import DEFAULT_TARGETS, HOLDOUT_LAST_YEAR, Target, load_targets
 
 RUNS_DIR = Path(__file__).with_name("runs")
-HOLDOUT_LAST_YEAR = 2010
 
 
 def select_targets(targets: list[Target], holdout: bool) -> list[Target]:

@@ -8,7 +8,7 @@ fitted by least squares (``scipy.optimize.curve_fit``) with a three-parameter lo
 straight line, and each curve forecasts the later register targets.
 
 An anchor adds a year the targets do not give, up to the held-back cut-off
-(``calibration.abc.HOLDOUT_LAST_YEAR``): a later one would leak the future into the
+(``calibration.targets.HOLDOUT_LAST_YEAR``): a later one would leak the future into the
 curves, and one at a target's year would silently replace the article's figure.
 """
 
@@ -26,8 +26,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from model import COUNTRIES, ScenarioError, libm
 from model.config_files import first_error, read_yaml_mapping
 
-from .abc import HOLDOUT_LAST_YEAR
-from .targets import FileVersion, Target, load_targets
+from .targets import HOLDOUT_LAST_YEAR, FileVersion, Target, load_targets
 
 BASELINES = Path(__file__).with_name("baselines.yaml")
 CURVES = ("logistic", "gompertz", "linear")

@@ -44,6 +44,9 @@ def _whole_version(value: Any) -> Any:
 
 # The version of a calibration data file (targets, anchors): the whole number 1.
 FileVersion = Annotated[Literal[1], BeforeValidator(_whole_version)]
+# The held-back calibration fits the figures up to this year and forecasts the rest
+# (``calibration.abc.select_targets``; the group ``holdout_post2010`` labels the latter).
+HOLDOUT_LAST_YEAR = 2010
 # The figures number a country's periods in Roman numerals (I to XXXIX).
 MAX_PERIODS = 39
 # Counts of registered NGOs in a state: over the register, a share.
