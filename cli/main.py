@@ -115,7 +115,7 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
     import pandas as pd
 
     from calibration.compare import format_table
-    from experiments.runs import UNFITTED_CSV, UNFITTED_FILE, compare_and_write
+    from experiments.runs import COMPARE_RECORD, UNFITTED_CSV, UNFITTED_FILE, compare_and_write
 
     if scenario:
         run = dict(params=args.params, seed=args.seed, replicates=args.replicates)
@@ -123,7 +123,7 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
     runs, manifest = _folder_runs(run_dir)
     table = compare_and_write(run_dir, runs, manifest, args.targets)
     print(format_table(table))
-    wrote = [run_dir / "compare.csv", run_dir / "compare.png"]
+    wrote = [run_dir / "compare.csv", run_dir / "compare.png", run_dir / COMPARE_RECORD]
     unfitted = run_dir / UNFITTED_CSV
     if unfitted.exists():
         print(f"\nOfficial counts the calibration never saw ({UNFITTED_FILE}):")

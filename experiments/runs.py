@@ -23,9 +23,16 @@ from calibration.atomic import write_text_atomic
 from calibration.compare import check_targets_fit_runs, compare
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
-from calibration.targets import DEFAULT_TARGETS, load_target_file, load_targets, load_unfitted
+from calibration.targets import (
+    DEFAULT_TARGETS,
+    DEFAULT_UNFITTED,
+    load_target_file,
+    load_targets,
+    load_unfitted,
+)
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.code import model_fingerprint
+from model.config_files import read_yaml_mapping
 
 from .runner import RunTask, map_runs, replicate_seeds, run_task
 
@@ -36,7 +43,8 @@ UNFITTED_CSV = "unfitted.csv"
 # so they are removed first (``remove_stale``).
 COUNTRY_RUN_FILES = ("timeseries.csv", "manifest.json", "timeseries.png")
 REGIONAL_RUN_FILES = ("timeseries.csv", "ties.csv", "network.csv", "manifest.json", "network.png")
-COMPARE_FILES = ("compare.csv", "compare.png", UNFITTED_CSV)
+COMPARE_RECORD = "compare.json"
+COMPARE_FILES = ("compare.csv", "compare.png", UNFITTED_CSV, COMPARE_RECORD)
 UNFITTED_FILE = "calibration/external_unfitted.yaml"
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pydantic", "pyabc", "SALib", "distributed")
 
@@ -336,4 +344,19 @@ def compare_and_write(
         "against the reported figures",
     )
     save_figure(fig, out / "compare.png")
+    write_text_atomic(out / COMPARE_RECORD, json.dumps(compare_record(targets_path), indent=2))
     return table
+
+
+def compare_record(targets_path: str | Path) -> dict[str, Any]:
+    """Return what a comparison was made against: the figure files and their hashes."""
+    targets_path = Path(targets_path)
+    files = [targets_path, DEFAULT_UNFITTED]
+    external = read_yaml_mapping(targets_path).get("external")
+    if isinstance(external, str):
+        files.insert(1, targets_path.parent / external)
+    return {
+        "figure_files": {str(f): file_sha256(f) for f in files},
+        "git_commit": git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -251,3 +253,13 @@ def test_a_missing_external_file_is_named_by_the_field_that_names_it(tmp_path):
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     with pytest.raises(ScenarioError, match="external: nothere.yaml: not found, or not a file"):
         load_target_file(path)
+
+
+def test_compare_records_the_figure_files_it_compared_against(folder_copy):
+    status, _, err = run_cli(["compare", str(folder_copy)])
+    assert status == 0, err
+    record = json.loads((folder_copy / "compare.json").read_text(encoding="utf-8"))
+    names = {Path(f).name: digest for f, digest in record["figure_files"].items()}
+    assert set(names) == {"targets.yaml", "targets_external.yaml", "external_unfitted.yaml"}
+    for name, digest in names.items():
+        assert digest == hashlib.sha256((CALIBRATION / name).read_bytes()).hexdigest()
