@@ -13,6 +13,7 @@ target's kind would ignore are refused, one line naming the file and the target.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -255,7 +256,7 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
     if parsed.external is None:
         return parsed
     named = path.parent / parsed.external
-    if not named.is_file():
+    if not os.path.isfile(named):  # os.path: a name too long is no file, not a traceback
         # Named by the field of the file that names it, not as if given on the command line.
         raise ScenarioError(path, "external", f"{parsed.external}: not found, or not a file")
     extra = _validated(named)

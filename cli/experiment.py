@@ -12,6 +12,7 @@ on local processes (``--workers``) or on an existing dask.distributed cluster
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from experiments.locks import output_folder
@@ -53,9 +54,16 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             check_outputs_kind(out, "--out", "experiment")
         return 0
     with output_folder(out, kind="experiment"):
-        retire_outputs(experiment, out)
+        # Only once the inputs and the backend have passed: a refused rerun keeps the
+        # earlier run's complete folder.
         stats = run_experiment(
-            experiment, out, args.workers, args.scheduler, args.posterior, progress=True
+            experiment,
+            out,
+            args.workers,
+            args.scheduler,
+            args.posterior,
+            progress=True,
+            before_first_write=lambda: retire_outputs(experiment, out),
         )
         table = write_outputs(experiment, out, stats, args.posterior)
     print(
@@ -82,7 +90,8 @@ def name_other_kind(file: Path, regional: bool) -> None:
         baseline = read_yaml_mapping(file).get("baseline")
     except ScenarioError:
         return
-    if not isinstance(baseline, str) or not (file.parent / baseline).is_file():
+    # os.path: a name the system refuses (too long) is no file, not a traceback.
+    if not isinstance(baseline, str) or not os.path.isfile(file.parent / baseline):
         return
     if is_regional_file(file.parent / baseline) == regional:
         return

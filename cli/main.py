@@ -98,6 +98,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     Every source is checked before any scenario runs or any file is written.
     """
     plan = _compare_plan(args)
+    _refuse_other_outputs(plan)
     with ExitStack() as held:
         # Every folder claimed before its contents are checked and before the first run:
         # one held by another command stops the comparison before anything is written,
@@ -108,6 +109,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for source, run_dir, scenario in plan:
             _compare_one(args, source, run_dir, scenario)
     return 0
+
+
+def _refuse_other_outputs(plan: list[tuple[Path, Path, bool]]) -> None:
+    """Refuse a source folder that another command wrote: compare reads run folders."""
+    from experiments.output_paths import outputs_kind
+
+    for _, run_dir, scenario in plan:
+        kind = None if scenario else outputs_kind(run_dir)
+        if kind not in (None, "run"):
+            article = "an" if kind[0] in "aeiou" else "a"
+            found = f"holds {article} {kind}'s outputs: compare reads the folders of ngo-abm run"
+            raise ScenarioError(run_dir, "source", found)
 
 
 def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario: bool) -> None:

@@ -94,7 +94,8 @@ def counterfactual_choices(scenarios: Mapping[str, Scenario], baseline: str) -> 
         if key.startswith("counterfactuals/")
         and s.country == base.country
         and s.start_year == base.start_year
-        and differs_in_run(base, s.model_copy(update={"end_year": base.end_year}))
+        and s.end_year == base.end_year
+        and differs_in_run(base, s)
     ]
     return [*files, LEVERS_ONLY]
 

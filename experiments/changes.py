@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from model import Scenario, ScenarioError
+from model.config_files import read_yaml_mapping
 from model.limits import MIN_YEAR
 from model.scenario import Donor, NeighbourRevolution, Series, Shock, YearFact
 
@@ -40,17 +41,19 @@ def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
 
 
 def check_own_end_year(
-    path: Path, where: str, own: Scenario, inherited: int, baseline: Scenario
+    path: Path, where: str, file: Path, baseline_end: int, baseline: Scenario
 ) -> None:
     """Refuse a counterfactual file that sets an end year the experiment would not run.
 
     Every scenario of an experiment runs the experiment's years (its ``end_year``, or the
-    baseline's): a counterfactual may keep the end of the baseline file (``inherited``) or
-    name the run's, and any other would be overridden silently.
+    baseline's): an end year the file inherits is replaced without a word, as is the
+    baseline file's own (``baseline_end``: the baseline file itself may be the
+    counterfactual, with levers), but another that it sets would be overridden silently.
     """
-    if own.end_year not in (inherited, baseline.end_year):
-        found = f"ends in {own.end_year}, but the experiment runs to {baseline.end_year}"
-        raise ScenarioError(path, where, f"{found} (set the experiment's end_year instead)")
+    own = read_yaml_mapping(file).get("end_year")
+    if own is not None and own not in (baseline.end_year, baseline_end):
+        found = f"sets end_year {own}, but the experiment runs to {baseline.end_year}"
+        raise ScenarioError(path, where, f"{found} (its end_year or the baseline's)")
 
 
 def check_changes_in_run(

@@ -138,7 +138,9 @@ def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
             colors=[color for _, color in INCOME_SOURCES.values()],
             alpha=0.8,
         )
-        ax.set_title(experiment.scenarios[key].name, fontsize=10)
+        # A counterfactual of levers runs the baseline's scenario: its own name tells it.
+        title = experiment.baseline.name if key == BASELINE else _title(experiment, key)
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("year")
         ax.grid(alpha=0.3)
     axes.flat[0].set_ylabel(f"NGO income, {unit}")
@@ -231,7 +233,7 @@ def _figure_legend(fig, ax, reported: bool) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if reported:
         handles.append(Line2D([], [], color="black", marker="o", ls=""))
-        labels.append("reported in the article (bar: tolerance)")
+        labels.append("reported figure, the article's or an official count (bar: tolerance)")
     fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
 
 

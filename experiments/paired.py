@@ -85,6 +85,7 @@ def run_experiment(
     scheduler: str | None = None,
     posterior: str | Path = DEFAULT_POSTERIOR,
     progress: bool = False,
+    before_first_write: Callable[[], None] | None = None,
 ) -> RunStats:
     """Run the experiment's missing chunks and store each as it completes.
 
@@ -95,6 +96,8 @@ def run_experiment(
         scheduler: Address of an existing dask.distributed scheduler (overrides workers).
         posterior: The posterior file (with ``params: posterior``).
         progress: Show a progress bar (on a terminal only).
+        before_first_write: Called once before the first chunk is written, after every
+            check of the inputs and the backend has passed (``retire_outputs``).
 
     Returns:
         The chunks and how many runs were run and reused.
@@ -112,6 +115,9 @@ def run_experiment(
         total=total, desc="runs", unit="run", disable=None if progress else True, leave=False
     ) as bar:
         for chunk, frame in run_chunks(missing, workers, scheduler):
+            if before_first_write is not None:
+                before_first_write()
+                before_first_write = None
             write_chunk(out / chunk.relpath, frame, chunk.key)
             bar.update(len(chunk.tasks))
     backend = f"dask {scheduler}" if scheduler else f"{workers} local process(es)"

@@ -254,16 +254,16 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
     """
     folder = path.parent
     baseline_file = named_file(path, "baseline", folder / spec.baseline)
-    baseline_as_filed = load_scenario(baseline_file)
-    baseline = _with_end_year(path, baseline_as_filed, spec.end_year)
+    as_filed = load_scenario(baseline_file)
+    baseline = _with_end_year(path, as_filed, spec.end_year)
     scenarios = {BASELINE: baseline}
     changes = {}
     for i, item in enumerate(spec.counterfactuals):
         where = f"counterfactuals.{i}.scenario"
         file = named_file(path, where, folder / item.scenario)
-        as_filed = load_scenario(file)
-        check_own_end_year(path, where, as_filed, baseline_as_filed.end_year, baseline)
-        scenario = _with_end_year(path, as_filed, baseline.end_year)
+        loaded = load_scenario(file)  # its own errors first, then its end year
+        check_own_end_year(path, where, file, as_filed.end_year, baseline)
+        scenario = _with_end_year(path, loaded, baseline.end_year)
         _check_pairable(path, where, baseline, scenario)
         policy = _policy_changes(path, where, baseline, scenario)
         others = _lever_changes(path, f"counterfactuals.{i}.levers", item, scenario)

@@ -112,4 +112,18 @@ def test_a_counterfactual_ending_elsewhere_than_the_run_is_refused(tmp_path, pos
     cf = [{"name": "short", "scenario": str(path), "question": "What would this change?"}]
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
-    _fails_in_one_line(capsys, argv, tmp_path / "out", "ends in 2005", "runs to 2012")
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "sets end_year 2005", "runs to 2012")
+
+
+def test_an_inherited_end_year_is_replaced_by_the_runs_own(tmp_path):
+    # The baseline file ends in 2015 itself; the counterfactual inherits 2023 from the
+    # file it extends, and the experiment runs to 2015: nothing set is overridden.
+    baseline = tmp_path / "base.yaml"
+    baseline.write_text(f"extends: {SCENARIOS / 'kyrgyzstan.yaml'}\nend_year: 2015\n")
+    shock = "{name: early, year: 2011, instability: 0.5, source: a test}"
+    scenario = _counterfactual_file(tmp_path, f"state:\n  shocks:\n    - {shock}\n")
+    cf = [{"name": "early", "scenario": str(scenario), "question": "What would this change?"}]
+    file = write_experiment(
+        tmp_path / "e.yaml", baseline=str(baseline), counterfactuals=cf, end_year=2015
+    )
+    assert load_experiment(file).scenarios["early"].end_year == 2015

@@ -347,3 +347,13 @@ def test_a_rerun_stopped_while_its_chunks_run_leaves_no_manifest_over_them(tmp_p
     status, _, err = run_cli(["experiment", second, "--out", out])
     assert status == 130, err
     assert not (out / "manifest.json").exists()
+
+
+def test_a_refused_rerun_keeps_the_earlier_runs_manifest(tmp_path):
+    out = tmp_path / "out"
+    file = write_experiment(tmp_path / "e.yaml", params="scenario")
+    assert run_cli(["experiment", file, "--out", out])[0] == 0
+    missing = tmp_path / "nope.parquet"
+    argv = ["experiment", file, "--params", "posterior", "--posterior", missing, "--out", out]
+    assert_one_line(argv, "nope.parquet")
+    assert json.loads((out / "manifest.json").read_text("utf-8"))["spec"]["params"] == "scenario"

@@ -96,6 +96,8 @@ def test_compare_refuses_an_experiments_folder_as_a_run(repo, tmp_path, monkeypa
     _outputs(folder, "experiment")
     status, out, err = run_cli(["compare", str(folder)])
     assert status == 2 and "holds an experiment's outputs" in err, err
+    # Said as what compare reads, not as advice to remove the results.
+    assert "compare reads the folders of ngo-abm run" in err
 
 
 REGIONAL_CHANGES = {

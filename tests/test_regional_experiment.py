@@ -255,3 +255,14 @@ def test_an_experiment_file_of_the_other_kind_names_the_command_that_runs_it(
     assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
     assert f"{file}: baseline: " in stderr and expected in stderr, stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_baseline_name_too_long_for_the_system_is_one_line(tmp_path):
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    data["baseline"] = "b" * 300 + ".yaml"
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for command in ("experiment", "regional-experiment"):
+        status, _, stderr = run_cli([command, str(path), "--out", str(tmp_path / "o")])
+        assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+        assert "Traceback" not in stderr and f"{path}: " in stderr

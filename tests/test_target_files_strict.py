@@ -263,3 +263,12 @@ def test_compare_records_the_figure_files_it_compared_against(folder_copy):
     assert set(names) == {"targets.yaml", "targets_external.yaml", "external_unfitted.yaml"}
     for name, digest in names.items():
         assert digest == hashlib.sha256((CALIBRATION / name).read_bytes()).hexdigest()
+
+
+def test_an_external_name_the_system_refuses_is_one_line(tmp_path):
+    data = yaml.safe_load((CALIBRATION / "targets.yaml").read_text(encoding="utf-8"))
+    data["external"] = "x" * 300 + ".yaml"  # longer than a file name may be
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ScenarioError, match="external: x+.yaml: not found, or not a file"):
+        load_target_file(path)
