@@ -313,6 +313,9 @@ def _validated(path: Path, data: dict[str, Any]) -> ExperimentSpec:
 
 
 def _message(err: dict[str, Any]) -> str:
+    if err["type"] == "extra_forbidden" and "levers" in err["loc"][:-1]:
+        # A mistyped lever: say which there are, as for a mechanism.
+        return f"unknown lever (the levers: {', '.join(Levers.model_fields)})"
     return {"extra_forbidden": "unknown key", "missing": "required field is missing"}.get(
         err["type"], err["msg"].removeprefix("Value error, ")
     )

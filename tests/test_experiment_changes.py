@@ -4,7 +4,8 @@ A counterfactual whose scenario changes all fall outside the years run (a shock 
 the end, a series changed only after it, with or without levers beside them) is refused
 with one line, as is one whose own end year the experiment would override; a change of
 a source note alone is no change, and the CPI's base year, which converts every year's
-dollars, counts even after the end (``experiments/changes.py``).
+dollars, counts even after the end (``experiments/changes.py``); a mistyped lever is
+named with the levers there are.
 """
 
 from __future__ import annotations
@@ -127,3 +128,18 @@ def test_an_inherited_end_year_is_replaced_by_the_runs_own(tmp_path):
         tmp_path / "e.yaml", baseline=str(baseline), counterfactuals=cf, end_year=2015
     )
     assert load_experiment(file).scenarios["early"].end_year == 2015
+
+
+def test_a_mistyped_lever_is_named_with_the_levers_there_are(tmp_path, posterior, capsys):
+    cf = [
+        {
+            "name": "typo",
+            "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+            "question": "What would this change?",
+            "levers": {"foreign_cut_yr": 2012},
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    expected = ("levers.foreign_cut_yr: unknown lever", "foreign_cut_year, foreign_cut_depth")
+    _fails_in_one_line(capsys, argv, tmp_path / "out", *expected)
