@@ -187,13 +187,13 @@ def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str 
     Raises:
         ScenarioError: naming ``source``, the column and, where it applies, the year.
     """
-    years = _numbers(frame, "year", source, None)
+    years = numbers(frame, "year", source, None)
     if np.isnan(years).any():
         raise ScenarioError(source, "year", "an empty cell: every row has a year")
     for t in targets:
         read = _years_read(years, t)
         for name in filter(None, (t.column, t.denominator)):
-            values = _numbers(frame, name, source, years)
+            values = numbers(frame, name, source, years)
             empty = read & np.isnan(values)
             if empty.any():
                 where = f"empty in {years[empty][0]:.0f}, a year target {t.id} reads"
@@ -204,10 +204,17 @@ def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str 
                 raise ScenarioError(source, name, f"{where}: a count is never negative")
 
 
-def _numbers(
+def numbers(
     frame: pd.DataFrame, name: str, source: str | Path, years: np.ndarray | None
 ) -> np.ndarray:
-    # A text cell makes pandas read the whole column as text, which numpy cannot convert.
+    """Return a run table's column as floats; a text cell (a hand edit) is one line.
+
+    A text cell makes pandas read the whole column as text, which numpy cannot convert.
+    ``years`` (the table's, as numbers) places the cell in the message.
+
+    Raises:
+        ScenarioError: naming ``source``, the column and, with ``years``, the year.
+    """
     if name not in frame.columns:
         raise ScenarioError(source, name, "column missing")
     column = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)

@@ -52,7 +52,7 @@ from .paired import (
     run_experiment,
     summary_table,
 )
-from .runs import file_sha256, git_commit, package_versions, retract_manifest
+from .runs import file_sha256, git_commit, package_versions, posterior_record, retract_manifest
 from .spec import (
     BASELINE,
     CALIBRATED_INPUTS,
@@ -182,8 +182,7 @@ def build_manifest(
             for name, s in experiment.scenarios.items()
         },
         "params": spec.params,
-        "posterior_file": str(posterior) if uses_posterior else None,
-        "posterior_sha256": _sha256_or_none(posterior) if uses_posterior else None,
+        **posterior_record(Path(posterior) if uses_posterior else None),
         "seeds": "run (draw, replicate) uses SeedSequence(seed, spawn_key=(draw, replicate))",
         "model_code_sha256": model_fingerprint(),
         "runs": experiment.runs,

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from calibration.atomic import write_text_atomic
-from calibration.compare import check_targets_fit_runs, compare
+from calibration.compare import check_targets_fit_runs, compare, numbers
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
 from calibration.targets import (
@@ -174,7 +174,8 @@ def posterior_record(posterior: Path | None) -> dict[str, str | None]:
     """Return a manifest's record of the posterior file parameters were drawn from."""
     if posterior is None:
         return {"posterior_file": None, "posterior_sha256": None}
-    return {"posterior_file": str(posterior), "posterior_sha256": file_sha256(posterior)}
+    digest = file_sha256(posterior) if Path(posterior).exists() else None
+    return {"posterior_file": str(posterior), "posterior_sha256": digest}
 
 
 def retract_manifest(folder: Path) -> None:
@@ -253,15 +254,9 @@ def check_numbers(frame: pd.DataFrame, columns, table: Path) -> None:
     Empty cells and negative counts are the comparison's to judge, where a target reads
     them (``calibration.compare.check_run_table``).
     """
+    years = numbers(frame, "year", table, None)  # first: it places the other cells
     for column in columns:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() & frame[column].notna()
-        if bad.any():
-            row = int(bad.to_numpy().argmax())
-            year = pd.to_numeric(frame["year"], errors="coerce").iloc[row]
-            where = f"in {int(year)}" if pd.notna(year) else f"in row {row + 2}"
-            found = f"{str(frame[column].iloc[row])[:20]!r} {where} is not a number"
-            raise ScenarioError(table, column, found)
+        numbers(frame, column, table, years)
 
 
 def compare_unfitted(

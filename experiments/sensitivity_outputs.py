@@ -26,7 +26,7 @@ from model import Scenario, ScenarioError
 from model.code import model_fingerprint
 
 from .output_paths import check_outputs_kind
-from .runs import file_sha256, git_commit, package_versions, retract_manifest
+from .runs import file_sha256, git_commit, package_versions, posterior_record, retract_manifest
 
 MANIFEST = "manifest.json"
 # The manifest key that marks a sensitivity analysis's folder (``outputs_kind``).
@@ -119,8 +119,7 @@ def build_manifest(
         },
         "params_source": "posterior" if posterior is not None else "priors",
         "ranges": source,
-        "posterior_file": str(posterior) if posterior is not None else None,
-        "posterior_sha256": file_sha256(posterior) if posterior is not None else None,
+        **posterior_record(None if posterior is None else Path(posterior)),
         "priors_file": None if posterior is not None else str(priors),
         "priors_sha256": None if posterior is not None else file_sha256(priors),
         # Country runs only: the code they execute, as a run folder's manifest records it.
