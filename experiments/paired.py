@@ -227,8 +227,15 @@ def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
                 "baseline": part["baseline_median"].map(_fmt),
                 "counterfactual": part["counterfactual_median"].map(_fmt),
                 "difference [90% interval]": [
-                    f"{_fmt(m, True)} [{_fmt(a, True)}, {_fmt(b, True)}]"
-                    for m, a, b in zip(part.diff_median, part.diff_q05, part.diff_q95, strict=True)
+                    _fmt_difference((m, a, b), max(abs(x), abs(y)))
+                    for m, a, b, x, y in zip(
+                        part.diff_median,
+                        part.diff_q05,
+                        part.diff_q95,
+                        part.baseline_median,
+                        part.counterfactual_median,
+                        strict=True,
+                    )
                 ],
                 "CRN/indep. width": part["crn_width_ratio"].map(
                     lambda r: "n/a" if not np.isfinite(r) else f"{r:.2f}"
@@ -259,6 +266,29 @@ def _fmt(x: float, signed: bool = False) -> str:
     if abs(x) >= 100:
         return f"{x:{sign},.0f}"
     return f"{x:{sign}.3g}"
+
+
+def _fmt_difference(diffs: tuple[float, float, float], level: float) -> str:
+    """Return "median [q05, q95]" of a difference, at most as fine as its level is shown.
+
+    A difference below the last digit ``_fmt`` shows of the level (float rounding
+    between runs that differ only in the order of a sum, of the order of 1e-7 on a
+    share) reads 0 rather than as an effect.
+    """
+    if np.isfinite(level) and level > 0:
+        resolution = _shown_resolution(level)
+        diffs = tuple(0.0 if abs(d) < resolution / 2 else d for d in diffs)
+    m, a, b = (_fmt(d, True) if d != 0 else "0" for d in diffs)
+    return f"{m} [{a}, {b}]"
+
+
+def _shown_resolution(level: float) -> float:
+    """Return the value of the last digit ``_fmt`` shows of a positive ``level``."""
+    if level >= 1e6:
+        return 1e4
+    if level >= 100:
+        return 1.0
+    return 10.0 ** (np.floor(np.log10(level)) - 2)
 
 
 def describe(experiment: Experiment, posterior: str | Path) -> str:

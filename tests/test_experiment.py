@@ -20,6 +20,7 @@ from experiments.experiment import (
     BASELINE,
     build_chunks,
     effects_figure,
+    format_summary,
     load_experiment,
     parameter_sets,
     run_experiment,
@@ -271,6 +272,22 @@ def test_experiment_end_to_end(tmp_path, posterior, capsys):
     assert not base[~before].equals(other[~before].assign(scenario=BASELINE))
     # Each draw uses its own posterior parameter set: the draws' runs differ.
     assert not base.xs(0, level="draw").equals(base.xs(1, level="draw"))
+
+
+def test_a_difference_below_the_shown_digits_of_its_level_reads_zero(tmp_path):
+    # A share of 0.646 is shown to three decimals: a median difference of -5e-7 (float
+    # rounding between paired runs) is no effect, a difference of -0.358 is one.
+    experiment = load_experiment(write_experiment(tmp_path / "tiny.yaml"))
+    row = {"counterfactual": "no-2010-shock", "output": "share_income_foreign", "year": 2017}
+    levels = {"baseline_median": 0.646, "counterfactual_median": 0.601}
+    diffs = {"diff_median": -5.41e-07, "diff_q05": -0.358, "diff_q95": 3e-8}
+    widths = {"crn_width_ratio": 0.98}
+    text = format_summary(pd.DataFrame([row | levels | diffs | widths]), experiment)
+    assert "0 [-0.358, 0]" in text and "e-07" not in text and "e-08" not in text
+    counts = {"baseline_median": 20_000.0, "counterfactual_median": 20_120.0}
+    count_diffs = {"diff_median": 120.0, "diff_q05": -3.0, "diff_q95": 300.0}
+    text = format_summary(pd.DataFrame([row | counts | count_diffs | widths]), experiment)
+    assert "+120 [-3, +300]" in text
 
 
 def test_the_effects_figure_plots_each_difference_over_the_baseline(tmp_path):
