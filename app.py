@@ -24,8 +24,10 @@ from calibration.posterior import has_posterior, posterior_median
 from dashboard.counterfactual import NO_SWITCH, CounterfactualView
 from dashboard.regional import RegionalView
 from dashboard.single_run import FundingMix, IncomeDistribution, NGOCounts
+from experiments.changes import differs_in_run
 from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
 from model.levers import apply_levers
+from model.limits import MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
 from model.regional_scenario import is_regional_file
 
@@ -97,7 +99,29 @@ def parse_seed(text: object) -> tuple[int, str | None]:
         return DEFAULT_SEED, f"seed {text!r} is not a whole number: seed {DEFAULT_SEED} used"
     if seed < 0:
         return DEFAULT_SEED, f"seed {seed} is negative: seed {DEFAULT_SEED} used"
+    if seed > MAX_SEED:
+        # As `ngo-abm run` refuses it: a dashboard run must be one the command can repeat.
+        return DEFAULT_SEED, f"seed {seed} is above {MAX_SEED:,}: seed {DEFAULT_SEED} used"
     return seed, None
+
+
+def same_run_as_country(key: str) -> str | None:
+    """Return a note when counterfactual ``key`` runs exactly as its country's scenario.
+
+    A projection's change (the 2024 law) falls after a run that ends in 2023: the file
+    loads and runs, but its run is the country's, as the counterfactual tab and the
+    experiments refuse to compare it.
+    """
+    scenario = SCENARIOS[key]
+    country = SCENARIOS.get(scenario.country)
+    if not key.startswith("counterfactuals/") or country is None:
+        return None
+    if differs_in_run(country, scenario):
+        return None
+    return (
+        f"this file changes nothing in the years it runs ({scenario.start_year}-"
+        f"{scenario.end_year}): the run is the same as {scenario.country}'s"
+    )
 
 
 def _optional(value: object, kind: type) -> int | float | None:
@@ -165,6 +189,8 @@ class DashboardModel(NGOModel):
         self.scenario_name = scenario_name
         self.notes = [seed_note] if seed_note else []
         self.notes += self._lever_notes(base)
+        same = same_run_as_country(scenario_name)
+        self.notes += [same] if same else []
         if self.levers["foreign_cut_year"] > base.end_year:
             # The slider runs to the latest end year of any scenario; this one ends earlier,
             # so the cut is dropped (noted above) rather than refused by ``apply_levers``.

@@ -56,6 +56,8 @@ def axis_label(column: str, denominator: str | None = None) -> str:
     for suffix, unit in units.items():
         if column.endswith(suffix):
             return unit
+    if "ties" in column:
+        return "cross-border ties"
     return "donors" if column.startswith("donors") else "NGOs"
 
 

@@ -125,10 +125,22 @@ def _part(
     return lambda done, _: on_progress(before + done, total)
 
 
-def seed_problem(seed: int | None) -> str | None:
-    """Return why a seed typed in the page cannot be used, or ``None``."""
-    if seed is None or not 0 <= seed <= MAX_SEED:
-        return f"the seed must be a whole number from 0 to {MAX_SEED}"
+def seed_problem(typed: str, replicates: int) -> str | None:
+    """Return why the seed typed in the page cannot be used, or ``None``.
+
+    The text as typed, so that text that is no number disables Run rather than leaving the
+    last good seed in force; replicate ``r`` runs with seed ``seed + r``, so the last one
+    must not pass the largest seed either (``experiments.runner.replicate_seeds``).
+    """
+    try:
+        seed = int(typed.strip())
+    except ValueError:
+        return f"seed {typed!r}: the seed must be a whole number from 0 to {MAX_SEED}"
+    if not 0 <= seed <= MAX_SEED:
+        return f"seed {seed}: the seed must be a whole number from 0 to {MAX_SEED}"
+    if seed + replicates - 1 > MAX_SEED:
+        last = f"{replicates} replicates from seed {seed} would end at {seed + replicates - 1}"
+        return f"{last}, past the largest seed {MAX_SEED}"
     return None
 
 
@@ -155,19 +167,19 @@ def regional_task(seed: int, replicates: int, counterfactual: str) -> RegionalRu
 @solara.component
 def RegionalView():
     """The page: seed and replicates in the sidebar, progress, then the charts."""
-    seed, set_seed = solara.use_state(DEFAULT_SEED)
+    typed, set_typed = solara.use_state(str(DEFAULT_SEED))
     replicates, set_replicates = solara.use_state(DEFAULT_REPLICATES)
     counterfactual, set_counterfactual = solara.use_state(NONE)
-    problem = seed_problem(seed)
+    problem = seed_problem(typed, replicates)
 
     def start() -> None:
         progress_text.value = ""
-        regional_task(seed, replicates, counterfactual)
+        regional_task(int(typed.strip()), replicates, counterfactual)
 
     with solara.Sidebar(), solara.Column():
         with solara.Card("Run the regional model"):
             solara.Markdown(f"`{REGION_FILE.parent.name}/{REGION_FILE.name}`, as `ngo-abm run`")
-            solara.InputInt("Seed", value=seed, on_value=set_seed, optional=True)
+            solara.InputText("Seed", value=typed, on_value=set_typed, continuous_update=True)
             solara.SliderInt(
                 "Replicates",
                 value=replicates,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from calibration.plotting import axis_label
 from experiments.regional_figures import (
     COUNTRY_COLOURS,
     SECTOR_COLOURS,
@@ -216,6 +217,7 @@ def difference_figure(summary: pd.DataFrame, events: list[Event]):
         _shade_restrictions(ax, events, summary.country.nunique())
         ax.set_title(output.replace("_", " "), fontsize=10)
         ax.set_xlabel("year")
+        ax.set_ylabel(f"difference, {axis_label(output)}", fontsize=8)
     for ax in axes.flat[len(outputs) :]:
         ax.remove()
     axes.flat[0].legend(fontsize=8)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from calibration.plotting import axis_label
 from experiments.regional_experiment import (
     BASELINE,
     RegionalExperimentSpec,
@@ -101,6 +102,7 @@ def compare_counterfactual(
 def key_year_table(summary: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     """Return the paired differences in ``years``: "median [10%, 90%]" per output and country."""
     chosen = summary[summary.year.isin(years)]
+    chosen = chosen.assign(output=[f"{o} ({axis_label(o)})" for o in chosen.output])
     cells = chosen.assign(
         cell=[
             f"{q50:+.3g} [{q10:+.3g}, {q90:+.3g}]"

@@ -42,6 +42,7 @@ from .regional_runs import (
     country_file_hashes,
     regional_params_file,
     regional_replicate_params,
+    replaced_regional_parameters,
     run_region_replicates,
 )
 from .runner import replicate_seeds
@@ -81,6 +82,12 @@ class RegionalExperimentSpec(Strict):
     notes: str = ""
 
     @model_validator(mode="after")
+    def _unique_outputs(self) -> RegionalExperimentSpec:
+        if len(set(self.outputs)) != len(self.outputs):
+            raise ValueError("outputs must not repeat")
+        return self
+
+    @model_validator(mode="after")
     def _unique_names(self) -> RegionalExperimentSpec:
         names = [c.name for c in self.counterfactuals]
         if BASELINE in names or len(set(names)) != len(names):
@@ -113,9 +120,34 @@ def load_regional_experiment(
         regions[item.name] = _region(path, fields[item.name], item.scenario)
         if not region_changes(regions[BASELINE], regions[item.name]):
             raise ScenarioError(path, fields[item.name], "changes nothing in the baseline")
+        _check_parameters_kept(path, fields[item.name], spec.params, regions, item.name)
     for name, region in regions.items():
         _check_key_years(path, fields[name], region, spec.key_years)
     return spec, regions
+
+
+def _check_parameters_kept(
+    path: Path, field: str, mode: str, regions: dict[str, Region], name: str
+) -> None:
+    """Refuse a counterfactual ``parameters:`` value that the posterior would replace.
+
+    Under the regional posterior's draws or median, a regional parameter's file value
+    is replaced in every run unless the file holds it under ``fixed:``, so a change of
+    it would report no effect without a word.
+    """
+    base, other = regions[BASELINE], regions[name]
+    changed = [
+        p
+        for p in sorted(replaced_regional_parameters(mode))
+        if p not in other.fixed
+        and other.spec.parameters.values()[p] != base.spec.parameters.values()[p]
+    ]
+    if changed:
+        found = (
+            f"sets parameters.{changed[0]}, which the regional posterior replaces in every "
+            f"run (params: {mode}); hold it under fixed: to change it"
+        )
+        raise ScenarioError(path, field, found)
 
 
 def _scenario_record(region: Region) -> dict:

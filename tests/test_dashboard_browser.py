@@ -131,12 +131,23 @@ def test_dashboard_model_switches_a_mechanism_off_before_the_levers(app):
     assert app.MODEL_PARAMS["switch_off"]["values"] == ["none", *MECHANISMS]
 
 
-@pytest.mark.parametrize("typed", ["abc", "-3", "1.5"])
+@pytest.mark.parametrize("typed", ["abc", "-3", "1.5", "4294967296", "99999999999999999999"])
 def test_a_bad_seed_is_reported_and_the_default_used(app, typed):
     model = app.DashboardModel(seed=typed)
     assert model.seed == app.DEFAULT_SEED
     [note] = model.notes
     assert typed in note and note.endswith(f"seed {app.DEFAULT_SEED} used")
+
+
+def test_a_counterfactual_that_runs_as_its_country_says_so(app):
+    # The 2024 law in a run to 2023: the run is Kyrgyzstan's, and the panel says so.
+    law = app.DashboardModel(scenario_name="counterfactuals/kg_foreign_representatives_law_2024")
+    assert law.notes == [
+        "this file changes nothing in the years it runs (1991-2023): the run is the same as "
+        "kyrgyzstan's"
+    ]
+    assert app.DashboardModel(scenario_name="counterfactuals/kg_no_2010_shock").notes == []
+    assert app.DashboardModel(scenario_name="kyrgyzstan").notes == []
 
 
 def test_defaults_are_the_scenario_as_written_without_a_posterior(app, monkeypatch):
@@ -377,6 +388,14 @@ def test_the_regional_view_runs_replicates_and_shows_the_network_in_a_chosen_yea
 ):
     page, run = _open_tab(browser, dashboard_url, "regional", "Run")
     timeout_ms = PAGE_SECONDS * 1000
+    # Text that is no seed disables Run (it used to run the last good seed).
+    seed = page.get_by_label("Seed")
+    seed.fill("12abc")
+    page.get_by_text("seed '12abc': the seed must be a whole number").wait_for(timeout=timeout_ms)
+    assert run.is_disabled()
+    seed.fill("1")
+    page.wait_for_function("() => !document.body.innerText.includes('12abc')", timeout=timeout_ms)
+    assert run.is_enabled()
 
     replicates = page.locator('[role="slider"][aria-label="Replicates"]')
     replicates.focus()

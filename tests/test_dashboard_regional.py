@@ -21,6 +21,7 @@ from dashboard.regional import events_text, run_regional, seed_problem
 from dashboard.regional_charts import (
     Event,
     breakdown_figure,
+    difference_figure,
     median_ties_by,
     network_at,
     network_year_figure,
@@ -159,9 +160,20 @@ def test_the_time_charts_mark_the_events():
     plt.close(fig)
 
 
-@pytest.mark.parametrize(("seed", "ok"), [(0, True), (MAX_SEED, True), (-1, False), (None, False)])
-def test_a_seed_outside_the_range_is_refused(seed, ok):
-    assert (seed_problem(seed) is None) == ok
+@pytest.mark.parametrize(
+    ("typed", "replicates", "ok"),
+    [
+        ("0", 1, True),
+        (f" {MAX_SEED} ", 1, True),
+        (str(MAX_SEED - 4), 5, True),
+        (str(MAX_SEED - 3), 5, False),
+        ("-1", 1, False),
+        ("12abc", 1, False),
+        ("", 1, False),
+    ],
+)
+def test_a_seed_that_is_no_number_or_outside_the_range_is_refused(typed, replicates, ok):
+    assert (seed_problem(typed, replicates) is None) == ok
 
 
 def test_the_counterfactuals_offered_are_the_regional_experiments_on_the_same_baseline():
@@ -211,17 +223,23 @@ def test_the_key_year_table_shows_median_and_band_per_output_and_country():
     summary = pd.DataFrame(
         {
             "counterfactual": "c",
-            "country": ["kazakhstan", "kazakhstan", "uzbekistan"],
-            "output": ["operational", "operational", "operational"],
-            "year": [2010, 2016, 2010],
-            "baseline_median": [1.0, 2.0, 3.0],
-            "counterfactual_median": [1.0, 2.0, 3.0],
-            "difference_q10": [-1.0, 0.0, 0.0],
-            "difference_q50": [2.0, 0.0, 0.5],
-            "difference_q90": [4.0, 0.0, 1.25],
+            "country": ["kazakhstan", "kazakhstan", "uzbekistan", "uzbekistan"],
+            "output": ["operational", "operational", "operational", "donor_budget_usd"],
+            "year": [2010, 2016, 2010, 2010],
+            "baseline_median": [1.0, 2.0, 3.0, 5e6],
+            "counterfactual_median": [1.0, 2.0, 3.0, 4e6],
+            "difference_q10": [-1.0, 0.0, 0.0, -2e6],
+            "difference_q50": [2.0, 0.0, 0.5, -1e6],
+            "difference_q90": [4.0, 0.0, 1.25, 0.0],
         }
     )
     table = key_year_table(summary, [2010])
     assert list(table.columns) == [2010]
-    assert table.loc[("operational", "kazakhstan"), 2010] == "+2 [-1, +4]"
-    assert table.loc[("operational", "uzbekistan"), 2010] == "+0.5 [+0, +1.25]"
+    assert table.loc[("operational (NGOs)", "kazakhstan"), 2010] == "+2 [-1, +4]"
+    assert table.loc[("operational (NGOs)", "uzbekistan"), 2010] == "+0.5 [+0, +1.25]"
+    money = "donor_budget_usd (constant US$ (the scenario's base year))"
+    assert table.loc[(money, "uzbekistan"), 2010] == "-1e+06 [-2e+06, +0]"
+    # The chart's panels say what unit each difference is in.
+    fig = difference_figure(summary, [])
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels == ["difference, NGOs", "difference, constant US$ (the scenario's base year)"]

@@ -202,6 +202,37 @@ def test_a_counterfactual_that_changes_nothing_or_is_a_country_file_is_refused(t
     )
 
 
+def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_path):
+    # Under the regional posterior a file's `parameters:` value is replaced in every run:
+    # the counterfactual would report no effect. Held under `fixed:` it is kept.
+    base = f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: No mobility\n"
+    moved = tmp_path / "moved.yaml"
+    value = '{value: 0, unit: share, source: "a test"}'
+    moved.write_text(base + f"parameters:\n  donor_mobility: {value}\n")
+    _refused(
+        _experiment_with(tmp_path, moved),
+        tmp_path,
+        "counterfactuals.0.scenario: sets parameters.donor_mobility, which the regional "
+        "posterior replaces in every run (params: auto); hold it under fixed:",
+    )
+    held = tmp_path / "held.yaml"
+    held.write_text(base + 'fixed:\n  donor_mobility: {value: 0, source: "a test"}\n')
+    spec, regions = load_regional_experiment(_experiment_with(tmp_path, held))
+    assert regions["cf"].with_params({"donor_mobility": 0.4}).params["donor_mobility"] == 0
+    # With the file's own values (params: scenario) the change is what runs.
+    data = yaml.safe_load(_experiment_with(tmp_path, moved).read_text(encoding="utf-8"))
+    path = tmp_path / "scenario_params.yaml"
+    path.write_text(yaml.safe_dump({**data, "params": "scenario"}), encoding="utf-8")
+    assert load_regional_experiment(path)[1]["cf"].params["donor_mobility"] == 0
+
+
+def test_repeated_outputs_are_refused_before_any_run(tmp_path):
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump({**data, "outputs": ["registered", "registered"]}))
+    _refused(path, tmp_path, "outputs must not repeat")
+
+
 def test_a_key_year_a_counterfactuals_country_does_not_run_is_refused(tmp_path):
     # a Kazakhstan that ends in 2012 gave NaN differences for 2020 (exit 0)
     short = tmp_path / "kz_short.yaml"
