@@ -248,6 +248,8 @@ def _open_history(
     if db.exists():
         if not force:
             raise ScenarioError(db, "", "a calibration database exists: use --resume or --force")
+        # --force replaces a calibration database, never another file given by mistake.
+        _stored_fingerprint(db)
         db.unlink()
     db.parent.mkdir(parents=True, exist_ok=True)
     observed = {t.id: t.reference for t in targets}
@@ -285,6 +287,8 @@ def export_posterior(
     """
     priors = load_priors(priors_path)
     history = pyabc.History(_db_url(db))
+    if history.max_t < 0:
+        raise ScenarioError(db, "", "holds no complete generation to export")
     t = history.max_t if generation is None else generation
     if not 0 <= t <= history.max_t:
         raise ScenarioError(db, "generation", f"{t} is not stored (0 to {history.max_t})")

@@ -18,10 +18,11 @@ from experiments.output_paths import check_file
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark, print its JSON lines and table, and write ``--out`` if given."""
     if args.out is not None:
-        # The benchmark writes one file and creates no folder for it.
+        # The benchmark writes one file and creates no folder for it; a file in the way
+        # is named as such first.
+        check_file(args.out, "--out")
         if not args.out.parent.is_dir():
             raise UsageError(f"{args.out}: --out: folder {args.out.parent} does not exist")
-        check_file(args.out, "--out")
     settings = benchmark.QUICK if args.quick else benchmark.FULL
     records = benchmark.run_benchmark(
         args.cases,

@@ -105,7 +105,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.action == "report":
         from experiments.calibration_report import REPORT_DIR, write_report
 
-        with output_folder(REPORT_DIR, "report"):
+        with output_folder(REPORT_DIR, "report", kind="calibration report"):
             out = write_report(
                 draws=args.draws,
                 seed=args.seed,
@@ -155,7 +155,8 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
         )
         estimator_file.parent.mkdir(parents=True, exist_ok=True)
         export(estimator, cost, estimator_file, parquet, summary)
-    print(f"wrote {estimator_file}, {parquet} and {summary}")
+    description = estimator_file.with_suffix(".json")
+    print(f"wrote {estimator_file} (described by {description.name}), {parquet} and {summary}")
     return 0
 
 
@@ -163,15 +164,18 @@ def _calibrate_regional(args: argparse.Namespace) -> int:
     """Calibrate the regional layer on the article's regional patterns; write the report."""
     from calibration.regional import REGIONAL_POSTERIOR, NoDrawKept
     from experiments.regional_calibration import REPORT, calibrate_and_report
-    from model.regional_scenario import load_region
+    from model.regional_scenario import load_region, resolve_region
 
+    if "countries" not in resolve_region(Path(args.region)):
+        found = "is a country scenario, not a regional one (countries:)"
+        raise ScenarioError(args.region, "--region", found)
     region = load_region(args.region)
     if region.spec.fixed:
         raise UsageError(
             f"calibrate regional: {args.region} holds fixed parameters (a counterfactual); "
             "calibrate the baseline it extends"
         )
-    with output_folder(REPORT.parent, "report"):
+    with output_folder(REPORT.parent, "report", kind="calibration report"):
         try:
             out = calibrate_and_report(region, args.draws, args.seed, args.workers)
         except NoDrawKept as exc:
@@ -223,7 +227,8 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--population",
-        type=whole_number(1, MAX_POPULATION),
+        # Two at least: the t proposal is fitted to the last generation's particles.
+        type=whole_number(2, MAX_POPULATION),
         default=None,
         help="particles per generation (default 200)",
     )

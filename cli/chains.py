@@ -37,7 +37,8 @@ def cmd_chains(args: argparse.Namespace) -> int:
     )
     out = args.out or REPORT_DIR
     estimator = load_estimator(False)
-    with output_folder(out, "--out" if args.out else "the report folder"):
+    flag = "--out" if args.out else "the report folder"
+    with output_folder(out, flag, kind="calibration report"):
         chains = run_chains(estimator, settings, args.workers, progress=True)
         result = summary(estimator, chains, settings)
         states = write_atomic(out / "chains_states.npz", lambda tmp: _save(tmp, chains.states))

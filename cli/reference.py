@@ -19,6 +19,7 @@ from model.limits import MAX_MINUTES, MAX_RUNS
 
 from .arguments import address, file_path, minutes, seeds, share, whole_number, workers
 
+DEFAULT_ROWS = 20_000
 CHECK_ROWS = 4
 # Below 1 / THRESHOLD_DRAWS the threshold is the least of the estimator's draws whatever the
 # share; above a half the region leaves out more of the posterior than it keeps.
@@ -39,6 +40,8 @@ def cmd_rekey(args: argparse.Namespace) -> int:
             ("--scheduler", args.scheduler is not None),
             ("--sampler", args.sampler is not None),
             ("--eps", args.eps is not None),
+            ("--rows", args.rows is not None),
+            ("--max-minutes", args.max_minutes is not None),
         )
         if given
     ]
@@ -51,9 +54,11 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         raise ScenarioError(RUNS_DIR, "", "no stored tables to carry over")
     summary = rekey_tables(folders, args.seed, args.check_rows or CHECK_ROWS, args.workers)
     for folder, chunks, rows in summary:
-        print(
-            f"{folder}: {chunks} chunks now under the current key ({rows} rows re-run, all equal)"
-        )
+        if chunks:
+            found = f"{chunks} chunks now under the current key ({rows} rows re-run, all equal)"
+        else:
+            found = "already under the current key (nothing re-run)"
+        print(f"{folder}: {found}")
     return 0
 
 
@@ -71,16 +76,18 @@ def cmd_reference(args: argparse.Namespace) -> int:
     from calibration.reference import DEFAULT_TABLE, truncated_table
     from experiments.reference_table import build_table, write_truncated_proposal
 
+    rows = DEFAULT_ROWS if args.rows is None else args.rows
+    max_minutes = MAX_MINUTES if args.max_minutes is None else args.max_minutes
     holdout = args.truncate == "holdout"
     truncated = truncated_table(holdout, args.round)
     folder = args.out or (truncated if args.truncate else DEFAULT_TABLE)
-    with output_folder(folder):
+    with output_folder(folder, kind="reference table"):
         proposal = None
         if args.truncate:
             meta = write_truncated_proposal(
                 folder,
                 holdout,
-                args.rows,
+                rows,
                 seed=args.seed,
                 truncation_round=args.round,
                 sampler=args.sampler or SAMPLERS[0],
@@ -90,16 +97,16 @@ def cmd_reference(args: argparse.Namespace) -> int:
             proposal = folder
         stored = build_table(
             folder,
-            args.rows,
+            rows,
             seed=args.seed,
             workers=args.workers,
             scheduler=args.scheduler,
-            max_minutes=args.max_minutes,
+            max_minutes=max_minutes,
             progress=True,
             proposal=proposal,
             truncation_round=args.round,
         )
-    print(f"{folder}: {stored} of {args.rows} rows stored")
+    print(f"{folder}: {stored} of {rows} rows stored")
     return 0
 
 
@@ -119,7 +126,12 @@ def proposal_summary(meta: dict) -> str:
 def register(sub) -> None:
     """Add the ``reference`` subcommand."""
     p = sub.add_parser("reference", help="build or extend the reference table of prior runs")
-    p.add_argument("--rows", type=whole_number(1, MAX_RUNS), default=20_000, help="table rows")
+    p.add_argument(
+        "--rows",
+        type=whole_number(1, MAX_RUNS),
+        default=None,
+        help=f"table rows (default {DEFAULT_ROWS:,})",
+    )
     p.add_argument("--seed", type=seeds, default=1, help="seed of the table's draws")
     p.add_argument("--workers", type=workers, default=2, help="local processes")
     p.add_argument(
@@ -128,8 +140,8 @@ def register(sub) -> None:
     p.add_argument(
         "--max-minutes",
         type=minutes,
-        default=MAX_MINUTES,
-        help="wait for no chunk after this many minutes (rerun to resume)",
+        default=None,
+        help="wait for no chunk after this many minutes (rerun to resume; default a week)",
     )
     p.add_argument(
         "--out", type=file_path, default=None, help="table folder (calibration/runs/reference)"

@@ -39,7 +39,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     table = args.table or DEFAULT_TABLE
     folder = "--out" if args.out else "the report folder"
     named = "--table" if args.table else "the reference table (--table)"
-    with output_folder(out, folder), _named(table, named):
+    with output_folder(out, folder, kind="calibration report"), _named(table, named):
         path = validate(
             truths=args.truths,
             predictive_truths=args.predictive_truths,

@@ -35,7 +35,8 @@ def output_folder(path: str | Path, flag: str = "--out", kind: str | None = None
 
     Folders created here are removed again if the body leaves them empty (a command
     stopped by bad input writes nothing). With ``kind`` (``"run"``, ``"experiment"``,
-    ``"regional experiment"``, ``"sensitivity analysis"``), a folder that holds another
+    ``"regional experiment"``, ``"sensitivity analysis"``, ``"reference table"``,
+    ``"calibration report"``), a folder that holds another
     kind of command's outputs is refused once the lock is held
     (``output_paths.check_outputs_kind``).
 

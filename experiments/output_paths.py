@@ -15,6 +15,8 @@ from pathlib import Path
 from model import ScenarioError
 from model.config_files import resolve_path
 
+# The files that tell the calibration report's folder, whichever command wrote it.
+REPORT_FILES = ("report.md", "validation.md", "chains.json", "regional.md")
 # Kernel and device file systems: never a place for outputs.
 SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
@@ -80,7 +82,10 @@ def outputs_kind(folder: Path) -> str | None:
     ``scenario_file``, an experiment's its ``experiment_file`` and the chunks it ran
     (``runs_run``), a regional experiment's its ``experiment_file`` alone. An experiment
     stopped before its manifest is told by its chunks (``runs/<scenario>/draws-*.parquet``),
-    which a resumed run reuses.
+    which a resumed run reuses. The commands that write no manifest are told by their
+    files: a reference table by its chunks (``rows_*.parquet``), the calibration report's
+    folder (which ``calibrate report``, ``validate``, ``chains`` and ``calibrate regional``
+    share) by any of its reports.
     """
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -93,7 +98,13 @@ def outputs_kind(folder: Path) -> str | None:
             return "experiment" if "runs_run" in manifest else "regional experiment"
         if "scenario_file" in manifest:
             return "run"
-    return "experiment" if any(folder.glob("runs/*/draws-*.parquet")) else None
+    if any(folder.glob("runs/*/draws-*.parquet")):
+        return "experiment"
+    if any(folder.glob("rows_*.parquet")):
+        return "reference table"
+    if any((folder / name).exists() for name in REPORT_FILES):
+        return "calibration report"
+    return None
 
 
 def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:

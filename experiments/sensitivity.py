@@ -106,14 +106,17 @@ def sampling_problem(
 
     specs = load_priors(priors)
     if has_posterior(posterior):
-        frame = load_posterior(posterior)
-        summary = posterior_summary(frame).set_index("parameter")
-        names = [n for n in parameter_names(frame) if _applies(n, country)]
-        bounds = [(float(summary.loc[n, "q05"]), float(summary.loc[n, "q95"])) for n in names]
+        ranges = _posterior_ranges(country, posterior)
+        names = list(ranges)
+        bounds = [(q05, q95) for q05, q95, _ in ranges.values()]
         source = f"posterior 5%-95% intervals ({_shown(posterior)})"
         absent = [n for n in specs if _applies(n, country) and n not in names]
         if absent:
             source += f"; not in it, so held at the scenario's values: {', '.join(absent)}"
+        held = held_values(country, posterior)
+        if held:
+            values = ", ".join(f"{n} {v:.4g}" for n, v in held.items())
+            source += f"; without spread in it, so held at its value: {values}"
     else:
         names = [n for n in specs if _applies(n, country)]
         bounds = [(specs[n].low, specs[n].high) for n in names]
@@ -132,6 +135,29 @@ def sampling_problem(
         "dists": dists,
     }
     return problem, source
+
+
+def held_values(country: str, posterior: str | Path = DEFAULT_POSTERIOR) -> dict[str, float]:
+    """Return the posterior's parameters of ``country`` with no 5%-95% spread, at their median.
+
+    SALib cannot vary a parameter over an empty range, so the runs hold it at the
+    posterior's value (not the scenario's).
+    """
+    if not has_posterior(posterior):
+        return {}
+    ranges = _posterior_ranges(country, posterior)
+    return {n: median for n, (q05, q95, median) in ranges.items() if not q05 < q95}
+
+
+def _posterior_ranges(country: str, posterior: str | Path) -> dict[str, tuple[float, ...]]:
+    """Return ``{parameter: (q05, q95, median)}`` of the posterior's parameters of ``country``."""
+    frame = load_posterior(posterior)
+    summary = posterior_summary(frame).set_index("parameter")
+    return {
+        n: tuple(float(summary.loc[n, c]) for c in ("q05", "q95", "median"))
+        for n in parameter_names(frame)
+        if _applies(n, country)
+    }
 
 
 def _shown(path: str | Path) -> str:
@@ -155,11 +181,11 @@ def check_size(method: str, samples: int, parameters: int, replicates: int) -> N
     """
     if samples < 2:
         what = "base samples (Sobol)" if method == "sobol" else "trajectories (Morris's sigma)"
-        raise ScenarioError("--samples", str(samples), f"at least 2 {what} are needed")
+        raise ScenarioError("--samples", "", f"{samples} given: at least 2 {what} are needed")
     points = samples * (parameters + (2 if method == "sobol" else 1))
     if points * replicates > MAX_RUNS:
         message = f"{points:,} points x {replicates} replicate(s) is over {MAX_RUNS:,} runs"
-        raise ScenarioError("--samples", str(samples), message)
+        raise ScenarioError("--samples", "", f"{samples} given: {message}")
 
 
 def sample(method: str, problem: dict, samples: int, seed: int) -> np.ndarray:
@@ -171,7 +197,7 @@ def sample(method: str, problem: dict, samples: int, seed: int) -> np.ndarray:
     if method == "sobol":
         if samples & (samples - 1):
             raise ScenarioError(
-                "--samples", str(samples), "Sobol sampling needs a power of 2 (e.g. 64)"
+                "--samples", "", f"{samples} given: Sobol sampling needs a power of 2 (e.g. 64)"
             )
         from SALib.sample import sobol
 
@@ -347,6 +373,9 @@ def run_sensitivity(
             field = "start_year" if stat.years[0] < scenario.start_year else "end_year"
             raise ScenarioError(scenario_path, field, f"{stat.name} needs {stat.years}")
     problem, source = sampling_problem(scenario.country, posterior)
+    held = held_values(scenario.country, posterior)
+    check_extremes(scenario, held, held, posterior)
+    scenario = scenario.with_params(held)
     low, high = (
         {n: b[end] for n, b in zip(problem["names"], problem["bounds"], strict=True)}
         for end in (0, 1)

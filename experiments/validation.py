@@ -96,6 +96,9 @@ def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
     Read under ``key``, the table key the estimator recorded when it was trained, not the
     current code's: a table the current code built or re-keyed has none of its rows.
     """
+    if not Path(folder).is_dir():
+        found = "is a file, not a table folder" if Path(folder).exists() else "not found"
+        raise ScenarioError(folder, "", found)
     if not any(stored_key(path) == key for path in Path(folder).glob("rows_*.parquet")):
         found = (
             f"no rows under table key {key}, which the committed estimator was trained on: "

@@ -72,6 +72,14 @@ def test_bench_runs_only_the_chosen_cases(capsys):
     assert all(g["pass"] is None for g in records[-1]["goals"])
 
 
+def test_bench_out_under_a_file_names_the_file(tmp_path, capsys):
+    (tmp_path / "afile.txt").write_text("x")
+    out = tmp_path / "afile.txt" / "bench.jsonl"
+    assert main(["bench", "--quick", "--cases", "numpy_floor", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "afile.txt: --out: is a file, not a folder" in err, err
+
+
 def test_bench_out_in_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
     out = tmp_path / "missing" / "bench.jsonl"
 

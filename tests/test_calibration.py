@@ -297,6 +297,41 @@ def test_a_kill_during_the_database_set_up_leaves_no_database(tmp_path, monkeypa
     assert [p.name for p in tmp_path.iterdir()] == ["setup.db"]
 
 
+def test_force_replaces_a_calibration_database_and_nothing_else(tmp_path, capsys):
+    victim = tmp_path / "kyrgyzstan.yaml"
+    victim.write_text("name: a file given as --db by mistake\n")
+    posterior = ["--posterior", str(tmp_path / "p.parquet")]
+    args = ["calibrate", *TINY, "--generations", "1", "--db", str(victim), "--force"]
+    assert main([*args, *posterior]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("kyrgyzstan.yaml: not a complete pyabc calibration database"), err
+    assert victim.read_text() == "name: a file given as --db by mistake\n"
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_a_population_of_one_is_refused_by_the_parser(tmp_path, capsys):
+    db = tmp_path / "one.db"
+    assert main(["calibrate", "run", "--db", str(db), "--population", "1"]) == 2
+    assert "--population: must be from 2" in capsys.readouterr().err
+    assert not db.exists()
+
+
+def test_export_of_a_database_with_no_complete_generation_says_so(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "stopped.db"
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pyabc.History, "append_population", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            calibrate(db, population=4, generations=1, workers=1, log=lambda line: None)
+    args = ["calibrate", "export", "--db", str(db), "--posterior", str(tmp_path / "p.parquet")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("stopped.db: holds no complete generation to export")
+
+
 def test_export_writes_atomically(tiny_run, tmp_path):
     db, _ = tiny_run
     out = tmp_path / "post.parquet"

@@ -90,6 +90,38 @@ def test_a_folder_the_user_made_or_a_run_of_the_other_kind_is_written(repo, tmp_
     assert json.loads((country / "manifest.json").read_text())["countries"]
 
 
+def test_the_folders_of_the_commands_that_write_no_manifest_are_told_apart(
+    repo, tmp_path, monkeypatch
+):
+    # reference, chains and validate wrote into a run's folder, and others into theirs
+    monkeypatch.chdir(repo)
+    run = tmp_path / "run"
+    before = _outputs(run, "run")
+    status, _, err = run_cli(["reference", "--rows", "2", "--workers", "1", "--out", str(run)])
+    assert status == 2 and "holds a run's outputs" in err, err
+    assert sorted(p.name for p in run.iterdir()) == before
+    table, report = tmp_path / "table", tmp_path / "report"
+    table.mkdir()
+    (table / "rows_0000000.parquet").write_text("x")
+    report.mkdir()
+    (report / "chains.json").write_text("{}")
+    writes_there = [
+        (["validate", "--out", str(table)], "reference table"),
+        (["reference", "--rows", "2", "--out", str(report)], "calibration report"),
+    ]
+    for argv, kind in writes_there:
+        status, _, err = run_cli(argv)
+        assert status == 2 and f"holds a {kind}'s outputs" in err, err
+    for folder, kind in ((table, "reference table"), (report, "calibration report")):
+        status, _, err = run_cli([*COMMAND_OF["run"], "--out", str(folder)])
+        assert status == 2 and f"holds a {kind}'s outputs" in err, err
+        sensitivity = ["sensitivity", "--method", "morris", "--samples", "2", "--out", str(folder)]
+        status, _, err = run_cli(sensitivity)
+        assert status == 2 and f"holds a {kind}'s outputs" in err, err
+    assert [p.name for p in table.iterdir()] == ["rows_0000000.parquet"]
+    assert [p.name for p in report.iterdir()] == ["chains.json"]
+
+
 def test_compare_refuses_an_experiments_folder_as_a_run(repo, tmp_path, monkeypatch):
     monkeypatch.chdir(repo)
     folder = tmp_path / "exp"

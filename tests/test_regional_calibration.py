@@ -151,6 +151,17 @@ def test_no_kept_draw_is_refused_in_one_line_and_nothing_is_written(monkeypatch,
     assert REGIONAL_POSTERIOR.read_bytes() == before
 
 
+def test_a_country_file_as_the_region_is_named_as_such(capsys):
+    from cli.main import main
+
+    country = Path(__file__).resolve().parents[1] / "scenarios" / "kyrgyzstan.yaml"
+    assert main(["calibrate", "regional", "--region", str(country)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        f"{country}: --region: is a country scenario, not a regional one (countries:)"
+    )
+
+
 def test_the_report_counts_the_figures_lost_over_all_draws_and_patterned_draws():
     from experiments.regional_calibration import country_criterion_lines, lost_table
 

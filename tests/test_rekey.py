@@ -69,6 +69,26 @@ def test_a_table_whose_rows_rerun_equal_is_kept_under_the_new_key(tables):
     assert rekey_tables([good], seed=SEED, per_chunk=2, workers=1) == [(good, 0, 0)]
 
 
+def test_the_command_says_when_a_table_is_already_under_the_current_key(
+    tmp_path, monkeypatch, capsys
+):
+    import calibration.abc as abc
+    import calibration.reference as reference
+
+    monkeypatch.setattr(reference, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(abc, "RUNS_DIR", tmp_path)
+    folder = tmp_path / "reference"
+    build_table(folder, 4, seed=SEED, workers=1)
+    store_under_old_key(folder, [2])
+    argv = ["reference", "--rekey", "--seed", str(SEED), "--workers", "1", "--check-rows", "2"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == (
+        f"{folder}: 1 chunks now under the current key (2 rows re-run, all equal)\n"
+    )
+    assert main(argv) == 0
+    assert capsys.readouterr().out == f"{folder}: already under the current key (nothing re-run)\n"
+
+
 def test_one_row_that_reruns_differently_stops_every_table(tables):
     good, bad = tables
     store_under_old_key(good, [0, 2])
@@ -121,6 +141,8 @@ def test_rekey_refuses_the_options_it_would_ignore():
     assert_one_line(["reference", "--check-rows", "3"], "--check-rows", "only with --rekey")
     assert_one_line(["reference", "--sampler", "mcmc", "--rows", "2"], "--sampler", "--truncate")
     assert_one_line(["reference", "--rekey", "--eps", "0.1"], "--eps")
+    assert_one_line(["reference", "--rekey", "--rows", "500"], "--rekey", "drop --rows")
+    assert_one_line(["reference", "--rekey", "--max-minutes", "1"], "drop --max-minutes")
     assert_one_line(["reference", "--eps", "0.1", "--rows", "2"], "--eps", "--truncate")
     for bad in ("0", "1e-5", "0.6", "1", "nan", "x"):
         assert_one_line(["reference", "--truncate", "main", "--eps", bad], "--eps")

@@ -251,7 +251,7 @@ def test_experiment_numbers_out_of_bounds(tmp_path, changes, fragment):
         (["run", SCENARIOS / "uzbekistan.yaml", "--workers", 0], "--workers: must be from 1"),
         (["calibrate", "--max-minutes", "nan"], "--max-minutes: must be above 0"),
         (["calibrate", "--max-minutes", "inf"], "at most 10,080"),
-        (["calibrate", "--population", 10**9], "--population: must be from 1 to 100,000"),
+        (["calibrate", "--population", 10**9], "--population: must be from 2 to 100,000"),
         (["calibrate", "report", "--draws", 0], "--draws: must be from 1"),
         (["sensitivity", "--samples", 10**9], "--samples: must be from 1 to 65,536"),
         (["run"], "the following arguments are required"),

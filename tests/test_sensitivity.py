@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import experiments.sensitivity as sensitivity
 from cli.main import main
 from experiments.sensitivity import STATISTICS, noise_share, run_sensitivity, sampling_problem
 
@@ -118,7 +119,9 @@ def test_sobol_needs_a_power_of_two(tmp_path, posterior, capsys):
     ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "power of 2" in err
+    assert "\n" not in err and err.endswith(
+        "--samples: 6 given: Sobol sampling needs a power of 2 (e.g. 64)"
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -133,6 +136,36 @@ def test_a_posterior_range_the_model_refuses_is_named_before_any_run(tmp_path, p
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and f"{bad}: " in err and "report_enforcement = -3" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_parameter_without_spread_is_held_at_the_posteriors_value_and_checked(
+    tmp_path, posterior, capsys, monkeypatch
+):
+    # It used to be left out without a word, so held at the scenario's value, unchecked.
+    frame = pd.read_parquet(posterior)
+    held = tmp_path / "held.parquet"
+    frame.assign(report_enforcement=0.25).to_parquet(held)
+    problem, source = sampling_problem("kyrgyzstan", held)
+    assert "report_enforcement" not in problem["names"]
+    assert "without spread in it, so held at its value: report_enforcement 0.25" in source
+    out = tmp_path / "o"
+    argv = ["sensitivity", "--method", "morris", "--samples", "2", "--replicates", "1"]
+    run_with = []
+    evaluate = sensitivity.evaluate
+    monkeypatch.setattr(
+        sensitivity,
+        "evaluate",
+        lambda scenario, *a, **k: run_with.append(scenario) or evaluate(scenario, *a, **k),
+    )
+    assert main([*argv, "--posterior", str(held), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert [s.behaviour.report_enforcement.value for s in run_with] == [0.25]
+    bad = tmp_path / "bad.parquet"
+    frame.assign(report_enforcement=-5.0).to_parquet(bad)
+    assert main([*argv, "--posterior", str(bad), "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"{bad}: " in err and "report_enforcement = -5" in err
+    assert not (tmp_path / "o2").exists()
 
 
 def test_the_calibrated_parameters_a_posterior_lacks_are_named(posterior):

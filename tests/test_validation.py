@@ -140,11 +140,17 @@ def test_shuffled_draws_keep_each_parameters_values_but_not_their_pairing():
 
 def test_validate_without_a_table_stops_in_one_line(tmp_path):
     argv = ["validate", "--out", tmp_path / "report", "--table", tmp_path / "none"]
-    # the rows are read under the key the estimator recorded, and the message says so
-    if ESTIMATOR.exists():
-        assert_one_line(argv, "no rows under table key", "--rekey")
-    else:
+    if not ESTIMATOR.exists():
         assert_one_line(argv, "no posterior estimator")
+        return
+    assert_one_line(argv, f"{tmp_path / 'none'}: --table: not found")
+    (tmp_path / "a_file").write_text("x")
+    argv[-1] = tmp_path / "a_file"
+    assert_one_line(argv, "--table: is a file, not a table folder")
+    # the rows are read under the key the estimator recorded, and the message says so
+    (tmp_path / "empty").mkdir()
+    argv[-1] = tmp_path / "empty"
+    assert_one_line(argv, "no rows under table key", "--rekey")
 
 
 def test_shuffled_draws_run_on_the_joint_draws_seeds(tiny, monkeypatch):
