@@ -277,17 +277,22 @@ def test_resume_after_a_kill_keeps_completed_generations(tmp_path):
     pd.testing.assert_frame_equal(kept, again)
 
 
-def test_a_kill_during_the_database_set_up_leaves_no_database(tmp_path, monkeypatch):
-    """CI met it: killed inside pyabc's set-up, the database existed but --resume refused it."""
-    db = tmp_path / "setup.db"
+def _interrupted_in(monkeypatch, method: str, db) -> None:
+    """Run a tiny calibration into ``db`` that is interrupted inside pyabc's ``method``."""
 
-    def killed(*args, **kwargs):
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(pyabc.History, "store_initial_data", killed)
+        patch.setattr(pyabc.History, method, interrupted)
         with pytest.raises(KeyboardInterrupt):
             calibrate(db, population=4, generations=1, workers=1, log=lambda line: None)
+
+
+def test_a_kill_during_the_database_set_up_leaves_no_database(tmp_path, monkeypatch):
+    """CI met it: killed inside pyabc's set-up, the database existed but --resume refused it."""
+    db = tmp_path / "setup.db"
+    _interrupted_in(monkeypatch, "store_initial_data", db)
     assert list(tmp_path.iterdir()) == []
     # What a SIGKILL in mid-transaction would leave: the temporary and its journal.
     for name in (".setup.db.k1ll3d.tmp", ".setup.db.k1ll3d.tmp-journal"):
@@ -318,14 +323,7 @@ def test_a_population_of_one_is_refused_by_the_parser(tmp_path, capsys):
 
 def test_export_of_a_database_with_no_complete_generation_says_so(tmp_path, monkeypatch, capsys):
     db = tmp_path / "stopped.db"
-
-    def stopped(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(pyabc.History, "append_population", stopped)
-        with pytest.raises(KeyboardInterrupt):
-            calibrate(db, population=4, generations=1, workers=1, log=lambda line: None)
+    _interrupted_in(monkeypatch, "append_population", db)
     args = ["calibrate", "export", "--db", str(db), "--posterior", str(tmp_path / "p.parquet")]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
