@@ -94,6 +94,9 @@ def check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"calibrate {args.action}: {option} goes with {readers} only")
     if args.resume and args.force:
         raise UsageError("calibrate: --resume continues a database, --force replaces it: one")
+    if args.action == "npe" and args.db and args.posterior:
+        # npe has no database: --db only names where its posterior goes, as --posterior does.
+        raise UsageError("calibrate npe: --db and --posterior both name the posterior: one")
     for name, value in DEFAULTS.items():
         if getattr(args, name) is None:
             setattr(args, name, list(value) if isinstance(value, list) else value)
@@ -296,7 +299,13 @@ def register(sub) -> None:
         help="npe: reference-table rows to train on (later rows stay out, for validate; "
         "default 20,000)",
     )
-    p.add_argument("--table", type=file_path, default=None, help="npe: reference table folder")
+    p.add_argument(
+        "--table",
+        type=file_path,
+        default=None,
+        help="npe: the prior's reference table folder (the truncated rounds of "
+        "--truncated-rows are always those under calibration/runs/)",
+    )
     p.add_argument(
         "--truncated-rows",
         type=whole_number(1, MAX_RUNS),

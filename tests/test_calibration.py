@@ -406,6 +406,10 @@ def test_identification_is_only_claimed_with_enough_effective_particles():
             "calibrate npe: --population goes with `calibrate run` only",
         ),
         (["--resume", "--force", "--db", "x.db"], "--resume continues a database, --force"),
+        (
+            ["npe", "--db", "x.db", "--posterior", "p.parquet"],
+            "calibrate npe: --db and --posterior both name the posterior: one",
+        ),
     ],
 )
 def test_an_option_the_action_does_not_read_is_refused(
