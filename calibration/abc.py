@@ -18,12 +18,14 @@ interrupted calibration resumes from its last complete generation (``ABCSMC.load
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
 import os
 import re
+import sqlite3
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -83,11 +85,32 @@ def make_sampler(workers: int, scheduler: str | None):
     return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
 
 
+def _has_pyabc_tables(path: Path) -> bool:
+    """Return whether ``path`` is an SQLite file holding pyabc's tables, read-only.
+
+    Read before pyabc opens it: pyabc creates its tables in any SQLite file it is given,
+    an empty file included, so a file given by mistake would be changed by the check.
+    """
+    try:
+        with path.open("rb") as file:
+            if file.read(16) != b"SQLite format 3\x00":
+                return False
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    except (OSError, sqlite3.Error):
+        return False
+    return {"abc_smc", "populations"} <= tables
+
+
 def _db_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
 def _stored_fingerprint(path: Path) -> str | None:
+    if not _has_pyabc_tables(path):
+        raise ScenarioError(path, "", "not a complete pyabc calibration database")
     try:
         options = pyabc.History(_db_url(path)).get_abc().json_parameters
     except (AssertionError, sqlalchemy.exc.SQLAlchemyError):

@@ -170,7 +170,7 @@ def _calibrate_regional(args: argparse.Namespace) -> int:
     from model.regional_scenario import load_region, resolve_region
 
     if "countries" not in resolve_region(Path(args.region)):
-        found = "is a country scenario, not a regional one (countries:)"
+        found = "is not a regional scenario (it has no countries:)"
         raise ScenarioError(args.region, "--region", found)
     region = load_region(args.region)
     if region.spec.fixed:

@@ -57,7 +57,7 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         if chunks:
             found = f"{chunks} chunks now under the current key ({rows} rows re-run, all equal)"
         else:
-            found = "already under the current key (nothing re-run)"
+            found = "no chunk under another key: nothing to carry over"
         print(f"{folder}: {found}")
     return 0
 

@@ -135,6 +135,31 @@ def region_changes(baseline: Region, other: Region) -> list[str]:
     return changes
 
 
+def region_changes_in_run(baseline: Region, other: Region) -> list[str]:
+    """Return what ``other`` changes in ``baseline`` as their runs read it.
+
+    As ``region_changes``, but with each regional parameter at the value the run uses (a
+    file's ``parameters:`` value, unless an override from ``with_params`` replaced it and
+    the file does not hold it ``fixed:``), and the countries' scenarios as overridden.
+    """
+    a, b = (
+        _without_sources(
+            r.spec.model_dump(mode="json", exclude={"name", "description", "parameters", "fixed"})
+        )
+        | {"parameters": r.params}
+        for r in (baseline, other)
+    )
+    a["countries"], b["countries"] = (
+        {c: [s.start_year, s.end_year] for c, s in r.countries.items()} for r in (baseline, other)
+    )
+    changes = _diff(a, b, "")
+    for country, scenario in other.countries.items():
+        if country in baseline.countries:
+            found = scenario_changes(baseline.countries[country], scenario)
+            changes += [f"{country}.{change}" for change in found]
+    return changes
+
+
 def _without_sources(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _without_sources(v) for k, v in value.items() if k != "source"}

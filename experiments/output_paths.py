@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from model import ScenarioError
 from model.config_files import resolve_path
 
-# The files that tell the calibration report's folder, whichever command wrote it.
-REPORT_FILES = ("report.md", "validation.md", "chains.json", "regional.md")
+# The pairs of files that tell the calibration report's folder, one pair per command that
+# writes there (calibrate report, validate, chains, calibrate regional): a report of the
+# user's own named report.md is not one.
+REPORT_PAIRS = (
+    ("report.md", "coverage.csv"),
+    ("validation.md", "sbc.csv"),
+    ("chains.json", "chains_states.npz"),
+    ("regional.md", "regional_draws.csv"),
+)
 # Kernel and device file systems: never a place for outputs.
 SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
@@ -83,9 +91,9 @@ def outputs_kind(folder: Path) -> str | None:
     (``runs_run``), a regional experiment's its ``experiment_file`` alone. An experiment
     stopped before its manifest is told by its chunks (``runs/<scenario>/draws-*.parquet``),
     which a resumed run reuses. The commands that write no manifest are told by their
-    files: a reference table by its chunks (``rows_*.parquet``), the calibration report's
-    folder (which ``calibrate report``, ``validate``, ``chains`` and ``calibrate regional``
-    share) by any of its reports.
+    files: a reference table by its chunks (``rows_0000000.parquet``), the calibration
+    report's folder (which ``calibrate report``, ``validate``, ``chains`` and ``calibrate
+    regional`` share) by a report with its data (``REPORT_PAIRS``).
     """
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -100,9 +108,9 @@ def outputs_kind(folder: Path) -> str | None:
             return "run"
     if any(folder.glob("runs/*/draws-*.parquet")):
         return "experiment"
-    if any(folder.glob("rows_*.parquet")):
+    if any(re.fullmatch(r"rows_[0-9]{7}\.parquet", p.name) for p in folder.glob("rows_*")):
         return "reference table"
-    if any((folder / name).exists() for name in REPORT_FILES):
+    if any(all((folder / name).exists() for name in pair) for pair in REPORT_PAIRS):
         return "calibration report"
     return None
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from calibration.atomic import write_text_atomic
 from model import ScenarioError
@@ -37,12 +37,11 @@ from model.limits import MAX_NAME, MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region, resolve_region
 
-from .changes import region_changes
+from .changes import region_changes, region_changes_in_run
 from .regional_runs import (
     country_file_hashes,
     regional_params_file,
     regional_replicate_params,
-    replaced_regional_parameters,
     run_region_replicates,
 )
 from .runner import replicate_seeds
@@ -81,11 +80,12 @@ class RegionalExperimentSpec(Strict):
     params: Literal["median", "posterior", "scenario", "auto"] = "auto"
     notes: str = ""
 
-    @model_validator(mode="after")
-    def _unique_outputs(self) -> RegionalExperimentSpec:
-        if len(set(self.outputs)) != len(self.outputs):
-            raise ValueError("outputs must not repeat")
-        return self
+    @field_validator("outputs")
+    @classmethod
+    def _unique_outputs(cls, outputs: list[str]) -> list[str]:
+        if len(set(outputs)) != len(outputs):
+            raise ValueError("must not repeat")
+        return outputs
 
     @model_validator(mode="after")
     def _unique_names(self) -> RegionalExperimentSpec:
@@ -120,34 +120,45 @@ def load_regional_experiment(
         regions[item.name] = _region(path, fields[item.name], item.scenario)
         if not region_changes(regions[BASELINE], regions[item.name]):
             raise ScenarioError(path, fields[item.name], "changes nothing in the baseline")
-        _check_parameters_kept(path, fields[item.name], spec.params, regions, item.name)
+        _check_values_kept(path, fields[item.name], spec, regions, item.name)
     for name, region in regions.items():
         _check_key_years(path, fields[name], region, spec.key_years)
     return spec, regions
 
 
-def _check_parameters_kept(
-    path: Path, field: str, mode: str, regions: dict[str, Region], name: str
+def _check_values_kept(
+    path: Path, field: str, spec: RegionalExperimentSpec, regions: dict[str, Region], name: str
 ) -> None:
-    """Refuse a counterfactual ``parameters:`` value that the posterior would replace.
+    """Refuse a counterfactual value that the runs' parameter overrides replace.
 
-    Under the regional posterior's draws or median, a regional parameter's file value
-    is replaced in every run unless the file holds it under ``fixed:``, so a change of
-    it would report no effect without a word.
+    The posterior's draws or median replace a calibrated parameter wherever it is set: a
+    regional one under ``parameters:`` (unless held under ``fixed:``) and a country one in
+    a country file, so a change of it would report no effect without a word. Every
+    replicate replaces the same parameters, so the first replicate's overrides tell.
     """
+    params = regional_replicate_params(spec.params, 1, spec.seed)[0][0]
     base, other = regions[BASELINE], regions[name]
-    changed = [
-        p
-        for p in sorted(replaced_regional_parameters(mode))
-        if p not in other.fixed
-        and other.spec.parameters.values()[p] != base.spec.parameters.values()[p]
-    ]
-    if changed:
+    as_run = region_changes_in_run(base.with_params(params), other.with_params(params))
+    in_run = {_input(c) for c in as_run}
+    values = [c for c in region_changes(base, other) if c.endswith(".value")]
+    replaced = [_input(c) for c in values if _input(c) not in in_run]
+    if replaced:
         found = (
-            f"sets parameters.{changed[0]}, which the regional posterior replaces in every "
-            f"run (params: {mode}); hold it under fixed: to change it"
+            f"sets {replaced[0]}, which the posterior replaces in every run (params: "
+            f"{spec.params}); hold a regional parameter under fixed:, or run with params: "
+            "scenario"
         )
         raise ScenarioError(path, field, found)
+
+
+def _input(change: str) -> str:
+    """Return the input a value's change sets, as ``region_changes_in_run`` names it.
+
+    Without the sourced number's ``.value``; a ``fixed:`` regional parameter as the
+    parameter it holds (``parameters.NAME``).
+    """
+    change = change.removesuffix(".value")
+    return "parameters." + change.removeprefix("fixed.") if change.startswith("fixed.") else change
 
 
 def _scenario_record(region: Region) -> dict:

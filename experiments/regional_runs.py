@@ -25,12 +25,12 @@ import pandas as pd
 
 from calibration.atomic import write_text_atomic
 from calibration.plotting import save_figure
-from calibration.posterior import draw_posterior, has_posterior, load_posterior, posterior_median
+from calibration.posterior import draw_posterior, has_posterior, posterior_median
 from calibration.regional import REGIONAL_POSTERIOR
 from model import ScenarioError
 from model.code import model_fingerprint
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
-from model.regional_scenario import REGIONAL_RANGES, Region
+from model.regional_scenario import Region
 
 from .regional_figures import network_figure
 from .runner import map_runs, replicate_seeds
@@ -122,17 +122,6 @@ def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[li
         return [median] * replicates, f"regional posterior median ({REGIONAL_POSTERIOR.name})"
     draws = draw_posterior(replicates, seed, REGIONAL_POSTERIOR)
     return draws, f"regional posterior draws ({REGIONAL_POSTERIOR.name})"
-
-
-def replaced_regional_parameters(mode: str) -> set[str]:
-    """Return the regional parameters whose file values the runs in ``mode`` replace.
-
-    Those the committed regional posterior holds, when its draws or median are used; a
-    file's ``fixed:`` values are kept over them (``Region.with_params``).
-    """
-    if regional_params_file(mode) != REGIONAL_POSTERIOR:
-        return set()
-    return set(load_posterior(REGIONAL_POSTERIOR).columns) & set(REGIONAL_RANGES)
 
 
 def regional_params_file(mode: str) -> Path | None:

@@ -375,7 +375,6 @@ def run_sensitivity(
     problem, source = sampling_problem(scenario.country, posterior)
     held = held_values(scenario.country, posterior)
     check_extremes(scenario, held, held, posterior)
-    scenario = scenario.with_params(held)
     low, high = (
         {n: b[end] for n, b in zip(problem["names"], problem["bounds"], strict=True)}
         for end in (0, 1)
@@ -395,7 +394,9 @@ def run_sensitivity(
         f"{source}; {len(points)} points x {replicates} replicate(s) = "
         f"{len(points) * replicates:,} runs"
     )
-    values = evaluate(scenario, problem["names"], points, replicates, seed, workers, scheduler)
+    # The manifest's scenario is the file's; the runs hold the posterior's constants.
+    runs_scenario = scenario.with_params(held)
+    values = evaluate(runs_scenario, problem["names"], points, replicates, seed, workers, scheduler)
     y = values.mean(axis=1)
     table = ranking_table(method, problem, analyse(method, problem, points, y, seed))
     noise = dict(zip([s.name for s in STATISTICS], noise_share(values).tolist(), strict=True))

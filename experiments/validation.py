@@ -97,7 +97,12 @@ def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
     current code's: a table the current code built or re-keyed has none of its rows.
     """
     if not Path(folder).is_dir():
-        found = "is a file, not a table folder" if Path(folder).exists() else "not found"
+        found = (
+            "is a file, not a table folder"
+            if Path(folder).exists()
+            else "not found: the tables are not committed; `make recalibrate` draws them "
+            "(docs/calibration.md)"
+        )
         raise ScenarioError(folder, "", found)
     if not any(stored_key(path) == key for path in Path(folder).glob("rows_*.parquet")):
         found = (

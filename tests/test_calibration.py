@@ -1,7 +1,9 @@
 """Calibration: priors, the distance, a tiny ABC-SMC end to end, resume after a kill, errors."""
 
+import contextlib
 import logging
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -303,14 +305,24 @@ def test_a_kill_during_the_database_set_up_leaves_no_database(tmp_path, monkeypa
 
 
 def test_force_replaces_a_calibration_database_and_nothing_else(tmp_path, capsys):
+    # Another SQLite file and an empty one too: pyabc creates its tables in either, so
+    # the check reads them itself, read-only, and leaves their bytes as they were.
     victim = tmp_path / "kyrgyzstan.yaml"
     victim.write_text("name: a file given as --db by mistake\n")
+    notes = tmp_path / "notes.db"
+    with contextlib.closing(sqlite3.connect(notes)) as db:
+        db.execute("CREATE TABLE notes (text)")
+        db.commit()
+    empty = tmp_path / "empty.db"
+    empty.touch()
     posterior = ["--posterior", str(tmp_path / "p.parquet")]
-    args = ["calibrate", *TINY, "--generations", "1", "--db", str(victim), "--force"]
-    assert main([*args, *posterior]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.endswith("kyrgyzstan.yaml: not a complete pyabc calibration database"), err
-    assert victim.read_text() == "name: a file given as --db by mistake\n"
+    for path in (victim, notes, empty):
+        before = path.read_bytes()
+        args = ["calibrate", *TINY, "--generations", "1", "--db", str(path), "--force"]
+        assert main([*args, *posterior]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.endswith(f"{path.name}: not a complete pyabc calibration database"), err
+        assert path.read_bytes() == before
     assert not (tmp_path / "p.parquet").exists()
 
 

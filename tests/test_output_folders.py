@@ -105,6 +105,7 @@ def test_the_folders_of_the_commands_that_write_no_manifest_are_told_apart(
     (table / "rows_0000000.parquet").write_text("x")
     report.mkdir()
     (report / "chains.json").write_text("{}")
+    (report / "chains_states.npz").write_text("x")
     writes_there = [
         (["validate", "--out", str(table)], "reference table"),
         (["reference", "--rows", "2", "--out", str(report)], "calibration report"),
@@ -119,7 +120,13 @@ def test_the_folders_of_the_commands_that_write_no_manifest_are_told_apart(
         status, _, err = run_cli(sensitivity)
         assert status == 2 and f"holds a {kind}'s outputs" in err, err
     assert [p.name for p in table.iterdir()] == ["rows_0000000.parquet"]
-    assert [p.name for p in report.iterdir()] == ["chains.json"]
+    assert sorted(p.name for p in report.iterdir()) == ["chains.json", "chains_states.npz"]
+    # A folder of the user's with a report.md of its own is no command's: it is written.
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "report.md").write_text("my notes\n")
+    assert outputs_kind(notes) is None
+    assert outputs_kind(repo / "calibration" / "report") == "calibration report"
 
 
 def test_compare_refuses_an_experiments_folder_as_a_run(repo, tmp_path, monkeypatch):

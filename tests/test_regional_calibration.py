@@ -157,9 +157,7 @@ def test_a_country_file_as_the_region_is_named_as_such(capsys):
     country = Path(__file__).resolve().parents[1] / "scenarios" / "kyrgyzstan.yaml"
     assert main(["calibrate", "regional", "--region", str(country)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith(
-        f"{country}: --region: is a country scenario, not a regional one (countries:)"
-    )
+    assert err.endswith(f"{country}: --region: is not a regional scenario (it has no countries:)")
 
 
 def test_the_report_counts_the_figures_lost_over_all_draws_and_patterned_draws():

@@ -212,8 +212,19 @@ def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_pat
     _refused(
         _experiment_with(tmp_path, moved),
         tmp_path,
-        "counterfactuals.0.scenario: sets parameters.donor_mobility, which the regional "
-        "posterior replaces in every run (params: auto); hold it under fixed:",
+        "counterfactuals.0.scenario: sets parameters.donor_mobility, which the posterior "
+        "replaces in every run (params: auto); hold a regional parameter under fixed:",
+    )
+    # So does a calibrated country parameter that a country file of the region changes.
+    richer = tmp_path / "kg_richer.yaml"
+    kyrgyzstan = REPO / "scenarios" / "kyrgyzstan.yaml"
+    richer.write_text(f"extends: {kyrgyzstan}\ndonor_budget_scale: {{value: 40, source: a test}}\n")
+    region = tmp_path / "richer.yaml"
+    region.write_text(base + f"countries:\n  kyrgyzstan: {richer}\n")
+    _refused(
+        _experiment_with(tmp_path, region),
+        tmp_path,
+        "sets kyrgyzstan.donor_budget_scale, which the posterior replaces in every run",
     )
     held = tmp_path / "held.yaml"
     held.write_text(base + 'fixed:\n  donor_mobility: {value: 0, source: "a test"}\n')
@@ -230,7 +241,7 @@ def test_repeated_outputs_are_refused_before_any_run(tmp_path):
     data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
     path = tmp_path / "e.yaml"
     path.write_text(yaml.safe_dump({**data, "outputs": ["registered", "registered"]}))
-    _refused(path, tmp_path, "outputs must not repeat")
+    _refused(path, tmp_path, "e.yaml: outputs: ", "must not repeat")
 
 
 def test_a_key_year_a_counterfactuals_country_does_not_run_is_refused(tmp_path):

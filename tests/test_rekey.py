@@ -86,7 +86,9 @@ def test_the_command_says_when_a_table_is_already_under_the_current_key(
         f"{folder}: 1 chunks now under the current key (2 rows re-run, all equal)\n"
     )
     assert main(argv) == 0
-    assert capsys.readouterr().out == f"{folder}: already under the current key (nothing re-run)\n"
+    assert (
+        capsys.readouterr().out == f"{folder}: no chunk under another key: nothing to carry over\n"
+    )
 
 
 def test_one_row_that_reruns_differently_stops_every_table(tables):

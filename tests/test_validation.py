@@ -143,7 +143,7 @@ def test_validate_without_a_table_stops_in_one_line(tmp_path):
     if not ESTIMATOR.exists():
         assert_one_line(argv, "no posterior estimator")
         return
-    assert_one_line(argv, f"{tmp_path / 'none'}: --table: not found")
+    assert_one_line(argv, f"{tmp_path / 'none'}: --table: not found", "make recalibrate")
     (tmp_path / "a_file").write_text("x")
     argv[-1] = tmp_path / "a_file"
     assert_one_line(argv, "--table: is a file, not a table folder")
