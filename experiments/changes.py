@@ -119,20 +119,7 @@ def region_changes(baseline: Region, other: Region) -> list[str]:
     (the country files by what they hold, not by their names), then each country's inputs,
     prefixed with the country.
     """
-    a, b = (
-        _without_sources(r.spec.model_dump(mode="json", exclude={"name", "description"}))
-        for r in (baseline, other)
-    )
-    # Which countries run, and over which years (a country file may end early), by name.
-    a["countries"], b["countries"] = (
-        {c: [s.start_year, s.end_year] for c, s in r.countries.items()} for r in (baseline, other)
-    )
-    changes = _diff(a, b, "")
-    for country, scenario in other.countries.items():
-        if country in baseline.countries:
-            found = scenario_changes(baseline.countries[country], scenario)
-            changes += [f"{country}.{change}" for change in found]
-    return changes
+    return _region_diff(baseline, other, in_run=False)
 
 
 def region_changes_in_run(baseline: Region, other: Region) -> list[str]:
@@ -142,13 +129,18 @@ def region_changes_in_run(baseline: Region, other: Region) -> list[str]:
     file's ``parameters:`` value, unless an override from ``with_params`` replaced it and
     the file does not hold it ``fixed:``), and the countries' scenarios as overridden.
     """
+    return _region_diff(baseline, other, in_run=True)
+
+
+def _region_diff(baseline: Region, other: Region, in_run: bool) -> list[str]:
+    """Return ``region_changes`` (the files' values) or ``region_changes_in_run``."""
+    exclude = {"name", "description"} | ({"parameters", "fixed"} if in_run else set())
     a, b = (
-        _without_sources(
-            r.spec.model_dump(mode="json", exclude={"name", "description", "parameters", "fixed"})
-        )
-        | {"parameters": r.params}
+        _without_sources(r.spec.model_dump(mode="json", exclude=exclude))
+        | ({"parameters": r.params} if in_run else {})
         for r in (baseline, other)
     )
+    # Which countries run, and over which years (a country file may end early), by name.
     a["countries"], b["countries"] = (
         {c: [s.start_year, s.end_year] for c, s in r.countries.items()} for r in (baseline, other)
     )
