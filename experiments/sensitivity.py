@@ -30,21 +30,14 @@ import numpy as np
 import pandas as pd
 
 from calibration.compare import column_values
-from calibration.posterior import (
-    DEFAULT_POSTERIOR,
-    check_extremes,
-    has_posterior,
-    load_posterior,
-    parameter_names,
-    posterior_summary,
-)
-from model import COUNTRIES, Behaviour, Scenario, ScenarioError, load_scenario
+from calibration.posterior import DEFAULT_POSTERIOR, check_extremes, has_posterior
+from model import Scenario, ScenarioError, load_scenario
 from model.limits import MAX_RUNS
 
 from .runner import RunTask, derived_seed, map_runs, run_batch
 from .sensitivity_outputs import build_manifest, check_out_folder, write_outputs
+from .sensitivity_ranges import PRIORS, held_values, sampling_problem
 
-PRIORS = Path(__file__).resolve().parent.parent / "calibration" / "priors.yaml"
 DEFAULT_SAMPLES = {"sobol": 64, "morris": 20}
 MORRIS_LEVELS = 4
 BOOTSTRAP = 200
@@ -91,86 +84,6 @@ STATISTICS = (
         "share",
     ),
 )
-
-
-def sampling_problem(
-    country: str, posterior: str | Path = DEFAULT_POSTERIOR, priors: str | Path = PRIORS
-) -> tuple[dict, str]:
-    """Return SALib's problem (names, bounds, distributions) and where the ranges come from.
-
-    Parameters are the calibrated ones that apply to ``country``: shared behaviour and
-    that country's donor budget level. Ranges are the posterior 5%-95% interval, or the
-    prior's range without a posterior.
-    """
-    from calibration.priors import load_priors
-
-    specs = load_priors(priors)
-    if has_posterior(posterior):
-        ranges = _posterior_ranges(country, posterior)
-        names = list(ranges)
-        bounds = [(q05, q95) for q05, q95, _ in ranges.values()]
-        source = f"posterior 5%-95% intervals ({_shown(posterior)})"
-        absent = [n for n in specs if _applies(n, country) and n not in names]
-        if absent:
-            source += f"; not in it, so held at the scenario's values: {', '.join(absent)}"
-        held = held_values(country, posterior)
-        if held:
-            values = ", ".join(f"{n} {v:.4g}" for n, v in held.items())
-            source += f"; without spread in it, so held at its value: {values}"
-    else:
-        names = [n for n in specs if _applies(n, country)]
-        bounds = [(specs[n].low, specs[n].high) for n in names]
-        source = f"prior ranges of {_shown(priors)}: no posterior at {_shown(posterior)}"
-    kept = [(n, b) for n, b in zip(names, bounds, strict=True) if b[0] < b[1]]
-    if not kept:
-        raise ScenarioError(posterior, "", f"no parameter of {country} has a range to vary")
-    dists = [
-        "logunif" if n in specs and specs[n].distribution == "loguniform" else "unif"
-        for n, _ in kept
-    ]
-    problem = {
-        "num_vars": len(kept),
-        "names": [n for n, _ in kept],
-        "bounds": [list(b) for _, b in kept],
-        "dists": dists,
-    }
-    return problem, source
-
-
-def held_values(country: str, posterior: str | Path = DEFAULT_POSTERIOR) -> dict[str, float]:
-    """Return the posterior's parameters of ``country`` with no 5%-95% spread, at their median.
-
-    SALib cannot vary a parameter over an empty range, so the runs hold it at the
-    posterior's value (not the scenario's).
-    """
-    if not has_posterior(posterior):
-        return {}
-    ranges = _posterior_ranges(country, posterior)
-    return {n: median for n, (q05, q95, median) in ranges.items() if not q05 < q95}
-
-
-def _posterior_ranges(country: str, posterior: str | Path) -> dict[str, tuple[float, ...]]:
-    """Return ``{parameter: (q05, q95, median)}`` of the posterior's parameters of ``country``."""
-    frame = load_posterior(posterior)
-    summary = posterior_summary(frame).set_index("parameter")
-    return {
-        n: tuple(float(summary.loc[n, c]) for c in ("q05", "q95", "median"))
-        for n in parameter_names(frame)
-        if _applies(n, country)
-    }
-
-
-def _shown(path: str | Path) -> str:
-    """Return a path relative to the working folder when it lies inside it."""
-    path = Path(path).resolve()
-    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
-
-
-def _applies(name: str, country: str) -> bool:
-    prefix, _, field = name.rpartition(".")
-    return (not prefix and field in Behaviour.model_fields) or (
-        prefix == country and prefix in COUNTRIES
-    )
 
 
 def check_size(method: str, samples: int, parameters: int, replicates: int) -> None:
