@@ -30,6 +30,8 @@ from experiments.regional_runs import (
     run_region_replicates,
     ties_by_country,
 )
+from experiments.runner import replicate_seeds
+from model import ScenarioError
 from model.limits import MAX_SEED
 from model.regional_scenario import Region, load_region
 
@@ -129,18 +131,17 @@ def seed_problem(typed: str, replicates: int) -> str | None:
     """Return why the seed typed in the page cannot be used, or ``None``.
 
     The text as typed, so that text that is no number disables Run rather than leaving the
-    last good seed in force; replicate ``r`` runs with seed ``seed + r``, so the last one
-    must not pass the largest seed either (``experiments.runner.replicate_seeds``).
+    last good seed in force; the seeds themselves are checked as the command checks them
+    (``experiments.runner.replicate_seeds``: the last replicate's too).
     """
     try:
         seed = int(typed.strip())
     except ValueError:
         return f"seed {typed!r}: the seed must be a whole number from 0 to {MAX_SEED}"
-    if not 0 <= seed <= MAX_SEED:
-        return f"seed {seed}: the seed must be a whole number from 0 to {MAX_SEED}"
-    if seed + replicates - 1 > MAX_SEED:
-        last = f"{replicates} replicates from seed {seed} would end at {seed + replicates - 1}"
-        return f"{last}, past the largest seed {MAX_SEED}"
+    try:
+        replicate_seeds(seed, replicates)
+    except ScenarioError as exc:
+        return f"seed {seed}: {exc.message}"
     return None
 
 

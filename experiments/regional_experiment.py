@@ -115,37 +115,37 @@ def load_regional_experiment(
         raise ScenarioError(path, "seed", exc.message) from None
     fields = {BASELINE: "baseline"}
     regions = {BASELINE: _region(path, "baseline", spec.baseline)}
+    # Every replicate replaces the same parameters, so the first one's overrides tell.
+    overrides = regional_replicate_params(spec.params, 1, spec.seed)[0][0]
     for i, item in enumerate(spec.counterfactuals):
         fields[item.name] = f"counterfactuals.{i}.scenario"
         regions[item.name] = _region(path, fields[item.name], item.scenario)
         if not region_changes(regions[BASELINE], regions[item.name]):
             raise ScenarioError(path, fields[item.name], "changes nothing in the baseline")
-        _check_values_kept(path, fields[item.name], spec, regions, item.name)
+        kept = (spec.params, overrides, regions[BASELINE], regions[item.name])
+        _check_values_kept(path, fields[item.name], *kept)
     for name, region in regions.items():
         _check_key_years(path, fields[name], region, spec.key_years)
     return spec, regions
 
 
 def _check_values_kept(
-    path: Path, field: str, spec: RegionalExperimentSpec, regions: dict[str, Region], name: str
+    path: Path, field: str, mode: str, overrides: dict[str, float], base: Region, other: Region
 ) -> None:
-    """Refuse a counterfactual value that the runs' parameter overrides replace.
+    """Refuse a counterfactual value that the runs' parameter ``overrides`` replace.
 
     The posterior's draws or median replace a calibrated parameter wherever it is set: a
     regional one under ``parameters:`` (unless held under ``fixed:``) and a country one in
-    a country file, so a change of it would report no effect without a word. Every
-    replicate replaces the same parameters, so the first replicate's overrides tell.
+    a country file, so a change of it would report no effect without a word.
     """
-    params = regional_replicate_params(spec.params, 1, spec.seed)[0][0]
-    base, other = regions[BASELINE], regions[name]
-    as_run = region_changes_in_run(base.with_params(params), other.with_params(params))
+    as_run = region_changes_in_run(base.with_params(overrides), other.with_params(overrides))
     in_run = {_input(c) for c in as_run}
     values = [c for c in region_changes(base, other) if c.endswith(".value")]
     replaced = [_input(c) for c in values if _input(c) not in in_run]
     if replaced:
         found = (
             f"sets {replaced[0]}, which the posterior replaces in every run (params: "
-            f"{spec.params}); hold a regional parameter under fixed:, or run with params: "
+            f"{mode}); hold a regional parameter under fixed:, or run with params: "
             "scenario"
         )
         raise ScenarioError(path, field, found)

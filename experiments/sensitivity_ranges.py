@@ -43,7 +43,7 @@ def sampling_problem(
         absent = [n for n in specs if _applies(n, country) and n not in names]
         if absent:
             source += f"; not in it, so held at the scenario's values: {', '.join(absent)}"
-        held = held_values(country, posterior)
+        held = _without_spread(ranges)
         if held:
             values = ", ".join(f"{n} {v:.4g}" for n, v in held.items())
             source += f"; without spread in it, so held at its value: {values}"
@@ -75,7 +75,10 @@ def held_values(country: str, posterior: str | Path = DEFAULT_POSTERIOR) -> dict
     """
     if not has_posterior(posterior):
         return {}
-    ranges = _posterior_ranges(country, posterior)
+    return _without_spread(_posterior_ranges(country, posterior))
+
+
+def _without_spread(ranges: dict[str, tuple[float, ...]]) -> dict[str, float]:
     return {n: median for n, (q05, q95, median) in ranges.items() if not q05 < q95}
 
 
