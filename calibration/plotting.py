@@ -44,21 +44,34 @@ def roman(number: int) -> str:
     return text
 
 
+def column_unit(column: str, base_year: int | None = None, currency: str | None = None) -> str:
+    """Return the unit of an output column (``model.COLUMN_DOCS``, the regional tie columns).
+
+    The one definition of the units that axes, tables and summaries print. With a
+    scenario's price base year and currency, amounts name them.
+    """
+    if column.startswith("share_"):
+        return "share (0-1)"
+    if column == "foreign_restriction":
+        return "restriction (0-1)"
+    if column.endswith("_usd"):
+        if base_year is None:
+            return "constant US$ (the scenario's base year)"
+        return f"constant {base_year} US$"
+    if column.endswith("_local"):
+        return f"{currency or 'local currency'} (nominal)"
+    if "ties" in column:
+        return "cross-border ties"
+    return "donors" if column.startswith("donors") else "NGOs"
+
+
 def axis_label(column: str, denominator: str | None = None) -> str:
     """Return the y-axis label (with its unit) of an output column or a ratio of two."""
     if denominator == "registered":
         return "share of registered"
     if denominator is not None:
         return f"ratio to {denominator}"
-    if column.startswith("share_") or column == "foreign_restriction":
-        return "share (0-1)"
-    units = {"_usd": "constant US$ (the scenario's base year)", "_local": "local currency"}
-    for suffix, unit in units.items():
-        if column.endswith(suffix):
-            return unit
-    if "ties" in column:
-        return "cross-border ties"
-    return "donors" if column.startswith("donors") else "NGOs"
+    return column_unit(column)
 
 
 def period_key(periods: Mapping[str, list[Period]]) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from calibration.plotting import fan, quantity, reported_point, shade_periods
+from calibration.plotting import column_unit, fan, quantity, reported_point, shade_periods
 from model import Scenario
 
 from .paired import paired_differences
@@ -36,18 +36,11 @@ INCOME_SOURCES = {
 
 
 def _unit(column: str, scenario: Scenario) -> tuple[str, float]:
-    """Return the axis label and the scale of an output column."""
-    if column.endswith("_usd"):
-        return f"million constant {scenario.cpi_base_year} US$", 1e-6
-    if column.endswith("_local"):
-        return f"million {scenario.currency} (nominal)", 1e-6
-    if column.startswith("share_"):
-        return "share (0-1)", 1.0
-    if column == "donors_active":
-        return "donors", 1.0
-    if column == "foreign_restriction":
-        return "restriction (0-1)", 1.0
-    return "NGOs", 1.0
+    """Return the axis label and the scale of an output column (amounts in millions)."""
+    unit = column_unit(column, scenario.cpi_base_year, scenario.currency)
+    if column.endswith(("_usd", "_local")):
+        return f"million {unit}", 1e-6
+    return unit, 1.0
 
 
 def _title(experiment: Experiment, name: str) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from calibration.plotting import column_unit
 from calibration.posterior import DEFAULT_POSTERIOR, check_extremes, draw_posterior
 from model import OUTPUT_COLUMNS, ScenarioError
 
@@ -178,11 +179,11 @@ def paired_differences(
 def summary_table(results: pd.DataFrame, experiment: Experiment) -> pd.DataFrame:
     """Return the summary: per counterfactual, output and key year, the paired difference.
 
-    Columns: counterfactual, output, year, baseline_median, counterfactual_median,
+    Columns: counterfactual, output, unit, year, baseline_median, counterfactual_median,
     diff_median, diff_q05, diff_q95, independent_q05, independent_q95, crn_width_ratio
     (90% width with CRN over the width with independent seeds), runs.
     """
-    spec = experiment.spec
+    spec, base = experiment.spec, experiment.baseline
     medians = results.groupby(["scenario", "year"])[spec.outputs].median()
     rows = []
     for name in experiment.counterfactuals:
@@ -197,6 +198,7 @@ def summary_table(results: pd.DataFrame, experiment: Experiment) -> pd.DataFrame
                     {
                         "counterfactual": name,
                         "output": output,
+                        "unit": column_unit(output, base.cpi_base_year, base.currency),
                         "year": year,
                         "baseline_median": medians.loc[(BASELINE, year), output],
                         "counterfactual_median": medians.loc[(name, year), output],

@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from calibration.atomic import write_text_atomic
+from calibration.plotting import column_unit
 from model import ScenarioError
 from model.code import model_fingerprint
 from model.config_files import (
@@ -248,6 +249,18 @@ def paired_summary(
     return pd.DataFrame(rows)
 
 
+def with_units(summary: pd.DataFrame, region: Region) -> pd.DataFrame:
+    """Return ``summary`` with each row's unit after its output, in its country's money."""
+    countries = region.countries
+    units = [
+        column_unit(o, countries[c].cpi_base_year, countries[c].currency)
+        for c, o in zip(summary.country, summary.output, strict=True)
+    ]
+    table = summary.copy()
+    table.insert(table.columns.get_loc("output") + 1, "unit", units)
+    return table
+
+
 def run_regional_experiment(
     path: str | Path, out: str | Path, replicates: int | None = None, workers: int = 1
 ) -> pd.DataFrame:
@@ -259,7 +272,9 @@ def run_regional_experiment(
     for name, region in regions.items():
         tables, seeds = run_region_replicates(region, spec.seed, spec.replicates, params, workers)
         runs[name] = tables.timeseries
-    summary = paired_summary(runs, list(spec.outputs), list(spec.key_years))
+    summary = with_units(
+        paired_summary(runs, list(spec.outputs), list(spec.key_years)), regions[BASELINE]
+    )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     retract_manifest(out)

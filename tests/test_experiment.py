@@ -256,6 +256,11 @@ def test_experiment_end_to_end(tmp_path, posterior, capsys):
     summary = pd.read_csv(out / "summary.csv")
     assert len(summary) == 1 * 3 * 2  # counterfactuals x outputs x key years
     assert set(summary.output) == {"registered", "operational", "share_income_foreign"}
+    assert dict(zip(summary.output, summary.unit, strict=True)) == {
+        "registered": "NGOs",
+        "operational": "NGOs",
+        "share_income_foreign": "share (0-1)",
+    }
     assert (summary.runs == 2).all()
     for kind in ("fan", "diff", "income"):
         assert (out / f"{kind}_no-2010-shock.png").stat().st_size > 10_000

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from calibration.plotting import axis_label, comparison_figure, period_key, roman
+from calibration.plotting import (
+    axis_label,
+    column_unit,
+    comparison_figure,
+    period_key,
+    roman,
+)
 from calibration.targets import DEFAULT_TARGETS, Period, load_target_file
 
 
@@ -27,14 +33,28 @@ def test_periods_are_numbered_in_roman_numerals(number, text):
         ("reporting", "registered", "share of registered"),
         ("income_state_usd", "income_foreign_usd", "ratio to income_foreign_usd"),
         ("share_income_foreign", None, "share (0-1)"),
-        ("foreign_restriction", None, "share (0-1)"),
+        ("foreign_restriction", None, "restriction (0-1)"),
         ("income_foreign_usd", None, "constant US$ (the scenario's base year)"),
-        ("state_grants_local", None, "local currency"),
+        ("state_grants_local", None, "local currency (nominal)"),
         ("donors_active", None, "donors"),
     ],
 )
 def test_each_axis_says_its_unit(column, denominator, label):
     assert axis_label(column, denominator) == label
+
+
+@pytest.mark.parametrize(
+    ("column", "unit"),
+    [
+        ("income_domestic_usd", "constant 2023 US$"),
+        ("state_prizes_local", "KZT (nominal)"),
+        ("funded", "NGOs"),
+        ("share_cross_border", "share (0-1)"),
+        ("ties_formed", "cross-border ties"),
+    ],
+)
+def test_a_unit_names_the_scenarios_price_base_and_currency(column, unit):
+    assert column_unit(column, 2023, "KZT") == unit
 
 
 def test_the_key_names_each_numbered_period_once():

@@ -96,6 +96,9 @@ def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_p
         & (summary.year == 2010)
     ]
     assert len(kept) == 3 and kept.difference_q50.sum() < 0
+    assert set(kept.unit) == {"constant 2023 US$"}
+    ties = summary[summary.output == "cross_border_ties"]
+    assert len(ties) > 0 and set(ties.unit) == {"cross-border ties"}
     # The same seed and parameters: until Uzbekistan would have opened, nothing differs.
     closed = summary[(summary.counterfactual == "uzbekistan-stays-closed") & (summary.year <= 2016)]
     assert len(closed) > 0 and (closed.difference_q50 == 0).all()
