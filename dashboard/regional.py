@@ -24,6 +24,7 @@ from pathlib import Path
 import solara
 from solara.lab import task
 
+from experiments.regional_experiment import difference_table
 from experiments.regional_runs import (
     RegionalTables,
     regional_replicate_params,
@@ -50,7 +51,6 @@ from .regional_counterfactual import (
     RegionalComparison,
     compare_counterfactual,
     counterfactual_choices,
-    key_year_table,
 )
 from .tasks import reporter, task_result
 
@@ -240,7 +240,7 @@ def _Comparison(comparison: RegionalComparison):
         )
         solara.Image(comparison.chart, width="100%")
     solara.Markdown("Paired difference, median [10%, 90%] over replicates, in the key years:")
-    solara.Preformatted(key_year_table(comparison.summary, comparison.key_years).to_string())
+    solara.Preformatted(difference_table(comparison.summary, comparison.key_years).to_string())
 
 
 @solara.component

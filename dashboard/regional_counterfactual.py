@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from calibration.plotting import axis_label
 from experiments.regional_experiment import (
     BASELINE,
     RegionalExperimentSpec,
     load_regional_experiment,
     paired_summary,
+    with_units,
 )
 from experiments.regional_runs import run_region_replicates
 from model.regional_scenario import Region
@@ -92,23 +92,8 @@ def compare_counterfactual(
     )
     years = sorted(baseline.year.unique())
     runs = {BASELINE: baseline, name: tables.timeseries}
-    summary = paired_summary(runs, list(spec.outputs), years)
+    summary = with_units(paired_summary(runs, list(spec.outputs), years), regions[BASELINE])
     chart = figure_png(difference_figure(summary, events))
     return RegionalComparison(
         name, item.question, regions[name].name, summary, list(spec.key_years), chart
     )
-
-
-def key_year_table(summary: pd.DataFrame, years: list[int]) -> pd.DataFrame:
-    """Return the paired differences in ``years``: "median [10%, 90%]" per output and country."""
-    chosen = summary[summary.year.isin(years)]
-    chosen = chosen.assign(output=[f"{o} ({axis_label(o)})" for o in chosen.output])
-    cells = chosen.assign(
-        cell=[
-            f"{q50:+.3g} [{q10:+.3g}, {q90:+.3g}]"
-            for q10, q50, q90 in zip(
-                chosen.difference_q10, chosen.difference_q50, chosen.difference_q90, strict=True
-            )
-        ]
-    )
-    return cells.pivot(index=["output", "country"], columns="year", values="cell")

@@ -145,45 +145,60 @@ def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
     return fig
 
 
-def effects_figure(table: pd.DataFrame, experiment: Experiment, year: int | None = None):
-    """Return every counterfactual's paired difference in one key year, output by output.
+def effects_figure(table: pd.DataFrame, experiment: Experiment):
+    """Return every counterfactual's paired difference in each key year, output by output.
 
-    ``table`` is the experiment's summary (``experiments.paired.summary_table``); ``year``
-    defaults to the last key year. Counts and amounts are shown relative to the baseline's
-    median (so that outputs of different sizes share an axis), shares as differences.
+    ``table`` is the experiment's summary (``experiments.paired.summary_table``). Each
+    panel is one output on its own axis, in the output's unit (amounts in millions), so
+    a difference from a baseline of zero (no state money before a policy) shows like any
+    other, and a count's difference never reads as a percentage beyond -100%.
     """
-    year = experiment.spec.key_years[-1] if year is None else year
+    years = experiment.spec.key_years
     outputs = experiment.spec.outputs
     names = experiment.counterfactuals
-    ncols = min(4, len(outputs))
+    ncols = min(3, len(outputs))
     nrows = -(-len(outputs) // ncols)
-    height = 1.2 + 0.28 * len(names)
-    fig, axes = _subplots(nrows, ncols, (3.6 * ncols, height * nrows), sharey=True)
+    height = 1.3 + 0.22 * len(names) * len(years)
+    fig, axes = _subplots(nrows, ncols, (2.6 * ncols, height * nrows), sharey=True)
     rows = np.arange(len(names))[::-1]
+    offsets = np.linspace(0.25, -0.25, len(years)) if len(years) > 1 else [0.0]
     for ax, output in zip(axes.flat, outputs, strict=False):
-        cells = table[(table.output == output) & (table.year == year)].set_index("counterfactual")
-        cells = cells.loc[names]
-        relative = not output.startswith("share_") and output != "foreign_restriction"
-        scale = 100.0 / cells.baseline_median.where(cells.baseline_median != 0) if relative else 1
-        mid, low, high = (cells[c] * scale for c in ("diff_median", "diff_q05", "diff_q95"))
-        ax.errorbar(mid, rows, xerr=[mid - low, high - mid], fmt="o", color="tab:purple", ms=4)
+        unit, scale = _unit(output, experiment.baseline)
+        for year, offset, color in zip(years, offsets, _year_colors(len(years)), strict=True):
+            cells = table[(table.output == output) & (table.year == year)]
+            cells = cells.set_index("counterfactual").loc[names]
+            mid, low, high = (cells[c] * scale for c in ("diff_median", "diff_q05", "diff_q95"))
+            bars = [mid - low, high - mid]
+            ax.errorbar(mid, rows + offset, xerr=bars, fmt="o", ms=3.5, color=color, label=year)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_title(output.replace("_", " "), fontsize=9)
-        ax.set_xlabel("% of the baseline median" if relative else "difference", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.set_xlabel(f"difference\n({unit})", fontsize=8)
+        ax.tick_params(labelsize=8)
         # Differences of shares have long tick labels: fewer of them, or they run together.
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         ax.grid(alpha=0.3, axis="x")
     for ax in axes[:, 0]:
         ax.set_yticks(rows, names, fontsize=8)
     for ax in list(axes.flat)[len(outputs) :]:
         ax.axis("off")
+    if len(years) > 1:
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, title="key year", loc="outside right center", fontsize=8)
     fig.suptitle(
-        f"{experiment.spec.name}, in {year}: each counterfactual minus the baseline, run by run "
+        f"{experiment.spec.name}: each counterfactual minus the baseline, run by run\n"
         f"(median and 90% interval over {_runs_text(experiment)})",
-        fontsize=11,
+        fontsize=10,
     )
     return fig
+
+
+def _year_colors(n: int) -> list:
+    """Return ``n`` colours from light to dark, one per key year (later years darker)."""
+    return (
+        [plt.get_cmap("viridis")(x) for x in np.linspace(0.75, 0.05, n)]
+        if n > 1
+        else ["tab:purple"]
+    )
 
 
 def _periods_within(periods: list, scenario: Scenario) -> list:

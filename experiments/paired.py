@@ -225,11 +225,12 @@ def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
         shown = pd.DataFrame(
             {
                 "output": part["output"],
+                "unit": part["unit"],
                 "year": part["year"],
                 "baseline": part["baseline_median"].map(_fmt),
                 "counterfactual": part["counterfactual_median"].map(_fmt),
                 "difference [90% interval]": [
-                    _fmt_difference((m, a, b), max(abs(x), abs(y)))
+                    format_difference((m, a, b), max(abs(x), abs(y)))
                     for m, a, b, x, y in zip(
                         part.diff_median,
                         part.diff_q05,
@@ -250,7 +251,8 @@ def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
         )
     note = (
         "baseline / counterfactual: medians over runs; difference: median and 90% interval "
-        "of the paired differences (same parameters and seeds).\nCRN/indep. width: 90% "
+        "of the paired differences (same parameters and seeds); 0 exactly zero, ~0 "
+        "below the last digit shown of the medians.\nCRN/indep. width: 90% "
         "width with common random numbers over the width with independent seeds (same "
         "parameters); below 1 means the paired design narrows the interval."
     )
@@ -270,18 +272,26 @@ def _fmt(x: float, signed: bool = False) -> str:
     return f"{x:{sign}.3g}"
 
 
-def _fmt_difference(diffs: tuple[float, float, float], level: float) -> str:
+def format_difference(diffs: tuple[float, float, float], level: float) -> str:
     """Return "median [q05, q95]" of a difference, at most as fine as its level is shown.
 
-    A difference below the last digit ``_fmt`` shows of the level (float rounding
-    between runs that differ only in the order of a sum, of the order of 1e-7 on a
-    share) reads 0 rather than as an effect.
+    An exact zero reads 0 (the same runs, as before a policy starts). A difference below
+    the last digit ``_fmt`` shows of the level reads ~0: float rounding between runs that
+    differ only in the order of a sum (of the order of 1e-7 on a share) and a real but
+    negligible effect look alike at the level's precision; ``summary.csv`` has the value.
     """
-    if np.isfinite(level) and level > 0:
-        resolution = _shown_resolution(level)
-        diffs = tuple(0.0 if abs(d) < resolution / 2 else d for d in diffs)
-    m, a, b = (_fmt(d, True) if d != 0 else "0" for d in diffs)
+    shown = _shown_resolution(level) if np.isfinite(level) and level > 0 else 0.0
+    m, a, b = (_fmt_shown(d, shown) for d in diffs)
     return f"{m} [{a}, {b}]"
+
+
+def _fmt_shown(difference: float, resolution: float) -> str:
+    """Return a difference as ``format_difference`` shows it (0, ~0 or signed)."""
+    if difference == 0:
+        return "0"
+    if abs(difference) < resolution / 2:
+        return "~0"
+    return _fmt(difference, True)
 
 
 def _shown_resolution(level: float) -> float:

@@ -39,6 +39,7 @@ from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region, resolve_region
 
 from .changes import region_changes, region_changes_in_run
+from .paired import format_difference
 from .regional_runs import (
     country_file_hashes,
     regional_params_file,
@@ -247,6 +248,28 @@ def paired_summary(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def difference_table(summary: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """Return the paired differences in ``years``: "median [10%, 90%]" per output and country.
+
+    Shown no finer than the medians are (``experiments.paired.format_difference``).
+    """
+    chosen = summary[summary.year.isin(years)]
+    chosen = chosen.assign(output=[f"{o} ({column_unit(o)})" for o in chosen.output])
+    cells = [
+        format_difference((q50, q10, q90), max(abs(b), abs(c)))
+        for q10, q50, q90, b, c in zip(
+            chosen.difference_q10,
+            chosen.difference_q50,
+            chosen.difference_q90,
+            chosen.baseline_median,
+            chosen.counterfactual_median,
+            strict=True,
+        )
+    ]
+    table = chosen.assign(cell=cells)
+    return table.pivot(index=["output", "country"], columns="year", values="cell")
 
 
 def with_units(summary: pd.DataFrame, region: Region) -> pd.DataFrame:

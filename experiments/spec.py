@@ -167,7 +167,7 @@ class ExperimentSpec(_Strict):
     def _known_outputs(cls, outputs: list[str]) -> list[str]:
         for name in outputs:
             if name not in OUTPUT_NAMES:
-                raise ValueError(f"unknown output {name!r} (outputs are model.OUTPUT_COLUMNS)")
+                raise ValueError(f"unknown output {name!r}; outputs: {', '.join(OUTPUT_NAMES)}")
         if len(set(outputs)) != len(outputs):
             raise ValueError("an output is listed twice")
         return outputs

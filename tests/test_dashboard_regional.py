@@ -33,10 +33,9 @@ from dashboard.regional_counterfactual import (
     EXPERIMENT_FILE,
     NONE,
     counterfactual_choices,
-    key_year_table,
     regional_experiment,
 )
-from experiments.regional_experiment import run_regional_experiment
+from experiments.regional_experiment import difference_table, run_regional_experiment
 from experiments.regional_figures import COUNTRY_COLOURS, SECTOR_COLOURS
 from experiments.regional_runs import regional_replicate_params, run_region_replicates
 from model.limits import MAX_SEED
@@ -219,7 +218,7 @@ def test_a_counterfactual_gives_the_paired_differences_of_the_regional_experimen
     assert comparison.chart.startswith(b"\x89PNG")
 
 
-def test_the_key_year_table_shows_median_and_band_per_output_and_country():
+def test_the_difference_table_shows_median_and_band_per_output_and_country():
     summary = pd.DataFrame(
         {
             "counterfactual": "c",
@@ -233,12 +232,12 @@ def test_the_key_year_table_shows_median_and_band_per_output_and_country():
             "difference_q90": [4.0, 0.0, 1.25, 0.0],
         }
     )
-    table = key_year_table(summary, [2010])
+    table = difference_table(summary, [2010])
     assert list(table.columns) == [2010]
     assert table.loc[("operational (NGOs)", "kazakhstan"), 2010] == "+2 [-1, +4]"
-    assert table.loc[("operational (NGOs)", "uzbekistan"), 2010] == "+0.5 [+0, +1.25]"
+    assert table.loc[("operational (NGOs)", "uzbekistan"), 2010] == "+0.5 [0, +1.25]"
     money = "donor_budget_usd (constant US$ (the scenario's base year))"
-    assert table.loc[(money, "uzbekistan"), 2010] == "-1e+06 [-2e+06, +0]"
+    assert table.loc[(money, "uzbekistan"), 2010] == "-1.00M [-2.00M, 0]"
     # The chart's panels say what unit each difference is in.
     fig = difference_figure(summary, [])
     labels = [ax.get_ylabel() for ax in fig.axes]

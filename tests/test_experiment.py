@@ -279,48 +279,65 @@ def test_experiment_end_to_end(tmp_path, posterior, capsys):
     assert not base.xs(0, level="draw").equals(base.xs(1, level="draw"))
 
 
-def test_a_difference_below_the_shown_digits_of_its_level_reads_zero(tmp_path):
+def test_a_difference_below_the_shown_digits_of_its_level_reads_about_zero(tmp_path):
     # A share of 0.646 is shown to three decimals: a median difference of -5e-7 (float
-    # rounding between paired runs) is no effect, a difference of -0.358 is one.
+    # rounding between paired runs, or a negligible effect) reads ~0, an exact zero 0,
+    # a difference of -0.358 as it is.
     experiment = load_experiment(write_experiment(tmp_path / "tiny.yaml"))
-    row = {"counterfactual": "no-2010-shock", "output": "share_income_foreign", "year": 2017}
+    row = {
+        "counterfactual": "no-2010-shock",
+        "output": "share_income_foreign",
+        "unit": "share (0-1)",
+        "year": 2017,
+    }
     levels = {"baseline_median": 0.646, "counterfactual_median": 0.601}
-    diffs = {"diff_median": -5.41e-07, "diff_q05": -0.358, "diff_q95": 3e-8}
+    diffs = {"diff_median": -5.41e-07, "diff_q05": -0.358, "diff_q95": 0.0}
     widths = {"crn_width_ratio": 0.98}
     text = format_summary(pd.DataFrame([row | levels | diffs | widths]), experiment)
-    assert "0 [-0.358, 0]" in text and "e-07" not in text and "e-08" not in text
+    assert " ~0 [-0.358, 0]" in text and "e-07" not in text
     counts = {"baseline_median": 20_000.0, "counterfactual_median": 20_120.0}
     count_diffs = {"diff_median": 120.0, "diff_q05": -3.0, "diff_q95": 300.0}
     text = format_summary(pd.DataFrame([row | counts | count_diffs | widths]), experiment)
     assert "+120 [-3, +300]" in text
 
 
-def test_the_effects_figure_plots_each_difference_over_the_baseline(tmp_path):
+def test_the_effects_figure_plots_each_difference_in_its_unit_for_every_key_year(tmp_path):
     cf = {
         "name": "more",
         "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
         "question": "What if donors doubled?",
     }
     extra = {**cf, "levers": {"donor_budget_scale": 2.0}}
-    experiment = load_experiment(
-        write_experiment(tmp_path / "e.yaml", counterfactuals=[extra], key_years=[2010])
+    outputs = ["registered", "income_state_usd", "share_income_foreign"]
+    file = write_experiment(
+        tmp_path / "e.yaml", counterfactuals=[extra], key_years=[2005, 2010], outputs=outputs
     )
+    experiment = load_experiment(file)
     table = pd.DataFrame(
         {
-            "counterfactual": ["more"] * 3,
-            "output": ["registered", "operational", "share_income_foreign"],
-            "year": [2010] * 3,
-            "baseline_median": [2_000.0, 500.0, 0.6],
-            "diff_median": [100.0, -50.0, 0.05],
-            "diff_q05": [20.0, -80.0, 0.01],
-            "diff_q95": [300.0, -10.0, 0.09],
+            "counterfactual": ["more"] * 6,
+            "output": outputs * 2,
+            "year": [2005] * 3 + [2010] * 3,
+            # A baseline of no state money: its difference is shown all the same.
+            "baseline_median": [2_000.0, 0.0, 0.6] * 2,
+            "diff_median": [10.0, 1e5, 0.01, 100.0, 5e5, 0.05],
+            "diff_q05": [1.0, 0.0, 0.0, 20.0, 2e5, 0.01],
+            "diff_q95": [30.0, 3e5, 0.02, 300.0, 8e5, 0.09],
         }
     )
     fig = effects_figure(table, experiment)
-    points = [ax.containers[0].lines[0].get_xdata()[0] for ax in fig.axes[:3]]
-    assert points == pytest.approx([5.0, -10.0, 0.05])
-    low, high = fig.axes[0].containers[0].lines[2][0].get_segments()[0][:, 0]
-    assert (low, high) == pytest.approx((1.0, 15.0))
+    panels = fig.axes[:3]
+    points = [c.lines[0].get_xdata()[0] for ax in panels for c in ax.containers]
+    assert points == pytest.approx([10.0, 100.0, 0.1, 0.5, 0.01, 0.05])
+    low, high = panels[0].containers[1].lines[2][0].get_segments()[0][:, 0]
+    assert (low, high) == pytest.approx((20.0, 300.0))
+    labels = [ax.get_xlabel() for ax in panels]
+    assert labels == [
+        "difference\n(NGOs)",
+        "difference\n(million constant 2023 US$)",
+        "difference\n(share (0-1))",
+    ]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["2005", "2010"]
 
 
 def test_scenario_params_need_no_posterior(tmp_path):

@@ -129,6 +129,13 @@ def test_a_value_of_another_type_is_refused_not_converted(
     _fails_in_one_line(capsys, argv, tmp_path / "out", f"e.yaml: {field}", "valid integer")
 
 
+def test_a_misspelled_output_is_named_with_the_outputs_there_are(tmp_path, posterior, capsys):
+    file = write_experiment(tmp_path / "e.yaml", outputs=["income_foriegn_usd"])
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    listed = "unknown output 'income_foriegn_usd'; outputs: registered, new_registrations"
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: outputs", listed)
+
+
 def test_a_file_too_big_to_run_can_be_run_smaller_from_the_command_line(tmp_path):
     file = write_experiment(tmp_path / "e.yaml", draws=50_000, replicates=50)
     with pytest.raises(ScenarioError, match="runs"):
