@@ -92,13 +92,22 @@ def comparison_legend(fig, kinds: Iterable[str]) -> None:
         Line2D([], [], color="tab:blue", lw=1.8, label="model median"),
         Patch(color="tab:blue", alpha=0.3, lw=0, label="model 50% band"),
         Patch(color="tab:blue", alpha=0.15, lw=0, label="model 90% band"),
+        *reported_handles(kinds),
     ]
-    for kind in MARKERS:
-        if kind in kinds:
-            label = MARKER_LABELS[kind]
-            handles.append(Line2D([], [], color="black", marker=MARKERS[kind], ls="", label=label))
-    handles.append(Line2D([], [], color="black", lw=1, label="bars: tolerance; line: years read"))
     fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=7, frameon=False)
+
+
+def reported_handles(kinds: Iterable[str], color: str = "black") -> list[Line2D]:
+    """Return the legend entries of the reported figures' kinds drawn (``reported_point``)."""
+    kinds = set(kinds)
+    handles = [
+        Line2D([], [], color=color, marker=MARKERS[kind], ls="", label=MARKER_LABELS[kind])
+        for kind in MARKERS
+        if kind in kinds
+    ]
+    if handles:
+        handles.append(Line2D([], [], color=color, lw=1, label="bars: tolerance; line: years read"))
+    return handles
 
 
 def quantity(frame: pd.DataFrame, column: str, denominator: str | None = None) -> pd.DataFrame:
@@ -224,15 +233,20 @@ def timeseries_figure(frame: pd.DataFrame, country: str, targets: Iterable[Targe
     """Return the run figure: registered, operational and reporting NGOs over time."""
     fig, ax = plt.subplots(figsize=(7, 4))
     colors = {"registered": "tab:blue", "operational": "tab:orange", "reporting": "tab:green"}
+    kinds = set()
     for column, color in colors.items():
         fan(ax, quantity(frame, column), color, column)
         for t in targets:
             if t.country == country and t.column == column and t.denominator is None:
                 reported_point(ax, t, color=color)
+                kinds.add(t.kind)
     ax.set_xlabel("year")
     ax.set_ylabel("NGOs")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncols=3, loc="upper left")
+    handles, _ = ax.get_legend_handles_labels()
+    # The reported figures take their series' colour; their markers say what kind they are.
+    handles += reported_handles(kinds, color="0.3")
+    ax.legend(handles=handles, fontsize=7, ncols=3, loc="upper left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

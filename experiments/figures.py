@@ -9,12 +9,22 @@ reported figures are Jaysanov (2023), CAJOTAS 4(6), as held in ``calibration/tar
 
 from __future__ import annotations
 
+from textwrap import fill
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from calibration.plotting import column_unit, fan, quantity, reported_point, shade_periods
+from calibration.plotting import (
+    column_unit,
+    fan,
+    period_key,
+    quantity,
+    reported_handles,
+    reported_point,
+    shade_periods,
+)
 from model import Scenario
 
 from .paired import paired_differences
@@ -70,21 +80,23 @@ def fan_figure(results: pd.DataFrame, experiment: Experiment, name: str, target_
         and t.base_year is None
         and base.start_year <= t.first_year <= t.last_year <= base.end_year
     ]
-    fig, axes = _subplots(3, 2, (12, 11))
+    periods = _periods_within(target_file.periods.get(base.country, []), base)
+    fig, axes = _subplots(3, 2, (9, 9.5))
     for ax, column in zip(axes.flat, FAN_PANELS, strict=True):
         unit, scale = _unit(column, base)
-        shade_periods(ax, _periods_within(target_file.periods.get(base.country, []), base))
+        shade_periods(ax, periods, numbered=True)
         fan(ax, _runs_table(results, BASELINE, column, scale), "tab:blue", "baseline")
         fan(ax, _runs_table(results, name, column, scale), "tab:orange", name)
         for t in targets:
             if t.column == column:
                 reported_point(ax, t)
+        mark_projection(ax, experiment)
         _label(ax, column, unit, base.years)
-    _figure_legend(fig, axes.flat[0], reported=bool(targets))
+    _figure_legend(fig, axes.flat[0], {t.kind for t in targets if t.column in FAN_PANELS})
     fig.suptitle(
         f"{_title(experiment, name)} against the baseline: median, 50% and 90% bands "
-        f"over {_runs_text(experiment)}",
-        fontsize=11,
+        f"over {_runs_text(experiment)}\n{fill(period_key({base.country: periods}), 110)}",
+        fontsize=10,
     )
     return fig
 
@@ -95,7 +107,7 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
     outputs = experiment.spec.outputs
     ncols = min(3, len(outputs))
     nrows = -(-len(outputs) // ncols)
-    fig, axes = _subplots(nrows, ncols, (5 * ncols, 3.6 * nrows))
+    fig, axes = _subplots(nrows, ncols, (3.6 * ncols, 3.0 * nrows))
     for ax, column in zip(axes.flat, outputs, strict=False):
         unit, scale = _unit(column, experiment.baseline)
         fan(ax, _by_year(crn[column]) * scale, "tab:purple", "paired (CRN)")
@@ -106,13 +118,14 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
                 label = "90% with independent seeds" if k == 0 else None
                 ax.plot(table.index, row, color="0.3", ls="--", lw=1, label=label)
         ax.axhline(0, color="black", lw=0.8)
+        mark_projection(ax, experiment)
         _label(ax, column, f"difference, {unit}", experiment.baseline.years)
     for ax in list(axes.flat)[len(outputs) :]:
         ax.axis("off")
-    _figure_legend(fig, axes.flat[0], reported=False)
+    _figure_legend(fig, axes.flat[0])
     fig.suptitle(
         f"{_title(experiment, name)} minus baseline, run by run (same parameters and "
-        f"seeds): median, 50% and 90% bands over {_runs_text(experiment)}",
+        f"seeds):\nmedian, 50% and 90% bands over {_runs_text(experiment)}",
         fontsize=11,
     )
     return fig
@@ -121,7 +134,7 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
 def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
     """Return stacked areas of NGO income by source (medians), baseline and counterfactual."""
     unit, scale = _unit("income_foreign_usd", experiment.baseline)
-    fig, axes = _subplots(1, 2, (13, 4.5), sharey=True)
+    fig, axes = _subplots(1, 2, (9, 3.8), sharey=True)
     for ax, key in zip(axes.flat, (BASELINE, name), strict=True):
         medians = results[results.scenario == key].groupby("year")[list(INCOME_SOURCES)].median()
         ax.stackplot(
@@ -134,6 +147,7 @@ def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
         # A counterfactual of levers runs the baseline's scenario: its own name tells it.
         title = experiment.baseline.name if key == BASELINE else _title(experiment, key)
         ax.set_title(title, fontsize=10)
+        mark_projection(ax, experiment)
         ax.set_xlabel("year")
         ax.grid(alpha=0.3)
     axes.flat[0].set_ylabel(f"NGO income, {unit}")
@@ -226,23 +240,34 @@ def _by_year(series: pd.Series) -> pd.DataFrame:
     return series.unstack(["draw", "replicate"])
 
 
+def mark_projection(ax, experiment: Experiment) -> None:
+    """Mark the years past the baseline file's own end year: a no-change projection."""
+    start = experiment.projection_start
+    if start is None:
+        return
+    ax.axvspan(start - 1, experiment.baseline.end_year, color="0.5", alpha=0.12, lw=0)
+    top = ax.get_xaxis_transform()
+    ax.text(start, 0.98, " projection", transform=top, fontsize=7, va="top", color="0.3")
+
+
 def _label(ax, column: str, unit: str, years: range) -> None:
     ax.set_xlim(years.start, years.stop - 1)
-    ax.set_title(column.replace("_", " "), fontsize=9, pad=12)
-    ax.set_xlabel("year", fontsize=8)
-    ax.set_ylabel(unit, fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.set_title(column.replace("_", " "), fontsize=10, pad=12)
+    ax.set_xlabel("year", fontsize=9)
+    ax.set_ylabel(unit, fontsize=9)
+    ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
 
 
-def _figure_legend(fig, ax, reported: bool) -> None:
-    from matplotlib.lines import Line2D
+def _figure_legend(fig, ax, reported_kinds: set[str] = frozenset()) -> None:
+    """Add the panels' legend below them, with the kinds of reported figures drawn.
 
-    handles, labels = ax.get_legend_handles_labels()
-    if reported:
-        handles.append(Line2D([], [], color="black", marker="o", ls=""))
-        labels.append("reported figure, the article's or an official count (bar: tolerance)")
-    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+    Reported figures are the article's (``calibration/targets.yaml``) or official counts
+    (``targets_external.yaml``).
+    """
+    handles, _ = ax.get_legend_handles_labels()
+    handles += reported_handles(reported_kinds)
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
 
 
 def _runs_text(experiment: Experiment) -> str:

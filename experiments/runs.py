@@ -199,12 +199,20 @@ def write_run(
     remove_stale(out, (*COMPARE_FILES, *REGIONAL_RUN_FILES), COUNTRY_RUN_FILES)
     retract_manifest(out)
     targets = load_targets(targets_path) if Path(targets_path).exists() else []
-    title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
+    title = f"{manifest['scenario_name']}: {runs_described(manifest)}"
     fig = timeseries_figure(frame, manifest["country"], targets, title)
     save_figure(fig, out / "timeseries.png")
     write_text_atomic(out / "timeseries.csv", frame.to_csv(index=False))
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return out
+
+
+def runs_described(manifest: dict[str, Any]) -> str:
+    """Return how many runs a figure's bands are over, and with which parameters."""
+    runs = f"{manifest['replicates']} replicate(s)"
+    # A run folder written before manifests named their parameters says only its runs.
+    source = manifest.get("params_source")
+    return f"{runs}, {source}" if source else runs
 
 
 def remove_stale(folder: Path, written_before: tuple[str, ...], kept: tuple[str, ...]) -> None:
@@ -335,7 +343,7 @@ def compare_and_write(
         runs,
         targets,
         target_file.periods,
-        f"{manifest['scenario_name']}: model ({manifest['replicates']} replicates) "
+        f"{manifest['scenario_name']}: model ({runs_described(manifest)}) "
         "against the reported figures",
     )
     save_figure(fig, out / "compare.png")

@@ -186,11 +186,17 @@ class Experiment:
     spec: ExperimentSpec
     scenarios: dict[str, Scenario]
     changes: dict[str, list[str]]
+    filed_end_year: int
 
     @property
     def baseline(self) -> Scenario:
         """The baseline scenario (end year applied)."""
         return self.scenarios[BASELINE]
+
+    @property
+    def projection_start(self) -> int | None:
+        """The first year past the baseline file's own end year, if the runs reach it."""
+        return self.filed_end_year + 1 if self.baseline.end_year > self.filed_end_year else None
 
     @property
     def counterfactuals(self) -> list[str]:
@@ -275,7 +281,7 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
         changes[item.name] = policy + others
         scenarios[item.name] = scenario
     _check_years(path, spec, baseline)
-    return Experiment(path, spec, scenarios, changes)
+    return Experiment(path, spec, scenarios, changes, as_filed.end_year)
 
 
 def experiment_from_mapping(path: str | Path, data: dict[str, Any]) -> Experiment:

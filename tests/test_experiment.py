@@ -19,7 +19,6 @@ from cli.main import main
 from experiments.experiment import (
     BASELINE,
     build_chunks,
-    effects_figure,
     format_summary,
     load_experiment,
     parameter_sets,
@@ -299,45 +298,6 @@ def test_a_difference_below_the_shown_digits_of_its_level_reads_about_zero(tmp_p
     count_diffs = {"diff_median": 120.0, "diff_q05": -3.0, "diff_q95": 300.0}
     text = format_summary(pd.DataFrame([row | counts | count_diffs | widths]), experiment)
     assert "+120 [-3, +300]" in text
-
-
-def test_the_effects_figure_plots_each_difference_in_its_unit_for_every_key_year(tmp_path):
-    cf = {
-        "name": "more",
-        "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
-        "question": "What if donors doubled?",
-    }
-    extra = {**cf, "levers": {"donor_budget_scale": 2.0}}
-    outputs = ["registered", "income_state_usd", "share_income_foreign"]
-    file = write_experiment(
-        tmp_path / "e.yaml", counterfactuals=[extra], key_years=[2005, 2010], outputs=outputs
-    )
-    experiment = load_experiment(file)
-    table = pd.DataFrame(
-        {
-            "counterfactual": ["more"] * 6,
-            "output": outputs * 2,
-            "year": [2005] * 3 + [2010] * 3,
-            # A baseline of no state money: its difference is shown all the same.
-            "baseline_median": [2_000.0, 0.0, 0.6] * 2,
-            "diff_median": [10.0, 1e5, 0.01, 100.0, 5e5, 0.05],
-            "diff_q05": [1.0, 0.0, 0.0, 20.0, 2e5, 0.01],
-            "diff_q95": [30.0, 3e5, 0.02, 300.0, 8e5, 0.09],
-        }
-    )
-    fig = effects_figure(table, experiment)
-    panels = fig.axes[:3]
-    points = [c.lines[0].get_xdata()[0] for ax in panels for c in ax.containers]
-    assert points == pytest.approx([10.0, 100.0, 0.1, 0.5, 0.01, 0.05])
-    low, high = panels[0].containers[1].lines[2][0].get_segments()[0][:, 0]
-    assert (low, high) == pytest.approx((20.0, 300.0))
-    labels = [ax.get_xlabel() for ax in panels]
-    assert labels == [
-        "difference\n(NGOs)",
-        "difference\n(million constant 2023 US$)",
-        "difference\n(share (0-1))",
-    ]
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["2005", "2010"]
 
 
 def test_scenario_params_need_no_posterior(tmp_path):

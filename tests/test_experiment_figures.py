@@ -1,0 +1,78 @@
+"""The figures of experiments and runs (``experiments/figures.py``, ``experiments/runs.py``).
+
+Each output's difference in its own unit for every key year (``effects_figure``), the
+years past the baseline file's own end year marked as a no-change projection, and run
+figures whose titles say which parameters their bands are over.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from test_experiment import ROOT, SCENARIOS, write_experiment
+
+from experiments.figures import effects_figure, mark_projection
+from experiments.runs import runs_described
+from experiments.spec import load_experiment
+
+
+def test_the_effects_figure_plots_each_difference_in_its_unit_for_every_key_year(tmp_path):
+    cf = {
+        "name": "more",
+        "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+        "question": "What if donors doubled?",
+    }
+    extra = {**cf, "levers": {"donor_budget_scale": 2.0}}
+    outputs = ["registered", "income_state_usd", "share_income_foreign"]
+    file = write_experiment(
+        tmp_path / "e.yaml", counterfactuals=[extra], key_years=[2005, 2010], outputs=outputs
+    )
+    experiment = load_experiment(file)
+    table = pd.DataFrame(
+        {
+            "counterfactual": ["more"] * 6,
+            "output": outputs * 2,
+            "year": [2005] * 3 + [2010] * 3,
+            # A baseline of no state money: its difference is shown all the same.
+            "baseline_median": [2_000.0, 0.0, 0.6] * 2,
+            "diff_median": [10.0, 1e5, 0.01, 100.0, 5e5, 0.05],
+            "diff_q05": [1.0, 0.0, 0.0, 20.0, 2e5, 0.01],
+            "diff_q95": [30.0, 3e5, 0.02, 300.0, 8e5, 0.09],
+        }
+    )
+    fig = effects_figure(table, experiment)
+    panels = fig.axes[:3]
+    points = [c.lines[0].get_xdata()[0] for ax in panels for c in ax.containers]
+    assert points == pytest.approx([10.0, 100.0, 0.1, 0.5, 0.01, 0.05])
+    low, high = panels[0].containers[1].lines[2][0].get_segments()[0][:, 0]
+    assert (low, high) == pytest.approx((20.0, 300.0))
+    labels = [ax.get_xlabel() for ax in panels]
+    assert labels == [
+        "difference\n(NGOs)",
+        "difference\n(million constant 2023 US$)",
+        "difference\n(share (0-1))",
+    ]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["2005", "2010"]
+
+
+def test_a_projection_past_the_baseline_files_years_is_marked():
+    projected = load_experiment(ROOT / "experiments" / "kyrgyzstan_2035.yaml")
+    assert projected.filed_end_year == 2023 and projected.projection_start == 2024
+    fig, ax = plt.subplots()
+    mark_projection(ax, projected)
+    [span] = ax.patches
+    assert span.get_x() == 2023 and span.get_x() + span.get_width() == 2035
+    assert [t.get_text().strip() for t in ax.texts] == ["projection"]
+    within = load_experiment(ROOT / "experiments" / "kazakhstan_state_support.yaml")
+    assert within.projection_start is None
+    fig, ax = plt.subplots()
+    mark_projection(ax, within)
+    assert not ax.patches and not ax.texts
+
+
+def test_a_run_figures_title_says_which_parameters_its_bands_are_over():
+    manifest = {"replicates": 8, "params_source": "posterior draws (posterior.parquet)"}
+    assert runs_described(manifest) == "8 replicate(s), posterior draws (posterior.parquet)"
+    # A folder written before manifests named their parameters claims no source.
+    assert runs_described({"replicates": 8}) == "8 replicate(s)"
