@@ -33,6 +33,9 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise ScenarioError(path, "", "no posterior: run `ngo-abm calibrate` first")
+    if path.is_dir():
+        # pandas would read a folder of Parquet files as one table.
+        raise ScenarioError(path, "", "is a folder, not a file")
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError):

@@ -96,10 +96,10 @@ def name_other_kind(file: Path, regional: bool) -> None:
     if is_regional_file(file.parent / baseline) == regional:
         return
     if regional:
-        found = "a country's scenario: an experiment file, which ngo-abm experiment runs"
+        found = "a country's scenario, so this is an experiment file (ngo-abm experiment runs it)"
     else:
-        found = "a regional scenario: a regional experiment file, which "
-        found += "ngo-abm regional-experiment runs"
+        found = "a regional scenario, so this is a regional experiment file "
+        found += "(ngo-abm regional-experiment runs it)"
     raise ScenarioError(file, "baseline", found)
 
 

@@ -38,6 +38,7 @@ from .runs import (
     COMPARE_FILES,
     COUNTRY_RUN_FILES,
     REGIONAL_RUN_FILES,
+    check_layout,
     check_numbers,
     file_sha256,
     git_commit,
@@ -213,7 +214,7 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
         ScenarioError: for a malformed folder.
     """
     run = Path(run_dir)
-    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_regional_manifest(run / "manifest.json")
     table = run / "timeseries.csv"
     try:
         frame = pd.read_csv(table)
@@ -227,4 +228,24 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
         country: frame[frame.country == country].drop(columns="country").reset_index(drop=True)
         for country in manifest["countries"]
     }
+    for country, rows in runs.items():
+        if rows.empty:
+            raise ScenarioError(table, "country", f"no rows of {country}, a country of the run")
+        # A country runs from its own start year (Kazakhstan's 1989, Kyrgyzstan's 1991).
+        span = range(int(rows.year.min()), manifest["end_year"] + 1)
+        check_layout(rows, manifest["replicates"], span, table)
     return runs, manifest
+
+
+def read_regional_manifest(path: Path) -> dict:
+    """Return a regional run's manifest, with the fields the comparison reads checked."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ScenarioError(path, "", "malformed manifest: not JSON") from None
+    kinds = {"countries": list, "replicates": int, "end_year": int}
+    for name, kind in kinds.items():
+        value = manifest.get(name) if isinstance(manifest, dict) else None
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ScenarioError(path, name, f"malformed manifest: {value!r}")
+    return manifest

@@ -239,21 +239,58 @@ def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     for path in (table, manifest_path):
         if not path.exists():
             raise ScenarioError(path, "", "file not found (is this a run folder?)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        country = manifest["country"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise ScenarioError(manifest_path, "country", "malformed manifest") from None
+    manifest = read_manifest(manifest_path)
     try:
         frame = pd.read_csv(table)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
         raise ScenarioError(table, "", "not a readable run table") from None
-    missing = [c for c in OUTPUT_COLUMNS if c not in frame.columns]
+    missing = [c for c in ("replicate", *OUTPUT_COLUMNS) if c not in frame.columns]
     if missing:
         raise ScenarioError(table, missing[0], "column missing")
-    check_numbers(frame, OUTPUT_COLUMNS, table)
-    manifest["country"] = country
+    check_numbers(frame, ("replicate", *OUTPUT_COLUMNS), table)
+    span = range(manifest["start_year"], manifest["end_year"] + 1)
+    check_layout(frame, manifest["replicates"], span, table)
     return frame, manifest
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Return a country run's manifest, with the fields the comparison reads checked."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ScenarioError(path, "", "malformed manifest: not JSON") from None
+    if not isinstance(manifest, dict):
+        raise ScenarioError(path, "", "malformed manifest: not a JSON object")
+    kinds = {"country": str, "replicates": int, "start_year": int, "end_year": int}
+    for field, kind in kinds.items():
+        value = manifest.get(field)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ScenarioError(path, field, f"malformed manifest: {value!r}")
+    return manifest
+
+
+def check_layout(frame: pd.DataFrame, reps: int, span: range, table: Path) -> None:
+    """Refuse a run table whose rows are not the manifest's replicates and years.
+
+    Each of the ``reps`` replicates (0 to ``reps - 1``) has one row per year of ``span``:
+    a table cut short, or with rows of another run, would be compared as if it were the
+    run the manifest describes.
+    """
+    for column in ("replicate", "year"):
+        if frame[column].isna().any():
+            raise ScenarioError(table, column, "an empty cell: every row has one")
+    first, last = span[0], span[-1]
+    found = frame.groupby("replicate", sort=True)["year"]
+    for replicate, years in found:
+        if not (replicate == int(replicate) and 0 <= replicate < reps):
+            where = f"replicate {replicate:g} is not one of the manifest's {reps} (0-{reps - 1})"
+            raise ScenarioError(table, "replicate", where)
+        if sorted(years) != list(span):
+            rows = f"{years.min():g}-{years.max():g} in {len(years)} rows"
+            where = f"replicate {replicate:g} has {rows}; the manifest says {first}-{last}"
+            raise ScenarioError(table, "year", where)
+    if found.ngroups != reps:
+        raise ScenarioError(table, "replicate", f"{found.ngroups} replicates, the manifest {reps}")
 
 
 def check_numbers(frame: pd.DataFrame, columns, table: Path) -> None:

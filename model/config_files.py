@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -91,7 +92,7 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
-        raise ScenarioError(path, where, "malformed YAML") from None
+        raise ScenarioError(path, where, _yaml_problem(exc)) from None
     except RecursionError:
         raise ScenarioError(path, "", f"nested more than {MAX_NESTING} levels deep") from None
     except ValueError as exc:
@@ -103,6 +104,20 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
     if deep is not None:
         raise ScenarioError(path, deep, f"nested more than {MAX_NESTING} levels deep")
     return data
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Return what is wrong with a file ``yaml.safe_load`` refused, in a few words.
+
+    A tag such as ``!!python/object`` is well-formed YAML that a safe loader builds no
+    object for: configs are plain data.
+    """
+    problem = str(getattr(exc, "problem", "") or "")
+    tag = re.search(r"constructor for the tag '([^']+)'", problem)
+    if isinstance(exc, yaml.constructor.ConstructorError) and tag:
+        shown = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+        return f"the tag {shown[:60]} is not allowed: configs are plain data"
+    return "malformed YAML"
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 
@@ -422,9 +423,12 @@ def test_compare_with_an_unknown_column_names_the_entry(run_copy, write_yaml, ca
 
 
 def test_a_run_with_no_unfitted_count_in_its_years_leaves_no_old_file(run_copy, write_yaml, capsys):
-    table = run_copy / "timeseries.csv"
+    # A run to 2005, which no official count the calibration never saw falls in.
+    table, manifest = run_copy / "timeseries.csv", run_copy / "manifest.json"
     frame = pd.read_csv(table)
     frame[frame.year <= 2005].to_csv(table, index=False)
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({**data, "end_year": 2005}), encoding="utf-8")
     (run_copy / "unfitted.csv").write_text("left by an earlier comparison\n")
     targets = write_yaml("targets.yaml", {"version": 1, "targets": [BASE_TARGET]})
     status, out, err = run_cli(["compare", str(run_copy), "--targets", str(targets)], capsys)

@@ -179,6 +179,22 @@ def test_malformed_yaml(text, scenario_file, write_yaml, tmp_path, capsys):
     assert_clean_error(capsys, status, out, bad, "malformed YAML")
 
 
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ('name: !!python/object/apply:os.system ["echo hi"]\n', "!!python/object/apply:os.system"),
+        ("name: !custom x\n", "!custom"),
+    ],
+)
+def test_a_tag_that_would_build_an_object_is_refused_by_name(
+    text, tag, scenario_file, write_yaml, tmp_path, capsys
+):
+    bad = write_yaml("tagged.yaml", extending(scenario_file) + text)
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    assert_clean_error(capsys, status, out, bad, f"the tag {tag} is not allowed")
+
+
 @pytest.mark.parametrize("text", ["- just\n- a list\n", "42\n", ""], ids=["list", "int", "empty"])
 def test_top_level_must_be_a_mapping(text, write_yaml, tmp_path, capsys):
     bad = write_yaml("odd.yaml", text)

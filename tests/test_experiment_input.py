@@ -176,6 +176,16 @@ def test_a_bad_posterior_is_named_before_any_run(tmp_path, posterior, capsys, ch
     _fails_in_one_line(capsys, argv, tmp_path / "out", f"{bad}: ", expected)
 
 
+def test_a_posterior_that_is_a_folder_is_named_as_one(tmp_path, posterior, capsys):
+    # pandas would read a folder of Parquet files as one table.
+    folder = tmp_path / "draws"
+    folder.mkdir()
+    pd.read_parquet(posterior).to_parquet(folder / "part.parquet")
+    file = write_experiment(tmp_path / "e.yaml")
+    argv = ["experiment", str(file), "--posterior", str(folder)]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", f"{folder}: is a folder, not a file")
+
+
 def test_counterfactual_of_another_country(tmp_path, posterior, capsys):
     cf = [
         {

@@ -285,11 +285,17 @@ def test_seeds_that_would_pass_the_largest_are_named_with_the_file(tmp_path):
 @pytest.mark.parametrize(
     ("command", "file", "expected"),
     [
-        ("experiment", EXPERIMENT, "a regional experiment file, which ngo-abm regional-experiment"),
+        (
+            "experiment",
+            EXPERIMENT,
+            "baseline: a regional scenario, so this is a regional experiment file "
+            "(ngo-abm regional-experiment runs it)",
+        ),
         (
             "regional-experiment",
             REPO / "experiments" / "kyrgyzstan_2035.yaml",
-            "an experiment file, which ngo-abm experiment runs",
+            "baseline: a country's scenario, so this is an experiment file "
+            "(ngo-abm experiment runs it)",
         ),
     ],
 )

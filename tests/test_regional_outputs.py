@@ -111,6 +111,18 @@ def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figur
     status, _, stderr = run_cli(["compare", str(out)])
     assert status == 0, stderr
     pd.testing.assert_frame_equal(pd.read_csv(out / "compare.csv"), table)
+    # A table cut short in one country is not the run its manifest describes.
+    frame[(frame.country != "uzbekistan") | (frame.year <= 2015)].to_csv(
+        out / "timeseries.csv", index=False
+    )
+    (out / "compare.csv").unlink()
+    status, _, stderr = run_cli(["compare", str(out)])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert "timeseries.csv: year: replicate 0 has 1991-2015 in 25 rows" in stderr
+    assert not (out / "compare.csv").exists()
+    (out / "manifest.json").write_text("{", encoding="utf-8")
+    status, _, stderr = run_cli(["compare", str(out)])
+    assert status == 2 and "manifest.json: malformed manifest: not JSON" in stderr
 
 
 def test_replicates_are_the_same_on_one_or_two_workers():

@@ -220,6 +220,47 @@ def test_compare_refuses_a_run_table_edited_into_nonsense(
     assert not (folder_copy / "compare.csv").exists()
 
 
+def cut_short(folder: Path) -> None:
+    table = folder / "timeseries.csv"
+    frame = pd.read_csv(table)
+    frame[frame.year <= 2003].to_csv(table, index=False)
+
+
+def add_replicate(folder: Path) -> None:
+    table = folder / "timeseries.csv"
+    frame = pd.read_csv(table)
+    pd.concat([frame, frame.assign(replicate=7)]).to_csv(table, index=False)
+
+
+def claim_two_replicates(folder: Path) -> None:
+    manifest = folder / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({**data, "replicates": 2}), encoding="utf-8")
+
+
+def break_manifest(folder: Path) -> None:
+    manifest = folder / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8")[:40], encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (cut_short, "timeseries.csv: year: replicate 0 has 1991-2003 in 13 rows; the manifest"),
+        (add_replicate, "timeseries.csv: replicate: replicate 7 is not one of the manifest's 1"),
+        (claim_two_replicates, "timeseries.csv: replicate: 1 replicates, the manifest 2"),
+        (break_manifest, "manifest.json: malformed manifest: not JSON"),
+    ],
+)
+def test_compare_refuses_a_run_table_that_is_not_the_run_its_manifest_describes(
+    folder_copy, damage, message
+):
+    damage(folder_copy)
+    status, _, err = run_cli(["compare", str(folder_copy)])
+    one_line(status, err, message)
+    assert not (folder_copy / "compare.csv").exists()
+
+
 def test_a_ratio_of_two_columns_may_pass_one_where_a_share_may_not(tmp_path):
     # State to foreign income can exceed 1; a part of the register over it cannot.
     ratio = edited_targets(tmp_path, "kg_state_to_foreign_income_today", value=1.5)
