@@ -95,10 +95,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--priors", type=Path, default=PRIORS)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    table = screen(args.trajectories, args.workers, args.priors)
+    try:
+        check_arguments(args)
+        load_priors(args.priors)  # a bad file is named before the runs, not after
+        table = screen(args.trajectories, args.workers, args.priors)
+    except ScenarioError as exc:
+        print(f"python -m experiments.screen: error: {exc}", file=sys.stderr)
+        return 2
     write_atomic(args.out, lambda tmp: table.to_csv(tmp, float_format="%.4g"))
     print(table["max"].to_string(float_format="%.2f"))
     return 0
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse, before any run, options the screen would fail on after hours of runs."""
+    if args.trajectories < 2:
+        raise ScenarioError("--trajectories", "", f"{args.trajectories}: at least 2")
+    if args.workers < 1:
+        raise ScenarioError("--workers", "", f"{args.workers}: at least 1")
+    if args.out.is_dir() or not args.out.parent.is_dir():
+        found = "is a folder" if args.out.is_dir() else "its folder does not exist"
+        raise ScenarioError(args.out, "--out", f"{found}: the screen writes one CSV file")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from calibration.targets import load_targets
-from experiments.screen import ERROR_CAP, target_errors
+from experiments.screen import ERROR_CAP, main, target_errors
 
 
 def test_target_errors_are_one_capped_error_per_target():
@@ -21,3 +23,22 @@ def test_a_runaway_register_scores_the_cap_on_every_target():
         "competition_density": 1e6,
     }
     assert set(target_errors(runaway)) == {ERROR_CAP}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--trajectories", "1"], "--trajectories: 1: at least 2"),
+        (["--workers", "0"], "--workers: 0: at least 1"),
+        (["--out", "{tmp}"], "{tmp}: --out: is a folder: the screen writes one CSV file"),
+        (["--out", "{tmp}/no/s.csv"], "--out: its folder does not exist"),
+        (["--priors", "{tmp}/none.yaml"], "{tmp}/none.yaml: file not found"),
+    ],
+)
+def test_bad_options_are_refused_in_one_line_before_any_run(tmp_path, capsys, argv, message):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    out = ["--out", str(tmp_path / "s.csv")] if "--out" not in argv else []
+    assert main([*argv, *out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and message.format(tmp=tmp_path) in err, err
+    assert not (tmp_path / "s.csv").exists()
