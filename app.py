@@ -181,6 +181,8 @@ class DashboardModel(NGOModel):
     ):
         base, self.calibration = calibrated(SCENARIOS[scenario_name])
         controls = dict(locals())
+        # As set, so that the page shows them again when it is opened anew.
+        self.controls = {k: controls[k] for k in CONTROL_NAMES}
         self.switched_off = None if switch_off == NO_SWITCH else switch_off
         if self.switched_off:
             base = base.with_params(switch_off_params([self.switched_off]))
@@ -330,6 +332,18 @@ MODEL_PARAMS = {
     },
 }
 COMPONENTS = [(NGOCounts, 0), (FundingMix, 0), (IncomeDistribution, 0), (RunInfo, 0)]
+CONTROL_NAMES = tuple(MODEL_PARAMS)
+
+# The single-run page's model, one per browser session, kept while the user visits the
+# other pages (SolaraViz's own state is the page's, and goes when it is left).
+home_model = solara.reactive(None)
+
+
+def controls_of(model: DashboardModel) -> dict[str, dict]:
+    """Return the page's controls set as they were for ``model`` (Mesa ``UserInputs``)."""
+    shown = {k: model.controls[k] for k in MODEL_PARAMS}
+    shown["seed"] = str(shown["seed"])  # a text box
+    return {k: {**o, "value": shown[k]} for k, o in MODEL_PARAMS.items()}
 
 
 # The counterfactual view offers the switch in its own card (``dashboard.counterfactual``).
@@ -349,12 +363,13 @@ def counterfactual_levers(**controls) -> dict[str, int | float | None]:
 @solara.component
 def Page():
     """The single-run page; each browser session gets its own model."""
-    model = solara.use_memo(DashboardModel, dependencies=[])
+    if home_model.value is None:
+        home_model.set(DashboardModel())
     solara.Style(SLIDER_VALUES_CSS)
     SolaraViz(
-        model,
+        home_model,
         components=COMPONENTS,
-        model_params=MODEL_PARAMS,
+        model_params=controls_of(home_model.value),
         name="NGOs in Central Asia: what if?",
     )
 

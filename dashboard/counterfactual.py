@@ -41,6 +41,10 @@ from .tasks import reporter, task_result
 WHERE = Path("dashboard counterfactual view")
 NAME = "counterfactual"
 LEVERS_ONLY = "none (the baseline with the levers below)"
+NOTHING_TO_COMPARE = (
+    "Nothing to compare: with no counterfactual scenario, set a lever below or switch a "
+    "mechanism off."
+)
 NO_SWITCH = "none"
 OUTPUTS = (
     "registered",
@@ -113,6 +117,8 @@ def build_comparison(choice: Choice, scenarios: Mapping[str, Scenario], folder: 
     active = Levers.model_validate(dict(choice.levers)).active()
     levers = ", ".join(f"{k} {v:g}" for k, v in active.items()) or "no levers"
     switched = [] if choice.switch_off == NO_SWITCH else [choice.switch_off]
+    if choice.counterfactual == LEVERS_ONLY and not active and not switched:
+        raise ScenarioError(WHERE, "", NOTHING_TO_COMPARE)
     if switched:
         levers += f", without {choice.switch_off}"
     data = {
@@ -159,6 +165,14 @@ def run_comparison(
 
 
 progress_text = solara.reactive("")
+# The sidebar's choices, one set per browser session, kept while the user visits the other
+# pages (a component's own state goes when its page is left); None until first shown.
+chosen_baseline = solara.reactive(None)
+chosen_counterfactual = solara.reactive(None)
+chosen_controls = solara.reactive(None)
+chosen_draws = solara.reactive(DEFAULT_DRAWS)
+chosen_switch = solara.reactive(NO_SWITCH)
+last_error = solara.reactive("")
 
 
 @task
@@ -187,24 +201,26 @@ def CounterfactualView(
         baselines: The keys offered as baselines.
         initial: The baseline chosen when the page opens.
     """
-    baseline, set_baseline = solara.use_state(initial)
+    if chosen_baseline.value is None:
+        chosen_baseline.set(initial)
+        chosen_controls.set({name: options["value"] for name, options in lever_controls.items()})
+    baseline, set_baseline = chosen_baseline.value, chosen_baseline.set
     offered = counterfactual_choices(scenarios, baseline)
-    counterfactual, set_counterfactual = solara.use_state(offered[0])
+    counterfactual, set_counterfactual = chosen_counterfactual.value, chosen_counterfactual.set
     if counterfactual not in offered:
         counterfactual = offered[0]
-    controls, set_controls = solara.use_state(
-        {name: options["value"] for name, options in lever_controls.items()}
-    )
-    draws, set_draws = solara.use_state(DEFAULT_DRAWS)
-    switch_off, set_switch_off = solara.use_state(NO_SWITCH)
-    error, set_error = solara.use_state("")
+    controls, set_controls = chosen_controls.value, chosen_controls.set
+    draws, set_draws = chosen_draws.value, chosen_draws.set
+    switch_off, set_switch_off = chosen_switch.value, chosen_switch.set
+    error, set_error = last_error.value, last_error.set
 
     def start() -> None:
         choice = Choice(baseline, counterfactual, to_levers(**controls), draws, switch_off)
         try:
             experiment = build_comparison(choice, scenarios, folder)
         except ScenarioError as exc:
-            set_error(str(exc))
+            # The page's own refusals are sentences; a scenario file's name its file.
+            set_error(exc.message if exc.file == str(WHERE) else str(exc))
             return
         set_error("")
         progress_text.value = ""
@@ -249,9 +265,9 @@ def _Results(error: str):
     spec = view.experiment.spec
     params = "posterior draws" if spec.params == "posterior" else "seeds (no posterior)"
     solara.Markdown(
-        f"**{view.experiment.scenarios[NAME].name}** against **{view.experiment.baseline.name}**: "
-        f"{spec.draws} {params}, common random numbers, {view.seconds:.0f} s. "
-        f"Changes: {'; '.join(view.experiment.changes[NAME])}."
+        f"**{view.experiment.spec.counterfactuals[0].question}** Against "
+        f"**{view.experiment.baseline.name}**: {spec.draws} {params}, common random numbers, "
+        f"{view.seconds:.0f} s. Changes: {'; '.join(view.experiment.changes[NAME])}."
     )
     for key, title in (
         ("fan", "Both scenarios, with the reported figures"),

@@ -155,6 +155,13 @@ def events_text(events: list[Event], year: int) -> str:
 
 
 progress_text = solara.reactive("")
+# The sidebar's and the network's choices, one set per browser session, kept while the
+# user visits the other pages (a component's own state goes when its page is left).
+typed_seed = solara.reactive(str(DEFAULT_SEED))
+chosen_replicates = solara.reactive(DEFAULT_REPLICATES)
+chosen_counterfactual = solara.reactive(NONE)
+network_year = solara.reactive(None)
+network_colour = solara.reactive(COLOUR_BY[0])
 
 
 @task
@@ -168,13 +175,14 @@ def regional_task(seed: int, replicates: int, counterfactual: str) -> RegionalRu
 @solara.component
 def RegionalView():
     """The page: seed and replicates in the sidebar, progress, then the charts."""
-    typed, set_typed = solara.use_state(str(DEFAULT_SEED))
-    replicates, set_replicates = solara.use_state(DEFAULT_REPLICATES)
-    counterfactual, set_counterfactual = solara.use_state(NONE)
+    typed, set_typed = typed_seed.value, typed_seed.set
+    replicates, set_replicates = chosen_replicates.value, chosen_replicates.set
+    counterfactual, set_counterfactual = chosen_counterfactual.value, chosen_counterfactual.set
     problem = seed_problem(typed, replicates)
 
     def start() -> None:
         progress_text.value = ""
+        network_year.set(None)  # a new run opens on its last year
         regional_task(int(typed.strip()), replicates, counterfactual)
 
     with solara.Sidebar(), solara.Column():
@@ -246,8 +254,9 @@ def _Comparison(comparison: RegionalComparison):
 @solara.component
 def _Network(run: RegionalRun):
     """The network in the year of the slider, coloured by sector or country."""
-    year, set_year = solara.use_state(run.region.end_year)
-    colour_by, set_colour_by = solara.use_state(COLOUR_BY[0])
+    year = run.region.end_year if network_year.value is None else network_year.value
+    set_year = network_year.set
+    colour_by, set_colour_by = network_colour.value, network_colour.set
     replicate = SHOWN_REPLICATE
     image = solara.use_memo(
         lambda: figure_png(

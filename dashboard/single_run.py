@@ -19,15 +19,11 @@ from mesa.visualization.utils import update_counter
 
 from calibration.plotting import reported_point, shade_periods
 from calibration.targets import Target, load_target_file
+from experiments.figures import INCOME_SOURCES
 from model import NGOModel
 from model.population import OPERATING
 
 COUNT_COLORS = {"registered": "tab:blue", "operational": "tab:orange", "reporting": "tab:green"}
-FUNDING_SOURCES = {
-    "income_foreign_usd": ("foreign donors", "tab:red"),
-    "income_state_usd": ("state grants and prizes", "tab:blue"),
-    "income_domestic_usd": ("domestic (fees, donations, earned)", "tab:olive"),
-}
 INCOME_BINS = np.logspace(1, 7, 25)  # 10 to 10 million nominal US$, four bins a decade
 INCOME_TICKS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000]
 INCOME_TICK_LABELS = ["$10", "$100", "$1k", "$10k", "$100k", "$1M", "$10M"]
@@ -128,8 +124,8 @@ class FundingPlot:
         _year_axis(self.ax, model)
         self.ax.set_ylabel(f"million US$ of {model.config.cpi_base_year}")
         self.ax.legend(
-            handles=[Patch(color=color, alpha=0.8) for _, color in FUNDING_SOURCES.values()],
-            labels=[label for label, _ in FUNDING_SOURCES.values()],
+            handles=[Patch(color=color, alpha=0.8) for _, color in INCOME_SOURCES.values()],
+            labels=[label for label, _ in INCOME_SOURCES.values()],
             fontsize=7,
             loc="upper left",
         )
@@ -139,11 +135,11 @@ class FundingPlot:
         frame = model.datacollector.get_model_vars_dataframe()
         for artist in self.stack:
             artist.remove()
-        millions = [frame[c].to_numpy() / 1e6 for c in FUNDING_SOURCES]
+        millions = [frame[c].to_numpy() / 1e6 for c in INCOME_SOURCES]
         self.stack = self.ax.stackplot(
             frame["year"],
             *millions,
-            colors=[color for _, color in FUNDING_SOURCES.values()],
+            colors=[color for _, color in INCOME_SOURCES.values()],
             alpha=0.8,
         )
         self.ax.set_ylim(0, _top(float(np.sum(millions, axis=0).max()) if len(frame) else 0.0))
@@ -155,7 +151,12 @@ class FundingPlot:
 
 
 class IncomePlot:
-    """Histogram of this year's income of operating NGOs (nominal US$, log bins)."""
+    """Histogram of this year's income of funded NGOs (nominal US$, log bins).
+
+    Funded: running programmes on this year's income or reserves (the output ``funded``),
+    the NGOs whose income the article's shares describe; fewer than ``operational``,
+    which counts any activity.
+    """
 
     def __init__(self, model: NGOModel):
         self.fig, self.ax = _figure()
@@ -174,7 +175,7 @@ class IncomePlot:
         ax.xaxis.set_major_formatter(FixedFormatter(INCOME_TICK_LABELS))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("income this year (nominal US$; below $10 and above $10M at the ends)")
-        ax.set_ylabel("operating NGOs")
+        ax.set_ylabel("funded NGOs")
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
 
@@ -190,11 +191,11 @@ class IncomePlot:
         self.ax.set_ylim(0, _top(float(counts.max())))
         if model.row:
             title = (
-                f"Income of the {income.size:,} operating NGOs in {model.year}\n"
+                f"Income of the {income.size:,} funded NGOs (running programmes) in {model.year}\n"
                 f"({income.size - positive.size:,} with no income, living on reserves, not drawn)"
             )
         else:
-            title = "Income of operating NGOs (no year simulated yet: press Step)"
+            title = "Income of funded NGOs (no year simulated yet: press Step)"
         self.ax.set_title(title, fontsize=9)
         if self.legend is not None:
             for text, target in zip(self.legend.get_texts(), self.targets, strict=True):
@@ -232,6 +233,11 @@ def FundingMix(model: NGOModel):
 
 @solara.component
 def IncomeDistribution(model: NGOModel):
-    """Histogram of this year's income of operating NGOs (nominal US$, log bins)."""
+    """Histogram of this year's income of funded NGOs (nominal US$, log bins).
+
+    Funded: running programmes on this year's income or reserves (the output ``funded``),
+    the NGOs whose income the article's shares describe; fewer than ``operational``,
+    which counts any activity.
+    """
     update_counter.get()
     _show(IncomePlot, model)

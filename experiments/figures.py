@@ -93,11 +93,12 @@ def fan_figure(results: pd.DataFrame, experiment: Experiment, name: str, target_
         mark_projection(ax, experiment)
         _label(ax, column, unit, base.years)
     _figure_legend(fig, axes.flat[0], {t.kind for t in targets if t.column in FAN_PANELS})
-    fig.suptitle(
+    heading = (
         f"{_title(experiment, name)} against the baseline: median, 50% and 90% bands "
-        f"over {_runs_text(experiment)}\n{fill(period_key({base.country: periods}), 110)}",
-        fontsize=10,
+        f"over {_runs_text(experiment)}"
     )
+    key = period_key({base.country: periods})
+    fig.suptitle(f"{fill(heading, 100)}\n{fill(key, 110)}", fontsize=10)
     return fig
 
 
@@ -124,8 +125,11 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
         ax.axis("off")
     _figure_legend(fig, axes.flat[0])
     fig.suptitle(
-        f"{_title(experiment, name)} minus baseline, run by run (same parameters and "
-        f"seeds):\nmedian, 50% and 90% bands over {_runs_text(experiment)}",
+        fill(
+            f"{_title(experiment, name)} minus baseline, run by run (same parameters and "
+            f"seeds): median, 50% and 90% bands over {_runs_text(experiment)}",
+            110,
+        ),
         fontsize=11,
     )
     return fig

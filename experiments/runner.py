@@ -90,8 +90,9 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
     """
     if not is_whole(replicates, 1):
         raise ScenarioError("replicates", "", f"must be a whole number from 1, got {replicates!r}")
-    if not is_whole(seed, 0):
-        raise ScenarioError("seed", "", f"must be a whole number from 0, got {seed!r}")
+    if not is_whole(seed, 0) or seed > MAX_SEED:
+        found = f"must be a whole number from 0 to {MAX_SEED}, got {seed!r}"
+        raise ScenarioError("seed", "", found)
     # Python ints: a numpy uint32 seed would wrap round past 2**32 - 1.
     seed, replicates = int(seed), int(replicates)
     last = seed + replicates - 1

@@ -77,6 +77,11 @@ def test_dashboard_model_applies_the_levers_and_the_seed(app):
     assert model.config == expected
     assert model.seed == 7
     assert model.notes == []
+    # The page opened anew shows the controls as they were set for this model.
+    shown = {k: v["value"] for k, v in app.controls_of(model).items()}
+    assert shown["seed"] == "7" and shown["donor_budget_scale"] == 1.5
+    assert shown["state_funding_start"] == "2005" and shown["registration_burden"] == "0.10"
+    assert app.controls_of(app.DashboardModel())["seed"]["value"] == str(app.DEFAULT_SEED)
     assert model.active_levers() == [
         "state grants start in 2005",
         "donor budgets x1.5",
@@ -162,9 +167,11 @@ def test_the_counterfactual_view_builds_the_experiment_a_file_would(app):
     assert experiment.changes[NAME] == ["levers: state.foreign_funding_restriction"]
     assert experiment.scenarios[NAME] == experiment.baseline
 
+    # No scenario, no lever, no switch: said in plain words, before any experiment is built.
     nothing = Choice("kyrgyzstan", LEVERS_ONLY, app.counterfactual_levers(), 10)
-    with pytest.raises(ScenarioError, match="changes nothing in the baseline"):
+    with pytest.raises(ScenarioError) as refused:
         build_comparison(nothing, app.SCENARIOS, app.SCENARIO_DIR)
+    assert refused.value.message.startswith("Nothing to compare: with no counterfactual scenario")
 
     switched = Choice("kyrgyzstan", LEVERS_ONLY, app.counterfactual_levers(), 10, "absorption")
     experiment = build_comparison(switched, app.SCENARIOS, app.SCENARIO_DIR)

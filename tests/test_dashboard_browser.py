@@ -165,6 +165,13 @@ def test_slider_reset_and_steps_update_the_plots(dashboard_url, browser, tmp_pat
     )
     assert counts_plot.screenshot() != before_image
     assert "Time: 3.0" in page.inner_text("body")
+    # Another page and back: the same run, three years in, with its levers as set.
+    page.get_by_role("tab", name="counterfactual").click()
+    page.get_by_role("button", name="Run comparison", exact=True).wait_for(timeout=timeout_ms)
+    page.get_by_role("tab", name="home").click()
+    page.get_by_text("(year 3 of 33)").wait_for(timeout=timeout_ms)
+    assert slider.get_attribute("aria-valuenow") == "1.5"
+    assert "donor budgets x1.5" in page.inner_text("body")
     if SCREENSHOTS:
         # The documented view: twenty years of the run.
         for year in range(4, 21):
@@ -213,6 +220,13 @@ def test_a_counterfactual_runs_over_posterior_draws_with_its_difference_chart(
     assert "11 posterior draws" in text or "11 seeds (no posterior)" in text
     assert "state.shocks[Second revolution and Osh conflict] removed" in text
     assert "difference [90% interval]" in text
+    # Another page and back: the choices that made these results are still the sidebar's.
+    page.get_by_role("tab", name="regional").click()
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=timeout_ms)
+    page.get_by_role("tab", name="counterfactual").click()
+    chart.wait_for(timeout=timeout_ms)
+    assert draws.get_attribute("aria-valuenow") == "11"
+    assert "counterfactuals/kg_no_2010_shock" in page.inner_text("body")
     assert page.locator(".chart-fan img").count() == 1
     assert page.locator(".chart-funding img").count() == 1
     assert not re.search(r"traceback|failed", text, re.IGNORECASE), text

@@ -175,6 +175,11 @@ def test_a_seed_that_is_no_number_or_outside_the_range_is_refused(typed, replica
     assert (seed_problem(typed, replicates) is None) == ok
 
 
+@pytest.mark.parametrize("typed", ["-1", str(10**23), "12abc"])
+def test_a_seed_outside_the_range_is_told_the_range_whatever_the_replicates(typed):
+    assert f"a whole number from 0 to {MAX_SEED}" in seed_problem(typed, 5)
+
+
 def test_the_counterfactuals_offered_are_the_regional_experiments_on_the_same_baseline():
     spec, regions = regional_experiment()
     assert counterfactual_choices() == [NONE, *(c.name for c in spec.counterfactuals)]
