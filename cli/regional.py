@@ -76,7 +76,8 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
     years = sorted(summary.year.unique())
     print(
         "paired difference from the baseline (counterfactual - baseline), median [10%, 90%] "
-        "over the replicates; 0 exactly zero, ~0 below the last digit shown of the medians:"
+        "over the replicates; 0 exactly zero, +0 or -0 not zero but below the last digit "
+        "shown of the medians:"
     )
     for name, part in summary.groupby("counterfactual", sort=False):
         print(f"\n{name}:\n{difference_table(part, years).to_string()}")

@@ -251,8 +251,8 @@ def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
         )
     note = (
         "baseline / counterfactual: medians over runs; difference: median and 90% interval "
-        "of the paired differences (same parameters and seeds); 0 exactly zero, ~0 "
-        "below the last digit shown of the medians.\nCRN/indep. width: 90% "
+        "of the paired differences (same parameters and seeds); 0 exactly zero, +0 or -0 "
+        "not zero but below the last digit shown of the medians.\nCRN/indep. width: 90% "
         "width with common random numbers over the width with independent seeds (same "
         "parameters); below 1 means the paired design narrows the interval."
     )
@@ -276,9 +276,10 @@ def format_difference(diffs: tuple[float, float, float], level: float) -> str:
     """Return "median [q05, q95]" of a difference, at most as fine as its level is shown.
 
     An exact zero reads 0 (the same runs, as before a policy starts). A difference below
-    the last digit ``_fmt`` shows of the level reads ~0: float rounding between runs that
-    differ only in the order of a sum (of the order of 1e-7 on a share) and a real but
-    negligible effect look alike at the level's precision; ``summary.csv`` has the value.
+    the last digit ``_fmt`` shows of the level reads +0 or -0, its sign kept (an interval
+    that excludes zero still shows it): float rounding between runs that differ only in
+    the order of a sum (of the order of 1e-7 on a share) and a real but negligible effect
+    look alike at the level's precision; ``summary.csv`` has the value.
     """
     shown = _shown_resolution(level) if np.isfinite(level) and level > 0 else 0.0
     m, a, b = (_fmt_shown(d, shown) for d in diffs)
@@ -286,11 +287,11 @@ def format_difference(diffs: tuple[float, float, float], level: float) -> str:
 
 
 def _fmt_shown(difference: float, resolution: float) -> str:
-    """Return a difference as ``format_difference`` shows it (0, ~0 or signed)."""
+    """Return a difference as ``format_difference`` shows it (0, +0, -0 or signed)."""
     if difference == 0:
         return "0"
     if abs(difference) < resolution / 2:
-        return "~0"
+        return "+0" if difference > 0 else "-0"
     return _fmt(difference, True)
 
 

@@ -156,6 +156,8 @@ def regional_manifest(
         "scenario_file_sha256": file_sha256(region.path),
         "country_files": country_file_hashes(region),
         "countries": list(region.countries),
+        # Each country runs within its own years (its file's start and end).
+        "country_years": {c: [s.start_year, s.end_year] for c, s in region.countries.items()},
         "scenario_name": region.name,
         "start_year": region.start_year,
         "end_year": region.end_year,
@@ -231,10 +233,23 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
     for country, rows in runs.items():
         if rows.empty:
             raise ScenarioError(table, "country", f"no rows of {country}, a country of the run")
-        # A country runs from its own start year (Kazakhstan's 1989, Kyrgyzstan's 1991).
-        span = range(int(rows.year.min()), manifest["end_year"] + 1)
-        check_layout(rows, manifest["replicates"], span, table)
+        check_layout(rows, manifest["replicates"], country_span(manifest, country, rows), table)
     return runs, manifest
+
+
+def country_span(manifest: dict, country: str, rows: pd.DataFrame) -> range:
+    """Return the years a country of a regional run folder has rows for.
+
+    Its own years, as the manifest records them (``country_years``). A folder written
+    before manifests recorded them is read by its rows: from the country's first year to
+    its last, which must not pass the region's last (a table cut short in one country
+    then goes unseen).
+    """
+    years = manifest.get("country_years", {}).get(country)
+    if isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years):
+        return range(years[0], years[1] + 1)
+    last = min(int(rows.year.max()), manifest["end_year"])
+    return range(int(rows.year.min()), last + 1)
 
 
 def read_regional_manifest(path: Path) -> dict:

@@ -278,10 +278,10 @@ def test_experiment_end_to_end(tmp_path, posterior, capsys):
     assert not base.xs(0, level="draw").equals(base.xs(1, level="draw"))
 
 
-def test_a_difference_below_the_shown_digits_of_its_level_reads_about_zero(tmp_path):
+def test_a_difference_below_the_shown_digits_of_its_level_reads_signed_zero(tmp_path):
     # A share of 0.646 is shown to three decimals: a median difference of -5e-7 (float
-    # rounding between paired runs, or a negligible effect) reads ~0, an exact zero 0,
-    # a difference of -0.358 as it is.
+    # rounding between paired runs, or a negligible effect) reads -0, its sign kept, an
+    # exact zero 0, a difference of -0.358 as it is.
     experiment = load_experiment(write_experiment(tmp_path / "tiny.yaml"))
     row = {
         "counterfactual": "no-2010-shock",
@@ -293,7 +293,7 @@ def test_a_difference_below_the_shown_digits_of_its_level_reads_about_zero(tmp_p
     diffs = {"diff_median": -5.41e-07, "diff_q05": -0.358, "diff_q95": 0.0}
     widths = {"crn_width_ratio": 0.98}
     text = format_summary(pd.DataFrame([row | levels | diffs | widths]), experiment)
-    assert " ~0 [-0.358, 0]" in text and "e-07" not in text
+    assert " -0 [-0.358, 0]" in text and "e-07" not in text
     counts = {"baseline_median": 20_000.0, "counterfactual_median": 20_120.0}
     count_diffs = {"diff_median": 120.0, "diff_q05": -3.0, "diff_q95": 300.0}
     text = format_summary(pd.DataFrame([row | counts | count_diffs | widths]), experiment)

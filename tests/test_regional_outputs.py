@@ -125,6 +125,23 @@ def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figur
     assert status == 2 and "manifest.json: malformed manifest: not JSON" in stderr
 
 
+def test_a_country_that_ends_before_the_others_compares_within_its_own_years(tmp_path):
+    # Uzbekistan to 2020 (its figures end in 2020) beside countries that run to 2023.
+    data = yaml.safe_load((SCENARIOS / "uzbekistan.yaml").read_text(encoding="utf-8"))
+    data["extends"] = str(SCENARIOS / "base.yaml")
+    data["end_year"] = 2020
+    short = tmp_path / "uzbekistan_2020.yaml"
+    short.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    region = bad_regional(tmp_path, lambda d: d["countries"].update(uzbekistan=str(short)))
+    status, _, stderr = run_cli(
+        ["compare", region, "--replicates", "1", "--out", str(tmp_path / "r")]
+    )
+    assert status == 0, stderr
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["country_years"]["uzbekistan"] == [1991, 2020]
+    assert manifest["country_years"]["kyrgyzstan"] == [1991, 2023]
+
+
 def test_replicates_are_the_same_on_one_or_two_workers():
     region = load_region(REGIONAL)
     params = [dict(country_params())] * 2
