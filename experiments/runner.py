@@ -30,7 +30,7 @@ from model.config_files import is_whole
 from model.limits import MAX_SEED
 
 from .lifetime import die_with, guard_forkserver, signals_held, stop_workers
-from .scheduler import open_client
+from .scheduler import FLAG, LOST_SCHEDULER, open_client
 
 # How long to wait for a scheduler's first worker.
 WORKER_WAIT_SECONDS = 30.0
@@ -237,6 +237,10 @@ def _imap_dask(
         futures = client.map(fn, list(tasks), pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
         for future, result in as_completed(futures, with_results=True):
+            if future.status != "finished":
+                # The scheduler went away: its futures come back cancelled, their
+                # "results" the cancellation. The runs stored so far are kept.
+                raise ScenarioError(FLAG, scheduler, LOST_SCHEDULER) from None
             yield index[future.key], result
 
 

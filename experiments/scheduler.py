@@ -18,6 +18,10 @@ from model import ScenarioError
 # Connection, dask's own handshake and the identity reply, together.
 HANDSHAKE_SECONDS = 10.0
 FLAG = "--scheduler"
+LOST_SCHEDULER = (
+    "lost the dask scheduler during the run (its runs were cancelled): start it again "
+    "and rerun (an experiment or a reference table resumes from its stored chunks)"
+)
 
 
 def open_client(address: str):

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +24,9 @@ import pytest
 from test_experiment import write_experiment, write_posterior
 
 from experiments.experiment import load_experiment, run_experiment
+from experiments.runner import map_runs
 from experiments.storage import load_results
+from model import ScenarioError
 
 DASK = Path(sys.executable).with_name("dask")
 START_SECONDS = 90
@@ -47,13 +51,14 @@ def _stop(process: subprocess.Popen) -> None:
             continue
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+@contextmanager
+def running_cluster(workdir: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """Start a scheduler and two one-thread workers on loopback; yield its address and
+    processes (the scheduler first), and stop them all afterwards."""
     if not DASK.exists():
         pytest.skip(f"{DASK} not found: dask[distributed] is not installed in this venv")
     from dask.distributed import Client
 
-    workdir = tmp_path_factory.mktemp("dask")
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     common = {"cwd": workdir, "start_new_session": True, "stdout": subprocess.DEVNULL}
@@ -91,11 +96,17 @@ def cluster(tmp_path_factory):
         )
         with Client(address, timeout=f"{START_SECONDS}s") as client:
             client.wait_for_workers(2, timeout=START_SECONDS)
-        yield address
+        yield address, processes
     finally:
         for process in reversed(processes):
             _stop(process)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with running_cluster(tmp_path_factory.mktemp("dask")) as (address, _):
+        yield address
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +171,13 @@ def test_a_worker_killed_mid_experiment_loses_no_results(
         os.kill(pid, 0)
     stats = outcome["stats"]
     pd.testing.assert_frame_equal(load_results(out, stats.chunks), reference)
+
+
+def test_a_scheduler_lost_mid_run_is_one_line_not_a_traceback(tmp_path):
+    # Its own cluster: the test stops the scheduler. The runs (sleeps, so that the
+    # scheduler goes while they run) come back cancelled, not as results.
+    with running_cluster(tmp_path) as (address, processes):
+        threading.Timer(3.0, _stop, args=(processes[0],)).start()
+        with pytest.raises(ScenarioError) as lost:
+            map_runs(time.sleep, [1.0] * 40, scheduler=address)
+    assert str(lost.value).startswith(f"--scheduler: {address}: lost the dask scheduler")
