@@ -60,6 +60,13 @@ class Levers(_Strict):
     registration_burden: float | None = None
     state_reaction_scale: float = 1.0
 
+    @model_validator(mode="after")
+    def _cut_has_a_depth(self) -> Levers:
+        # A year alone cuts nothing (the depth defaults to 0): said, not run as no change.
+        if self.foreign_cut_year is not None and self.foreign_cut_depth == 0:
+            raise ValueError("foreign_cut_year needs a foreign_cut_depth above 0 (0 cuts nothing)")
+        return self
+
     def active(self) -> dict[str, Any]:
         """Return the levers that differ from their defaults (which change nothing)."""
         defaults = Levers()

@@ -260,6 +260,11 @@ def _merge_named(base: list, override: list, file: Path, field: str) -> list:
     if base and not override:
         message = "an empty list keeps every item of the file extended; remove each by name"
         raise ScenarioError(file, field, f"{message} (remove: true)")
+    names = [item["name"] for item in override]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        # The later item would silently win over the earlier one.
+        raise ScenarioError(file, field, f"{twice!r} is named twice: give each item once")
     merged: list[Any] = list(base)
     index = {item["name"]: i for i, item in enumerate(merged)}
     for item in override:

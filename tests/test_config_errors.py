@@ -374,8 +374,21 @@ MERGE_CASES = {
         "state:\n  shocks:\n"
         "    - {name: x, year: 2000, instability: 0.1, source: test}\n"
         "    - {name: x, year: 2001, instability: 0.1, source: test}\n",
-        "state",
-        "names must be unique",
+        "state.shocks",
+        "'x' is named twice",
+    ),
+    # Two changes of one inherited item: the later one silently won.
+    "a donor changed twice": (
+        "donors:\n  - {name: Soros Foundation, exit_year: 2010}\n"
+        "  - {name: Soros Foundation, exit_year: 2012}\n",
+        "donors",
+        "'Soros Foundation' is named twice: give each item once",
+    ),
+    "a shock changed, then removed": (
+        "state:\n  shocks:\n    - {name: Tulip revolution, year: 2006}\n"
+        "    - {name: Tulip revolution, remove: true}\n",
+        "state.shocks",
+        "'Tulip revolution' is named twice",
     ),
 }
 

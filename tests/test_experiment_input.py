@@ -129,6 +129,19 @@ def test_a_value_of_another_type_is_refused_not_converted(
     _fails_in_one_line(capsys, argv, tmp_path / "out", f"e.yaml: {field}", "valid integer")
 
 
+def test_a_cut_year_without_a_depth_is_named_not_run_as_no_change(tmp_path, posterior, capsys):
+    cf = {
+        "name": "cut",
+        "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+        "question": "What if foreign money were cut from 2015?",
+        "levers": {"foreign_cut_year": 2015},
+    }
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=[cf])
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    listed = "foreign_cut_year needs a foreign_cut_depth above 0"
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: counterfactuals.0.levers", listed)
+
+
 def test_a_misspelled_output_is_named_with_the_outputs_there_are(tmp_path, posterior, capsys):
     file = write_experiment(tmp_path / "e.yaml", outputs=["income_foriegn_usd"])
     argv = ["experiment", str(file), "--posterior", str(posterior)]
