@@ -174,9 +174,13 @@ def effects_figure(table: pd.DataFrame, experiment: Experiment):
     years = experiment.spec.key_years
     outputs = experiment.spec.outputs
     names = experiment.counterfactuals
-    ncols = min(3, len(outputs))
+    markers = len(names) * len(years)
+    # Many markers a panel (the mechanisms files: 15 switches x 5 years) sit closer and in
+    # four columns, so that the figure stays about a page tall.
+    many = markers > 12
+    ncols = min(4 if many else 3, len(outputs))
     nrows = -(-len(outputs) // ncols)
-    height = 1.3 + 0.22 * len(names) * len(years)
+    height = 1.3 + (0.08 if many else 0.22) * markers
     fig, axes = _subplots(nrows, ncols, (2.6 * ncols, height * nrows), sharey=True)
     rows = np.arange(len(names))[::-1]
     offsets = np.linspace(0.25, -0.25, len(years)) if len(years) > 1 else [0.0]
