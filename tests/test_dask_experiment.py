@@ -174,10 +174,14 @@ def test_a_worker_killed_mid_experiment_loses_no_results(
 
 
 def test_a_scheduler_lost_mid_run_is_one_line_not_a_traceback(tmp_path):
-    # Its own cluster: the test stops the scheduler. The runs (sleeps, so that the
-    # scheduler goes while they run) come back cancelled, not as results.
+    # Its own cluster: the test stops the scheduler once the first run is back (the
+    # workers checked, the others still running: sleeps), and they come back cancelled.
     with running_cluster(tmp_path) as (address, processes):
-        threading.Timer(3.0, _stop, args=(processes[0],)).start()
+
+        def stop_after_the_first(done: int, total: int) -> None:
+            if done == 1:
+                _stop(processes[0])
+
         with pytest.raises(ScenarioError) as lost:
-            map_runs(time.sleep, [1.0] * 40, scheduler=address)
+            map_runs(time.sleep, [1.0] * 40, scheduler=address, on_progress=stop_after_the_first)
     assert str(lost.value).startswith(f"--scheduler: {address}: lost the dask scheduler")
