@@ -45,6 +45,7 @@ from .runs import (
     package_versions,
     params_file,
     posterior_record,
+    read_manifest,
     remove_stale,
     replicate_params,
     retract_manifest,
@@ -216,7 +217,7 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
         ScenarioError: for a malformed folder.
     """
     run = Path(run_dir)
-    manifest = read_regional_manifest(run / "manifest.json")
+    manifest = read_manifest(run / "manifest.json", REGIONAL_MANIFEST_FIELDS)
     table = run / "timeseries.csv"
     try:
         frame = pd.read_csv(table)
@@ -237,6 +238,9 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
     return runs, manifest
 
 
+REGIONAL_MANIFEST_FIELDS = {"countries": list, "replicates": int, "end_year": int}
+
+
 def country_span(manifest: dict, country: str, rows: pd.DataFrame) -> range:
     """Return the years a country of a regional run folder has rows for.
 
@@ -250,17 +254,3 @@ def country_span(manifest: dict, country: str, rows: pd.DataFrame) -> range:
         return range(years[0], years[1] + 1)
     last = min(int(rows.year.max()), manifest["end_year"])
     return range(int(rows.year.min()), last + 1)
-
-
-def read_regional_manifest(path: Path) -> dict:
-    """Return a regional run's manifest, with the fields the comparison reads checked."""
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        raise ScenarioError(path, "", "malformed manifest: not JSON") from None
-    kinds = {"countries": list, "replicates": int, "end_year": int}
-    for name, kind in kinds.items():
-        value = manifest.get(name) if isinstance(manifest, dict) else None
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise ScenarioError(path, name, f"malformed manifest: {value!r}")
-    return manifest

@@ -253,15 +253,17 @@ def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, manifest
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """Return a country run's manifest, with the fields the comparison reads checked."""
+COUNTRY_MANIFEST_FIELDS = {"country": str, "replicates": int, "start_year": int, "end_year": int}
+
+
+def read_manifest(path: Path, kinds: dict[str, type] = COUNTRY_MANIFEST_FIELDS) -> dict[str, Any]:
+    """Return a run's manifest, with the fields the comparison reads (``kinds``) checked."""
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         raise ScenarioError(path, "", "malformed manifest: not JSON") from None
     if not isinstance(manifest, dict):
         raise ScenarioError(path, "", "malformed manifest: not a JSON object")
-    kinds = {"country": str, "replicates": int, "start_year": int, "end_year": int}
     for field, kind in kinds.items():
         value = manifest.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
