@@ -182,7 +182,7 @@ class DashboardModel(NGOModel):
         base, self.calibration = calibrated(SCENARIOS[scenario_name])
         controls = dict(locals())
         # As set, so that the page shows them again when it is opened anew.
-        self.controls = {k: controls[k] for k in CONTROL_NAMES}
+        self.controls = {k: controls[k] for k in MODEL_PARAMS}
         self.switched_off = None if switch_off == NO_SWITCH else switch_off
         if self.switched_off:
             base = base.with_params(switch_off_params([self.switched_off]))
@@ -332,7 +332,6 @@ MODEL_PARAMS = {
     },
 }
 COMPONENTS = [(NGOCounts, 0), (FundingMix, 0), (IncomeDistribution, 0), (RunInfo, 0)]
-CONTROL_NAMES = tuple(MODEL_PARAMS)
 
 # The single-run page's model, one per browser session, kept while the user visits the
 # other pages (SolaraViz's own state is the page's, and goes when it is left).
