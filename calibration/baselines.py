@@ -73,7 +73,7 @@ def load_anchors(
     try:
         anchors = BaselineFile.model_validate(data).anchors
     except ValidationError as exc:
-        raise ScenarioError(path, *first_error(exc)) from None
+        raise ScenarioError(path, *first_error(exc, data)) from None
     unknown = sorted(set(anchors) - set(COUNTRIES))
     if unknown:
         raise ScenarioError(path, f"anchors.{unknown[0]}", "unknown country")

@@ -100,7 +100,7 @@ def load_priors(
     try:
         priors = PriorFile.model_validate(data).parameters
     except ValidationError as exc:
-        raise ScenarioError(path, *first_error(exc)) from None
+        raise ScenarioError(path, *first_error(exc, data)) from None
     unknown = sorted(set(priors) - set(ranges))
     if unknown:
         raise ScenarioError(path, f"parameters.{unknown[0]}", "unknown parameter")

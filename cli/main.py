@@ -19,7 +19,7 @@ from calibration.targets import DEFAULT_TARGETS, load_target_file
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from model import ScenarioError, load_scenario
-from model.config_files import resolve_path
+from model.extends import resolve_path
 from model.regional_scenario import is_regional_file
 
 from .arguments import EXIT_USAGE, OneLineParser, file_path, replicates, seeds, workers

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from model import ScenarioError
-from model.config_files import resolve_path
+from model.extends import resolve_path
 
 # The pairs of files that tell the calibration report's folder, one pair per command that
 # writes there (calibrate report, validate, chains, calibrate regional): a report of the

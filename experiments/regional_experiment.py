@@ -32,6 +32,7 @@ from model.config_files import (
     check_own_values,
     first_error,
     named_file,
+    named_item,
     read_yaml_mapping,
 )
 from model.limits import MAX_NAME, MAX_REPLICATES, MAX_SEED
@@ -119,8 +120,8 @@ def load_regional_experiment(
     regions = {BASELINE: _region(path, "baseline", spec.baseline)}
     # Every replicate replaces the same parameters, so the first one's overrides tell.
     overrides = regional_replicate_params(spec.params, 1, spec.seed)[0][0]
-    for i, item in enumerate(spec.counterfactuals):
-        fields[item.name] = f"counterfactuals.{i}.scenario"
+    for item in spec.counterfactuals:
+        fields[item.name] = named_item("counterfactuals", item.name) + ".scenario"
         regions[item.name] = _region(path, fields[item.name], item.scenario)
         if not region_changes(regions[BASELINE], regions[item.name]):
             raise ScenarioError(path, fields[item.name], "changes nothing in the baseline")
@@ -209,7 +210,7 @@ def _validated_spec(path: Path, data: dict) -> RegionalExperimentSpec:
     try:
         return RegionalExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        field, msg = first_error(exc)
+        field, msg = first_error(exc, data)
         raise ScenarioError(path, field, msg) from None
 
 

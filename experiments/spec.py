@@ -25,7 +25,9 @@ from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
 from model.config_files import (
     Year,
     check_own_values,
+    field_path,
     named_file,
+    named_item,
     plain_python,
     read_yaml_mapping,
 )
@@ -271,15 +273,18 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
     baseline = _with_end_year(path, as_filed, spec.end_year)
     scenarios = {BASELINE: baseline}
     changes = {}
-    for i, item in enumerate(spec.counterfactuals):
-        where = f"counterfactuals.{i}.scenario"
+    for item in spec.counterfactuals:
+        item_field = named_item("counterfactuals", item.name)
+        where = f"{item_field}.scenario"
         file = named_file(path, where, folder / item.scenario)
         loaded = load_scenario(file)  # its own errors first, then its end year
         check_own_end_year(path, where, file, as_filed.end_year, baseline)
         scenario = _with_end_year(path, loaded, baseline.end_year)
         _check_pairable(path, where, baseline, scenario)
         policy = _policy_changes(path, where, baseline, scenario)
-        others = _lever_changes(path, f"counterfactuals.{i}.levers", item, scenario)
+        others = _lever_changes(
+            path, named_item("counterfactuals", item.name) + ".levers", item, scenario
+        )
         others += _switch_changes(item)
         if not policy + others:
             raise ScenarioError(path, where, "changes nothing in the baseline")
@@ -321,8 +326,7 @@ def _validated(path: Path, data: dict[str, Any]) -> ExperimentSpec:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ScenarioError(path, field, _message(err)) from None
+        raise ScenarioError(path, field_path(err["loc"], data), _message(err)) from None
 
 
 def _message(err: dict[str, Any]) -> str:

@@ -1,12 +1,11 @@
-"""Input files: how YAML configs are read, merged through ``extends:`` and checked.
+"""Input files: how YAML configs are read and checked.
 
 Every config the project reads (scenarios, behaviour, regional files, experiments,
-targets, priors) is read with ``yaml.safe_load`` only: configs are data. A scenario or
-regional file may ``extends:`` another and override a few fields, so that a counterfactual
-is a small file: mappings merge key by key, lists of named items (donors, shocks) by
-``name``. Input models are ``Strict``; every number carries a ``source:`` note
-(``Source``). A problem is one line naming the file and the field (``ScenarioError``).
-Source: the project's rules for inputs (``docs/experiments.md`` for the merge rule).
+targets, priors) is read with ``yaml.safe_load`` only: configs are data (the merge of a
+file that ``extends:`` another is ``model.extends``). Input models are ``Strict``; every
+number carries a ``source:`` note (``Source``). A problem is one line naming the file and
+the field (``ScenarioError``), an item of a named list by its name (``field_path``).
+Source: the project's rules for inputs.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import numbers
 import os
 import re
 import stat
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -238,61 +236,6 @@ def _read_config_text(path: Path, field: str) -> str:
     return data.decode("utf-8")
 
 
-def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
-    """Deep-merge ``override`` (from ``file``) into ``base``; named lists merge by ``name``.
-
-    Raises:
-        ScenarioError: an override that would silently change nothing: an empty named list
-            (whose items are kept) or ``remove: true`` for a name the list does not hold.
-    """
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            inner = f"{field}.{key}" if field else str(key)
-            merged[key] = _merge(base[key], value, file, inner) if key in base else value
-        return merged
-    if _is_named_list(base) and _is_named_list(override):
-        return _merge_named(base, override, file, field)
-    return override
-
-
-def _merge_named(base: list, override: list, file: Path, field: str) -> list:
-    if base and not override:
-        message = "an empty list keeps every item of the file extended; remove each by name"
-        raise ScenarioError(file, field, f"{message} (remove: true)")
-    names = [item["name"] for item in override]
-    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
-    if twice is not None:
-        # The later item would silently win over the earlier one.
-        raise ScenarioError(file, field, f"{twice!r} is named twice: give each item once")
-    merged: list[Any] = list(base)
-    index = {item["name"]: i for i, item in enumerate(merged)}
-    for item in override:
-        name = item["name"]
-        if item.get("remove") is True:
-            if name not in index:
-                raise ScenarioError(file, field, f"no item named {name!r} to remove")
-            merged[index[name]] = None
-        elif name in index:
-            merged[index[name]] = _merge(merged[index[name]], item, file, f"{field}.{name}")
-        else:
-            merged.append(item)
-    return [item for item in merged if item is not None]
-
-
-def _is_named_list(value: Any) -> bool:
-    # Only string names merge by name: a list or mapping as a name is left to validation.
-    return isinstance(value, list) and all(
-        isinstance(i, dict) and isinstance(i.get("name"), str) for i in value
-    )
-
-
-def _anchor_behaviour(data: dict[str, Any], folder: Path) -> None:
-    """Name the behaviour file relative to the file that names it."""
-    if isinstance(data.get("behaviour"), str):
-        data["behaviour"] = str(folder / data["behaviour"])
-
-
 def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> None:
     """Check a file's own value of each field in ``names`` against that field alone.
 
@@ -349,55 +292,56 @@ def param_number(name: str, value: Any) -> float:
     return float(value)
 
 
-def resolve_path(path: str | Path, field: str = "") -> Path:
-    """Return ``path`` made absolute with its symbolic links followed (``Path.resolve``).
+def field_path(loc: tuple[Any, ...], data: Any = None) -> str:
+    """Return ``loc`` as a field path, an item of a named list by its name (``donors[UNDP]``).
 
-    Raises:
-        ScenarioError: a loop of symbolic links, or a name the system refuses (too long).
+    An item's position is that of the merged list, which a file that extends another
+    does not show: its name is what the user wrote.
     """
-    path = Path(path)
-    try:
-        return path.resolve()
-    except RuntimeError:
-        # Python 3.12 reports a loop of symbolic links this way (later versions: OSError).
-        raise ScenarioError(path, field, "a loop of symbolic links") from None
-    except OSError as exc:
-        raise ScenarioError(path, field, f"cannot resolve: {exc.strerror}") from None
+    text = ""
+    parts = [part for part in loc if not str(part).startswith("function-")]
+    for i, part in enumerate(parts):
+        # An error in the name itself keeps the position: the name is what is wrong.
+        name = None if parts[i + 1 : i + 2] == ["name"] else _item_name(data, part)
+        data = _child(data, part)
+        if name is not None:
+            text = named_item(text, name)
+            continue
+        # A mistyped year key can be hundreds of digits long: keep the line readable.
+        part = str(part) if len(str(part)) <= 24 else f"{str(part)[:12]}..."
+        text += f".{part}" if text else part
+    return text
 
 
-def resolve_extends(
-    path: Path,
-    chain: tuple[Path, ...] = (),
-    anchor: Callable[[dict[str, Any], Path], None] = _anchor_behaviour,
-) -> dict[str, Any]:
-    """Read ``path`` and everything it extends, child fields winning.
-
-    ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
-    """
-    path = resolve_path(path, "extends" if chain else "")
-    if path in chain:
-        loop = " -> ".join(p.name for p in (*chain, path))
-        raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
-    data = read_yaml_mapping(path, "extends" if chain else "")
-    anchor(data, path.parent)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(path, "extends", "must be a file name")
-    return _merge(resolve_extends(path.parent / parent, (*chain, path), anchor), data, path)
+def named_item(field: str, name: str) -> str:
+    """Return the field path of the item called ``name`` in the list ``field``: ``donors[UNDP]``."""
+    return f"{field}[{name if len(name) <= 40 else name[:36] + '...'}]"
 
 
-def _format_location(loc: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in loc if not str(part).startswith("function-")]
-    # A mistyped year key can be hundreds of digits long: keep the line readable.
-    return ".".join(part if len(part) <= 24 else f"{part[:12]}..." for part in parts)
+def _item_name(data: Any, part: Any) -> str | None:
+    """Return the name of item ``part`` of ``data`` if it is a list item with a text name."""
+    if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        item = data[part]
+        name = item.get("name") if isinstance(item, dict) else None
+        # A name that would break the one line of the message keeps the position.
+        if isinstance(name, str) and name.strip() and name.isprintable():
+            return name
+    return None
 
 
-def first_error(exc: ValidationError) -> tuple[str, str]:
+def _child(data: Any, part: Any) -> Any:
+    if isinstance(data, dict):
+        return data.get(part)
+    if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        return data[part]
+    return None
+
+
+def first_error(exc: ValidationError, data: Any = None) -> tuple[str, str]:
     """Return the field and message of a validation error's first problem, for one line.
 
     Shared by every loader of input files (scenarios, regional files, experiments).
+    ``data`` is what was validated: with it, an item of a named list is given by name.
     """
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
@@ -406,7 +350,7 @@ def first_error(exc: ValidationError) -> tuple[str, str]:
         msg = "unknown key"
     elif err["type"] == "missing":
         msg = "required field is missing"
-    return _format_location(loc), msg
+    return field_path(loc, data), msg
 
 
 def plain_python(value: Any) -> Any:

@@ -132,7 +132,7 @@ def apply_levers(
         return Scenario.model_validate(data)
     except ValidationError as exc:
         # A scale so large that a scaled input overflows, for instance.
-        field, message = first_error(exc)
+        field, message = first_error(exc, data)
         raise ScenarioError(
             LEVERS, "", f"the scenario they give is invalid: {field}: {message}"
         ) from None

@@ -162,5 +162,5 @@ def load_behaviour(path: str | Path, field: str = "") -> Behaviour:
     try:
         return Behaviour.model_validate(data.get("parameters", data))
     except ValidationError as exc:
-        field, msg = first_error(exc)
+        field, msg = first_error(exc, data.get("parameters", data))
         raise ScenarioError(path, field, msg) from None

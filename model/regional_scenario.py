@@ -26,9 +26,10 @@ from .config_files import (
     Year,
     first_error,
     named_file,
+    named_item,
     param_number,
-    resolve_extends,
 )
+from .extends import resolve_extends
 from .parameters import Parameter, ParameterSet
 from .scenario import COUNTRIES, SECTORS, Number, Scenario, SectorWeights, load_scenario
 
@@ -285,7 +286,7 @@ class Region:
         try:
             checked = RegionalParameters.model_validate(data)
         except ValidationError as exc:
-            field, msg = first_error(exc)
+            field, msg = first_error(exc, data)
             raise ScenarioError("params", field, msg) from None
         copy = Region(self.path, self.spec, self.countries)
         copy.params = {**checked.values(), **self.fixed}
@@ -340,7 +341,7 @@ def load_region(path: str | Path) -> Region:
     try:
         spec = RegionalSpec.model_validate(data)
     except ValidationError as exc:
-        field, msg = first_error(exc)
+        field, msg = first_error(exc, data)
         raise ScenarioError(path, field, msg) from None
     countries: dict[str, Scenario] = {}
     for country, name in spec.countries.items():
@@ -384,10 +385,14 @@ def _check_years(path: Path, region: Region) -> None:
     )
     for field, listed, names in items:
         for k, item in enumerate(listed):
+            # Named items by name, as the file's other errors give them (prize criteria
+            # have no name).
+            label = named_item(field, item.name) if hasattr(item, "name") else f"{field}.{k}"
             for name in names:
                 value = getattr(item, name)
                 if value:
-                    dated.append((f"{field}.{k}.{name}", value if name == "years" else [value]))
+                    where = f"{label}.{name}"
+                    dated.append((where, value if name == "years" else [value]))
     for field, years in dated:
         outside = [y for y in years if not first <= y <= last]
         if outside:

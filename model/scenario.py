@@ -30,8 +30,8 @@ from .config_files import (
     Year,
     first_error,
     param_number,
-    resolve_extends,
 )
+from .extends import resolve_extends
 from .limits import MAX_YEAR, MIN_YEAR
 from .parameters import Behaviour, load_behaviour
 
@@ -336,7 +336,7 @@ class Scenario(Strict):
         try:
             return Scenario.model_validate(data)
         except ValidationError as exc:
-            field, msg = first_error(exc)
+            field, msg = first_error(exc, data)
             raise ScenarioError("params", field, msg) from None
 
 
@@ -369,6 +369,6 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        field, msg = first_error(exc)
+        field, msg = first_error(exc, data)
         raise ScenarioError(path, field, msg) from None
     return scenario.with_params(params)

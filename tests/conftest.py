@@ -201,6 +201,28 @@ def flat_scenario(scenario_file, tmp_path_factory):
 
 
 @pytest.fixture
+def clean_error(capsys):
+    """Check a command's bad-input exit: status 2, one stderr line, nothing written.
+
+    Returns ``check(status, out_dir, *fragments)``, which asserts that the line holds every
+    fragment and that ``out_dir`` is absent or empty, and returns the line.
+    """
+
+    def check(status: int, out_dir: Path, *expected) -> str:
+        captured = capsys.readouterr()
+        lines = captured.err.strip().splitlines()
+        assert status == 2, captured.err
+        assert len(lines) == 1, captured.err
+        assert "Traceback" not in captured.err
+        for fragment in expected:
+            assert str(fragment) in lines[0], lines[0]
+        assert not out_dir.exists() or not any(out_dir.iterdir())
+        return lines[0]
+
+    return check
+
+
+@pytest.fixture
 def write_yaml(tmp_path):
     """Write a mapping (or raw text) to a YAML file under ``tmp_path``; return its path."""
 

@@ -20,19 +20,6 @@ from model.config_files import read_yaml_mapping
 from model.regional_scenario import REGIONAL_RANGES
 
 
-def assert_clean_error(capsys, status, out_dir, *expected):
-    """Exit 2, one stderr line holding every expected fragment, nothing in ``out_dir``."""
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert status == 2, captured.err
-    assert len(lines) == 1, captured.err
-    assert "Traceback" not in captured.err
-    for fragment in expected:
-        assert str(fragment) in lines[0], lines[0]
-    assert not out_dir.exists() or not any(out_dir.iterdir())
-    return lines[0]
-
-
 def extending(scenario_file, country="kyrgyzstan"):
     return f"extends: {scenario_file(country)}\n"
 
@@ -59,8 +46,7 @@ CASES = {
     ),
     "wrong type in a list": (
         "donors:\n  - name: UNDP\n    entry_year: soon\n",
-        "donors.",
-        "entry_year",
+        "donors[UNDP].entry_year",
     ),
     "negative budget": (
         "state:\n  grant_budget_local: {points: {2016: -30000000}}\n",
@@ -69,7 +55,7 @@ CASES = {
     ),
     "non-positive donor weight": (
         "donors:\n  - name: UNDP\n    weight: {value: 0, source: test}\n",
-        "donors.2",
+        "donors[UNDP]",
         "weight must be positive",
     ),
     "end before start": ("end_year: 1990\n", "end_year", "start_year"),
@@ -84,12 +70,11 @@ CASES = {
     ),
     "shock instability above one": (
         "state:\n  shocks:\n    - {name: x, year: 2000, instability: 2, source: test}\n",
-        "state.shocks.",
-        ".instability",
+        "state.shocks[x].instability",
     ),
     "missing required field": (
         "donors:\n  - name: New donor\n    entry_year: 2000\n",
-        "donors.",
+        "donors[New donor]",
         "required",
     ),
     "unknown sector": (
@@ -100,71 +85,47 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_bad_value_in_an_extending_file(case, scenario_file, write_yaml, tmp_path, capsys):
+def test_bad_value_in_an_extending_file(case, scenario_file, write_yaml, tmp_path, clean_error):
     text, *expected = CASES[case]
     bad = write_yaml("bad.yaml", extending(scenario_file) + text)
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, bad, *expected)
+    clean_error(status, out, bad, *expected)
 
 
-def test_missing_scenario_file(tmp_path, capsys):
+def test_missing_scenario_file(tmp_path, clean_error):
     missing = tmp_path / "nowhere.yaml"
     out = tmp_path / "out"
     status = main(["run", str(missing), "--out", str(out)])
-    assert_clean_error(capsys, status, out, missing, "not found")
+    clean_error(status, out, missing, "not found")
 
 
-def test_missing_behaviour_file_names_the_field(scenario_file, write_yaml, tmp_path, capsys):
+def test_missing_behaviour_file_names_the_field(scenario_file, write_yaml, tmp_path, clean_error):
     bad = write_yaml("bad.yaml", extending(scenario_file) + "behaviour: nowhere.yaml\n")
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, "nowhere.yaml: behaviour: file not found")
+    clean_error(status, out, "nowhere.yaml: behaviour: file not found")
 
 
-def test_a_loop_of_symbolic_links_is_one_line(scenario_file, write_yaml, tmp_path, capsys):
+def test_a_loop_of_symbolic_links_is_one_line(scenario_file, write_yaml, tmp_path, clean_error):
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
     out = tmp_path / "out"
     status = main(["run", str(tmp_path / "a"), "--out", str(out)])
-    assert_clean_error(capsys, status, out, "a loop of symbolic links")
+    clean_error(status, out, "a loop of symbolic links")
     child = write_yaml("child.yaml", f"extends: {tmp_path / 'a'}\n")
     status = main(["run", str(child), "--out", str(out)])
-    assert_clean_error(capsys, status, out, "extends: a loop of symbolic links")
+    clean_error(status, out, "extends: a loop of symbolic links")
     status = main(["run", str(scenario_file("kyrgyzstan")), "--out", str(tmp_path / "a" / "x")])
-    assert_clean_error(capsys, status, out, "--out: a loop of symbolic links")
+    clean_error(status, out, "--out: a loop of symbolic links")
 
 
-def test_an_out_folder_whose_name_is_too_long_is_one_line(scenario_file, tmp_path, capsys):
+def test_an_out_folder_whose_name_is_too_long_is_one_line(scenario_file, tmp_path, clean_error):
     out = tmp_path / ("a" * 300)
     status = main(["run", str(scenario_file("kyrgyzstan")), "--out", str(out)])
     # The name cannot be looked up at all, so the check that nothing was written is that
     # the folder holding it is still empty.
-    assert_clean_error(capsys, status, tmp_path, "--out: cannot be checked")
-
-
-def test_missing_parent_file_names_the_parent(write_yaml, tmp_path, capsys):
-    bad = write_yaml("child.yaml", "extends: parent-that-is-not-there.yaml\n")
-    out = tmp_path / "out"
-    status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, tmp_path / "parent-that-is-not-there.yaml")
-
-
-def test_extends_loop(write_yaml, tmp_path, capsys):
-    first = write_yaml("a.yaml", "extends: b.yaml\nname: a\n")
-    write_yaml("b.yaml", "extends: c.yaml\n")
-    write_yaml("c.yaml", "extends: a.yaml\n")
-    out = tmp_path / "out"
-    status = main(["run", str(first), "--out", str(out)])
-    line = assert_clean_error(capsys, status, out, first, "extends", "loop")
-    assert "a.yaml -> b.yaml -> c.yaml -> a.yaml" in line
-
-
-def test_extending_itself_is_a_loop(write_yaml, tmp_path, capsys):
-    selfish = write_yaml("self.yaml", "extends: self.yaml\n")
-    out = tmp_path / "out"
-    status = main(["run", str(selfish), "--out", str(out)])
-    assert_clean_error(capsys, status, out, selfish, "extends", "loop")
+    clean_error(status, tmp_path, "--out: cannot be checked")
 
 
 @pytest.mark.parametrize(
@@ -172,11 +133,11 @@ def test_extending_itself_is_a_loop(write_yaml, tmp_path, capsys):
     ["state: [unclosed\nname: x\n", "a: b: c\n", "name: 'open\n", "\t- tab\n"],
     ids=["unclosed-list", "nested-colon", "open-quote", "tab"],
 )
-def test_malformed_yaml(text, scenario_file, write_yaml, tmp_path, capsys):
+def test_malformed_yaml(text, scenario_file, write_yaml, tmp_path, clean_error):
     bad = write_yaml("broken.yaml", extending(scenario_file) + text)
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, bad, "malformed YAML")
+    clean_error(status, out, bad, "malformed YAML")
 
 
 @pytest.mark.parametrize(
@@ -187,24 +148,24 @@ def test_malformed_yaml(text, scenario_file, write_yaml, tmp_path, capsys):
     ],
 )
 def test_a_tag_that_would_build_an_object_is_refused_by_name(
-    text, tag, scenario_file, write_yaml, tmp_path, capsys
+    text, tag, scenario_file, write_yaml, tmp_path, clean_error
 ):
     bad = write_yaml("tagged.yaml", extending(scenario_file) + text)
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, bad, f"the tag {tag} is not allowed")
+    clean_error(status, out, bad, f"the tag {tag} is not allowed")
 
 
 @pytest.mark.parametrize("text", ["- just\n- a list\n", "42\n", ""], ids=["list", "int", "empty"])
-def test_top_level_must_be_a_mapping(text, write_yaml, tmp_path, capsys):
+def test_top_level_must_be_a_mapping(text, write_yaml, tmp_path, clean_error):
     bad = write_yaml("odd.yaml", text)
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, bad, "mapping")
+    clean_error(status, out, bad, "mapping")
 
 
 def test_bad_behaviour_file_names_that_file_and_parameter(
-    scenario_file, write_yaml, tmp_path, repo, capsys
+    scenario_file, write_yaml, tmp_path, repo, clean_error
 ):
     behaviour = (repo / "scenarios" / "behaviour.yaml").read_text(encoding="utf-8")
     assert "  civic_rate:\n    value: " in behaviour
@@ -213,23 +174,15 @@ def test_bad_behaviour_file_names_that_file_and_parameter(
     bad = write_yaml("bad.yaml", extending(scenario_file) + f"behaviour: {behaviour_file}\n")
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, behaviour_file, "civic_rate.value")
+    clean_error(status, out, behaviour_file, "civic_rate.value")
 
 
-def test_error_two_files_up_is_reported(scenario_file, write_yaml, tmp_path, capsys):
-    write_yaml("parent.yaml", extending(scenario_file) + "start_year: [1991]\n")
-    child = write_yaml("child.yaml", "extends: parent.yaml\nname: child\n")
-    out = tmp_path / "out"
-    status = main(["run", str(child), "--out", str(out)])
-    assert_clean_error(capsys, status, out, child, "start_year")
-
-
-def test_existing_out_folder_is_left_untouched(scenario_file, write_yaml, tmp_path, capsys):
+def test_existing_out_folder_is_left_untouched(scenario_file, write_yaml, tmp_path, clean_error):
     bad = write_yaml("bad.yaml", extending(scenario_file) + "end_year: 1800\n")
     out = tmp_path / "out"
     out.mkdir()
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, bad, "end_year")
+    clean_error(status, out, bad, "end_year")
 
 
 def test_load_scenario_raises_scenario_error_with_file_and_field(scenario_file, write_yaml):
@@ -267,18 +220,18 @@ def test_real_command_prints_one_line_and_no_traceback(repo, scenario_file, writ
     assert not out.exists()
 
 
-def test_folder_given_as_scenario(tmp_path, capsys):
+def test_folder_given_as_scenario(tmp_path, clean_error):
     out = tmp_path / "out"
     status = main(["run", str(tmp_path), "--out", str(out)])
-    assert_clean_error(capsys, status, out, tmp_path, "is a folder, not a file")
+    clean_error(status, out, tmp_path, "is a folder, not a file")
 
 
-def test_scenario_file_that_is_not_utf8(tmp_path, capsys):
+def test_scenario_file_that_is_not_utf8(tmp_path, clean_error):
     bad = tmp_path / "latin1.yaml"
     bad.write_bytes("name: Bishkek\ndescription: caf\xe9\n".encode("latin-1"))
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, bad)
+    clean_error(status, out, bad)
 
 
 def test_scenario_error_survives_pickling():
@@ -337,12 +290,12 @@ YAML_CASES = {
 
 
 @pytest.mark.parametrize("case", YAML_CASES, ids=list(YAML_CASES))
-def test_yaml_that_is_no_config_is_one_line(case, write_yaml, tmp_path, capsys):
+def test_yaml_that_is_no_config_is_one_line(case, write_yaml, tmp_path, clean_error):
     text, *expected = YAML_CASES[case]
     bad = write_yaml("bad.yaml", text)
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, bad, *expected)
+    clean_error(status, out, bad, *expected)
 
 
 def test_a_merged_key_may_be_overridden_and_shared_aliases_load(write_yaml):
@@ -356,52 +309,6 @@ def test_a_merged_key_may_be_overridden_and_shared_aliases_load(write_yaml):
     assert data == yaml.safe_load(text)
     assert data["child"] == {"x": 3, "y": 2}
     assert len(data["a4"]) == 9 and data["a4"][0][0][0][0] == ["lol"]
-
-
-MERGE_CASES = {
-    "an empty list of donors": ("donors: []\n", "donors", "an empty list keeps every item"),
-    "removing a donor that is not there": (
-        "donors:\n  - {name: No such donor, remove: true}\n",
-        "donors",
-        "no item named 'No such donor' to remove",
-    ),
-    "removing a shock that is not there": (
-        "state:\n  shocks:\n    - {name: No such shock, remove: true}\n",
-        "state.shocks",
-        "to remove",
-    ),
-    "two shocks of one name": (
-        "state:\n  shocks:\n"
-        "    - {name: x, year: 2000, instability: 0.1, source: test}\n"
-        "    - {name: x, year: 2001, instability: 0.1, source: test}\n",
-        "state.shocks",
-        "'x' is named twice",
-    ),
-    # Two changes of one inherited item: the later one silently won.
-    "a donor changed twice": (
-        "donors:\n  - {name: Soros Foundation, exit_year: 2010}\n"
-        "  - {name: Soros Foundation, exit_year: 2012}\n",
-        "donors",
-        "'Soros Foundation' is named twice: give each item once",
-    ),
-    "a shock changed, then removed": (
-        "state:\n  shocks:\n    - {name: Tulip revolution, year: 2006}\n"
-        "    - {name: Tulip revolution, remove: true}\n",
-        "state.shocks",
-        "'Tulip revolution' is named twice",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", MERGE_CASES, ids=list(MERGE_CASES))
-def test_an_extending_file_that_would_change_nothing_silently_is_one_line(
-    case, scenario_file, write_yaml, tmp_path, capsys
-):
-    text, *expected = MERGE_CASES[case]
-    bad = write_yaml("bad.yaml", extending(scenario_file) + text)
-    out = tmp_path / "out"
-    status = main(["run", str(bad), "--out", str(out)])
-    assert_clean_error(capsys, status, out, bad, *expected)
 
 
 @pytest.mark.parametrize(

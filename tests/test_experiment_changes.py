@@ -55,7 +55,7 @@ def test_a_counterfactual_whose_changes_all_fall_after_the_run_is_refused(
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
     _fails_in_one_line(
-        capsys, argv, tmp_path / "out", "counterfactuals.0.scenario", "outside the years run"
+        capsys, argv, tmp_path / "out", "counterfactuals[late].scenario", "outside the years run"
     )
 
 

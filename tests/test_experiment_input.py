@@ -76,7 +76,7 @@ def test_a_missing_scenario_is_named_with_the_field_that_names_it(tmp_path, post
     cf = [{"name": "gone", "scenario": str(missing), "question": "A file that is not there?"}]
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
-    expected = f"e.yaml: counterfactuals.0.scenario: {missing}: file not found"
+    expected = f"e.yaml: counterfactuals[gone].scenario: {missing}: file not found"
     _fails_in_one_line(capsys, argv, tmp_path / "out", expected)
     file = write_experiment(tmp_path / "e.yaml", baseline=str(missing))
     _fails_in_one_line(capsys, argv, tmp_path / "out", f"e.yaml: baseline: {missing}: file not")
@@ -139,7 +139,9 @@ def test_a_cut_year_without_a_depth_is_named_not_run_as_no_change(tmp_path, post
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=[cf])
     argv = ["experiment", str(file), "--posterior", str(posterior)]
     listed = "foreign_cut_year needs a foreign_cut_depth above 0"
-    _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: counterfactuals.0.levers", listed)
+    _fails_in_one_line(
+        capsys, argv, tmp_path / "out", "e.yaml: counterfactuals[cut].levers", listed
+    )
 
 
 def test_a_misspelled_output_is_named_with_the_outputs_there_are(tmp_path, posterior, capsys):
@@ -209,7 +211,7 @@ def test_counterfactual_of_another_country(tmp_path, posterior, capsys):
     ]
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
-    _fails_in_one_line(capsys, argv, tmp_path / "out", "counterfactuals.0.scenario", "country")
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "counterfactuals[kz].scenario", "country")
 
 
 def test_counterfactual_that_changes_behaviour_or_nothing(tmp_path, posterior, capsys):
@@ -295,14 +297,16 @@ def test_a_lever_out_of_range_is_one_line_naming_it(tmp_path, posterior, capsys)
     ]
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
-    _fails_in_one_line(capsys, argv, tmp_path / "out", "counterfactuals.0.levers.foreign_cut_depth")
+    _fails_in_one_line(
+        capsys, argv, tmp_path / "out", "counterfactuals[cut].levers.foreign_cut_depth"
+    )
 
 
 @pytest.mark.parametrize(
     "levers, field",
     [
-        ({"state_grant_scale": float("nan")}, "counterfactuals.0.levers.state_grant_scale"),
-        ({"state_grant_scale": 1e308}, "counterfactuals.0.levers: the scenario they give"),
+        ({"state_grant_scale": float("nan")}, "counterfactuals[more].levers.state_grant_scale"),
+        ({"state_grant_scale": 1e308}, "counterfactuals[more].levers: the scenario they give"),
     ],
 )
 def test_a_lever_that_is_not_finite_or_overflows_is_one_line(

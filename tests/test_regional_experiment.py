@@ -195,13 +195,13 @@ def test_a_counterfactual_that_changes_nothing_or_is_a_country_file_is_refused(t
     same = tmp_path / "same.yaml"
     same.write_text(f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: Same\n")
     _refused(
-        _experiment_with(tmp_path, same), tmp_path, "counterfactuals.0.scenario: changes nothing"
+        _experiment_with(tmp_path, same), tmp_path, "counterfactuals[cf].scenario: changes nothing"
     )
     country = REPO / "scenarios" / "kyrgyzstan.yaml"
     _refused(
         _experiment_with(tmp_path, country),
         tmp_path,
-        f"counterfactuals.0.scenario: {country} is a country scenario, not a regional one",
+        f"counterfactuals[cf].scenario: {country} is a country scenario, not a regional one",
     )
 
 
@@ -215,7 +215,7 @@ def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_pat
     _refused(
         _experiment_with(tmp_path, moved),
         tmp_path,
-        "counterfactuals.0.scenario: sets parameters.donor_mobility, which the posterior "
+        "counterfactuals[cf].scenario: sets parameters.donor_mobility, which the posterior "
         "replaces in every run (params: auto); hold a regional parameter under fixed:",
     )
     # So does a calibrated country parameter that a country file of the region changes.
@@ -256,7 +256,7 @@ def test_a_key_year_a_counterfactuals_country_does_not_run_is_refused(tmp_path):
         f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: Short\n"
         f"countries:\n  kazakhstan: {short}\n"
     )
-    expected = "key_years: 2020 is outside the runs of kazakhstan in counterfactuals.0.scenario"
+    expected = "key_years: 2020 is outside the runs of kazakhstan in counterfactuals[cf].scenario"
     _refused(_experiment_with(tmp_path, region), tmp_path, expected, "(1989-2012)")
 
 

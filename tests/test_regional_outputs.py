@@ -185,26 +185,38 @@ def bad_regional(tmp_path, change) -> str:
     ("change", "field"),
     [
         (lambda d: d["parameters"]["tie_decay"].update(value=2), "parameters"),
-        (lambda d: d["programmes"][0].update(colour="red"), "programmes.0.colour"),
+        (lambda d: d["programmes"][0].update(colour="red"), "programmes[CASDIN bulletin].colour"),
         (
             lambda d: d["programmes"][1].update(
                 host="uzbekistan", countries=["kazakhstan", "kyrgyzstan"]
             ),
-            "programmes.1",
+            "programmes[Association of NGOs of Kazakhstan ou...]",
         ),
         (
             lambda d: d["countries"].update(kazakhstan=str(SCENARIOS / "kyrgyzstan.yaml")),
             "countries.kazakhstan",
         ),
-        (lambda d: d["restrictions"][0].update(strength="nothing"), "restrictions.0.strength"),
+        (
+            lambda d: d["restrictions"][0].update(strength="nothing"),
+            "restrictions[Uzbekistan before its opening].strength",
+        ),
         (lambda d: d["parameters"].pop("tie_decay"), "parameters.tie_decay"),
         (lambda d: d.update(countries=["kazakhstan", "kyrgyzstan"]), "countries"),
         (lambda d: d.update(network_years=[2000, 2030]), "network_years"),
         (lambda d: d.update(report_years=[1980]), "report_years"),
-        (lambda d: d["programmes"][0].update(first_year=1970), "programmes.0.first_year"),
-        (lambda d: d["programmes"][1].update(years=[2024]), "programmes.1.years"),
-        (lambda d: d["programmes"][0].update(last_year=2030), "programmes.0.last_year"),
-        (lambda d: d["programmes"][0].update(kind="rumour"), "programmes.0.kind"),
+        (
+            lambda d: d["programmes"][0].update(first_year=1970),
+            "programmes[CASDIN bulletin].first_year",
+        ),
+        (
+            lambda d: d["programmes"][1].update(years=[2024]),
+            "programmes[Association of NGOs of Kazakhstan ou...].years",
+        ),
+        (
+            lambda d: d["programmes"][0].update(last_year=2030),
+            "programmes[CASDIN bulletin].last_year",
+        ),
+        (lambda d: d["programmes"][0].update(kind="rumour"), "programmes[CASDIN bulletin].kind"),
         (lambda d: d["regional_donors"]["names"].append("Nobody"), "regional_donors.names.4"),
         (lambda d: d.update(fixed={"tie_decay": {"value": 3, "source": "x" * 5}}), "fixed"),
         (lambda d: d.update(fixed={"colour": {"value": 0, "source": "x" * 5}}), "fixed.colour"),

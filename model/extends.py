@@ -1,0 +1,129 @@
+"""Scenario and regional files that ``extends:`` another: read the chain, merge it.
+
+A file may name another in ``extends:`` and override a few of its fields, so that a
+counterfactual is a small file. Mappings merge key by key; lists of named items (donors,
+shocks, countries' ties) merge by ``name``, an item given ``remove: true`` alone is
+dropped; the child's values win. Source: the project's merge rule (``docs/experiments.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .config_files import ScenarioError, named_item, read_yaml_mapping
+
+
+def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
+    """Deep-merge ``override`` (from ``file``) into ``base``; named lists merge by ``name``.
+
+    Raises:
+        ScenarioError: an override that would silently change nothing: an empty named list
+            (whose items are kept) or ``remove: true`` for a name the list does not hold.
+    """
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            inner = f"{field}.{key}" if field else str(key)
+            merged[key] = _merge(base[key], value, file, inner) if key in base else value
+        return merged
+    if _is_named_list(base) and _is_named_list(override):
+        return _merge_named(base, override, file, field)
+    return override
+
+
+def _merge_named(base: list, override: list, file: Path, field: str) -> list:
+    if base and not override:
+        message = "an empty list keeps every item of the file extended; remove each by name"
+        raise ScenarioError(file, field, f"{message} (remove: true)")
+    names = [item["name"] for item in override]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        # The later item would silently win over the earlier one.
+        raise ScenarioError(file, field, f"{twice!r} is named twice: give each item once")
+    merged: list[Any] = list(base)
+    index = {item["name"]: i for i, item in enumerate(merged)}
+    for item in override:
+        name = item["name"]
+        if "remove" in item:
+            _check_removal(item, file, named_item(field, name))
+            if name not in index:
+                raise ScenarioError(file, field, f"no item named {name!r} to remove")
+            merged[index[name]] = None
+        elif name in index:
+            merged[index[name]] = _merge(merged[index[name]], item, file, named_item(field, name))
+        else:
+            merged.append(item)
+    return [item for item in merged if item is not None]
+
+
+def _check_removal(item: dict, file: Path, field: str) -> None:
+    """Refuse a removal that is not ``remove: true``, or that gives fields it would drop.
+
+    ``remove: "true"`` or ``false`` would otherwise fail later as an unknown key of the
+    item, and fields beside ``remove: true`` (but its ``source``) would be dropped with it.
+    """
+    if item["remove"] is not True:
+        raise ScenarioError(file, f"{field}.remove", "must be true (unquoted) to remove the item")
+    # A ``source`` may say why the item goes; any other field would go with it unread.
+    others = sorted(str(key) for key in item if key not in ("name", "remove", "source"))
+    if others:
+        found = f"an item removed takes only a source besides its name ({', '.join(others)} given)"
+        raise ScenarioError(file, field, found)
+
+
+def _is_named_list(value: Any) -> bool:
+    # Only string names merge by name: a list or mapping as a name is left to validation.
+    return isinstance(value, list) and all(
+        isinstance(i, dict) and isinstance(i.get("name"), str) for i in value
+    )
+
+
+def _anchor_behaviour(data: dict[str, Any], folder: Path) -> None:
+    """Name the behaviour file relative to the file that names it."""
+    if isinstance(data.get("behaviour"), str):
+        data["behaviour"] = str(folder / data["behaviour"])
+
+
+def resolve_path(path: str | Path, field: str = "") -> Path:
+    """Return ``path`` made absolute with its symbolic links followed (``Path.resolve``).
+
+    Raises:
+        ScenarioError: a loop of symbolic links, or a name the system refuses (too long).
+    """
+    path = Path(path)
+    try:
+        return path.resolve()
+    except RuntimeError:
+        # Python 3.12 reports a loop of symbolic links this way (later versions: OSError).
+        raise ScenarioError(path, field, "a loop of symbolic links") from None
+    except OSError as exc:
+        raise ScenarioError(path, field, f"cannot resolve: {exc.strerror}") from None
+
+
+def resolve_extends(
+    path: Path,
+    chain: tuple[Path, ...] = (),
+    anchor: Callable[[dict[str, Any], Path], None] = _anchor_behaviour,
+) -> dict[str, Any]:
+    """Read ``path`` and everything it extends, child fields winning.
+
+    ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
+    """
+    path = resolve_path(path, "extends" if chain else "")
+    if path in chain:
+        loop = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
+    data = read_yaml_mapping(path, "extends" if chain else "")
+    anchor(data, path.parent)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(path, "extends", "must be a file name")
+    target = resolve_path(path.parent / parent, "extends")
+    if not target.exists():
+        # Named in the file that says ``extends:``, where the mistake is.
+        raise ScenarioError(path, "extends", f"{target}: file not found")
+    return _merge(resolve_extends(target, (*chain, path), anchor), data, path)

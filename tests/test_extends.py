@@ -1,0 +1,134 @@
+"""Files that ``extends:`` another: the chain, the merge by name, and their errors.
+
+Each case is a small file in ``tmp_path`` that extends a committed scenario by absolute
+path (``model.extends``; the rule is in ``docs/experiments.md``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cli.main import main
+from model import load_scenario
+
+
+def extending(scenario_file, country="kyrgyzstan"):
+    return f"extends: {scenario_file(country)}\n"
+
+
+def test_a_missing_parent_is_named_in_the_file_that_extends_it(write_yaml, tmp_path, clean_error):
+    bad = write_yaml("child.yaml", "extends: parent-that-is-not-there.yaml\n")
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    parent = tmp_path / "parent-that-is-not-there.yaml"
+    line = clean_error(status, out, parent, "file not found")
+    # The mistake is the child's ``extends:`` line, not a field of the missing file.
+    assert line.startswith(f"ngo-abm: error: {bad}: extends: {parent}: "), line
+
+
+def test_extends_loop(write_yaml, tmp_path, clean_error):
+    first = write_yaml("a.yaml", "extends: b.yaml\nname: a\n")
+    write_yaml("b.yaml", "extends: c.yaml\n")
+    write_yaml("c.yaml", "extends: a.yaml\n")
+    out = tmp_path / "out"
+    status = main(["run", str(first), "--out", str(out)])
+    line = clean_error(status, out, first, "extends", "loop")
+    assert "a.yaml -> b.yaml -> c.yaml -> a.yaml" in line
+
+
+def test_extending_itself_is_a_loop(write_yaml, tmp_path, clean_error):
+    selfish = write_yaml("self.yaml", "extends: self.yaml\n")
+    out = tmp_path / "out"
+    status = main(["run", str(selfish), "--out", str(out)])
+    clean_error(status, out, selfish, "extends", "loop")
+
+
+def test_error_two_files_up_is_reported(scenario_file, write_yaml, tmp_path, clean_error):
+    write_yaml("parent.yaml", extending(scenario_file) + "start_year: [1991]\n")
+    child = write_yaml("child.yaml", "extends: parent.yaml\nname: child\n")
+    out = tmp_path / "out"
+    status = main(["run", str(child), "--out", str(out)])
+    clean_error(status, out, child, "start_year")
+
+
+MERGE_CASES = {
+    "an empty list of donors": ("donors: []\n", "donors", "an empty list keeps every item"),
+    "removing a donor that is not there": (
+        "donors:\n  - {name: No such donor, remove: true}\n",
+        "donors",
+        "no item named 'No such donor' to remove",
+    ),
+    "removing a shock that is not there": (
+        "state:\n  shocks:\n    - {name: No such shock, remove: true}\n",
+        "state.shocks",
+        "to remove",
+    ),
+    "two shocks of one name": (
+        "state:\n  shocks:\n"
+        "    - {name: x, year: 2000, instability: 0.1, source: test}\n"
+        "    - {name: x, year: 2001, instability: 0.1, source: test}\n",
+        "state.shocks",
+        "'x' is named twice",
+    ),
+    # Two changes of one inherited item: the later one silently won.
+    "a donor changed twice": (
+        "donors:\n  - {name: Soros Foundation, exit_year: 2010}\n"
+        "  - {name: Soros Foundation, exit_year: 2012}\n",
+        "donors",
+        "'Soros Foundation' is named twice: give each item once",
+    ),
+    "a shock changed, then removed": (
+        "state:\n  shocks:\n    - {name: Tulip revolution, year: 2006}\n"
+        "    - {name: Tulip revolution, remove: true}\n",
+        "state.shocks",
+        "'Tulip revolution' is named twice",
+    ),
+    "remove given as text": (
+        'donors:\n  - {name: Soros Foundation, remove: "true"}\n',
+        "donors[Soros Foundation].remove",
+        "must be true (unquoted) to remove the item",
+    ),
+    "remove false": (
+        "donors:\n  - {name: Soros Foundation, remove: false}\n",
+        "donors[Soros Foundation].remove",
+        "must be true",
+    ),
+    # The exit year would have been dropped with the donor without a word.
+    "fields beside remove": (
+        "donors:\n  - {name: Soros Foundation, remove: true, exit_year: 2010}\n",
+        "donors[Soros Foundation]",
+        "an item removed takes only a source besides its name (exit_year given)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MERGE_CASES, ids=list(MERGE_CASES))
+def test_an_extending_file_that_would_change_nothing_silently_is_one_line(
+    case, scenario_file, write_yaml, tmp_path, clean_error
+):
+    text, *expected = MERGE_CASES[case]
+    bad = write_yaml("bad.yaml", extending(scenario_file) + text)
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    clean_error(status, out, bad, *expected)
+
+
+def test_an_inherited_item_with_a_bad_value_is_named_by_name(
+    scenario_file, write_yaml, tmp_path, clean_error
+):
+    # Soros is the second donor of the merged list and the first of this file: its
+    # position said ``donors.1`` before, which points at neither.
+    text = "donors:\n  - {name: Soros Foundation, exit_year: soon}\n"
+    bad = write_yaml("bad.yaml", extending(scenario_file) + text)
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    clean_error(status, out, bad, "donors[Soros Foundation].exit_year: Input should be")
+
+
+def test_an_item_removed_alone_is_dropped(scenario_file, write_yaml):
+    base = load_scenario(scenario_file("kyrgyzstan"))
+    text = "donors:\n  - {name: Soros Foundation, remove: true}\n"
+    child = load_scenario(write_yaml("child.yaml", extending(scenario_file) + text))
+    names = [d.name for d in base.donors]
+    assert "Soros Foundation" in names
+    assert [d.name for d in child.donors] == [n for n in names if n != "Soros Foundation"]
