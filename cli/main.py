@@ -51,6 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     A regional scenario (a file with ``countries:``) runs the regional model instead.
     """
+    from experiments.replaced_values import check_run_values_kept
     from experiments.runs import replicate_params
 
     if is_regional_file(args.scenario):
@@ -59,6 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_run_region(args)
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
+    check_run_values_kept(args.scenario, scenario, params[0] if params else {}, source)
     with output_folder(args.out, kind="run"):
         return _run_and_write(args, scenario, params, source)
 
@@ -203,7 +205,9 @@ def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path) -> Non
             check_comparable(spans, targets, files)
         else:
             runs = _folder_runs(run_dir)[0]
-            _, chosen = check_comparable(run_spans(runs), targets)
+            # A run that ends early is the folder's doing, not the targets file's.
+            table = {country: run_dir / "timeseries.csv" for country in runs}
+            _, chosen = check_comparable(run_spans(runs), targets, table)
             # Every folder's cells checked before the first folder's comparison is written.
             for country, frame in runs.items():
                 mine = [t for t in chosen if t.country == country]

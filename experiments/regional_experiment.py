@@ -39,7 +39,7 @@ from model.limits import MAX_NAME, MAX_REPLICATES, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region, resolve_region
 
-from .changes import region_changes, region_changes_in_run
+from .changes import region_changes
 from .paired import format_difference
 from .regional_runs import (
     country_file_hashes,
@@ -47,6 +47,7 @@ from .regional_runs import (
     regional_replicate_params,
     run_region_replicates,
 )
+from .replaced_values import region_values_replaced
 from .runner import replicate_seeds
 from .runs import (
     file_sha256,
@@ -92,9 +93,11 @@ class RegionalExperimentSpec(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> RegionalExperimentSpec:
-        names = [c.name for c in self.counterfactuals]
-        if BASELINE in names or len(set(names)) != len(names):
-            raise ValueError(f"counterfactual names must be unique and not {BASELINE!r}")
+        names = [BASELINE, *(c.name for c in self.counterfactuals)]
+        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if twice is not None:
+            found = "is reserved" if twice == BASELINE else "is given twice"
+            raise ValueError(f"counterfactual names must be unique: {twice!r} {found}")
         return self
 
 
@@ -141,10 +144,7 @@ def _check_values_kept(
     regional one under ``parameters:`` (unless held under ``fixed:``) and a country one in
     a country file, so a change of it would report no effect without a word.
     """
-    as_run = region_changes_in_run(base.with_params(overrides), other.with_params(overrides))
-    in_run = {_input(c) for c in as_run}
-    values = [c for c in region_changes(base, other) if c.endswith(".value")]
-    replaced = [_input(c) for c in values if _input(c) not in in_run]
+    replaced = region_values_replaced(base, other, overrides)
     if replaced:
         found = (
             f"sets {replaced[0]}, which the posterior replaces in every run (params: "
@@ -152,16 +152,6 @@ def _check_values_kept(
             "scenario"
         )
         raise ScenarioError(path, field, found)
-
-
-def _input(change: str) -> str:
-    """Return the input a value's change sets, as ``region_changes_in_run`` names it.
-
-    Without the sourced number's ``.value``; a ``fixed:`` regional parameter as the
-    parameter it holds (``parameters.NAME``).
-    """
-    change = change.removesuffix(".value")
-    return "parameters." + change.removeprefix("fixed.") if change.startswith("fixed.") else change
 
 
 def _scenario_record(region: Region) -> dict:

@@ -167,8 +167,9 @@ class ExperimentSpec(_Strict):
         names = [c.name for c in items]
         if BASELINE in names:
             raise ValueError(f"{BASELINE!r} is reserved for the baseline")
-        if len(set(names)) != len(names):
-            raise ValueError("counterfactual names must be unique")
+        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if twice is not None:
+            raise ValueError(f"counterfactual names must be unique: {twice!r} is given twice")
         return items
 
     @field_validator("outputs")

@@ -220,15 +220,18 @@ class RegionalSpec(Strict):
 
     @model_validator(mode="after")
     def _known_countries(self) -> RegionalSpec:
+        # The messages start with the field: a check of the whole file has no place of its own.
         names = [p.name for p in self.programmes] + [r.name for r in self.restrictions]
-        if len(names) != len(set(names)):
-            raise ValueError("programme and restriction names must be unique")
-        known = set(self.countries)
-        for item in (*self.programmes, *self.restrictions, *self.prize_criteria):
-            listed = getattr(item, "countries", [getattr(item, "country", None)])
-            missing = [c for c in listed if c not in known]
+        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if twice is not None:
+            raise ValueError(f"{twice!r} names two programmes or restrictions: give each one name")
+        listed = [(named_item("programmes", p.name), p.countries) for p in self.programmes]
+        listed += [(named_item("restrictions", r.name), r.countries) for r in self.restrictions]
+        listed += [(f"prize_criteria.{k}", [c.country]) for k, c in enumerate(self.prize_criteria)]
+        for where, countries in listed:
+            missing = [c for c in countries if c not in self.countries]
             if missing:
-                raise ValueError(f"{missing[0]} is not among the regional countries")
+                raise ValueError(f"{where}: {missing[0]} is not among the regional countries")
         return self
 
 

@@ -125,14 +125,19 @@ def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figur
     assert status == 2 and "manifest.json: malformed manifest: not JSON" in stderr
 
 
-def test_a_country_that_ends_before_the_others_compares_within_its_own_years(tmp_path):
-    # Uzbekistan to 2020 (its figures end in 2020) beside countries that run to 2023.
+def region_with_uzbekistan_to(tmp_path, end_year: int) -> str:
+    """Write the regional file with an Uzbekistan that ends in ``end_year``; return its path."""
     data = yaml.safe_load((SCENARIOS / "uzbekistan.yaml").read_text(encoding="utf-8"))
     data["extends"] = str(SCENARIOS / "base.yaml")
-    data["end_year"] = 2020
-    short = tmp_path / "uzbekistan_2020.yaml"
+    data["end_year"] = end_year
+    short = tmp_path / f"uzbekistan_{end_year}.yaml"
     short.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    region = bad_regional(tmp_path, lambda d: d["countries"].update(uzbekistan=str(short)))
+    return bad_regional(tmp_path, lambda d: d["countries"].update(uzbekistan=str(short)))
+
+
+def test_a_country_that_ends_before_the_others_compares_within_its_own_years(tmp_path):
+    # Uzbekistan to 2020 (its figures end in 2020) beside countries that run to 2023.
+    region = region_with_uzbekistan_to(tmp_path, 2020)
     status, _, stderr = run_cli(
         ["compare", region, "--replicates", "1", "--out", str(tmp_path / "r")]
     )
@@ -140,6 +145,19 @@ def test_a_country_that_ends_before_the_others_compares_within_its_own_years(tmp
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["country_years"]["uzbekistan"] == [1991, 2020]
     assert manifest["country_years"]["kyrgyzstan"] == [1991, 2023]
+
+
+def test_a_run_folder_that_ends_before_a_figure_is_named_not_the_targets_file(tmp_path):
+    # Said "calibration/targets.yaml: targets.uz_registered_2010: years outside the run".
+    region = region_with_uzbekistan_to(tmp_path, 2009)
+    out = tmp_path / "r"
+    status, _, stderr = run_cli(["run", region, "--replicates", "1", "--out", str(out)])
+    assert status == 0, stderr
+    status, _, stderr = run_cli(["compare", str(out)])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    expected = f"{out / 'timeseries.csv'}: end_year: 1991-2009 leaves out uz_registered_2010"
+    assert expected in stderr
+    assert not (out / "compare.csv").exists()
 
 
 def test_replicates_are_the_same_on_one_or_two_workers():
@@ -223,6 +241,15 @@ def bad_regional(tmp_path, change) -> str:
         (
             lambda d: d["regional_donors"]["names"].append(d["regional_donors"]["names"][0]),
             "regional_donors",
+        ),
+        # Checks of the whole file, which named no field before.
+        (
+            lambda d: d["countries"].pop("uzbekistan"),
+            "programmes[CASDIN bulletin]: uzbekistan is not among the regional countries",
+        ),
+        (
+            lambda d: d["programmes"][1].update(name="CASDIN bulletin"),
+            "'CASDIN bulletin' names two programmes or restrictions",
         ),
     ],
 )

@@ -1,0 +1,74 @@
+"""A file's own change of a calibrated value that the posterior replaces is refused.
+
+``ngo-abm run`` on such a file ran the posterior's value without a word (the regional
+experiment already refused it): ``experiments.replaced_values``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from cli.main import main
+
+CHANGES = {
+    "country": (
+        "kyrgyzstan.yaml",
+        "donor_budget_scale: {value: 3.0, source: a test}\n",
+        "donor_budget_scale: changed from kyrgyzstan.yaml, but the posterior median",
+    ),
+    # A behaviour file of one's own, with one calibrated value changed.
+    "behaviour": (
+        "kyrgyzstan.yaml",
+        "behaviour: behaviour.yaml\n",
+        "behaviour.civic_rate: changed",
+    ),
+    "regional": (
+        "central_asia.yaml",
+        "parameters:\n  tie_decay: {value: 0.05, unit: a unit, source: a test}\n",
+        "parameters.tie_decay: changed from central_asia.yaml, but the regional posterior median",
+    ),
+}
+
+
+def _changed(repo, write_yaml, case: str):
+    parent, text, expected = CHANGES[case]
+    behaviour = yaml.safe_load((repo / "scenarios" / "behaviour.yaml").read_text("utf-8"))
+    behaviour["parameters"]["civic_rate"]["value"] *= 2
+    write_yaml("behaviour.yaml", behaviour)
+    path = write_yaml("changed.yaml", f"extends: {repo / 'scenarios' / parent}\n{text}")
+    return path, expected
+
+
+@pytest.mark.parametrize("case", CHANGES)
+def test_a_changed_calibrated_value_is_refused_with_the_posterior(
+    case, repo, write_yaml, tmp_path, clean_error
+):
+    path, expected = _changed(repo, write_yaml, case)
+    out = tmp_path / "out"
+    status = main(["run", str(path), "--replicates", "1", "--out", str(out)])
+    line = clean_error(status, out, path, expected)
+    assert "--params scenario" in line
+
+
+@pytest.mark.parametrize("case", ["country", "regional"])
+def test_the_same_file_runs_its_own_value_with_the_scenario_parameters(
+    case, repo, write_yaml, tmp_path
+):
+    path, _ = _changed(repo, write_yaml, case)
+    parent = repo / "scenarios" / CHANGES[case][0]
+    tables = []
+    for source, out in ((path, tmp_path / "changed"), (parent, tmp_path / "parent")):
+        argv = ["run", str(source), "--replicates", "1", "--params", "scenario"]
+        assert main([*argv, "--out", str(out)]) == 0
+        tables.append(pd.read_csv(out / "timeseries.csv"))
+    # The value runs: the two tables differ.
+    assert not tables[0].equals(tables[1])
+
+
+def test_the_committed_files_and_a_policy_change_still_run(repo, write_yaml, tmp_path):
+    no_shock = repo / "scenarios" / "counterfactuals" / "kg_no_2010_shock.yaml"
+    for source in (repo / "scenarios" / "kyrgyzstan.yaml", no_shock):
+        out = tmp_path / source.stem
+        assert main(["run", str(source), "--replicates", "1", "--out", str(out)]) == 0
