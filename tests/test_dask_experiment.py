@@ -30,6 +30,9 @@ from model import ScenarioError
 
 DASK = Path(sys.executable).with_name("dask")
 START_SECONDS = 90
+# Without an address of its own, each process's HTTP server (metrics, health) listens on
+# every interface even with --no-dashboard.
+LOOPBACK_HTTP = ("--no-dashboard", "--dashboard-address", "127.0.0.1:0")
 
 
 def _free_port() -> int:
@@ -67,7 +70,7 @@ def running_cluster(workdir: Path) -> Iterator[tuple[str, list[subprocess.Popen]
     try:
         processes.append(
             subprocess.Popen(
-                [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), *LOOPBACK_HTTP],
                 stderr=log,
                 **common,
             )
@@ -82,7 +85,7 @@ def running_cluster(workdir: Path) -> Iterator[tuple[str, list[subprocess.Popen]
                     "2",
                     "--nthreads",
                     "1",
-                    "--no-dashboard",
+                    *LOOPBACK_HTTP,
                     "--host",
                     "127.0.0.1",
                     "--local-directory",
@@ -124,6 +127,23 @@ def experiment_and_reference(tmp_path_factory):
     experiment = load_experiment(file)
     stats = run_experiment(experiment, folder / "in-process", posterior=posterior)
     return experiment, posterior, load_results(folder / "in-process", stats.chunks)
+
+
+def test_the_cluster_listens_on_loopback_only(tmp_path):
+    import psutil
+
+    with running_cluster(tmp_path) as (_, processes):
+        family = [psutil.Process(p.pid) for p in processes]
+        family += [c for p in list(family) for c in p.children(recursive=True)]
+        listening = [
+            (process.pid, c.laddr)
+            for process in family
+            for c in process.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
+    # The scheduler, and each worker and its nanny.
+    assert len({pid for pid, _ in listening}) >= 3, listening
+    assert all(address.ip == "127.0.0.1" for _, address in listening), listening
 
 
 def test_cluster_results_equal_in_process_results(cluster, experiment_and_reference, tmp_path):
