@@ -63,6 +63,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
 
 def cmd_regional_experiment(args: argparse.Namespace) -> int:
     """Run a regional experiment file and print its paired differences, output by output."""
+    from experiments.paired import UNSEEN, all_exactly_zero
     from experiments.regional_experiment import difference_table, run_regional_experiment
     from model import ScenarioError
 
@@ -82,7 +83,10 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
         "shown of the medians:"
     )
     for name, part in summary.groupby("counterfactual", sort=False):
-        print(f"\n{name}:\n{difference_table(part, years).to_string()}")
+        print(f"\n{name}:")
+        if all_exactly_zero(part[["difference_q10", "difference_q90"]]):
+            print(UNSEEN)
+        print(difference_table(part, years).to_string())
     print(f"wrote {out / 'summary.csv'}, {out / 'runs.csv'}, {out / 'manifest.json'}")
     return 0
 

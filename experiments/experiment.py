@@ -116,26 +116,28 @@ def write_outputs(
     results = load_results(out, stats.chunks)
     table = summary_table(results, experiment)
     retire_outputs(experiment, out)
-    write_text_atomic(out / "summary.csv", table.to_csv(index=False))
     target_file = load_target_file(DEFAULT_TARGETS)
     save_figure(effects_figure(table, experiment), out / "effects.png")
     for name in experiment.counterfactuals:
         save_figure(fan_figure(results, experiment, name, target_file), out / f"fan_{name}.png")
         save_figure(difference_figure(results, experiment, name), out / f"diff_{name}.png")
         save_figure(income_figure(results, experiment, name), out / f"income_{name}.png")
+    # Last but the manifest: a run stopped while drawing leaves no summary to be read.
+    write_text_atomic(out / "summary.csv", table.to_csv(index=False))
     manifest = build_manifest(experiment, stats, posterior)
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return table
 
 
 def retire_outputs(experiment: Experiment, out: Path) -> None:
-    """Ready ``out`` for a (re)run: remove the figures it no longer makes, then its manifest.
+    """Ready ``out`` for a (re)run: remove its stale figures, its summary and its manifest.
 
     Done before the first chunk is written (``cmd_experiment``), and again before the
     summary: a chunk's file is named by its scenario and draws only, so a rerun with other
     inputs rewrites it in place, and a manifest left over it would list other keys.
     """
     remove_stale_figures(out, experiment.counterfactuals)
+    (out / "summary.csv").unlink(missing_ok=True)
     retract_manifest(out)
 
 

@@ -218,6 +218,18 @@ def _ratio(width: float, reference: float) -> float:
     return float(width / reference) if np.isfinite(reference) and reference > 0 else np.nan
 
 
+UNSEEN = (
+    "  every difference and its interval is exactly 0: none of the outputs listed, in the "
+    "key years, sees what this counterfactual changes (an output that does, or a later "
+    "year, would; 0 here is not an effect of 0)"
+)
+
+
+def all_exactly_zero(bounds: pd.DataFrame) -> bool:
+    """Return whether every interval of a counterfactual's differences is exactly [0, 0]."""
+    return bool((bounds.to_numpy() == 0).all())
+
+
 def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
     """Return the summary as text, one block per counterfactual."""
     blocks = []
@@ -245,9 +257,12 @@ def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
                 ),
             }
         )
+        unseen = UNSEEN + "\n" if all_exactly_zero(part[["diff_q05", "diff_q95"]]) else ""
         blocks.append(
             f"{name}: {experiment.question(name)}\n"
-            f"  changes: {', '.join(experiment.changes[name])}\n" + shown.to_string(index=False)
+            f"  changes: {', '.join(experiment.changes[name])}\n"
+            + unseen
+            + shown.to_string(index=False)
         )
     note = (
         "baseline / counterfactual: medians over runs; difference: median and 90% interval "

@@ -26,6 +26,7 @@ from experiments.experiment import (
     scenario_changes,
     summary_table,
 )
+from experiments.paired import UNSEEN
 from experiments.storage import load_results, stored_key
 from model import load_scenario
 from model.levers import apply_levers
@@ -298,6 +299,19 @@ def test_a_difference_below_the_shown_digits_of_its_level_reads_signed_zero(tmp_
     count_diffs = {"diff_median": 120.0, "diff_q05": -3.0, "diff_q95": 300.0}
     text = format_summary(pd.DataFrame([row | counts | count_diffs | widths]), experiment)
     assert "+120 [-3, +300]" in text
+
+
+def test_a_counterfactual_no_output_sees_is_said_to_be_unseen_not_an_effect_of_zero(tmp_path):
+    experiment = load_experiment(write_experiment(tmp_path / "tiny.yaml"))
+    row = {"counterfactual": "no-2010-shock", "output": "registered", "unit": "NGOs"}
+    levels = {"baseline_median": 20_000.0, "counterfactual_median": 20_000.0}
+    widths = {"crn_width_ratio": 0.0}
+    zero = {"diff_median": 0.0, "diff_q05": 0.0, "diff_q95": 0.0}
+    rows = [row | {"year": year} | levels | zero | widths for year in (2003, 2023)]
+    assert UNSEEN in format_summary(pd.DataFrame(rows), experiment)
+    # One run that differs (an interval that is not [0, 0]) is something an output saw.
+    rows[1] = rows[1] | {"diff_q95": 1.0}
+    assert UNSEEN not in format_summary(pd.DataFrame(rows), experiment)
 
 
 def test_scenario_params_need_no_posterior(tmp_path):

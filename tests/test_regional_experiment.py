@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from cli.main import main
+from experiments.paired import UNSEEN
 from experiments.regional_experiment import (
     BASELINE,
     RegionalExperimentSpec,
@@ -104,6 +105,12 @@ def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_p
     assert len(closed) > 0 and (closed.difference_q50 == 0).all()
     # The three outputs, each counterfactual paired with the baseline.
     assert all(name in stdout for name in ("cross_border_ties", "registered", "operational"))
+    # A counterfactual whose every interval is [0, 0] is said to be unseen, no other.
+    bounds = summary[["difference_q10", "difference_q90"]].eq(0).all(axis=1)
+    unseen = set(summary[bounds].counterfactual) - set(summary[~bounds].counterfactual)
+    blocks = {b.split(":")[0]: b for b in stdout.split("\n\n")}
+    for name in set(summary.counterfactual):
+        assert (UNSEEN in blocks[name]) == (name in unseen), name
     # The manifest records what ran: every scenario's files with their hashes, the design.
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["spec"]["replicates"] == 1 and len(manifest["params"]) == 1
