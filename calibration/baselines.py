@@ -26,6 +26,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from model import COUNTRIES, ScenarioError, libm
 from model.config_files import first_error, read_yaml_mapping
 
+from .compare import run_statistic
 from .targets import HOLDOUT_LAST_YEAR, FileVersion, Target, load_targets
 
 BASELINES = Path(__file__).with_name("baselines.yaml")
@@ -156,22 +157,17 @@ def fit_curves(points: dict[int, float]) -> dict[str, Callable[[float], float]]:
 
 
 def forecast(curve: Callable[[float], float], target: Target) -> float:
-    """Return a curve's value of a register target.
+    """Return a curve's value of a register target, as a run's (``compare.run_statistic``).
 
-    Its aggregate over the target's years for a range of years, the ratio to the base year
-    for a growth target, the value in the year otherwise.
+    The curve's yearly values over the years the target reads stand for a run's: the
+    aggregate over a range of years, the ratio to the base year for a growth target, the
+    value in the year otherwise.
     """
-    if target.years is not None:
-        first, last = target.years
-        values = [curve(y) for y in range(first, last + 1)]
-        return float(_AGGREGATES[target.aggregate](values))
+    first, last = target.years if target.years is not None else (target.year, target.year)
     if target.base_year is not None:
-        base = curve(target.base_year)
-        return curve(target.year) / base if base else math.nan
-    return curve(target.year)
-
-
-_AGGREGATES = {"mean": np.mean, "sum": np.sum, "min": np.min, "max": np.max}
+        first, last = min(first, target.base_year), max(last, target.base_year)
+    years = np.arange(first, last + 1)
+    return run_statistic(years, np.array([curve(int(y)) for y in years]), target)
 
 
 def baseline_forecasts(

@@ -117,27 +117,52 @@ def reported_band(target: Target) -> tuple[float, float]:
     )
 
 
+def tolerance_scales(target: Target) -> tuple[float, float]:
+    """Return one tolerance unit below and above the reported interval: the one definition.
+
+    The distance from the reported interval to the edge of its tolerance
+    (``acceptable_band``) on each side; a side with none (a bound's open side) takes the
+    other's. A target with no tolerance counts a thousandth of its reported edge (or of 1)
+    as one unit. ``target_error`` and the observation model's noise
+    (``calibration.observation``) both read it.
+    """
+    lo, hi = reported_band(target)
+    accept_lo, accept_hi = acceptable_band(target)
+    below = lo - accept_lo if np.isfinite(lo) else math.nan
+    above = accept_hi - hi if np.isfinite(hi) else math.nan
+    below = below if below > 0 else math.nan
+    above = above if above > 0 else math.nan
+    if math.isnan(below) and math.isnan(above):
+        edge = lo if np.isfinite(lo) else hi
+        return (
+            1e-3 * max(abs(lo if np.isfinite(lo) else edge), 1.0),
+            1e-3 * max(abs(hi if np.isfinite(hi) else edge), 1.0),
+        )
+    return (above if math.isnan(below) else below, below if math.isnan(above) else above)
+
+
 def target_error(target: Target, model_value: float) -> float:
     """Return how far a model value is from the reported figure, in tolerance units.
 
-    Zero inside the reported interval (for a point target: only at the value); one at the
-    edge of the tolerance (``acceptable_band``) on the side the value lies; NaN model values
-    count as infinitely far. A target with no tolerance counts a thousandth of its value
-    (or of 1) as one unit.
+    Zero inside the reported interval (for a point target: only at the value); the
+    distance beyond it in ``tolerance_scales`` on the side the value lies, so one at the
+    edge of the tolerance; NaN model values count as infinitely far.
     """
     if not np.isfinite(model_value):
         return math.inf
     lo, hi = reported_band(target)
-    accept_lo, accept_hi = acceptable_band(target)
+    below, above = tolerance_scales(target)
     if model_value < lo:
-        gap, slack, bound = lo - model_value, lo - accept_lo, lo
-    elif model_value > hi:
-        gap, slack, bound = model_value - hi, accept_hi - hi, hi
-    else:
-        return 0.0
-    if slack <= 0:
-        slack = 1e-3 * max(abs(bound), 1.0)
-    return gap / slack
+        return (lo - model_value) / below
+    if model_value > hi:
+        return (model_value - hi) / above
+    return 0.0
+
+
+def within_tolerance(target: Target, model_value: float) -> bool:
+    """Return whether a model value meets the target: inside ``acceptable_band``."""
+    lo, hi = acceptable_band(target)
+    return bool(lo <= model_value <= hi)
 
 
 def relative_error(target: Target, model_value: float) -> float:
@@ -278,7 +303,7 @@ def compare(
                 "model_q95": float(q95),
                 "rel_error": relative_error(t, median) if finite.size else math.nan,
                 "error": target_error(t, median),
-                "within_tolerance": bool(lo <= median <= hi),
+                "within_tolerance": within_tolerance(t, median),
                 "covered": bool(finite.size and q05 <= hi and q95 >= lo),
                 "share_within": int(((finite >= lo) & (finite <= hi)).sum()) / stats.size
                 if stats.size

@@ -6,9 +6,10 @@ measurement, definition and model error of that figure, stated where the target 
 written (``calibration/targets.yaml``). A point figure is then the statistic plus normal
 noise; a bound ("at least 5,100") says the noisy statistic lies beyond it, a probit
 likelihood; a range says it lies within. The conditioning features are the noisy
-statistics' signed errors in tolerance units (``calibration.compare.target_error``, negative
-below the reported interval), compressed by ``asinh`` so that prior runs far from any
-figure do not dominate; the reported figures themselves have every feature zero.
+statistics' signed errors in tolerance units (``calibration.compare.tolerance_scales``,
+as ``target_error``, negative below the reported interval), compressed by ``asinh`` so
+that prior runs far from any figure do not dominate; the reported figures themselves have
+every feature zero.
 A statistic that is undefined (a register that ran away) counts as ``ERROR_CAP`` units off.
 
 ``log_likelihood`` is the same model read the other way: the probability (a point figure:
@@ -27,29 +28,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import log_ndtr
 
-from .compare import acceptable_band, reported_band
+from .compare import reported_band, tolerance_scales
 from .simulator import ERROR_CAP
 from .targets import Target
-
-
-def noise_scale(target: Target) -> tuple[float, float]:
-    """Return the error's standard deviation below and above the reported interval."""
-    lo, hi = reported_band(target)
-    accept_lo, accept_hi = acceptable_band(target)
-    below = lo - accept_lo if np.isfinite(lo) else np.nan
-    above = accept_hi - hi if np.isfinite(hi) else np.nan
-    fallback = 1e-3 * max(abs(target.value if target.value is not None else 1.0), 1.0)
-    below = below if np.isfinite(below) and below > 0 else np.nan
-    above = above if np.isfinite(above) and above > 0 else np.nan
-    below = above if np.isnan(below) else below
-    above = below if np.isnan(above) else above
-    return (fallback, fallback) if np.isnan(below) else (below, above)
 
 
 def signed_errors(target: Target, values: np.ndarray) -> np.ndarray:
     """Return the signed errors of ``values`` in tolerance units (0 inside the interval)."""
     lo, hi = reported_band(target)
-    below, above = noise_scale(target)
+    below, above = tolerance_scales(target)
     err = np.where(values < lo, (values - lo) / below, 0.0)
     err = np.where(values > hi, (values - hi) / above, err)
     return np.where(np.isfinite(values), np.clip(err, -ERROR_CAP, ERROR_CAP), ERROR_CAP)
@@ -77,7 +64,7 @@ def noise_side(target: Target, values: np.ndarray) -> np.ndarray:
     tolerance below it, elsewhere the tolerance above.
     """
     lo, hi = reported_band(target)
-    below, above = noise_scale(target)
+    below, above = tolerance_scales(target)
     centre = lo if np.isfinite(lo) else hi
     if np.isfinite(lo) and np.isfinite(hi):
         centre = 0.5 * (lo + hi)
@@ -105,7 +92,7 @@ def log_likelihood(targets: list[Target], stats: np.ndarray) -> np.ndarray:
 
 def _target_log_likelihood(target: Target, values: np.ndarray) -> np.ndarray:
     lo, hi = reported_band(target)
-    below, above = noise_scale(target)
+    below, above = tolerance_scales(target)
     # As in the features: no statistic counts as more than ERROR_CAP units off.
     far = lo - ERROR_CAP * below if np.isfinite(lo) else hi + ERROR_CAP * above
     values = np.clip(

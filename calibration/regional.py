@@ -18,8 +18,8 @@ The countries' reported figures are the second pattern, at the regional scale: e
 also runs each country alone with the same parameters and seed (common random numbers, so
 that a region that changes no figure changes no statistic), and ``countries_as_alone``
 holds iff every target of the region's countries that the run alone meets (within its
-tolerance: ``calibration.compare.target_error`` at most one, the calibration's own
-measure) is met by the regional run too; the targets lost in the region are recorded per
+tolerance: ``calibration.compare.within_tolerance``, as ``ngo-abm compare`` reads it) is
+met by the regional run too; the targets lost in the region are recorded per
 set. The country parameters still come from the country posterior: the regional module is
 "cut" from the country module (Plummer 2015, "Cuts in Bayesian graphical models",
 Statistics and Computing 25), so the countries' figures constrain the regional parameters
@@ -53,7 +53,7 @@ from model.regional import RegionalModel, simulate_region
 from model.regional_scenario import REGIONAL_RANGES, Region
 
 from .atomic import write_atomic
-from .compare import statistic, target_error
+from .compare import statistic, within_tolerance
 from .observation import log_likelihood
 from .posterior import WEIGHT, draw_posterior, effective_sample_size, has_posterior
 from .priors import load_priors, model_values, sampled_name
@@ -162,12 +162,12 @@ def lost_targets(targets: list[Target], inside: np.ndarray, alone: np.ndarray) -
     """Return the targets met alone and missed in the region, given each run's statistics.
 
     A target is met when its statistic lies within its tolerance
-    (``calibration.compare.target_error`` at most one); an undefined statistic misses.
+    (``calibration.compare.within_tolerance``); an undefined statistic misses.
     """
     return [
         t.id
         for t, x_in, x_alone in zip(targets, inside, alone, strict=True)
-        if target_error(t, x_alone) <= 1 < target_error(t, x_in)
+        if within_tolerance(t, x_alone) and not within_tolerance(t, x_in)
     ]
 
 

@@ -205,9 +205,13 @@ def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path) -> Non
             check_comparable(spans, targets, files)
         else:
             runs = _folder_runs(run_dir)[0]
-            # A run that ends early is the folder's doing, not the targets file's.
-            table = {country: run_dir / "timeseries.csv" for country in runs}
-            _, chosen = check_comparable(run_spans(runs), targets, table)
+            try:
+                _, chosen = check_comparable(run_spans(runs), targets)
+            except ScenarioError as exc:
+                # A figure outside the run may be the run's doing (a short run) or the
+                # targets file's: the message names both.
+                found = f"{exc.message} of {run_dir / 'timeseries.csv'}"
+                raise ScenarioError(exc.file, exc.field, found) from None
             # Every folder's cells checked before the first folder's comparison is written.
             for country, frame in runs.items():
                 mine = [t for t in chosen if t.country == country]

@@ -82,7 +82,8 @@ def spread_table(forecasts: pd.DataFrame, heldback: pd.DataFrame) -> pd.DataFram
             "largest_abs": errors.abs().max(axis=1),
         }
     ).join(errors)
-    curves = heldback.set_index("target")[["logistic_error", "gompertz_error", "linear_error"]]
+    columns = ["reported", "logistic_error", "gompertz_error", "linear_error"]
+    curves = heldback.set_index("target")[columns]
     order = [t for t in heldback["target"] if t in table.index]
     return table.join(curves).loc[order].reset_index(names="target")
 
@@ -99,6 +100,9 @@ def spread_section(table: pd.DataFrame, count: int, draws: int) -> str:
     ]
     seeds = table.filter(like="seed_").abs()
     for row in curved.itertuples():
+        if str(row.reported).startswith((">=", "<=")):
+            lines.append(_bound_line(row, int((seeds.loc[row.Index] == 0).sum()), count))
+            continue
         beaten = int((seeds.loc[row.Index] <= abs(row.logistic_error)).sum())
         lines.append(
             f"- {row.target}: the trainings' medians from {row.lowest:+.1%} to "
@@ -106,6 +110,15 @@ def spread_section(table: pd.DataFrame, count: int, draws: int) -> str:
             f"{beaten} of {count} trainings as close as the curve or closer."
         )
     return "\n".join(lines)
+
+
+def _bound_line(row, met: int, count: int) -> str:
+    """Say whether a bound is met: every value beyond it scores 0, so none is closer."""
+    curve = "meets it" if row.logistic_error == 0 else f"misses it ({row.logistic_error:+.1%})"
+    return (
+        f"- {row.target}: a bound ({row.reported}), so no forecast is closer than another "
+        f"that meets it; {met} of {count} trainings' medians meet it, the logistic curve {curve}."
+    )
 
 
 def heldback_spread(

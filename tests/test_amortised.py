@@ -7,8 +7,9 @@ import pytest
 import yaml
 
 from calibration.amortised import export, fit
+from calibration.compare import tolerance_scales as noise_scale
 from calibration.npe import FlowSpec, load, save, train
-from calibration.observation import noise_scale, observe, observed, signed_errors
+from calibration.observation import observe, observed, signed_errors
 from calibration.posterior import effective_sample_size, load_posterior
 from calibration.targets import load_targets
 from experiments.reference_table import build_table

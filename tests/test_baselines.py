@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from calibration.baselines import baseline_forecasts, fit_curves, load_anchors
-from calibration.targets import load_targets
+from calibration.baselines import baseline_forecasts, fit_curves, forecast, load_anchors
+from calibration.targets import HOLDOUT_LAST_YEAR, load_targets
+from experiments.calibration_report import heldback_table
 from model import ScenarioError
 
 
@@ -36,3 +38,42 @@ def test_bad_anchors_are_one_line_naming_the_file(write_yaml):
     path = write_yaml("anchors.yaml", {"version": 1, "anchors": {"tajikistan": []}})
     with pytest.raises(ScenarioError, match="anchors.tajikistan"):
         load_anchors(path)
+
+
+def test_a_curve_reads_a_growth_or_a_range_of_years_as_a_run_does():
+    targets = {t.id: t for t in load_targets()}
+
+    def curve(t):
+        return 100.0 * (t - 1990)
+
+    # 2017 over 2010: 2,700 / 2,000; today: the mean of 2022 and 2023.
+    assert forecast(curve, targets["kg_registered_growth_2010_2017"]) == pytest.approx(1.35)
+    assert forecast(curve, targets["kg_registered_today"]) == pytest.approx(3_250.0)
+    assert forecast(curve, targets["kg_registered_2017"]) == pytest.approx(2_700.0)
+
+
+def test_the_held_back_table_gives_each_forecasts_error_against_the_figure():
+    targets = load_targets()
+    by_id = {t.id: t for t in targets}
+    held = [by_id[i] for i in ("kg_registered_2017", "kg_registered_growth_2010_2017")]
+    compared = pd.DataFrame(
+        {
+            "id": [t.id for t in held],
+            "reported": ["20000", ">=1"],
+            "model_median": [22_000.0, 0.9],
+            "model_q05": [18_000.0, 0.8],
+            "model_q95": [26_000.0, 1.1],
+        }
+    )
+    table = heldback_table(compared, targets, held).set_index("target")
+    curves = baseline_forecasts(targets, held, HOLDOUT_LAST_YEAR)
+    row = table.loc["kg_registered_2017"]
+    assert row.model_median_error == pytest.approx(0.10)
+    for name in ("logistic", "gompertz", "linear"):
+        forecast_2017 = curves["kg_registered_2017"][name]
+        assert row[name] == forecast_2017
+        assert row[f"{name}_error"] == pytest.approx(forecast_2017 / 20_000 - 1)
+    # A growth below its floor of 1 misses by 10%; the curves, all growing, meet it.
+    growth = table.loc["kg_registered_growth_2010_2017"]
+    assert growth.model_median_error == pytest.approx(-0.10)
+    assert growth.logistic > 1 and growth.logistic_error == 0

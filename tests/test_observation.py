@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from calibration.compare import reported_band
-from calibration.observation import log_likelihood, noise_scale, observe
+from calibration.compare import tolerance_scales as noise_scale
+from calibration.observation import log_likelihood, observe
 from calibration.simulator import ERROR_CAP
 from calibration.targets import load_targets
 

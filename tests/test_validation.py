@@ -177,6 +177,7 @@ def test_the_spread_over_trainings_sets_each_median_beside_the_curves():
     heldback = pd.DataFrame(
         {
             "target": ["b", "a"],
+            "reported": ["1", "20000"],
             "logistic_error": [float("nan"), 0.10],
             "gompertz_error": [float("nan"), 0.30],
             "linear_error": [float("nan"), -0.40],
@@ -191,6 +192,59 @@ def test_the_spread_over_trainings_sets_each_median_beside_the_curves():
     assert "- a: the trainings' medians from -5.0% to +20.0%" in text
     assert "2 of 3 trainings as close as the curve or closer" in text
     assert "- b:" not in text  # no curve to compare with
+
+
+def test_a_bound_held_back_is_said_met_or_not_never_closer_than_the_curve():
+    # Every value beyond a bound scores 0: "5 of 5 as close as the curve" said nothing.
+    errors = [0.0, 0.0, -0.02]
+    forecasts = pd.DataFrame(
+        {
+            "target": ["g"] * 3,
+            "training_seed": [1, 2, 3],
+            "model_median": [1.1, 1.2, 0.98],
+            "model_median_error": errors,
+        }
+    )
+    curves = {"logistic_error": [0.0], "gompertz_error": [0.0], "linear_error": [0.0]}
+    heldback = pd.DataFrame({"target": ["g"], "reported": [">=1"], **curves})
+    text = spread_section(spread_table(forecasts, heldback), 3, 1000)
+    assert "- g: a bound (>=1), so no forecast is closer than another that meets it" in text
+    assert "2 of 3 trainings' medians meet it, the logistic curve meets it." in text
+    assert "as close as the curve" not in text
+
+
+def test_a_truths_rank_counts_the_draws_below_it_and_breaks_ties_by_the_draw():
+    # One truth, one statistic: the new run 5 among draws 1, 5, 7, 5; the tie-break puts
+    # the second 5 below it (0.3 < 0.5) and the first above (0.9).
+    new = np.array([[[5.0]]])
+    draws = np.array([[[1.0], [5.0], [7.0], [5.0]]])
+    tie_break = np.array([[[0.5], [0.1], [0.9], [0.2], [0.3]]])
+    assert validation._ranks(new, draws, tie_break).tolist() == [[2]]
+    # Two statistics at once, each ranked on its own.
+    new = np.array([[[3.0, 0.0]]])
+    draws = np.array([[[1.0, 1.0], [2.0, -1.0], [4.0, 2.0]]])
+    ties = np.zeros((1, 4, 2))
+    assert validation._ranks(new, draws, ties).tolist() == [[2, 1]]
+
+
+def test_stability_gives_each_medians_relative_difference(monkeypatch):
+    values = {11: [100.0, 0.5], 12: [110.0, 0.5]}
+    monkeypatch.setattr(validation, "load_posterior", lambda: None)
+    monkeypatch.setattr(validation, "draw_posterior", lambda n, seed, _: [{"seed": seed}] * n)
+    monkeypatch.setattr(
+        validation, "map_runs", lambda f, tasks, *a, **k: [values[t[0]["seed"]] for t in tasks]
+    )
+    monkeypatch.setattr(validation, "load_target_file", lambda _: _Targets(["x", "y"]))
+    table = validation.stability(3, (11, 12), 1)
+    assert table.target.tolist() == ["x", "y"]
+    assert table.median_seed11.tolist() == [100.0, 0.5]
+    # |100 - 110| over their mean, 105; equal medians differ by 0.
+    assert table.difference.tolist() == pytest.approx([10 / 105, 0.0])
+
+
+class _Targets:
+    def __init__(self, ids):
+        self.targets = [type("T", (), {"id": i})() for i in ids]
 
 
 def test_a_retraining_with_the_same_seed_is_the_estimator_again(tiny):
