@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from textwrap import fill
 
 import matplotlib
 
@@ -83,7 +84,9 @@ def period_key(periods: Mapping[str, list[Period]]) -> str:
         )
         if named:
             keys.append(f"{country}: {named}" if len(periods) > 1 else named)
-    return "Shaded: the article's periods. " + "; ".join(keys) if keys else ""
+    # A line per country: the three countries' periods in one line ran a regional
+    # figure's title far wider than its panels.
+    return "Shaded: the article's periods.\n" + "\n".join(keys) if keys else ""
 
 
 def comparison_legend(fig, kinds: Iterable[str]) -> None:
@@ -220,12 +223,16 @@ def comparison_figure(
     for ax in list(axes.flat)[len(layout) :]:
         ax.axis("off")
     key = period_key({c: periods.get(c, []) for c in runs})
-    heading = "\n".join(part for part in (title, key) if part)
+    width = int(12 * fig.get_figwidth())  # characters of 9 pt text across the panels
+    lines = [fill(line, width) for line in (title, *key.splitlines()) if line]
+    heading = "\n".join(lines)
     if heading:
         fig.suptitle(heading, fontsize=9)
     comparison_legend(fig, {t.kind for t in targets if t.base_year is None})
-    # Room at the foot for the legend.
-    fig.tight_layout(rect=(0, 0.03 if nrows > 1 else 0.08, 1, 1))
+    # Room at the foot for the legend; tight_layout leaves the heading its lines, and a
+    # quarter inch more keeps it off the first row's titles and period numerals.
+    top = 1 - 0.25 / fig.get_figheight() if heading else 1
+    fig.tight_layout(rect=(0, 0.03 if nrows > 1 else 0.08, 1, top))
     return fig
 
 

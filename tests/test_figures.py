@@ -7,6 +7,7 @@ article's periods are numbered on the panels and named in the title.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pytest
 
 from calibration.plotting import (
@@ -63,8 +64,10 @@ def test_the_key_names_each_numbered_period_once():
         Period(name="second", start=2000, end=2010, quote="q"),
     ]
     key = period_key({"kyrgyzstan": periods})
-    assert key == "Shaded: the article's periods. I first (1991-2000), II second (2000-2010)"
-    assert "kazakhstan: I first" in period_key({"kyrgyzstan": periods, "kazakhstan": periods})
+    assert key == "Shaded: the article's periods.\nI first (1991-2000), II second (2000-2010)"
+    both = period_key({"kyrgyzstan": periods, "kazakhstan": periods}).splitlines()
+    named = "I first (1991-2000), II second (2000-2010)"
+    assert both[1:] == [f"kyrgyzstan: {named}", f"kazakhstan: {named}"]
 
 
 def test_the_comparison_figure_has_units_a_legend_and_the_periods_in_its_title(baseline_runs):
@@ -77,3 +80,18 @@ def test_the_comparison_figure_has_units_a_legend_and_the_periods_in_its_title(b
     assert {"model median", "model 50% band", "model 90% band", "reported figure"} <= set(labels)
     assert "reported lower bound" in labels  # the article's "more than" figures
     assert "I first stage" in fig._suptitle.get_text()
+
+
+def test_a_regional_comparisons_heading_is_no_wider_than_its_panels(baseline_runs):
+    # The three countries' periods in one line made the figure 4,200 px wide, the panels
+    # filling the middle half, and ran into the first row's titles.
+    target_file = load_target_file(DEFAULT_TARGETS)
+    runs = {c: run.frame for c, run in baseline_runs.items()}
+    fig = comparison_figure(runs, target_file.targets, target_file.periods, "a regional run")
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    assert box.width <= fig.get_figwidth() * 1.02
+    heading = fig._suptitle.get_window_extent()
+    titles = [ax.title.get_window_extent() for ax in fig.axes if ax.get_visible() and ax.axison]
+    assert heading.y0 >= max(t.y1 for t in titles)
+    plt.close(fig)

@@ -140,7 +140,7 @@ def test_compare_refuses_an_experiments_folder_as_a_run(repo, tmp_path, monkeypa
 
 
 REGIONAL_CHANGES = {
-    "restrictions.2.first_year: 2100 is outside the run (1989-2023)": (
+    "restrictions[Late].first_year: 2100 is outside the run (1989-2023)": (
         "restrictions:\n  - name: Late\n    first_year: 2100\n    last_year: 2110\n"
         "    countries: [uzbekistan]\n    strength: uzbek_closure_strength\n"
         "    source: a test\n"
