@@ -54,7 +54,9 @@ def draw_network(ax, edges: pd.DataFrame, year: int, colour_by: str = "sector") 
     ax.set_aspect("equal")
     ax.axis("off")
     for country, centre in CENTRES.items():
-        ax.text(*(centre * 1.75), country.capitalize(), ha="center", va="center", fontsize=8)
+        # Straight above (Kazakhstan) or below its disc, clear of the NGOs beside it.
+        label = centre + np.array([0.0, 0.8 if centre[1] > 0 else -0.8])
+        ax.text(*label, country.capitalize(), ha="center", va="center", fontsize=8)
     if edges.empty:
         return
     a = node_positions(edges.country_a, edges.sector_a, edges.row_a)
@@ -96,14 +98,25 @@ def network_figure(tables: RegionalTables, years: list[int], title: str):
     """Return the figure: the network at ``years`` (first replicate) and ties over time."""
     shown = [y for y in years if not tables.network.empty and y in set(tables.network.year)]
     columns = max(len(years), 1)
-    fig = plt.figure(figsize=(3.2 * columns, 6.5))
-    grid = fig.add_gridspec(2, columns, height_ratios=[1.1, 1.0])
-    first = tables.network[tables.network.replicate == tables.network.replicate.min()]
+    fig = plt.figure(figsize=(max(3.2 * columns, 6.4), 7.0))
+    # The sectors' legend has a row of its own, between the networks and the time panel:
+    # one line of eight where four networks or more give it the width, else two of four.
+    per_line = len(SECTORS) if columns >= 4 else len(SECTORS) // 2
+    grid = fig.add_gridspec(3, columns, height_ratios=[1.1, 0.16 if columns >= 4 else 0.3, 1.0])
+    replicate = tables.network.replicate.min() if not tables.network.empty else 0
+    first = tables.network[tables.network.replicate == replicate]
     for k, year in enumerate(years):
         ax = fig.add_subplot(grid[0, k])
         edges = first[first.year == year] if year in shown else first.iloc[:0]
         draw_network(ax, edges, year)
-    fig.legend(handles=legend_handles(), loc="center right", fontsize=7, title="sector")
-    draw_ties_over_time(fig.add_subplot(grid[1, :]), tables.timeseries)
-    fig.suptitle(title)
+    key = fig.add_subplot(grid[1, :])
+    key.axis("off")
+    key.legend(handles=legend_handles(), loc="center", ncol=per_line, fontsize=7, title="sector")
+    draw_ties_over_time(fig.add_subplot(grid[2, :]), tables.timeseries)
+    runs = tables.timeseries.replicate.nunique()
+    fig.suptitle(
+        f"{title}\nTop: the ties of replicate {replicate} in each year; bottom: median and "
+        f"10-90% band over {runs} replicate(s)",
+        fontsize=10,
+    )
     return fig
