@@ -3,15 +3,15 @@
 Source: Jaysanov (2023) on regional cooperation. The article gives dated events and a few
 participant counts but no count of ties, so its story is read as qualitative patterns
 (pattern-oriented modelling, Grimm et al. 2005, Science 310): the regional calibration
-(``calibration.regional``) keeps the parameter sets that reproduce the fitted ones (growth
-through the 2000s; today's fields), and the tests and the report check all of them on the
-posterior predictive. Each pattern quotes
-its passage. The same passages also date inputs of ``scenarios/central_asia.yaml``: the
-KNOK and Environmental Forum sentence dates those programmes (from 2000) and says they
-"began to contribute to regional cooperation" (the growth pattern); the sentences of the
-obstacles after Osh and of the revival date the restrictions, so the fall after 2010 and
-the revival after 2016 follow from the inputs at (nearly) every prior draw and only check that the
-mechanism turns the dated restrictions into the story's shape.
+(``calibration.regional``) keeps the parameter sets that reproduce the fitted one (today's
+fields), and the tests and the report check all of them on the posterior predictive.
+Each pattern quotes its passage. Three of those passages also date inputs of
+``scenarios/central_asia.yaml``: the KNOK and Environmental Forum sentence dates those
+programmes (from 2000) and says they "began to contribute to regional cooperation" (the
+growth pattern); the sentences of the obstacles after Osh and of the revival date the
+restrictions. A passage is an input or a target, never both, so those three patterns are
+not fitted: they check that the mechanism turns the dated inputs into the story's shape
+(the fall and the revival hold at nearly every prior draw).
 """
 
 from __future__ import annotations

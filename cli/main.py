@@ -107,7 +107,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         # and no other command changes a folder between its check and its comparison.
         for _, run_dir, scenario in plan:
             held.enter_context(output_folder(run_dir, _flag(scenario, args.out), kind="run"))
-        _check_comparable(plan, args.targets)
+        _check_comparable(plan, args.targets, args.params)
         for source, run_dir, scenario in plan:
             _compare_one(args, source, run_dir, scenario)
     return 0
@@ -190,19 +190,24 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
     return plan
 
 
-def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path) -> None:
+def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path, params: str) -> None:
     """Refuse a bad scenario or run folder, or one whose years leave out a figure.
+
+    A scenario is also refused, as ``ngo-abm run`` would, when it changes a calibrated value
+    that the ``params`` replace: here, before the first source runs.
 
     Raises:
         ScenarioError: naming the scenario (or the country's file) or the folder's file.
     """
     from calibration.compare import check_run_table
+    from experiments.replaced_values import check_source_values_kept
     from experiments.runs import check_comparable, run_spans
 
     for source, run_dir, scenario in plan:
         if scenario:
             spans, files = _scenario_years(source)
             check_comparable(spans, targets, files)
+            check_source_values_kept(source, params)
         else:
             runs = _folder_runs(run_dir)[0]
             try:

@@ -30,6 +30,7 @@ from calibration.regional import (
     FITTED,
     LOG_WEIGHT,
     LOST_TARGETS,
+    NOT_FITTED,
     REGIONAL_POSTERIOR,
     REGIONAL_PRIORS,
     draws_table,
@@ -179,9 +180,8 @@ def pattern_table(draws: pd.DataFrame, predictive: dict[str, bool]) -> pd.DataFr
 def _fitted_label(pattern: str, prior_rate: float) -> str:
     if pattern in FITTED:
         return "yes"
-    if prior_rate == 1.0:
-        return "no: holds at every prior draw (follows from the dated inputs)"
-    return "no (reported)"
+    label = f"no: {NOT_FITTED[pattern]}, so it checks the mechanism"
+    return label + (" (holds at every prior draw)" if prior_rate == 1.0 else "")
 
 
 # The most often lost figures the report lists.

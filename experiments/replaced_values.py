@@ -14,6 +14,7 @@ from pathlib import Path
 
 from model import Scenario, ScenarioError, load_scenario
 from model.config_files import read_yaml_mapping
+from model.extends import resolve_path
 
 from .changes import region_changes, region_changes_in_run, scenario_changes
 
@@ -51,28 +52,65 @@ def _input(change: str) -> str:
 def check_run_values_kept(path: Path, loaded, overrides: dict, source: str) -> None:
     """Refuse a run of ``path`` whose own changes of calibrated values ``overrides`` replace.
 
-    ``loaded`` is the file's scenario (or region); its changes are those from the file it
-    ``extends:``. A file that extends nothing has nothing to compare with and is not checked.
-    ``source`` says where the overrides come from (``posterior median (posterior.parquet)``).
+    ``loaded`` is the file's scenario (or region). Its changes are those from the farthest
+    file up its ``extends:`` chain that is a whole scenario (or region) of its own: a chain
+    of counterfactuals changes what every link changed. A file that extends no whole
+    scenario has nothing to compare with and is not checked. ``source`` says where the
+    overrides come from (``posterior median (posterior.parquet)``).
     """
-    parent_file = _extended_file(path)
-    if parent_file is None or not overrides:
+    found = _farthest_whole_ancestor(path, loaded) if overrides else None
+    if found is None:
         return
-    try:
-        parent = _load_like(loaded, parent_file)
-    except ScenarioError:
-        # A partial file (``base.yaml``) is no scenario of its own to compare with.
-        return
+    base_file, base = found
     if isinstance(loaded, Scenario):
-        replaced = scenario_values_replaced(parent, loaded, overrides)
+        replaced = scenario_values_replaced(base, loaded, overrides)
     else:
-        replaced = region_values_replaced(parent, loaded, overrides)
+        replaced = region_values_replaced(base, loaded, overrides)
     if replaced:
-        found = (
-            f"changed from {parent_file.name}, but the {source} replaces it in every run; "
+        message = (
+            f"changed from {base_file.name}, but the {source} replaces it in every run; "
             "run with --params scenario to use the file's values"
         )
-        raise ScenarioError(path, replaced[0], found)
+        raise ScenarioError(path, replaced[0], message)
+
+
+def check_source_values_kept(path: Path, mode: str) -> None:
+    """Load the scenario or regional file ``path`` and check it as ``ngo-abm run`` would.
+
+    For ``compare``, which checks every source before the first one runs.
+    """
+    from model.regional_scenario import is_regional_file, load_region
+
+    from .regional_runs import regional_replicate_params
+    from .runs import replicate_params
+
+    if is_regional_file(path):
+        loaded, params = load_region(path), regional_replicate_params(mode, 1, 0)
+    else:
+        loaded, params = load_scenario(path), replicate_params(mode, 1, 0)
+    sets, source = params
+    check_run_values_kept(path, loaded, sets[0] if sets else {}, source)
+
+
+def _farthest_whole_ancestor(path: Path, loaded) -> tuple[Path, object] | None:
+    for file in reversed(_ancestors(path)):
+        try:
+            return file, _load_like(loaded, file)
+        except ScenarioError:
+            # A partial file (``base.yaml``) is no scenario of its own to compare with.
+            continue
+    return None
+
+
+def _ancestors(path: Path) -> list[Path]:
+    """Return the files ``path`` extends, nearest first, as ``resolve_extends`` reads them."""
+    chain, current = [], resolve_path(path)
+    while isinstance(parent := read_yaml_mapping(current).get("extends"), str):
+        current = resolve_path(current.parent / parent)
+        if current in chain:  # a loop, which loading the file has refused already
+            break
+        chain.append(current)
+    return chain
 
 
 def _load_like(loaded, file: Path):
@@ -81,8 +119,3 @@ def _load_like(loaded, file: Path):
     from model.regional_scenario import load_region
 
     return load_region(file)
-
-
-def _extended_file(path: Path) -> Path | None:
-    parent = read_yaml_mapping(path).get("extends")
-    return Path(path).parent / parent if isinstance(parent, str) else None

@@ -314,8 +314,14 @@ def field_path(loc: tuple[Any, ...], data: Any = None) -> str:
 
 
 def named_item(field: str, name: str) -> str:
-    """Return the field path of the item called ``name`` in the list ``field``: ``donors[UNDP]``."""
-    return f"{field}[{name if len(name) <= 40 else name[:36] + '...'}]"
+    """Return the field path of the item called ``name`` in the list ``field``: ``donors[UNDP]``.
+
+    A name with brackets, dots or characters that do not print is quoted (``repr``), so
+    that the path stays one unambiguous line; a long one is cut.
+    """
+    plain = name.isprintable() and not any(c in name for c in "[].")
+    shown = name if plain else repr(name)
+    return f"{field}[{shown if len(shown) <= 40 else shown[:36] + '...'}]"
 
 
 def _item_name(data: Any, part: Any) -> str | None:
@@ -323,8 +329,7 @@ def _item_name(data: Any, part: Any) -> str | None:
     if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
         item = data[part]
         name = item.get("name") if isinstance(item, dict) else None
-        # A name that would break the one line of the message keeps the position.
-        if isinstance(name, str) and name.strip() and name.isprintable():
+        if isinstance(name, str) and name.strip():
             return name
     return None
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from calibration.amortised import export, fit
-from calibration.compare import tolerance_scales as noise_scale
+from calibration.compare import tolerance_scales
 from calibration.npe import FlowSpec, load, save, train
 from calibration.observation import observe, observed, signed_errors
 from calibration.posterior import effective_sample_size, load_posterior
@@ -20,7 +20,7 @@ TINY = FlowSpec(layers=2, width=16, depth=1, ensemble=2, max_epochs=3, patience=
 
 def test_errors_are_zero_inside_the_reported_interval_and_signed_outside():
     floor = TARGETS["uz_registered_2010_floor"]  # at least 5,100, tolerance 2%
-    below, _ = noise_scale(floor)
+    below, _ = tolerance_scales(floor)
     assert below == pytest.approx(0.02 * 5100)
     values = np.array([6000.0, 5100.0, 5100.0 - below, np.nan])
     assert signed_errors(floor, values).tolist() == [0.0, 0.0, -1.0, 1000.0]
@@ -28,9 +28,9 @@ def test_errors_are_zero_inside_the_reported_interval_and_signed_outside():
     assert signed_errors(point, np.array([18341.0 * 1.05]))[0] == pytest.approx(1.0)
     # A trend is read with the tolerance of a ratio of two levels (docs/targets.md).
     growth = TARGETS["kz_registered_growth_2000_2010"]
-    assert noise_scale(growth) == pytest.approx((0.14, 0.14))
+    assert tolerance_scales(growth) == pytest.approx((0.14, 0.14))
     # A bound with no tolerance would be nearly hard: a thousandth of its value is one unit.
-    assert noise_scale(growth.model_copy(update={"tolerance": 0.0})) == (1e-3, 1e-3)
+    assert tolerance_scales(growth.model_copy(update={"tolerance": 0.0})) == (1e-3, 1e-3)
     assert observed(list(TARGETS.values())).tolist() == [0.0] * len(TARGETS)
 
 

@@ -113,16 +113,30 @@ def test_an_extending_file_that_would_change_nothing_silently_is_one_line(
     clean_error(status, out, bad, *expected)
 
 
-def test_an_inherited_item_with_a_bad_value_is_named_by_name(
-    scenario_file, write_yaml, tmp_path, clean_error
-):
+NAMED_CASES = {
     # Soros is the second donor of the merged list and the first of this file: its
     # position said ``donors.1`` before, which points at neither.
-    text = "donors:\n  - {name: Soros Foundation, exit_year: soon}\n"
+    "an inherited item": (
+        "donors:\n  - {name: Soros Foundation, exit_year: soon}\n",
+        "donors[Soros Foundation].exit_year: Input should be",
+    ),
+    # Quoted, so that the path stays one unambiguous line.
+    "a name with brackets and dots": (
+        "donors:\n  - {name: 'Odd].name.x', entry_year: soon}\n",
+        "donors['Odd].name.x'].entry_year: Input should be",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NAMED_CASES, ids=list(NAMED_CASES))
+def test_an_item_with_a_bad_value_is_named_by_its_name(
+    case, scenario_file, write_yaml, tmp_path, clean_error
+):
+    text, expected = NAMED_CASES[case]
     bad = write_yaml("bad.yaml", extending(scenario_file) + text)
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    clean_error(status, out, bad, "donors[Soros Foundation].exit_year: Input should be")
+    clean_error(status, out, bad, expected)
 
 
 def test_an_item_removed_alone_is_dropped(scenario_file, write_yaml):

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration.compare import reported_band
-from calibration.compare import tolerance_scales as noise_scale
+from calibration.compare import reported_band, tolerance_scales
 from calibration.observation import log_likelihood, observe
 from calibration.simulator import ERROR_CAP
 from calibration.targets import load_targets
@@ -35,7 +34,7 @@ def _share_reported(target, value: float) -> float:
 def test_a_bound_or_range_likelihood_is_the_share_of_noisy_runs_reporting_it(target_id, offsets):
     target = TARGETS[target_id]
     lo, hi = reported_band(target)
-    below, above = noise_scale(target)
+    below, above = tolerance_scales(target)
     edge = lo if np.isfinite(lo) else hi
     for offset in offsets:
         value = edge + offset * (below if offset < 0 else above)
@@ -48,7 +47,7 @@ def test_a_bound_or_range_likelihood_is_the_share_of_noisy_runs_reporting_it(tar
 
 def test_a_point_likelihood_is_the_density_of_the_noisy_statistic_at_the_value():
     target = TARGETS["kg_long_active_2017"]
-    below, _ = noise_scale(target)
+    below, _ = tolerance_scales(target)
     stats = np.array([[target.value], [target.value - below], [target.value - 2 * below]])
     log_l = log_likelihood([target], stats)[:, 0]
     # Ratios of normal densities with the tolerance as standard deviation.
@@ -65,7 +64,7 @@ def test_a_point_likelihood_is_the_density_of_the_noisy_statistic_at_the_value()
 
 def test_undefined_or_runaway_statistics_count_as_error_cap_units_off():
     targets = [TARGETS["kg_long_active_2017"], TARGETS["kg_share_income_foreign_early_1992_1995"]]
-    below = [noise_scale(t)[0] for t in targets]
+    below = [tolerance_scales(t)[0] for t in targets]
     capped = [t_value - ERROR_CAP * b for t_value, b in zip((800.0, 0.5), below, strict=True)]
     stats = np.array([[np.nan, np.nan], [-1e12, -1e12], capped])
     log_l = log_likelihood(targets, stats)

@@ -72,3 +72,30 @@ def test_the_committed_files_and_a_policy_change_still_run(repo, write_yaml, tmp
     for source in (repo / "scenarios" / "kyrgyzstan.yaml", no_shock):
         out = tmp_path / source.stem
         assert main(["run", str(source), "--replicates", "1", "--out", str(out)]) == 0
+
+
+def test_a_change_further_up_the_chain_or_through_a_link_is_refused(
+    repo, write_yaml, tmp_path, clean_error
+):
+    # Compared only with the file it extended, a file two links down, or a link to the
+    # changed file from another folder, ran the posterior's value without a word.
+    changed, _ = _changed(repo, write_yaml, "country")
+    below = write_yaml("below.yaml", "extends: changed.yaml\nname: two links down\n")
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "elsewhere" / "link.yaml"
+    link.symlink_to(changed)
+    for path in (below, link):
+        out = tmp_path / f"out-{path.stem}"
+        status = main(["run", str(path), "--replicates", "1", "--out", str(out)])
+        clean_error(status, out, path, "donor_budget_scale: changed from kyrgyzstan.yaml")
+
+
+def test_compare_refuses_such_a_file_before_any_source_runs(
+    repo, write_yaml, tmp_path, clean_error, monkeypatch
+):
+    changed, _ = _changed(repo, write_yaml, "country")
+    monkeypatch.chdir(tmp_path)
+    kyrgyzstan = repo / "scenarios" / "kyrgyzstan.yaml"
+    status = main(["compare", str(kyrgyzstan), str(changed), "--replicates", "1"])
+    # The first source, fine, did not run: nothing under out/.
+    clean_error(status, tmp_path / "out", changed, "donor_budget_scale: changed from")

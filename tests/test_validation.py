@@ -108,6 +108,11 @@ def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
     )
     text = path.read_text()
     written = ("sbc.csv", "sbc.png", "predictive_coverage.csv", "heldback.csv", "heldback.png")
+    stable = pd.read_csv(tmp_path / "stability.csv")
+    a, b = stable.filter(like="median_seed").to_numpy().T
+    assert len(stable) == len(load_targets())
+    mean = np.maximum(np.abs(a + b) / 2, 1e-12)
+    assert np.allclose(stable.difference, np.abs(a - b) / mean, equal_nan=True)
     spread = pd.read_csv(tmp_path / "heldback_trainings.csv")
     assert {"seed_1", "seed_2", "logistic_error"} <= set(spread.columns)
     held = [t for t in load_targets() if t.last_year > HOLDOUT_LAST_YEAR]
