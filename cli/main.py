@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
+from experiments.run_params import PARAM_MODES
 from model import ScenarioError, load_scenario
 from model.extends import resolve_path
 from model.regional_scenario import is_regional_file
@@ -27,7 +29,7 @@ from .arguments import EXIT_USAGE, OneLineParser, file_path, replicates, seeds, 
 # Shell convention: 128 + the signal's number.
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
-PARAM_MODES = ("auto", "median", "posterior", "scenario")
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 # Each of these modules adds its subcommand(s) through ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "cli.calibrate",
@@ -51,8 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     A regional scenario (a file with ``countries:``) runs the regional model instead.
     """
-    from experiments.replaced_values import check_run_values_kept
-    from experiments.runs import replicate_params
+    from experiments.replaced_values import changes_from_ancestor, check_run_values_kept
+    from experiments.run_params import replicate_params
 
     if is_regional_file(args.scenario):
         from .regional import cmd_run_region
@@ -61,12 +63,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
     check_run_values_kept(args.scenario, scenario, params[0] if params else {}, source)
+    changes = changes_from_ancestor(args.scenario, scenario)
+    if changes:
+        print(changes)
     with output_folder(args.out, kind="run"):
         return _run_and_write(args, scenario, params, source)
 
 
 def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], source: str) -> int:
-    from experiments.runs import build_manifest, params_file, run_replicates, write_run
+    from experiments.run_params import params_file
+    from experiments.runs import build_manifest, run_replicates, write_run
 
     started = time.perf_counter()
     frame, seeds = run_replicates(
@@ -137,6 +143,8 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
         cmd_run(argparse.Namespace(scenario=source, workers=args.workers, out=run_dir, **run))
     runs, manifest = _folder_runs(run_dir)
     table = compare_and_write(run_dir, runs, manifest, args.targets)
+    # Each table under its folder: with several sources, the country alone tells none apart.
+    print(f"{run_dir}:")
     print(format_table(table))
     wrote = [run_dir / "compare.csv", run_dir / "compare.png", run_dir / COMPARE_RECORD]
     unfitted = run_dir / UNFITTED_CSV
@@ -325,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("ngo-abm: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # The reader of the printout went away (``| head``); what the command writes to
+            # files is written before it prints. Python's advice: stdout to devnull, so
+            # that the interpreter's own flush at exit finds no broken pipe either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_BROKEN_PIPE
         except Exception as exc:
             if not terminated_by_signal(exc):
                 raise

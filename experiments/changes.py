@@ -37,7 +37,13 @@ def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
     for field in DESCRIPTIVE_FIELDS:
         a.pop(field, None)
         b.pop(field, None)
-    return _diff(_without_sources(a), _without_sources(b), "")
+    changes = _diff(_without_sources(a), _without_sources(b), "")
+    before, after = (sum(d.weight.value for d in s.donors) for s in (baseline, other))
+    if before != after:
+        # Each donor's money is its weight over all the donors' (docs/experiments.md).
+        shares = f"every donor's share of the country's money (weights {before:g} -> {after:g})"
+        changes.append(shares)
+    return changes
 
 
 def check_own_end_year(

@@ -33,6 +33,7 @@ from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
 from model.regional_scenario import Region
 
 from .regional_figures import network_figure
+from .run_params import check_mode, params_file, replicate_params
 from .runner import map_runs, replicate_seeds
 from .runs import (
     COMPARE_FILES,
@@ -43,11 +44,9 @@ from .runs import (
     file_sha256,
     git_commit,
     package_versions,
-    params_file,
     posterior_record,
     read_manifest,
     remove_stale,
-    replicate_params,
     retract_manifest,
 )
 
@@ -113,7 +112,7 @@ def run_region_replicates(
 def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict], str]:
     """Return each regional replicate's parameter overrides and their source.
 
-    As ``experiments.runs.replicate_params``, from the regional posterior when one is
+    As ``experiments.run_params.replicate_params``, from the regional posterior when one is
     committed (``calibration.regional``: joint draws of the country and regional
     parameters); without it, the country posterior with the regional file's own values.
     """
@@ -128,6 +127,7 @@ def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[li
 
 def regional_params_file(mode: str) -> Path | None:
     """Return the posterior file ``regional_replicate_params`` reads in ``mode``, if any."""
+    check_mode(mode)
     if not has_posterior(REGIONAL_POSTERIOR) or mode == "scenario":
         return params_file(mode)
     return REGIONAL_POSTERIOR

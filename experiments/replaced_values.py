@@ -82,7 +82,7 @@ def check_source_values_kept(path: Path, mode: str) -> None:
     from model.regional_scenario import is_regional_file, load_region
 
     from .regional_runs import regional_replicate_params
-    from .runs import replicate_params
+    from .run_params import replicate_params
 
     if is_regional_file(path):
         loaded, params = load_region(path), regional_replicate_params(mode, 1, 0)
@@ -90,6 +90,23 @@ def check_source_values_kept(path: Path, mode: str) -> None:
         loaded, params = load_scenario(path), replicate_params(mode, 1, 0)
     sets, source = params
     check_run_values_kept(path, loaded, sets[0] if sets else {}, source)
+
+
+def changes_from_ancestor(path: Path, loaded) -> str | None:
+    """Say what ``path`` changes from the farthest whole scenario it extends, for a run's log.
+
+    ``None`` for a file that extends none; the inputs are named as an experiment's
+    ``--dry-run`` names them (``experiments.changes``).
+    """
+    found = _farthest_whole_ancestor(path, loaded)
+    if found is None:
+        return None
+    base_file, base = found
+    if isinstance(loaded, Scenario):
+        changed = scenario_changes(base, loaded)
+    else:
+        changed = region_changes(base, loaded)
+    return f"changes from {base_file.name}: {', '.join(changed) if changed else 'none'}"
 
 
 def _farthest_whole_ancestor(path: Path, loaded) -> tuple[Path, object] | None:

@@ -22,7 +22,6 @@ import pandas as pd
 from calibration.atomic import write_text_atomic
 from calibration.compare import check_targets_fit_runs, compare, numbers
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
-from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
 from calibration.targets import (
     DEFAULT_TARGETS,
     DEFAULT_UNFITTED,
@@ -49,35 +48,6 @@ UNFITTED_FILE = "calibration/external_unfitted.yaml"
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pydantic", "pyabc", "SALib", "distributed")
 
 
-def replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict], str]:
-    """Return each replicate's parameter overrides and a description of their source.
-
-    Args:
-        mode: ``median`` (the committed posterior's medians), ``posterior`` (one posterior
-            draw per replicate), ``scenario`` (the scenario's own behaviour values) or
-            ``auto`` (``median`` when a committed posterior exists, else ``scenario``).
-        replicates: Number of replicates.
-        seed: Seed of the posterior draws.
-    """
-    file = params_file(mode)
-    if file is None:
-        return [{} for _ in range(replicates)], "scenario behaviour values"
-    if mode == "posterior":
-        return draw_posterior(replicates, seed, file), f"posterior draws ({file.name})"
-    return [posterior_median(file)] * replicates, f"posterior median ({file.name})"
-
-
-def params_file(mode: str) -> Path | None:
-    """Return the posterior file ``replicate_params`` reads in ``mode`` (``None``: none).
-
-    The one place that decides it, for the parameters and for the manifest that records
-    the file and its hash.
-    """
-    if mode == "auto":
-        mode = "median" if has_posterior() else "scenario"
-    return None if mode == "scenario" else DEFAULT_POSTERIOR
-
-
 def run_replicates(
     scenario: Scenario,
     seed: int,
@@ -92,6 +62,9 @@ def run_replicates(
     """
     seeds = replicate_seeds(seed, replicates)
     per_replicate = params or [{} for _ in seeds]
+    if len(per_replicate) != len(seeds):
+        found = f"{len(per_replicate)} parameter sets for {len(seeds)} replicates"
+        raise ScenarioError("params", "", found)
     tasks = [
         RunTask(scenario, s, dict(per_replicate[r]), {"replicate": r}) for r, s in enumerate(seeds)
     ]

@@ -307,8 +307,11 @@ def field_path(loc: tuple[Any, ...], data: Any = None) -> str:
         if name is not None:
             text = named_item(text, name)
             continue
-        # A mistyped year key can be hundreds of digits long: keep the line readable.
-        part = str(part) if len(str(part)) <= 24 else f"{str(part)[:12]}..."
+        # A mistyped year key can be hundreds of digits long: keep the line readable. A
+        # field's name is shown whole (a misspelt key is what the message is about).
+        part = str(part)
+        if len(part) > 24 and (part.isdigit() or len(part) > 80):
+            part = f"{part[:12]}..."
         text += f".{part}" if text else part
     return text
 
@@ -359,11 +362,14 @@ def first_error(exc: ValidationError, data: Any = None) -> tuple[str, str]:
 
 
 def plain_python(value: Any) -> Any:
-    """Return ``value`` with numpy numbers and arrays as Python numbers and lists, tuples as lists.
+    """Return ``value`` with numpy values as Python's, tuples as lists and paths as text.
 
-    For inputs built in Python (a notebook's ``np.arange`` of key years): the strict
-    input models take what YAML gives, and YAML gives neither numpy values nor tuples.
+    For inputs built in Python (a notebook's ``np.arange`` of key years, a ``Path`` to a
+    scenario): the strict input models take what YAML gives, and YAML gives neither numpy
+    values, tuples nor paths.
     """
+    if isinstance(value, Path):
+        return str(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

@@ -75,7 +75,10 @@ def apply_levers(
 
     Raises:
         ScenarioError: if a lever is out of range (named as ``levers: <lever>``).
+        TypeError: if ``scenario`` is not a ``Scenario``.
     """
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
     _check_types(
         {
             "state_grant_scale": state_grant_scale,

@@ -33,7 +33,7 @@ from .fastpath import run_compiled
 from .metrics import OUTPUT_COLUMNS, year_row
 from .population import INITIAL_ROWS, Population
 from .rng import KeyedStreams, plain_seed
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, checked_scenario, load_scenario
 
 
 class NGOModel(Model):
@@ -58,7 +58,16 @@ class NGOModel(Model):
         agents: bool = True,
         engine: str = "compiled",
     ):
-        rng = plain_seed(rng)  # before Mesa's own generator, so that a bad seed is named
+        """Build the model of ``scenario`` for the seed ``rng`` (see the class).
+
+        ``rng`` is the seed itself (an int), not a numpy ``Generator``: the keyed streams
+        derive every draw from it.
+        """
+        try:
+            # Before Mesa's own generator, so that a bad seed is named.
+            rng = plain_seed(rng)
+        except ValueError as exc:
+            raise ValueError(f"rng: {str(exc).removeprefix('seed: ')}") from None
         scenario = as_scenario(scenario)
         agents = check_flag("agents", agents)
         super().__init__(rng=rng)
@@ -121,7 +130,14 @@ class NGOModel(Model):
 
         Split from ``finish_year`` so that the regional model can move donors' money
         between countries once every country's donors have planned.
+
+        Raises:
+            ValueError: past the scenario's end year, whose inputs end there (Mesa's
+                ``run_for`` does not stop at ``running``; rows after it would be made up).
         """
+        if self.year >= self.config.end_year:
+            found = f"the scenario ends in {self.config.end_year}: no year after it to step"
+            raise ValueError(f"year: {found}")
         self.year += 1
         self.to_usd = self.local_to_constant_usd(self.year)
         self.to_nominal = self.constant_to_nominal_usd(self.year)
@@ -268,14 +284,15 @@ def as_scenario(scenario: Scenario | str | Path) -> Scenario:
 
     Raises:
         TypeError: for anything else (a mapping, bytes, None), named.
-        ScenarioError: for a bad scenario file.
+        ScenarioError: for a bad scenario file, or a scenario changed past its checks
+            (``model_copy(update=...)``).
     """
     if isinstance(scenario, (str, Path)):
         return load_scenario(scenario)
     if not isinstance(scenario, Scenario):
         kind = type(scenario).__name__
         raise TypeError(f"scenario must be a Scenario or a scenario file's path, got {kind}")
-    return scenario
+    return checked_scenario(scenario)
 
 
 def check_flag(name: str, value: object) -> bool:
@@ -303,6 +320,7 @@ def simulate(
     """
     scenario = as_scenario(scenario)
     agents = check_flag("agents", agents)
+    seed = plain_seed(seed)  # named as simulate's seed, whichever path runs it
     if engine == "compiled" and not agents:
         return run_compiled(scenario, seed)
     model = NGOModel(scenario, rng=seed, agents=agents, engine=engine)

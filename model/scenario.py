@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -244,6 +245,12 @@ class StatePolicy(Strict):
         return self
 
 
+# The scenarios pydantic built and checked, by identity. A copy made with
+# ``model_copy(update=...)`` (or unpickled) skips the checks, so a run checks it again
+# (``checked_scenario``): a NaN rate would otherwise run, and give a table of zeros.
+_CHECKED: weakref.WeakValueDictionary[int, Scenario] = weakref.WeakValueDictionary()
+
+
 class Scenario(Strict):
     """One country's scenario, with the shared behaviour resolved."""
 
@@ -288,6 +295,7 @@ class Scenario(Strict):
                 f"cpi_base_year {self.cpi_base_year} is outside the usd_cpi series "
                 f"({min(cpi_years)}-{max(cpi_years)})"
             )
+        _CHECKED[id(self)] = self
         return self
 
     @property
@@ -322,6 +330,8 @@ class Scenario(Strict):
             return self
         data = self.model_dump(mode="python")
         for name, value in params.items():
+            if not isinstance(name, str):
+                raise ScenarioError("params", repr(name), "a parameter's name is text")
             country, _, field = name.rpartition(".")
             if country and country != self.country:
                 if country not in COUNTRIES:
@@ -338,6 +348,22 @@ class Scenario(Strict):
         except ValidationError as exc:
             field, msg = first_error(exc, data)
             raise ScenarioError("params", field, msg) from None
+
+
+def checked_scenario(scenario: Scenario) -> Scenario:
+    """Return ``scenario`` if pydantic checked it, else a checked copy of it.
+
+    Raises:
+        ScenarioError: naming the field of a value the checks refuse (``scenario: field``).
+    """
+    if _CHECKED.get(id(scenario)) is scenario:
+        return scenario
+    data = scenario.model_dump()
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        field, msg = first_error(exc, data)
+        raise ScenarioError("scenario", field, msg) from None
 
 
 def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> Scenario:

@@ -17,8 +17,9 @@ import yaml
 from test_experiment import SCENARIOS, write_experiment, write_posterior
 from test_experiment_input import _fails_in_one_line
 
+from experiments.changes import scenario_changes
 from experiments.experiment import load_experiment
-from model import ScenarioError
+from model import ScenarioError, load_scenario
 
 
 @pytest.fixture
@@ -143,3 +144,20 @@ def test_a_mistyped_lever_is_named_with_the_levers_there_are(tmp_path, posterior
     argv = ["experiment", str(file), "--posterior", str(posterior)]
     expected = ("levers.foreign_cut_yr: unknown lever", "foreign_cut_year, foreign_cut_depth")
     _fails_in_one_line(capsys, argv, tmp_path / "out", *expected)
+
+
+def test_a_donor_added_is_said_to_re_divide_every_donors_share(write_yaml, scenario_file):
+    # The new donor's weight joins the divisor of every donor's money, in every year.
+    text = (
+        f"extends: {scenario_file('kyrgyzstan')}\ndonors:\n  - name: New\n    entry_year: 2012\n"
+        "    weight: {value: 1, source: a test}\n"
+        "    mean_grant_usd: {value: 9000, source: a test}\n"
+        "    priorities: {weights: {youth: 1}, source: a test}\n    source: a test\n"
+    )
+    base = load_scenario(scenario_file("kyrgyzstan"))
+    added = load_scenario(write_yaml("added.yaml", text))
+    total = sum(d.weight.value for d in base.donors)
+    assert scenario_changes(base, added) == [
+        "donors[New] added",
+        f"every donor's share of the country's money (weights {total:g} -> {total + 1:g})",
+    ]

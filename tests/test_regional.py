@@ -21,7 +21,7 @@ import yaml
 
 from calibration.priors import PriorFile, load_priors
 from cli.main import main
-from experiments.runs import replicate_params
+from experiments.run_params import replicate_params
 from model import COUNTRIES, OUTPUT_COLUMNS, load_scenario, simulate
 from model.regional import (
     RegionalModel,

@@ -1,0 +1,57 @@
+"""Where a run's behavioural parameters come from: the committed posterior or the scenario.
+
+``--params`` of ``ngo-abm run`` and ``compare`` (and the regional runs, through
+``experiments.regional_runs``): ``median`` (the committed posterior's medians),
+``posterior`` (one draw per replicate), ``scenario`` (the scenario's own values) or
+``auto`` (``median`` once a posterior is committed). Source: the calibration's posterior
+(``calibration.posterior``; docs/calibration.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior, has_posterior, posterior_median
+from model import ScenarioError
+
+from .runner import replicate_seeds
+
+PARAM_MODES = ("auto", "median", "posterior", "scenario")
+
+
+def check_mode(mode: str) -> None:
+    """Refuse a mode that is not one of ``PARAM_MODES`` (one ran the median without a word)."""
+    if mode not in PARAM_MODES:
+        raise ScenarioError("params", "", f"{mode!r} is none of {', '.join(PARAM_MODES)}")
+
+
+def replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict], str]:
+    """Return each replicate's parameter overrides and a description of their source.
+
+    Args:
+        mode: ``median`` (the committed posterior's medians), ``posterior`` (one posterior
+            draw per replicate), ``scenario`` (the scenario's own behaviour values) or
+            ``auto`` (``median`` when a committed posterior exists, else ``scenario``).
+        replicates: Number of replicates.
+        seed: Seed of the posterior draws.
+    """
+    # Checked first: a bad count or seed failed inside numpy's draws, without a name.
+    replicate_seeds(seed, replicates)
+    file = params_file(mode)
+    if file is None:
+        return [{} for _ in range(replicates)], "scenario behaviour values"
+    if mode == "posterior":
+        return draw_posterior(replicates, seed, file), f"posterior draws ({file.name})"
+    return [posterior_median(file)] * replicates, f"posterior median ({file.name})"
+
+
+def params_file(mode: str) -> Path | None:
+    """Return the posterior file ``replicate_params`` reads in ``mode`` (``None``: none).
+
+    The one place that decides it, for the parameters and for the manifest that records
+    the file and its hash.
+    """
+    check_mode(mode)
+    if mode == "auto":
+        mode = "median" if has_posterior() else "scenario"
+    return None if mode == "scenario" else DEFAULT_POSTERIOR

@@ -1,0 +1,154 @@
+"""The Python API refuses what would run wrongly, in one exception naming the field.
+
+Found by a probe of the API as a notebook user meets it (session 35): a scenario changed
+past its checks, a misspelt parameter mode, a model stepped past its end, a numpy
+Generator as the seed, a ``Path`` in an experiment built from a dict; and what the
+command line prints of a run and a comparison.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli.main import main
+from experiments.experiment import experiment_from_mapping
+from experiments.run_params import replicate_params
+from experiments.runs import run_replicates
+from model import NGOModel, ScenarioError, simulate
+from model.levers import apply_levers
+
+REPO = Path(__file__).resolve().parents[1]
+KYRGYZSTAN = REPO / "scenarios" / "kyrgyzstan.yaml"
+
+
+def _with_civic_rate(scenario, value):
+    behaviour = scenario.behaviour
+    rate = behaviour.civic_rate.model_copy(update={"value": value})
+    return scenario.model_copy(
+        update={"behaviour": behaviour.model_copy(update={"civic_rate": rate})}
+    )
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        # A NaN rate gave a register of 0 on the calibration path, without a word.
+        (lambda s: _with_civic_rate(s, float("nan")), "behaviour.civic_rate.value: Input should"),
+        (lambda s: _with_civic_rate(s, -5.0), "behaviour: civic_rate = -5 is outside"),
+        (lambda s: s.model_copy(update={"end_year": 1980}), "end_year 1980 is before"),
+    ],
+)
+@pytest.mark.parametrize("agents", [False, True])
+def test_a_scenario_changed_past_its_checks_is_checked_before_it_runs(
+    scenarios, change, expected, agents
+):
+    with pytest.raises(ScenarioError, match="^scenario: ") as refused:
+        simulate(change(scenarios["kyrgyzstan"]), seed=3, agents=agents)
+    assert expected in str(refused.value)
+
+
+def test_an_unchanged_copy_runs_as_the_scenario_does(scenarios):
+    scenario = scenarios["kyrgyzstan"].with_params({"civic_rate": 12.0})
+    copy = scenario.model_copy()
+    for agents in (False, True):
+        a = simulate(scenario, seed=5, agents=agents)
+        assert a.equals(simulate(copy, seed=5, agents=agents))
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        # A misspelt mode ran the posterior median.
+        (("posteriour", 2, 1), "params: 'posteriour' is none of auto, median, posterior"),
+        (("posterior", 2, -1), "seed: must be a whole number from 0"),
+        (("posterior", 2.5, 1), "replicates: must be a whole number from 1"),
+    ],
+)
+def test_replicate_params_names_a_bad_mode_seed_or_count(args, expected):
+    with pytest.raises(ScenarioError, match=expected):
+        replicate_params(*args)
+
+
+def test_fewer_parameter_sets_than_replicates_is_named(scenarios):
+    with pytest.raises(ScenarioError, match="params: 1 parameter sets for 2 replicates"):
+        run_replicates(scenarios["kyrgyzstan"], 1, 2, [{}])
+
+
+def test_a_model_that_has_run_its_years_takes_no_further_step(scenarios):
+    model = NGOModel(scenarios["kyrgyzstan"], rng=7, agents=False)
+    years = scenarios["kyrgyzstan"].end_year - scenarios["kyrgyzstan"].start_year + 1
+    model.run_for(years)
+    assert not model.running
+    # Mesa's run_for does not stop at ``running``: the rows after 2023 were made up.
+    with pytest.raises(ValueError, match="year: the scenario ends in 2023"):
+        model.run_for(2)
+    assert model.results().year.max() == 2023
+
+
+def test_a_generator_as_the_seed_is_named_as_rng(scenarios):
+    with pytest.raises(ValueError, match="^rng: must be a whole number"):
+        NGOModel(scenarios["kyrgyzstan"], rng=np.random.default_rng(3))
+    with pytest.raises(ValueError, match="^seed: must be a whole number"):
+        simulate(scenarios["kyrgyzstan"], seed=-1, agents=True)
+
+
+def test_names_and_scenarios_of_another_type_are_named(scenarios):
+    with pytest.raises(ScenarioError, match="params: 1: a parameter's name is text"):
+        scenarios["kyrgyzstan"].with_params({1: 2.0})
+    with pytest.raises(TypeError, match="scenario must be a Scenario, got dict"):
+        apply_levers({"a": 1})
+
+
+def test_an_experiment_from_a_dict_takes_paths(tmp_path):
+    spec = {
+        "name": "paths",
+        "baseline": KYRGYZSTAN,
+        "counterfactuals": [
+            {
+                "name": "no-2010-shock",
+                "scenario": REPO / "scenarios" / "counterfactuals" / "kg_no_2010_shock.yaml",
+                "question": "What did the 2010 shock cost?",
+            }
+        ],
+        "outputs": ["registered"],
+        "key_years": [2012],
+        "end_year": 2012,
+        "params": "scenario",
+        "draws": 1,
+        "replicates": 1,
+        "seed": 1,
+    }
+    experiment = experiment_from_mapping(tmp_path / "nb.ipynb", spec)
+    assert experiment.baseline.country == "kyrgyzstan"
+
+
+def test_a_run_says_what_its_file_changes_and_compare_names_each_folder(
+    tmp_path, capsys, monkeypatch
+):
+    no_shock = REPO / "scenarios" / "counterfactuals" / "kg_no_2010_shock.yaml"
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", str(KYRGYZSTAN), str(no_shock), "--replicates", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "changes from kyrgyzstan.yaml: state.shocks[Second revolution and Osh conflict]" in out
+    for folder in ("kyrgyzstan", "kg_no_2010_shock"):
+        assert f"{Path('out') / folder}:\n" in out
+
+
+def test_a_closed_pipe_ends_the_command_without_a_traceback(tmp_path):
+    command = [sys.executable, "-m", "cli.main", "run", str(KYRGYZSTAN), "--replicates", "1"]
+    command += ["--out", str(tmp_path / "out"), "--params", "scenario"]
+    done = subprocess.run(
+        f"{' '.join(command)} | head -c 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert (tmp_path / "out" / "timeseries.csv").exists()
