@@ -79,6 +79,8 @@ class NGOModel(Model):
         self.year = scenario.start_year - 1
         self.population = Population(capacity_hint=INITIAL_ROWS)
         self.rules = make_rules(engine, self.population, self.streams)
+        # The NGO agent of each population row, struck-off ones included (their rows stay);
+        # the live ones are ``agents_by_type[NGO]``.
         self.ngos: list[NGO] = []
         self.state = State(self, scenario.state)
         self.donors = [Donor(self, cfg) for cfg in scenario.donors]

@@ -313,7 +313,7 @@ def test_compare_writes_table_and_figure_and_prints_the_table(run_copy, repo, ca
     assert table.id.tolist() == [t.id for t in kg_targets]
     assert (table.replicates == 2).all()
     assert (run_copy / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert out.startswith("kyrgyzstan: ")
+    assert out.startswith(f"{run_copy}:\nkyrgyzstan: ")  # the folder, then its table
     assert f"/{len(kg_targets)} targets within tolerance" in out
     for t in kg_targets:
         assert t.id in out
