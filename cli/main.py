@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import signal
 import sys
 import threading
@@ -334,16 +335,36 @@ def main(argv: list[str] | None = None) -> int:
             print("ngo-abm: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
         except BrokenPipeError:
-            # The reader of the printout went away (``| head``); what the command writes to
-            # files is written before it prints. Python's advice: stdout to devnull, so
-            # that the interpreter's own flush at exit finds no broken pipe either.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            if not _stdout_closed():
+                raise  # another pipe (a worker's, a socket): not the reader's going away
             return EXIT_BROKEN_PIPE
         except Exception as exc:
             if not terminated_by_signal(exc):
                 raise
             print("ngo-abm: terminated", file=sys.stderr)
             return EXIT_TERMINATED
+
+
+def _stdout_closed() -> bool:
+    """Return whether the reader of the printout went away (``| head``).
+
+    If so, stdout is pointed at devnull (Python's advice), so that the interpreter's own
+    flush at exit meets no broken pipe either; what the command had not yet written (a
+    later source of ``compare``) is not written.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return False  # not a file of the system's (a test's StringIO)
+    # A pipe whose reader has gone reports an error to poll on its writing end.
+    watch = select.poll()
+    watch.register(fd, select.POLLOUT)
+    if not any(event & select.POLLERR for _, event in watch.poll(0)):
+        return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return True
 
 
 @contextmanager

@@ -9,6 +9,7 @@ and the end year are not inputs of the model's rules, so they are not changes.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,9 @@ from pydantic import BaseModel
 
 from model import Scenario, ScenarioError
 from model.config_files import read_yaml_mapping
+from model.levers import apply_levers
 from model.limits import MIN_YEAR
+from model.mechanisms import MECHANISMS
 from model.scenario import Donor, NeighbourRevolution, Series, Shock, YearFact
 
 if TYPE_CHECKING:  # the regional layer is imported only where it runs
@@ -38,12 +41,38 @@ def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
         a.pop(field, None)
         b.pop(field, None)
     changes = _diff(_without_sources(a), _without_sources(b), "")
-    before, after = (sum(d.weight.value for d in s.donors) for s in (baseline, other))
-    if before != after:
+    before, after = (math.fsum(d.weight.value for d in s.donors) for s in (baseline, other))
+    if not math.isclose(before, after):
         # Each donor's money is its weight over all the donors' (docs/experiments.md).
         shares = f"every donor's share of the country's money (weights {before:g} -> {after:g})"
         changes.append(shares)
     return changes
+
+
+def lever_changes(path: Path, where: str, levers: dict[str, Any], scenario: Scenario) -> list[str]:
+    """Return what a counterfactual's active ``levers`` change, as ``levers: <input>`` paths.
+
+    Raises:
+        ScenarioError: a lever the scenario refuses, named under ``where`` in ``path``.
+    """
+    if not levers:
+        return []
+    try:
+        changed = scenario_changes(scenario, apply_levers(scenario, **levers))
+    except ScenarioError as exc:
+        field = f"{where}.{exc.field}" if exc.field else where
+        raise ScenarioError(path, field, exc.message) from None
+    return [f"levers: {c}" for c in changed]
+
+
+def switch_changes(names: list[str]) -> list[str]:
+    """Return the mechanisms a counterfactual switches off, as ``switch_off: <name>`` lines."""
+    lines = []
+    for name in names:
+        mechanism = MECHANISMS[name]
+        values = ", ".join(f"{k} = {v:g}" for k, v in mechanism.off.items())
+        lines.append(f"switch_off: {name} ({values}: {mechanism.neutral})")
+    return lines
 
 
 def check_own_end_year(

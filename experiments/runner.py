@@ -238,10 +238,25 @@ def _imap_dask(
         index = {future.key: i for i, future in enumerate(futures)}
         for future, result in as_completed(futures, with_results=True):
             if future.status != "finished":
-                # The scheduler went away: its futures come back cancelled, their
-                # "results" the cancellation. The runs stored so far are kept.
-                raise ScenarioError(FLAG, scheduler, LOST_SCHEDULER) from None
+                result = _recomputed(future, scheduler)
             yield index[future.key], result
+
+
+def _recomputed(future, scheduler: str) -> Any:
+    """Return the result of a future that came back unfinished, once it is recomputed.
+
+    A worker that dies while its result is being gathered gives the future back as lost,
+    and the scheduler computes it again: wait for that. A scheduler that went away gives
+    its futures back cancelled: one line, and the runs stored so far are kept.
+    """
+    from concurrent.futures import CancelledError
+
+    if future.status == "cancelled":
+        raise ScenarioError(FLAG, scheduler, LOST_SCHEDULER) from None
+    try:
+        return future.result()
+    except (CancelledError, OSError):  # OSError: distributed's CommClosedError
+        raise ScenarioError(FLAG, scheduler, LOST_SCHEDULER) from None
 
 
 @contextmanager

@@ -31,11 +31,16 @@ from model.config_files import (
     plain_python,
     read_yaml_mapping,
 )
-from model.levers import apply_levers
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
 
-from .changes import check_changes_in_run, check_own_end_year, scenario_changes
+from .changes import (
+    check_changes_in_run,
+    check_own_end_year,
+    lever_changes,
+    scenario_changes,
+    switch_changes,
+)
 
 BASELINE = "baseline"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
@@ -283,10 +288,9 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
         scenario = _with_end_year(path, loaded, baseline.end_year)
         _check_pairable(path, where, baseline, scenario)
         policy = _policy_changes(path, where, baseline, scenario)
-        others = _lever_changes(
-            path, named_item("counterfactuals", item.name) + ".levers", item, scenario
-        )
-        others += _switch_changes(item)
+        where_levers = named_item("counterfactuals", item.name) + ".levers"
+        others = lever_changes(path, where_levers, item.levers.active(), scenario)
+        others += switch_changes(item.switch_off)
         if not policy + others:
             raise ScenarioError(path, where, "changes nothing in the baseline")
         # Levers or switches do not make a scenario change that falls after the run count.
@@ -370,31 +374,6 @@ def _policy_changes(path: Path, where: str, baseline: Scenario, other: Scenario)
             "policy or donor inputs (or use levers, applied after the calibrated parameters)",
         )
     return changed
-
-
-def _lever_changes(
-    path: Path, where: str, item: CounterfactualSpec, scenario: Scenario
-) -> list[str]:
-    """Return what a counterfactual's levers change, as ``levers: <input>`` paths."""
-    levers = item.levers.active()
-    if not levers:
-        return []
-    try:
-        changed = scenario_changes(scenario, apply_levers(scenario, **levers))
-    except ScenarioError as exc:
-        field = f"{where}.{exc.field}" if exc.field else where
-        raise ScenarioError(path, field, exc.message) from None
-    return [f"levers: {c}" for c in changed]
-
-
-def _switch_changes(item: CounterfactualSpec) -> list[str]:
-    """Return the mechanisms a counterfactual switches off, as ``switch_off: <name>`` lines."""
-    lines = []
-    for name in item.switch_off:
-        mechanism = MECHANISMS[name]
-        values = ", ".join(f"{k} = {v:g}" for k, v in mechanism.off.items())
-        lines.append(f"switch_off: {name} ({values}: {mechanism.neutral})")
-    return lines
 
 
 def _check_years(path: Path, spec: ExperimentSpec, baseline: Scenario) -> None:

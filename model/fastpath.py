@@ -39,7 +39,7 @@ from .population import (
     cumulative_probabilities,
 )
 from .rng import KeyedStreams
-from .scenario import Scenario
+from .scenario import Scenario, checked_scenario
 from .timeline import Timeline
 
 POP_FIELDS = (
@@ -90,6 +90,7 @@ class CompiledRun:
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0):
+        scenario = checked_scenario(scenario)  # a copy past its checks is checked here
         self.config = scenario
         self.seed = seed
         self.streams = KeyedStreams(seed)

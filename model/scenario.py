@@ -245,9 +245,8 @@ class StatePolicy(Strict):
         return self
 
 
-# The scenarios pydantic built and checked, by identity. A copy made with
-# ``model_copy(update=...)`` (or unpickled) skips the checks, so a run checks it again
-# (``checked_scenario``): a NaN rate would otherwise run, and give a table of zeros.
+# The scenarios pydantic built and checked, by identity: a copy by ``model_copy`` (or an
+# unpickled one) skipped the checks, and a NaN rate in it gave a table of zeros.
 _CHECKED: weakref.WeakValueDictionary[int, Scenario] = weakref.WeakValueDictionary()
 
 
@@ -351,10 +350,10 @@ class Scenario(Strict):
 
 
 def checked_scenario(scenario: Scenario) -> Scenario:
-    """Return ``scenario`` if pydantic checked it, else a checked copy of it.
+    """Return ``scenario`` if pydantic checked it, else a checked copy (ScenarioError if bad).
 
-    Raises:
-        ScenarioError: naming the field of a value the checks refuse (``scenario: field``).
+    By identity: lists and mappings changed in place (``model_copy`` shares them) are not
+    seen; change a scenario with ``with_params``, ``apply_levers`` or a file instead.
     """
     if _CHECKED.get(id(scenario)) is scenario:
         return scenario

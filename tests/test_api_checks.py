@@ -143,12 +143,12 @@ def test_a_closed_pipe_ends_the_command_without_a_traceback(tmp_path):
     command = [sys.executable, "-m", "cli.main", "run", str(KYRGYZSTAN), "--replicates", "1"]
     command += ["--out", str(tmp_path / "out"), "--params", "scenario"]
     done = subprocess.run(
-        f"{' '.join(command)} | head -c 1",
-        shell=True,
+        ["bash", "-c", f"{' '.join(command)} | head -c 1; exit ${{PIPESTATUS[0]}}"],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=300,
     )
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 141  # the shell's status of a command its reader left
     assert (tmp_path / "out" / "timeseries.csv").exists()

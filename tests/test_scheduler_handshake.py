@@ -17,6 +17,7 @@ from test_experiment import write_experiment, write_posterior
 from test_reliability import assert_one_line
 
 import experiments.scheduler as scheduler
+from model import ScenarioError
 
 
 @contextlib.contextmanager
@@ -64,3 +65,26 @@ def test_fake_scheduler_gives_one_line_in_bounded_time(tmp_path, monkeypatch, an
         argv = ["calibrate", "--db", db, "--population", 2, "--scheduler", address]
         assert_one_line(argv, fragment)
     assert not out.exists() and not db.exists()
+
+
+class _Future:
+    def __init__(self, status, result=None, error=None):
+        self.status, self._result, self._error = status, result, error
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def test_a_future_lost_with_its_worker_is_waited_for_a_cancelled_one_is_a_lost_scheduler():
+    from concurrent.futures import CancelledError
+
+    from experiments.runner import _recomputed
+
+    # A worker killed while its result was gathered: the scheduler computes it again.
+    assert _recomputed(_Future("lost", result=7), "tcp://127.0.0.1:1") == 7
+    assert _recomputed(_Future("pending", result=8), "tcp://127.0.0.1:1") == 8
+    for future in (_Future("cancelled"), _Future("lost", error=CancelledError())):
+        with pytest.raises(ScenarioError, match="lost the dask scheduler"):
+            _recomputed(future, "tcp://127.0.0.1:1")
