@@ -219,9 +219,9 @@ def _ratio(width: float, reference: float) -> float:
 
 
 UNSEEN = (
-    "  every difference and its interval is exactly 0: none of the outputs listed, in the "
-    "key years, sees what this counterfactual changes (an output that does, or a later "
-    "year, would; 0 here is not an effect of 0)"
+    "  every difference and its interval is exactly 0: the change does nothing in these "
+    "runs (a mechanism not at work in this country, say), or none of the outputs listed, "
+    "in the key years, sees it; which of the two, the runs cannot tell"
 )
 
 
