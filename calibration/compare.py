@@ -133,11 +133,9 @@ def tolerance_scales(target: Target) -> tuple[float, float]:
     below = below if below > 0 else math.nan
     above = above if above > 0 else math.nan
     if math.isnan(below) and math.isnan(above):
-        edge = lo if np.isfinite(lo) else hi
-        return (
-            1e-3 * max(abs(lo if np.isfinite(lo) else edge), 1.0),
-            1e-3 * max(abs(hi if np.isfinite(hi) else edge), 1.0),
-        )
+        # A bound's open side takes the closed side's edge.
+        edges = (lo if np.isfinite(lo) else hi, hi if np.isfinite(hi) else lo)
+        return tuple(1e-3 * max(abs(edge), 1.0) for edge in edges)
     return (above if math.isnan(below) else below, below if math.isnan(above) else above)
 
 

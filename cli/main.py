@@ -54,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     A regional scenario (a file with ``countries:``) runs the regional model instead.
     """
-    from experiments.replaced_values import changes_from_ancestor, check_run_values_kept
+    from experiments.replaced_values import run_changes
     from experiments.run_params import replicate_params
 
     if is_regional_file(args.scenario):
@@ -63,8 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_run_region(args)
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
-    check_run_values_kept(args.scenario, scenario, params[0] if params else {}, source)
-    changes = changes_from_ancestor(args.scenario, scenario)
+    changes = run_changes(args.scenario, scenario, params[0] if params else {}, source)
     if changes:
         print(changes)
     with output_folder(args.out, kind="run"):

@@ -31,14 +31,13 @@ def cmd_run_region(args: argparse.Namespace) -> int:
         ties_by_country,
         write_regional_run,
     )
-    from experiments.replaced_values import changes_from_ancestor, check_run_values_kept
+    from experiments.replaced_values import run_changes
 
     region = load_region(args.scenario)
     params, source = regional_replicate_params(args.params, args.replicates, args.seed)
     # Parameters that do not apply (a posterior of other parameters) fail here, in one line.
     region.with_params(params[0] if params else None)
-    check_run_values_kept(args.scenario, region, params[0] if params else {}, source)
-    changes = changes_from_ancestor(args.scenario, region)
+    changes = run_changes(args.scenario, region, params[0] if params else {}, source)
     if changes:
         print(changes)
     with output_folder(args.out, kind="run"):

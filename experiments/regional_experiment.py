@@ -31,6 +31,7 @@ from model.config_files import (
     Year,
     check_own_values,
     first_error,
+    first_repeated,
     named_file,
     named_item,
     read_yaml_mapping,
@@ -94,7 +95,7 @@ class RegionalExperimentSpec(Strict):
     @model_validator(mode="after")
     def _unique_names(self) -> RegionalExperimentSpec:
         names = [BASELINE, *(c.name for c in self.counterfactuals)]
-        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        twice = first_repeated(names)
         if twice is not None:
             found = "is reserved" if twice == BASELINE else "is given twice"
             raise ValueError(f"counterfactual names must be unique: {twice!r} {found}")

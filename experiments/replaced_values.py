@@ -49,29 +49,35 @@ def _input(change: str) -> str:
     return "parameters." + change.removeprefix("fixed.") if change.startswith("fixed.") else change
 
 
-def check_run_values_kept(path: Path, loaded, overrides: dict, source: str) -> None:
-    """Refuse a run of ``path`` whose own changes of calibrated values ``overrides`` replace.
+def run_changes(path: Path, loaded, overrides: dict, source: str) -> str | None:
+    """Check a run of ``path`` and say what its file changes, for the run's log.
 
     ``loaded`` is the file's scenario (or region). Its changes are those from the farthest
     file up its ``extends:`` chain that is a whole scenario (or region) of its own: a chain
-    of counterfactuals changes what every link changed. A file that extends no whole
-    scenario has nothing to compare with and is not checked. ``source`` says where the
+    of counterfactuals changes what every link changed. A change of a calibrated value
+    that the ``overrides`` replace in every run is refused. ``source`` says where the
     overrides come from (``posterior median (posterior.parquet)``).
+
+    Returns:
+        ``changes from FILE: ...`` (``none`` if nothing), or ``None`` for a file that
+        extends no whole scenario, which has nothing to compare with.
     """
-    found = _farthest_whole_ancestor(path, loaded) if overrides else None
+    found = _farthest_whole_ancestor(path, loaded)
     if found is None:
-        return
+        return None
     base_file, base = found
-    if isinstance(loaded, Scenario):
-        replaced = scenario_values_replaced(base, loaded, overrides)
-    else:
-        replaced = region_values_replaced(base, loaded, overrides)
-    if replaced:
-        message = (
-            f"changed from {base_file.name}, but the {source} replaces it in every run; "
-            "run with --params scenario to use the file's values"
-        )
-        raise ScenarioError(path, replaced[0], message)
+    scenario = isinstance(loaded, Scenario)
+    if overrides:
+        values_replaced = scenario_values_replaced if scenario else region_values_replaced
+        replaced = values_replaced(base, loaded, overrides)
+        if replaced:
+            message = (
+                f"changed from {base_file.name}, but the {source} replaces it in every run; "
+                "run with --params scenario to use the file's values"
+            )
+            raise ScenarioError(path, replaced[0], message)
+    changed = scenario_changes(base, loaded) if scenario else region_changes(base, loaded)
+    return f"changes from {base_file.name}: {', '.join(changed) if changed else 'none'}"
 
 
 def check_source_values_kept(path: Path, mode: str) -> None:
@@ -89,24 +95,7 @@ def check_source_values_kept(path: Path, mode: str) -> None:
     else:
         loaded, params = load_scenario(path), replicate_params(mode, 1, 0)
     sets, source = params
-    check_run_values_kept(path, loaded, sets[0] if sets else {}, source)
-
-
-def changes_from_ancestor(path: Path, loaded) -> str | None:
-    """Say what ``path`` changes from the farthest whole scenario it extends, for a run's log.
-
-    ``None`` for a file that extends none; the inputs are named as an experiment's
-    ``--dry-run`` names them (``experiments.changes``).
-    """
-    found = _farthest_whole_ancestor(path, loaded)
-    if found is None:
-        return None
-    base_file, base = found
-    if isinstance(loaded, Scenario):
-        changed = scenario_changes(base, loaded)
-    else:
-        changed = region_changes(base, loaded)
-    return f"changes from {base_file.name}: {', '.join(changed) if changed else 'none'}"
+    run_changes(path, loaded, sets[0] if sets else {}, source)
 
 
 def _farthest_whole_ancestor(path: Path, loaded) -> tuple[Path, object] | None:

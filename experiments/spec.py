@@ -26,6 +26,7 @@ from model.config_files import (
     Year,
     check_own_values,
     field_path,
+    first_repeated,
     named_file,
     named_item,
     plain_python,
@@ -172,7 +173,7 @@ class ExperimentSpec(_Strict):
         names = [c.name for c in items]
         if BASELINE in names:
             raise ValueError(f"{BASELINE!r} is reserved for the baseline")
-        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        twice = first_repeated(names)
         if twice is not None:
             raise ValueError(f"counterfactual names must be unique: {twice!r} is given twice")
         return items

@@ -292,6 +292,11 @@ def param_number(name: str, value: Any) -> float:
     return float(value)
 
 
+def first_repeated(names: list) -> Any:
+    """Return the first of ``names`` that an earlier one repeats, or ``None``."""
+    return next((n for i, n in enumerate(names) if n in names[:i]), None)
+
+
 def field_path(loc: tuple[Any, ...], data: Any = None) -> str:
     """Return ``loc`` as a field path, an item of a named list by its name (``donors[UNDP]``).
 

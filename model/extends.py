@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config_files import ScenarioError, named_item, read_yaml_mapping
+from .config_files import ScenarioError, first_repeated, named_item, read_yaml_mapping
 
 
 def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
@@ -38,7 +38,7 @@ def _merge_named(base: list, override: list, file: Path, field: str) -> list:
         message = "an empty list keeps every item of the file extended; remove each by name"
         raise ScenarioError(file, field, f"{message} (remove: true)")
     names = [item["name"] for item in override]
-    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    twice = first_repeated(names)
     if twice is not None:
         # The later item would silently win over the earlier one.
         raise ScenarioError(file, field, f"{twice!r} is named twice: give each item once")

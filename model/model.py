@@ -63,11 +63,7 @@ class NGOModel(Model):
         ``rng`` is the seed itself (an int), not a numpy ``Generator``: the keyed streams
         derive every draw from it.
         """
-        try:
-            # Before Mesa's own generator, so that a bad seed is named.
-            rng = plain_seed(rng)
-        except ValueError as exc:
-            raise ValueError(f"rng: {str(exc).removeprefix('seed: ')}") from None
+        rng = plain_seed(rng, "rng")  # before Mesa's own generator, so that a bad one is named
         scenario = as_scenario(scenario)
         agents = check_flag("agents", agents)
         super().__init__(rng=rng)

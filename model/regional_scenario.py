@@ -25,6 +25,7 @@ from .config_files import (
     Strict,
     Year,
     first_error,
+    first_repeated,
     named_file,
     named_item,
     param_number,
@@ -222,7 +223,7 @@ class RegionalSpec(Strict):
     def _known_countries(self) -> RegionalSpec:
         # The messages start with the field: a check of the whole file has no place of its own.
         names = [p.name for p in self.programmes] + [r.name for r in self.restrictions]
-        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        twice = first_repeated(names)
         if twice is not None:
             raise ValueError(f"{twice!r} names two programmes or restrictions: give each one name")
         listed = [(named_item("programmes", p.name), p.countries) for p in self.programmes]
@@ -388,14 +389,11 @@ def _check_years(path: Path, region: Region) -> None:
     )
     for field, listed, names in items:
         for k, item in enumerate(listed):
-            # Named items by name, as the file's other errors give them (prize criteria
-            # have no name).
+            # By name, as the file's other errors give them (prize criteria have none).
             label = named_item(field, item.name) if hasattr(item, "name") else f"{field}.{k}"
             for name in names:
-                value = getattr(item, name)
-                if value:
-                    where = f"{label}.{name}"
-                    dated.append((where, value if name == "years" else [value]))
+                if value := getattr(item, name):
+                    dated.append((f"{label}.{name}", value if name == "years" else [value]))
     for field, years in dated:
         outside = [y for y in years if not first <= y <= last]
         if outside:

@@ -60,7 +60,7 @@ def decision_code(decision: str) -> int:
     return zlib.crc32(decision.encode("utf-8"))
 
 
-def check_seed(seed) -> None:
+def check_seed(seed, name: str = "seed") -> None:
     """Raise ``ValueError`` unless ``seed`` is a whole number >= 0 or a sequence of them.
 
     What ``SeedSequence`` takes as entropy; checked first so that a bad seed is named
@@ -72,16 +72,17 @@ def check_seed(seed) -> None:
     if not values or any(
         isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in values
     ):
-        raise ValueError(f"seed: must be a whole number >= 0 (or a sequence of them), got {seed!r}")
+        found = f"must be a whole number >= 0 (or a sequence of them), got {seed!r}"
+        raise ValueError(f"{name}: {found}")
 
 
-def plain_seed(seed):
+def plain_seed(seed, name: str = "seed"):
     """Return a checked ``seed`` with numpy integers as Python ints.
 
     Mesa seeds its own generator with ``random.Random``, which refuses numpy integers
     (``np.int64`` from ``np.arange``), though the keyed streams take them.
     """
-    check_seed(seed)
+    check_seed(seed, name)
     if isinstance(seed, (tuple, list)):
         return type(seed)(int(v) for v in seed)
     return int(seed)
