@@ -7,9 +7,9 @@ or play it year by year. *counterfactual* runs a baseline and a counterfactual o
 posterior draws on common random numbers, with bands (``dashboard.counterfactual``).
 *regional* runs the Central Asian regional model and shows its cross-border ties over time
 and its network in a chosen year (``dashboard.regional``).
-The single-run plots are in ``dashboard.single_run``. Calibrated parameters
-(the posterior median) are used when ``calibration/posterior.parquet`` exists. How to use
-it: ``docs/dashboard.md``.
+The single-run plots are in ``dashboard.single_run``, the controls read in
+``dashboard.controls``. Calibrated parameters (the posterior median) are used when
+``calibration/posterior.parquet`` exists. How to use it: ``docs/dashboard.md``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,20 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from calibration.posterior import has_posterior, posterior_median
+from dashboard.controls import (
+    AS_IN_SCENARIO,
+    DEFAULT_CUT_YEAR,
+    DEFAULT_SEED,
+    LEVER_DEFAULTS,
+    lever_values,
+    parse_seed,
+)
 from dashboard.counterfactual import NO_SWITCH, CounterfactualView
 from dashboard.regional import RegionalView
 from dashboard.single_run import FundingMix, IncomeDistribution, NGOCounts
 from experiments.changes import differs_in_run
 from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
 from model.levers import apply_levers
-from model.limits import MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
 from model.regional_scenario import is_regional_file
 
@@ -35,19 +42,7 @@ ROOT = Path(__file__).resolve().parent
 SCENARIO_DIR = ROOT / "scenarios"
 # Shared fragments; regional files (``countries:``) are skipped too, not being a country's.
 NOT_SCENARIOS = frozenset({"base.yaml", "behaviour.yaml"})
-AS_IN_SCENARIO = "as in scenario"
 DEFAULT_SCENARIO = "kyrgyzstan"
-DEFAULT_SEED = 1
-DEFAULT_CUT_YEAR = 2016
-# The levers' controls at values that change nothing (``model.levers.apply_levers``).
-LEVER_DEFAULTS = {
-    "state_grant_scale": 1.0,
-    "state_funding_start": AS_IN_SCENARIO,
-    "donor_budget_scale": 1.0,
-    "foreign_cut_year": DEFAULT_CUT_YEAR,
-    "foreign_cut_depth": 0.0,
-    "registration_burden": AS_IN_SCENARIO,
-}
 # Mesa's sliders show their value only while dragged; show it always, above the thumb.
 SLIDER_VALUES_CSS = """
 .v-input__slider .v-slider__thumb-label-container { display: block !important; }
@@ -91,20 +86,6 @@ def calibrated(scenario: Scenario) -> tuple[Scenario, str]:
         return scenario, f"uncalibrated: the posterior could not be used ({exc})"
 
 
-def parse_seed(text: object) -> tuple[int, str | None]:
-    """Return the seed typed in the seed box, or the default seed and why it was not used."""
-    try:
-        seed = int(str(text).strip())
-    except ValueError:
-        return DEFAULT_SEED, f"seed {text!r} is not a whole number: seed {DEFAULT_SEED} used"
-    if seed < 0:
-        return DEFAULT_SEED, f"seed {seed} is negative: seed {DEFAULT_SEED} used"
-    if seed > MAX_SEED:
-        # As `ngo-abm run` refuses it: a dashboard run must be one the command can repeat.
-        return DEFAULT_SEED, f"seed {seed} is above {MAX_SEED:,}: seed {DEFAULT_SEED} used"
-    return seed, None
-
-
 def same_run_as_country(key: str) -> str | None:
     """Return a note when counterfactual ``key`` runs exactly as its country's scenario.
 
@@ -122,28 +103,6 @@ def same_run_as_country(key: str) -> str | None:
         f"this file changes nothing in the years it runs ({scenario.start_year}-"
         f"{scenario.end_year}): the run is the same as {scenario.country}'s"
     )
-
-
-def _optional(value: object, kind: type) -> int | float | None:
-    """Return ``None`` for the 'as in scenario' choice, else the choice as a number."""
-    return None if value in (None, AS_IN_SCENARIO) else kind(value)
-
-
-def lever_values(controls: dict[str, object]) -> dict[str, int | float | None]:
-    """Return the keywords of ``model.levers.apply_levers`` from the levers' controls.
-
-    ``"as in scenario"`` stands for ``None``; a control left out keeps its default, which
-    changes nothing.
-    """
-    get = {**LEVER_DEFAULTS, **controls}.get
-    return {
-        "state_grant_scale": float(get("state_grant_scale")),
-        "state_funding_start": _optional(get("state_funding_start"), int),
-        "donor_budget_scale": float(get("donor_budget_scale")),
-        "foreign_cut_year": int(get("foreign_cut_year")),
-        "foreign_cut_depth": float(get("foreign_cut_depth")),
-        "registration_burden": _optional(get("registration_burden"), float),
-    }
 
 
 SCENARIOS, SKIPPED = discover_scenarios()
