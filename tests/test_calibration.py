@@ -27,7 +27,6 @@ from calibration.abc import (
 from calibration.compare import statistic
 from calibration.posterior import (
     draw_posterior,
-    effective_sample_size,
     load_posterior,
     posterior_median,
 )
@@ -35,7 +34,6 @@ from calibration.priors import PRIORS, load_priors, model_values, pyabc_prior, s
 from calibration.simulator import Simulator, rms_error
 from calibration.targets import load_targets
 from cli.main import main
-from experiments.calibration_report import identification_table
 from model import ScenarioError, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -375,69 +373,3 @@ def test_export_refuses_a_missing_database_or_one_of_another_setup(tiny_run, tmp
     assert main(["calibrate", "export", "--holdout", "--db", str(db), *out]) == 2
     assert "fingerprint" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("action", [[], ["report"]])
-def test_generation_is_refused_outside_export(tmp_path, capsys, action):
-    db = [] if action else ["--db", str(tmp_path / "x.db")]  # report reads no database
-    assert main(["calibrate", *action, "--generation", "3", *db]) == 2
-    assert "--generation goes with `calibrate export` only" in capsys.readouterr().err
-    assert list(tmp_path.iterdir()) == []
-
-
-def _narrow_posterior(weights: np.ndarray) -> pd.DataFrame:
-    rng = np.random.default_rng(2)
-    columns = {}
-    for name, spec in load_priors().items():
-        lo, hi = spec.quantiles(np.array([0.45, 0.55]))
-        columns[name] = rng.uniform(lo, hi, size=weights.size)
-    return pd.DataFrame(columns).assign(weight=weights / weights.sum())
-
-
-def test_identification_is_only_claimed_with_enough_effective_particles():
-    even = identification_table(_narrow_posterior(np.ones(100)))
-    assert set(even.identified) == {"yes"}
-    collapsed = _narrow_posterior(np.r_[1000.0, np.ones(99)])
-    assert effective_sample_size(collapsed) < 2
-    assert all(v.startswith("unknown (ESS 1.") for v in identification_table(collapsed).identified)
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--seed", "5", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
-        # an option typed with its default value is still typed
-        (["--seed", "1", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
-        (["npe", "--workers", "2"], "calibrate npe: --workers goes with `calibrate run`,"),
-        # 0 equals False: a typed 0 was taken for an option not given
-        (["--seed", "0", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
-        (["report", "--generation", "0"], "calibrate report: --generation goes with"),
-        (["report", "--posterior", "p.parquet"], "calibrate report: --posterior goes with"),
-        (
-            ["npe", "--population", "5"],
-            "calibrate npe: --population goes with `calibrate run` only",
-        ),
-        (["--resume", "--force", "--db", "x.db"], "--resume continues a database, --force"),
-        (
-            ["npe", "--db", "x.db", "--posterior", "p.parquet"],
-            "calibrate npe: --db and --posterior both name the posterior: one",
-        ),
-    ],
-)
-def test_an_option_the_action_does_not_read_is_refused(
-    tmp_path, capsys, monkeypatch, argv, message
-):
-    # pyabc's samplers take no seed, and report reads the committed posterior: both were
-    # accepted and ignored
-    monkeypatch.chdir(tmp_path)
-    assert main(["calibrate", *argv]) == 2
-    err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_the_command_lines_default_held_back_draws_are_the_reports():
-    from cli.calibrate import DEFAULTS
-    from experiments.calibration_report import HOLDOUT_DRAWS
-
-    assert DEFAULTS["holdout_draws"] == HOLDOUT_DRAWS
