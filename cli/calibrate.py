@@ -14,6 +14,7 @@ path is checked before any simulation.
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 from experiments.lifetime import kill_forks_with_parent
@@ -213,6 +214,27 @@ def _calibrate_or_export(args: argparse.Namespace, db: Path, parquet: Path, summ
     export_posterior(db, parquet, summary)
 
 
+# What each action does, for `calibrate --help`; the options it reads come from USES.
+ACTION_TEXT = {
+    "run": "ABC-SMC (pyabc), the previous calibration",
+    "npe": "neural posterior estimation on the reference table, the committed calibration",
+    "report": "the report of the committed posterior (calibration/report/)",
+    "export": "a posterior from an ABC-SMC database",
+    "regional": "the regional layer on the article's regional patterns",
+}
+
+
+def actions_help() -> str:
+    """Return the ``calibrate --help`` text of the actions and the options each reads."""
+    lines = ["actions (each refuses an option it does not read):"]
+    for action, text in ACTION_TEXT.items():
+        options = ", ".join("--" + name.replace("_", "-") for name in sorted(USES[action]))
+        first = f"  {action:<10} "
+        entry = f"{text}; reads {options}"
+        lines.append(textwrap.fill(entry, 88, initial_indent=first, subsequent_indent=" " * 13))
+    return "\n".join(lines)
+
+
 def register(sub) -> None:
     """Add the ``calibrate`` subcommand."""
     p = sub.add_parser(
@@ -220,13 +242,15 @@ def register(sub) -> None:
         help="calibration against the reported figures: ABC-SMC (`run`), neural posterior "
         "estimation on the reference table (`npe`), `report`, `export --generation T`, the "
         "regional layer on the article's regional patterns (`regional --draws N`)",
+        description=actions_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "action",
         nargs="?",
         choices=("run", "npe", "report", "export", "regional"),
         default="run",
-        help="what to calibrate or write (default run; see above)",
+        help="what to calibrate or write (default run; the actions above)",
     )
     p.add_argument(
         "--population",

@@ -1,5 +1,7 @@
 """``ngo-abm calibrate``: options an action does not read, and claims of identification."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,3 +76,13 @@ def test_the_command_lines_default_held_back_draws_are_the_reports():
     from experiments.calibration_report import HOLDOUT_DRAWS
 
     assert DEFAULTS["holdout_draws"] == HOLDOUT_DRAWS
+
+
+def test_the_help_names_each_action_with_the_options_it_reads(capsys):
+    from cli.calibrate import USES
+
+    assert main(["calibrate", "--help"]) == 0
+    text = capsys.readouterr().out
+    paragraphs = re.findall(r"^  (\w+) {2,}(.*?)(?=^  \w+ {2,}|^\s*$)", text, re.M | re.S)
+    found = {action: set(re.findall(r"--([\w-]+)", body)) for action, body in paragraphs}
+    assert found == {a: {o.replace("_", "-") for o in uses} for a, uses in USES.items()}
