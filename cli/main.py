@@ -323,7 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     _default_out(args)
     with sigterm_raises():
         try:
-            return args.func(args)
+            status = args.func(args)
+            # Flushed here, not at the interpreter's exit, so that a reader gone away is
+            # met by the handler below (a printout to a pipe is held in a buffer till then).
+            sys.stdout.flush()
+            return status
         except (ScenarioError, UsageError) as exc:
             print(f"ngo-abm: error: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -140,16 +140,26 @@ def test_a_run_says_what_its_file_changes_and_compare_names_each_folder(
         assert f"{Path('out') / folder}:\n" in out
 
 
-def test_a_closed_pipe_ends_the_command_without_a_traceback(tmp_path):
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_closed_pipe_ends_the_command_without_a_traceback(tmp_path, unbuffered):
     command = [sys.executable, "-m", "cli.main", "run", str(KYRGYZSTAN), "--replicates", "1"]
     command += ["--out", str(tmp_path / "out"), "--params", "scenario"]
-    # The reader is gone before the command writes anything: `| head -c 1` raced (a short
-    # printout can reach the pipe whole before head exits, and then nothing is broken).
+    # Buffered (a user's usual case) the printout meets the pipe only when flushed; with
+    # PYTHONUNBUFFERED at each print. The reader is gone before the command writes
+    # anything: `| head -c 1` raced (a short printout can reach the pipe whole before
+    # head exits, and then nothing is broken).
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}  # empty: not set
     reading, writing = os.pipe()
     os.close(reading)
     try:
         done = subprocess.run(
-            command, stdout=writing, stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=300
+            command,
+            stdout=writing,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=env,
+            timeout=300,
         )
     finally:
         os.close(writing)
