@@ -621,10 +621,10 @@ def test_soviet_rules_hold_the_burden_at_least_at_soviet_burden_until_their_end(
 
 def test_the_strike_off_procedure_removes_idle_ngos_only_where_it_is_in_force(scenarios):
     def struck(scenario, rate):
-        model = stepped(scenario.with_params({"strike_off_rate": rate}), 2015)
+        model = stepped(scenario.with_params({"strike_off_rate": rate}), 2020)
         return model.results()["deregistered"].sum()
 
     kz, kg = scenarios["kazakhstan"], scenarios["kyrgyzstan"]
-    assert kz.state.strike_off_inactive.at(2008) == 0 and kz.state.strike_off_inactive.at(2009) == 1
+    assert kz.state.strike_off_inactive.at(2017) == 0 and kz.state.strike_off_inactive.at(2018) == 1
     assert struck(kz, 0.8) > struck(kz, 0.0)
     assert struck(kg, 0.8) == struck(kg, 0.0)

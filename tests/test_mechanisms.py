@@ -28,7 +28,7 @@ from model.timeline import Timeline
 ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = ("kyrgyzstan", "kazakhstan", "uzbekistan")
 # Where each mechanism acts at the scenario's own parameters: Kyrgyzstan, except the
-# strike-offs (no procedure in Kyrgyzstan; Kazakhstan's from 2009) and the domestic pool,
+# strike-offs (no procedure in Kyrgyzstan; Kazakhstan's from 2018) and the domestic pool,
 # which binds only when it is small (the low end of its prior).
 ACTS_IN = {
     "strike_offs": ("kazakhstan", {}),
