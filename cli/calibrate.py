@@ -248,7 +248,7 @@ def register(sub) -> None:
     p.add_argument(
         "action",
         nargs="?",
-        choices=("run", "npe", "report", "export", "regional"),
+        choices=tuple(ACTION_TEXT),
         default="run",
         help="what to calibrate or write (default run; the actions above)",
     )
