@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from agent_helpers import FLAT_PATH
 
 from cli.main import main
 from model import COUNTRIES, SECTORS, NGOModel, Scenario, load_scenario, simulate
@@ -233,6 +234,12 @@ def write_yaml(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def kz_model(scenarios):
+    """A Kazakh model where a test donor of weight 1 has 1 million US$ in every year."""
+    return NGOModel(scenarios["kazakhstan"].with_params(FLAT_PATH), rng=3)
 
 
 @pytest.fixture(scope="session")
