@@ -1,7 +1,8 @@
-"""The README's held-back figures are the committed report's (``calibration/report``).
+"""The README's figures are the committed report's (``calibration/report``) or computed here.
 
 The README states them in prose; these tests read them back from the files they come
-from, so a new calibration that changes the files fails here until the prose follows.
+from (or run the median run the README describes), so a new calibration that changes
+them fails here until the prose follows.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from calibration.compare import within_tolerance
+from calibration.compare import compare, within_tolerance
 from calibration.targets import load_targets
+from experiments.run_params import replicate_params
+from experiments.runs import run_replicates
+from model import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 README = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
@@ -42,3 +46,26 @@ def test_the_count_of_held_back_medians_within_tolerance_is_the_reports():
     found = re.search(r"Of all (\d+) figures after 2010, that held-back forecast has (\d+)", README)
     assert found, "the README no longer states the count"
     assert (int(found.group(1)), int(found.group(2))) == (len(HELDBACK), within)
+
+
+KG_REGISTER = [f"kg_registered_{y}" for y in (2000, 2006, 2010, 2017, "today")]
+
+
+def _span(errors) -> str:
+    low, high = (round(100 * e) for e in (min(errors), max(errors)))
+    return f"{low:+d}% to {high:+d}%"
+
+
+def test_the_median_run_and_the_report_kyrgyz_register_errors_are_the_computed_ones():
+    targets = [t for t in load_targets() if t.id in KG_REGISTER]
+    params, _ = replicate_params("median", 3, 1)
+    frame, _ = run_replicates(load_scenario(REPO / "scenarios" / "kyrgyzstan.yaml"), 1, 3, params)
+    median_run = compare({"kyrgyzstan": frame}, targets).rel_error
+    assert (median_run > 0).all(), "the README says the median run lies above the counts"
+    low, high = (round(100 * e) for e in (median_run.min(), median_run.max()))
+    report = pd.read_csv(REPO / "calibration" / "report" / "coverage.csv")
+    stated = f"lies {low}% to {high}% above the article's counts, where the calibration report's"
+    assert stated in README
+    drawn = report.set_index("id").loc[KG_REGISTER, "rel_error"]
+    posterior = f"posterior draws give {_span(drawn)}."
+    assert posterior in README
