@@ -2,6 +2,8 @@
 
 ``compare`` lays each target's reported value next to the model's median and 90% interval
 across replicates, with the relative error and whether the median is within tolerance;
+the median is itself an estimate from the runs, so its distribution-free 90% confidence
+interval is given too, and a verdict that interval does not settle is marked;
 ``target_error`` is the same comparison in tolerance units, which calibration minimises.
 The command ``ngo-abm compare`` and the calibration report print and plot this table.
 A run table is checked before it is compared (``check_run_table``): a run folder edited by
@@ -19,9 +21,12 @@ import pandas as pd
 
 from model import ScenarioError
 
+from .median_interval import MEDIAN_LEVEL, median_interval
 from .targets import Target
 
 REPLICATE = "replicate"
+# Marks a verdict that the median's confidence interval does not settle (``settled``).
+UNSETTLED = "?"
 
 
 def column_values(frame: pd.DataFrame, column: str, denominator: str | None) -> pd.Series:
@@ -104,6 +109,18 @@ def acceptable_band(target: Target) -> tuple[float, float]:
     lo = v - slack if target.kind in ("point", "at_least") else -math.inf
     hi = v + slack if target.kind in ("point", "at_most") else math.inf
     return lo, hi
+
+
+def settled(target: Target, low: float, high: float) -> bool:
+    """Return whether a median's interval ``[low, high]`` lies wholly within or outside tolerance.
+
+    An interval that crosses an edge of the acceptable band leaves the verdict to chance:
+    more runs could turn it. Without an interval (too few runs) nothing is settled.
+    """
+    lo, hi = acceptable_band(target)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return False
+    return (lo <= low and high <= hi) or high < lo or low > hi
 
 
 def reported_band(target: Target) -> tuple[float, float]:
@@ -270,10 +287,13 @@ def compare(
 
     Returns:
         One row per target: ``id, country, group, quantity, kind, reported, tolerance,
-        model_median, model_q05, model_q95, rel_error, error, within_tolerance, covered,
-        share_within, replicates``. ``share_within`` is the share of runs whose own value
-        lies within tolerance (runs with an undefined statistic count as outside): a
-        median can be within tolerance while most runs miss, and the reverse.
+        model_median, model_q05, model_q95, median_low, median_high, rel_error, error,
+        within_tolerance, settled, covered, share_within, replicates``. ``median_low`` and
+        ``median_high`` bound the median's 90% confidence interval (``median_interval``);
+        ``settled`` says whether it puts ``within_tolerance`` beyond doubt. ``share_within``
+        is the share of runs whose own value lies within tolerance (runs with an undefined
+        statistic count as outside): a median can be within tolerance while most runs
+        miss, and the reverse.
     """
     targets = [t for t in targets if t.country in runs]
     for country, frame in runs.items():
@@ -286,6 +306,7 @@ def compare(
         median = float(np.median(finite)) if finite.size else math.nan
         q05, q95 = np.quantile(finite, [0.05, 0.95]) if finite.size else (math.nan, math.nan)
         lo, hi = acceptable_band(t)
+        median_low, median_high = median_interval(finite)
         rows.append(
             {
                 "id": t.id,
@@ -299,9 +320,12 @@ def compare(
                 "model_median": median,
                 "model_q05": float(q05),
                 "model_q95": float(q95),
+                "median_low": median_low,
+                "median_high": median_high,
                 "rel_error": relative_error(t, median) if finite.size else math.nan,
                 "error": target_error(t, median),
                 "within_tolerance": within_tolerance(t, median),
+                "settled": settled(t, median_low, median_high),
                 "covered": bool(finite.size and q05 <= hi and q95 >= lo),
                 "share_within": int(((finite >= lo) & (finite <= hi)).sum()) / stats.size
                 if stats.size
@@ -328,12 +352,20 @@ def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
                     for a, b in zip(part["model_q05"], part["model_q95"], strict=True)
                 ],
                 "rel.err": part["rel_error"].map("{:+.1%}".format),
-                "ok": part["within_tolerance"].map({True: "yes", False: "NO"}),
+                "ok": [
+                    ("yes" if met else "NO") + ("" if sure else UNSETTLED)
+                    for met, sure in zip(part["within_tolerance"], part["settled"], strict=True)
+                ],
             }
         )
         met = int(part["within_tolerance"].sum())
         blocks.append(
             f"{country}: {met}/{len(part)} {noun} within tolerance\n" + shown.to_string(index=False)
+        )
+    if not table["settled"].all():
+        blocks.append(
+            f"{UNSETTLED}: the median's {MEDIAN_LEVEL:.0%} confidence interval (order statistics "
+            "of the runs) crosses an edge of the tolerance band: more runs could turn the verdict."
         )
     return "\n\n".join(blocks)
 
