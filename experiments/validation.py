@@ -36,6 +36,7 @@ from calibration.amortised import (
 )
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.baselines import load_anchors
+from calibration.median_interval import median_interval
 from calibration.npe import Estimator
 from calibration.posterior import draw_posterior, has_posterior, load_posterior
 from calibration.priors import load_priors, model_values, sampled_name
@@ -212,14 +213,23 @@ def _ranks(new: np.ndarray, draws: np.ndarray, tie_break: np.ndarray) -> np.ndar
 
 
 def stability(draws: int, seeds: tuple[int, int], workers: int) -> pd.DataFrame:
-    """Return the predictive medians of every statistic from two independent draw sets."""
+    """Return the predictive medians of every statistic from two independent draw sets.
+
+    ``noise_floor`` is the half-width of each median's 90% confidence interval
+    (``median_interval``) relative to the median, averaged over the two sets: how far a
+    median of ``draws`` runs moves by chance. Two sets agree within a few per cent only
+    for statistics whose floor is well below that.
+    """
     targets = load_target_file(DEFAULT_TARGETS).targets
-    medians = []
+    medians, floors = [], []
     for seed in seeds:
         params = draw_posterior(draws, seed, load_posterior())
         tasks = [(p, seed * 1_000_003 + i) for i, p in enumerate(params)]
         stats = np.asarray(map_runs(simulate_statistics, tasks, workers, progress=True))
-        medians.append(np.nanmedian(stats, axis=0))
+        median = np.nanmedian(stats, axis=0)
+        medians.append(median)
+        bounds = np.array([median_interval(stats[:, j]) for j in range(stats.shape[1])])
+        floors.append((bounds[:, 1] - bounds[:, 0]) / 2 / np.maximum(np.abs(median), 1e-12))
     a, b = medians
     return pd.DataFrame(
         {
@@ -227,6 +237,7 @@ def stability(draws: int, seeds: tuple[int, int], workers: int) -> pd.DataFrame:
             f"median_seed{seeds[0]}": a,
             f"median_seed{seeds[1]}": b,
             "difference": np.abs(a - b) / np.maximum(np.abs(a + b) / 2, 1e-12),
+            "noise_floor": (floors[0] + floors[1]) / 2,
         }
     )
 

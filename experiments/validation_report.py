@@ -140,7 +140,12 @@ def report_sections(
         f"Largest difference between the predictive medians of two independent sets of "
         f"draws: {worst['difference'].iloc[0]:.1%} ({worst['target'].iloc[0]}); "
         f"{int((stable['difference'] < 0.03).sum())} of {len(stable)} statistics differ by "
-        "less than 3%.",
+        "less than 3%. `noise_floor` is the half-width of a median's 90% confidence interval "
+        "(order statistics of its set's runs) relative to the median, averaged over the two "
+        f"sets: {int((stable['noise_floor'] < 0.03).sum())} of {len(stable)} statistics have "
+        "a floor under 3%. Where the floor is above it, independent sets of this size "
+        "disagree by more than 3% often by chance alone, whatever the sampler: their medians "
+        "need more draws, or a narrower posterior.",
         markdown_table(stable.round(4)),
         "## Cost on this machine",
         "\n".join(f"- {k}: {v / 60:.1f} min" for k, v in cost.items()),

@@ -247,6 +247,20 @@ def test_stability_gives_each_medians_relative_difference(monkeypatch):
     assert table.difference.tolist() == pytest.approx([10 / 105, 0.0])
 
 
+def test_stability_gives_each_medians_noise_floor(monkeypatch):
+    """Twenty runs 100-119 in each set: the 6th to 15th smallest, 105 to 114, around 109.5."""
+    monkeypatch.setattr(validation, "load_posterior", lambda: None)
+    monkeypatch.setattr(validation, "draw_posterior", lambda n, seed, _: [{"seed": seed}] * n)
+    monkeypatch.setattr(
+        validation,
+        "map_runs",
+        lambda f, tasks, *a, **k: [[100.0 + i, 0.5] for i in range(len(tasks))],
+    )
+    monkeypatch.setattr(validation, "load_target_file", lambda _: _Targets(["x", "y"]))
+    table = validation.stability(20, (11, 12), 1)
+    assert table.noise_floor.tolist() == pytest.approx([4.5 / 109.5, 0.0])
+
+
 class _Targets:
     def __init__(self, ids):
         self.targets = [type("T", (), {"id": i})() for i in ids]
