@@ -43,7 +43,9 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
     if WEIGHT not in frame.columns or len(frame.columns) < 2 or frame.empty:
         raise ScenarioError(path, WEIGHT, "a posterior needs parameter columns and weights")
     _check_values(path, frame)
-    return frame.assign(**{WEIGHT: frame[WEIGHT] / frame[WEIGHT].sum()})
+    # Scaled by the largest first: weights near the largest float would overflow their sum.
+    scaled = frame[WEIGHT] / frame[WEIGHT].max()
+    return frame.assign(**{WEIGHT: scaled / scaled.sum()})
 
 
 def _check_values(path: Path, frame: pd.DataFrame) -> None:
@@ -61,7 +63,7 @@ def _check_values(path: Path, frame: pd.DataFrame) -> None:
             row = int(np.flatnonzero(bad)[0])
             raise ScenarioError(path, str(column), f"row {row} is not a finite number")
     weights = frame[WEIGHT].to_numpy(dtype=float)
-    if (weights < 0).any() or weights.sum() <= 0:
+    if (weights < 0).any() or not (weights > 0).any():
         raise ScenarioError(path, WEIGHT, "weights must be at least 0, and not all 0")
 
 

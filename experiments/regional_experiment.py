@@ -27,6 +27,7 @@ from calibration.plotting import column_unit
 from model import ScenarioError
 from model.code import model_fingerprint
 from model.config_files import (
+    Name,
     Strict,
     Year,
     check_own_values,
@@ -74,7 +75,7 @@ class RegionalCounterfactual(Strict):
 class RegionalExperimentSpec(Strict):
     """A regional experiment file as written (paths relative to the file)."""
 
-    name: str
+    name: Name
     description: str = ""
     baseline: str
     counterfactuals: list[RegionalCounterfactual] = Field(min_length=1)

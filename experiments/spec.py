@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
 from model.config_files import (
+    Name,
     Year,
     check_own_values,
     field_path,
@@ -111,7 +112,7 @@ class CounterfactualSpec(_Strict):
 class ExperimentSpec(_Strict):
     """An experiment file as written (paths relative to the file)."""
 
-    name: str
+    name: Name
     description: str = ""
     baseline: str
     counterfactuals: list[CounterfactualSpec] = Field(min_length=1)

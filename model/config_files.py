@@ -38,6 +38,8 @@ from .limits import (
 )
 
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
+# A name that heads a printout (an experiment's): an empty one would print as nothing.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # A calendar year in the inputs: series points, donors, shocks, the CPI base.
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
@@ -256,14 +258,16 @@ def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> N
 
 
 def named_file(owner: Path, field: str, file: Path) -> Path:
-    """Return ``file``, which ``owner``'s ``field`` names; one line naming both if it is absent.
+    """Return ``file``, which ``owner``'s ``field`` names; one line if absent or a folder.
 
     Raises:
-        ScenarioError: naming the owner, the field and the missing file.
+        ScenarioError: naming the owner, the field and the file.
     """
     # lexists: a loop of symbolic links exists, and is reported by the file's loader.
     if not os.path.lexists(file):
         raise ScenarioError(owner, field, f"{file}: file not found")
+    if os.path.isdir(file):
+        raise ScenarioError(owner, field, f"{file}: is a folder, not a file")
     return file
 
 

@@ -33,7 +33,7 @@ from .config_files import (
     param_number,
 )
 from .extends import resolve_extends
-from .limits import MAX_YEAR, MIN_YEAR
+from .limits import MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
 from .parameters import Behaviour, load_behaviour
 
 SECTORS: tuple[str, ...] = (
@@ -143,7 +143,7 @@ class ShareSeries(Series):
 class SectorWeights(Strict):
     """Relative weights over the NGO sectors (missing sectors weigh 0)."""
 
-    weights: dict[Literal[SECTORS], Annotated[float, Field(ge=0)]]  # type: ignore[valid-type]
+    weights: dict[Literal[SECTORS], Annotated[float, Field(ge=0, le=MAX_SECTOR_WEIGHT)]]  # type: ignore[valid-type]
     source: Source
 
     @field_validator("weights")

@@ -344,3 +344,17 @@ def test_the_api_refuses_no_replicates_in_one_line(scenarios):
     # a numpy uint32 seed wrapped round past the largest seed instead of being refused
     with pytest.raises(ScenarioError, match="would end at seed 4294967299, above"):
         run_replicates(scenarios["kyrgyzstan"], np.uint32(2**32 - 1), 5)
+
+
+def test_a_sector_weight_that_would_overflow_is_refused_in_one_line(repo, write_yaml, tmp_path):
+    """A programme's weight of 1e308 overflowed in the ties' draw and ran on to a wrong table."""
+    sectors = {"weights": {"ecology": 1e308}, "source": "a typo"}
+    regional = str(repo / "scenarios" / "central_asia.yaml")
+    programmes = [{"name": "CASDIN bulletin", "sectors": sectors}]
+    huge = write_yaml("huge.yaml", {"extends": regional, "programmes": programmes})
+    out = tmp_path / "out"
+    argv = ["run", str(huge), "--replicates", "1", "--params", "scenario", "--out", str(out)]
+    status, _, err = run_cli(argv)
+    _one_line(status, err, "huge.yaml: programmes[CASDIN bulletin].sectors.weights.ecology: ")
+    assert "1000000" in err
+    assert not out.exists()

@@ -373,3 +373,13 @@ def test_export_refuses_a_missing_database_or_one_of_another_setup(tiny_run, tmp
     assert main(["calibrate", "export", "--holdout", "--db", str(db), *out]) == 2
     assert "fingerprint" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_near_the_largest_float_are_read_as_relative_weights(tmp_path):
+    """Their sum overflows; the posterior's weights are relative, so they are scaled first."""
+    path = ROOT / "calibration" / "posterior.parquet"
+    frame = pd.read_parquet(path).head(4).assign(weight=[1e308, 1e308, 5e307, 0.0])
+    frame.to_parquet(tmp_path / "big.parquet")
+    table = load_posterior(tmp_path / "big.parquet")
+    assert table.weight.tolist() == pytest.approx([0.4, 0.4, 0.2, 0.0])
+    assert draw_posterior(3, seed=5, path=tmp_path / "big.parquet")

@@ -201,6 +201,26 @@ def test_a_posterior_that_is_a_folder_is_named_as_one(tmp_path, posterior, capsy
     _fails_in_one_line(capsys, argv, tmp_path / "out", f"{folder}: is a folder, not a file")
 
 
+def test_a_baseline_or_counterfactual_that_is_a_folder_names_the_field(tmp_path, capsys):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    file = write_experiment(tmp_path / "e.yaml", baseline=str(folder))
+    argv = ["experiment", str(file), "--dry-run"]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: baseline: ", "is a folder")
+    cf = [{"name": "dir", "scenario": str(folder), "question": "What if it were a folder?"}]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    where = "e.yaml: counterfactuals[dir].scenario: "
+    _fails_in_one_line(capsys, argv, tmp_path / "out", where, "is a folder")
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_blank_experiment_name_is_refused(tmp_path, capsys, name):
+    # It heads the printout and the summary, which began with a bare space.
+    file = write_experiment(tmp_path / "e.yaml", name=name)
+    argv = ["experiment", str(file), "--dry-run"]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "e.yaml: name: ", "at least 1 character")
+
+
 def test_counterfactual_of_another_country(tmp_path, posterior, capsys):
     cf = [
         {
