@@ -364,8 +364,9 @@ def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
         )
     if not table["settled"].all():
         blocks.append(
-            f"{UNSETTLED}: the median's {MEDIAN_LEVEL:.0%} confidence interval (order statistics "
-            "of the runs) crosses an edge of the tolerance band: more runs could turn the verdict."
+            f"{UNSETTLED}: the runs do not settle the verdict: the median's {MEDIAN_LEVEL:.0%} "
+            "confidence interval (order statistics of the runs) crosses an edge of the tolerance "
+            "band, or there are too few runs (under 5) to give one."
         )
     return "\n\n".join(blocks)
 

@@ -43,9 +43,14 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
     if WEIGHT not in frame.columns or len(frame.columns) < 2 or frame.empty:
         raise ScenarioError(path, WEIGHT, "a posterior needs parameter columns and weights")
     _check_values(path, frame)
-    # Scaled by the largest first: weights near the largest float would overflow their sum.
-    scaled = frame[WEIGHT] / frame[WEIGHT].max()
-    return frame.assign(**{WEIGHT: scaled / scaled.sum()})
+    weights = frame[WEIGHT]
+    total = weights.sum()
+    if not np.isfinite(total):
+        # Weights near the largest float overflow their sum; they are relative, so scaled
+        # by the largest first (only then: it would move other posteriors' last bits).
+        weights = weights / weights.max()
+        total = weights.sum()
+    return frame.assign(**{WEIGHT: weights / total})
 
 
 def _check_values(path: Path, frame: pd.DataFrame) -> None:

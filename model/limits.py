@@ -30,9 +30,9 @@ MAX_SAMPLES = 65_536
 MAX_RUNS = 1_000_000
 MAX_WORKERS = 256
 MAX_POPULATION = 100_000
-# Relative sector weights (priorities, programmes' sectors): a weight a million times another's
-# already gives that sector all but everything, and far larger ones overflow a product of a
-# weight with a count of NGOs.
+# Sector weights (priorities, programmes' sectors) are relative, so their scale is the user's
+# choice; a cap keeps a weight's product with a count of NGOs finite (1e308 overflowed). The
+# committed files' weights are at most 5.
 MAX_SECTOR_WEIGHT = 1e6
 MAX_GENERATIONS = 1_000
 # A counterfactual's name is part of its fan chart's file name (experiments), and file systems cap a

@@ -382,4 +382,6 @@ def test_weights_near_the_largest_float_are_read_as_relative_weights(tmp_path):
     frame.to_parquet(tmp_path / "big.parquet")
     table = load_posterior(tmp_path / "big.parquet")
     assert table.weight.tolist() == pytest.approx([0.4, 0.4, 0.2, 0.0])
-    assert draw_posterior(3, seed=5, path=tmp_path / "big.parquet")
+    drawn = draw_posterior(200, seed=5, path=tmp_path / "big.parquet")
+    never = frame.iloc[3].drop("weight").to_dict()
+    assert len(drawn) == 200 and never not in drawn  # the row of weight 0

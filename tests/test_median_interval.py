@@ -74,3 +74,11 @@ def test_a_table_with_every_verdict_settled_has_no_note():
     frame = replicates("registered", {2000: [200.0 + i for i in range(20)]})
     text = format_table(compare({"kyrgyzstan": frame}, [target()]))
     assert UNSETTLED not in text
+
+
+def test_too_few_runs_leave_every_verdict_unsettled_and_the_note_says_so():
+    frame = replicates("registered", {2000: [100.0, 101.0]})
+    table = compare({"kyrgyzstan": frame}, [target()])
+    assert not table.settled.iloc[0] and math.isnan(table.median_low.iloc[0])
+    text = format_table(table)
+    assert "yes" + UNSETTLED in text and "too few runs (under 5)" in text

@@ -1,9 +1,9 @@
-"""The ODD's figures of the regional calibration are the committed report's.
+"""The docs' figures of the committed regional calibration are the committed report's.
 
-docs/ODD.md states, in prose, how often the regional patterns hold and how wide the kept
-regional parameters stay; these tests read them back from ``calibration/report/``, so a
-new regional calibration fails here until the prose follows (as the README's figures do,
-``test_readme_figures``).
+docs/ODD.md and docs/calibration.md ("The regional layer") state, in prose, how often the
+regional patterns hold and how wide the kept regional parameters stay; these tests read
+them back from ``calibration/report/``, so a new regional calibration fails here until
+the prose follows (as the README's figures do, ``test_readme_figures``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "calibration" / "report"
 ODD = " ".join((REPO / "docs" / "ODD.md").read_text(encoding="utf-8").split())
+CALIBRATION = " ".join((REPO / "docs" / "calibration.md").read_text(encoding="utf-8").split())
 REGIONAL = (REPORT / "regional.md").read_text(encoding="utf-8")
 DRAWS = pd.read_csv(REPORT / "regional_draws.csv")
 # The ODD's "without the pull of shared problems" (``transboundary_weight`` below 1.5).
 WEAK_PULL = 1.5
+PATTERNS_AFTER_2010 = ("ties_fall_after_2010", "ties_revive_after_2016")
 
 
 def _percent(share: float) -> str:
@@ -55,3 +57,12 @@ def test_the_odd_states_the_kept_regional_parameters_width_ratios():
     ratios = [float(row.rsplit("|", 2)[1]) for row in rows]
     assert ratios, "regional.md lists no regional parameter"
     assert f"kept 90% ranges {min(ratios):.2f}-{max(ratios):.2f} of the prior's" in ODD
+
+
+def test_the_calibration_doc_states_how_often_the_unfitted_patterns_hold():
+    kept = DRAWS[DRAWS.kept.astype(bool)]
+    grow, grow_kept = (_percent(d.ties_grow_2000s.mean()) for d in (DRAWS, kept))
+    assert f"({grow_kept} of the kept draws hold it, {grow} of the prior's" in CALIBRATION
+    assert f"ties grow through the 2000s in {grow} of the prior draws" in CALIBRATION
+    fall, revival = (f"{100 * DRAWS[p].mean():g}%" for p in PATTERNS_AFTER_2010)
+    assert f"hold at nearly every prior draw ({fall} and {revival}," in CALIBRATION
