@@ -44,7 +44,8 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
         raise ScenarioError(path, WEIGHT, "a posterior needs parameter columns and weights")
     _check_values(path, frame)
     weights = frame[WEIGHT]
-    total = weights.sum()
+    with np.errstate(over="ignore"):  # an overflowing sum is handled below, without a warning
+        total = weights.sum()
     if not np.isfinite(total):
         # Weights near the largest float overflow their sum; they are relative, so scaled
         # by the largest first (only then: it would move other posteriors' last bits).

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -380,7 +381,9 @@ def test_weights_near_the_largest_float_are_read_as_relative_weights(tmp_path):
     path = ROOT / "calibration" / "posterior.parquet"
     frame = pd.read_parquet(path).head(4).assign(weight=[1e308, 1e308, 5e307, 0.0])
     frame.to_parquet(tmp_path / "big.parquet")
-    table = load_posterior(tmp_path / "big.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the user's screen either
+        table = load_posterior(tmp_path / "big.parquet")
     assert table.weight.tolist() == pytest.approx([0.4, 0.4, 0.2, 0.0])
     drawn = draw_posterior(200, seed=5, path=tmp_path / "big.parquet")
     never = frame.iloc[3].drop("weight").to_dict()
