@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .config_files import ScenarioError, first_error, is_number, is_whole
+from .limits import MAX_YEAR, MIN_YEAR
 from .scenario import Scenario
 
 LEVERS = "levers"
@@ -151,8 +152,10 @@ def _check_types(numbers_given: dict[str, Any], years_given: dict[str, Any]) -> 
         if value is not None and not is_number(value):
             raise ScenarioError(LEVERS, name, f"must be a number, got {type(value).__name__}")
     for name, value in years_given.items():
-        if value is not None and not is_whole(value):
-            raise ScenarioError(LEVERS, name, f"must be a whole year, got {value!r}")
+        # The inputs' own bounds on a calendar year: 1800 or 20230 is a typo, not a plan.
+        if value is not None and not (is_whole(value) and MIN_YEAR <= value <= MAX_YEAR):
+            found = f"must be a whole year from {MIN_YEAR} to {MAX_YEAR}, got {value!r}"
+            raise ScenarioError(LEVERS, name, found)
 
 
 def _check_levers(

@@ -209,17 +209,29 @@ def test_out_of_range_levers_are_named(kyrgyzstan, levers, field):
         ({"registration_burden": True}, "registration_burden: must be a number, got bool"),
         (
             {"foreign_cut_year": 2015.7, "foreign_cut_depth": 0.5},
-            "foreign_cut_year: must be a whole year, got 2015.7",
+            "foreign_cut_year: must be a whole year from 1900 to 2200, got 2015.7",
         ),
         (
             {"foreign_cut_year": True, "foreign_cut_depth": 0.5},
-            "foreign_cut_year: must be a whole year, got True",
+            "foreign_cut_year: must be a whole year from 1900 to 2200, got True",
         ),
         (
             {"foreign_cut_year": "2015", "foreign_cut_depth": 0.5},
-            "foreign_cut_year: must be a whole year, got '2015'",
+            "foreign_cut_year: must be a whole year from 1900 to 2200, got '2015'",
         ),
-        ({"state_funding_start": 2005.0}, "state_funding_start: must be a whole year, got 2005.0"),
+        (
+            {"state_funding_start": 2005.0},
+            "state_funding_start: must be a whole year from 1900 to 2200, got 2005.0",
+        ),
+        # out of the inputs' calendar: a typo, though the rules would read it as "always"
+        (
+            {"foreign_cut_year": 1800, "foreign_cut_depth": 0.5},
+            "foreign_cut_year: must be a whole year from 1900 to 2200, got 1800",
+        ),
+        (
+            {"state_funding_start": 20050},
+            "state_funding_start: must be a whole year from 1900 to 2200, got 20050",
+        ),
     ],
 )
 def test_a_lever_of_the_wrong_type_is_named_not_converted(kyrgyzstan, levers, message):
