@@ -27,6 +27,11 @@ from .targets import Target
 REPLICATE = "replicate"
 # Marks a verdict that the median's confidence interval does not settle (``settled``).
 UNSETTLED = "?"
+UNSETTLED_NOTE = (
+    f"{UNSETTLED}: the runs do not settle the verdict: the median's {MEDIAN_LEVEL:.0%} "
+    "confidence interval (order statistics of the runs) crosses an edge of the tolerance "
+    "band, or there are too few runs (under 5) to give one."
+)
 
 
 def column_values(frame: pd.DataFrame, column: str, denominator: str | None) -> pd.Series:
@@ -352,10 +357,7 @@ def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
                     for a, b in zip(part["model_q05"], part["model_q95"], strict=True)
                 ],
                 "rel.err": part["rel_error"].map("{:+.1%}".format),
-                "ok": [
-                    ("yes" if met else "NO") + ("" if sure else UNSETTLED)
-                    for met, sure in zip(part["within_tolerance"], part["settled"], strict=True)
-                ],
+                "ok": verdicts(part),
             }
         )
         met = int(part["within_tolerance"].sum())
@@ -363,12 +365,16 @@ def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
             f"{country}: {met}/{len(part)} {noun} within tolerance\n" + shown.to_string(index=False)
         )
     if not table["settled"].all():
-        blocks.append(
-            f"{UNSETTLED}: the runs do not settle the verdict: the median's {MEDIAN_LEVEL:.0%} "
-            "confidence interval (order statistics of the runs) crosses an edge of the tolerance "
-            "band, or there are too few runs (under 5) to give one."
-        )
+        blocks.append(UNSETTLED_NOTE)
     return "\n\n".join(blocks)
+
+
+def verdicts(table: pd.DataFrame) -> list[str]:
+    """Return each row's verdict, ``yes`` or ``NO``, marked where the runs do not settle it."""
+    return [
+        ("yes" if met else "NO") + ("" if sure else UNSETTLED)
+        for met, sure in zip(table["within_tolerance"], table["settled"], strict=True)
+    ]
 
 
 def _fmt(x: float) -> str:

@@ -18,7 +18,7 @@ import yaml
 from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.atomic import write_atomic
 from calibration.baselines import CURVES, baseline_forecasts, load_anchors
-from calibration.compare import compare, relative_error
+from calibration.compare import UNSETTLED_NOTE, compare, relative_error, verdicts
 from calibration.plotting import comparison_figure, save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
@@ -198,12 +198,16 @@ def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
             "reported": table["reported"],
             "tol": table["tolerance"].map("{:.0%}".format),
             "median": table["model_median"],
+            "median's 90% CI": [
+                f"{_cell(a)} - {_cell(b)}"
+                for a, b in zip(table.median_low, table.median_high, strict=True)
+            ],
             "90% predictive": [
                 f"{_cell(a)} - {_cell(b)}"
                 for a, b in zip(table.model_q05, table.model_q95, strict=True)
             ],
             "rel. error": table["rel_error"].map("{:+.1%}".format),
-            "within tol.": table["within_tolerance"].map({True: "yes", False: "NO"}),
+            "within tol.": verdicts(table),
             "covered": table["covered"].map({True: "yes", False: "NO"}),
             "runs within tol.": table["share_within"].map("{:.0%}".format),
         }
@@ -251,7 +255,7 @@ def write_report(
         f"Covered: {int(table.covered.sum())}/{len(table)} targets (the reported value, within "
         "tolerance, lies in the 90% predictive interval). Median within tolerance: "
         f"{int(table.within_tolerance.sum())}/{len(table)}.",
-        markdown_table(coverage_table(table)),
+        *verdict_table(table),
         *unfitted_section(unfitted),
         "## Which parameters the figures identify (90% widths, posterior / prior)",
         _ess_warning(posterior),
@@ -277,8 +281,15 @@ def unfitted_section(unfitted: pd.DataFrame) -> list[str]:
         f"{int(unfitted.within_tolerance.sum())}/{len(unfitted)} medians within tolerance, "
         f"{int(unfitted.covered.sum())}/{len(unfitted)} covered by the 90% predictive "
         "interval.",
-        markdown_table(coverage_table(unfitted)),
+        *verdict_table(unfitted),
     ]
+
+
+def verdict_table(table: pd.DataFrame) -> list[str]:
+    """Return the per-target table, and the note on its ``?`` marks where there are any."""
+    return [markdown_table(coverage_table(table))] + (
+        [] if table["settled"].all() else [UNSETTLED_NOTE]
+    )
 
 
 def _meta_section() -> str:

@@ -10,8 +10,9 @@ import pytest
 from scipy.stats import binom
 from test_compare import compared, replicates, target
 
-from calibration.compare import UNSETTLED, compare, format_table
+from calibration.compare import UNSETTLED, UNSETTLED_NOTE, compare, format_table
 from calibration.median_interval import median_interval
+from experiments.calibration_report import coverage_table, markdown_table, verdict_table
 
 
 def test_twenty_runs_give_the_sixth_to_the_fifteenth_smallest():
@@ -82,3 +83,18 @@ def test_too_few_runs_leave_every_verdict_unsettled_and_the_note_says_so():
     assert not table.settled.iloc[0] and math.isnan(table.median_low.iloc[0])
     text = format_table(table)
     assert "yes" + UNSETTLED in text and "too few runs (under 5)" in text
+
+
+def test_the_report_table_shows_the_median_interval_and_the_same_marks():
+    unsure = [110.0, 115.0, 118.0, 119.0, 120.0, 121.0] + [130.0] * 8 + [135.0] * 6
+    sure = [200.0 + i for i in range(20)]
+    frame = replicates("registered", {2000: unsure}, population={2000: sure})
+    table = compare(
+        {"kyrgyzstan": frame.rename(columns={"population": "operational"})},
+        [target(), target(id="far", column="operational")],
+    )
+    shown = coverage_table(table)
+    assert shown["within tol."].tolist() == ["NO" + UNSETTLED, "NO"]
+    assert shown["median's 90% CI"].tolist() == ["121 - 135", "205 - 214"]
+    assert verdict_table(table)[-1] == UNSETTLED_NOTE
+    assert verdict_table(table.iloc[1:]) == [markdown_table(coverage_table(table.iloc[1:]))]
