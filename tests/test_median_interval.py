@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import binom
 from test_compare import compared, replicates, target
@@ -57,14 +58,19 @@ def test_a_miss_far_outside_is_settled_and_a_sure_hit_too():
     assert near.settled and near.within_tolerance
 
 
-def test_the_table_marks_unsettled_verdicts_and_says_why():
+def unsure_and_far() -> pd.DataFrame:
+    """Return a comparison of two misses: ``t`` not settled by its runs, ``far`` settled."""
     unsure = [110.0, 115.0, 118.0, 119.0, 120.0, 121.0] + [130.0] * 8 + [135.0] * 6
     sure = [200.0 + i for i in range(20)]
     frame = replicates("registered", {2000: unsure}, population={2000: sure})
-    table = compare(
+    return compare(
         {"kyrgyzstan": frame.rename(columns={"population": "operational"})},
         [target(), target(id="far", column="operational")],
     )
+
+
+def test_the_table_marks_unsettled_verdicts_and_says_why():
+    table = unsure_and_far()
     text = format_table(table)
     lines = {line.split()[0]: line.split()[-1] for line in text.splitlines()[2:4]}
     assert lines == {"t": "NO" + UNSETTLED, "far": "NO"}
@@ -86,13 +92,7 @@ def test_too_few_runs_leave_every_verdict_unsettled_and_the_note_says_so():
 
 
 def test_the_report_table_shows_the_median_interval_and_the_same_marks():
-    unsure = [110.0, 115.0, 118.0, 119.0, 120.0, 121.0] + [130.0] * 8 + [135.0] * 6
-    sure = [200.0 + i for i in range(20)]
-    frame = replicates("registered", {2000: unsure}, population={2000: sure})
-    table = compare(
-        {"kyrgyzstan": frame.rename(columns={"population": "operational"})},
-        [target(), target(id="far", column="operational")],
-    )
+    table = unsure_and_far()
     shown = coverage_table(table)
     assert shown["within tol."].tolist() == ["NO" + UNSETTLED, "NO"]
     assert shown["median's 90% CI"].tolist() == ["121 - 135", "205 - 214"]
