@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_calibration import _completed_generations, _populations
 from test_experiment import write_experiment
 from test_reliability import assert_one_line, run_cli
 
@@ -167,8 +168,11 @@ def test_calibration_killed_at_a_random_moment_resumes(tmp_path, repo):
     kill_and_check_session(process, signal.SIGKILL, delay)
     again = [*common, "--generations", 1, "--workers", 1]
     again.append("--resume" if db.exists() else "--force")
+    kept = _completed_generations(db) if db.exists() else 0
     status, _, err = run_cli(["calibrate", *again])
     assert status == 0, (delay, err)
+    # Every generation stored before the kill is kept, and the rerun adds one.
+    assert list(_populations(db).t) == list(range(kept + 1)), (delay, kept)
     # The posterior goes beside the scratch database, not over the committed one.
     assert (tmp_path / "scratch_posterior.parquet").exists()
     assert (tmp_path / "scratch_calibrated.yaml").exists()

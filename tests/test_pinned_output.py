@@ -2,8 +2,9 @@
 
 The stored tables in ``tests/data/`` were written by this model before the speed work of
 the benchmark issue. A change that is meant to alter the mechanism rewrites them with
-``NGO_ABM_REPIN=1 pytest tests/test_pinned_output.py`` in the same commit as the
-docs/ODD.md change that explains it; a speed-up must leave them as they are.
+``NGO_ABM_REPIN=1 pytest tests/test_pinned_output.py`` (which skips the comparison it
+has just made moot) in the same commit as the docs/ODD.md change that explains it; a
+speed-up must leave them as they are.
 """
 
 import os
@@ -25,5 +26,7 @@ def test_seeded_run_matches_pinned_table(country):
     table = simulate(load_scenario(ROOT / "scenarios" / f"{country}.yaml"), seed=SEED)
     if os.environ.get("NGO_ABM_REPIN") == "1":
         table.to_csv(pinned, index=False, float_format="%.17g")
+        # A table compared with itself would pass whatever the model did.
+        pytest.skip(f"re-pinned {pinned.name}: review its diff, then run without NGO_ABM_REPIN")
     expected = pd.read_csv(pinned)
     pd.testing.assert_frame_equal(table, expected, check_dtype=False, rtol=1e-12, atol=0)

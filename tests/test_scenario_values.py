@@ -13,6 +13,8 @@ import io
 import pytest
 
 from cli.main import main
+from model import load_scenario
+from model.timeline import local_to_constant_usd
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -50,3 +52,10 @@ def test_a_base_year_inside_the_cpi_series_is_taken(scenario_file, write_yaml, t
         ["run", str(path), "--params", "scenario", "--out", str(tmp_path / "o")]
     )
     assert status == 0, err
+    # Its dollars are 2000's: every year's local money is fewer of them, by 2000's CPI/2023's.
+    moved, own = load_scenario(path), load_scenario(scenario_file("kyrgyzstan"))
+    ratio = own.usd_cpi.at(2023) / own.usd_cpi.at(2000)
+    assert ratio > 1.5
+    for year in (1995, 2000, 2023):
+        factor = local_to_constant_usd(moved, year) / local_to_constant_usd(own, year)
+        assert factor == pytest.approx(1 / ratio, rel=1e-12)

@@ -103,5 +103,13 @@ def test_a_higher_rate_founds_more_on_the_same_seed():
 
 
 def test_switching_the_mechanism_off_gives_the_run_without_it():
-    off = scenario("uzbekistan").with_params(switch_off_params(["state_founding"]))
-    assert_identical(run_compiled(scenario("uzbekistan", rate=0.0), 6), run_compiled(off, 6))
+    # "Without it" from the data: a State that never founds NGOs, at the scenario's rate.
+    on = scenario("uzbekistan")
+    data = on.model_dump(mode="python")
+    data["state"]["state_founding"] = {"points": {on.start_year: 0.0}, "source": "test: none"}
+    without = type(on).model_validate(data)
+    off = on.with_params(switch_off_params(["state_founding"]))
+    table = run_compiled(off, 6)
+    assert (table["share_state_founded"] == 0).all()
+    assert_identical(run_compiled(without, 6), table)
+    assert run_compiled(on, 6)["share_state_founded"].max() > 0.02
