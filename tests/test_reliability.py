@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -215,9 +214,8 @@ def test_scenario_inputs_that_crashed(tmp_path, text, fragment):
 
 
 def test_a_device_is_refused_at_once():
-    started = time.perf_counter()
+    # Refused as a device, not read: reading /dev/zero would end at the size limit instead.
     assert_one_line(["run", "/dev/zero"], "/dev/zero", "not a regular file")
-    assert time.perf_counter() - started < 5
 
 
 def test_a_config_over_the_size_limit(tmp_path):
