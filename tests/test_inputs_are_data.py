@@ -9,6 +9,7 @@ is an input or a target, never both; donors' money is a shared path, not yearly 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,26 @@ def test_no_scenario_source_quotes_a_fitted_regional_pattern():
     others = {p.id: p.quote for p in PATTERNS if p.id not in FITTED}
     assert set(others) == set(NOT_FITTED)
     assert {name for _, _, name in _quoting_sources(others)} == set(others)
+
+
+def _bare_assumptions() -> list[tuple[str, str]]:
+    """Return ``(file, source field)`` for every scenario source that is "assumption" alone."""
+    return [
+        (str(path.relative_to(REPO)), where)
+        for path in sorted((REPO / "scenarios").rglob("*.yaml"))
+        for where, text in _sources(yaml.safe_load(path.read_text()))
+        if text.strip().rstrip(".").lower() == "assumption"
+    ]
+
+
+def test_every_assumption_gives_its_reason(monkeypatch, tmp_path):
+    # docs/ODD.md: an input is data with its source, or an assumption with a reason.
+    assert _bare_assumptions() == []
+    bare = tmp_path / "scenarios" / "bare.yaml"
+    bare.parent.mkdir()
+    bare.write_text('donors: [{mean_grant_usd: {value: 1, source: "Assumption."}}]\n')
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    assert _bare_assumptions() == [("scenarios/bare.yaml", ".donors[0].mean_grant_usd.source")]
 
 
 def test_the_overlap_check_finds_a_quoted_target():
