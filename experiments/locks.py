@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shlex
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,7 +77,9 @@ def claim(lock_file: Path, target: Path, flag: str) -> Iterator[None]:
         ScenarioError: naming ``target``, ``flag`` and the holder, if another process
             holds the lock.
     """
-    key = Path(os.path.realpath(lock_file))
+    # The folder resolved, not the lock file: a lock file that is a symlink is refused
+    # (``_acquire``), never followed to a file it would truncate and delete.
+    key = Path(os.path.realpath(lock_file.parent)) / lock_file.name
     if key in _HELD:
         _HELD[key] += 1
         try:
@@ -98,7 +101,7 @@ def claim(lock_file: Path, target: Path, flag: str) -> Iterator[None]:
 
 def _acquire(lock_file: Path, target: Path, flag: str) -> int:
     while True:
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = _open_lock(lock_file, flag)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -112,7 +115,21 @@ def _acquire(lock_file: Path, target: Path, flag: str) -> int:
         os.close(fd)
     os.ftruncate(fd, 0)
     command = shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
-    os.write(fd, f"pid {os.getpid()} ({command})\n".encode())
+    # A path that is not UTF-8 (bytes the file system allows) is written escaped.
+    os.write(fd, f"pid {os.getpid()} ({command})\n".encode(errors="backslashreplace"))
+    return fd
+
+
+def _open_lock(lock_file: Path, flag: str) -> int:
+    """Open (or create) the lock file itself: a symlink, folder or device is refused."""
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        found = f"cannot be opened as a lock file ({exc.strerror}): remove it"
+        raise ScenarioError(lock_file, flag, found) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ScenarioError(lock_file, flag, "is not a regular file: remove it")
     return fd
 
 
@@ -124,6 +141,6 @@ def _holder(fd: int) -> str:
 def _is_current(fd: int, lock_file: Path) -> bool:
     """Return whether ``fd`` is still the file at ``lock_file`` (not removed by its holder)."""
     try:
-        return os.stat(lock_file).st_ino == os.fstat(fd).st_ino
+        return os.lstat(lock_file).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:
         return False

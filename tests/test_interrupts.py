@@ -26,7 +26,7 @@ from test_reliability import assert_one_line, run_cli
 
 from experiments.experiment import build_chunks, load_experiment, parameter_sets, run_experiment
 from experiments.lifetime import Terminated, raise_on_sigterm, signals_held, terminated_by_signal
-from experiments.locks import LOCK_NAME
+from experiments.locks import LOCK_NAME, claim
 from experiments.storage import load_results
 from model import ScenarioError
 
@@ -267,6 +267,32 @@ def test_a_stale_lock_is_taken_over(tmp_path):
     (out / LOCK_NAME).write_text("pid 999999999 (ngo-abm run killed long ago)\n", "utf-8")
     assert run_cli([*RUN, "--out", out])[0] == 0
     assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("kind", ["symlink to a file", "dangling symlink", "folder"])
+def test_a_lock_file_that_is_not_a_file_is_refused_not_followed(tmp_path, kind):
+    out, precious = tmp_path / "out", tmp_path / "precious.txt"
+    out.mkdir()
+    precious.write_text("the user's own file\n", "utf-8")
+    lock = out / LOCK_NAME
+    if kind == "folder":
+        lock.mkdir()
+    else:
+        lock.symlink_to(precious if kind == "symlink to a file" else tmp_path / "none")
+    assert_one_line([*RUN, "--out", out], str(lock), "--out", "remove it")
+    # Followed, the lock would have been truncated and then deleted.
+    assert precious.read_text("utf-8") == "the user's own file\n"
+    assert lock.is_symlink() or lock.is_dir()
+    assert not (out / "timeseries.csv").exists()
+
+
+def test_a_command_line_that_is_not_utf8_is_written_escaped_in_the_lock(tmp_path, monkeypatch):
+    # File systems allow any bytes in a name; Python hands them over as surrogates.
+    monkeypatch.setattr(sys, "argv", ["ngo-abm", "run", "k\udcff.yaml"])
+    with claim(tmp_path / LOCK_NAME, tmp_path, "--out"):
+        held = (tmp_path / LOCK_NAME).read_text("utf-8")
+    assert held == f"pid {os.getpid()} (ngo-abm run 'k\\udcff.yaml')\n"
+    assert not (tmp_path / LOCK_NAME).exists()
 
 
 def test_two_experiments_started_together_into_one_folder(tmp_path):
