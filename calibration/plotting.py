@@ -15,6 +15,10 @@ from textwrap import fill
 import matplotlib
 
 matplotlib.use("Agg")
+# Titles carry names from the users' files: a "$" there is a dollar, not mathtext (a name
+# such as "A $\\x$" ended a run in a traceback after its simulations). No figure uses
+# mathtext; every module that draws imports this one.
+matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -213,6 +213,15 @@ def test_scenario_inputs_that_crashed(tmp_path, text, fragment):
     assert not out.exists()
 
 
+def test_a_name_with_dollar_signs_is_drawn_as_written(tmp_path):
+    # Matplotlib reads "$...$" as mathtext; this one is no valid formula.
+    path = _scenario(tmp_path, "name: 'Uzbekistan at $\\nosuch$ 5'\nend_year: 1995\n")
+    out = tmp_path / "out"
+    status, _, err = run_cli(["run", path, "--replicates", 2, "--params", "scenario", "--out", out])
+    assert status == 0, err
+    assert (out / "timeseries.png").stat().st_size > 0
+
+
 def test_a_device_is_refused_at_once():
     # Refused as a device, not read: reading /dev/zero would end at the size limit instead.
     assert_one_line(["run", "/dev/zero"], "/dev/zero", "not a regular file")
