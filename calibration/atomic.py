@@ -49,6 +49,20 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
     return path
 
 
+def remove_output(path: str | Path) -> None:
+    """Remove an output file about to be rewritten, if it is there.
+
+    Raises:
+        ScenarioError: naming ``path``, if the system refuses (a folder of that name, a
+            file that cannot be removed): one line rather than a traceback.
+    """
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError as exc:
+        found = f"cannot be replaced ({exc.strerror or exc}); remove it or write elsewhere"
+        raise ScenarioError(path, "", found) from None
+
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

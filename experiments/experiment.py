@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from calibration.atomic import write_text_atomic
+from calibration.atomic import remove_output, write_text_atomic
 from calibration.plotting import save_figure
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model.code import model_fingerprint
@@ -137,7 +137,7 @@ def retire_outputs(experiment: Experiment, out: Path) -> None:
     inputs rewrites it in place, and a manifest left over it would list other keys.
     """
     remove_stale_figures(out, experiment.counterfactuals)
-    (out / "summary.csv").unlink(missing_ok=True)
+    remove_output(out / "summary.csv")
     retract_manifest(out)
 
 
@@ -157,7 +157,7 @@ def remove_stale_figures(out: Path, names) -> None:
         if not isinstance(name, str) or "/" in name:
             continue  # not a name this tool writes
         for kind in FIGURE_KINDS:
-            (out / f"{kind}_{name}.png").unlink(missing_ok=True)
+            remove_output(out / f"{kind}_{name}.png")
 
 
 def _sha256_or_none(path: str | Path) -> str | None:

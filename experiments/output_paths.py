@@ -81,6 +81,11 @@ def make_folder(path: str | Path, flag: str) -> list[Path]:
     return missing
 
 
+# The files a command removes before its runs (its manifest, an experiment's summary):
+# refused before any run if a folder has their name.
+RETRACTED_FIRST = ("manifest.json", "summary.csv")
+
+
 def outputs_kind(folder: Path) -> str | None:
     """Return which command's outputs ``folder`` holds, or ``None`` if none of this tool's.
 
@@ -122,6 +127,10 @@ def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:
     describes one and whose other files the other (``compare`` would then call the
     manifest malformed).
     """
+    for name in RETRACTED_FIRST:
+        if (folder / name).is_dir():
+            found = f"holds a folder named {name}, where the command writes its {name}: remove it"
+            raise ScenarioError(folder, flag, found)
     found = outputs_kind(folder)
     if found is not None and found != kind:
         article = "an" if found[0] in "aeiou" else "a"

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from calibration.atomic import write_text_atomic
+from calibration.atomic import remove_output, write_text_atomic
 from calibration.compare import check_targets_fit_runs, compare, numbers
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
 from calibration.targets import (
@@ -157,7 +157,7 @@ def retract_manifest(folder: Path) -> None:
     Every command writes its manifest last: removed first, a manifest in a folder means
     that its files are complete and its own, even after an interrupted rewrite.
     """
-    (folder / "manifest.json").unlink(missing_ok=True)
+    remove_output(folder / "manifest.json")
 
 
 def write_run(
@@ -198,7 +198,7 @@ def remove_stale(folder: Path, written_before: tuple[str, ...], kept: tuple[str,
     if not (folder / "manifest.json").is_file():
         return
     for name in set(written_before) - set(kept):
-        (folder / name).unlink(missing_ok=True)
+        remove_output(folder / name)
 
 
 def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -350,7 +350,7 @@ def compare_and_write(
     if len(unfitted):
         write_text_atomic(out / UNFITTED_CSV, unfitted.to_csv(index=False))
     else:
-        (out / UNFITTED_CSV).unlink(missing_ok=True)
+        remove_output(out / UNFITTED_CSV)
     fig = comparison_figure(
         runs,
         targets,

@@ -62,6 +62,33 @@ def test_a_folder_of_another_commands_outputs_is_refused_before_any_run(
         assert sorted(p.name for p in folder.iterdir()) == before
 
 
+@pytest.mark.parametrize("command", COMMAND_OF)
+@pytest.mark.parametrize("name", ["manifest.json", "summary.csv"])
+def test_a_folder_named_as_an_output_the_command_replaces_is_refused_before_any_run(
+    command, name, repo, tmp_path, monkeypatch
+):
+    # removing it (a manifest goes first, so that an interrupted rewrite leaves none) ended
+    # in a traceback after every run
+    monkeypatch.chdir(repo)
+    (tmp_path / "out" / name).mkdir(parents=True)
+    status, _, err = run_cli([*COMMAND_OF[command], "--out", str(tmp_path / "out")])
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"holds a folder named {name}" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [name]
+
+
+def test_an_output_that_cannot_be_removed_is_one_line(tmp_path, monkeypatch):
+    from calibration.atomic import remove_output
+    from model import ScenarioError
+
+    def refuse(self, missing_ok=False):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(type(tmp_path), "unlink", refuse)
+    with pytest.raises(ScenarioError, match="manifest.json: cannot be replaced"):
+        remove_output(tmp_path / "manifest.json")
+
+
 def test_an_interrupted_experiments_chunks_are_not_written_over(repo, tmp_path, monkeypatch):
     # stopped before its manifest, an experiment's folder was taken for nobody's
     monkeypatch.chdir(repo)
