@@ -226,8 +226,8 @@ def check_targets_fit_runs(
 def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str | Path) -> None:
     """Refuse a run table whose cells the targets read are not all usable numbers.
 
-    Every column a target reads (and ``year``) holds numbers only, none empty in a year a
-    target reads; a count column (not a share) is never negative.
+    Every column a target reads (and ``year``) holds numbers only, none empty or infinite
+    in a year a target reads; a count column (not a share) is never negative.
 
     Raises:
         ScenarioError: naming ``source``, the column and, where it applies, the year.
@@ -243,6 +243,12 @@ def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str 
             if empty.any():
                 where = f"empty in {years[empty][0]:.0f}, a year target {t.id} reads"
                 raise ScenarioError(source, name, where)
+            # The model writes finite numbers only; an infinite one drops out of the
+            # statistic's runs unseen (the median of the others is shown).
+            infinite = read & np.isinf(values)
+            if infinite.any():
+                where = f"{values[infinite][0]} in {years[infinite][0]:.0f}, a year target {t.id}"
+                raise ScenarioError(source, name, f"{where} reads: not a finite number")
             negative = np.nan_to_num(values) < 0
             if not name.startswith("share_") and negative.any():
                 where = f"{values[negative][0]:g} in {years[negative][0]:.0f}"

@@ -209,6 +209,8 @@ def edit_table(folder: Path, column: str, year: int, value) -> Path:
         ("registered", 2000, "abc", "registered: 'abc' in 2000 is not a number"),
         ("income_state_usd", 2023, "", "income_state_usd: empty in 2023, a year target"),
         ("registered", 2000, -5, "registered: -5 in 2000: a count is never negative"),
+        ("registered", 2000, "inf", "registered: inf in 2000, a year target"),
+        ("share_income_foreign", 1993, "-inf", "share_income_foreign: -inf in 1993, a year"),
     ],
 )
 def test_compare_refuses_a_run_table_edited_into_nonsense(
