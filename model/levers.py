@@ -54,7 +54,8 @@ def apply_levers(
             same value in constant US dollars (converted with the scenario's exchange
             rates and US CPI): the same programme starting earlier. A scenario whose state
             never funds NGOs keeps a zero budget: the lever moves a programme, it does not
-            invent one. A year after the scenario's own start simply delays the programme.
+            invent one. A year after the scenario's own start simply delays the programme;
+            one after the run's last year is refused.
         donor_budget_scale: Multiplies the scenario's ``donor_budget_scale`` (the level of
             every donor's budget path, itself calibrated).
         foreign_cut_year: First year of a restriction on foreign funding; ``None`` (or a
@@ -92,10 +93,15 @@ def apply_levers(
     )
     _check_levers(state_grant_scale, donor_budget_scale, foreign_cut_depth, registration_burden)
     cuts = foreign_cut_year is not None and foreign_cut_depth > 0
-    if cuts and foreign_cut_year > scenario.end_year:
-        raise ScenarioError(
-            LEVERS, "foreign_cut_year", f"is after the scenario's last year ({scenario.end_year})"
-        )
+    # A year after the run would change nothing in it (a start: no state grants at all,
+    # which state_grant_scale 0 says plainly).
+    for name, year in (
+        ("foreign_cut_year", foreign_cut_year if cuts else None),
+        ("state_funding_start", state_funding_start),
+    ):
+        if year is not None and year > scenario.end_year:
+            found = f"is after the scenario's last year ({scenario.end_year})"
+            raise ScenarioError(LEVERS, name, found)
     if not 0.0 <= state_reaction_scale <= MAX_REACTION_SCALE:
         raise ScenarioError(
             LEVERS, "state_reaction_scale", f"must be between 0 and {MAX_REACTION_SCALE:g}"

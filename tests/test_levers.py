@@ -195,6 +195,7 @@ def test_registration_burden_replaces_the_path_by_a_constant(kyrgyzstan):
         ({"state_grant_scale": float("nan")}, "state_grant_scale"),
         ({"donor_budget_scale": float("inf")}, "donor_budget_scale"),
         ({"foreign_cut_year": 2100, "foreign_cut_depth": 0.5}, "foreign_cut_year"),
+        ({"state_funding_start": 2150}, "state_funding_start"),
     ],
 )
 def test_out_of_range_levers_are_named(kyrgyzstan, levers, field):
