@@ -37,7 +37,7 @@ from model.config_files import (
     named_item,
     read_yaml_mapping,
 )
-from model.limits import MAX_NAME, MAX_REPLICATES, MAX_SEED
+from model.limits import MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_scenario import Region, load_region, resolve_region
 
@@ -100,6 +100,14 @@ class RegionalExperimentSpec(Strict):
         if twice is not None:
             found = "is reserved" if twice == BASELINE else "is given twice"
             raise ValueError(f"counterfactual names must be unique: {twice!r} {found}")
+        return self
+
+    @model_validator(mode="after")
+    def _bounded_runs(self) -> RegionalExperimentSpec:
+        # Each run's tables are kept in memory until the summary, as a country experiment's.
+        runs = (len(self.counterfactuals) + 1) * self.replicates
+        if runs > MAX_RUNS:
+            raise ValueError(f"{runs:,} runs (scenarios x replicates); at most {MAX_RUNS:,}")
         return self
 
 

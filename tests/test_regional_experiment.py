@@ -134,6 +134,21 @@ def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_regional_experiment_of_more_runs_than_the_limit_stops_in_one_line(tmp_path):
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    data["baseline"] = str(REPO / "scenarios" / "central_asia.yaml")
+    one = {**data["counterfactuals"][0]}
+    one["scenario"] = str((EXPERIMENT.parent / one["scenario"]).resolve())
+    data["counterfactuals"] = [{**one, "name": f"copy-{i}"} for i in range(100)]
+    data["replicates"] = 10_000
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    status, _, stderr = run_cli(["regional-experiment", str(path), "--out", str(tmp_path / "o")])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert "1,010,000 runs (scenarios x replicates); at most 1,000,000" in stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_the_files_own_replicates_are_checked_where_the_command_line_replaces_them(tmp_path):
     data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
     data["replicates"] = -1
