@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from model.config_files import read_yaml_mapping
+from model.config_files import is_number, read_yaml_mapping
 
 from .targets import DEFAULT_UNFITTED, Target, load_target_file, load_unfitted
 
@@ -122,12 +122,20 @@ def _value(entry: dict[str, Any]) -> str:
     if "value" in entry:
         return str(entry["value"])
     if "points" in entry and isinstance(entry["points"], dict):
-        return ", ".join(f"{year}: {v:g}" for year, v in entry["points"].items())
+        return ", ".join(f"{year}: {_number(v)}" for year, v in entry["points"].items())
     if "weights" in entry and isinstance(entry["weights"], dict):
-        return ", ".join(f"{k} {v:g}" for k, v in entry["weights"].items())
+        return ", ".join(f"{k} {_number(v)}" for k, v in entry["weights"].items())
     if entry.get("remove"):
         return "removed"
     return ", ".join(k for k in entry if k not in ("source", "name"))
+
+
+def _number(value: Any) -> str:
+    """Return a number as the files' readers know it; anything else as written.
+
+    The page lists what the files say, valid or not (``load_scenario`` judges them).
+    """
+    return f"{value:g}" if is_number(value) else repr(value)
 
 
 def _figure(target: Target) -> str:

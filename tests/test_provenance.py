@@ -105,3 +105,14 @@ def test_a_changed_source_makes_the_page_stale(tmp_path):
     path.write_text(path.read_text().replace("the article gives no amount", "a new reading"))
     assert not check_page(tmp_path)
     assert "a new reading" in render_sources(tmp_path)
+
+
+def test_a_scenario_file_with_values_no_run_would_take_is_listed_as_written(tmp_path):
+    # The page lists what the files say; `run` is what refuses them (formatting a text as
+    # a number ended `ngo-abm sources` in a traceback).
+    for folder in ("scenarios", "calibration"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    odd = "foo: {points: {2000: x}, source: a text}\nbar: {weights: {a: null}, source: none}\n"
+    (tmp_path / "scenarios" / "zz.yaml").write_text(odd, encoding="utf-8")
+    page = render_sources(tmp_path)
+    assert "| foo | 2000: 'x' | a text |" in page and "| bar | a None | none |" in page
