@@ -32,6 +32,7 @@ from calibration.targets import (
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.code import model_fingerprint
 from model.config_files import read_yaml_mapping
+from model.limits import MAX_REPLICATES, MAX_YEAR, MIN_YEAR
 
 from .runner import RunTask, map_runs, replicate_seeds, run_task
 
@@ -241,7 +242,36 @@ def read_manifest(path: Path, kinds: dict[str, type] = COUNTRY_MANIFEST_FIELDS) 
         value = manifest.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise ScenarioError(path, field, f"malformed manifest: {value!r}")
+    check_manifest_bounds(path, manifest)
     return manifest
+
+
+def check_manifest_bounds(path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a (hand-edited) manifest's years, replicates or countries that no run writes.
+
+    Read as they are, a span of a trillion years or an end before the start ended the
+    comparison in a traceback.
+    """
+    bounds = {
+        "start_year": (MIN_YEAR, MAX_YEAR),
+        "end_year": (MIN_YEAR, MAX_YEAR),
+        "replicates": (1, MAX_REPLICATES),
+    }
+    for field, (low, high) in bounds.items():
+        value = manifest.get(field)
+        if isinstance(value, int) and not low <= value <= high:
+            raise ScenarioError(path, field, f"malformed manifest: {value!r}, not {low}-{high}")
+    start, end = manifest.get("start_year"), manifest.get("end_year")
+    if isinstance(start, int) and isinstance(end, int) and start > end:
+        raise ScenarioError(path, "end_year", "malformed manifest: before start_year")
+    countries = manifest.get("countries")
+    if countries is not None and not (
+        countries
+        and all(isinstance(c, str) for c in countries)
+        and len(set(countries)) == len(countries)
+    ):
+        found = f"malformed manifest: {countries!r}, not a list of distinct country names"
+        raise ScenarioError(path, "countries", found)
 
 
 def check_layout(frame: pd.DataFrame, reps: int, span: range, table: Path) -> None:

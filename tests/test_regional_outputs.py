@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -123,6 +125,37 @@ def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figur
     (out / "manifest.json").write_text("{", encoding="utf-8")
     status, _, stderr = run_cli(["compare", str(out)])
     assert status == 2 and "manifest.json: malformed manifest: not JSON" in stderr
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"country_years": [1]}, "manifest.json: country_years: malformed manifest: [1]"),
+        ({"country_years": {"kazakhstan": [2030, 1991]}}, "country_years.kazakhstan: malformed"),
+        ({"countries": []}, "manifest.json: countries: malformed manifest: [], not a list"),
+        ({"countries": [["a"]]}, "manifest.json: countries: malformed manifest: [['a']]"),
+    ],
+)
+def test_compare_refuses_a_hand_edited_regional_manifest_in_one_line(
+    regional_folder, tmp_path, changes, message
+):
+    out = tmp_path / "edited"
+    shutil.copytree(regional_folder, out)
+    data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (out / "manifest.json").write_text(json.dumps({**data, **changes}), encoding="utf-8")
+    status, _, stderr = run_cli(["compare", str(out)])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert message in stderr
+    assert not (out / "compare.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def regional_folder(tmp_path_factory) -> Path:
+    """A regional run folder of one replicate (``ngo-abm run``)."""
+    out = tmp_path_factory.mktemp("regional") / "run"
+    status, _, stderr = run_cli(["run", str(REGIONAL), "--replicates", "1", "--out", str(out)])
+    assert status == 0, stderr
+    return out
 
 
 def region_with_uzbekistan_to(tmp_path, end_year: int) -> str:

@@ -245,6 +245,17 @@ def break_manifest(folder: Path) -> None:
     manifest.write_text(manifest.read_text(encoding="utf-8")[:40], encoding="utf-8")
 
 
+def edit_manifest(**changes):
+    """Return a damage that sets the manifest's ``changes`` (hand edits)."""
+
+    def damage(folder: Path) -> None:
+        manifest = folder / "manifest.json"
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        manifest.write_text(json.dumps({**data, **changes}), encoding="utf-8")
+
+    return damage
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
@@ -252,6 +263,10 @@ def break_manifest(folder: Path) -> None:
         (add_replicate, "timeseries.csv: replicate: replicate 7 is not one of the manifest's 1"),
         (claim_two_replicates, "timeseries.csv: replicate: 1 replicates, the manifest 2"),
         (break_manifest, "manifest.json: malformed manifest: not JSON"),
+        # each ended in a traceback (IndexError, MemoryError) or a garbled message
+        (edit_manifest(start_year=2030), "manifest.json: end_year: malformed manifest: before"),
+        (edit_manifest(end_year=10**12), "manifest.json: end_year: malformed manifest: 1000000"),
+        (edit_manifest(replicates=0), "manifest.json: replicates: malformed manifest: 0, not 1-"),
     ],
 )
 def test_compare_refuses_a_run_table_that_is_not_the_run_its_manifest_describes(
