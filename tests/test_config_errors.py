@@ -312,6 +312,28 @@ def test_a_merged_key_may_be_overridden_and_shared_aliases_load(write_yaml):
 
 
 @pytest.mark.parametrize(
+    ("written", "number"),
+    [("1e3", 1000.0), ("5E+06", 5e6), ("-2.5e-3", -0.0025), (".5e2", 50.0), ("1_000e3", 1e6)],
+)
+def test_an_exponent_without_a_dot_or_sign_is_a_number_as_in_yaml_1_2(
+    written, number, scenario_file, write_yaml
+):
+    # YAML 1.1 (PyYAML) read these as text, refused as "not a valid number"
+    assert read_yaml_mapping(write_yaml("n.yaml", f"x: {written}\n")) == {"x": number}
+    scale = "donor_budget_scale: {value: 1e1, source: a test}\n"
+    text = f"extends: {scenario_file('kyrgyzstan')}\n{scale}"
+    assert load_scenario(write_yaml("s.yaml", text)).donor_budget_scale.value == 10.0
+
+
+def test_text_that_only_looks_like_an_exponent_stays_text(write_yaml):
+    assert read_yaml_mapping(write_yaml("t.yaml", "a: e5\nb: 1e\nc: x1e3\n")) == {
+        "a": "e5",
+        "b": "1e",
+        "c": "x1e3",
+    }
+
+
+@pytest.mark.parametrize(
     "bounds, message",
     [
         ("low: true\n    high: 1", "parameters.legitimation.low: Input should be a valid number"),
