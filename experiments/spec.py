@@ -325,7 +325,14 @@ def _read_spec(
     overrides = {"draws": draws, "replicates": replicates, "params": params}
     given = {k: plain_python(v) for k, v in overrides.items() if v is not None}
     check_own_values(ExperimentSpec, path, data, given)
-    return _validated(path, {**data, **given})
+    try:
+        return _validated(path, {**data, **given})
+    except ScenarioError as exc:
+        if not given or exc.field:
+            raise
+        # A count of runs over the bound: say which of its factors the command line gave.
+        options = ", ".join(f"--{name} {value}" for name, value in given.items())
+        raise ScenarioError(path, "", f"{exc.message} (with {options})") from None
 
 
 def _validated(path: Path, data: dict[str, Any]) -> ExperimentSpec:

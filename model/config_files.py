@@ -332,6 +332,8 @@ def field_path(loc: tuple[Any, ...], data: Any = None) -> str:
         part = str(part)
         if len(part) > 24 and (part.isdigit() or len(part) > 80):
             part = f"{part[:12]}..."
+        if not part.isprintable():
+            part = repr(part)  # a key with a line break must not break the one line
         text += f".{part}" if text else part
     return text
 

@@ -375,3 +375,12 @@ def test_a_country_or_regional_prior_outside_its_range_is_refused(tmp_path, name
     ranges = REGIONAL_RANGES if name in REGIONAL_RANGES else None
     with pytest.raises(ScenarioError, match=re.escape(message)):
         load_priors(path, ranges)
+
+
+def test_a_key_with_a_line_break_is_named_on_one_line(scenario_file, write_yaml, tmp_path):
+    path = write_yaml("k.yaml", f'extends: {scenario_file("kyrgyzstan")}\n"bad\\nkey": 1\n')
+    status = main(["run", str(path), "--out", str(tmp_path / "o")])
+    assert status == 2
+    with pytest.raises(ScenarioError, match=re.escape("'bad\\nkey': unknown key")) as err:
+        load_scenario(path)
+    assert "\n" not in str(err.value)

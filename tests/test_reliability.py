@@ -250,6 +250,14 @@ def test_experiment_numbers_out_of_bounds(tmp_path, changes, fragment):
     assert not out.exists()
 
 
+def test_a_run_count_over_the_bound_names_the_command_lines_part_in_it(tmp_path):
+    # The file asks for 1 x 1; the command line's draws and replicates make the count.
+    file = write_experiment(tmp_path / "e.yaml", draws=1, replicates=1)
+    argv = ["experiment", file, "--draws", 100_000, "--replicates", 100, "--out", tmp_path / "o"]
+    line = assert_one_line(argv, "at most 1,000,000 (with --draws 100000, --replicates 100)")
+    assert line.startswith(f"ngo-abm: error: {file}: ")
+
+
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
