@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .config_files import ScenarioError, first_repeated, named_item, read_yaml_mapping
+from .limits import MAX_NESTING
 
 
 def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
@@ -112,6 +113,9 @@ def resolve_extends(
     ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
     """
     path = resolve_path(path, "extends" if chain else "")
+    if len(chain) >= MAX_NESTING:
+        # Read deeper, the merge's recursion is what would give out, named as a nesting.
+        raise ScenarioError(chain[0], "extends", f"a chain of more than {MAX_NESTING} files")
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
@@ -120,7 +124,7 @@ def resolve_extends(
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str):
+    if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(path, "extends", "must be a file name")
     target = resolve_path(path.parent / parent, "extends")
     if not target.exists():

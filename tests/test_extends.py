@@ -43,6 +43,28 @@ def test_extending_itself_is_a_loop(write_yaml, tmp_path, clean_error):
     clean_error(status, out, selfish, "extends", "loop")
 
 
+def test_a_chain_longer_than_the_nesting_bound_is_named_as_a_chain(
+    scenario_file, write_yaml, tmp_path, clean_error
+):
+    # It was reported as a file "nested more than 32 levels deep", a one-line file.
+    write_yaml("c0.yaml", extending(scenario_file))
+    for i in range(1, 41):
+        last = write_yaml(f"c{i}.yaml", f"extends: c{i - 1}.yaml\n")
+    out = tmp_path / "out"
+    status = main(["run", str(last), "--out", str(out)])
+    clean_error(status, out, last, "extends: a chain of more than 32 files")
+    shorter = load_scenario(tmp_path / "c25.yaml")  # 28 files with kyrgyzstan and base
+    assert shorter == load_scenario(scenario_file("kyrgyzstan"))
+
+
+def test_an_empty_extends_is_no_file_name(write_yaml, tmp_path, clean_error):
+    # It named the folder as a file that could not be read.
+    empty = write_yaml("e.yaml", 'extends: ""\n')
+    out = tmp_path / "out"
+    status = main(["run", str(empty), "--out", str(out)])
+    clean_error(status, out, empty, "extends: must be a file name")
+
+
 def test_error_two_files_up_is_reported(scenario_file, write_yaml, tmp_path, clean_error):
     write_yaml("parent.yaml", extending(scenario_file) + "start_year: [1991]\n")
     child = write_yaml("child.yaml", "extends: parent.yaml\nname: child\n")
