@@ -26,6 +26,10 @@ LEVERS = "levers"
 # reaction that restricts fully at full dependence and the strongest threat (the fixed
 # value is 0.5), stays inside the parameter's range (parameters.BEHAVIOUR_RANGES, 0-10).
 MAX_REACTION_SCALE = 5.0
+# The largest multiple of a budget a lever may ask for. Beyond it a scaled input could pass
+# its own bound under some posterior draw and be refused only at run time, after a dry
+# run had taken the file's own value.
+MAX_BUDGET_SCALE = 1000.0
 
 
 def apply_levers(
@@ -46,7 +50,7 @@ def apply_levers(
     Args:
         scenario: A validated scenario (calibrated parameters already applied, if any).
         state_grant_scale: Multiplies the state grant budget (``state.grant_budget_local``)
-            in every year. State prizes are not changed.
+            in every year (0 to 1,000). State prizes are not changed.
         state_funding_start: If given, the state grant budget is zero before this year.
             From this year on it follows the scenario's path where that path is positive;
             in the years from this one up to the scenario's own first funded year, the
@@ -57,7 +61,7 @@ def apply_levers(
             invent one. A year after the scenario's own start simply delays the programme;
             one after the run's last year is refused.
         donor_budget_scale: Multiplies the scenario's ``donor_budget_scale`` (the level of
-            every donor's budget path, itself calibrated).
+            every donor's budget path, itself calibrated; 0 to 1,000).
         foreign_cut_year: First year of a restriction on foreign funding; ``None`` (or a
             depth of 0) means no cut.
         foreign_cut_depth: Level of the restriction, 0 to 1: from ``foreign_cut_year`` on,
@@ -174,8 +178,8 @@ def _check_levers(
         ("state_grant_scale", state_grant_scale),
         ("donor_budget_scale", donor_budget_scale),
     ):
-        if not math.isfinite(scale) or scale < 0:
-            raise ScenarioError(LEVERS, name, "must be a finite number, not negative")
+        if not math.isfinite(scale) or not 0 <= scale <= MAX_BUDGET_SCALE:
+            raise ScenarioError(LEVERS, name, f"must be from 0 to {MAX_BUDGET_SCALE:g}")
     if not 0.0 <= foreign_cut_depth <= 1.0:
         raise ScenarioError(LEVERS, "foreign_cut_depth", "must be between 0 and 1")
     if registration_burden is not None and not 0.0 <= registration_burden <= 1.0:

@@ -326,7 +326,7 @@ def test_a_lever_out_of_range_is_one_line_naming_it(tmp_path, posterior, capsys)
     "levers, field",
     [
         ({"state_grant_scale": float("nan")}, "counterfactuals[more].levers.state_grant_scale"),
-        ({"state_grant_scale": 1e308}, "counterfactuals[more].levers: the scenario they give"),
+        ({"state_grant_scale": 1e308}, "counterfactuals[more].levers.state_grant_scale: must be"),
     ],
 )
 def test_a_lever_that_is_not_finite_or_overflows_is_one_line(

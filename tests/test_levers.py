@@ -249,6 +249,18 @@ def test_numpy_numbers_are_levers_like_any_other(kyrgyzstan):
 
 
 def test_a_scale_that_overflows_an_input_is_one_error_naming_the_levers(kyrgyzstan):
+    data = kyrgyzstan.model_dump(mode="python")
+    budget = data["state"]["grant_budget_local"]["points"]
+    budget.update({year: value * 1e7 for year, value in budget.items()})  # up to 3e14
+    rich = type(kyrgyzstan).model_validate(data)
     message = "^levers: the scenario they give is invalid: state.grant_budget"
     with pytest.raises(ScenarioError, match=message):
-        apply_levers(kyrgyzstan, state_grant_scale=1e308)
+        apply_levers(rich, state_grant_scale=1000.0)
+
+
+@pytest.mark.parametrize("name", ["state_grant_scale", "donor_budget_scale"])
+def test_a_budget_scale_is_at_most_a_thousand(kyrgyzstan, name):
+    # Under a posterior draw a larger one could pass the file's dry run and fail in the run.
+    assert apply_levers(kyrgyzstan, **{name: 1000.0}) != kyrgyzstan
+    with pytest.raises(ScenarioError, match=f"^levers: {name}: must be from 0 to 1000$"):
+        apply_levers(kyrgyzstan, **{name: 1000.5})
