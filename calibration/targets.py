@@ -205,6 +205,12 @@ class Period(BaseModel):
     end: StrictYear
     quote: str
 
+    @model_validator(mode="after")
+    def _in_order(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
 
 class TargetFile(BaseModel):
     """The whole targets file."""

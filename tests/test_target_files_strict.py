@@ -330,3 +330,14 @@ def test_an_external_name_the_system_refuses_is_one_line(tmp_path):
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     with pytest.raises(ScenarioError, match="external: x+.yaml: not found, or not a file"):
         load_target_file(path)
+
+
+def test_a_period_that_ends_before_it_starts_is_refused(tmp_path):
+    data = yaml.safe_load((CALIBRATION / "targets.yaml").read_text(encoding="utf-8"))
+    del data["external"]
+    country = next(iter(data["periods"]))
+    data["periods"][country][0].update(start=2010, end=2000)
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ScenarioError, match="end 2000 is before start 2010"):
+        load_target_file(path)
