@@ -36,6 +36,7 @@ from .limits import (
     MIN_YEAR,
     nesting_path,
 )
+from .yaml_numbers import ConfigLoader
 
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
 # A name that heads a printout (an experiment's): an empty one would print as nothing.
@@ -134,17 +135,6 @@ class _Refused(Exception):
         self.field, self.message = field, message
 
 
-class _ConfigLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that reads ``1e6`` as a number, as YAML 1.2 does (1.1: text)."""
-
-
-_ConfigLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
-
-
 def _load_yaml(text: str) -> Any:
     r"""Return the data of one YAML document, as ``yaml.safe_load`` does, after its checks.
 
@@ -154,7 +144,7 @@ def _load_yaml(text: str) -> Any:
     structure inside itself, no mapping may give a key twice, and every string must be
     text (a lone surrogate such as ``"\ud800"`` is not, and nothing could print or write it).
     """
-    loader = _ConfigLoader(text)
+    loader = ConfigLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

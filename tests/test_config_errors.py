@@ -326,10 +326,12 @@ def test_an_exponent_without_a_dot_or_sign_is_a_number_as_in_yaml_1_2(
 
 
 def test_text_that_only_looks_like_an_exponent_stays_text(write_yaml):
-    assert read_yaml_mapping(write_yaml("t.yaml", "a: e5\nb: 1e\nc: x1e3\n")) == {
+    text = "a: e5\nb: 1e\nc: x1e3\nd: ._e3\n"
+    assert read_yaml_mapping(write_yaml("t.yaml", text)) == {
         "a": "e5",
         "b": "1e",
         "c": "x1e3",
+        "d": "._e3",
     }
 
 
