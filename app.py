@@ -152,10 +152,14 @@ class DashboardModel(NGOModel):
         self.notes += self._lever_notes(base)
         same = same_run_as_country(scenario_name)
         self.notes += [same] if same else []
+        # The menus run to the latest end year of any scenario; this one may end earlier,
+        # so a lever year after it is dropped (noted above) rather than refused by
+        # ``apply_levers``.
         if self.levers["foreign_cut_year"] > base.end_year:
-            # The slider runs to the latest end year of any scenario; this one ends earlier,
-            # so the cut is dropped (noted above) rather than refused by ``apply_levers``.
             self.levers["foreign_cut_depth"] = 0.0
+        start = self.levers["state_funding_start"]
+        if start is not None and start > base.end_year:
+            self.levers["state_funding_start"] = None
         super().__init__(apply_levers(base, **self.levers), rng=run_seed)
 
     def _lever_notes(self, base: Scenario) -> list[str]:
@@ -171,6 +175,11 @@ class DashboardModel(NGOModel):
         if self.levers["foreign_cut_depth"] > 0 and cut_year > base.end_year:
             notes.append(
                 f"this scenario ends in {base.end_year}: a cut from {cut_year} changes nothing"
+            )
+        start = self.levers["state_funding_start"]
+        if start is not None and funded and start > base.end_year:
+            notes.append(
+                f"this scenario ends in {base.end_year}: state grants from {start} change nothing"
             )
         return notes
 

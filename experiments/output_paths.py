@@ -81,9 +81,14 @@ def make_folder(path: str | Path, flag: str) -> list[Path]:
     return missing
 
 
-# The files a command removes before its runs (its manifest, an experiment's summary):
-# refused before any run if a folder has their name.
-RETRACTED_FIRST = ("manifest.json", "summary.csv")
+# The files each kind of command removes before its runs (its manifest, an experiment's
+# summary): refused before any run if a folder has their name.
+RETRACTED_FIRST = {
+    "run": ("manifest.json",),
+    "sensitivity analysis": ("manifest.json",),
+    "experiment": ("manifest.json", "summary.csv"),
+    "regional experiment": ("manifest.json", "summary.csv"),
+}
 
 
 def outputs_kind(folder: Path) -> str | None:
@@ -127,7 +132,7 @@ def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:
     describes one and whose other files the other (``compare`` would then call the
     manifest malformed).
     """
-    for name in RETRACTED_FIRST:
+    for name in RETRACTED_FIRST.get(kind, ()):
         if (folder / name).is_dir():
             found = f"holds a folder named {name}, where the command writes its {name}: remove it"
             raise ScenarioError(folder, flag, found)

@@ -62,6 +62,7 @@ from .runs import (
 BASELINE = "baseline"
 OUTPUTS: tuple[str, ...] = tuple(c for c in REGIONAL_COLUMNS if c not in ("country", "year"))
 QUANTILES = (0.1, 0.5, 0.9)
+REGIONAL_RUNS_OVER = "runs (scenarios x replicates); at most"
 
 
 class RegionalCounterfactual(Strict):
@@ -107,7 +108,7 @@ class RegionalExperimentSpec(Strict):
         # Each run's tables are kept in memory until the summary, as a country experiment's.
         runs = (len(self.counterfactuals) + 1) * self.replicates
         if runs > MAX_RUNS:
-            raise ValueError(f"{runs:,} runs (scenarios x replicates); at most {MAX_RUNS:,}")
+            raise ValueError(f"{runs:,} {REGIONAL_RUNS_OVER} {MAX_RUNS:,}")
         return self
 
 
@@ -123,7 +124,14 @@ def load_regional_experiment(
     data = read_yaml_mapping(path)
     given = {} if replicates is None else {"replicates": replicates}
     check_own_values(RegionalExperimentSpec, path, data, given)
-    spec = _validated_spec(path, {**data, **given})
+    try:
+        spec = _validated_spec(path, {**data, **given})
+    except ScenarioError as exc:
+        if not given or REGIONAL_RUNS_OVER not in exc.message:
+            raise
+        # The count over the bound: the command line's --replicates made it.
+        found = f"{exc.message} (with --replicates {replicates})"
+        raise ScenarioError(path, exc.field, found) from None
     try:
         replicate_seeds(spec.seed, spec.replicates)
     except ScenarioError as exc:

@@ -33,6 +33,7 @@ from model.limits import MAX_YEAR, MIN_YEAR
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
 from model.regional_scenario import Region
 
+from .manifests import read_manifest
 from .regional_figures import network_figure
 from .run_params import check_mode, params_file, replicate_params
 from .runner import map_runs, replicate_seeds
@@ -46,7 +47,6 @@ from .runs import (
     git_commit,
     package_versions,
     posterior_record,
-    read_manifest,
     remove_stale,
     retract_manifest,
 )

@@ -32,8 +32,8 @@ from calibration.targets import (
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.code import model_fingerprint
 from model.config_files import read_yaml_mapping
-from model.limits import MAX_REPLICATES, MAX_YEAR, MIN_YEAR
 
+from .manifests import read_manifest
 from .runner import RunTask, map_runs, replicate_seeds, run_task
 
 # The comparison with the official counts the calibration never saw (``compare_unfitted``).
@@ -225,53 +225,6 @@ def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     span = range(manifest["start_year"], manifest["end_year"] + 1)
     check_layout(frame, manifest["replicates"], span, table)
     return frame, manifest
-
-
-COUNTRY_MANIFEST_FIELDS = {"country": str, "replicates": int, "start_year": int, "end_year": int}
-
-
-def read_manifest(path: Path, kinds: dict[str, type] = COUNTRY_MANIFEST_FIELDS) -> dict[str, Any]:
-    """Return a run's manifest, with the fields the comparison reads (``kinds``) checked."""
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        raise ScenarioError(path, "", "malformed manifest: not JSON") from None
-    if not isinstance(manifest, dict):
-        raise ScenarioError(path, "", "malformed manifest: not a JSON object")
-    for field, kind in kinds.items():
-        value = manifest.get(field)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise ScenarioError(path, field, f"malformed manifest: {value!r}")
-    check_manifest_bounds(path, manifest)
-    return manifest
-
-
-def check_manifest_bounds(path: Path, manifest: dict[str, Any]) -> None:
-    """Refuse a (hand-edited) manifest's years, replicates or countries that no run writes.
-
-    Read as they are, a span of a trillion years or an end before the start ended the
-    comparison in a traceback.
-    """
-    bounds = {
-        "start_year": (MIN_YEAR, MAX_YEAR),
-        "end_year": (MIN_YEAR, MAX_YEAR),
-        "replicates": (1, MAX_REPLICATES),
-    }
-    for field, (low, high) in bounds.items():
-        value = manifest.get(field)
-        if isinstance(value, int) and not low <= value <= high:
-            raise ScenarioError(path, field, f"malformed manifest: {value!r}, not {low}-{high}")
-    start, end = manifest.get("start_year"), manifest.get("end_year")
-    if isinstance(start, int) and isinstance(end, int) and start > end:
-        raise ScenarioError(path, "end_year", "malformed manifest: before start_year")
-    countries = manifest.get("countries")
-    if countries is not None and not (
-        countries
-        and all(isinstance(c, str) for c in countries)
-        and len(set(countries)) == len(countries)
-    ):
-        found = f"malformed manifest: {countries!r}, not a list of distinct country names"
-        raise ScenarioError(path, "countries", found)
 
 
 def check_layout(frame: pd.DataFrame, reps: int, span: range, table: Path) -> None:

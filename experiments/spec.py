@@ -45,6 +45,7 @@ from .changes import (
 )
 
 BASELINE = "baseline"
+RUNS_OVER = "runs (scenarios x draws x replicates); at most"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
 # Inputs that calibration sets: a counterfactual file changing them would be overwritten
 # by the posterior draws, so it is refused (a lever is applied after the draws instead).
@@ -163,9 +164,7 @@ class ExperimentSpec(_Strict):
     def _bounded_runs(self) -> ExperimentSpec:
         runs = (len(self.counterfactuals) + 1) * self.draws * self.replicates
         if runs > MAX_RUNS:
-            raise ValueError(
-                f"{runs:,} runs (scenarios x draws x replicates); at most {MAX_RUNS:,}"
-            )
+            raise ValueError(f"{runs:,} {RUNS_OVER} {MAX_RUNS:,}")
         return self
 
     @field_validator("counterfactuals")
@@ -328,11 +327,12 @@ def _read_spec(
     try:
         return _validated(path, {**data, **given})
     except ScenarioError as exc:
-        if not given or exc.field:
+        factors = {k: v for k, v in given.items() if k in ("draws", "replicates")}
+        if not factors or RUNS_OVER not in exc.message:
             raise
         # A count of runs over the bound: say which of its factors the command line gave.
-        options = ", ".join(f"--{name} {value}" for name, value in given.items())
-        raise ScenarioError(path, "", f"{exc.message} (with {options})") from None
+        options = ", ".join(f"--{name} {value}" for name, value in factors.items())
+        raise ScenarioError(path, exc.field, f"{exc.message} (with {options})") from None
 
 
 def _validated(path: Path, data: dict[str, Any]) -> ExperimentSpec:

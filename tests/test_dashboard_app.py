@@ -180,6 +180,17 @@ def test_the_counterfactual_view_builds_the_experiment_a_file_would(app):
     assert "without absorption" in experiment.question(NAME)
 
 
+def test_a_funding_start_after_a_scenarios_last_year_is_noted_and_dropped(app, monkeypatch):
+    short = load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml")
+    # Its state funds NGOs from 2016: a start in 2020 is after its end, not before its own.
+    short = short.model_validate({**short.model_dump(), "end_year": 2018})
+    monkeypatch.setitem(app.SCENARIOS, "short", short)
+    model = app.DashboardModel(scenario_name="short", state_funding_start="2020")
+    assert model.notes == ["this scenario ends in 2018: state grants from 2020 change nothing"]
+    assert model.active_levers() == []
+    assert model.config == app.calibrated(short)[0]
+
+
 def test_a_cut_after_a_scenarios_last_year_is_noted_and_dropped(app, monkeypatch):
     short = load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml")
     short = short.model_validate({**short.model_dump(), "end_year": 2015})

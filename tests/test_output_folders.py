@@ -62,8 +62,14 @@ def test_a_folder_of_another_commands_outputs_is_refused_before_any_run(
         assert sorted(p.name for p in folder.iterdir()) == before
 
 
-@pytest.mark.parametrize("command", COMMAND_OF)
-@pytest.mark.parametrize("name", ["manifest.json", "summary.csv"])
+REPLACED = [
+    (command, name)
+    for command in COMMAND_OF
+    for name in ("manifest.json", *(("summary.csv",) if "experiment" in command else ()))
+]
+
+
+@pytest.mark.parametrize(("command", "name"), REPLACED)
 def test_a_folder_named_as_an_output_the_command_replaces_is_refused_before_any_run(
     command, name, repo, tmp_path, monkeypatch
 ):
@@ -75,6 +81,15 @@ def test_a_folder_named_as_an_output_the_command_replaces_is_refused_before_any_
     assert status == 2 and len(err.strip().splitlines()) == 1, err
     assert f"holds a folder named {name}" in err
     assert [p.name for p in (tmp_path / "out").iterdir()] == [name]
+
+
+def test_a_folder_named_as_another_commands_output_is_left_alone(repo, tmp_path, monkeypatch):
+    # A run writes no summary.csv: a folder of that name is the user's.
+    monkeypatch.chdir(repo)
+    (tmp_path / "out" / "summary.csv").mkdir(parents=True)
+    status, _, err = run_cli([*COMMAND_OF["run"], "--out", str(tmp_path / "out")])
+    assert status == 0, err
+    assert (tmp_path / "out" / "summary.csv").is_dir()
 
 
 def test_an_output_that_cannot_be_removed_is_one_line(tmp_path, monkeypatch):

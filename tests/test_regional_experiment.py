@@ -147,6 +147,11 @@ def test_a_regional_experiment_of_more_runs_than_the_limit_stops_in_one_line(tmp
     assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
     assert "1,010,000 runs (scenarios x replicates); at most 1,000,000" in stderr
     assert not (tmp_path / "o").exists()
+    data["replicates"] = 1
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    argv = ["regional-experiment", str(path), "--replicates", "10000", "--out", str(tmp_path / "o")]
+    status, _, stderr = run_cli(argv)
+    assert status == 2 and stderr.strip().endswith("at most 1,000,000 (with --replicates 10000)")
 
 
 def test_the_files_own_replicates_are_checked_where_the_command_line_replaces_them(tmp_path):

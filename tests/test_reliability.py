@@ -256,6 +256,14 @@ def test_a_run_count_over_the_bound_names_the_command_lines_part_in_it(tmp_path)
     argv = ["experiment", file, "--draws", 100_000, "--replicates", 100, "--out", tmp_path / "o"]
     line = assert_one_line(argv, "at most 1,000,000 (with --draws 100000, --replicates 100)")
     assert line.startswith(f"ngo-abm: error: {file}: ")
+    # Only the count's factors, and only on the count: --params is no factor of it, and
+    # an error of the file's own is the file's.
+    big = write_experiment(tmp_path / "big.yaml", draws=100_000, replicates=100)
+    line = assert_one_line(["experiment", big, "--params", "scenario", "--out", tmp_path / "o"])
+    assert line.endswith("at most 1,000,000")
+    bad = write_experiment(tmp_path / "bad.yaml", mechanisms=3)
+    line = assert_one_line(["experiment", bad, "--draws", 5, "--out", tmp_path / "o"], "mechanisms")
+    assert "(with" not in line
 
 
 @pytest.mark.parametrize(
