@@ -198,20 +198,18 @@ def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
             "reported": table["reported"],
             "tol": table["tolerance"].map("{:.0%}".format),
             "median": table["model_median"],
-            "median's 90% CI": [
-                f"{_cell(a)} - {_cell(b)}"
-                for a, b in zip(table.median_low, table.median_high, strict=True)
-            ],
-            "90% predictive": [
-                f"{_cell(a)} - {_cell(b)}"
-                for a, b in zip(table.model_q05, table.model_q95, strict=True)
-            ],
+            "median's 90% CI": _intervals(table.median_low, table.median_high),
+            "90% predictive": _intervals(table.model_q05, table.model_q95),
             "rel. error": table["rel_error"].map("{:+.1%}".format),
             "within tol.": verdicts(table),
             "covered": table["covered"].map({True: "yes", False: "NO"}),
             "runs within tol.": table["share_within"].map("{:.0%}".format),
         }
     )
+
+
+def _intervals(lows: pd.Series, highs: pd.Series) -> list[str]:
+    return [f"{_cell(a)} - {_cell(b)}" for a, b in zip(lows, highs, strict=True)]
 
 
 # A held-back forecast spans a factor of six by today (`docs/calibration.md`), so the median

@@ -60,3 +60,18 @@ def check_manifest_bounds(path: Path, manifest: dict[str, Any]) -> None:
     ):
         found = f"malformed manifest: {countries!r}, not a list of distinct country names"
         raise ScenarioError(path, "countries", found)
+
+
+def check_country_years(path: Path, by_country: Any) -> None:
+    """Refuse a manifest's ``country_years`` that is not first and last years by country."""
+    if not isinstance(by_country, dict):
+        raise ScenarioError(path, "country_years", f"malformed manifest: {by_country!r}")
+    for country, years in by_country.items():
+        if not (
+            isinstance(years, list)
+            and len(years) == 2
+            and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+            and MIN_YEAR <= years[0] <= years[1] <= MAX_YEAR
+        ):
+            where = f"country_years.{country}"
+            raise ScenarioError(path, where, f"malformed manifest: {years!r}, not [first, last]")

@@ -58,6 +58,7 @@ from .runs import (
     posterior_record,
     retract_manifest,
 )
+from .spec import run_count_error
 
 BASELINE = "baseline"
 OUTPUTS: tuple[str, ...] = tuple(c for c in REGIONAL_COLUMNS if c not in ("country", "year"))
@@ -127,11 +128,7 @@ def load_regional_experiment(
     try:
         spec = _validated_spec(path, {**data, **given})
     except ScenarioError as exc:
-        if not given or REGIONAL_RUNS_OVER not in exc.message:
-            raise
-        # The count over the bound: the command line's --replicates made it.
-        found = f"{exc.message} (with --replicates {replicates})"
-        raise ScenarioError(path, exc.field, found) from None
+        raise run_count_error(path, exc, given, REGIONAL_RUNS_OVER) from None
     try:
         replicate_seeds(spec.seed, spec.replicates)
     except ScenarioError as exc:

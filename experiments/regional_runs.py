@@ -29,11 +29,10 @@ from calibration.posterior import draw_posterior, has_posterior, posterior_media
 from calibration.regional import REGIONAL_POSTERIOR
 from model import ScenarioError
 from model.code import model_fingerprint
-from model.limits import MAX_YEAR, MIN_YEAR
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
 from model.regional_scenario import Region
 
-from .manifests import read_manifest
+from .manifests import check_country_years, read_manifest
 from .regional_figures import network_figure
 from .run_params import check_mode, params_file, replicate_params
 from .runner import map_runs, replicate_seeds
@@ -241,21 +240,6 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
 
 
 REGIONAL_MANIFEST_FIELDS = {"countries": list, "replicates": int, "end_year": int}
-
-
-def check_country_years(path: Path, by_country: Any) -> None:
-    """Refuse a manifest's ``country_years`` that is not first and last years by country."""
-    if not isinstance(by_country, dict):
-        raise ScenarioError(path, "country_years", f"malformed manifest: {by_country!r}")
-    for country, years in by_country.items():
-        if not (
-            isinstance(years, list)
-            and len(years) == 2
-            and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
-            and MIN_YEAR <= years[0] <= years[1] <= MAX_YEAR
-        ):
-            where = f"country_years.{country}"
-            raise ScenarioError(path, where, f"malformed manifest: {years!r}, not [first, last]")
 
 
 def country_span(manifest: dict, country: str, rows: pd.DataFrame) -> range:

@@ -328,11 +328,20 @@ def _read_spec(
         return _validated(path, {**data, **given})
     except ScenarioError as exc:
         factors = {k: v for k, v in given.items() if k in ("draws", "replicates")}
-        if not factors or RUNS_OVER not in exc.message:
-            raise
-        # A count of runs over the bound: say which of its factors the command line gave.
-        options = ", ".join(f"--{name} {value}" for name, value in factors.items())
-        raise ScenarioError(path, exc.field, f"{exc.message} (with {options})") from None
+        raise run_count_error(path, exc, factors, RUNS_OVER) from None
+
+
+def run_count_error(
+    path: Path, exc: ScenarioError, factors: dict[str, Any], marker: str
+) -> ScenarioError:
+    """Return ``exc``, naming the command line's ``factors`` if it is a run count over the bound.
+
+    Such a count (a message holding ``marker``) is the file's numbers times the command line's.
+    """
+    if not factors or marker not in exc.message:
+        return exc
+    options = ", ".join(f"--{name} {value}" for name, value in factors.items())
+    return ScenarioError(path, exc.field, f"{exc.message} (with {options})")
 
 
 def _validated(path: Path, data: dict[str, Any]) -> ExperimentSpec:

@@ -386,3 +386,15 @@ def test_a_key_with_a_line_break_is_named_on_one_line(scenario_file, write_yaml,
     with pytest.raises(ScenarioError, match=re.escape("'bad\\nkey': unknown key")) as err:
         load_scenario(path)
     assert "\n" not in str(err.value)
+
+
+def test_a_name_with_dollar_signs_is_drawn_as_written(scenario_file, write_yaml, tmp_path):
+    # Matplotlib reads "$...$" as mathtext; this one is no valid formula.
+    text = f"extends: {scenario_file('uzbekistan')}\nname: 'Uzbekistan at $\\nosuch$ 5'\n"
+    path = write_yaml("s.yaml", text + "end_year: 1995\n")
+    out = tmp_path / "out"
+    status = main(
+        ["run", str(path), "--replicates", "2", "--params", "scenario", "--out", str(out)]
+    )
+    assert status == 0
+    assert (out / "timeseries.png").stat().st_size > 0

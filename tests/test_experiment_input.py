@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 from test_experiment import COUNTERFACTUALS, SCENARIOS, write_experiment, write_posterior
+from test_reliability import assert_one_line
 
 import experiments.scheduler as scheduler
 from cli.main import main
@@ -376,3 +377,19 @@ def test_numpy_numbers_and_tuples_from_python_are_taken_as_yaml_gives_them(tmp_p
         assert built.spec.key_years == [2010, 2011, 2012] and built.spec.seed == 11
     with pytest.raises(ScenarioError, match="draws: Input should be a valid integer"):
         load_experiment(file, draws=np.float64(3.0))
+
+
+def test_a_run_count_over_the_bound_names_the_command_lines_part_in_it(tmp_path):
+    # The file asks for 1 x 1; the command line's draws and replicates make the count.
+    file = write_experiment(tmp_path / "e.yaml", draws=1, replicates=1)
+    argv = ["experiment", file, "--draws", 100_000, "--replicates", 100, "--out", tmp_path / "o"]
+    line = assert_one_line(argv, "at most 1,000,000 (with --draws 100000, --replicates 100)")
+    assert line.startswith(f"ngo-abm: error: {file}: ")
+    # Only the count's factors, and only on the count: --params is no factor of it, and
+    # an error of the file's own is the file's.
+    big = write_experiment(tmp_path / "big.yaml", draws=100_000, replicates=100)
+    line = assert_one_line(["experiment", big, "--params", "scenario", "--out", tmp_path / "o"])
+    assert line.endswith("at most 1,000,000")
+    bad = write_experiment(tmp_path / "bad.yaml", mechanisms=3)
+    line = assert_one_line(["experiment", bad, "--draws", 5, "--out", tmp_path / "o"], "mechanisms")
+    assert "(with" not in line

@@ -213,15 +213,6 @@ def test_scenario_inputs_that_crashed(tmp_path, text, fragment):
     assert not out.exists()
 
 
-def test_a_name_with_dollar_signs_is_drawn_as_written(tmp_path):
-    # Matplotlib reads "$...$" as mathtext; this one is no valid formula.
-    path = _scenario(tmp_path, "name: 'Uzbekistan at $\\nosuch$ 5'\nend_year: 1995\n")
-    out = tmp_path / "out"
-    status, _, err = run_cli(["run", path, "--replicates", 2, "--params", "scenario", "--out", out])
-    assert status == 0, err
-    assert (out / "timeseries.png").stat().st_size > 0
-
-
 def test_a_device_is_refused_at_once():
     # Refused as a device, not read: reading /dev/zero would end at the size limit instead.
     assert_one_line(["run", "/dev/zero"], "/dev/zero", "not a regular file")
@@ -248,22 +239,6 @@ def test_experiment_numbers_out_of_bounds(tmp_path, changes, fragment):
     out = tmp_path / "out"
     assert_one_line(["experiment", file, "--out", out], fragment)
     assert not out.exists()
-
-
-def test_a_run_count_over_the_bound_names_the_command_lines_part_in_it(tmp_path):
-    # The file asks for 1 x 1; the command line's draws and replicates make the count.
-    file = write_experiment(tmp_path / "e.yaml", draws=1, replicates=1)
-    argv = ["experiment", file, "--draws", 100_000, "--replicates", 100, "--out", tmp_path / "o"]
-    line = assert_one_line(argv, "at most 1,000,000 (with --draws 100000, --replicates 100)")
-    assert line.startswith(f"ngo-abm: error: {file}: ")
-    # Only the count's factors, and only on the count: --params is no factor of it, and
-    # an error of the file's own is the file's.
-    big = write_experiment(tmp_path / "big.yaml", draws=100_000, replicates=100)
-    line = assert_one_line(["experiment", big, "--params", "scenario", "--out", tmp_path / "o"])
-    assert line.endswith("at most 1,000,000")
-    bad = write_experiment(tmp_path / "bad.yaml", mechanisms=3)
-    line = assert_one_line(["experiment", bad, "--draws", 5, "--out", tmp_path / "o"], "mechanisms")
-    assert "(with" not in line
 
 
 @pytest.mark.parametrize(
