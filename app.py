@@ -36,7 +36,7 @@ from experiments.changes import differs_in_run
 from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
 from model.levers import apply_levers
 from model.mechanisms import MECHANISMS, switch_off_params
-from model.regional_scenario import is_regional_file
+from model.regional_files import is_regional_file
 
 ROOT = Path(__file__).resolve().parent
 SCENARIO_DIR = ROOT / "scenarios"

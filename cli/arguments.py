@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from model import ScenarioError
 from model.limits import MAX_MINUTES, MAX_REPLICATES, MAX_SEED, MAX_WORKERS
 
 EXIT_USAGE = 2
@@ -65,6 +66,20 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
 seeds = whole_number(0, MAX_SEED)
 replicates = whole_number(1, MAX_REPLICATES)
 workers = whole_number(1, MAX_WORKERS)
+
+
+def check_consecutive_seeds(seed: int, runs: int | None) -> None:
+    """Raise ``ScenarioError`` if the seeds ``seed`` to ``seed + runs - 1`` pass ``MAX_SEED``.
+
+    Each option is within its bound alone; the sum is checked before any run, and named as
+    the two options rather than as a field of a file.
+    """
+    if runs is not None and seed + runs - 1 > MAX_SEED:
+        found = (
+            f"{runs:,} runs from --seed {seed:,} would end at seed {seed + runs - 1:,}, "
+            f"above {MAX_SEED:,}"
+        )
+        raise ScenarioError("--replicates", "", found)
 
 
 def share(low: float, high: float) -> Callable[[str], float]:

@@ -168,7 +168,7 @@ def _calibrate_regional(args: argparse.Namespace) -> int:
     """Calibrate the regional layer on the article's regional patterns; write the report."""
     from calibration.regional import REGIONAL_POSTERIOR, NoDrawKept
     from experiments.regional_calibration import REPORT, calibrate_and_report
-    from model.regional_scenario import load_region, resolve_region
+    from model.regional_files import load_region, resolve_region
 
     if "countries" not in resolve_region(Path(args.region)):
         found = "is not a regional scenario (it has no countries:)"

@@ -84,7 +84,7 @@ def name_other_kind(file: Path, regional: bool) -> None:
     """
     from model import ScenarioError
     from model.config_files import read_yaml_mapping
-    from model.regional_scenario import is_regional_file
+    from model.regional_files import is_regional_file
 
     try:
         baseline = read_yaml_mapping(file).get("baseline")

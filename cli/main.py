@@ -23,9 +23,17 @@ from experiments.locks import output_folder
 from experiments.run_params import PARAM_MODES
 from model import ScenarioError, load_scenario
 from model.extends import resolve_path
-from model.regional_scenario import is_regional_file
+from model.regional_files import is_regional_file
 
-from .arguments import EXIT_USAGE, OneLineParser, file_path, replicates, seeds, workers
+from .arguments import (
+    EXIT_USAGE,
+    OneLineParser,
+    check_consecutive_seeds,
+    file_path,
+    replicates,
+    seeds,
+    workers,
+)
 
 # Shell convention: 128 + the signal's number.
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -57,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from experiments.replaced_values import run_changes
     from experiments.run_params import replicate_params
 
+    check_consecutive_seeds(args.seed, args.replicates)
     if is_regional_file(args.scenario):
         from .regional import cmd_run_region
 
@@ -233,7 +242,7 @@ def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path, params
 
 def _scenario_years(path: Path) -> tuple[dict[str, tuple[int, int]], dict[str, Path]]:
     """Return a (regional) scenario's years by country and the file that sets each."""
-    from model.regional_scenario import load_region
+    from model.regional_files import load_region
 
     if is_regional_file(path):
         region = load_region(path)

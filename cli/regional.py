@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from experiments.locks import output_folder
-from model.regional_scenario import load_region
+from model.regional_files import load_region
 
 from .arguments import file_path, replicates, workers
 

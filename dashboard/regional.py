@@ -34,7 +34,8 @@ from experiments.regional_runs import (
 from experiments.runner import replicate_seeds
 from model import ScenarioError
 from model.limits import MAX_SEED
-from model.regional_scenario import Region, load_region
+from model.regional_files import load_region
+from model.regional_scenario import Region
 
 from .images import figure_png
 from .regional_charts import (

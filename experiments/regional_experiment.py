@@ -39,7 +39,8 @@ from model.config_files import (
 )
 from model.limits import MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
-from model.regional_scenario import Region, load_region, resolve_region
+from model.regional_files import load_region, resolve_region
+from model.regional_scenario import Region
 
 from .changes import region_changes
 from .paired import format_difference

@@ -85,7 +85,7 @@ def check_source_values_kept(path: Path, mode: str) -> None:
 
     For ``compare``, which checks every source before the first one runs.
     """
-    from model.regional_scenario import is_regional_file, load_region
+    from model.regional_files import is_regional_file, load_region
 
     from .regional_runs import regional_replicate_params
     from .run_params import replicate_params
@@ -122,6 +122,6 @@ def _ancestors(path: Path) -> list[Path]:
 def _load_like(loaded, file: Path):
     if isinstance(loaded, Scenario):
         return load_scenario(file)
-    from model.regional_scenario import load_region
+    from model.regional_files import load_region
 
     return load_region(file)

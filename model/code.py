@@ -10,7 +10,9 @@ MODEL_DIR = Path(__file__).resolve().parent
 # The regional layer's modules. A country run never imports them (tested), so the tables
 # of country runs (the calibration's reference table) are keyed without them: a change to
 # the regional layer does not make the country calibration's simulations stale.
-REGIONAL_MODULES = frozenset({"regional.py", "regional_scenario.py", "ties.py"})
+REGIONAL_MODULES = frozenset(
+    {"regional.py", "regional_files.py", "regional_scenario.py", "ties.py"}
+)
 
 
 def model_fingerprint(regional: bool = True) -> str:

@@ -20,10 +20,16 @@ def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
     """Deep-merge ``override`` (from ``file``) into ``base``; named lists merge by ``name``.
 
     Raises:
-        ScenarioError: an override that would silently change nothing: an empty named list
-            (whose items are kept) or ``remove: true`` for a name the list does not hold.
+        ScenarioError: an override that would silently change nothing: an empty mapping or
+            named list (whose keys and items are kept) or ``remove: true`` for a name the
+            list does not hold.
     """
     if isinstance(base, dict) and isinstance(override, dict):
+        # A whole file of nothing but ``extends:`` is a copy under another name; a field
+        # given as an empty mapping reads as an order to clear it, which merging ignores.
+        if base and not override and field:
+            message = "an empty mapping keeps every key of the file extended"
+            raise ScenarioError(file, field, f"{message}; give the keys to change")
         merged = dict(base)
         for key, value in override.items():
             inner = f"{field}.{key}" if field else str(key)

@@ -26,13 +26,11 @@ from .config_files import (
     Year,
     first_error,
     first_repeated,
-    named_file,
     named_item,
     param_number,
 )
-from .extends import resolve_extends
 from .parameters import Parameter, ParameterSet
-from .scenario import COUNTRIES, SECTORS, Number, Scenario, SectorWeights, load_scenario
+from .scenario import COUNTRIES, SECTORS, Number, Scenario, SectorWeights
 
 Country = Literal[COUNTRIES]  # type: ignore[valid-type]
 
@@ -182,6 +180,15 @@ class Transboundary(Strict):
     sectors: list[Literal[SECTORS]] = Field(min_length=1)  # type: ignore[valid-type]
     source: Source
 
+    @field_validator("sectors")
+    @classmethod
+    def _each_once(cls, sectors: list[str]) -> list[str]:
+        # A sector listed twice would read as weighed twice, which the mask cannot do.
+        twice = first_repeated(sectors)
+        if twice is not None:
+            raise ValueError(f"{twice!r} is listed twice: list each sector once")
+        return sectors
+
     def mask(self) -> np.ndarray:
         """Return whether each sector, in the order of ``SECTORS``, is transboundary."""
         return np.array([s in self.sectors for s in SECTORS])
@@ -229,6 +236,10 @@ class RegionalSpec(Strict):
         listed = [(named_item("programmes", p.name), p.countries) for p in self.programmes]
         listed += [(named_item("restrictions", r.name), r.countries) for r in self.restrictions]
         listed += [(f"prize_criteria.{k}", [c.country]) for k, c in enumerate(self.prize_criteria)]
+        twice = first_repeated([c.country for c in self.prize_criteria])
+        if twice is not None:
+            # Only the earliest would count: a second year for one country is a slip.
+            raise ValueError(f"prize_criteria: {twice} has two criteria: give each country one")
         for where, countries in listed:
             missing = [c for c in countries if c not in self.countries]
             if missing:
@@ -296,105 +307,3 @@ class Region:
         copy.params = {**checked.values(), **self.fixed}
         copy.countries = {c: s.with_params(others) for c, s in self.countries.items()}
         return copy
-
-
-def is_regional_file(path: str | Path) -> bool:
-    """Return whether a YAML file is a regional scenario (``countries:``, its own or extended).
-
-    Any ``countries`` key counts, well formed or not, so that a malformed regional file is
-    reported by the regional loader. A file that does not read is no regional file.
-    """
-    try:
-        return "countries" in resolve_region(Path(path))
-    except ScenarioError:
-        return False
-
-
-def _anchor_countries(data: dict, folder: Path) -> None:
-    """Name the country files relative to the file that names them.
-
-    So a counterfactual in another folder can extend the baseline; lists of named items
-    merge by name (an item with ``remove: true`` removes the parent's), others are replaced.
-    """
-    countries = data.get("countries")
-    if isinstance(countries, dict):
-        data["countries"] = {
-            c: str(folder / f) if isinstance(f, str) else f for c, f in countries.items()
-        }
-
-
-def resolve_region(path: Path) -> dict:
-    """Read a regional file and everything it ``extends:``, child fields winning.
-
-    Raises:
-        ScenarioError: naming the file and the fault if it, or a file it extends, does not
-            read.
-    """
-    return resolve_extends(path, (), _anchor_countries)
-
-
-def load_region(path: str | Path) -> Region:
-    """Load a regional scenario file and each country scenario it names.
-
-    Raises:
-        ScenarioError: one line naming the file and field of the first problem (in the
-            regional file, or in a country file it names).
-    """
-    path = Path(path)
-    data = resolve_region(path)
-    try:
-        spec = RegionalSpec.model_validate(data)
-    except ValidationError as exc:
-        field, msg = first_error(exc, data)
-        raise ScenarioError(path, field, msg) from None
-    countries: dict[str, Scenario] = {}
-    for country, name in spec.countries.items():
-        scenario = load_scenario(named_file(path, f"countries.{country}", Path(name)))
-        if scenario.country != country:
-            found = f"{name} is a {scenario.country} scenario"
-            raise ScenarioError(path, f"countries.{country}", found)
-        countries[country] = scenario
-    region = Region(path, spec, countries)
-    _check_years(path, region)
-    _check_regional_donors(path, region)
-    return region
-
-
-def _check_regional_donors(path: Path, region: Region) -> None:
-    """Raise ``ScenarioError`` for a regional donor that works in fewer than two countries."""
-    if region.spec.regional_donors is None:
-        return
-    for k, name in enumerate(region.spec.regional_donors.names):
-        where = [c for c, s in region.countries.items() if name in {d.name for d in s.donors}]
-        if len(where) < 2:
-            found = f"{name!r} is a donor of {len(where)} of the regional countries (at least 2)"
-            raise ScenarioError(path, f"regional_donors.names.{k}", found)
-
-
-def _check_years(path: Path, region: Region) -> None:
-    """Raise ``ScenarioError`` for a dated item of the file outside the run's years.
-
-    Reported years, programmes, restrictions and prize criteria: a year no country runs
-    would silently do nothing.
-    """
-    first, last = region.start_year, region.end_year
-    dated: list[tuple[str, list[int]]] = [
-        ("network_years", region.spec.network_years),
-        ("report_years", region.spec.report_years),
-    ]
-    items = (
-        ("programmes", region.spec.programmes, ("years", "first_year", "last_year")),
-        ("restrictions", region.spec.restrictions, ("first_year", "last_year")),
-        ("prize_criteria", region.spec.prize_criteria, ("first_year",)),
-    )
-    for field, listed, names in items:
-        for k, item in enumerate(listed):
-            # By name, as the file's other errors give them (prize criteria have none).
-            label = named_item(field, item.name) if hasattr(item, "name") else f"{field}.{k}"
-            for name in names:
-                if value := getattr(item, name):
-                    dated.append((f"{label}.{name}", value if name == "years" else [value]))
-    for field, years in dated:
-        outside = [y for y in years if not first <= y <= last]
-        if outside:
-            raise ScenarioError(path, field, f"{outside[0]} is outside the run ({first}-{last})")

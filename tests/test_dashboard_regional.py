@@ -39,7 +39,7 @@ from experiments.regional_experiment import difference_table, run_regional_exper
 from experiments.regional_figures import COUNTRY_COLOURS, SECTOR_COLOURS
 from experiments.regional_runs import regional_replicate_params, run_region_replicates
 from model.limits import MAX_SEED
-from model.regional_scenario import load_region
+from model.regional_files import load_region
 
 REGIONAL = Path(__file__).resolve().parents[1] / "scenarios" / "central_asia.yaml"
 SEED = 5

@@ -75,6 +75,8 @@ def test_error_two_files_up_is_reported(scenario_file, write_yaml, tmp_path, cle
 
 MERGE_CASES = {
     "an empty list of donors": ("donors: []\n", "donors", "an empty list keeps every item"),
+    # It changed nothing, without a word; the user may have meant to clear the mapping.
+    "an empty mapping": ("state: {}\n", "state", "an empty mapping keeps every key"),
     "removing a donor that is not there": (
         "donors:\n  - {name: No such donor, remove: true}\n",
         "donors",

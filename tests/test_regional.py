@@ -28,7 +28,8 @@ from model.regional import (
     moved_money,
     simulate_region,
 )
-from model.regional_scenario import REGIONAL_RANGES, load_region
+from model.regional_files import load_region
+from model.regional_scenario import REGIONAL_RANGES
 from model.scenario import SECTORS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -37,7 +37,8 @@ from calibration.regional import (
 )
 from calibration.regional_patterns import PATTERNS
 from calibration.targets import DEFAULT_TARGETS, load_target_file
-from model.regional_scenario import REGIONAL_RANGES, load_region
+from model.regional_files import load_region
+from model.regional_scenario import REGIONAL_RANGES
 
 REPO = Path(__file__).resolve().parents[1]
 REGIONAL = REPO / "scenarios" / "central_asia.yaml"

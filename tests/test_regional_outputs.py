@@ -27,7 +27,7 @@ from experiments.runs import REGIONAL_RUN_FILES
 from model import COUNTRIES, ScenarioError
 from model.code import model_fingerprint
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS
-from model.regional_scenario import load_region
+from model.regional_files import load_region
 
 # Outputs and the command -----------------------------------------------------------------
 
@@ -283,6 +283,14 @@ def bad_regional(tmp_path, change) -> str:
         (
             lambda d: d["programmes"][1].update(name="CASDIN bulletin"),
             "'CASDIN bulletin' names two programmes or restrictions",
+        ),
+        (
+            lambda d: d["prize_criteria"].append(dict(d["prize_criteria"][0], first_year=2020)),
+            "prize_criteria: kazakhstan has two criteria",
+        ),
+        (
+            lambda d: d["transboundary"].update(sectors=["ecology", "ecology"]),
+            "transboundary.sectors: 'ecology' is listed twice",
         ),
     ],
 )

@@ -18,7 +18,7 @@ from calibration.regional_patterns import median_pattern_values, pattern_inputs
 from experiments.regional_runs import regional_replicate_params, run_region_replicates
 from experiments.runner import replicate_seeds
 from model.regional import simulate_region
-from model.regional_scenario import load_region
+from model.regional_files import load_region
 
 STORY_RUNS = 5
 

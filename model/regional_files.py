@@ -1,0 +1,120 @@
+"""Reading a regional scenario file: its ``extends:`` chain, its country files, its checks.
+
+Source: as ``model.regional_scenario``, whose ``RegionalSpec`` says what a regional file
+holds; this module reads one from disk, loads each country scenario it names, and checks
+what needs the loaded countries (dated items inside the run's years, regional donors that
+work in at least two countries).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .config_files import ScenarioError, first_error, named_file, named_item
+from .extends import resolve_extends
+from .regional_scenario import Region, RegionalSpec
+from .scenario import Scenario, load_scenario
+
+
+def is_regional_file(path: str | Path) -> bool:
+    """Return whether a YAML file is a regional scenario (``countries:``, its own or extended).
+
+    Any ``countries`` key counts, well formed or not, so that a malformed regional file is
+    reported by the regional loader. A file that does not read is no regional file.
+    """
+    try:
+        return "countries" in resolve_region(Path(path))
+    except ScenarioError:
+        return False
+
+
+def _anchor_countries(data: dict, folder: Path) -> None:
+    """Name the country files relative to the file that names them.
+
+    So a counterfactual in another folder can extend the baseline; lists of named items
+    merge by name (an item with ``remove: true`` removes the parent's), others are replaced.
+    """
+    countries = data.get("countries")
+    if isinstance(countries, dict):
+        data["countries"] = {
+            c: str(folder / f) if isinstance(f, str) else f for c, f in countries.items()
+        }
+
+
+def resolve_region(path: Path) -> dict:
+    """Read a regional file and everything it ``extends:``, child fields winning.
+
+    Raises:
+        ScenarioError: naming the file and the fault if it, or a file it extends, does not
+            read.
+    """
+    return resolve_extends(path, (), _anchor_countries)
+
+
+def load_region(path: str | Path) -> Region:
+    """Load a regional scenario file and each country scenario it names.
+
+    Raises:
+        ScenarioError: one line naming the file and field of the first problem (in the
+            regional file, or in a country file it names).
+    """
+    path = Path(path)
+    data = resolve_region(path)
+    try:
+        spec = RegionalSpec.model_validate(data)
+    except ValidationError as exc:
+        field, msg = first_error(exc, data)
+        raise ScenarioError(path, field, msg) from None
+    countries: dict[str, Scenario] = {}
+    for country, name in spec.countries.items():
+        scenario = load_scenario(named_file(path, f"countries.{country}", Path(name)))
+        if scenario.country != country:
+            found = f"{name} is a {scenario.country} scenario"
+            raise ScenarioError(path, f"countries.{country}", found)
+        countries[country] = scenario
+    region = Region(path, spec, countries)
+    _check_years(path, region)
+    _check_regional_donors(path, region)
+    return region
+
+
+def _check_regional_donors(path: Path, region: Region) -> None:
+    """Raise ``ScenarioError`` for a regional donor that works in fewer than two countries."""
+    if region.spec.regional_donors is None:
+        return
+    for k, name in enumerate(region.spec.regional_donors.names):
+        where = [c for c, s in region.countries.items() if name in {d.name for d in s.donors}]
+        if len(where) < 2:
+            found = f"{name!r} is a donor of {len(where)} of the regional countries (at least 2)"
+            raise ScenarioError(path, f"regional_donors.names.{k}", found)
+
+
+def _check_years(path: Path, region: Region) -> None:
+    """Raise ``ScenarioError`` for a dated item of the file outside the run's years.
+
+    Reported years, programmes, restrictions and prize criteria: a year no country runs
+    would silently do nothing.
+    """
+    first, last = region.start_year, region.end_year
+    dated: list[tuple[str, list[int]]] = [
+        ("network_years", region.spec.network_years),
+        ("report_years", region.spec.report_years),
+    ]
+    items = (
+        ("programmes", region.spec.programmes, ("years", "first_year", "last_year")),
+        ("restrictions", region.spec.restrictions, ("first_year", "last_year")),
+        ("prize_criteria", region.spec.prize_criteria, ("first_year",)),
+    )
+    for field, listed, names in items:
+        for k, item in enumerate(listed):
+            # By name, as the file's other errors give them (prize criteria have none).
+            label = named_item(field, item.name) if hasattr(item, "name") else f"{field}.{k}"
+            for name in names:
+                if value := getattr(item, name):
+                    dated.append((f"{label}.{name}", value if name == "years" else [value]))
+    for field, years in dated:
+        outside = [y for y in years if not first <= y <= last]
+        if outside:
+            raise ScenarioError(path, field, f"{outside[0]} is outside the run ({first}-{last})")
