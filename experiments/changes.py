@@ -58,11 +58,16 @@ def lever_changes(path: Path, where: str, levers: dict[str, Any], scenario: Scen
     if not levers:
         return []
     try:
-        changed = scenario_changes(scenario, apply_levers(scenario, **levers))
+        levered = apply_levers(scenario, **levers)
     except ScenarioError as exc:
         field = f"{where}.{exc.field}" if exc.field else where
         raise ScenarioError(path, field, exc.message) from None
-    return [f"levers: {c}" for c in changed]
+    if not differs_in_run(scenario, levered):
+        # A lever restating the scenario's own path (a start year it already has) ran as a
+        # change with differences of exactly 0.
+        found = "change nothing in the run: every input keeps its value in the years run"
+        raise ScenarioError(path, where, f"{found} ({scenario.start_year}-{scenario.end_year})")
+    return [f"levers: {c}" for c in scenario_changes(scenario, levered)]
 
 
 def switch_changes(names: list[str]) -> list[str]:
@@ -94,10 +99,17 @@ def check_own_end_year(
 def check_changes_in_run(
     path: Path, where: str, baseline: Scenario, other: Scenario, changes: list[str]
 ) -> None:
-    """Refuse scenario ``changes`` that all fall outside the years the run reads."""
+    """Refuse scenario ``changes`` that leave every value the run reads as it was.
+
+    They fall outside the years run, or restate the baseline's values in them (a point on
+    the baseline's own line).
+    """
     if changes and not differs_in_run(baseline, other):
         years = f"{baseline.start_year}-{baseline.end_year}"
-        found = f"its changes ({', '.join(changes)}) fall outside the years run ({years})"
+        found = (
+            f"its changes ({', '.join(changes)}) leave every value of the years run ({years}) "
+            "as it was: they fall outside them or restate the baseline's values"
+        )
         raise ScenarioError(path, where, f"changes nothing in the run: {found}")
 
 

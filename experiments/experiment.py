@@ -55,7 +55,6 @@ from .paired import (
 from .runs import file_sha256, git_commit, package_versions, posterior_record, retract_manifest
 from .spec import (
     BASELINE,
-    CALIBRATED_INPUTS,
     OUTPUT_NAMES,
     CounterfactualSpec,
     Experiment,
@@ -72,7 +71,6 @@ FIGURE_KINDS = ("fan", "diff", "income")
 
 __all__ = [
     "BASELINE",
-    "CALIBRATED_INPUTS",
     "DESCRIPTIVE_FIELDS",
     "FAN_PANELS",
     "INCOME_SOURCES",

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from calibration.priors import load_priors
 from model import Scenario, ScenarioError, load_scenario
 from model.config_files import read_yaml_mapping
 from model.extends import resolve_path
@@ -26,6 +29,39 @@ def scenario_values_replaced(parent: Scenario, child: Scenario, overrides: dict)
         return []
     kept = set(scenario_changes(parent.with_params(overrides), child.with_params(overrides)))
     return [c.removesuffix(".value") for c in values if c not in kept]
+
+
+def calibrated_values() -> dict[str, float]:
+    """Return every calibrated parameter (``calibration/priors.yaml``) at its prior median.
+
+    The values stand for any draw: which of a file's values a draw replaces depends on the
+    parameters it sets, not on their values.
+    """
+    priors = load_priors()
+    return {name: float(spec.quantiles(np.array([0.5]))[0]) for name, spec in priors.items()}
+
+
+def counterfactual_changes(
+    path: Path, where: str, baseline: Scenario, other: Scenario, calibrated: dict
+) -> list[str]:
+    """Return what counterfactual ``other`` changes; refuse a change the draws replace.
+
+    ``calibrated`` holds the parameters the runs' posterior draws set (empty when the
+    files' own values run, ``params: scenario``). A fixed behaviour parameter or the
+    initial register is the file's to change.
+
+    Raises:
+        ScenarioError: naming ``where`` in ``path`` and the first value replaced.
+    """
+    replaced = scenario_values_replaced(baseline, other, calibrated) if calibrated else []
+    if replaced:
+        found = (
+            f"changes {replaced[0]}, which the posterior's draws replace in every run; a "
+            "counterfactual changes policy or donor inputs, or uses levers (applied after "
+            "the draws), or runs with params: scenario"
+        )
+        raise ScenarioError(path, where, found)
+    return scenario_changes(baseline, other)
 
 
 def region_values_replaced(parent, child, overrides: dict) -> list[str]:

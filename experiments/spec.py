@@ -40,16 +40,13 @@ from .changes import (
     check_changes_in_run,
     check_own_end_year,
     lever_changes,
-    scenario_changes,
     switch_changes,
 )
+from .replaced_values import calibrated_values, counterfactual_changes
 
 BASELINE = "baseline"
 RUNS_OVER = "runs (scenarios x draws x replicates); at most"
 OUTPUT_NAMES: tuple[str, ...] = tuple(c for c in OUTPUT_COLUMNS if c != "year")
-# Inputs that calibration sets: a counterfactual file changing them would be overwritten
-# by the posterior draws, so it is refused (a lever is applied after the draws instead).
-CALIBRATED_INPUTS = ("behaviour", "donor_budget_scale", "initial_registered")
 
 
 class _Strict(BaseModel):
@@ -280,6 +277,8 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
     baseline = _with_end_year(path, as_filed, spec.end_year)
     scenarios = {BASELINE: baseline}
     changes = {}
+    # What the posterior's draws replace in every run; nothing when the files' values run.
+    calibrated = calibrated_values() if spec.params == "posterior" else {}
     for item in spec.counterfactuals:
         item_field = named_item("counterfactuals", item.name)
         where = f"{item_field}.scenario"
@@ -288,7 +287,7 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
         check_own_end_year(path, where, file, as_filed.end_year, baseline)
         scenario = _with_end_year(path, loaded, baseline.end_year)
         _check_pairable(path, where, baseline, scenario)
-        policy = _policy_changes(path, where, baseline, scenario)
+        policy = counterfactual_changes(path, where, baseline, scenario, calibrated)
         where_levers = named_item("counterfactuals", item.name) + ".levers"
         others = lever_changes(path, where_levers, item.levers.active(), scenario)
         others += switch_changes(item.switch_off)
@@ -379,19 +378,6 @@ def _check_pairable(path: Path, where: str, baseline: Scenario, other: Scenario)
                 f"{attr} {getattr(other, attr)} differs from the baseline's "
                 f"{getattr(baseline, attr)} (a counterfactual must pair with its baseline)",
             )
-
-
-def _policy_changes(path: Path, where: str, baseline: Scenario, other: Scenario) -> list[str]:
-    changed = scenario_changes(baseline, other)
-    calibrated = [c for c in changed if c.split(".")[0].split("[")[0] in CALIBRATED_INPUTS]
-    if calibrated:
-        raise ScenarioError(
-            path,
-            where,
-            f"changes {calibrated[0]}, which calibration sets; a counterfactual changes "
-            "policy or donor inputs (or use levers, applied after the calibrated parameters)",
-        )
-    return changed
 
 
 def _check_years(path: Path, spec: ExperimentSpec, baseline: Scenario) -> None:

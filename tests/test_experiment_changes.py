@@ -5,7 +5,10 @@ the end, a series changed only after it, with or without levers beside them) is 
 with one line, as is one whose own end year the experiment would override; a change of
 a source note alone is no change, and the CPI's base year, which converts every year's
 dollars, counts even after the end (``experiments/changes.py``); a mistyped lever is
-named with the levers there are.
+named with the levers there are. A value no posterior draw replaces (a fixed behaviour
+parameter, the initial register) is a counterfactual, a calibrated one only with the
+files' own values, and levers that restate the baseline are refused (session 39's
+walk-through).
 """
 
 from __future__ import annotations
@@ -55,9 +58,8 @@ def test_a_counterfactual_whose_changes_all_fall_after_the_run_is_refused(
     ]
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
-    _fails_in_one_line(
-        capsys, argv, tmp_path / "out", "counterfactuals[late].scenario", "outside the years run"
-    )
+    where = "counterfactuals[late].scenario"
+    _fails_in_one_line(capsys, argv, tmp_path / "out", where, "changes nothing in the run")
 
 
 def test_a_change_after_the_run_is_refused_even_beside_a_lever(tmp_path, posterior, capsys):
@@ -72,7 +74,7 @@ def test_a_change_after_the_run_is_refused_even_beside_a_lever(tmp_path, posteri
     ]
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
     argv = ["experiment", str(file), "--posterior", str(posterior)]
-    _fails_in_one_line(capsys, argv, tmp_path / "out", "outside the years run")
+    _fails_in_one_line(capsys, argv, tmp_path / "out", "changes nothing in the run")
 
 
 def test_a_source_note_alone_is_no_change_and_the_cpi_base_year_is_read(tmp_path, capsys):
@@ -161,3 +163,68 @@ def test_a_donor_added_is_said_to_re_divide_every_donors_share(write_yaml, scena
         "donors[New] added",
         f"every donor's share of the country's money (weights {total:g} -> {total + 1:g})",
     ]
+
+
+def _behaviour_with(tmp_path: Path, name: str, value: float) -> Path:
+    data = yaml.safe_load((SCENARIOS / "behaviour.yaml").read_text(encoding="utf-8"))
+    data["parameters"][name]["value"] = value
+    behaviour = tmp_path / f"behaviour_{name}.yaml"
+    behaviour.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return _counterfactual_file(tmp_path, f"behaviour: {behaviour}\n")
+
+
+@pytest.mark.parametrize(
+    ("make", "change"),
+    [
+        # Fixed at a documented value, not calibrated: no draw replaces it.
+        (lambda p: _behaviour_with(p, "donor_restriction_cut", 0.9), "donor_restriction_cut"),
+        (
+            lambda p: _counterfactual_file(p, "initial_registered: {value: 500, source: a test}\n"),
+            "initial_registered",
+        ),
+    ],
+)
+def test_a_value_no_draw_replaces_is_a_counterfactual(tmp_path, make, change):
+    # Both were refused as "which calibration sets", though the runs would use them.
+    cf = [{"name": "x", "scenario": str(make(tmp_path)), "question": "What would this change?"}]
+    experiment = load_experiment(write_experiment(tmp_path / "e.yaml", counterfactuals=cf))
+    assert [c.split(".")[-2] for c in experiment.changes["x"]] == [change]
+
+
+def test_a_calibrated_value_is_refused_with_the_draws_and_taken_without(tmp_path):
+    cf = [
+        {
+            "name": "x",
+            "scenario": str(_behaviour_with(tmp_path, "legitimation", 0.9)),
+            "question": "What would this change?",
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    with pytest.raises(ScenarioError, match="legitimation, which the posterior's draws replace"):
+        load_experiment(file)
+    experiment = load_experiment(file, params="scenario")
+    assert experiment.changes["x"] == ["behaviour.legitimation.value"]
+
+
+@pytest.mark.parametrize(
+    "levers",
+    [
+        {"state_funding_start": 2016},  # the baseline's own first year of state grants
+        {"foreign_cut_year": 2016, "foreign_cut_depth": 0.1},  # its own restriction then
+    ],
+)
+def test_levers_that_restate_the_baseline_are_refused(tmp_path, posterior, capsys, levers):
+    # They ran as a change whose every difference was exactly 0.
+    cf = [
+        {
+            "name": "same",
+            "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+            "question": "What would this change?",
+            "levers": levers,
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf, end_year=2023)
+    argv = ["experiment", str(file), "--posterior", str(posterior)]
+    _fails_in_one_line(
+        capsys, argv, tmp_path / "out", "counterfactuals[same].levers: change nothing in the run"
+    )

@@ -244,7 +244,7 @@ def test_counterfactual_that_changes_behaviour_or_nothing(tmp_path, posterior, c
     )
     same = tmp_path / "same_cf.yaml"
     same.write_text(f"extends: {SCENARIOS / 'kyrgyzstan.yaml'}\nname: same\n", encoding="utf-8")
-    for path, message in ((behaviour, "calibration sets"), (same, "changes nothing")):
+    for path, message in ((behaviour, "the posterior's draws replace"), (same, "changes nothing")):
         cf = [{"name": "x", "scenario": str(path), "question": "Is this a counterfactual?"}]
         file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
         argv = ["experiment", str(file), "--posterior", str(posterior)]
