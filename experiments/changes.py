@@ -96,15 +96,15 @@ def check_own_end_year(
         raise ScenarioError(path, where, f"{found} (its end_year or the baseline's)")
 
 
-def check_changes_in_run(
-    path: Path, where: str, baseline: Scenario, other: Scenario, changes: list[str]
-) -> None:
-    """Refuse scenario ``changes`` that leave every value the run reads as it was.
+def check_changes_in_run(path: Path, where: str, baseline, other, changes: list[str]) -> None:
+    """Refuse scenario (or regional) ``changes`` that leave every value the run reads as it was.
 
     They fall outside the years run, or restate the baseline's values in them (a point on
     the baseline's own line).
     """
-    if changes and not differs_in_run(baseline, other):
+    regional = not isinstance(baseline, Scenario)
+    differs = region_differs_in_run if regional else differs_in_run
+    if changes and not differs(baseline, other):
         years = f"{baseline.start_year}-{baseline.end_year}"
         found = (
             f"its changes ({', '.join(changes)}) leave every value of the years run ({years}) "
@@ -177,6 +177,20 @@ def region_changes_in_run(baseline: Region, other: Region) -> list[str]:
     the file does not hold it ``fixed:``), and the countries' scenarios as overridden.
     """
     return _region_diff(baseline, other, in_run=True)
+
+
+def region_differs_in_run(baseline: Region, other: Region) -> bool:
+    """Return whether regional ``other`` differs from ``baseline`` in what its runs read.
+
+    The regional file's dated items lie within the run (``model.regional_files``), so its
+    own changes count; a country file's count only where they fall in the run's years
+    (``differs_in_run``).
+    """
+    shared = set(baseline.countries) & set(other.countries)
+    own = [c for c in region_changes(baseline, other) if c.split(".")[0] not in shared]
+    return bool(own) or any(
+        differs_in_run(baseline.countries[c], other.countries[c]) for c in shared
+    )
 
 
 def _region_diff(baseline: Region, other: Region, in_run: bool) -> list[str]:

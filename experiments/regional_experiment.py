@@ -42,7 +42,7 @@ from model.regional import REGIONAL_COLUMNS
 from model.regional_files import load_region, resolve_region
 from model.regional_scenario import Region
 
-from .changes import region_changes
+from .changes import check_changes_in_run, region_changes
 from .paired import format_difference
 from .regional_runs import (
     country_file_hashes,
@@ -142,8 +142,11 @@ def load_regional_experiment(
     for item in spec.counterfactuals:
         fields[item.name] = named_item("counterfactuals", item.name) + ".scenario"
         regions[item.name] = _region(path, fields[item.name], item.scenario)
-        if not region_changes(regions[BASELINE], regions[item.name]):
+        changed = region_changes(regions[BASELINE], regions[item.name])
+        if not changed:
             raise ScenarioError(path, fields[item.name], "changes nothing in the baseline")
+        pair = (regions[BASELINE], regions[item.name])
+        check_changes_in_run(path, fields[item.name], *pair, changed)
         kept = (spec.params, overrides, regions[BASELINE], regions[item.name])
         _check_values_kept(path, fields[item.name], *kept)
     for name, region in regions.items():
@@ -162,10 +165,11 @@ def _check_values_kept(
     """
     replaced = region_values_replaced(base, other, overrides)
     if replaced:
+        # Only a regional parameter can be held under ``fixed:``; a country file's cannot.
+        hold = "hold it under fixed:, or " if replaced[0].startswith("parameters.") else ""
         found = (
             f"sets {replaced[0]}, which the posterior replaces in every run (params: "
-            f"{mode}); hold a regional parameter under fixed:, or run with params: "
-            "scenario"
+            f"{mode}); {hold}run with params: scenario"
         )
         raise ScenarioError(path, field, found)
 

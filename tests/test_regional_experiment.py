@@ -232,6 +232,26 @@ def test_a_counterfactual_that_changes_nothing_or_is_a_country_file_is_refused(t
     )
 
 
+def test_a_country_change_after_the_run_is_refused(tmp_path):
+    # It ran, and every difference was exactly 0.
+    late = tmp_path / "kg_late.yaml"
+    late.write_text(
+        f"extends: {REPO / 'scenarios' / 'kyrgyzstan.yaml'}\nstate:\n"
+        "  foreign_funding_restriction: {points: {2024: 0.5}, source: a test}\n"
+    )
+    region = tmp_path / "late.yaml"
+    region.write_text(
+        f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: Late\n"
+        f"countries:\n  kyrgyzstan: {late}\n"
+    )
+    _refused(
+        _experiment_with(tmp_path, region),
+        tmp_path,
+        "counterfactuals[cf].scenario: changes nothing in the run: its changes "
+        "(kyrgyzstan.state.foreign_funding_restriction)",
+    )
+
+
 def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_path):
     # Under the regional posterior a file's `parameters:` value is replaced in every run:
     # the counterfactual would report no effect. Held under `fixed:` it is kept.
@@ -243,7 +263,7 @@ def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_pat
         _experiment_with(tmp_path, moved),
         tmp_path,
         "counterfactuals[cf].scenario: sets parameters.donor_mobility, which the posterior "
-        "replaces in every run (params: auto); hold a regional parameter under fixed:",
+        "replaces in every run (params: auto); hold it under fixed:",
     )
     # So does a calibrated country parameter that a country file of the region changes.
     richer = tmp_path / "kg_richer.yaml"
@@ -254,7 +274,9 @@ def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_pat
     _refused(
         _experiment_with(tmp_path, region),
         tmp_path,
-        "sets kyrgyzstan.donor_budget_scale, which the posterior replaces in every run",
+        # No hint to hold it under fixed:, which takes regional parameters only.
+        "sets kyrgyzstan.donor_budget_scale, which the posterior replaces in every run "
+        "(params: auto); run with params: scenario",
     )
     held = tmp_path / "held.yaml"
     held.write_text(base + 'fixed:\n  donor_mobility: {value: 0, source: "a test"}\n')
