@@ -28,7 +28,7 @@ from solara.lab import task
 
 from calibration.posterior import has_posterior
 from calibration.targets import load_target_file
-from experiments.changes import differs_in_run
+from experiments.changes import dated_experiment_changes, differs_in_run
 from experiments.figures import difference_figure, fan_figure, income_figure
 from experiments.paired import collect_runs, format_summary, summary_table
 from experiments.spec import Experiment, Levers, experiment_from_mapping
@@ -267,7 +267,8 @@ def _Results(error: str):
     solara.Markdown(
         f"**{view.experiment.spec.counterfactuals[0].question}** Against "
         f"**{view.experiment.baseline.name}**: {spec.draws} {params}, common random numbers, "
-        f"{view.seconds:.0f} s. Changes: {'; '.join(view.experiment.changes[NAME])}."
+        f"{view.seconds:.0f} s. Changes: "
+        f"{'; '.join(dated_experiment_changes(view.experiment, NAME))}."
     )
     for key, title in (
         ("fan", "Both scenarios, with the reported figures"),

@@ -10,6 +10,7 @@ and the end year are not inputs of the model's rules, so they are not changes.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,10 @@ from model.scenario import Donor, NeighbourRevolution, Series, Shock, YearFact
 if TYPE_CHECKING:  # the regional layer is imported only where it runs
     from model.regional_scenario import Region
 
+    from .spec import Experiment
+
+# How a lever's change is named among a counterfactual's changes.
+LEVERS = "levers: "
 # Fields that name, span or source a scenario rather than describe a policy.
 DESCRIPTIVE_FIELDS = ("name", "description", "end_year", "years_source")
 
@@ -49,6 +54,57 @@ def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
     return changes
 
 
+def dated_changes(baseline: Scenario, other: Scenario, changes: list[str]) -> list[str]:
+    """Return ``changes`` with each yearly series' first year of a different value.
+
+    ``state.registration_burden (from 1993)``: a change of a few points can move years
+    far from them (a series' interpolation applies to the points it inherits too), and an
+    effect before the year the user meant would otherwise read as the policy's.
+    """
+    years = range(baseline.start_year, max(baseline.end_year, other.end_year) + 1)
+    dated = []
+    for change in changes:
+        a, b = _at_path(baseline, change), _at_path(other, change)
+        first = None
+        if isinstance(a, Series) and isinstance(b, Series):
+            pairs = zip(years, a.over(years), b.over(years), strict=True)
+            first = next((year for year, u, v in pairs if u != v), None)
+        dated.append(change if first is None else f"{change} (from {first})")
+    return dated
+
+
+def dated_experiment_changes(experiment: Experiment, name: str) -> list[str]:
+    """Return counterfactual ``name``'s changes as printed: each series with its first year.
+
+    A scenario's changes are dated against the baseline, its levers' against the scenario
+    they act on; switched-off mechanisms have no year.
+    """
+    scenario = experiment.scenarios[name]
+    levers = experiment.levers(name)
+    levered = apply_levers(scenario, **levers) if levers else scenario
+    lines = []
+    for change in experiment.changes[name]:
+        if change.startswith(LEVERS):
+            lines.append(LEVERS + dated_changes(scenario, levered, [change[len(LEVERS) :]])[0])
+        elif change.startswith("switch_off: "):
+            lines.append(change)
+        else:
+            lines.append(dated_changes(experiment.baseline, scenario, [change])[0])
+    return lines
+
+
+def _at_path(scenario: Scenario, change: str) -> Any:
+    """Return the input a change path names (``donors[NDI].grant_mean``), or ``None``."""
+    value: Any = scenario
+    for name, item in re.findall(r"(\w+)(?:\[([^\]]*)\])?(?:\.|$)", change):
+        value = getattr(value, name, None)
+        if item:
+            value = next((i for i in value or () if getattr(i, "name", None) == item), None)
+        if value is None:
+            return None
+    return value
+
+
 def lever_changes(path: Path, where: str, levers: dict[str, Any], scenario: Scenario) -> list[str]:
     """Return what a counterfactual's active ``levers`` change, as ``levers: <input>`` paths.
 
@@ -67,7 +123,7 @@ def lever_changes(path: Path, where: str, levers: dict[str, Any], scenario: Scen
         # change with differences of exactly 0.
         found = "change nothing in the run: every input keeps its value in the years run"
         raise ScenarioError(path, where, f"{found} ({scenario.start_year}-{scenario.end_year})")
-    return [f"levers: {c}" for c in scenario_changes(scenario, levered)]
+    return [LEVERS + c for c in scenario_changes(scenario, levered)]
 
 
 def switch_changes(names: list[str]) -> list[str]:

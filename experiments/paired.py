@@ -30,6 +30,7 @@ from calibration.plotting import column_unit
 from calibration.posterior import DEFAULT_POSTERIOR, check_extremes, draw_posterior
 from model import OUTPUT_COLUMNS, ScenarioError
 
+from .changes import dated_experiment_changes
 from .runner import imap_runs, run_batch
 from .spec import BASELINE, Experiment
 from .storage import RUN_COLUMNS, Chunk, build_chunks, stored_key, write_chunk
@@ -260,7 +261,7 @@ def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
         unseen = UNSEEN + "\n" if all_exactly_zero(part[["diff_q05", "diff_q95"]]) else ""
         blocks.append(
             f"{name}: {experiment.question(name)}\n"
-            f"  changes: {', '.join(experiment.changes[name])}\n"
+            f"  changes: {', '.join(dated_experiment_changes(experiment, name))}\n"
             + unseen
             + shown.to_string(index=False)
         )
@@ -334,5 +335,5 @@ def describe(experiment: Experiment, posterior: str | Path) -> str:
         f"replicate(s) = {experiment.runs:,} runs; parameters: {params}; seed {spec.seed}"
     ]
     for name in experiment.counterfactuals:
-        lines.append(f"  {name}: {', '.join(experiment.changes[name])}")
+        lines.append(f"  {name}: {', '.join(dated_experiment_changes(experiment, name))}")
     return "\n".join(lines)

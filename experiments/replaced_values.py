@@ -19,7 +19,7 @@ from model import Scenario, ScenarioError, load_scenario
 from model.config_files import read_yaml_mapping
 from model.extends import resolve_path
 
-from .changes import region_changes, region_changes_in_run, scenario_changes
+from .changes import dated_changes, region_changes, region_changes_in_run, scenario_changes
 
 
 def scenario_values_replaced(parent: Scenario, child: Scenario, overrides: dict) -> list[str]:
@@ -112,7 +112,13 @@ def run_changes(path: Path, loaded, overrides: dict, source: str) -> str | None:
                 "run with --params scenario to use the file's values"
             )
             raise ScenarioError(path, replaced[0], message)
-    changed = scenario_changes(base, loaded) if scenario else region_changes(base, loaded)
+    if scenario:
+        changed = dated_changes(base, loaded, scenario_changes(base, loaded))
+    else:
+        changed = region_changes(base, loaded)
+    if loaded.end_year != base.end_year:
+        # Not an input of the rules (so no change of an experiment), but the run's span.
+        changed.append(f"end_year {base.end_year} -> {loaded.end_year}")
     return f"changes from {base_file.name}: {', '.join(changed) if changed else 'none'}"
 
 

@@ -20,7 +20,8 @@ import yaml
 from test_experiment import SCENARIOS, write_experiment, write_posterior
 from test_experiment_input import _fails_in_one_line
 
-from experiments.changes import scenario_changes
+from cli.main import main
+from experiments.changes import dated_experiment_changes, scenario_changes
 from experiments.experiment import load_experiment
 from model import ScenarioError, load_scenario
 
@@ -228,3 +229,34 @@ def test_levers_that_restate_the_baseline_are_refused(tmp_path, posterior, capsy
     _fails_in_one_line(
         capsys, argv, tmp_path / "out", "counterfactuals[same].levers: change nothing in the run"
     )
+
+
+def test_a_series_change_is_printed_with_its_first_year_of_a_different_value(tmp_path, capsys):
+    # A step interpolation given with two points re-joins the inherited points too: the
+    # burden differs from 1992, long before the 2020 law the file meant (session 39).
+    law = (
+        "state:\n  registration_burden:\n    points: {2019: 0.3, 2020: 0.5}\n"
+        "    interpolation: step\n    source: a test\n"
+    )
+    cf = [
+        {
+            "name": "law",
+            "scenario": str(_counterfactual_file(tmp_path, law)),
+            "question": "What would a 2020 law do?",
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf, end_year=2023)
+    assert main(["experiment", str(file), "--dry-run"]) == 0
+    assert "  law: state.registration_burden (from 1992)" in capsys.readouterr().out
+    experiment = load_experiment(file)
+    assert experiment.changes["law"] == ["state.registration_burden"]  # as the manifest has it
+    # Restating every earlier year's value keeps them: the change starts in 2020.
+    burden = load_scenario(SCENARIOS / "kyrgyzstan.yaml").state.registration_burden
+    points = {year: burden.at(year) for year in range(1991, 2020)} | {2020: 0.5}
+    series = {"points": points, "interpolation": "step", "source": "a test"}
+    kept = yaml.safe_dump({"state": {"registration_burden": series}})
+    cf[0]["scenario"] = str(_counterfactual_file(tmp_path, kept))
+    experiment = load_experiment(
+        write_experiment(tmp_path / "e.yaml", counterfactuals=cf, end_year=2023)
+    )
+    assert dated_experiment_changes(experiment, "law") == ["state.registration_burden (from 2020)"]
