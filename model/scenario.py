@@ -261,8 +261,8 @@ class Scenario(Strict):
     end_year: int = Field(ge=1980, le=2100)
     years_source: Source
     initial_registered: Number
-    population_millions: NonNegativeSeries
-    gdp_per_capita_usd: NonNegativeSeries
+    population_millions: PositiveSeries
+    gdp_per_capita_usd: PositiveSeries
     exchange_rate: PositiveSeries
     usd_cpi: PositiveSeries
     cpi_base_year: Year

@@ -53,6 +53,12 @@ CASES = {
         "state.grant_budget_local.points",
         "negative",
     ),
+    # A country of no people got donor money and ran (session 39's walk-through).
+    "no people": (
+        "population_millions: {points: {1991: 0, 2023: 0}, source: test}\n",
+        "population_millions.points",
+        "value 0.0 in 1991 must be positive",
+    ),
     "non-positive donor weight": (
         "donors:\n  - name: UNDP\n    weight: {value: 0, source: test}\n",
         "donors[UNDP]",
