@@ -24,6 +24,16 @@ def has_posterior(path: str | Path = DEFAULT_POSTERIOR) -> bool:
     return Path(path).exists()
 
 
+def missing_posterior(path: str | Path) -> str:
+    """Say why ``path`` gives no posterior: the committed one is made by ``make recalibrate``.
+
+    Any other file is one the user named, so a mistyped name reads as one.
+    """
+    if Path(path).resolve() == Path(DEFAULT_POSTERIOR).resolve():
+        return "no posterior: `make recalibrate` makes the committed one (docs/calibration.md)"
+    return "file not found"
+
+
 def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
     """Return the posterior particles (parameter columns and normalised ``weight``).
 
@@ -32,7 +42,7 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.exists():
-        raise ScenarioError(path, "", "no posterior: run `ngo-abm calibrate` first")
+        raise ScenarioError(path, "", missing_posterior(path))
     if path.is_dir():
         # pandas would read a folder of Parquet files as one table.
         raise ScenarioError(path, "", "is a folder, not a file")

@@ -44,14 +44,14 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         name_other_kind(args.file, regional=False)
         raise
     out = args.out or Path("out") / "experiments" / args.file.stem
+    # What a run reads first, checked before anything is printed: the posterior draws and
+    # their parameter names, and the folder it would write (nothing is created).
+    parameter_sets(experiment, args.posterior)
+    check_folder(out, "--out")
+    if out.is_dir():
+        check_outputs_kind(out, "--out", "experiment")
     print(describe(experiment, args.posterior), flush=True)
     if args.dry_run:
-        # What a run would read first: the posterior draws, and their parameter names;
-        # and the folder it would write, as the run checks it (nothing is created).
-        parameter_sets(experiment, args.posterior)
-        check_folder(out, "--out")
-        if out.is_dir():
-            check_outputs_kind(out, "--out", "experiment")
         return 0
     with output_folder(out, kind="experiment"):
         # Only once the inputs and the backend have passed: a refused rerun keeps the

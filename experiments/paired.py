@@ -27,7 +27,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from calibration.plotting import column_unit
-from calibration.posterior import DEFAULT_POSTERIOR, check_extremes, draw_posterior
+from calibration.posterior import (
+    DEFAULT_POSTERIOR,
+    check_extremes,
+    draw_posterior,
+    missing_posterior,
+)
 from model import OUTPUT_COLUMNS, ScenarioError
 
 from .changes import dated_experiment_changes
@@ -51,8 +56,8 @@ def parameter_sets(
         raise ScenarioError(
             posterior,
             "",
-            "no posterior: run `ngo-abm calibrate` first, or pass --params scenario to use "
-            "the scenarios' own behaviour values",
+            f"{missing_posterior(posterior)}; or pass --params scenario to use the "
+            "scenarios' own behaviour values",
         )
     sets = draw_posterior(spec.draws, spec.seed, posterior)
     low, high = ({n: bound(s[n] for s in sets) for n in sets[0]} for bound in (min, max))
