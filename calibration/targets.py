@@ -28,7 +28,14 @@ from pydantic import (
 )
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
-from model.config_files import Year, first_error, is_whole, read_yaml_mapping
+from model.config_files import (
+    Year,
+    error_message,
+    first_error,
+    is_whole,
+    leading_error,
+    read_yaml_mapping,
+)
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 # Official counts compared with the model but never fitted (``load_unfitted``).
@@ -311,12 +318,11 @@ def _validated(path: Path) -> TargetFile:
     try:
         return TargetFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = leading_error(exc)
         loc = list(err["loc"])
         if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
             entries = data.get("targets")
             entry = entries[loc[1]] if isinstance(entries, list) else None
             if isinstance(entry, dict) and "id" in entry:
                 loc[1] = entry["id"]
-        _, msg = first_error(exc)
-        raise ScenarioError(path, ".".join(str(p) for p in loc), msg) from None
+        raise ScenarioError(path, ".".join(str(p) for p in loc), error_message(err)) from None

@@ -26,8 +26,10 @@ from model.config_files import (
     Name,
     Year,
     check_own_values,
+    error_message,
     field_path,
     first_repeated,
+    leading_error,
     named_file,
     named_item,
     plain_python,
@@ -347,7 +349,7 @@ def _validated(path: Path, data: dict[str, Any]) -> ExperimentSpec:
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = leading_error(exc)
         raise ScenarioError(path, field_path(err["loc"], data), _message(err)) from None
 
 
@@ -355,9 +357,7 @@ def _message(err: dict[str, Any]) -> str:
     if err["type"] == "extra_forbidden" and "levers" in err["loc"][:-1]:
         # A mistyped lever: say which there are, as for a mechanism.
         return f"unknown lever (the levers: {', '.join(Levers.model_fields)})"
-    return {"extra_forbidden": "unknown key", "missing": "required field is missing"}.get(
-        err["type"], err["msg"].removeprefix("Value error, ")
-    )
+    return error_message(err)
 
 
 def _with_end_year(path: Path, scenario: Scenario, end_year: int | None) -> Scenario:
@@ -366,7 +366,7 @@ def _with_end_year(path: Path, scenario: Scenario, end_year: int | None) -> Scen
     try:
         return Scenario.model_validate({**scenario.model_dump(), "end_year": end_year})
     except ValidationError as exc:
-        raise ScenarioError(path, "end_year", _message(exc.errors()[0])) from None
+        raise ScenarioError(path, "end_year", _message(leading_error(exc))) from None
 
 
 def _check_pairable(path: Path, where: str, baseline: Scenario, other: Scenario) -> None:

@@ -10,6 +10,7 @@ Source: the project's rules for inputs.
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import os
 import re
@@ -357,20 +358,47 @@ def _child(data: Any, part: Any) -> Any:
     return None
 
 
+def leading_error(exc: ValidationError) -> dict[str, Any]:
+    """Return the problem a one-line report gives: the first, unless it is a mistyped key.
+
+    A required key given under another name is both missing and unknown; the unknown key
+    is what the user wrote, so it is reported, with the missing name it is closest to
+    (``replicats: unknown key (did you mean replicates?)``).
+    """
+    errors = exc.errors()
+    first = errors[0]
+    if first["type"] != "missing":
+        return first
+    parent = first["loc"][:-1]
+    missing = [
+        str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent
+    ]
+    for err in errors:
+        if err["type"] == "extra_forbidden" and err["loc"][:-1] == parent:
+            close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
+            return {**err, "meant": close[0] if close else None}
+    return first
+
+
+def error_message(err: dict[str, Any]) -> str:
+    """Return the message of one problem of ``leading_error``, in the loaders' words."""
+    if err["type"] == "extra_forbidden":
+        meant = err.get("meant")
+        return f"unknown key (did you mean {meant}?)" if meant else "unknown key"
+    if err["type"] == "missing":
+        return "required field is missing"
+    return err["msg"].removeprefix("Value error, ")
+
+
 def first_error(exc: ValidationError, data: Any = None) -> tuple[str, str]:
-    """Return the field and message of a validation error's first problem, for one line.
+    """Return the field and message of a validation error's leading problem, for one line.
 
     Shared by every loader of input files (scenarios, regional files, experiments).
     ``data`` is what was validated: with it, an item of a named list is given by name.
     """
-    err = exc.errors()[0]
+    err = leading_error(exc)
     loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    return field_path(loc, data), msg
+    return field_path(loc, data), error_message(err)
 
 
 def plain_python(value: Any) -> Any:

@@ -359,3 +359,20 @@ def test_a_sector_weight_that_would_overflow_is_refused_in_one_line(repo, write_
     _one_line(status, err, "huge.yaml: programmes[CASDIN bulletin].sectors.weights.ecology: ")
     assert "1000000" in err
     assert not out.exists()
+
+
+def test_a_mistyped_required_key_is_named_as_written(tmp_path, repo):
+    # It read "replicates: required field is missing", without the key the user wrote.
+    text = (repo / "experiments" / "kyrgyzstan_counterfactuals.yaml").read_text(encoding="utf-8")
+    text = text.replace("../scenarios", str(repo / "scenarios"))
+    for right, wrong in (("replicates:", "replicats:"), ("baseline:", "basline:")):
+        path = tmp_path / f"{wrong[:-1]}.yaml"
+        path.write_text(text.replace(f"\n{right}", f"\n{wrong}", 1), encoding="utf-8")
+        status, _, err = run_cli(["experiment", str(path), "--dry-run"])
+        _one_line(status, err, f"{path}: {wrong} unknown key (did you mean {right[:-1]}?)")
+    # A key that is no misspelling of a missing one is unknown, without a guess.
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(text + "colour: red\n", encoding="utf-8")
+    status, _, err = run_cli(["experiment", str(extra), "--dry-run"])
+    _one_line(status, err, f"{extra}: colour: unknown key")
+    assert "did you mean" not in err
