@@ -85,7 +85,13 @@ def _input(change: str) -> str:
     return "parameters." + change.removeprefix("fixed.") if change.startswith("fixed.") else change
 
 
-def run_changes(path: Path, loaded, overrides: dict, source: str) -> str | None:
+def run_changes(
+    path: Path,
+    loaded,
+    overrides: dict,
+    source: str,
+    remedy: str = "run with --params scenario to use the file's values",
+) -> str | None:
     """Check a run of ``path`` and say what its file changes, for the run's log.
 
     ``loaded`` is the file's scenario (or region). Its changes are those from the farthest
@@ -109,7 +115,7 @@ def run_changes(path: Path, loaded, overrides: dict, source: str) -> str | None:
         if replaced:
             message = (
                 f"changed from {base_file.name}, but the {source} replaces it in every run; "
-                "run with --params scenario to use the file's values"
+                f"{remedy}"
             )
             raise ScenarioError(path, replaced[0], message)
     if scenario:

@@ -34,6 +34,7 @@ from calibration.posterior import DEFAULT_POSTERIOR, check_extremes, has_posteri
 from model import Scenario, ScenarioError, load_scenario
 from model.limits import MAX_RUNS
 
+from .replaced_values import run_changes
 from .runner import RunTask, derived_seed, map_runs, run_batch
 from .sensitivity_outputs import build_manifest, check_out_folder, write_outputs
 from .sensitivity_ranges import PRIORS, held_values, sampling_problem
@@ -284,7 +285,13 @@ def run_sensitivity(
     for stat in STATISTICS:
         if not scenario.start_year <= stat.years[0] <= stat.years[1] <= scenario.end_year:
             field = "start_year" if stat.years[0] < scenario.start_year else "end_year"
-            raise ScenarioError(scenario_path, field, f"{stat.name} needs {stat.years}")
+            first, last = stat.years
+            when = f"in {first}" if first == last else f"in {first}-{last}"
+            found = (
+                f"the analysis reads {stat.name} {when}, outside the scenario's years "
+                f"({scenario.start_year}-{scenario.end_year})"
+            )
+            raise ScenarioError(scenario_path, field, found)
     problem, source = sampling_problem(scenario.country, posterior)
     held = held_values(scenario.country, posterior)
     check_extremes(scenario, held, held, posterior)
@@ -292,6 +299,12 @@ def run_sensitivity(
         {n: b[end] for n, b in zip(problem["names"], problem["bounds"], strict=True)}
         for end in (0, 1)
     )
+    # A file's own value of a varied (or held) parameter is never used: refused, as a run
+    # with the posterior refuses it, rather than analysed as if it were.
+    run_changes(
+        Path(scenario_path), scenario, low | held, "sensitivity analysis",
+        remedy="it varies every calibrated parameter, so the file's value is never used",
+    )  # fmt: skip
     check_extremes(scenario, low, high, posterior if has_posterior(posterior) else PRIORS)
     check_size(method, samples, len(problem["names"]), replicates)
     check_out_folder(Path(out), method)

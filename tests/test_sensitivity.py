@@ -172,3 +172,29 @@ def test_the_calibrated_parameters_a_posterior_lacks_are_named(posterior):
     problem, source = sampling_problem("kyrgyzstan", posterior)
     assert "held at the scenario's values: " in source and "civic_rate" in source
     assert "civic_rate" not in problem["names"]
+
+
+def test_a_file_value_it_varies_or_a_year_it_lacks_is_refused(tmp_path, posterior, capsys):
+    # Both ran or failed unclearly: the file's funding_rate was replaced without a word,
+    # and a run ending in 2005 read "end_year: registered_2010 needs (2010, 2010)".
+    behaviour = (ROOT / "scenarios" / "behaviour.yaml").read_text(encoding="utf-8")
+    changed = tmp_path / "behaviour.yaml"
+    changed.write_text(behaviour.replace("    value: 75\n", "    value: 99\n", 1), encoding="utf-8")
+    assert changed.read_text(encoding="utf-8") != behaviour
+    richer = tmp_path / "richer.yaml"
+    richer.write_text(f"extends: {KYRGYZSTAN}\nbehaviour: {changed}\n", encoding="utf-8")
+    short = tmp_path / "short.yaml"
+    short.write_text(f"extends: {KYRGYZSTAN}\nend_year: 2005\n", encoding="utf-8")
+    cases = (
+        (richer, "behaviour.funding_rate: changed from kyrgyzstan.yaml, but the sensitivity "
+         "analysis replaces it in every run"),
+        (short, "end_year: the analysis reads registered_2010 in 2010, outside the scenario's "
+         "years (1991-2005)"),
+    )  # fmt: skip
+    for scenario, expected in cases:
+        argv = ["sensitivity", "--method", "morris", "--samples", "2", "--replicates", "1"]
+        argv += ["--scenario", str(scenario), "--posterior", str(posterior)]
+        assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and f"{scenario}: {expected}" in err, err
+        assert not (tmp_path / "o").exists()
