@@ -355,7 +355,7 @@ def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
             {
                 "target": part["id"],
                 "quantity": part["quantity"],
-                "reported": part["reported"],
+                "reported": part["reported"].map(_reported),
                 "tol": part["tolerance"].map("{:.0%}".format),
                 "median": part["model_median"].map(_fmt),
                 "90% interval": [
@@ -381,6 +381,16 @@ def verdicts(table: pd.DataFrame) -> list[str]:
         ("yes" if met else "NO") + ("" if sure else UNSETTLED)
         for met, sure in zip(table["within_tolerance"], table["settled"], strict=True)
     ]
+
+
+def _reported(value) -> str:
+    """Return a reported figure as written: a whole number without ``.0``, a bound as is.
+
+    A column of numbers only (a block with no bound or range) is read as floats.
+    """
+    if isinstance(value, (int, float, np.number)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _fmt(x: float) -> str:

@@ -81,8 +81,9 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
     years = sorted(summary.year.unique())
     print(
         "paired difference from the baseline (counterfactual - baseline), median [10%, 90%] "
-        "over the replicates; 0 exactly zero, +0 or -0 not zero but below the last digit "
-        "shown of the medians:"
+        "over the replicates; 0 exactly zero, +0 or -0 not zero but below the last digit at "
+        "which the baseline's and counterfactual's medians would be shown (summary.csv has "
+        "every value):"
     )
     for name, part in summary.groupby("counterfactual", sort=False):
         print(f"\n{name}:")

@@ -267,7 +267,9 @@ def difference_table(summary: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     Shown no finer than the medians are (``experiments.paired.format_difference``).
     """
     chosen = summary[summary.year.isin(years)]
-    chosen = chosen.assign(output=[f"{o} ({column_unit(o)})" for o in chosen.output])
+    # The rows' own units where the summary has them (``with_units``: the base year named).
+    units = chosen["unit"] if "unit" in chosen else chosen.output.map(column_unit)
+    chosen = chosen.assign(output=[f"{o} ({u})" for o, u in zip(chosen.output, units, strict=True)])
     cells = [
         format_difference((q50, q10, q90), max(abs(b), abs(c)))
         for q10, q50, q90, b, c in zip(
