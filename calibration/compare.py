@@ -6,8 +6,7 @@ the median is itself an estimate from the runs, so its distribution-free 90% con
 interval is given too, and a verdict that interval does not settle is marked;
 ``target_error`` is the same comparison in tolerance units, which calibration minimises.
 The command ``ngo-abm compare`` and the calibration report print and plot this table.
-A run table is checked before it is compared (``check_run_table``): a run folder edited by
-hand may hold text, an empty cell or a negative count where a target reads.
+A run table is checked before it is compared (``calibration.run_checks``).
 """
 
 from __future__ import annotations
@@ -19,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model import ScenarioError
-
 from .median_interval import MEDIAN_LEVEL, median_interval
+from .run_checks import check_run_table
 from .targets import Target
 
 REPLICATE = "replicate"
@@ -193,94 +191,6 @@ def relative_error(target: Target, model_value: float) -> float:
     if model_value > hi:
         return (model_value - hi) / max(abs(hi), 1e-12) if hi != 0 else model_value - hi
     return 0.0
-
-
-def check_targets_fit_runs(
-    targets: Iterable[Target],
-    years: Mapping[str, tuple[int, int]],
-    source: str,
-    year_files: Mapping[str, str | Path] | None = None,
-) -> None:
-    """Raise ``ScenarioError`` if a target reads a year outside its country's run.
-
-    Args:
-        targets: Targets to be compared.
-        years: ``{country: (first_year, last_year)}`` of the runs.
-        source: The targets file, for the message.
-        year_files: ``{country: scenario file}`` where the runs are still to come: the
-            message then names the file and the year that leaves the target out.
-    """
-    for t in targets:
-        span = years.get(t.country)
-        if span is None or span[0] <= t.first_year <= t.last_year <= span[1]:
-            continue
-        if year_files and t.country in year_files:
-            field = "start_year" if t.first_year < span[0] else "end_year"
-            message = f"{span[0]}-{span[1]} leaves out {t.id} ({t.first_year}-{t.last_year})"
-            raise ScenarioError(year_files[t.country], field, f"{message} of {source}")
-        raise ScenarioError(
-            source, f"targets.{t.id}", f"years outside the run ({span[0]}-{span[1]})"
-        )
-
-
-def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str | Path) -> None:
-    """Refuse a run table whose cells the targets read are not all usable numbers.
-
-    Every column a target reads (and ``year``) holds numbers only, none empty or infinite
-    in a year a target reads; a count column (not a share) is never negative.
-
-    Raises:
-        ScenarioError: naming ``source``, the column and, where it applies, the year.
-    """
-    years = numbers(frame, "year", source, None)
-    if np.isnan(years).any():
-        raise ScenarioError(source, "year", "an empty cell: every row has a year")
-    for t in targets:
-        read = _years_read(years, t)
-        for name in filter(None, (t.column, t.denominator)):
-            values = numbers(frame, name, source, years)
-            empty = read & np.isnan(values)
-            if empty.any():
-                where = f"empty in {years[empty][0]:.0f}, a year target {t.id} reads"
-                raise ScenarioError(source, name, where)
-            # The model writes finite numbers only; an infinite one drops out of the
-            # statistic's runs unseen (the median of the others is shown).
-            infinite = read & np.isinf(values)
-            if infinite.any():
-                where = f"{values[infinite][0]} in {years[infinite][0]:.0f}, a year target {t.id}"
-                raise ScenarioError(source, name, f"{where} reads: not a finite number")
-            negative = np.nan_to_num(values) < 0
-            if not name.startswith("share_") and negative.any():
-                where = f"{values[negative][0]:g} in {years[negative][0]:.0f}"
-                raise ScenarioError(source, name, f"{where}: a count is never negative")
-
-
-def numbers(
-    frame: pd.DataFrame, name: str, source: str | Path, years: np.ndarray | None
-) -> np.ndarray:
-    """Return a run table's column as floats; a text cell (a hand edit) is one line.
-
-    A text cell makes pandas read the whole column as text, which numpy cannot convert.
-    ``years`` (the table's, as numbers) places the cell in the message.
-
-    Raises:
-        ScenarioError: naming ``source``, the column and, with ``years``, the year.
-    """
-    if name not in frame.columns:
-        raise ScenarioError(source, name, "column missing")
-    column = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
-    text = np.isnan(column) & frame[name].notna().to_numpy()
-    if text.any():
-        cell = frame[name].to_numpy()[text][0]
-        year = "" if years is None else f" in {years[text][0]:.0f}"
-        raise ScenarioError(source, name, f"{str(cell)[:20]!r}{year} is not a number")
-    return column
-
-
-def _years_read(years: np.ndarray, target: Target) -> np.ndarray:
-    if target.years is not None:
-        return (years >= target.years[0]) & (years <= target.years[1])
-    return np.isin(years, [y for y in (target.year, target.base_year) if y is not None])
 
 
 def compare(

@@ -28,14 +28,8 @@ from pydantic import (
 )
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
-from model.config_files import (
-    Year,
-    error_message,
-    first_error,
-    is_whole,
-    leading_error,
-    read_yaml_mapping,
-)
+from model.config_files import Year, is_whole, read_yaml_mapping
+from model.input_errors import error_message, first_error, leading_error
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 # Official counts compared with the model but never fitted (``load_unfitted``).

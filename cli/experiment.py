@@ -39,7 +39,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from model import ScenarioError
 
     try:
-        experiment = load_experiment(args.file, args.draws, args.replicates, args.params)
+        experiment = load_experiment(
+            args.file, args.draws, args.replicates, args.params, args.posterior
+        )
     except ScenarioError:
         name_other_kind(args.file, regional=False)
         raise

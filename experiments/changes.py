@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # the regional layer is imported only where it runs
 
 # How a lever's change is named among a counterfactual's changes.
 LEVERS = "levers: "
+# A regional file's years of printed ties and of network snapshots (outputs only).
+REGIONAL_OUTPUT_YEARS = ("report_years", "network_years")
 # Fields that name, span or source a scenario rather than describe a policy.
 DESCRIPTIVE_FIELDS = ("name", "description", "end_year", "years_source")
 
@@ -239,11 +241,13 @@ def region_differs_in_run(baseline: Region, other: Region) -> bool:
     """Return whether regional ``other`` differs from ``baseline`` in what its runs read.
 
     The regional file's dated items lie within the run (``model.regional_files``), so its
-    own changes count; a country file's count only where they fall in the run's years
-    (``differs_in_run``).
+    own changes count, but for the years it prints or draws; a country file's count only
+    where they fall in the run's years (``differs_in_run``).
     """
     shared = set(baseline.countries) & set(other.countries)
-    own = [c for c in region_changes(baseline, other) if c.split(".")[0] not in shared]
+    # The years printed or drawn choose outputs, not what the model does.
+    read = [c for c in region_changes(baseline, other) if c not in REGIONAL_OUTPUT_YEARS]
+    own = [c for c in read if c.split(".")[0] not in shared]
     return bool(own) or any(
         differs_in_run(baseline.countries[c], other.countries[c]) for c in shared
     )

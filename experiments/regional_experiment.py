@@ -31,12 +31,11 @@ from model.config_files import (
     Strict,
     Year,
     check_own_values,
-    first_error,
     first_repeated,
     named_file,
-    named_item,
     read_yaml_mapping,
 )
+from model.input_errors import first_error, named_item
 from model.limits import MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_files import load_region, resolve_region

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from calibration.priors import load_priors
+from calibration.posterior import has_posterior, posterior_median
 from model import Scenario, ScenarioError, load_scenario
 from model.config_files import read_yaml_mapping
 from model.extends import resolve_path
@@ -31,14 +29,14 @@ def scenario_values_replaced(parent: Scenario, child: Scenario, overrides: dict)
     return [c.removesuffix(".value") for c in values if c not in kept]
 
 
-def calibrated_values() -> dict[str, float]:
-    """Return every calibrated parameter (``calibration/priors.yaml``) at its prior median.
+def calibrated_values(posterior: str | Path) -> dict[str, float]:
+    """Return the parameters ``posterior``'s draws set, at its medians (none if it is absent).
 
-    The values stand for any draw: which of a file's values a draw replaces depends on the
-    parameters it sets, not on their values.
+    The medians stand for any draw: which of a file's values a draw replaces depends on the
+    parameters it sets, not on their values. An absent file is refused where the draws are
+    taken (``experiments.paired.parameter_sets``).
     """
-    priors = load_priors()
-    return {name: float(spec.quantiles(np.array([0.5]))[0]) for name, spec in priors.items()}
+    return posterior_median(posterior) if has_posterior(posterior) else {}
 
 
 def counterfactual_changes(
@@ -46,9 +44,9 @@ def counterfactual_changes(
 ) -> list[str]:
     """Return what counterfactual ``other`` changes; refuse a change the draws replace.
 
-    ``calibrated`` holds the parameters the runs' posterior draws set (empty when the
-    files' own values run, ``params: scenario``). A fixed behaviour parameter or the
-    initial register is the file's to change.
+    ``calibrated`` holds the parameters the runs' posterior draws set (``calibrated_values``;
+    empty when the files' own values run, ``params: scenario``). A parameter the posterior
+    does not hold (a fixed behaviour parameter, the initial register) is the file's to change.
 
     Raises:
         ScenarioError: naming ``where`` in ``path`` and the first value replaced.

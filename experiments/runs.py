@@ -20,8 +20,9 @@ from typing import Any
 import pandas as pd
 
 from calibration.atomic import remove_output, write_text_atomic
-from calibration.compare import check_targets_fit_runs, compare, numbers
+from calibration.compare import compare
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
+from calibration.run_checks import check_targets_fit_runs, numbers
 from calibration.targets import (
     DEFAULT_TARGETS,
     DEFAULT_UNFITTED,
@@ -255,7 +256,7 @@ def check_numbers(frame: pd.DataFrame, columns, table: Path) -> None:
     """Raise ``ScenarioError`` for a cell of ``columns`` that is not a number (hand edits).
 
     Empty cells and negative counts are the comparison's to judge, where a target reads
-    them (``calibration.compare.check_run_table``).
+    them (``calibration.run_checks.check_run_table``).
     """
     years = numbers(frame, "year", table, None)  # first: it places the other cells
     for column in columns:

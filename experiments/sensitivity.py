@@ -299,13 +299,14 @@ def run_sensitivity(
         {n: b[end] for n, b in zip(problem["names"], problem["bounds"], strict=True)}
         for end in (0, 1)
     )
+    check_extremes(scenario, low, high, posterior if has_posterior(posterior) else PRIORS)
     # A file's own value of a varied (or held) parameter is never used: refused, as a run
     # with the posterior refuses it, rather than analysed as if it were.
     run_changes(
         Path(scenario_path), scenario, low | held, "sensitivity analysis",
-        remedy="it varies every calibrated parameter, so the file's value is never used",
+        remedy="it varies (or holds) every calibrated parameter the posterior or priors "
+        "give, so the file's value is never used",
     )  # fmt: skip
-    check_extremes(scenario, low, high, posterior if has_posterior(posterior) else PRIORS)
     check_size(method, samples, len(problem["names"]), replicates)
     check_out_folder(Path(out), method)
     manifest = build_manifest(

@@ -21,20 +21,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from calibration.posterior import DEFAULT_POSTERIOR
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
 from model.config_files import (
     Name,
     Year,
     check_own_values,
-    error_message,
-    field_path,
     first_repeated,
-    leading_error,
     named_file,
-    named_item,
     plain_python,
     read_yaml_mapping,
 )
+from model.input_errors import error_message, field_path, leading_error, named_item
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
 
@@ -246,6 +244,7 @@ def load_experiment(
     draws: int | None = None,
     replicates: int | None = None,
     params: str | None = None,
+    posterior: str | Path = DEFAULT_POSTERIOR,
 ) -> Experiment:
     """Load and validate an experiment file and its scenarios.
 
@@ -254,21 +253,26 @@ def load_experiment(
         draws: Overrides the file's number of draws.
         replicates: Overrides the file's number of replicates.
         params: Overrides the file's ``params`` (``posterior`` or ``scenario``).
+        posterior: The posterior whose draws the runs take (``params: posterior``).
 
     Raises:
         ScenarioError: one line naming the file (experiment or scenario) and the field.
     """
     path = Path(path)
-    return build_experiment(path, _read_spec(path, draws, replicates, params))
+    return build_experiment(path, _read_spec(path, draws, replicates, params), posterior)
 
 
-def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
+def build_experiment(
+    path: Path, spec: ExperimentSpec, posterior: str | Path = DEFAULT_POSTERIOR
+) -> Experiment:
     """Resolve a validated experiment's scenarios and what each counterfactual changes.
 
     Args:
         path: The experiment file (or a name for one built in memory): scenario paths are
             relative to its folder, and errors name it.
         spec: The validated experiment.
+        posterior: The posterior whose draws the runs take: a counterfactual may not
+            change a parameter they set.
 
     Raises:
         ScenarioError: one line naming the file (experiment or scenario) and the field.
@@ -280,7 +284,7 @@ def build_experiment(path: Path, spec: ExperimentSpec) -> Experiment:
     scenarios = {BASELINE: baseline}
     changes = {}
     # What the posterior's draws replace in every run; nothing when the files' values run.
-    calibrated = calibrated_values() if spec.params == "posterior" else {}
+    calibrated = calibrated_values(posterior) if spec.params == "posterior" else {}
     for item in spec.counterfactuals:
         item_field = named_item("counterfactuals", item.name)
         where = f"{item_field}.scenario"

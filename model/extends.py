@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config_files import ScenarioError, first_repeated, named_item, read_yaml_mapping
+from .config_files import ScenarioError, first_repeated, read_yaml_mapping
+from .input_errors import named_item
 from .limits import MAX_NESTING
 
 

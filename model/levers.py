@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .config_files import ScenarioError, first_error, is_number, is_whole
+from .config_files import ScenarioError, is_number, is_whole
+from .input_errors import first_error
 from .limits import MAX_YEAR, MIN_YEAR
 from .scenario import Scenario
 

@@ -17,7 +17,8 @@ from typing import ClassVar
 
 from pydantic import ValidationError, model_validator
 
-from .config_files import ScenarioError, Source, Strict, first_error, read_yaml_mapping
+from .config_files import ScenarioError, Source, Strict, read_yaml_mapping
+from .input_errors import first_error
 
 
 class Parameter(Strict):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .config_files import ScenarioError, first_error, named_file, named_item
+from .config_files import ScenarioError, named_file
 from .extends import resolve_extends
+from .input_errors import first_error, named_item
 from .regional_scenario import Region, RegionalSpec
 from .scenario import Scenario, load_scenario
 

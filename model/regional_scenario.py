@@ -19,16 +19,8 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .config_files import (
-    ScenarioError,
-    Source,
-    Strict,
-    Year,
-    first_error,
-    first_repeated,
-    named_item,
-    param_number,
-)
+from .config_files import ScenarioError, Source, Strict, Year, first_repeated, param_number
+from .input_errors import first_error, named_item
 from .parameters import Parameter, ParameterSet
 from .scenario import COUNTRIES, SECTORS, Number, Scenario, SectorWeights
 

@@ -24,15 +24,9 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .config_files import (
-    ScenarioError,
-    Source,
-    Strict,
-    Year,
-    first_error,
-    param_number,
-)
+from .config_files import ScenarioError, Source, Strict, Year, param_number
 from .extends import resolve_extends
+from .input_errors import first_error
 from .limits import MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
 from .parameters import Behaviour, load_behaviour
 

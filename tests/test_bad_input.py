@@ -370,6 +370,11 @@ def test_a_mistyped_required_key_is_named_as_written(tmp_path, repo):
         path.write_text(text.replace(f"\n{right}", f"\n{wrong}", 1), encoding="utf-8")
         status, _, err = run_cli(["experiment", str(path), "--dry-run"])
         _one_line(status, err, f"{path}: {wrong} unknown key (did you mean {right[:-1]}?)")
+    # Beside another unknown key, the one that reads as the missing key is named.
+    both = tmp_path / "both.yaml"
+    both.write_text(text.replace("\nreplicates:", "\ncolour: red\nreplicats:", 1))
+    status, _, err = run_cli(["experiment", str(both), "--dry-run"])
+    _one_line(status, err, f"{both}: replicats: unknown key (did you mean replicates?)")
     # A key that is no misspelling of a missing one is unknown, without a guess.
     extra = tmp_path / "extra.yaml"
     extra.write_text(text + "colour: red\n", encoding="utf-8")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from test_experiment import SCENARIOS, write_experiment, write_posterior
@@ -260,3 +261,22 @@ def test_a_series_change_is_printed_with_its_first_year_of_a_different_value(tmp
         write_experiment(tmp_path / "e.yaml", counterfactuals=cf, end_year=2023)
     )
     assert dated_experiment_changes(experiment, "law") == ["state.registration_burden (from 2020)"]
+
+
+def test_what_the_draws_replace_is_read_from_the_posterior_the_runs_take(tmp_path, posterior):
+    # It was read from calibration/priors.yaml whatever --posterior said (session 39 review).
+    cf = [
+        {
+            "name": "x",
+            "scenario": str(_behaviour_with(tmp_path, "legitimation", 0.9)),
+            "question": "What would this change?",
+        }
+    ]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    # The small posterior holds no legitimation: the file's value runs.
+    experiment = load_experiment(file, posterior=posterior)
+    assert experiment.changes["x"] == ["behaviour.legitimation.value"]
+    wider = tmp_path / "wider.parquet"
+    pd.read_parquet(posterior).assign(legitimation=0.3).to_parquet(wider)
+    with pytest.raises(ScenarioError, match="legitimation, which the posterior's draws replace"):
+        load_experiment(file, posterior=wider)

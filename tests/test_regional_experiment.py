@@ -250,6 +250,17 @@ def test_a_country_change_after_the_run_is_refused(tmp_path):
         "counterfactuals[cf].scenario: changes nothing in the run: its changes "
         "(kyrgyzstan.state.foreign_funding_restriction)",
     )
+    # Nor do the years a run prints or draws change what it does.
+    printed = tmp_path / "printed.yaml"
+    printed.write_text(
+        f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: Printed\n"
+        "report_years: [2000, 2023]\nnetwork_years: [2000]\n"
+    )
+    _refused(
+        _experiment_with(tmp_path, printed),
+        tmp_path,
+        "changes nothing in the run: its changes (network_years, report_years)",
+    )
 
 
 def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_path):

@@ -7,7 +7,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from calibration.compare import check_targets_fit_runs
+from calibration.run_checks import check_targets_fit_runs
 from calibration.targets import (
     DEFAULT_TARGETS,
     Target,

@@ -1,0 +1,108 @@
+"""Run tables checked before they are compared with the targets.
+
+A target must read years the run has (``check_targets_fit_runs``), and a run table's cells
+that a target reads must be usable numbers (``check_run_table``): a run folder edited by
+hand may hold text, an empty cell or a negative count where a target reads. Used by
+``ngo-abm compare`` and ``experiments.runs`` before ``calibration.compare.compare``.
+Source: the project's rules for inputs (bad input is one line naming the file and field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model import ScenarioError
+
+from .targets import Target
+
+
+def check_targets_fit_runs(
+    targets: Iterable[Target],
+    years: Mapping[str, tuple[int, int]],
+    source: str,
+    year_files: Mapping[str, str | Path] | None = None,
+) -> None:
+    """Raise ``ScenarioError`` if a target reads a year outside its country's run.
+
+    Args:
+        targets: Targets to be compared.
+        years: ``{country: (first_year, last_year)}`` of the runs.
+        source: The targets file, for the message.
+        year_files: ``{country: scenario file}`` where the runs are still to come: the
+            message then names the file and the year that leaves the target out.
+    """
+    for t in targets:
+        span = years.get(t.country)
+        if span is None or span[0] <= t.first_year <= t.last_year <= span[1]:
+            continue
+        if year_files and t.country in year_files:
+            field = "start_year" if t.first_year < span[0] else "end_year"
+            message = f"{span[0]}-{span[1]} leaves out {t.id} ({t.first_year}-{t.last_year})"
+            raise ScenarioError(year_files[t.country], field, f"{message} of {source}")
+        raise ScenarioError(
+            source, f"targets.{t.id}", f"years outside the run ({span[0]}-{span[1]})"
+        )
+
+
+def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str | Path) -> None:
+    """Refuse a run table whose cells the targets read are not all usable numbers.
+
+    Every column a target reads (and ``year``) holds numbers only, none empty or infinite
+    in a year a target reads; a count column (not a share) is never negative.
+
+    Raises:
+        ScenarioError: naming ``source``, the column and, where it applies, the year.
+    """
+    years = numbers(frame, "year", source, None)
+    if np.isnan(years).any():
+        raise ScenarioError(source, "year", "an empty cell: every row has a year")
+    for t in targets:
+        read = _years_read(years, t)
+        for name in filter(None, (t.column, t.denominator)):
+            values = numbers(frame, name, source, years)
+            empty = read & np.isnan(values)
+            if empty.any():
+                where = f"empty in {years[empty][0]:.0f}, a year target {t.id} reads"
+                raise ScenarioError(source, name, where)
+            # The model writes finite numbers only; an infinite one drops out of the
+            # statistic's runs unseen (the median of the others is shown).
+            infinite = read & np.isinf(values)
+            if infinite.any():
+                where = f"{values[infinite][0]} in {years[infinite][0]:.0f}, a year target {t.id}"
+                raise ScenarioError(source, name, f"{where} reads: not a finite number")
+            negative = np.nan_to_num(values) < 0
+            if not name.startswith("share_") and negative.any():
+                where = f"{values[negative][0]:g} in {years[negative][0]:.0f}"
+                raise ScenarioError(source, name, f"{where}: a count is never negative")
+
+
+def numbers(
+    frame: pd.DataFrame, name: str, source: str | Path, years: np.ndarray | None
+) -> np.ndarray:
+    """Return a run table's column as floats; a text cell (a hand edit) is one line.
+
+    A text cell makes pandas read the whole column as text, which numpy cannot convert.
+    ``years`` (the table's, as numbers) places the cell in the message.
+
+    Raises:
+        ScenarioError: naming ``source``, the column and, with ``years``, the year.
+    """
+    if name not in frame.columns:
+        raise ScenarioError(source, name, "column missing")
+    column = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+    text = np.isnan(column) & frame[name].notna().to_numpy()
+    if text.any():
+        cell = frame[name].to_numpy()[text][0]
+        year = "" if years is None else f" in {years[text][0]:.0f}"
+        raise ScenarioError(source, name, f"{str(cell)[:20]!r}{year} is not a number")
+    return column
+
+
+def _years_read(years: np.ndarray, target: Target) -> np.ndarray:
+    if target.years is not None:
+        return (years >= target.years[0]) & (years <= target.years[1])
+    return np.isin(years, [y for y in (target.year, target.base_year) if y is not None])

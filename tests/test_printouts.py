@@ -1,0 +1,129 @@
+"""What the commands print, as a reader of their output needs it (session 39's walk-through).
+
+Reported whole numbers without a trailing ``.0``; the official counts never fitted in the
+countries' order of the table above them; a regional experiment's money in the unit
+``summary.csv`` gives; a run's changes with each series' first year of a different value
+and a changed end year; a lever's change dated too; and a missing posterior named for
+what it is.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from calibration.compare import format_table
+from calibration.posterior import DEFAULT_POSTERIOR, missing_posterior
+from cli.main import main
+from experiments.changes import dated_experiment_changes
+from experiments.experiment import experiment_from_mapping
+from experiments.regional_experiment import difference_table
+
+REPO = Path(__file__).resolve().parents[1]
+KYRGYZSTAN = REPO / "scenarios" / "kyrgyzstan.yaml"
+
+
+def _table(reported: list) -> pd.DataFrame:
+    n = len(reported)
+    return pd.DataFrame(
+        {
+            "country": ["kazakhstan"] * n,
+            "id": [f"t{i}" for i in range(n)],
+            "quantity": ["registered"] * n,
+            "reported": reported,
+            "tolerance": [0.1] * n,
+            "model_median": [1578.0] * n,
+            "model_q05": [1500.0] * n,
+            "model_q95": [1600.0] * n,
+            "rel_error": [-0.014] * n,
+            "within_tolerance": [True] * n,
+            "settled": [True] * n,
+        }
+    )
+
+
+def test_reported_whole_numbers_print_without_a_decimal_point():
+    # A column of numbers only was read as floats and printed "1600.0".
+    rows = format_table(_table([1600.0, 0.5])).splitlines()[2:]
+    assert [row.split()[2] for row in rows] == ["1600", "0.5"]
+    mixed = format_table(_table([">=22000", 23335])).splitlines()[2:]
+    assert [row.split()[2] for row in mixed] == [">=22000", "23335"]
+
+
+def test_the_unfitted_counts_follow_the_countries_of_the_table_above(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    region = str(REPO / "scenarios" / "central_asia.yaml")
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))
+    assert main(["compare", region, "--replicates", "1", "--out", str(tmp_path / "r")]) == 0
+    blocks = re.findall(r"^(\w+): \d+/\d+ (targets|counts)", "\n".join(printed), re.M)
+    targets = [c for c, kind in blocks if kind == "targets"]
+    counts = [c for c, kind in blocks if kind == "counts"]
+    assert len(targets) == 3 and counts == [c for c in targets if c in counts]
+    assert counts != ["uzbekistan", "kyrgyzstan", "kazakhstan"]  # the counts file's order
+
+
+def test_a_regional_difference_is_labelled_with_the_summarys_unit():
+    # It read "constant US$ (the scenario's base year)" beside a summary.csv naming 2023.
+    summary = pd.DataFrame(
+        {
+            "counterfactual": ["cf"],
+            "country": ["kazakhstan"],
+            "output": ["donor_budget_usd"],
+            "unit": ["constant 2023 US$"],
+            "year": [2010],
+            "baseline_median": [3.0e7],
+            "counterfactual_median": [3.0e7],
+            "difference_q10": [-38.8],
+            "difference_q50": [-33.7],
+            "difference_q90": [-28.6],
+        }
+    )
+    table = difference_table(summary, [2010])
+    assert table.index[0] == ("donor_budget_usd (constant 2023 US$)", "kazakhstan")
+
+
+def test_a_run_prints_each_series_first_year_and_a_changed_end_year(tmp_path, capsys):
+    law = tmp_path / "law.yaml"
+    law.write_text(
+        f"extends: {KYRGYZSTAN}\nend_year: 2030\nstate:\n  registration_burden:\n"
+        "    points: {2019: 0.3, 2020: 0.5}\n    interpolation: step\n    source: a test\n",
+        encoding="utf-8",
+    )
+    argv = ["run", str(law), "--params", "scenario", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    expected = "changes from kyrgyzstan.yaml: state.registration_burden (from 1992), "
+    assert first == expected + "end_year 2023 -> 2030"
+
+
+def test_a_levers_change_is_dated_against_the_scenario_it_acts_on(tmp_path):
+    spec = {
+        "name": "levers",
+        "baseline": str(KYRGYZSTAN),
+        "counterfactuals": [
+            {
+                "name": "cut",
+                "scenario": str(KYRGYZSTAN),
+                "question": "What if donors were cut from 2012?",
+                "levers": {"foreign_cut_year": 2012, "foreign_cut_depth": 0.5},
+            }
+        ],
+        "outputs": ["registered"],
+        "key_years": [2012],
+        "draws": 2,
+        "replicates": 1,
+        "seed": 1,
+    }
+    experiment = experiment_from_mapping(tmp_path / "nb.ipynb", spec)
+    assert experiment.changes["cut"] == ["levers: state.foreign_funding_restriction"]
+    dated = dated_experiment_changes(experiment, "cut")
+    assert dated == ["levers: state.foreign_funding_restriction (from 2012)"]
+
+
+def test_a_missing_posterior_is_named_for_what_it_is(tmp_path):
+    # Both read "run `ngo-abm calibrate` first", the old ABC-SMC, whatever the file.
+    assert "make recalibrate" in missing_posterior(DEFAULT_POSTERIOR)
+    assert missing_posterior(tmp_path / "mistyped.parquet") == "file not found"
