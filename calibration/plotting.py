@@ -242,7 +242,7 @@ def comparison_figure(
 
 def timeseries_figure(frame: pd.DataFrame, country: str, targets: Iterable[Target], title: str):
     """Return the run figure: registered, operational and reporting NGOs over time."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
     colors = {"registered": "tab:blue", "operational": "tab:orange", "reporting": "tab:green"}
     kinds = set()
     for column, color in colors.items():
@@ -250,14 +250,16 @@ def timeseries_figure(frame: pd.DataFrame, country: str, targets: Iterable[Targe
         for t in targets:
             if t.country == country and t.column == column and t.denominator is None:
                 reported_point(ax, t, color=color)
-                kinds.add(t.kind)
+                # A ratio of two years is not drawn (``reported_point``): no legend entry.
+                if t.base_year is None:
+                    kinds.add(t.kind)
     ax.set_xlabel("year")
     ax.set_ylabel("NGOs")
     ax.set_title(title, fontsize=10)
     handles, _ = ax.get_legend_handles_labels()
     # The reported figures take their series' colour; their markers say what kind they are.
     handles += reported_handles(kinds, color="0.3")
-    ax.legend(handles=handles, fontsize=7, ncols=3, loc="upper left")
+    # Below the axes: inside, it covered the curves where they are highest.
+    fig.legend(handles=handles, fontsize=7, ncols=3, loc="outside lower center", frameon=False)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     return fig

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from model import ScenarioError
+from model.config_files import is_whole
 
 DEFAULT_POSTERIOR = Path(__file__).with_name("posterior.parquet")
 WEIGHT = "weight"
@@ -135,6 +136,11 @@ def draw_posterior(
         seed: Seed of the draw (the same seed gives the same draws).
         path: Posterior file, or an already loaded posterior table.
     """
+    # Named here: numpy's own errors (negative dimensions, a generator as seed) did not.
+    if not is_whole(n, 1):
+        raise ScenarioError("n", "", f"must be a whole number from 1, got {n!r}")
+    if not is_whole(seed, 0):
+        raise ScenarioError("seed", "", f"must be a whole number from 0, got {seed!r}")
     posterior = path if isinstance(path, pd.DataFrame) else load_posterior(path)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9057]))
     weights = posterior[WEIGHT].to_numpy()

@@ -155,7 +155,11 @@ def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
         ax.set_xlabel("year")
         ax.grid(alpha=0.3)
     axes.flat[0].set_ylabel(f"NGO income, {unit}")
-    axes.flat[0].legend(fontsize=8, loc="upper left")
+    # Below the panels: inside, it covered the baseline's peak.
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels, fontsize=8, loc="outside lower center", ncols=len(labels), frameon=False
+    )
     fig.suptitle(
         f"NGO income by source (median of each source over {_runs_text(experiment)}, stacked)",
         fontsize=11,

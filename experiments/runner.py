@@ -27,7 +27,7 @@ from tqdm import tqdm
 from model import Scenario, ScenarioError, simulate
 from model.code import model_fingerprint
 from model.config_files import is_whole
-from model.limits import MAX_SEED
+from model.limits import MAX_SEED, MAX_WORKERS
 
 from .lifetime import die_with, guard_forkserver, signals_held, stop_workers
 from .scheduler import FLAG, LOST_SCHEDULER, open_client
@@ -161,6 +161,7 @@ def imap_runs(
         workers: Local worker processes (1 runs in this process).
         scheduler: Address of an existing dask.distributed scheduler; overrides workers.
     """
+    check_worker_count(workers)
     if scheduler:
         yield from _imap_dask(fn, tasks, scheduler)
     elif workers <= 1 or len(tasks) <= 1:
@@ -170,6 +171,17 @@ def imap_runs(
         yield from _imap_pool(fn, tasks, workers)
 
 
+def check_worker_count(workers: Any) -> None:
+    """Refuse a worker count that is not a whole number from 1 to ``MAX_WORKERS``.
+
+    From Python, 0 or -1 ran in this process without a word and 1.5 or "2" failed deep in
+    ``multiprocessing``; the command line's ``--workers`` has the same bounds.
+    """
+    if not is_whole(workers, 1) or workers > MAX_WORKERS:
+        found = f"must be a whole number from 1 to {MAX_WORKERS}, got {workers!r}"
+        raise ScenarioError("workers", "", found)
+
+
 @contextmanager
 def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
     """Keep ``workers`` local processes for many ``map_runs`` calls (``None`` for one).
@@ -177,6 +189,7 @@ def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
     Many short calls in a row (a Markov chain's steps) then pay the workers' start-up,
     imports and compiled code's loading once rather than at every call.
     """
+    check_worker_count(workers)
     if workers <= 1:
         yield None
         return

@@ -224,9 +224,12 @@ def ranking_figure(method: str, table: pd.DataFrame, title: str):
             )
             ax.set_xlabel("Sobol index (share of the output's variance), 95% CI", fontsize=8)
         else:
+            # SALib's interval is mu* +/- a bootstrap half-width; mu* is a mean of absolute
+            # changes, so the bar stops at 0 rather than cross it.
+            low = np.minimum(part.mu_star_conf, part.mu_star)
             ax.barh(
-                y, part.mu_star, 0.6, xerr=part.mu_star_conf, color="tab:blue", label="mu*",
-                capsize=2, error_kw={"lw": 0.8},
+                y, part.mu_star, 0.6, xerr=[low, part.mu_star_conf], color="tab:blue",
+                label="mu*", capsize=2, error_kw={"lw": 0.8},
             )  # fmt: skip
             ax.plot(part.sigma, y, "D", color="tab:red", ms=3, label="sigma")
             ax.set_xlabel(

@@ -158,6 +158,10 @@ def manifest_chunks(out: Path) -> list[tuple[Path, str]]:
         ScenarioError: naming the manifest, if it lists none or a file outside ``runs/``.
     """
     path = out / "manifest.json"
+    if not path.exists():
+        # ``run_experiment`` alone stores runs without one: its statistics list the chunks.
+        found = "not found: give the chunks (load_results(DIR, stats.chunks)) or finish it"
+        raise ScenarioError(path, "", f"{found} with write_outputs")
     try:
         listed = json.loads(path.read_text(encoding="utf-8"))["chunk_files"]
         files = [(Path(item["file"]), str(item["key"])) for item in listed]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from calibration.posterior import draw_posterior
 from cli.main import main
 from experiments.experiment import experiment_from_mapping
 from experiments.run_params import replicate_params
@@ -166,3 +167,19 @@ def test_a_closed_pipe_ends_the_command_without_a_traceback(tmp_path, unbuffered
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert done.returncode == 141  # what a shell reports for a command its reader left
     assert (tmp_path / "out" / "timeseries.csv").exists()
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_a_worker_count_that_is_not_a_whole_number_from_1_is_named(scenarios, workers):
+    # 0 and -1 ran in this process without a word; 1.5 and "2" failed inside multiprocessing.
+    with pytest.raises(ScenarioError, match=r"^workers: must be a whole number from 1 to 256"):
+        run_replicates(scenarios["kyrgyzstan"], 1, 2, workers=workers)
+
+
+@pytest.mark.parametrize(
+    ("n", "seed", "name"), [(-1, 1, "n"), (2.5, 1, "n"), (0, 1, "n"), (2, "x", "seed")]
+)
+def test_draw_posterior_names_a_bad_count_or_seed(n, seed, name):
+    # numpy's "negative dimensions are not allowed" and the like, or [] for 0 draws.
+    with pytest.raises(ScenarioError, match=rf"^{name}: must be a whole number"):
+        draw_posterior(n, seed)

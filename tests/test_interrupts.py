@@ -359,6 +359,13 @@ def test_an_empty_chunk_list_is_one_line(tmp_path):
         load_results(out)
 
 
+def test_a_folder_without_a_manifest_says_how_to_read_its_runs(tmp_path):
+    # run_experiment writes no manifest; this read "lists no chunk files ...: run it again".
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ScenarioError, match=r"manifest.json: not found: give the chunks"):
+        load_results(tmp_path / "out")
+
+
 def test_a_rerun_stopped_while_its_chunks_run_leaves_no_manifest_over_them(tmp_path, monkeypatch):
     # A rerun with other inputs rewrites chunks of the same names: the earlier manifest,
     # whose chunk list has the earlier keys, must be gone before the first is written.
