@@ -18,6 +18,8 @@ regional layer draws only from its own keyed streams. The full description is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from mesa import Model
@@ -26,8 +28,9 @@ from .agents import Donor, State
 from .metrics import OUTPUT_COLUMNS
 from .model import NGOModel
 from .population import ApplicantPool
+from .regional_files import load_region
 from .regional_scenario import Programme, Region
-from .rng import KeyedStreams, check_seed, decision_code
+from .rng import KeyedStreams, decision_code, plain_seed
 from .scenario import COUNTRIES, SECTORS, Scenario
 from .ties import EDGE_COLUMNS, MIXED, Participants, TieNetwork, regional_ids, select_participants
 
@@ -111,7 +114,7 @@ class RegionalModel(Model):
     """
 
     def __init__(self, region: Region, rng: int = 0, agents: bool = True, engine: str = "compiled"):
-        check_seed(rng)  # before Mesa's own generator, so that a bad seed is named
+        rng = regional_seed(rng, "rng")  # before Mesa's own generator, so that it is named
         super().__init__(rng=rng)
         self.region = region
         self.params = region.params
@@ -361,10 +364,29 @@ def moved_money(paths: list[float], budgets: list[float], mobility: float) -> li
 REGIONAL_COLUMNS: tuple[str, ...] = ("country", *OUTPUT_COLUMNS, *TIE_COLUMNS)
 
 
+def regional_seed(seed, name: str = "seed") -> int:
+    """Return a checked seed of the regional model: one whole number >= 0, as a Python int.
+
+    The regional streams key it with their own code, so a sequence (which a country's
+    ``simulate`` takes) is refused by name rather than inside the keyed streams.
+    """
+    if isinstance(seed, (tuple, list)):
+        raise ValueError(f"{name}: the regional model's seed is one whole number, got {seed!r}")
+    return plain_seed(seed, name)
+
+
 def simulate_region(
-    region: Region, seed: int = 0, agents: bool = False, engine: str = "compiled"
+    region: Region | str | Path, seed: int = 0, agents: bool = False, engine: str = "compiled"
 ) -> RegionalModel:
-    """Run a regional scenario from its first to its last year; return the finished model."""
-    model = RegionalModel(region, rng=seed, agents=agents, engine=engine)
+    """Run a regional scenario from its first to its last year; return the finished model.
+
+    ``region`` is a loaded region or a regional scenario file (``load_region``), as
+    ``simulate`` takes a country's scenario or its file.
+    """
+    if isinstance(region, (str, Path)):
+        region = load_region(region)
+    if not isinstance(region, Region):
+        raise TypeError(f"region must be a Region or a file name, got {type(region).__name__}")
+    model = RegionalModel(region, rng=regional_seed(seed), agents=agents, engine=engine)
     model.run_for(region.end_year - region.start_year + 1)
     return model

@@ -63,6 +63,9 @@ def load_region(path: str | Path) -> Region:
     """
     path = Path(path)
     data = resolve_region(path)
+    if "country" in data and "countries" not in data:
+        # Not a misspelt ``countries:`` (what the missing key alone would suggest).
+        raise ScenarioError(path, "", "a country's scenario file, not a regional one")
     try:
         spec = RegionalSpec.model_validate(data)
     except ValidationError as exc:

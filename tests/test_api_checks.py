@@ -183,3 +183,20 @@ def test_draw_posterior_names_a_bad_count_or_seed(n, seed, name):
     # numpy's "negative dimensions are not allowed" and the like, or [] for 0 draws.
     with pytest.raises(ScenarioError, match=rf"^{name}: must be a whole number"):
         draw_posterior(n, seed)
+
+
+def test_the_regional_model_takes_what_simulate_takes_and_names_the_rest(repo):
+    # numpy seeds failed inside Mesa, a file name with an AttributeError, a sequence
+    # with an internal value, and a country file read as a misspelt "countries:".
+    from model.regional import simulate_region
+    from model.regional_files import load_region
+
+    region = load_region(repo / "scenarios" / "central_asia.yaml")
+    one = simulate_region(region, seed=np.int64(1)).results()
+    assert one.equals(simulate_region(repo / "scenarios" / "central_asia.yaml", seed=1).results())
+    with pytest.raises(ValueError, match=r"^seed: the regional model's seed is one whole number"):
+        simulate_region(region, seed=(1, 2))
+    with pytest.raises(ValueError, match=r"^seed: must be a whole number"):
+        simulate_region(region, seed=-1)
+    with pytest.raises(ScenarioError, match="a country's scenario file, not a regional one"):
+        load_region(repo / "scenarios" / "kyrgyzstan.yaml")
