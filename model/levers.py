@@ -64,7 +64,7 @@ def apply_levers(
         donor_budget_scale: Multiplies the scenario's ``donor_budget_scale`` (the level of
             every donor's budget path, itself calibrated; 0 to 1,000).
         foreign_cut_year: First year of a restriction on foreign funding; ``None`` (or a
-            depth of 0) means no cut.
+            depth of 0) means no cut. A depth above 0 needs a year.
         foreign_cut_depth: Level of the restriction, 0 to 1: from ``foreign_cut_year`` on,
             ``state.foreign_funding_restriction`` is the larger of the scenario's value
             and this depth (the documented floor; the state's own reaction can still
@@ -97,6 +97,9 @@ def apply_levers(
         {"state_funding_start": state_funding_start, "foreign_cut_year": foreign_cut_year},
     )
     _check_levers(state_grant_scale, donor_budget_scale, foreign_cut_depth, registration_burden)
+    if foreign_cut_year is None and foreign_cut_depth > 0:
+        # A depth with no year cut nothing, without a word.
+        raise ScenarioError(LEVERS, "foreign_cut_year", "a foreign_cut_depth above 0 needs one")
     cuts = foreign_cut_year is not None and foreign_cut_depth > 0
     # A year after the run would change nothing in it (a start: no state grants at all,
     # which state_grant_scale 0 says plainly).

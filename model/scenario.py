@@ -277,6 +277,10 @@ class Scenario(Strict):
             raise ValueError("donor_budget_scale must not be negative")
         if not 0 <= self.initial_registered.value <= MAX_NGOS:
             raise ValueError(f"initial_registered must be between 0 and {MAX_NGOS:,}")
+        if not float(self.initial_registered.value).is_integer():
+            # A count of NGOs: 1.5 ran as 1 and 0.9 as none.
+            found = self.initial_registered.value
+            raise ValueError(f"initial_registered must be a whole number of NGOs, got {found:g}")
         if max(self.population_millions.points.values()) > MAX_POPULATION_MILLIONS:
             raise ValueError(
                 f"population_millions: above {MAX_POPULATION_MILLIONS:,} million in some year"

@@ -200,3 +200,10 @@ def test_the_regional_model_takes_what_simulate_takes_and_names_the_rest(repo):
         simulate_region(region, seed=-1)
     with pytest.raises(ScenarioError, match="a country's scenario file, not a regional one"):
         load_region(repo / "scenarios" / "kyrgyzstan.yaml")
+
+
+def test_a_fractional_initial_register_is_refused(scenarios):
+    # 1.5 NGOs ran as 1 and 0.9 as none, without a word.
+    with pytest.raises(ScenarioError, match="initial_registered must be a whole number of NGOs"):
+        scenarios["kyrgyzstan"].with_params({"initial_registered": 1.5})
+    assert scenarios["kyrgyzstan"].with_params({"initial_registered": 2}).initial_registered

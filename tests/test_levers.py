@@ -138,9 +138,11 @@ def test_foreign_cut_keeps_a_higher_existing_restriction(uzbekistan):
     assert after.at(2010) == before.at(2010) == 0.7
 
 
-@pytest.mark.parametrize("depth, year", [(0.0, 2005), (0.7, None)])
-def test_no_cut_without_depth_or_year(kyrgyzstan, depth, year):
-    assert apply_levers(kyrgyzstan, foreign_cut_year=year, foreign_cut_depth=depth) == kyrgyzstan
+def test_no_cut_without_depth_and_a_depth_needs_a_year(kyrgyzstan):
+    assert apply_levers(kyrgyzstan, foreign_cut_year=2005, foreign_cut_depth=0.0) == kyrgyzstan
+    # A depth with no year returned the scenario unchanged too (session 39: now refused).
+    with pytest.raises(ScenarioError, match="foreign_cut_year: a foreign_cut_depth above 0"):
+        apply_levers(kyrgyzstan, foreign_cut_year=None, foreign_cut_depth=0.7)
 
 
 def test_registration_burden_lever_holds_in_the_soviet_years_too(scenarios):
