@@ -160,9 +160,11 @@ def check_changes_in_run(path: Path, where: str, baseline, other, changes: list[
     They fall outside the years run, or restate the baseline's values in them (a point on
     the baseline's own line).
     """
-    regional = not isinstance(baseline, Scenario)
-    differs = region_differs_in_run if regional else differs_in_run
-    if changes and not differs(baseline, other):
+    if isinstance(baseline, Scenario):
+        differs = differs_in_run(baseline, other)
+    else:
+        differs = region_differs_in_run(baseline, other, changes)
+    if changes and not differs:
         years = f"{baseline.start_year}-{baseline.end_year}"
         found = (
             f"its changes ({', '.join(changes)}) leave every value of the years run ({years}) "
@@ -237,16 +239,17 @@ def region_changes_in_run(baseline: Region, other: Region) -> list[str]:
     return _region_diff(baseline, other, in_run=True)
 
 
-def region_differs_in_run(baseline: Region, other: Region) -> bool:
+def region_differs_in_run(baseline: Region, other: Region, changes: list[str]) -> bool:
     """Return whether regional ``other`` differs from ``baseline`` in what its runs read.
 
-    The regional file's dated items lie within the run (``model.regional_files``), so its
-    own changes count, but for the years it prints or draws; a country file's count only
-    where they fall in the run's years (``differs_in_run``).
+    ``changes`` are ``region_changes(baseline, other)``, which the caller has. The regional
+    file's dated items lie within the run (``model.regional_files``), so its own changes
+    count, but for the years it prints or draws; a country file's count only where they
+    fall in the run's years (``differs_in_run``).
     """
     shared = set(baseline.countries) & set(other.countries)
     # The years printed or drawn choose outputs, not what the model does.
-    read = [c for c in region_changes(baseline, other) if c not in REGIONAL_OUTPUT_YEARS]
+    read = [c for c in changes if c not in REGIONAL_OUTPUT_YEARS]
     own = [c for c in read if c.split(".")[0] not in shared]
     return bool(own) or any(
         differs_in_run(baseline.countries[c], other.countries[c]) for c in shared
