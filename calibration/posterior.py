@@ -1,13 +1,16 @@
 """The committed calibration result: weighted posterior particles and their summaries.
 
-``calibration/posterior.parquet`` holds one ABC-SMC generation's particles (one
-column per calibrated parameter, plus ``weight``); ``calibration/calibrated.yaml`` holds
-posterior medians and 90% intervals for people to read. Runs, experiments and the
+``calibration/posterior.parquet`` holds joint draws of the calibrated parameters (one
+column per parameter, plus ``weight``): the amortised estimator's draws at the reported
+figures (``calibration.amortised``, equal weights), or an ABC-SMC generation's weighted
+particles (``calibration.abc``); ``calibration/calibrated.yaml`` holds posterior medians
+and 90% intervals for people to read. Runs, experiments and the
 dashboard use the calibrated model through ``posterior_median`` and ``draw_posterior``.
 """
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +54,7 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
         frame = pd.read_parquet(path)
     except (OSError, ValueError):
         raise ScenarioError(path, "", "not a readable Parquet posterior") from None
-    if WEIGHT not in frame.columns or len(frame.columns) < 2 or frame.empty:
-        raise ScenarioError(path, WEIGHT, "a posterior needs parameter columns and weights")
-    _check_values(path, frame)
+    check_posterior_table(frame, path)
     weights = frame[WEIGHT]
     with np.errstate(over="ignore"):  # an overflowing sum is handled below, without a warning
         total = weights.sum()
@@ -65,23 +66,32 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
     return frame.assign(**{WEIGHT: weights / total})
 
 
-def _check_values(path: Path, frame: pd.DataFrame) -> None:
-    """Raise ``ScenarioError`` naming the column of a value that is not a finite number.
+def check_posterior_table(frame: pd.DataFrame, source: str | Path = "posterior") -> pd.DataFrame:
+    """Return ``frame`` if it is a posterior table; else raise ``ScenarioError`` naming ``source``.
 
-    Checked for the whole table at once: a run that draws a later particle would
-    otherwise fail inside a worker, after the first runs.
+    A posterior needs parameter columns and a ``weight`` column of finite numbers, weights
+    at least 0 and not all 0. Checked for the whole table at once: a run that draws a later
+    particle would otherwise fail inside a worker, after the first runs. A table built in
+    Python is checked as a file is.
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise ScenarioError(
+            source, "", f"must be a table (pandas DataFrame), got {type(frame).__name__}"
+        )
+    if WEIGHT not in frame.columns or len(frame.columns) < 2 or frame.empty:
+        raise ScenarioError(source, WEIGHT, "a posterior needs parameter columns and weights")
     for column in frame.columns:
         values = frame[column]
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            raise ScenarioError(path, str(column), f"must hold numbers, not {values.dtype}")
+            raise ScenarioError(source, str(column), f"must hold numbers, not {values.dtype}")
         bad = ~np.isfinite(values.to_numpy(dtype=float))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ScenarioError(path, str(column), f"row {row} is not a finite number")
+            raise ScenarioError(source, str(column), f"row {row} is not a finite number")
     weights = frame[WEIGHT].to_numpy(dtype=float)
     if (weights < 0).any() or not (weights > 0).any():
-        raise ScenarioError(path, WEIGHT, "weights must be at least 0, and not all 0")
+        raise ScenarioError(source, WEIGHT, "weights must be at least 0, and not all 0")
+    return frame
 
 
 def parameter_names(posterior: pd.DataFrame) -> list[str]:
@@ -96,7 +106,24 @@ def effective_sample_size(posterior: pd.DataFrame) -> float:
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """Return the ``q`` quantile of weighted samples (midpoint interpolation of the CDF)."""
+    """Return the ``q`` quantile of weighted samples (midpoint interpolation of the CDF).
+
+    Raises:
+        ScenarioError: naming ``q``, ``values`` or ``weights`` if it cannot give one (numpy
+            would interpolate a quantile outside 0-1 to an end value, or return nan).
+    """
+    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0 <= q <= 1:
+        raise ScenarioError("q", "", f"must be a number from 0 to 1, got {q!r}")
+    if values.ndim != 1 or values.size == 0 or not np.isfinite(values).all():
+        raise ScenarioError("values", "", "must be a non-empty list of finite numbers")
+    if weights.shape != values.shape:
+        raise ScenarioError(
+            "weights", "", f"need one per value ({values.size}), got {weights.size}"
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any() or not (weights > 0).any():
+        raise ScenarioError("weights", "", "must be finite, at least 0, and not all 0")
     order = np.argsort(values)
     v, w = values[order], weights[order]
     cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
@@ -104,7 +131,12 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 
 
 def posterior_summary(posterior: pd.DataFrame) -> pd.DataFrame:
-    """Return the weighted median and 90% interval of each parameter."""
+    """Return the weighted median and 90% interval of each parameter.
+
+    Raises:
+        ScenarioError: if ``posterior`` is not a posterior table (``load_posterior``'s checks).
+    """
+    check_posterior_table(posterior)
     w = posterior[WEIGHT].to_numpy()
     rows = []
     for name in parameter_names(posterior):
@@ -141,7 +173,9 @@ def draw_posterior(
         raise ScenarioError("n", "", f"must be a whole number from 1, got {n!r}")
     if not is_whole(seed, 0):
         raise ScenarioError("seed", "", f"must be a whole number from 0, got {seed!r}")
-    posterior = path if isinstance(path, pd.DataFrame) else load_posterior(path)
+    posterior = (
+        check_posterior_table(path) if isinstance(path, pd.DataFrame) else load_posterior(path)
+    )
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9057]))
     weights = posterior[WEIGHT].to_numpy()
     picks = rng.choice(len(posterior), size=n, replace=True, p=weights / weights.sum())

@@ -114,7 +114,7 @@ class RegionalModel(Model):
     """
 
     def __init__(self, region: Region, rng: int = 0, agents: bool = True, engine: str = "compiled"):
-        rng = regional_seed(rng, "rng")  # before Mesa's own generator, so that it is named
+        rng = plain_seed(rng, "rng")  # before Mesa's own generator, so that it is named
         super().__init__(rng=rng)
         self.region = region
         self.params = region.params
@@ -364,17 +364,6 @@ def moved_money(paths: list[float], budgets: list[float], mobility: float) -> li
 REGIONAL_COLUMNS: tuple[str, ...] = ("country", *OUTPUT_COLUMNS, *TIE_COLUMNS)
 
 
-def regional_seed(seed, name: str = "seed") -> int:
-    """Return a checked seed of the regional model: one whole number >= 0, as a Python int.
-
-    The regional streams key it with their own code, so a sequence (which a country's
-    ``simulate`` takes) is refused by name rather than inside the keyed streams.
-    """
-    if isinstance(seed, (tuple, list)):
-        raise ValueError(f"{name}: the regional model's seed is one whole number, got {seed!r}")
-    return plain_seed(seed, name)
-
-
 def simulate_region(
     region: Region | str | Path, seed: int = 0, agents: bool = False, engine: str = "compiled"
 ) -> RegionalModel:
@@ -387,6 +376,6 @@ def simulate_region(
         region = load_region(region)
     if not isinstance(region, Region):
         raise TypeError(f"region must be a Region or a file name, got {type(region).__name__}")
-    model = RegionalModel(region, rng=regional_seed(seed), agents=agents, engine=engine)
+    model = RegionalModel(region, rng=plain_seed(seed), agents=agents, engine=engine)
     model.run_for(region.end_year - region.start_year + 1)
     return model

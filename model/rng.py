@@ -60,31 +60,35 @@ def decision_code(decision: str) -> int:
     return zlib.crc32(decision.encode("utf-8"))
 
 
-def check_seed(seed, name: str = "seed") -> None:
+def check_seed(seed, name: str = "seed", sequences: bool = True) -> None:
     """Raise ``ValueError`` unless ``seed`` is a whole number >= 0 or a sequence of them.
 
     What ``SeedSequence`` takes as entropy; checked first so that a bad seed is named
     rather than failing deep inside numpy (a bool is refused: it is no seed anyone means).
+    With ``sequences`` False only one whole number is a seed (a run's, ``plain_seed``).
     """
+    if not sequences and isinstance(seed, (tuple, list)):
+        raise ValueError(f"{name}: a run's seed is one whole number >= 0, got {seed!r}")
     values = seed if isinstance(seed, (tuple, list)) else (seed,)
     # Not config_files.is_whole: this module imports nothing of the package's, so that it
     # loads on its own (tests/test_rng.py loads it in a process with another hash seed).
     if not values or any(
         isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in values
     ):
-        found = f"must be a whole number >= 0 (or a sequence of them), got {seed!r}"
+        either = " (or a sequence of them)" if sequences else ""
+        found = f"must be a whole number >= 0{either}, got {seed!r}"
         raise ValueError(f"{name}: {found}")
 
 
-def plain_seed(seed, name: str = "seed"):
-    """Return a checked ``seed`` with numpy integers as Python ints.
+def plain_seed(seed, name: str = "seed") -> int:
+    """Return a run's checked seed, one whole number >= 0, as a Python int.
 
     Mesa seeds its own generator with ``random.Random``, which refuses numpy integers
-    (``np.int64`` from ``np.arange``), though the keyed streams take them.
+    (``np.int64`` from ``np.arange``), though the keyed streams take them. A sequence is
+    refused: ``SeedSequence`` drops its trailing zeros (``(1, 0)`` would run as ``1``),
+    and the regional layer keys its own streams by ``(seed, its code)``.
     """
-    check_seed(seed, name)
-    if isinstance(seed, (tuple, list)):
-        return type(seed)(int(v) for v in seed)
+    check_seed(seed, name, sequences=False)
     return int(seed)
 
 

@@ -376,6 +376,9 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     Raises:
         ScenarioError: one line naming the file and the field of the first problem.
     """
+    if not isinstance(path, (str, Path)):
+        # pathlib's own error ("expected str, bytes or os.PathLike object") names no argument.
+        raise ScenarioError("path", "", f"must be a file name, got {type(path).__name__}")
     path = Path(path)
     data = resolve_extends(path)
     # Files of the other kinds, named as such rather than by the first field they lack.

@@ -185,6 +185,48 @@ def test_draw_posterior_names_a_bad_count_or_seed(n, seed, name):
         draw_posterior(n, seed)
 
 
+@pytest.mark.parametrize(
+    ("values", "weights", "q", "name"),
+    [
+        ([1.0, 2.0], [1.0, 1.0], 1.5, "q"),
+        ([1.0, 2.0], [1.0, 1.0], -0.1, "q"),
+        ([], [], 0.5, "values"),
+        ([1.0, np.nan], [1.0, 1.0], 0.5, "values"),
+        ([1.0, 2.0], [1.0], 0.5, "weights"),
+        ([1.0, 2.0], [0.0, 0.0], 0.5, "weights"),
+        ([1.0, 2.0], [1.0, -1.0], 0.5, "weights"),
+    ],
+)
+def test_weighted_quantile_names_what_gives_no_quantile(values, weights, q, name):
+    # A q outside 0-1 came back as an end value, no weight or an empty list as nan.
+    from calibration.posterior import weighted_quantile
+
+    with pytest.raises(ScenarioError, match=rf"^{name}: "):
+        weighted_quantile(np.array(values), np.array(weights), q)
+    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.ones(3), 0.5) == 2.0
+
+
+def test_a_posterior_table_from_python_is_checked_as_a_file_is():
+    # A table without weights failed with a KeyError, one with a nan gave nan summaries.
+    import pandas as pd
+
+    from calibration.posterior import posterior_summary
+
+    with pytest.raises(ScenarioError, match=r"^posterior: weight: a posterior needs"):
+        posterior_summary(pd.DataFrame({"civic_rate": [1.0, 2.0]}))
+    with pytest.raises(ScenarioError, match=r"^posterior: civic_rate: row 1 is not a finite"):
+        draw_posterior(2, 1, pd.DataFrame({"civic_rate": [1.0, np.nan], "weight": [1.0, 1.0]}))
+    summary = posterior_summary(pd.DataFrame({"civic_rate": [1.0, 3.0], "weight": [1.0, 1.0]}))
+    assert summary.loc[0, "median"] == 2.0
+
+
+def test_load_scenario_names_a_path_that_is_not_a_file_name():
+    from model.scenario import load_scenario
+
+    with pytest.raises(ScenarioError, match=r"^path: must be a file name, got NoneType"):
+        load_scenario(None)
+
+
 def test_the_regional_model_takes_what_simulate_takes_and_names_the_rest(repo):
     # numpy seeds failed inside Mesa, a file name with an AttributeError, a sequence
     # with an internal value, and a country file read as a misspelt "countries:".
@@ -194,7 +236,7 @@ def test_the_regional_model_takes_what_simulate_takes_and_names_the_rest(repo):
     region = load_region(repo / "scenarios" / "central_asia.yaml")
     one = simulate_region(region, seed=np.int64(1)).results()
     assert one.equals(simulate_region(repo / "scenarios" / "central_asia.yaml", seed=1).results())
-    with pytest.raises(ValueError, match=r"^seed: the regional model's seed is one whole number"):
+    with pytest.raises(ValueError, match=r"^seed: a run's seed is one whole number"):
         simulate_region(region, seed=(1, 2))
     with pytest.raises(ValueError, match=r"^seed: must be a whole number"):
         simulate_region(region, seed=-1)

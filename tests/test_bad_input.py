@@ -62,9 +62,14 @@ def test_the_dashboard_refuses_a_port_in_use_or_a_bad_host_before_it_starts(repo
 
 def test_the_api_names_a_bad_seed_or_parameter(scenarios):
     scenario = scenarios["kyrgyzstan"]
-    for seed in (-1, 3.7, "5", True, ()):
+    for seed in (-1, 3.7, "5", True):
         with pytest.raises(ValueError, match="^seed: must be a whole number"):
             simulate(scenario, seed=seed, agents=False)
+    # numpy's SeedSequence drops trailing zeros: (1, 0) ran as 1, with agents or without.
+    for seed in ((), (1, 0), [2]):
+        for agents in (False, True):
+            with pytest.raises(ValueError, match="^seed: a run's seed is one whole number"):
+                simulate(scenario, seed=seed, agents=agents)
     for params, message in (
         ({"civic_rate": "0.1"}, "params: civic_rate: must be a number, got str"),
         ({"civic_rate": True}, "params: civic_rate: must be a number, got bool"),
@@ -80,7 +85,7 @@ def test_the_api_names_a_bad_seed_or_parameter(scenarios):
 def test_a_numpy_integer_seed_is_the_same_seed_with_or_without_agents(scenarios):
     # Mesa seeds its own generator with random.Random, which refuses numpy integers
     scenario = scenarios["kyrgyzstan"]
-    for seed, plain in ((np.int64(5), 5), (np.uint32(5), 5), ([np.int64(5), 2], [5, 2])):
+    for seed, plain in ((np.int64(5), 5), (np.uint32(5), 5)):
         table = simulate(scenario, seed=seed, agents=True)
         assert table.equals(simulate(scenario, seed=plain, agents=True))
         assert table.equals(simulate(scenario, seed=seed, agents=False))
