@@ -6,12 +6,14 @@ dask's protocol (a web server) can make it try to allocate exabytes for a messag
 read from the answer. ``handshake`` connects, asks the server who it is (the ``identity``
 request of dask's protocol) and reads the reply within one deadline, and checks that a
 scheduler answered; only then does ``open_client`` make the ``Client``. Every failure is
-one line naming the address.
+one line naming the address; so is a scheduler lost during a run, whose connection
+errors dask and tornado would otherwise log as tracebacks first (``quiet_connection_losses``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from model import ScenarioError
 
@@ -24,6 +26,45 @@ LOST_SCHEDULER = (
 )
 
 
+# Where the client's lost connections are logged: its own reconnection attempts, and the
+# callbacks of futures whose results were being gathered (tornado's IO loop).
+NOISY_LOGGERS = ("distributed.client", "tornado.application")
+
+
+class ConnectionLossFilter(logging.Filter):
+    """Drop a log record whose exception comes from a closed or refused connection.
+
+    The run reports a lost scheduler in one line (``LOST_SCHEDULER``); the same loss
+    logged by dask's client and tornado's IO loop were two tracebacks of 36 lines before
+    it. Records of any other exception, and records without one, pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False (drop) for a record of a lost connection, True for any other."""
+        return not (record.exc_info and _from_connection_loss(record.exc_info[1]))
+
+
+def _from_connection_loss(exc: BaseException | None) -> bool:
+    """Return whether ``exc`` or an exception it was raised from or during is a lost connection."""
+    from tornado.iostream import StreamClosedError
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (OSError, StreamClosedError)):  # distributed's CommClosedError too
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def quiet_connection_losses() -> None:
+    """Filter connection-loss tracebacks out of the loggers that log them (once per process)."""
+    for name in NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ConnectionLossFilter) for f in logger.filters):
+            logger.addFilter(ConnectionLossFilter())
+
+
 def open_client(address: str):
     """Return a ``dask.distributed.Client`` of the scheduler at ``address``.
 
@@ -33,6 +74,7 @@ def open_client(address: str):
     from dask.distributed import Client
 
     handshake(address)
+    quiet_connection_losses()
     try:
         return Client(address, timeout=f"{HANDSHAKE_SECONDS}s")
     except (OSError, TimeoutError) as exc:

@@ -8,6 +8,8 @@ runs tasks (dask reschedules them; the nanny restarts the worker).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 import socket
@@ -193,9 +195,11 @@ def test_a_worker_killed_mid_experiment_loses_no_results(
     pd.testing.assert_frame_equal(load_results(out, stats.chunks), reference)
 
 
-def test_a_scheduler_lost_mid_run_is_one_line_not_a_traceback(tmp_path):
+def test_a_scheduler_lost_mid_run_is_one_line_not_a_traceback(tmp_path, caplog):
     # Its own cluster: the test stops the scheduler once the first run is back (the
     # workers checked, the others still running: sleeps), and they come back cancelled.
+    # dask's client and tornado logged the lost connection as two tracebacks first.
+    caplog.set_level(logging.ERROR)
     with running_cluster(tmp_path) as (address, processes):
 
         def stop_after_the_first(done: int, total: int) -> None:
@@ -205,3 +209,23 @@ def test_a_scheduler_lost_mid_run_is_one_line_not_a_traceback(tmp_path):
         with pytest.raises(ScenarioError) as lost:
             map_runs(time.sleep, [1.0] * 40, scheduler=address, on_progress=stop_after_the_first)
     assert str(lost.value).startswith(f"--scheduler: {address}: lost the dask scheduler")
+    logged = [(r.name, r.getMessage()[:80]) for r in caplog.records if r.exc_info]
+    assert not logged, logged
+
+
+def test_only_tracebacks_of_a_lost_connection_are_dropped():
+    from distributed.comm.core import CommClosedError
+
+    from experiments.scheduler import ConnectionLossFilter
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        return logging.LogRecord(
+            "distributed.client", logging.ERROR, "", 0, "", (), (None, exc, None)
+        )
+
+    lost = asyncio.CancelledError()
+    lost.__context__ = CommClosedError("in <TCP (closed)>: Stream is closed")
+    keep = ConnectionLossFilter().filter
+    assert not keep(record(lost)) and not keep(record(ConnectionRefusedError(111, "refused")))
+    assert keep(record(ValueError("a worker's own error")))
+    assert keep(logging.LogRecord("distributed.client", logging.WARNING, "", 0, "retry", (), None))
