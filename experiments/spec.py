@@ -139,6 +139,9 @@ class ExperimentSpec(_Strict):
         names = list(MECHANISMS) if names == "all" else names
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ValueError("mechanisms: 'all' or a list of mechanism names")
+        if not names:
+            # Beside counterfactuals of its own, an empty list added none, without a word.
+            raise ValueError("mechanisms: the list is empty (name mechanisms, or 'all')")
         try:
             _checked_mechanisms(names)
         except ValueError as exc:

@@ -222,7 +222,7 @@ def test_a_mechanism_and_a_counterfactual_of_the_same_name_are_refused(tmp_path,
         ({"mechanisms": ["legitimacy"]}, "mechanisms", "unknown mechanism 'legitimacy'"),
         ({"mechanisms": ["legitimation", "legitimation"]}, "mechanisms", "listed twice"),
         ({"mechanisms": "some"}, "mechanisms", "'all' or a list of mechanism names"),
-        ({"mechanisms": []}, "counterfactuals", "at least 1 item"),
+        ({"mechanisms": []}, "mechanisms", "the list is empty"),
     ],
 )
 def test_bad_mechanisms_are_one_line_naming_the_field(tmp_path, capsys, changes, field, fragment):

@@ -93,6 +93,8 @@ def test_the_sources_page_lists_every_scenario_source_with_its_input():
     assert "state.shocks[Tulip revolution]" in where
     assert "| state.shocks[Tulip revolution] |" in page
     assert "kz_registered_2020" in page and "16news.kz" in page
+    # The figures the inputs fix and the regional patterns are the article's figures too.
+    assert "| kz_state_prizes_2017 |" in page and "| ties_fall_after_2010 |" in page
 
 
 def test_a_changed_source_makes_the_page_stale(tmp_path):
