@@ -305,7 +305,9 @@ class State(Agent):
     def award_prizes(self, year: int, pool: ApplicantPool) -> None:
         """Award the prize budget in equal prizes to the highest-scoring eligible NGOs.
 
-        Ties and near-ties are broken by a keyed draw, so the ranking is reproducible.
+        Merit is the score times a keyed draw between 0.5 and 1.5 (``prize_merit``): chance
+        can rank an NGO above one with up to three times its score, and the ranking is
+        reproducible.
         """
         count = int(self.policy.prize_count.value)
         if self.prize_budget_local <= 0 or count <= 0:

@@ -7,8 +7,9 @@ of the run's seed, the decision's name, the year and the NGO's stable id. Adding
 or changing some NGOs therefore leaves every other NGO's draws unchanged, which is what
 paired counterfactuals need.
 
-The per-(decision, year) key comes from numpy's ``SeedSequence`` (its spawn key carries
-the decision and year); the per-NGO mix is the SplitMix64 finaliser (Steele et al. 2014).
+Each decision's base key comes from numpy's ``SeedSequence`` (its spawn key carries the
+decision); the year is mixed into it, and each NGO's id into that, by the SplitMix64
+finaliser (Steele et al. 2014).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """What a scenario fixes for every year before the run: prices, policies, shocks, donor paths.
 
-Source: Jaysanov (2023), CAJOTAS 4(6), for the policy timelines of the scenarios; the
-mechanisms are in ``docs/ODD.md``. None of these values depends on what the NGOs, the State
+Source: the scenario files, whose every number carries its own source (Jaysanov 2023,
+CAJOTAS 4(6), for the stages and events it reports; public records for dated laws and
+procedures; assumptions with their reasons; ``docs/sources.md``); the mechanisms are in
+``docs/ODD.md``. None of these values depends on what the NGOs, the State
 or the Donors do during a run, only on the scenario and its behavioural parameters, so a run
 can read them all at its start (``Timeline``). The model's agents call the same functions
 year by year (``model.agents``, ``model.model``), so there is one definition of each.
@@ -43,7 +45,11 @@ def registration_burden(
 
 
 def shocks_in_force(policy: StatePolicy, year: int) -> tuple[float, float]:
-    """Return the instability and the purge share of the shocks in force in ``year``."""
+    """Return the instability and the purge share of the shocks in force in ``year``.
+
+    Overlapping shocks do not add up: each is the largest of the shocks in force (an
+    upheaval is as unsettling as the worst one going on).
+    """
     live = [s for s in policy.shocks if s.year <= year < s.year + s.duration_years]
     instability = max((s.instability for s in live), default=0.0)
     return instability, max((s.purge_dormant_share for s in live), default=0.0)
