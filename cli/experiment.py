@@ -52,10 +52,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     check_folder(out, "--out")
     if out.is_dir():
         check_outputs_kind(out, "--out", "experiment")
-    print(describe(experiment, args.posterior), flush=True)
     if args.dry_run:
+        print(describe(experiment, args.posterior), flush=True)
         return 0
     with output_folder(out, kind="experiment"):
+        # Once the folder is ours: a folder in use is one line, not a description first.
+        print(describe(experiment, args.posterior), flush=True)
         # Only once the inputs and the backend have passed: a refused rerun keeps the
         # earlier run's complete folder.
         stats = run_experiment(

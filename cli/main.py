@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], source: str) -> int:
-    from experiments.run_params import params_file
+    from experiments.run_params import median_spread_note, params_file
     from experiments.runs import build_manifest, run_replicates, write_run
 
     started = time.perf_counter()
@@ -103,6 +103,9 @@ def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], sourc
         f"{last.registered.median():,.0f}, operational {last.operational.median():,.0f}, "
         f"reporting {last.reporting.median():,.0f} ({source})"
     )
+    note = median_spread_note(args.params, len(seeds), posterior)
+    if note:
+        print(note)
     print(f"wrote {out / 'timeseries.csv'}, {out / 'manifest.json'}, {out / 'timeseries.png'}")
     return 0
 

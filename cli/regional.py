@@ -32,6 +32,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
         write_regional_run,
     )
     from experiments.replaced_values import run_changes
+    from experiments.run_params import median_spread_note
 
     region = load_region(args.scenario)
     params, source = regional_replicate_params(args.params, args.replicates, args.seed)
@@ -58,6 +59,9 @@ def cmd_run_region(args: argparse.Namespace) -> int:
         print(ties_by_country(tables.timeseries, years).to_string())
     else:
         print("(the file names no report_years or network_years: no years to print)")
+    note = median_spread_note(args.params, len(seeds), posterior)
+    if note:
+        print(note)
     names = ("timeseries.csv", "ties.csv", "network.png", "network.csv", "manifest.json")
     print(f"wrote {', '.join(str(out / name) for name in names)}")
     return 0
@@ -99,6 +103,14 @@ def register(sub) -> None:
     p = sub.add_parser(
         "regional-experiment",
         help="run regional counterfactuals (experiments/regional/*.yaml) against the baseline",
+        description=(
+            "Run a regional experiment: every scenario with the same seeds and parameters "
+            "(common random numbers). The file's params: says where the parameters come "
+            "from: posterior (the default) one draw of the committed regional posterior per "
+            "replicate; median the posterior's medians in every run, whose intervals then "
+            "carry the runs' noise only; scenario the files' own values. Differences are "
+            "given as median [10%, 90%] over the replicates (docs/experiments.md)."
+        ),
     )
     p.add_argument("file", type=file_path, help="regional experiment YAML")
     p.add_argument("--replicates", type=replicates, default=None, help="default: the file's")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,16 +86,23 @@ def run_region_replicates(
     workers: int = 1,
     progress: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[RegionalTables, list[int]]:
     """Run ``replicates`` seeds (``seed + r``) of a region; return the stacked tables.
 
-    ``on_progress`` is called with ``(replicates done, replicates)`` after each replicate.
+    ``on_progress`` is called with ``(replicates done, replicates)`` after each replicate;
+    ``pool`` (``experiments.runner.worker_pool``) keeps the workers for several regions.
     """
     seeds = replicate_seeds(seed, replicates)
     per_replicate = params or [{} for _ in seeds]
     tasks = [RegionTask(region, s, dict(per_replicate[r]), r) for r, s in enumerate(seeds)]
     results = map_runs(
-        run_region_task, tasks, workers=workers, progress=progress, on_progress=on_progress
+        run_region_task,
+        tasks,
+        workers=workers,
+        progress=progress,
+        on_progress=on_progress,
+        pool=pool,
     )
     timeseries = pd.concat([r.timeseries for r in results], ignore_index=True)
     ties = pd.concat([r.ties for r in results], ignore_index=True)

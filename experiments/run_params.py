@@ -45,6 +45,20 @@ def replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict],
     return [posterior_median(file)] * replicates, f"posterior median ({file.name})"
 
 
+def median_spread_note(mode: str, replicates: int, file: Path | None) -> str | None:
+    """Say that replicates run on the posterior median spread by the runs' noise only.
+
+    ``file`` is the posterior read (``params_file``, or the regional one). The median's
+    runs are not the calibrated prediction either (README, "How well it fits").
+    """
+    if replicates < 2 or file is None or mode not in ("auto", "median"):
+        return None
+    return (
+        "note: every replicate ran the posterior median, so their spread is the runs' noise "
+        "only; --params posterior draws the parameters too (the calibrated prediction)"
+    )
+
+
 def params_file(mode: str) -> Path | None:
     """Return the posterior file ``replicate_params`` reads in ``mode`` (``None``: none).
 

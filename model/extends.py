@@ -8,6 +8,7 @@ dropped; the child's values win. Source: the project's merge rule (``docs/experi
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,23 @@ def _merge_named(base: list, override: list, file: Path, field: str) -> list:
         elif name in index:
             merged[index[name]] = _merge(merged[index[name]], item, file, named_item(field, name))
         else:
+            _check_not_mistyped(item, base, file, field)
             merged.append(item)
     return [item for item in merged if item is not None]
+
+
+def _check_not_mistyped(item: dict, base: list, file: Path, field: str) -> None:
+    """Refuse a new item that reads as an override of an existing one under a mistyped name.
+
+    A new name adds an item, which then lacked its required fields: a misspelt donor read
+    ``donors[USAID bilateral].entry_year: required field is missing``. A new item that
+    lacks a field a similarly named item gives is taken for a change of that item.
+    """
+    names = {i["name"]: i for i in base}
+    close = difflib.get_close_matches(item["name"], list(names), n=1, cutoff=0.6)
+    if close and not set(names[close[0]]) <= set(item):
+        found = f"no item named {item['name']!r} to change (did you mean {close[0]!r}?)"
+        raise ScenarioError(file, field, f"{found}; a new item gives all its fields")
 
 
 def _check_removal(item: dict, file: Path, field: str) -> None:

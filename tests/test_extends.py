@@ -7,6 +7,7 @@ path (``model.extends``; the rule is in ``docs/experiments.md``).
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from cli.main import main
 from model import load_scenario
@@ -170,3 +171,26 @@ def test_an_item_removed_alone_is_dropped(scenario_file, write_yaml):
     names = [d.name for d in base.donors]
     assert "Soros Foundation" in names
     assert [d.name for d in child.donors] == [n for n in names if n != "Soros Foundation"]
+
+
+def test_a_mistyped_name_of_an_item_to_change_is_named_with_the_likely_one(
+    scenario_file, write_yaml, tmp_path, clean_error
+):
+    # A new name adds an item: a misspelt donor read "entry_year: required field is missing".
+    typo = "donors:\n  - {name: USAID bilateral, exit_year: 2014, source: a test}\n"
+    bad = write_yaml("typo.yaml", extending(scenario_file) + typo)
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    expected = (
+        "donors: no item named 'USAID bilateral' to change (did you mean 'USAID-type bilateral'?)"
+    )
+    clean_error(status, out, bad, expected)
+    # A new item that gives every field of the similarly named one is a new item.
+    raw = yaml.safe_load(scenario_file("kyrgyzstan").read_text(encoding="utf-8"))
+    usaid = next(d for d in raw["donors"] if d["name"] == "USAID-type bilateral")
+    data = {
+        "extends": str(scenario_file("kyrgyzstan")),
+        "donors": [{**usaid, "name": "USAID bilateral"}],
+    }
+    added = load_scenario(write_yaml("added.yaml", data))
+    assert [d.name for d in added.donors][-1] == "USAID bilateral"

@@ -243,6 +243,8 @@ def test_second_command_on_a_held_folder_names_the_holder(tmp_path, kg_run_folde
         assert_one_line([*RUN, "--out", out], str(out), held)
         file = write_experiment(tmp_path / "e.yaml", params="scenario")
         assert_one_line(["experiment", file, "--out", out], held)
+        # Nothing before it either: the experiment's description came first.
+        assert run_cli(["experiment", file, "--out", out])[1] == ""
         assert_one_line(["sensitivity", "--samples", 2, "--out", out], held)
     finally:
         holder.kill()

@@ -3,8 +3,8 @@
 Reported whole numbers without a trailing ``.0``; the official counts never fitted in the
 countries' order of the table above them; a regional experiment's money in the unit
 ``summary.csv`` gives; a run's changes with each series' first year of a different value
-and a changed end year; a lever's change dated too; and a missing posterior named for
-what it is.
+and a changed end year; a lever's change dated too; a missing posterior named for
+what it is; and replicates of the posterior median said to spread by noise only.
 """
 
 from __future__ import annotations
@@ -127,3 +127,19 @@ def test_a_missing_posterior_is_named_for_what_it_is(tmp_path):
     # Both read "run `ngo-abm calibrate` first", the old ABC-SMC, whatever the file.
     assert "make recalibrate" in missing_posterior(DEFAULT_POSTERIOR)
     assert missing_posterior(tmp_path / "mistyped.parquet") == "file not found"
+
+
+def test_replicates_of_the_posterior_median_say_their_spread_is_noise_only(tmp_path, capsys):
+    # The median's replicates were shown as bands with no word that the parameters'
+    # uncertainty is not in them; draws, a single run and the file's values need none.
+    note = "note: every replicate ran the posterior median"
+    for params, replicates, said in (
+        ("median", 2, True),
+        ("auto", 2, True),
+        ("posterior", 2, False),
+        ("median", 1, False),
+        ("scenario", 2, False),
+    ):
+        argv = ["run", str(KYRGYZSTAN), "--params", params, "--replicates", str(replicates)]
+        assert main([*argv, "--out", str(tmp_path / f"{params}{replicates}")]) == 0
+        assert (note in capsys.readouterr().out) == said, (params, replicates)

@@ -274,7 +274,7 @@ def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_pat
         _experiment_with(tmp_path, moved),
         tmp_path,
         "counterfactuals[cf].scenario: sets parameters.donor_mobility, which the posterior "
-        "replaces in every run (params: auto); hold it under fixed:",
+        "replaces in every run (params: posterior); hold it under fixed:",
     )
     # So does a calibrated country parameter that a country file of the region changes.
     richer = tmp_path / "kg_richer.yaml"
@@ -287,7 +287,7 @@ def test_a_parameter_the_posterior_replaces_is_refused_unless_held_fixed(tmp_pat
         tmp_path,
         # No hint to hold it under fixed:, which takes regional parameters only.
         "sets kyrgyzstan.donor_budget_scale, which the posterior replaces in every run "
-        "(params: auto); run with params: scenario",
+        "(params: posterior); run with params: scenario",
     )
     held = tmp_path / "held.yaml"
     held.write_text(base + 'fixed:\n  donor_mobility: {value: 0, source: "a test"}\n')
@@ -377,3 +377,35 @@ def test_a_baseline_name_too_long_for_the_system_is_one_line(tmp_path):
         status, _, stderr = run_cli([command, str(path), "--out", str(tmp_path / "o")])
         assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
         assert "Traceback" not in stderr and f"{path}: " in stderr
+
+
+def test_two_workers_give_the_one_workers_files_and_keep_one_pool(tmp_path, monkeypatch):
+    # A pool per scenario paid the workers' start-up for each (two workers ran several
+    # times slower than one); the files must not depend on the workers either way.
+    import experiments.runner as runner
+
+    moved = tmp_path / "moved.yaml"
+    base = f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: No mobility\n"
+    moved.write_text(base + 'fixed:\n  donor_mobility: {value: 0, source: "a test"}\n')
+    path = _experiment_with(tmp_path, moved)
+    pools = []
+    made = runner._pool
+
+    def counted(workers):
+        pools.append(workers)
+        return made(workers)
+
+    monkeypatch.setattr(runner, "_pool", counted)
+    outs = {}
+    for workers in (1, 2):
+        outs[workers] = tmp_path / f"w{workers}"
+        argv = ["regional-experiment", str(path), "--replicates", "2", "--workers", str(workers)]
+        status, _, stderr = run_cli([*argv, "--out", str(outs[workers])])
+        assert status == 0, stderr
+    assert pools == [2]
+    for name in ("summary.csv", "runs.csv"):
+        assert (outs[1] / name).read_bytes() == (outs[2] / name).read_bytes(), name
+    manifest = json.loads((outs[2] / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["backend"] == "2 local process(es)" and manifest["params_source"].startswith(
+        "regional posterior draws"
+    )
