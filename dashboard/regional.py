@@ -1,9 +1,9 @@
 """The dashboard's regional view: Central Asia in one model, its network and ties over time.
 
 Pick a seed and a number of replicates and press Run: the regional model of
-``scenarios/central_asia.yaml`` runs as ``ngo-abm run scenarios/central_asia.yaml --seed S
---replicates N`` runs it (the same functions of ``experiments.regional_runs``:
-``regional_replicate_params`` with ``auto`` parameters, ``run_region_replicates``), except that the
+``scenarios/central_asia.yaml`` runs as ``ngo-abm run scenarios/central_asia.yaml --params
+posterior --seed S --replicates N`` runs it (the same functions of ``experiments.regional_runs``:
+``regional_replicate_params`` with posterior draws, ``run_region_replicates``), except that the
 network is recorded every year, so that a slider can show it in any year. The page then
 shows each country's cross-border ties and share of operational NGOs with a tie over time
 (median and 10-90% band over replicates), the ties by country pair and by sector, the
@@ -56,8 +56,9 @@ from .regional_counterfactual import (
 from .tasks import reporter, task_result
 
 REGION_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "central_asia.yaml"
-# As ``ngo-abm run``: the committed posterior's median when there is one.
-PARAMS = "auto"
+# As ``ngo-abm regional-experiment``: a draw of the committed posterior per replicate, so
+# that the bands carry the parameters' uncertainty, not the runs' noise alone.
+PARAMS = "posterior"
 DEFAULT_SEED = 1
 DEFAULT_REPLICATES = 5
 # One to two seconds per replicate: 20 replicates keep a run under a minute.

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dashboard.regional import events_text, run_regional, seed_problem
+from dashboard.regional import PARAMS, events_text, run_regional, seed_problem
 from dashboard.regional_charts import (
     Event,
     breakdown_figure,
@@ -56,7 +56,7 @@ def page_run():
 def test_the_page_runs_the_region_as_ngo_abm_run_does_with_the_network_every_year():
     run, calls = page_run()
     region = load_region(REGIONAL)
-    params, source = regional_replicate_params("auto", REPLICATES, SEED)
+    params, source = regional_replicate_params(PARAMS, REPLICATES, SEED)
     cli, seeds = run_region_replicates(region, SEED, REPLICATES, params)
     assert run.seeds == seeds == [SEED, SEED + 1]
     assert run.params_source == source
