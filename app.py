@@ -276,7 +276,7 @@ MODEL_PARAMS = {
         "min": FIRST_YEAR,
         "max": LAST_YEAR,
         "step": 1,
-        "label": "Foreign-funding cut: from year",
+        "label": "Foreign-funding restriction: from year",
     },
     "foreign_cut_depth": {
         "type": "SliderFloat",
@@ -284,7 +284,7 @@ MODEL_PARAMS = {
         "min": 0.0,
         "max": 1.0,
         "step": 0.05,
-        "label": "Foreign-funding cut: depth (0 = none)",
+        "label": "Foreign-funding restriction: level (0 = none)",
     },
     "registration_burden": {
         "type": "Select",

@@ -66,13 +66,43 @@ def dated_changes(baseline: Scenario, other: Scenario, changes: list[str]) -> li
     years = range(baseline.start_year, max(baseline.end_year, other.end_year) + 1)
     dated = []
     for change in changes:
-        a, b = _at_path(baseline, change), _at_path(other, change)
+        a, b = (_yearly_values(s, change, years) for s in (baseline, other))
         first = None
-        if isinstance(a, Series) and isinstance(b, Series):
-            pairs = zip(years, a.over(years), b.over(years), strict=True)
-            first = next((year for year, u, v in pairs if u != v), None)
+        if a is not None and b is not None:
+            first = next((year for year, u, v in zip(years, a, b, strict=True) if u != v), None)
         dated.append(change if first is None else f"{change} (from {first})")
     return dated
+
+
+def _yearly_values(scenario: Scenario, change: str, years: range) -> list[float] | None:
+    """Return the yearly values of the series a change names; an unset factor is 1."""
+    value = _at_path(scenario, change)
+    if isinstance(value, Series):
+        return value.over(years)
+    if value is None and change.endswith(".budget_factor"):
+        return [1.0] * len(years)
+    return None
+
+
+def every_donor(lines: list[str], donors: list[str]) -> list[str]:
+    """Return ``lines`` with one line for a change made alike to every donor (a lever's).
+
+    ``donors[*].budget_factor (from 2015)`` rather than one line per donor.
+    """
+    if len(donors) < 2:
+        return lines
+    pattern = re.compile(r"donors\[(" + "|".join(re.escape(d) for d in donors) + r")\]")
+    kept: list[str] = []
+    for line in lines:
+        alike = pattern.sub("donors[*]", line)
+        if alike == line:
+            kept.append(line)
+        elif sum(pattern.sub("donors[*]", other) == alike for other in lines) == len(donors):
+            if alike not in kept:
+                kept.append(alike)
+        else:
+            kept.append(line)
+    return kept
 
 
 def dated_experiment_changes(experiment: Experiment, name: str) -> list[str]:
@@ -92,7 +122,7 @@ def dated_experiment_changes(experiment: Experiment, name: str) -> list[str]:
             lines.append(change)
         else:
             lines.append(dated_changes(experiment.baseline, scenario, [change])[0])
-    return lines
+    return every_donor(lines, [d.name for d in levered.donors])
 
 
 def _at_path(scenario: Scenario, change: str) -> Any:

@@ -66,12 +66,18 @@ class Levers(_Strict):
     foreign_cut_depth: float = 0.0
     registration_burden: float | None = None
     state_reaction_scale: float = 1.0
+    donor_cut_year: Year | None = None
+    donor_cut_share: float = 0.0
 
     @model_validator(mode="after")
     def _cut_has_a_depth(self) -> Levers:
-        # A year alone cuts nothing (the depth defaults to 0): said, not run as no change.
-        if self.foreign_cut_year is not None and self.foreign_cut_depth == 0:
-            raise ValueError("foreign_cut_year needs a foreign_cut_depth above 0 (0 cuts nothing)")
+        # A year alone cuts nothing (the share defaults to 0): said, not run as no change.
+        for year, share in (
+            ("foreign_cut_year", "foreign_cut_depth"),
+            ("donor_cut_year", "donor_cut_share"),
+        ):
+            if getattr(self, year) is not None and getattr(self, share) == 0:
+                raise ValueError(f"{year} needs a {share} above 0 (0 cuts nothing)")
         return self
 
     def active(self) -> dict[str, Any]:

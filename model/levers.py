@@ -2,8 +2,9 @@
 
 The dashboard (``app.py``) and anyone scripting a what-if apply these to a loaded (and
 possibly calibrated) scenario: the state's grant budget and the year it starts, the donors'
-budget level, a cut of foreign funding, the registration burden and how strongly the state
-reacts to foreign money under threat. Each lever rewrites the scenario's own inputs
+budget level, a restriction on foreign funding that donors answer, a cut of the donors'
+money from a year, the registration burden and how strongly the state reacts to foreign
+money under threat. Each lever rewrites the scenario's own inputs
 (``model.scenario``; the reaction is its shared behaviour parameter), so the model's rules
 are unchanged and the result is an ordinary validated ``Scenario``; every rewritten input
 keeps its source with the lever appended. Source of the inputs themselves: Jaysanov
@@ -43,6 +44,8 @@ def apply_levers(
     foreign_cut_depth: float = 0.0,
     registration_burden: float | None = None,
     state_reaction_scale: float = 1.0,
+    donor_cut_year: int | None = None,
+    donor_cut_share: float = 0.0,
 ) -> Scenario:
     """Return a copy of ``scenario`` with policy levers applied.
 
@@ -59,17 +62,28 @@ def apply_levers(
             same value in constant US dollars (converted with the scenario's exchange
             rates and US CPI): the same programme starting earlier. A scenario whose state
             never funds NGOs keeps a zero budget: the lever moves a programme, it does not
-            invent one. A year after the scenario's own start simply delays the programme;
-            one after the run's last year is refused.
+            invent one. A year after the scenario's own start leaves out the grants of the
+            years before it and keeps the scenario's own budget from it on (the programme as
+            grown by then, not its first budget moved later); one after the run's last year
+            is refused.
         donor_budget_scale: Multiplies the scenario's ``donor_budget_scale`` (the level of
             every donor's budget path, itself calibrated; 0 to 1,000).
         foreign_cut_year: First year of a restriction on foreign funding; ``None`` (or a
-            depth of 0) means no cut. A depth above 0 needs a year.
+            depth of 0) means none. A depth above 0 needs a year.
         foreign_cut_depth: Level of the restriction, 0 to 1: from ``foreign_cut_year`` on,
             ``state.foreign_funding_restriction`` is the larger of the scenario's value
             and this depth (the documented floor; the state's own reaction can still
-            restrict more). Donors react with the shared rules of ``model.decisions``: they
-            cut their budgets and move towards the state's priorities.
+            restrict more). A restriction, not a cut of the donors' money: donors answer it
+            with the shared rules of ``model.decisions``, giving ``donor_restriction_cut``
+            times the level less (0.5 x 0.5: about a quarter less at a level of 0.5) and
+            moving towards the state's priorities. A cut of their money is
+            ``donor_cut_year`` and ``donor_cut_share``.
+        donor_cut_year: First year in which every donor plans ``donor_cut_share`` less money
+            (``Donor.budget_factor``); ``None`` (or a share of 0) means none. A share above
+            0 needs a year.
+        donor_cut_share: Share of their planned money the donors withdraw from
+            ``donor_cut_year`` on, 0 to 1 (0.5: half). Their reactions to restriction,
+            instability and the sector's absorptive capacity act on what is left.
         registration_burden: If given (0 to 1), replaces the registration burden path by
             this constant in every year.
         state_reaction_scale: Multiplies ``state_restriction_reaction``, how strongly the
@@ -93,18 +107,24 @@ def apply_levers(
             "foreign_cut_depth": foreign_cut_depth,
             "registration_burden": registration_burden,
             "state_reaction_scale": state_reaction_scale,
+            "donor_cut_share": donor_cut_share,
         },
-        {"state_funding_start": state_funding_start, "foreign_cut_year": foreign_cut_year},
+        {
+            "state_funding_start": state_funding_start,
+            "foreign_cut_year": foreign_cut_year,
+            "donor_cut_year": donor_cut_year,
+        },
     )
-    _check_levers(state_grant_scale, donor_budget_scale, foreign_cut_depth, registration_burden)
-    if foreign_cut_year is None and foreign_cut_depth > 0:
-        # A depth with no year cut nothing, without a word.
-        raise ScenarioError(LEVERS, "foreign_cut_year", "a foreign_cut_depth above 0 needs one")
+    _check_levers(state_grant_scale, donor_budget_scale, registration_burden)
+    _check_dated_pair("foreign_cut_year", foreign_cut_year, "foreign_cut_depth", foreign_cut_depth)
+    _check_dated_pair("donor_cut_year", donor_cut_year, "donor_cut_share", donor_cut_share)
     cuts = foreign_cut_year is not None and foreign_cut_depth > 0
+    donor_cuts = donor_cut_year is not None and donor_cut_share > 0
     # A year after the run would change nothing in it (a start: no state grants at all,
     # which state_grant_scale 0 says plainly).
     for name, year in (
         ("foreign_cut_year", foreign_cut_year if cuts else None),
+        ("donor_cut_year", donor_cut_year if donor_cuts else None),
         ("state_funding_start", state_funding_start),
     ):
         if year is not None and year > scenario.end_year:
@@ -132,6 +152,9 @@ def apply_levers(
         state["foreign_funding_restriction"] = _foreign_cut(
             scenario, foreign_cut_year, foreign_cut_depth
         )
+    if donor_cuts:
+        for donor, dumped in zip(scenario.donors, data["donors"], strict=True):
+            dumped["budget_factor"] = _donor_cut(scenario, donor, donor_cut_year, donor_cut_share)
     if registration_burden is not None:
         state["registration_burden"] = {
             "points": {scenario.start_year: float(registration_burden)},
@@ -172,10 +195,17 @@ def _check_types(numbers_given: dict[str, Any], years_given: dict[str, Any]) -> 
             raise ScenarioError(LEVERS, name, found)
 
 
+def _check_dated_pair(year_lever: str, year: int | None, share_lever: str, share: float) -> None:
+    """Refuse a share outside 0-1, or one above 0 with no year (it changed nothing, unsaid)."""
+    if not 0.0 <= share <= 1.0:
+        raise ScenarioError(LEVERS, share_lever, "must be between 0 and 1")
+    if year is None and share > 0:
+        raise ScenarioError(LEVERS, year_lever, f"a {share_lever} above 0 needs one")
+
+
 def _check_levers(
     state_grant_scale: float,
     donor_budget_scale: float,
-    foreign_cut_depth: float,
     registration_burden: float | None,
 ) -> None:
     for name, scale in (
@@ -184,8 +214,6 @@ def _check_levers(
     ):
         if not math.isfinite(scale) or not 0 <= scale <= MAX_BUDGET_SCALE:
             raise ScenarioError(LEVERS, name, f"must be from 0 to {MAX_BUDGET_SCALE:g}")
-    if not 0.0 <= foreign_cut_depth <= 1.0:
-        raise ScenarioError(LEVERS, "foreign_cut_depth", "must be between 0 and 1")
     if registration_burden is not None and not 0.0 <= registration_burden <= 1.0:
         raise ScenarioError(LEVERS, "registration_burden", "must be between 0 and 1")
 
@@ -253,3 +281,17 @@ def _foreign_cut(scenario: Scenario, year: int, depth: float) -> dict[str, Any]:
         f"{restriction.source}; dashboard lever: foreign funding cut to depth {depth:g} "
         f"from {year}",
     )
+
+
+def _donor_cut(scenario: Scenario, donor: Any, year: int, share: float) -> dict[str, Any]:
+    """Return a donor's budget factor with ``share`` of its money withdrawn from ``year`` on.
+
+    On top of a factor the scenario already gives the donor (a cut of a cut multiplies).
+    """
+    factor = donor.budget_factor
+    values = {
+        y: (1.0 if factor is None else factor.at(y)) * (1.0 - share if y >= year else 1.0)
+        for y in scenario.years
+    }
+    source = factor.source + "; " if factor is not None else ""
+    return _yearly(values, f"{source}lever: donors' planned money cut by {share:g} from {year}")

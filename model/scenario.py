@@ -179,12 +179,15 @@ class Donor(Strict):
     (``model.agents``): arrival from ``entry_year``, growth to a plateau, decline after the
     donors' peak year; no yearly amounts are given per donor. How it answers restrictions,
     instability and the sector's absorptive capacity is shared by all donors
-    (``model.decisions``), not a per-donor setting.
+    (``model.decisions``), not a per-donor setting. ``budget_factor`` multiplies its planned
+    money year by year: a counterfactual's cut or rise (``model.levers``), none in the
+    baselines.
     """
 
     name: str
     entry_year: Year
     exit_year: Year | None = None
+    budget_factor: NonNegativeSeries | None = None
     weight: Number
     mean_grant_usd: Number
     priorities: SectorWeights

@@ -71,14 +71,17 @@ def donor_path_usd(donor: Donor, behaviour: Mapping[str, float], level: float, y
     ``level`` is its money at plateau: its share of ``donor_budget_scale`` (million
     constant US$). The path, shared by all donors, grows in a straight line from arrival to
     the plateau over ``donor_ramp_years``, then declines by ``donor_decline`` a year after
-    ``donor_peak_year``; nothing outside the donor's entry and exit years.
+    ``donor_peak_year``; nothing outside the donor's entry and exit years. A counterfactual
+    may multiply it by the donor's ``budget_factor`` of the year.
     """
     b = behaviour
     if year < donor.entry_year or (donor.exit_year is not None and year > donor.exit_year):
         return 0.0
     ramp = min(1.0, max(0.0, year - donor.entry_year + 1) / b["donor_ramp_years"])
     decline = (1.0 - b["donor_decline"]) ** max(0.0, year - b["donor_peak_year"])
-    return level * ramp * decline
+    planned = level * ramp * decline
+    # A counterfactual's cut of the donor's money (``Donor.budget_factor``); none in the baselines.
+    return planned if donor.budget_factor is None else planned * donor.budget_factor.at(year)
 
 
 def donor_level_usd(scenario: Scenario, donor: Donor) -> float:

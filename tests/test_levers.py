@@ -10,6 +10,7 @@ import pytest
 
 from model import NGOModel, Scenario, ScenarioError, load_scenario, simulate
 from model.levers import apply_levers
+from model.timeline import donor_level_usd, donor_path_usd
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -125,6 +126,41 @@ def test_foreign_cut_raises_the_restriction_from_its_year(kyrgyzstan):
     assert restricted.state.restriction == 0.6
     base_budget = sum(d.budget_usd for d in base.donors)
     assert sum(d.budget_usd for d in restricted.donors) < 0.9 * base_budget
+
+
+def test_donor_cut_withdraws_the_share_of_every_donors_planned_money_from_its_year(kyrgyzstan):
+    # "What if donors had cut their money by half from 2015?": the restriction lever was no
+    # answer (at depth 0.5 donors gave about a fifth less, and moved to the State's fields).
+    cut = apply_levers(kyrgyzstan, donor_cut_year=2015, donor_cut_share=0.5)
+    behaviour = kyrgyzstan.behaviour.values()
+    for before, after in zip(kyrgyzstan.donors, cut.donors, strict=True):
+        assert before.budget_factor is None
+        level = donor_level_usd(kyrgyzstan, before)
+        for year in kyrgyzstan.years:
+            planned = donor_path_usd(before, behaviour, level, year)
+            expected = planned * 0.5 if year >= 2015 else planned
+            assert donor_path_usd(after, behaviour, level, year) == expected
+        assert "donors' planned money cut by 0.5 from 2015" in after.budget_factor.source
+    # A cut of a cut multiplies; the run's tables are the same up to the cut.
+    again = apply_levers(cut, donor_cut_year=2020, donor_cut_share=0.5)
+    assert again.donors[0].budget_factor.at(2021) == 0.25
+    base, less = simulate(kyrgyzstan, seed=3, agents=False), simulate(cut, seed=3, agents=False)
+    early = base.year < 2015
+    assert base[early].equals(less[early])
+    assert (less[~early].donor_budget_usd < base[~early].donor_budget_usd).all()
+    with pytest.raises(ScenarioError, match="^levers: donor_cut_year: a donor_cut_share above 0"):
+        apply_levers(kyrgyzstan, donor_cut_share=0.5)
+    with pytest.raises(ScenarioError, match="^levers: donor_cut_share: must be between 0 and 1"):
+        apply_levers(kyrgyzstan, donor_cut_year=2015, donor_cut_share=1.5)
+    with pytest.raises(ScenarioError, match="^levers: donor_cut_year: is after"):
+        apply_levers(kyrgyzstan, donor_cut_year=2030, donor_cut_share=0.5)
+
+
+def test_a_donor_cut_gives_the_numpy_rules_table_on_the_calibration_path(kyrgyzstan):
+    cut = apply_levers(kyrgyzstan, donor_cut_year=2012, donor_cut_share=0.7)
+    numpy_rules = NGOModel(cut, rng=4, agents=False, engine="numpy")
+    numpy_rules.run_for(cut.end_year - cut.start_year + 1)
+    assert simulate(cut, seed=4, agents=False).equals(numpy_rules.results())
 
 
 def test_foreign_cut_keeps_a_higher_existing_restriction(uzbekistan):
