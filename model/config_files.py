@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import numpy as np
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -40,7 +41,19 @@ from .limits import (
 )
 from .yaml_numbers import ConfigLoader
 
-Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
+# What ``model.extends`` puts where an extending file gives new values without a source.
+UNSOURCED = "(no source given for the new values)"
+
+
+def _not_unsourced(text: str) -> str:
+    if text == UNSOURCED:
+        raise ValueError("required with new values (the file extended sources its own, not these)")
+    return text
+
+
+Source = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3), AfterValidator(_not_unsourced)
+]
 # A name that heads a printout (an experiment's): an empty one would print as nothing.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # A calendar year in the inputs: series points, donors, shocks, the CPI base.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config_files import ScenarioError, first_repeated, read_yaml_mapping
+from .config_files import UNSOURCED, ScenarioError, first_repeated, read_yaml_mapping
 from .input_errors import named_item
 from .limits import MAX_NESTING
 
@@ -32,6 +32,7 @@ def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
         if base and not override and field:
             message = "an empty mapping keeps every key of the file extended"
             raise ScenarioError(file, field, f"{message}; give the keys to change")
+        override = _sourced(base, override)
         merged = dict(base)
         for key, value in override.items():
             inner = f"{field}.{key}" if field else str(key)
@@ -39,6 +40,22 @@ def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
         return merged
     if _is_named_list(base) and _is_named_list(override):
         return _merge_named(base, override, file, field)
+    return override
+
+
+# The keys that hold a sourced input's numbers (``Number``, the series, sector weights).
+VALUE_KEYS = ("value", "points", "weights")
+
+
+def _sourced(base: dict, override: dict) -> dict:
+    """Return ``override``, marked ``UNSOURCED`` where it gives new numbers but no source.
+
+    Merged key by key, they kept the source of the numbers they replaced, so a changed
+    value read as the file extended's finding. The mark fails validation (``Source``) after
+    the numbers' own checks, so that a bad value is still the error reported first.
+    """
+    if "source" in base and "source" not in override and any(k in override for k in VALUE_KEYS):
+        return {**override, "source": UNSOURCED}
     return override
 
 

@@ -194,3 +194,22 @@ def test_a_mistyped_name_of_an_item_to_change_is_named_with_the_likely_one(
     }
     added = load_scenario(write_yaml("added.yaml", data))
     assert [d.name for d in added.donors][-1] == "USAID bilateral"
+
+
+def test_new_values_need_their_own_source_but_a_bad_value_is_named_first(
+    scenario_file, write_yaml, tmp_path, clean_error
+):
+    # Merged key by key, new values kept the source of the values they replaced.
+    unsourced = write_yaml("u.yaml", extending(scenario_file) + "donor_budget_scale: {value: 40}\n")
+    out = tmp_path / "out"
+    status = main(["run", str(unsourced), "--out", str(out)])
+    clean_error(status, out, unsourced, "donor_budget_scale.source: required with new values")
+    negative = "state:\n  grant_budget_local: {points: {2016: -3}}\n"
+    bad = write_yaml("b.yaml", extending(scenario_file) + negative)
+    status = main(["run", str(bad), "--out", str(out)])
+    clean_error(status, out, bad, "state.grant_budget_local.points", "negative")
+    # A new source alone, or a change that keeps the numbers, needs nothing more.
+    reworded = write_yaml(
+        "r.yaml", extending(scenario_file) + "donor_budget_scale: {source: new}\n"
+    )
+    assert load_scenario(reworded).donor_budget_scale.source == "new"
