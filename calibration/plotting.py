@@ -70,6 +70,39 @@ def column_unit(column: str, base_year: int | None = None, currency: str | None 
     return "donors" if column.startswith("donors") else "NGOs"
 
 
+# Short titles of the output columns for a figure's panels (their definitions:
+# ``model.COLUMN_DOCS``); any other column is titled by its name.
+PANEL_TITLES = {
+    "registered": "Registered NGOs",
+    "new_registrations": "New registrations",
+    "deregistered": "NGOs struck off the register",
+    "operational": "Operational NGOs (any activity)",
+    "funded": "Funded NGOs (a year of programmes)",
+    "reporting": "NGOs filing annual reports",
+    "long_active": "NGOs funded five years running",
+    "income_foreign_usd": "NGO income from foreign donors",
+    "income_state_usd": "NGO income from state grants and prizes",
+    "income_domestic_usd": "NGO income from domestic sources",
+    "share_income_foreign": "Foreign share of NGO income",
+    "share_foreign_funded": "Share of funded NGOs financed by donors",
+    "share_foreign_dependent": "Share of funded NGOs over half foreign-financed",
+    "share_income_le_5k": "Share of funded NGOs with income up to $5,000",
+    "share_income_gt_50k": "Share of funded NGOs with income over $50,000",
+    "state_grants_local": "State grants disbursed",
+    "state_prizes_local": "State NGO prizes paid",
+    "donors_active": "Foreign donors active",
+    "donor_budget_usd": "Donors' budgets after their decisions",
+    "foreign_restriction": "State restriction on foreign funding",
+    "share_ecology": "Share of NGOs working on ecology",
+    "share_state_founded": "Share of NGOs founded by the State",
+}
+
+
+def panel_title(column: str) -> str:
+    """Return a panel's title (``PANEL_TITLES``; a column not listed by its name)."""
+    return PANEL_TITLES.get(column, column.replace("_", " "))
+
+
 def axis_label(column: str, denominator: str | None = None) -> str:
     """Return the y-axis label (with its unit) of an output column or a ratio of two."""
     if denominator == "registered":
@@ -138,6 +171,10 @@ def fan(ax, table: pd.DataFrame, color: str, label: str) -> None:
     if table.shape[1] > 1:
         ax.fill_between(years, q[0], q[4], color=color, alpha=0.15, lw=0, label=f"{label} 90%")
         ax.fill_between(years, q[1], q[3], color=color, alpha=0.3, lw=0, label=f"{label} 50%")
+        # Edges in the band's own colour: where two bands overlap, their blend matches
+        # neither legend entry, and the edges still tell whose band is whose.
+        for edge in (q[0], q[4]):
+            ax.plot(years, edge, color=color, lw=0.6, alpha=0.8)
     ax.plot(years, q[2], color=color, lw=1.8, label=f"{label} median")
 
 

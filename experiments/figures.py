@@ -9,6 +9,7 @@ reported figures are Jaysanov (2023), CAJOTAS 4(6), as held in ``calibration/tar
 
 from __future__ import annotations
 
+import re
 from textwrap import fill
 
 import matplotlib.pyplot as plt
@@ -19,6 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from calibration.plotting import (
     column_unit,
     fan,
+    panel_title,
     period_key,
     quantity,
     reported_handles,
@@ -27,6 +29,7 @@ from calibration.plotting import (
 )
 from model import Scenario
 
+from .changes import dated_experiment_changes
 from .paired import paired_differences
 from .spec import BASELINE, Experiment
 
@@ -54,12 +57,26 @@ def _unit(column: str, scenario: Scenario) -> tuple[str, float]:
 
 
 def _title(experiment: Experiment, name: str) -> str:
-    """Return a counterfactual's title: its scenario's name, with its own where they share one.
+    """Return a counterfactual's title: its scenario's name, or its own where they share one.
 
-    A counterfactual of levers or switched-off mechanisms runs the baseline's scenario.
+    A counterfactual of levers or switched-off mechanisms runs the baseline's scenario, so
+    the scenario's name ("Kazakhstan baseline") would title it as the baseline.
     """
     scenario = experiment.scenarios[name].name
-    return f"{scenario}, {name}" if scenario == experiment.baseline.name else scenario
+    return name if scenario == experiment.baseline.name else scenario
+
+
+def change_year(experiment: Experiment, name: str) -> int | None:
+    """Return the first year in which a counterfactual's inputs differ from the baseline's."""
+    lines = dated_experiment_changes(experiment, name)
+    years = [int(y) for line in lines for y in re.findall(r"\(from (\d{4})\)", line)]
+    return min(years) if years else None
+
+
+def mark_change(ax, year: int | None) -> None:
+    """Draw a dotted line where the counterfactual's inputs first differ (its policy year)."""
+    if year is not None:
+        ax.axvline(year, color="0.25", ls=":", lw=1, label=f"inputs differ from {year}")
 
 
 def _runs_table(results: pd.DataFrame, name: str, column: str, scale: float) -> pd.DataFrame:
@@ -95,7 +112,7 @@ def fan_figure(results: pd.DataFrame, experiment: Experiment, name: str, target_
     _figure_legend(fig, axes.flat[0], {t.kind for t in targets if t.column in FAN_PANELS})
     heading = (
         f"{_title(experiment, name)} against the baseline: median, 50% and 90% bands "
-        f"over {_runs_text(experiment)}"
+        f"over {_runs_text(experiment)}. {experiment.question(name)}"
     )
     key = period_key({base.country: periods})
     fig.suptitle(f"{fill(heading, 100)}\n{fill(key, 110)}", fontsize=10)
@@ -119,6 +136,7 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
                 label = "90% with independent seeds" if k == 0 else None
                 ax.plot(table.index, row, color="0.3", ls="--", lw=1, label=label)
         ax.axhline(0, color="black", lw=0.8)
+        mark_change(ax, change_year(experiment, name))
         mark_projection(ax, experiment)
         _label(ax, column, f"difference, {unit}", experiment.baseline.years)
     for ax in list(axes.flat)[len(outputs) :]:
@@ -197,7 +215,7 @@ def effects_figure(table: pd.DataFrame, experiment: Experiment):
             bars = [mid - low, high - mid]
             ax.errorbar(mid, rows + offset, xerr=bars, fmt="o", ms=3.5, color=color, label=year)
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(output.replace("_", " "), fontsize=9)
+        ax.set_title(panel_title(output), fontsize=9)
         ax.set_xlabel(f"difference\n({unit})", fontsize=8)
         ax.tick_params(labelsize=8)
         # Differences of shares have long tick labels: fewer of them, or they run together.
@@ -264,7 +282,7 @@ def mark_projection(ax, experiment: Experiment) -> None:
 
 def _label(ax, column: str, unit: str, years: range) -> None:
     ax.set_xlim(years.start, years.stop - 1)
-    ax.set_title(column.replace("_", " "), fontsize=10, pad=12)
+    ax.set_title(panel_title(column), fontsize=10, pad=12)
     ax.set_xlabel("year", fontsize=9)
     ax.set_ylabel(unit, fontsize=9)
     ax.tick_params(labelsize=8)
