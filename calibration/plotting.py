@@ -71,7 +71,8 @@ def column_unit(column: str, base_year: int | None = None, currency: str | None 
 
 
 # Short titles of the output columns for a figure's panels (their definitions:
-# ``model.COLUMN_DOCS``); any other column is titled by its name.
+# ``model.COLUMN_DOCS`` and the regional ``model.regional.TIE_COLUMNS``); any other column
+# is titled by its name.
 PANEL_TITLES = {
     "registered": "Registered NGOs",
     "new_registrations": "New registrations",
@@ -95,6 +96,9 @@ PANEL_TITLES = {
     "foreign_restriction": "State restriction on foreign funding",
     "share_ecology": "Share of NGOs working on ecology",
     "share_state_founded": "Share of NGOs founded by the State",
+    "cross_border_ties": "Working cross-border ties",
+    "share_cross_border": "Share of operational NGOs with a cross-border tie",
+    "ties_formed": "Cross-border ties formed",
 }
 
 

@@ -70,18 +70,28 @@ def cmd_run_region(args: argparse.Namespace) -> int:
 def cmd_regional_experiment(args: argparse.Namespace) -> int:
     """Run a regional experiment file and print its paired differences, output by output."""
     from experiments.paired import UNSEEN, all_exactly_zero
-    from experiments.regional_experiment import difference_table, run_regional_experiment
+    from experiments.regional_experiment import (
+        describe_regional,
+        difference_table,
+        load_regional_experiment,
+        run_regional_experiment,
+    )
     from model import ScenarioError
 
     from .experiment import name_other_kind
 
     out = args.out or Path("out") / "experiments" / Path(args.file).stem
     try:
-        with output_folder(out, kind="regional experiment"):
-            summary = run_regional_experiment(args.file, out, args.replicates, args.workers)
+        spec, regions = load_regional_experiment(args.file, args.replicates)
     except ScenarioError:
         name_other_kind(Path(args.file), regional=True)
         raise
+    if args.dry_run:
+        print(describe_regional(args.file, spec, regions))
+        return 0
+    with output_folder(out, kind="regional experiment"):
+        print(describe_regional(args.file, spec, regions), flush=True)
+        summary = run_regional_experiment(args.file, out, args.replicates, args.workers)
     years = sorted(summary.year.unique())
     print(
         "paired difference from the baseline (counterfactual - baseline), median [10%, 90%] "
@@ -94,7 +104,8 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
         if all_exactly_zero(part[["difference_q10", "difference_q90"]]):
             print(UNSEEN)
         print(difference_table(part, years).to_string())
-    print(f"wrote {out / 'summary.csv'}, {out / 'runs.csv'}, {out / 'manifest.json'}")
+    written = ", ".join(str(out / n) for n in ("summary.csv", "runs.csv", "manifest.json"))
+    print(f"wrote {written}, figures {out / 'diff_*.png'}")
     return 0
 
 
@@ -116,4 +127,7 @@ def register(sub) -> None:
     p.add_argument("--replicates", type=replicates, default=None, help="default: the file's")
     p.add_argument("--workers", type=workers, default=1, help="local worker processes")
     p.add_argument("--out", type=file_path, default=None, help="default out/experiments/<file>")
+    p.add_argument(
+        "--dry-run", action="store_true", help="check the file and describe the runs; run nothing"
+    )
     p.set_defaults(func=cmd_regional_experiment)

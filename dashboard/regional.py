@@ -113,9 +113,7 @@ def run_regional(
     comparison = None
     if counterfactual != NONE:
         report = _part(on_progress, replicates, total)
-        comparison = compare_counterfactual(
-            counterfactual, tables.timeseries, seed, params, events, report
-        )
+        comparison = compare_counterfactual(counterfactual, tables.timeseries, seed, params, report)
     seconds = time.perf_counter() - started
     return RegionalRun(region, tables, seeds, source, seconds, events, charts, comparison)
 

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from calibration.plotting import axis_label
 from experiments.regional_figures import (
-    COUNTRY_COLOURS,
     SECTOR_COLOURS,
     draw_network,
     draw_ties_over_time,
@@ -192,35 +190,5 @@ def network_year_figure(edges: pd.DataFrame, year: int, colour_by: str):
     fig, ax = plt.subplots(figsize=(6, 5.5))
     draw_network(ax, edges, year, colour_by)
     ax.legend(handles=legend_handles(colour_by), loc="lower center", ncol=5, fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def difference_figure(summary: pd.DataFrame, events: list[Event]):
-    """Return a counterfactual's paired differences over time, one panel per output.
-
-    ``summary`` is ``experiments.regional_experiment.paired_summary`` over every year: per
-    country, the median difference (counterfactual minus baseline) and its 10-90% band.
-    """
-    outputs = list(dict.fromkeys(summary.output))
-    fig, axes = plt.subplots(
-        (len(outputs) + 1) // 2, 2, figsize=(10, 3.2 * ((len(outputs) + 1) // 2)), squeeze=False
-    )
-    for ax, output in zip(axes.flat, outputs, strict=False):
-        for country, frame in summary[summary.output == output].groupby("country", sort=False):
-            colour = COUNTRY_COLOURS[country]
-            ax.plot(frame.year, frame.difference_q50, color=colour, label=country.capitalize())
-            ax.fill_between(
-                frame.year, frame.difference_q10, frame.difference_q90, color=colour, alpha=0.2
-            )
-        ax.axhline(0, color="0.3", lw=0.8)
-        _shade_restrictions(ax, events, summary.country.nunique())
-        ax.set_title(output.replace("_", " "), fontsize=10)
-        ax.set_xlabel("year")
-        ax.set_ylabel(f"difference, {axis_label(output)}", fontsize=8)
-    for ax in axes.flat[len(outputs) :]:
-        ax.remove()
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle("Counterfactual minus baseline, paired (median, 10-90% over replicates)")
     fig.tight_layout()
     return fig

@@ -27,11 +27,11 @@ from experiments.regional_experiment import (
     paired_summary,
     with_units,
 )
+from experiments.regional_figures import difference_figure, restriction_spans
 from experiments.regional_runs import run_region_replicates
 from model.regional_scenario import Region
 
 from .images import figure_png
-from .regional_charts import Event, difference_figure
 
 EXPERIMENT_FILE = (
     Path(__file__).resolve().parent.parent
@@ -71,7 +71,6 @@ def compare_counterfactual(
     baseline: pd.DataFrame,
     seed: int,
     params: list[dict[str, float]],
-    events: list[Event],
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RegionalComparison:
     """Run a counterfactual of the experiment as the baseline ran; return its differences.
@@ -82,7 +81,6 @@ def compare_counterfactual(
             ``seed + r`` and ``params[r]``).
         seed: The baseline's seed.
         params: The baseline's behaviour parameters, one set per replicate.
-        events: The baseline's regional events, marked on the chart.
         on_progress: Called with ``(replicates done, replicates)``.
     """
     spec, regions = regional_experiment()
@@ -93,7 +91,8 @@ def compare_counterfactual(
     years = sorted(baseline.year.unique())
     runs = {BASELINE: baseline, name: tables.timeseries}
     summary = with_units(paired_summary(runs, list(spec.outputs), years), regions[BASELINE])
-    chart = figure_png(difference_figure(summary, events))
+    spans = restriction_spans(regions[BASELINE])
+    chart = figure_png(difference_figure(summary, spans, regions[name].name))
     return RegionalComparison(
         name, item.question, regions[name].name, summary, list(spec.key_years), chart
     )

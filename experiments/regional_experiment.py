@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from calibration.atomic import write_text_atomic
-from calibration.plotting import column_unit
+from calibration.plotting import column_unit, save_figure
 from model import ScenarioError
 from model.code import model_fingerprint
 from model.config_files import (
@@ -43,6 +43,7 @@ from model.regional_scenario import Region
 
 from .changes import check_changes_in_run, region_changes
 from .paired import format_difference
+from .regional_figures import difference_figure, restriction_spans
 from .regional_runs import (
     country_file_hashes,
     regional_params_file,
@@ -298,6 +299,43 @@ def with_units(summary: pd.DataFrame, region: Region) -> pd.DataFrame:
     return table
 
 
+def describe_regional(path: str | Path, spec: RegionalExperimentSpec, regions: dict) -> str:
+    """Return a short description of a regional experiment (printed before it runs)."""
+    base = regions[BASELINE]
+    source = regional_replicate_params(spec.params, 1, spec.seed)[1]
+    runs = len(regions) * spec.replicates
+    lines = [
+        f"{spec.name} ({path}): baseline '{base.name}' {base.start_year}-{base.end_year}; "
+        f"{len(regions) - 1} counterfactual(s); {len(regions)} scenarios x {spec.replicates} "
+        f"replicate(s) = {runs:,} runs; parameters: {source}; seed {spec.seed}"
+    ]
+    for name, region in regions.items():
+        if name != BASELINE:
+            lines.append(f"  {name}: {', '.join(region_changes(base, region))}")
+    return "\n".join(lines)
+
+
+def write_difference_figures(
+    out: Path, runs: dict[str, pd.DataFrame], spec: RegionalExperimentSpec, regions: dict
+) -> None:
+    """Write ``diff_<name>.png``: each counterfactual's paired differences in every year.
+
+    An earlier run's figures in the folder go first: another file's counterfactuals would
+    otherwise be left beside this one's.
+    """
+    for stale in out.glob("diff_*.png"):
+        stale.unlink()
+    base = regions[BASELINE]
+    years = sorted(runs[BASELINE].year.unique())
+    for name in runs:
+        if name == BASELINE:
+            continue
+        pair = {BASELINE: runs[BASELINE], name: runs[name]}
+        summary = with_units(paired_summary(pair, list(spec.outputs), years), base)
+        fig = difference_figure(summary, restriction_spans(base), regions[name].name)
+        save_figure(fig, out / f"diff_{name}.png")
+
+
 def run_regional_experiment(
     path: str | Path, out: str | Path, replicates: int | None = None, workers: int = 1
 ) -> pd.DataFrame:
@@ -323,6 +361,7 @@ def run_regional_experiment(
     stacked = pd.concat([f.assign(scenario=n) for n, f in runs.items()], ignore_index=True)
     write_text_atomic(out / "runs.csv", stacked.to_csv(index=False))
     write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
+    write_difference_figures(out, runs, spec, regions)
     manifest = {
         "experiment_file": str(path),
         "experiment_file_sha256": file_sha256(path),

@@ -3,13 +3,16 @@
 Each panel of the top row draws the first replicate's ties in one year: an NGO is a point
 in its country's disc (countries at the corners of a triangle), in its sector's wedge and
 coloured by sector; a tie is a line. The bottom panel shows each country's
-``cross_border_ties`` over time (median and 10-90% band over replicates). The dashboard's
-regional view (``dashboard.regional``) draws with the same pieces: ``draw_network`` (there
-also coloured by country) and ``draw_ties_over_time``.
+``cross_border_ties`` over time (median and 10-90% band over replicates). A regional
+experiment's counterfactual is drawn as its paired differences over time
+(``difference_figure``). The dashboard's regional view (``dashboard.regional``) draws with
+the same pieces: ``draw_network`` (there also coloured by country), ``draw_ties_over_time``
+and ``difference_figure``.
 """
 
 from __future__ import annotations
 
+from textwrap import fill
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -18,10 +21,12 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 
 # Imported first for its side effect: the Agg backend, as every figure of the project uses.
-import calibration.plotting  # noqa: F401
+from calibration.plotting import axis_label, panel_title
 from model.scenario import COUNTRIES, SECTORS
 
 if TYPE_CHECKING:
+    from model.regional_scenario import Region
+
     from .regional_runs import RegionalTables
 
 # Roughly as on a map: Kazakhstan north, Uzbekistan south-west, Kyrgyzstan south-east.
@@ -119,4 +124,49 @@ def network_figure(tables: RegionalTables, years: list[int], title: str):
         f"10-90% band over {runs} replicate(s)",
         fontsize=10,
     )
+    return fig
+
+
+def restriction_spans(region: Region) -> list[tuple[int, int]]:
+    """Return the years of the restrictions that hold in every country of ``region``."""
+    every = set(region.countries)
+    return [
+        (max(r.first_year, region.start_year), min(r.last_year, region.end_year))
+        for r in region.spec.restrictions
+        if set(r.countries) >= every and r.first_year <= region.end_year
+    ]
+
+
+def difference_figure(summary: pd.DataFrame, restrictions: list[tuple[int, int]], title: str):
+    """Return a counterfactual's paired differences over time, one panel per output.
+
+    ``summary`` is ``experiments.regional_experiment.paired_summary`` over every year: per
+    country, the median difference (counterfactual minus baseline) and its 10-90% band;
+    the years of ``restrictions`` (``restriction_spans``) are shaded.
+    """
+    outputs = list(dict.fromkeys(summary.output))
+    rows = (len(outputs) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 3.2 * rows), squeeze=False)
+    for ax, output in zip(axes.flat, outputs, strict=False):
+        for country, frame in summary[summary.output == output].groupby("country", sort=False):
+            colour = COUNTRY_COLOURS[country]
+            ax.plot(frame.year, frame.difference_q50, color=colour, label=country.capitalize())
+            ax.fill_between(
+                frame.year, frame.difference_q10, frame.difference_q90, color=colour, alpha=0.2
+            )
+        ax.axhline(0, color="0.3", lw=0.8)
+        for first, last in restrictions:
+            ax.axvspan(first - 0.5, last + 0.5, color="tab:red", alpha=0.06, lw=0)
+        ax.set_title(panel_title(output), fontsize=10)
+        ax.set_xlabel("year")
+        ax.set_ylabel(f"difference, {axis_label(output)}", fontsize=8)
+    for ax in axes.flat[len(outputs) :]:
+        ax.remove()
+    axes.flat[0].legend(fontsize=8)
+    heading = (
+        f"{title}: counterfactual minus baseline, paired (median, 10-90% over replicates; "
+        "shaded: restrictions in every country)"
+    )
+    fig.suptitle(fill(heading, 100), fontsize=10)
+    fig.tight_layout()
     return fig

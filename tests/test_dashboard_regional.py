@@ -21,7 +21,6 @@ from dashboard.regional import PARAMS, events_text, run_regional, seed_problem
 from dashboard.regional_charts import (
     Event,
     breakdown_figure,
-    difference_figure,
     median_ties_by,
     network_at,
     network_year_figure,
@@ -36,7 +35,7 @@ from dashboard.regional_counterfactual import (
     regional_experiment,
 )
 from experiments.regional_experiment import difference_table, run_regional_experiment
-from experiments.regional_figures import COUNTRY_COLOURS, SECTOR_COLOURS
+from experiments.regional_figures import COUNTRY_COLOURS, SECTOR_COLOURS, difference_figure
 from experiments.regional_runs import regional_replicate_params, run_region_replicates
 from model.limits import MAX_SEED
 from model.regional_files import load_region
@@ -244,6 +243,6 @@ def test_the_difference_table_shows_median_and_band_per_output_and_country():
     money = "donor_budget_usd (constant US$ (the scenario's base year))"
     assert table.loc[(money, "uzbekistan"), 2010] == "-1.00M [-2.00M, 0]"
     # The chart's panels say what unit each difference is in.
-    fig = difference_figure(summary, [])
+    fig = difference_figure(summary, [], "a counterfactual")
     labels = [ax.get_ylabel() for ax in fig.axes]
     assert labels == ["difference, NGOs", "difference, constant US$ (the scenario's base year)"]

@@ -81,7 +81,10 @@ def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_p
         ["regional-experiment", str(EXPERIMENT), "--replicates", "1", "--out", str(out)]
     )
     assert status == 0, stderr
-    assert {p.name for p in out.iterdir()} == {"summary.csv", "runs.csv", "manifest.json"}
+    figures = {
+        f"diff_{c['name']}.png" for c in yaml.safe_load(EXPERIMENT.read_text())["counterfactuals"]
+    }
+    assert {p.name for p in out.iterdir()} == {"summary.csv", "runs.csv", "manifest.json"} | figures
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary.counterfactual) == {
         "no-closures-after-2010",
@@ -409,3 +412,30 @@ def test_two_workers_give_the_one_workers_files_and_keep_one_pool(tmp_path, monk
     assert manifest["backend"] == "2 local process(es)" and manifest["params_source"].startswith(
         "regional posterior draws"
     )
+
+
+def test_a_dry_run_describes_the_runs_and_writes_nothing(tmp_path):
+    out = tmp_path / "o"
+    argv = ["regional-experiment", str(EXPERIMENT), "--dry-run", "--out", str(out)]
+    status, stdout, stderr = run_cli(argv)
+    assert status == 0, stderr
+    assert (
+        "6 scenarios x 20 replicate(s) = 120 runs; parameters: regional posterior draws" in stdout
+    )
+    assert (
+        "  uzbekistan-stays-closed: restrictions[Uzbekistan before its opening].last_year" in stdout
+    )
+    assert not out.exists()
+
+
+def test_a_rerun_with_other_counterfactuals_leaves_no_earlier_figure(tmp_path):
+    moved = tmp_path / "moved.yaml"
+    base = f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: No mobility\n"
+    moved.write_text(base + 'fixed:\n  donor_mobility: {value: 0, source: "a test"}\n')
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "diff_gone.png").write_bytes(b"an earlier run's figure")
+    argv = ["regional-experiment", str(_experiment_with(tmp_path, moved)), "--replicates", "1"]
+    status, _, stderr = run_cli([*argv, "--out", str(out)])
+    assert status == 0, stderr
+    assert sorted(p.name for p in out.glob("diff_*.png")) == ["diff_cf.png"]
