@@ -201,7 +201,10 @@ def register(sub) -> None:
         help="Sobol base samples (a power of 2, default 64) or Morris trajectories (default 20)",
     )
     s.add_argument(
-        "--replicates", type=replicates, default=2, help="seeds averaged per sample point"
+        "--replicates",
+        type=replicates,
+        default=2,
+        help="seeds averaged per sample point (default 2)",
     )
     s.add_argument(
         "--scenario",

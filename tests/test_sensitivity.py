@@ -80,6 +80,8 @@ def test_sobol_from_the_command_line(tmp_path, posterior, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "posterior 5%-95%" in printed and "replicate noise" in printed
+    # Four base samples are said to be a smoke test (ST above 2 and S1 above ST read as results).
+    assert "note: 4 base samples are fewer than the default 64: a smoke test" in printed
     table = pd.read_csv(tmp_path / "sensitivity_sobol.csv")
     assert len(table) == len(STATISTICS) * 3
     assert np.isfinite(table[["ST", "ST_conf", "S1", "S1_conf"]].to_numpy()).all()
