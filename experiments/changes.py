@@ -234,14 +234,28 @@ def _in_run(value: Any, end: int, years: range) -> Any:
         view.pop("source", None)
         if isinstance(value, Shock):
             view["duration_years"] = min(value.duration_years, end - value.year + 1)
-        if isinstance(value, Donor) and value.exit_year is not None and value.exit_year > end:
-            view["exit_year"] = None
+        if isinstance(value, Donor):
+            if value.exit_year is not None and value.exit_year > end:
+                view["exit_year"] = None
+            view["budget_factor"] = _factor_while_giving(value, years)
         return view
     if isinstance(value, (list, tuple)):
         return [_in_run(v, end, years) for v in value if not _after(v, end)]
     if isinstance(value, dict):
         return {k: _in_run(v, end, years) for k, v in value.items()}
     return value
+
+
+def _factor_while_giving(donor: Donor, years: range) -> list[float]:
+    """Return a donor's budget factor in the years it gives (1 where unset or idle).
+
+    A factor in years the donor gives nothing, or one of 1, changes no run.
+    """
+    factor = donor.budget_factor
+    last = donor.exit_year if donor.exit_year is not None else years.stop
+    return [
+        factor.at(y) if factor is not None and donor.entry_year <= y <= last else 1.0 for y in years
+    ]
 
 
 def _after(item: Any, end: int) -> bool:

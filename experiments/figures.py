@@ -9,7 +9,6 @@ reported figures are Jaysanov (2023), CAJOTAS 4(6), as held in ``calibration/tar
 
 from __future__ import annotations
 
-import re
 from textwrap import fill
 
 import matplotlib.pyplot as plt
@@ -29,7 +28,6 @@ from calibration.plotting import (
 )
 from model import Scenario
 
-from .changes import dated_experiment_changes
 from .paired import paired_differences
 from .spec import BASELINE, Experiment
 
@@ -66,17 +64,22 @@ def _title(experiment: Experiment, name: str) -> str:
     return name if scenario == experiment.baseline.name else scenario
 
 
-def change_year(experiment: Experiment, name: str) -> int | None:
-    """Return the first year in which a counterfactual's inputs differ from the baseline's."""
-    lines = dated_experiment_changes(experiment, name)
-    years = [int(y) for line in lines for y in re.findall(r"\(from (\d{4})\)", line)]
-    return min(years) if years else None
+def first_differing_year(crn: pd.DataFrame) -> int | None:
+    """Return the first year in which any run's output differs from its paired baseline run.
+
+    Read from the runs, not the inputs: an input may differ years before it acts (a mean
+    grant before there is a grant budget), and a removed shock or an exit year has no
+    yearly path to date.
+    """
+    differs = (crn.fillna(0) != 0).any(axis=1)
+    years = differs[differs].index.get_level_values("year")
+    return int(years.min()) if len(years) else None
 
 
 def mark_change(ax, year: int | None) -> None:
-    """Draw a dotted line where the counterfactual's inputs first differ (its policy year)."""
+    """Draw a dotted line at the first year the paired runs differ."""
     if year is not None:
-        ax.axvline(year, color="0.25", ls=":", lw=1, label=f"inputs differ from {year}")
+        ax.axvline(year, color="0.25", ls=":", lw=1, label=f"runs first differ in {year}")
 
 
 def _runs_table(results: pd.DataFrame, name: str, column: str, scale: float) -> pd.DataFrame:
@@ -136,7 +139,7 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
                 label = "90% with independent seeds" if k == 0 else None
                 ax.plot(table.index, row, color="0.3", ls="--", lw=1, label=label)
         ax.axhline(0, color="black", lw=0.8)
-        mark_change(ax, change_year(experiment, name))
+        mark_change(ax, first_differing_year(crn[outputs]))
         mark_projection(ax, experiment)
         _label(ax, column, f"difference, {unit}", experiment.baseline.years)
     for ax in list(axes.flat)[len(outputs) :]:

@@ -45,16 +45,18 @@ class ConnectionLossFilter(logging.Filter):
 
 
 def _from_connection_loss(exc: BaseException | None) -> bool:
-    """Return whether ``exc`` or an exception it was raised from or during is a lost connection."""
+    """Return whether ``exc`` is a lost connection, or a cancellation caused by one.
+
+    Only those: a closed stream or comm, a refused or reset connection. Any other error,
+    raised while a lost connection was being handled or not, still logs.
+    """
+    from distributed.comm.core import CommClosedError
     from tornado.iostream import StreamClosedError
 
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, (OSError, StreamClosedError)):  # distributed's CommClosedError too
-            return True
-        seen.add(id(exc))
+    lost = (CommClosedError, StreamClosedError, ConnectionError)
+    if isinstance(exc, asyncio.CancelledError):
         exc = exc.__cause__ or exc.__context__
-    return False
+    return isinstance(exc, lost)
 
 
 def quiet_connection_losses() -> None:

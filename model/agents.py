@@ -113,7 +113,8 @@ class Donor(Agent):
         ``donor_ramp_years``, then a decline of ``donor_decline`` a year after
         ``donor_peak_year``, when donors' civil-society money for the former Soviet Union
         turned elsewhere. Only the arrival and exit years and the weight are the donor's own
-        on this path. Nothing outside its entry and exit years.
+        on this path, and a counterfactual's yearly ``budget_factor``. Nothing outside its
+        entry and exit years.
         """
         level = self.model.config.donor_budget_scale.value * 1e6 * self.share
         return timeline.donor_path_usd(self.config, self.model.behaviour, level, year)

@@ -52,7 +52,8 @@ def _sourced(base: dict, override: dict) -> dict:
 
     Merged key by key, they kept the source of the numbers they replaced, so a changed
     value read as the file extended's finding. The mark fails validation (``Source``) after
-    the numbers' own checks, so that a bad value is still the error reported first.
+    the numbers of its own input, so that an input's bad value is named before its missing
+    source (inputs are reported one at a time, in the file's order).
     """
     if "source" in base and "source" not in override and any(k in override for k in VALUE_KEYS):
         return {**override, "source": UNSOURCED}
@@ -90,11 +91,13 @@ def _check_not_mistyped(item: dict, base: list, file: Path, field: str) -> None:
 
     A new name adds an item, which then lacked its required fields: a misspelt donor read
     ``donors[USAID bilateral].entry_year: required field is missing``. A new item that
-    lacks a field a similarly named item gives is taken for a change of that item.
+    lacks a field every item of the list gives (a field an item needs, not an optional
+    one such as an exit year) is taken for a change of the similarly named item.
     """
     names = {i["name"]: i for i in base}
     close = difflib.get_close_matches(item["name"], list(names), n=1, cutoff=0.6)
-    if close and not set(names[close[0]]) <= set(item):
+    needed = set.intersection(*(set(i) for i in base)) if base else set()
+    if close and not needed <= set(item):
         found = f"no item named {item['name']!r} to change (did you mean {close[0]!r}?)"
         raise ScenarioError(file, field, f"{found}; a new item gives all its fields")
 

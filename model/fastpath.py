@@ -38,7 +38,7 @@ from .population import (
     Population,
     cumulative_probabilities,
 )
-from .rng import KeyedStreams
+from .rng import KeyedStreams, plain_seed
 from .scenario import Scenario, checked_scenario
 from .timeline import Timeline
 
@@ -92,8 +92,9 @@ class CompiledRun:
     def __init__(self, scenario: Scenario, seed: int = 0):
         scenario = checked_scenario(scenario)  # a copy past its checks is checked here
         self.config = scenario
-        self.seed = seed
-        self.streams = KeyedStreams(seed)
+        # One whole number, as NGOModel's: a sequence ran (1, 0) as 1 on this path too.
+        self.seed = plain_seed(seed)
+        self.streams = KeyedStreams(self.seed)
         self.behaviour = scenario.behaviour.values()
         self.year = scenario.start_year - 1
         self.population = Population(capacity_hint=INITIAL_ROWS)

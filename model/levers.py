@@ -120,6 +120,8 @@ def apply_levers(
     _check_dated_pair("donor_cut_year", donor_cut_year, "donor_cut_share", donor_cut_share)
     cuts = foreign_cut_year is not None and foreign_cut_depth > 0
     donor_cuts = donor_cut_year is not None and donor_cut_share > 0
+    if donor_cuts and not scenario.donors:
+        raise ScenarioError(LEVERS, "donor_cut_share", "the scenario has no donors to cut")
     # A year after the run would change nothing in it (a start: no state grants at all,
     # which state_grant_scale 0 says plainly).
     for name, year in (

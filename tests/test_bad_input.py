@@ -20,6 +20,7 @@ import pytest
 from cli.main import main
 from experiments.runs import run_replicates
 from model import ScenarioError, simulate
+from model.fastpath import run_compiled
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -70,6 +71,8 @@ def test_the_api_names_a_bad_seed_or_parameter(scenarios):
         for agents in (False, True):
             with pytest.raises(ValueError, match="^seed: a run's seed is one whole number"):
                 simulate(scenario, seed=seed, agents=agents)
+        with pytest.raises(ValueError, match="^seed: a run's seed is one whole number"):
+            run_compiled(scenario, seed)
     for params, message in (
         ({"civic_rate": "0.1"}, "params: civic_rate: must be a number, got str"),
         ({"civic_rate": True}, "params: civic_rate: must be a number, got bool"),

@@ -228,4 +228,9 @@ def test_only_tracebacks_of_a_lost_connection_are_dropped():
     keep = ConnectionLossFilter().filter
     assert not keep(record(lost)) and not keep(record(ConnectionRefusedError(111, "refused")))
     assert keep(record(ValueError("a worker's own error")))
+    # Other OS errors, and an error raised while a lost connection was handled, still log.
+    assert keep(record(FileNotFoundError(2, "no such file")))
+    during = KeyError("a key")
+    during.__context__ = ConnectionResetError(104, "reset")
+    assert keep(record(during))
     assert keep(logging.LogRecord("distributed.client", logging.WARNING, "", 0, "retry", (), None))

@@ -46,6 +46,10 @@ def _counterfactual_file(tmp_path: Path, text: str) -> Path:
         # A series changed only after it: the restriction from 2016.
         "state:\n  foreign_funding_restriction:\n    points: {1989: 0, 2015: 0, 2016: 0.9}\n"
         "    interpolation: step\n    source: a test\n",
+        # A donor's budget factor of 1, and one of 0 only before the donor arrives (1998).
+        "donors:\n  - {name: UNDP, budget_factor: {points: {1991: 1}, source: a test}}\n",
+        "donors:\n  - name: Global Environment Facility\n    budget_factor:\n"
+        "      {points: {1991: 0, 1998: 1}, interpolation: step, source: a test}\n",
     ],
 )
 def test_a_counterfactual_whose_changes_all_fall_after_the_run_is_refused(

@@ -194,6 +194,13 @@ def test_a_mistyped_name_of_an_item_to_change_is_named_with_the_likely_one(
     }
     added = load_scenario(write_yaml("added.yaml", data))
     assert [d.name for d in added.donors][-1] == "USAID bilateral"
+    # A field some items lack (an exit year) is not needed of a new one.
+    uzbek = yaml.safe_load(scenario_file("uzbekistan").read_text(encoding="utf-8"))
+    soros = next(d for d in uzbek["donors"] if d["name"] == "Soros Foundation")
+    assert "exit_year" in soros
+    new = {k: v for k, v in soros.items() if k != "exit_year"} | {"name": "Soros Foundations"}
+    data = {"extends": str(scenario_file("uzbekistan")), "donors": [new]}
+    assert load_scenario(write_yaml("new.yaml", data)).donors[-1].name == "Soros Foundations"
 
 
 def test_new_values_need_their_own_source_but_a_bad_value_is_named_first(

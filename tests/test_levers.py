@@ -130,7 +130,7 @@ def test_foreign_cut_raises_the_restriction_from_its_year(kyrgyzstan):
 
 def test_donor_cut_withdraws_the_share_of_every_donors_planned_money_from_its_year(kyrgyzstan):
     # "What if donors had cut their money by half from 2015?": the restriction lever was no
-    # answer (at depth 0.5 donors gave about a fifth less, and moved to the State's fields).
+    # answer (at depth 0.5 donors planned a quarter less, and moved to the State's fields).
     cut = apply_levers(kyrgyzstan, donor_cut_year=2015, donor_cut_share=0.5)
     behaviour = kyrgyzstan.behaviour.values()
     for before, after in zip(kyrgyzstan.donors, cut.donors, strict=True):
@@ -154,6 +154,9 @@ def test_donor_cut_withdraws_the_share_of_every_donors_planned_money_from_its_ye
         apply_levers(kyrgyzstan, donor_cut_year=2015, donor_cut_share=1.5)
     with pytest.raises(ScenarioError, match="^levers: donor_cut_year: is after"):
         apply_levers(kyrgyzstan, donor_cut_year=2030, donor_cut_share=0.5)
+    alone = Scenario.model_validate({**kyrgyzstan.model_dump(), "donors": []})
+    with pytest.raises(ScenarioError, match="^levers: donor_cut_share: the scenario has no"):
+        apply_levers(alone, donor_cut_year=2015, donor_cut_share=0.5)
 
 
 def test_a_donor_cut_gives_the_numpy_rules_table_on_the_calibration_path(kyrgyzstan):
