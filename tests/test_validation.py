@@ -19,9 +19,12 @@ from experiments.heldback_trainings import spread_section, spread_table
 from experiments.reference_table import build_table
 from experiments.validation import (
     coverage,
+    density_coverage,
+    density_levels,
     marginal_draws,
     parameter_ranks,
     predictive_ranks,
+    region_levels,
     truth_rows,
     validate,
 )
@@ -68,6 +71,32 @@ def test_coverage_of_uniform_ranks_is_the_level_and_of_biased_ranks_is_not():
     assert bad.coverage_90 == 0 and not bad.within_bars
 
 
+def _ranks_covering(c50: float, c90: float, n: int = 100) -> pd.DataFrame:
+    """Ranks among 99 draws: a share ``c50`` mid-way, ``c90 - c50`` in the 90% interval
+    only (rank 10), the rest below every draw."""
+    mid, ninety = round(c50 * n), round((c90 - c50) * n)
+    return pd.DataFrame({"a": [50] * mid + [10] * ninety + [0] * (n - mid - ninety)})
+
+
+@pytest.mark.parametrize(
+    ("c50", "c90", "within"),
+    [
+        (0.45, 0.90, True),
+        (0.40, 0.82, True),  # both bars' lower edges belong to them
+        (0.60, 0.97, True),  # and their upper edges
+        (1.00, 1.00, False),  # intervals too wide: every truth in the middle
+        (0.39, 0.90, False),
+        (0.61, 0.90, False),
+        (0.50, 0.81, False),
+        (0.50, 0.98, False),
+    ],
+)
+def test_coverage_is_within_the_bars_only_between_both_edges(c50, c90, within):
+    cov = coverage(_ranks_covering(c50, c90), 99).iloc[0]
+    assert (cov.coverage_50, cov.coverage_90) == pytest.approx((c50, c90))
+    assert cov.within_bars == within
+
+
 def test_truths_are_rows_the_estimator_was_not_trained_on(tiny):
     folder, estimator = tiny
     truths = truth_rows(estimator, 12, folder)
@@ -108,6 +137,9 @@ def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
     )
     text = path.read_text()
     written = ("sbc.csv", "sbc.png", "predictive_coverage.csv", "heldback.csv", "heldback.png")
+    assert "All parameters jointly" in text
+    joint = pd.read_csv(tmp_path / "hpd_coverage.csv")
+    assert len(joint) == 1 and joint[["coverage_50", "coverage_90"]].stack().between(0, 1).all()
     stable = pd.read_csv(tmp_path / "stability.csv")
     a, b = stable.filter(like="median_seed").to_numpy().T
     assert len(stable) == len(load_targets())
@@ -292,3 +324,27 @@ def test_a_retraining_reads_the_rows_under_the_key_the_estimator_recorded(tiny, 
     again, _ = retrain(estimator, estimator.seed, folder)
     x = estimator.feature_mean[None, :]
     assert np.array_equal(again.sample(x, 20, 3), estimator.sample(x, 20, 3))
+
+
+def _gaussian_levels(posterior_sd: float, truths: int = 400, draws: int = 400) -> np.ndarray:
+    """Levels of truths from N(0, 1) under a Gaussian 'posterior' N(0, sd^2) in 3 dimensions."""
+    rng = np.random.default_rng(5)
+    z_true = rng.standard_normal((truths, 3))
+    z_post = posterior_sd * rng.standard_normal((draws, truths, 3))
+    return region_levels(z_true, z_post, lambda z, i: -0.5 * (z**2).sum(axis=1) / posterior_sd**2)
+
+
+def test_highest_density_regions_cover_at_their_level_only_when_the_posterior_is_right():
+    right = density_coverage(_gaussian_levels(1.0)).iloc[0]
+    assert right.coverage_50 == pytest.approx(0.5, abs=0.06)
+    assert right.coverage_90 == pytest.approx(0.9, abs=0.04) and right.within_bars
+    too_wide = density_coverage(_gaussian_levels(1.6)).iloc[0]
+    assert too_wide.coverage_50 > 0.8 and not too_wide.within_bars
+    too_narrow = density_coverage(_gaussian_levels(0.6)).iloc[0]
+    assert too_narrow.coverage_90 < 0.5 and not too_narrow.within_bars
+
+
+def test_the_tiny_estimators_regions_give_a_level_per_truth(tiny):
+    folder, estimator = tiny
+    levels = density_levels(estimator, truth_rows(estimator, 12, folder), 30, seed=1)
+    assert levels.shape == (12,) and ((levels >= 0) & (levels <= 1)).all()
