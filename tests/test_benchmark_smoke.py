@@ -6,8 +6,10 @@ No timing is asserted: speed is measured by the benchmark, never by tests.
 import json
 import math
 
+import pytest
+
 from cli.main import main
-from experiments.benchmark import CASES, GOALS
+from experiments.benchmark import CASES, GOALS, summary
 
 TIMED = ("seconds", "agent_years", "us_per_agent_year")
 NUMERIC = {
@@ -89,3 +91,34 @@ def test_bench_out_in_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "--out" in captured.err
     assert not out.parent.exists()
+
+
+def _verdicts(records):
+    return {g["goal"]: g["pass"] for g in summary(records, 1.0)["goals"]}
+
+
+@pytest.mark.parametrize(
+    ("mesa_floor_seconds", "meets_2x", "meets_5x"),
+    [(1.9, False, False), (2.0, True, False), (5.0, True, True), (5.1, True, True)],
+)
+def test_a_goal_of_at_least_passes_from_its_threshold_on(mesa_floor_seconds, meets_2x, meets_5x):
+    records = [
+        {"case": "run_kg", "seconds": 1.0},
+        {"case": "mesa_floor", "seconds": mesa_floor_seconds},
+    ]
+    verdicts = _verdicts(records)
+    assert verdicts["run_kg at least 2x faster than mesa_floor"] is meets_2x
+    assert verdicts["stretch: run_kg at least 5x faster than mesa_floor"] is meets_5x
+    assert verdicts["calib_path at least 5x faster than the numpy rules"] is None  # not run
+
+
+@pytest.mark.parametrize(("run_seconds", "meets"), [(19.9, True), (20.0, True), (20.1, False)])
+def test_a_goal_of_at_most_passes_up_to_its_threshold(run_seconds, meets):
+    records = [{"case": "run_kg", "seconds": run_seconds}, {"case": "numpy_floor", "seconds": 1.0}]
+    assert _verdicts(records)["run_kg within 20x of numpy_floor"] is meets
+
+
+@pytest.mark.parametrize(("rss", "meets"), [(299.0, True), (300.0, False), (301.0, False)])
+def test_a_goal_of_under_fails_at_its_threshold(rss, meets):
+    records = [{"case": "memory", "peak_rss_mb": rss}]
+    assert _verdicts(records)["peak RSS of a 1:1 run under 300 MB"] is meets

@@ -37,6 +37,24 @@ def test_identification_is_only_claimed_with_enough_effective_particles():
     assert all(v.startswith("unknown (ESS 1.") for v in identification_table(collapsed).identified)
 
 
+def test_identification_is_yes_below_half_the_prior_width_partly_below_0_8_else_no():
+    # Each parameter's draws spread evenly so that its 90% width is a chosen share of the
+    # prior's 90% width: below 0.5 is identified, below 0.8 partly, else not.
+    ratios = [0.3, 0.49, 0.51, 0.79, 0.81, 0.9]
+    expected = {0.3: "yes", 0.49: "yes", 0.51: "partly", 0.79: "partly", 0.81: "no", 0.9: "no"}
+    columns, wanted = {}, {}
+    for k, (name, spec) in enumerate(load_priors().items()):
+        ratio = ratios[k % len(ratios)]
+        lo, hi = spec.quantiles(np.array([0.05, 0.95]))
+        columns[name] = np.linspace(lo, lo + ratio / 0.9 * (hi - lo), 1001)
+        wanted[name] = (ratio, expected[ratio])
+    table = identification_table(pd.DataFrame(columns).assign(weight=1 / 1001))
+    for _, row in table.iterrows():
+        ratio, label = wanted[row["parameter"]]
+        assert row["width ratio"] == pytest.approx(ratio, abs=0.005)
+        assert row["identified"] == label
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -15,6 +15,7 @@ import math
 import re
 import resource
 import shutil
+import subprocess
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -99,9 +100,12 @@ def test_manifest_records_what_is_needed_to_reproduce_the_run(kg_run_folder, sce
     for name in ("mesa", "numpy", "pandas"):
         assert packages[name] == metadata.version(name)
     assert re.fullmatch(r"\d+\.\d+\.\d+", packages["python"])
-    assert "git_commit" in manifest
-    commit = manifest["git_commit"]
-    assert commit is None or re.fullmatch(r"[0-9a-f]{40}", commit)
+    # The tests run in a checkout of the project, so the commit is known: that one.
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True
+    )
+    assert head.returncode == 0, "the tests run in a git checkout"
+    assert manifest["git_commit"] == head.stdout.strip()
     assert isinstance(manifest["wall_seconds"], float) and manifest["wall_seconds"] > 0
     # The commit does not tell an edited model: the code's own hash does.
     assert manifest["model_code_sha256"] == model_fingerprint(regional=False)

@@ -105,8 +105,17 @@ def test_noise_share_is_the_variance_of_the_replicate_means():
     signal = rng.normal(0, 10, (400, 1, 1))
     noisy = signal + rng.normal(0, 1, (400, 4, 1))
     # Variance of a mean of 4 replicates with unit noise: 1/4; of the signal: about 100.
+    # The tolerance is the sampling error of 400 such points (a few standard errors); the
+    # exact arithmetic is the next test's.
     assert noise_share(noisy)[0] == pytest.approx(0.25 / 100, rel=0.3)
     assert np.isnan(noise_share(noisy[:, :1, :])[0])
+
+
+def test_noise_share_by_hand():
+    # Two points, two replicates: within-point variances 2 and 8 (ddof 1), their mean over
+    # 2 replicates 2.5; the point means 1 and 12 vary by 60.5 (ddof 1).
+    values = np.array([[[0.0], [2.0]], [[10.0], [14.0]]])
+    assert noise_share(values)[0] == pytest.approx(2.5 / 60.5, rel=1e-12)
 
 
 def test_sobol_needs_a_power_of_two(tmp_path, posterior, capsys):
