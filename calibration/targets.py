@@ -303,7 +303,10 @@ def load_unfitted(path: str | Path = DEFAULT_UNFITTED) -> list[Target]:
 def _refuse_unfitted(path: Path, parsed: TargetFile) -> None:
     for t in parsed.targets:
         if t.group == "unfitted":
-            message = "an unfitted figure belongs in external_unfitted.yaml"
+            message = (
+                "an unfitted figure belongs in external_unfitted.yaml, which `compare` reads "
+                "by itself; a targets file holds calibration targets"
+            )
             raise ScenarioError(path, f"targets.{t.id}.group", message)
 
 

@@ -31,6 +31,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     Every source is checked before any scenario runs or any file is written.
     """
     plan = _compare_plan(args)
+    _check_run_options(args, plan)
     _refuse_other_outputs(plan)
     with ExitStack() as held:
         # Every folder claimed before its contents are checked and before the first run:
@@ -42,6 +43,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for source, run_dir, scenario in plan:
             _compare_one(args, source, run_dir, scenario)
     return 0
+
+
+# The options that say how a scenario source runs, and their values when not given. The
+# parser's defaults are None, so that one typed with only run folders to compare is seen.
+RUN_OPTIONS = {"replicates": 20, "params": "auto", "seed": 1, "workers": 1}
+
+
+def _check_run_options(args: argparse.Namespace, plan: list[tuple[Path, Path, bool]]) -> None:
+    """Refuse a run option when no source is a scenario; else give each its default.
+
+    A run folder keeps the runs it holds, with the parameters they were run with: an option
+    that would change them is refused, not ignored.
+    """
+    if not any(scenario for _, _, scenario in plan):
+        for name in RUN_OPTIONS:
+            if getattr(args, name) is not None:
+                raise UsageError(
+                    f"compare: --{name} says how a scenario runs; every source is a run "
+                    "folder, compared as it was run (run the scenario again to change it)"
+                )
+    for name, default in RUN_OPTIONS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
 
 
 def _refuse_other_outputs(plan: list[tuple[Path, Path, bool]]) -> None:
@@ -61,15 +85,24 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
     import pandas as pd
 
     from calibration.compare import format_table
-    from experiments.runs import COMPARE_RECORD, UNFITTED_CSV, UNFITTED_FILE, compare_and_write
+    from experiments.runs import (
+        COMPARE_RECORD,
+        UNFITTED_CSV,
+        UNFITTED_FILE,
+        compare_and_write,
+        runs_described,
+    )
 
     if scenario:
         run = dict(params=args.params, seed=args.seed, replicates=args.replicates)
         cmd_run(argparse.Namespace(scenario=source, workers=args.workers, out=run_dir, **run))
     runs, manifest = _folder_runs(run_dir)
     table = compare_and_write(run_dir, runs, manifest, args.targets)
-    # Each table under its folder: with several sources, the country alone tells none apart.
-    print(f"{run_dir}:")
+    # Each table under its folder: with several sources, the country alone tells none apart;
+    # and with the parameters its runs used, which decide what its intervals mean.
+    print(f"{run_dir}: {runs_described(manifest)}")
+    if _median_replicates(manifest):
+        print(MEDIAN_INTERVALS)
     print(format_table(table))
     wrote = [run_dir / "compare.csv", run_dir / "compare.png", run_dir / COMPARE_RECORD]
     unfitted = run_dir / UNFITTED_CSV
@@ -82,6 +115,18 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
         print(format_table(counts, noun="counts"))
         wrote.append(unfitted)
     print(f"wrote {', '.join(map(str, wrote))}")
+
+
+MEDIAN_INTERVALS = (
+    "note: every replicate ran the posterior median, so the 90% intervals are the runs' "
+    "noise only; runs with --params posterior carry the parameters' uncertainty too"
+)
+
+
+def _median_replicates(manifest: dict) -> bool:
+    """Return whether a run folder holds several replicates of the posterior median."""
+    source = manifest.get("params_source") or ""
+    return manifest.get("replicates", 1) > 1 and "posterior median" in source
 
 
 def _flag(scenario: bool, out: Path | None) -> str:
@@ -197,9 +242,13 @@ def register(sub) -> None:
     cmp_.add_argument(
         "--targets", type=file_path, default=DEFAULT_TARGETS, help="figures to compare with"
     )
-    cmp_.add_argument("--replicates", type=replicates, default=20, help="when running a scenario")
-    cmp_.add_argument("--params", choices=PARAM_MODES, default="auto", help="when running")
-    cmp_.add_argument("--seed", type=seeds, default=1, help="when running a scenario")
-    cmp_.add_argument("--workers", type=workers, default=1, help="when running a scenario")
+    cmp_.add_argument(
+        "--replicates", type=replicates, default=None, help="when running a scenario (20)"
+    )
+    cmp_.add_argument(
+        "--params", choices=PARAM_MODES, default=None, help="when running a scenario (auto)"
+    )
+    cmp_.add_argument("--seed", type=seeds, default=None, help="when running a scenario (1)")
+    cmp_.add_argument("--workers", type=workers, default=None, help="when running a scenario (1)")
     cmp_.add_argument("--out", type=file_path, default=None, help="run folder for a scenario")
     cmp_.set_defaults(func=cmd_compare)

@@ -37,7 +37,8 @@ def test_compare_writes_table_and_figure_and_prints_the_table(run_copy, repo, ca
     assert table.id.tolist() == [t.id for t in kg_targets]
     assert (table.replicates == 2).all()
     assert (run_copy / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert out.startswith(f"{run_copy}:\nkyrgyzstan: ")  # the folder, then its table
+    # The folder and the parameters its runs used, what its intervals mean, then its table.
+    assert out.startswith(f"{run_copy}: 2 replicate(s), scenario behaviour values\nkyrgyzstan: ")
     assert f"/{len(kg_targets)} targets within tolerance" in out
     for t in kg_targets:
         assert t.id in out
@@ -169,3 +170,28 @@ def test_compare_of_a_scenario_reads_the_targets_before_running_it(repo, tmp_pat
     assert status == 2 and len(err.strip().splitlines()) == 1, err
     assert f"{missing}: --targets: file not found" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--params", "posterior"], ["--seed", "7"], ["--replicates", "5"], ["--workers", "1"]],
+)
+def test_a_run_option_with_only_run_folders_is_refused_not_ignored(run_copy, capsys, option):
+    status, out, err = run_cli(["compare", str(run_copy), *option], capsys)
+    assert status == 2 and out == ""
+    assert err.strip().splitlines() == [
+        f"ngo-abm: error: compare: {option[0]} says how a scenario runs; every source is a run "
+        "folder, "
+        "compared as it was run (run the scenario again to change it)"
+    ]
+    assert not (run_copy / "compare.csv").exists()
+
+
+def test_replicates_of_the_posterior_median_are_said_to_spread_by_noise_only(run_copy, capsys):
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    manifest["params_source"] = "posterior median (posterior.parquet)"
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    status, out, err = run_cli(["compare", str(run_copy)], capsys)
+    assert status == 0, err
+    head = f"{run_copy}: 2 replicate(s), posterior median (posterior.parquet)\n"
+    assert out.startswith(head + "note: every replicate ran the posterior median, so the 90% ")
