@@ -107,6 +107,20 @@ def panel_title(column: str) -> str:
     return PANEL_TITLES.get(column, column.replace("_", " "))
 
 
+def quantity_title(column: str, denominator: str | None = None) -> str:
+    """Return the title of a quantity: a column, or a column over another."""
+    if denominator is None:
+        return panel_title(column)
+    if denominator == "registered":
+        return f"{panel_title(column)}, share of the register"
+    over = panel_title(denominator)
+    return f"{panel_title(column)} over {over[0].lower()}{over[1:]}"
+
+
+# The article's figures in black; figures of other sources (``targets_external.yaml``) apart.
+EXTERNAL_COLOR = "tab:red"
+
+
 def axis_label(column: str, denominator: str | None = None) -> str:
     """Return the y-axis label (with its unit) of an output column or a ratio of two."""
     if denominator == "registered":
@@ -130,14 +144,21 @@ def period_key(periods: Mapping[str, list[Period]]) -> str:
     return "Shaded: the article's periods.\n" + "\n".join(keys) if keys else ""
 
 
-def comparison_legend(fig, kinds: Iterable[str]) -> None:
-    """Add one legend below the panels: the model's median and bands, the reported kinds."""
+def comparison_legend(fig, kinds: Iterable[str], external: bool = False) -> None:
+    """Add one legend below the panels: the model's median and bands, the reported kinds.
+
+    With ``external``, also the colour of the figures from other sources than the article.
+    """
     handles = [
         Line2D([], [], color="tab:blue", lw=1.8, label="model median"),
         Patch(color="tab:blue", alpha=0.3, lw=0, label="model 50% band"),
         Patch(color="tab:blue", alpha=0.15, lw=0, label="model 90% band"),
         *reported_handles(kinds),
     ]
+    if external:
+        handles.append(
+            Patch(color=EXTERNAL_COLOR, lw=0, label="red: official figures, not the article's")
+        )
     fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=7, frameon=False)
 
 
@@ -260,25 +281,32 @@ def comparison_figure(
         fan(ax, quantity(runs[country], column, denominator), "tab:blue", "model")
         for t in targets:
             if t.country == country and (t.column, t.denominator) == (column, denominator):
-                reported_point(ax, t)
-        name = column if denominator is None else f"{column} / {denominator}"
-        ax.set_title(f"{country}: {name}", fontsize=8, pad=12)
+                reported_point(ax, t, color=EXTERNAL_COLOR if t.external else "black")
+        panel = f"{country.capitalize()}: {quantity_title(column, denominator)}"
+        ax.set_title(fill(panel, 60), fontsize=8, pad=12)
         ax.set_ylabel(axis_label(column, denominator), fontsize=7)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(layout) :]:
         ax.axis("off")
     key = period_key({c: periods.get(c, []) for c in runs})
     width = int(12 * fig.get_figwidth())  # characters of 9 pt text across the panels
-    lines = [fill(line, width) for line in (title, *key.splitlines()) if line]
+    lines = [fill(line, width) for line in (title, *key.splitlines(), _undrawn(targets)) if line]
     heading = "\n".join(lines)
     if heading:
         fig.suptitle(heading, fontsize=9)
-    comparison_legend(fig, {t.kind for t in targets if t.base_year is None})
+    drawn = [t for t in targets if t.base_year is None]
+    comparison_legend(fig, {t.kind for t in drawn}, any(t.external for t in drawn))
     # Room at the foot for the legend; tight_layout leaves the heading its lines, and a
     # quarter inch more keeps it off the first row's titles and period numerals.
     top = 1 - 0.25 / fig.get_figheight() if heading else 1
     fig.tight_layout(rect=(0, 0.03 if nrows > 1 else 0.08, 1, top))
     return fig
+
+
+def _undrawn(targets: Iterable[Target]) -> str:
+    """Return the line naming the figures a time axis cannot show: ratios of two years."""
+    ratios = [t.id for t in targets if t.base_year is not None]
+    return f"Ratios of two years, in the table only: {', '.join(ratios)}." if ratios else ""
 
 
 def timeseries_figure(frame: pd.DataFrame, country: str, targets: Iterable[Target], title: str):

@@ -95,3 +95,20 @@ def test_a_regional_comparisons_heading_is_no_wider_than_its_panels(baseline_run
     titles = [ax.title.get_window_extent() for ax in fig.axes if ax.get_visible() and ax.axison]
     assert heading.y0 >= max(t.y1 for t in titles)
     plt.close(fig)
+
+
+def test_comparison_panels_are_titled_by_what_they_show_and_mark_other_sources(baseline_runs):
+    target_file = load_target_file(DEFAULT_TARGETS)
+    frame = baseline_runs["kazakhstan"].frame
+    fig = comparison_figure({"kazakhstan": frame}, target_file.targets, target_file.periods, "t")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.axison]
+    assert "Kazakhstan: Registered NGOs" in titles
+    assert not [t for t in titles if "_" in t]  # no column names
+    labels = [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+    assert "red: official figures, not the article's" in labels  # the ministry's counts
+    # The article's only 1990s Kazakh figures are ratios of two years: said, not dropped.
+    heading = fig._suptitle.get_text().replace("\n", " ")
+    assert heading.startswith("t ")  # the figure's own title first
+    assert "Ratios of two years, in the table only:" in heading
+    assert "kz_registered_growth_1991_1999" in heading
+    plt.close(fig)
