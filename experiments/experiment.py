@@ -30,6 +30,7 @@ import pandas as pd
 from calibration.atomic import remove_output, write_text_atomic
 from calibration.plotting import save_figure
 from calibration.targets import DEFAULT_TARGETS, load_target_file
+from model import ScenarioError
 from model.code import model_fingerprint
 
 from .changes import DESCRIPTIVE_FIELDS, scenario_changes
@@ -41,6 +42,7 @@ from .figures import (
     fan_figure,
     income_figure,
 )
+from .manifests import manifest_json
 from .paired import (
     RunStats,
     collect_runs,
@@ -148,8 +150,8 @@ def remove_stale_figures(out: Path, names) -> None:
     this tool's own figures is removed.
     """
     try:
-        earlier = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["scenarios"]
-    except (OSError, ValueError, KeyError, TypeError):
+        earlier = manifest_json(out / "manifest.json")["scenarios"]
+    except (ScenarioError, KeyError):
         return
     for name in set(earlier) - set(names):
         if not isinstance(name, str) or "/" in name:

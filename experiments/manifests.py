@@ -16,16 +16,36 @@ from model import ScenarioError
 from model.limits import MAX_REPLICATES, MAX_YEAR, MIN_YEAR
 
 COUNTRY_MANIFEST_FIELDS = {"country": str, "replicates": int, "start_year": int, "end_year": int}
+# A manifest records every replicate's parameters: about 2 kB each, so 10,000 replicates
+# (MAX_REPLICATES) take some 20 MB. Read unbounded, a manifest linked to /dev/zero or a
+# huge sparse file filled the memory before the JSON parser saw a byte.
+MAX_MANIFEST_BYTES = 64_000_000
+
+
+def manifest_json(path: Path) -> dict[str, Any]:
+    """Return a manifest's JSON object, read only if it is a file of a manifest's size.
+
+    Raises:
+        ScenarioError: for anything else (a device, a folder, a huge file, not JSON).
+    """
+    if not path.is_file():
+        raise ScenarioError(path, "", "malformed manifest: not a regular file")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        found = f"malformed manifest: over {MAX_MANIFEST_BYTES:,} bytes, more than a run writes"
+        raise ScenarioError(path, "", found)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays nested thousands deep, which no run writes.
+        raise ScenarioError(path, "", "malformed manifest: not JSON") from None
+    if not isinstance(manifest, dict):
+        raise ScenarioError(path, "", "malformed manifest: not a JSON object")
+    return manifest
 
 
 def read_manifest(path: Path, kinds: dict[str, type] = COUNTRY_MANIFEST_FIELDS) -> dict[str, Any]:
     """Return a run's manifest, with the fields the comparison reads (``kinds``) checked."""
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        raise ScenarioError(path, "", "malformed manifest: not JSON") from None
-    if not isinstance(manifest, dict):
-        raise ScenarioError(path, "", "malformed manifest: not a JSON object")
+    manifest = manifest_json(path)
     for field, kind in kinds.items():
         value = manifest.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):

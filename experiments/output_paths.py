@@ -8,13 +8,14 @@ command that stops early can remove it again (``remove_empty``) and leave nothin
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 
 from model import ScenarioError
 from model.extends import resolve_path
+
+from .manifests import manifest_json
 
 # The pairs of files that tell the calibration report's folder, one pair per command that
 # writes there (calibrate report, validate, chains, calibrate regional): a report of the
@@ -106,10 +107,10 @@ def outputs_kind(folder: Path) -> str | None:
     regional`` share) by a report with its data (``REPORT_PAIRS``).
     """
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = manifest_json(folder / "manifest.json")
+    except ScenarioError:
         manifest = None
-    if isinstance(manifest, dict):
+    if manifest is not None:
         if "sensitivity_method" in manifest:
             return "sensitivity analysis"
         if "experiment_file" in manifest:

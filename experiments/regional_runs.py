@@ -33,7 +33,7 @@ from model.code import model_fingerprint
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
 from model.regional_scenario import Region
 
-from .manifests import check_country_years, read_manifest
+from .manifests import check_country_years, manifest_json, read_manifest
 from .regional_figures import network_figure
 from .run_params import check_mode, params_file, replicate_params
 from .runner import map_runs, replicate_seeds
@@ -212,10 +212,10 @@ def ties_by_country(timeseries: pd.DataFrame, years: list[int]) -> pd.DataFrame:
 def is_regional_run(run_dir: str | Path) -> bool:
     """Return whether a folder is a regional run folder (its manifest lists ``countries``)."""
     try:
-        manifest = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        manifest = manifest_json(Path(run_dir) / "manifest.json")
+    except ScenarioError:
         return False
-    return isinstance(manifest, dict) and isinstance(manifest.get("countries"), list)
+    return isinstance(manifest.get("countries"), list)
 
 
 def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], dict]:

@@ -217,7 +217,8 @@ def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     manifest = read_manifest(manifest_path)
     try:
         frame = pd.read_csv(table)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        # OSError: a folder of that name, or a file that cannot be read.
         raise ScenarioError(table, "", "not a readable run table") from None
     missing = [c for c in ("replicate", *OUTPUT_COLUMNS) if c not in frame.columns]
     if missing:

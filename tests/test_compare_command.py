@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pandas as pd
@@ -120,6 +121,31 @@ def test_compare_on_a_run_with_a_broken_manifest_exits_2(run_copy, capsys, repo)
     targets = repo / "calibration" / "targets.yaml"
     status, _, err = run_cli(["compare", str(run_copy), "--targets", str(targets)], capsys)
     assert_clean_failure(status, err, run_copy, "manifest.json")
+
+
+@pytest.mark.parametrize(
+    ("make", "found"),
+    [
+        # /dev/zero read whole filled the machine's memory (22 GB) before the parser.
+        (lambda path: path.symlink_to("/dev/zero"), "not a regular file"),
+        (lambda path: path.mkdir(), "holds a folder named manifest.json"),
+        (lambda path: path.write_text("[" * 200_000 + "]" * 200_000), "not JSON"),
+        (lambda path: (path.touch(), os.truncate(path, 65_000_000)), "more than a run writes"),
+    ],
+)
+def test_compare_refuses_a_manifest_no_run_writes_in_one_line(run_copy, capsys, make, found):
+    manifest = run_copy / "manifest.json"
+    manifest.unlink()
+    make(manifest)
+    status, _, err = run_cli(["compare", str(run_copy)], capsys)
+    assert_clean_failure(status, err, run_copy, "manifest.json", found)
+
+
+def test_compare_refuses_a_run_table_that_is_a_folder_in_one_line(run_copy, capsys):
+    (run_copy / "timeseries.csv").unlink()
+    (run_copy / "timeseries.csv").mkdir()
+    status, _, err = run_cli(["compare", str(run_copy)], capsys)
+    assert_clean_failure(status, err, run_copy, "timeseries.csv", "not a readable run table")
 
 
 def test_compare_on_a_run_with_an_empty_table_exits_2(run_copy, capsys, repo):
