@@ -75,7 +75,7 @@ def fingerprint(priors: Mapping[str, PriorSpec], targets: list[Target], sim: Sim
 def make_sampler(workers: int, scheduler: str | None):
     """Return pyabc's multicore sampler, or its dask sampler on an existing cluster."""
     if scheduler:
-        from experiments.scheduler import open_client
+        from .scheduler import open_client
 
         return pyabc.sampler.DaskDistributedSampler(
             dask_client=open_client(scheduler), batch_size=4

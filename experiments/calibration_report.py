@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.atomic import write_atomic
@@ -34,6 +33,7 @@ from calibration.priors import PRIORS, load_priors
 from calibration.simulator import SCENARIO_FILES
 from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from model import OUTPUT_COLUMNS, load_scenario
+from model.config_files import read_yaml_mapping
 
 from .identification import RIDGE_R2, load_screen, unidentified_table
 from .runner import RunTask, map_runs, run_task
@@ -292,7 +292,7 @@ def verdict_table(table: pd.DataFrame) -> list[str]:
 
 def _meta_section() -> str:
     summary = DEFAULT_POSTERIOR.with_name("calibrated.yaml")
-    meta = yaml.safe_load(summary.read_text()) if summary.exists() else {}
+    meta = read_yaml_mapping(summary) if summary.exists() else {}
     # Everything the summary says about how the posterior was made (its parameters'
     # medians and intervals are in the identification table below).
     return "\n".join(f"- {k}: {v}" for k, v in meta.items() if k not in ("parameters", "targets"))

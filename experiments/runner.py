@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from calibration.scheduler import FLAG, LOST_SCHEDULER, open_client
 from model import Scenario, ScenarioError, simulate
 from model.code import model_fingerprint
 from model.config_files import is_whole
 from model.limits import MAX_SEED, MAX_WORKERS
 
 from .lifetime import die_with, guard_forkserver, signals_held, stop_workers
-from .scheduler import FLAG, LOST_SCHEDULER, open_client
 
 # How long to wait for a scheduler's first worker.
 WORKER_WAIT_SECONDS = 30.0
@@ -281,7 +281,7 @@ def connect(scheduler: str):
 
     Raises:
         ScenarioError: one line if the scheduler is unreachable or does not answer in
-            time (``experiments.scheduler``), has no workers, or a worker cannot import
+            time (``calibration.scheduler``), has no workers, or a worker cannot import
             this project or runs different model code.
     """
     client = open_client(scheduler)

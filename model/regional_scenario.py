@@ -118,8 +118,9 @@ class Programme(Strict):
             raise ValueError("a host needs a guest_share, and a guest_share a host")
         if self.guest_share is not None and not 0 <= self.guest_share.value <= 1:
             raise ValueError("guest_share must be between 0 and 1")
-        if not 0 <= self.participants.value <= 100_000:
-            raise ValueError("participants must be between 0 and 100,000")
+        count = self.participants.value
+        if not (float(count).is_integer() and 0 <= count <= 100_000):
+            raise ValueError("participants must be a whole number of NGOs, 0 to 100,000")
         return self
 
     def runs_in(self, year: int) -> bool:

@@ -389,3 +389,27 @@ def test_a_mistyped_required_key_is_named_as_written(tmp_path, repo):
     status, _, err = run_cli(["experiment", str(extra), "--dry-run"])
     _one_line(status, err, f"{extra}: colour: unknown key")
     assert "did you mean" not in err
+
+
+@pytest.mark.parametrize("text", ["1_0", " 3", "٣", "3.0", "+3", "1e1"])
+def test_a_whole_number_option_takes_ascii_digits_only(repo, tmp_path, monkeypatch, text):
+    # int() read "1_0" as 10, " 3" as 3 and an Arabic-Indic three as 3
+    monkeypatch.chdir(repo)
+    argv = ["run", "scenarios/kyrgyzstan.yaml", "--replicates", text, "--out", str(tmp_path / "o")]
+    status, _, err = run_cli(argv)
+    _one_line(status, err, f"expected a whole number, got {text!r}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_fractional_count_of_participants_is_refused_in_one_line(repo, write_yaml, tmp_path):
+    """700.5 NGOs at a programme ran as if a count could be a fraction."""
+    participants = {"value": 700.5, "source": "a typo"}
+    regional = str(repo / "scenarios" / "central_asia.yaml")
+    programmes = [{"name": "CASDIN bulletin", "participants": participants}]
+    half = write_yaml("half.yaml", {"extends": regional, "programmes": programmes})
+    out = tmp_path / "out"
+    argv = ["run", str(half), "--replicates", "1", "--params", "scenario", "--out", str(out)]
+    status, _, err = run_cli(argv)
+    _one_line(status, err, "half.yaml: programmes[CASDIN bulletin]")
+    assert "participants must be a whole number of NGOs" in err
+    assert not out.exists()

@@ -216,7 +216,7 @@ def test_a_scheduler_lost_mid_run_is_one_line_not_a_traceback(tmp_path, caplog):
 def test_only_tracebacks_of_a_lost_connection_are_dropped():
     from distributed.comm.core import CommClosedError
 
-    from experiments.scheduler import ConnectionLossFilter
+    from calibration.scheduler import ConnectionLossFilter
 
     def record(exc: BaseException) -> logging.LogRecord:
         return logging.LogRecord(

@@ -20,7 +20,7 @@ import yaml
 from test_experiment import COUNTERFACTUALS, SCENARIOS, write_experiment, write_posterior
 from test_reliability import assert_one_line
 
-import experiments.scheduler as scheduler
+import calibration.scheduler as scheduler
 from cli.main import main
 from experiments.experiment import (
     BASELINE,

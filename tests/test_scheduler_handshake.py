@@ -2,7 +2,7 @@
 
 The servers are threads of the test process on 127.0.0.1, closed at the end of each test.
 Both the experiment's connection (``experiments.runner.connect``) and the calibration's
-(``calibration.abc.make_sampler``) go through ``experiments.scheduler.handshake``.
+(``calibration.abc.make_sampler``) go through ``calibration.scheduler.handshake``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from test_experiment import write_experiment, write_posterior
 from test_reliability import assert_one_line
 
-import experiments.scheduler as scheduler
+import calibration.scheduler as scheduler
 from model import ScenarioError
 
 

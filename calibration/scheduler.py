@@ -8,6 +8,9 @@ request of dask's protocol) and reads the reply within one deadline, and checks 
 scheduler answered; only then does ``open_client`` make the ``Client``. Every failure is
 one line naming the address; so is a scheduler lost during a run, whose connection
 errors dask and tornado would otherwise log as tracebacks first (``quiet_connection_losses``).
+
+In ``calibration/`` because both the ABC-SMC sampler (``calibration.abc``) and the
+experiments' runner open a client, and the calibration may not import the experiments.
 """
 
 from __future__ import annotations
