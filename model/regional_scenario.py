@@ -103,6 +103,14 @@ class Programme(Strict):
     kind: Literal["meeting", "information"] = "meeting"
     source: Source
 
+    @field_validator("participants")
+    @classmethod
+    def _whole_count(cls, participants: Number) -> Number:
+        count = participants.value
+        if not (float(count).is_integer() and 0 <= count <= 100_000):
+            raise ValueError("must be a whole number of NGOs, 0 to 100,000")
+        return participants
+
     @model_validator(mode="after")
     def _dated(self) -> Programme:
         ranged = self.first_year is not None and self.last_year is not None
@@ -118,9 +126,6 @@ class Programme(Strict):
             raise ValueError("a host needs a guest_share, and a guest_share a host")
         if self.guest_share is not None and not 0 <= self.guest_share.value <= 1:
             raise ValueError("guest_share must be between 0 and 1")
-        count = self.participants.value
-        if not (float(count).is_integer() and 0 <= count <= 100_000):
-            raise ValueError("participants must be a whole number of NGOs, 0 to 100,000")
         return self
 
     def runs_in(self, year: int) -> bool:

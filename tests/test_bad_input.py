@@ -355,20 +355,6 @@ def test_the_api_refuses_no_replicates_in_one_line(scenarios):
         run_replicates(scenarios["kyrgyzstan"], np.uint32(2**32 - 1), 5)
 
 
-def test_a_sector_weight_that_would_overflow_is_refused_in_one_line(repo, write_yaml, tmp_path):
-    """A programme's weight of 1e308 overflowed in the ties' draw and ran on to a wrong table."""
-    sectors = {"weights": {"ecology": 1e308}, "source": "a typo"}
-    regional = str(repo / "scenarios" / "central_asia.yaml")
-    programmes = [{"name": "CASDIN bulletin", "sectors": sectors}]
-    huge = write_yaml("huge.yaml", {"extends": regional, "programmes": programmes})
-    out = tmp_path / "out"
-    argv = ["run", str(huge), "--replicates", "1", "--params", "scenario", "--out", str(out)]
-    status, _, err = run_cli(argv)
-    _one_line(status, err, "huge.yaml: programmes[CASDIN bulletin].sectors.weights.ecology: ")
-    assert "1000000" in err
-    assert not out.exists()
-
-
 def test_a_mistyped_required_key_is_named_as_written(tmp_path, repo):
     # It read "replicates: required field is missing", without the key the user wrote.
     text = (repo / "experiments" / "kyrgyzstan_counterfactuals.yaml").read_text(encoding="utf-8")
@@ -401,15 +387,28 @@ def test_a_whole_number_option_takes_ascii_digits_only(repo, tmp_path, monkeypat
     assert not (tmp_path / "o").exists()
 
 
-def test_a_fractional_count_of_participants_is_refused_in_one_line(repo, write_yaml, tmp_path):
-    """700.5 NGOs at a programme ran as if a count could be a fraction."""
-    participants = {"value": 700.5, "source": "a typo"}
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        # A weight of 1e308 overflowed in the ties' draw and ran on to a wrong table.
+        (
+            "sectors",
+            {"weights": {"ecology": 1e308}, "source": "a typo"},
+            ".weights.ecology: Input should be less than or equal to 1000000",
+        ),
+        # 700.5 NGOs at a programme ran as if a count could be a fraction.
+        ("participants", {"value": 700.5, "source": "a typo"}, ": must be a whole number of NGOs"),
+    ],
+)
+def test_a_programme_value_no_run_can_use_is_refused_in_one_line(
+    repo, write_yaml, tmp_path, field, value, said
+):
     regional = str(repo / "scenarios" / "central_asia.yaml")
-    programmes = [{"name": "CASDIN bulletin", "participants": participants}]
-    half = write_yaml("half.yaml", {"extends": regional, "programmes": programmes})
+    programmes = [{"name": "CASDIN bulletin", field: value}]
+    bad = write_yaml("bad.yaml", {"extends": regional, "programmes": programmes})
     out = tmp_path / "out"
-    argv = ["run", str(half), "--replicates", "1", "--params", "scenario", "--out", str(out)]
+    argv = ["run", str(bad), "--replicates", "1", "--params", "scenario", "--out", str(out)]
     status, _, err = run_cli(argv)
-    _one_line(status, err, "half.yaml: programmes[CASDIN bulletin]")
-    assert "participants must be a whole number of NGOs" in err
+    _one_line(status, err, f"bad.yaml: programmes[CASDIN bulletin].{field}")
+    assert said in err
     assert not out.exists()
