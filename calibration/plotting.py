@@ -114,7 +114,10 @@ def quantity_title(column: str, denominator: str | None = None) -> str:
     if denominator == "registered":
         return f"{panel_title(column)}, share of the register"
     over = panel_title(denominator)
-    return f"{panel_title(column)} over {over[0].lower()}{over[1:]}"
+    # "NGO income ..." keeps its capitals; "Foreign donors ..." reads on in lower case.
+    if not over.split()[0].isupper():
+        over = over[0].lower() + over[1:]
+    return f"{panel_title(column)} over {over}"
 
 
 # The article's figures in black; figures of other sources (``targets_external.yaml``) apart.
@@ -126,7 +129,7 @@ def axis_label(column: str, denominator: str | None = None) -> str:
     if denominator == "registered":
         return "share of registered"
     if denominator is not None:
-        return f"ratio to {denominator}"
+        return "ratio (see the title)"
     return column_unit(column)
 
 

@@ -240,7 +240,8 @@ def write_report(
             {country: frame},
             target_file.targets,
             target_file.periods,
-            f"{country}: posterior predictive ({draws} draws) against the reported figures",
+            f"{country.capitalize()}: posterior predictive ({draws} draws) against the reported "
+            "figures",
         )
         save_figure(fig, out / f"predictive_{country}.png")
     pair_plot(posterior, out / "pairs.png")

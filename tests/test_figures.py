@@ -15,6 +15,7 @@ from calibration.plotting import (
     column_unit,
     comparison_figure,
     period_key,
+    quantity_title,
     roman,
 )
 from calibration.targets import DEFAULT_TARGETS, Period, load_target_file
@@ -32,7 +33,7 @@ def test_periods_are_numbered_in_roman_numerals(number, text):
     [
         ("registered", None, "NGOs"),
         ("reporting", "registered", "share of registered"),
-        ("income_state_usd", "income_foreign_usd", "ratio to income_foreign_usd"),
+        ("income_state_usd", "income_foreign_usd", "ratio (see the title)"),
         ("share_income_foreign", None, "share (0-1)"),
         ("foreign_restriction", None, "restriction (0-1)"),
         ("income_foreign_usd", None, "constant US$ (the scenario's base year)"),
@@ -42,6 +43,27 @@ def test_periods_are_numbered_in_roman_numerals(number, text):
 )
 def test_each_axis_says_its_unit(column, denominator, label):
     assert axis_label(column, denominator) == label
+
+
+@pytest.mark.parametrize(
+    ("column", "denominator", "title"),
+    [
+        ("registered", None, "Registered NGOs"),
+        ("reporting", "registered", "NGOs filing annual reports, share of the register"),
+        (
+            "income_state_usd",
+            "income_foreign_usd",
+            "NGO income from state grants and prizes over NGO income from foreign donors",
+        ),
+        (
+            "funded",
+            "donors_active",
+            "Funded NGOs (a year of programmes) over foreign donors active",
+        ),
+    ],
+)
+def test_a_quantity_is_titled_in_words(column, denominator, title):
+    assert quantity_title(column, denominator) == title
 
 
 @pytest.mark.parametrize(
