@@ -218,7 +218,8 @@ def effects_figure(table: pd.DataFrame, experiment: Experiment):
             bars = [mid - low, high - mid]
             ax.errorbar(mid, rows + offset, xerr=bars, fmt="o", ms=3.5, color=color, label=year)
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(panel_title(output), fontsize=9)
+        # A panel is 2.6 inches wide: about 30 characters of 9 pt text a line.
+        ax.set_title(fill(panel_title(output), 30), fontsize=9)
         ax.set_xlabel(f"difference\n({unit})", fontsize=8)
         ax.tick_params(labelsize=8)
         # Differences of shares have long tick labels: fewer of them, or they run together.

@@ -56,6 +56,37 @@ def test_the_effects_figure_plots_each_difference_in_its_unit_for_every_key_year
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["2005", "2010"]
 
 
+def test_the_effects_figures_long_titles_keep_to_their_panels(tmp_path):
+    # With many markers a panel (four columns), "NGOs funded five years running" ran into
+    # "Foreign share of NGO income" beside it.
+    outputs = ["long_active", "share_income_foreign", "share_foreign_funded", "registered"]
+    years = [1995, 1997, 1999, 2001, 2003, 2005, 2007]
+    cfs = [
+        {
+            "name": name,
+            "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+            "question": "What if donors gave more?",
+            "levers": {"donor_budget_scale": scale},
+        }
+        for name, scale in (("more", 2.0), ("much-more", 3.0))
+    ]
+    file = write_experiment(
+        tmp_path / "e.yaml", counterfactuals=cfs, key_years=years, outputs=outputs
+    )
+    cells = [(c["name"], o, y) for c in cfs for o in outputs for y in years]
+    table = pd.DataFrame(cells, columns=["counterfactual", "output", "year"]).assign(
+        baseline_median=1.0, diff_median=0.1, diff_q05=0.0, diff_q95=0.2
+    )
+    fig = effects_figure(table, load_experiment(file))
+    fig.canvas.draw()
+    boxes = [ax.title.get_window_extent() for ax in fig.axes[: len(outputs)]]
+    overlaps = [
+        (i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j and a.overlaps(b)
+    ]
+    assert overlaps == []
+    plt.close(fig)
+
+
 def test_a_projection_past_the_baseline_files_years_is_marked():
     projected = load_experiment(ROOT / "experiments" / "kyrgyzstan_2035.yaml")
     assert projected.filed_end_year == 2023 and projected.projection_start == 2024
