@@ -34,6 +34,9 @@ ANGLES = {"kazakhstan": np.pi / 2, "uzbekistan": 7 * np.pi / 6, "kyrgyzstan": 11
 CENTRES = {c: np.array([np.cos(ANGLES[c]), np.sin(ANGLES[c])]) for c in COUNTRIES}
 SECTOR_COLOURS = dict(zip(SECTORS, plt.get_cmap("tab10").colors, strict=False))
 COUNTRY_COLOURS = dict(zip(COUNTRIES, ("tab:blue", "tab:red", "tab:green"), strict=True))
+# Two countries' equal differences (no tie formed in either) would hide one line under the
+# other: each country its own dashes too.
+COUNTRY_LINES = dict(zip(COUNTRIES, ("-", "--", ":"), strict=True))
 COLOURS = {"sector": SECTOR_COLOURS, "country": COUNTRY_COLOURS}
 # The R2 low-discrepancy sequence (Roberts 2018) spreads a country's NGOs over its disc
 # without random draws.
@@ -150,7 +153,13 @@ def difference_figure(summary: pd.DataFrame, restrictions: list[tuple[int, int]]
     for ax, output in zip(axes.flat, outputs, strict=False):
         for country, frame in summary[summary.output == output].groupby("country", sort=False):
             colour = COUNTRY_COLOURS[country]
-            ax.plot(frame.year, frame.difference_q50, color=colour, label=country.capitalize())
+            ax.plot(
+                frame.year,
+                frame.difference_q50,
+                color=colour,
+                ls=COUNTRY_LINES[country],
+                label=country.capitalize(),
+            )
             ax.fill_between(
                 frame.year, frame.difference_q10, frame.difference_q90, color=colour, alpha=0.2
             )
@@ -159,7 +168,7 @@ def difference_figure(summary: pd.DataFrame, restrictions: list[tuple[int, int]]
             ax.axvspan(first - 0.5, last + 0.5, color="tab:red", alpha=0.06, lw=0)
         ax.set_title(panel_title(output), fontsize=10)
         ax.set_xlabel("year")
-        ax.set_ylabel(f"difference, {axis_label(output)}", fontsize=8)
+        ax.set_ylabel(f"difference, {_unit(summary, output)}", fontsize=8)
     for ax in axes.flat[len(outputs) :]:
         ax.remove()
     axes.flat[0].legend(fontsize=8)
@@ -170,3 +179,9 @@ def difference_figure(summary: pd.DataFrame, restrictions: list[tuple[int, int]]
     fig.suptitle(fill(heading, 100), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _unit(summary: pd.DataFrame, output: str) -> str:
+    """Return an output's unit: the summary's own (``with_units``), if every country's agrees."""
+    units = summary.loc[summary.output == output, "unit"].unique() if "unit" in summary else []
+    return units[0] if len(units) == 1 else axis_label(output)

@@ -246,3 +246,10 @@ def test_the_difference_table_shows_median_and_band_per_output_and_country():
     fig = difference_figure(summary, [], "a counterfactual")
     labels = [ax.get_ylabel() for ax in fig.axes]
     assert labels == ["difference, NGOs", "difference, constant US$ (the scenario's base year)"]
+    # With the countries' own units (``with_units``), the money names its base year; and
+    # two countries' lines differ in dashes, so that equal ones do not hide each other.
+    units = ["NGOs", "NGOs", "NGOs", "constant 2023 US$"]
+    fig = difference_figure(summary.assign(unit=units), [], "a counterfactual")
+    assert fig.axes[1].get_ylabel() == "difference, constant 2023 US$"
+    styles = [line.get_linestyle() for line in fig.axes[0].lines if line.get_label()[0] != "_"]
+    assert len(styles) == len(set(styles)) == 2
