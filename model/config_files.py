@@ -133,6 +133,10 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     if isinstance(exc, yaml.constructor.ConstructorError) and tag:
         shown = tag.group(1).replace("tag:yaml.org,2002:", "!!")
         return f"the tag {shown[:60]} is not allowed: configs are plain data"
+    if problem == "but found another document":
+        return "more than one YAML document (a line '---' after the first): one config a file"
+    if isinstance(exc, yaml.reader.ReaderError):
+        return "a character YAML does not allow (a control character such as NUL?)"
     return "malformed YAML"
 
 
