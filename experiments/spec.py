@@ -22,13 +22,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from calibration.posterior import DEFAULT_POSTERIOR
-from model import OUTPUT_COLUMNS, Scenario, ScenarioError, load_scenario
+from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.config_files import (
     Name,
     Year,
     check_own_values,
     first_repeated,
-    named_file,
     plain_python,
     read_yaml_mapping,
 )
@@ -43,6 +42,7 @@ from .changes import (
     switch_changes,
 )
 from .replaced_values import calibrated_values, counterfactual_changes
+from .scenario_refs import check_pairable, scenario_named
 
 BASELINE = "baseline"
 RUNS_OVER = "runs (scenarios x draws x replicates); at most"
@@ -287,8 +287,7 @@ def build_experiment(
         ScenarioError: one line naming the file (experiment or scenario) and the field.
     """
     folder = path.parent
-    baseline_file = named_file(path, "baseline", folder / spec.baseline)
-    as_filed = load_scenario(baseline_file)
+    as_filed = scenario_named(path, "baseline", folder / spec.baseline)
     baseline = _with_end_year(path, as_filed, spec.end_year)
     scenarios = {BASELINE: baseline}
     changes = {}
@@ -297,11 +296,11 @@ def build_experiment(
     for item in spec.counterfactuals:
         item_field = named_item("counterfactuals", item.name)
         where = f"{item_field}.scenario"
-        file = named_file(path, where, folder / item.scenario)
-        loaded = load_scenario(file)  # its own errors first, then its end year
+        file = folder / item.scenario
+        loaded = scenario_named(path, where, file)  # its own errors first, then its end year
         check_own_end_year(path, where, file, as_filed.end_year, baseline)
         scenario = _with_end_year(path, loaded, baseline.end_year)
-        _check_pairable(path, where, baseline, scenario)
+        check_pairable(path, where, baseline, scenario)
         policy = counterfactual_changes(path, where, baseline, scenario, calibrated)
         where_levers = named_item("counterfactuals", item.name) + ".levers"
         others = lever_changes(path, where_levers, item.levers.active(), scenario)
@@ -380,17 +379,6 @@ def _with_end_year(path: Path, scenario: Scenario, end_year: int | None) -> Scen
         return Scenario.model_validate({**scenario.model_dump(), "end_year": end_year})
     except ValidationError as exc:
         raise ScenarioError(path, "end_year", _message(leading_error(exc))) from None
-
-
-def _check_pairable(path: Path, where: str, baseline: Scenario, other: Scenario) -> None:
-    for attr in ("country", "start_year"):
-        if getattr(other, attr) != getattr(baseline, attr):
-            raise ScenarioError(
-                path,
-                where,
-                f"{attr} {getattr(other, attr)} differs from the baseline's "
-                f"{getattr(baseline, attr)} (a counterfactual must pair with its baseline)",
-            )
 
 
 def _check_years(path: Path, spec: ExperimentSpec, baseline: Scenario) -> None:

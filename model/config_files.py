@@ -74,6 +74,13 @@ class ScenarioError(ValueError):
         return type(self), (self.file, self.field, self.message)
 
 
+class OtherKindError(ScenarioError):
+    """A file of another kind than the one asked for (an experiment file as a scenario).
+
+    Its caller may name the field that pointed at the file, which is the mistake.
+    """
+
+
 # A value of another type is refused, not converted: a quoted "2010" for a year, ``true``
 # for a count or a number are typos in a file, which pydantic would otherwise accept.
 STRICT_VALUES = ConfigDict(strict=True)

@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .config_files import ScenarioError, Source, Strict, Year, param_number
+from .config_files import OtherKindError, ScenarioError, Source, Strict, Year, param_number
 from .extends import resolve_extends
 from .input_errors import first_error
 from .limits import MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
@@ -390,7 +390,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     kinds.update(baseline=experiment, counterfactuals=experiment, mechanisms=experiment)
     for key, kind in kinds.items():
         if key in data:
-            raise ScenarioError(path, key, kind)
+            raise OtherKindError(path, key, kind)
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")

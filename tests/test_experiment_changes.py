@@ -284,3 +284,19 @@ def test_what_the_draws_replace_is_read_from_the_posterior_the_runs_take(tmp_pat
     pd.read_parquet(posterior).assign(legitimation=0.3).to_parquet(wider)
     with pytest.raises(ScenarioError, match="legitimation, which the posterior's draws replace"):
         load_experiment(file, posterior=wider)
+
+
+@pytest.mark.parametrize("field", ["baseline", "counterfactual"])
+def test_a_scenario_field_naming_another_kind_of_file_is_named(tmp_path, capsys, field):
+    # It named the other file's first key ("baseline: an experiment file"), not the field
+    # of this file that pointed at it.
+    other = str(Path(__file__).parents[1] / "experiments" / "kyrgyzstan_2035.yaml")
+    if field == "baseline":
+        file = write_experiment(tmp_path / "e.yaml", baseline=other)
+        where = "e.yaml: baseline: "
+    else:
+        cf = [{"name": "other", "scenario": other, "question": "Which kind of file is this?"}]
+        file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+        where = "e.yaml: counterfactuals[other].scenario: "
+    argv = ["experiment", str(file), "--dry-run"]
+    _fails_in_one_line(capsys, argv, tmp_path / "out", where, "an experiment file, not a country's")
