@@ -138,7 +138,8 @@ def test_a_run_says_what_its_file_changes_and_compare_names_each_folder(
     out = capsys.readouterr().out
     assert "changes from kyrgyzstan.yaml: state.shocks[Second revolution and Osh conflict]" in out
     for folder in ("kyrgyzstan", "kg_no_2010_shock"):
-        assert f"{Path('out') / folder}:\n" in out
+        # Each table headed by its folder and the parameters its runs used.
+        assert f"\n{Path('out') / folder}: 1 replicate(s), " in out
 
 
 @pytest.mark.parametrize("unbuffered", ["", "1"])
