@@ -19,6 +19,7 @@ from experiments.locks import output_folder
 from model.limits import MAX_DRAWS, MAX_SAMPLES
 
 from .arguments import address, file_path, replicates, seeds, whole_number, workers
+from .main import note_first_compile
 
 # The project's folder: default inputs are its files wherever the command runs.
 PROJECT = Path(__file__).resolve().parents[1]
@@ -58,6 +59,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     with output_folder(out, kind="experiment"):
         # Once the folder is ours: a folder in use is one line, not a description first.
         print(describe(experiment, args.posterior), flush=True)
+        note_first_compile()
         # Only once the inputs and the backend have passed: a refused rerun keeps the
         # earlier run's complete folder.
         stats = run_experiment(

@@ -75,7 +75,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     if changes:
         print(changes)
     with output_folder(args.out, kind="run"):
+        note_first_compile()
         return _run_and_write(args, scenario, params, source)
+
+
+def note_first_compile() -> None:
+    """Say, on a terminal, that the runs wait for the model's rules to compile first.
+
+    numba compiles them on first use and caches the machine code (``model.pairwise``),
+    so the first run on a machine shows no progress for about half a minute. Only on a
+    terminal: a log or a test reads the same output whatever the cache holds.
+    """
+    if not sys.stderr.isatty():
+        return
+    import numba
+
+    from model.pairwise import NUMBA_CACHE
+
+    cache = Path(numba.config.CACHE_DIR) if numba.config.CACHE_DIR else NUMBA_CACHE
+    if not any(cache.rglob("year_loop*.nbi")):
+        print(
+            "note: compiling the model's rules for this machine first (numba; about half a "
+            "minute, once)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], source: str) -> int:

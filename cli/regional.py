@@ -19,6 +19,7 @@ from experiments.locks import output_folder
 from model.regional_files import load_region
 
 from .arguments import file_path, replicates, workers
+from .main import note_first_compile
 
 
 def cmd_run_region(args: argparse.Namespace) -> int:
@@ -42,6 +43,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     if changes:
         print(changes)
     with output_folder(args.out, kind="run"):
+        note_first_compile()
         started = time.perf_counter()
         tables, seeds = run_region_replicates(
             region, args.seed, args.replicates, params, args.workers, args.replicates > 1
@@ -91,6 +93,7 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
         return 0
     with output_folder(out, kind="regional experiment"):
         print(describe_regional(args.file, spec, regions), flush=True)
+        note_first_compile()
         summary = run_regional_experiment(args.file, out, args.replicates, args.workers)
     years = sorted(summary.year.unique())
     print(

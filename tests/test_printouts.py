@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from calibration.compare import format_table
 from calibration.posterior import DEFAULT_POSTERIOR, missing_posterior
@@ -143,3 +144,37 @@ def test_replicates_of_the_posterior_median_say_their_spread_is_noise_only(tmp_p
         argv = ["run", str(KYRGYZSTAN), "--params", params, "--replicates", str(replicates)]
         assert main([*argv, "--out", str(tmp_path / f"{params}{replicates}")]) == 0
         assert (note in capsys.readouterr().out) == said, (params, replicates)
+
+
+class _Terminal:
+    """A stderr that says it is a terminal and keeps what is written to it."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("cached", "said"), [(False, True), (True, False)])
+def test_a_terminal_is_told_when_the_rules_compile_first(tmp_path, monkeypatch, cached, said):
+    import numba
+
+    import model.pairwise
+    from cli.main import note_first_compile
+
+    # The first run sat at "1/4" for half a minute, saying nothing.
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    monkeypatch.setattr(model.pairwise, "NUMBA_CACHE", tmp_path)
+    if cached:
+        (tmp_path / "year_loop.run_years-12.py312.nbi").write_bytes(b"")
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    note_first_compile()
+    assert ("compiling the model's rules for this machine first" in terminal.text) is said
