@@ -21,6 +21,7 @@ from llvmlite import binding
 from numba.extending import get_cython_function_address
 
 from .libm import power
+from .metrics import DEPENDENT_SHARE, LARGE_INCOME_USD, SMALL_INCOME_USD
 from .pairwise import block_sum, jit, pairwise_sum, total
 from .population import DEREGISTERED, DORMANT, OPERATING
 
@@ -342,9 +343,9 @@ def tally(pop_arrays, incomes, to_nominal, ecology, long_years):
         income = (foreign[i] + state_all[i]) + domestic[i]
         operating += operates
         foreign_funded += operates & (np.int64(foreign[i] > 0) | np.int64(spent_foreign[i]))
-        dependent += operates & np.int64(foreign[i] > 0.5 * income)
-        small += operates & np.int64(income * to_nominal <= 5_000)
-        large += operates & np.int64(income * to_nominal > 50_000)
+        dependent += operates & np.int64(foreign[i] > DEPENDENT_SHARE * income)
+        small += operates & np.int64(income * to_nominal <= SMALL_INCOME_USD)
+        large += operates & np.int64(income * to_nominal > LARGE_INCOME_USD)
     return np.array(
         [
             registered,

@@ -18,6 +18,15 @@ from .scenario import SECTORS
 if TYPE_CHECKING:
     from .model import NGOModel
 
+# The income bands in which the article gives its Kyrgyz figures (targets
+# kg_share_income_le_5k_today and kg_share_income_gt_50k_today): what those statistics
+# count, not an input of any rule. And the share of income above which an NGO counts as
+# dependent on foreign money ("more than half"). The compiled tally (``model.kernels``)
+# reads these same names.
+SMALL_INCOME_USD = 5_000
+LARGE_INCOME_USD = 50_000
+DEPENDENT_SHARE = 0.5
+
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "year",
     "registered",
@@ -132,9 +141,9 @@ def tally(pop: Population, to_nominal: float) -> np.ndarray:
             state.sum(),
             domestic.sum(),
             ((foreign > 0) | pop.view("spent_foreign_reserves"))[operating].sum(),
-            (foreign[operating] > 0.5 * income[operating]).sum(),
-            (nominal <= 5_000).sum(),
-            (nominal > 50_000).sum(),
+            (foreign[operating] > DEPENDENT_SHARE * income[operating]).sum(),
+            (nominal <= SMALL_INCOME_USD).sum(),
+            (nominal > LARGE_INCOME_USD).sum(),
             (pop.view("sector")[registered] == ECOLOGY).sum(),
             pop.view("state_founded")[registered].sum(),
         ],
