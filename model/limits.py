@@ -29,7 +29,11 @@ MAX_SAMPLES = 65_536
 # Runs of one experiment (scenarios x draws x replicates): each keeps a table in memory.
 MAX_RUNS = 1_000_000
 MAX_WORKERS = 256
+# Particles of an ABC-SMC generation (`calibrate run --population`), not NGOs.
 MAX_POPULATION = 100_000
+# NGOs taking part in one regional programme a year; the committed programmes have 700 at
+# most.
+MAX_PARTICIPANTS = 100_000
 # Sector weights (priorities, programmes' sectors) are relative, so their scale is the user's
 # choice; a cap keeps a weight's product with a count of NGOs finite (1e308 overflowed). The
 # committed files' weights are at most 5.

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_files import ScenarioError, Source, Strict, Year, first_repeated, param_number
 from .input_errors import first_error, named_item
+from .limits import MAX_PARTICIPANTS
 from .parameters import Parameter, ParameterSet
 from .scenario import COUNTRIES, SECTORS, Number, Scenario, SectorWeights
 
@@ -107,8 +108,8 @@ class Programme(Strict):
     @classmethod
     def _whole_count(cls, participants: Number) -> Number:
         count = participants.value
-        if not (float(count).is_integer() and 0 <= count <= 100_000):
-            raise ValueError("must be a whole number of NGOs, 0 to 100,000")
+        if not (float(count).is_integer() and 0 <= count <= MAX_PARTICIPANTS):
+            raise ValueError(f"must be a whole number of NGOs, 0 to {MAX_PARTICIPANTS:,}")
         return participants
 
     @model_validator(mode="after")
