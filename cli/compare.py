@@ -15,7 +15,7 @@ from pathlib import Path
 
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from experiments.locks import output_folder
-from experiments.run_params import PARAM_MODES
+from experiments.run_params import PARAM_MODES, ran_the_median
 from model import ScenarioError, load_scenario
 from model.extends import resolve_path
 from model.regional_files import is_regional_file
@@ -60,8 +60,8 @@ def _check_run_options(args: argparse.Namespace, plan: list[tuple[Path, Path, bo
         for name in RUN_OPTIONS:
             if getattr(args, name) is not None:
                 raise UsageError(
-                    f"compare: --{name} says how a scenario runs; every source is a run "
-                    "folder, compared as it was run (run the scenario again to change it)"
+                    f"--{name}: says how a scenario runs; every source is a run folder, "
+                    "compared as it was run (run the scenario again to change it)"
                 )
     for name, default in RUN_OPTIONS.items():
         if getattr(args, name) is None:
@@ -101,7 +101,7 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
     # Each table under its folder: with several sources, the country alone tells none apart;
     # and with the parameters its runs used, which decide what its intervals mean.
     print(f"{run_dir}: {runs_described(manifest)}")
-    if _median_replicates(manifest):
+    if not scenario and ran_the_median(manifest):  # a scenario's run has said it already
         print(MEDIAN_INTERVALS)
     print(format_table(table))
     wrote = [run_dir / "compare.csv", run_dir / "compare.png", run_dir / COMPARE_RECORD]
@@ -121,12 +121,6 @@ MEDIAN_INTERVALS = (
     "note: every replicate ran the posterior median, so the 90% intervals are the runs' "
     "noise only; runs with --params posterior carry the parameters' uncertainty too"
 )
-
-
-def _median_replicates(manifest: dict) -> bool:
-    """Return whether a run folder holds several replicates of the posterior median."""
-    source = manifest.get("params_source") or ""
-    return manifest.get("replicates", 1) > 1 and "posterior median" in source
 
 
 def _flag(scenario: bool, out: Path | None) -> str:

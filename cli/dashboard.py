@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from cli.arguments import whole_number
 from cli.main import UsageError
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -24,14 +25,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {value}")
-    return value
+_port = whole_number(1, 65535)
 
 
 def browser_url(host: str, port: int) -> str:

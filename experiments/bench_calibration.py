@@ -115,7 +115,9 @@ def case_calib_batch(scenario: Scenario, count: int, seed: int) -> dict[str, Any
         years["numpy"] += [_run(variant, seed, "numpy") for variant in batch]
         seconds["numpy"] += time.perf_counter() - started
     if years["compiled"] != years["numpy"]:
-        raise RuntimeError("the compiled and numpy rules count different NGO-years on a set")
+        raise RuntimeError(
+            "the compiled and numpy rules count different NGO-years on a prior parameter set"
+        )
     record: dict[str, Any] = {"case": "calib_batch", "runs": count}
     for engine in ENGINES:
         record[f"seconds_{engine}"] = seconds[engine]

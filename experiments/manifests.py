@@ -35,8 +35,9 @@ def manifest_json(path: Path) -> dict[str, Any]:
         raise ScenarioError(path, "", found)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        # RecursionError: arrays nested thousands deep, which no run writes.
+    except (OSError, ValueError, RecursionError):
+        # ValueError: not JSON, not UTF-8, or an integer of thousands of digits;
+        # RecursionError: arrays nested thousands deep. No run writes either.
         raise ScenarioError(path, "", "malformed manifest: not JSON") from None
     if not isinstance(manifest, dict):
         raise ScenarioError(path, "", "malformed manifest: not a JSON object")

@@ -35,7 +35,7 @@ from model.regional_scenario import Region
 
 from .manifests import check_country_years, manifest_json, read_manifest
 from .regional_figures import network_figure
-from .run_params import check_mode, params_file, replicate_params
+from .run_params import MEDIAN_SOURCE, check_mode, params_file, replicate_params
 from .runner import map_runs, replicate_seeds
 from .runs import (
     COMPARE_FILES,
@@ -128,7 +128,7 @@ def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[li
         return replicate_params(mode, replicates, seed)
     if mode in ("median", "auto"):
         median = posterior_median(REGIONAL_POSTERIOR)
-        return [median] * replicates, f"regional posterior median ({REGIONAL_POSTERIOR.name})"
+        return [median] * replicates, f"regional {MEDIAN_SOURCE} ({REGIONAL_POSTERIOR.name})"
     draws = draw_posterior(replicates, seed, REGIONAL_POSTERIOR)
     return draws, f"regional posterior draws ({REGIONAL_POSTERIOR.name})"
 

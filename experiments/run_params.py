@@ -42,7 +42,18 @@ def replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict],
         return [{} for _ in range(replicates)], "scenario behaviour values"
     if mode == "posterior":
         return draw_posterior(replicates, seed, file), f"posterior draws ({file.name})"
-    return [posterior_median(file)] * replicates, f"posterior median ({file.name})"
+    return [posterior_median(file)] * replicates, f"{MEDIAN_SOURCE} ({file.name})"
+
+
+# What a manifest's ``params_source`` begins with (after "regional ", for the regional
+# posterior) when every replicate ran the posterior median: ``compare`` reads it back.
+MEDIAN_SOURCE = "posterior median"
+
+
+def ran_the_median(manifest: dict) -> bool:
+    """Return whether a run folder's replicates (several) all ran the posterior median."""
+    source = manifest.get("params_source") or ""
+    return manifest.get("replicates", 1) > 1 and MEDIAN_SOURCE in source
 
 
 def median_spread_note(mode: str, replicates: int, file: Path | None) -> str | None:

@@ -25,6 +25,7 @@ from calibration.plotting import save_figure
 from model import Scenario, ScenarioError
 from model.code import model_fingerprint
 
+from .manifests import manifest_json
 from .output_paths import check_outputs_kind
 from .runs import file_sha256, git_commit, package_versions, posterior_record, retract_manifest
 
@@ -70,10 +71,10 @@ def check_out_folder(out: Path, method: str) -> None:
 
 def _manifest_method(out: Path) -> str | None:
     try:
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = manifest_json(out / MANIFEST)
+    except ScenarioError:
         return None
-    return manifest.get(KIND_KEY) if isinstance(manifest, dict) else None
+    return manifest.get(KIND_KEY)
 
 
 def _has_outputs(out: Path, method: str) -> bool:

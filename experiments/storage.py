@@ -28,6 +28,7 @@ from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.code import model_fingerprint
 from model.levers import apply_levers
 
+from .manifests import manifest_json
 from .runner import RunTask, derived_seed
 from .spec import Experiment
 
@@ -163,9 +164,9 @@ def manifest_chunks(out: Path) -> list[tuple[Path, str]]:
         found = "not found: give the chunks (load_results(DIR, stats.chunks)) or finish it"
         raise ScenarioError(path, "", f"{found} with write_outputs")
     try:
-        listed = json.loads(path.read_text(encoding="utf-8"))["chunk_files"]
+        listed = manifest_json(path)["chunk_files"]
         files = [(Path(item["file"]), str(item["key"])) for item in listed]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ScenarioError, KeyError, TypeError):
         files = []
     if not files:
         message = "lists no chunk files (not an experiment's, or an older one's): run it again"

@@ -5,7 +5,9 @@
    each truth's noisy figures ranks the truth's parameters (``sbc.csv``, ``sbc.png``), and
    the posterior predictive of every target's statistic ranks a new run of the truth
    (``predictive_coverage.csv``). Under a correct posterior the ranks are uniform and a
-   central interval of level L holds the truth a fraction L of the time. The same check on
+   central interval of level L holds the truth a fraction L of the time. All parameters at
+   once: the level of the smallest highest-density region holding each truth
+   (``density_levels``, ``hpd_coverage.csv``; Hermans et al. 2022), uniform too. The same check on
    draws whose parameters are shuffled among themselves (``predictive_coverage_marginals.csv``)
    shows how much the posterior's dependence between parameters narrows the predictions.
 2. Held-back forecasts beside curve baselines (``heldback.csv``, from the calibration report),

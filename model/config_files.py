@@ -115,6 +115,9 @@ def read_yaml_mapping(path: str | Path, field: str = "") -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
+        if isinstance(exc, yaml.reader.ReaderError):
+            # No mark: a character the reader refused, at a position in the text.
+            where = f"line {text.count(chr(10), 0, exc.position) + 1}"
         raise ScenarioError(path, where, _yaml_problem(exc)) from None
     except RecursionError:
         raise ScenarioError(path, "", f"nested more than {MAX_NESTING} levels deep") from None
@@ -143,7 +146,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     if problem == "but found another document":
         return "more than one YAML document (a line '---' after the first): one config a file"
     if isinstance(exc, yaml.reader.ReaderError):
-        return "a character YAML does not allow (a control character such as NUL?)"
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return f"the character U+{code:04X}, which YAML does not allow"
     return "malformed YAML"
 
 

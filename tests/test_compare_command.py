@@ -130,6 +130,8 @@ def test_compare_on_a_run_with_a_broken_manifest_exits_2(run_copy, capsys, repo)
         (lambda path: path.symlink_to("/dev/zero"), "not a regular file"),
         (lambda path: path.mkdir(), "holds a folder named manifest.json"),
         (lambda path: path.write_text("[" * 200_000 + "]" * 200_000), "not JSON"),
+        # An integer of 5,000 digits: Python's int() refuses it with a ValueError.
+        (lambda path: path.write_text('{"replicates": ' + "2" * 5_000 + "}"), "not JSON"),
         (lambda path: (path.touch(), os.truncate(path, 65_000_000)), "more than a run writes"),
     ],
 )
@@ -206,8 +208,7 @@ def test_a_run_option_with_only_run_folders_is_refused_not_ignored(run_copy, cap
     status, out, err = run_cli(["compare", str(run_copy), *option], capsys)
     assert status == 2 and out == ""
     assert err.strip().splitlines() == [
-        f"ngo-abm: error: compare: {option[0]} says how a scenario runs; every source is a run "
-        "folder, "
+        f"ngo-abm: error: {option[0]}: says how a scenario runs; every source is a run folder, "
         "compared as it was run (run the scenario again to change it)"
     ]
     assert not (run_copy / "compare.csv").exists()

@@ -22,7 +22,7 @@ import yaml
 from calibration.priors import PriorFile, load_priors
 from cli.main import main
 from experiments.run_params import replicate_params
-from model import COUNTRIES, OUTPUT_COLUMNS, load_scenario, simulate
+from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError, load_scenario, simulate
 from model.regional import (
     RegionalModel,
     moved_money,
@@ -331,3 +331,16 @@ def test_regional_donors_tie_their_own_grantees_across_borders():
 def test_a_bad_seed_is_named_before_mesa_sees_it():
     with pytest.raises(ValueError, match="^seed: must be a whole number"):
         simulate_region(load_region(REGIONAL), seed=-1)
+
+
+def test_a_country_named_by_a_file_of_another_kind_is_named_at_its_field(repo, write_yaml):
+    # It named the experiment file's own first key ("baseline"), not this file's field.
+    from model.regional_files import load_region
+
+    experiment = repo / "experiments" / "kyrgyzstan_counterfactuals.yaml"
+    regional = repo / "scenarios" / "central_asia.yaml"
+    bad = write_yaml("ca.yaml", f"extends: {regional}\ncountries:\n  kyrgyzstan: {experiment}\n")
+    with pytest.raises(ScenarioError) as err:
+        load_region(bad)
+    assert (err.value.file, err.value.field) == (str(bad), "countries.kyrgyzstan")
+    assert "an experiment file, not a country's scenario" in err.value.message

@@ -10,10 +10,11 @@ from test_reliability import assert_one_line
 import calibration.reference as reference
 from calibration import amortised
 from calibration.abc import HOLDOUT_LAST_YEAR
-from calibration.amortised import estimator_path, fit, retrain
+from calibration.amortised import estimator_path, features_of, fit, retrain, scores_of
 from calibration.npe import FlowSpec
 from calibration.priors import load_priors
 from calibration.targets import load_targets
+from calibration.truncation import log_density
 from experiments import validation
 from experiments.heldback_trainings import spread_section, spread_table
 from experiments.reference_table import build_table
@@ -342,7 +343,18 @@ def test_highest_density_regions_cover_at_their_level_only_when_the_posterior_is
     assert too_narrow.coverage_90 < 0.5 and not too_narrow.within_bars
 
 
-def test_the_tiny_estimators_regions_give_a_level_per_truth(tiny):
+def test_each_truths_level_is_its_own_posteriors_share_of_denser_draws(tiny):
+    # Computed again truth by truth: the draws of parameter_ranks (same seed), each truth's
+    # density and its draws' under the estimator given that truth's own figures.
     folder, estimator = tiny
-    levels = density_levels(estimator, truth_rows(estimator, 12, folder), 30, seed=1)
-    assert levels.shape == (12,) and ((levels >= 0) & (levels <= 1)).all()
+    truths = truth_rows(estimator, 6, folder)
+    levels = density_levels(estimator, truths, 30, seed=1)
+    features = np.asarray(features_of(truths, validation._targets(estimator), estimator.seed))
+    z_true = scores_of(truths, estimator.parameters)
+    z_post = estimator.sample(features, 30, 1, iid=True)
+    expected = []
+    for i in range(len(truths)):
+        truth = log_density(estimator, z_true[i : i + 1], features[i])[0]
+        expected.append((log_density(estimator, z_post[:, i], features[i]) > truth).mean())
+    assert levels == pytest.approx(expected)
+    assert len(set(levels)) > 1  # the truths differ, so their levels do

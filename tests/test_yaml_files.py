@@ -32,7 +32,7 @@ def test_malformed_yaml(text, scenario_file, write_yaml, tmp_path, clean_error):
     ("text", "said"),
     [
         ("name: x\n---\nname: y\n", "line 3: more than one YAML document"),
-        ("name: \x00\n", "a character YAML does not allow (a control character such as NUL?)"),
+        ("name: \x00\n", "line 2: the character U+0000, which YAML does not allow"),
     ],
     ids=["two-documents", "nul"],
 )
