@@ -15,7 +15,7 @@ from pathlib import Path
 
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from experiments.locks import output_folder
-from experiments.run_params import PARAM_MODES, ran_the_median
+from experiments.run_params import PARAM_MODES, median_intervals_note
 from model import ScenarioError, load_scenario
 from model.extends import resolve_path
 from model.regional_files import is_regional_file
@@ -101,8 +101,9 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
     # Each table under its folder: with several sources, the country alone tells none apart;
     # and with the parameters its runs used, which decide what its intervals mean.
     print(f"{run_dir}: {runs_described(manifest)}")
-    if not scenario and ran_the_median(manifest):  # a scenario's run has said it already
-        print(MEDIAN_INTERVALS)
+    note = None if scenario else median_intervals_note(manifest)  # a run has said it already
+    if note:
+        print(note)
     print(format_table(table))
     wrote = [run_dir / "compare.csv", run_dir / "compare.png", run_dir / COMPARE_RECORD]
     unfitted = run_dir / UNFITTED_CSV
@@ -115,12 +116,6 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
         print(format_table(counts, noun="counts"))
         wrote.append(unfitted)
     print(f"wrote {', '.join(map(str, wrote))}")
-
-
-MEDIAN_INTERVALS = (
-    "note: every replicate ran the posterior median, so the 90% intervals are the runs' "
-    "noise only; runs with --params posterior carry the parameters' uncertainty too"
-)
 
 
 def _flag(scenario: bool, out: Path | None) -> str:

@@ -50,10 +50,18 @@ def replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict],
 MEDIAN_SOURCE = "posterior median"
 
 
-def ran_the_median(manifest: dict) -> bool:
-    """Return whether a run folder's replicates (several) all ran the posterior median."""
+def median_intervals_note(manifest: dict) -> str | None:
+    """Say that a run folder's replicates of the posterior median spread by noise only.
+
+    ``median_spread_note`` says it when the runs are made; this, when a folder is compared.
+    """
     source = manifest.get("params_source") or ""
-    return manifest.get("replicates", 1) > 1 and MEDIAN_SOURCE in source
+    if manifest.get("replicates", 1) < 2 or MEDIAN_SOURCE not in source:
+        return None
+    return (
+        "note: every replicate ran the posterior median, so the 90% intervals are the runs' "
+        "noise only; runs with --params posterior carry the parameters' uncertainty too"
+    )
 
 
 def median_spread_note(mode: str, replicates: int, file: Path | None) -> str | None:

@@ -163,11 +163,7 @@ def region_levels(z_true: np.ndarray, z_post: np.ndarray, log_q) -> np.ndarray:
 def density_coverage(levels: np.ndarray) -> pd.DataFrame:
     """Return the share of truths inside the highest-density regions of ``LEVELS``."""
     row = {f"coverage_{int(lv * 100)}": float((levels < lv).mean()) for lv in LEVELS}
-    frame = pd.DataFrame([{"quantity": "all parameters jointly", **row}])
-    frame["within_bars"] = np.logical_and.reduce(
-        [frame[f"coverage_{int(lv * 100)}"].between(*BARS[lv]) for lv in LEVELS]
-    )
-    return frame
+    return _with_verdict(pd.DataFrame([{"quantity": "all parameters jointly", **row}]))
 
 
 def coverage(ranks: pd.DataFrame, draws: int) -> pd.DataFrame:
@@ -177,7 +173,13 @@ def coverage(ranks: pd.DataFrame, draws: int) -> pd.DataFrame:
     for level in LEVELS:
         inside = (u > (1 - level) / 2) & (u < (1 + level) / 2)
         rows[f"coverage_{int(level * 100)}"] = inside.mean(axis=0)
-    frame = pd.DataFrame(rows, index=ranks.columns).rename_axis("quantity").reset_index()
+    return _with_verdict(
+        pd.DataFrame(rows, index=ranks.columns).rename_axis("quantity").reset_index()
+    )
+
+
+def _with_verdict(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with ``within_bars``: every level's coverage within its ``BARS``."""
     frame["within_bars"] = np.logical_and.reduce(
         [frame[f"coverage_{int(lv * 100)}"].between(*BARS[lv]) for lv in LEVELS]
     )
