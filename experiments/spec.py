@@ -34,6 +34,7 @@ from model.config_files import (
 from model.input_errors import error_message, field_path, leading_error, named_item
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
+from model.scenario_files import load_named_scenario
 
 from .changes import (
     check_changes_in_run,
@@ -42,7 +43,7 @@ from .changes import (
     switch_changes,
 )
 from .replaced_values import calibrated_values, counterfactual_changes
-from .scenario_refs import check_pairable, scenario_named
+from .scenario_refs import check_pairable
 
 BASELINE = "baseline"
 RUNS_OVER = "runs (scenarios x draws x replicates); at most"
@@ -287,7 +288,7 @@ def build_experiment(
         ScenarioError: one line naming the file (experiment or scenario) and the field.
     """
     folder = path.parent
-    as_filed = scenario_named(path, "baseline", folder / spec.baseline)
+    as_filed = load_named_scenario(path, "baseline", folder / spec.baseline)
     baseline = _with_end_year(path, as_filed, spec.end_year)
     scenarios = {BASELINE: baseline}
     changes = {}
@@ -297,7 +298,7 @@ def build_experiment(
         item_field = named_item("counterfactuals", item.name)
         where = f"{item_field}.scenario"
         file = folder / item.scenario
-        loaded = scenario_named(path, where, file)  # its own errors first, then its end year
+        loaded = load_named_scenario(path, where, file)  # its own errors first, then its end year
         check_own_end_year(path, where, file, as_filed.end_year, baseline)
         scenario = _with_end_year(path, loaded, baseline.end_year)
         check_pairable(path, where, baseline, scenario)

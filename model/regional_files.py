@@ -12,11 +12,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .config_files import OtherKindError, ScenarioError, named_file
+from .config_files import ScenarioError
 from .extends import resolve_extends
 from .input_errors import first_error, named_item
 from .regional_scenario import Region, RegionalSpec
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario
+from .scenario_files import load_named_scenario
 
 
 def is_regional_file(path: str | Path) -> bool:
@@ -73,12 +74,7 @@ def load_region(path: str | Path) -> Region:
         raise ScenarioError(path, field, msg) from None
     countries: dict[str, Scenario] = {}
     for country, name in spec.countries.items():
-        where = f"countries.{country}"
-        try:
-            scenario = load_scenario(named_file(path, where, Path(name)))
-        except OtherKindError as exc:
-            # The field that named the file is the mistake, not the file's first key.
-            raise ScenarioError(path, where, f"{name}: {exc.message}") from None
+        scenario = load_named_scenario(path, f"countries.{country}", Path(name))
         if scenario.country != country:
             found = f"{name} is a {scenario.country} scenario"
             raise ScenarioError(path, f"countries.{country}", found)
