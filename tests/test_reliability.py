@@ -24,8 +24,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
-from test_cli import _base_document, assert_runs_or_exits_cleanly
 from test_experiment import write_experiment
+from test_mutated_scenarios import _base_document, assert_runs_or_exits_cleanly
 
 import experiments.runner as runner
 from calibration.atomic import write_text_atomic
