@@ -113,21 +113,40 @@ def row_draws(
     return rng.standard_normal(n_params), int(rng.integers(0, 2**31 - 1))
 
 
-def proposal_rows(task: ChunkTask, names: list[str]) -> np.ndarray:
-    """Return the proposal's normal scores of the task's rows (columns ``names``)."""
-    proposal, _, _ = read_proposal(Path(task.proposal))
+def proposal_rows(task: ChunkTask, names: list[str]) -> tuple[np.ndarray, str]:
+    """Return the proposal's normal scores of the task's rows (columns ``names``) and its key."""
+    proposal, key, _ = read_proposal(Path(task.proposal))
     if len(proposal) < task.stop:
         raise ScenarioError(
             task.proposal, "rows", f"{len(proposal)} proposal rows, {task.stop} needed"
         )
-    return proposal[[sampled_name(n) for n in names]].to_numpy(dtype=float)[task.start : task.stop]
+    scores = proposal[[sampled_name(n) for n in names]].to_numpy(dtype=float)
+    return scores[task.start : task.stop], key
 
 
 def simulate_chunk(task: ChunkTask) -> pd.DataFrame:
-    """Simulate rows ``task.start`` to ``task.stop - 1``: one row per prior or proposal draw."""
+    """Simulate rows ``task.start`` to ``task.stop - 1``: one row per prior or proposal draw.
+
+    Raises:
+        ScenarioError: if this process would simulate another table than ``task.key``
+            names. Each worker reads the scenario, prior and target files and the proposal
+            from its own disk, so a worker started from another checkout (or one whose
+            files changed) would store its rows under a key they do not belong to.
+    """
     sim = simulator()
     names = list(sim.priors)
-    proposed = None if task.proposal is None else proposal_rows(task, names)
+    proposed, proposal_key = None, None
+    if task.proposal is not None:
+        proposed, proposal_key = proposal_rows(task, names)
+    own = table_key(task.seed, proposal_key)
+    if own != task.key:
+        raise ScenarioError(
+            "reference table",
+            f"chunk at row {task.start}",
+            f"this process would simulate table {own}, not {task.key}: its scenario, prior "
+            "or target files, model code or proposal differ; restart the workers from this "
+            "checkout",
+        )
     records = []
     for row in range(task.start, task.stop):
         stream = None if proposed is None else TRUNCATION_STREAM

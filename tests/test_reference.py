@@ -82,9 +82,9 @@ def test_the_table_key_leaves_out_only_modules_a_country_run_never_imports():
     with Mesa agents) imports none of the regional layer's modules it leaves out."""
     script = (
         "import sys\n"
-        "from calibration.reference import ChunkTask, simulate_chunk\n"
+        "from calibration.reference import ChunkTask, simulate_chunk, table_key\n"
         "from model import load_scenario, simulate\n"
-        "simulate_chunk(ChunkTask(key='k', seed=1, start=0, stop=2))\n"
+        "simulate_chunk(ChunkTask(key=table_key(1), seed=1, start=0, stop=2))\n"
         "simulate(load_scenario('scenarios/kyrgyzstan.yaml'), seed=1, agents=True)\n"
         "print(sorted(m for m in sys.modules if m.startswith('model.')))\n"
     )
@@ -112,3 +112,24 @@ def test_rows_of_another_table_are_not_overwritten(tmp_path, monkeypatch):
     assert sorted((p.name, p.read_bytes()) for p in table.iterdir()) == before
     assert build_table(table, 4, seed=1, workers=1) == 4  # its own key still extends
     assert_one_line(["reference", "--rows", 2, "--round", 2, "--out", tmp_path / "r"], "--round")
+
+
+def test_a_worker_that_reads_other_files_refuses_the_chunk(monkeypatch):
+    """A worker started from another checkout loads its own scenario, prior and target
+    files: rows it simulated under this checkout's key would be another table's."""
+    import calibration.reference as reference
+    from calibration.simulator import Simulator
+    from calibration.targets import load_targets
+
+    key = table_key(3)
+    priors = load_priors()
+    name = next(iter(priors))
+    other = {**priors, name: priors[name].model_copy(update={"high": priors[name].high * 1.1})}
+    monkeypatch.setattr(reference, "simulator", lambda: Simulator(load_targets(), other))
+    with pytest.raises(ScenarioError, match=f"would simulate table .*, not {key}: its scenario"):
+        simulate_chunk(ChunkTask(key, 3, 0, 1))
+
+
+def test_a_chunk_of_another_seed_s_table_is_refused():
+    with pytest.raises(ScenarioError, match=r"^reference table: chunk at row 2: this process"):
+        simulate_chunk(ChunkTask(table_key(4), 3, 2, 3))
