@@ -59,22 +59,11 @@ from .compare import statistic, within_tolerance
 from .observation import log_likelihood
 from .posterior import WEIGHT, draw_posterior, effective_sample_size, has_posterior
 from .priors import load_priors, model_values, sampled_name
-from .regional_patterns import PATTERNS, pattern_values
+from .regional_patterns import fitted_ids, load_patterns, pattern_values
 from .targets import Target, load_targets
 
 REGIONAL_PRIORS = Path(__file__).with_name("priors_regional.yaml")
 REGIONAL_POSTERIOR = Path(__file__).with_name("regional_posterior.parquet")
-# The pattern every kept draw reproduces: today's fields (which calibrates
-# transboundary_weight, the pull of a shared environmental problem). The others quote
-# passages that also date inputs of scenarios/central_asia.yaml: a passage is an input or
-# a target, never both, so they check the mechanism and are reported, not fitted
-# (docs/calibration.md, "The regional layer"; tests/test_inputs_are_data.py finds them).
-FITTED: tuple[str, ...] = ("ecology_education_lead",)
-NOT_FITTED: dict[str, str] = {
-    "ties_grow_2000s": "its passage dates the programmes of the 2000s",
-    "ties_fall_after_2010": "its passage dates the obstacles after Osh",
-    "ties_revive_after_2016": "its passage dates Uzbekistan's opening",
-}
 COUNTRIES_AS_ALONE = "countries_as_alone"
 LOST_TARGETS = "lost_targets"
 LOG_WEIGHT = "log_weight"
@@ -191,15 +180,16 @@ def draws_table(
     A draw is kept iff every fitted pattern holds and ``countries_as_alone``.
     """
     frame = pd.DataFrame([{"draw": d.index, "seed": d.seed, **d.params} for d in draws])
-    outcomes = pd.DataFrame(results, columns=[*(p.id for p in PATTERNS), *_OUTCOMES])
+    outcomes = pd.DataFrame(results, columns=[*(p.id for p in load_patterns()), *_OUTCOMES])
     frame = pd.concat([frame, outcomes], axis=1)
-    frame["kept"] = frame[list(FITTED)].all(axis=1) & frame[COUNTRIES_AS_ALONE].eq(True)
+    fitted = frame[list(fitted_ids(load_patterns()))].all(axis=1)
+    frame["kept"] = fitted & frame[COUNTRIES_AS_ALONE].eq(True)
     return frame
 
 
 def parameter_columns(draws: pd.DataFrame) -> list[str]:
     """Return the parameter columns of a table of draws (neither index nor outcome)."""
-    outcomes = {"draw", "seed", "kept", *_OUTCOMES, *(p.id for p in PATTERNS)}
+    outcomes = {"draw", "seed", "kept", *_OUTCOMES, *(p.id for p in load_patterns())}
     return [c for c in draws.columns if c not in outcomes]
 
 

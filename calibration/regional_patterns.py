@@ -1,38 +1,169 @@
-"""The article's regional story as patterns of the regional model's ties, defined once.
+"""The article's regional story as patterns of the regional model's ties, read from a file.
 
 Source: Jaysanov (2023) on regional cooperation. The article gives dated events and a few
 participant counts but no count of ties, so its story is read as qualitative patterns
-(pattern-oriented modelling, Grimm et al. 2005, Science 310): the regional calibration
-(``calibration.regional``) keeps the parameter sets that reproduce the fitted one (today's
-fields), and the tests and the report check all of them on the posterior predictive.
-Each pattern quotes its passage. Three of those passages also date inputs of
-``scenarios/central_asia.yaml``: the KNOK and Environmental Forum sentence dates those
-programmes (from 2000) and says they "began to contribute to regional cooperation" (the
-growth pattern); the sentences of the obstacles after Osh and of the revival date the
-restrictions. A passage is an input or a target, never both, so those three patterns are
-not fitted: they check that the mechanism turns the dated inputs into the story's shape
-(the fall and the revival hold at nearly every prior draw).
+(pattern-oriented modelling, Grimm et al. 2005, Science 310), each quoting its passage,
+in ``calibration/regional_patterns.yaml``. The regional calibration
+(``calibration.regional``) keeps the parameter sets that reproduce the fitted ones, and the
+tests and the report check all of them on the posterior predictive. A pattern whose
+passage also dates an input of ``scenarios/central_asia.yaml`` (the programmes of the
+2000s, the obstacles after Osh, Uzbekistan's opening) says so in ``not_fitted``: a passage
+is an input or a target, never both, so such a pattern checks that the mechanism turns
+the dated inputs into the story's shape, and is reported, not fitted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
 
 import pandas as pd
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from model import ScenarioError
+from model.config_files import Strict, Year, first_repeated, read_yaml_mapping
+from model.input_errors import first_error
 from model.regional import RegionalModel
+from model.regional_scenario import SectorList
 from model.scenario import SECTORS
 
+from .targets import FileVersion
 
-@dataclass(frozen=True)
-class Pattern:
-    """A qualitative pattern of the working cross-border ties, with its passage."""
+PATTERNS_FILE = Path(__file__).with_name("regional_patterns.yaml")
+# A pattern's id names a column of the regional calibration's table of draws.
+PatternId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 
-    id: str
-    description: str
-    quote: str
-    holds: Callable[[pd.Series, pd.Series], bool]
+
+class _Passage(Strict):
+    """What every pattern gives: its id, its passage and whether the passage is an input's."""
+
+    id: PatternId
+    quote: str = Field(min_length=10)
+    section: str = Field(min_length=3)
+    reading: str | None = Field(default=None, min_length=10)
+    # Which input the passage also dates; such a pattern is checked, not fitted.
+    not_fitted: str | None = Field(default=None, min_length=10)
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the regional calibration keeps only the draws in which it holds."""
+        return self.not_fitted is None
+
+    @property
+    def passage(self) -> str:
+        """The quote with its section (and its reading, where given), for the reports."""
+        where = self.section if self.reading is None else f"{self.section}; {self.reading}"
+        return f"'{self.quote}' ({where})"
+
+
+class TiesPattern(_Passage):
+    """The region's working ties in one year against another."""
+
+    rule: Literal["ties_above", "ties_at_most"]
+    earlier: Year
+    later: Year
+
+    @model_validator(mode="after")
+    def _in_order(self) -> TiesPattern:
+        if self.later <= self.earlier:
+            raise ValueError(f"later ({self.later}) must come after earlier ({self.earlier})")
+        return self
+
+    @property
+    def years(self) -> dict[str, int]:
+        """The years the rule reads, by field."""
+        return {"earlier": self.earlier, "later": self.later}
+
+    @property
+    def description(self) -> str:
+        """What holds, in words."""
+        than = "above" if self.rule == "ties_above" else "at most those of"
+        return f"working ties in {self.later} {than} {self.earlier}"
+
+    def holds(self, totals: pd.Series, concentration: pd.Series) -> bool:
+        """Whether the rule holds for these tie totals (by year)."""
+        later, earlier = totals.loc[self.later], totals.loc[self.earlier]
+        return bool(later > earlier if self.rule == "ties_above" else later <= earlier)
+
+
+class SectorPattern(_Passage):
+    """The sectors most over-represented among the last year's tie ends."""
+
+    rule: Literal["top_sectors"]
+    sectors: SectorList = Field(min_length=1, max_length=len(SECTORS) - 1)
+
+    @property
+    def years(self) -> dict[str, int]:
+        """The years the rule reads, by field: none but the run's last."""
+        return {}
+
+    @property
+    def description(self) -> str:
+        """What holds, in words."""
+        *others, last = self.sectors
+        which = f"{last} the sector"
+        if others:
+            which = f"{', '.join(others)} and {last} the {len(self.sectors)} sectors"
+        return f"{which} most over-represented among the last year's tie ends"
+
+    def holds(self, totals: pd.Series, concentration: pd.Series) -> bool:
+        """Whether the listed sectors are the most over-represented ones."""
+        return set(concentration.nlargest(len(self.sectors)).index) == set(self.sectors)
+
+
+Pattern = Annotated[TiesPattern | SectorPattern, Field(discriminator="rule")]
+
+
+class PatternFile(Strict):
+    """The patterns file."""
+
+    version: FileVersion
+    patterns: list[Pattern] = Field(min_length=1, max_length=50)
+
+    @field_validator("patterns")
+    @classmethod
+    def _unique_ids(cls, patterns: list[Pattern]) -> list[Pattern]:
+        twice = first_repeated([p.id for p in patterns])
+        if twice is not None:
+            raise ValueError(f"the id {twice!r} is given twice")
+        return patterns
+
+
+def load_patterns(path: Path | None = None) -> tuple[Pattern, ...]:
+    """Return the patterns of ``path`` (default ``PATTERNS_FILE``), read once per process.
+
+    Raises:
+        ScenarioError: one line naming the file and the field.
+    """
+    return _read_patterns(PATTERNS_FILE if path is None else Path(path))
+
+
+@cache
+def _read_patterns(path: Path) -> tuple[Pattern, ...]:
+    data = read_yaml_mapping(path)
+    try:
+        return tuple(PatternFile.model_validate(data).patterns)
+    except ValidationError as exc:
+        raise ScenarioError(path, *first_error(exc, data)) from None
+
+
+def fitted_ids(patterns: tuple[Pattern, ...]) -> tuple[str, ...]:
+    """Return the ids of the patterns the regional calibration fits."""
+    return tuple(p.id for p in patterns if p.fitted)
+
+
+def check_years(first: int, last: int, path: Path | None = None) -> None:
+    """Refuse a pattern that reads a year outside a regional run of ``first``-``last``.
+
+    Raises:
+        ScenarioError: naming the pattern's field.
+    """
+    for i, pattern in enumerate(load_patterns(path)):
+        for field, year in pattern.years.items():
+            if not first <= year <= last:
+                message = f"{year} is outside the regional run ({first}-{last})"
+                raise ScenarioError(path or PATTERNS_FILE, f"patterns.{i}.{field}", message)
 
 
 def tie_totals(model: RegionalModel) -> pd.Series:
@@ -55,46 +186,6 @@ def sector_concentration(model: RegionalModel) -> pd.Series:
     return (ends.reindex(list(SECTORS), fill_value=0) / share.reindex(list(SECTORS))).fillna(0)
 
 
-def _top_three(concentration: pd.Series) -> set[str]:
-    return set(concentration.nlargest(3).index)
-
-
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern(
-        "ties_grow_2000s",
-        "working ties in 2009 above 2001",
-        "'the Confederation of NGOs of Kazakhstan (KNOK), the Environmental Form of NGOs were "
-        "formed and began to contribute to regional cooperation' (Kazakhstan, third stage)",
-        lambda t, c: bool(t.loc[2009] > t.loc[2001]),
-    ),
-    Pattern(
-        "ties_fall_after_2010",
-        "working ties in 2015 at most those of 2010",
-        "'the precautionary measures of the governments have created certain obstacles for "
-        "the regional cooperation of NGOs' (Kyrgyzstan, second stage)",
-        lambda t, c: bool(t.loc[2015] <= t.loc[2010]),
-    ),
-    Pattern(
-        "ties_revive_after_2016",
-        "working ties in 2023 above 2016",
-        "'the activities of NGOs contributing to the strengthening of regional cooperation "
-        "were revived ... the policy of openness in neighboring Uzbekistan' (Kyrgyzstan, "
-        "third stage)",
-        lambda t, c: bool(t.loc[2023] > t.loc[2016]),
-    ),
-    Pattern(
-        "ecology_education_lead",
-        "ecology, education and 'other' (which holds agriculture) the three sectors most "
-        "over-represented among 2023 tie ends",
-        "'In recent years, they have been effectively cooperating in various fields, "
-        "especially in the fields of ecology, education, and agriculture' (Kyrgyzstan, "
-        "conclusion; the model has no agriculture sector, so agriculture NGOs are in "
-        "'other', the fields outside the model's list)",
-        lambda t, c: _top_three(c) == {"ecology", "education", "other"},
-    ),
-)
-
-
 def pattern_inputs(model: RegionalModel) -> tuple[pd.Series, pd.Series]:
     """Return what the patterns read from one finished run: tie totals and concentration."""
     return tie_totals(model), sector_concentration(model)
@@ -102,7 +193,7 @@ def pattern_inputs(model: RegionalModel) -> tuple[pd.Series, pd.Series]:
 
 def holds(totals: pd.Series, concentration: pd.Series) -> dict[str, bool]:
     """Return whether each pattern holds for these tie totals and sector concentration."""
-    return {p.id: p.holds(totals, concentration) for p in PATTERNS}
+    return {p.id: p.holds(totals, concentration) for p in load_patterns()}
 
 
 def pattern_values(model: RegionalModel) -> dict[str, bool]:

@@ -23,12 +23,13 @@ from typing import Any
 
 from model.config_files import is_number, read_yaml_mapping
 
-from .regional_patterns import PATTERNS
+from .regional_patterns import PATTERNS_FILE, load_patterns
 from .targets import DEFAULT_UNFITTED, Target, load_target_file, load_unfitted
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = Path("docs") / "sources.md"
 UNFITTED = Path("calibration") / DEFAULT_UNFITTED.name
+PATTERNS = Path("calibration") / PATTERNS_FILE.name
 SCENARIO_GLOBS = (
     "scenarios/*.yaml",
     "scenarios/counterfactuals/*.yaml",
@@ -101,9 +102,9 @@ def render_sources(root: Path = ROOT) -> str:
     )
     parts.append(
         _table(
-            "## The article's regional story as patterns (`calibration/regional_patterns.py`)",
+            f"## The article's regional story as patterns (`{PATTERNS.as_posix()}`)",
             ("pattern", "what holds", "passage"),
-            [_row(p.id, p.description, p.quote) for p in PATTERNS],
+            [_row(p.id, p.description, p.passage) for p in load_patterns(root / PATTERNS)],
         )
     )
     periods = [

@@ -27,10 +27,8 @@ from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
 from calibration.priors import load_priors
 from calibration.regional import (
     COUNTRIES_AS_ALONE,
-    FITTED,
     LOG_WEIGHT,
     LOST_TARGETS,
-    NOT_FITTED,
     REGIONAL_POSTERIOR,
     REGIONAL_PRIORS,
     draws_table,
@@ -41,7 +39,14 @@ from calibration.regional import (
     simulate_draw,
     write_posterior,
 )
-from calibration.regional_patterns import PATTERNS, median_pattern_values, pattern_inputs
+from calibration.regional_patterns import (
+    PATTERNS_FILE,
+    check_years,
+    fitted_ids,
+    load_patterns,
+    median_pattern_values,
+    pattern_inputs,
+)
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model.regional import simulate_region
 from model.regional_scenario import REGIONAL_RANGES, Region
@@ -162,25 +167,25 @@ def parameter_table(draws: pd.DataFrame) -> pd.DataFrame:
 
 def pattern_table(draws: pd.DataFrame, predictive: dict[str, bool]) -> pd.DataFrame:
     """Return, per pattern, how often it holds under the prior and among the kept draws."""
-    kept = draws[draws.kept]
+    kept, patterns = draws[draws.kept], load_patterns()
     return pd.DataFrame(
         {
-            "pattern": [p.id for p in PATTERNS],
-            "what": [p.description for p in PATTERNS],
-            "fitted": [_fitted_label(p.id, draws[p.id].mean()) for p in PATTERNS],
-            "prior draws": [f"{draws[p.id].mean():.0%}" for p in PATTERNS],
-            "kept draws": [f"{kept[p.id].mean():.0%}" for p in PATTERNS],
+            "pattern": [p.id for p in patterns],
+            "what": [p.description for p in patterns],
+            "fitted": [_fitted_label(p, draws[p.id].mean()) for p in patterns],
+            "prior draws": [f"{draws[p.id].mean():.0%}" for p in patterns],
+            "kept draws": [f"{kept[p.id].mean():.0%}" for p in patterns],
             "posterior predictive median": [
-                "holds" if predictive[p.id] else "does not hold" for p in PATTERNS
+                "holds" if predictive[p.id] else "does not hold" for p in patterns
             ],
         }
     )
 
 
-def _fitted_label(pattern: str, prior_rate: float) -> str:
-    if pattern in FITTED:
+def _fitted_label(pattern, prior_rate: float) -> str:
+    if pattern.fitted:
         return "yes"
-    label = f"no: {NOT_FITTED[pattern]}, so it checks the mechanism"
+    label = f"no: {pattern.not_fitted}, so it checks the mechanism"
     return label + (" (holds at every prior draw)" if prior_rate == 1.0 else "")
 
 
@@ -190,7 +195,7 @@ LOST_SHOWN = 10
 
 def country_criterion_lines(draws: pd.DataFrame) -> list[str]:
     """Return the report's lines on the countries' figures in the region against alone."""
-    fitted = draws[list(FITTED)].all(axis=1)
+    fitted = draws[list(fitted_ids(load_patterns()))].all(axis=1)
     holds, holds_fitted = draws[COUNTRIES_AS_ALONE], draws.loc[fitted, COUNTRIES_AS_ALONE]
     log_w = draws.loc[draws.kept, LOG_WEIGHT]
     lines = [
@@ -213,7 +218,7 @@ def country_criterion_lines(draws: pd.DataFrame) -> list[str]:
 
 def lost_table(draws: pd.DataFrame) -> pd.DataFrame:
     """Return the figures most often met alone and missed in the region, with their counts."""
-    fitted = draws[list(FITTED)].all(axis=1)
+    fitted = draws[list(fitted_ids(load_patterns()))].all(axis=1)
     lost = draws[LOST_TARGETS].fillna("").str.split(";")
     counts = {
         "all draws": lost.explode().value_counts(),
@@ -263,12 +268,18 @@ def write_report(
 
 def provenance(region: Region, n: int, seed: int) -> dict:
     """Return what the regional posterior was computed from: its inputs' SHA-256 and run."""
-    inputs = [region.path, REGIONAL_PRIORS, DEFAULT_POSTERIOR, *region.spec.countries.values()]
+    inputs = [
+        region.path,
+        REGIONAL_PRIORS,
+        PATTERNS_FILE,
+        DEFAULT_POSTERIOR,
+        *region.spec.countries.values(),
+    ]
     return {
         "region": str(region.path),
         "draws": n,
         "seed": seed,
-        "fitted": list(FITTED),
+        "fitted": list(fitted_ids(load_patterns())),
         "criterion": "every fitted pattern holds and every figure of the region's countries "
         "met alone (within tolerance) is met in the region",
         "inputs_sha256": {Path(path).name: file_sha256(path) for path in inputs},
@@ -282,6 +293,7 @@ def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Pat
     committed posterior and report as they were.
     """
     started = time.perf_counter()
+    check_years(region.start_year, region.end_year)
     # The checks after the calibration run seeds from ``seed`` on: refused now, not after it.
     replicate_seeds(seed, max(PREDICTIVE_DRAWS, COUNTRY_CHECK_DRAWS))
     draws = run_calibration(region, n, seed, workers)

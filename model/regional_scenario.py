@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from .config_files import ScenarioError, Source, Strict, Year, first_repeated, param_number
 from .input_errors import first_error, named_item
@@ -173,20 +173,23 @@ class PrizeCriterion(Strict):
     source: Source
 
 
+def _each_once(sectors: list[str]) -> list[str]:
+    # A sector listed twice would read as weighed twice, which no reader of the list can do.
+    twice = first_repeated(sectors)
+    if twice is not None:
+        raise ValueError(f"{twice!r} is listed twice: list each sector once")
+    return sectors
+
+
+# Sectors of the model, each at most once.
+SectorList = Annotated[list[Literal[SECTORS]], AfterValidator(_each_once)]  # type: ignore[valid-type]
+
+
 class Transboundary(Strict):
     """The fields whose problems cross the region's borders (shared rivers, the Aral Sea)."""
 
-    sectors: list[Literal[SECTORS]] = Field(min_length=1)  # type: ignore[valid-type]
+    sectors: SectorList = Field(min_length=1)
     source: Source
-
-    @field_validator("sectors")
-    @classmethod
-    def _each_once(cls, sectors: list[str]) -> list[str]:
-        # A sector listed twice would read as weighed twice, which the mask cannot do.
-        twice = first_repeated(sectors)
-        if twice is not None:
-            raise ValueError(f"{twice!r} is listed twice: list each sector once")
-        return sectors
 
     def mask(self) -> np.ndarray:
         """Return whether each sector, in the order of ``SECTORS``, is transboundary."""

@@ -16,8 +16,7 @@ import pytest
 import yaml
 
 from calibration.compare import acceptable_band, statistic
-from calibration.regional import FITTED, NOT_FITTED
-from calibration.regional_patterns import PATTERNS
+from calibration.regional_patterns import load_patterns
 from calibration.targets import load_targets
 from model import ScenarioError, load_scenario
 
@@ -85,11 +84,11 @@ def test_no_scenario_source_quotes_a_target():
 
 
 def test_no_scenario_source_quotes_a_fitted_regional_pattern():
-    fitted = {p.id: p.quote for p in PATTERNS if p.id in FITTED}
+    fitted = {p.id: p.quote for p in load_patterns() if p.fitted}
     assert fitted and _quoting_sources(fitted) == []
     # The patterns not fitted are those whose passages date inputs: the check finds them.
-    others = {p.id: p.quote for p in PATTERNS if p.id not in FITTED}
-    assert set(others) == set(NOT_FITTED)
+    others = {p.id: p.quote for p in load_patterns() if not p.fitted}
+    assert others
     assert {name for _, _, name in _quoting_sources(others)} == set(others)
 
 
