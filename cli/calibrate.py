@@ -76,7 +76,8 @@ DEFAULTS = {
     "seed": 1,
     "rows": 20_000,
     "truncated_rows": [],
-    "region": Path("scenarios/central_asia.yaml"),
+    # calibration.simulator.REGIONAL_SCENARIO, anchored to the project as every default file.
+    "region": Path(__file__).resolve().parents[1] / "scenarios" / "central_asia.yaml",
 }
 
 

@@ -13,7 +13,7 @@ import argparse
 from contextlib import ExitStack
 from pathlib import Path
 
-from calibration.targets import DEFAULT_TARGETS, load_target_file
+from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from experiments.locks import output_folder
 from experiments.run_params import PARAM_MODES, median_intervals_note
 from model import ScenarioError, load_scenario
@@ -137,6 +137,8 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
         load_target_file(args.targets)
     except ScenarioError as exc:
         raise ScenarioError(exc.file, exc.field or "--targets", exc.message) from None
+    # Read after the runs for their table of official counts: checked before them.
+    load_unfitted()
     plan = []
     for source in args.sources:
         if source.is_dir():

@@ -103,9 +103,12 @@ def note_first_compile() -> None:
 
 
 def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], source: str) -> int:
+    from calibration.targets import load_targets
     from experiments.run_params import median_spread_note, params_file
     from experiments.runs import build_manifest, run_replicates, write_run
 
+    # The figure marks the targets: a bad targets file is found before the runs, not after.
+    targets = load_targets()
     started = time.perf_counter()
     frame, seeds = run_replicates(
         scenario,
@@ -119,7 +122,7 @@ def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], sourc
     manifest = build_manifest(
         args.scenario, scenario, seeds, time.perf_counter() - started, params, source, posterior
     )
-    out = write_run(args.out, frame, manifest)
+    out = write_run(args.out, frame, manifest, targets)
     last = frame[frame.year == frame.year.max()]
     print(
         f"{scenario.name}: {len(seeds)} replicate(s), {scenario.start_year}-{scenario.end_year}, "

@@ -34,6 +34,7 @@ from model.config_files import (
     first_repeated,
     named_file,
     read_yaml_mapping,
+    refuse_scenario_files,
 )
 from model.input_errors import first_error, named_item
 from model.limits import MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
@@ -127,6 +128,7 @@ def load_regional_experiment(
     path = Path(path)
     data = read_yaml_mapping(path)
     given = {} if replicates is None else {"replicates": replicates}
+    refuse_scenario_files(path, data)
     check_own_values(RegionalExperimentSpec, path, data, given)
     try:
         spec = _validated_spec(path, {**data, **given})

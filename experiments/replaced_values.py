@@ -13,11 +13,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from calibration.posterior import has_posterior, posterior_median
+from calibration.simulator import REGIONAL_SCENARIO, SCENARIO_FILES
 from model import Scenario, ScenarioError, load_scenario
 from model.config_files import read_yaml_mapping
 from model.extends import resolve_path
 
-from .changes import dated_changes, region_changes, region_changes_in_run, scenario_changes
+from .changes import (
+    dated_changes,
+    differs_in_run,
+    region_changes,
+    region_changes_in_run,
+    region_differs_in_run,
+    scenario_changes,
+)
 
 
 def scenario_values_replaced(parent: Scenario, child: Scenario, overrides: dict) -> list[str]:
@@ -98,32 +106,42 @@ def run_changes(
     that the ``overrides`` replace in every run is refused. ``source`` says where the
     overrides come from (``posterior median (posterior.parquet)``).
 
+    A file that extends no whole scenario (a copy of the committed files, edited) is
+    compared with the committed scenario of its country (or region) that the posterior
+    was calibrated on.
+
     Returns:
-        ``changes from FILE: ...`` (``none`` if nothing), or ``None`` for a file that
-        extends no whole scenario, which has nothing to compare with.
+        ``changes from FILE: ...`` (``none`` if nothing), or ``None`` for the committed
+        scenario itself, which has nothing to compare with.
     """
-    found = _farthest_whole_ancestor(path, loaded)
+    found = _farthest_whole_ancestor(path, loaded) or _calibrated_on(path, loaded)
     if found is None:
         return None
-    base_file, base = found
+    base_name, base = found
     scenario = isinstance(loaded, Scenario)
     if overrides:
         values_replaced = scenario_values_replaced if scenario else region_values_replaced
         replaced = values_replaced(base, loaded, overrides)
         if replaced:
             message = (
-                f"changed from {base_file.name}, but the {source} replaces it in every run; "
-                f"{remedy}"
+                f"changed from {base_name}, but the {source} replaces it in every run; {remedy}"
             )
             raise ScenarioError(path, replaced[0], message)
     if scenario:
-        changed = dated_changes(base, loaded, scenario_changes(base, loaded))
+        changes = scenario_changes(base, loaded)
+        changed, differs = dated_changes(base, loaded, changes), differs_in_run(base, loaded)
     else:
         changed = region_changes(base, loaded)
+        differs = region_differs_in_run(base, loaded, changed)
+    # A shock in 2150, a point after the last year: listed, yet the run is the base's.
+    idle = changed and not differs
     if loaded.end_year != base.end_year:
         # Not an input of the rules (so no change of an experiment), but the run's span.
         changed.append(f"end_year {base.end_year} -> {loaded.end_year}")
-    return f"changes from {base_file.name}: {', '.join(changed) if changed else 'none'}"
+    listed = ", ".join(changed) if changed else "none"
+    if idle:
+        listed += f"; none of them changes the years run ({loaded.start_year}-{loaded.end_year})"
+    return f"changes from {base_name}: {listed}"
 
 
 def check_source_values_kept(path: Path, mode: str) -> None:
@@ -144,14 +162,23 @@ def check_source_values_kept(path: Path, mode: str) -> None:
     run_changes(path, loaded, sets[0] if sets else {}, source)
 
 
-def _farthest_whole_ancestor(path: Path, loaded) -> tuple[Path, object] | None:
+def _farthest_whole_ancestor(path: Path, loaded) -> tuple[str, object] | None:
     for file in reversed(_ancestors(path)):
         try:
-            return file, _load_like(loaded, file)
+            return file.name, _load_like(loaded, file)
         except ScenarioError:
             # A partial file (``base.yaml``) is no scenario of its own to compare with.
             continue
     return None
+
+
+def _calibrated_on(path: Path, loaded) -> tuple[str, object] | None:
+    """Return the committed scenario (or region) of ``loaded``'s country, unless it is ``path``."""
+    scenario = isinstance(loaded, Scenario)
+    file = SCENARIO_FILES[loaded.country] if scenario else REGIONAL_SCENARIO
+    if resolve_path(path) == resolve_path(file):
+        return None
+    return f"the committed scenarios/{file.name}", _load_like(loaded, file)
 
 
 def _ancestors(path: Path) -> list[Path]:

@@ -26,6 +26,7 @@ from calibration.run_checks import check_targets_fit_runs, numbers
 from calibration.targets import (
     DEFAULT_TARGETS,
     DEFAULT_UNFITTED,
+    Target,
     load_target_file,
     load_targets,
     load_unfitted,
@@ -166,14 +167,19 @@ def write_run(
     out_dir: str | Path,
     frame: pd.DataFrame,
     manifest: dict[str, Any],
-    targets_path: str | Path = DEFAULT_TARGETS,
+    targets: list[Target] | None = None,
 ) -> Path:
-    """Write a run folder (table, manifest, figure), each file atomically."""
+    """Write a run folder (table, manifest, figure), each file atomically.
+
+    ``targets`` are the figures its plot marks (default: ``calibration/targets.yaml``'s),
+    read before anything in the folder is removed, so that a bad targets file leaves an
+    earlier run's folder whole.
+    """
+    targets = load_targets(DEFAULT_TARGETS) if targets is None else targets
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale(out, (*COMPARE_FILES, *REGIONAL_RUN_FILES), COUNTRY_RUN_FILES)
     retract_manifest(out)
-    targets = load_targets(targets_path) if Path(targets_path).exists() else []
     title = f"{manifest['scenario_name']}: {runs_described(manifest)}"
     fig = timeseries_figure(frame, manifest["country"], targets, title)
     save_figure(fig, out / "timeseries.png")

@@ -30,6 +30,7 @@ from model.config_files import (
     first_repeated,
     plain_python,
     read_yaml_mapping,
+    refuse_scenario_files,
 )
 from model.input_errors import error_message, field_path, leading_error, named_item
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
@@ -337,6 +338,7 @@ def _read_spec(
     data = read_yaml_mapping(path)
     overrides = {"draws": draws, "replicates": replicates, "params": params}
     given = {k: plain_python(v) for k, v in overrides.items() if v is not None}
+    refuse_scenario_files(path, data)
     check_own_values(ExperimentSpec, path, data, given)
     try:
         return _validated(path, {**data, **given})

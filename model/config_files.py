@@ -269,6 +269,29 @@ def _read_config_text(path: Path, field: str) -> str:
     return data.decode("utf-8")
 
 
+# The keys that mark a scenario file of each kind, for a loader of experiment files.
+_SCENARIO_KINDS = {
+    "countries": "a regional scenario file, not an experiment (ngo-abm run runs it)",
+    "country": "a country's scenario file, not an experiment (ngo-abm run runs it; an "
+    "experiment names it as its baseline:)",
+    "parameters": "a behaviour file, not an experiment (a scenario names it in behaviour:)",
+    "extends": "a scenario file, not an experiment (ngo-abm run runs it)",
+}
+
+
+def refuse_scenario_files(path: Path, data: dict) -> None:
+    """Refuse a scenario or behaviour file given as an experiment, named as such.
+
+    Otherwise its first key an experiment does not know was named (``extends: unknown key``).
+
+    Raises:
+        OtherKindError: naming the key that marks the file's kind.
+    """
+    for key, kind in _SCENARIO_KINDS.items():
+        if key in data:
+            raise OtherKindError(path, key, kind)
+
+
 def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> None:
     """Check a file's own value of each field in ``names`` against that field alone.
 

@@ -18,7 +18,7 @@ from typing import ClassVar
 from pydantic import ValidationError, model_validator
 
 from .config_files import ScenarioError, Source, Strict, read_yaml_mapping
-from .input_errors import first_error
+from .input_errors import field_path, first_error
 
 
 class Parameter(Strict):
@@ -160,8 +160,16 @@ def load_behaviour(path: str | Path, field: str = "") -> Behaviour:
     """
     path = Path(path)
     data = read_yaml_mapping(path, field)
+    if "parameters" in data:
+        # A key beside ``parameters:`` (a parameter indented one level too little, an
+        # ``extends:``) would be silently left out.
+        others = [key for key in data if key != "parameters"]
+        if others:
+            found = "unknown key: a behaviour file holds `parameters:` only"
+            raise ScenarioError(path, field_path((others[0],)), found)
+        data = data["parameters"]
     try:
-        return Behaviour.model_validate(data.get("parameters", data))
+        return Behaviour.model_validate(data)
     except ValidationError as exc:
-        field, msg = first_error(exc, data.get("parameters", data))
+        field, msg = first_error(exc, data)
         raise ScenarioError(path, field, msg) from None

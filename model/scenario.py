@@ -234,6 +234,9 @@ class StatePolicy(Strict):
         count = self.prize_count.value
         if count != int(count) or not 0 <= count <= MAX_PRIZES:
             raise ValueError(f"prize_count must be a whole number from 0 to {MAX_PRIZES}")
+        # The State pays prizes only with both: either alone was a silent no-op.
+        if (count > 0) != (max(self.prize_budget_local.points.values()) > 0):
+            raise ValueError("prize_count and prize_budget_local: give both above 0, or neither")
         # A file that extends this one changes or removes a shock by its name.
         for events in (self.shocks, self.neighbour_revolutions):
             names = [event.name for event in events]
@@ -388,6 +391,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     experiment = "an experiment file, not a country's scenario (ngo-abm experiment runs it)"
     kinds = {"countries": "a regional scenario file, not a country's (ngo-abm run runs it)"}
     kinds.update(baseline=experiment, counterfactuals=experiment, mechanisms=experiment)
+    kinds["parameters"] = "a behaviour file, not a country's scenario (one names it in behaviour:)"
     for key, kind in kinds.items():
         if key in data:
             raise OtherKindError(path, key, kind)

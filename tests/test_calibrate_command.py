@@ -104,3 +104,12 @@ def test_the_help_names_each_action_with_the_options_it_reads(capsys):
     paragraphs = re.findall(r"^  (\w+) {2,}(.*?)(?=^  \w+ {2,}|^\s*$)", text, re.M | re.S)
     found = {action: set(re.findall(r"--([\w-]+)", body)) for action, body in paragraphs}
     assert found == {a: {o.replace("_", "-") for o in uses} for a, uses in USES.items()}
+
+
+def test_the_default_region_is_the_project_s_whatever_the_current_folder():
+    # It was `scenarios/central_asia.yaml` relative to the current folder.
+    from calibration.simulator import REGIONAL_SCENARIO
+    from cli.calibrate import DEFAULTS
+
+    assert DEFAULTS["region"] == REGIONAL_SCENARIO
+    assert REGIONAL_SCENARIO.is_absolute() and REGIONAL_SCENARIO.is_file()

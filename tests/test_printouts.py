@@ -100,6 +100,27 @@ def test_a_run_prints_each_series_first_year_and_a_changed_end_year(tmp_path, ca
     assert first == expected + "end_year 2023 -> 2030"
 
 
+def test_a_change_outside_the_years_run_is_said_to_change_nothing(tmp_path, capsys):
+    # A shock in 2150 was listed as a change of a run it leaves as it was.
+    late = tmp_path / "late.yaml"
+    late.write_text(
+        f"extends: {KYRGYZSTAN}\nstate:\n  shocks:\n    - name: Future war\n      year: 2150\n"
+        "      instability: 0.5\n      source: a test of a late shock\n",
+        encoding="utf-8",
+    )
+    tables = []
+    for source in (late, KYRGYZSTAN):
+        out = tmp_path / source.stem
+        assert main(["run", str(source), "--params", "scenario", "--out", str(out)]) == 0
+        tables.append((out / "timeseries.csv").read_bytes())
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (
+        "changes from kyrgyzstan.yaml: state.shocks[Future war] added; "
+        "none of them changes the years run (1991-2023)"
+    )
+    assert tables[0] == tables[1]
+
+
 def test_a_levers_change_is_dated_against_the_scenario_it_acts_on(tmp_path):
     spec = {
         "name": "levers",

@@ -304,6 +304,47 @@ def test_the_report_reads_the_anchors_before_any_run(tmp_path, monkeypatch):
     assert not (tmp_path / "report").exists()
 
 
+def test_run_reads_the_targets_before_any_run_or_removal(run_folder, tmp_path, monkeypatch):
+    # A bad targets file was found after every run, once the folder's manifest was gone.
+    import calibration.targets
+    import experiments.runs
+
+    def bad_targets(*_):
+        raise ScenarioError("targets.yaml", "targets.0.tolerance", "a test's bad targets")
+
+    def no_runs(*args, **kwargs):
+        raise AssertionError("ran before the targets were read")
+
+    earlier = tmp_path / "earlier"
+    shutil.copytree(run_folder, earlier)
+    before = {p.name: p.read_bytes() for p in earlier.iterdir()}
+    monkeypatch.setattr(calibration.targets, "load_targets", bad_targets)
+    monkeypatch.setattr(experiments.runs, "run_replicates", no_runs)
+    scenario = CALIBRATION.parent / "scenarios" / "kyrgyzstan.yaml"
+    status, _, err = run_cli(["run", str(scenario), "--out", str(earlier)])
+    one_line(status, err, "targets.0.tolerance: a test's bad targets")
+    assert {p.name: p.read_bytes() for p in earlier.iterdir()} == before
+
+
+def test_compare_reads_the_official_counts_before_any_run(tmp_path, monkeypatch):
+    import cli.compare
+    import experiments.runs
+
+    def bad_counts(*_):
+        raise ScenarioError("external_unfitted.yaml", "targets.0.value", "a test's bad count")
+
+    def no_runs(*args, **kwargs):
+        raise AssertionError("ran before the official counts were read")
+
+    monkeypatch.setattr(cli.compare, "load_unfitted", bad_counts)
+    monkeypatch.setattr(experiments.runs, "run_replicates", no_runs)
+    scenario = CALIBRATION.parent / "scenarios" / "kyrgyzstan.yaml"
+    out = tmp_path / "out"
+    status, _, err = run_cli(["compare", str(scenario), "--out", str(out)])
+    one_line(status, err, "targets.0.value: a test's bad count")
+    assert not out.exists()
+
+
 def test_a_missing_external_file_is_named_by_the_field_that_names_it(tmp_path):
     data = yaml.safe_load((CALIBRATION / "targets.yaml").read_text(encoding="utf-8"))
     data["external"] = "nothere.yaml"

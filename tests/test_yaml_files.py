@@ -134,3 +134,23 @@ def test_text_that_only_looks_like_an_exponent_stays_text(write_yaml):
         "c": "x1e3",
         "d": "._e3",
     }
+
+
+@pytest.mark.parametrize(
+    ("command", "file", "expected"),
+    [
+        ("experiment", "kyrgyzstan.yaml", "country: a country's scenario file, not an experiment"),
+        ("experiment", "central_asia.yaml", "countries: a regional scenario file, not an"),
+        ("experiment", "behaviour.yaml", "parameters: a behaviour file, not an experiment"),
+        ("regional-experiment", "central_asia.yaml", "countries: a regional scenario file"),
+        ("run", "behaviour.yaml", "parameters: a behaviour file, not a country's scenario"),
+    ],
+)
+def test_a_file_of_another_kind_is_named_as_such(
+    command, file, expected, repo, tmp_path, clean_error
+):
+    # Each was named by the first key the command did not know (`extends: unknown key`).
+    path = repo / "scenarios" / file
+    out = tmp_path / "out"
+    status = main([command, str(path), "--out", str(out)])
+    clean_error(status, out, f"{path}: {expected}")
