@@ -98,6 +98,16 @@ def table_key(seed: int, proposal_key: str | None = None) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
+@lru_cache(maxsize=16)
+def process_table_key(seed: int, proposal_key: str | None = None) -> str:
+    """Return ``table_key`` as this process first computed it.
+
+    Its simulator and model code are those it loaded first (``simulator`` is cached too): a
+    source file edited during a build does not change what the process simulates.
+    """
+    return table_key(seed, proposal_key)
+
+
 def row_draws(
     seed: int, row: int, n_params: int, stream: int | None = None, truncation_round: int = 1
 ) -> tuple[np.ndarray, int]:
@@ -138,7 +148,7 @@ def simulate_chunk(task: ChunkTask) -> pd.DataFrame:
     proposed, proposal_key = None, None
     if task.proposal is not None:
         proposed, proposal_key = proposal_rows(task, names)
-    own = table_key(task.seed, proposal_key)
+    own = process_table_key(task.seed, proposal_key)
     if own != task.key:
         raise ScenarioError(
             "reference table",

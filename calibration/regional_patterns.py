@@ -102,9 +102,9 @@ class SectorPattern(_Passage):
     def description(self) -> str:
         """What holds, in words."""
         *others, last = self.sectors
-        which = f"{last} the sector"
+        which = f"{last} is the sector"
         if others:
-            which = f"{', '.join(others)} and {last} the {len(self.sectors)} sectors"
+            which = f"{', '.join(others)} and {last} are the {len(self.sectors)} sectors"
         return f"{which} most over-represented among the last year's tie ends"
 
     def holds(self, totals: pd.Series, concentration: pd.Series) -> bool:
@@ -127,6 +127,9 @@ class PatternFile(Strict):
         twice = first_repeated([p.id for p in patterns])
         if twice is not None:
             raise ValueError(f"the id {twice!r} is given twice")
+        if not any(p.fitted for p in patterns):
+            # The calibration would then keep every draw whose countries keep their figures.
+            raise ValueError("every pattern is not_fitted: the regional calibration fits none")
         return patterns
 
 

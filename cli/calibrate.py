@@ -343,7 +343,7 @@ def register(sub) -> None:
         "--region",
         type=file_path,
         default=None,
-        help="regional: the regional scenario whose layer is calibrated (default "
-        "scenarios/central_asia.yaml)",
+        help="regional: the regional scenario whose layer is calibrated (default the "
+        "project's scenarios/central_asia.yaml)",
     )
     p.set_defaults(func=cmd_calibrate)

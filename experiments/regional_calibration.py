@@ -55,7 +55,8 @@ from .calibration_report import markdown_table
 from .runner import map_runs, replicate_seeds
 from .runs import file_sha256
 
-REPORT = Path(__file__).resolve().parent.parent / "calibration" / "report" / "regional.md"
+PROJECT = Path(__file__).resolve().parent.parent
+REPORT = PROJECT / "calibration" / "report" / "regional.md"
 PREDICTIVE_DRAWS = 40
 COUNTRY_CHECK_DRAWS = 20
 
@@ -276,7 +277,9 @@ def provenance(region: Region, n: int, seed: int) -> dict:
         *region.spec.countries.values(),
     ]
     return {
-        "region": str(region.path),
+        # Relative to the project, as given by default: the record is the same in every
+        # checkout of the same inputs.
+        "region": _shown(region.path),
         "draws": n,
         "seed": seed,
         "fitted": list(fitted_ids(load_patterns())),
@@ -284,6 +287,13 @@ def provenance(region: Region, n: int, seed: int) -> dict:
         "met alone (within tolerance) is met in the region",
         "inputs_sha256": {Path(path).name: file_sha256(path) for path in inputs},
     }
+
+
+def _shown(path: Path) -> str:
+    resolved = Path(path).resolve()
+    return (
+        resolved.relative_to(PROJECT).as_posix() if resolved.is_relative_to(PROJECT) else str(path)
+    )
 
 
 def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Path:

@@ -3,9 +3,10 @@
 The committed posterior's median or draws replace every calibrated parameter wherever a
 file sets it: a behaviour value or a country's ``donor_budget_scale`` in a country file,
 a regional parameter under ``parameters:`` (unless held under ``fixed:``). A file that
-changes one of them from the file it extends, run with those parameters, would run
-unchanged without a word; it is refused here, for ``ngo-abm run`` and the regional
-experiments alike (``experiments.changes`` says what a file changes).
+changes one of them from the file it extends (or, for a copy of the committed files that
+extends no whole scenario, from the committed scenario of its country), run with those
+parameters, would run unchanged without a word; it is refused here, for ``ngo-abm run``
+and the regional experiments alike (``experiments.changes`` says what a file changes).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def run_changes(
         changed = region_changes(base, loaded)
         differs = region_differs_in_run(base, loaded, changed)
     # A shock in 2150, a point after the last year: listed, yet the run is the base's.
-    idle = changed and not differs
+    idle = bool(changed) and not differs
     if loaded.end_year != base.end_year:
         # Not an input of the rules (so no change of an experiment), but the run's span.
         changed.append(f"end_year {base.end_year} -> {loaded.end_year}")

@@ -270,13 +270,16 @@ def _read_config_text(path: Path, field: str) -> str:
 
 
 # The keys that mark a scenario file of each kind, for a loader of experiment files.
+# In order: a counterfactual scenario ``extends:`` another and may set ``parameters:``.
 _SCENARIO_KINDS = {
     "countries": "a regional scenario file, not an experiment (ngo-abm run runs it)",
     "country": "a country's scenario file, not an experiment (ngo-abm run runs it; an "
     "experiment names it as its baseline:)",
-    "parameters": "a behaviour file, not an experiment (a scenario names it in behaviour:)",
     "extends": "a scenario file, not an experiment (ngo-abm run runs it)",
+    "parameters": "a behaviour file, not an experiment (a scenario names it in behaviour:)",
 }
+# An experiment's own keys: a file with one is an experiment, its other keys named as such.
+_EXPERIMENT_KEYS = ("baseline", "counterfactuals", "mechanisms")
 
 
 def refuse_scenario_files(path: Path, data: dict) -> None:
@@ -287,6 +290,8 @@ def refuse_scenario_files(path: Path, data: dict) -> None:
     Raises:
         OtherKindError: naming the key that marks the file's kind.
     """
+    if any(key in data for key in _EXPERIMENT_KEYS):
+        return
     for key, kind in _SCENARIO_KINDS.items():
         if key in data:
             raise OtherKindError(path, key, kind)

@@ -159,23 +159,6 @@ def test_a_key_beside_a_behaviour_file_s_parameters_is_refused(
     clean_error(status, out, f"{behaviour_file}: {key}: unknown key")
 
 
-@pytest.mark.parametrize(
-    "state",
-    [
-        "  prize_budget_local:\n    points: {2016: 0, 2017: 5000000}\n    source: a test budget\n",
-        "  prize_count: {value: 20, source: a test count of prizes}\n",
-    ],
-)
-def test_prizes_without_a_count_or_a_budget_are_refused(
-    state, scenario_file, write_yaml, tmp_path, clean_error
-):
-    # The State pays prizes only with both: either alone changed nothing, without a word.
-    bad = write_yaml("bad.yaml", extending(scenario_file) + "state:\n" + state)
-    out = tmp_path / "out"
-    status = main(["run", str(bad), "--out", str(out)])
-    clean_error(status, out, bad, "prize_count and prize_budget_local: give both")
-
-
 def test_existing_out_folder_is_left_untouched(scenario_file, write_yaml, tmp_path, clean_error):
     bad = write_yaml("bad.yaml", extending(scenario_file) + "end_year: 1800\n")
     out = tmp_path / "out"

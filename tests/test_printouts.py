@@ -121,6 +121,14 @@ def test_a_change_outside_the_years_run_is_said_to_change_nothing(tmp_path, caps
     assert tables[0] == tables[1]
 
 
+def test_a_changed_end_year_alone_is_not_said_to_change_nothing(tmp_path, capsys):
+    short = tmp_path / "short.yaml"
+    short.write_text(f"extends: {KYRGYZSTAN}\nend_year: 2010\n", encoding="utf-8")
+    assert main(["run", str(short), "--params", "scenario", "--out", str(tmp_path / "o")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "changes from kyrgyzstan.yaml: end_year 2023 -> 2010"
+
+
 def test_a_levers_change_is_dated_against_the_scenario_it_acts_on(tmp_path):
     spec = {
         "name": "levers",

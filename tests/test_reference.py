@@ -126,8 +126,30 @@ def test_a_worker_that_reads_other_files_refuses_the_chunk(monkeypatch):
     name = next(iter(priors))
     other = {**priors, name: priors[name].model_copy(update={"high": priors[name].high * 1.1})}
     monkeypatch.setattr(reference, "simulator", lambda: Simulator(load_targets(), other))
-    with pytest.raises(ScenarioError, match=f"would simulate table .*, not {key}: its scenario"):
-        simulate_chunk(ChunkTask(key, 3, 0, 1))
+    # A process keeps the key it first computed: this one "starts" with the other priors.
+    reference.process_table_key.cache_clear()
+    try:
+        with pytest.raises(ScenarioError, match=f"would simulate table .*, not {key}: its"):
+            simulate_chunk(ChunkTask(key, 3, 0, 1))
+    finally:
+        reference.process_table_key.cache_clear()
+
+
+def test_a_model_file_edited_during_a_build_does_not_stop_it(tmp_path, monkeypatch):
+    # The process simulates the code it imported, whose key the table has.
+    import calibration.reference as reference
+    import model.code
+
+    key = table_key(5)
+    reference.process_table_key.cache_clear()
+    simulate_chunk(ChunkTask(key, 5, 0, 1))
+    edited = tmp_path / "model"
+    edited.mkdir()
+    for path in model.code.MODEL_DIR.glob("*.py"):
+        (edited / path.name).write_text(path.read_text(encoding="utf-8") + "# edited\n")
+    monkeypatch.setattr(model.code, "MODEL_DIR", edited)
+    assert table_key(5) != key
+    simulate_chunk(ChunkTask(key, 5, 1, 2))
 
 
 def test_a_chunk_of_another_seed_s_table_is_refused():

@@ -57,7 +57,7 @@ def test_the_committed_patterns_and_which_are_fitted():
     assert found["ties_fall_after_2010"].description == "working ties in 2015 at most those of 2010"
     assert found["ties_grow_2000s"].description == "working ties in 2009 above 2001"
     assert found["ecology_education_lead"].description.startswith(
-        "ecology, education and other the 3 sectors most over-represented"
+        "ecology, education and other are the 3 sectors most over-represented"
     )
     assert "agriculture NGOs are in 'other'" in found["ecology_education_lead"].passage
 
@@ -135,6 +135,10 @@ BAD = {
     "no patterns": (lambda d: d.update(patterns=[]), "patterns"),
     "id with a space": (lambda d: d["patterns"][0].update(id="ties grow"), "id"),
     "short reason": (lambda d: d["patterns"][0].update(not_fitted="no"), "not_fitted"),
+    "none fitted": (
+        lambda d: d["patterns"][3].update(not_fitted="a test's reason for it"),
+        "fits none",
+    ),
 }
 
 

@@ -154,3 +154,22 @@ def test_a_file_of_another_kind_is_named_as_such(
     out = tmp_path / "out"
     status = main([command, str(path), "--out", str(out)])
     clean_error(status, out, f"{path}: {expected}")
+
+
+def test_a_regional_counterfactual_is_named_a_scenario_and_an_experiment_s_slip_its_key(
+    repo, write_yaml, tmp_path, clean_error
+):
+    # Sets `parameters:` over the file it extends: a scenario, not a behaviour file.
+    regional = write_yaml(
+        "cf.yaml",
+        f"extends: {repo / 'scenarios' / 'central_asia.yaml'}\nname: x\n"
+        "parameters:\n  tie_decay: {value: 0.2, source: a test}\n",
+    )
+    out = tmp_path / "out"
+    status = main(["regional-experiment", str(regional), "--out", str(out)])
+    clean_error(status, out, f"{regional}: extends: a scenario file, not an experiment")
+    # An experiment with `parameters:` for `params:` is an experiment with an unknown key.
+    experiment = repo / "experiments" / "kyrgyzstan_counterfactuals.yaml"
+    slip = write_yaml("slip.yaml", experiment.read_text(encoding="utf-8") + "parameters: median\n")
+    status = main(["experiment", str(slip), "--dry-run"])
+    clean_error(status, out, f"{slip}: parameters: unknown key")
