@@ -86,46 +86,43 @@ def test_a_regional_difference_is_labelled_with_the_summarys_unit():
     assert table.index[0] == ("donor_budget_usd (constant 2023 US$)", "kazakhstan")
 
 
+def first_line_of_run(tmp_path, capsys, text: str) -> tuple[str, bytes]:
+    """Run a file extending the Kyrgyz scenario with ``text``; its first line and table."""
+    path = tmp_path / "changed.yaml"
+    path.write_text(f"extends: {KYRGYZSTAN}\n{text}", encoding="utf-8")
+    out = tmp_path / "o"
+    assert main(["run", str(path), "--params", "scenario", "--out", str(out)]) == 0
+    return capsys.readouterr().out.splitlines()[0], (out / "timeseries.csv").read_bytes()
+
+
 def test_a_run_prints_each_series_first_year_and_a_changed_end_year(tmp_path, capsys):
-    law = tmp_path / "law.yaml"
-    law.write_text(
-        f"extends: {KYRGYZSTAN}\nend_year: 2030\nstate:\n  registration_burden:\n"
-        "    points: {2019: 0.3, 2020: 0.5}\n    interpolation: step\n    source: a test\n",
-        encoding="utf-8",
+    law = (
+        "end_year: 2030\nstate:\n  registration_burden:\n"
+        "    points: {2019: 0.3, 2020: 0.5}\n    interpolation: step\n    source: a test\n"
     )
-    argv = ["run", str(law), "--params", "scenario", "--out", str(tmp_path / "o")]
-    assert main(argv) == 0
-    first = capsys.readouterr().out.splitlines()[0]
+    first, _ = first_line_of_run(tmp_path, capsys, law)
     expected = "changes from kyrgyzstan.yaml: state.registration_burden (from 1992), "
     assert first == expected + "end_year 2023 -> 2030"
 
 
 def test_a_change_outside_the_years_run_is_said_to_change_nothing(tmp_path, capsys):
     # A shock in 2150 was listed as a change of a run it leaves as it was.
-    late = tmp_path / "late.yaml"
-    late.write_text(
-        f"extends: {KYRGYZSTAN}\nstate:\n  shocks:\n    - name: Future war\n      year: 2150\n"
-        "      instability: 0.5\n      source: a test of a late shock\n",
-        encoding="utf-8",
+    late = (
+        "state:\n  shocks:\n    - name: Future war\n      year: 2150\n"
+        "      instability: 0.5\n      source: a test of a late shock\n"
     )
-    tables = []
-    for source in (late, KYRGYZSTAN):
-        out = tmp_path / source.stem
-        assert main(["run", str(source), "--params", "scenario", "--out", str(out)]) == 0
-        tables.append((out / "timeseries.csv").read_bytes())
-    first = capsys.readouterr().out.splitlines()[0]
+    first, table = first_line_of_run(tmp_path, capsys, late)
     assert first == (
         "changes from kyrgyzstan.yaml: state.shocks[Future war] added; "
         "none of them changes the years run (1991-2023)"
     )
-    assert tables[0] == tables[1]
+    base = tmp_path / "base"
+    assert main(["run", str(KYRGYZSTAN), "--params", "scenario", "--out", str(base)]) == 0
+    assert table == (base / "timeseries.csv").read_bytes()
 
 
 def test_a_changed_end_year_alone_is_not_said_to_change_nothing(tmp_path, capsys):
-    short = tmp_path / "short.yaml"
-    short.write_text(f"extends: {KYRGYZSTAN}\nend_year: 2010\n", encoding="utf-8")
-    assert main(["run", str(short), "--params", "scenario", "--out", str(tmp_path / "o")]) == 0
-    first = capsys.readouterr().out.splitlines()[0]
+    first, _ = first_line_of_run(tmp_path, capsys, "end_year: 2010\n")
     assert first == "changes from kyrgyzstan.yaml: end_year 2023 -> 2010"
 
 
