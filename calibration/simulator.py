@@ -26,8 +26,6 @@ from .targets import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_FILES = {c: ROOT / "scenarios" / f"{c}.yaml" for c in COUNTRIES}
-# The regional scenario the regional layer is calibrated on (`ngo-abm calibrate regional`).
-REGIONAL_SCENARIO = ROOT / "scenarios" / "central_asia.yaml"
 ERROR_CAP = 1e3
 
 

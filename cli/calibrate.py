@@ -22,6 +22,7 @@ from experiments.locks import database_lock, output_folder
 from experiments.output_paths import check_file
 from model import ScenarioError
 from model.limits import MAX_DRAWS, MAX_GENERATIONS, MAX_POPULATION, MAX_RUNS
+from model.regional_files import REGIONAL_SCENARIO
 
 from .arguments import address, file_path, minutes, seeds, whole_number, workers
 from .main import UsageError
@@ -76,8 +77,8 @@ DEFAULTS = {
     "seed": 1,
     "rows": 20_000,
     "truncated_rows": [],
-    # calibration.simulator.REGIONAL_SCENARIO, anchored to the project as every default file.
-    "region": Path(__file__).resolve().parents[1] / "scenarios" / "central_asia.yaml",
+    # Anchored to the project, as every default file.
+    "region": REGIONAL_SCENARIO,
 }
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from calibration.posterior import has_posterior, posterior_median
-from calibration.simulator import REGIONAL_SCENARIO, SCENARIO_FILES
+from calibration.simulator import SCENARIO_FILES
 from model import Scenario, ScenarioError, load_scenario
 from model.config_files import read_yaml_mapping
 from model.extends import resolve_path
+from model.regional_files import REGIONAL_SCENARIO, is_regional_file, load_region
 
 from .changes import (
     dated_changes,
@@ -150,8 +151,6 @@ def check_source_values_kept(path: Path, mode: str) -> None:
 
     For ``compare``, which checks every source before the first one runs.
     """
-    from model.regional_files import is_regional_file, load_region
-
     from .regional_runs import regional_replicate_params
     from .run_params import replicate_params
 
@@ -194,8 +193,4 @@ def _ancestors(path: Path) -> list[Path]:
 
 
 def _load_like(loaded, file: Path):
-    if isinstance(loaded, Scenario):
-        return load_scenario(file)
-    from model.regional_files import load_region
-
-    return load_region(file)
+    return load_scenario(file) if isinstance(loaded, Scenario) else load_region(file)

@@ -269,32 +269,47 @@ def _read_config_text(path: Path, field: str) -> str:
     return data.decode("utf-8")
 
 
-# The keys that mark a scenario file of each kind, for a loader of experiment files.
-# In order: a counterfactual scenario ``extends:`` another and may set ``parameters:``.
-_SCENARIO_KINDS = {
-    "countries": "a regional scenario file, not an experiment (ngo-abm run runs it)",
-    "country": "a country's scenario file, not an experiment (ngo-abm run runs it; an "
-    "experiment names it as its baseline:)",
-    "extends": "a scenario file, not an experiment (ngo-abm run runs it)",
-    "parameters": "a behaviour file, not an experiment (a scenario names it in behaviour:)",
+# The keys that mark each kind of input file, with what runs (or names) a file of the kind.
+_KINDS = {
+    "countries": ("a regional scenario file", "ngo-abm run runs it"),
+    "baseline": ("an experiment file", "ngo-abm experiment runs it"),
+    "counterfactuals": ("an experiment file", "ngo-abm experiment runs it"),
+    "mechanisms": ("an experiment file", "ngo-abm experiment runs it"),
+    "country": (
+        "a country's scenario file",
+        "ngo-abm run runs it; an experiment names it as its baseline:",
+    ),
+    "extends": ("a scenario file", "ngo-abm run runs it"),
+    "parameters": ("a behaviour file", "a scenario names it in behaviour:"),
 }
 # An experiment's own keys: a file with one is an experiment, its other keys named as such.
 _EXPERIMENT_KEYS = ("baseline", "counterfactuals", "mechanisms")
 
 
-def refuse_scenario_files(path: Path, data: dict) -> None:
-    """Refuse a scenario or behaviour file given as an experiment, named as such.
+def refuse_other_kind(path: Path, data: dict, keys: tuple[str, ...], this: str) -> None:
+    """Refuse a file of another kind than ``this``, named as such by the first of ``keys``.
 
-    Otherwise its first key an experiment does not know was named (``extends: unknown key``).
+    Otherwise its first key the loader does not know is named (``extends: unknown key``).
 
     Raises:
         OtherKindError: naming the key that marks the file's kind.
     """
-    if any(key in data for key in _EXPERIMENT_KEYS):
-        return
-    for key, kind in _SCENARIO_KINDS.items():
+    for key in keys:
         if key in data:
-            raise OtherKindError(path, key, kind)
+            kind, hint = _KINDS[key]
+            raise OtherKindError(path, key, f"{kind}, not {this} ({hint})")
+
+
+def refuse_scenario_files(path: Path, data: dict) -> None:
+    """Refuse a scenario or behaviour file given as an experiment, named as such.
+
+    Raises:
+        OtherKindError: naming the key that marks the file's kind.
+    """
+    if not any(key in data for key in _EXPERIMENT_KEYS):
+        # In order: a counterfactual scenario ``extends:`` another and may set ``parameters:``.
+        keys = ("countries", "country", "extends", "parameters")
+        refuse_other_kind(path, data, keys, "an experiment")
 
 
 def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> None:

@@ -19,6 +19,9 @@ from .regional_scenario import Region, RegionalSpec
 from .scenario import Scenario
 from .scenario_files import load_named_scenario
 
+# The project's regional scenario, which the regional layer is calibrated on.
+REGIONAL_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "central_asia.yaml"
+
 
 def is_regional_file(path: str | Path) -> bool:
     """Return whether a YAML file is a regional scenario (``countries:``, its own or extended).

@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .config_files import OtherKindError, ScenarioError, Source, Strict, Year, param_number
+from .config_files import ScenarioError, Source, Strict, Year, param_number, refuse_other_kind
 from .extends import resolve_extends
 from .input_errors import first_error
 from .limits import MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
@@ -385,13 +385,8 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     path = Path(path)
     data = resolve_extends(path)
     # Files of the other kinds, named as such rather than by the first field they lack.
-    experiment = "an experiment file, not a country's scenario (ngo-abm experiment runs it)"
-    kinds = {"countries": "a regional scenario file, not a country's (ngo-abm run runs it)"}
-    kinds.update(baseline=experiment, counterfactuals=experiment, mechanisms=experiment)
-    kinds["parameters"] = "a behaviour file, not a country's scenario (one names it in behaviour:)"
-    for key, kind in kinds.items():
-        if key in data:
-            raise OtherKindError(path, key, kind)
+    others = ("countries", "baseline", "counterfactuals", "mechanisms", "parameters")
+    refuse_other_kind(path, data, others, "a country's scenario")
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")

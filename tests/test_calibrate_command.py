@@ -108,8 +108,8 @@ def test_the_help_names_each_action_with_the_options_it_reads(capsys):
 
 def test_the_default_region_is_the_project_s_whatever_the_current_folder():
     # It was `scenarios/central_asia.yaml` relative to the current folder.
-    from calibration.simulator import REGIONAL_SCENARIO
     from cli.calibrate import DEFAULTS
+    from model.regional_files import REGIONAL_SCENARIO
 
     assert DEFAULTS["region"] == REGIONAL_SCENARIO
     assert REGIONAL_SCENARIO.is_absolute() and REGIONAL_SCENARIO.is_file()
