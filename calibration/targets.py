@@ -14,6 +14,7 @@ target's kind would ignore are refused, one line naming the file and the target.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,7 +29,7 @@ from pydantic import (
 )
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
-from model.config_files import Year, is_whole, read_yaml_mapping
+from model.config_files import Year, is_whole, read_yaml_mapping, refuse_other_kind
 from model.input_errors import error_message, first_error, leading_error
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
@@ -59,12 +60,16 @@ Number = Annotated[float, Field(strict=True)]
 StrictYear = Annotated[Year, Field(strict=True)]
 
 
+# A target id: what tables, columns and messages name a target by.
+TARGET_ID = re.compile(r"^[a-z0-9_]+$")
+
+
 class Target(BaseModel):
     """One reported figure and how the model's output is compared with it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    id: str = Field(pattern=TARGET_ID.pattern)
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
     column: Literal[OUTPUT_COLUMNS]  # type: ignore[valid-type]
     denominator: Literal[OUTPUT_COLUMNS] | None = None  # type: ignore[valid-type]
@@ -270,6 +275,11 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
     if extra.external is not None:
         raise ScenarioError(path.parent / parsed.external, "external", "only one level")
     _refuse_unfitted(path.parent / parsed.external, extra)
+    if extra.periods:
+        # Only the naming file's periods are read: these would be dropped without a word.
+        raise ScenarioError(
+            named, "periods", "read only from the targets file that names this one; move them there"
+        )
     try:
         return TargetFile(
             version=1, targets=[*parsed.targets, *extra.targets], periods=parsed.periods
@@ -310,8 +320,21 @@ def _refuse_unfitted(path: Path, parsed: TargetFile) -> None:
             raise ScenarioError(path, f"targets.{t.id}.group", message)
 
 
+# The keys that mark a file of another kind (a scenario, experiment or behaviour file).
+_OTHER_KINDS = (
+    "countries",
+    "baseline",
+    "counterfactuals",
+    "mechanisms",
+    "country",
+    "extends",
+    "parameters",
+)
+
+
 def _validated(path: Path) -> TargetFile:
     data = read_yaml_mapping(path)
+    refuse_other_kind(path, data, _OTHER_KINDS, "a targets file")
     try:
         return TargetFile.model_validate(data)
     except ValidationError as exc:
@@ -320,6 +343,7 @@ def _validated(path: Path) -> TargetFile:
         if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
             entries = data.get("targets")
             entry = entries[loc[1]] if isinstance(entries, list) else None
-            if isinstance(entry, dict) and "id" in entry:
+            # By its id where the id can name it: a bad id (a newline in it) by position.
+            if isinstance(entry, dict) and TARGET_ID.fullmatch(str(entry.get("id", ""))):
                 loc[1] = entry["id"]
         raise ScenarioError(path, ".".join(str(p) for p in loc), error_message(err)) from None

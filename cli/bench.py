@@ -8,6 +8,8 @@ lines to a file, atomically. Goals are reported, never turned into a failing exi
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from cli.arguments import file_path
 from cli.main import UsageError
@@ -23,6 +25,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         check_file(args.out, "--out")
         if not args.out.parent.is_dir():
             raise UsageError(f"{args.out}: --out: folder {args.out.parent} does not exist")
+        refuse_other_file(args.out)
     settings = benchmark.QUICK if args.quick else benchmark.FULL
     records = benchmark.run_benchmark(
         args.cases,
@@ -35,6 +38,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
         bench_report.write_json_lines(args.out, records)
         print(f"wrote {args.out}")
     return 0
+
+
+def refuse_other_file(out: Path) -> None:
+    """Refuse to replace a file that is not an earlier benchmark's JSON lines.
+
+    A mistyped ``--out`` (a scenario, a notebook) would otherwise be replaced at the end of
+    a two-minute run.
+
+    Raises:
+        UsageError: one line naming the file.
+    """
+    if not out.is_file():
+        return
+    with open(out, encoding="utf-8", errors="replace") as file:
+        first = file.readline()
+    try:
+        record = json.loads(first)
+    except ValueError:
+        record = None
+    if not (isinstance(record, dict) and record.get("case") == "header"):
+        raise UsageError(
+            f"{out}: --out: exists and is not an earlier benchmark's output "
+            "(its first line is no header record); name a new file or remove it"
+        )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

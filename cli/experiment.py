@@ -27,6 +27,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 def cmd_experiment(args: argparse.Namespace) -> int:
     """Run an experiment file and write its summary and figures."""
+    from calibration.posterior import DEFAULT_POSTERIOR
     from experiments.experiment import (
         describe,
         format_summary,
@@ -39,26 +40,26 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from experiments.paired import parameter_sets
     from model import ScenarioError
 
+    posterior = args.posterior or DEFAULT_POSTERIOR
     try:
-        experiment = load_experiment(
-            args.file, args.draws, args.replicates, args.params, args.posterior
-        )
+        experiment = load_experiment(args.file, args.draws, args.replicates, args.params, posterior)
     except ScenarioError:
         name_other_kind(args.file, regional=False)
         raise
+    refuse_unread_posterior(args, experiment.spec.params)
     out = args.out or Path("out") / "experiments" / args.file.stem
     # What a run reads first, checked before anything is printed: the posterior draws and
     # their parameter names, and the folder it would write (nothing is created).
-    parameter_sets(experiment, args.posterior)
+    parameter_sets(experiment, posterior)
     check_folder(out, "--out")
     if out.is_dir():
         check_outputs_kind(out, "--out", "experiment")
     if args.dry_run:
-        print(describe(experiment, args.posterior), flush=True)
+        print(describe(experiment, posterior), flush=True)
         return 0
     with output_folder(out, kind="experiment"):
         # Once the folder is ours: a folder in use is one line, not a description first.
-        print(describe(experiment, args.posterior), flush=True)
+        print(describe(experiment, posterior), flush=True)
         note_first_compile()
         # Only once the inputs and the backend have passed: a refused rerun keeps the
         # earlier run's complete folder.
@@ -67,11 +68,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             out,
             args.workers,
             args.scheduler,
-            args.posterior,
+            posterior,
             progress=True,
             before_first_write=lambda: retire_outputs(experiment, out),
         )
-        table = write_outputs(experiment, out, stats, args.posterior)
+        table = write_outputs(experiment, out, stats, posterior)
     print(
         f"ran {stats.ran:,} runs, reused {stats.reused:,} stored runs, "
         f"{stats.seconds:.1f} s on {stats.backend}\n"
@@ -79,6 +80,23 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     print(format_summary(table, experiment))
     print(f"\nwrote {out / 'summary.csv'}, {out / 'manifest.json'}, figures {out}/*.png")
     return 0
+
+
+def refuse_unread_posterior(args: argparse.Namespace, params: str) -> None:
+    """Refuse ``--posterior`` when the runs take the scenarios' own values and read none.
+
+    Raises:
+        ScenarioError: one line naming the file given and the option.
+    """
+    from model import ScenarioError
+
+    if args.posterior is not None and params == "scenario":
+        raise ScenarioError(
+            args.posterior,
+            "--posterior",
+            "given, but the runs take the scenarios' own behaviour values (params: scenario), "
+            "so no posterior is read; drop --posterior or run with --params posterior",
+        )
 
 
 def name_other_kind(file: Path, regional: bool) -> None:
@@ -178,7 +196,12 @@ def register(sub) -> None:
         default=None,
         help="posterior draws, or the scenarios' own behaviour values (default: file)",
     )
-    p.add_argument("--posterior", type=file_path, default=DEFAULT_POSTERIOR, help="posterior file")
+    p.add_argument(
+        "--posterior",
+        type=file_path,
+        default=None,
+        help=f"posterior file, read under --params posterior (default {DEFAULT_POSTERIOR})",
+    )
     p.add_argument(
         "--out", type=file_path, default=None, help="output folder (default out/experiments/<file>)"
     )

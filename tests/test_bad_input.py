@@ -7,7 +7,6 @@ Each case is one clear line (exit status 2 from a command, a ``ValueError`` or
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 import socket
 import subprocess
@@ -16,18 +15,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import one_line, run_cli
 
-from cli.main import main
 from experiments.runs import run_replicates
 from model import ScenarioError, simulate
 from model.fastpath import run_compiled
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("command", [["run", "scenarios/kyrgyzstan.yaml"], ["bench"]])
@@ -109,20 +101,13 @@ def test_sources_with_a_folder_where_the_page_goes_is_one_line(tmp_path, monkeyp
     assert "sources.md: cannot be written (Is a directory)" in err
 
 
-def _one_line(status: int, err: str, *expected: str) -> None:
-    assert status == 2 and len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
-    for fragment in expected:
-        assert fragment in err, err
-
-
 def test_compare_refuses_a_scenario_whose_years_leave_out_a_figure_before_running(
     scenario_file, write_yaml, tmp_path
 ):
     short = write_yaml("short.yaml", f"extends: {scenario_file('kyrgyzstan')}\nstart_year: 2000\n")
     out = tmp_path / "out"
     status, _, err = run_cli(["compare", str(short), "--replicates", "1", "--out", str(out)])
-    _one_line(status, err, "short.yaml: start_year: 2000-2023 leaves out", "targets.yaml")
+    one_line(status, err, "short.yaml: start_year: 2000-2023 leaves out", "targets.yaml")
     assert not out.exists()
 
 
@@ -131,9 +116,9 @@ def test_compare_checks_every_source_before_writing_into_any(tmp_path):
     folder.mkdir()
     stray.write_text("not a run")
     status, _, err = run_cli(["compare", str(folder), str(stray)])
-    _one_line(status, err, "notes.txt: neither a run folder nor a scenario file")
+    one_line(status, err, "notes.txt: neither a run folder nor a scenario file")
     status, _, err = run_cli(["compare", str(folder)])
-    _one_line(status, err, "timeseries.csv: file not found")
+    one_line(status, err, "timeseries.csv: file not found")
     assert not any(folder.iterdir())
 
 
@@ -141,7 +126,7 @@ def test_compare_refuses_one_out_folder_for_two_scenarios(scenario_file, tmp_pat
     out = tmp_path / "out"
     both = [str(scenario_file("kyrgyzstan")), str(scenario_file("kazakhstan"))]
     status, _, err = run_cli(["compare", *both, "--replicates", "1", "--out", str(out)])
-    _one_line(status, err, "--out: one run folder for several scenarios")
+    one_line(status, err, "--out: one run folder for several scenarios")
     assert not out.exists()
 
 
@@ -150,7 +135,7 @@ def test_compare_refuses_an_out_folder_when_no_scenario_is_run(tmp_path):
     folder, out = tmp_path / "run", tmp_path / "elsewhere"
     folder.mkdir()
     status, _, err = run_cli(["compare", str(folder), "--out", str(out)])
-    _one_line(status, err, "--out: names the run folder of a scenario to run; no source is one")
+    one_line(status, err, "--out: names the run folder of a scenario to run; no source is one")
     assert not out.exists() and not any(folder.iterdir())
 
 
@@ -160,7 +145,7 @@ def test_an_experiment_file_given_as_a_scenario_is_named_as_such(command, name, 
     out = tmp_path / "out"
     experiment = str(repo / "experiments" / f"{name}.yaml")
     status, _, err = run_cli([command, experiment, "--out", str(out)])
-    _one_line(status, err, f"{name}.yaml: ", "an experiment file, not a country's scenario")
+    one_line(status, err, f"{name}.yaml: ", "an experiment file, not a country's scenario")
     assert not out.exists()
 
 
@@ -181,7 +166,7 @@ def test_compare_names_two_sources_that_would_share_a_run_folder(scenario_file, 
     argv = ["compare", str(scenario_file("kyrgyzstan")), str(other), "--replicates", "1"]
     with contextlib.chdir(out):
         status, _, err = run_cli(argv)
-    _one_line(status, err, "kyrgyzstan.yaml and", "would compare in one run folder")
+    one_line(status, err, "kyrgyzstan.yaml and", "would compare in one run folder")
     assert not any(out.iterdir())
 
 
@@ -190,7 +175,7 @@ def test_compare_refuses_an_out_that_is_a_loop_of_links(scenario_file, tmp_path)
     (tmp_path / "b").symlink_to(tmp_path / "a")
     argv = ["compare", str(scenario_file("uzbekistan")), "--out", str(tmp_path / "a")]
     status, _, err = run_cli(argv)
-    _one_line(status, err, "--out: a loop of symbolic links")
+    one_line(status, err, "--out: a loop of symbolic links")
 
 
 def test_compare_claims_every_folder_before_running_the_first(scenario_file, tmp_path):
@@ -207,7 +192,7 @@ def test_compare_claims_every_folder_before_running_the_first(scenario_file, tmp
         assert holder.stdout.readline().strip() == "held"
         argv = ["compare", str(scenario_file("uzbekistan")), str(held), "--out", str(out)]
         status, _, err = run_cli([*argv, "--replicates", "1"])
-        _one_line(status, err, "source: in use by pid")
+        one_line(status, err, "source: in use by pid")
         assert not out.exists()
     finally:
         holder.communicate("\n")
@@ -223,7 +208,7 @@ def test_compare_of_a_regional_file_names_the_country_whose_years_leave_out_a_fi
         f"extends: {repo / 'scenarios' / 'central_asia.yaml'}\ncountries:\n  kyrgyzstan: {short}\n",
     )
     status, _, err = run_cli(["compare", str(regional), "--replicates", "1"])
-    _one_line(status, err, "short_kg.yaml: start_year: 2000-")
+    one_line(status, err, "short_kg.yaml: start_year: 2000-")
 
 
 # Commands the earlier probes left out (session 30) ----------------------------------------
@@ -233,8 +218,20 @@ def test_sensitivity_refuses_a_named_posterior_that_is_absent(tmp_path):
     out = tmp_path / "out"
     argv = ["sensitivity", "--posterior", str(tmp_path / "none.parquet"), "--out", str(out)]
     status, _, err = run_cli(argv)
-    _one_line(status, err, "none.parquet: --posterior: file not found")
+    one_line(status, err, "none.parquet: --posterior: file not found")
     assert not out.exists()
+
+
+def test_an_experiment_refuses_a_posterior_it_would_not_read(repo, tmp_path, monkeypatch):
+    # --params scenario runs the files' own values: a named posterior was silently unused.
+    monkeypatch.chdir(repo)
+    out = tmp_path / "out"
+    argv = ["experiment", "experiments/kyrgyzstan_2035.yaml", "--params", "scenario"]
+    status, _, err = run_cli([*argv, "--posterior", "calibration/posterior.parquet", "--out", out])
+    one_line(status, err, "posterior.parquet: --posterior: given, but the runs take the scenarios'")
+    assert not out.exists()
+    status, described, _ = run_cli([*argv, "--dry-run"])
+    assert status == 0 and "(no posterior)" in described
 
 
 def test_sensitivity_reads_its_default_scenario_from_the_project_wherever_it_runs():
@@ -258,7 +255,7 @@ def test_sensitivity_refuses_a_sample_too_small_to_estimate_or_too_large_to_run(
 ):
     out = tmp_path / "out"
     status, _, err = run_cli(["sensitivity", *extra, "--out", str(out)])
-    _one_line(status, err, "--samples", expected)
+    one_line(status, err, "--samples", expected)
     assert not out.exists()
 
 
@@ -267,7 +264,7 @@ def test_sensitivity_names_the_start_year_that_leaves_out_a_statistic(
 ):
     late = write_yaml("late.yaml", f"extends: {scenario_file('kyrgyzstan')}\nstart_year: 2005\n")
     status, _, err = run_cli(["sensitivity", "--scenario", str(late), "--out", str(tmp_path / "o")])
-    _one_line(status, err, "late.yaml: start_year:")
+    one_line(status, err, "late.yaml: start_year:")
 
 
 @pytest.mark.parametrize(
@@ -276,13 +273,13 @@ def test_sensitivity_names_the_start_year_that_leaves_out_a_statistic(
 def test_an_empty_scheduler_is_refused_rather_than_running_locally(command, repo, monkeypatch):
     monkeypatch.chdir(repo)
     status, _, err = run_cli([*command, "--scheduler", ""])
-    _one_line(status, err, "--scheduler: expected an address")
+    one_line(status, err, "--scheduler: expected an address")
 
 
 def test_chains_refuses_a_run_too_large_before_loading_anything(tmp_path):
     argv = ["chains", "--chains", "1000", "--steps", "100000", "--runs", "100"]
     status, _, err = run_cli([*argv, "--out", str(tmp_path / "o")])
-    _one_line(status, err, "10,000,000,000 model runs, over 1,000,000")
+    one_line(status, err, "10,000,000,000 model runs, over 1,000,000")
 
 
 def test_chains_and_validate_name_the_option_of_an_out_that_is_a_file(tmp_path):
@@ -290,13 +287,13 @@ def test_chains_and_validate_name_the_option_of_an_out_that_is_a_file(tmp_path):
     afile.write_text("")
     for command in (["chains", "--chains", "2", "--steps", "3", "--burn-in", "1"], ["validate"]):
         status, _, err = run_cli([*command, "--out", str(afile)])
-        _one_line(status, err, "afile: --out:")
+        one_line(status, err, "afile: --out:")
 
 
 def test_validate_names_the_table_option_when_the_table_is_absent(tmp_path):
     table = tmp_path / "no-table"
     status, _, err = run_cli(["validate", "--table", str(table), "--out", str(tmp_path / "o")])
-    _one_line(status, err, "no-table: --table:")
+    one_line(status, err, "no-table: --table:")
     assert not (tmp_path / "o").exists()
 
 
@@ -331,7 +328,7 @@ def test_compare_names_the_default_run_folder_it_cannot_write(scenario_file, tmp
     (tmp_path / "out" / "uzbekistan").write_text("a file where the run folder would go")
     with contextlib.chdir(tmp_path):
         status, _, err = run_cli(["compare", str(scenario_file("uzbekistan"))])
-    _one_line(status, err, "the run folder out/<scenario>:")
+    one_line(status, err, "the run folder out/<scenario>:")
 
 
 def test_the_api_refuses_no_replicates_in_one_line(scenarios):
@@ -352,17 +349,17 @@ def test_a_mistyped_required_key_is_named_as_written(tmp_path, repo):
         path = tmp_path / f"{wrong[:-1]}.yaml"
         path.write_text(text.replace(f"\n{right}", f"\n{wrong}", 1), encoding="utf-8")
         status, _, err = run_cli(["experiment", str(path), "--dry-run"])
-        _one_line(status, err, f"{path}: {wrong} unknown key (did you mean {right[:-1]}?)")
+        one_line(status, err, f"{path}: {wrong} unknown key (did you mean {right[:-1]}?)")
     # Beside another unknown key, the one that reads as the missing key is named.
     both = tmp_path / "both.yaml"
     both.write_text(text.replace("\nreplicates:", "\ncolour: red\nreplicats:", 1))
     status, _, err = run_cli(["experiment", str(both), "--dry-run"])
-    _one_line(status, err, f"{both}: replicats: unknown key (did you mean replicates?)")
+    one_line(status, err, f"{both}: replicats: unknown key (did you mean replicates?)")
     # A key that is no misspelling of a missing one is unknown, without a guess.
     extra = tmp_path / "extra.yaml"
     extra.write_text(text + "colour: red\n", encoding="utf-8")
     status, _, err = run_cli(["experiment", str(extra), "--dry-run"])
-    _one_line(status, err, f"{extra}: colour: unknown key")
+    one_line(status, err, f"{extra}: colour: unknown key")
     assert "did you mean" not in err
 
 
@@ -388,6 +385,6 @@ def test_a_programme_value_no_run_can_use_is_refused_in_one_line(
     out = tmp_path / "out"
     argv = ["run", str(bad), "--replicates", "1", "--params", "scenario", "--out", str(out)]
     status, _, err = run_cli(argv)
-    _one_line(status, err, f"bad.yaml: programmes[CASDIN bulletin].{field}")
+    one_line(status, err, f"bad.yaml: programmes[CASDIN bulletin].{field}")
     assert said in err
     assert not out.exists()

@@ -93,6 +93,22 @@ def test_bench_out_in_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
     assert not out.parent.exists()
 
 
+def test_bench_out_keeps_a_file_that_is_not_an_earlier_benchmark(tmp_path, capsys):
+    out = tmp_path / "kyrgyzstan.yaml"
+    out.write_text("country: kyrgyzstan\n")
+    argv = ["bench", "--quick", "--cases", "numpy_floor", "--out", str(out)]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "kyrgyzstan.yaml: --out: exists and is not an earlier benchmark's output" in captured.err
+    assert out.read_text() == "country: kyrgyzstan\n"
+    # An earlier benchmark's lines are replaced, as a rerun to the same file expects.
+    earlier = tmp_path / "bench.jsonl"
+    earlier.write_text('{"case": "header"}\n')
+    assert main(argv[:-1] + [str(earlier)]) == 0
+    assert '"case": "numpy_floor"' in earlier.read_text()
+
+
 def _verdicts(records):
     return {g["goal"]: g["pass"] for g in summary(records, 1.0)["goals"]}
 

@@ -5,9 +5,7 @@ Mutated scenarios, which must run or stop cleanly, are ``tests/test_mutated_scen
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import re
 import shutil
@@ -17,22 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 
 import experiments.runs
 from calibration.posterior import DEFAULT_POSTERIOR
-from cli.main import main
 from model import OUTPUT_COLUMNS, simulate
 from model.code import model_fingerprint
 
 RUN_FILES = {"timeseries.csv", "manifest.json", "timeseries.png"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
 
 
 def test_a_run_removes_the_outputs_it_makes_stale_and_keeps_the_users_files(

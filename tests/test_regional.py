@@ -10,8 +10,6 @@ regional story in ``tests/test_regional_patterns.py``.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +18,6 @@ import pytest
 import yaml
 
 from calibration.priors import PriorFile, load_priors
-from cli.main import main
 from experiments.run_params import replicate_params
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError, load_scenario, simulate
 from model.regional import (
@@ -60,13 +57,6 @@ def alone(country: str) -> pd.DataFrame:
 def country_table(model: RegionalModel, country: str) -> pd.DataFrame:
     frame = model.results()
     return frame[frame.country == country][list(OUTPUT_COLUMNS)].reset_index(drop=True)
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
 
 
 # The scenario ----------------------------------------------------------------------------

@@ -8,17 +8,15 @@ gives zero paired difference up to 2016; bad input stops in one line with exit s
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
-import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from cli_helpers import run_cli
 
-from cli.main import main
 from experiments.paired import UNSEEN
 from experiments.regional_experiment import (
     BASELINE,
@@ -32,13 +30,6 @@ from model.regional_scenario import RegionalSpec
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT = REPO / "experiments" / "regional" / "central_asia_counterfactuals.yaml"
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
 
 
 def test_each_counterfactual_changes_what_it_says():

@@ -10,9 +10,7 @@ kills and concurrent commands are in ``test_interrupts.py``, the fake dask sched
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import math
 import os
 import shutil
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_helpers import run_cli
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from test_experiment import write_experiment
@@ -30,7 +29,6 @@ from test_mutated_scenarios import _base_document, assert_runs_or_exits_cleanly
 import experiments.runner as runner
 from calibration.atomic import write_text_atomic
 from cli.dashboard import reach
-from cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -55,13 +53,6 @@ SEARCH = settings(
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def assert_one_line(argv: list, *fragments: str) -> str:

@@ -7,21 +7,11 @@ point), and a population above the limit named by its field.
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
+from cli_helpers import run_cli
 
-from cli.main import main
 from model import load_scenario
 from model.timeline import local_to_constant_usd
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(

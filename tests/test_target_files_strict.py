@@ -8,10 +8,8 @@ count where a target reads. Each is one line naming the file and the field, exit
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
-import io
 import json
 import shutil
 from pathlib import Path
@@ -19,28 +17,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from cli_helpers import one_line, run_cli
 
 from calibration.baselines import BASELINES, baseline_forecasts, load_anchors
 from calibration.targets import load_target_file, load_targets, load_unfitted
-from cli.main import main
 from model import ScenarioError
 
 CALIBRATION = Path(__file__).resolve().parents[1] / "calibration"
 TARGET_FILES = ("targets.yaml", "targets_external.yaml", "input_checks.yaml")
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
-
-
-def one_line(status: int, err: str, *expected: str) -> None:
-    assert status == 2 and len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
-    for fragment in expected:
-        assert fragment in err, err
 
 
 @pytest.fixture(scope="module")
@@ -382,3 +366,32 @@ def test_a_period_that_ends_before_it_starts_is_refused(tmp_path):
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     with pytest.raises(ScenarioError, match="end 2000 is before start 2010"):
         load_target_file(path)
+
+
+def test_a_scenario_given_as_the_targets_is_named_as_such(folder_copy):
+    # It was "extends: unknown key", which points at the file rather than at the option.
+    scenario = CALIBRATION.parent / "scenarios" / "kyrgyzstan.yaml"
+    status, _, err = run_cli(["compare", str(folder_copy), "--targets", str(scenario)])
+    one_line(status, err, "kyrgyzstan.yaml: country: a country's scenario file, not a targets file")
+    assert not (folder_copy / "compare.csv").exists()
+
+
+def test_periods_in_the_external_file_are_refused_rather_than_dropped(tmp_path):
+    for name in ("targets.yaml", "targets_external.yaml"):
+        shutil.copy(CALIBRATION / name, tmp_path / name)
+    main = yaml.safe_load((CALIBRATION / "targets.yaml").read_text(encoding="utf-8"))
+    external = yaml.safe_load((CALIBRATION / "targets_external.yaml").read_text(encoding="utf-8"))
+    external["periods"] = {"kazakhstan": main["periods"]["kazakhstan"]}
+    text = yaml.safe_dump(external, sort_keys=False)
+    (tmp_path / "targets_external.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match="targets_external.yaml: periods: read only from"):
+        load_target_file(tmp_path / "targets.yaml")
+
+
+@pytest.mark.parametrize("bad", ["kg_registered_2000\nkg", "kg_registered_2000\n", "KG!"])
+def test_a_bad_target_id_is_named_by_its_place_in_one_line(tmp_path, bad):
+    path = edited_targets(tmp_path, "kg_registered_2000", id=bad)
+    with pytest.raises(ScenarioError) as raised:
+        load_target_file(path)
+    message = str(raised.value)
+    assert "\n" not in message and ": targets." in message and ".id: String should" in message
