@@ -29,8 +29,14 @@ from pydantic import (
 )
 
 from model import COUNTRIES, OUTPUT_COLUMNS, ScenarioError
-from model.config_files import Year, is_whole, read_yaml_mapping, refuse_other_kind
-from model.input_errors import error_message, first_error, leading_error
+from model.config_files import (
+    OtherKindError,
+    Year,
+    is_whole,
+    read_yaml_mapping,
+    refuse_other_kind,
+)
+from model.input_errors import error_message, field_path, first_error, leading_error
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 # Official counts compared with the model but never fitted (``load_unfitted``).
@@ -271,7 +277,11 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
     if not os.path.isfile(named):  # os.path: a name too long is no file, not a traceback
         # Named by the field of the file that names it, not as if given on the command line.
         raise ScenarioError(path, "external", f"{parsed.external}: not found, or not a file")
-    extra = _validated(named)
+    try:
+        extra = _validated(named)
+    except OtherKindError as exc:
+        # The mistake is the field that names the file.
+        raise ScenarioError(path, "external", f"{parsed.external}: {exc.message}") from None
     if extra.external is not None:
         raise ScenarioError(path.parent / parsed.external, "external", "only one level")
     _refuse_unfitted(path.parent / parsed.external, extra)
@@ -320,16 +330,9 @@ def _refuse_unfitted(path: Path, parsed: TargetFile) -> None:
             raise ScenarioError(path, f"targets.{t.id}.group", message)
 
 
-# The keys that mark a file of another kind (a scenario, experiment or behaviour file).
-_OTHER_KINDS = (
-    "countries",
-    "baseline",
-    "counterfactuals",
-    "mechanisms",
-    "country",
-    "extends",
-    "parameters",
-)
+# The keys that mark a scenario, regional scenario or experiment file (those of
+# model.config_files' table of kinds but ``parameters:``, which priors files have too).
+_OTHER_KINDS = ("countries", "baseline", "counterfactuals", "mechanisms", "country", "extends")
 
 
 def _validated(path: Path) -> TargetFile:
@@ -343,7 +346,11 @@ def _validated(path: Path) -> TargetFile:
         if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
             entries = data.get("targets")
             entry = entries[loc[1]] if isinstance(entries, list) else None
-            # By its id where the id can name it: a bad id (a newline in it) by position.
-            if isinstance(entry, dict) and TARGET_ID.fullmatch(str(entry.get("id", ""))):
+            # By its id where the id can name it; a bad id (a number, a newline) by position.
+            if isinstance(entry, dict) and _names_a_target(entry.get("id")):
                 loc[1] = entry["id"]
-        raise ScenarioError(path, ".".join(str(p) for p in loc), error_message(err)) from None
+        raise ScenarioError(path, field_path(tuple(loc)), error_message(err)) from None
+
+
+def _names_a_target(value: Any) -> bool:
+    return isinstance(value, str) and TARGET_ID.fullmatch(value) is not None

@@ -8,7 +8,6 @@ lines to a file, atomically. Goals are reported, never turned into a failing exi
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from cli.arguments import file_path
@@ -44,20 +43,18 @@ def refuse_other_file(out: Path) -> None:
     """Refuse to replace a file that is not an earlier benchmark's JSON lines.
 
     A mistyped ``--out`` (a scenario, a notebook) would otherwise be replaced at the end of
-    a two-minute run.
+    a two-minute run. An empty file holds nothing to lose.
 
     Raises:
         UsageError: one line naming the file.
     """
-    if not out.is_file():
+    if not out.is_file() or out.stat().st_size == 0:
         return
-    with open(out, encoding="utf-8", errors="replace") as file:
-        first = file.readline()
     try:
-        record = json.loads(first)
-    except ValueError:
-        record = None
-    if not (isinstance(record, dict) and record.get("case") == "header"):
+        ours = bench_report.is_benchmark_output(out)
+    except OSError as exc:
+        raise UsageError(f"{out}: --out: cannot be read ({exc.strerror})") from None
+    if not ours:
         raise UsageError(
             f"{out}: --out: exists and is not an earlier benchmark's output "
             "(its first line is no header record); name a new file or remove it"

@@ -40,13 +40,16 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from experiments.paired import parameter_sets
     from model import ScenarioError
 
+    if args.posterior is not None and not args.posterior.exists():
+        hint = "or drop --posterior and pass --params scenario (the scenarios' own values)"
+        raise ScenarioError(args.posterior, "--posterior", f"file not found; {hint}")
     posterior = args.posterior or DEFAULT_POSTERIOR
     try:
         experiment = load_experiment(args.file, args.draws, args.replicates, args.params, posterior)
     except ScenarioError:
         name_other_kind(args.file, regional=False)
         raise
-    refuse_unread_posterior(args, experiment.spec.params)
+    refuse_unread_posterior(args.posterior, experiment.spec.params)
     out = args.out or Path("out") / "experiments" / args.file.stem
     # What a run reads first, checked before anything is printed: the posterior draws and
     # their parameter names, and the folder it would write (nothing is created).
@@ -82,20 +85,21 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def refuse_unread_posterior(args: argparse.Namespace, params: str) -> None:
-    """Refuse ``--posterior`` when the runs take the scenarios' own values and read none.
+def refuse_unread_posterior(named: Path | None, params: str) -> None:
+    """Refuse a ``--posterior`` when the runs take the scenarios' own values and read none.
 
     Raises:
         ScenarioError: one line naming the file given and the option.
     """
     from model import ScenarioError
 
-    if args.posterior is not None and params == "scenario":
+    if named is not None and params == "scenario":
         raise ScenarioError(
-            args.posterior,
+            named,
             "--posterior",
-            "given, but the runs take the scenarios' own behaviour values (params: scenario), "
-            "so no posterior is read; drop --posterior or run with --params posterior",
+            "given, but the runs take the scenarios' own behaviour values (params: scenario, "
+            "from --params or the file), so no posterior is read; drop --posterior or run "
+            "with --params posterior",
         )
 
 

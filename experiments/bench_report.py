@@ -32,11 +32,32 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+# The case of the first record a benchmark writes.
+HEADER = "header"
+# Longer than any header line; a file with no line break is not read whole.
+_FIRST_LINE_LIMIT = 1 << 16
+
+
+def is_benchmark_output(path: Path) -> bool:
+    """Return whether ``path`` begins with a benchmark's header record.
+
+    Raises:
+        OSError: when the file cannot be read.
+    """
+    with open(path, encoding="utf-8", errors="replace") as file:
+        first = file.readline(_FIRST_LINE_LIMIT)
+    try:
+        record = json.loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(record, dict) and record.get("case") == HEADER
+
+
 def header(settings: Any, cases: Iterable[str]) -> dict[str, Any]:
     """Return the header record: machine, versions, git commit, load and settings."""
     model_changes = _git("status", "--porcelain", "--", "model")
     return {
-        "case": "header",
+        "case": HEADER,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": _git("rev-parse", "--short", "HEAD"),
         "model_dirty": None if model_changes is None else bool(model_changes),
@@ -120,7 +141,7 @@ def format_table(records: list[dict[str, Any]]) -> str:
         value = "-" if g["value"] is None else f"{g['value']:.2f}"
         verdict = {True: "pass", False: "FAIL", None: "not run"}[g["pass"]]
         lines.append(f"| {g['goal']} | {g['target']} | {value} | {verdict} |")
-    head, tail = by["header"], by["summary"]
+    head, tail = by[HEADER], by["summary"]
     lines += [
         "",
         f"Load average before {_load(head['loadavg_before'])}, after "

@@ -227,9 +227,12 @@ def test_an_experiment_refuses_a_posterior_it_would_not_read(repo, tmp_path, mon
     monkeypatch.chdir(repo)
     out = tmp_path / "out"
     argv = ["experiment", "experiments/kyrgyzstan_2035.yaml", "--params", "scenario"]
-    status, _, err = run_cli([*argv, "--posterior", "calibration/posterior.parquet", "--out", out])
+    named = [*argv, "--posterior", "calibration/posterior.parquet", "--out", out, "--dry-run"]
+    status, _, err = run_cli(named)
     one_line(status, err, "posterior.parquet: --posterior: given, but the runs take the scenarios'")
     assert not out.exists()
+    status, _, err = run_cli([*argv, "--posterior", tmp_path / "none.parquet", "--dry-run"])
+    one_line(status, err, "none.parquet: --posterior: file not found; or drop --posterior")
     status, described, _ = run_cli([*argv, "--dry-run"])
     assert status == 0 and "(no posterior)" in described
 

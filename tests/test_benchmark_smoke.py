@@ -9,6 +9,7 @@ import math
 import pytest
 
 from cli.main import main
+from experiments import bench_report
 from experiments.benchmark import CASES, GOALS, summary
 
 TIMED = ("seconds", "agent_years", "us_per_agent_year")
@@ -107,6 +108,31 @@ def test_bench_out_keeps_a_file_that_is_not_an_earlier_benchmark(tmp_path, capsy
     earlier.write_text('{"case": "header"}\n')
     assert main(argv[:-1] + [str(earlier)]) == 0
     assert '"case": "numpy_floor"' in earlier.read_text()
+
+
+def test_bench_out_reads_only_the_first_line_of_a_file_in_its_way(tmp_path, capsys):
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "\n")  # too deep for json: no RecursionError traceback
+    empty = tmp_path / "empty.jsonl"
+    empty.touch()  # nothing to lose: replaced
+    argv = ["bench", "--quick", "--cases", "numpy_floor", "--out"]
+    assert main([*argv, str(deep)]) == 2
+    assert "deep.jsonl: --out: exists and is not" in capsys.readouterr().err
+    assert main([*argv, str(empty)]) == 0
+    assert '"case": "numpy_floor"' in empty.read_text()
+
+
+def test_bench_out_that_cannot_be_read_is_one_line(tmp_path, capsys, monkeypatch):
+    # As root no file is unreadable, so the read is made to fail as it would for a user.
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(bench_report, "is_benchmark_output", denied)
+    out = tmp_path / "theirs.jsonl"
+    out.write_text("x\n")
+    assert main(["bench", "--quick", "--cases", "numpy_floor", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "theirs.jsonl: --out: cannot be read (Permission denied)" in err
 
 
 def _verdicts(records):

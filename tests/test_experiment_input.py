@@ -260,7 +260,7 @@ def test_dry_run_checks_the_posterior(tmp_path, capsys):
         out, err = capsys.readouterr()
         # The one line, and no description of the runs before it (session 39).
         assert out == "" and err.count("\n") == 1, (out, err)
-        assert f"{missing}: file not found; or pass --params scenario" in err
+        assert f"{missing}: --posterior: file not found; or drop --posterior and pass" in err
 
 
 def test_dry_run_writes_nothing(tmp_path, posterior, capsys):
