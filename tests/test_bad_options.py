@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_bad_input import _one_line, run_cli
+from cli_helpers import one_line, run_cli
 
 
 def test_a_seed_whose_replicates_pass_the_largest_seed_is_refused(repo, tmp_path, monkeypatch):
@@ -13,7 +13,7 @@ def test_a_seed_whose_replicates_pass_the_largest_seed_is_refused(repo, tmp_path
     argv = ["run", "scenarios/kyrgyzstan.yaml", "--seed", "4294967295", "--replicates", "2"]
     status, _, err = run_cli([*argv, "--out", str(out)])
     # named as the two options, not as a field "seed" of no file
-    _one_line(status, err, "--replicates: 2 runs from --seed 4,294,967,295 would end at seed")
+    one_line(status, err, "--replicates: 2 runs from --seed 4,294,967,295 would end at seed")
     assert not out.exists()
 
 
@@ -23,5 +23,5 @@ def test_a_whole_number_option_takes_ascii_digits_only(repo, tmp_path, monkeypat
     monkeypatch.chdir(repo)
     argv = ["run", "scenarios/kyrgyzstan.yaml", "--replicates", text, "--out", str(tmp_path / "o")]
     status, _, err = run_cli(argv)
-    _one_line(status, err, f"expected a whole number, got {text!r}")
+    one_line(status, err, f"expected a whole number, got {text!r}")
     assert not (tmp_path / "o").exists()

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from test_regional import REGIONAL, SCENARIOS, SEED, country_params, regional_run, run_cli
+from cli_helpers import run_cli
+from test_regional import REGIONAL, SCENARIOS, SEED, country_params, regional_run
 
 from calibration.compare import compare
 from calibration.targets import DEFAULT_TARGETS, load_targets
