@@ -40,9 +40,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from experiments.paired import parameter_sets
     from model import ScenarioError
 
-    if args.posterior is not None and not args.posterior.exists():
-        hint = "or drop --posterior and pass --params scenario (the scenarios' own values)"
-        raise ScenarioError(args.posterior, "--posterior", f"file not found; {hint}")
+    hint = "; or drop --posterior and pass --params scenario (the scenarios' own values)"
+    refuse_missing_posterior(args.posterior, hint)
     posterior = args.posterior or DEFAULT_POSTERIOR
     try:
         experiment = load_experiment(args.file, args.draws, args.replicates, args.params, posterior)
@@ -83,6 +82,18 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     print(format_summary(table, experiment))
     print(f"\nwrote {out / 'summary.csv'}, {out / 'manifest.json'}, figures {out}/*.png")
     return 0
+
+
+def refuse_missing_posterior(named: Path | None, hint: str = "") -> None:
+    """Refuse a ``--posterior`` named on the command line that does not exist.
+
+    Raises:
+        ScenarioError: one line naming the file and the option.
+    """
+    from model import ScenarioError
+
+    if named is not None and not named.exists():
+        raise ScenarioError(named, "--posterior", f"file not found{hint}")
 
 
 def refuse_unread_posterior(named: Path | None, params: str) -> None:
@@ -135,13 +146,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run a global sensitivity analysis; write its ranking, figure and manifest."""
     from calibration.posterior import DEFAULT_POSTERIOR
     from experiments.sensitivity import run_sensitivity
-    from model import ScenarioError
 
     posterior = args.posterior or DEFAULT_POSTERIOR
     # Without a posterior the ranges are the priors'; a file named on the command line
     # must be there.
-    if args.posterior is not None and not args.posterior.exists():
-        raise ScenarioError(args.posterior, "--posterior", "file not found")
+    refuse_missing_posterior(args.posterior)
     # Refuses a folder of another command's outputs (its manifest says whose) before any
     # run; ``run_sensitivity`` refuses one of the other method's.
     with output_folder(args.out, kind="sensitivity analysis"):
