@@ -90,8 +90,8 @@ def test_the_sources_page_lists_every_scenario_source_with_its_input():
     assert len(kyrgyz) == (ROOT / "scenarios" / "kyrgyzstan.yaml").read_text().count("source:")
     where = dict((w, s) for w, _, s in kyrgyz)
     assert where["state.grant_budget_local"].startswith("assumption on the level")
-    assert "state.shocks[Tulip revolution]" in where
-    assert "| state.shocks[Tulip revolution] |" in page
+    assert "state.shocks[Second revolution and Osh conflict]" in where
+    assert "| state.shocks[Second revolution and Osh conflict] |" in page
     assert "kz_registered_2020" in page and "16news.kz" in page
     # The figures the inputs fix and the regional patterns are the article's figures too.
     assert "| kz_state_prizes_2017 |" in page and "| ties_fall_after_2010 |" in page
