@@ -17,7 +17,14 @@ import pandas as pd
 from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.atomic import write_atomic
 from calibration.baselines import CURVES, baseline_forecasts, load_anchors
-from calibration.compare import UNSETTLED_NOTE, compare, relative_error, verdicts
+from calibration.compare import (
+    UNDEFINED,
+    compare,
+    relative_error,
+    signed_percent,
+    table_notes,
+    verdicts,
+)
 from calibration.plotting import comparison_figure, save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
@@ -184,7 +191,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
 def _cell(x) -> str:
     if isinstance(x, float):
         if not np.isfinite(x):
-            return "nan"
+            return UNDEFINED
         return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
     return str(x)
 
@@ -200,7 +207,7 @@ def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
             "median": table["model_median"],
             "median's 90% CI": _intervals(table.median_low, table.median_high),
             "90% predictive": _intervals(table.model_q05, table.model_q95),
-            "rel. error": table["rel_error"].map("{:+.1%}".format),
+            "rel. error": table["rel_error"].map(signed_percent),
             "within tol.": verdicts(table),
             "covered": table["covered"].map({True: "yes", False: "NO"}),
             "runs within tol.": table["share_within"].map("{:.0%}".format),
@@ -286,9 +293,7 @@ def unfitted_section(unfitted: pd.DataFrame) -> list[str]:
 
 def verdict_table(table: pd.DataFrame) -> list[str]:
     """Return the per-target table, and the note on its ``?`` marks where there are any."""
-    return [markdown_table(coverage_table(table))] + (
-        [] if table["settled"].all() else [UNSETTLED_NOTE]
-    )
+    return [markdown_table(coverage_table(table))] + table_notes(table)
 
 
 def _meta_section() -> str:

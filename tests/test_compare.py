@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from calibration.compare import (
+    UNDEFINED_NOTE,
     acceptable_band,
     compare,
     format_table,
@@ -17,6 +18,7 @@ from calibration.compare import (
     target_error,
 )
 from calibration.targets import Target
+from experiments.calibration_report import coverage_table, verdict_table
 
 BASE_TARGET = {
     "id": "t",
@@ -267,6 +269,32 @@ def test_undefined_statistics_neither_meet_nor_cover_the_target():
     assert math.isnan(row.model_median)
     assert not row.within_tolerance and not row.covered
     assert row.error == math.inf
+
+
+def test_the_table_says_undefined_where_no_run_gives_a_value():
+    t = target(column="state_grants_local", year=2016, base_year=2011, value=7.2)
+    frame = replicates("state_grants_local", {2011: [0.0, 0.0], 2016: [1.0, 2.0]})
+    text = format_table(compare({"kyrgyzstan": frame}, [t]))
+    row = text.splitlines()[2].split()
+    # median, "q05 - q95", relative error, then the verdict: a miss.
+    assert row[-6:] == ["undefined", "undefined", "-", "undefined", "undefined", "NO?"]
+    assert "nan" not in text
+    assert text.splitlines()[-1] == UNDEFINED_NOTE
+
+
+def test_the_report_says_undefined_where_no_run_gives_a_value():
+    t = target(column="state_grants_local", year=2016, base_year=2011, value=7.2)
+    frame = replicates("state_grants_local", {2011: [0.0] * 6, 2016: [1.0] * 6})
+    table = compare({"kyrgyzstan": frame}, [t])
+    shown = coverage_table(table).iloc[0]
+    assert shown["90% predictive"] == "undefined - undefined"
+    assert shown["rel. error"] == "undefined"
+    lines = verdict_table(table)
+    assert "| undefined |" in lines[0] and lines[-1] == UNDEFINED_NOTE
+
+
+def test_a_table_of_defined_statistics_has_no_undefined_note():
+    assert UNDEFINED_NOTE not in format_table(compare({"kyrgyzstan": one_value(100.0)}, [target()]))
 
 
 def test_targets_of_countries_without_a_run_are_skipped():
