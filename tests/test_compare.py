@@ -19,6 +19,8 @@ from calibration.compare import (
 )
 from calibration.targets import Target
 from experiments.calibration_report import coverage_table, verdict_table
+from experiments.heldback_trainings import spread_section
+from experiments.regional_calibration import country_lines
 
 BASE_TARGET = {
     "id": "t",
@@ -309,3 +311,33 @@ def test_table_text_counts_targets_within_tolerance():
     text = format_table(table)
     assert text.startswith("kyrgyzstan: 1/2 targets within tolerance")
     assert "far" in text and "NO" in text and "yes" in text
+
+
+def test_the_report_says_too_few_runs_where_a_median_has_no_interval():
+    table = compare({"kyrgyzstan": replicates("registered", {2000: [100.0, 101.0]})}, [target()])
+    assert coverage_table(table).iloc[0]["median's 90% CI"] == "too few runs"
+
+
+def test_the_regional_country_check_says_undefined_with_its_note():
+    check = pd.DataFrame(
+        {
+            "id": ["g", "t"],
+            "reported": ["7.2", "100"],
+            **{f"{side} model_median": [math.nan, 100.0] for side in ("region", "alone")},
+            **{f"{side} rel_error": [math.nan, 0.0] for side in ("region", "alone")},
+            **{f"{side} within": [False, True] for side in ("region", "alone")},
+        }
+    )
+    text = "\n".join(country_lines(check))
+    assert "| g | 7.2 | undefined | undefined |" in text and "nan" not in text
+    assert UNDEFINED_NOTE in text
+    assert UNDEFINED_NOTE not in "\n".join(country_lines(check.iloc[1:]))
+
+
+def test_the_held_back_spread_says_undefined_where_no_training_gives_a_value():
+    row = pd.DataFrame(
+        {"target": ["g"], "lowest": [math.nan], "highest": [math.nan], "largest_abs": [math.nan]}
+    ).assign(reported="7.2", logistic_error=0.1, seed_1=math.nan)
+    assert "medians from undefined to undefined; the logistic curve +10.0%" in spread_section(
+        row, 1, 10
+    )
