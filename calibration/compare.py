@@ -30,6 +30,11 @@ UNSETTLED_NOTE = (
     "confidence interval (order statistics of the runs) crosses an edge of the tolerance "
     "band, or there are too few runs (under 5) to give one."
 )
+UNDEFINED = "undefined"
+UNDEFINED_NOTE = (
+    f"{UNDEFINED}: no run gives the statistic a value (a ratio whose base is 0, a share "
+    "of nothing), so there is no median to compare."
+)
 
 
 def column_values(frame: pd.DataFrame, column: str, denominator: str | None) -> pd.Series:
@@ -272,7 +277,7 @@ def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
                     f"{_fmt(a)} - {_fmt(b)}"
                     for a, b in zip(part["model_q05"], part["model_q95"], strict=True)
                 ],
-                "rel.err": part["rel_error"].map("{:+.1%}".format),
+                "rel.err": part["rel_error"].map(signed_percent),
                 "ok": verdicts(part),
             }
         )
@@ -280,9 +285,13 @@ def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
         blocks.append(
             f"{country}: {met}/{len(part)} {noun} within tolerance\n" + shown.to_string(index=False)
         )
-    if not table["settled"].all():
-        blocks.append(UNSETTLED_NOTE)
-    return "\n\n".join(blocks)
+    return "\n\n".join(blocks + table_notes(table))
+
+
+def table_notes(table: pd.DataFrame) -> list[str]:
+    """Return the notes a comparison's table needs: unsettled verdicts, undefined medians."""
+    notes = [] if table["settled"].all() else [UNSETTLED_NOTE]
+    return notes + ([UNDEFINED_NOTE] if table["model_median"].isna().any() else [])
 
 
 def verdicts(table: pd.DataFrame) -> list[str]:
@@ -303,9 +312,14 @@ def _reported(value) -> str:
     return str(value)
 
 
+def signed_percent(x: float) -> str:
+    """Return a relative error as a signed percentage, or ``undefined``."""
+    return f"{x:+.1%}" if np.isfinite(x) else UNDEFINED
+
+
 def _fmt(x: float) -> str:
     if not np.isfinite(x):
-        return "nan"
+        return UNDEFINED
     if abs(x) >= 1e6:
         return f"{x / 1e6:.1f}M"
     if abs(x) >= 100:

@@ -17,7 +17,15 @@ import pandas as pd
 from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.atomic import write_atomic
 from calibration.baselines import CURVES, baseline_forecasts, load_anchors
-from calibration.compare import UNSETTLED_NOTE, compare, relative_error, verdicts
+from calibration.compare import (
+    UNDEFINED,
+    UNDEFINED_NOTE,
+    compare,
+    relative_error,
+    signed_percent,
+    table_notes,
+    verdicts,
+)
 from calibration.plotting import comparison_figure, save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
@@ -184,7 +192,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
 def _cell(x) -> str:
     if isinstance(x, float):
         if not np.isfinite(x):
-            return "nan"
+            return UNDEFINED
         return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
     return str(x)
 
@@ -198,14 +206,22 @@ def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
             "reported": table["reported"],
             "tol": table["tolerance"].map("{:.0%}".format),
             "median": table["model_median"],
-            "median's 90% CI": _intervals(table.median_low, table.median_high),
+            "median's 90% CI": _median_intervals(table),
             "90% predictive": _intervals(table.model_q05, table.model_q95),
-            "rel. error": table["rel_error"].map("{:+.1%}".format),
+            "rel. error": table["rel_error"].map(signed_percent),
             "within tol.": verdicts(table),
             "covered": table["covered"].map({True: "yes", False: "NO"}),
             "runs within tol.": table["share_within"].map("{:.0%}".format),
         }
     )
+
+
+def _median_intervals(table: pd.DataFrame) -> list[str]:
+    """Return each median's interval; under 5 runs with a value give none (``median_interval``)."""
+    return [
+        "too few runs" if np.isfinite(m) and not np.isfinite(a) else f"{_cell(a)} - {_cell(b)}"
+        for m, a, b in zip(table.model_median, table.median_low, table.median_high, strict=True)
+    ]
 
 
 def _intervals(lows: pd.Series, highs: pd.Series) -> list[str]:
@@ -286,9 +302,7 @@ def unfitted_section(unfitted: pd.DataFrame) -> list[str]:
 
 def verdict_table(table: pd.DataFrame) -> list[str]:
     """Return the per-target table, and the note on its ``?`` marks where there are any."""
-    return [markdown_table(coverage_table(table))] + (
-        [] if table["settled"].all() else [UNSETTLED_NOTE]
-    )
+    return [markdown_table(coverage_table(table))] + table_notes(table)
 
 
 def _meta_section() -> str:
@@ -322,9 +336,9 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
         "(Kyrgyzstan: the article gives Kazakhstan and Uzbekistan fewer). Errors are relative "
         "to the reported figure and 0 inside a bound or range."
     )
-    return f"{title}\n\n{_ess_warning(posterior)}\n\n{note}\n\n" + markdown_table(
-        _heldback_view(table)
-    )
+    undefined = [UNDEFINED_NOTE] if table.model_median.isna().any() else []
+    shown = [_ess_warning(posterior), note, markdown_table(_heldback_view(table)), *undefined]
+    return "\n\n".join([title, *shown])
 
 
 def heldback_table(compared: pd.DataFrame, targets: list, held: list) -> pd.DataFrame:
@@ -368,7 +382,9 @@ def _heldback_view(table: pd.DataFrame) -> pd.DataFrame:
     view["90% predictive"] = [
         f"{_cell(a)} - {_cell(b)}" for a, b in zip(table.model_q05, table.model_q95, strict=True)
     ]
-    for name in ("model_median", *CURVES):
+    view["model_median error"] = table["model_median_error"].map(signed_percent)
+    # A curve has no forecast of a ratio or a share: its cell stays empty.
+    for name in CURVES:
         view[f"{name} error"] = [
             f"{e:+.1%}" if np.isfinite(e) else "" for e in table[f"{name}_error"]
         ]

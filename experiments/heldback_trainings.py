@@ -24,7 +24,7 @@ import pandas as pd
 from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.amortised import posterior_at_reported, retrain
 from calibration.atomic import write_atomic
-from calibration.compare import compare
+from calibration.compare import compare, signed_percent
 from calibration.npe import Estimator
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 
@@ -105,8 +105,9 @@ def spread_section(table: pd.DataFrame, count: int, draws: int) -> str:
             continue
         beaten = int((seeds.loc[row.Index] <= abs(row.logistic_error)).sum())
         lines.append(
-            f"- {row.target}: the trainings' medians from {row.lowest:+.1%} to "
-            f"{row.highest:+.1%}; the logistic curve {row.logistic_error:+.1%}; "
+            f"- {row.target}: the trainings' medians from {signed_percent(row.lowest)} to "
+            f"{signed_percent(row.highest)}; the logistic curve "
+            f"{signed_percent(row.logistic_error)}; "
             f"{beaten} of {count} trainings as close as the curve or closer."
         )
     return "\n".join(lines)
@@ -114,7 +115,8 @@ def spread_section(table: pd.DataFrame, count: int, draws: int) -> str:
 
 def _bound_line(row, met: int, count: int) -> str:
     """Say whether a bound is met: every value beyond it scores 0, so none is closer."""
-    curve = "meets it" if row.logistic_error == 0 else f"misses it ({row.logistic_error:+.1%})"
+    error = row.logistic_error
+    curve = "meets it" if error == 0 else f"misses it ({signed_percent(error)})"
     return (
         f"- {row.target}: a bound ({row.reported}), so no forecast is closer than another "
         f"that meets it; {met} of {count} trainings' medians meet it, the logistic curve {curve}."

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from calibration.atomic import write_text_atomic
-from calibration.compare import compare
+from calibration.compare import UNDEFINED, UNDEFINED_NOTE, compare, signed_percent
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
 from calibration.priors import load_priors
 from calibration.regional import (
@@ -116,13 +116,17 @@ def country_check(region: Region, posterior: pd.DataFrame, seed: int, workers: i
     return pd.concat(tables, axis=1).reset_index()
 
 
+def _median_cell(x: float) -> str:
+    return f"{x:.4g}" if np.isfinite(x) else UNDEFINED
+
+
 def country_lines(check: pd.DataFrame) -> list[str]:
     """Return the report's lines on the countries inside the region against alone."""
     shown = check.assign(
         **{
             f"{side} {col}": check[f"{side} {col}"].map(fmt)
             for side in ("region", "alone")
-            for col, fmt in (("model_median", "{:.4g}".format), ("rel_error", "{:+.1%}".format))
+            for col, fmt in (("model_median", _median_cell), ("rel_error", signed_percent))
         }
     ).assign(
         **{
@@ -130,6 +134,7 @@ def country_lines(check: pd.DataFrame) -> list[str]:
             for side in ("region", "alone")
         }
     )
+    medians = check[[f"{side} model_median" for side in ("region", "alone")]]
     lost = check[check["alone within"] & ~check["region within"]].id.tolist()
     gained = check[~check["alone within"] & check["region within"]].id.tolist()
     return [
@@ -142,6 +147,7 @@ def country_lines(check: pd.DataFrame) -> list[str]:
         f"{', '.join(gained) or 'none'}.",
         "",
         markdown_table(shown),
+        *(["", UNDEFINED_NOTE] if medians.isna().any(axis=None) else []),
         "",
     ]
 

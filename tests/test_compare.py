@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from calibration.compare import (
+    UNDEFINED_NOTE,
     acceptable_band,
     compare,
     format_table,
@@ -17,6 +18,9 @@ from calibration.compare import (
     target_error,
 )
 from calibration.targets import Target
+from experiments.calibration_report import coverage_table, verdict_table
+from experiments.heldback_trainings import spread_section
+from experiments.regional_calibration import country_lines
 
 BASE_TARGET = {
     "id": "t",
@@ -269,6 +273,32 @@ def test_undefined_statistics_neither_meet_nor_cover_the_target():
     assert row.error == math.inf
 
 
+def test_the_table_says_undefined_where_no_run_gives_a_value():
+    t = target(column="state_grants_local", year=2016, base_year=2011, value=7.2)
+    frame = replicates("state_grants_local", {2011: [0.0, 0.0], 2016: [1.0, 2.0]})
+    text = format_table(compare({"kyrgyzstan": frame}, [t]))
+    row = text.splitlines()[2].split()
+    # median, "q05 - q95", relative error, then the verdict: a miss.
+    assert row[-6:] == ["undefined", "undefined", "-", "undefined", "undefined", "NO?"]
+    assert "nan" not in text
+    assert text.splitlines()[-1] == UNDEFINED_NOTE
+
+
+def test_the_report_says_undefined_where_no_run_gives_a_value():
+    t = target(column="state_grants_local", year=2016, base_year=2011, value=7.2)
+    frame = replicates("state_grants_local", {2011: [0.0] * 6, 2016: [1.0] * 6})
+    table = compare({"kyrgyzstan": frame}, [t])
+    shown = coverage_table(table).iloc[0]
+    assert shown["90% predictive"] == "undefined - undefined"
+    assert shown["rel. error"] == "undefined"
+    lines = verdict_table(table)
+    assert "| undefined |" in lines[0] and lines[-1] == UNDEFINED_NOTE
+
+
+def test_a_table_of_defined_statistics_has_no_undefined_note():
+    assert UNDEFINED_NOTE not in format_table(compare({"kyrgyzstan": one_value(100.0)}, [target()]))
+
+
 def test_targets_of_countries_without_a_run_are_skipped():
     frame = one_value(100.0)
     table = compare({"kyrgyzstan": frame}, [target(), target(id="u", country="uzbekistan")])
@@ -281,3 +311,33 @@ def test_table_text_counts_targets_within_tolerance():
     text = format_table(table)
     assert text.startswith("kyrgyzstan: 1/2 targets within tolerance")
     assert "far" in text and "NO" in text and "yes" in text
+
+
+def test_the_report_says_too_few_runs_where_a_median_has_no_interval():
+    table = compare({"kyrgyzstan": replicates("registered", {2000: [100.0, 101.0]})}, [target()])
+    assert coverage_table(table).iloc[0]["median's 90% CI"] == "too few runs"
+
+
+def test_the_regional_country_check_says_undefined_with_its_note():
+    check = pd.DataFrame(
+        {
+            "id": ["g", "t"],
+            "reported": ["7.2", "100"],
+            **{f"{side} model_median": [math.nan, 100.0] for side in ("region", "alone")},
+            **{f"{side} rel_error": [math.nan, 0.0] for side in ("region", "alone")},
+            **{f"{side} within": [False, True] for side in ("region", "alone")},
+        }
+    )
+    text = "\n".join(country_lines(check))
+    assert "| g | 7.2 | undefined | undefined |" in text and "nan" not in text
+    assert UNDEFINED_NOTE in text
+    assert UNDEFINED_NOTE not in "\n".join(country_lines(check.iloc[1:]))
+
+
+def test_the_held_back_spread_says_undefined_where_no_training_gives_a_value():
+    row = pd.DataFrame(
+        {"target": ["g"], "lowest": [math.nan], "highest": [math.nan], "largest_abs": [math.nan]}
+    ).assign(reported="7.2", logistic_error=0.1, seed_1=math.nan)
+    assert "medians from undefined to undefined; the logistic curve +10.0%" in spread_section(
+        row, 1, 10
+    )
