@@ -291,7 +291,12 @@ def format_table(table: pd.DataFrame, noun: str = "targets") -> str:
 def table_notes(table: pd.DataFrame) -> list[str]:
     """Return the notes a comparison's table needs: unsettled verdicts, undefined medians."""
     notes = [] if table["settled"].all() else [UNSETTLED_NOTE]
-    return notes + ([UNDEFINED_NOTE] if table["model_median"].isna().any() else [])
+    return notes + undefined_notes(table["model_median"])
+
+
+def undefined_notes(medians: pd.Series | pd.DataFrame) -> list[str]:
+    """Return the note on undefined medians if any of ``medians`` is one, else nothing."""
+    return [UNDEFINED_NOTE] if medians.isna().to_numpy().any() else []
 
 
 def verdicts(table: pd.DataFrame) -> list[str]:

@@ -19,11 +19,11 @@ from calibration.atomic import write_atomic
 from calibration.baselines import CURVES, baseline_forecasts, load_anchors
 from calibration.compare import (
     UNDEFINED,
-    UNDEFINED_NOTE,
     compare,
     relative_error,
     signed_percent,
     table_notes,
+    undefined_notes,
     verdicts,
 )
 from calibration.plotting import comparison_figure, save_figure
@@ -336,8 +336,8 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
         "(Kyrgyzstan: the article gives Kazakhstan and Uzbekistan fewer). Errors are relative "
         "to the reported figure and 0 inside a bound or range."
     )
-    undefined = [UNDEFINED_NOTE] if table.model_median.isna().any() else []
-    shown = [_ess_warning(posterior), note, markdown_table(_heldback_view(table)), *undefined]
+    shown = [_ess_warning(posterior), note, markdown_table(_heldback_view(table))]
+    shown += undefined_notes(table.model_median)
     return "\n\n".join([title, *shown])
 
 

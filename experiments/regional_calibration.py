@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from calibration.atomic import write_text_atomic
-from calibration.compare import UNDEFINED, UNDEFINED_NOTE, compare, signed_percent
+from calibration.compare import UNDEFINED, compare, signed_percent, undefined_notes
 from calibration.posterior import DEFAULT_POSTERIOR, draw_posterior
 from calibration.priors import load_priors
 from calibration.regional import (
@@ -147,7 +147,7 @@ def country_lines(check: pd.DataFrame) -> list[str]:
         f"{', '.join(gained) or 'none'}.",
         "",
         markdown_table(shown),
-        *(["", UNDEFINED_NOTE] if medians.isna().any(axis=None) else []),
+        *(line for note in undefined_notes(medians) for line in ("", note)),
         "",
     ]
 
