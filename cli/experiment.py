@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from experiments.locks import output_folder
+from model import runaway_names
 from model.limits import MAX_DRAWS, MAX_SAMPLES
 
 from .arguments import address, file_path, replicates, seeds, whole_number, workers
@@ -59,7 +60,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(describe(experiment, posterior), flush=True)
         return 0
-    with output_folder(out, kind="experiment"):
+    with output_folder(out, kind="experiment"), runaway_names(args.file):
         # Once the folder is ours: a folder in use is one line, not a description first.
         print(describe(experiment, posterior), flush=True)
         note_first_compile()

@@ -20,7 +20,7 @@ from pathlib import Path
 from experiments.lifetime import Terminated, raise_on_sigterm, terminated_by_signal
 from experiments.locks import output_folder
 from experiments.run_params import PARAM_MODES
-from model import ScenarioError, load_scenario
+from model import ScenarioError, load_scenario, runaway_names
 from model.regional_files import is_regional_file
 
 from .arguments import (
@@ -74,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     changes = run_changes(args.scenario, scenario, params[0] if params else {}, source)
     if changes:
         print(changes)
-    with output_folder(args.out, kind="run"):
+    with output_folder(args.out, kind="run"), runaway_names(args.scenario):
         note_first_compile()
         return _run_and_write(args, scenario, params, source)
 

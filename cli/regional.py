@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from experiments.locks import output_folder
+from model import runaway_names
 from model.regional_files import load_region
 
 from .arguments import file_path, replicates, workers
@@ -42,7 +43,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     changes = run_changes(args.scenario, region, params[0] if params else {}, source)
     if changes:
         print(changes)
-    with output_folder(args.out, kind="run"):
+    with output_folder(args.out, kind="run"), runaway_names(args.scenario):
         note_first_compile()
         started = time.perf_counter()
         tables, seeds = run_region_replicates(
@@ -91,7 +92,7 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(describe_regional(args.file, spec, regions))
         return 0
-    with output_folder(out, kind="regional experiment"):
+    with output_folder(out, kind="regional experiment"), runaway_names(args.file):
         print(describe_regional(args.file, spec, regions), flush=True)
         note_first_compile()
         summary = run_regional_experiment(args.file, out, args.replicates, args.workers)

@@ -21,7 +21,8 @@ from model.config_files import read_yaml_mapping
 from model.levers import apply_levers
 from model.limits import MIN_YEAR
 from model.mechanisms import MECHANISMS
-from model.scenario import Donor, NeighbourRevolution, Series, Shock, YearFact
+from model.scenario import Donor, NeighbourRevolution, Shock, YearFact
+from model.series import Series
 
 if TYPE_CHECKING:  # the regional layer is imported only where it runs
     from model.regional_scenario import Region

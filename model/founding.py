@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .config_files import ScenarioError
+from .config_files import RunawayError
 from .population import ID_STRIDE
 from .rng import poisson_quantile
 from .scenario import MAX_NGOS
@@ -136,11 +136,11 @@ def registrations(scenario: str, year: int, lam: float, u: float) -> int:
     An inverse CDF of one keyed uniform, so that more expected foundings never mean fewer.
 
     Raises:
-        ScenarioError: if the register runs away (``lam`` above ``MAX_NGOS``, or more
+        RunawayError: if the register runs away (``lam`` above ``MAX_NGOS``, or more
             registrations than a year's ids can number).
     """
     if lam > MAX_NGOS:
-        raise ScenarioError(
+        raise RunawayError(
             scenario,
             f"year {year}",
             f"{lam:,.0f} expected registrations (above {MAX_NGOS:,}): check budgets and rates",
@@ -148,5 +148,5 @@ def registrations(scenario: str, year: int, lam: float, u: float) -> int:
     count = poisson_quantile(u, lam)
     if count >= ID_STRIDE:
         # Ids are founding year * ID_STRIDE + order: more would reuse next year's ids.
-        raise ScenarioError(scenario, f"year {year}", f"{count:,} registrations in one year")
+        raise RunawayError(scenario, f"year {year}", f"{count:,} registrations in one year")
     return count

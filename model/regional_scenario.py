@@ -23,7 +23,8 @@ from .config_files import ScenarioError, Source, Strict, Year, first_repeated, p
 from .input_errors import first_error, named_item
 from .limits import MAX_PARTICIPANTS
 from .parameters import Parameter, ParameterSet
-from .scenario import COUNTRIES, SECTORS, Number, Scenario, SectorWeights
+from .scenario import COUNTRIES, SECTORS, Scenario, SectorWeights
+from .series import Number
 
 Country = Literal[COUNTRIES]  # type: ignore[valid-type]
 

@@ -13,7 +13,6 @@ configs are data.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import weakref
@@ -29,6 +28,13 @@ from .extends import resolve_extends
 from .input_errors import first_error
 from .limits import MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
 from .parameters import Behaviour, load_behaviour
+from .series import (
+    NonNegativeSeries,
+    Number,
+    PositiveSeries,
+    PriceIndexSeries,
+    ShareSeries,
+)
 
 SECTORS: tuple[str, ...] = (
     "ecology",
@@ -42,96 +48,9 @@ SECTORS: tuple[str, ...] = (
 )
 COUNTRIES: tuple[str, ...] = ("kazakhstan", "kyrgyzstan", "uzbekistan")
 
-# No input may exceed this magnitude: beyond it a run would exhaust memory, not answer.
-MAX_MAGNITUDE = 1e15
 MAX_NGOS = 1_000_000
 MAX_PRIZES = 10_000
 MAX_POPULATION_MILLIONS = 2_000
-
-
-class Number(Strict):
-    """A single sourced number."""
-
-    value: float = Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)
-    source: Source
-
-
-class Series(Strict):
-    """A sourced yearly path given at a few years; held constant outside them."""
-
-    points: dict[Year, Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]] = Field(
-        min_length=1
-    )
-    interpolation: Literal["linear", "step"] = "linear"
-    source: Source
-
-    def at(self, year: int) -> float:
-        """Return the value in ``year`` (linear or step interpolation between points).
-
-        Linear interpolation is ``numpy.interp``'s arithmetic in plain Python, which the
-        model asks for hundreds of times a run: numpy's fixed cost per call was a tenth of
-        a calibration particle.
-        """
-        return self._value(sorted(self.points), year)
-
-    def over(self, years: range) -> list[float]:
-        """Return the value in each of ``years`` (``at`` for each, sorting the points once).
-
-        A linear series is ``numpy.interp`` itself over all the years, whose arithmetic
-        ``at`` repeats (tested).
-        """
-        known = sorted(self.points)
-        if self.interpolation == "linear":
-            values = [float(self.points[year]) for year in known]
-            return np.interp(np.asarray(years, dtype=np.float64), known, values).tolist()
-        return [self._value(known, year) for year in years]
-
-    def _value(self, years: list[int], year: int) -> float:
-        i = bisect.bisect_right(years, year) - 1
-        if i < 0:
-            return float(self.points[years[0]])
-        left = float(self.points[years[i]])
-        if self.interpolation == "step" or i == len(years) - 1 or years[i] == year:
-            return left
-        right = float(self.points[years[i + 1]])
-        slope = (right - left) / float(years[i + 1] - years[i])
-        return slope * float(year - years[i]) + left
-
-
-class NonNegativeSeries(Series):
-    """A series whose values are amounts and may not be negative."""
-
-    @field_validator("points")
-    @classmethod
-    def _non_negative(cls, points: dict[int, float]) -> dict[int, float]:
-        for year, value in points.items():
-            if value < 0:
-                raise ValueError(f"value {value} in {year} is negative")
-        return points
-
-
-class PositiveSeries(Series):
-    """A series of sizes that must be strictly positive (e.g. a mean grant)."""
-
-    @field_validator("points")
-    @classmethod
-    def _positive(cls, points: dict[int, float]) -> dict[int, float]:
-        for year, value in points.items():
-            if value <= 0:
-                raise ValueError(f"value {value} in {year} must be positive")
-        return points
-
-
-class ShareSeries(Series):
-    """A series of shares or indices between 0 and 1."""
-
-    @field_validator("points")
-    @classmethod
-    def _unit_interval(cls, points: dict[int, float]) -> dict[int, float]:
-        for year, value in points.items():
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"value {value} in {year} is outside [0, 1]")
-        return points
 
 
 class SectorWeights(Strict):
@@ -261,7 +180,7 @@ class Scenario(Strict):
     population_millions: PositiveSeries
     gdp_per_capita_usd: PositiveSeries
     exchange_rate: PositiveSeries
-    usd_cpi: PositiveSeries
+    usd_cpi: PriceIndexSeries
     cpi_base_year: Year
     donor_budget_scale: Number
     civic_sectors: SectorWeights

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -223,21 +224,28 @@ def test_scenario_error_survives_pickling():
     assert str(err) == "a.yaml: donors.0.name: bad"
 
 
-def test_a_run_that_fails_in_a_worker_process_gives_one_line(
-    scenario_file, write_yaml, tmp_path, capsys
-):
-    # Valid inputs, but a civic founding rate at its bound in a country at the population
-    # bound calls for more foundings than the model allows: the error is raised inside the
-    # worker processes and must reach the user intact.
+def flooded(scenario_file, write_yaml, more: str = "") -> Path:
+    """Write a Kyrgyz scenario whose register runs away in 1991.
+
+    Valid inputs, but a civic founding rate at its bound in a country at the population
+    bound calls for more foundings than the model allows.
+    """
     behaviour = yaml.safe_load((scenario_file("kyrgyzstan").parent / "behaviour.yaml").read_text())
     behaviour["parameters"]["civic_rate"]["value"] = 1e4
     eager = write_yaml("eager.yaml", behaviour)
-    bad = write_yaml(
+    return write_yaml(
         "flooded.yaml",
         extending(scenario_file)
-        + f"end_year: 1995\nbehaviour: {eager}\n"
+        + f"end_year: 1995\nbehaviour: {eager}\n{more}"
         + "population_millions: {points: {1991: 2000}, source: test}\n",
     )
+
+
+def test_a_run_that_fails_in_a_worker_process_gives_one_line(
+    scenario_file, write_yaml, tmp_path, capsys
+):
+    # The error is raised inside the worker processes and must reach the user intact.
+    bad = flooded(scenario_file, write_yaml)
     out = tmp_path / "out"
     args = ["--params", "scenario", "--replicates", "2", "--workers", "2", "--out", str(out)]
     status = main(["run", str(bad), *args])
@@ -247,7 +255,50 @@ def test_a_run_that_fails_in_a_worker_process_gives_one_line(
     # The progress bar shares stderr; the error is the one line after it.
     errors = [line for line in err.splitlines() if "error" in line]
     assert len(errors) == 1 and "expected registrations" in errors[0], err
+    # The file the user gave, not only the scenario's name, which a run alone knows.
+    assert f"error: {bad}: year 1991: " in errors[0], err
+    assert errors[0].endswith("(scenario 'Kyrgyzstan baseline')"), err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_runaway_counterfactual_names_the_experiment_file(
+    scenario_file, write_yaml, tmp_path, capsys
+):
+    counterfactual = {
+        "name": "flooded",
+        "scenario": str(flooded(scenario_file, write_yaml, "name: Flooded\n")),
+        "question": "What if the register ran away?",
+    }
+    spec = {
+        "name": "runaway",
+        "baseline": str(scenario_file("kyrgyzstan")),
+        "counterfactuals": [counterfactual],
+        "outputs": ["registered"],
+        "key_years": [1995],
+        "end_year": 1995,
+        "draws": 1,
+        "replicates": 1,
+        "seed": 1,
+        "params": "scenario",
+    }
+    experiment = write_yaml("experiment.yaml", spec)
+    status = main(["experiment", str(experiment), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"ngo-abm: error: {experiment}: year 1991: "), err
+    assert last.endswith("(above 1,000,000): check budgets and rates (scenario 'Flooded')"), err
+    assert "Traceback" not in err
+
+
+def test_a_runaway_error_keeps_its_kind_across_processes_and_names_the_file():
+    from model import RunawayError
+
+    err = pickle.loads(pickle.dumps(RunawayError("Some scenario", "year 1993", "too many")))
+    assert isinstance(err, RunawayError)
+    named = err.in_file("a.yaml")
+    assert str(named) == "a.yaml: year 1993: too many (scenario 'Some scenario')"
+    assert type(named) is ScenarioError
 
 
 @pytest.mark.parametrize(

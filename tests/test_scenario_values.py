@@ -2,7 +2,8 @@
 
 Each is refused with one line naming the file and the field, exit status 2, nothing
 written: a base year of the CPI outside its series (read at the series' first or last
-point), and a population above the limit named by its field.
+point), a population above the limit named by its field, and a CPI whose years differ by
+more than a price index can.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from model.timeline import local_to_constant_usd
         (
             "population_millions:\n  points: {2099: 7000}\n  source: a test\n",
             "population_millions: above 2,000 million",
+        ),
+        # Gave a domestic income of 2e306 dollars in 1991, with no word.
+        (
+            "usd_cpi:\n  points: {1991: 1.0e-300, 2023: 304.7}\n  source: a test\n",
+            "usd_cpi.points: the highest value (304.7) is more than 1,000 times the lowest",
         ),
     ],
 )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from model import COUNTRIES, OUTPUT_COLUMNS, NGOModel, simulate
 from model.agents import NGO, Donor, State
 from model.population import STATUS_NAMES
-from model.scenario import Series
+from model.series import Series
 
 SHARES = [c for c in OUTPUT_COLUMNS if c.startswith("share_")]
 COUNTS = ["registered", "new_registrations", "deregistered", "operational", "reporting"]
