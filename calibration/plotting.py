@@ -2,7 +2,8 @@
 
 Fan charts (median with 50% and 90% bands across replicates or posterior draws), the
 article's reported figures drawn as points with their tolerance as error bars, and the
-article's periods shaded. Figures are written atomically (temporary file, then rename).
+article's periods shaded; the posterior's pair plot (pyabc's KDE matrix). Figures are
+written atomically (temporary file, then rename).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from .atomic import write_atomic  # noqa: E402
 from .compare import REPLICATE, acceptable_band  # noqa: E402
+from .posterior import WEIGHT, parameter_names  # noqa: E402
+from .priors import load_priors  # noqa: E402
 from .targets import Period, Target  # noqa: E402
 
 PERIOD_COLORS = ("#f2f2f2", "#e4e9f2")
@@ -38,6 +41,10 @@ MARKER_LABELS = {
     "at_most": "reported upper bound",
     "range": "reported range (midpoint)",
 }
+# The pair plot's resolution, and the joint draws it is drawn from (its KDEs' cost grows
+# with them).
+PAIRS_DPI = 50
+PAIRS_PARTICLES = 500
 
 
 def roman(number: int) -> str:
@@ -335,3 +342,25 @@ def timeseries_figure(frame: pd.DataFrame, country: str, targets: Iterable[Targe
     fig.legend(handles=handles, fontsize=7, ncols=3, loc="outside lower center", frameon=False)
     ax.grid(alpha=0.3)
     return fig
+
+
+def pair_plot(posterior: pd.DataFrame, path: Path) -> Path:
+    """Write pyabc's KDE pair-plot matrix of the posterior."""
+    from pyabc.visualization import plot_kde_matrix
+
+    names = parameter_names(posterior)
+    priors = load_priors()
+    limits = {n: (priors[n].low, priors[n].high) for n in names if n in priors}
+    # The KDEs' cost grows with the particles: a posterior of thousands of joint draws is
+    # drawn from a weighted resample of PAIRS_PARTICLES of them.
+    if len(posterior) > PAIRS_PARTICLES:
+        posterior = posterior.sample(
+            PAIRS_PARTICLES, replace=True, weights=WEIGHT, random_state=0, ignore_index=True
+        ).assign(**{WEIGHT: 1.0 / PAIRS_PARTICLES})
+    arr = plot_kde_matrix(posterior[names], posterior[WEIGHT].to_numpy(), limits=limits)
+    fig = np.asarray(arr).flat[0].figure
+    fig.set_size_inches(2.0 * len(names), 2.0 * len(names))
+    plt.setp(fig.axes, xlabel="", ylabel="")
+    # 50 dots per inch keeps a 40 x 40 matrix near 4,000 pixels a side: at the figures'
+    # usual 150 the file was 22 MB.
+    return save_figure(fig, path, dpi=PAIRS_DPI)

@@ -86,7 +86,7 @@ def render_sources(root: Path = ROOT) -> str:
     unfitted = load_unfitted(root / UNFITTED)
     parts.append(
         _table(
-            f"## Official counts compared, never fitted (`{UNFITTED.as_posix()}`)",
+            f"## Official figures compared, never fitted (`{UNFITTED.as_posix()}`)",
             ("figure id", "figure", "source", "date"),
             [_row(t.id, _figure(t), t.source, t.date) for t in unfitted],
         )

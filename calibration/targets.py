@@ -202,9 +202,14 @@ class Target(BaseModel):
     def reported(self) -> str:
         """The reported figure as text (with its kind)."""
         if self.kind == "range":
-            return f"{self.low:g}-{self.high:g}"
+            return f"{_figure(self.low)}-{_figure(self.high)}"
         sign = {"point": "", "at_least": ">=", "at_most": "<="}[self.kind]
-        return f"{sign}{self.value:g}"
+        return f"{sign}{_figure(self.value)}"
+
+
+def _figure(value: float) -> str:
+    """Return a figure as written: every digit of a whole number (16716150000, not 1.67162e+10)."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 class Period(BaseModel):

@@ -108,12 +108,12 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
     wrote = [run_dir / "compare.csv", run_dir / "compare.png", run_dir / COMPARE_RECORD]
     unfitted = run_dir / UNFITTED_CSV
     if unfitted.exists():
-        print(f"\nOfficial counts the calibration never saw ({UNFITTED_FILE}):")
+        print(f"\nOfficial figures the calibration never saw ({UNFITTED_FILE}):")
         counts = pd.read_csv(unfitted)
         # Countries in the order of the table above, not of the counts' file.
         order = {c: i for i, c in enumerate(dict.fromkeys(table["country"]))}
         counts = counts.sort_values("country", key=lambda c: c.map(order), kind="stable")
-        print(format_table(counts, noun="counts"))
+        print(format_table(counts, noun="figures"))
         wrote.append(unfitted)
     print(f"wrote {', '.join(map(str, wrote))}")
 

@@ -26,10 +26,9 @@ from calibration.compare import (
     undefined_notes,
     verdicts,
 )
-from calibration.plotting import comparison_figure, save_figure
+from calibration.plotting import comparison_figure, pair_plot, save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
-    WEIGHT,
     draw_posterior,
     effective_sample_size,
     has_posterior,
@@ -48,8 +47,6 @@ from .runner import RunTask, map_runs, run_task
 
 REPORT_DIR = DEFAULT_POSTERIOR.parent / "report"
 HOLDOUT_POSTERIOR = DEFAULT_POSTERIOR.with_name("holdout_posterior.parquet")
-PAIRS_DPI = 50
-PAIRS_PARTICLES = 500
 # Fewer effective particles than this cannot estimate a 90% interval.
 MIN_ESS = 20
 # Effective particles per parameter below which their correlation matrix is mostly noise.
@@ -136,29 +133,6 @@ def unidentified_section(ident: pd.DataFrame, posterior: pd.DataFrame) -> list[s
         f"{RIDGE_R2}) and its strongest partner (rank correlation)."
     )
     return [intro, markdown_table(table)]
-
-
-def pair_plot(posterior: pd.DataFrame, path: Path) -> Path:
-    """Write pyabc's KDE pair-plot matrix of the posterior."""
-    import matplotlib.pyplot as plt
-    from pyabc.visualization import plot_kde_matrix
-
-    names = parameter_names(posterior)
-    priors = load_priors()
-    limits = {n: (priors[n].low, priors[n].high) for n in names if n in priors}
-    # The KDEs' cost grows with the particles: a posterior of thousands of joint draws is
-    # drawn from a weighted resample of PAIRS_PARTICLES of them.
-    if len(posterior) > PAIRS_PARTICLES:
-        posterior = posterior.sample(
-            PAIRS_PARTICLES, replace=True, weights=WEIGHT, random_state=0, ignore_index=True
-        ).assign(**{WEIGHT: 1.0 / PAIRS_PARTICLES})
-    arr = plot_kde_matrix(posterior[names], posterior[WEIGHT].to_numpy(), limits=limits)
-    fig = np.asarray(arr).flat[0].figure
-    fig.set_size_inches(2.0 * len(names), 2.0 * len(names))
-    plt.setp(fig.axes, xlabel="", ylabel="")
-    # 50 dots per inch keeps a 40 x 40 matrix near 4,000 pixels a side: at the figures'
-    # usual 150 the file was 22 MB.
-    return save_figure(fig, path, dpi=PAIRS_DPI)
 
 
 def _identified(ratio: float, ess: float) -> str:
@@ -288,10 +262,10 @@ def write_report(
 
 
 def unfitted_section(unfitted: pd.DataFrame) -> list[str]:
-    """Return the section on the official counts the calibration never saw."""
+    """Return the section on the official figures the calibration never saw."""
     return [
-        "## Official counts the calibration never saw",
-        "Counts from official sources that no calibration step reads "
+        "## Official figures the calibration never saw",
+        "Figures from official sources that no calibration step reads "
         "(`calibration/external_unfitted.yaml`, `docs/targets.md`), from the same runs: "
         f"{int(unfitted.within_tolerance.sum())}/{len(unfitted)} medians within tolerance, "
         f"{int(unfitted.covered.sum())}/{len(unfitted)} covered by the 90% predictive "
@@ -338,7 +312,29 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
     )
     shown = [_ess_warning(posterior), note, markdown_table(_heldback_view(table))]
     shown += undefined_notes(table.model_median)
+    shown += unseen_forecasts(runs, target_file.targets, out)
     return "\n\n".join([title, *shown])
+
+
+def unseen_forecasts(runs: dict[str, pd.DataFrame], targets: list, out: Path) -> list[str]:
+    """Return the held-back forecasts of the official figures no calibration read.
+
+    The same runs and curves as the held-back table, on the figures after
+    ``HOLDOUT_LAST_YEAR`` of ``calibration/external_unfitted.yaml`` (the full calibration
+    never read them either); writes ``heldback_unfitted.csv`` in ``heldback.csv``'s columns.
+    """
+    unseen = [t for t in load_unfitted() if t.last_year > HOLDOUT_LAST_YEAR and t.country in runs]
+    if not unseen:
+        return []
+    table = heldback_table(compare(runs, unseen), targets, unseen)
+    write_atomic(out / "heldback_unfitted.csv", lambda tmp: table.to_csv(tmp, index=False))
+    note = (
+        f"The same forecasts of the official figures after {HOLDOUT_LAST_YEAR} that neither "
+        "calibration read (`calibration/external_unfitted.yaml`, `heldback_unfitted.csv`): "
+        "figures from other sources than the article, which the held-back posterior and the "
+        'curves forecast alike. Most are floors ("over 23,700"), whose error is 0 when met.'
+    )
+    return [note, markdown_table(_heldback_view(table)), *undefined_notes(table.model_median)]
 
 
 def heldback_table(compared: pd.DataFrame, targets: list, held: list) -> pd.DataFrame:

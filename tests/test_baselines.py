@@ -77,3 +77,31 @@ def test_the_held_back_table_gives_each_forecasts_error_against_the_figure():
     growth = table.loc["kg_registered_growth_2010_2017"]
     assert growth.model_median_error == pytest.approx(-0.10)
     assert growth.logistic > 1 and growth.logistic_error == 0
+
+
+def test_the_held_back_posterior_forecasts_the_unfitted_counts_beside_the_curves(tmp_path):
+    from calibration.posterior import load_posterior
+    from calibration.targets import load_unfitted
+    from experiments.calibration_report import (
+        HOLDOUT_POSTERIOR,
+        predictive_runs,
+        unseen_forecasts,
+    )
+
+    targets = load_targets()
+    runs = predictive_runs(load_posterior(HOLDOUT_POSTERIOR), draws=3, seed=1)
+    shown = unseen_forecasts(runs, targets, tmp_path)
+    table = pd.read_csv(tmp_path / "heldback_unfitted.csv").set_index("target")
+    # Every count after 2010 that no calibration read, and none before.
+    later = [t for t in load_unfitted() if t.last_year > HOLDOUT_LAST_YEAR]
+    assert sorted(table.index) == sorted(t.id for t in later)
+    assert "kg_registered_2023_icnl" in table.index
+    assert "uz_registered_2009_cabar" not in table.index
+    # The Kyrgyz register counts get the curves of the held-back table; the Uzbek ones none
+    # (too few earlier counts), nor does a share.
+    kg = [t for t in later if t.id == "kg_registered_2023_icnl"]
+    curves = baseline_forecasts(targets, kg, HOLDOUT_LAST_YEAR)["kg_registered_2023_icnl"]
+    assert table.loc["kg_registered_2023_icnl", "logistic"] == pytest.approx(curves["logistic"])
+    assert np.isnan(table.loc["uz_registered_2019_cabar", "logistic"])
+    assert np.isnan(table.loc["kg_operational_share_2018", "logistic"])
+    assert shown[1].startswith("| target | year | reported | model_median |")

@@ -54,9 +54,9 @@ def test_compare_writes_table_and_figure_and_prints_the_table(run_copy, repo, ca
     kg_unfitted = [t.id for t in load_unfitted() if t.country == "kyrgyzstan"]
     assert unfitted.id.tolist() == kg_unfitted and (unfitted.group == "unfitted").all()
     assert unfitted.set_index("id").model_median["kg_registered_2016_icnl"] == by_year[2016]
-    never_saw = out.index("Official counts the calibration never saw")
+    never_saw = out.index("Official figures the calibration never saw")
     assert out.index("kg_registered_2022_icnl") > never_saw > out.index("kg_registered_2000")
-    assert f"/{len(kg_unfitted)} counts within tolerance" in out
+    assert f"/{len(kg_unfitted)} figures within tolerance" in out
     assert str(run_copy / "unfitted.csv") in out
 
 

@@ -69,3 +69,29 @@ def test_the_median_run_and_the_report_kyrgyz_register_errors_are_the_computed_o
     drawn = report.set_index("id").loc[KG_REGISTER, "rel_error"]
     posterior = f"posterior draws give {_span(drawn)}."
     assert posterior in README
+
+
+def test_the_count_of_unfitted_medians_within_tolerance_is_the_reports():
+    unfitted = pd.read_csv(REPO / "calibration" / "report" / "unfitted.csv")
+    found = re.search(
+        r"Of the (\d+) official figures that no calibration step reads "
+        r"\(`calibration/external_unfitted.yaml`\), (\d+) have their median within tolerance",
+        README,
+    )
+    assert found, "the README no longer states the count"
+    stated = (int(found.group(1)), int(found.group(2)))
+    assert stated == (len(unfitted), int(unfitted.within_tolerance.sum()))
+
+
+def test_the_held_back_forecasts_of_the_kyrgyz_floors_are_the_reports():
+    unseen = pd.read_csv(REPO / "calibration" / "report" / "heldback_unfitted.csv")
+    floors = unseen[unseen.target.str.startswith("kg_registered_")].set_index("target")
+    assert len(floors) == 5 and (floors.model_median_error == 0).all()
+    missed = floors[floors.logistic_error != 0]
+    assert list(missed.index) == ["kg_registered_2023_icnl"]
+    stated = (
+        "The held-back forecast meets all five of ICNL's Kyrgyz register floors after 2010, "
+        "where the logistic curve misses that of 2023 (over 23,700) by "
+        f"{_percent(missed.logistic_error.iloc[0])}"
+    )
+    assert stated in README
