@@ -29,6 +29,8 @@ from .observation import observe, observed
 from .posterior import WEIGHT, posterior_summary
 from .priors import load_priors, model_values, sampled_name
 from .reference import DEFAULT_TABLE, load_table, table_key, truncated_tables
+from .scenario_inputs import KEY as INPUTS_KEY
+from .scenario_inputs import current_inputs
 from .targets import Target, load_targets
 from .truncation import TRUNCATION_STREAM, read_proposal
 
@@ -244,6 +246,7 @@ def export(
         "simulations": estimator.rows + estimator.truncated_rows,
         **cost,
         "targets": estimator.targets,
+        INPUTS_KEY: current_inputs(),
         "parameters": {
             row.parameter: {
                 "median": float(f"{row['median']:.4g}"),

@@ -61,8 +61,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     A regional scenario (a file with ``countries:``) runs the regional model instead.
     """
+    from calibration.scenario_inputs import changed_note
     from experiments.replaced_values import run_changes
-    from experiments.run_params import replicate_params
+    from experiments.run_params import params_file, replicate_params
 
     check_consecutive_seeds(args.seed, args.replicates)
     if is_regional_file(args.scenario):
@@ -74,6 +75,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     changes = run_changes(args.scenario, scenario, params[0] if params else {}, source)
     if changes:
         print(changes)
+    posterior = params_file(args.params)
+    edited = changed_note(posterior, (scenario.country,)) if posterior else None
+    if edited:
+        print(edited)
     with output_folder(args.out, kind="run"), runaway_names(args.scenario):
         note_first_compile()
         return _run_and_write(args, scenario, params, source)

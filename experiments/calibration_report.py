@@ -37,6 +37,7 @@ from calibration.posterior import (
     posterior_summary,
 )
 from calibration.priors import PRIORS, load_priors
+from calibration.scenario_inputs import KEY as INPUTS_KEY
 from calibration.simulator import SCENARIO_FILES
 from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from model import OUTPUT_COLUMNS, load_scenario
@@ -284,7 +285,9 @@ def _meta_section() -> str:
     meta = read_yaml_mapping(summary) if summary.exists() else {}
     # Everything the summary says about how the posterior was made (its parameters'
     # medians and intervals are in the identification table below).
-    return "\n".join(f"- {k}: {v}" for k, v in meta.items() if k not in ("parameters", "targets"))
+    # The scenario inputs' fingerprints are for the checks (calibration.scenario_inputs).
+    shown = {k: v for k, v in meta.items() if k not in ("parameters", "targets", INPUTS_KEY)}
+    return "\n".join(f"- {k}: {v}" for k, v in shown.items())
 
 
 def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path) -> str:

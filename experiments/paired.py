@@ -33,6 +33,7 @@ from calibration.posterior import (
     draw_posterior,
     missing_posterior,
 )
+from calibration.scenario_inputs import changed_note
 from model import OUTPUT_COLUMNS, ScenarioError
 
 from .changes import dated_experiment_changes
@@ -341,4 +342,5 @@ def describe(experiment: Experiment, posterior: str | Path) -> str:
     ]
     for name in experiment.counterfactuals:
         lines.append(f"  {name}: {', '.join(dated_experiment_changes(experiment, name))}")
-    return "\n".join(lines)
+    note = changed_note(Path(posterior), (base.country,)) if spec.params == "posterior" else None
+    return "\n".join(lines + ([note] if note else []))

@@ -227,6 +227,17 @@ class Scenario(Strict):
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def inputs_fingerprint(self) -> str:
+        """Return a SHA-256 of what a run reads: the fingerprint without the prose.
+
+        Source notes, units, the description and the scenario's name change no run, so a
+        reworded source keeps it; every number, year, name of a donor or shock (their
+        draws are keyed by name) and choice of interpolation changes it.
+        """
+        data = _without_prose(self.model_dump(mode="json"))
+        data.pop("name")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
     def with_params(self, params: dict[str, float] | None) -> Scenario:
         """Return a copy with behavioural parameters or country inputs overridden.
 
@@ -267,6 +278,18 @@ class Scenario(Strict):
         except ValidationError as exc:
             field, msg = first_error(exc, data)
             raise ScenarioError("params", field, msg) from None
+
+
+# Fields that only explain a number: a run never reads them.
+PROSE_FIELDS = frozenset({"source", "unit", "description", "years_source"})
+
+
+def _without_prose(value):
+    if isinstance(value, dict):
+        return {k: _without_prose(v) for k, v in value.items() if k not in PROSE_FIELDS}
+    if isinstance(value, list):
+        return [_without_prose(v) for v in value]
+    return value
 
 
 def checked_scenario(scenario: Scenario) -> Scenario:
