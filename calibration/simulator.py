@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyabc
 
-from model import COUNTRIES, Scenario, ScenarioError, load_scenario
+from model import COUNTRIES, RunawayError, Scenario, load_scenario
 from model.fastpath import CompiledRun
 
 from .compare import run_value, target_error
@@ -90,7 +90,7 @@ class Simulator(pyabc.IntegratedModel):
             for year, due in self.checkpoints[country]:
                 try:
                     model.run_for(year - model.year)
-                except ScenarioError:
+                except RunawayError:
                     yield None
                     break
                 yield [(t, run_value(model.columns, t)) for t in due]

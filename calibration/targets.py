@@ -39,7 +39,7 @@ from model.config_files import (
 from model.input_errors import error_message, field_path, first_error, leading_error
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
-# Official counts compared with the model but never fitted (``load_unfitted``).
+# Official figures compared with the model but never fitted (``load_unfitted``).
 DEFAULT_UNFITTED = Path(__file__).with_name("external_unfitted.yaml")
 Kind = Literal["point", "at_least", "at_most", "range"]
 
@@ -304,7 +304,7 @@ def load_target_file(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
 
 
 def load_unfitted(path: str | Path = DEFAULT_UNFITTED) -> list[Target]:
-    """Load the official counts that are compared with the model and never fitted.
+    """Load the official figures that are compared with the model and never fitted.
 
     Every entry is an external figure (source, date, definition) of group ``unfitted``; a
     targets file may hold none of them (``load_target_file``), so no calibration reads them.

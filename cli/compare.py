@@ -3,7 +3,7 @@
 Every source is checked before any scenario runs or any file is written: a folder another
 command wrote, a scenario or folder whose years leave out a figure, a run table a target
 cannot read, a scenario whose calibrated values the parameters would replace. The table
-and its verdicts are ``calibration.compare``'s; the official counts never fitted are
+and its verdicts are ``calibration.compare``'s; the official figures never fitted are
 compared beside them (``experiments.runs.compare_unfitted``).
 """
 
@@ -137,7 +137,7 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
         load_target_file(args.targets)
     except ScenarioError as exc:
         raise ScenarioError(exc.file, exc.field or "--targets", exc.message) from None
-    # Read after the runs for their table of official counts: checked before them.
+    # Read after the runs for their table of official figures: checked before them.
     load_unfitted()
     plan = []
     for source in args.sources:

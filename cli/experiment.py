@@ -154,7 +154,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     refuse_missing_posterior(args.posterior)
     # Refuses a folder of another command's outputs (its manifest says whose) before any
     # run; ``run_sensitivity`` refuses one of the other method's.
-    with output_folder(args.out, kind="sensitivity analysis"):
+    with output_folder(args.out, kind="sensitivity analysis"), runaway_names(args.scenario):
         run_sensitivity(
             method=args.method,
             samples=args.samples,

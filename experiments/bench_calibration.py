@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from model import Scenario, ScenarioError, simulate
+from model import RunawayError, Scenario, simulate
 from model.fastpath import run_many
 
 ENGINES = ("compiled", "numpy")
@@ -50,7 +50,7 @@ def _run(scenario: Scenario, seed: int, engine: str) -> int:
     """Run once without agents; return its NGO-years (0 if the register ran away)."""
     try:
         return int(simulate(scenario, seed=seed, agents=False, engine=engine)["registered"].sum())
-    except ScenarioError:
+    except RunawayError:
         return 0
 
 

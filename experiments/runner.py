@@ -25,7 +25,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from calibration.scheduler import FLAG, LOST_SCHEDULER, open_client
-from model import Scenario, ScenarioError, simulate
+from model import RunawayError, Scenario, ScenarioError, simulate
 from model.code import model_fingerprint
 from model.config_files import is_whole
 from model.limits import MAX_SEED, MAX_WORKERS
@@ -54,7 +54,14 @@ class RunTask:
 def run_task(task: RunTask) -> pd.DataFrame:
     """Run one task and return its yearly table with the task's tags as columns."""
     scenario = task.scenario.with_params(task.params) if task.params else task.scenario
-    frame = simulate(scenario, seed=task.seed, agents=task.agents)
+    try:
+        frame = simulate(scenario, seed=task.seed, agents=task.agents)
+    except RunawayError as exc:
+        if "scenario" not in task.tags:
+            raise
+        # An experiment's run: named by its entry in the experiment file, since a
+        # counterfactual of levers keeps its baseline's scenario name.
+        raise RunawayError(task.tags["scenario"], exc.field, exc.message) from None
     for key, value in task.tags.items():
         frame[key] = value
     return frame

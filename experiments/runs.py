@@ -38,7 +38,7 @@ from model.config_files import read_yaml_mapping
 from .manifests import read_manifest
 from .runner import RunTask, map_runs, replicate_seeds, run_task
 
-# The comparison with the official counts the calibration never saw (``compare_unfitted``).
+# The comparison with the official figures the calibration never saw (``compare_unfitted``).
 UNFITTED_CSV = "unfitted.csv"
 # A run folder's files by the command that writes them. Writing a run makes the files a
 # comparison or a run of the other kind left in the folder describe a run that is gone,
@@ -273,7 +273,7 @@ def check_numbers(frame: pd.DataFrame, columns, table: Path) -> None:
 def compare_unfitted(
     runs: dict[str, pd.DataFrame], sources: dict[str, Path] | None = None
 ) -> pd.DataFrame:
-    """Compare each country's table with the official counts never fitted that it spans.
+    """Compare each country's table with the official figures never fitted that it spans.
 
     ``calibration/external_unfitted.yaml``: figures the calibration never saw, so a check
     of the model against what it was not fitted to (``docs/targets.md``).

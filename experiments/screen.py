@@ -9,7 +9,7 @@ tolerance unit moves no figure by as much as its tolerance and is fixed at its d
 value in ``scenarios/behaviour.yaml`` rather than calibrated (``docs/calibration.md``).
 
 All countries run with one seed (common random numbers across points). A parameter set
-whose register runs away (``ScenarioError``) scores ``ERROR_CAP`` on every target.
+whose register runs away (``RunawayError``) scores ``ERROR_CAP`` on every target.
 
 Run: ``python -m experiments.screen [--trajectories 8] [--workers 2] [--out FILE]``.
 """
@@ -28,7 +28,7 @@ from calibration.compare import statistic, target_error
 from calibration.priors import PRIORS, load_priors
 from calibration.simulator import SCENARIO_FILES
 from calibration.targets import load_targets
-from model import ScenarioError, load_scenario, simulate
+from model import RunawayError, ScenarioError, load_scenario, simulate
 
 from .runner import map_runs
 
@@ -43,12 +43,11 @@ SEED = 11
 def target_errors(values: dict[str, float]) -> list[float]:
     """Return every target's error (tolerance units, capped) for one parameter set."""
     targets = load_targets()
+    # A refused value is the user's error; only a register that runs away scores the cap.
+    scenarios = {c: load_scenario(f, values) for c, f in SCENARIO_FILES.items()}
     try:
-        frames = {
-            c: simulate(load_scenario(f, values), seed=SEED, agents=False)
-            for c, f in SCENARIO_FILES.items()
-        }
-    except ScenarioError:
+        frames = {c: simulate(s, seed=SEED, agents=False) for c, s in scenarios.items()}
+    except RunawayError:
         return [ERROR_CAP] * len(targets)
     errors = []
     for t in targets:

@@ -4,7 +4,8 @@ Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and The
 Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS 4(6).
 """
 
-from .config_files import RunawayError, ScenarioError, runaway_names
+from .config_files import ScenarioError
+from .founding import RunawayError, runaway_names
 from .metrics import COLUMN_DOCS, OUTPUT_COLUMNS
 from .model import NGOModel, simulate
 from .parameters import Behaviour

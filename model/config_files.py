@@ -15,8 +15,6 @@ import numbers
 import os
 import re
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,28 +72,6 @@ class ScenarioError(ValueError):
         # A run in a worker process can raise it; the default pickling would call
         # __init__ with the one formatted message and fail in the parent.
         return type(self), (self.file, self.field, self.message)
-
-
-class RunawayError(ScenarioError):
-    """A register that ran away in a run, raised naming the scenario's ``name``.
-
-    A run holds no file name (the same scenario may come from a file, a copy with other
-    parameters or a counterfactual's levers); a caller that read the file names it
-    instead (``in_file``).
-    """
-
-    def in_file(self, path: str | Path) -> ScenarioError:
-        """Return the same error naming ``path``, with the scenario's name in the message."""
-        return ScenarioError(path, self.field, f"{self.message} (scenario '{self.file}')")
-
-
-@contextmanager
-def runaway_names(path: str | Path) -> Iterator[None]:
-    """Name ``path`` in the error of a register that runs away in the runs inside."""
-    try:
-        yield
-    except RunawayError as exc:
-        raise exc.in_file(path) from None
 
 
 class OtherKindError(ScenarioError):

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from . import founding, year_loop
-from .config_files import ScenarioError
 from .engines import (
     CompiledRules,
     Domestic,
@@ -29,6 +28,7 @@ from .engines import (
     raise_probability,
     year_end,
 )
+from .founding import RunawayError
 from .metrics import ECOLOGY, OUTPUT_COLUMNS
 from .population import (
     DORMANT,
@@ -247,7 +247,7 @@ class CompiledRun:
 
         Raises:
             ValueError: past the scenario's end year, after simulating the years up to it.
-            ScenarioError: where the register runs away (``founding.registrations``).
+            RunawayError: where the register runs away (``founding.registrations``).
         """
         start, end = self.config.start_year, self.config.end_year
         beyond = self.year + years > end
@@ -327,6 +327,6 @@ def run_many(tasks: list[tuple[Scenario, int]]) -> list[pd.DataFrame | None]:
     for scenario, seed in tasks:
         try:
             tables.append(run_compiled(scenario, seed))
-        except ScenarioError:
+        except RunawayError:
             tables.append(None)
     return tables

@@ -1,5 +1,8 @@
 """How many NGOs are founded each year, and in which fields: pure functions of what founders see.
 
+A year that calls for more foundings than the model allows stops the run with a
+``RunawayError``, which a caller that read the scenario's file names (``runaway_names``).
+
 Source: organisational ecology's density dependence (Hannan and Carroll 1992), the "NGO
 scramble" for donor money (Cooley and Ron 2002), and Jaysanov (2023), CAJOTAS 4(6), for the
 founding waves that followed donor money in Central Asia. Equations and parameters:
@@ -11,11 +14,13 @@ against its definition here (``tests/test_year_loop.py``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
-from .config_files import RunawayError
+from .config_files import ScenarioError
 from .population import ID_STRIDE
 from .rng import poisson_quantile
 from .scenario import MAX_NGOS
@@ -128,6 +133,28 @@ def sector_probabilities(
     if money <= 0:
         return civic
     return (1 - pull) * civic + pull * mix / money
+
+
+class RunawayError(ScenarioError):
+    """A register that ran away in a run, raised naming the scenario's ``name``.
+
+    A run holds no file name (the same scenario may come from a file, a copy with other
+    parameters or a counterfactual's levers); a caller that read the file names it
+    instead (``in_file``).
+    """
+
+    def in_file(self, path: str | Path) -> ScenarioError:
+        """Return the same error naming ``path``, with the scenario's name in the message."""
+        return ScenarioError(path, self.field, f"{self.message} (scenario '{self.file}')")
+
+
+@contextmanager
+def runaway_names(path: str | Path) -> Iterator[None]:
+    """Name ``path`` in the error of a register that runs away in the runs inside."""
+    try:
+        yield
+    except RunawayError as exc:
+        raise exc.in_file(path) from None
 
 
 def registrations(scenario: str, year: int, lam: float, u: float) -> int:

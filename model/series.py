@@ -107,7 +107,7 @@ class ShareSeries(Series):
 
 # The highest over the lowest value of a price index (`usd_cpi`): US consumer prices rose
 # about 31-fold from 1913 to 2023 (BLS CPI-U 9.9 to 304.7), so a factor of 1,000 between
-# two years of a scenario is a typo (an index of 1e-300 gave incomes of 1e306 dollars).
+# two years of a scenario is a typo (an index of 1e-300 gave domestic incomes of 2e306 dollars).
 MAX_PRICE_RATIO = 1_000
 
 

@@ -17,7 +17,7 @@ from calibration.compare import (
     statistic,
     target_error,
 )
-from calibration.targets import Target
+from calibration.targets import Target, load_targets, load_unfitted
 from experiments.calibration_report import coverage_table, verdict_table
 from experiments.heldback_trainings import spread_section
 from experiments.regional_calibration import country_lines
@@ -341,3 +341,13 @@ def test_the_held_back_spread_says_undefined_where_no_training_gives_a_value():
     assert "medians from undefined to undefined; the logistic curve +10.0%" in spread_section(
         row, 1, 10
     )
+
+
+def test_a_reported_figure_is_written_with_every_digit_of_a_whole_number():
+    unfitted = {t.id: t for t in load_unfitted()}
+    assert unfitted["kz_state_grants_2022_icnl"].reported == ">=16716150000"
+    assert unfitted["kz_state_funding_total_icnl"].reported == ">=140000000000"
+    targets = {t.id: t for t in load_targets()}
+    assert targets["kg_share_ecology_2011_2023"].reported == "0.144"
+    assert targets["kg_share_income_foreign_today"].reported == "0.533-0.65"
+    assert targets["kg_registered_2010"].reported == "18341"

@@ -287,7 +287,9 @@ def test_a_runaway_counterfactual_names_the_experiment_file(
     assert status == 2, err
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"ngo-abm: error: {experiment}: year 1991: "), err
-    assert last.endswith("(above 1,000,000): check budgets and rates (scenario 'Flooded')"), err
+    # Named by its entry in the experiment file (a counterfactual of levers keeps the
+    # baseline's scenario name).
+    assert last.endswith("(above 1,000,000): check budgets and rates (scenario 'flooded')"), err
     assert "Traceback" not in err
 
 

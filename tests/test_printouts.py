@@ -1,6 +1,6 @@
 """What the commands print, as a reader of their output needs it (session 39's walk-through).
 
-Reported whole numbers without a trailing ``.0``; the official counts never fitted in the
+Reported whole numbers without a trailing ``.0``; the official figures never fitted in the
 countries' order of the table above them; a regional experiment's money in the unit
 ``summary.csv`` gives; a run's changes with each series' first year of a different value
 and a changed end year; a lever's change dated too; a missing posterior named for

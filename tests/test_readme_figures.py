@@ -89,9 +89,10 @@ def test_the_held_back_forecasts_of_the_kyrgyz_floors_are_the_reports():
     assert len(floors) == 5 and (floors.model_median_error == 0).all()
     missed = floors[floors.logistic_error != 0]
     assert list(missed.index) == ["kg_registered_2023_icnl"]
+    assert abs(missed.logistic_error.iloc[0]) <= 0.10
     stated = (
         "The held-back forecast meets all five of ICNL's Kyrgyz register floors after 2010, "
-        "where the logistic curve misses that of 2023 (over 23,700) by "
-        f"{_percent(missed.logistic_error.iloc[0])}"
+        "where the logistic curve falls short of that of 2023 (over 23,700) by "
+        f"{_percent(missed.logistic_error.iloc[0])}, within its 10% tolerance"
     )
     assert stated in README

@@ -270,15 +270,15 @@ def test_regional_donors_move_the_share_mobility_of_what_they_withhold(year):
 # Closures and openness in the full model -------------------------------------------------
 
 
-def ties_of(model: RegionalModel, country: str) -> pd.Series:
-    frame = model.results()
-    return frame[frame.country == country].set_index("year").cross_border_ties
-
-
-def test_a_full_closure_of_uzbekistan_keeps_it_tieless_until_its_opening():
-    uz = ties_of(regional_run(**NO_FEEDBACK, uzbek_closure_strength=1.0), "uzbekistan")
-    assert (uz.loc[:2016] == 0).all()
-    assert uz.loc[2023] > 0
+def test_a_full_closure_of_uzbekistan_forms_no_tie_from_1999_until_its_opening():
+    frame = regional_run(**NO_FEEDBACK, uzbek_closure_strength=1.0).results()
+    uz = frame[frame.country == "uzbekistan"].set_index("year")
+    # Open in the 1990s (the closure dates from the Tashkent bombings of 1999).
+    assert uz.ties_formed.loc[:1998].sum() > 0 and uz.cross_border_ties.loc[1998] > 0
+    # Closed: no tie forms, the earlier ones lapse, so the count never rises.
+    assert (uz.ties_formed.loc[1999:2016] == 0).all()
+    assert (uz.cross_border_ties.loc[1998:2016].diff().dropna() <= 0).all()
+    assert uz.ties_formed.loc[2017:].sum() > 0 and uz.cross_border_ties.loc[2023] > 0
 
 
 def test_a_full_closure_after_osh_forms_no_tie_while_it_holds():

@@ -1,7 +1,8 @@
 """The article's regional story as patterns of the regional model (``model.regional``).
 
-The story's patterns (``calibration.regional_patterns``) are checked on a small posterior
-predictive run: draws of the committed regional posterior, new seeds, the median over runs.
+The story's patterns (``calibration.regional_patterns``) are checked on a posterior
+predictive run of the report's size: draws of the committed regional posterior, new seeds,
+the median over runs.
 Counterfactual patterns are paired on the same seeds. Source: Jaysanov (2023) on regional
 cooperation; each test quotes the passage it checks.
 """
@@ -15,12 +16,17 @@ import pandas as pd
 from test_regional import REGIONAL, SEED, country_params
 
 from calibration.regional_patterns import median_pattern_values, pattern_inputs
+from experiments.regional_calibration import PREDICTIVE_DRAWS
 from experiments.regional_runs import regional_replicate_params, run_region_replicates
 from experiments.runner import replicate_seeds
 from model.regional import simulate_region
 from model.regional_files import load_region
 
-STORY_RUNS = 5
+# The report's own posterior predictive size. The fitted pattern (the fields of today's
+# ties) holds in about half of single runs (21 and 22 of 40 under the regional posteriors
+# of sessions 45 and 46), so the median of 5 runs was a coin toss: it held under the
+# first and not under the second, while its median over 10, 20 and 40 runs holds under both.
+STORY_RUNS = PREDICTIVE_DRAWS
 
 
 def test_uzbekistan_staying_closed_costs_the_region_ties_after_2016():
@@ -74,7 +80,7 @@ def story_inputs() -> tuple:
 
 
 def story() -> dict[str, bool]:
-    """Whether each pattern holds in the median of the small posterior predictive run."""
+    """Whether each pattern holds in the median of the posterior predictive run."""
     return median_pattern_values(list(story_inputs()))
 
 
