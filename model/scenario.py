@@ -231,8 +231,8 @@ class Scenario(Strict):
         """Return a SHA-256 of what a run reads: the fingerprint without the prose.
 
         Source notes, units, the description and the scenario's name change no run, so a
-        reworded source keeps it; every number, year, name of a donor or shock (their
-        draws are keyed by name) and choice of interpolation changes it.
+        reworded source keeps it; every number, year, name of a donor or shock (a donor's
+        draws are keyed by its name) and choice of interpolation changes it.
         """
         data = _without_prose(self.model_dump(mode="json"))
         data.pop("name")
