@@ -48,7 +48,7 @@ def changed_countries(summary: Path, countries: tuple[str, ...] | None = None) -
 
 def changed_note(posterior: Path, countries: tuple[str, ...]) -> str | None:
     """Return a note if a run with ``posterior``'s parameters meets edited country files."""
-    changed = changed_countries(posterior.with_name(summary_name(posterior)), countries)
+    changed = changed_countries(summary_path(posterior), countries)
     if not changed:
         return None
     files = ", ".join(SCENARIO_FILES[c].name for c in changed)
@@ -59,10 +59,15 @@ def changed_note(posterior: Path, countries: tuple[str, ...]) -> str | None:
     )
 
 
-def summary_name(posterior: Path) -> str:
-    """Return the name of a posterior's summary file (``calibrated.yaml`` beside it).
+def summary_path(posterior: Path) -> Path:
+    """Return the summary ``ngo-abm calibrate`` wrote beside a posterior.
 
-    ``holdout_posterior.parquet`` has ``holdout_calibrated.yaml``, as ``calibrate`` writes.
+    ``calibrate --posterior X.parquet`` writes ``X.yaml``; the committed posteriors and
+    ``--db D`` write ``<stem>calibrated.yaml`` beside ``<stem>posterior.parquet``
+    (``cli.calibrate.posterior_paths``). The first that exists, else the second's name.
     """
+    beside = posterior.with_suffix(".yaml")
+    if beside.exists():
+        return beside
     stem = posterior.name.removesuffix("posterior.parquet")
-    return f"{stem}calibrated.yaml"
+    return posterior.with_name(f"{stem}calibrated.yaml")

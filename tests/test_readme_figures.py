@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from calibration.compare import compare, within_tolerance
-from calibration.targets import load_targets
+from calibration.targets import load_targets, load_unfitted
 from experiments.run_params import replicate_params
 from experiments.runs import run_replicates
 from model import load_scenario
@@ -89,10 +89,11 @@ def test_the_held_back_forecasts_of_the_kyrgyz_floors_are_the_reports():
     assert len(floors) == 5 and (floors.model_median_error == 0).all()
     missed = floors[floors.logistic_error != 0]
     assert list(missed.index) == ["kg_registered_2023_icnl"]
-    assert abs(missed.logistic_error.iloc[0]) <= 0.10
+    tolerance = {t.id: t for t in load_unfitted()}["kg_registered_2023_icnl"].tolerance
+    assert abs(missed.logistic_error.iloc[0]) <= tolerance
     stated = (
         "The held-back forecast meets all five of ICNL's Kyrgyz register floors after 2010, "
         "where the logistic curve falls short of that of 2023 (over 23,700) by "
-        f"{_percent(missed.logistic_error.iloc[0])}, within its 10% tolerance"
+        f"{_percent(missed.logistic_error.iloc[0])}, within its {tolerance:.0%} tolerance"
     )
     assert stated in README

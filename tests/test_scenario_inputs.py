@@ -16,6 +16,7 @@ from calibration.scenario_inputs import (
     changed_note,
     current_inputs,
     recorded_inputs,
+    summary_path,
 )
 from cli.main import main
 from model import load_scenario
@@ -84,3 +85,20 @@ def test_a_summary_without_the_record_compares_nothing(tmp_path):
     summary.write_text(yaml.safe_dump({"method": "npe"}), encoding="utf-8")
     assert recorded_inputs(summary) == {} and changed_countries(summary) == []
     assert recorded_inputs(tmp_path / "absent.yaml") == {}
+
+
+@pytest.mark.parametrize(
+    ("posterior", "written", "found"),
+    [
+        ("posterior.parquet", "calibrated.yaml", "calibrated.yaml"),
+        ("holdout_posterior.parquet", "holdout_calibrated.yaml", "holdout_calibrated.yaml"),
+        ("scratch_posterior.parquet", "scratch_calibrated.yaml", "scratch_calibrated.yaml"),
+        ("mine.parquet", "mine.yaml", "mine.yaml"),
+        ("x_posterior.parquet", "x_posterior.yaml", "x_posterior.yaml"),
+    ],
+)
+def test_the_summary_is_found_where_calibrate_writes_it(tmp_path, posterior, written, found):
+    # `calibrate --posterior X.parquet` writes X.yaml; the committed posteriors and `--db`
+    # write <stem>calibrated.yaml (cli.calibrate.posterior_paths).
+    (tmp_path / written).write_text(yaml.safe_dump({KEY: {}}), encoding="utf-8")
+    assert summary_path(tmp_path / posterior) == tmp_path / found
