@@ -21,7 +21,7 @@ from model.config_files import read_yaml_mapping
 from model.levers import apply_levers
 from model.limits import MIN_YEAR
 from model.mechanisms import MECHANISMS
-from model.scenario import Donor, NeighbourRevolution, Shock, YearFact
+from model.scenario import Donor, NeighbourRevolution, Shock, YearFact, without_keys
 from model.series import Series
 
 if TYPE_CHECKING:  # the regional layer is imported only where it runs
@@ -35,6 +35,8 @@ LEVERS = "levers: "
 REGIONAL_OUTPUT_YEARS = ("report_years", "network_years")
 # Fields that name, span or source a scenario rather than describe a policy.
 DESCRIPTIVE_FIELDS = ("name", "description", "end_year", "years_source")
+# Source notes, wherever they stand: a changed note changes no input.
+SOURCES = frozenset({"source"})
 
 
 def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
@@ -48,7 +50,7 @@ def scenario_changes(baseline: Scenario, other: Scenario) -> list[str]:
     for field in DESCRIPTIVE_FIELDS:
         a.pop(field, None)
         b.pop(field, None)
-    changes = _diff(_without_sources(a), _without_sources(b), "")
+    changes = _diff(without_keys(a, SOURCES), without_keys(b, SOURCES), "")
     before, after = (math.fsum(d.weight.value for d in s.donors) for s in (baseline, other))
     if not math.isclose(before, after):
         # Each donor's money is its weight over all the donors' (docs/experiments.md).
@@ -305,7 +307,7 @@ def _region_diff(baseline: Region, other: Region, in_run: bool) -> list[str]:
     """Return ``region_changes`` (the files' values) or ``region_changes_in_run``."""
     exclude = {"name", "description"} | ({"parameters", "fixed"} if in_run else set())
     a, b = (
-        _without_sources(r.spec.model_dump(mode="json", exclude=exclude))
+        without_keys(r.spec.model_dump(mode="json", exclude=exclude), SOURCES)
         | ({"parameters": r.params} if in_run else {})
         for r in (baseline, other)
     )
@@ -319,14 +321,6 @@ def _region_diff(baseline: Region, other: Region, in_run: bool) -> list[str]:
             found = scenario_changes(baseline.countries[country], scenario)
             changes += [f"{country}.{change}" for change in found]
     return changes
-
-
-def _without_sources(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_sources(v) for k, v in value.items() if k != "source"}
-    if isinstance(value, list):
-        return [_without_sources(v) for v in value]
-    return value
 
 
 def _diff(a: Any, b: Any, path: str) -> list[str]:

@@ -234,7 +234,7 @@ class Scenario(Strict):
         reworded source keeps it; every number, year, name of a donor or shock (a donor's
         draws are keyed by its name) and choice of interpolation changes it.
         """
-        data = _without_prose(self.model_dump(mode="json"))
+        data = without_keys(self.model_dump(mode="json"), PROSE_FIELDS)
         data.pop("name")
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -284,11 +284,12 @@ class Scenario(Strict):
 PROSE_FIELDS = frozenset({"source", "unit", "description", "years_source"})
 
 
-def _without_prose(value):
+def without_keys(value, keys: frozenset[str]):
+    """Return a dumped model (mappings, lists) without the entries named ``keys``, at any depth."""
     if isinstance(value, dict):
-        return {k: _without_prose(v) for k, v in value.items() if k not in PROSE_FIELDS}
+        return {k: without_keys(v, keys) for k, v in value.items() if k not in keys}
     if isinstance(value, list):
-        return [_without_prose(v) for v in value]
+        return [without_keys(v, keys) for v in value]
     return value
 
 
