@@ -44,6 +44,8 @@ from .atomic import write_atomic, write_text_atomic
 from .posterior import WEIGHT, effective_sample_size, posterior_summary
 from .priors import PRIORS, PriorSpec, load_priors, model_values, pyabc_prior, sampled_name
 from .proposal import CollapsedPopulation, StudentTProposal
+from .scenario_inputs import KEY as INPUTS_KEY
+from .scenario_inputs import current_inputs
 from .simulator import Simulator, TargetDistance
 from .targets import DEFAULT_TARGETS, HOLDOUT_LAST_YEAR, Target, load_targets
 
@@ -343,6 +345,9 @@ def export_posterior(
             }
             for _, row in summary.iterrows()
         },
+        # The inputs as they are at export, which follows the run (``calibrate run``): an
+        # export of an older history (``calibrate export``) after an edit records the edit.
+        INPUTS_KEY: current_inputs(),
     }
     text = yaml.safe_dump(doc, sort_keys=False)
     summary_yaml.parent.mkdir(parents=True, exist_ok=True)

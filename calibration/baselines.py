@@ -184,12 +184,13 @@ def baseline_forecasts(
     for target in held:
         points = register_points(targets, target.country, last_year)
         points.update({a.year: a.registered for a in anchors.get(target.country, [])})
-        curves = fit_curves(points) if _is_register_count(target) else {}
+        curves = fit_curves(points) if is_register_count(target) else {}
         out[target.id] = {
             name: forecast(curves[name], target) if name in curves else math.nan for name in CURVES
         }
     return out
 
 
-def _is_register_count(target: Target) -> bool:
+def is_register_count(target: Target) -> bool:
+    """Return whether the target is a register count or a ratio of two (no denominator)."""
     return target.column == "registered" and target.denominator is None

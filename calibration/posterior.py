@@ -23,6 +23,19 @@ DEFAULT_POSTERIOR = Path(__file__).with_name("posterior.parquet")
 WEIGHT = "weight"
 
 
+def summary_named(posterior: Path, given: bool) -> Path:
+    """Return the summary ``ngo-abm calibrate`` writes beside a posterior table.
+
+    A table named on the command line (``given``: ``--posterior X.parquet``) has
+    ``X.yaml``; the committed tables and those beside a database
+    (``<stem>posterior.parquet``) have ``<stem>calibrated.yaml``.
+    """
+    if given:
+        return posterior.with_suffix(".yaml")
+    stem = posterior.name.removesuffix("posterior.parquet")
+    return posterior.with_name(f"{stem}calibrated.yaml")
+
+
 def has_posterior(path: str | Path = DEFAULT_POSTERIOR) -> bool:
     """Return whether a posterior file exists."""
     return Path(path).exists()

@@ -1,7 +1,8 @@
 """The country scenarios' inputs a calibration was fitted to, recorded beside its posterior.
 
 A posterior is fitted to the inputs of the committed country files
-(``calibration.simulator.SCENARIO_FILES``). ``ngo-abm calibrate npe`` records each file's
+(``calibration.simulator.SCENARIO_FILES``). ``ngo-abm calibrate npe`` (and the export of an
+ABC-SMC history, ``calibrate run`` and ``calibrate export``) records each file's
 ``Scenario.inputs_fingerprint`` (every number, year and name a run reads; not the prose
 of its sources) under ``scenario_inputs`` in the posterior's summary
 (``calibrated.yaml``), so that a committed file edited in place afterwards is seen: a run
@@ -17,6 +18,7 @@ from pathlib import Path
 from model import load_scenario
 from model.config_files import read_yaml_mapping
 
+from .posterior import summary_named
 from .simulator import SCENARIO_FILES
 
 KEY = "scenario_inputs"
@@ -62,12 +64,8 @@ def changed_note(posterior: Path, countries: tuple[str, ...]) -> str | None:
 def summary_path(posterior: Path) -> Path:
     """Return the summary ``ngo-abm calibrate`` wrote beside a posterior.
 
-    ``calibrate --posterior X.parquet`` writes ``X.yaml``; the committed posteriors and
-    ``--db D`` write ``<stem>calibrated.yaml`` beside ``<stem>posterior.parquet``
-    (``cli.calibrate.posterior_paths``). The first that exists, else the second's name.
+    Either name ``summary_named`` gives (``cli.calibrate.posterior_paths`` writes one of
+    them): ``X.yaml`` if it exists, else ``<stem>calibrated.yaml``.
     """
-    beside = posterior.with_suffix(".yaml")
-    if beside.exists():
-        return beside
-    stem = posterior.name.removesuffix("posterior.parquet")
-    return posterior.with_name(f"{stem}calibrated.yaml")
+    beside = summary_named(posterior, given=True)
+    return beside if beside.exists() else summary_named(posterior, given=False)

@@ -33,6 +33,7 @@ from model.config_files import (
     OtherKindError,
     Year,
     is_whole,
+    kind_keys,
     read_yaml_mapping,
     refuse_other_kind,
 )
@@ -335,14 +336,10 @@ def _refuse_unfitted(path: Path, parsed: TargetFile) -> None:
             raise ScenarioError(path, f"targets.{t.id}.group", message)
 
 
-# The keys that mark a scenario, regional scenario or experiment file (those of
-# model.config_files' table of kinds but ``parameters:``, which priors files have too).
-_OTHER_KINDS = ("countries", "baseline", "counterfactuals", "mechanisms", "country", "extends")
-
-
 def _validated(path: Path) -> TargetFile:
     data = read_yaml_mapping(path)
-    refuse_other_kind(path, data, _OTHER_KINDS, "a targets file")
+    # Every other kind's key but ``parameters:``, which priors files have too.
+    refuse_other_kind(path, data, kind_keys("parameters"), "a targets file")
     try:
         return TargetFile.model_validate(data)
     except ValidationError as exc:

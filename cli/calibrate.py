@@ -29,24 +29,23 @@ from .main import UsageError
 
 
 def _committed_paths(holdout: bool) -> tuple[Path, Path]:
-    from calibration.posterior import DEFAULT_POSTERIOR
+    from calibration.posterior import DEFAULT_POSTERIOR, summary_named
 
-    folder = DEFAULT_POSTERIOR.parent
-    stem = "holdout_" if holdout else ""
-    return folder / f"{stem}posterior.parquet", folder / f"{stem}calibrated.yaml"
+    parquet = DEFAULT_POSTERIOR.with_name(f"{'holdout_' if holdout else ''}posterior.parquet")
+    return parquet, summary_named(parquet, given=False)
 
 
 def posterior_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     """Return where the posterior table and its summary go (see the module's docstring)."""
+    from calibration.posterior import summary_named
+
     if args.posterior:
         if args.posterior.suffix != ".parquet":
             raise UsageError(f"--posterior {args.posterior}: must end in .parquet")
-        return args.posterior, args.posterior.with_suffix(".yaml")
+        return args.posterior, summary_named(args.posterior, given=True)
     if args.db:
-        stem = args.db.stem
-        return args.db.with_name(f"{stem}_posterior.parquet"), args.db.with_name(
-            f"{stem}_calibrated.yaml"
-        )
+        parquet = args.db.with_name(f"{args.db.stem}_posterior.parquet")
+        return parquet, summary_named(parquet, given=False)
     return _committed_paths(args.holdout)
 
 

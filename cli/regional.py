@@ -25,6 +25,7 @@ from .main import note_first_compile
 
 def cmd_run_region(args: argparse.Namespace) -> int:
     """Run a regional scenario's replicates and write the regional run folder."""
+    from experiments.regional_calibration import changed_note
     from experiments.regional_runs import (
         regional_manifest,
         regional_params_file,
@@ -43,6 +44,10 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     changes = run_changes(args.scenario, region, params[0] if params else {}, source)
     if changes:
         print(changes)
+    posterior = regional_params_file(args.params)
+    edited = changed_note(posterior)
+    if edited:
+        print(edited)
     with output_folder(args.out, kind="run"), runaway_names(args.scenario):
         note_first_compile()
         started = time.perf_counter()
@@ -50,7 +55,6 @@ def cmd_run_region(args: argparse.Namespace) -> int:
             region, args.seed, args.replicates, params, args.workers, args.replicates > 1
         )
         wall = time.perf_counter() - started
-        posterior = regional_params_file(args.params)
         manifest = regional_manifest(region, seeds, wall, params, source, posterior)
         out = write_regional_run(args.out, tables, manifest)
     print(

@@ -18,7 +18,6 @@ from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.atomic import write_atomic
 from calibration.baselines import CURVES, baseline_forecasts, load_anchors
 from calibration.compare import (
-    UNDEFINED,
     compare,
     relative_error,
     signed_percent,
@@ -43,7 +42,9 @@ from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from model import OUTPUT_COLUMNS, load_scenario
 from model.config_files import read_yaml_mapping
 
+from .forecast_drivers import DRIVERS_NOTE, forecast_drivers
 from .identification import RIDGE_R2, load_screen, unidentified_table
+from .markdown import cell, markdown_table
 from .runner import RunTask, map_runs, run_task
 
 REPORT_DIR = DEFAULT_POSTERIOR.parent / "report"
@@ -155,23 +156,6 @@ def _ess_warning(posterior: pd.DataFrame) -> str:
     )
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """Return a frame as a Markdown table."""
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in frame.iterrows():
-        lines.append("| " + " | ".join(_cell(row[c]) for c in cols) + " |")
-    return "\n".join(lines)
-
-
-def _cell(x) -> str:
-    if isinstance(x, float):
-        if not np.isfinite(x):
-            return UNDEFINED
-        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
-    return str(x)
-
-
 def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
     """Return the report's per-target view of a comparison table."""
     return pd.DataFrame(
@@ -194,13 +178,13 @@ def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
 def _median_intervals(table: pd.DataFrame) -> list[str]:
     """Return each median's interval; under 5 runs with a value give none (``median_interval``)."""
     return [
-        "too few runs" if np.isfinite(m) and not np.isfinite(a) else f"{_cell(a)} - {_cell(b)}"
+        "too few runs" if np.isfinite(m) and not np.isfinite(a) else f"{cell(a)} - {cell(b)}"
         for m, a, b in zip(table.model_median, table.median_low, table.median_high, strict=True)
     ]
 
 
 def _intervals(lows: pd.Series, highs: pd.Series) -> list[str]:
-    return [f"{_cell(a)} - {_cell(b)}" for a, b in zip(lows, highs, strict=True)]
+    return [f"{cell(a)} - {cell(b)}" for a, b in zip(lows, highs, strict=True)]
 
 
 # A held-back forecast spans a factor of six by today (`docs/calibration.md`), so the median
@@ -317,7 +301,23 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
     shown = [_ess_warning(posterior), note, markdown_table(_heldback_view(table))]
     shown += undefined_notes(table.model_median)
     shown += unseen_forecasts(runs, target_file.targets, unseen, out)
+    shown += drivers_section(posterior, draw_posterior(draws, seed, posterior), runs, held, out)
     return "\n\n".join([title, *shown])
+
+
+def drivers_section(
+    posterior: pd.DataFrame, param_sets: list, runs: dict[str, pd.DataFrame], held: list, out: Path
+) -> list[str]:
+    """Return what the held-back register forecasts rest on; write ``heldback_drivers.csv``.
+
+    ``param_sets`` are the draws ``predictive_runs`` ran (the same seed draws the same sets).
+    """
+    widths = identification_table(posterior).set_index("parameter")["width ratio"]
+    table = forecast_drivers(param_sets, runs, held, widths)
+    if table.empty:
+        return []
+    write_atomic(out / "heldback_drivers.csv", lambda tmp: table.to_csv(tmp, index=False))
+    return [DRIVERS_NOTE, markdown_table(table)]
 
 
 def unseen_forecasts(
@@ -384,7 +384,7 @@ def _years(target) -> str:
 def _heldback_view(table: pd.DataFrame) -> pd.DataFrame:
     view = table[["target", "year", "reported", "model_median"]].copy()
     view["90% predictive"] = [
-        f"{_cell(a)} - {_cell(b)}" for a, b in zip(table.model_q05, table.model_q95, strict=True)
+        f"{cell(a)} - {cell(b)}" for a, b in zip(table.model_q05, table.model_q95, strict=True)
     ]
     view["model_median error"] = table["model_median_error"].map(signed_percent)
     # A curve has no forecast of a ratio or a share: its cell stays empty.

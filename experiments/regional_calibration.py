@@ -48,15 +48,20 @@ from calibration.regional_patterns import (
     pattern_inputs,
 )
 from calibration.targets import DEFAULT_TARGETS, load_target_file
+from model import ScenarioError
+from model.config_files import read_yaml_mapping
 from model.regional import simulate_region
+from model.regional_files import load_region
 from model.regional_scenario import REGIONAL_RANGES, Region
 
-from .calibration_report import markdown_table
+from .markdown import markdown_table
 from .runner import map_runs, replicate_seeds
 from .runs import file_sha256
 
 PROJECT = Path(__file__).resolve().parent.parent
 REPORT = PROJECT / "calibration" / "report" / "regional.md"
+# What the regional posterior was computed from (``provenance``), beside it.
+SUMMARY = REGIONAL_POSTERIOR.with_suffix(".yaml")
 PREDICTIVE_DRAWS = 40
 COUNTRY_CHECK_DRAWS = 20
 
@@ -295,6 +300,42 @@ def provenance(region: Region, n: int, seed: int) -> dict:
     }
 
 
+def changed_inputs(summary: Path | None = None) -> list[str]:
+    """Return the inputs whose bytes differ from those the regional posterior recorded.
+
+    The committed files of ``provenance`` (the regional scenario it names, its countries'
+    files, the regional priors and patterns, the country posterior), read again as they
+    are now; a file that is gone counts as changed. Empty without a recorded summary
+    (``summary``: by default the committed one, ``SUMMARY``).
+    """
+    summary = SUMMARY if summary is None else summary
+    if not summary.exists():
+        return []
+    stored = read_yaml_mapping(summary)
+    recorded = stored.get("inputs_sha256")
+    if not isinstance(recorded, dict):
+        return []
+    region_file = PROJECT / str(stored.get("region", ""))
+    try:
+        current = provenance(load_region(region_file), 0, 0)["inputs_sha256"]
+    except (ScenarioError, OSError):
+        current = {}
+    return [name for name, sha in recorded.items() if current.get(name) != sha]
+
+
+def changed_note(posterior: Path | None) -> str | None:
+    """Return a note if a run with the regional posterior's draws meets changed inputs."""
+    changed = changed_inputs() if posterior == REGIONAL_POSTERIOR else []
+    if not changed:
+        return None
+    return (
+        f"note: {', '.join(changed)} changed since the regional posterior was computed "
+        f"({REGIONAL_POSTERIOR.name}; inputs_sha256 in {SUMMARY.name}): its draws were kept "
+        "for other inputs; recalibrate the regional layer (ngo-abm calibrate regional) or "
+        "run with --params scenario"
+    )
+
+
 def _shown(path: Path) -> str:
     resolved = Path(path).resolve()
     return (
@@ -318,5 +359,5 @@ def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Pat
     check = country_check(region, kept, seed, workers)
     write_posterior(kept)
     text = yaml.safe_dump(provenance(region, n, seed), sort_keys=False)
-    write_text_atomic(REGIONAL_POSTERIOR.with_suffix(".yaml"), text)
+    write_text_atomic(SUMMARY, text)
     return write_report(draws, predictive, check, time.perf_counter() - started)

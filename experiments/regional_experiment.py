@@ -44,6 +44,7 @@ from model.regional_scenario import Region
 
 from .changes import check_changes_in_run, region_changes
 from .paired import format_difference
+from .regional_calibration import changed_note
 from .regional_figures import difference_figure, restriction_spans
 from .regional_runs import (
     country_file_hashes,
@@ -314,7 +315,8 @@ def describe_regional(path: str | Path, spec: RegionalExperimentSpec, regions: d
     for name, region in regions.items():
         if name != BASELINE:
             lines.append(f"  {name}: {', '.join(region_changes(base, region))}")
-    return "\n".join(lines)
+    note = changed_note(regional_params_file(spec.params))
+    return "\n".join(lines + ([note] if note else []))
 
 
 def write_difference_figures(

@@ -10,8 +10,9 @@ import pandas as pd
 from calibration.plotting import save_figure
 from calibration.posterior import parameter_names
 
-from .calibration_report import identification_table, markdown_table, unidentified_section
+from .calibration_report import identification_table, unidentified_section
 from .identification import equally_weighted
+from .markdown import markdown_table
 
 
 def rank_figure(ranks: pd.DataFrame, draws: int, path: Path, bins: int = 10) -> Path:

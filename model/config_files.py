@@ -286,6 +286,15 @@ _KINDS = {
 _EXPERIMENT_KEYS = ("baseline", "counterfactuals", "mechanisms")
 
 
+def kind_keys(*own: str) -> tuple[str, ...]:
+    """Return the keys that mark the kinds of input file, in the table's order, but ``own``.
+
+    A loader refuses a file holding one of them as a file of another kind
+    (``refuse_other_kind``); ``own`` are the keys its own kind may hold.
+    """
+    return tuple(key for key in _KINDS if key not in own)
+
+
 def refuse_other_kind(path: Path, data: dict, keys: tuple[str, ...], this: str) -> None:
     """Refuse a file of another kind than ``this``, named as such by the first of ``keys``.
 
@@ -307,9 +316,9 @@ def refuse_scenario_files(path: Path, data: dict) -> None:
         OtherKindError: naming the key that marks the file's kind.
     """
     if not any(key in data for key in _EXPERIMENT_KEYS):
-        # In order: a counterfactual scenario ``extends:`` another and may set ``parameters:``.
-        keys = ("countries", "country", "extends", "parameters")
-        refuse_other_kind(path, data, keys, "an experiment")
+        # In the table's order: a counterfactual scenario ``extends:`` another before it
+        # may set ``parameters:``.
+        refuse_other_kind(path, data, kind_keys(*_EXPERIMENT_KEYS), "an experiment")
 
 
 def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> None:

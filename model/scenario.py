@@ -23,7 +23,15 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .config_files import ScenarioError, Source, Strict, Year, param_number, refuse_other_kind
+from .config_files import (
+    ScenarioError,
+    Source,
+    Strict,
+    Year,
+    kind_keys,
+    param_number,
+    refuse_other_kind,
+)
 from .extends import resolve_extends
 from .input_errors import first_error
 from .limits import MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
@@ -328,8 +336,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     path = Path(path)
     data = resolve_extends(path)
     # Files of the other kinds, named as such rather than by the first field they lack.
-    others = ("countries", "baseline", "counterfactuals", "mechanisms", "parameters")
-    refuse_other_kind(path, data, others, "a country's scenario")
+    refuse_other_kind(path, data, kind_keys("country", "extends"), "a country's scenario")
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")

@@ -32,6 +32,7 @@ from calibration.posterior import (
     posterior_median,
 )
 from calibration.priors import PRIORS, load_priors, model_values, pyabc_prior, sampled_name
+from calibration.scenario_inputs import current_inputs
 from calibration.simulator import Simulator, rms_error
 from calibration.targets import load_targets
 from cli.main import main
@@ -357,6 +358,8 @@ def test_export_of_an_earlier_generation_names_it(tiny_run, tmp_path, capsys):
     assert summary["source"].endswith("generation 0 (generations 0-1 stored)")
     assert summary["generations"] == 1
     assert summary["simulations"] == int(_populations(db).samples.iloc[0])
+    # The country files' inputs, as an NPE summary records them (calibration.scenario_inputs).
+    assert summary["scenario_inputs"] == current_inputs()
     first = pyabc.History(f"sqlite:///{db}").get_distribution(t=0)[1]
     np.testing.assert_allclose(load_posterior(out).weight, first / first.sum())
     capsys.readouterr()

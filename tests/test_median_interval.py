@@ -13,7 +13,8 @@ from test_compare import compared, replicates, target
 
 from calibration.compare import UNSETTLED, UNSETTLED_NOTE, compare, format_table
 from calibration.median_interval import median_interval
-from experiments.calibration_report import coverage_table, markdown_table, verdict_table
+from experiments.calibration_report import coverage_table, verdict_table
+from experiments.markdown import markdown_table
 
 
 def test_twenty_runs_give_the_sixth_to_the_fifteenth_smallest():

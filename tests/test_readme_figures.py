@@ -97,3 +97,18 @@ def test_the_held_back_forecasts_of_the_kyrgyz_floors_are_the_reports():
         f"{_percent(missed.logistic_error.iloc[0])}, within its {tolerance:.0%} tolerance"
     )
     assert stated in README
+
+
+def test_the_held_back_growth_drivers_are_the_reports():
+    drivers = pd.read_csv(REPO / "calibration" / "report" / "heldback_drivers.csv")
+    growth = drivers[drivers.target == "kg_registered_growth_2010_2017"]
+    rho = [f"{r:+.2f}" for r in growth["rank correlation"]]
+    names = list(growth.parameter)
+    widths = ", ".join(f"{w:.2f}" for w in growth["held-back width ratio"].iloc[:2])
+    stated = (
+        f"moves most with `{names[0]}` (rank correlation {rho[0]} across the draws), "
+        f"`{names[1]}` ({rho[1]}) and `{names[2]}` ({rho[2]}), which the figures up to 2010 "
+        f"leave at {widths} and {growth['held-back width ratio'].iloc[2]:.2f} of their "
+        "priors' widths"
+    )
+    assert stated in README
