@@ -345,8 +345,9 @@ def export_posterior(
             }
             for _, row in summary.iterrows()
         },
-        # The inputs as they are at export, which follows the run (``calibrate run``): an
-        # export of an older history (``calibrate export``) after an edit records the edit.
+        # The country files' inputs now, which are the run's: ``calibrate`` exports only a
+        # history whose stored fingerprint (``fingerprint``: the scenarios among its
+        # inputs) is the current set-up's (``require_fingerprint``).
         INPUTS_KEY: current_inputs(),
     }
     text = yaml.safe_dump(doc, sort_keys=False)

@@ -45,7 +45,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     if changes:
         print(changes)
     posterior = regional_params_file(args.params)
-    edited = changed_note(posterior)
+    edited = changed_note(posterior, "run with --params scenario")
     if edited:
         print(edited)
     with output_folder(args.out, kind="run"), runaway_names(args.scenario):

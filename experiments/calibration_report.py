@@ -42,7 +42,7 @@ from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from model import OUTPUT_COLUMNS, load_scenario
 from model.config_files import read_yaml_mapping
 
-from .forecast_drivers import DRIVERS_NOTE, forecast_drivers
+from .forecast_drivers import drivers_section
 from .identification import RIDGE_R2, load_screen, unidentified_table
 from .markdown import cell, markdown_table
 from .runner import RunTask, map_runs, run_task
@@ -61,13 +61,16 @@ def predictive_runs(
     seed: int,
     workers: int = 1,
     countries: tuple[str, ...] | None = None,
+    param_sets: list[dict[str, float]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run each country once per posterior draw; return ``{country: stacked table}``.
 
     Draw ``i`` runs every country (or those in ``countries``) with the same parameter set
-    and seed ``seed + i``.
+    and seed ``seed + i``. ``param_sets``: the draws, if already drawn
+    (``draw_posterior(draws, seed, posterior)``).
     """
-    param_sets = draw_posterior(draws, seed, posterior)
+    if param_sets is None:
+        param_sets = draw_posterior(draws, seed, posterior)
     chosen = countries or tuple(SCENARIO_FILES)
     scenarios = {c: load_scenario(SCENARIO_FILES[c]) for c in chosen}
     tasks = [
@@ -193,7 +196,7 @@ HOLDOUT_DRAWS = 1000
 
 
 def write_report(
-    draws: int = 200,
+    draws: int = 1000,
     seed: int = 1,
     workers: int = 2,
     out: Path = REPORT_DIR,
@@ -286,7 +289,8 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
     held = [t for t in target_file.targets if t.last_year > HOLDOUT_LAST_YEAR]
     unseen = [t for t in load_unfitted() if t.last_year > HOLDOUT_LAST_YEAR]
     countries = tuple(c for c in SCENARIO_FILES if any(t.country == c for t in held + unseen))
-    runs = predictive_runs(posterior, draws, seed, workers, countries=countries)
+    param_sets = draw_posterior(draws, seed, posterior)
+    runs = predictive_runs(posterior, draws, seed, workers, countries, param_sets)
     table = heldback_table(compare(runs, held), target_file.targets, held)
     write_atomic(out / "heldback.csv", lambda tmp: table.to_csv(tmp, index=False))
     note = (
@@ -301,23 +305,9 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
     shown = [_ess_warning(posterior), note, markdown_table(_heldback_view(table))]
     shown += undefined_notes(table.model_median)
     shown += unseen_forecasts(runs, target_file.targets, unseen, out)
-    shown += drivers_section(posterior, draw_posterior(draws, seed, posterior), runs, held, out)
-    return "\n\n".join([title, *shown])
-
-
-def drivers_section(
-    posterior: pd.DataFrame, param_sets: list, runs: dict[str, pd.DataFrame], held: list, out: Path
-) -> list[str]:
-    """Return what the held-back register forecasts rest on; write ``heldback_drivers.csv``.
-
-    ``param_sets`` are the draws ``predictive_runs`` ran (the same seed draws the same sets).
-    """
     widths = identification_table(posterior).set_index("parameter")["width ratio"]
-    table = forecast_drivers(param_sets, runs, held, widths)
-    if table.empty:
-        return []
-    write_atomic(out / "heldback_drivers.csv", lambda tmp: table.to_csv(tmp, index=False))
-    return [DRIVERS_NOTE, markdown_table(table)]
+    shown += drivers_section(param_sets, runs, held, widths, out)
+    return "\n\n".join([title, *shown])
 
 
 def unseen_forecasts(

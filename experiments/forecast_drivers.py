@@ -3,34 +3,49 @@
 The held-back calibration (``calibration/holdout_posterior.parquet``) forecasts the
 register after 2010 from the figures up to 2010. Its forecast spreads because its
 posterior draws differ, and because each run has its own noise. This module measures both
-on the report's own runs (one run per draw): the rank correlation of each parameter's
-value with the forecast figure across the draws (Spearman), and the share of the
-forecast's spread that the parameters explain together (R² of a linear fit of the
-figure's normal scores on theirs; the rest is the runs' noise and non-linear effects).
-Beside each driver, the width ratio of its 90% interval in the held-back posterior
-against the prior (``calibration_report.identification_table``): a forecast that rests on
-parameters the earlier figures leave at their priors is a forecast of those priors.
+on the report's own runs (one run per draw), on rank-based normal scores: a linear fit of
+the figure's score on the scores of the parameters that apply to its country (the shared
+ones and the country's own) gives each parameter's partial rank correlation with the
+figure, its effect with the others held where they are (the posterior's parameters are
+correlated among themselves, so a plain correlation would also credit a parameter for its
+partners' effects), and the adjusted R² of the fit, how much of the figure's variance the
+parameters explain linearly (the rest is each run's noise and effects no linear fit sees).
+Beside each driver, the width of its held-back posterior's 90% interval against the
+prior's (``calibration_report.identification_table``): a forecast that rests on parameters
+the earlier figures leave at their priors is a forecast of those priors.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from calibration.atomic import write_atomic
 from calibration.baselines import is_register_count
 from calibration.compare import statistic
+from model import COUNTRIES
+
+from .markdown import markdown_table
 
 # Drivers shown per forecast figure.
 TOP = 3
+# Fewer draws than this many per fitted coefficient leave the fit's R² and partial
+# correlations to chance (an exact fit of noise reads as fully explained).
+DRAWS_PER_COEFFICIENT = 2
 DRIVERS_NOTE = (
     "What the register forecasts rest on (`experiments/forecast_drivers.py`, "
-    "`heldback_drivers.csv`): for each held-back register figure, the share of its spread "
-    "over the same runs that the parameters explain together (adjusted R² of a linear fit "
-    "on their normal scores; the rest is each run's own noise and effects no linear fit "
-    f"sees), and the {TOP} parameters whose values move it most (rank correlation across "
-    "the draws), each with the width of its held-back posterior's 90% interval against its "
-    "prior's (1: the figures up to 2010 leave it where the prior put it)."
+    "`heldback_drivers.csv`): for each held-back register figure, on the same runs, the "
+    "adjusted R² of a linear fit of its normal score on those of the parameters that apply "
+    "to its country (the share of its variance they explain together; it can be negative, "
+    "and the rest is each run's own noise and effects no linear fit sees) and of the same "
+    f"fit on its {TOP} main drivers alone: the parameters with the largest partial rank "
+    "correlation with it (each one's effect with the others held where they are), each "
+    "with its plain rank correlation and the width of its held-back posterior's 90% "
+    "interval against its prior's (1: the figures up to 2010 leave it where the prior put "
+    "it)."
 )
 
 
@@ -40,19 +55,33 @@ def normal_scores(values: pd.DataFrame) -> np.ndarray:
     return ndtri((ranks - 0.5) / len(values))
 
 
-def explained_share(params: pd.DataFrame, figure: pd.Series) -> float:
-    """Return the share of the figure's normal score a linear fit on the parameters' explains.
+def normal_fit(params: pd.DataFrame, figure: pd.Series) -> tuple[float, pd.Series]:
+    """Return the adjusted R² and the partial correlations of a fit on normal scores.
 
-    Adjusted for the number of parameters (Ezekiel's R²): with 38 parameters and 1,000
-    draws, noise alone would otherwise read as about 0.04 explained.
+    The figure's normal score is fitted by least squares on the parameters' and an
+    intercept. The R² is adjusted for the number of parameters (Ezekiel's), and each
+    partial correlation is ``t / sqrt(t**2 + df)`` from its coefficient's t statistic.
+    Both are NaN with fewer than ``DRAWS_PER_COEFFICIENT`` draws per coefficient.
     """
     n, k = params.shape
+    df = n - k - 1
+    if n < DRAWS_PER_COEFFICIENT * (k + 1):
+        return np.nan, pd.Series(np.nan, index=params.columns)
     x = np.column_stack([np.ones(n), normal_scores(params)])
     y = normal_scores(figure.to_frame())[:, 0]
     coef, *_ = np.linalg.lstsq(x, y, rcond=None)
     residual = y - x @ coef
     r2 = 1.0 - residual.var() / y.var()
-    return float(1.0 - (1.0 - r2) * (n - 1) / max(n - k - 1, 1))
+    scale = residual @ residual / df
+    t = coef[1:] / np.sqrt(scale * np.diag(np.linalg.pinv(x.T @ x))[1:])
+    partial = pd.Series(t / np.sqrt(t**2 + df), index=params.columns)
+    return float(1.0 - (1.0 - r2) * (n - 1) / df), partial
+
+
+def applies_to(name: str, country: str) -> bool:
+    """Return whether a parameter can move a run of ``country``: shared, or the country's."""
+    prefix = name.split(".", 1)[0]
+    return prefix not in COUNTRIES or prefix == country
 
 
 def forecast_drivers(
@@ -66,7 +95,8 @@ def forecast_drivers(
     ``draws[i]`` is the parameter set of replicate ``i`` of ``runs`` (``{country: stacked
     table}``, as ``calibration_report.predictive_runs`` returns them); ``widths`` the
     held-back posterior's width ratio per parameter. Runs with no value of a figure (a
-    missing year) are left out of its row.
+    missing year) are left out of its rows, and parameters that never vary (or belong to
+    another country) out of its fit.
     """
     params = pd.DataFrame(draws)
     rows = []
@@ -75,19 +105,45 @@ def forecast_drivers(
             continue
         figure = statistic(runs[target.country], target).reindex(range(len(params)))
         kept = figure.notna().to_numpy()
-        if kept.sum() < 3:
+        names = [c for c in params.columns if applies_to(c, target.country)]
+        p, f = params.loc[kept, names].reset_index(drop=True), figure[kept].reset_index(drop=True)
+        p = p.loc[:, p.nunique() > 1]
+        share, partial = normal_fit(p, f)
+        if partial.isna().all():
             continue
-        p, f = params[kept].reset_index(drop=True), figure[kept].reset_index(drop=True)
-        rho = p.rank().corrwith(f.rank()).dropna()
-        share = explained_share(p[rho.index], f)
-        for name in rho.abs().sort_values(ascending=False).index[:TOP]:
-            rows.append(
-                {
-                    "target": target.id,
-                    "linear R² (all parameters)": round(share, 2),
-                    "parameter": name,
-                    "rank correlation": round(float(rho[name]), 2),
-                    "held-back width ratio": widths.get(name, np.nan),
-                }
-            )
+        top = partial.abs().sort_values(ascending=False).index[:TOP]
+        top_share = normal_fit(p[top], f)[0]
+        rho = p[top].rank().corrwith(f.rank())
+        rows += [
+            {
+                "target": target.id,
+                "linear R² (all parameters)": round(share, 2),
+                f"linear R² (these {TOP})": round(top_share, 2),
+                "parameter": name,
+                "partial rank correlation": round(float(partial[name]), 2),
+                "rank correlation": round(float(rho[name]), 2),
+                "held-back width ratio": widths.get(name, np.nan),
+            }
+            for name in top
+        ]
     return pd.DataFrame(rows)
+
+
+def drivers_section(
+    param_sets: list[dict[str, float]],
+    runs: dict[str, pd.DataFrame],
+    held: list,
+    widths: pd.Series,
+    out: Path,
+) -> list[str]:
+    """Return the report's lines on what the register forecasts rest on.
+
+    Writes ``out/heldback_drivers.csv`` (``forecast_drivers``'s arguments); without a row to
+    show, an earlier one is removed rather than left beside the new report.
+    """
+    table = forecast_drivers(param_sets, runs, held, widths)
+    if table.empty:
+        (out / "heldback_drivers.csv").unlink(missing_ok=True)
+        return []
+    write_atomic(out / "heldback_drivers.csv", lambda tmp: table.to_csv(tmp, index=False))
+    return [DRIVERS_NOTE, markdown_table(table)]

@@ -323,16 +323,20 @@ def changed_inputs(summary: Path | None = None) -> list[str]:
     return [name for name, sha in recorded.items() if current.get(name) != sha]
 
 
-def changed_note(posterior: Path | None) -> str | None:
-    """Return a note if a run with the regional posterior's draws meets changed inputs."""
+def changed_note(posterior: Path | None, own_values: str) -> str | None:
+    """Return a note if a run with the regional posterior's draws meets changed inputs.
+
+    ``own_values`` says how the caller runs the files' own values instead (a run's
+    ``--params scenario``, an experiment file's ``params: scenario``).
+    """
     changed = changed_inputs() if posterior == REGIONAL_POSTERIOR else []
     if not changed:
         return None
     return (
         f"note: {', '.join(changed)} changed since the regional posterior was computed "
         f"({REGIONAL_POSTERIOR.name}; inputs_sha256 in {SUMMARY.name}): its draws were kept "
-        "for other inputs; recalibrate the regional layer (ngo-abm calibrate regional) or "
-        "run with --params scenario"
+        f"for other inputs; recalibrate the regional layer (ngo-abm calibrate regional) or "
+        f"{own_values}"
     )
 
 

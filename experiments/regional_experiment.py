@@ -315,7 +315,7 @@ def describe_regional(path: str | Path, spec: RegionalExperimentSpec, regions: d
     for name, region in regions.items():
         if name != BASELINE:
             lines.append(f"  {name}: {', '.join(region_changes(base, region))}")
-    note = changed_note(regional_params_file(spec.params))
+    note = changed_note(regional_params_file(spec.params), "set params: scenario in the file")
     return "\n".join(lines + ([note] if note else []))
 
 

@@ -287,11 +287,7 @@ _EXPERIMENT_KEYS = ("baseline", "counterfactuals", "mechanisms")
 
 
 def kind_keys(*own: str) -> tuple[str, ...]:
-    """Return the keys that mark the kinds of input file, in the table's order, but ``own``.
-
-    A loader refuses a file holding one of them as a file of another kind
-    (``refuse_other_kind``); ``own`` are the keys its own kind may hold.
-    """
+    """Return the keys that mark the kinds of input file, in the table's order, but ``own``."""
     return tuple(key for key in _KINDS if key not in own)
 
 

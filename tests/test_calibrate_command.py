@@ -96,6 +96,25 @@ def test_the_command_lines_default_held_back_draws_are_the_reports():
     assert DEFAULTS["holdout_draws"] == HOLDOUT_DRAWS
 
 
+def test_the_report_and_the_regional_layer_draw_their_own_default_numbers():
+    import inspect
+
+    from cli.calibrate import check_options
+    from cli.main import build_parser
+    from experiments.calibration_report import write_report
+
+    parser = build_parser()
+    report = parser.parse_args(["calibrate", "report"])
+    check_options(report)
+    assert report.draws == 1000 == inspect.signature(write_report).parameters["draws"].default
+    regional = parser.parse_args(["calibrate", "regional"])
+    check_options(regional)
+    assert regional.draws == 200
+    given = parser.parse_args(["calibrate", "report", "--draws", "200"])
+    check_options(given)
+    assert given.draws == 200
+
+
 def test_the_help_names_each_action_with_the_options_it_reads(capsys):
     from cli.calibrate import USES
 

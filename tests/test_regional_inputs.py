@@ -28,7 +28,7 @@ def _summary_on_copy(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_the_committed_inputs_are_unchanged():
     assert changed_inputs() == []
-    assert changed_note(REGIONAL_POSTERIOR) is None
+    assert changed_note(REGIONAL_POSTERIOR, "run with --params scenario") is None
 
 
 def test_an_edited_regional_or_country_file_is_named(tmp_path):
@@ -67,4 +67,19 @@ def test_a_regional_run_with_the_posterior_on_changed_inputs_says_so(tmp_path, m
     assert main([*args, "--params", "scenario", "--out", str(tmp_path / "own")]) == 0
     assert "note:" not in capsys.readouterr().out
     # With the parameters of the committed files, no note.
-    assert changed_note(None) is None
+    assert changed_note(None, "run with --params scenario") is None
+
+
+def test_a_regional_experiment_on_changed_inputs_says_so_before_it_runs(tmp_path, monkeypatch):
+    from experiments.regional_experiment import describe_regional, load_regional_experiment
+
+    summary, folder = _summary_on_copy(tmp_path)
+    region = folder / "central_asia.yaml"
+    region.write_text(region.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    monkeypatch.setattr(regional_calibration, "SUMMARY", summary)
+    path = sorted((REPO / "experiments" / "regional").glob("*.yaml"))[0]
+    spec, regions = load_regional_experiment(path, 1)
+    text = describe_regional(path, spec, regions)
+    assert spec.params == "posterior"
+    assert text.splitlines()[-1].startswith("note: central_asia.yaml changed since")
+    assert text.endswith("or set params: scenario in the file")
