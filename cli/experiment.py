@@ -81,7 +81,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         f"{stats.seconds:.1f} s on {stats.backend}\n"
     )
     print(format_summary(table, experiment))
-    print(f"\nwrote {out / 'summary.csv'}, {out / 'manifest.json'}, figures {out}/*.png")
+    drivers = f", {out / 'drivers.csv'}" if (out / "drivers.csv").exists() else ""
+    written = f"{out / 'summary.csv'}{drivers}, {out / 'manifest.json'}"
+    print(f"\nwrote {written}, figures {out}/*.png")
     return 0
 
 

@@ -29,11 +29,14 @@ import pandas as pd
 
 from calibration.atomic import remove_output, write_text_atomic
 from calibration.plotting import save_figure
+from calibration.posterior import load_posterior
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
 from model.code import model_fingerprint
 
+from .calibration_report import identification_table
 from .changes import DESCRIPTIVE_FIELDS, scenario_changes
+from .effect_drivers import effect_drivers
 from .figures import (
     FAN_PANELS,
     INCOME_SOURCES,
@@ -122,11 +125,29 @@ def write_outputs(
         save_figure(fan_figure(results, experiment, name, target_file), out / f"fan_{name}.png")
         save_figure(difference_figure(results, experiment, name), out / f"diff_{name}.png")
         save_figure(income_figure(results, experiment, name), out / f"income_{name}.png")
+    drivers = drivers_table(results, experiment, posterior)
+    if not drivers.empty:
+        write_text_atomic(out / "drivers.csv", drivers.to_csv(index=False))
     # Last but the manifest: a run stopped while drawing leaves no summary to be read.
     write_text_atomic(out / "summary.csv", table.to_csv(index=False))
     manifest = build_manifest(experiment, stats, posterior)
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return table
+
+
+def drivers_table(
+    results: pd.DataFrame, experiment: Experiment, posterior: str | Path
+) -> pd.DataFrame:
+    """Return what each effect rests on (``experiments.effect_drivers``; runs on draws only).
+
+    With ``params: scenario`` or ``median`` every draw has the same parameters, so there
+    is nothing to read: the table is empty.
+    """
+    if experiment.spec.params != "posterior":
+        return pd.DataFrame()
+    widths = identification_table(load_posterior(posterior)).set_index("parameter")
+    sets = parameter_sets(experiment, posterior)
+    return effect_drivers(results, experiment, sets, widths["width ratio"])
 
 
 def retire_outputs(experiment: Experiment, out: Path) -> None:
@@ -137,6 +158,7 @@ def retire_outputs(experiment: Experiment, out: Path) -> None:
     inputs rewrites it in place, and a manifest left over it would list other keys.
     """
     remove_stale_figures(out, experiment.counterfactuals)
+    remove_output(out / "drivers.csv")
     remove_output(out / "summary.csv")
     retract_manifest(out)
 

@@ -84,6 +84,32 @@ def applies_to(name: str, country: str) -> bool:
     return prefix not in COUNTRIES or prefix == country
 
 
+def drivers_of(params: pd.DataFrame, figure: pd.Series) -> pd.DataFrame:
+    """Return the ``TOP`` parameters with the largest partial rank correlation with a figure.
+
+    ``params`` (draws x parameters) and ``figure`` (one value per draw) share their index.
+    Parameters that never vary are left out of the fit; the table is empty where there
+    is no fit (``normal_fit``). Columns: both R², the parameter, its partial and its plain
+    rank correlation.
+    """
+    params = params.loc[:, params.nunique() > 1].reset_index(drop=True)
+    figure = figure.reset_index(drop=True)
+    share, partial = normal_fit(params, figure)
+    if partial.isna().all():
+        return pd.DataFrame()
+    top = list(partial.abs().sort_values(ascending=False).index[:TOP])
+    rho = params[top].rank().corrwith(figure.rank())
+    return pd.DataFrame(
+        {
+            "linear R² (all parameters)": round(share, 2),
+            f"linear R² (these {TOP})": round(normal_fit(params[top], figure)[0], 2),
+            "parameter": top,
+            "partial rank correlation": partial[top].round(2).to_numpy(),
+            "rank correlation": rho.round(2).to_numpy(),
+        }
+    )
+
+
 def forecast_drivers(
     draws: list[dict[str, float]],
     runs: dict[str, pd.DataFrame],
@@ -99,34 +125,19 @@ def forecast_drivers(
     another country) out of its fit.
     """
     params = pd.DataFrame(draws)
-    rows = []
+    tables = []
     for target in held:
         if not is_register_count(target) or target.country not in runs:
             continue
         figure = statistic(runs[target.country], target).reindex(range(len(params)))
         kept = figure.notna().to_numpy()
         names = [c for c in params.columns if applies_to(c, target.country)]
-        p, f = params.loc[kept, names].reset_index(drop=True), figure[kept].reset_index(drop=True)
-        p = p.loc[:, p.nunique() > 1]
-        share, partial = normal_fit(p, f)
-        if partial.isna().all():
-            continue
-        top = partial.abs().sort_values(ascending=False).index[:TOP]
-        top_share = normal_fit(p[top], f)[0]
-        rho = p[top].rank().corrwith(f.rank())
-        rows += [
-            {
-                "target": target.id,
-                "linear R² (all parameters)": round(share, 2),
-                f"linear R² (these {TOP})": round(top_share, 2),
-                "parameter": name,
-                "partial rank correlation": round(float(partial[name]), 2),
-                "rank correlation": round(float(rho[name]), 2),
-                "held-back width ratio": widths.get(name, np.nan),
-            }
-            for name in top
-        ]
-    return pd.DataFrame(rows)
+        table = drivers_of(params.loc[kept, names], figure[kept])
+        if not table.empty:
+            table.insert(0, "target", target.id)
+            table["held-back width ratio"] = [widths.get(n, np.nan) for n in table.parameter]
+            tables.append(table)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
 def drivers_section(

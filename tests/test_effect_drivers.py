@@ -1,0 +1,77 @@
+"""What a counterfactual's effect rests on (experiments.effect_drivers, drivers.csv)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_experiment import write_experiment, write_posterior
+
+from cli.main import main
+from experiments.effect_drivers import effect_drivers
+from experiments.forecast_drivers import TOP
+from experiments.spec import BASELINE, load_experiment
+
+KYRGYZ = {"civic_rate", "funding_rate", "kyrgyzstan.donor_budget_scale"}
+
+
+@pytest.fixture
+def posterior(tmp_path):
+    return write_posterior(tmp_path / "posterior.parquet")
+
+
+def test_an_experiment_on_posterior_draws_writes_what_each_effect_rests_on(
+    tmp_path, posterior, capsys
+):
+    file = write_experiment(tmp_path / "tiny.yaml", draws=10)
+    out = tmp_path / "out"
+    assert main(["experiment", str(file), "--posterior", str(posterior), "--out", str(out)]) == 0
+    assert f"{out / 'drivers.csv'}" in capsys.readouterr().out
+    drivers = pd.read_csv(out / "drivers.csv")
+    assert set(drivers.counterfactual) == {"no-2010-shock"}
+    assert set(drivers.year) <= {2010, 2012}
+    # Only the parameters a Kyrgyz run reads: never the Kazakh donor budget.
+    assert set(drivers.parameter) <= KYRGYZ
+    assert drivers.groupby(["output", "year"]).size().max() == TOP
+    assert drivers["posterior width ratio"].notna().all()
+
+
+def test_without_draws_there_is_no_table_and_no_stale_one(tmp_path, posterior):
+    out = tmp_path / "out"
+    file = write_experiment(tmp_path / "tiny.yaml", draws=10)
+    assert main(["experiment", str(file), "--posterior", str(posterior), "--out", str(out)]) == 0
+    assert (out / "drivers.csv").exists()
+    own = write_experiment(tmp_path / "own.yaml", draws=10, params="scenario")
+    assert main(["experiment", str(own), "--out", str(out)]) == 0
+    assert not (out / "drivers.csv").exists()
+
+
+def _results(experiment, effect: np.ndarray) -> pd.DataFrame:
+    """Runs whose counterfactual differs from the baseline by ``effect[draw]`` in 2012."""
+    rows = []
+    for draw, value in enumerate(effect):
+        for year in (2010, 2012):
+            for scenario, shift in ((BASELINE, 0.0), ("no-2010-shock", value)):
+                row = {"scenario": scenario, "draw": draw, "replicate": 0, "year": year}
+                row |= {
+                    o: 100.0 + (shift if year == 2012 else 0.0) for o in experiment.spec.outputs
+                }
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_the_parameter_the_effect_follows_comes_first(tmp_path):
+    experiment = load_experiment(write_experiment(tmp_path / "tiny.yaml", draws=60))
+    rng = np.random.default_rng(3)
+    sets = [
+        {"civic_rate": rng.normal(), "funding_rate": rng.normal(), "kazakhstan.x": 1.0}
+        for _ in range(60)
+    ]
+    effect = np.array([-50 * s["funding_rate"] + rng.normal(0, 5) for s in sets])
+    table = effect_drivers(_results(experiment, effect), experiment, sets, pd.Series(dtype=float))
+    # No effect in 2010 (every difference 0), so only 2012 is read.
+    assert set(table.year) == {2012}
+    first = table.groupby("output").head(1)
+    assert set(first.parameter) == {"funding_rate"}
+    assert (first["partial rank correlation"] < -0.9).all()
+    assert "kazakhstan.x" not in set(table.parameter)
