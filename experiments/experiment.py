@@ -140,8 +140,8 @@ def drivers_table(
 ) -> pd.DataFrame:
     """Return what each effect rests on (``experiments.effect_drivers``; runs on draws only).
 
-    With ``params: scenario`` or ``median`` every draw has the same parameters, so there
-    is nothing to read: the table is empty.
+    With ``params: scenario`` every draw has the same parameters, so there is nothing to
+    read: the table is empty.
     """
     if experiment.spec.params != "posterior":
         return pd.DataFrame()
