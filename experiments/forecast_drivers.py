@@ -43,9 +43,10 @@ DRIVERS_NOTE = (
     "and the rest is each run's own noise and effects no linear fit sees) and of the same "
     f"fit on its {TOP} main drivers alone: the parameters with the largest partial rank "
     "correlation with it (each one's effect with the others held where they are), each "
-    "with its plain rank correlation and the width of its held-back posterior's 90% "
-    "interval against its prior's (1: the figures up to 2010 leave it where the prior put "
-    "it)."
+    "with its plain rank correlation, the partial correlation's standard error about zero "
+    "(the largest of many exceed it by chance) and the width of its held-back posterior's "
+    "90% interval against its prior's (1: the figures up to 2010 leave it where the prior "
+    "put it)."
 )
 
 
@@ -90,7 +91,9 @@ def drivers_of(params: pd.DataFrame, figure: pd.Series) -> pd.DataFrame:
     ``params`` (draws x parameters) and ``figure`` (one value per draw) share their index.
     Parameters that never vary are left out of the fit; the table is empty where there
     is no fit (``normal_fit``). Columns: both R², the parameter, its partial and its plain
-    rank correlation.
+    rank correlation, and the partial correlation's standard error about zero,
+    ``1 / sqrt(draws - parameters - 1)`` (the three largest of many exceed it by chance:
+    ``docs/experiments.md``).
     """
     params = params.loc[:, params.nunique() > 1].reset_index(drop=True)
     figure = figure.reset_index(drop=True)
@@ -106,6 +109,7 @@ def drivers_of(params: pd.DataFrame, figure: pd.Series) -> pd.DataFrame:
             "parameter": top,
             "partial rank correlation": partial[top].round(2).to_numpy(),
             "rank correlation": rho.round(2).to_numpy(),
+            "standard error": round(1.0 / np.sqrt(len(figure) - params.shape[1] - 1), 2),
         }
     )
 

@@ -51,6 +51,8 @@ def test_the_parameter_that_moves_the_forecast_comes_first_with_its_width():
     # Almost all of the variance comes from the parameters, little from the runs' noise.
     assert first["linear R² (all parameters)"] > 0.9
     assert first[f"linear R² (these {TOP})"] > 0.9
+    # 400 draws and three parameters that vary ("flat" does not): 1 / sqrt(400 - 3 - 1).
+    assert (table["standard error"] == 0.05).all()
     # A parameter that never varies has no correlation to show.
     assert "flat" not in set(table["parameter"])
 
