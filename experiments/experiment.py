@@ -29,7 +29,8 @@ import pandas as pd
 
 from calibration.atomic import remove_output, write_text_atomic
 from calibration.plotting import save_figure
-from calibration.posterior import load_posterior
+from calibration.posterior import WEIGHT, load_posterior, parameter_names
+from calibration.priors import load_priors
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
 from model.code import model_fingerprint
@@ -145,7 +146,12 @@ def drivers_table(
     """
     if experiment.spec.params != "posterior":
         return pd.DataFrame()
-    widths = identification_table(load_posterior(posterior)).set_index("parameter")
+    frame = load_posterior(posterior)
+    # A posterior may hold parameters with no prior (a user's, of a fixed behaviour value):
+    # their width ratio is unknown, not an error after every run is done.
+    priors = load_priors()
+    known = [n for n in parameter_names(frame) if n in priors]
+    widths = identification_table(frame[[*known, WEIGHT]]).set_index("parameter")
     sets = parameter_sets(experiment, posterior)
     return effect_drivers(results, experiment, sets, widths["width ratio"])
 

@@ -75,3 +75,18 @@ def test_the_parameter_the_effect_follows_comes_first(tmp_path):
     assert set(first.parameter) == {"funding_rate"}
     assert (first["partial rank correlation"] < -0.9).all()
     assert "kazakhstan.x" not in set(table.parameter)
+
+
+def test_a_parameter_without_a_prior_has_no_width_and_stops_nothing(tmp_path):
+    frame = pd.read_parquet(write_posterior(tmp_path / "posterior.parquet"))
+    # domestic_persistence is a behaviour value the screen fixed: it has no prior.
+    frame["domestic_persistence"] = np.linspace(0.2, 0.8, len(frame))
+    posterior = tmp_path / "with_fixed.parquet"
+    frame.to_parquet(posterior)
+    file = write_experiment(tmp_path / "tiny.yaml", draws=12)
+    out = tmp_path / "out"
+    assert main(["experiment", str(file), "--posterior", str(posterior), "--out", str(out)]) == 0
+    drivers = pd.read_csv(out / "drivers.csv").set_index("parameter")
+    # Among the drivers (it varies and applies to Kyrgyzstan), with no width of its own.
+    assert drivers.loc[["domestic_persistence"], "posterior width ratio"].isna().all()
+    assert drivers.drop("domestic_persistence")["posterior width ratio"].notna().all()
