@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from calibration.atomic import write_atomic
 from calibration.baselines import is_register_count
 from calibration.compare import statistic
 from model import COUNTRIES
 
+from .identification import normal_scores
 from .markdown import markdown_table
 
 # Drivers shown per forecast figure.
@@ -48,12 +48,6 @@ DRIVERS_NOTE = (
     "90% interval against its prior's (1: the figures up to 2010 leave it where the prior "
     "put it)."
 )
-
-
-def normal_scores(values: pd.DataFrame) -> np.ndarray:
-    """Return the columns' rank-based normal scores (ties share their mean rank)."""
-    ranks = values.rank().to_numpy()
-    return ndtri((ranks - 0.5) / len(values))
 
 
 def normal_fit(params: pd.DataFrame, figure: pd.Series) -> tuple[float, pd.Series]:

@@ -40,12 +40,17 @@ def equally_weighted(posterior: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return posterior.sample(len(posterior), replace=True, weights=WEIGHT, random_state=seed)
 
 
+def normal_scores(values: pd.DataFrame) -> np.ndarray:
+    """Return the columns' rank-based normal scores (ties share their mean rank)."""
+    ranks = values.rank().to_numpy()
+    return ndtri((ranks - 0.5) / len(values))
+
+
 def dependence(posterior: pd.DataFrame) -> pd.DataFrame:
     """Return each parameter's R² from the others and its strongest partner in the posterior."""
     draws = equally_weighted(posterior)
     names = parameter_names(draws)
-    ranks = draws[names].rank().to_numpy()
-    scores = ndtri((ranks - 0.5) / len(draws))
+    scores = normal_scores(draws[names])
     corr = np.corrcoef(scores, rowvar=False)
     # A pseudo-inverse would read an exact trade-off (a singular matrix) as none; the tiny
     # ridge keeps it invertible, so an exact trade-off reads R² 1.
