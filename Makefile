@@ -47,8 +47,8 @@ validate: setup
 # The whole committed calibration from nothing (docs/calibration.md, "Commands"): the
 # prior's reference table, eight truncated rounds of the main estimator (the last two at
 # level 0.9) and three of the held-back one (the last at level 0.9), then the report, the
-# validation, the chains check and the regional layer. It rewrites the
-# committed posterior, estimators and reports. Start with calibration/runs/ moved away; a
+# screen of the assumed inputs, the validation, the chains check and the regional layer.
+# It rewrites the committed posterior, estimators and reports. Start with calibration/runs/ moved away; a
 # failing step stops the rest, and a stopped run is resumed from its step by hand.
 recalibrate: setup
 	$(BIN)/ngo-abm reference --rows 10600 --workers 2
@@ -77,6 +77,7 @@ recalibrate: setup
 	$(BIN)/ngo-abm reference --truncate holdout --round 3 --rows 2000 --workers 2 --sampler mcmc --eps 0.1
 	$(BIN)/ngo-abm calibrate npe --holdout --rows 10200 --truncated-rows 3200 2000 2000
 	$(BIN)/ngo-abm calibrate report --workers 2
+	$(BIN)/python -m experiments.input_screen --workers 2
 	$(BIN)/ngo-abm validate --workers 2
 	$(BIN)/ngo-abm chains --workers 2
 	$(BIN)/ngo-abm calibrate regional --draws 1200 --workers 2

@@ -173,10 +173,20 @@ def target_error(target: Target, model_value: float) -> float:
     """
     if not np.isfinite(model_value):
         return math.inf
+    return abs(signed_target_error(target, model_value))
+
+
+def signed_target_error(target: Target, model_value: float) -> float:
+    """Return ``target_error`` with its side: negative below the reported interval.
+
+    NaN for a NaN model value (its side is unknown).
+    """
+    if not np.isfinite(model_value):
+        return math.nan
     lo, hi = reported_band(target)
     below, above = tolerance_scales(target)
     if model_value < lo:
-        return (lo - model_value) / below
+        return (model_value - lo) / below
     if model_value > hi:
         return (model_value - hi) / above
     return 0.0

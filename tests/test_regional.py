@@ -193,7 +193,7 @@ def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
     Whether the criterion changes a winner at other values depends on how many contenders
     are tied: with the regional posterior's medians, in all six of the seeds 1 to 6 with the
     donors' meetings at their default and in three without them (docs/ODD.md: measured
-    with 20 Kazakh prizes a year, before the 59 of 4 December 2026)."""
+    with the 59 Kazakh prizes a year, 4 December 2026)."""
     model = regional_run(
         tie_capacity_gain=0.0,
         donor_mobility=0.0,
