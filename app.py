@@ -33,6 +33,7 @@ from dashboard.counterfactual import NO_SWITCH, CounterfactualView
 from dashboard.regional import RegionalView
 from dashboard.single_run import FundingMix, IncomeDistribution, NGOCounts
 from experiments.changes import differs_in_run
+from experiments.replaced_values import run_changes
 from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
 from model.levers import apply_levers
 from model.mechanisms import MECHANISMS, switch_off_params
@@ -43,6 +44,10 @@ SCENARIO_DIR = ROOT / "scenarios"
 # Shared fragments; regional files (``countries:``) are skipped too, not being a country's.
 NOT_SCENARIOS = frozenset({"base.yaml", "behaviour.yaml"})
 DEFAULT_SCENARIO = "kyrgyzstan"
+DASHBOARD_REMEDY = (
+    "the dashboard runs the posterior median; change it with the levers, or run the file "
+    "with ngo-abm run --params scenario"
+)
 # Mesa's sliders show their value only while dragged; show it always, above the thumb.
 SLIDER_VALUES_CSS = """
 .v-input__slider .v-slider__thumb-label-container { display: block !important; }
@@ -69,11 +74,25 @@ def discover_scenarios(folder: Path = SCENARIO_DIR) -> tuple[dict[str, Scenario]
             continue
         key = path.relative_to(folder).with_suffix("").as_posix()
         try:
-            found[key] = load_scenario(path)
+            scenario = load_scenario(path)
+            refuse_replaced_values(path, scenario)
         except ScenarioError as exc:
             skipped[key] = str(exc)
+        else:
+            found[key] = scenario
     countries = [k for k in found if k in COUNTRIES]
     return {k: found[k] for k in countries + [k for k in found if k not in countries]}, skipped
+
+
+def refuse_replaced_values(path: Path, scenario: Scenario) -> None:
+    """Refuse a file that changes a calibrated value, as ``ngo-abm run`` does.
+
+    The dashboard runs the posterior median (``calibrated``), which would replace the
+    file's value without a word.
+    """
+    if has_posterior():
+        source = "posterior median (posterior.parquet)"
+        run_changes(path, scenario, posterior_median(), source, DASHBOARD_REMEDY)
 
 
 def calibrated(scenario: Scenario) -> tuple[Scenario, str]:

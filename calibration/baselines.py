@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from model import COUNTRIES, ScenarioError, libm
-from model.config_files import read_yaml_mapping
 from model.input_errors import first_error
+from model.yaml_files import read_yaml_mapping
 
 from .compare import run_statistic
 from .targets import HOLDOUT_LAST_YEAR, FileVersion, Target, load_targets

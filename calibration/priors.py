@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.special import ndtr
 
 from model import COUNTRIES, ScenarioError, libm
-from model.config_files import read_yaml_mapping
 from model.input_errors import first_error
 from model.parameters import BEHAVIOUR_RANGES
+from model.yaml_files import read_yaml_mapping
 
 PRIORS = Path(__file__).with_name("priors.yaml")
 

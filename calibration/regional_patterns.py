@@ -22,11 +22,12 @@ import pandas as pd
 from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from model import ScenarioError
-from model.config_files import Strict, Year, first_repeated, read_yaml_mapping
+from model.config_files import Strict, Year, first_repeated
 from model.input_errors import first_error
 from model.regional import RegionalModel
 from model.regional_scenario import SectorList
 from model.scenario import SECTORS
+from model.yaml_files import read_yaml_mapping
 
 from .targets import FileVersion
 

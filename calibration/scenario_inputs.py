@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from model import load_scenario
-from model.config_files import read_yaml_mapping
+from model.yaml_files import read_yaml_mapping
 
 from .posterior import summary_named
 from .simulator import SCENARIO_FILES

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from model.config_files import is_number, read_yaml_mapping
+from model.config_files import is_number
+from model.yaml_files import read_yaml_mapping
 
 from .regional_patterns import PATTERNS_FILE, load_patterns
 from .targets import DEFAULT_UNFITTED, Target, load_target_file, load_unfitted

@@ -34,10 +34,10 @@ from model.config_files import (
     Year,
     is_whole,
     kind_keys,
-    read_yaml_mapping,
     refuse_other_kind,
 )
 from model.input_errors import error_message, field_path, first_error, leading_error
+from model.yaml_files import read_yaml_mapping
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
 # Official figures compared with the model but never fitted (``load_unfitted``).

@@ -8,6 +8,7 @@ and the bound is in the message: ``argument --replicates: must be from 1 to 10,0
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import re
 from collections.abc import Callable
@@ -26,6 +27,33 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit with status 2."""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """Parse as argparse does; an unknown argument is named by its subcommand's parser.
+
+        argparse reports it as the top-level parser's; the subcommand's own help lists
+        what it takes, and a close option is suggested.
+        """
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self._subcommand(getattr(parsed, "command", None))
+            command.error(f"unrecognized arguments: {' '.join(extras)}{command.guess(extras)}")
+        return parsed
+
+    def _subcommand(self, name: str | None) -> OneLineParser:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+                return action.choices[name]
+        return self
+
+    def guess(self, extras: list[str]) -> str:
+        """Return ``; did you mean --x?`` for the first unknown option close to a known one."""
+        known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        for extra in extras:
+            close = difflib.get_close_matches(extra.split("=")[0], known, n=1)
+            if extra.startswith("--") and close:
+                return f"; did you mean {close[0]}?"
+        return ""
 
 
 def file_path(text: str) -> Path:

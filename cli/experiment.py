@@ -33,6 +33,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         describe,
         format_summary,
         load_experiment,
+        no_drivers_note,
         retire_outputs,
         run_experiment,
         write_outputs,
@@ -84,6 +85,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     drivers = f", {out / 'drivers.csv'}" if (out / "drivers.csv").exists() else ""
     written = f"{out / 'summary.csv'}{drivers}, {out / 'manifest.json'}"
     print(f"\nwrote {written}, figures {out}/*.png")
+    if not drivers and experiment.spec.params == "posterior":
+        print(no_drivers_note(experiment, posterior))
     return 0
 
 
@@ -125,8 +128,8 @@ def name_other_kind(file: Path, regional: bool) -> None:
     neither the file's kind nor the command that runs it. The baseline tells them apart.
     """
     from model import ScenarioError
-    from model.config_files import read_yaml_mapping
     from model.regional_files import is_regional_file
+    from model.yaml_files import read_yaml_mapping
 
     try:
         baseline = read_yaml_mapping(file).get("baseline")

@@ -38,8 +38,9 @@ YEAR_SHIFT = {"low": -2, "high": 2}
 DURATION_SHIFT = {"low": -1, "high": 1}
 # Keys that explain or name an entry, or that no run reads as a number.
 NOT_NUMBERS = frozenset({"name", "source", "unit", "interpolation", "description"})
-# Keys ending so hold a year; ``year`` alone is an event's date and never moves.
-YEAR_KEYS = ("_year", "_until")
+# Keys ending so hold a donor's year; ``year`` alone is an event's date and never moves,
+# and neither does a law's (``soviet_rules_until``, which is no assumed entry's).
+YEAR_KEYS = ("_year",)
 BEHAVIOUR = "behaviour"
 SHARED_FILES = ("scenarios/base.yaml", "scenarios/behaviour.yaml")
 
@@ -54,13 +55,31 @@ class AssumedInput:
 
     @property
     def label(self) -> str:
-        """The entry as ``docs/sources.md`` names it (``donors[UNDP].weight``)."""
-        return ".".join(self.path).replace(".[", "[")
+        """The entry's name: ``path_label`` of its path."""
+        return path_label(self.path)
 
     @property
     def shared(self) -> bool:
         """Whether every country reads it (``base.yaml`` or ``behaviour.yaml``)."""
         return self.file in SHARED_FILES
+
+
+def path_label(path: tuple[str, ...]) -> str:
+    """Return a path as ``docs/sources.md`` names it: ``donors[UNDP].weight``.
+
+    A behaviour parameter, ``parameters.<name>`` of ``behaviour.yaml`` there, is
+    ``behaviour.<name>`` here (its place in a loaded scenario).
+    """
+    return ".".join(path).replace(".[", "[")
+
+
+def is_calibrated(country: str, name: str, calibrated: set[str]) -> bool:
+    """Return whether a behaviour parameter or country input ``name`` is calibrated.
+
+    A name of ``calibrated`` counts bare (every country) or with this country's prefix,
+    as ``Scenario.with_params`` reads it.
+    """
+    return name in calibrated or f"{country}.{name}" in calibrated
 
 
 def assumed_inputs(
@@ -75,15 +94,15 @@ def assumed_inputs(
     country = data["country"]
     found = []
     for path, entry in _entries(data, ()):
-        top = path[0]
-        if top == BEHAVIOUR:
-            if path[1] in calibrated:
-                continue
-            file = "scenarios/behaviour.yaml"
-        elif f"{country}.{top}" in calibrated:
+        # A behaviour parameter is named by its key, a country input by its top-level key.
+        name = path[1] if path[0] == BEHAVIOUR else path[0]
+        if is_calibrated(country, name, calibrated):
             continue
+        if path[0] == BEHAVIOUR:
+            file = "scenarios/behaviour.yaml"
         else:
-            file = country_file if top in own_keys else "scenarios/base.yaml"
+            # Attributed by the top-level key: no country file overrides part of an entry.
+            file = country_file if path[0] in own_keys else "scenarios/base.yaml"
         found.append(AssumedInput(path, file, entry["source"]))
     return found
 

@@ -40,7 +40,7 @@ from calibration.scenario_inputs import KEY as INPUTS_KEY
 from calibration.simulator import SCENARIO_FILES
 from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from model import OUTPUT_COLUMNS, load_scenario
-from model.config_files import read_yaml_mapping
+from model.yaml_files import read_yaml_mapping
 
 from .forecast_drivers import drivers_section
 from .identification import RIDGE_R2, load_screen, unidentified_table

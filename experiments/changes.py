@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from model import Scenario, ScenarioError
-from model.config_files import read_yaml_mapping
 from model.levers import apply_levers
 from model.limits import MIN_YEAR
 from model.mechanisms import MECHANISMS
 from model.scenario import Donor, NeighbourRevolution, Shock, YearFact, without_keys
 from model.series import Series
+from model.yaml_files import read_yaml_mapping
 
 if TYPE_CHECKING:  # the regional layer is imported only where it runs
     from model.regional_scenario import Region
@@ -220,20 +220,22 @@ def differs_in_run(baseline: Scenario, other: Scenario) -> bool:
 
 def _as_run(scenario: Scenario) -> dict[str, Any]:
     # From the first possible year: a rule may read a series before the start (lags).
-    view = _in_run(scenario, scenario.end_year, range(MIN_YEAR, scenario.end_year + 1))
+    years = range(MIN_YEAR, scenario.end_year + 1)
+    view = _in_run(scenario, scenario.start_year, scenario.end_year, years)
     view["cpi_at_base_year"] = scenario.usd_cpi.at(scenario.cpi_base_year)
     for field in DESCRIPTIVE_FIELDS:
         view.pop(field, None)
     return view
 
 
-def _in_run(value: Any, end: int, years: range) -> Any:
+def _in_run(value: Any, start: int, end: int, years: range) -> Any:
     if isinstance(value, Series):
         return value.over(years)
     if isinstance(value, YearFact):
         return min(value.year, end)
     if isinstance(value, BaseModel):
-        view = {k: _in_run(getattr(value, k), end, years) for k in type(value).model_fields}
+        fields = type(value).model_fields
+        view = {k: _in_run(getattr(value, k), start, end, years) for k in fields}
         view.pop("source", None)
         if isinstance(value, Shock):
             view["duration_years"] = min(value.duration_years, end - value.year + 1)
@@ -243,9 +245,9 @@ def _in_run(value: Any, end: int, years: range) -> Any:
             view["budget_factor"] = _factor_while_giving(value, years)
         return view
     if isinstance(value, (list, tuple)):
-        return [_in_run(v, end, years) for v in value if not _after(v, end)]
+        return [_in_run(v, start, end, years) for v in value if not _outside(v, start, end)]
     if isinstance(value, dict):
-        return {k: _in_run(v, end, years) for k, v in value.items()}
+        return {k: _in_run(v, start, end, years) for k, v in value.items()}
     return value
 
 
@@ -261,9 +263,16 @@ def _factor_while_giving(donor: Donor, years: range) -> list[float]:
     ]
 
 
-def _after(item: Any, end: int) -> bool:
-    """Whether ``item`` is an event dated after the run's last year."""
-    return isinstance(item, (Shock, NeighbourRevolution)) and item.year > end
+def _outside(item: Any, start: int, end: int) -> bool:
+    """Whether ``item`` is an event the run's years never see.
+
+    One after the last year, or, a shock, over before the first; a neighbour's revolution
+    before the start is not remembered either (the State's threat starts at the first
+    year run, ``model.timeline``).
+    """
+    if isinstance(item, Shock):
+        return item.year > end or item.year + item.duration_years <= start
+    return isinstance(item, NeighbourRevolution) and not start <= item.year <= end
 
 
 def region_changes(baseline: Region, other: Region) -> list[str]:

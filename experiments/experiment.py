@@ -46,6 +46,7 @@ from .figures import (
     fan_figure,
     income_figure,
 )
+from .forecast_drivers import DRAWS_PER_COEFFICIENT, applies_to
 from .manifests import manifest_json
 from .paired import (
     RunStats,
@@ -154,6 +155,20 @@ def drivers_table(
     widths = identification_table(frame[[*known, WEIGHT]]).set_index("parameter")
     sets = parameter_sets(experiment, posterior)
     return effect_drivers(results, experiment, sets, widths["width ratio"])
+
+
+def no_drivers_note(experiment: Experiment, posterior: str | Path) -> str:
+    """Say why an experiment on posterior draws wrote no ``drivers.csv``."""
+    country = experiment.baseline.country
+    names = [n for n in parameter_names(load_posterior(posterior)) if applies_to(n, country)]
+    needed = DRAWS_PER_COEFFICIENT * (len(names) + 1)
+    if experiment.spec.draws < needed:
+        return (
+            f"no drivers.csv: what the effects rest on takes at least {needed} draws (two per "
+            f"coefficient of a fit on the {len(names)} parameters that apply to {country} and "
+            f"a constant), and {experiment.spec.draws} ran (docs/experiments.md)"
+        )
+    return "no drivers.csv: no effect varies across enough draws"
 
 
 def retire_outputs(experiment: Experiment, out: Path) -> None:

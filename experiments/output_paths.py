@@ -26,6 +26,20 @@ REPORT_PAIRS = (
     ("chains.json", "chains_states.npz"),
     ("regional.md", "regional_draws.csv"),
 )
+# The commands whose outputs are a user's (not the committed reports and tables), and the
+# project's folders they never write into.
+RUN_KINDS = frozenset({"run", "experiment", "regional experiment", "sensitivity analysis"})
+PROJECT = Path(__file__).resolve().parent.parent
+SOURCE_DIRS = (
+    "calibration",
+    "cli",
+    "dashboard",
+    "docs",
+    "experiments",
+    "model",
+    "scenarios",
+    "tests",
+)
 # Kernel and device file systems: never a place for outputs.
 SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
@@ -131,8 +145,11 @@ def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:
 
     Writing one command's outputs over another's would leave a folder whose manifest
     describes one and whose other files the other (``compare`` would then call the
-    manifest malformed).
+    manifest malformed). A run's or an experiment's outputs never go among the project's
+    own files (``refuse_source_folder``).
     """
+    if kind in RUN_KINDS:
+        refuse_source_folder(folder, flag)
     for name in RETRACTED_FIRST.get(kind, ()):
         if (folder / name).is_dir():
             found = f"holds a folder named {name}, where the command writes its {name}: remove it"
@@ -142,6 +159,19 @@ def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:
         article = "an" if found[0] in "aeiou" else "a"
         message = f"holds {article} {found}'s outputs; write elsewhere or remove them"
         raise ScenarioError(folder, flag, message)
+
+
+def refuse_source_folder(folder: Path, flag: str) -> None:
+    """Raise ``ScenarioError`` if ``folder`` is the project's own or one of its folders.
+
+    ``compare.csv`` beside ``calibration/compare.py`` invites a ``rm calibration/compare.*``.
+    """
+    resolved = resolve_path(folder, flag)
+    if resolved == PROJECT or any(resolved.is_relative_to(PROJECT / d) for d in SOURCE_DIRS):
+        found = "is a folder of the project's own files; write outputs elsewhere (out/, say)"
+        raise ScenarioError(folder, flag, found)
+    if (resolved / "pyproject.toml").exists() or any(resolved.glob("*.py")):
+        raise ScenarioError(folder, flag, "holds Python code; write outputs elsewhere")
 
 
 def remove_empty(folders: list[Path]) -> None:

@@ -49,10 +49,10 @@ from calibration.regional_patterns import (
 )
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
-from model.config_files import read_yaml_mapping
 from model.regional import simulate_region
 from model.regional_files import load_region
 from model.regional_scenario import REGIONAL_RANGES, Region
+from model.yaml_files import read_yaml_mapping
 
 from .markdown import markdown_table
 from .runner import map_runs, replicate_seeds

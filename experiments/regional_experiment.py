@@ -33,7 +33,6 @@ from model.config_files import (
     check_own_values,
     first_repeated,
     named_file,
-    read_yaml_mapping,
     refuse_scenario_files,
 )
 from model.input_errors import first_error, named_item
@@ -41,6 +40,7 @@ from model.limits import MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
 from model.regional_files import load_region, resolve_region
 from model.regional_scenario import Region
+from model.yaml_files import read_yaml_mapping
 
 from .changes import check_changes_in_run, region_changes
 from .paired import format_difference

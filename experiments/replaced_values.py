@@ -16,9 +16,9 @@ from pathlib import Path
 from calibration.posterior import has_posterior, posterior_median
 from calibration.simulator import SCENARIO_FILES
 from model import Scenario, ScenarioError, load_scenario
-from model.config_files import read_yaml_mapping
 from model.extends import resolve_path
 from model.regional_files import REGIONAL_SCENARIO, is_regional_file, load_region
+from model.yaml_files import read_yaml_mapping
 
 from .changes import (
     dated_changes,

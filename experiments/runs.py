@@ -33,7 +33,7 @@ from calibration.targets import (
 )
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.code import model_fingerprint
-from model.config_files import read_yaml_mapping
+from model.yaml_files import read_yaml_mapping
 
 from .manifests import read_manifest
 from .runner import RunTask, map_runs, replicate_seeds, run_task

@@ -29,13 +29,13 @@ from model.config_files import (
     check_own_values,
     first_repeated,
     plain_python,
-    read_yaml_mapping,
     refuse_scenario_files,
 )
 from model.input_errors import error_message, field_path, leading_error, named_item
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.mechanisms import MECHANISMS, switch_off_params
 from model.scenario_files import load_named_scenario
+from model.yaml_files import read_yaml_mapping
 
 from .changes import (
     check_changes_in_run,

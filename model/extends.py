@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config_files import UNSOURCED, ScenarioError, first_repeated, read_yaml_mapping
+from .config_files import UNSOURCED, ScenarioError, first_repeated
 from .input_errors import named_item
 from .limits import MAX_NESTING
+from .yaml_files import read_yaml_mapping
 
 
 def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
@@ -164,6 +165,9 @@ def resolve_extends(
         raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
     data = read_yaml_mapping(path, "extends" if chain else "")
     anchor(data, path.parent)
+    if "extends" in data and data["extends"] is None:
+        # An empty ``extends:`` reads as no parent, and the file then lacks the parent's keys.
+        raise ScenarioError(path, "extends", "empty: name the file this one extends")
     parent = data.pop("extends", None)
     if parent is None:
         return data

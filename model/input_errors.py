@@ -4,13 +4,16 @@ A validation error's field is given as the user wrote it: an item of a named lis
 name (``donors[UNDP].entry_year``), whichever file of an ``extends:`` chain it came from;
 a key mistyped for a required one as the unknown key, with the name it is closest to.
 Shared by every loader of input files (``model.config_files`` and the loaders of
-scenarios, regional files, experiments, targets and priors). Source: the project's rules
+scenarios, regional files, experiments, targets and priors), with the error they raise,
+``ScenarioError``. Source: the project's rules
 for inputs (bad input is one line naming the file and the field).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -71,6 +74,14 @@ def _child(data: Any, part: Any) -> Any:
     return None
 
 
+# A number's form given where a yearly series goes, and the other way round: the key the
+# user wrote, the key the field holds, and what the field takes.
+SHAPES = {
+    ("value", "points"): "a yearly series takes points: {year: value, ...}",
+    ("points", "value"): "a single number takes value:",
+}
+
+
 def leading_error(exc: ValidationError) -> dict[str, Any]:
     """Return the problem a one-line report gives: the first, unless it is a mistyped key.
 
@@ -99,11 +110,40 @@ def leading_error(exc: ValidationError) -> dict[str, Any]:
 def error_message(err: dict[str, Any]) -> str:
     """Return the message of one problem of ``leading_error``, in the loaders' words."""
     if err["type"] == "extra_forbidden":
-        meant = err.get("meant")
+        meant, shape = err.get("meant"), err.get("shape")
+        if shape:
+            return f"unknown key ({shape})"
         return f"unknown key (did you mean {meant}?)" if meant else "unknown key"
     if err["type"] == "missing":
         return "required field is missing"
+    if err["type"] in ("dict_type", "model_type", "model_attributes_type"):
+        # Not pydantic's "a valid dictionary or instance of StatePolicy": no class names.
+        return f"expected a mapping of keys to values, got {_kind(err.get('input'))}"
+    if err["type"] == "too_short" and err.get("input") == []:
+        return "an empty list: give at least one item"
+    if err["type"] == "literal_error":
+        return _not_allowed(err)
     return err["msg"].removeprefix("Value error, ")
+
+
+def _not_allowed(err: dict[str, Any]) -> str:
+    """Return a value outside a fixed set, echoed, with the allowed value it is closest to."""
+    allowed = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+    given = err.get("input")
+    close = difflib.get_close_matches(str(given), allowed, n=1)
+    if close:
+        return f"{given!r} is not allowed (did you mean {close[0]}?)"
+    if len(allowed) <= 10:
+        return f"{given!r} is not allowed: one of {', '.join(allowed)}"
+    return f"{given!r} is not allowed ({len(allowed)} values are)"
+
+
+def _kind(value: Any) -> str:
+    """Return what a value is, in a user's words."""
+    if value is None:
+        return "nothing (an empty field)"
+    names = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list"}
+    return names.get(type(value), type(value).__name__)
 
 
 def first_error(exc: ValidationError, data: Any = None) -> tuple[str, str]:
@@ -114,4 +154,38 @@ def first_error(exc: ValidationError, data: Any = None) -> tuple[str, str]:
     """
     err = leading_error(exc)
     loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
+    if err["type"] == "extra_forbidden" and loc:
+        err = {**err, "shape": _shape_hint(loc, data)}
     return field_path(loc, data), error_message(err)
+
+
+def _shape_hint(loc: tuple[Any, ...], data: Any) -> str | None:
+    """Return what a field takes when its unknown key is the other form's (``SHAPES``)."""
+    parent = data
+    for part in loc[:-1]:
+        parent = _child(parent, part)
+    holds = parent if isinstance(parent, dict) else {}
+    return next(
+        (hint for (key, has), hint in SHAPES.items() if key == loc[-1] and has in holds), None
+    )
+
+
+class ScenarioError(ValueError):
+    """A configuration problem, reported as one line naming the file and the field."""
+
+    def __init__(self, file: str | Path, field: str, message: str):
+        self.file, self.field, self.message = str(file), field, message
+        where = f"{self.file}: {field}" if field else self.file
+        super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):
+        # A run in a worker process can raise it; the default pickling would call
+        # __init__ with the one formatted message and fail in the parent.
+        return type(self), (self.file, self.field, self.message)
+
+
+class OtherKindError(ScenarioError):
+    """A file of another kind than the one asked for (an experiment file as a scenario).
+
+    Its caller may name the field that pointed at the file, which is the mistake.
+    """

@@ -17,8 +17,9 @@ from typing import ClassVar
 
 from pydantic import ValidationError, model_validator
 
-from .config_files import ScenarioError, Source, Strict, read_yaml_mapping
+from .config_files import ScenarioError, Source, Strict
 from .input_errors import field_path, first_error
+from .yaml_files import read_yaml_mapping
 
 
 class Parameter(Strict):

@@ -87,6 +87,23 @@ CASES = {
         "civic_sectors: {weights: {sport: 1}}\n",
         "civic_sectors.weights",
     ),
+    "a misspelt sector": (
+        "civic_sectors: {weights: {ecolgy: 1}}\n",
+        "civic_sectors.weights.ecolgy",
+        "'ecolgy' is not allowed (did you mean ecology?)",
+    ),
+    "a number where a series goes": (
+        "state:\n  registration_burden: {value: 0.5, source: 'test: x'}\n",
+        "state.registration_burden.value",
+        "unknown key (a yearly series takes points: {year: value, ...})",
+    ),
+    "a series where a number goes": (
+        "initial_registered: {points: {1991: 3}, source: 'test: x'}\n",
+        "initial_registered.points",
+        "unknown key (a single number takes value:)",
+    ),
+    "an empty section": ("state:\n", "state", "expected a mapping of keys to values, got nothing"),
+    "a number for a section": ("state: 5\n", "state", "expected a mapping of keys to values"),
 }
 
 
@@ -97,6 +114,15 @@ def test_bad_value_in_an_extending_file(case, scenario_file, write_yaml, tmp_pat
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
     clean_error(status, out, bad, *expected)
+
+
+def test_an_empty_extends_is_named_not_the_keys_it_would_have_given(
+    write_yaml, tmp_path, clean_error
+):
+    bad = write_yaml("bad.yaml", "extends:\nname: x\n")
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    clean_error(status, out, bad, "extends", "empty: name the file this one extends")
 
 
 def test_missing_scenario_file(tmp_path, clean_error):

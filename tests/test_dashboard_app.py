@@ -35,6 +35,11 @@ def test_discovers_country_and_counterfactual_scenarios(app, tmp_path):
     (tmp_path / "counterfactuals").mkdir()
     for name in ("base.yaml", "behaviour.yaml", "kyrgyzstan.yaml"):
         (tmp_path / name).write_text((scenarios / name).read_text())
+    (tmp_path / "counterfactuals" / "late_donors.yaml").write_text(
+        "extends: ../kyrgyzstan.yaml\nname: Late donors\n"
+        "donors: [{name: Soros Foundation, entry_year: 2000}]\n"
+    )
+    # The posterior median the dashboard runs would replace this value without a word.
     (tmp_path / "counterfactuals" / "more_donors.yaml").write_text(
         "extends: ../kyrgyzstan.yaml\nname: More donors\n"
         "donor_budget_scale: {value: 2.0, source: 'test: twice the donors'}\n"
@@ -43,10 +48,14 @@ def test_discovers_country_and_counterfactual_scenarios(app, tmp_path):
     # A regional file under any name is not a country scenario: neither offered nor skipped.
     (tmp_path / "region.yaml").write_text((scenarios / "central_asia.yaml").read_text())
     found, skipped = app.discover_scenarios(tmp_path)
-    assert list(found) == ["kyrgyzstan", "counterfactuals/more_donors"]
-    assert found["counterfactuals/more_donors"].donor_budget_scale.value == 2.0
-    assert list(skipped) == ["counterfactuals/fragment"]
+    assert list(found) == ["kyrgyzstan", "counterfactuals/late_donors"]
+    soros = [d for d in found["counterfactuals/late_donors"].donors if d.name == "Soros Foundation"]
+    assert soros[0].entry_year == 2000
+    assert list(skipped) == ["counterfactuals/fragment", "counterfactuals/more_donors"]
     assert "country: required field is missing" in skipped["counterfactuals/fragment"]
+    refused = skipped["counterfactuals/more_donors"]
+    assert "donor_budget_scale: changed from kyrgyzstan.yaml" in refused
+    assert "the dashboard runs the posterior median" in refused
 
 
 def test_the_repository_scenarios_are_offered_countries_first(app):

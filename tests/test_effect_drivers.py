@@ -46,6 +46,16 @@ def test_without_draws_there_is_no_table_and_no_stale_one(tmp_path, posterior):
     assert not (out / "drivers.csv").exists()
 
 
+def test_too_few_draws_for_the_drivers_are_said_not_skipped_silently(tmp_path, posterior, capsys):
+    file = write_experiment(tmp_path / "tiny.yaml", draws=6)
+    out = tmp_path / "out"
+    assert main(["experiment", str(file), "--posterior", str(posterior), "--out", str(out)]) == 0
+    assert not (out / "drivers.csv").exists()
+    said = capsys.readouterr().out
+    assert "no drivers.csv: what the effects rest on takes at least 8 draws" in said
+    assert "the 3 parameters that apply to kyrgyzstan and a constant), and 6 ran" in said
+
+
 def _results(experiment, effect: np.ndarray) -> pd.DataFrame:
     """Runs whose counterfactual differs from the baseline by ``effect[draw]`` in 2012."""
     rows = []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calibration.compare import signed_target_error, target_error
+from calibration.compare import signed_target_error, target_error, tolerance_scales
 from calibration.targets import load_targets
 from experiments.assumed_inputs import entry_at, move_description, perturbed
 from experiments.input_screen import (
@@ -102,28 +102,78 @@ def test_a_move_that_changes_no_number_is_reported_not_run(inputs):
     assert set(problems.values()) == {"unchanged: the move changes no number"}
 
 
+def _target(target_id: str):
+    (target,) = [t for t in load_targets() if t.id == target_id]
+    return target
+
+
 def test_the_effect_of_a_move_is_the_change_of_the_signed_error():
-    (point,) = [t for t in load_targets() if t.id == "kg_registered_2000"]
+    point = _target("kg_registered_2000")
     unit = target_error(point, point.value * 1.1)  # one side's tolerance units per 10%
     assert _effects(point, [point.value] * 3, [point.value * 1.1] * 3) == {
         "effect": pytest.approx(unit),
         "se": 0.0,
         "relative": pytest.approx(0.1),
         "draws": 3,
+        "undefined": 0,
     }
-    (floor,) = [t for t in load_targets() if t.id == "kg_funded_share_floor_1991_2000"]
-    # A bound met before and after the move: the fit does not change.
+    floor = _target("kg_funded_share_floor_1991_2000")  # at least 0.1, 20%: a unit is 0.02
+    # A bound met before and after the move: the fit does not change; one crossed: it does.
     assert _effects(floor, [0.4, 0.5], [0.3, 0.6])["effect"] == 0.0
-    assert _effects(point, [math.nan, 1.0], [1.0, 1.0])["draws"] == 1
+    assert _effects(floor, [0.12, 0.12], [0.08, 0.08])["effect"] == pytest.approx(-1.0)
+    # A draw whose move leaves a statistic undefined is counted, not averaged.
+    lost = _effects(point, [1.0, 1.0, 1.0], [math.nan, 1.0, 1.0])
+    assert (lost["draws"], lost["undefined"], lost["effect"]) == (2, 1, 0.0)
 
 
-def test_signed_target_error_is_the_error_with_its_side():
-    (point,) = [t for t in load_targets() if t.id == "kg_registered_2000"]
+def test_signed_target_error_is_the_error_with_its_side_and_the_sides_unit():
+    point = _target("kg_registered_2000")
     for value in (point.value * 0.8, point.value, point.value * 1.3):
-        signed = signed_target_error(point, value)
-        assert abs(signed) == target_error(point, value)
-        assert math.copysign(1, signed) == math.copysign(1, value - point.value) or signed == 0
+        assert abs(signed_target_error(point, value)) == target_error(point, value)
+    low, high = point.value * 0.8, point.value * 1.3
+    assert signed_target_error(point, low) < 0 < signed_target_error(point, high)
     assert math.isnan(signed_target_error(point, math.nan))
+    band = _target("kg_share_income_foreign_today")  # a range with unequal units
+    below, above = tolerance_scales(band)
+    assert below != pytest.approx(above)
+    assert signed_target_error(band, band.low - below) == pytest.approx(-1.0)
+    assert signed_target_error(band, band.high + above) == pytest.approx(1.0)
+    assert signed_target_error(band, (band.low + band.high) / 2) == 0.0
+    ceiling = _target("kg_state_to_foreign_income_today")  # at most 0.34, 15%
+    assert signed_target_error(ceiling, 0.0) == 0.0
+    assert signed_target_error(ceiling, ceiling.value * 1.15) == pytest.approx(1.0)
+
+
+def test_the_summary_flags_an_input_by_any_target_and_says_why_a_side_did_not_run():
+    run = {"status": "run", "file": "f", "side": "low", "move": "m", "draws": 3}
+    table = pd.DataFrame(
+        [
+            # A: its largest effect is noise; a smaller one is clear, so it moves a figure.
+            {**run, "input": "A", "target": "t1", "effect": 1.5, "se": 1.0, "relative": 0.1},
+            {**run, "input": "A", "target": "t2", "effect": 1.2, "se": 0.1, "relative": 0.1},
+            # B: one side ran (a small effect), the other could not.
+            {**run, "input": "B", "target": "t1", "effect": 0.2, "se": 0.01, "relative": 0.01},
+            {"input": "B", "file": "f", "side": "high", "status": "invalid: too large"},
+            # C: every draw's moved run was undefined (a register that ran away).
+            {**run, "input": "C", "target": "t1", "effect": math.nan, "se": math.nan},
+            # D: no number changes; E: statistics change by rounding only.
+            {"input": "D", "file": "f", "side": "low", "status": "unchanged: no number"},
+            {"input": "D", "file": "f", "side": "high", "status": "unchanged: no number"},
+            {**run, "input": "E", "target": "t1", "effect": 0.0, "se": 0.0, "relative": 1e-17},
+        ]
+    )
+    table["undefined"] = [0, 0, 0, math.nan, 3, math.nan, math.nan, 0]
+    top = summary(table).set_index("input")
+    assert list(top.index) == ["A", "B", "E", "C", "D"]
+    assert top.loc["A", "effect"] == 1.5 and top.loc["A", "moves a figure"]
+    assert not top.loc["B", "moves a figure"]
+    assert top.loc["B", "status"] == "high: invalid: too large"
+    assert top.loc["C", "moves a figure"] and top.loc["C", "undefined"] == 3
+    assert top.loc["D", "status"] == "unchanged: no number"
+    assert not top.loc["E", "changes a statistic"] and top.loc["A", "changes a statistic"]
+    assert top.loc["E", "status"] == "no statistic changes beyond rounding"
+    counts = "3 of the 5 inputs change a statistic when moved, and 2 move a figure"
+    assert counts in report_text(table, 3)
 
 
 def test_the_screen_is_the_same_whatever_the_workers_and_moves_only_its_countries(inputs):
@@ -164,17 +214,17 @@ def test_the_summary_has_one_row_per_entry_and_the_docs_give_its_figures():
     top = summary(table)
     assert not top.duplicated(["file", "input"]).any()
     assert len(top) == table.drop_duplicates(["file", "input"]).shape[0]
-    moving = top[top["moves a figure"].fillna(False).astype(bool)]
-    ran = top[top.effect.notna()]
+    moving = top[top["moves a figure"].eq(True)]
+    ran = top[top["changes a statistic"].eq(True)]
     docs = (REPO / "docs" / "calibration.md").read_text()
     section = docs[docs.index("## What the calibration holds fixed") :]
     section = section[: section.index("\n## ")]
     assert f"{len(moving)} of the {len(top)} entries move a figure" in section
-    assert f"{(ran.effect.abs() < 0.5).sum()} of the {len(ran)} entries moved" in section
+    assert f"{(ran.effect.abs() < 0.5).sum()} of the {len(ran)} that change a statistic" in section
     for row in moving.itertuples():
         assert f"| {row.effect:+.2f} (" in section, row.input
     readme = " ".join((REPO / "README.md").read_text().split())
     moved = f"of the {len(top)} scenario numbers that rest on an assumption"
     draws = int(table.draws.max())
-    assert f"{moved}, each moved a quarter either way at {draws} posterior" in readme
-    assert f"draws, {len(moving)} move a fitted figure by more than its tolerance" in readme
+    assert f"{moved}, each moved in turn at {draws} posterior draws" in readme
+    assert f"and sharper), {len(moving)} move a fitted figure by more than its tolerance" in readme

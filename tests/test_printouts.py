@@ -105,15 +105,17 @@ def test_a_run_prints_each_series_first_year_and_a_changed_end_year(tmp_path, ca
     assert first == expected + "end_year 2023 -> 2030"
 
 
-def test_a_change_outside_the_years_run_is_said_to_change_nothing(tmp_path, capsys):
-    # A shock in 2150 was listed as a change of a run it leaves as it was.
+@pytest.mark.parametrize(("name", "year"), [("Future war", 2150), ("Old war", 1950)])
+def test_a_change_outside_the_years_run_is_said_to_change_nothing(name, year, tmp_path, capsys):
+    # A shock in 2150, or one over before 1991, was listed as a change of a run it leaves
+    # as it was.
     late = (
-        "state:\n  shocks:\n    - name: Future war\n      year: 2150\n"
-        "      instability: 0.5\n      source: a test of a late shock\n"
+        f"state:\n  shocks:\n    - name: {name}\n      year: {year}\n"
+        "      instability: 0.5\n      source: a test of a shock outside the run\n"
     )
     first, table = first_line_of_run(tmp_path, capsys, late)
     assert first == (
-        "changes from kyrgyzstan.yaml: state.shocks[Future war] added; "
+        f"changes from kyrgyzstan.yaml: state.shocks[{name}] added; "
         "none of them changes the years run (1991-2023)"
     )
     base = tmp_path / "base"

@@ -7,6 +7,7 @@ them fails here until the prose follows.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -69,6 +70,11 @@ def test_the_median_run_and_the_report_kyrgyz_register_errors_are_the_computed_o
     drawn = report.set_index("id").loc[KG_REGISTER, "rel_error"]
     posterior = f"posterior draws give {_span(drawn)}."
     assert posterior in README
+    # The tutorial quotes the same two spans.
+    cells = json.loads((REPO / "docs" / "tutorial.ipynb").read_text())["cells"]
+    tutorial = " ".join(" ".join("".join(c["source"]) for c in cells).split())
+    assert f"lies {low}% to {high}% above the article's counts" in tutorial
+    assert f"give {_span(drawn)} (README" in tutorial
 
 
 def test_the_count_of_unfitted_medians_within_tolerance_is_the_reports():

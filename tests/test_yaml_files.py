@@ -13,7 +13,7 @@ from test_config_errors import extending
 
 from cli.main import main
 from model import load_scenario
-from model.config_files import read_yaml_mapping
+from model.yaml_files import read_yaml_mapping
 
 
 @pytest.mark.parametrize(
@@ -33,8 +33,11 @@ def test_malformed_yaml(text, scenario_file, write_yaml, tmp_path, clean_error):
     [
         ("name: x\n---\nname: y\n", "line 3: more than one YAML document"),
         ("name: \x00\n", "line 2: the character U+0000, which YAML does not allow"),
+        # An unclosed construct: where it began, with the parser's reason.
+        ('name: "KG: x\ndescription: y\n', "line 2: malformed YAML (while scanning a quoted"),
+        ("description: y\nname: [KG\n", "line 3: malformed YAML (while parsing a flow sequence"),
     ],
-    ids=["two-documents", "nul"],
+    ids=["two-documents", "nul", "open-quote", "open-bracket"],
 )
 def test_yaml_that_no_config_is_says_why(
     text, said, scenario_file, write_yaml, tmp_path, clean_error
@@ -43,6 +46,14 @@ def test_yaml_that_no_config_is_says_why(
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
     clean_error(status, out, bad, said)
+
+
+def test_a_table_given_as_a_scenario_is_named_binary(tmp_path, clean_error):
+    table = tmp_path / "posterior.parquet"
+    table.write_bytes(b"PAR1\x00\x01\x02" * 200_000)  # larger than a config may be
+    out = tmp_path / "out"
+    status = main(["run", str(table), "--out", str(out)])
+    clean_error(status, out, table, "binary data, not a YAML config")
 
 
 @pytest.mark.parametrize(
