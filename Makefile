@@ -78,6 +78,7 @@ recalibrate: setup
 	$(BIN)/ngo-abm calibrate npe --holdout --rows 10200 --truncated-rows 3200 2000 2000
 	$(BIN)/ngo-abm calibrate report --workers 2
 	$(BIN)/python -m experiments.input_screen --workers 2
+	$(BIN)/python -m experiments.input_screen --workers 2 --holdout
 	$(BIN)/ngo-abm validate --workers 2
 	$(BIN)/ngo-abm chains --workers 2
 	$(BIN)/ngo-abm calibrate regional --draws 1200 --workers 2

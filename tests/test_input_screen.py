@@ -186,10 +186,12 @@ def test_the_screen_is_the_same_whatever_the_workers_and_moves_only_its_countrie
     assert (one.effect.abs() > 0).any()
 
 
-def test_the_committed_report_is_the_code_reading_of_the_committed_table():
-    table = pd.read_csv(REPORT / "input_screen.csv")
+@pytest.mark.parametrize("name", ["input_screen", "input_screen_holdout"])
+def test_the_committed_report_is_the_code_reading_of_the_committed_table(name):
+    table = pd.read_csv(REPORT / f"{name}.csv")
     draws = int(table.draws.max())
-    assert (REPORT / "input_screen.md").read_text() == report_text(table, draws) + "\n"
+    held_back = name.endswith("holdout")
+    assert (REPORT / f"{name}.md").read_text() == report_text(table, draws, held_back) + "\n"
     listed = {(f, label) for f, label in zip(table.file, table.input, strict=True)}
     rerun = "the scenarios' assumed numbers changed: rerun python -m experiments.input_screen"
     assert listed == {(item.file, item.label) for item in screened_inputs()}, rerun
@@ -228,3 +230,15 @@ def test_the_summary_has_one_row_per_entry_and_the_docs_give_its_figures():
     draws = int(table.draws.max())
     assert f"{moved}, each moved in turn at {draws} posterior draws" in readme
     assert f"and sharper), {len(moving)} move a fitted figure by more than its tolerance" in readme
+
+
+def test_the_docs_give_the_held_back_screens_largest_effect_on_the_kyrgyz_forecasts():
+    table = pd.read_csv(REPORT / "input_screen_holdout.csv")
+    forecasts = table[table.target.isin(["kg_registered_2017", "kg_registered_today"])]
+    top = forecasts.loc[forecasts.effect.abs().idxmax()]
+    docs = " ".join((REPO / "docs" / "calibration.md").read_text().split())
+    assert f"by more than {abs(top.effect):.2f} tolerance units" in docs
+    assert f"2017 {top.relative:+.1%}" in docs and top.target == "kg_registered_2017"
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert "No assumption held fixed moves those forecasts by more than 5%" in readme
+    assert forecasts.relative.abs().max() <= 0.05
