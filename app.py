@@ -90,9 +90,15 @@ def refuse_replaced_values(path: Path, scenario: Scenario) -> None:
     The dashboard runs the posterior median (``calibrated``), which would replace the
     file's value without a word.
     """
-    if has_posterior():
-        source = "posterior median (posterior.parquet)"
-        run_changes(path, scenario, posterior_median(), source, DASHBOARD_REMEDY)
+    if not has_posterior():
+        return
+    try:
+        median = posterior_median()
+    except ScenarioError:
+        # Unreadable: every run uses the file's own values, and ``calibrated`` says why.
+        return
+    source = "posterior median (posterior.parquet)"
+    run_changes(path, scenario, median, source, DASHBOARD_REMEDY)
 
 
 def calibrated(scenario: Scenario) -> tuple[Scenario, str]:

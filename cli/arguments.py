@@ -48,11 +48,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def guess(self, extras: list[str]) -> str:
         """Return ``; did you mean --x?`` for the first unknown option close to a known one."""
-        known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        known = [o[2:] for a in self._actions for o in a.option_strings if o.startswith("--")]
         for extra in extras:
-            close = difflib.get_close_matches(extra.split("=")[0], known, n=1)
-            if extra.startswith("--") and close:
-                return f"; did you mean {close[0]}?"
+            if not extra.startswith("--"):
+                continue
+            close = difflib.get_close_matches(extra[2:].split("=")[0], known, n=1, cutoff=0.75)
+            if close:
+                return f"; did you mean --{close[0]}?"
         return ""
 
 

@@ -38,7 +38,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         run_experiment,
         write_outputs,
     )
-    from experiments.output_paths import check_folder, check_outputs_kind
+    from experiments.output_paths import (
+        check_folder,
+        check_outputs_kind,
+        refuse_source_folder,
+    )
     from experiments.paired import parameter_sets
     from model import ScenarioError
 
@@ -56,6 +60,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     # their parameter names, and the folder it would write (nothing is created).
     parameter_sets(experiment, posterior)
     check_folder(out, "--out")
+    refuse_source_folder(out, "--out")
     if out.is_dir():
         check_outputs_kind(out, "--out", "experiment")
     if args.dry_run:

@@ -162,16 +162,18 @@ def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:
 
 
 def refuse_source_folder(folder: Path, flag: str) -> None:
-    """Raise ``ScenarioError`` if ``folder`` is the project's own or one of its folders.
+    """Raise ``ScenarioError`` if ``folder`` is in one of the project's folders or a root.
 
     ``compare.csv`` beside ``calibration/compare.py`` invites a ``rm calibration/compare.*``.
     """
     resolved = resolve_path(folder, flag)
-    if resolved == PROJECT or any(resolved.is_relative_to(PROJECT / d) for d in SOURCE_DIRS):
-        found = "is a folder of the project's own files; write outputs elsewhere (out/, say)"
+    inside = [d for d in SOURCE_DIRS if resolved.is_relative_to(PROJECT / d)]
+    if inside:
+        found = f"is in the project's {inside[0]}/ folder: write outputs elsewhere (out/, say)"
         raise ScenarioError(folder, flag, found)
-    if (resolved / "pyproject.toml").exists() or any(resolved.glob("*.py")):
-        raise ScenarioError(folder, flag, "holds Python code; write outputs elsewhere")
+    if resolved == PROJECT or (resolved / "pyproject.toml").exists():
+        found = "is a project's root folder: write outputs in a folder of their own (out/, say)"
+        raise ScenarioError(folder, flag, found)
 
 
 def remove_empty(folders: list[Path]) -> None:

@@ -74,6 +74,7 @@ def _child(data: Any, part: Any) -> Any:
     return None
 
 
+NUMBER_FORMS = "a number takes value: and source:, a yearly series points: {year: value}"
 # A number's form given where a yearly series goes, and the other way round: the key the
 # user wrote, the key the field holds, and what the field takes.
 SHAPES = {
@@ -118,18 +119,31 @@ def error_message(err: dict[str, Any]) -> str:
         return "required field is missing"
     if err["type"] in ("dict_type", "model_type", "model_attributes_type"):
         # Not pydantic's "a valid dictionary or instance of StatePolicy": no class names.
-        return f"expected a mapping of keys to values, got {_kind(err.get('input'))}"
+        given = _kind(err.get("input"))
+        expected = re.search(r"instance of (\w+)", err["msg"])
+        if expected and (expected[1] == "Number" or expected[1].endswith("Series")):
+            # The commonest slip: a bare number for a sourced number or a yearly series.
+            return f"expected a mapping, got {given} ({NUMBER_FORMS})"
+        return f"expected a mapping of keys to values, got {given}"
     if err["type"] == "too_short" and err.get("input") == []:
-        return "an empty list: give at least one item"
+        least = err.get("ctx", {}).get("min_length", 1)
+        return f"an empty list: give at least {least} item{'s' if least != 1 else ''}"
     if err["type"] == "literal_error":
         return _not_allowed(err)
     return err["msg"].removeprefix("Value error, ")
 
 
 def _not_allowed(err: dict[str, Any]) -> str:
-    """Return a value outside a fixed set, echoed, with the allowed value it is closest to."""
+    """Return a value outside a fixed set, echoed, with the allowed value it is closest to.
+
+    Pydantic's own message where the allowed values are not text (``version: 1``).
+    """
     allowed = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+    if not allowed:
+        return err["msg"]
     given = err.get("input")
+    if given is None:
+        return f"required: one of {', '.join(allowed)}" if len(allowed) <= 10 else "required"
     close = difflib.get_close_matches(str(given), allowed, n=1)
     if close:
         return f"{given!r} is not allowed (did you mean {close[0]}?)"

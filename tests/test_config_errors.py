@@ -103,6 +103,12 @@ CASES = {
         "unknown key (a single number takes value:)",
     ),
     "an empty section": ("state:\n", "state", "expected a mapping of keys to values, got nothing"),
+    "a bare number for a series": (
+        "state:\n  registration_burden: 0.5\n",
+        "state.registration_burden",
+        "expected a mapping, got a number (a number takes value: and source:, a yearly series",
+    ),
+    "an empty country": ("country:\n", "country", "required: one of kazakhstan, kyrgyzstan"),
     "a number for a section": ("state: 5\n", "state", "expected a mapping of keys to values"),
 }
 
@@ -114,6 +120,15 @@ def test_bad_value_in_an_extending_file(case, scenario_file, write_yaml, tmp_pat
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
     clean_error(status, out, bad, *expected)
+
+
+def test_a_choice_that_is_not_text_keeps_pydantics_message(tmp_path):
+    from calibration.priors import PRIORS, load_priors
+
+    bad = tmp_path / "priors.yaml"
+    bad.write_text(PRIORS.read_text().replace("version: 1", "version: 2", 1))
+    with pytest.raises(ScenarioError, match="version: Input should be 1"):
+        load_priors(bad)
 
 
 def test_an_empty_extends_is_named_not_the_keys_it_would_have_given(
@@ -392,3 +407,11 @@ def test_a_name_with_dollar_signs_is_drawn_as_written(scenario_file, write_yaml,
     )
     assert status == 0
     assert (out / "timeseries.png").stat().st_size > 0
+
+
+def test_an_empty_list_says_its_own_minimum():
+    from model.input_errors import error_message
+
+    short = {"type": "too_short", "input": [], "ctx": {"min_length": 2}, "msg": "List should"}
+    assert error_message(short) == "an empty list: give at least 2 items"
+    assert error_message({**short, "ctx": {"min_length": 1}}).endswith("at least 1 item")

@@ -58,6 +58,17 @@ def test_discovers_country_and_counterfactual_scenarios(app, tmp_path):
     assert "the dashboard runs the posterior median" in refused
 
 
+def test_a_posterior_the_dashboard_cannot_read_offers_every_scenario_as_written(app, monkeypatch):
+    def unreadable(*args, **kwargs):
+        raise ScenarioError("calibration/posterior.parquet", "", "not a parquet file")
+
+    monkeypatch.setattr(app, "posterior_median", unreadable)
+    found, skipped = app.discover_scenarios()
+    assert skipped == {} and list(found)[:3] == ["kazakhstan", "kyrgyzstan", "uzbekistan"]
+    _, note = app.calibrated(found["kyrgyzstan"])
+    assert note.startswith("uncalibrated: the posterior could not be used")
+
+
 def test_the_repository_scenarios_are_offered_countries_first(app):
     assert list(app.SCENARIOS)[:3] == ["kazakhstan", "kyrgyzstan", "uzbekistan"]
     assert app.MODEL_PARAMS["scenario_name"]["values"] == list(app.SCENARIOS)

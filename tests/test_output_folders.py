@@ -244,21 +244,33 @@ def test_a_write_the_system_refuses_is_one_line_and_leaves_no_manifest(repo, tmp
     assert not list(out.glob(".*.tmp"))
 
 
-@pytest.mark.parametrize("command", COMMAND_OF)
-@pytest.mark.parametrize("where", [".", "calibration", "scenarios/counterfactuals"])
+SENSITIVITY = ["sensitivity", "--method", "morris", "--samples", "2"]
+
+
+@pytest.mark.parametrize(
+    "command", [*COMMAND_OF.values(), [*COMMAND_OF["experiment"], "--dry-run"], SENSITIVITY]
+)
+@pytest.mark.parametrize("where", ["calibration", "scenarios/counterfactuals"])
 def test_outputs_never_go_among_the_projects_own_files(command, where, repo, monkeypatch):
     # compare.csv beside calibration/compare.py invited a "rm calibration/compare.*"
     monkeypatch.chdir(repo)
     before = sorted(p.name for p in (repo / where).iterdir())
-    status, out, err = run_cli([*COMMAND_OF[command], "--out", where])
+    status, out, err = run_cli([*command, "--out", where])
     assert status == 2 and len(err.strip().splitlines()) == 1, err
-    assert "is a folder of the project's own files; write outputs elsewhere" in err
+    top = where.split("/")[0]
+    assert f"is in the project's {top}/ folder: write outputs elsewhere (out/, say)" in err
     assert sorted(p.name for p in (repo / where).iterdir()) == before
 
 
-def test_a_folder_of_python_files_elsewhere_is_refused_too(repo, tmp_path, monkeypatch):
+def test_a_projects_root_is_refused_and_a_folder_of_ones_own_scripts_is_not(
+    repo, tmp_path, monkeypatch
+):
     monkeypatch.chdir(repo)
+    before = sorted(p.name for p in repo.iterdir())
+    status, out, err = run_cli([*COMMAND_OF["run"], "--out", "."])
+    assert status == 2 and "is a project's root folder" in err
+    assert sorted(p.name for p in repo.iterdir()) == before
     (tmp_path / "analysis.py").write_text("print('mine')\n")
     status, out, err = run_cli([*COMMAND_OF["run"], "--out", str(tmp_path)])
-    assert status == 2 and "holds Python code; write outputs elsewhere" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.py"]
+    assert status == 0, err
+    assert (tmp_path / "timeseries.csv").exists() and (tmp_path / "analysis.py").exists()

@@ -123,6 +123,22 @@ def test_a_change_outside_the_years_run_is_said_to_change_nothing(name, year, tm
     assert table == (base / "timeseries.csv").read_bytes()
 
 
+def test_events_at_the_edges_of_the_run_are_said_idle_only_outside_it(tmp_path, capsys):
+    def first(text: str) -> str:
+        return first_line_of_run(tmp_path, capsys, text)[0]
+
+    idle = "none of them changes the years run"
+    revolution = "state:\n  neighbour_revolutions:\n    - {name: R, year: %d, source: a test}\n"
+    assert idle in first(revolution % 1990) and idle in first(revolution % 2024)
+    assert idle not in first(revolution % 1991)
+    # A shock from 1989 that lasts into 1991 is in force in the run's first year.
+    shock = (
+        "state:\n  shocks:\n    - {name: S, year: 1989, duration_years: %d, instability: 0.5, "
+        "source: a test}\n"
+    )
+    assert idle in first(shock % 2) and idle not in first(shock % 3)
+
+
 def test_a_changed_end_year_alone_is_not_said_to_change_nothing(tmp_path, capsys):
     first, _ = first_line_of_run(tmp_path, capsys, "end_year: 2010\n")
     assert first == "changes from kyrgyzstan.yaml: end_year 2023 -> 2010"
