@@ -5,8 +5,8 @@ name (``donors[UNDP].entry_year``), whichever file of an ``extends:`` chain it c
 a key mistyped for a required one as the unknown key, with the name it is closest to.
 Shared by every loader of input files (``model.config_files`` and the loaders of
 scenarios, regional files, experiments, targets and priors), with the error they raise,
-``ScenarioError``. Source: the project's rules
-for inputs (bad input is one line naming the file and the field).
+``ScenarioError``. Source: the project's rules for inputs (bad input is one line naming
+the file and the field).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Reading a YAML config: ``yaml.safe_load`` only, and every way a file can be refused.
 
-A config is plain data: no tags that build objects, no merge keys, no aliases that
-expand beyond the file, no key given twice, text in UTF-8 under a size limit; a file
-PyYAML cannot parse is named by the line where the broken construct began. Each refusal
-is one line naming the file and the field (``ScenarioError``). Source: the project's
-rules for inputs (configs are data; bad input is one line naming the file and field).
+A config is plain data: no tag that builds an object, no alias that expands the file
+beyond ``MAX_CONFIG_VALUES`` values or nests a structure in itself, no key given twice in
+a mapping as written, UTF-8 text under ``MAX_CONFIG_BYTES``; a file PyYAML cannot parse
+is named by the line where the broken construct began. Each refusal is one line naming
+the file and the field (``ScenarioError``). Source: the project's rules for inputs
+(configs are data; bad input is one line naming the file and the field).
 """
 
 from __future__ import annotations
