@@ -68,6 +68,7 @@ def discover_scenarios(folder: Path = SCENARIO_DIR) -> tuple[dict[str, Scenario]
     """
     found: dict[str, Scenario] = {}
     skipped: dict[str, str] = {}
+    median = readable_median()
     paths = sorted(folder.glob("*.yaml")) + sorted((folder / "counterfactuals").glob("*.yaml"))
     for path in paths:
         if path.name in NOT_SCENARIOS or is_regional_file(path):
@@ -75,7 +76,7 @@ def discover_scenarios(folder: Path = SCENARIO_DIR) -> tuple[dict[str, Scenario]
         key = path.relative_to(folder).with_suffix("").as_posix()
         try:
             scenario = load_scenario(path)
-            refuse_replaced_values(path, scenario)
+            refuse_replaced_values(path, scenario, median)
         except ScenarioError as exc:
             skipped[key] = str(exc)
         else:
@@ -84,21 +85,29 @@ def discover_scenarios(folder: Path = SCENARIO_DIR) -> tuple[dict[str, Scenario]
     return {k: found[k] for k in countries + [k for k in found if k not in countries]}, skipped
 
 
-def refuse_replaced_values(path: Path, scenario: Scenario) -> None:
-    """Refuse a file that changes a calibrated value, as ``ngo-abm run`` does.
+def readable_median() -> dict[str, float] | None:
+    """Return the posterior median the dashboard runs, or None without a readable one.
 
-    The dashboard runs the posterior median (``calibrated``), which would replace the
-    file's value without a word.
+    An unreadable posterior leaves every run on the file's own values, and ``calibrated``
+    says why.
     """
     if not has_posterior():
-        return
+        return None
     try:
-        median = posterior_median()
+        return posterior_median()
     except ScenarioError:
-        # Unreadable: every run uses the file's own values, and ``calibrated`` says why.
-        return
-    source = "posterior median (posterior.parquet)"
-    run_changes(path, scenario, median, source, DASHBOARD_REMEDY)
+        return None
+
+
+def refuse_replaced_values(path: Path, scenario: Scenario, median: dict | None) -> None:
+    """Refuse a file that changes a calibrated value, as ``ngo-abm run`` does.
+
+    The dashboard runs the posterior ``median`` (``calibrated``), which would replace the
+    file's value without a word.
+    """
+    if median is not None:
+        source = "posterior median (posterior.parquet)"
+        run_changes(path, scenario, median, source, DASHBOARD_REMEDY)
 
 
 def calibrated(scenario: Scenario) -> tuple[Scenario, str]:

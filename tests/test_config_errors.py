@@ -122,24 +122,6 @@ def test_bad_value_in_an_extending_file(case, scenario_file, write_yaml, tmp_pat
     clean_error(status, out, bad, *expected)
 
 
-def test_a_choice_that_is_not_text_keeps_pydantics_message(tmp_path):
-    from calibration.priors import PRIORS, load_priors
-
-    bad = tmp_path / "priors.yaml"
-    bad.write_text(PRIORS.read_text().replace("version: 1", "version: 2", 1))
-    with pytest.raises(ScenarioError, match="version: Input should be 1"):
-        load_priors(bad)
-
-
-def test_an_empty_extends_is_named_not_the_keys_it_would_have_given(
-    write_yaml, tmp_path, clean_error
-):
-    bad = write_yaml("bad.yaml", "extends:\nname: x\n")
-    out = tmp_path / "out"
-    status = main(["run", str(bad), "--out", str(out)])
-    clean_error(status, out, bad, "extends", "empty: name the file this one extends")
-
-
 def test_missing_scenario_file(tmp_path, clean_error):
     missing = tmp_path / "nowhere.yaml"
     out = tmp_path / "out"
@@ -407,11 +389,3 @@ def test_a_name_with_dollar_signs_is_drawn_as_written(scenario_file, write_yaml,
     )
     assert status == 0
     assert (out / "timeseries.png").stat().st_size > 0
-
-
-def test_an_empty_list_says_its_own_minimum():
-    from model.input_errors import error_message
-
-    short = {"type": "too_short", "input": [], "ctx": {"min_length": 2}, "msg": "List should"}
-    assert error_message(short) == "an empty list: give at least 2 items"
-    assert error_message({**short, "ctx": {"min_length": 1}}).endswith("at least 1 item")
