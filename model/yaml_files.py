@@ -2,14 +2,16 @@
 
 A config is plain data: no tag that builds an object, no alias that expands the file
 beyond ``MAX_CONFIG_VALUES`` values or nests a structure in itself, no key given twice in
-a mapping as written, UTF-8 text under ``MAX_CONFIG_BYTES``; a file PyYAML cannot parse
-is named by the line where the broken construct began. Each refusal is one line naming
+a mapping as written, UTF-8 text under ``MAX_CONFIG_BYTES`` (a UTF-16 or UTF-32 file
+is named as such); a file PyYAML cannot parse is named by the line where the broken
+construct began. Each refusal is one line naming
 the file and the field (``ScenarioError``). Source: the project's rules for inputs
 (configs are data; bad input is one line naming the file and the field).
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import stat
 from pathlib import Path
@@ -211,6 +213,10 @@ def _read_config_text(path: Path, field: str) -> str:
         raise ScenarioError(path, field, "not a regular file (a device or a pipe?)")
     with path.open("rb") as file:
         data = file.read(MAX_CONFIG_BYTES + 1)
+    wide = _wide_encoding(data)
+    if wide:
+        # Windows editors save "Unicode" text so; its NULs would otherwise read as binary.
+        raise ScenarioError(path, field, f"encoded as {wide}, not UTF-8: save it as UTF-8")
     # A table or an image given where a config goes (a NUL in a .yaml file is named, below,
     # as the character YAML does not allow).
     if b"\x00" in data[:8192] and path.suffix.lower() not in (".yaml", ".yml"):
@@ -218,3 +224,15 @@ def _read_config_text(path: Path, field: str) -> str:
     if len(data) > MAX_CONFIG_BYTES:
         raise ScenarioError(path, field, f"larger than {MAX_CONFIG_BYTES:,} bytes")
     return data.decode("utf-8")
+
+
+def _wide_encoding(data: bytes) -> str:
+    """Return the name of the UTF-16 or UTF-32 encoding a byte-order mark announces, or ''."""
+    # UTF-32's little-endian mark begins with UTF-16's, so it is checked first.
+    marks = [
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ]
+    return next((name for mark, name in marks if data.startswith(mark)), "")

@@ -7,6 +7,8 @@ a top level that is not a mapping, alias bombs; and what YAML 1.2 reads that PyY
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 import yaml
 from test_config_errors import extending
@@ -54,6 +56,30 @@ def test_a_table_given_as_a_scenario_is_named_binary(tmp_path, clean_error):
     out = tmp_path / "out"
     status = main(["run", str(table), "--out", str(out)])
     clean_error(status, out, table, "binary data, not a YAML config")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "encoding", "named"),
+    [(".yaml", "utf-16", "UTF-16"), (".txt", "utf-16", "UTF-16"), (".yaml", "utf-32", "UTF-32")],
+)
+def test_a_config_saved_as_utf16_or_utf32_is_named_so(
+    suffix, encoding, named, scenario_file, tmp_path, clean_error
+):
+    # a UTF-16 .txt was called binary data, a UTF-16 .yaml "not UTF-8 text"
+    wide = tmp_path / f"notepad{suffix}"
+    wide.write_bytes((extending(scenario_file) + "name: Kyrgyz\n").encode(encoding))
+    out = tmp_path / "out"
+    status = main(["run", str(wide), "--out", str(out)])
+    clean_error(status, out, wide, f"encoded as {named}, not UTF-8: save it as UTF-8")
+
+
+def test_a_utf8_config_with_a_byte_order_mark_is_read(scenario_file, tmp_path):
+    marked = tmp_path / "marked.yaml"
+    text = extending(scenario_file) + "name: Kyrgyz marked\nend_year: 1993\n"
+    marked.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+    out = tmp_path / "out"
+    assert main(["run", str(marked), "--out", str(out)]) == 0
+    assert (out / "timeseries.csv").exists()
 
 
 @pytest.mark.parametrize(
