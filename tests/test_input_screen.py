@@ -41,7 +41,7 @@ def test_the_screen_takes_the_assumed_numbers_and_leaves_data_and_calibrated_val
     behaviour = "scenarios/behaviour.yaml"
     for key in [
         (kg, "donors[UNDP].weight"),
-        (kg, "donors[USAID-type bilateral]"),  # its entry year is assumed
+        (kg, "donors[Eurasia Foundation]"),  # its entry year is assumed
         (kg, "state.shocks[Second revolution and Osh conflict]"),
         (kz, "state.grant_budget_local"),  # "the levels ... are assumptions"
         (behaviour, "behaviour.one_day_exit"),
@@ -56,6 +56,7 @@ def test_the_screen_takes_the_assumed_numbers_and_leaves_data_and_calibrated_val
         "behaviour.civic_rate",
         "donor_budget_scale",
         "donors[Global Environment Facility].mean_grant_usd",
+        "donors[USAID-type bilateral].mean_grant_usd",
     ]:
         assert label not in labels, label
     assert countries_of(inputs[behaviour, "behaviour.one_day_exit"]) == (
