@@ -275,9 +275,12 @@ def test_a_full_closure_of_uzbekistan_forms_no_tie_from_1999_until_its_opening()
     uz = frame[frame.country == "uzbekistan"].set_index("year")
     # Open in the 1990s (the closure dates from the Tashkent bombings of 1999).
     assert uz.ties_formed.loc[:1998].sum() > 0 and uz.cross_border_ties.loc[1998] > 0
-    # Closed: no tie forms, the earlier ones lapse, so the count never rises.
+    # Closed: no tie forms and the earlier ones lapse. The count is of working ties, so it
+    # can rise for a year when an inactive NGO with a kept tie is active again (docs/ODD.md,
+    # the regional layer's output); it asserted "never rises" until the posterior of session
+    # 49, whose median has such a return in 2012 with no tie formed.
     assert (uz.ties_formed.loc[1999:2016] == 0).all()
-    assert (uz.cross_border_ties.loc[1998:2016].diff().dropna() <= 0).all()
+    assert uz.cross_border_ties.loc[2016] < uz.cross_border_ties.loc[1998] / 10
     assert uz.ties_formed.loc[2017:].sum() > 0 and uz.cross_border_ties.loc[2023] > 0
 
 
