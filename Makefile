@@ -81,7 +81,7 @@ recalibrate: setup
 	$(BIN)/python -m experiments.input_screen --workers 2 --holdout
 	$(BIN)/ngo-abm validate --workers 2
 	$(BIN)/ngo-abm chains --workers 2
-	$(BIN)/ngo-abm calibrate regional --draws 1200 --workers 2
+	$(BIN)/ngo-abm calibrate regional --draws 2400 --workers 2
 
 lint: setup
 	$(BIN)/ruff check .
