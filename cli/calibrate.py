@@ -305,7 +305,7 @@ def register(sub) -> None:
         type=whole_number(1, MAX_DRAWS),
         default=None,
         help="report: posterior draws (default 1000); regional: parameter sets drawn "
-        "(default 200; 1200 for the committed one)",
+        "(default 200; 2400 for the committed one)",
     )
     p.add_argument(
         "--holdout-draws",

@@ -73,6 +73,7 @@ class YearEnd(NamedTuple):
     volunteer_persistence: float
     report_prob: float
     habit: float
+    unfunded: float
     strike_off_rate: float
 
 
@@ -101,6 +102,7 @@ def year_end(
         b["volunteer_persistence"],
         report_probability(b, enforcement),
         b["report_habit"],
+        b["report_unfunded"],
         rate,
     )
 
@@ -143,6 +145,8 @@ def end_year_rates(r: YearEnd) -> tuple[float, ...]:
         r.volunteer_persistence,
         r.report_prob,
         keep,
+        r.report_prob * r.unfunded,
+        keep * r.unfunded,
         r.strike_off_rate,
     )
 
@@ -197,7 +201,7 @@ class NumpyRules:
         )
         rules.update_engagement(pop, year, streams, r.volunteer_persistence)
         state_funded = (pop.view("income_state") + pop.view("income_prize")) > 0
-        rules.file_reports(pop, year, streams, r.report_prob, r.habit, state_funded)
+        rules.file_reports(pop, year, streams, r.report_prob, r.habit, r.unfunded, state_funded)
         return rules.deregister(pop, year, streams, r.strike_off_rate)
 
     def tally(self, to_nominal: float) -> np.ndarray:

@@ -255,16 +255,17 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
     Mirrors ``update_activity``, ``update_engagement``, ``file_reports`` and ``deregister``
     of ``model.population``, in that order for each row. ``rates`` is (min activity,
     savings rate, one-project exit, capacity growth factor, capacity decay factor,
-    volunteer persistence, report probability, report probability with the habit,
-    strike-off rate); the State's own NGOs are never struck off. Marks the struck rows
-    in ``struck`` and returns their number.
+    volunteer persistence, report probability, report probability with the habit, the
+    same two for an NGO active without programmes, strike-off rate); the State's own NGOs
+    are never struck off. Marks the struck rows in ``struck`` and returns their number.
     """
     (status, founded, one_day, retired, prev_operating, prev_active, prev_reported,
      active, reported, spent_foreign, streak, capacity, reserves, reserves_foreign,
      ngo_id, state_founded) = pop_arrays  # fmt: skip
     foreign, state, domestic, prize = incomes[0], incomes[1], incomes[2], incomes[3]
     key_exit, key_volunteer, key_report, key_strike = keys
-    min_act, savings, exit_p, grow, shrink, volunteer_p, report_p, keep_p, strike_p = rates
+    (min_act, savings, exit_p, grow, shrink, volunteer_p, report_p, keep_p, idle_report_p,
+     idle_keep_p, strike_p) = rates  # fmt: skip
     count = 0
     for i in range(status.size):
         registered = status[i] != DEREGISTERED
@@ -300,12 +301,15 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
                 and uniform(key_volunteer, ident) < volunteer_p
             )
         )
-        must_report = (state[i] + prize[i]) > 0
+        must_report = operating and (state[i] + prize[i]) > 0
         files = False
-        if operating and not must_report:
-            p = keep_p if prev_reported[i] else report_p
+        if active[i] and not must_report:
+            if operating:
+                p = keep_p if prev_reported[i] else report_p
+            else:
+                p = idle_keep_p if prev_reported[i] else idle_report_p
             files = p > 0 and uniform(key_report, ident) < p
-        reported[i] = files or (operating and must_report)
+        reported[i] = files or must_report
         struck[i] = (
             registered
             and not active[i]

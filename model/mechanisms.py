@@ -86,6 +86,11 @@ MECHANISMS: dict[str, Mechanism] = {
         "an NGO that filed its report last year is likelier to file again",
         "no habit",
     ),
+    "unfunded_filing": Mechanism(
+        {"report_unfunded": 0.0},
+        "an NGO active without programmes also files its report, less readily",
+        "only NGOs running programmes file",
+    ),
     "state_reaction": Mechanism(
         {"state_restriction_reaction": 0.0},
         "the State restricts foreign money when threatened, the more the more of the sector "

@@ -69,6 +69,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "report_base": (0, 1),
     "report_enforcement": (0, 1),
     "report_habit": (0, 1),
+    "report_unfunded": (0, 1),
     "deregistration_rate": (0, 1),
     "strike_off_rate": (0, 1),
     "state_restriction_reaction": (0, 10),
@@ -141,6 +142,7 @@ class Behaviour(ParameterSet):
     report_base: Parameter
     report_enforcement: Parameter
     report_habit: Parameter
+    report_unfunded: Parameter
     deregistration_rate: Parameter
     strike_off_rate: Parameter
     state_restriction_reaction: Parameter

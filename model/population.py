@@ -354,19 +354,27 @@ def file_reports(
     streams: KeyedStreams,
     report_prob: float,
     habit: float,
+    unfunded: float,
     must_report: np.ndarray,
 ) -> None:
-    """Operating NGOs file their annual report; state grantees always do.
+    """Active NGOs file their annual report; operating state grantees always do.
 
     An operating NGO files with ``report_prob``; one that filed last year files with
     ``1 - (1 - report_prob) * (1 - habit)``, since its accounts and routine are in place.
+    An NGO active without programmes (on volunteers or a small income) has the same duty
+    but less to account for and no donor asking for accounts: it files with ``unfunded``
+    times those probabilities. Paper NGOs (no activity) do not file.
     """
     operating = pop.view("status") == OPERATING
-    may_skip = operating & ~must_report
+    may_skip = pop.view("active") & ~(operating & must_report)
     routine = pop.view("prev_reported")
     keep_prob = 1.0 - (1.0 - report_prob) * (1.0 - habit)
-    files = chance(pop, streams, "report", year, may_skip & ~routine, report_prob)
-    files |= chance(pop, streams, "report", year, may_skip & routine, keep_prob)
+    funded = may_skip & operating
+    idle = may_skip & ~operating
+    files = chance(pop, streams, "report", year, funded & ~routine, report_prob)
+    files |= chance(pop, streams, "report", year, funded & routine, keep_prob)
+    files |= chance(pop, streams, "report", year, idle & ~routine, report_prob * unfunded)
+    files |= chance(pop, streams, "report", year, idle & routine, keep_prob * unfunded)
     pop.view("reported")[:] = files | (operating & must_report)
 
 

@@ -68,14 +68,16 @@ class RegionalState(State):
 
 
 class RegionalDonor(Donor):
-    """A country's Donor that remembers whom it funded in its last award (``grantees``).
+    """A country's Donor that remembers its last award: whom it funded and how much.
 
-    The regional layer brings a regional donor's grantees of several countries together.
+    The regional layer brings a regional donor's grantees of several countries together,
+    as many as its money there pays places for (``grantees``, ``awarded_usd``).
     """
 
     def __init__(self, model: NGOModel, config):
         super().__init__(model, config)
         self.grantees = np.zeros(0, dtype=np.int64)
+        self.awarded_usd = 0.0
 
     def award_grants(self, year: int, pool: ApplicantPool) -> float:
         """Award the year's grants as a Donor does; keep the rows whose foreign income rose."""
@@ -83,6 +85,7 @@ class RegionalDonor(Donor):
         before = income[pool.rows]
         spent = super().award_grants(year, pool)
         self.grantees = pool.rows[income[pool.rows] > before]
+        self.awarded_usd = spent
         return spent
 
 
@@ -215,19 +218,26 @@ class RegionalModel(Model):
     ) -> tuple[Participants, np.ndarray]:
         """Return the grantees of a regional donor that take part in its regional activities.
 
-        Each NGO the donor funded this year in a running country takes part with
-        probability ``grantee_participation`` times the country's openness (its conferences,
-        network meetings and cross-border joint projects). Also returns the expected
-        participants per country at openness 1, the scale its ties form against
+        A donor's regional activities (conferences, network meetings, cross-border joint
+        projects) have ``grantee_places`` places per million dollars it awarded this year
+        in a country, taken by that year's grantees there: each takes part with
+        probability places / grantees (at most 1) times the country's openness. The places
+        follow the money, not the number of grants it is split into, so a donor of many
+        small grants sends no more NGOs than one of a few large ones. Also returns the
+        expected participants per country at openness 1, the scale its ties form against
         (``TieNetwork.form``), as for a programme.
         """
-        share = self.params["grantee_participation"]
+        places = self.params["grantee_places"]
         full = np.zeros(len(COUNTRIES))
         parts = []
         for country, model in running.items():
             for donor in (d for d in model.donors if d.name == name):
                 pop, funded = model.population, donor.grantees
-                full[COUNTRIES.index(country)] += share * funded.size
+                if funded.size == 0:
+                    continue
+                expected = min(float(funded.size), places * donor.awarded_usd / 1e6)
+                full[COUNTRIES.index(country)] += expected
+                share = expected / funded.size
                 u = self.streams.uniform(f"grantees/{name}/{country}", year, pop.ngo_id[funded])
                 rows = funded[u < share * openness[country]]
                 code = np.full(rows.size, COUNTRIES.index(country))

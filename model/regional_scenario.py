@@ -40,7 +40,7 @@ REGIONAL_RANGES: dict[str, tuple[float, float]] = {
     "prize_tie_weight": (0, 10),
     "donor_mobility": (0, 1),
     "information_tie_rate": (0, 1),
-    "grantee_participation": (0, 1),
+    "grantee_places": (0, 1000),
     "transboundary_weight": (1, 100),
 }
 
@@ -60,7 +60,7 @@ class RegionalParameters(ParameterSet):
     prize_tie_weight: Parameter
     donor_mobility: Parameter
     information_tie_rate: Parameter
-    grantee_participation: Parameter
+    grantee_places: Parameter
     transboundary_weight: Parameter
 
 

@@ -348,6 +348,6 @@ def ending_args(ending, t):
     """Return ``year_kernels.run_year``'s year-end argument for year ``t``."""
     exit_keys, volunteer, report, deregister, rates, to_nominal, ecology, long_years = ending
     r = rates[t]
-    year_rates = (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+    year_rates = (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
     keys = (exit_keys[t], volunteer[t], report[t], deregister[t])
     return keys, year_rates, to_nominal[t], ecology, long_years

@@ -94,6 +94,16 @@ def test_the_chance_of_raising_local_money_grows_with_gdp_per_person():
     assert {raise_probability(off, g) for g in (300.0, 13_000.0)} == {base}
 
 
+def test_ngos_without_programmes_file_only_with_the_unfunded_filing():
+    # Without it no more NGOs file than run programmes (the funded and those on reserves);
+    # with every active NGO filing as readily as a funded one, more do in later years.
+    s = scenario("kyrgyzstan", report_unfunded=1.0)
+    on, off = table(s), table(s.with_params(switch_off_params(["unfunded_filing"])))
+    assert (off.reporting <= off.funded).all()
+    assert (on.reporting > on.funded).any()
+    assert (on.reporting <= on.operational).all()
+
+
 @pytest.mark.parametrize("country", COUNTRIES)
 def test_the_switched_off_domestic_pool_binds_in_no_posterior_draw(country):
     """A pool of a twentieth of GDP gives the same runs as a tenth: neither binds.

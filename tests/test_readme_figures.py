@@ -92,15 +92,18 @@ def test_the_count_of_unfitted_medians_within_tolerance_is_the_reports():
 def test_the_held_back_forecasts_of_the_kyrgyz_floors_are_the_reports():
     unseen = pd.read_csv(REPO / "calibration" / "report" / "heldback_unfitted.csv")
     floors = unseen[unseen.target.str.startswith("kg_registered_")].set_index("target")
-    assert len(floors) == 5 and (floors.model_median_error == 0).all()
-    missed = floors[floors.logistic_error != 0]
-    assert list(missed.index) == ["kg_registered_2023_icnl"]
-    tolerance = {t.id: t for t in load_unfitted()}["kg_registered_2023_icnl"].tolerance
-    assert abs(missed.logistic_error.iloc[0]) <= tolerance
+    assert len(floors) == 5
+    model, curve = floors.model_median_error, floors.logistic_error
+    # Both meet every floor but ICNL's of 2023, and miss that one within its tolerance.
+    last = "kg_registered_2023_icnl"
+    assert list(model[model != 0].index) == list(curve[curve != 0].index) == [last]
+    tolerance = {t.id: t for t in load_unfitted()}[last].tolerance
+    assert max(abs(model[last]), abs(curve[last])) <= tolerance
     stated = (
-        "The held-back forecast meets all five of ICNL's Kyrgyz register floors after 2010, "
-        "where the logistic curve falls short of that of 2023 (over 23,700) by "
-        f"{_percent(missed.logistic_error.iloc[0])}, within its {tolerance:.0%} tolerance"
+        "The held-back forecast meets four of ICNL's five Kyrgyz register floors after 2010 "
+        f"and falls short of that of 2023 (over 23,700) by {_percent(model[last])}, as the "
+        f"logistic curve does by {_percent(curve[last])}, both within its {tolerance:.0%} "
+        "tolerance"
     )
     assert stated in README
 

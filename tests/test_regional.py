@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_rules import binomial_ok
 
 from calibration.priors import PriorFile, load_priors
 from experiments.run_params import replicate_params
@@ -188,16 +189,16 @@ def test_a_country_that_ends_earlier_stops_at_its_end_year():
 
 
 def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
-    """Near the upper ends of the priors of grantee participation, ties per participant and
+    """Near the upper ends of the priors of the grantee meetings' places, ties per participant and
     the criterion's weight, where most prize contenders are tied and a tie weighs most.
     Whether the criterion changes a winner at other values depends on how many contenders
-    are tied: with the regional posterior's medians, in all six of the seeds 1 to 6 with the
-    donors' meetings at their default and in three without them (docs/ODD.md: measured
-    with the 59 Kazakh prizes a year, 4 December 2026)."""
+    are tied: with the regional posterior's medians, in five of the seeds 1 to 6 with the
+    donors' meetings at their median places and in one without them (docs/ODD.md: measured
+    on 5 December 2026)."""
     model = regional_run(
         tie_capacity_gain=0.0,
         donor_mobility=0.0,
-        grantee_participation=0.3,
+        grantee_places=20.0,
         prize_tie_weight=1.0,
         ties_per_participant=4.0,
     )
@@ -298,10 +299,10 @@ def test_regional_donors_tie_their_own_grantees_across_borders():
     region = load_region(REGIONAL).with_params({**dict(country_params()), **NO_FEEDBACK})
     region.spec = region.spec.model_copy(update={"programmes": []})
     names = region.spec.regional_donors.names
-    quiet = RegionalModel(region.with_params({"grantee_participation": 0.0}), rng=SEED)
+    quiet = RegionalModel(region.with_params({"grantee_places": 0.0}), rng=SEED)
     quiet.run_for(region.end_year - region.start_year + 1)
     assert quiet.network.graph.number_of_edges() == 0
-    model = RegionalModel(region.with_params({"grantee_participation": 0.3}), rng=SEED)
+    model = RegionalModel(region.with_params({"grantee_places": 20.0}), rng=SEED)
     formed = 0
     for _ in range(region.end_year - region.start_year + 1):
         model.step()
@@ -320,6 +321,40 @@ def test_regional_donors_tie_their_own_grantees_across_borders():
                 for name in names
             ), (a, b)
     assert formed > 0
+
+
+def test_a_donors_meeting_places_follow_its_money_not_its_number_of_grants():
+    """A regional donor's places are ``grantee_places`` per million dollars it awarded in a
+    country, at most one per grantee; its grantees fill them (each with probability places /
+    grantees). So the US donor's many $4,100 grants send no more NGOs per dollar than a
+    foundation's few large ones."""
+    region = load_region(REGIONAL).with_params(
+        {**dict(country_params()), **NO_FEEDBACK, "grantee_places": 12.0}
+    )
+    model = RegionalModel(region, rng=SEED, agents=False)
+    model.run_for(2005 - region.start_year + 1)
+    running = dict(model.countries)
+    open_all = {c: 1.0 for c in running}
+    per_dollar, sizes = [], []
+    for name in region.spec.regional_donors.names:
+        people, full = model._grantees(name, model.year, running, open_all)
+        expected = sum(
+            min(d.grantees.size, 12.0 * d.awarded_usd / 1e6)
+            for m in running.values()
+            for d in m.donors
+            if d.name == name
+        )
+        money = sum(d.awarded_usd for m in running.values() for d in m.donors if d.name == name)
+        grantees = sum(
+            d.grantees.size for m in running.values() for d in m.donors if d.name == name
+        )
+        assert full.sum() == pytest.approx(expected)
+        assert binomial_ok(people.row.size, grantees, expected / grantees)
+        per_dollar.append(full.sum() / money * 1e6)
+        sizes.append(money / grantees)
+    # The donors' grant sizes differ several-fold; their places per million dollars do not.
+    assert max(sizes) > 3 * min(sizes)
+    assert per_dollar == pytest.approx([12.0] * len(per_dollar))
 
 
 def test_a_bad_seed_is_named_before_mesa_sees_it():

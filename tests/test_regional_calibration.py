@@ -266,14 +266,14 @@ def test_the_committed_draws_carry_the_country_criterion_and_one_is_reproduced()
 def test_the_growth_pattern_holds_where_the_2000s_formed_more_ties_than_the_1990s():
     # Ties grow through the 2000s unless CASDIN's 700 bulletins a year (1996-2000) made many
     # ties and the regional donors' grantee meetings of the 2000s few: the draws missing it
-    # have the higher bulletin rate and the lower grantee participation. (A check of the
+    # have the higher bulletin rate and the fewer places at the grantee meetings. (A check of the
     # mechanism: the pattern is not fitted, its passage dating the programmes.)
     draws = pd.read_csv(DRAWS_CSV)
     holds = draws["ties_grow_2000s"].eq(True)
     kept, rejected = draws[holds], draws[~holds]
     assert len(kept) >= 100 and len(rejected) >= 20
     assert kept.information_tie_rate.median() < rejected.information_tie_rate.median()
-    assert kept.grantee_participation.median() > rejected.grantee_participation.median()
+    assert kept.grantee_places.median() > rejected.grantee_places.median()
 
 
 def test_the_fields_pattern_keeps_draws_where_shared_problems_pull_ecology_ngos_together():

@@ -22,12 +22,15 @@ from experiments.runner import replicate_seeds
 from model.regional import simulate_region
 from model.regional_files import load_region
 
-# The report's own posterior predictive size. The fitted pattern (the fields of today's
-# ties) holds in about half of single runs (21 and 22 of 40 under the regional posteriors
-# of sessions 45 and 46), so a median of 5 runs misses it for about one set of seeds in
-# seven to ten; it missed for this test's seeds under the second posterior, while the
-# medians over 10, 20 and 40 runs hold under both.
-STORY_RUNS = PREDICTIVE_DRAWS
+# Three times the report's own posterior predictive size. The fitted pattern (the fields
+# of today's ties) held in about half of single runs (21 and 22 of 40 under the regional
+# posteriors of sessions 45 and 46), so a median of 5 runs missed it for about one set of
+# seeds in seven to ten. Under the posterior of session 50 the growth of the 2000s holds
+# in about 70% of single runs, and the medians of 40 runs put 2009 and 2001 within 5 ties
+# of each other for this test's seeds (254 against 259), where other seeds give 366 and
+# 390 against about 310; 120 runs give 374 against 317. A median over too few runs decides
+# by its noise, whichever way.
+STORY_RUNS = 3 * PREDICTIVE_DRAWS
 
 
 def test_uzbekistan_staying_closed_costs_the_region_ties_after_2016():

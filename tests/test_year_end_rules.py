@@ -11,33 +11,62 @@ from model.population import DEREGISTERED, DORMANT, OPERATING
 # Reports and deregistration -------------------------------------------------------------
 
 
-def test_state_grantees_always_report_and_non_operating_ngos_never(make_population):
-    pop = make_population(4, status=[OPERATING, OPERATING, DORMANT, DEREGISTERED])
-    must = np.array([True, False, True, True])
-    rules.file_reports(pop, YEAR, STREAMS, report_prob=0.0, habit=0.0, must_report=must)
-    np.testing.assert_array_equal(pop.view("reported"), [True, False, False, False])
-    rules.file_reports(
-        pop, YEAR, STREAMS, report_prob=1.0, habit=0.0, must_report=np.zeros(4, bool)
+def test_state_grantees_always_report_and_paper_ngos_never(make_population):
+    # An operating, an operating, a dormant active, a dormant paper and a struck-off NGO.
+    pop = make_population(
+        5,
+        status=[OPERATING, OPERATING, DORMANT, DORMANT, DEREGISTERED],
+        active=[True, True, True, False, False],
     )
-    np.testing.assert_array_equal(pop.view("reported"), [True, True, False, False])
+    must = np.array([True, False, True, True, True])
+    rules.file_reports(
+        pop, YEAR, STREAMS, report_prob=0.0, habit=0.0, unfunded=1.0, must_report=must
+    )
+    np.testing.assert_array_equal(pop.view("reported"), [True, False, False, False, False])
+    rules.file_reports(
+        pop, YEAR, STREAMS, report_prob=1.0, habit=0.0, unfunded=1.0, must_report=np.zeros(5, bool)
+    )
+    np.testing.assert_array_equal(pop.view("reported"), [True, True, True, False, False])
+    rules.file_reports(
+        pop, YEAR, STREAMS, report_prob=1.0, habit=1.0, unfunded=0.0, must_report=np.zeros(5, bool)
+    )
+    np.testing.assert_array_equal(pop.view("reported"), [True, True, False, False, False])
 
 
 def test_operating_ngos_report_at_the_report_probability(make_population):
     n = 20_000
-    pop = make_population(n)
+    pop = make_population(n, active=True)
     rules.file_reports(
-        pop, YEAR, STREAMS, report_prob=0.4, habit=0.9, must_report=np.zeros(n, bool)
+        pop, YEAR, STREAMS, report_prob=0.4, habit=0.9, unfunded=0.0, must_report=np.zeros(n, bool)
     )
     assert binomial_ok(int(pop.view("reported").sum()), n, 0.4)
 
 
+def test_active_ngos_without_programmes_report_at_the_unfunded_share(make_population):
+    # Half operate, half are active without programmes; half of each filed last year.
+    n = 40_000
+    idle = np.arange(n) % 2 == 1
+    routine = np.arange(n) % 4 >= 2
+    pop = make_population(n, status=np.where(idle, DORMANT, OPERATING), active=True)
+    pop.view("prev_reported")[:] = routine
+    rules.file_reports(
+        pop, YEAR, STREAMS, report_prob=0.4, habit=0.5, unfunded=0.25, must_report=np.zeros(n, bool)
+    )
+    reported = pop.view("reported")
+    keep = 1 - 0.6 * 0.5
+    assert binomial_ok(int(reported[~idle & ~routine].sum()), n // 4, 0.4)
+    assert binomial_ok(int(reported[~idle & routine].sum()), n // 4, keep)
+    assert binomial_ok(int(reported[idle & ~routine].sum()), n // 4, 0.4 * 0.25)
+    assert binomial_ok(int(reported[idle & routine].sum()), n // 4, keep * 0.25)
+
+
 def test_ngos_that_filed_last_year_file_again_more_often(make_population):
     n = 20_000
-    pop = make_population(n)
+    pop = make_population(n, active=True)
     routine = np.arange(n) % 2 == 0
     pop.view("prev_reported")[:] = routine
     rules.file_reports(
-        pop, YEAR, STREAMS, report_prob=0.4, habit=0.5, must_report=np.zeros(n, bool)
+        pop, YEAR, STREAMS, report_prob=0.4, habit=0.5, unfunded=0.0, must_report=np.zeros(n, bool)
     )
     reported = pop.view("reported")
     assert binomial_ok(int(reported[~routine].sum()), n // 2, 0.4)
@@ -48,10 +77,17 @@ def test_a_stronger_habit_never_stops_an_ngo_from_filing(make_population):
     n = 5_000
     filed = {}
     for habit in (0.2, 0.7):
-        pop = make_population(n)
+        idle = np.arange(n) % 5 == 0
+        pop = make_population(n, status=np.where(idle, DORMANT, OPERATING), active=True)
         pop.view("prev_reported")[:] = np.arange(n) % 3 != 0
         rules.file_reports(
-            pop, YEAR, STREAMS, report_prob=0.3, habit=habit, must_report=np.zeros(n, bool)
+            pop,
+            YEAR,
+            STREAMS,
+            report_prob=0.3,
+            habit=habit,
+            unfunded=0.5,
+            must_report=np.zeros(n, bool),
         )
         filed[habit] = pop.view("reported").copy()
     assert np.all(filed[0.7] >= filed[0.2])
@@ -59,10 +95,10 @@ def test_a_stronger_habit_never_stops_an_ngo_from_filing(make_population):
 
 
 def test_full_habit_keeps_every_operating_filer_filing(make_population):
-    pop = make_population(3, status=[OPERATING, OPERATING, DORMANT])
+    pop = make_population(3, status=[OPERATING, OPERATING, DORMANT], active=[True, True, False])
     pop.view("prev_reported")[:] = True
     rules.file_reports(
-        pop, YEAR, STREAMS, report_prob=0.0, habit=1.0, must_report=np.zeros(3, bool)
+        pop, YEAR, STREAMS, report_prob=0.0, habit=1.0, unfunded=1.0, must_report=np.zeros(3, bool)
     )
     np.testing.assert_array_equal(pop.view("reported"), [True, True, False])
 
