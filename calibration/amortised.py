@@ -150,10 +150,7 @@ def retrain(
     Raises:
         ScenarioError: if a target the estimator was trained on is no longer a target.
     """
-    folders = truncated_folders or truncated_tables(holdout, len(estimator.truncated))
-    tables = [load_table(folder, estimator.table_key, estimator.rows)]
-    for r, ((key, n), where) in enumerate(zip(estimator.truncated, folders, strict=True), start=1):
-        tables.append(load_table(where, key, n).assign(**{ROUND: r}))
+    tables = estimator_tables(estimator, folder, truncated_folders, holdout)
     targets = estimator_targets(estimator)
     return _estimate(
         tables,
@@ -166,6 +163,24 @@ def retrain(
         estimator.spec,
         False,
     )
+
+
+def estimator_tables(
+    estimator: Estimator,
+    folder: Path = DEFAULT_TABLE,
+    truncated_folders: Sequence[Path] | None = None,
+    holdout: bool = False,
+) -> list[pd.DataFrame]:
+    """Return the rows ``estimator`` was trained on: the prior's table, then each round's.
+
+    Read under the table keys it recorded, its truncated rounds from ``truncated_folders``
+    (by default its calibration's own, the held-back one's with ``holdout``).
+    """
+    folders = truncated_folders or truncated_tables(holdout, len(estimator.truncated))
+    tables = [load_table(folder, estimator.table_key, estimator.rows)]
+    for r, ((key, n), where) in enumerate(zip(estimator.truncated, folders, strict=True), start=1):
+        tables.append(load_table(where, key, n).assign(**{ROUND: r}))
+    return tables
 
 
 def _estimate(tables, targets, parameters, key, rows, truncated, seed, spec, progress):

@@ -1,0 +1,235 @@
+"""The posterior under the observation model, with the emulator in place of new runs.
+
+The observation model (``calibration.observation``) reads each reported figure as the
+run's statistic plus an error of one tolerance unit. With the emulator
+(``calibration.emulator``) a run's statistics given the normal scores ``z`` are Gaussian
+on the emulator's scale; carried to the statistics' own scale to first order (the delta
+method), the figures' likelihood has a closed form:
+
+- the figures observed as values (a point figure; a bound or range seen outside its
+  interval, as a synthetic truth's noisy statistic can be) are jointly Gaussian around the
+  emulated means, with the emulated covariance of the runs plus the observation errors;
+- a bound or range seen inside its interval contributes the normal probability of lying
+  there, with the run's and the observation's variances added;
+- times the probability that the run does not run away.
+
+The posterior, prior ``N(0, I)`` in the normal scores times that likelihood, is drawn by
+elliptical slice sampling (Murray, Adams and MacKay 2010), which needs no step size: many
+chains in lockstep, each shrink of their brackets one batch of likelihoods, only for the
+chains still shrinking, padded to a power of two so that JAX compiles few shapes. Chains
+start from table rows drawn with weights proportional to a tempered likelihood (so they
+start spread out, near the posterior), run ``burn_in`` steps, then keep a draw every
+``thin`` steps. A synthetic truth's figures are its features, read back into values
+(``observed_values``), so the same code draws the posterior at the article's figures and
+at any truth's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compare import reported_band, tolerance_scales
+from .emulator import Emulator, heads
+from .simulator import ERROR_CAP
+from .targets import Target
+
+START_TEMPERATURE = 4.0
+START_POOL = 4000
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Elliptical slice sampling of the emulated posterior."""
+
+    burn_in: int = 400
+    thin: int = 15
+    kept_per_chain: int = 10
+
+    @property
+    def steps(self) -> int:
+        """Return the steps a chain takes: the burn-in and the thinned draws."""
+        return self.burn_in + self.thin * self.kept_per_chain
+
+
+def observed_values(targets: list[Target], features: np.ndarray) -> np.ndarray:
+    """Return the figures' values behind features; NaN where inside the reported interval.
+
+    The inverse of the observation model's features: ``sinh`` gives the signed error in
+    tolerance units, measured from the interval's edge on its side. An undefined statistic
+    (``ERROR_CAP`` units off) is read ``ERROR_CAP`` units beyond the interval's finite edge.
+    """
+    lo, hi, below, above = _bands(targets)
+    error = np.sinh(np.asarray(features, dtype=float))
+    values = np.where(
+        error < 0, lo + error * below, np.where(error > 0, hi + error * above, np.nan)
+    )
+    edge = np.where(np.isfinite(lo), lo - ERROR_CAP * below, hi + ERROR_CAP * above)
+    return np.where(np.isinf(values), edge, values)
+
+
+def _bands(targets: list[Target]) -> tuple[np.ndarray, ...]:
+    lo, hi = np.array([reported_band(t) for t in targets]).T
+    below, above = np.array([tolerance_scales(t) for t in targets]).T
+    return lo, hi, below, above
+
+
+def likelihood_function(emulator: Emulator, targets: list[Target]):
+    """Return a compiled ``f(z, values)``: the figures' log-likelihood, row by row.
+
+    ``z`` is rows x parameters, ``values`` rows x targets (``observed_values``).
+    """
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy.special import log_ndtr
+
+    lo, hi, below, above = (jnp.asarray(a) for a in _bands(targets))
+    centre = jnp.where(
+        jnp.isfinite(lo) & jnp.isfinite(hi), 0.5 * (lo + hi), jnp.where(jnp.isfinite(lo), lo, hi)
+    )
+    point = lo == hi
+    unit, correlation = jnp.asarray(emulator.unit), jnp.asarray(emulator.correlation)
+    out_mean, out_sd = jnp.asarray(emulator.out_mean), jnp.asarray(emulator.out_sd)
+
+    def one(z, values):
+        mean, log_var, logit = heads(emulator.net, z)
+        u = mean * out_sd + out_mean
+        stat = unit * jnp.sinh(u)
+        spread = unit * jnp.cosh(u) * jnp.exp(0.5 * log_var) * out_sd
+        inside = jnp.isnan(values)
+        seen = jnp.where(inside, lo, values)
+        as_value = point | ~inside
+        # The observation error's scale is the tolerance on the statistic's side, as in
+        # ``calibration.observation.noise_side``.
+        error_sd = jnp.where(stat < centre, below, above)
+        w = as_value.astype(float)
+        cov = spread[:, None] * correlation * spread[None, :] + jnp.diag(error_sd**2)
+        cov = cov * w[:, None] * w[None, :] + jnp.diag(1.0 - w)
+        chol = jnp.linalg.cholesky(cov)
+        solved = jax.scipy.linalg.solve_triangular(chol, jnp.where(as_value, seen - stat, 0.0))
+        density = -0.5 * jnp.sum(solved**2) - jnp.sum(jnp.log(jnp.diag(chol)) * w)
+        density -= 0.5 * jnp.log(2 * jnp.pi) * jnp.sum(w)
+        sd = jnp.sqrt(spread**2 + error_sd**2)
+        a = jnp.where(jnp.isfinite(lo), (lo - stat) / sd, -jnp.inf)
+        b = jnp.where(jnp.isfinite(hi), (hi - stat) / sd, jnp.inf)
+        # log(Phi(b) - Phi(a)), on the side away from a mass near one.
+        flip = a > 0
+        a, b = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
+        log_b, log_a = log_ndtr(b), log_ndtr(a)
+        mass = log_b + jnp.log1p(-jnp.exp(jnp.minimum(log_a - log_b, -1e-12)))
+        return density + jnp.sum(jnp.where(as_value, 0.0, mass)) - jax.nn.softplus(logit)
+
+    return jax.jit(jax.vmap(one))
+
+
+class EmulatedPosterior:
+    """Posterior draws given features, as ``Estimator.sample`` gives them.
+
+    ``starts`` are normal scores (table rows) the chains start from.
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        targets: list[Target],
+        starts: np.ndarray,
+        settings: SamplerSettings | None = None,
+        seed: int = 1,
+    ):
+        self.emulator = emulator
+        self.targets_ = targets
+        self.settings = settings or SamplerSettings()
+        self.seed = seed
+        self.starts = starts
+        self._likelihood = likelihood_function(emulator, targets)
+
+    @property
+    def parameters(self) -> list[str]:
+        """Return the calibrated parameters, in the emulator's order."""
+        return self.emulator.parameters
+
+    @property
+    def targets(self) -> list[str]:
+        """Return the ids of the targets whose figures the posterior is given."""
+        return [t.id for t in self.targets_]
+
+    def log_likelihood(self, z: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Return the log-likelihood of rows ``z`` given rows ``values`` (NaN: -inf)."""
+        import jax.numpy as jnp
+
+        rows = len(z)
+        size = 1 << int(np.ceil(np.log2(max(rows, 64))))
+        pad = np.resize(np.arange(rows), size)
+        out = np.asarray(self._likelihood(jnp.asarray(z[pad]), jnp.asarray(values[pad])))
+        return np.nan_to_num(out[:rows].astype(float), nan=-np.inf)
+
+    def log_posterior(self, z: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Return the unnormalised log posterior of rows ``z`` given one row of features."""
+        values = np.broadcast_to(observed_values(self.targets_, features), (len(z), len(features)))
+        return self.log_likelihood(z, np.array(values)) - 0.5 * np.sum(z**2, axis=1)
+
+    def sample(self, features: np.ndarray, n: int, seed: int, iid: bool = False) -> np.ndarray:
+        """Return ``n`` draws given one row of features, or a batch of rows.
+
+        Draws: ``(n, parameters)`` for a row, ``(n, rows, parameters)`` for a batch; ``n /
+        kept_per_chain`` chains per row (rounded up).
+        ``iid`` is accepted for ``Estimator.sample``'s signature: the chains' draws are
+        the posterior's after the burn-in, thinned, not exactly independent.
+        """
+        features = np.asarray(features, dtype=float)
+        batch = np.atleast_2d(features)
+        chains = -(-n // self.settings.kept_per_chain)
+        values = np.repeat(observed_values(self.targets_, batch), chains, axis=0)
+        rng = np.random.default_rng([self.seed, seed])
+        z = self._starts(values, chains, rng)
+        kept = elliptical_slice(self.log_likelihood, values, z, self.settings, rng)
+        draws = kept.reshape(-1, len(batch), chains, z.shape[1]).transpose(0, 2, 1, 3)
+        draws = draws.reshape(-1, len(batch), z.shape[1])[:n]
+        return draws if features.ndim > 1 else draws[:, 0, :]
+
+    def _starts(self, values: np.ndarray, chains: int, rng) -> np.ndarray:
+        """Return each chain's start: table rows drawn by their tempered likelihood."""
+        pool = self.starts[rng.choice(len(self.starts), min(START_POOL, len(self.starts)))]
+        starts = np.empty((len(values), pool.shape[1]))
+        for i in range(0, len(values), chains):
+            at = np.broadcast_to(values[i], (len(pool), values.shape[1]))
+            log_w = self.log_likelihood(pool, np.array(at)) / START_TEMPERATURE
+            weights = np.exp(log_w - np.max(log_w))
+            starts[i : i + chains] = pool[rng.choice(len(pool), chains, p=weights / weights.sum())]
+        return starts
+
+
+def elliptical_slice(log_likelihood, values, z, settings: SamplerSettings, rng) -> np.ndarray:
+    """Run chains from ``z`` (rows) on prior ``N(0, I)`` times ``log_likelihood(z, values)``.
+
+    Returns the kept draws, ``kept_per_chain x rows x parameters``.
+    """
+    ll = log_likelihood(z, values)
+    kept = []
+    for step in range(settings.steps):
+        nu = rng.standard_normal(z.shape)
+        level = ll + np.log(rng.random(len(z)))
+        angle = rng.uniform(0.0, 2 * np.pi, len(z))
+        low, high = angle - 2 * np.pi, angle.copy()
+        active = np.ones(len(z), dtype=bool)
+        while active.any():
+            rows = np.flatnonzero(active)
+            proposal = (
+                z[rows] * np.cos(angle[rows])[:, None] + nu[rows] * np.sin(angle[rows])[:, None]
+            )
+            proposed = log_likelihood(proposal, values[rows])
+            accept = proposed > level[rows]
+            z[rows[accept]], ll[rows[accept]] = proposal[accept], proposed[accept]
+            active[rows[accept]] = False
+            # A bracket shrunk to nothing keeps the current state (a likelihood of -inf
+            # all around it, where no proposal can be accepted).
+            active[rows[~accept & (high[rows] - low[rows] < 1e-12)]] = False
+            shrink = rows[~accept]
+            low[shrink] = np.where(angle[shrink] < 0, angle[shrink], low[shrink])
+            high[shrink] = np.where(angle[shrink] >= 0, angle[shrink], high[shrink])
+            angle[shrink] = rng.uniform(low[shrink], high[shrink])
+        past = step - settings.burn_in
+        if past >= 0 and (past + 1) % settings.thin == 0:
+            kept.append(z.copy())
+    return np.stack(kept)

@@ -1,0 +1,330 @@
+"""The emulated posterior checked beside the committed one, on the same truths and figures.
+
+Trains the emulator (``calibration.emulator``) on the very rows the committed posterior
+estimator was trained on and writes it to ``calibration/emulator/``; then, for the
+emulated posterior (``calibration.emulated_posterior``) and, where the committed
+validation has not already measured it, for the committed estimator:
+
+1. coverage of every parameter and of all parameters jointly on the synthetic truths of
+   ``ngo-abm validate`` (the same rows, features and bars; ``experiments.validation``);
+2. coverage of the predictions on the first of those truths (``predictive_ranks``);
+3. at the article's figures: fresh runs of draws of each posterior, each figure's median
+   and its error in tolerance units, the sum of the squared errors of every run, and the
+   identification table of each posterior (``calibration_report.identification_table``).
+
+Writes ``calibration/report/emulator_check.md`` and its tables. It informs the choice of
+the committed calibration method (``docs/calibration.md``); it changes no committed
+posterior. Run: ``python -m experiments.emulator_check [--truths 300] [--workers 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calibration.abc import HOLDOUT_LAST_YEAR
+from calibration.amortised import (
+    estimator_tables,
+    estimator_targets,
+    features_of,
+    load_estimator,
+    posterior_at_reported,
+    scores_of,
+)
+from calibration.atomic import write_atomic, write_text_atomic
+from calibration.compare import compare
+from calibration.emulated_posterior import EmulatedPosterior
+from calibration.emulator import Emulator, EmulatorSpec, save, train, units
+from calibration.observation import signed_errors
+from calibration.posterior import draw_posterior, load_posterior
+from calibration.reference import DEFAULT_TABLE, simulate_statistics, simulator
+from calibration.simulator import SCENARIO_FILES
+from calibration.targets import DEFAULT_TARGETS, load_target_file
+from model import ScenarioError
+
+from .calibration_report import (
+    REPORT_DIR,
+    heldback_table,
+    identification_table,
+    predictive_runs,
+)
+from .markdown import markdown_table
+from .runner import map_runs
+from .validation import (
+    coverage,
+    density_coverage,
+    predictive_ranks,
+    region_levels,
+    truth_rows,
+)
+
+EMULATOR_FILE = Path(__file__).resolve().parent.parent / "calibration" / "emulator" / "main.eqx"
+FIT_STREAM = 13
+
+
+def fit_emulator(
+    table: Path = DEFAULT_TABLE, seed: int = 1, holdout: bool = False
+) -> tuple[Emulator, dict]:
+    """Train the emulator on the rows of the committed (or held-back) estimator."""
+    estimator = load_estimator(holdout)
+    targets = estimator_targets(estimator)
+    rows = pd.concat(estimator_tables(estimator, table, holdout=holdout), ignore_index=True)
+    unit = units(targets)
+    z = scores_of(rows, estimator.parameters)
+    stats = rows[[t.id for t in targets]].to_numpy(dtype=float)
+    spec = EmulatorSpec()
+    net, mean, sd, correlation, cost = train(z, stats, unit, spec, seed)
+    emulator = Emulator(
+        net,
+        spec,
+        list(estimator.parameters),
+        [t.id for t in targets],
+        unit,
+        mean,
+        sd,
+        correlation,
+        estimator.table_key,
+        estimator.rows,
+        seed,
+        list(estimator.truncated),
+    )
+    return emulator, {**cost, "rows": len(rows)}
+
+
+def emulated_posterior(
+    emulator: Emulator, table: Path, seed: int, holdout: bool = False
+) -> EmulatedPosterior:
+    """Return the emulated posterior, its chains starting from the training rows."""
+    estimator = load_estimator(holdout)
+    rows = pd.concat(estimator_tables(estimator, table, holdout=holdout), ignore_index=True)
+    starts = scores_of(rows, estimator.parameters)
+    # ``seed`` is also the features' noise seed: the committed estimator's, so that the
+    # truths' figures are the very ones ``ngo-abm validate`` gives it.
+    return EmulatedPosterior(emulator, estimator_targets(estimator), starts, seed=seed)
+
+
+def truth_coverage(posterior, truths: pd.DataFrame, draws: int, seed: int):
+    """Return per-parameter coverage and joint (highest-density) coverage on ``truths``."""
+    targets = estimator_targets(load_estimator())
+    features = np.asarray(features_of(truths, targets, posterior.seed))
+    z_true = scores_of(truths, posterior.parameters)
+    z_post = posterior.sample(features, draws, seed)
+    ranks = pd.DataFrame((z_post < z_true[None]).sum(axis=0), columns=posterior.parameters)
+    levels = region_levels(z_true, z_post, lambda z, i: posterior.log_posterior(z, features[i]))
+    return coverage(ranks, draws), density_coverage(levels)
+
+
+def heldback_forecasts(table: Path, draws: int, seed: int, workers: int) -> pd.DataFrame:
+    """Return the held-back emulated posterior's forecasts beside the curves (as heldback.csv).
+
+    The emulator is trained on the held-back estimator's rows (the prior's and the held-back
+    rounds', drawn without the figures after 2010) and given the figures up to 2010 only.
+    """
+    emulator, _ = fit_emulator(table, seed, holdout=True)
+    posterior = emulated_posterior(emulator, table, load_estimator(True).seed, holdout=True)
+    frame = posterior_at_reported(posterior, n=draws, seed=seed)
+    target_file = load_target_file(DEFAULT_TARGETS)
+    held = [t for t in target_file.targets if t.last_year > HOLDOUT_LAST_YEAR]
+    countries = tuple(c for c in SCENARIO_FILES if any(t.country == c for t in held))
+    param_sets = draw_posterior(draws, seed, frame)
+    runs = predictive_runs(frame, draws, seed, workers, countries, param_sets)
+    return heldback_table(compare(runs, held), target_file.targets, held)
+
+
+def fresh_runs(posterior: pd.DataFrame, n: int, seed: int, workers: int) -> np.ndarray:
+    """Return the target statistics of one new run of each of ``n`` posterior draws."""
+    draws = draw_posterior(n, seed, posterior)
+    rng = np.random.default_rng([seed, FIT_STREAM])
+    tasks = [(d, int(rng.integers(0, 2**31 - 1))) for d in draws]
+    return np.asarray(map_runs(simulate_statistics, tasks, workers))
+
+
+def fit_at_figures(posteriors: dict[str, pd.DataFrame], n: int, seed: int, workers: int):
+    """Return each posterior's medians and errors per figure, and its runs' fit."""
+    targets = simulator().targets
+    per_target, fits = [], []
+    for name, posterior in posteriors.items():
+        stats = fresh_runs(posterior, n, seed, workers)
+        errors = np.stack([signed_errors(t, stats[:, j]) for j, t in enumerate(targets)], 1)
+        sse = (errors**2).sum(axis=1)
+        fits.append({"posterior": name, "runs": n, **_quantiles(sse, "sse")})
+        for j, t in enumerate(targets):
+            median = float(np.nanmedian(stats[:, j]))
+            q05, q95 = np.nanpercentile(stats[:, j], [5, 95])
+            error = float(signed_errors(t, np.array([median]))[0])
+            per_target.append(
+                {
+                    "posterior": name,
+                    "target": t.id,
+                    "median": median,
+                    "q05": q05,
+                    "q95": q95,
+                    "error_tolerance_units": round(error, 3),
+                    "within_tolerance": abs(error) <= 1.0,
+                }
+            )
+    return pd.DataFrame(per_target), pd.DataFrame(fits)
+
+
+def _quantiles(x: np.ndarray, name: str) -> dict[str, float]:
+    q05, q50, q95 = np.percentile(x, [5, 50, 95])
+    return {
+        f"{name}_median": round(q50, 1),
+        f"{name}_q05": round(q05, 1),
+        f"{name}_q95": round(q95, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, check and write the report."""
+    p = argparse.ArgumentParser(prog="python -m experiments.emulator_check")
+    p.add_argument("--truths", type=int, default=300)
+    p.add_argument("--draws", type=int, default=400)
+    p.add_argument("--predictive-truths", type=int, default=100)
+    p.add_argument("--fit-runs", type=int, default=200)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--table", type=Path, default=DEFAULT_TABLE)
+    p.add_argument("--out", type=Path, default=REPORT_DIR)
+    args = p.parse_args(argv)
+    cost = {}
+    start = time.monotonic()
+    emulator, training = fit_emulator(args.table, args.seed)
+    EMULATOR_FILE.parent.mkdir(exist_ok=True)
+    save(emulator, EMULATOR_FILE)
+    cost["training"] = time.monotonic() - start
+    posterior = emulated_posterior(emulator, args.table, load_estimator().seed)
+
+    start = time.monotonic()
+    emulated = posterior_at_reported(posterior, n=4000, seed=args.seed)
+    cost["posterior at the figures (4,000 draws)"] = time.monotonic() - start
+    start = time.monotonic()
+    posteriors = {"committed": load_posterior(), "emulated": emulated}
+    per_target, fits = fit_at_figures(posteriors, args.fit_runs, args.seed, args.workers)
+    cost["fresh runs at the figures"] = time.monotonic() - start
+    identified = {
+        name: identification_table(frame)["width ratio"].lt(0.6).sum()
+        for name, frame in posteriors.items()
+    }
+
+    truths = truth_rows(load_estimator(), max(args.truths, args.predictive_truths), args.table)
+    start = time.monotonic()
+    sbc, joint = truth_coverage(posterior, truths.iloc[: args.truths], args.draws, args.seed)
+    cost["coverage of the parameters"] = time.monotonic() - start
+    start = time.monotonic()
+    pranks, _ = predictive_ranks(
+        posterior, truths.iloc[: args.predictive_truths], 39, args.seed, args.workers
+    )
+    pcov = coverage(pranks, 39)
+    cost["coverage of the predictions"] = time.monotonic() - start
+
+    start = time.monotonic()
+    held = heldback_forecasts(args.table, 1000, args.seed, args.workers)
+    cost["held-back forecasts (1,000 draws)"] = time.monotonic() - start
+
+    for name, frame in (
+        ("emulator_heldback.csv", held),
+        ("emulator_sbc.csv", sbc),
+        ("emulator_hpd.csv", joint),
+        ("emulator_predictive.csv", pcov),
+        ("emulator_fit.csv", per_target),
+    ):
+        write_atomic(args.out / name, lambda tmp, f=frame: f.to_csv(tmp, index=False))
+    text = _report(args, training, cost, (sbc, joint, pcov), per_target, fits, identified, held)
+    write_text_atomic(args.out / "emulator_check.md", text)
+    print(f"wrote {args.out / 'emulator_check.md'}")
+    return 0
+
+
+def _report(args, training, cost, coverages, per_target, fits, identified, held) -> str:
+    sbc, joint, pcov = coverages
+    within = per_target.groupby("posterior")["within_tolerance"].sum()
+    lines = [
+        "# The emulated posterior beside the committed one",
+        "",
+        "Written by `python -m experiments.emulator_check` (`experiments/emulator_check.py`); "
+        "the method is in `calibration/emulator.py` and `calibration/emulated_posterior.py`, "
+        "its reading in `docs/calibration.md`.",
+        "",
+        f"Emulator trained on {training['rows']:,} rows (the committed estimator's) in "
+        f"{training['training_seconds']:.0f} s; held-out loss {training['held_out_loss']}.",
+        "",
+        "## At the article's figures",
+        "",
+        f"Fresh runs of {args.fit_runs} draws of each posterior. Sum over the figures of the "
+        "squared errors in tolerance units (0 inside a figure's band), per run:",
+        "",
+        markdown_table(fits),
+        "",
+        "Medians within tolerance: "
+        + ", ".join(f"{k} {int(v)} of {len(per_target) // 2}" for k, v in within.items())
+        + "; parameters identified (90% width under 0.6 of the prior's): "
+        + ", ".join(f"{k} {int(v)}" for k, v in identified.items())
+        + ".",
+        "",
+        markdown_table(_side_by_side(per_target)),
+        "",
+        "## Coverage on the synthetic truths of `ngo-abm validate`",
+        "",
+        f"{args.truths} truths, {args.draws} draws of the emulated posterior each: "
+        f"{int(sbc.within_bars.sum())} of {len(sbc)} parameters within both bars "
+        f"(50% coverage {sbc.coverage_50.min():.2f}-{sbc.coverage_50.max():.2f}, mean "
+        f"{sbc.coverage_50.mean():.3f}; 90% {sbc.coverage_90.min():.2f}-"
+        f"{sbc.coverage_90.max():.2f}, mean {sbc.coverage_90.mean():.3f}).",
+        "",
+        markdown_table(joint),
+        "",
+        f"Predictions, first {args.predictive_truths} truths, 39 draws each: "
+        f"{int(pcov.within_bars.sum())} of {len(pcov)} statistics within both bars (50% "
+        f"coverage mean {pcov.coverage_50.mean():.3f}, 90% mean {pcov.coverage_90.mean():.3f}).",
+        "",
+        markdown_table(pcov),
+        "",
+        "## Held-back forecasts",
+        "",
+        "The emulator trained on the held-back estimator's rows, given the figures up to "
+        f"{HOLDOUT_LAST_YEAR}; 1,000 draws, one run each (as `heldback.csv`; errors relative "
+        "to the reported figure, 0 inside a bound):",
+        "",
+        markdown_table(_heldback_view(held)),
+        "",
+        "## Cost",
+        "",
+        *[f"- {k}: {v / 60:.1f} min" for k, v in cost.items()],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _heldback_view(held: pd.DataFrame) -> pd.DataFrame:
+    view = held[["target", "year", "reported", "model_median", "model_q05", "model_q95"]].copy()
+    for name in ("model_median", "logistic", "gompertz", "linear"):
+        view[f"{name} error"] = ["" if pd.isna(v) else f"{v:+.1%}" for v in held[f"{name}_error"]]
+    return view
+
+
+def _side_by_side(per_target: pd.DataFrame) -> pd.DataFrame:
+    wide = per_target.pivot(index="target", columns="posterior")
+    order = per_target.target.drop_duplicates()
+    out = pd.DataFrame(index=order)
+    for name in per_target.posterior.unique():
+        out[f"{name} median (90%)"] = [
+            f"{wide.loc[t, ('median', name)]:.4g} ({wide.loc[t, ('q05', name)]:.4g}-"
+            f"{wide.loc[t, ('q95', name)]:.4g})"
+            for t in order
+        ]
+        out[f"{name} error"] = [
+            f"{wide.loc[t, ('error_tolerance_units', name)]:+.2f}" for t in order
+        ]
+    return out.rename_axis("target").reset_index()
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except ScenarioError as exc:
+        raise SystemExit(f"error: {exc}") from None

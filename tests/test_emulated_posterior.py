@@ -1,0 +1,133 @@
+"""The emulator and the emulated posterior (calibration/emulator.py, emulated_posterior.py).
+
+The likelihood must be the observation model's when the emulator is exact; the sampler
+must draw the posterior of a problem whose posterior is known in closed form; the
+emulator must learn a known mean and scatter and come back from its files unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from calibration.emulated_posterior import (
+    EmulatedPosterior,
+    SamplerSettings,
+    likelihood_function,
+    observed_values,
+)
+from calibration.emulator import Emulator, EmulatorSpec, heads, load, save, train, units
+from calibration.observation import log_likelihood, noise_side, observe
+from calibration.targets import load_targets
+
+jnp = pytest.importorskip("jax.numpy")
+
+
+def exact_emulator(targets, statistic, parameters=2) -> Emulator:
+    """An emulator whose runs give ``statistic(z)`` with (almost) no scatter, never run away."""
+    unit = units(targets)
+    d = len(targets)
+
+    def net(z):
+        mean = jnp.arcsinh(statistic(z) / unit)
+        return jnp.concatenate([mean, jnp.full(d, -40.0), jnp.array([-40.0])])
+
+    return Emulator(
+        net=net,
+        spec=EmulatorSpec(),
+        parameters=[f"p{i}" for i in range(parameters)],
+        targets=[t.id for t in targets],
+        unit=unit,
+        out_mean=np.zeros(d),
+        out_sd=np.ones(d),
+        correlation=np.eye(d),
+        table_key="test",
+        rows=0,
+        seed=1,
+        truncated=[],
+    )
+
+
+def test_observed_values_read_back_the_noisy_statistics_outside_the_reported_band():
+    targets = load_targets()
+    stats = np.array([[t.value if t.value is not None else t.low for t in targets]]) * 0.5
+    features = observe(targets, stats, np.random.default_rng(3))
+    # The same draws as ``observe``: the statistic plus its error on the statistic's side.
+    eps = np.random.default_rng(3).standard_normal(stats.shape)[0]
+    noisy = np.array(
+        [
+            s + noise_side(t, np.array([s]))[0] * e
+            for t, s, e in zip(targets, stats[0], eps, strict=True)
+        ]
+    )
+    values = observed_values(targets, features[0])
+    outside = features[0] != 0
+    assert outside.any() and (~outside).any()
+    assert values[outside] == pytest.approx(noisy[outside], rel=1e-9)
+    assert np.isnan(values[~outside]).all()
+
+
+def test_an_exact_emulator_gives_the_observation_models_likelihood_of_the_figures():
+    targets = load_targets()
+    reported = np.array([t.value if t.value is not None else t.low for t in targets], float)
+    for shift in (0.8, 1.0, 1.15):
+        stats = reported * shift
+        emulator = exact_emulator(targets, lambda z, s=stats: jnp.asarray(s) + 0.0 * z[0])
+        f = likelihood_function(emulator, targets)
+        got = float(f(jnp.zeros((1, 2)), jnp.full((1, len(targets)), jnp.nan))[0])
+        want = float(log_likelihood(targets, stats[None, :]).sum())
+        assert got == pytest.approx(want, rel=1e-4, abs=1e-3)
+
+
+def test_the_sampler_draws_a_linear_gaussian_posterior():
+    # Two point figures (5% tolerance each), statistics linear in z: the posterior is
+    # Gaussian with precision I + A'A and mean (I + A'A)^-1 A'c for a value c units off.
+    by_id = {t.id: t for t in load_targets()}
+    targets = [by_id["kg_registered_2000"], by_id["kg_registered_2006"]]
+    v = np.array([t.value for t in targets], float)
+    scale = 0.05 * v
+    a = np.array([[1.5, 0.5], [0.0, 2.0]])
+    emulator = exact_emulator(targets, lambda z: jnp.asarray(v) + jnp.asarray(scale) * (a @ z))
+    c = np.array([1.0, -0.5])
+    posterior = EmulatedPosterior(
+        emulator,
+        targets,
+        np.random.default_rng(0).standard_normal((500, 2)),
+        SamplerSettings(burn_in=50, thin=5, kept_per_chain=10),
+    )
+    features = np.arcsinh(c)  # values c tolerance units from the figures
+    draws = posterior.sample(features, 4000, seed=2)
+    precision = np.eye(2) + a.T @ a
+    cov = np.linalg.inv(precision)
+    mean = cov @ a.T @ c
+    se = np.sqrt(np.diag(cov) / 400)  # a tenth of the draws: they are correlated
+    assert np.all(np.abs(draws.mean(axis=0) - mean) < 4 * se)
+    assert np.allclose(np.cov(draws.T), cov, rtol=0.15, atol=0.01)
+
+
+def test_the_emulator_learns_a_known_mean_and_scatter_and_survives_its_files(tmp_path):
+    by_id = {t.id: t for t in load_targets()}
+    targets = [by_id["kg_registered_2000"], by_id["kg_share_income_le_5k_today"]]
+    unit = units(targets)
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((3000, 2))
+    mean_u = np.c_[2.0 + 0.5 * z[:, 0], 1.0 - 0.3 * z[:, 1]]
+    u = mean_u + np.c_[0.1, 0.2] * rng.standard_normal((3000, 2))
+    stats = np.sinh(u) * unit
+    stats[:60] = np.nan  # runaway runs
+    spec = EmulatorSpec(width=32, depth=2, epochs=40, batch_size=256, learning_rate=3e-3)
+    net, mean, sd, correlation, _ = train(z, stats, unit, spec, seed=1)
+    emulator = Emulator(
+        net, spec, ["a", "b"], [t.id for t in targets], unit, mean, sd, correlation, "k", 0, 1, []
+    )
+    probe = np.array([[0.5, -0.5]])
+    scaled, log_var, logit = heads(net, jnp.asarray(probe[0], dtype=jnp.float32))
+    got = np.asarray(scaled) * sd + mean
+    assert got == pytest.approx([2.25, 1.15], abs=0.05)
+    assert np.exp(0.5 * np.asarray(log_var)) * sd == pytest.approx([0.1, 0.2], rel=0.25)
+    assert float(1 / (1 + np.exp(-logit))) == pytest.approx(0.02, abs=0.02)
+    save(emulator, tmp_path / "e.eqx")
+    back = load(tmp_path / "e.eqx")
+    again = heads(back.net, jnp.asarray(probe[0], dtype=jnp.float32))
+    assert all(np.array_equal(x, y) for x, y in zip(again, (scaled, log_var, logit), strict=True))
+    assert np.array_equal(back.correlation, correlation) and back.targets == emulator.targets
