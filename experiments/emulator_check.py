@@ -20,6 +20,8 @@ posterior. Run: ``python -m experiments.emulator_check [--truths 300] [--workers
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -191,11 +193,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--table", type=Path, default=DEFAULT_TABLE)
     p.add_argument("--out", type=Path, default=REPORT_DIR)
     args = p.parse_args(argv)
+    try:
+        check_arguments(args)
+        text = check(args)
+    except ScenarioError as exc:
+        print(f"python -m experiments.emulator_check: error: {exc}", file=sys.stderr)
+        return 2
+    write_text_atomic(args.out / "emulator_check.md", text)
+    print(f"wrote {args.out / 'emulator_check.md'}")
+    return 0
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse, before any training or run, options the check would fail on later."""
+    least = {"truths": 10, "draws": 19, "predictive_truths": 10, "fit_runs": 2, "workers": 1}
+    for name, low in least.items():
+        if getattr(args, name) < low:
+            flag = "--" + name.replace("_", "-")
+            raise ScenarioError(flag, "", f"{getattr(args, name)}: at least {low}")
+    if not args.out.is_dir() or not os.access(args.out, os.W_OK):
+        found = "not a writable folder" if args.out.exists() else "not found"
+        raise ScenarioError(args.out, "--out", f"{found}: the check writes into a folder")
+
+
+def check(args: argparse.Namespace) -> str:
+    """Train, check, write the tables; return the report's text."""
     cost = {}
     start = time.monotonic()
     emulator, training = fit_emulator(args.table, args.seed)
-    EMULATOR_FILE.parent.mkdir(exist_ok=True)
-    save(emulator, EMULATOR_FILE)
     cost["training"] = time.monotonic() - start
     posterior = emulated_posterior(emulator, args.table, load_estimator().seed)
 
@@ -226,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     held = heldback_forecasts(args.table, 1000, args.seed, args.workers)
     cost["held-back forecasts (1,000 draws)"] = time.monotonic() - start
 
+    # Written once everything is computed: a check that fails leaves the old files.
+    EMULATOR_FILE.parent.mkdir(exist_ok=True)
+    save(emulator, EMULATOR_FILE)
     for name, frame in (
         ("emulator_heldback.csv", held),
         ("emulator_sbc.csv", sbc),
@@ -234,10 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         ("emulator_fit.csv", per_target),
     ):
         write_atomic(args.out / name, lambda tmp, f=frame: f.to_csv(tmp, index=False))
-    text = _report(args, training, cost, (sbc, joint, pcov), per_target, fits, identified, held)
-    write_text_atomic(args.out / "emulator_check.md", text)
-    print(f"wrote {args.out / 'emulator_check.md'}")
-    return 0
+    return _report(args, training, cost, (sbc, joint, pcov), per_target, fits, identified, held)
 
 
 def _report(args, training, cost, coverages, per_target, fits, identified, held) -> str:
@@ -324,7 +349,4 @@ def _side_by_side(per_target: pd.DataFrame) -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except ScenarioError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    sys.exit(main())

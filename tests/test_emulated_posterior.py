@@ -131,3 +131,21 @@ def test_the_emulator_learns_a_known_mean_and_scatter_and_survives_its_files(tmp
     again = heads(back.net, jnp.asarray(probe[0], dtype=jnp.float32))
     assert all(np.array_equal(x, y) for x, y in zip(again, (scaled, log_var, logit), strict=True))
     assert np.array_equal(back.correlation, correlation) and back.targets == emulator.targets
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--truths", "3"], "--truths"),
+        (["--workers", "0"], "--workers"),
+        (["--out", "no/such/folder"], "--out"),
+    ],
+)
+def test_the_check_refuses_bad_options_in_one_line_before_any_work(argv, named, capsys, tmp_path):
+    from experiments.emulator_check import main
+
+    out = ["--out", str(tmp_path)] if "--out" not in argv else []
+    assert main([*argv, *out]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and named in err[0] and "Traceback" not in err[0]
+    assert not any(tmp_path.iterdir())
