@@ -11,7 +11,7 @@ method), the figures' likelihood has a closed form:
   emulated means, with the emulated covariance of the runs plus the observation errors;
 - a bound or range seen inside its interval contributes the normal probability of lying
   there, with the run's and the observation's variances added;
-- times the probability that the run does not run away.
+- times the probability that every statistic of the run is defined, as the figures are.
 
 The posterior, prior ``N(0, I)`` in the normal scores times that likelihood, is drawn by
 elliptical slice sampling (Murray, Adams and MacKay 2010), which needs no step size: many
@@ -117,6 +117,7 @@ def likelihood_function(emulator: Emulator, targets: list[Target]):
         flip = a > 0
         a, b = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
         log_b, log_a = log_ndtr(b), log_ndtr(a)
+        # A rounding that put log Phi(a) above log Phi(b) would make the log NaN.
         mass = log_b + jnp.log1p(-jnp.exp(jnp.minimum(log_a - log_b, -1e-12)))
         return density + jnp.sum(jnp.where(as_value, 0.0, mass)) - jax.nn.softplus(logit)
 
@@ -195,7 +196,9 @@ class EmulatedPosterior:
         for i in range(0, len(values), chains):
             at = np.broadcast_to(values[i], (len(pool), values.shape[1]))
             log_w = self.log_likelihood(pool, np.array(at)) / START_TEMPERATURE
-            weights = np.exp(log_w - np.max(log_w))
+            # A pool with no finite likelihood (figures no row comes near) starts anywhere.
+            top = np.max(log_w)
+            weights = np.exp(log_w - top) if np.isfinite(top) else np.ones(len(pool))
             starts[i : i + chains] = pool[rng.choice(len(pool), chains, p=weights / weights.sum())]
         return starts
 

@@ -1,7 +1,7 @@
 """An emulator of the target statistics: what a run gives, and how widely runs scatter.
 
 A heteroscedastic Gaussian regression from the calibrated parameters' normal scores ``z``
-to every target statistic, with a classifier of runs whose register runs away: one
+to every target statistic, with a classifier of runs with an undefined statistic: one
 neural network (equinox and optax on JAX, CPU) with, per statistic, a mean and a log
 variance, and one logit. Each statistic ``s`` is modelled on the scale
 ``asinh(s / unit)``, ``unit`` its target's tolerance unit below the reported interval
@@ -13,10 +13,13 @@ the same whatever drew the parameters, so, unlike a posterior estimator, the emu
 needs no correction for the rounds (the neural likelihood of Papamakarios, Sterratt and
 Murray 2019, in the Gaussian form of the synthetic likelihood of Wood 2010 and Price et
 al. 2018, whose mean and variance are learnt over the parameter space instead of
-estimated by new runs at every point). A tenth of the rows is held out: the correlation
-between the statistics' standardised residuals there is the emulator's correlation, so
-that a run's registers of several years are not counted as independent evidence. The
-variances are those of held-out-like rows, a run's own noise plus the emulator's error.
+estimated by new runs at every point). The means and variances are fitted on nine tenths
+of the rows (the variances: a run's own noise plus what the network misses on those
+rows); on the tenth held out, the correlation between the statistics' standardised
+residuals is the emulator's correlation, so that a run's registers of several years are
+not counted as independent evidence. A row with any undefined statistic (a register that
+ran away, or a ratio whose base is zero) is left out of the Gaussian fit and counts as
+undefined for the classifier.
 
 ``calibration.emulated_posterior`` combines it with the observation model. Saved as the
 network's leaves (``.eqx``, no pickle) and a JSON description.
@@ -66,11 +69,6 @@ class Emulator:
     seed: int
     truncated: list[tuple[str, int]]
 
-    @property
-    def truncated_rows(self) -> int:
-        """Return how many truncated rows (all rounds) it was trained on."""
-        return sum(rows for _, rows in self.truncated)
-
 
 def units(targets: list[Target]) -> np.ndarray:
     """Return each target's tolerance unit below its reported interval: the scale's unit."""
@@ -90,29 +88,31 @@ def _build(spec: EmulatorSpec, dim: int, outputs: int, key):
 
 
 def heads(net, z):
-    """Return the scaled means, log variances and the runaway logit for one ``z``."""
+    """Return the scaled means, log variances and the logit of an undefined run for ``z``."""
     out = net(z)
     d = (out.shape[0] - 1) // 2
     return out[:d], out[d : 2 * d], out[-1]
 
 
 def _loss(net, z, u):
-    """Gaussian negative log-likelihood of the defined runs, plus the runaway log loss."""
+    """Gaussian negative log-likelihood of the defined runs, plus the undefined runs' log loss."""
     import jax
     import jax.numpy as jnp
 
     mean, log_var, logit = jax.vmap(lambda x: heads(net, x))(z)
-    runaway = jnp.isnan(u).any(axis=1)
+    undefined = jnp.isnan(u).any(axis=1)
     defined = jnp.where(jnp.isnan(u), 0.0, u)
     nll = 0.5 * ((defined - mean) ** 2 * jnp.exp(-log_var) + log_var)
-    nll = jnp.where(runaway[:, None], 0.0, nll).sum() / jnp.maximum((~runaway).sum(), 1)
-    return (nll + jnp.mean(jax.nn.softplus(logit) - runaway * logit)) / u.shape[1]
+    nll = jnp.where(undefined[:, None], 0.0, nll).sum() / jnp.maximum((~undefined).sum(), 1)
+    return (nll + jnp.mean(jax.nn.softplus(logit) - undefined * logit)) / u.shape[1]
 
 
 def train(
     z: np.ndarray, stats: np.ndarray, unit: np.ndarray, spec: EmulatorSpec, seed: int
 ) -> tuple[object, np.ndarray, np.ndarray, np.ndarray, dict]:
-    """Fit the network to ``(z, stats)`` rows (NaN statistics: a runaway run).
+    """Fit the network to ``(z, stats)`` rows.
+
+    A NaN is an undefined statistic: its row counts only for the classifier.
 
     Returns:
         The network, the scaled outputs' mean and standard deviation, the held-out

@@ -111,8 +111,7 @@ def emulated_posterior(
 
 def truth_coverage(posterior, truths: pd.DataFrame, draws: int, seed: int):
     """Return per-parameter coverage and joint (highest-density) coverage on ``truths``."""
-    targets = estimator_targets(load_estimator())
-    features = np.asarray(features_of(truths, targets, posterior.seed))
+    features = np.asarray(features_of(truths, posterior.targets_, posterior.seed))
     z_true = scores_of(truths, posterior.parameters)
     z_post = posterior.sample(features, draws, seed)
     ranks = pd.DataFrame((z_post < z_true[None]).sum(axis=0), columns=posterior.parameters)
@@ -286,7 +285,7 @@ def _report(args, training, cost, coverages, per_target, fits, identified, held)
         markdown_table(fits),
         "",
         "Medians within tolerance: "
-        + ", ".join(f"{k} {int(v)} of {len(per_target) // 2}" for k, v in within.items())
+        + ", ".join(f"{k} {int(v)} of {per_target.target.nunique()}" for k, v in within.items())
         + "; parameters identified (90% width under 0.6 of the prior's): "
         + ", ".join(f"{k} {int(v)}" for k, v in identified.items())
         + ".",
