@@ -32,6 +32,7 @@ import numpy as np
 
 from .compare import reported_band, tolerance_scales
 from .emulator import Emulator, heads
+from .observation import band_centre
 from .simulator import ERROR_CAP
 from .targets import Target
 
@@ -85,9 +86,7 @@ def likelihood_function(emulator: Emulator, targets: list[Target]):
     from jax.scipy.special import log_ndtr
 
     lo, hi, below, above = (jnp.asarray(a) for a in _bands(targets))
-    centre = jnp.where(
-        jnp.isfinite(lo) & jnp.isfinite(hi), 0.5 * (lo + hi), jnp.where(jnp.isfinite(lo), lo, hi)
-    )
+    centre = jnp.asarray([band_centre(t) for t in targets])
     point = lo == hi
     unit, correlation = jnp.asarray(emulator.unit), jnp.asarray(emulator.correlation)
     out_mean, out_sd = jnp.asarray(emulator.out_mean), jnp.asarray(emulator.out_sd)
@@ -100,8 +99,8 @@ def likelihood_function(emulator: Emulator, targets: list[Target]):
         inside = jnp.isnan(values)
         seen = jnp.where(inside, lo, values)
         as_value = point | ~inside
-        # The observation error's scale is the tolerance on the statistic's side, as in
-        # ``calibration.observation.noise_side``.
+        # The observation error's scale is the tolerance on the statistic's side of the
+        # interval's centre, as ``calibration.observation.noise_side`` reads it.
         error_sd = jnp.where(stat < centre, below, above)
         w = as_value.astype(float)
         cov = spread[:, None] * correlation * spread[None, :] + jnp.diag(error_sd**2)

@@ -63,12 +63,16 @@ def noise_side(target: Target, values: np.ndarray) -> np.ndarray:
     Below the reported interval's centre (a bound: the bound) the error's scale is the
     tolerance below it, elsewhere the tolerance above.
     """
-    lo, hi = reported_band(target)
     below, above = tolerance_scales(target)
-    centre = lo if np.isfinite(lo) else hi
+    return np.where(np.asarray(values) < band_centre(target), below, above)
+
+
+def band_centre(target: Target) -> float:
+    """Return the reported interval's centre (a bound: the bound), where the error's side turns."""
+    lo, hi = reported_band(target)
     if np.isfinite(lo) and np.isfinite(hi):
-        centre = 0.5 * (lo + hi)
-    return np.where(np.asarray(values) < centre, below, above)
+        return 0.5 * (lo + hi)
+    return lo if np.isfinite(lo) else hi
 
 
 def log_likelihood(targets: list[Target], stats: np.ndarray) -> np.ndarray:

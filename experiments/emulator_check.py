@@ -68,13 +68,16 @@ EMULATOR_FILE = Path(__file__).resolve().parent.parent / "calibration" / "emulat
 FIT_STREAM = 13
 
 
-def fit_emulator(
-    table: Path = DEFAULT_TABLE, seed: int = 1, holdout: bool = False
-) -> tuple[Emulator, dict]:
-    """Train the emulator on the rows of the committed (or held-back) estimator."""
+def training_rows(table: Path = DEFAULT_TABLE, holdout: bool = False):
+    """Return the committed (or held-back) estimator and the rows it was trained on."""
     estimator = load_estimator(holdout)
-    targets = estimator_targets(estimator)
     rows = pd.concat(estimator_tables(estimator, table, holdout=holdout), ignore_index=True)
+    return estimator, rows
+
+
+def fit_emulator(estimator, rows: pd.DataFrame, seed: int = 1) -> tuple[Emulator, dict]:
+    """Train the emulator on ``rows``, the estimator's training rows; return it and its cost."""
+    targets = estimator_targets(estimator)
     unit = units(targets)
     z = scores_of(rows, estimator.parameters)
     stats = rows[[t.id for t in targets]].to_numpy(dtype=float)
@@ -97,16 +100,14 @@ def fit_emulator(
     return emulator, {**cost, "rows": len(rows)}
 
 
-def emulated_posterior(
-    emulator: Emulator, table: Path, seed: int, holdout: bool = False
-) -> EmulatedPosterior:
-    """Return the emulated posterior, its chains starting from the training rows."""
-    estimator = load_estimator(holdout)
-    rows = pd.concat(estimator_tables(estimator, table, holdout=holdout), ignore_index=True)
+def emulated_posterior(emulator: Emulator, estimator, rows: pd.DataFrame) -> EmulatedPosterior:
+    """Return the emulated posterior, its chains starting from the training rows.
+
+    Its seed is also the features' noise seed: the estimator's, so that the truths'
+    figures are the very ones ``ngo-abm validate`` gives the estimator.
+    """
     starts = scores_of(rows, estimator.parameters)
-    # ``seed`` is also the features' noise seed: the committed estimator's, so that the
-    # truths' figures are the very ones ``ngo-abm validate`` gives it.
-    return EmulatedPosterior(emulator, estimator_targets(estimator), starts, seed=seed)
+    return EmulatedPosterior(emulator, estimator_targets(estimator), starts, seed=estimator.seed)
 
 
 def truth_coverage(posterior, truths: pd.DataFrame, draws: int, seed: int):
@@ -125,8 +126,9 @@ def heldback_forecasts(table: Path, draws: int, seed: int, workers: int) -> pd.D
     The emulator is trained on the held-back estimator's rows (the prior's and the held-back
     rounds', drawn without the figures after 2010) and given the figures up to 2010 only.
     """
-    emulator, _ = fit_emulator(table, seed, holdout=True)
-    posterior = emulated_posterior(emulator, table, load_estimator(True).seed, holdout=True)
+    estimator, rows = training_rows(table, holdout=True)
+    emulator, _ = fit_emulator(estimator, rows, seed)
+    posterior = emulated_posterior(emulator, estimator, rows)
     frame = posterior_at_reported(posterior, n=draws, seed=seed)
     target_file = load_target_file(DEFAULT_TARGETS)
     held = [t for t in target_file.targets if t.last_year > HOLDOUT_LAST_YEAR]
@@ -219,9 +221,10 @@ def check(args: argparse.Namespace) -> str:
     """Train, check, write the tables; return the report's text."""
     cost = {}
     start = time.monotonic()
-    emulator, training = fit_emulator(args.table, args.seed)
+    estimator, rows = training_rows(args.table)
+    emulator, training = fit_emulator(estimator, rows, args.seed)
     cost["training"] = time.monotonic() - start
-    posterior = emulated_posterior(emulator, args.table, load_estimator().seed)
+    posterior = emulated_posterior(emulator, estimator, rows)
 
     start = time.monotonic()
     emulated = posterior_at_reported(posterior, n=4000, seed=args.seed)
@@ -235,7 +238,7 @@ def check(args: argparse.Namespace) -> str:
         for name, frame in posteriors.items()
     }
 
-    truths = truth_rows(load_estimator(), max(args.truths, args.predictive_truths), args.table)
+    truths = truth_rows(estimator, max(args.truths, args.predictive_truths), args.table)
     start = time.monotonic()
     sbc, joint = truth_coverage(posterior, truths.iloc[: args.truths], args.draws, args.seed)
     cost["coverage of the parameters"] = time.monotonic() - start
