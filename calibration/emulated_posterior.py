@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compare import reported_band, tolerance_scales
-from .emulator import Emulator, heads
+from .emulator import Emulator, moments
 from .observation import band_centre
 from .simulator import ERROR_CAP
 from .targets import Target
@@ -88,14 +88,14 @@ def likelihood_function(emulator: Emulator, targets: list[Target]):
     lo, hi, below, above = (jnp.asarray(a) for a in _bands(targets))
     centre = jnp.asarray([band_centre(t) for t in targets])
     point = lo == hi
-    unit, correlation = jnp.asarray(emulator.unit), jnp.asarray(emulator.correlation)
+    unit, moment = jnp.asarray(emulator.unit), jnp.asarray(emulator.residual_moment)
     out_mean, out_sd = jnp.asarray(emulator.out_mean), jnp.asarray(emulator.out_sd)
 
     def one(z, values):
-        mean, log_var, logit = heads(emulator.net, z)
+        mean, variance, log_defined = moments(emulator.net, z)
         u = mean * out_sd + out_mean
         stat = unit * jnp.sinh(u)
-        spread = unit * jnp.cosh(u) * jnp.exp(0.5 * log_var) * out_sd
+        spread = unit * jnp.cosh(u) * jnp.sqrt(variance) * out_sd
         inside = jnp.isnan(values)
         seen = jnp.where(inside, lo, values)
         as_value = point | ~inside
@@ -103,13 +103,13 @@ def likelihood_function(emulator: Emulator, targets: list[Target]):
         # interval's centre, as ``calibration.observation.noise_side`` reads it.
         error_sd = jnp.where(stat < centre, below, above)
         w = as_value.astype(float)
-        cov = spread[:, None] * correlation * spread[None, :] + jnp.diag(error_sd**2)
+        cov = spread[:, None] * moment * spread[None, :] + jnp.diag(error_sd**2)
         cov = cov * w[:, None] * w[None, :] + jnp.diag(1.0 - w)
         chol = jnp.linalg.cholesky(cov)
         solved = jax.scipy.linalg.solve_triangular(chol, jnp.where(as_value, seen - stat, 0.0))
         density = -0.5 * jnp.sum(solved**2) - jnp.sum(jnp.log(jnp.diag(chol)) * w)
         density -= 0.5 * jnp.log(2 * jnp.pi) * jnp.sum(w)
-        sd = jnp.sqrt(spread**2 + error_sd**2)
+        sd = jnp.sqrt(spread**2 * jnp.diag(moment) + error_sd**2)
         a = jnp.where(jnp.isfinite(lo), (lo - stat) / sd, -jnp.inf)
         b = jnp.where(jnp.isfinite(hi), (hi - stat) / sd, jnp.inf)
         # log(Phi(b) - Phi(a)), on the side away from a mass near one.
@@ -118,7 +118,7 @@ def likelihood_function(emulator: Emulator, targets: list[Target]):
         log_b, log_a = log_ndtr(b), log_ndtr(a)
         # A rounding that put log Phi(a) above log Phi(b) would make the log NaN.
         mass = log_b + jnp.log1p(-jnp.exp(jnp.minimum(log_a - log_b, -1e-12)))
-        return density + jnp.sum(jnp.where(as_value, 0.0, mass)) - jax.nn.softplus(logit)
+        return density + jnp.sum(jnp.where(as_value, 0.0, mass)) + log_defined
 
     return jax.jit(jax.vmap(one))
 

@@ -5,9 +5,12 @@ estimator was trained on and writes it to ``calibration/emulator/``; then, for t
 emulated posterior (``calibration.emulated_posterior``) and, where the committed
 validation has not already measured it, for the committed estimator:
 
-1. coverage of every parameter and of all parameters jointly on the synthetic truths of
-   ``ngo-abm validate`` (the same rows, features and bars; ``experiments.validation``);
-2. coverage of the predictions on the first of those truths (``predictive_ranks``);
+1. coverage of every parameter and of all parameters jointly on synthetic truths drawn
+   from the prior alone, the emulated posterior's prior (``prior_truth_rows``: the prior
+   table's rows after the training rows), and on the truths of ``ngo-abm validate`` (the
+   same rows, features and bars as the committed estimator's; ``experiments.validation``),
+   most of them drawn from truncated rounds, whose posterior is not the emulated one's;
+2. coverage of the predictions on the first of the prior's truths (``predictive_ranks``);
 3. at the article's figures: fresh runs of draws of each posterior, each figure's median
    and its error in tolerance units, the sum of the squared errors of every run, and the
    identification table of each posterior (``calibration_report.identification_table``).
@@ -60,6 +63,7 @@ from .validation import (
     coverage,
     density_coverage,
     predictive_ranks,
+    prior_truth_rows,
     region_levels,
     truth_rows,
 )
@@ -82,7 +86,7 @@ def fit_emulator(estimator, rows: pd.DataFrame, seed: int = 1) -> tuple[Emulator
     z = scores_of(rows, estimator.parameters)
     stats = rows[[t.id for t in targets]].to_numpy(dtype=float)
     spec = EmulatorSpec()
-    net, mean, sd, correlation, cost = train(z, stats, unit, spec, seed)
+    net, mean, sd, moment, cost = train(z, stats, unit, spec, seed)
     emulator = Emulator(
         net,
         spec,
@@ -91,7 +95,7 @@ def fit_emulator(estimator, rows: pd.DataFrame, seed: int = 1) -> tuple[Emulator
         unit,
         mean,
         sd,
-        correlation,
+        moment,
         estimator.table_key,
         estimator.rows,
         seed,
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     """Train, check and write the report."""
     p = argparse.ArgumentParser(prog="python -m experiments.emulator_check")
     p.add_argument("--truths", type=int, default=300)
+    p.add_argument("--prior-truths", type=int, default=100)
     p.add_argument("--draws", type=int, default=400)
     p.add_argument("--predictive-truths", type=int, default=100)
     p.add_argument("--fit-runs", type=int, default=200)
@@ -207,7 +212,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Refuse, before any training or run, options the check would fail on later."""
-    least = {"truths": 10, "draws": 19, "predictive_truths": 10, "fit_runs": 2, "workers": 1}
+    least = {
+        "truths": 10,
+        "prior_truths": 10,
+        "draws": 19,
+        "predictive_truths": 10,
+        "fit_runs": 2,
+        "workers": 1,
+    }
     for name, low in least.items():
         if getattr(args, name) < low:
             flag = "--" + name.replace("_", "-")
@@ -238,13 +250,29 @@ def check(args: argparse.Namespace) -> str:
         for name, frame in posteriors.items()
     }
 
-    truths = truth_rows(estimator, max(args.truths, args.predictive_truths), args.table)
+    prior = prior_truth_rows(estimator, max(args.prior_truths, args.predictive_truths), args.table)
     start = time.monotonic()
-    sbc, joint = truth_coverage(posterior, truths.iloc[: args.truths], args.draws, args.seed)
-    cost["coverage of the parameters"] = time.monotonic() - start
+    sbc_prior, joint_prior = truth_coverage(
+        posterior, prior.iloc[: args.prior_truths], args.draws, args.seed
+    )
+    cost["coverage of the parameters, the prior's truths"] = time.monotonic() - start
+    start = time.monotonic()
+    truths = truth_rows(estimator, args.truths, args.table)
+    sbc, joint = truth_coverage(posterior, truths, args.draws, args.seed)
+    cost["coverage of the parameters, validation's truths"] = time.monotonic() - start
+    joint = pd.concat(
+        [
+            joint_prior.assign(truths=f"{args.prior_truths} from the prior"),
+            joint.assign(truths=f"{args.truths} of ngo-abm validate"),
+        ],
+        ignore_index=True,
+    )
+    sbc_both = pd.concat(
+        [sbc_prior.assign(truths="prior"), sbc.assign(truths="validate")], ignore_index=True
+    )
     start = time.monotonic()
     pranks, _ = predictive_ranks(
-        posterior, truths.iloc[: args.predictive_truths], 39, args.seed, args.workers
+        posterior, prior.iloc[: args.predictive_truths], 39, args.seed, args.workers
     )
     pcov = coverage(pranks, 39)
     cost["coverage of the predictions"] = time.monotonic() - start
@@ -258,17 +286,18 @@ def check(args: argparse.Namespace) -> str:
     save(emulator, EMULATOR_FILE)
     for name, frame in (
         ("emulator_heldback.csv", held),
-        ("emulator_sbc.csv", sbc),
+        ("emulator_sbc.csv", sbc_both),
         ("emulator_hpd.csv", joint),
         ("emulator_predictive.csv", pcov),
         ("emulator_fit.csv", per_target),
     ):
         write_atomic(args.out / name, lambda tmp, f=frame: f.to_csv(tmp, index=False))
-    return _report(args, training, cost, (sbc, joint, pcov), per_target, fits, identified, held)
+    coverages = (sbc_prior, sbc, joint, pcov)
+    return _report(args, training, cost, coverages, per_target, fits, identified, held)
 
 
 def _report(args, training, cost, coverages, per_target, fits, identified, held) -> str:
-    sbc, joint, pcov = coverages
+    sbc_prior, sbc, joint, pcov = coverages
     within = per_target.groupby("posterior")["within_tolerance"].sum()
     lines = [
         "# The emulated posterior beside the committed one",
@@ -295,17 +324,23 @@ def _report(args, training, cost, coverages, per_target, fits, identified, held)
         "",
         markdown_table(_side_by_side(per_target)),
         "",
-        "## Coverage on the synthetic truths of `ngo-abm validate`",
+        "## Coverage on synthetic truths",
         "",
-        f"{args.truths} truths, {args.draws} draws of the emulated posterior each: "
-        f"{int(sbc.within_bars.sum())} of {len(sbc)} parameters within both bars "
-        f"(50% coverage {sbc.coverage_50.min():.2f}-{sbc.coverage_50.max():.2f}, mean "
-        f"{sbc.coverage_50.mean():.3f}; 90% {sbc.coverage_90.min():.2f}-"
-        f"{sbc.coverage_90.max():.2f}, mean {sbc.coverage_90.mean():.3f}).",
+        f"{args.draws} draws of the emulated posterior per truth. The truths drawn from the "
+        "prior are the test of a posterior whose prior is the prior; most of the truths of "
+        "`ngo-abm validate` come from the truncated rounds, the committed estimator's "
+        "prior, and are shown for comparison with it.",
+        "",
+        _coverage_line(f"{args.prior_truths} truths from the prior", sbc_prior),
+        _coverage_line(f"{args.truths} truths of `ngo-abm validate`", sbc),
+        "",
+        "All parameters jointly (highest-density regions):",
         "",
         markdown_table(joint),
         "",
-        f"Predictions, first {args.predictive_truths} truths, 39 draws each: "
+        markdown_table(_sbc_side_by_side(sbc_prior, sbc)),
+        "",
+        f"Predictions, first {args.predictive_truths} truths from the prior, 39 draws each: "
         f"{int(pcov.within_bars.sum())} of {len(pcov)} statistics within both bars (50% "
         f"coverage mean {pcov.coverage_50.mean():.3f}, 90% mean {pcov.coverage_90.mean():.3f}).",
         "",
@@ -325,6 +360,20 @@ def _report(args, training, cost, coverages, per_target, fits, identified, held)
         "",
     ]
     return "\n".join(lines)
+
+
+def _coverage_line(truths: str, sbc: pd.DataFrame) -> str:
+    return (
+        f"- {truths}: {int(sbc.within_bars.sum())} of {len(sbc)} parameters within both "
+        f"bars (50% coverage {sbc.coverage_50.min():.2f}-{sbc.coverage_50.max():.2f}, mean "
+        f"{sbc.coverage_50.mean():.3f}; 90% {sbc.coverage_90.min():.2f}-"
+        f"{sbc.coverage_90.max():.2f}, mean {sbc.coverage_90.mean():.3f})."
+    )
+
+
+def _sbc_side_by_side(sbc_prior: pd.DataFrame, sbc: pd.DataFrame) -> pd.DataFrame:
+    columns = ["quantity", "coverage_50", "coverage_90", "within_bars"]
+    return sbc_prior[columns].merge(sbc[columns], on="quantity", suffixes=(" prior", " validate"))
 
 
 def _heldback_view(held: pd.DataFrame) -> pd.DataFrame:

@@ -94,6 +94,15 @@ def truth_rows(
     return mixed.drop(columns="position").reset_index(drop=True)
 
 
+def prior_truth_rows(estimator: Estimator, n: int, folder: Path = DEFAULT_TABLE) -> pd.DataFrame:
+    """Return ``n`` synthetic truths from the prior alone: its table's rows after training.
+
+    The truths for a posterior whose prior is the prior itself (not the estimator's
+    mixture with the truncated rounds), such as the emulated posterior's.
+    """
+    return _rows_after(folder, estimator.table_key, estimator.rows, n)
+
+
 def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
     """Return the ``n`` rows of a table after its first ``trained`` rows.
 

@@ -21,7 +21,7 @@ from calibration.emulated_posterior import (
     likelihood_function,
     observed_values,
 )
-from calibration.emulator import Emulator, EmulatorSpec, heads, load, save, train, units
+from calibration.emulator import Emulator, EmulatorSpec, heads, load, moments, save, train, units
 from calibration.observation import log_likelihood, noise_side, observe
 from calibration.simulator import ERROR_CAP
 from calibration.targets import load_targets
@@ -46,7 +46,7 @@ def exact_emulator(targets, statistic, parameters=2) -> Emulator:
         unit=unit,
         out_mean=np.zeros(d),
         out_sd=np.ones(d),
-        correlation=np.eye(d),
+        residual_moment=np.eye(d),
         table_key="test",
         rows=0,
         seed=1,
@@ -88,9 +88,10 @@ def test_observed_values_read_statistics_above_the_band_and_undefined_ones_at_th
 
 
 def test_the_likelihood_adds_the_runs_covariance_and_the_chance_of_a_defined_run():
-    # Runs scatter (log variance 0 on the scale, correlated), 30% of them undefined: the
-    # point figures are jointly normal with the runs' and the errors' covariance, the
-    # bound and the range each a normal probability with both variances added.
+    # Runs scatter (log variance 0 on the scale, rescaled and correlated by the held-out
+    # residuals' moments), 30% of them undefined: the point figures are jointly normal
+    # with the runs' and the errors' covariance, the bound and the range each a normal
+    # probability with both variances added.
     by_id = {t.id: t for t in load_targets()}
     ids = ["kg_registered_2000", "kg_registered_2006", "kg_new_registrations_mean_1991_2000"]
     ids.append("kg_share_income_foreign_today")
@@ -103,8 +104,10 @@ def test_the_likelihood_adds_the_runs_covariance_and_the_chance_of_a_defined_run
         return jnp.concatenate([jnp.asarray(u), jnp.zeros(4), jnp.array([logit])]) + 0 * z[0]
 
     corr = np.array([[1, 0.6, 0.2, 0], [0.6, 1, 0, 0.1], [0.2, 0, 1, 0], [0, 0.1, 0, 1]])
+    scale = np.array([1.2, 1.5, 0.8, 1.1])
+    moment = corr * np.outer(scale, scale)
     emulator = exact_emulator(targets, None)
-    emulator.net, emulator.correlation = net, corr
+    emulator.net, emulator.residual_moment = net, moment
     got = float(
         likelihood_function(emulator, targets)(jnp.zeros((1, 2)), jnp.full((1, 4), jnp.nan))[0]
     )
@@ -118,10 +121,10 @@ def test_the_likelihood_adds_the_runs_covariance_and_the_chance_of_a_defined_run
             for t, s, c in zip(targets, stat, centre, strict=True)
         ]
     )
-    cov = np.outer(spread[:2], spread[:2]) * corr[:2, :2] + np.diag(error[:2] ** 2)
+    cov = np.outer(spread[:2], spread[:2]) * moment[:2, :2] + np.diag(error[:2] ** 2)
     want = multivariate_normal(stat[:2], cov).logpdf([b[0] for b in bands[:2]])
     for j in (2, 3):
-        sd = np.hypot(spread[j], error[j])
+        sd = np.hypot(spread[j] * scale[j], error[j])
         lo, hi = bands[j]
         want += np.log(
             np.exp(log_ndtr((hi - stat[j]) / sd)) - np.exp(log_ndtr((lo - stat[j]) / sd))
@@ -189,6 +192,19 @@ def test_a_batch_of_data_sets_gets_each_its_own_posterior():
         assert np.all(np.abs(draws[:, i].mean(axis=0) - cov @ a.T @ c) < 4 * se)
 
 
+def test_the_mixture_of_members_adds_their_disagreement_to_their_variance():
+    # Two members: means 1 and 3, variances 0.5 and 1.5, undefined with chances 0.1 and
+    # 0.3: the mixture has mean 2, variance 1 + 1 and a defined run with chance 0.8.
+    def net(z):
+        member = [[1.0, np.log(0.5), np.log(0.1 / 0.9)], [3.0, np.log(1.5), np.log(0.3 / 0.7)]]
+        return jnp.asarray(member) + 0 * z[0]
+
+    centre, variance, log_defined = moments(net, jnp.zeros(2))
+    assert float(centre[0]) == pytest.approx(2.0)
+    assert float(variance[0]) == pytest.approx(2.0, rel=1e-6)
+    assert float(log_defined) == pytest.approx(np.log(0.8), rel=1e-6)
+
+
 def test_the_emulator_learns_a_known_mean_and_scatter_and_survives_its_files(tmp_path):
     by_id = {t.id: t for t in load_targets()}
     targets = [by_id["kg_registered_2000"], by_id["kg_share_income_le_5k_today"]]
@@ -199,22 +215,42 @@ def test_the_emulator_learns_a_known_mean_and_scatter_and_survives_its_files(tmp
     u = mean_u + np.c_[0.1, 0.2] * rng.standard_normal((3000, 2))
     stats = np.sinh(u) * unit
     stats[:60, 1] = np.nan  # undefined statistics
-    spec = EmulatorSpec(width=32, depth=2, epochs=40, batch_size=256, learning_rate=3e-3)
-    net, mean, sd, correlation, _ = train(z, stats, unit, spec, seed=1)
+    spec = EmulatorSpec(width=32, depth=2, epochs=40, batch_size=256, learning_rate=3e-3, members=2)
+    net, mean, sd, moment, _ = train(z, stats, unit, spec, seed=1)
     emulator = Emulator(
-        net, spec, ["a", "b"], [t.id for t in targets], unit, mean, sd, correlation, "k", 0, 1, []
+        net, spec, ["a", "b"], [t.id for t in targets], unit, mean, sd, moment, "k", 0, 1, []
     )
-    probe = np.array([[0.5, -0.5]])
-    scaled, log_var, logit = heads(net, jnp.asarray(probe[0], dtype=jnp.float32))
-    got = np.asarray(scaled) * sd + mean
-    assert got == pytest.approx([2.25, 1.15], abs=0.05)
-    assert np.exp(0.5 * np.asarray(log_var)) * sd == pytest.approx([0.1, 0.2], rel=0.25)
-    assert float(1 / (1 + np.exp(-logit))) == pytest.approx(0.02, abs=0.01)
+    probe = jnp.asarray([0.5, -0.5], dtype=jnp.float32)
+    centre, variance, log_defined = moments(net, probe)
+    assert np.asarray(centre) * sd + mean == pytest.approx([2.25, 1.15], abs=0.05)
+    assert np.sqrt(np.asarray(variance)) * sd == pytest.approx([0.1, 0.2], rel=0.25)
+    assert 1 - float(np.exp(log_defined)) == pytest.approx(0.02, abs=0.01)
+    # Where the rows pin the statistics down, the held-out residuals' scale is the
+    # mixture's, and the statistics' independent scatters are uncorrelated.
+    assert np.diag(moment) == pytest.approx([1.0, 1.0], abs=0.2)
+    assert abs(moment[0, 1]) < 0.15
     save(emulator, tmp_path / "e.eqx")
     back = load(tmp_path / "e.eqx")
-    again = heads(back.net, jnp.asarray(probe[0], dtype=jnp.float32))
-    assert all(np.array_equal(x, y) for x, y in zip(again, (scaled, log_var, logit), strict=True))
-    assert np.array_equal(back.correlation, correlation) and back.targets == emulator.targets
+    assert all(
+        np.array_equal(x, y) for x, y in zip(heads(back.net, probe), heads(net, probe), strict=True)
+    )
+    assert np.array_equal(back.residual_moment, moment) and back.targets == emulator.targets
+
+
+def test_members_disagree_where_the_rows_are_thin():
+    # Rows only near z = 0: the members agree there and part ways far from it, so the
+    # mixture's variance grows where the emulator has seen nothing.
+    by_id = {t.id: t for t in load_targets()}
+    targets = [by_id["kg_registered_2000"]]
+    unit = units(targets)
+    rng = np.random.default_rng(6)
+    z = 0.3 * rng.standard_normal((2000, 2))
+    u = 2.0 + 0.5 * z[:, :1] + 0.05 * rng.standard_normal((2000, 1))
+    spec = EmulatorSpec(width=32, depth=2, epochs=30, batch_size=200, learning_rate=3e-3, members=4)
+    net, *_ = train(z, np.sinh(u) * unit, unit, spec, seed=2)
+    near = float(moments(net, jnp.zeros(2, dtype=jnp.float32))[1][0])
+    far = float(moments(net, jnp.asarray([4.0, -4.0], dtype=jnp.float32))[1][0])
+    assert far > 5 * near
 
 
 @pytest.mark.parametrize(
