@@ -269,3 +269,35 @@ def test_the_check_refuses_bad_options_in_one_line_before_any_work(argv, named, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0] and "Traceback" not in err[0]
     assert not any(tmp_path.iterdir()) and not Path("no/such/folder").exists()
+
+
+def test_residual_scales_read_twice_the_scatter_as_a_mean_square_of_four():
+    import pandas as pd
+
+    from calibration.priors import sampled_name
+    from experiments.emulator_check import residual_scales
+
+    by_id = {t.id: t for t in load_targets()}
+    targets = [by_id["kg_registered_2000"], by_id["kg_share_income_le_5k_today"]]
+    unit = units(targets)
+
+    def net(z):
+        # Means 2 + z0 and 1 on the scale, standard deviations 0.1 and 0.2.
+        return jnp.stack([2.0 + z[0], 1.0 + 0 * z[0], *jnp.log(jnp.array([0.01, 0.04])), -40.0])
+
+    emulator = exact_emulator(targets, None)
+    emulator.net = net
+    emulator.residual_moment = np.diag([1.0, 4.0])
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal((4000, 2))
+    u = np.c_[2.0 + z[:, 0], np.ones(4000)] + np.c_[0.2, 0.4] * rng.standard_normal((4000, 2))
+    rows = pd.DataFrame(np.sinh(u) * unit, columns=emulator.targets)
+    for i, name in enumerate(emulator.parameters):
+        rows[sampled_name(name)] = z[:, i]
+    table = residual_scales(emulator, {"rows": rows})
+    # Before the rescaling: the held-out moments. After it, the first statistic scatters
+    # twice as widely as emulated (4), the second as widely as the rescaled scatter (1).
+    assert table["mean square, median of statistics"].iloc[0] == pytest.approx(2.5)
+    assert table["largest"].iloc[1] == pytest.approx(4.0, rel=0.1)
+    assert table["its statistic"].iloc[1] == "kg_registered_2000"
+    assert table["mean square, median of statistics"].iloc[1] == pytest.approx(2.5, rel=0.1)
