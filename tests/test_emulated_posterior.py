@@ -145,51 +145,44 @@ def test_an_exact_emulator_gives_the_observation_models_likelihood_of_the_figure
         assert got == pytest.approx(want, rel=1e-4, abs=1e-3)
 
 
-def test_the_sampler_draws_a_linear_gaussian_posterior():
-    # Two point figures (5% tolerance each), statistics linear in z: the posterior is
-    # Gaussian with precision I + A'A and mean (I + A'A)^-1 A'c for a value c units off.
+# Statistics linear in the scores of two parameters, seen by two point figures of 5%
+# tolerance each: the posterior given values ``c`` tolerance units off is Gaussian, with
+# precision ``I + A'A`` and mean ``(I + A'A)^-1 A'c``.
+LINEAR = np.array([[1.5, 0.5], [0.0, 2.0]])
+LINEAR_COV = np.linalg.inv(np.eye(2) + LINEAR.T @ LINEAR)
+
+
+def linear_gaussian_posterior(settings: SamplerSettings) -> EmulatedPosterior:
+    """Return the emulated posterior of the linear problem (``LINEAR``)."""
     by_id = {t.id: t for t in load_targets()}
     targets = [by_id["kg_registered_2000"], by_id["kg_registered_2006"]]
     v = np.array([t.value for t in targets], float)
-    scale = 0.05 * v
-    a = np.array([[1.5, 0.5], [0.0, 2.0]])
-    emulator = exact_emulator(targets, lambda z: jnp.asarray(v) + jnp.asarray(scale) * (a @ z))
-    c = np.array([1.0, -0.5])
-    posterior = EmulatedPosterior(
-        emulator,
-        targets,
-        np.random.default_rng(0).standard_normal((500, 2)),
-        SamplerSettings(burn_in=50, thin=5, kept_per_chain=10),
+    emulator = exact_emulator(
+        targets, lambda z: jnp.asarray(v) + jnp.asarray(0.05 * v) * (LINEAR @ z)
     )
+    start = np.random.default_rng(0).standard_normal((500, 2))
+    return EmulatedPosterior(emulator, targets, start, settings)
+
+
+def test_the_sampler_draws_a_linear_gaussian_posterior():
+    posterior = linear_gaussian_posterior(SamplerSettings(burn_in=50, thin=5, kept_per_chain=10))
+    c = np.array([1.0, -0.5])
     features = np.arcsinh(c)  # values c tolerance units from the figures
     draws = posterior.sample(features, 4000, seed=2)
-    precision = np.eye(2) + a.T @ a
-    cov = np.linalg.inv(precision)
-    mean = cov @ a.T @ c
-    se = np.sqrt(np.diag(cov) / 400)  # a tenth of the draws: they are correlated
+    mean = LINEAR_COV @ LINEAR.T @ c
+    se = np.sqrt(np.diag(LINEAR_COV) / 400)  # a tenth of the draws: they are correlated
     assert np.all(np.abs(draws.mean(axis=0) - mean) < 4 * se)
-    assert np.allclose(np.cov(draws.T), cov, rtol=0.15, atol=0.01)
+    assert np.allclose(np.cov(draws.T), LINEAR_COV, rtol=0.15, atol=0.01)
 
 
 def test_a_batch_of_data_sets_gets_each_its_own_posterior():
-    by_id = {t.id: t for t in load_targets()}
-    targets = [by_id["kg_registered_2000"], by_id["kg_registered_2006"]]
-    v = np.array([t.value for t in targets], float)
-    a = np.array([[1.5, 0.5], [0.0, 2.0]])
-    emulator = exact_emulator(targets, lambda z: jnp.asarray(v) + jnp.asarray(0.05 * v) * (a @ z))
-    posterior = EmulatedPosterior(
-        emulator,
-        targets,
-        np.random.default_rng(0).standard_normal((500, 2)),
-        SamplerSettings(burn_in=50, thin=5, kept_per_chain=10),
-    )
+    posterior = linear_gaussian_posterior(SamplerSettings(burn_in=50, thin=5, kept_per_chain=10))
     offsets = np.array([[1.0, -0.5], [-2.0, 1.0]])
     draws = posterior.sample(np.arcsinh(offsets), 2000, seed=3)
     assert draws.shape == (2000, 2, 2)
-    cov = np.linalg.inv(np.eye(2) + a.T @ a)
     for i, c in enumerate(offsets):
-        se = np.sqrt(np.diag(cov) / 200)
-        assert np.all(np.abs(draws[:, i].mean(axis=0) - cov @ a.T @ c) < 4 * se)
+        se = np.sqrt(np.diag(LINEAR_COV) / 200)
+        assert np.all(np.abs(draws[:, i].mean(axis=0) - LINEAR_COV @ LINEAR.T @ c) < 4 * se)
 
 
 def test_the_mixture_of_members_adds_their_disagreement_to_their_variance():
@@ -301,3 +294,40 @@ def test_residual_scales_read_twice_the_scatter_as_a_mean_square_of_four():
     assert table["largest"].iloc[1] == pytest.approx(4.0, rel=0.1)
     assert table["its statistic"].iloc[1] == "kg_registered_2000"
     assert table["mean square, median of statistics"].iloc[1] == pytest.approx(2.5, rel=0.1)
+
+
+def test_a_fitted_reference_is_each_blocks_gaussian_widened_and_its_density_ratio_exact():
+    from scipy.stats import multivariate_normal as mvn
+
+    from calibration.emulated_posterior import REFERENCE_WIDENING, Reference
+
+    rng = np.random.default_rng(8)
+    cov = np.array([[1.0, 0.8], [0.8, 2.0]])
+    centres = np.array([[3.0, -1.0], [-2.0, 0.5]])
+    # 4,000 states of 2 blocks of 5 chains each (steps x rows x dim).
+    states = rng.multivariate_normal(np.zeros(2), cov, (400, 10)) + np.repeat(centres, 5, axis=0)
+    reference = Reference.fitted(states, chains=5)
+    assert reference.centre == pytest.approx(centres, abs=0.1)
+    shrunk = 0.9 * cov + 0.1 * np.diag(np.diag(cov))
+    fitted = reference.chol[1] @ reference.chol[1].T
+    assert fitted == pytest.approx(REFERENCE_WIDENING * shrunk + 1e-3 * np.eye(2), rel=0.1)
+    # The ratio of the prior to the reference's density, up to one constant per block.
+    z = rng.standard_normal((6, 2))
+    rows = np.array([5, 6, 7, 8, 9, 5])
+    got = reference.log_density_ratio(z, rows)
+    want = mvn(np.zeros(2)).logpdf(z) - mvn(reference.centre[1], fitted).logpdf(z)
+    assert got - got[0] == pytest.approx(want - want[0], abs=1e-9)
+    standard = Reference.standard(3, 2)
+    assert standard.log_density_ratio(z[:3], np.arange(3)) == pytest.approx(np.zeros(3))
+
+
+def test_iid_draws_are_one_from_each_chain_and_still_the_posterior():
+    posterior = linear_gaussian_posterior(
+        SamplerSettings(adapt=40, burn_in=20, thin=5, kept_per_chain=10)
+    )
+    c = np.array([1.0, -0.5])
+    draws = posterior.sample(np.arcsinh(c), 1500, seed=4, iid=True)
+    se = np.sqrt(np.diag(LINEAR_COV) / 1500)  # independent draws
+    assert draws.shape == (1500, 2)
+    assert np.all(np.abs(draws.mean(axis=0) - LINEAR_COV @ LINEAR.T @ c) < 4 * se)
+    assert np.allclose(np.cov(draws.T), LINEAR_COV, rtol=0.15, atol=0.01)
