@@ -184,7 +184,8 @@ class EmulatedPosterior:
 
         Draws: ``(n, parameters)`` for a row, ``(n, rows, parameters)`` for a batch; ``n /
         kept_per_chain`` chains per row (rounded up), or with ``iid`` one draw from each
-        of ``n`` chains, which are independent (at ``kept_per_chain`` times the cost).
+        of ``n`` chains: exchangeable, as they share the Gaussian fitted to all of them,
+        rather than a chain's successive draws (at several times the cost).
         """
         settings = replace(self.settings, kept_per_chain=1) if iid else self.settings
         features = np.asarray(features, dtype=float)
@@ -227,6 +228,8 @@ def elliptical_slice(
     Returns the kept draws, ``kept_per_chain x rows x parameters``.
     """
     chains = chains or len(z)
+    if len(z) % chains:
+        raise ValueError(f"{len(z)} chains do not make blocks of {chains}")
     pilot = []
     reference = Reference.standard(len(z), z.shape[1])
 
@@ -235,8 +238,10 @@ def elliptical_slice(
             pilot.append(z.copy())
 
     z = _slice_steps(log_likelihood, values, z, reference, settings.adapt, rng, keep_pilot)
-    # Without adaptation (``adapt`` under ``2 * PILOT_EVERY``) the chains stay on the prior.
-    reference = Reference.fitted(np.stack(pilot), chains) if pilot else reference
+    # Too few pilot states for a covariance in every direction (a short adaptation, or
+    # few chains a block): the chains stay on the prior's ellipses.
+    if len(pilot) * chains > z.shape[1]:
+        reference = Reference.fitted(np.stack(pilot), chains)
     kept = []
 
     def keep(step, z):
@@ -268,9 +273,10 @@ class Reference:
     def fitted(cls, states: np.ndarray, chains: int) -> Reference:
         """Return each block's Gaussian fitted to its chains' ``states`` (steps x rows x dim).
 
-        Its covariance is shrunk a tenth towards its diagonal (a few hundred correlated
-        states in 39 dimensions), widened by ``REFERENCE_WIDENING`` so that its tails hold
-        the posterior's, and floored so that chains stuck together still move.
+        Its covariance is shrunk a tenth towards its diagonal (correlated states, 20 a
+        chain at the default settings, in 39 dimensions), widened by
+        ``REFERENCE_WIDENING`` so that its tails hold the posterior's, and floored so that
+        chains stuck together still move.
         """
         steps, rows, dim = states.shape
         blocks = states.reshape(steps, rows // chains, chains, dim).transpose(1, 0, 2, 3)
@@ -312,8 +318,8 @@ def _slice_steps(log_likelihood, values, z, reference: Reference, steps: int, rn
 
     z = z.copy()
     ll = target(z, every)
+    centre = reference.centre[reference.block]
     for step in range(steps):
-        centre = reference.centre[reference.block]
         nu = reference.draw(every, rng)
         level = ll + np.log(rng.random(len(z)))
         angle = rng.uniform(0.0, 2 * np.pi, len(z))

@@ -20,14 +20,15 @@ weights and order of batches; a run's statistics are their equal mixture, whose 
 adds the members' disagreement (the emulator's own error, largest where the rows are
 thin) to their mean variance (a run's noise plus what the networks miss on the rows they
 were fitted to). A network's variances, fitted on its own rows, understate its error on
-others (session 52: squared standardised residuals of 1.4 on held-out rows, up to 4 for
-the registers). So on the tenth held out, the second moments of the mixture's
-standardised residuals (``residual_moment``: their scale, and their correlation, so that a
-run's registers of several years are not counted as independent evidence) rescale its
-covariance: the recalibration of a regression's variances on held-out data (Kuleshov,
-Fenner and Ermon 2018; Levi et al. 2022), per statistic and jointly. A row with any
-undefined statistic (a register that ran away, or a ratio whose base is zero) is left out
-of the Gaussian fit and counts as undefined for the classifier.
+others (session 52: a variance of the standardised residuals of 1.4 on held-out rows, up
+to 2.5 for a register, and up to 4.1 on rows of the prior's table). So on the tenth held
+out, the second moments of the mixture's standardised residuals (``residual_moment``:
+their scale, and their correlation, so that a run's registers of several years are not
+counted as independent evidence) rescale its covariance: the recalibration of a
+regression's variances on held-out data (Kuleshov, Fenner and Ermon 2018; Levi et al.
+2022), per statistic and jointly. A row with any undefined statistic (a register that ran
+away, or a ratio whose base is zero) is left out of the Gaussian fit and counts as
+undefined for the classifier.
 
 ``calibration.emulated_posterior`` combines it with the observation model. Saved as the
 network's leaves (``.eqx``, no pickle) and a JSON description.

@@ -250,6 +250,7 @@ def test_members_disagree_where_the_rows_are_thin():
     ("argv", "named"),
     [
         (["--truths", "3"], "--truths"),
+        (["--prior-truths", "5"], "--prior-truths"),
         (["--workers", "0"], "--workers"),
         (["--out", "no/such/folder"], "--out"),
     ],
@@ -308,9 +309,12 @@ def test_a_fitted_reference_is_each_blocks_gaussian_widened_and_its_density_rati
     states = rng.multivariate_normal(np.zeros(2), cov, (400, 10)) + np.repeat(centres, 5, axis=0)
     reference = Reference.fitted(states, chains=5)
     assert reference.centre == pytest.approx(centres, abs=0.1)
-    shrunk = 0.9 * cov + 0.1 * np.diag(np.diag(cov))
+    # The second block's sample covariance, shrunk a tenth to its diagonal, widened.
+    sample = np.cov(states[:, 5:].reshape(-1, 2).T)
+    shrunk = 0.9 * sample + 0.1 * np.diag(np.diag(sample))
     fitted = reference.chol[1] @ reference.chol[1].T
-    assert fitted == pytest.approx(REFERENCE_WIDENING * shrunk + 1e-3 * np.eye(2), rel=0.1)
+    assert fitted == pytest.approx(REFERENCE_WIDENING * shrunk + 1e-3 * np.eye(2), rel=1e-9)
+    assert sample == pytest.approx(cov, rel=0.1)
     # The ratio of the prior to the reference's density, up to one constant per block.
     z = rng.standard_normal((6, 2))
     rows = np.array([5, 6, 7, 8, 9, 5])
@@ -321,13 +325,50 @@ def test_a_fitted_reference_is_each_blocks_gaussian_widened_and_its_density_rati
     assert standard.log_density_ratio(z[:3], np.arange(3)) == pytest.approx(np.zeros(3))
 
 
-def test_iid_draws_are_one_from_each_chain_and_still_the_posterior():
+def test_iid_draws_are_one_from_each_chain_and_still_the_posterior(monkeypatch):
+    import calibration.emulated_posterior as module
+
     posterior = linear_gaussian_posterior(
         SamplerSettings(adapt=40, burn_in=20, thin=5, kept_per_chain=10)
     )
+    runs = []
+    sampler = module.elliptical_slice
+
+    def counted(log_likelihood, values, z, settings, rng, chains):
+        runs.append((settings.kept_per_chain, len(z), chains))
+        return sampler(log_likelihood, values, z, settings, rng, chains)
+
+    monkeypatch.setattr(module, "elliptical_slice", counted)
     c = np.array([1.0, -0.5])
     draws = posterior.sample(np.arcsinh(c), 1500, seed=4, iid=True)
+    posterior.sample(np.arcsinh(c), 1500, seed=4)
+    assert runs == [(1, 1500, 1500), (10, 150, 150)]
     se = np.sqrt(np.diag(LINEAR_COV) / 1500)  # independent draws
     assert draws.shape == (1500, 2)
     assert np.all(np.abs(draws.mean(axis=0) - LINEAR_COV @ LINEAR.T @ c) < 4 * se)
     assert np.allclose(np.cov(draws.T), LINEAR_COV, rtol=0.15, atol=0.01)
+
+
+def test_a_block_with_too_few_pilot_states_stays_on_the_priors_ellipses():
+    # One chain (20 pilot states in 2 dimensions would do; 1 state would not): its draws
+    # must move, not freeze on a degenerate Gaussian.
+    posterior = linear_gaussian_posterior(
+        SamplerSettings(adapt=6, burn_in=20, thin=5, kept_per_chain=200)
+    )
+    draws = posterior.sample(np.arcsinh(np.array([1.0, -0.5])), 200, seed=5)
+    assert len(np.unique(draws[:, 0])) > 150
+
+
+def test_residual_moment_reads_a_scatter_twice_the_emulated_as_four():
+    from calibration.emulator import residual_moment
+
+    def net(z):
+        # Members agree: mean z0 and 0, standard deviation 0.5 and 1 on the scaled scale.
+        return jnp.stack([z[0], 0 * z[0], jnp.log(0.25), 0.0, -40.0])[None, :]
+
+    rng = np.random.default_rng(9)
+    z = rng.standard_normal((20000, 2)).astype(np.float32)
+    scaled = np.c_[z[:, 0] + rng.standard_normal(20000), rng.standard_normal(20000)]
+    moment = residual_moment(net, jnp.asarray(z), scaled)
+    assert np.diag(moment) == pytest.approx([4.0, 1.0], rel=0.05)
+    assert abs(moment[0, 1]) < 0.05
