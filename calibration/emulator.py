@@ -209,10 +209,19 @@ def residual_moment(net, z, scaled: np.ndarray) -> np.ndarray:
     the residuals' mean square on rows it was not fitted to; off the diagonal, their
     correlation in those units.
     """
+    residuals = standardised_residuals(net, z, scaled)
+    return residuals.T @ residuals / len(residuals)
+
+
+def standardised_residuals(net, z, scaled: np.ndarray) -> np.ndarray:
+    """Return rows' residuals from the mixture's mean in its standard deviations.
+
+    ``scaled`` are the rows' statistics on the networks' scale; rows with an undefined
+    statistic are left out.
+    """
     centre, variance, _ = eqx.filter_jit(jax.vmap(lambda x: moments(net, x)))(z)
     residuals = (scaled - np.asarray(centre)) / np.sqrt(np.asarray(variance))
-    residuals = residuals[np.isfinite(residuals).all(axis=1)]
-    return residuals.T @ residuals / len(residuals)
+    return residuals[np.isfinite(residuals).all(axis=1)]
 
 
 def save(emulator: Emulator, path: Path) -> None:

@@ -46,8 +46,8 @@ from calibration.emulated_posterior import EmulatedPosterior
 from calibration.emulator import (
     Emulator,
     EmulatorSpec,
-    moments,
     save,
+    standardised_residuals,
     train,
     transform,
     units,
@@ -65,7 +65,7 @@ from .calibration_report import (
     identification_table,
     predictive_runs,
 )
-from .markdown import markdown_table
+from .emulator_report import report_text
 from .runner import map_runs
 from .validation import (
     coverage,
@@ -130,18 +130,13 @@ def residual_scales(emulator: Emulator, sets: dict[str, pd.DataFrame]) -> pd.Dat
     where it understates the runs' and the emulator's errors. Before the rescaling, the
     held-out tenth's are the diagonal of ``residual_moment``.
     """
-    import equinox as eqx
-    import jax
-
-    mixture = eqx.filter_jit(jax.vmap(lambda z: moments(emulator.net, z)))
     scale = np.diag(emulator.residual_moment)
     out = [_scale_row("held-out tenth, before the rescaling", scale, emulator.targets, None)]
     for name, rows in sets.items():
-        centre, variance, _ = mixture(scores_of(rows, emulator.parameters).astype(np.float32))
+        z = scores_of(rows, emulator.parameters).astype(np.float32)
         u = transform(rows[emulator.targets].to_numpy(dtype=float), emulator.unit)
         scaled = (u - emulator.out_mean) / emulator.out_sd
-        r = (scaled - np.asarray(centre)) / np.sqrt(np.asarray(variance) * scale)
-        r = r[np.isfinite(r).all(axis=1)]
+        r = standardised_residuals(emulator.net, z, scaled) / np.sqrt(scale)
         out.append(_scale_row(name, (r**2).mean(axis=0), emulator.targets, r))
     return pd.DataFrame(out)
 
@@ -345,115 +340,7 @@ def check(args: argparse.Namespace) -> str:
     ):
         write_atomic(args.out / name, lambda tmp, f=frame: f.to_csv(tmp, index=False))
     coverages = (sbc_prior, sbc, joint, pcov)
-    return _report(args, training, scales, cost, coverages, per_target, fits, identified, held)
-
-
-def _report(args, training, scales, cost, coverages, per_target, fits, identified, held) -> str:
-    sbc_prior, sbc, joint, pcov = coverages
-    within = per_target.groupby("posterior")["within_tolerance"].sum()
-    lines = [
-        "# The emulated posterior beside the committed one",
-        "",
-        "Written by `python -m experiments.emulator_check` (`experiments/emulator_check.py`); "
-        "the method is in `calibration/emulator.py` and `calibration/emulated_posterior.py`, "
-        "its reading in `docs/calibration.md`.",
-        "",
-        f"Emulator trained on {training['rows']:,} rows (the committed estimator's) in "
-        f"{training['training_seconds']:.0f} s; held-out loss {training['held_out_loss']}.",
-        "",
-        "Its scatter against the residuals of rows it was not fitted to (mean squares in "
-        "units of the emulated standard deviation: one where it is right):",
-        "",
-        markdown_table(scales),
-        "",
-        "## At the article's figures",
-        "",
-        f"Fresh runs of {args.fit_runs} draws of each posterior. Sum over the figures of the "
-        "squared errors in tolerance units (0 inside a figure's band), per run:",
-        "",
-        markdown_table(fits),
-        "",
-        "Medians within tolerance: "
-        + ", ".join(f"{k} {int(v)} of {per_target.target.nunique()}" for k, v in within.items())
-        + "; parameters identified (90% width under 0.6 of the prior's): "
-        + ", ".join(f"{k} {int(v)}" for k, v in identified.items())
-        + ".",
-        "",
-        markdown_table(_side_by_side(per_target)),
-        "",
-        "## Coverage on synthetic truths",
-        "",
-        f"{args.draws} draws of the emulated posterior per truth. The truths drawn from the "
-        "prior are the test of a posterior whose prior is the prior; most of the truths of "
-        "`ngo-abm validate` come from the truncated rounds, the committed estimator's "
-        "prior, and are shown for comparison with it.",
-        "",
-        _coverage_line(f"{args.prior_truths} truths from the prior", sbc_prior),
-        _coverage_line(f"{args.truths} truths of `ngo-abm validate`", sbc),
-        "",
-        "All parameters jointly (highest-density regions):",
-        "",
-        markdown_table(joint),
-        "",
-        markdown_table(_sbc_side_by_side(sbc_prior, sbc)),
-        "",
-        f"Predictions, first {args.predictive_truths} truths from the prior, 39 draws each: "
-        f"{int(pcov.within_bars.sum())} of {len(pcov)} statistics within both bars (50% "
-        f"coverage mean {pcov.coverage_50.mean():.3f}, 90% mean {pcov.coverage_90.mean():.3f}).",
-        "",
-        markdown_table(pcov),
-        "",
-        "## Held-back forecasts",
-        "",
-        "The emulator trained on the held-back estimator's rows, given the figures up to "
-        f"{HOLDOUT_LAST_YEAR}; 1,000 draws, one run each (as `heldback.csv`; errors relative "
-        "to the reported figure, 0 inside a bound):",
-        "",
-        markdown_table(_heldback_view(held)),
-        "",
-        "## Cost",
-        "",
-        *[f"- {k}: {v / 60:.1f} min" for k, v in cost.items()],
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _coverage_line(truths: str, sbc: pd.DataFrame) -> str:
-    return (
-        f"- {truths}: {int(sbc.within_bars.sum())} of {len(sbc)} parameters within both "
-        f"bars (50% coverage {sbc.coverage_50.min():.2f}-{sbc.coverage_50.max():.2f}, mean "
-        f"{sbc.coverage_50.mean():.3f}; 90% {sbc.coverage_90.min():.2f}-"
-        f"{sbc.coverage_90.max():.2f}, mean {sbc.coverage_90.mean():.3f})."
-    )
-
-
-def _sbc_side_by_side(sbc_prior: pd.DataFrame, sbc: pd.DataFrame) -> pd.DataFrame:
-    columns = ["quantity", "coverage_50", "coverage_90", "within_bars"]
-    return sbc_prior[columns].merge(sbc[columns], on="quantity", suffixes=(" prior", " validate"))
-
-
-def _heldback_view(held: pd.DataFrame) -> pd.DataFrame:
-    view = held[["target", "year", "reported", "model_median", "model_q05", "model_q95"]].copy()
-    for name in ("model_median", "logistic", "gompertz", "linear"):
-        view[f"{name} error"] = ["" if pd.isna(v) else f"{v:+.1%}" for v in held[f"{name}_error"]]
-    return view
-
-
-def _side_by_side(per_target: pd.DataFrame) -> pd.DataFrame:
-    wide = per_target.pivot(index="target", columns="posterior")
-    order = per_target.target.drop_duplicates()
-    out = pd.DataFrame(index=order)
-    for name in per_target.posterior.unique():
-        out[f"{name} median (90%)"] = [
-            f"{wide.loc[t, ('median', name)]:.4g} ({wide.loc[t, ('q05', name)]:.4g}-"
-            f"{wide.loc[t, ('q95', name)]:.4g})"
-            for t in order
-        ]
-        out[f"{name} error"] = [
-            f"{wide.loc[t, ('error_tolerance_units', name)]:+.2f}" for t in order
-        ]
-    return out.rename_axis("target").reset_index()
+    return report_text(args, training, scales, cost, coverages, per_target, fits, identified, held)
 
 
 if __name__ == "__main__":
