@@ -10,28 +10,31 @@ method), the figures' likelihood has a closed form:
   interval, as a synthetic truth's noisy statistic can be) are jointly Gaussian around the
   emulated means, with the emulated covariance of the runs plus the observation errors;
 - a bound or range seen inside its interval contributes the normal probability of lying
-  there, with the run's and the observation's variances added;
-- times the probability that every statistic of the run is defined, as the figures are.
+  there, with the run's and the observation's variances added, given the figures seen
+  as values (a conditional normal: the statistics are correlated);
+- times the probability that every statistic of the run is defined, as the figures are;
+  where a figure is undefined (a synthetic truth whose register ran away), the
+  probability that some statistic is not, in place of that figure's term.
 
 The posterior, prior ``N(0, I)`` in the normal scores times that likelihood, is drawn by
-elliptical slice sampling (Murray, Adams and MacKay 2010), which needs no step size: many
-chains in lockstep, each shrink of their brackets one batch of likelihoods, only for the
-chains still shrinking, padded to a power of two so that JAX compiles few shapes. Chains
-start from table rows drawn with weights proportional to a tempered likelihood (so they
-start spread out, near the posterior) and take ``adapt`` steps on the prior's ellipses;
-then the chains of each data set move on ellipses of a Gaussian fitted to their states
-(generalised elliptical slice sampling, Nishihara, Murray and Adams 2014), run
-``burn_in`` more steps and keep a draw every ``thin`` steps. On the prior's ellipses a
-chain crosses the posterior slowly (session 52: at 8 truths of the prior, a chain's
-states 50 steps apart correlate 0.72, median over the parameters, measured from the
-truth's pooled mean; 0.48 on the fitted ellipses). A synthetic truth's figures are its
-features, read back into values (``observed_values``), so the same code draws the
+tempered sequential Monte Carlo (Del Moral, Doucet and Jasra 2006): particles drawn from
+the prior are reweighted by the likelihood raised to a rising temperature, resampled, and
+moved by elliptical slice sampling (Murray, Adams and MacKay 2010), which needs no step
+size, on ellipses of a Gaussian fitted to the particles (generalised elliptical slice
+sampling, Nishihara, Murray and Adams 2014). Many data sets are drawn in lockstep, each
+shrink of the slices' brackets one batch of likelihoods, only for the particles still
+shrinking, padded to a power of two so that JAX compiles few shapes. The chains that
+preceded it (sessions 51 and 52) started from table rows near the posterior and their
+draws stayed close to their starts (states 50 steps apart correlated 0.48 to 0.72), so
+their spread was partly the starts'. A synthetic truth's figures are its features, read
+back into values (``observed_values``), so the same code draws the
 posterior at the article's figures and at any truth's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -41,43 +44,25 @@ from .observation import band_centre
 from .simulator import ERROR_CAP
 from .targets import Target
 
-START_TEMPERATURE = 4.0
-START_POOL = 4000
-# States kept for the fitted Gaussians: every fifth step of the second half of the
-# adaptation; the Gaussians' covariance is widened by half (see ``Reference.fitted``).
-PILOT_EVERY = 5
+# The Gaussians the particles move on are widened by half (see ``Reference.fitted``).
 REFERENCE_WIDENING = 1.5
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """Elliptical slice sampling of the emulated posterior."""
-
-    adapt: int = 200
-    burn_in: int = 100
-    thin: int = 20
-    kept_per_chain: int = 5
-
-    @property
-    def steps(self) -> int:
-        """Return the steps a chain takes on its fitted Gaussian: burn-in, thinned draws."""
-        return self.burn_in + self.thin * self.kept_per_chain
 
 
 def observed_values(targets: list[Target], features: np.ndarray) -> np.ndarray:
     """Return the figures' values behind features; NaN where inside the reported interval.
 
     The inverse of the observation model's features: ``sinh`` gives the signed error in
-    tolerance units, measured from the interval's edge on its side. An undefined statistic
-    (``ERROR_CAP`` units off) is read ``ERROR_CAP`` units beyond the interval's finite edge.
+    tolerance units, measured from the interval's edge on its side. A feature at the cap
+    (``ERROR_CAP`` units off) is an undefined statistic, or one so far off that the
+    features cannot tell them apart: it reads ``inf``, and the likelihood then counts the
+    chance of an undefined statistic rather than a value.
     """
     lo, hi, below, above = _bands(targets)
     error = np.sinh(np.asarray(features, dtype=float))
     values = np.where(
         error < 0, lo + error * below, np.where(error > 0, hi + error * above, np.nan)
     )
-    edge = np.where(np.isfinite(lo), lo - ERROR_CAP * below, hi + ERROR_CAP * above)
-    return np.where(np.isinf(values), edge, values)
+    return np.where(np.abs(error) >= ERROR_CAP * (1 - 1e-9), np.inf, values)
 
 
 def _bands(targets: list[Target]) -> tuple[np.ndarray, ...]:
@@ -106,44 +91,62 @@ def likelihood_function(emulator: Emulator, targets: list[Target]):
         u = mean * out_sd + out_mean
         stat = unit * jnp.sinh(u)
         spread = unit * jnp.cosh(u) * jnp.sqrt(variance) * out_sd
-        inside = jnp.isnan(values)
+        inside, undefined = jnp.isnan(values), jnp.isinf(values)
         seen = jnp.where(inside, lo, values)
-        as_value = point | ~inside
+        as_value = (point | ~inside) & ~undefined
         # The observation error's scale is the tolerance on the statistic's side of the
         # interval's centre, as ``calibration.observation.noise_side`` reads it.
         error_sd = jnp.where(stat < centre, below, above)
         w = as_value.astype(float)
-        cov = spread[:, None] * moment * spread[None, :] + jnp.diag(error_sd**2)
-        cov = cov * w[:, None] * w[None, :] + jnp.diag(1.0 - w)
-        chol = jnp.linalg.cholesky(cov)
-        solved = jax.scipy.linalg.solve_triangular(chol, jnp.where(as_value, seen - stat, 0.0))
+        full = spread[:, None] * moment * spread[None, :] + jnp.diag(error_sd**2)
+        chol = jnp.linalg.cholesky(full * w[:, None] * w[None, :] + jnp.diag(1.0 - w))
+        solve = partial(jax.scipy.linalg.solve_triangular, chol, lower=True)
+        solved = solve(jnp.where(as_value, seen - stat, 0.0))
         density = -0.5 * jnp.sum(solved**2) - jnp.sum(jnp.log(jnp.diag(chol)) * w)
         density -= 0.5 * jnp.log(2 * jnp.pi) * jnp.sum(w)
-        sd = jnp.sqrt(spread**2 * jnp.diag(moment) + error_sd**2)
-        a = jnp.where(jnp.isfinite(lo), (lo - stat) / sd, -jnp.inf)
-        b = jnp.where(jnp.isfinite(hi), (hi - stat) / sd, jnp.inf)
+        # A figure seen inside its interval: its statistic's normal distribution given
+        # the figures seen as values (they are correlated: registers of the same country).
+        gain = solve((full * w[None, :]).T)
+        given = stat + gain.T @ solved
+        sd = jnp.sqrt(jnp.maximum(jnp.diag(full) - jnp.sum(gain**2, axis=0), 1e-12))
+        a = jnp.where(jnp.isfinite(lo), (lo - given) / sd, -jnp.inf)
+        b = jnp.where(jnp.isfinite(hi), (hi - given) / sd, jnp.inf)
         # log(Phi(b) - Phi(a)), on the side away from a mass near one.
         flip = a > 0
         a, b = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
         log_b, log_a = log_ndtr(b), log_ndtr(a)
         # A rounding that put log Phi(a) above log Phi(b) would make the log NaN.
         mass = log_b + jnp.log1p(-jnp.exp(jnp.minimum(log_a - log_b, -1e-12)))
-        return density + jnp.sum(jnp.where(as_value, 0.0, mass)) + log_defined
+        mass = jnp.sum(jnp.where(as_value | undefined, 0.0, mass))
+        defined = jnp.where(undefined.any(), jnp.log(-jnp.expm1(log_defined)), log_defined)
+        return density + mass + defined
 
     return jax.jit(jax.vmap(one))
 
 
-class EmulatedPosterior:
-    """Posterior draws given features, as ``Estimator.sample`` gives them.
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Tempered sequential Monte Carlo of the emulated posterior.
 
-    ``starts`` are normal scores (table rows) the chains start from.
+    ``particles``: the least number of particles a data set gets (more when more draws
+    are asked for); ``ess_fraction``: the share of them each stage's weights keep
+    effective, which sets the next temperature; ``moves``: slice steps after each
+    resampling; ``final_moves``: slice steps at the posterior itself.
     """
+
+    particles: int = 400
+    ess_fraction: float = 0.5
+    moves: int = 5
+    final_moves: int = 20
+
+
+class EmulatedPosterior:
+    """Posterior draws given features, as ``Estimator.sample`` gives them."""
 
     def __init__(
         self,
         emulator: Emulator,
         targets: list[Target],
-        starts: np.ndarray,
         settings: SamplerSettings | None = None,
         seed: int = 1,
     ):
@@ -151,7 +154,7 @@ class EmulatedPosterior:
         self.targets_ = targets
         self.settings = settings or SamplerSettings()
         self.seed = seed
-        self.starts = starts
+        self.stages = np.zeros(0, dtype=int)
         self._likelihood = likelihood_function(emulator, targets)
 
     @property
@@ -182,80 +185,129 @@ class EmulatedPosterior:
     def sample(self, features: np.ndarray, n: int, seed: int, iid: bool = False) -> np.ndarray:
         """Return ``n`` draws given one row of features, or a batch of rows.
 
-        Draws: ``(n, parameters)`` for a row, ``(n, rows, parameters)`` for a batch; ``n /
-        kept_per_chain`` chains per row (rounded up), or with ``iid`` one draw from each
-        of ``n`` chains: exchangeable, as they share the Gaussian fitted to all of them,
-        rather than a chain's successive draws (at several times the cost).
+        Draws: ``(n, parameters)`` for a row, ``(n, rows, parameters)`` for a batch; ``n``
+        of a row's particles (at least ``settings.particles``), taken at random. The
+        particles are exchangeable, so ``iid`` (the estimators' common interface) changes
+        nothing. The tempering stages each row took are kept in ``stages``.
         """
-        settings = replace(self.settings, kept_per_chain=1) if iid else self.settings
         features = np.asarray(features, dtype=float)
         batch = np.atleast_2d(features)
-        chains = -(-n // settings.kept_per_chain)
-        values = np.repeat(observed_values(self.targets_, batch), chains, axis=0)
+        particles = max(n, self.settings.particles)
+        values = np.repeat(observed_values(self.targets_, batch), particles, axis=0)
         rng = np.random.default_rng([self.seed, seed])
-        z = self._starts(values, chains, rng)
-        kept = elliptical_slice(self.log_likelihood, values, z, settings, rng, chains)
-        draws = kept.reshape(-1, len(batch), chains, z.shape[1]).transpose(0, 2, 1, 3)
-        draws = draws.reshape(-1, len(batch), z.shape[1])[:n]
+        z, self.stages = tempered_smc(
+            self.log_likelihood, values, particles, len(self.parameters), self.settings, rng
+        )
+        chosen = rng.permutation(particles)[:n]
+        draws = z.reshape(len(batch), particles, -1)[:, chosen].transpose(1, 0, 2)
         return draws if features.ndim > 1 else draws[:, 0, :]
 
-    def _starts(self, values: np.ndarray, chains: int, rng) -> np.ndarray:
-        """Return each chain's start: table rows drawn by their tempered likelihood."""
-        pool = self.starts[rng.choice(len(self.starts), min(START_POOL, len(self.starts)))]
-        starts = np.empty((len(values), pool.shape[1]))
-        for i in range(0, len(values), chains):
-            at = np.broadcast_to(values[i], (len(pool), values.shape[1]))
-            log_w = self.log_likelihood(pool, np.array(at)) / START_TEMPERATURE
-            # A pool with no finite likelihood (figures no row comes near) starts anywhere.
-            top = np.max(log_w)
-            weights = np.exp(log_w - top) if np.isfinite(top) else np.ones(len(pool))
-            starts[i : i + chains] = pool[rng.choice(len(pool), chains, p=weights / weights.sum())]
-        return starts
 
+def tempered_smc(
+    log_likelihood, values, particles: int, dim: int, settings: SamplerSettings, rng
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the posterior, prior ``N(0, I)`` times ``log_likelihood(z, values)``.
 
-def elliptical_slice(
-    log_likelihood, values, z, settings: SamplerSettings, rng, chains: int | None = None
-) -> np.ndarray:
-    """Run chains from ``z`` (rows) on prior ``N(0, I)`` times ``log_likelihood(z, values)``.
+    The rows of ``values`` are blocks of ``particles`` rows, each block one data set.
+    Particles start from the prior; at each stage the likelihood's exponent (the
+    temperature) rises as far as keeps ``ess_fraction`` of a block's particles effective
+    (adaptive tempering, Jasra et al. 2011), the particles are resampled by their
+    weights and move by ``moves`` slice steps on the tempered posterior, on ellipses of
+    a Gaussian fitted to them (generalised elliptical slice sampling, Nishihara, Murray
+    and Adams 2014). At temperature one they take ``final_moves`` more steps. No
+    particle depends on a start chosen near the posterior, and a posterior far narrower
+    than the prior is reached by stages rather than crossed by chains.
 
-    The rows are blocks of ``chains`` consecutive chains (all of them one block by
-    default), each block given one data set. After ``settings.adapt`` steps on the
-    prior, each block's chains move on a Gaussian fitted to their states since half of
-    those steps (``Reference.fitted``): generalised elliptical slice sampling (Nishihara,
-    Murray and Adams 2014), whose ellipses follow the posterior's shape, so that a chain
-    crosses a posterior much narrower than the prior in far fewer steps.
-
-    Returns the kept draws, ``kept_per_chain x rows x parameters``.
+    Returns the particles (rows x dim) and the stages each block took.
     """
-    chains = chains or len(z)
-    if len(z) % chains:
-        raise ValueError(f"{len(z)} chains do not make blocks of {chains}")
-    pilot = []
-    reference = Reference.standard(len(z), z.shape[1])
+    if particles <= dim:
+        raise ValueError(f"{particles} particles cannot fit a Gaussian in {dim} dimensions")
+    blocks = len(values) // particles
+    z = rng.standard_normal((len(values), dim))
+    ll = log_likelihood(z, values)
+    temperature = np.zeros(blocks)
+    stages = np.zeros(blocks, dtype=int)
+    while (temperature < 1).any():
+        by_block = ll.reshape(blocks, particles)
+        step = next_temperature(by_block, temperature, settings.ess_fraction)
+        picks = resample(tempered(step[:, None], by_block), rng)
+        z, ll = z[picks], ll[picks]
+        temperature = np.where(step > 0, np.minimum(temperature + step, 1.0), temperature)
+        rising = np.repeat(step > 0, particles)
+        stages += step > 0
+        z[rising], ll[rising] = _moves(
+            log_likelihood,
+            values[rising],
+            z[rising],
+            ll[rising],
+            np.repeat(temperature[step > 0], particles),
+            particles,
+            settings.moves,
+            rng,
+        )
+    z, ll = _moves(
+        log_likelihood, values, z, ll, np.ones(len(z)), particles, settings.final_moves, rng
+    )
+    return z, stages
 
-    def keep_pilot(step, z):
-        if step >= settings.adapt // 2 and step % PILOT_EVERY == 0:
-            pilot.append(z.copy())
 
-    z = _slice_steps(log_likelihood, values, z, reference, settings.adapt, rng, keep_pilot)
-    # Too few pilot states for a covariance in every direction (a short adaptation, or
-    # few chains a block): the chains stay on the prior's ellipses.
-    if len(pilot) * chains > z.shape[1]:
-        reference = Reference.fitted(np.stack(pilot), chains)
-    kept = []
+def tempered(temperature, ll):
+    """Return ``temperature * ll``, with a likelihood of zero (-inf) kept at -inf."""
+    return np.where(np.isfinite(ll), temperature * np.where(np.isfinite(ll), ll, 0.0), -np.inf)
 
-    def keep(step, z):
-        past = step - settings.burn_in
-        if past >= 0 and (past + 1) % settings.thin == 0:
-            kept.append(z.copy())
 
-    _slice_steps(log_likelihood, values, z, reference, settings.steps, rng, keep)
-    return np.stack(kept)
+def next_temperature(ll: np.ndarray, temperature: np.ndarray, fraction: float) -> np.ndarray:
+    """Return each block's rise of temperature (blocks x particles of log-likelihoods).
+
+    The largest rise, up to one, whose weights ``exp(rise * ll)`` keep an effective
+    sample of ``fraction`` of the block's particles with a likelihood above zero, found by
+    bisection. A block with none rises to one at once: no weights can tell its particles
+    apart.
+    """
+    remaining = 1.0 - temperature
+    target = fraction * np.isfinite(ll).sum(axis=1)
+    low, high = np.zeros(len(ll)), remaining.copy()
+    done = (effective_size(tempered(remaining[:, None], ll)) >= target) | (target == 0)
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        enough = effective_size(tempered(mid[:, None], ll)) >= target
+        low, high = np.where(enough, mid, low), np.where(enough, high, mid)
+    return np.where(done, remaining, np.where(remaining > 0, np.maximum(low, 1e-12), 0.0))
+
+
+def effective_size(log_w: np.ndarray) -> np.ndarray:
+    """Return each row's effective sample size of weights ``exp(log_w)``."""
+    top = np.max(log_w, axis=1, keepdims=True)
+    w = np.exp(log_w - np.where(np.isfinite(top), top, 0.0))
+    total = w.sum(axis=1)
+    return np.where(total > 0, total**2 / np.maximum((w**2).sum(axis=1), 1e-300), 0.0)
+
+
+def resample(log_w: np.ndarray, rng) -> np.ndarray:
+    """Return rows drawn by systematic resampling within each block (blocks x particles).
+
+    A block with no positive weight keeps its particles as they are.
+    """
+    blocks, particles = log_w.shape
+    top = np.max(log_w, axis=1, keepdims=True)
+    w = np.exp(log_w - np.where(np.isfinite(top), top, 0.0))
+    w[w.sum(axis=1) == 0] = 1.0
+    cdf = np.cumsum(w, axis=1)
+    cdf /= cdf[:, -1:]
+    u = (rng.random((blocks, 1)) + np.arange(particles)) / particles
+    local = np.array([np.searchsorted(c, v) for c, v in zip(cdf, u, strict=True)])
+    return (np.minimum(local, particles - 1) + particles * np.arange(blocks)[:, None]).ravel()
+
+
+def _moves(log_likelihood, values, z, ll, temperature, particles, steps, rng):
+    """Return particles moved ``steps`` slice steps, on a Gaussian fitted to each block."""
+    reference = Reference.fitted(z, particles)
+    return _slice_steps(log_likelihood, values, z, ll, temperature, reference, steps, rng)
 
 
 @dataclass(frozen=True)
 class Reference:
-    """The Gaussian each block of chains moves on: centre, Cholesky factor and its inverse."""
+    """The Gaussian each block of particles moves on: centre, Cholesky factor and its inverse."""
 
     block: np.ndarray
     centre: np.ndarray
@@ -263,65 +315,63 @@ class Reference:
     inverse: np.ndarray
 
     @classmethod
-    def standard(cls, rows: int, dim: int) -> Reference:
-        """Return the prior ``N(0, I)`` for every row: plain elliptical slice sampling."""
-        return cls(
-            np.zeros(rows, dtype=int), np.zeros((1, dim)), np.eye(dim)[None], np.eye(dim)[None]
-        )
+    def fitted(cls, z: np.ndarray, particles: int) -> Reference:
+        """Return each block's Gaussian fitted to its ``particles`` rows of ``z``.
 
-    @classmethod
-    def fitted(cls, states: np.ndarray, chains: int) -> Reference:
-        """Return each block's Gaussian fitted to its chains' ``states`` (steps x rows x dim).
-
-        Its covariance is shrunk a tenth towards its diagonal (correlated states, 20 a
-        chain at the default settings, in 39 dimensions), widened by
-        ``REFERENCE_WIDENING`` so that its tails hold the posterior's, and floored so that
-        chains stuck together still move.
+        Its covariance is shrunk a tenth towards its diagonal (resampled particles repeat
+        one another), widened by ``REFERENCE_WIDENING`` so that its tails hold the
+        tempered posterior's, and floored so that particles stuck together still move.
         """
-        steps, rows, dim = states.shape
-        blocks = states.reshape(steps, rows // chains, chains, dim).transpose(1, 0, 2, 3)
-        blocks = blocks.reshape(rows // chains, steps * chains, dim)
+        rows, dim = z.shape
+        blocks = z.reshape(rows // particles, particles, dim)
         centre = blocks.mean(axis=1)
         deviations = blocks - centre[:, None, :]
-        cov = np.einsum("bni,bnj->bij", deviations, deviations) / (steps * chains - 1)
+        cov = np.einsum("bni,bnj->bij", deviations, deviations) / (particles - 1)
         diagonal = np.einsum("bii->bi", cov)
         cov = 0.9 * cov + 0.1 * diagonal[:, :, None] * np.eye(dim)
         cov = REFERENCE_WIDENING * cov + 1e-3 * np.eye(dim)
         chol = np.linalg.cholesky(cov)
         inverse = np.linalg.inv(chol)
-        return cls(np.repeat(np.arange(rows // chains), chains), centre, chol, inverse)
+        return cls(np.repeat(np.arange(rows // particles), particles), centre, chol, inverse)
 
     def log_density_ratio(self, z: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Return ``log N(z; 0, I) - log N(z; centre, cov)`` (up to a constant per block)."""
-        b = self.block[rows]
-        scaled = np.einsum("rij,rj->ri", self.inverse[b], z - self.centre[b])
+        scaled = self._by_block(self.inverse, z - self.centre[self.block[rows]], rows)
         return -0.5 * np.sum(z**2, axis=1) + 0.5 * np.sum(scaled**2, axis=1)
 
     def draw(self, rows: np.ndarray, rng) -> np.ndarray:
         """Return a draw from each row's Gaussian, less its centre."""
+        normal = rng.standard_normal((len(rows), self.centre.shape[1]))
+        return self._by_block(self.chol, normal, rows)
+
+    def _by_block(self, matrices: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Return each row of ``x`` times its block's matrix, one product per block."""
         b = self.block[rows]
-        return np.einsum(
-            "rij,rj->ri", self.chol[b], rng.standard_normal((len(rows), self.centre.shape[1]))
-        )
+        order = np.argsort(b, kind="stable")
+        out = np.empty_like(x)
+        for part in np.split(order, np.flatnonzero(np.diff(b[order])) + 1):
+            out[part] = x[part] @ matrices[b[part[0]]].T
+        return out
 
 
-def _slice_steps(log_likelihood, values, z, reference: Reference, steps: int, rng, after_step):
-    """Run ``steps`` elliptical slice steps around ``reference``; call ``after_step(step, z)``.
+def _slice_steps(log_likelihood, values, z, ll, temperature, reference: Reference, steps, rng):
+    """Return ``(z, ll)`` after ``steps`` elliptical slice steps around ``reference``.
 
-    The target is the prior times the likelihood; the ellipses are the reference's, so
-    the slice is taken on the likelihood times the prior over the reference's density.
+    The target is the prior times the likelihood raised to each row's ``temperature``;
+    the ellipses are the reference's, so the slice is taken on that target over the
+    reference's density. ``ll`` is the untempered log-likelihood, kept for the weights.
     """
     every = np.arange(len(z))
 
-    def target(x, rows):
-        return log_likelihood(x, values[rows]) + reference.log_density_ratio(x, rows)
+    def target(x, rows, lx):
+        return tempered(temperature[rows], lx) + reference.log_density_ratio(x, rows)
 
-    z = z.copy()
-    ll = target(z, every)
+    z, ll = z.copy(), ll.copy()
+    current = target(z, every, ll)
     centre = reference.centre[reference.block]
-    for step in range(steps):
+    for _ in range(steps):
         nu = reference.draw(every, rng)
-        level = ll + np.log(rng.random(len(z)))
+        level = current + np.log(rng.random(len(z)))
         angle = rng.uniform(0.0, 2 * np.pi, len(z))
         low, high = angle - 2 * np.pi, angle.copy()
         active = np.ones(len(z), dtype=bool)
@@ -329,10 +379,13 @@ def _slice_steps(log_likelihood, values, z, reference: Reference, steps: int, rn
             rows = np.flatnonzero(active)
             cos, sin = np.cos(angle[rows])[:, None], np.sin(angle[rows])[:, None]
             proposal = centre[rows] + (z[rows] - centre[rows]) * cos + nu[rows] * sin
-            proposed = target(proposal, rows)
+            l_proposed = log_likelihood(proposal, values[rows])
+            proposed = target(proposal, rows, l_proposed)
             accept = proposed > level[rows]
-            z[rows[accept]], ll[rows[accept]] = proposal[accept], proposed[accept]
-            active[rows[accept]] = False
+            moved = rows[accept]
+            z[moved], ll[moved] = proposal[accept], l_proposed[accept]
+            current[moved] = proposed[accept]
+            active[moved] = False
             # A bracket shrunk to nothing keeps the current state (a likelihood of -inf
             # all around it, where no proposal can be accepted).
             active[rows[~accept & (high[rows] - low[rows] < 1e-12)]] = False
@@ -340,5 +393,4 @@ def _slice_steps(log_likelihood, values, z, reference: Reference, steps: int, rn
             low[shrink] = np.where(angle[shrink] < 0, angle[shrink], low[shrink])
             high[shrink] = np.where(angle[shrink] >= 0, angle[shrink], high[shrink])
             angle[shrink] = rng.uniform(low[shrink], high[shrink])
-        after_step(step, z)
-    return z
+    return z, ll

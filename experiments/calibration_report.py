@@ -302,7 +302,7 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
         "(Kyrgyzstan: the article gives Kazakhstan and Uzbekistan fewer). Errors are relative "
         "to the reported figure and 0 inside a bound or range."
     )
-    shown = [_ess_warning(posterior), note, markdown_table(_heldback_view(table))]
+    shown = [_ess_warning(posterior), note, markdown_table(heldback_view(table))]
     shown += undefined_notes(table.model_median)
     shown += unseen_forecasts(runs, target_file.targets, unseen, out)
     widths = identification_table(posterior).set_index("parameter")["width ratio"]
@@ -332,7 +332,7 @@ def unseen_forecasts(
         'as above. Most are floors ("over 23,700"), whose error is 0 when met, so they favour '
         "high forecasts."
     )
-    return [note, markdown_table(_heldback_view(table)), *undefined_notes(table.model_median)]
+    return [note, markdown_table(heldback_view(table)), *undefined_notes(table.model_median)]
 
 
 def heldback_table(compared: pd.DataFrame, targets: list, held: list) -> pd.DataFrame:
@@ -371,7 +371,8 @@ def _years(target) -> str:
     return str(target.year) if target.base_year is None else f"{target.year}/{target.base_year}"
 
 
-def _heldback_view(table: pd.DataFrame) -> pd.DataFrame:
+def heldback_view(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the held-back table as the reports show it: errors as signed percentages."""
     view = table[["target", "year", "reported", "model_median"]].copy()
     view["90% predictive"] = [
         f"{cell(a)} - {cell(b)}" for a, b in zip(table.model_q05, table.model_q95, strict=True)

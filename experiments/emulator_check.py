@@ -112,14 +112,13 @@ def fit_emulator(estimator, rows: pd.DataFrame, seed: int = 1) -> tuple[Emulator
     return emulator, {**cost, "rows": len(rows)}
 
 
-def emulated_posterior(emulator: Emulator, estimator, rows: pd.DataFrame) -> EmulatedPosterior:
-    """Return the emulated posterior, its chains starting from the training rows.
+def emulated_posterior(emulator: Emulator, estimator) -> EmulatedPosterior:
+    """Return the emulated posterior of the estimator's targets.
 
     Its seed is also the features' noise seed: the estimator's, so that the truths'
     figures are the very ones ``ngo-abm validate`` gives the estimator.
     """
-    starts = scores_of(rows, estimator.parameters)
-    return EmulatedPosterior(emulator, estimator_targets(estimator), starts, seed=estimator.seed)
+    return EmulatedPosterior(emulator, estimator_targets(estimator), seed=estimator.seed)
 
 
 def residual_scales(emulator: Emulator, sets: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -154,13 +153,17 @@ def _scale_row(name: str, mean_square: np.ndarray, targets: list[str], r) -> dic
 
 
 def truth_coverage(posterior, truths: pd.DataFrame, draws: int, seed: int):
-    """Return per-parameter coverage and joint (highest-density) coverage on ``truths``."""
+    """Return per-parameter and joint (highest-density) coverage on ``truths``.
+
+    Also the tempering stages each truth's posterior took.
+    """
     features = np.asarray(features_of(truths, posterior.targets_, posterior.seed))
     z_true = scores_of(truths, posterior.parameters)
     z_post = posterior.sample(features, draws, seed)
     ranks = pd.DataFrame((z_post < z_true[None]).sum(axis=0), columns=posterior.parameters)
+    stages = posterior.stages.copy()
     levels = region_levels(z_true, z_post, lambda z, i: posterior.log_posterior(z, features[i]))
-    return coverage(ranks, draws), density_coverage(levels)
+    return coverage(ranks, draws), density_coverage(levels), stages
 
 
 def heldback_forecasts(table: Path, draws: int, seed: int, workers: int) -> pd.DataFrame:
@@ -171,7 +174,7 @@ def heldback_forecasts(table: Path, draws: int, seed: int, workers: int) -> pd.D
     """
     estimator, rows = training_rows(table, holdout=True)
     emulator, _ = fit_emulator(estimator, rows, seed)
-    posterior = emulated_posterior(emulator, estimator, rows)
+    posterior = emulated_posterior(emulator, estimator)
     frame = posterior_at_reported(posterior, n=draws, seed=seed)
     target_file = load_target_file(DEFAULT_TARGETS)
     held = [t for t in target_file.targets if t.last_year > HOLDOUT_LAST_YEAR]
@@ -275,7 +278,7 @@ def check(args: argparse.Namespace) -> str:
     estimator, rows = training_rows(args.table)
     emulator, training = fit_emulator(estimator, rows, args.seed)
     cost["training"] = time.monotonic() - start
-    posterior = emulated_posterior(emulator, estimator, rows)
+    posterior = emulated_posterior(emulator, estimator)
 
     start = time.monotonic()
     emulated = posterior_at_reported(posterior, n=4000, seed=args.seed)
@@ -291,13 +294,13 @@ def check(args: argparse.Namespace) -> str:
 
     prior = prior_truth_rows(estimator, max(args.prior_truths, args.predictive_truths), args.table)
     start = time.monotonic()
-    sbc_prior, joint_prior = truth_coverage(
+    sbc_prior, joint_prior, stages = truth_coverage(
         posterior, prior.iloc[: args.prior_truths], args.draws, args.seed
     )
     cost["coverage of the parameters, the prior's truths"] = time.monotonic() - start
     start = time.monotonic()
     truths = truth_rows(estimator, args.truths, args.table)
-    sbc, joint = truth_coverage(posterior, truths, args.draws, args.seed)
+    sbc, joint, _ = truth_coverage(posterior, truths, args.draws, args.seed)
     scales = residual_scales(
         emulator,
         {
@@ -339,7 +342,7 @@ def check(args: argparse.Namespace) -> str:
         ("emulator_scales.csv", scales),
     ):
         write_atomic(args.out / name, lambda tmp, f=frame: f.to_csv(tmp, index=False))
-    coverages = (sbc_prior, sbc, joint, pcov)
+    coverages = (sbc_prior, sbc, joint, pcov, stages)
     return report_text(args, training, scales, cost, coverages, per_target, fits, identified, held)
 
 

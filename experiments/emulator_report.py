@@ -7,16 +7,18 @@ nothing.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from calibration.abc import HOLDOUT_LAST_YEAR
 
+from .calibration_report import heldback_view
 from .markdown import markdown_table
 
 
 def report_text(args, training, scales, cost, coverages, per_target, fits, identified, held) -> str:
     """Return the check's report (``calibration/report/emulator_check.md``)."""
-    sbc_prior, sbc, joint, pcov = coverages
+    sbc_prior, sbc, joint, pcov, stages = coverages
     within = per_target.groupby("posterior")["within_tolerance"].sum()
     lines = [
         "# The emulated posterior beside the committed one",
@@ -50,7 +52,9 @@ def report_text(args, training, scales, cost, coverages, per_target, fits, ident
         "",
         "## Coverage on synthetic truths",
         "",
-        f"{args.draws} draws of the emulated posterior per truth. The truths drawn from the "
+        f"{args.draws} draws of the emulated posterior per truth, the particles of a "
+        f"tempered sequential Monte Carlo that took {np.median(stages):.0f} stages (median; "
+        f"{stages.min()}-{stages.max()}) at the truths from the prior. The truths drawn from the "
         "prior are the test of a posterior whose prior is the prior; most of the truths of "
         "`ngo-abm validate` come from the truncated rounds, the committed estimator's "
         "prior, and are shown for comparison with it.",
@@ -76,7 +80,7 @@ def report_text(args, training, scales, cost, coverages, per_target, fits, ident
         f"{HOLDOUT_LAST_YEAR}; 1,000 draws, one run each (as `heldback.csv`; errors relative "
         "to the reported figure, 0 inside a bound):",
         "",
-        markdown_table(_heldback_view(held)),
+        markdown_table(heldback_view(held)),
         "",
         "## Cost",
         "",
@@ -98,13 +102,6 @@ def _coverage_line(truths: str, sbc: pd.DataFrame) -> str:
 def _sbc_side_by_side(sbc_prior: pd.DataFrame, sbc: pd.DataFrame) -> pd.DataFrame:
     columns = ["quantity", "coverage_50", "coverage_90", "within_bars"]
     return sbc_prior[columns].merge(sbc[columns], on="quantity", suffixes=(" prior", " validate"))
-
-
-def _heldback_view(held: pd.DataFrame) -> pd.DataFrame:
-    view = held[["target", "year", "reported", "model_median", "model_q05", "model_q95"]].copy()
-    for name in ("model_median", "logistic", "gompertz", "linear"):
-        view[f"{name} error"] = ["" if pd.isna(v) else f"{v:+.1%}" for v in held[f"{name}_error"]]
-    return view
 
 
 def _side_by_side(per_target: pd.DataFrame) -> pd.DataFrame:

@@ -73,7 +73,7 @@ def test_observed_values_read_back_the_noisy_statistics_outside_the_reported_ban
     assert np.isnan(values[~outside]).all()
 
 
-def test_observed_values_read_statistics_above_the_band_and_undefined_ones_at_the_cap():
+def test_observed_values_read_statistics_above_the_band_and_undefined_ones_as_infinite():
     by_id = {t.id: t for t in load_targets()}
     point, floor = by_id["kg_registered_2000"], by_id["kg_new_registrations_mean_1991_2000"]
     targets = [point, point, floor]
@@ -82,9 +82,9 @@ def test_observed_values_read_statistics_above_the_band_and_undefined_ones_at_th
     values = observed_values(targets, features[0])
     eps = np.random.default_rng(4).standard_normal(3)
     assert values[0] == pytest.approx(1.5 * point.value + 0.05 * point.value * eps[0], rel=1e-9)
-    # Undefined: ERROR_CAP units beyond the finite edge, on the side the feature says.
-    assert values[1] == pytest.approx(point.value + ERROR_CAP * tolerance_scales(point)[1])
-    assert values[2] == pytest.approx(floor.value - ERROR_CAP * tolerance_scales(floor)[0])
+    # Undefined (at the cap): infinite, whichever side the feature is on.
+    assert np.isposinf(values[1:]).all()
+    assert observed_values(targets, -np.arcsinh(np.full(3, ERROR_CAP)))[2] == np.inf
 
 
 def test_the_likelihood_adds_the_runs_covariance_and_the_chance_of_a_defined_run():
@@ -121,16 +121,46 @@ def test_the_likelihood_adds_the_runs_covariance_and_the_chance_of_a_defined_run
             for t, s, c in zip(targets, stat, centre, strict=True)
         ]
     )
-    cov = np.outer(spread[:2], spread[:2]) * moment[:2, :2] + np.diag(error[:2] ** 2)
-    want = multivariate_normal(stat[:2], cov).logpdf([b[0] for b in bands[:2]])
-    for j in (2, 3):
-        sd = np.hypot(spread[j] * scale[j], error[j])
-        lo, hi = bands[j]
+    full = np.outer(spread, spread) * moment + np.diag(error**2)
+    seen = np.array([b[0] for b in bands[:2]])
+    want = multivariate_normal(stat[:2], full[:2, :2]).logpdf(seen)
+    # The bound and the range: each statistic's normal given the two point figures.
+    gain = np.linalg.solve(full[:2, :2], full[:2, 2:]).T
+    given = stat[2:] + gain @ (seen - stat[:2])
+    sd = np.sqrt(np.diag(full[2:, 2:] - gain @ full[:2, 2:]))
+    assert abs(given[0] - stat[2]) > 0.01 * sd[0]  # the correlation 0.2 moves the first
+    for j in (0, 1):
+        lo, hi = bands[2 + j]
         want += np.log(
-            np.exp(log_ndtr((hi - stat[j]) / sd)) - np.exp(log_ndtr((lo - stat[j]) / sd))
+            np.exp(log_ndtr((hi - given[j]) / sd[j])) - np.exp(log_ndtr((lo - given[j]) / sd[j]))
         )
     want += np.log(1 - expit(logit))
     assert got == pytest.approx(want, rel=1e-4)
+
+
+def test_an_undefined_figure_counts_the_chance_of_an_undefined_run_instead_of_its_value():
+    by_id = {t.id: t for t in load_targets()}
+    targets = [by_id["kg_registered_2000"], by_id["kg_registered_2006"]]
+    unit = units(targets)
+    u = np.arcsinh(np.array([4966.0, 13018.0]) / unit)
+    logit = np.log(0.3 / 0.7)  # 30% of runs have an undefined statistic
+
+    def net(z):
+        return jnp.concatenate([jnp.asarray(u), jnp.zeros(2), jnp.array([logit])]) + 0 * z[0]
+
+    emulator = exact_emulator(targets, None)
+    emulator.net = net
+    f = likelihood_function(emulator, targets)
+    both = float(f(jnp.zeros((1, 2)), jnp.asarray([[5000.0, 13000.0]]))[0])
+    second_undefined = float(f(jnp.zeros((1, 2)), jnp.asarray([[5000.0, np.inf]]))[0])
+    one = exact_emulator([targets[0]], None)
+    one.net = lambda z: jnp.concatenate([jnp.asarray(u[:1]), jnp.zeros(1), jnp.array([logit])])
+    first_alone = float(
+        likelihood_function(one, [targets[0]])(jnp.zeros((1, 2)), jnp.asarray([[5000.0]]))[0]
+    )
+    # The first figure's density, times 0.3 in place of 0.7 (correlations: identity).
+    assert second_undefined == pytest.approx(first_alone - np.log(0.7) + np.log(0.3), rel=1e-5)
+    assert both < first_alone
 
 
 def test_an_exact_emulator_gives_the_observation_models_likelihood_of_the_figures():
@@ -147,42 +177,96 @@ def test_an_exact_emulator_gives_the_observation_models_likelihood_of_the_figure
 
 # Statistics linear in the scores of two parameters, seen by two point figures of 5%
 # tolerance each: the posterior given values ``c`` tolerance units off is Gaussian, with
-# precision ``I + A'A`` and mean ``(I + A'A)^-1 A'c``.
+# precision ``I + A'A`` and mean ``(I + A'A)^-1 A'c`` (``linear_posterior_moments``).
 LINEAR = np.array([[1.5, 0.5], [0.0, 2.0]])
-LINEAR_COV = np.linalg.inv(np.eye(2) + LINEAR.T @ LINEAR)
 
 
-def linear_gaussian_posterior(settings: SamplerSettings) -> EmulatedPosterior:
-    """Return the emulated posterior of the linear problem (``LINEAR``)."""
+def linear_gaussian_posterior(settings: SamplerSettings, gain: float = 1.0) -> EmulatedPosterior:
+    """Return the emulated posterior of the linear problem (``gain`` times ``LINEAR``)."""
     by_id = {t.id: t for t in load_targets()}
     targets = [by_id["kg_registered_2000"], by_id["kg_registered_2006"]]
     v = np.array([t.value for t in targets], float)
     emulator = exact_emulator(
-        targets, lambda z: jnp.asarray(v) + jnp.asarray(0.05 * v) * (LINEAR @ z)
+        targets, lambda z: jnp.asarray(v) + jnp.asarray(0.05 * v) * (gain * LINEAR @ z)
     )
-    start = np.random.default_rng(0).standard_normal((500, 2))
-    return EmulatedPosterior(emulator, targets, start, settings)
+    return EmulatedPosterior(emulator, targets, settings)
+
+
+def linear_posterior_moments(c: np.ndarray, gain: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mean and covariance of the linear problem's posterior given ``c``."""
+    a = gain * LINEAR
+    cov = np.linalg.inv(np.eye(2) + a.T @ a)
+    return cov @ a.T @ c, cov
 
 
 def test_the_sampler_draws_a_linear_gaussian_posterior():
-    posterior = linear_gaussian_posterior(SamplerSettings(burn_in=50, thin=5, kept_per_chain=10))
+    posterior = linear_gaussian_posterior(SamplerSettings())
     c = np.array([1.0, -0.5])
     features = np.arcsinh(c)  # values c tolerance units from the figures
     draws = posterior.sample(features, 4000, seed=2)
-    mean = LINEAR_COV @ LINEAR.T @ c
-    se = np.sqrt(np.diag(LINEAR_COV) / 400)  # a tenth of the draws: they are correlated
+    mean, cov = linear_posterior_moments(c)
+    se = np.sqrt(np.diag(cov) / 1000)  # a quarter of the draws: resampling repeats some
     assert np.all(np.abs(draws.mean(axis=0) - mean) < 4 * se)
-    assert np.allclose(np.cov(draws.T), LINEAR_COV, rtol=0.15, atol=0.01)
+    assert np.allclose(np.cov(draws.T), cov, rtol=0.1, atol=0.005)
+
+
+def test_a_posterior_far_narrower_than_the_prior_and_far_from_its_centre_is_reached():
+    # Figures 40 times as informative, and values that put the posterior 2.5 prior
+    # deviations out: a posterior about a 50th of the prior's width, where almost no
+    # draw of the prior falls. Tempering reaches it in stages.
+    gain = 40.0
+    c = gain * LINEAR @ np.array([2.5, -1.0])
+    posterior = linear_gaussian_posterior(SamplerSettings(particles=1000), gain)
+    draws = posterior.sample(np.arcsinh(c), 1000, seed=6)
+    mean, cov = linear_posterior_moments(c, gain)
+    assert int(posterior.stages[0]) >= 5
+    se = np.sqrt(np.diag(cov) / 250)
+    assert np.all(np.abs(draws.mean(axis=0) - mean) < 4 * se)
+    assert np.allclose(np.cov(draws.T), cov, rtol=0.15)
 
 
 def test_a_batch_of_data_sets_gets_each_its_own_posterior():
-    posterior = linear_gaussian_posterior(SamplerSettings(burn_in=50, thin=5, kept_per_chain=10))
+    posterior = linear_gaussian_posterior(SamplerSettings())
     offsets = np.array([[1.0, -0.5], [-2.0, 1.0]])
     draws = posterior.sample(np.arcsinh(offsets), 2000, seed=3)
     assert draws.shape == (2000, 2, 2)
     for i, c in enumerate(offsets):
-        se = np.sqrt(np.diag(LINEAR_COV) / 200)
-        assert np.all(np.abs(draws[:, i].mean(axis=0) - LINEAR_COV @ LINEAR.T @ c) < 4 * se)
+        mean, cov = linear_posterior_moments(c)
+        se = np.sqrt(np.diag(cov) / 500)
+        assert np.all(np.abs(draws[:, i].mean(axis=0) - mean) < 4 * se)
+
+
+def test_each_stage_raises_the_temperature_as_far_as_keeps_the_effective_share():
+    from calibration.emulated_posterior import effective_size, next_temperature, tempered
+
+    rng = np.random.default_rng(10)
+    ll = np.stack([-50 * rng.random(400), -0.01 * rng.random(400), np.full(400, -np.inf)])
+    ll[0, :100] = -np.inf  # a quarter of the first block's particles: likelihood zero
+    rise = next_temperature(ll, np.array([0.2, 0.5, 0.0]), 0.5)
+    # Half the 300 particles of positive likelihood stay effective; the second block's
+    # likelihood is almost flat, so it goes to one; the third has nothing to weigh.
+    assert 0 < rise[0] < 0.8
+    assert effective_size(tempered(rise[:1, None], ll[:1]))[0] == pytest.approx(150, rel=1e-6)
+    assert rise[1:] == pytest.approx([0.5, 1.0])
+
+
+def test_systematic_resampling_keeps_each_particle_its_share_within_one():
+    from calibration.emulated_posterior import resample
+
+    rng = np.random.default_rng(11)
+    w = rng.random((3, 50)) ** 4
+    w[2] = 0.0  # no positive weight: the block keeps its particles
+    log_w = np.log(w, where=w > 0, out=np.full_like(w, -np.inf))
+    picks = resample(log_w, rng).reshape(3, 50)
+    for block in range(2):
+        counts = np.bincount(picks[block] - 50 * block, minlength=50)
+        assert np.all(np.abs(counts - 50 * w[block] / w[block].sum()) < 1)
+    assert picks[2] == pytest.approx(np.arange(100, 150))
+
+
+def test_too_few_particles_for_a_gaussian_are_refused():
+    with pytest.raises(ValueError, match="2 particles"):
+        linear_gaussian_posterior(SamplerSettings(particles=2)).sample(np.zeros(2), 1, seed=1)
 
 
 def test_the_mixture_of_members_adds_their_disagreement_to_their_variance():
@@ -305,58 +389,26 @@ def test_a_fitted_reference_is_each_blocks_gaussian_widened_and_its_density_rati
     rng = np.random.default_rng(8)
     cov = np.array([[1.0, 0.8], [0.8, 2.0]])
     centres = np.array([[3.0, -1.0], [-2.0, 0.5]])
-    # 4,000 states of 2 blocks of 5 chains each (steps x rows x dim).
-    states = rng.multivariate_normal(np.zeros(2), cov, (400, 10)) + np.repeat(centres, 5, axis=0)
-    reference = Reference.fitted(states, chains=5)
+    # 2 blocks of 2,000 particles each.
+    z = rng.multivariate_normal(np.zeros(2), cov, 4000) + np.repeat(centres, 2000, axis=0)
+    reference = Reference.fitted(z, particles=2000)
     assert reference.centre == pytest.approx(centres, abs=0.1)
     # The second block's sample covariance, shrunk a tenth to its diagonal, widened.
-    sample = np.cov(states[:, 5:].reshape(-1, 2).T)
+    sample = np.cov(z[2000:].T)
     shrunk = 0.9 * sample + 0.1 * np.diag(np.diag(sample))
     fitted = reference.chol[1] @ reference.chol[1].T
     assert fitted == pytest.approx(REFERENCE_WIDENING * shrunk + 1e-3 * np.eye(2), rel=1e-9)
     assert sample == pytest.approx(cov, rel=0.1)
-    # The ratio of the prior to the reference's density, up to one constant per block.
-    z = rng.standard_normal((6, 2))
-    rows = np.array([5, 6, 7, 8, 9, 5])
-    got = reference.log_density_ratio(z, rows)
-    want = mvn(np.zeros(2)).logpdf(z) - mvn(reference.centre[1], fitted).logpdf(z)
-    assert got - got[0] == pytest.approx(want - want[0], abs=1e-9)
-    standard = Reference.standard(3, 2)
-    assert standard.log_density_ratio(z[:3], np.arange(3)) == pytest.approx(np.zeros(3))
-
-
-def test_iid_draws_are_one_from_each_chain_and_still_the_posterior(monkeypatch):
-    import calibration.emulated_posterior as module
-
-    posterior = linear_gaussian_posterior(
-        SamplerSettings(adapt=40, burn_in=20, thin=5, kept_per_chain=10)
-    )
-    runs = []
-    sampler = module.elliptical_slice
-
-    def counted(log_likelihood, values, z, settings, rng, chains):
-        runs.append((settings.kept_per_chain, len(z), chains))
-        return sampler(log_likelihood, values, z, settings, rng, chains)
-
-    monkeypatch.setattr(module, "elliptical_slice", counted)
-    c = np.array([1.0, -0.5])
-    draws = posterior.sample(np.arcsinh(c), 1500, seed=4, iid=True)
-    posterior.sample(np.arcsinh(c), 1500, seed=4)
-    assert runs == [(1, 1500, 1500), (10, 150, 150)]
-    se = np.sqrt(np.diag(LINEAR_COV) / 1500)  # independent draws
-    assert draws.shape == (1500, 2)
-    assert np.all(np.abs(draws.mean(axis=0) - LINEAR_COV @ LINEAR.T @ c) < 4 * se)
-    assert np.allclose(np.cov(draws.T), LINEAR_COV, rtol=0.15, atol=0.01)
-
-
-def test_a_block_with_too_few_pilot_states_stays_on_the_priors_ellipses():
-    # One chain (20 pilot states in 2 dimensions would do; 1 state would not): its draws
-    # must move, not freeze on a degenerate Gaussian.
-    posterior = linear_gaussian_posterior(
-        SamplerSettings(adapt=6, burn_in=20, thin=5, kept_per_chain=200)
-    )
-    draws = posterior.sample(np.arcsinh(np.array([1.0, -0.5])), 200, seed=5)
-    assert len(np.unique(draws[:, 0])) > 150
+    # The ratio of the prior to the reference's density, up to one constant per block,
+    # whatever the order of the rows.
+    x = rng.standard_normal((6, 2))
+    rows = np.array([2000, 10, 2001, 2002, 11, 2003])
+    got = reference.log_density_ratio(x, rows)
+    second = rows >= 2000
+    want = mvn(np.zeros(2)).logpdf(x) - mvn(reference.centre[1], fitted).logpdf(x)
+    assert got[second] - got[0] == pytest.approx(want[second] - want[0], abs=1e-9)
+    draws = reference.draw(np.repeat([5, 3000], 20000), rng)
+    assert np.cov(draws[20000:].T) == pytest.approx(fitted, rel=0.05)
 
 
 def test_residual_moment_reads_a_scatter_twice_the_emulated_as_four():
