@@ -245,13 +245,11 @@ def export(
     """Save the estimator and write its posterior at the reported figures and a summary."""
     save(estimator, estimator_file)
     posterior = posterior_at_reported(estimator)
-    write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
-    summary = posterior_summary(posterior)
     truncated = "".join(
         f" and {rows} rows of truncated round {r} (table {key})"
         for r, (key, rows) in enumerate(estimator.truncated, start=1)
     )
-    doc = {
+    header = {
         "source": f"neural posterior estimation ({estimator.spec.ensemble} masked "
         f"autoregressive flows) on {estimator.rows} reference-table rows "
         f"(table {estimator.table_key}){truncated}, {estimator_file.name}",
@@ -261,6 +259,17 @@ def export(
         "simulations": estimator.rows + estimator.truncated_rows,
         **cost,
         "targets": estimator.targets,
+    }
+    write_posterior(posterior, header, parquet, summary_yaml)
+    return posterior
+
+
+def write_posterior(posterior: pd.DataFrame, header: dict, parquet: Path, summary_yaml: Path):
+    """Write posterior draws and their summary: ``header``, the inputs, each parameter's."""
+    write_atomic(parquet, lambda tmp: posterior.to_parquet(tmp, index=False))
+    summary = posterior_summary(posterior)
+    doc = {
+        **header,
         INPUTS_KEY: current_inputs(),
         "parameters": {
             row.parameter: {
@@ -272,7 +281,6 @@ def export(
         },
     }
     write_text_atomic(summary_yaml, yaml.safe_dump(doc, sort_keys=False))
-    return posterior
 
 
 def load_estimator(holdout: bool = False) -> Estimator:

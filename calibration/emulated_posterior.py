@@ -155,6 +155,7 @@ class EmulatedPosterior:
         self.settings = settings or SamplerSettings()
         self.seed = seed
         self.stages = np.zeros(0, dtype=int)
+        self.final_ess = np.zeros(0)
         self._likelihood = likelihood_function(emulator, targets)
 
     @property
@@ -188,14 +189,15 @@ class EmulatedPosterior:
         Draws: ``(n, parameters)`` for a row, ``(n, rows, parameters)`` for a batch; ``n``
         of a row's particles (at least ``settings.particles``), taken at random. The
         particles are exchangeable, so ``iid`` (the estimators' common interface) changes
-        nothing. The tempering stages each row took are kept in ``stages``.
+        nothing. The tempering stages each row took are kept in ``stages``, and the
+        effective sample size of its last stage's weights in ``final_ess``.
         """
         features = np.asarray(features, dtype=float)
         batch = np.atleast_2d(features)
         particles = max(n, self.settings.particles)
         values = np.repeat(observed_values(self.targets_, batch), particles, axis=0)
         rng = np.random.default_rng([self.seed, seed])
-        z, self.stages = tempered_smc(
+        z, self.stages, self.final_ess = tempered_smc(
             self.log_likelihood, values, particles, len(self.parameters), self.settings, rng
         )
         chosen = rng.permutation(particles)[:n]
@@ -205,7 +207,7 @@ class EmulatedPosterior:
 
 def tempered_smc(
     log_likelihood, values, particles: int, dim: int, settings: SamplerSettings, rng
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw the posterior, prior ``N(0, I)`` times ``log_likelihood(z, values)``.
 
     The rows of ``values`` are blocks of ``particles`` rows, each block one data set.
@@ -218,7 +220,10 @@ def tempered_smc(
     particle depends on a start chosen near the posterior, and a posterior far narrower
     than the prior is reached by stages rather than crossed by chains.
 
-    Returns the particles (rows x dim) and the stages each block took.
+    Returns the particles (rows x dim), the stages each block took and the effective
+    sample size of each block's last weights (the usual diagnostic of a sequential
+    Monte Carlo run; by construction at least ``ess_fraction`` of the particles whose
+    likelihood is above zero).
     """
     if particles <= dim:
         raise ValueError(f"{particles} particles cannot fit a Gaussian in {dim} dimensions")
@@ -227,10 +232,13 @@ def tempered_smc(
     ll = log_likelihood(z, values)
     temperature = np.zeros(blocks)
     stages = np.zeros(blocks, dtype=int)
+    final_ess = np.full(blocks, float(particles))
     while (temperature < 1).any():
         by_block = ll.reshape(blocks, particles)
         step = next_temperature(by_block, temperature, settings.ess_fraction)
-        picks = resample(tempered(step[:, None], by_block), rng)
+        log_w = tempered(step[:, None], by_block)
+        final_ess = np.where(step > 0, effective_size(log_w), final_ess)
+        picks = resample(log_w, rng)
         z, ll = z[picks], ll[picks]
         temperature = np.where(step > 0, np.minimum(temperature + step, 1.0), temperature)
         rising = np.repeat(step > 0, particles)
@@ -248,7 +256,7 @@ def tempered_smc(
     z, ll = _moves(
         log_likelihood, values, z, ll, np.ones(len(z)), particles, settings.final_moves, rng
     )
-    return z, stages
+    return z, stages, final_ess
 
 
 def tempered(temperature, ll):

@@ -6,9 +6,10 @@ given; else, with ``--db DB``, beside that database (``DB-stem_posterior.parquet
 posterior; else the committed files (``calibration/posterior.parquet`` and
 ``calibrated.yaml``, ``holdout_*`` with ``--holdout``), which the default database's
 calibration and ``calibrate export`` write. ``calibrate npe`` writes its estimator beside
-the posterior (``.eqx``), and into ``calibration/npe/`` only with the committed posterior.
-The database (for ``npe``, the posterior) is locked while a command uses it, and every
-path is checked before any simulation.
+the posterior (``.eqx``), and into ``calibration/npe/`` only with the committed posterior;
+``calibrate emulated`` its emulator likewise (``calibration/emulator/``). The database
+(for ``npe`` and ``emulated``, the posterior) is locked while a command uses it, and
+every path is checked before any simulation.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ USES = {
     | {"workers", "max_minutes", "posterior"},
     "export": {"db", "holdout", "posterior", "generation"},
     "npe": {"db", "holdout", "posterior", "seed", "rows", "table", "truncated_rows"},
+    "emulated": {"db", "holdout", "posterior", "seed", "table"},
     "report": {"draws", "holdout_draws", "seed", "workers"},
     "regional": {"region", "draws", "seed", "workers"},
 }
@@ -100,9 +102,11 @@ def check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"calibrate {args.action}: {option} goes with {readers} only")
     if args.resume and args.force:
         raise UsageError("calibrate: --resume continues a database, --force replaces it: one")
-    if args.action == "npe" and args.db and args.posterior:
-        # npe has no database: --db only names where its posterior goes, as --posterior does.
-        raise UsageError("calibrate npe: --db and --posterior both name the posterior: one")
+    if args.action in ("npe", "emulated") and args.db and args.posterior:
+        # No database: --db only names where the posterior goes, as --posterior does.
+        raise UsageError(
+            f"calibrate {args.action}: --db and --posterior both name the posterior: one"
+        )
     for name, value in DEFAULTS.items():
         value = ACTION_DEFAULTS.get(args.action, {}).get(name, value)
         if getattr(args, name) is None:
@@ -126,6 +130,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     if args.action == "npe":
         return _calibrate_npe(args)
+    if args.action == "emulated":
+        return _calibrate_emulated(args)
     if args.action == "regional":
         return _calibrate_regional(args)
     from calibration.abc import default_db
@@ -145,16 +151,7 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
     from calibration.amortised import estimator_path, export, fit
     from calibration.reference import DEFAULT_TABLE
 
-    parquet, summary = posterior_paths(args)
-    # The estimator goes with its posterior: beside a scratch one (--posterior or --db),
-    # so that only a training for the committed posterior replaces the committed estimator.
-    committed = Path(parquet).resolve() == _committed_paths(args.holdout)[0].resolve()
-    estimator_file = estimator_path(args.holdout) if committed else parquet.with_suffix(".eqx")
-    flag = "--posterior" if args.posterior else "--db" if args.db else "the posterior"
-    # One training at a time per posterior: two would interleave their three files.
-    with database_lock(parquet, flag):
-        for path in (summary, estimator_file):
-            check_file(path, flag)
+    def train_and_export(estimator_file: Path, parquet: Path, summary: Path) -> None:
         estimator, cost = fit(
             args.rows,
             args.holdout,
@@ -165,8 +162,40 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
         )
         estimator_file.parent.mkdir(parents=True, exist_ok=True)
         export(estimator, cost, estimator_file, parquet, summary)
-    description = estimator_file.with_suffix(".json")
-    print(f"wrote {estimator_file} (described by {description.name}), {parquet} and {summary}")
+
+    return _trained_with_posterior(args, estimator_path(args.holdout), train_and_export)
+
+
+def _calibrate_emulated(args: argparse.Namespace) -> int:
+    """Train the emulator on the committed estimator's rows; export its posterior."""
+    from calibration.emulation import calibrate_emulated, emulator_path, training_rows
+    from calibration.reference import DEFAULT_TABLE
+
+    def train_and_export(emulator_file: Path, parquet: Path, summary: Path) -> None:
+        estimator, rows = training_rows(args.table or DEFAULT_TABLE, args.holdout)
+        calibrate_emulated(estimator, rows, args.seed, (emulator_file, parquet, summary))
+
+    return _trained_with_posterior(args, emulator_path(args.holdout), train_and_export)
+
+
+def _trained_with_posterior(args: argparse.Namespace, committed_file: Path, train) -> int:
+    """Call ``train(model_file, parquet, summary)`` on checked, locked paths; say what it wrote.
+
+    The trained model (estimator or emulator) goes with its posterior: beside a scratch
+    one (--posterior or --db), so that only a training for the committed posterior
+    replaces the committed model.
+    """
+    parquet, summary = posterior_paths(args)
+    committed = Path(parquet).resolve() == _committed_paths(args.holdout)[0].resolve()
+    model_file = committed_file if committed else parquet.with_suffix(".eqx")
+    flag = "--posterior" if args.posterior else "--db" if args.db else "the posterior"
+    # One training at a time per posterior: two would interleave their three files.
+    with database_lock(parquet, flag):
+        for path in (summary, model_file):
+            check_file(path, flag)
+        train(model_file, parquet, summary)
+    description = model_file.with_suffix(".json")
+    print(f"wrote {model_file} (described by {description.name}), {parquet} and {summary}")
     return 0
 
 
@@ -224,6 +253,8 @@ def _calibrate_or_export(args: argparse.Namespace, db: Path, parquet: Path, summ
 ACTION_TEXT = {
     "run": "ABC-SMC (pyabc), the previous calibration",
     "npe": "neural posterior estimation on the reference table, the committed calibration",
+    "emulated": "the emulated likelihood's posterior, trained on the rows npe was trained "
+    "on (docs/calibration.md, 'The emulated posterior')",
     "report": "the report of the committed posterior (calibration/report/)",
     "export": "a posterior from an ABC-SMC database",
     "regional": "the regional layer on the article's regional patterns",
@@ -246,7 +277,8 @@ def register(sub) -> None:
     p = sub.add_parser(
         "calibrate",
         help="calibration against the reported figures: ABC-SMC (`run`), neural posterior "
-        "estimation on the reference table (`npe`), `report`, `export --generation T`, the "
+        "estimation on the reference table (`npe`), the emulated likelihood's posterior "
+        "(`emulated`), `report`, `export --generation T`, the "
         "regional layer on the article's regional patterns (`regional --draws N`)",
         description=actions_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -318,7 +350,7 @@ def register(sub) -> None:
         "--seed",
         type=seeds,
         default=None,
-        help="report, npe, regional: seed of the draws (default 1)",
+        help="report, npe, emulated, regional: seed of the draws (default 1)",
     )
     p.add_argument(
         "--rows",
@@ -333,8 +365,8 @@ def register(sub) -> None:
         "--table",
         type=file_path,
         default=None,
-        help="npe: the prior's reference table folder (the truncated rounds of "
-        "--truncated-rows are always those under calibration/runs/)",
+        help="npe, emulated: the prior's reference table folder (the truncated rounds of "
+        "--truncated-rows, or the estimator's, are always those under calibration/runs/)",
     )
     p.add_argument(
         "--truncated-rows",

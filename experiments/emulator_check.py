@@ -33,24 +33,18 @@ import pandas as pd
 
 from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.amortised import (
-    estimator_tables,
-    estimator_targets,
     features_of,
-    load_estimator,
     posterior_at_reported,
     scores_of,
 )
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.compare import compare
-from calibration.emulated_posterior import EmulatedPosterior
+from calibration.emulation import emulated_posterior, emulator_path, fit_emulator, training_rows
 from calibration.emulator import (
     Emulator,
-    EmulatorSpec,
     save,
     standardised_residuals,
-    train,
     transform,
-    units,
 )
 from calibration.observation import signed_errors
 from calibration.posterior import draw_posterior, load_posterior
@@ -76,49 +70,7 @@ from .validation import (
     truth_rows,
 )
 
-EMULATOR_FILE = Path(__file__).resolve().parent.parent / "calibration" / "emulator" / "main.eqx"
 FIT_STREAM = 13
-
-
-def training_rows(table: Path = DEFAULT_TABLE, holdout: bool = False):
-    """Return the committed (or held-back) estimator and the rows it was trained on."""
-    estimator = load_estimator(holdout)
-    rows = pd.concat(estimator_tables(estimator, table, holdout=holdout), ignore_index=True)
-    return estimator, rows
-
-
-def fit_emulator(estimator, rows: pd.DataFrame, seed: int = 1) -> tuple[Emulator, dict]:
-    """Train the emulator on ``rows``, the estimator's training rows; return it and its cost."""
-    targets = estimator_targets(estimator)
-    unit = units(targets)
-    z = scores_of(rows, estimator.parameters)
-    stats = rows[[t.id for t in targets]].to_numpy(dtype=float)
-    spec = EmulatorSpec()
-    net, mean, sd, moment, cost = train(z, stats, unit, spec, seed)
-    emulator = Emulator(
-        net,
-        spec,
-        list(estimator.parameters),
-        [t.id for t in targets],
-        unit,
-        mean,
-        sd,
-        moment,
-        estimator.table_key,
-        estimator.rows,
-        seed,
-        list(estimator.truncated),
-    )
-    return emulator, {**cost, "rows": len(rows)}
-
-
-def emulated_posterior(emulator: Emulator, estimator) -> EmulatedPosterior:
-    """Return the emulated posterior of the estimator's targets.
-
-    Its seed is also the features' noise seed: the estimator's, so that the truths'
-    figures are the very ones ``ngo-abm validate`` gives the estimator.
-    """
-    return EmulatedPosterior(emulator, estimator_targets(estimator), seed=estimator.seed)
 
 
 def residual_scales(emulator: Emulator, sets: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -331,8 +283,8 @@ def check(args: argparse.Namespace) -> str:
     cost["held-back forecasts (1,000 draws)"] = time.monotonic() - start
 
     # Written once everything is computed: a check that fails leaves the old files.
-    EMULATOR_FILE.parent.mkdir(exist_ok=True)
-    save(emulator, EMULATOR_FILE)
+    emulator_path().parent.mkdir(exist_ok=True)
+    save(emulator, emulator_path())
     for name, frame in (
         ("emulator_heldback.csv", held),
         ("emulator_sbc.csv", sbc_both),

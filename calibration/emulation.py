@@ -1,0 +1,119 @@
+"""The emulated posterior as a calibration: its training rows, its emulator, its files.
+
+The emulator (``calibration.emulator``) is trained on the rows the committed (or
+held-back) posterior estimator was trained on: the prior's reference table and the
+truncated rounds its flows proposed (``calibration.amortised.estimator_tables``). A run's
+statistics given the parameters do not depend on what drew the parameters, so every row
+counts as it is. The posterior (``calibration.emulated_posterior``) is drawn at the
+reported figures and written as every committed posterior is
+(``calibration.amortised.write_posterior``). The method and its checks are in
+``docs/calibration.md`` ("The emulated posterior").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .amortised import (
+    POSTERIOR_DRAWS,
+    estimator_tables,
+    estimator_targets,
+    load_estimator,
+    posterior_at_reported,
+    scores_of,
+    write_posterior,
+)
+from .emulated_posterior import EmulatedPosterior
+from .emulator import Emulator, EmulatorSpec, save, train, units
+from .reference import DEFAULT_TABLE
+
+EMULATOR_DIR = Path(__file__).with_name("emulator")
+
+
+def emulator_path(holdout: bool = False) -> Path:
+    """Return the committed emulator's file (``.eqx``, described by its ``.json``)."""
+    return EMULATOR_DIR / ("holdout.eqx" if holdout else "main.eqx")
+
+
+def training_rows(table: Path = DEFAULT_TABLE, holdout: bool = False):
+    """Return the committed (or held-back) estimator and the rows it was trained on."""
+    estimator = load_estimator(holdout)
+    rows = pd.concat(estimator_tables(estimator, table, holdout=holdout), ignore_index=True)
+    return estimator, rows
+
+
+def fit_emulator(
+    estimator, rows: pd.DataFrame, seed: int = 1, spec: EmulatorSpec | None = None
+) -> tuple[Emulator, dict]:
+    """Train the emulator on ``rows``, the estimator's training rows; return it and its cost."""
+    targets = estimator_targets(estimator)
+    unit = units(targets)
+    z = scores_of(rows, estimator.parameters)
+    stats = rows[[t.id for t in targets]].to_numpy(dtype=float)
+    spec = spec or EmulatorSpec()
+    net, mean, sd, moment, cost = train(z, stats, unit, spec, seed)
+    emulator = Emulator(
+        net,
+        spec,
+        list(estimator.parameters),
+        [t.id for t in targets],
+        unit,
+        mean,
+        sd,
+        moment,
+        estimator.table_key,
+        estimator.rows,
+        seed,
+        list(estimator.truncated),
+    )
+    return emulator, {**cost, "rows": len(rows)}
+
+
+def emulated_posterior(emulator: Emulator, estimator) -> EmulatedPosterior:
+    """Return the emulated posterior of the estimator's targets.
+
+    Its seed is also the features' noise seed: the estimator's, so that the truths'
+    figures are the very ones ``ngo-abm validate`` gives the estimator.
+    """
+    return EmulatedPosterior(emulator, estimator_targets(estimator), seed=estimator.seed)
+
+
+def calibrate_emulated(
+    estimator,
+    rows: pd.DataFrame,
+    seed: int,
+    files: tuple[Path, Path, Path],
+    spec: EmulatorSpec | None = None,
+    draws: int = POSTERIOR_DRAWS,
+) -> pd.DataFrame:
+    """Train the emulator on ``rows``; save it and write its posterior and summary.
+
+    ``files``: the emulator's, the posterior's (``.parquet``) and the summary's; the
+    emulator is saved only once the posterior is drawn.
+    """
+    emulator_file, parquet, summary = files
+    emulator, cost = fit_emulator(estimator, rows, seed, spec)
+    posterior = emulated_posterior(emulator, estimator)
+    frame = posterior_at_reported(posterior, draws, seed)
+    emulator_file.parent.mkdir(parents=True, exist_ok=True)
+    save(emulator, emulator_file)
+    settings = posterior.settings
+    header = {
+        "source": f"emulated likelihood ({emulator.spec.members} networks) trained on the "
+        f"{len(rows)} rows of the posterior estimator's (table {estimator.table_key} and "
+        f"its rounds), {emulator_file.name}; tempered sequential Monte Carlo, "
+        f"{len(frame)} particles",
+        "method": "emulated",
+        "particles": len(frame),
+        "effective_sample_size": round(float(posterior.final_ess[0]), 1),
+        "tempering_stages": int(posterior.stages[0]),
+        "moves_per_stage": settings.moves,
+        "simulations": len(rows),
+        "training_seconds": float(cost["training_seconds"]),
+        "held_out_loss": float(cost["held_out_loss"]),
+        "targets": posterior.targets,
+    }
+    write_posterior(frame, header, parquet, summary)
+    return frame
