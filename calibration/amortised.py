@@ -171,7 +171,9 @@ def estimator_tables(
     truncated_folders: Sequence[Path] | None = None,
     holdout: bool = False,
 ) -> list[pd.DataFrame]:
-    """Return the rows ``estimator`` was trained on: the prior's table, then each round's.
+    """Return the rows ``estimator`` (or an emulator: it records the same) was trained on.
+
+    The prior's table, then each round's.
 
     Read under the table keys it recorded, its truncated rounds from ``truncated_folders``
     (by default its calibration's own, the held-back one's with ``holdout``).

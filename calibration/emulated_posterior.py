@@ -36,7 +36,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import log_ndtr
 
 from .compare import reported_band, tolerance_scales
 from .emulator import Emulator, moments
@@ -46,6 +50,9 @@ from .targets import Target
 
 # The Gaussians the particles move on are widened by half (see ``Reference.fitted``).
 REFERENCE_WIDENING = 1.5
+# Rows of one likelihood call: 65,536 rows of the four networks' 256 units take about a
+# quarter of a gigabyte a layer.
+CHUNK = 1 << 16
 
 
 def observed_values(targets: list[Target], features: np.ndarray) -> np.ndarray:
@@ -72,56 +79,81 @@ def _bands(targets: list[Target]) -> tuple[np.ndarray, ...]:
 
 
 def likelihood_function(emulator: Emulator, targets: list[Target]):
-    """Return a compiled ``f(z, values)``: the figures' log-likelihood, row by row.
+    """Return ``f(z, values)``: the figures' log-likelihood, row by row, compiled.
 
-    ``z`` is rows x parameters, ``values`` rows x targets (``observed_values``).
+    ``z`` is rows x parameters, ``values`` rows x targets (``observed_values``). The
+    networks' weights and the figures' constants are arguments of one compiled program
+    (``_likelihoods``), not constants in it: emulators of the same shape (a retraining,
+    the held-back one) share its compilations, in this process and in JAX's persistent
+    cache.
     """
-    import jax
-    import jax.numpy as jnp
-    from jax.scipy.special import log_ndtr
+    lo, hi, below, above = _bands(targets)
+    centre = np.array([band_centre(t) for t in targets])
+    constants = tuple(
+        jnp.asarray(a)
+        for a in (
+            lo,
+            hi,
+            below,
+            above,
+            centre,
+            emulator.unit,
+            emulator.residual_moment,
+            emulator.out_mean,
+            emulator.out_sd,
+        )
+    )
+    return partial(_likelihoods, emulator.net, constants)
 
-    lo, hi, below, above = (jnp.asarray(a) for a in _bands(targets))
-    centre = jnp.asarray([band_centre(t) for t in targets])
+
+@eqx.filter_jit
+def _likelihoods(net, constants, z, values):
+    """Return the log-likelihood of each row of ``z`` given its row of ``values``."""
+    return jax.vmap(partial(_likelihood_of_row, net, constants))(z, values)
+
+
+def _likelihood_of_row(net, constants, z, values):
+    """Return the figures' log-likelihood at one row of scores ``z`` (``likelihood_function``)."""
+    lo, hi, below, above, centre, unit, moment, out_mean, out_sd = constants
     point = lo == hi
-    unit, moment = jnp.asarray(emulator.unit), jnp.asarray(emulator.residual_moment)
-    out_mean, out_sd = jnp.asarray(emulator.out_mean), jnp.asarray(emulator.out_sd)
-
-    def one(z, values):
-        mean, variance, log_defined = moments(emulator.net, z)
-        u = mean * out_sd + out_mean
-        stat = unit * jnp.sinh(u)
-        spread = unit * jnp.cosh(u) * jnp.sqrt(variance) * out_sd
-        inside, undefined = jnp.isnan(values), jnp.isinf(values)
-        seen = jnp.where(inside, lo, values)
-        as_value = (point | ~inside) & ~undefined
-        # The observation error's scale is the tolerance on the statistic's side of the
-        # interval's centre, as ``calibration.observation.noise_side`` reads it.
-        error_sd = jnp.where(stat < centre, below, above)
-        w = as_value.astype(float)
-        full = spread[:, None] * moment * spread[None, :] + jnp.diag(error_sd**2)
-        chol = jnp.linalg.cholesky(full * w[:, None] * w[None, :] + jnp.diag(1.0 - w))
-        solve = partial(jax.scipy.linalg.solve_triangular, chol, lower=True)
-        solved = solve(jnp.where(as_value, seen - stat, 0.0))
-        density = -0.5 * jnp.sum(solved**2) - jnp.sum(jnp.log(jnp.diag(chol)) * w)
-        density -= 0.5 * jnp.log(2 * jnp.pi) * jnp.sum(w)
-        # A figure seen inside its interval: its statistic's normal distribution given
-        # the figures seen as values (they are correlated: registers of the same country).
-        gain = solve((full * w[None, :]).T)
-        given = stat + gain.T @ solved
-        sd = jnp.sqrt(jnp.maximum(jnp.diag(full) - jnp.sum(gain**2, axis=0), 1e-12))
-        a = jnp.where(jnp.isfinite(lo), (lo - given) / sd, -jnp.inf)
-        b = jnp.where(jnp.isfinite(hi), (hi - given) / sd, jnp.inf)
-        # log(Phi(b) - Phi(a)), on the side away from a mass near one.
-        flip = a > 0
-        a, b = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
-        log_b, log_a = log_ndtr(b), log_ndtr(a)
-        # A rounding that put log Phi(a) above log Phi(b) would make the log NaN.
-        mass = log_b + jnp.log1p(-jnp.exp(jnp.minimum(log_a - log_b, -1e-12)))
-        mass = jnp.sum(jnp.where(as_value | undefined, 0.0, mass))
-        defined = jnp.where(undefined.any(), jnp.log(-jnp.expm1(log_defined)), log_defined)
-        return density + mass + defined
-
-    return jax.jit(jax.vmap(one))
+    mean, variance, log_defined = moments(net, z)
+    u = mean * out_sd + out_mean
+    stat = unit * jnp.sinh(u)
+    spread = unit * jnp.cosh(u) * jnp.sqrt(variance) * out_sd
+    inside, undefined = jnp.isnan(values), jnp.isinf(values)
+    seen = jnp.where(inside, lo, values)
+    as_value = (point | ~inside) & ~undefined
+    # The observation error's scale is the tolerance on the statistic's side of the
+    # interval's centre, as ``calibration.observation.noise_side`` reads it.
+    error_sd = jnp.where(stat < centre, below, above)
+    full = spread[:, None] * moment * spread[None, :] + jnp.diag(error_sd**2)
+    # The figures seen as values first: in the Cholesky factor of the covariance so
+    # ordered, their block gives their joint density, and the rows below it give each
+    # other statistic's normal given them (a conditional normal: registers of the same
+    # country are correlated), from one factor and one triangular solve.
+    order = jnp.argsort(~as_value, stable=True)
+    first = as_value[order]
+    w = first.astype(float)
+    chol = jnp.linalg.cholesky(full[order][:, order])
+    residual = jnp.where(first, (seen - stat)[order], 0.0)
+    solved = jax.scipy.linalg.solve_triangular(chol, residual, lower=True) * w
+    density = -0.5 * jnp.sum(solved**2) - jnp.sum(jnp.log(jnp.diag(chol)) * w)
+    density -= 0.5 * jnp.log(2 * jnp.pi) * jnp.sum(w)
+    explained = chol * w[None, :]
+    given = stat[order] + explained @ solved
+    sd = jnp.sqrt(jnp.maximum(jnp.diag(full)[order] - jnp.sum(explained**2, axis=1), 1e-12))
+    lo, hi = lo[order], hi[order]
+    a = jnp.where(jnp.isfinite(lo), (lo - given) / sd, -jnp.inf)
+    b = jnp.where(jnp.isfinite(hi), (hi - given) / sd, jnp.inf)
+    # log(Phi(b) - Phi(a)), on the side away from a mass near one.
+    flip = a > 0
+    a, b = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
+    log_b, log_a = log_ndtr(b), log_ndtr(a)
+    # A rounding that put log Phi(a) above log Phi(b) would make the log NaN.
+    mass = log_b + jnp.log1p(-jnp.exp(jnp.minimum(log_a - log_b, -1e-12)))
+    mass = jnp.sum(jnp.where(first | undefined[order], 0.0, mass))
+    defined = jnp.where(undefined.any(), jnp.log(-jnp.expm1(log_defined)), log_defined)
+    return density + mass + defined
 
 
 @dataclass(frozen=True)
@@ -168,15 +200,30 @@ class EmulatedPosterior:
         """Return the ids of the targets whose figures the posterior is given."""
         return [t.id for t in self.targets_]
 
-    def log_likelihood(self, z: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Return the log-likelihood of rows ``z`` given rows ``values`` (NaN: -inf)."""
-        import jax.numpy as jnp
+    @property
+    def table_key(self) -> str:
+        """Return the key of the prior's table the emulator's rows came from."""
+        return self.emulator.table_key
 
-        rows = len(z)
-        size = 1 << int(np.ceil(np.log2(max(rows, 64))))
-        pad = np.resize(np.arange(rows), size)
-        out = np.asarray(self._likelihood(jnp.asarray(z[pad]), jnp.asarray(values[pad])))
-        return np.nan_to_num(out[:rows].astype(float), nan=-np.inf)
+    @property
+    def rows(self) -> int:
+        """Return the prior table's rows the emulator was trained on (later rows: truths)."""
+        return self.emulator.rows
+
+    def log_likelihood(self, z: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Return the log-likelihood of rows ``z`` given rows ``values`` (NaN: -inf).
+
+        In chunks of at most ``CHUNK`` rows, each padded to a power of two, so that JAX
+        compiles few shapes and the networks' activations stay within memory.
+        """
+        out = np.empty(len(z))
+        for start in range(0, len(z), CHUNK):
+            rows = min(CHUNK, len(z) - start)
+            size = 1 << int(np.ceil(np.log2(max(rows, 64))))
+            pad = start + np.resize(np.arange(rows), size)
+            chunk = self._likelihood(jnp.asarray(z[pad]), jnp.asarray(values[pad]))
+            out[start : start + rows] = np.asarray(chunk)[:rows]
+        return np.nan_to_num(out, nan=-np.inf)
 
     def log_posterior(self, z: np.ndarray, features: np.ndarray) -> np.ndarray:
         """Return the unnormalised log posterior of rows ``z`` given one row of features."""

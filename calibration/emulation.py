@@ -15,9 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import yaml
+
+from model import ScenarioError
 
 from .amortised import (
     POSTERIOR_DRAWS,
+    estimator_path,
     estimator_tables,
     estimator_targets,
     load_estimator,
@@ -26,7 +30,8 @@ from .amortised import (
     write_posterior,
 )
 from .emulated_posterior import EmulatedPosterior
-from .emulator import Emulator, EmulatorSpec, save, train, units
+from .emulator import Emulator, EmulatorSpec, load, save, train, units
+from .posterior import DEFAULT_POSTERIOR, summary_named
 from .reference import DEFAULT_TABLE
 
 EMULATOR_DIR = Path(__file__).with_name("emulator")
@@ -80,6 +85,20 @@ def emulated_posterior(emulator: Emulator, estimator) -> EmulatedPosterior:
     return EmulatedPosterior(emulator, estimator_targets(estimator), seed=estimator.seed)
 
 
+def retrain_emulated(
+    committed: EmulatedPosterior, seed: int, table: Path, holdout: bool
+) -> EmulatedPosterior:
+    """Return ``committed`` with its emulator trained again, with ``seed``, on its rows.
+
+    The rows are those the emulator records (its tables' keys and row counts): the prior's
+    table in ``table`` and its truncated rounds.
+    """
+    emulator = committed.emulator
+    rows = pd.concat(estimator_tables(emulator, table, holdout=holdout), ignore_index=True)
+    again, _ = fit_emulator(emulator, rows, seed, emulator.spec)
+    return EmulatedPosterior(again, committed.targets_, committed.settings, committed.seed)
+
+
 def calibrate_emulated(
     estimator,
     rows: pd.DataFrame,
@@ -117,3 +136,33 @@ def calibrate_emulated(
     }
     write_posterior(frame, header, parquet, summary)
     return frame
+
+
+def committed_method(holdout: bool = False) -> str:
+    """Return the method that drew the committed (or held-back) posterior: its summary's."""
+    parquet = DEFAULT_POSTERIOR.with_name(f"{'holdout_' if holdout else ''}posterior.parquet")
+    summary = summary_named(parquet, given=False)
+    if not summary.exists():
+        return ""
+    return str((yaml.safe_load(summary.read_text(encoding="utf-8")) or {}).get("method", ""))
+
+
+def has_committed_sampler(holdout: bool = False) -> bool:
+    """Return whether the committed posterior's sampler (emulator or estimator) is on disk."""
+    if committed_method(holdout) == "emulated":
+        return emulator_path(holdout).exists()
+    return estimator_path(holdout).exists()
+
+
+def load_committed(holdout: bool = False):
+    """Return what drew the committed posterior: the emulated posterior, or the estimator.
+
+    Raises:
+        ScenarioError: if it is not on disk (``ngo-abm calibrate emulated`` or ``npe``).
+    """
+    if committed_method(holdout) != "emulated":
+        return load_estimator(holdout)
+    path = emulator_path(holdout)
+    if not path.exists() or not path.with_suffix(".json").exists():
+        raise ScenarioError(path, "", "no emulator: run `ngo-abm calibrate emulated`")
+    return emulated_posterior(load(path), load_estimator(holdout))

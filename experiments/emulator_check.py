@@ -33,7 +33,6 @@ import pandas as pd
 
 from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.amortised import (
-    features_of,
     posterior_at_reported,
     scores_of,
 )
@@ -64,9 +63,11 @@ from .runner import map_runs
 from .validation import (
     coverage,
     density_coverage,
+    density_levels,
+    parameter_ranks,
+    posterior_draws,
     predictive_ranks,
     prior_truth_rows,
-    region_levels,
     truth_rows,
 )
 
@@ -109,13 +110,10 @@ def truth_coverage(posterior, truths: pd.DataFrame, draws: int, seed: int):
 
     Also the tempering stages each truth's posterior took.
     """
-    features = np.asarray(features_of(truths, posterior.targets_, posterior.seed))
-    z_true = scores_of(truths, posterior.parameters)
-    z_post = posterior.sample(features, draws, seed)
-    ranks = pd.DataFrame((z_post < z_true[None]).sum(axis=0), columns=posterior.parameters)
+    drawn = posterior_draws(posterior, truths, draws, seed)
     stages = posterior.stages.copy()
-    levels = region_levels(z_true, z_post, lambda z, i: posterior.log_posterior(z, features[i]))
-    return coverage(ranks, draws), density_coverage(levels), stages
+    levels = density_levels(posterior, drawn)
+    return coverage(parameter_ranks(posterior, drawn), draws), density_coverage(levels), stages
 
 
 def heldback_forecasts(table: Path, draws: int, seed: int, workers: int) -> pd.DataFrame:

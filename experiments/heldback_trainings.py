@@ -1,13 +1,14 @@
-"""The held-back forecasts over several trainings of the held-back estimator (``validate``).
+"""The held-back forecasts over several trainings of the held-back sampler (``validate``).
 
 The held-back check (``experiments.calibration_report.holdout_section``) forecasts the
-figures after 2010 from one training of the held-back estimator (its committed seed).
+figures after 2010 from one training of the held-back sampler (its committed seed): the
+estimator's flows, or the emulated posterior's emulator.
 From the figures up to 2010 the later Kyrgyz register is known only within a factor of
 six, and where the median of so wide a forecast falls moves with the training: seeds 1
 to 5 on the same rows move it by ten points or more (1,000 draws each; the ranges are in
 ``docs/calibration.md`` and ``calibration/report/heldback_trainings.csv``).
 A median compared with a curve's forecast means little without that spread, so this
-check trains the estimator again on the same rows with other seeds, forecasts with each
+check trains it again on the same rows with other seeds, forecasts with each
 (the same draws of the same scenarios), and sets the medians' errors beside the curves'.
 
 Source of the procedure: the held-back calibration of ``calibration.amortised.fit``
@@ -25,28 +26,39 @@ from calibration.abc import HOLDOUT_LAST_YEAR
 from calibration.amortised import posterior_at_reported, retrain
 from calibration.atomic import write_atomic
 from calibration.compare import compare, signed_percent
-from calibration.npe import Estimator
+from calibration.emulated_posterior import EmulatedPosterior
+from calibration.emulation import retrain_emulated
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 
 from .calibration_report import predictive_runs
 
 
-def trainings(committed: Estimator, count: int, table: Path) -> dict[int, Estimator]:
-    """Return the committed held-back estimator and ``count - 1`` retrainings of it.
+def trainings(committed, count: int, table: Path) -> dict:
+    """Return the committed held-back sampler and ``count - 1`` retrainings of it.
 
     Each retraining takes the next seed after the committed one and the very rows the
-    committed one was trained on (``calibration.amortised.retrain``): the reference
-    table's in ``table`` and its truncated rounds'.
+    committed one was trained on: the reference table's in ``table`` and its truncated
+    rounds' (``calibration.amortised.retrain`` for the flows,
+    ``calibration.emulation.retrain_emulated`` for the emulated posterior's emulator).
     """
-    trained = {committed.seed: committed}
-    for seed in range(committed.seed + 1, committed.seed + count):
-        trained[seed], _ = retrain(committed, seed, table, holdout=True)
+    if isinstance(committed, EmulatedPosterior):
+        first = committed.emulator.seed
+
+        def retrained(seed: int):
+            return retrain_emulated(committed, seed, table, holdout=True)
+    else:
+        first = committed.seed
+
+        def retrained(seed: int):
+            return retrain(committed, seed, table, holdout=True)[0]
+
+    trained = {first: committed}
+    for seed in range(first + 1, first + count):
+        trained[seed] = retrained(seed)
     return trained
 
 
-def forecasts_over_trainings(
-    estimators: dict[int, Estimator], draws: int, seed: int, workers: int
-) -> pd.DataFrame:
+def forecasts_over_trainings(estimators: dict, draws: int, seed: int, workers: int) -> pd.DataFrame:
     """Return each training's forecast of every held-back figure (long: one row each)."""
     held = [t for t in load_target_file(DEFAULT_TARGETS).targets if t.last_year > HOLDOUT_LAST_YEAR]
     countries = tuple(dict.fromkeys(t.country for t in held))
@@ -92,7 +104,7 @@ def spread_section(table: pd.DataFrame, count: int, draws: int) -> str:
     """Return the paragraph that reads the table (``validation.md``)."""
     curved = table.dropna(subset=["logistic_error"])
     lines = [
-        f"The held-back estimator trained {count} times on the same rows (the committed "
+        f"The held-back posterior trained {count} times on the same rows (the committed "
         f"seed and the next {count - 1}), each forecasting from {draws} posterior draws "
         "run on the same seeds: the signed error of each training's median, relative to "
         "the reported figure (0 inside a bound), beside the curves' errors "
@@ -124,7 +136,7 @@ def _bound_line(row, met: int, count: int) -> str:
 
 
 def heldback_spread(
-    committed: Estimator, count: int, draws: int, seed: int, workers: int, table: Path, out: Path
+    committed, count: int, draws: int, seed: int, workers: int, table: Path, out: Path
 ) -> str:
     """Run the check; write ``heldback_trainings.csv`` to ``out``; return its section.
 

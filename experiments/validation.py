@@ -1,15 +1,17 @@
 """``ngo-abm validate``: can the committed calibration be trusted? Four checks, one report.
 
 1. Coverage on synthetic truths (simulation-based calibration, Talts et al. 2018): rows of
-   the reference table kept out of training are truths; the estimator's posterior given
-   each truth's noisy figures ranks the truth's parameters (``sbc.csv``, ``sbc.png``), and
-   the posterior predictive of every target's statistic ranks a new run of the truth
-   (``predictive_coverage.csv``). Under a correct posterior the ranks are uniform and a
-   central interval of level L holds the truth a fraction L of the time. All parameters at
-   once: the level of the smallest highest-density region holding each truth
-   (``density_levels``, ``hpd_coverage.csv``; Hermans et al. 2022), uniform too. The same check on
-   draws whose parameters are shuffled among themselves (``predictive_coverage_marginals.csv``)
-   shows how much the posterior's dependence between parameters narrows the predictions.
+   the reference tables kept out of training, drawn under the posterior's own prior, are
+   truths; the committed posterior's sampler (the emulated posterior, or the estimator's
+   flows) given each truth's noisy figures ranks the truth's parameters (``sbc.csv``,
+   ``sbc.png``), and the posterior predictive of every target's statistic ranks a new run
+   of the truth (``predictive_coverage.csv``). Under a correct posterior the ranks are
+   uniform and a central interval of level L holds the truth a fraction L of the time.
+   All parameters at once: the level of the smallest highest-density region holding each
+   truth (``density_levels``, ``hpd_coverage.csv``; Hermans et al. 2022), uniform too.
+   The same check on draws whose parameters are shuffled among themselves
+   (``predictive_coverage_marginals.csv``) shows how much the posterior's dependence
+   between parameters narrows the predictions.
 2. Held-back forecasts beside curve baselines (``heldback.csv``, from the calibration report),
    and the spread of their medians over several trainings of the held-back estimator
    (``heldback_trainings.csv``, ``experiments.heldback_trainings``).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +33,14 @@ import pandas as pd
 
 from calibration.amortised import (
     ROUND,
-    estimator_path,
     features_of,
-    load_estimator,
     row_keys,
     scores_of,
 )
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.baselines import load_anchors
+from calibration.emulated_posterior import EmulatedPosterior
+from calibration.emulation import has_committed_sampler, load_committed
 from calibration.median_interval import median_interval
 from calibration.npe import Estimator
 from calibration.posterior import draw_posterior, has_posterior, load_posterior
@@ -62,9 +65,11 @@ LEVELS = (0.5, 0.9)
 # Keys the predictive runs' seeds apart from the table's own rows (keyed by seed and row).
 PREDICTIVE_STREAM = 11
 BARS = {0.5: (0.40, 0.60), 0.9: (0.82, 0.97)}
+# What draws a committed posterior: ``calibration.emulation.load_committed``.
+Sampler = Estimator | EmulatedPosterior
 NO_HELD_ESTIMATOR = (
-    "No held-back posterior estimator (`ngo-abm calibrate npe --holdout`), so no forecasts "
-    "over its trainings."
+    "No held-back posterior sampler (`ngo-abm calibrate npe --holdout`, or `emulated`), so "
+    "no forecasts over its trainings."
 )
 
 
@@ -94,7 +99,18 @@ def truth_rows(
     return mixed.drop(columns="position").reset_index(drop=True)
 
 
-def prior_truth_rows(estimator: Estimator, n: int, folder: Path = DEFAULT_TABLE) -> pd.DataFrame:
+def validation_truths(estimator: Sampler, n: int, folder: Path = DEFAULT_TABLE) -> pd.DataFrame:
+    """Return ``n`` truths drawn from the prior the posterior was drawn under.
+
+    The emulated posterior's prior is the prior (``prior_truth_rows``); the flows'
+    is the mixture of the tables they were trained on (``truth_rows``).
+    """
+    if isinstance(estimator, EmulatedPosterior):
+        return prior_truth_rows(estimator, n, folder)
+    return truth_rows(estimator, n, folder)
+
+
+def prior_truth_rows(estimator: Sampler, n: int, folder: Path = DEFAULT_TABLE) -> pd.DataFrame:
     """Return ``n`` synthetic truths from the prior alone: its table's rows after training.
 
     The truths for a posterior whose prior is the prior itself (not the estimator's
@@ -133,28 +149,44 @@ def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def parameter_ranks(estimator: Estimator, truths: pd.DataFrame, draws: int, seed: int):
-    """Return each truth's rank among its posterior draws, per parameter (0 to ``draws``)."""
-    targets = _targets(estimator)
-    features = features_of(truths, targets, estimator.seed)
+@dataclass(frozen=True)
+class Drawn:
+    """Posterior draws given each truth's figures: the check's common input."""
+
+    features: np.ndarray
+    z_true: np.ndarray
+    z_post: np.ndarray
+
+
+def posterior_draws(estimator: Sampler, truths: pd.DataFrame, draws: int, seed: int) -> Drawn:
+    """Return ``draws`` posterior draws given each truth's noisy figures, and its scores."""
+    features = np.asarray(features_of(truths, _targets(estimator), estimator.seed))
     z_true = scores_of(truths, estimator.parameters)
-    z_post = estimator.sample(features, draws, seed, iid=True)
-    ranks = (z_post < z_true[None, :, :]).sum(axis=0)
+    return Drawn(features, z_true, estimator.sample(features, draws, seed, iid=True))
+
+
+def parameter_ranks(estimator: Sampler, drawn: Drawn) -> pd.DataFrame:
+    """Return each truth's rank among its posterior draws, per parameter (0 to draws)."""
+    ranks = (drawn.z_post < drawn.z_true[None, :, :]).sum(axis=0)
     return pd.DataFrame(ranks, columns=estimator.parameters)
 
 
-def density_levels(estimator: Estimator, truths: pd.DataFrame, draws: int, seed: int):
+def density_levels(estimator: Sampler, drawn: Drawn) -> np.ndarray:
     """Return, per truth, the level of the smallest highest-density region that holds it.
 
     Under a correct posterior it is uniform on 0-1, so a region of level L holds the truth
     a fraction L of the time (Hermans et al. 2022, "expected coverage"): a joint check over
-    all parameters at once, where ``parameter_ranks`` checks one at a time. The draws are
-    those of ``parameter_ranks`` (same seed).
+    all parameters at once, where ``parameter_ranks`` checks one at a time, on the same
+    draws. The density is the flows' or the emulated posterior's (unnormalised: a
+    constant per truth does not move its ranks).
     """
-    features = np.asarray(features_of(truths, _targets(estimator), estimator.seed))
-    z_true = scores_of(truths, estimator.parameters)
-    z_post = estimator.sample(features, draws, seed, iid=True)
-    return region_levels(z_true, z_post, lambda z, i: log_density(estimator, z, features[i]))
+
+    def log_q(z: np.ndarray, i: int) -> np.ndarray:
+        if isinstance(estimator, EmulatedPosterior):
+            return estimator.log_posterior(z, drawn.features[i])
+        return log_density(estimator, z, drawn.features[i])
+
+    return region_levels(drawn.z_true, drawn.z_post, log_q)
 
 
 def region_levels(z_true: np.ndarray, z_post: np.ndarray, log_q) -> np.ndarray:
@@ -196,7 +228,7 @@ def _with_verdict(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def predictive_ranks(
-    estimator: Estimator, truths: pd.DataFrame, draws: int, seed: int, workers: int
+    estimator: Sampler, truths: pd.DataFrame, draws: int, seed: int, workers: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rank a new run of each truth among runs of its posterior draws, per statistic.
 
@@ -292,7 +324,7 @@ def stability(draws: int, seeds: tuple[int, int], workers: int) -> pd.DataFrame:
     )
 
 
-def _targets(estimator: Estimator, every: bool = False):
+def _targets(estimator: Sampler, every: bool = False):
     targets = load_target_file(DEFAULT_TARGETS).targets
     if every:
         return targets
@@ -310,31 +342,33 @@ def validate(
     seed: int = 1,
     workers: int = 2,
     out: Path = REPORT_DIR,
-    estimator: Estimator | None = None,
+    estimator: Sampler | None = None,
     table: Path = DEFAULT_TABLE,
     trainings: int = 5,
     training_draws: int = 1000,
-    holdout_estimator: Estimator | None = None,
+    holdout_estimator: Sampler | None = None,
 ) -> Path:
     """Run the four checks; write ``validation.md`` and its tables and figures to ``out``.
 
-    ``estimator`` and ``holdout_estimator`` default to the committed ones; the truths are
-    read from ``table``, and the held-back estimator is trained ``trainings - 1`` more
-    times on the rows of ``table`` and its truncated rounds it was trained on.
+    ``estimator`` and ``holdout_estimator`` default to the committed samplers (the
+    emulated posterior or the estimator, as the committed posterior's summary says); the
+    truths are read from ``table``, and the held-back sampler is trained ``trainings - 1``
+    more times on the rows of ``table`` and the truncated rounds it was trained on.
     """
     cost = {}
     # The curves' anchors are read late (held-back forecasts): named before any check runs.
     load_anchors(targets=load_target_file(DEFAULT_TARGETS).targets)
-    estimator = estimator or load_estimator()
-    rows = truth_rows(estimator, max(truths, predictive_truths), table)
+    estimator = estimator or load_committed()
+    rows = validation_truths(estimator, max(truths, predictive_truths), table)
 
     start = time.monotonic()
-    ranks = parameter_ranks(estimator, rows.iloc[:truths], draws, seed)
+    drawn = posterior_draws(estimator, rows.iloc[:truths], draws, seed)
+    ranks = parameter_ranks(estimator, drawn)
     sbc = coverage(ranks, draws)
     cost["coverage of the parameters"] = time.monotonic() - start
     write_atomic(out / "sbc.csv", lambda tmp: sbc.to_csv(tmp, index=False))
     start = time.monotonic()
-    joint = density_coverage(density_levels(estimator, rows.iloc[:truths], draws, seed))
+    joint = density_coverage(density_levels(estimator, drawn))
     cost["coverage of the highest-density regions"] = time.monotonic() - start
     write_atomic(out / "hpd_coverage.csv", lambda tmp: joint.to_csv(tmp, index=False))
     rank_figure(ranks, draws, out / "sbc.png")
@@ -358,9 +392,9 @@ def validate(
     if has_posterior(HOLDOUT_POSTERIOR):
         heldback_figure(pd.read_csv(out / "heldback.csv"), out / "heldback.png")
         spread = NO_HELD_ESTIMATOR
-        if holdout_estimator is not None or estimator_path(holdout=True).exists():
+        if holdout_estimator is not None or has_committed_sampler(holdout=True):
             start = time.monotonic()
-            held_estimator = holdout_estimator or load_estimator(holdout=True)
+            held_estimator = holdout_estimator or load_committed(holdout=True)
             spread = heldback_spread(
                 held_estimator, trainings, training_draws, seed, workers, table, out
             )
@@ -374,7 +408,16 @@ def validate(
 
     coverages = (sbc, joint, pcov, mcov)
     sections = report_sections(
-        coverages, BARS, held, spread, posterior, stable, cost, truths, predictive_truths
+        coverages,
+        BARS,
+        held,
+        spread,
+        posterior,
+        stable,
+        cost,
+        truths,
+        predictive_truths,
+        isinstance(estimator, EmulatedPosterior),
     )
     path = out / "validation.md"
     write_text_atomic(path, "\n\n".join(s for s in sections if s) + "\n")

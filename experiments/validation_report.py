@@ -84,12 +84,29 @@ def _verdict(frame: pd.DataFrame, what: str, bars: dict) -> str:
     return f"{ok} of {len(frame)} {what} have both coverages within the bars ({said})."
 
 
+def _truths(truths: int, emulated: bool) -> str:
+    """Return the sentences that say where the truths come from and what ranks them."""
+    if emulated:
+        return (
+            f"{truths} rows of the prior's table after the emulator's training rows are the "
+            "truths (the emulated posterior's prior is the prior itself); each truth's "
+            "figures get the observation model's noise, and the emulated posterior's draws "
+            "given them rank the truth's parameters. "
+        )
+    return (
+        f"{truths} table rows kept out of training are the truths, from the prior's table "
+        "and each truncated round in the proportions the estimator was trained on; each "
+        "truth's figures get the observation model's noise, and the posterior estimator's "
+        "draws given them rank the truth's parameters. "
+    )
+
+
 def _joint(joint: pd.DataFrame, truths: int) -> str:
     """Return the paragraph on the highest-density regions' coverage (all parameters)."""
     verdict = "within" if joint["within_bars"].iloc[0] else "outside"
     return (
         f"All parameters jointly: for the same {truths} truths and draws, the level of the "
-        "smallest highest-density region of the posterior estimator that holds the truth "
+        "smallest highest-density region of the posterior that holds the truth "
         "(the share of its draws denser than the truth; Hermans et al. 2022). Under a "
         "correct posterior a region of level L holds the truth a fraction L of the time; "
         f"the coverages are {verdict} the bars (`hpd_coverage.csv`). The ranks above check "
@@ -115,7 +132,7 @@ def _dependence(pcov: pd.DataFrame, mcov: pd.DataFrame) -> str:
 
 
 def report_sections(
-    coverages, bars, held, spread, posterior, stable, cost, truths, predictive_truths
+    coverages, bars, held, spread, posterior, stable, cost, truths, predictive_truths, emulated
 ) -> list:
     """Return the Markdown sections of the validation report.
 
@@ -123,7 +140,8 @@ def report_sections(
     the predictions' from shuffled draws (``experiments.validation.marginal_draws``);
     ``held`` is the held-back check's section and ``spread`` the paragraph on its spread
     over trainings (empty without a held-back posterior); ``bars`` maps each interval's
-    level to the coverages it must lie between.
+    level to the coverages it must lie between; ``emulated``: whether the emulated
+    posterior drew the checked posterior (else the estimator's flows).
     """
     sbc, joint, pcov, mcov = coverages
     ident = identification_table(posterior)
@@ -133,10 +151,7 @@ def report_sections(
         "Written by `ngo-abm validate` (`experiments/validation.py`); what each check means "
         "and costs is in `docs/calibration.md`.",
         "## 1. Coverage on synthetic truths",
-        f"{truths} table rows kept out of training are the truths, from the prior's table "
-        "and each truncated round in the proportions the estimator was trained on; each "
-        "truth's figures get the observation model's noise, and the posterior estimator's draws "
-        "given them rank the truth's parameters. " + _verdict(sbc, "parameters", bars),
+        _truths(truths, emulated) + _verdict(sbc, "parameters", bars),
         markdown_table(sbc.round(3)),
         "![ranks](sbc.png)",
         _joint(joint, truths),

@@ -15,7 +15,7 @@ from calibration.npe import FlowSpec
 from calibration.priors import load_priors
 from calibration.targets import load_targets
 from calibration.truncation import log_density
-from experiments import validation
+from experiments import heldback_trainings, validation
 from experiments.heldback_trainings import spread_section, spread_table
 from experiments.reference_table import build_table
 from experiments.validation import (
@@ -24,6 +24,7 @@ from experiments.validation import (
     density_levels,
     marginal_draws,
     parameter_ranks,
+    posterior_draws,
     predictive_ranks,
     region_levels,
     truth_rows,
@@ -102,7 +103,7 @@ def test_truths_are_rows_the_estimator_was_not_trained_on(tiny):
     folder, estimator = tiny
     truths = truth_rows(estimator, 12, folder)
     assert truths["row"].min() == 12 and len(truths) == 12
-    ranks = parameter_ranks(estimator, truths, 50, seed=1)
+    ranks = parameter_ranks(estimator, posterior_draws(estimator, truths, 50, seed=1))
     assert ranks.shape == (12, len(load_priors())) and ranks.to_numpy().max() <= 50
     with pytest.raises(ScenarioError, match="25 needed"):
         truth_rows(estimator, 13, folder)
@@ -116,26 +117,31 @@ def test_ridges_find_the_pair_that_trades_off():
     assert (top["parameter"], top["with"]) == ("a", "b") and top["rank correlation"] < -0.9
 
 
-def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
-    folder, estimator = tiny
-    # One worker: its four batches of runs (predictive, held-back, two for stability) are
-    # a few runs each, fewer than a pool's start-up costs; map_runs gives the same results
-    # on a pool (test_experiment, test_reference, test_regional).
-    path = validate(
-        truths=12,
-        predictive_truths=4,
-        draws=40,
-        predictive_draws=4,
+def small_validation(out, folder, estimator, holdout_estimator, truths: int):
+    """Run ``validate`` with a few truths, draws and runs."""
+    return validate(
+        truths=truths,
+        predictive_truths=4 if truths > 6 else 2,
+        draws=40 if truths > 6 else 20,
+        predictive_draws=4 if truths > 6 else 3,
         stability_draws=3,
         holdout_draws=3,
         trainings=2,
         training_draws=3,
         workers=1,
-        out=tmp_path,
+        out=out,
         estimator=estimator,
         table=folder,
-        holdout_estimator=tiny_holdout,
+        holdout_estimator=holdout_estimator,
     )
+
+
+def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
+    folder, estimator = tiny
+    # One worker: its four batches of runs (predictive, held-back, two for stability) are
+    # a few runs each, fewer than a pool's start-up costs; map_runs gives the same results
+    # on a pool (test_experiment, test_reference, test_regional).
+    path = small_validation(tmp_path, folder, estimator, tiny_holdout, truths=12)
     text = path.read_text()
     written = ("sbc.csv", "sbc.png", "predictive_coverage.csv", "heldback.csv", "heldback.png")
     assert "All parameters jointly" in text
@@ -149,7 +155,7 @@ def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
     held = [t for t in load_targets() if t.last_year > HOLDOUT_LAST_YEAR]
     assert list(spread.target) == list(pd.read_csv(tmp_path / "heldback.csv").target)
     assert len(spread) == len(held)
-    assert "The held-back estimator trained 2 times on the same rows" in text
+    assert "The held-back posterior trained 2 times on the same rows" in text
     for name in (*written, "predictive_coverage_marginals.csv"):
         assert (tmp_path / name).exists(), name
     assert "## 1. Coverage on synthetic truths" in text and "## 4. Stability" in text
@@ -160,6 +166,56 @@ def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
     marginals = pd.read_csv(tmp_path / "predictive_coverage_marginals.csv")
     assert len(predictive) == len(marginals) == len(load_targets())
     assert list(predictive.quantity) == list(marginals.quantity)
+
+
+def test_validate_checks_an_emulated_posterior_on_truths_from_the_prior(
+    tiny, tmp_path, monkeypatch
+):
+    # The emulated posterior's prior is the prior: its truths are the prior table's rows
+    # after the emulator's, its joint check ranks by its own density, and its held-back
+    # trainings train the emulator again.
+    from calibration.amortised import estimator_tables, posterior_at_reported
+    from calibration.emulated_posterior import EmulatedPosterior, SamplerSettings
+    from calibration.emulation import emulated_posterior, fit_emulator
+    from calibration.emulator import EmulatorSpec
+
+    folder, estimator = tiny
+    spec = EmulatorSpec(width=8, depth=1, epochs=3, batch_size=8, members=2)
+    settings = SamplerSettings(particles=60, moves=2, final_moves=2)
+
+    def emulated(trained, holdout):
+        rows = pd.concat(estimator_tables(trained, folder, holdout=holdout), ignore_index=True)
+        posterior = emulated_posterior(fit_emulator(trained, rows, 1, spec)[0], trained)
+        return EmulatedPosterior(posterior.emulator, posterior.targets_, settings, trained.seed)
+
+    held, _ = fit(12, holdout=True, folder=folder, spec=TINY)
+    posterior = emulated(estimator, False)
+    truths = validation.validation_truths(posterior, 12, folder)
+    assert truths["row"].tolist() == list(range(12, 24))
+    drawn = posterior_draws(posterior, truths.iloc[:3], 20, seed=1)
+    levels = density_levels(posterior, drawn)
+    own = [
+        (
+            posterior.log_posterior(drawn.z_post[:, i], drawn.features[i])
+            > posterior.log_posterior(drawn.z_true[i : i + 1], drawn.features[i])[0]
+        ).mean()
+        for i in range(3)
+    ]
+    assert levels == pytest.approx(own)
+    # The trainings' forecasts draw a few of each posterior at the figures, not 4,000.
+    monkeypatch.setattr(
+        heldback_trainings,
+        "posterior_at_reported",
+        lambda sampler: posterior_at_reported(sampler, n=60),
+    )
+    path = small_validation(tmp_path, folder, posterior, emulated(held, True), truths=6)
+    text = path.read_text()
+    assert "after the emulator's training rows are the truths" in text
+    assert "The held-back posterior trained 2 times on the same rows" in text
+    spread = pd.read_csv(tmp_path / "heldback_trainings.csv")
+    assert {"seed_1", "seed_2"} <= set(spread.columns)
+    sbc = pd.read_csv(tmp_path / "sbc.csv")
+    assert len(sbc) == len(load_priors()) and sbc.coverage_90.between(0, 1).all()
 
 
 def test_shuffled_draws_keep_each_parameters_values_but_not_their_pairing():
@@ -348,7 +404,7 @@ def test_each_truths_level_is_its_own_posteriors_share_of_denser_draws(tiny):
     # density and its draws' under the estimator given that truth's own figures.
     folder, estimator = tiny
     truths = truth_rows(estimator, 6, folder)
-    levels = density_levels(estimator, truths, 30, seed=1)
+    levels = density_levels(estimator, posterior_draws(estimator, truths, 30, seed=1))
     features = np.asarray(features_of(truths, validation._targets(estimator), estimator.seed))
     z_true = scores_of(truths, estimator.parameters)
     z_post = estimator.sample(features, 30, 1, iid=True)
