@@ -116,7 +116,7 @@ def _likelihood_of_row(net, constants, z, values):
     """Return the figures' log-likelihood at one row of scores ``z`` (``likelihood_function``)."""
     lo, hi, below, above, centre, unit, moment, out_mean, out_sd = constants
     point = lo == hi
-    mean, variance, log_defined = moments(net, z)
+    mean, variance, log_defined, log_undefined = moments(net, z)
     u = mean * out_sd + out_mean
     stat = unit * jnp.sinh(u)
     spread = unit * jnp.cosh(u) * jnp.sqrt(variance) * out_sd
@@ -150,9 +150,10 @@ def _likelihood_of_row(net, constants, z, values):
     a, b = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
     log_b, log_a = log_ndtr(b), log_ndtr(a)
     # A rounding that put log Phi(a) above log Phi(b) would make the log NaN.
-    mass = log_b + jnp.log1p(-jnp.exp(jnp.minimum(log_a - log_b, -1e-12)))
+    gap = jnp.minimum(log_a - log_b, -jnp.finfo(log_a.dtype).eps)
+    mass = log_b + jnp.log1p(-jnp.exp(gap))
     mass = jnp.sum(jnp.where(first | undefined[order], 0.0, mass))
-    defined = jnp.where(undefined.any(), jnp.log(-jnp.expm1(log_defined)), log_defined)
+    defined = jnp.where(undefined.any(), log_undefined, log_defined)
     return density + mass + defined
 
 
@@ -223,7 +224,7 @@ class EmulatedPosterior:
             pad = start + np.resize(np.arange(rows), size)
             chunk = self._likelihood(jnp.asarray(z[pad]), jnp.asarray(values[pad]))
             out[start : start + rows] = np.asarray(chunk)[:rows]
-        return np.nan_to_num(out, nan=-np.inf)
+        return np.where(np.isnan(out), -np.inf, out)
 
     def log_posterior(self, z: np.ndarray, features: np.ndarray) -> np.ndarray:
         """Return the unnormalised log posterior of rows ``z`` given one row of features."""
@@ -235,9 +236,12 @@ class EmulatedPosterior:
 
         Draws: ``(n, parameters)`` for a row, ``(n, rows, parameters)`` for a batch; ``n``
         of a row's particles (at least ``settings.particles``), taken at random. The
-        particles are exchangeable, so ``iid`` (the estimators' common interface) changes
-        nothing. The tempering stages each row took are kept in ``stages``, and the
-        effective sample size of its last stage's weights in ``final_ess``.
+        particles are exchangeable but not independent (they descend from the last
+        resampling; the final moves spread them); ``iid``, the estimators' common
+        interface, changes nothing. A row's draws depend on the other rows of the batch,
+        which share the generator. The tempering stages each row took are kept in
+        ``stages``, and the effective sample size of its last stage's weights in
+        ``final_ess``.
         """
         features = np.asarray(features, dtype=float)
         batch = np.atleast_2d(features)

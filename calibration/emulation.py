@@ -115,7 +115,8 @@ def calibrate_emulated(
     emulator_file, parquet, summary = files
     emulator, cost = fit_emulator(estimator, rows, seed, spec)
     posterior = emulated_posterior(emulator, estimator)
-    frame = posterior_at_reported(posterior, draws, seed)
+    # Drawn with the seed every committed posterior is drawn with; ``seed`` trains.
+    frame = posterior_at_reported(posterior, draws)
     emulator_file.parent.mkdir(parents=True, exist_ok=True)
     save(emulator, emulator_file)
     settings = posterior.settings
@@ -123,10 +124,11 @@ def calibrate_emulated(
         "source": f"emulated likelihood ({emulator.spec.members} networks) trained on the "
         f"{len(rows)} rows of the posterior estimator's (table {estimator.table_key} and "
         f"its rounds), {emulator_file.name}; tempered sequential Monte Carlo, "
-        f"{len(frame)} particles",
+        f"{max(draws, settings.particles)} particles",
         "method": "emulated",
-        "particles": len(frame),
-        "effective_sample_size": round(float(posterior.final_ess[0]), 1),
+        "draws": len(frame),
+        "particles": max(draws, settings.particles),
+        "last_stage_effective_sample": round(float(posterior.final_ess[0]), 1),
         "tempering_stages": int(posterior.stages[0]),
         "moves_per_stage": settings.moves,
         "simulations": len(rows),
@@ -149,20 +151,30 @@ def committed_method(holdout: bool = False) -> str:
 
 def has_committed_sampler(holdout: bool = False) -> bool:
     """Return whether the committed posterior's sampler (emulator or estimator) is on disk."""
+    files = [estimator_path(holdout)]
     if committed_method(holdout) == "emulated":
-        return emulator_path(holdout).exists()
-    return estimator_path(holdout).exists()
+        files.append(emulator_path(holdout))
+    return all(f.exists() and f.with_suffix(".json").exists() for f in files)
 
 
 def load_committed(holdout: bool = False):
     """Return what drew the committed posterior: the emulated posterior, or the estimator.
 
     Raises:
-        ScenarioError: if it is not on disk (``ngo-abm calibrate emulated`` or ``npe``).
+        ScenarioError: if it is not on disk (``ngo-abm calibrate emulated`` or ``npe``),
+            or if the emulator was not trained on the estimator's rows and targets.
     """
+    estimator = load_estimator(holdout)
     if committed_method(holdout) != "emulated":
-        return load_estimator(holdout)
+        return estimator
     path = emulator_path(holdout)
     if not path.exists() or not path.with_suffix(".json").exists():
         raise ScenarioError(path, "", "no emulator: run `ngo-abm calibrate emulated`")
-    return emulated_posterior(load(path), load_estimator(holdout))
+    emulator = load(path)
+    if (emulator.targets, emulator.table_key) != (list(estimator.targets), estimator.table_key):
+        raise ScenarioError(
+            path,
+            "",
+            "trained on another estimator's rows or targets: run `ngo-abm calibrate emulated`",
+        )
+    return emulated_posterior(emulator, estimator)

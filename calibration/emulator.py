@@ -120,15 +120,19 @@ def heads(net, z):
 
 
 def moments(net, z):
-    """Return the members' mixture at ``z``: scaled mean, scaled variance, log P(defined).
+    """Return the members' mixture at ``z``: mean, variance, log P(defined), log P(undefined).
 
-    The mixture's variance is the members' mean variance plus the variance of their means.
+    Mean and variance are on the scaled scale; the mixture's variance is the members'
+    mean variance plus the variance of their means. Both logs are computed from the
+    logits, so that a chance near one leaves its complement's log exact in 32-bit floats.
     """
     mean, log_var, logit = heads(net, z)
     centre = mean.mean(axis=0)
     variance = jnp.exp(log_var).mean(axis=0) + ((mean - centre) ** 2).mean(axis=0)
-    log_defined = logsumexp(-jax.nn.softplus(logit)) - jnp.log(logit.shape[0])
-    return centre, variance, log_defined
+    members = jnp.log(logit.shape[0])
+    log_defined = logsumexp(-jax.nn.softplus(logit)) - members
+    log_undefined = logsumexp(-jax.nn.softplus(-logit)) - members
+    return centre, variance, log_defined, log_undefined
 
 
 def _loss(member, z, u):
@@ -219,7 +223,7 @@ def standardised_residuals(net, z, scaled: np.ndarray) -> np.ndarray:
     ``scaled`` are the rows' statistics on the networks' scale; rows with an undefined
     statistic are left out.
     """
-    centre, variance, _ = eqx.filter_jit(jax.vmap(lambda x: moments(net, x)))(z)
+    centre, variance, *_ = eqx.filter_jit(jax.vmap(lambda x: moments(net, x)))(z)
     residuals = (scaled - np.asarray(centre)) / np.sqrt(np.asarray(variance))
     return residuals[np.isfinite(residuals).all(axis=1)]
 

@@ -84,7 +84,7 @@ def register(sub) -> None:
         "--trainings",
         type=whole_number(2, 100),
         default=5,
-        help="trainings of the held-back estimator whose forecasts are compared (the "
+        help="trainings of the held-back sampler whose forecasts are compared (the "
         "committed one and retrainings with the next seeds)",
     )
     p.add_argument(

@@ -1,7 +1,8 @@
 """The emulated posterior checked beside the committed one, on the same truths and figures.
 
 Trains the emulator (``calibration.emulator``) on the very rows the committed posterior
-estimator was trained on and writes it to ``calibration/emulator/``; then, for the
+estimator was trained on, as ``ngo-abm calibrate emulated`` does (it keeps no file of
+it: ``calibration/emulator/`` holds the committed emulated posterior's); then, for the
 emulated posterior (``calibration.emulated_posterior``) and, where the committed
 validation has not already measured it, for the committed estimator:
 
@@ -38,10 +39,9 @@ from calibration.amortised import (
 )
 from calibration.atomic import write_atomic, write_text_atomic
 from calibration.compare import compare
-from calibration.emulation import emulated_posterior, emulator_path, fit_emulator, training_rows
+from calibration.emulation import emulated_posterior, fit_emulator, training_rows
 from calibration.emulator import (
     Emulator,
-    save,
     standardised_residuals,
     transform,
 )
@@ -281,8 +281,6 @@ def check(args: argparse.Namespace) -> str:
     cost["held-back forecasts (1,000 draws)"] = time.monotonic() - start
 
     # Written once everything is computed: a check that fails leaves the old files.
-    emulator_path().parent.mkdir(exist_ok=True)
-    save(emulator, emulator_path())
     for name, frame in (
         ("emulator_heldback.csv", held),
         ("emulator_sbc.csv", sbc_both),

@@ -13,7 +13,7 @@
    (``predictive_coverage_marginals.csv``) shows how much the posterior's dependence
    between parameters narrows the predictions.
 2. Held-back forecasts beside curve baselines (``heldback.csv``, from the calibration report),
-   and the spread of their medians over several trainings of the held-back estimator
+   and the spread of their medians over several trainings of the held-back sampler
    (``heldback_trainings.csv``, ``experiments.heldback_trainings``).
 3. Identification: prior against posterior widths, and the pairs of parameters that trade
    off (``ridges``: the largest rank correlations in the posterior).
@@ -135,7 +135,7 @@ def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
         raise ScenarioError(folder, "", found)
     if not any(stored_key(path) == key for path in Path(folder).glob("rows_*.parquet")):
         found = (
-            f"no rows under table key {key}, which the committed estimator was trained on: "
+            f"no rows under table key {key}, which the committed sampler was trained on: "
             "give the tables that key (`ngo-abm reference --rekey` at the estimator's "
             "commit), or retrain (`make recalibrate`; docs/calibration.md)"
         )

@@ -136,6 +136,16 @@ def test_the_likelihood_adds_the_runs_covariance_and_the_chance_of_a_defined_run
         )
     want += np.log(1 - expit(logit))
     assert got == pytest.approx(want, rel=1e-4)
+    # The same figures in another order (the bound first, the points apart): the same.
+    order = [2, 0, 3, 1]
+    emulator = exact_emulator([targets[i] for i in order], None)
+    emulator.net = lambda z: jnp.concatenate(
+        [jnp.asarray(u[order]), jnp.zeros(4), jnp.array([logit])]
+    )
+    emulator.residual_moment = moment[np.ix_(order, order)]
+    reordered = likelihood_function(emulator, [targets[i] for i in order])
+    nothing = jnp.full((1, 4), jnp.nan)
+    assert float(reordered(jnp.zeros((1, 2)), nothing)[0]) == pytest.approx(want, rel=1e-4)
 
 
 def test_an_undefined_figure_counts_the_chance_of_an_undefined_run_instead_of_its_value():
@@ -225,6 +235,34 @@ def test_a_posterior_far_narrower_than_the_prior_and_far_from_its_centre_is_reac
     assert np.allclose(np.cov(draws.T), cov, rtol=0.15)
 
 
+def test_the_same_seed_gives_the_same_draws_and_another_seed_others():
+    posterior = linear_gaussian_posterior(SamplerSettings(particles=100))
+    features = np.arcsinh(np.array([1.0, -0.5]))
+    first = posterior.sample(features, 100, seed=7)
+    assert np.array_equal(first, posterior.sample(features, 100, seed=7))
+    assert not np.array_equal(first, posterior.sample(features, 100, seed=8))
+
+
+def test_slice_steps_at_a_temperature_below_one_draw_the_tempered_posterior():
+    # The linear problem's likelihood raised to 0.5: precision I + A'A / 2.
+    from calibration.emulated_posterior import Reference, _slice_steps
+
+    posterior = linear_gaussian_posterior(SamplerSettings())
+    c = np.array([1.0, -0.5])
+    values = np.repeat(observed_values(posterior.targets_, np.arcsinh(c)[None]), 4000, 0)
+    rng = np.random.default_rng(14)
+    z = rng.standard_normal((4000, 2))
+    ll = posterior.log_likelihood(z, values)
+    reference = Reference.fitted(z, 4000)
+    z, _ = _slice_steps(
+        posterior.log_likelihood, values, z, ll, np.full(4000, 0.5), reference, 30, rng
+    )
+    cov = np.linalg.inv(np.eye(2) + 0.5 * LINEAR.T @ LINEAR)
+    mean = cov @ (0.5 * LINEAR.T @ c)
+    assert np.all(np.abs(z.mean(axis=0) - mean) < 4 * np.sqrt(np.diag(cov) / 1000))
+    assert np.allclose(np.cov(z.T), cov, rtol=0.1, atol=0.005)
+
+
 def test_a_batch_of_data_sets_gets_each_its_own_posterior():
     posterior = linear_gaussian_posterior(SamplerSettings())
     offsets = np.array([[1.0, -0.5], [-2.0, 1.0]])
@@ -276,10 +314,11 @@ def test_the_mixture_of_members_adds_their_disagreement_to_their_variance():
         member = [[1.0, np.log(0.5), np.log(0.1 / 0.9)], [3.0, np.log(1.5), np.log(0.3 / 0.7)]]
         return jnp.asarray(member) + 0 * z[0]
 
-    centre, variance, log_defined = moments(net, jnp.zeros(2))
+    centre, variance, log_defined, log_undefined = moments(net, jnp.zeros(2))
     assert float(centre[0]) == pytest.approx(2.0)
     assert float(variance[0]) == pytest.approx(2.0, rel=1e-6)
     assert float(log_defined) == pytest.approx(np.log(0.8), rel=1e-6)
+    assert float(log_undefined) == pytest.approx(np.log(0.2), rel=1e-6)
 
 
 def test_the_emulator_learns_a_known_mean_and_scatter_and_survives_its_files(tmp_path):
@@ -298,7 +337,7 @@ def test_the_emulator_learns_a_known_mean_and_scatter_and_survives_its_files(tmp
         net, spec, ["a", "b"], [t.id for t in targets], unit, mean, sd, moment, "k", 0, 1, []
     )
     probe = jnp.asarray([0.5, -0.5], dtype=jnp.float32)
-    centre, variance, log_defined = moments(net, probe)
+    centre, variance, log_defined, _ = moments(net, probe)
     assert np.asarray(centre) * sd + mean == pytest.approx([2.25, 1.15], abs=0.05)
     assert np.sqrt(np.asarray(variance)) * sd == pytest.approx([0.1, 0.2], rel=0.25)
     assert 1 - float(np.exp(log_defined)) == pytest.approx(0.02, abs=0.01)
@@ -407,7 +446,11 @@ def test_a_fitted_reference_is_each_blocks_gaussian_widened_and_its_density_rati
     second = rows >= 2000
     want = mvn(np.zeros(2)).logpdf(x) - mvn(reference.centre[1], fitted).logpdf(x)
     assert got[second] - got[0] == pytest.approx(want[second] - want[0], abs=1e-9)
+    fitted_first = reference.chol[0] @ reference.chol[0].T
+    want_first = mvn(np.zeros(2)).logpdf(x) - mvn(reference.centre[0], fitted_first).logpdf(x)
+    assert got[~second] - got[1] == pytest.approx(want_first[~second] - want_first[1], abs=1e-9)
     draws = reference.draw(np.repeat([5, 3000], 20000), rng)
+    assert np.cov(draws[:20000].T) == pytest.approx(fitted_first, rel=0.05)
     assert np.cov(draws[20000:].T) == pytest.approx(fitted, rel=0.05)
 
 
@@ -424,3 +467,17 @@ def test_residual_moment_reads_a_scatter_twice_the_emulated_as_four():
     moment = residual_moment(net, jnp.asarray(z), scaled)
     assert np.diag(moment) == pytest.approx([4.0, 1.0], rel=0.05)
     assert abs(moment[0, 1]) < 0.05
+
+
+def test_the_likelihood_in_chunks_is_the_likelihood_in_one_call(monkeypatch):
+    import calibration.emulated_posterior as module
+
+    posterior = linear_gaussian_posterior(SamplerSettings())
+    rng = np.random.default_rng(13)
+    z = rng.standard_normal((300, 2))
+    values = np.repeat(observed_values(posterior.targets_, np.arcsinh([[1.0, -0.5]])), 300, 0)
+    whole = posterior.log_likelihood(z, values)
+    monkeypatch.setattr(module, "CHUNK", 64)
+    # float32 programs of other batch shapes may round differently in the last places.
+    assert posterior.log_likelihood(z, values) == pytest.approx(whole, rel=1e-5)
+    assert np.isfinite(whole).all() and len(np.unique(whole)) == 300

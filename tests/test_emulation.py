@@ -19,6 +19,7 @@ from calibration.emulator import EmulatorSpec, load
 from calibration.posterior import load_posterior
 from calibration.priors import load_priors, sampled_name
 from calibration.targets import load_targets
+from model import ScenarioError
 
 pytest.importorskip("jax")
 
@@ -59,8 +60,9 @@ def test_the_emulated_calibration_writes_the_committed_posteriors_format(tmp_pat
     )
     meta = yaml.safe_load(files[2].read_text())
     assert meta["method"] == "emulated" and meta["simulations"] == 300
-    assert meta["particles"] == 500 and 250 <= meta["effective_sample_size"] <= 500
-    assert meta["tempering_stages"] >= 1 and meta["targets"] == estimator.targets
+    assert meta["draws"] == meta["particles"] == 500
+    assert 250 <= meta["last_stage_effective_sample"] <= 500
+    assert meta["targets"] == estimator.targets
     assert set(meta["parameters"]) == set(estimator.parameters)
     back = load(files[0])
     assert back.parameters == estimator.parameters and back.rows == 300
@@ -126,3 +128,31 @@ def test_calibrate_emulated_refuses_options_it_does_not_read(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0] and "Traceback" not in err[0]
     assert not any(tmp_path.iterdir())
+
+
+def test_the_committed_sampler_is_the_one_the_committed_summary_names(tmp_path, monkeypatch):
+    import calibration.emulation as emulation
+
+    estimator, rows = stub_estimator_and_rows()
+    monkeypatch.setattr(emulation, "DEFAULT_POSTERIOR", tmp_path / "posterior.parquet")
+    monkeypatch.setattr(emulation, "EMULATOR_DIR", tmp_path / "emulator")
+    monkeypatch.setattr(emulation, "estimator_path", lambda holdout: tmp_path / "npe.eqx")
+    monkeypatch.setattr(emulation, "load_estimator", lambda holdout: estimator)
+    for name in ("npe.eqx", "npe.json"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "calibrated.yaml").write_text("method: tsnpe\n")
+    assert emulation.committed_method() == "tsnpe" and emulation.has_committed_sampler()
+    assert emulation.load_committed() is estimator
+    (tmp_path / "calibrated.yaml").write_text("method: emulated\n")
+    assert not emulation.has_committed_sampler()
+    with pytest.raises(ScenarioError, match="no emulator"):
+        emulation.load_committed()
+    files = (emulation.emulator_path(), tmp_path / "p.parquet", tmp_path / "p.yaml")
+    calibrate_emulated(estimator, rows, seed=1, files=files, spec=TINY, draws=50)
+    assert emulation.has_committed_sampler()
+    loaded = emulation.load_committed()
+    assert loaded.parameters == estimator.parameters and loaded.seed == estimator.seed
+    # An emulator of another estimator's rows is refused, not used.
+    estimator.table_key = "another"
+    with pytest.raises(ScenarioError, match="another estimator's rows"):
+        emulation.load_committed()
