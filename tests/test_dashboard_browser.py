@@ -244,8 +244,9 @@ def test_the_regional_view_runs_replicates_and_shows_the_network_in_a_chosen_yea
 ):
     page, run = _open_tab(browser, dashboard_url, "regional", "Run")
     timeout_ms = PAGE_SECONDS * 1000
-    # Text that is no seed disables Run (it used to run the last good seed).
-    seed = page.get_by_label("Seed")
+    # Text that is no seed disables Run (it used to run the last good seed). The national
+    # view's seed field stays in the page, hidden, behind its tab.
+    seed = page.get_by_label("Seed").filter(visible=True)
     seed.fill("12abc")
     page.get_by_text("seed '12abc': the seed must be a whole number").wait_for(timeout=timeout_ms)
     assert run.is_disabled()
