@@ -245,7 +245,7 @@ def test_the_same_seed_gives_the_same_draws_and_another_seed_others():
 
 def test_slice_steps_at_a_temperature_below_one_draw_the_tempered_posterior():
     # The linear problem's likelihood raised to 0.5: precision I + A'A / 2.
-    from calibration.emulated_posterior import Reference, _slice_steps
+    from calibration.tempered_smc import Reference, _slice_steps
 
     posterior = linear_gaussian_posterior(SamplerSettings())
     c = np.array([1.0, -0.5])
@@ -275,7 +275,7 @@ def test_a_batch_of_data_sets_gets_each_its_own_posterior():
 
 
 def test_each_stage_raises_the_temperature_as_far_as_keeps_the_effective_share():
-    from calibration.emulated_posterior import effective_size, next_temperature, tempered
+    from calibration.tempered_smc import effective_size, next_temperature, tempered
 
     rng = np.random.default_rng(10)
     ll = np.stack([-50 * rng.random(400), -0.01 * rng.random(400), np.full(400, -np.inf)])
@@ -289,7 +289,7 @@ def test_each_stage_raises_the_temperature_as_far_as_keeps_the_effective_share()
 
 
 def test_systematic_resampling_keeps_each_particle_its_share_within_one():
-    from calibration.emulated_posterior import resample
+    from calibration.tempered_smc import resample
 
     rng = np.random.default_rng(11)
     w = rng.random((3, 50)) ** 4
@@ -423,7 +423,7 @@ def test_residual_scales_read_twice_the_scatter_as_a_mean_square_of_four():
 def test_a_fitted_reference_is_each_blocks_gaussian_widened_and_its_density_ratio_exact():
     from scipy.stats import multivariate_normal as mvn
 
-    from calibration.emulated_posterior import REFERENCE_WIDENING, Reference
+    from calibration.tempered_smc import REFERENCE_WIDENING, Reference
 
     rng = np.random.default_rng(8)
     cov = np.array([[1.0, 0.8], [0.8, 2.0]])
