@@ -29,6 +29,7 @@ posterior at the article's figures and at any truth's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 import equinox as eqx
@@ -47,6 +48,19 @@ from .tempered_smc import SamplerSettings, tempered_smc
 # Rows of one likelihood call: 65,536 rows of the four networks' 256 units take about a
 # quarter of a gigabyte a layer.
 CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class LocalCorrection:
+    """The emulator's means shifted and its residual moments replaced, near one posterior.
+
+    ``offset`` is added to the mixture's scaled means (targets); ``moment`` (targets x
+    targets) rescales the mixture's covariance as ``Emulator.residual_moment`` does
+    (``calibration.refined_posterior`` estimates both from new runs).
+    """
+
+    offset: np.ndarray
+    moment: np.ndarray
 
 
 def observed_values(targets: list[Target], features: np.ndarray) -> np.ndarray:
@@ -72,15 +86,21 @@ def _bands(targets: list[Target]) -> tuple[np.ndarray, ...]:
     return lo, hi, below, above
 
 
-def likelihood_function(emulator: Emulator, targets: list[Target]):
+def likelihood_function(
+    emulator: Emulator, targets: list[Target], correction: LocalCorrection | None = None
+):
     """Return ``f(z, values)``: the figures' log-likelihood, row by row, compiled.
 
     ``z`` is rows x parameters, ``values`` rows x targets (``observed_values``). The
     networks' weights and the figures' constants are arguments of one compiled program
     (``_likelihoods``), not constants in it: emulators of the same shape (a retraining,
-    the held-back one) share its compilations, in this process and in JAX's persistent
-    cache.
+    the held-back one) and every ``correction`` share its compilations, in this process
+    and in JAX's persistent cache. Without a correction, the emulator's means and its
+    residual moments from its held-out rows.
     """
+    correction = correction or LocalCorrection(
+        np.zeros(len(targets)), np.asarray(emulator.residual_moment)
+    )
     lo, hi, below, above = _bands(targets)
     centre = np.array([band_centre(t) for t in targets])
     constants = tuple(
@@ -92,7 +112,8 @@ def likelihood_function(emulator: Emulator, targets: list[Target]):
             above,
             centre,
             emulator.unit,
-            emulator.residual_moment,
+            correction.moment,
+            correction.offset,
             emulator.out_mean,
             emulator.out_sd,
         )
@@ -108,10 +129,10 @@ def _likelihoods(net, constants, z, values):
 
 def _likelihood_of_row(net, constants, z, values):
     """Return the figures' log-likelihood at one row of scores ``z`` (``likelihood_function``)."""
-    lo, hi, below, above, centre, unit, moment, out_mean, out_sd = constants
+    lo, hi, below, above, centre, unit, moment, offset, out_mean, out_sd = constants
     point = lo == hi
     mean, variance, log_defined, log_undefined = moments(net, z)
-    u = mean * out_sd + out_mean
+    u = (mean + offset) * out_sd + out_mean
     stat = unit * jnp.sinh(u)
     spread = unit * jnp.cosh(u) * jnp.sqrt(variance) * out_sd
     inside, undefined = jnp.isnan(values), jnp.isinf(values)
@@ -160,14 +181,20 @@ class EmulatedPosterior:
         targets: list[Target],
         settings: SamplerSettings | None = None,
         seed: int = 1,
+        correction: LocalCorrection | None = None,
     ):
         self.emulator = emulator
         self.targets_ = targets
         self.settings = settings or SamplerSettings()
         self.seed = seed
+        self.correction = correction
         self.stages = np.zeros(0, dtype=int)
         self.final_ess = np.zeros(0)
-        self._likelihood = likelihood_function(emulator, targets)
+        self._likelihood = likelihood_function(emulator, targets, correction)
+
+    def corrected(self, correction: LocalCorrection) -> EmulatedPosterior:
+        """Return the same posterior with the emulator locally corrected (same settings, seed)."""
+        return EmulatedPosterior(self.emulator, self.targets_, self.settings, self.seed, correction)
 
     @property
     def parameters(self) -> list[str]:
@@ -209,11 +236,14 @@ class EmulatedPosterior:
         values = np.broadcast_to(observed_values(self.targets_, features), (len(z), len(features)))
         return self.log_likelihood(z, np.array(values)) - 0.5 * np.sum(z**2, axis=1)
 
-    def sample(self, features: np.ndarray, n: int, seed: int, iid: bool = False) -> np.ndarray:
+    def sample(
+        self, features: np.ndarray, n: int, seed: int | list[int], iid: bool = False
+    ) -> np.ndarray:
         """Return ``n`` draws given one row of features, or a batch of rows.
 
-        Draws: ``(n, parameters)`` for a row, ``(n, rows, parameters)`` for a batch; ``n``
-        of a row's particles (at least ``settings.particles``), taken at random. The
+        ``seed`` is an integer or a list of them (a stream of its own). Draws: ``(n,
+        parameters)`` for a row, ``(n, rows, parameters)`` for a batch; ``n`` of a
+        row's particles (at least ``settings.particles``), taken at random. The
         particles are exchangeable but not independent (they descend from the last
         resampling; the final moves spread them); ``iid``, the estimators' common
         interface, changes nothing. A row's draws depend on the other rows of the batch,
@@ -225,7 +255,7 @@ class EmulatedPosterior:
         batch = np.atleast_2d(features)
         particles = max(n, self.settings.particles)
         values = np.repeat(observed_values(self.targets_, batch), particles, axis=0)
-        rng = np.random.default_rng([self.seed, seed])
+        rng = np.random.default_rng([self.seed, *np.atleast_1d(seed).tolist()])
         z, self.stages, self.final_ess = tempered_smc(
             self.log_likelihood, values, particles, len(self.parameters), self.settings, rng
         )

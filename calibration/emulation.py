@@ -33,6 +33,7 @@ from .emulated_posterior import EmulatedPosterior
 from .emulator import Emulator, EmulatorSpec, load, save, train, units
 from .posterior import DEFAULT_POSTERIOR, summary_named
 from .reference import DEFAULT_TABLE
+from .refined_posterior import REFINE_RUNS, Mapper, RefinedPosterior, Simulate, model_runs
 
 EMULATOR_DIR = Path(__file__).with_name("emulator")
 
@@ -76,13 +77,20 @@ def fit_emulator(
     return emulator, {**cost, "rows": len(rows)}
 
 
-def emulated_posterior(emulator: Emulator, estimator) -> EmulatedPosterior:
-    """Return the emulated posterior of the estimator's targets.
+def emulated_posterior(
+    emulator: Emulator, estimator, runs: int = REFINE_RUNS, simulate: Simulate = None
+) -> EmulatedPosterior:
+    """Return the emulated posterior of the estimator's targets, refined by ``runs`` runs.
 
-    Its seed is also the features' noise seed: the estimator's, so that the truths'
-    figures are the very ones ``ngo-abm validate`` gives the estimator.
+    With ``runs`` 0, the emulated posterior alone; otherwise refined by that many model
+    runs per data set (``calibration.refined_posterior``), mapped by ``simulate`` (one
+    process by default). Its seed is also the features' noise seed: the estimator's, so
+    that the truths' figures are the very ones ``ngo-abm validate`` gives the estimator.
     """
-    return EmulatedPosterior(emulator, estimator_targets(estimator), seed=estimator.seed)
+    targets = estimator_targets(estimator)
+    if runs == 0:
+        return EmulatedPosterior(emulator, targets, seed=estimator.seed)
+    return RefinedPosterior(emulator, targets, seed=estimator.seed, runs=runs, simulate=simulate)
 
 
 def retrain_emulated(
@@ -96,6 +104,15 @@ def retrain_emulated(
     emulator = committed.emulator
     rows = pd.concat(estimator_tables(emulator, table, holdout=holdout), ignore_index=True)
     again, _ = fit_emulator(emulator, rows, seed, emulator.spec)
+    if isinstance(committed, RefinedPosterior):
+        return RefinedPosterior(
+            again,
+            committed.targets_,
+            committed.settings,
+            committed.seed,
+            committed.runs,
+            committed.simulate,
+        )
     return EmulatedPosterior(again, committed.targets_, committed.settings, committed.seed)
 
 
@@ -106,15 +123,21 @@ def calibrate_emulated(
     files: tuple[Path, Path, Path],
     spec: EmulatorSpec | None = None,
     draws: int = POSTERIOR_DRAWS,
+    runs: int = REFINE_RUNS,
+    simulate: Simulate = None,
+    mapper: Mapper = None,
 ) -> pd.DataFrame:
     """Train the emulator on ``rows``; save it and write its posterior and summary.
 
     ``files``: the emulator's, the posterior's (``.parquet``) and the summary's; the
-    emulator is saved only once the posterior is drawn.
+    emulator is saved only once the posterior is drawn. ``runs``: the refinement's
+    (``emulated_posterior``), run by ``simulate``, by default the model's runs mapped by
+    ``mapper``.
     """
     emulator_file, parquet, summary = files
+    simulate = simulate or model_runs(estimator.parameters, estimator.targets, mapper)
     emulator, cost = fit_emulator(estimator, rows, seed, spec)
-    posterior = emulated_posterior(emulator, estimator)
+    posterior = emulated_posterior(emulator, estimator, runs, simulate)
     # Drawn with the seed every committed posterior is drawn with; ``seed`` trains.
     frame = posterior_at_reported(posterior, draws)
     emulator_file.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +154,8 @@ def calibrate_emulated(
         "last_stage_effective_sample": round(float(posterior.final_ess[0]), 1),
         "tempering_stages": int(posterior.stages[0]),
         "moves_per_stage": settings.moves,
-        "simulations": len(rows),
+        "refinement_runs": runs,
+        "simulations": len(rows) + runs,
         "training_seconds": float(cost["training_seconds"]),
         "held_out_loss": float(cost["held_out_loss"]),
         "targets": posterior.targets,
@@ -142,11 +166,15 @@ def calibrate_emulated(
 
 def committed_method(holdout: bool = False) -> str:
     """Return the method that drew the committed (or held-back) posterior: its summary's."""
+    return str(_committed_summary(holdout).get("method", ""))
+
+
+def _committed_summary(holdout: bool) -> dict:
     parquet = DEFAULT_POSTERIOR.with_name(f"{'holdout_' if holdout else ''}posterior.parquet")
     summary = summary_named(parquet, given=False)
     if not summary.exists():
-        return ""
-    return str((yaml.safe_load(summary.read_text(encoding="utf-8")) or {}).get("method", ""))
+        return {}
+    return yaml.safe_load(summary.read_text(encoding="utf-8")) or {}
 
 
 def has_committed_sampler(holdout: bool = False) -> bool:
@@ -177,4 +205,5 @@ def load_committed(holdout: bool = False):
             "",
             "trained on another estimator's rows or targets: run `ngo-abm calibrate emulated`",
         )
-    return emulated_posterior(emulator, estimator)
+    runs = int(_committed_summary(holdout).get("refinement_runs", 0))
+    return emulated_posterior(emulator, estimator, runs)

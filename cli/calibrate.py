@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from functools import partial
 from pathlib import Path
 
 from experiments.lifetime import kill_forks_with_parent
@@ -58,7 +59,7 @@ USES = {
     | {"workers", "max_minutes", "posterior"},
     "export": {"db", "holdout", "posterior", "generation"},
     "npe": {"db", "holdout", "posterior", "seed", "rows", "table", "truncated_rows"},
-    "emulated": {"db", "holdout", "posterior", "seed", "table"},
+    "emulated": {"db", "holdout", "posterior", "seed", "table", "workers"},
     "report": {"draws", "holdout_draws", "seed", "workers"},
     "regional": {"region", "draws", "seed", "workers"},
 }
@@ -170,10 +171,13 @@ def _calibrate_emulated(args: argparse.Namespace) -> int:
     """Train the emulator on the committed estimator's rows; export its posterior."""
     from calibration.emulation import calibrate_emulated, emulator_path, training_rows
     from calibration.reference import DEFAULT_TABLE
+    from experiments.runner import map_runs
 
     def train_and_export(emulator_file: Path, parquet: Path, summary: Path) -> None:
         estimator, rows = training_rows(args.table or DEFAULT_TABLE, args.holdout)
-        calibrate_emulated(estimator, rows, args.seed, (emulator_file, parquet, summary))
+        files = (emulator_file, parquet, summary)
+        mapper = partial(map_runs, workers=args.workers)
+        calibrate_emulated(estimator, rows, args.seed, files, mapper=mapper)
 
     return _trained_with_posterior(args, emulator_path(args.holdout), train_and_export)
 

@@ -48,6 +48,7 @@ from calibration.emulator import (
 from calibration.observation import signed_errors
 from calibration.posterior import draw_posterior, load_posterior
 from calibration.reference import DEFAULT_TABLE, simulate_statistics, simulator
+from calibration.refined_posterior import REFINE_RUNS
 from calibration.simulator import SCENARIO_FILES
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
@@ -69,6 +70,7 @@ from .validation import (
     predictive_ranks,
     prior_truth_rows,
     truth_rows,
+    with_workers,
 )
 
 FIT_STREAM = 13
@@ -116,7 +118,9 @@ def truth_coverage(posterior, truths: pd.DataFrame, draws: int, seed: int):
     return coverage(parameter_ranks(posterior, drawn), draws), density_coverage(levels), stages
 
 
-def heldback_forecasts(table: Path, draws: int, seed: int, workers: int) -> pd.DataFrame:
+def heldback_forecasts(
+    table: Path, draws: int, seed: int, workers: int, runs: int = REFINE_RUNS
+) -> pd.DataFrame:
     """Return the held-back emulated posterior's forecasts beside the curves (as heldback.csv).
 
     The emulator is trained on the held-back estimator's rows (the prior's and the held-back
@@ -124,7 +128,7 @@ def heldback_forecasts(table: Path, draws: int, seed: int, workers: int) -> pd.D
     """
     estimator, rows = training_rows(table, holdout=True)
     emulator, _ = fit_emulator(estimator, rows, seed)
-    posterior = emulated_posterior(emulator, estimator)
+    posterior = with_workers(emulated_posterior(emulator, estimator, runs), workers)
     frame = posterior_at_reported(posterior, n=draws, seed=seed)
     target_file = load_target_file(DEFAULT_TARGETS)
     held = [t for t in target_file.targets if t.last_year > HOLDOUT_LAST_YEAR]
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--draws", type=int, default=400)
     p.add_argument("--predictive-truths", type=int, default=100)
     p.add_argument("--fit-runs", type=int, default=200)
+    p.add_argument("--refine-runs", type=int, default=REFINE_RUNS)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--table", type=Path, default=DEFAULT_TABLE)
@@ -210,6 +215,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         "draws": 19,
         "predictive_truths": 10,
         "fit_runs": 2,
+        "refine_runs": 0,
         "workers": 1,
     }
     for name, low in least.items():
@@ -228,7 +234,9 @@ def check(args: argparse.Namespace) -> str:
     estimator, rows = training_rows(args.table)
     emulator, training = fit_emulator(estimator, rows, args.seed)
     cost["training"] = time.monotonic() - start
-    posterior = emulated_posterior(emulator, estimator)
+    posterior = with_workers(
+        emulated_posterior(emulator, estimator, args.refine_runs), args.workers
+    )
 
     start = time.monotonic()
     emulated = posterior_at_reported(posterior, n=4000, seed=args.seed)
@@ -277,7 +285,7 @@ def check(args: argparse.Namespace) -> str:
     cost["coverage of the predictions"] = time.monotonic() - start
 
     start = time.monotonic()
-    held = heldback_forecasts(args.table, 1000, args.seed, args.workers)
+    held = heldback_forecasts(args.table, 1000, args.seed, args.workers, args.refine_runs)
     cost["held-back forecasts (1,000 draws)"] = time.monotonic() - start
 
     # Written once everything is computed: a check that fails leaves the old files.

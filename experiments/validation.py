@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,7 @@ from calibration.reference import (
     stored_key,
     truncated_tables,
 )
+from calibration.refined_posterior import RefinedPosterior, model_runs
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from calibration.truncation import log_density
 from model import ScenarioError
@@ -156,13 +158,16 @@ class Drawn:
     features: np.ndarray
     z_true: np.ndarray
     z_post: np.ndarray
+    # A refined posterior's correction of each truth (``RefinedPosterior.corrections``).
+    corrections: list = field(default_factory=list)
 
 
 def posterior_draws(estimator: Sampler, truths: pd.DataFrame, draws: int, seed: int) -> Drawn:
     """Return ``draws`` posterior draws given each truth's noisy figures, and its scores."""
     features = np.asarray(features_of(truths, _targets(estimator), estimator.seed))
     z_true = scores_of(truths, estimator.parameters)
-    return Drawn(features, z_true, estimator.sample(features, draws, seed, iid=True))
+    z_post = estimator.sample(features, draws, seed, iid=True)
+    return Drawn(features, z_true, z_post, list(getattr(estimator, "corrections", [])))
 
 
 def parameter_ranks(estimator: Sampler, drawn: Drawn) -> pd.DataFrame:
@@ -182,11 +187,23 @@ def density_levels(estimator: Sampler, drawn: Drawn) -> np.ndarray:
     """
 
     def log_q(z: np.ndarray, i: int) -> np.ndarray:
+        if isinstance(estimator, RefinedPosterior):
+            own = estimator.corrected(drawn.corrections[i])
+            return own.log_posterior(z, drawn.features[i])
         if isinstance(estimator, EmulatedPosterior):
             return estimator.log_posterior(z, drawn.features[i])
         return log_density(estimator, z, drawn.features[i])
 
     return region_levels(drawn.z_true, drawn.z_post, log_q)
+
+
+def with_workers(sampler: Sampler, workers: int) -> Sampler:
+    """Return ``sampler``, a refined posterior's runs mapped over ``workers`` processes."""
+    if isinstance(sampler, RefinedPosterior):
+        sampler.simulate = model_runs(
+            sampler.parameters, sampler.targets, partial(map_runs, workers=workers)
+        )
+    return sampler
 
 
 def region_levels(z_true: np.ndarray, z_post: np.ndarray, log_q) -> np.ndarray:
@@ -358,7 +375,7 @@ def validate(
     cost = {}
     # The curves' anchors are read late (held-back forecasts): named before any check runs.
     load_anchors(targets=load_target_file(DEFAULT_TARGETS).targets)
-    estimator = estimator or load_committed()
+    estimator = with_workers(estimator or load_committed(), workers)
     rows = validation_truths(estimator, max(truths, predictive_truths), table)
 
     start = time.monotonic()
@@ -394,7 +411,7 @@ def validate(
         spread = NO_HELD_ESTIMATOR
         if holdout_estimator is not None or has_committed_sampler(holdout=True):
             start = time.monotonic()
-            held_estimator = holdout_estimator or load_committed(holdout=True)
+            held_estimator = with_workers(holdout_estimator or load_committed(True), workers)
             spread = heldback_spread(
                 held_estimator, trainings, training_draws, seed, workers, table, out
             )

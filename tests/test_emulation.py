@@ -18,6 +18,7 @@ from calibration.emulation import calibrate_emulated, emulator_path
 from calibration.emulator import EmulatorSpec, load
 from calibration.posterior import load_posterior
 from calibration.priors import load_priors, sampled_name
+from calibration.refined_posterior import RefinedPosterior
 from calibration.targets import load_targets
 from model import ScenarioError
 
@@ -48,10 +49,23 @@ def stub_estimator_and_rows(n: int = 300):
     return estimator, rows
 
 
+def stub_runs(rows: pd.DataFrame, targets: list[str]):
+    """Return a ``simulate`` whose runs are the stub rows' statistics, in turn."""
+    stats = rows[targets].to_numpy()
+
+    def simulate(z, seeds):
+        return stats[np.arange(len(z)) % len(stats)]
+
+    return simulate
+
+
 def test_the_emulated_calibration_writes_the_committed_posteriors_format(tmp_path):
     estimator, rows = stub_estimator_and_rows()
     files = (tmp_path / "e.eqx", tmp_path / "p.parquet", tmp_path / "p.yaml")
-    frame = calibrate_emulated(estimator, rows, seed=1, files=files, spec=TINY, draws=500)
+    simulate = stub_runs(rows, estimator.targets)
+    frame = calibrate_emulated(
+        estimator, rows, seed=1, files=files, spec=TINY, draws=500, runs=20, simulate=simulate
+    )
     posterior = load_posterior(files[1])
     assert len(posterior) == 500 and set(posterior.columns) == {*estimator.parameters, "weight"}
     assert np.allclose(posterior.weight, 1 / 500)
@@ -59,7 +73,8 @@ def test_the_emulated_calibration_writes_the_committed_posteriors_format(tmp_pat
         frame[estimator.parameters].to_numpy()
     )
     meta = yaml.safe_load(files[2].read_text())
-    assert meta["method"] == "emulated" and meta["simulations"] == 300
+    assert meta["method"] == "emulated" and meta["simulations"] == 300 + 20
+    assert meta["refinement_runs"] == 20
     assert meta["draws"] == meta["particles"] == 500
     assert 250 <= meta["last_stage_effective_sample"] <= 500
     assert meta["targets"] == estimator.targets
@@ -81,7 +96,9 @@ def test_a_scratch_emulated_calibration_writes_its_emulator_beside_its_posterior
     written = {}
     monkeypatch.setattr(emulation, "training_rows", lambda table, holdout: ("est", "rows"))
     monkeypatch.setattr(
-        emulation, "calibrate_emulated", lambda est, rows, seed, files: written.update(files=files)
+        emulation,
+        "calibrate_emulated",
+        lambda est, rows, seed, files, mapper: written.update(files=files),
     )
     monkeypatch.chdir(tmp_path)
     assert main(["calibrate", "emulated", *options]) == 0
@@ -103,7 +120,7 @@ def test_an_emulated_calibration_for_the_committed_posterior_writes_the_committe
     monkeypatch.setattr(
         emulation,
         "calibrate_emulated",
-        lambda est, rows, seed, files: written.update(files=files, holdout=rows),
+        lambda est, rows, seed, files, mapper: written.update(files=files, holdout=rows),
     )
     monkeypatch.chdir(repo)
     argv = ["calibrate", "emulated", "--holdout"]
@@ -148,10 +165,15 @@ def test_the_committed_sampler_is_the_one_the_committed_summary_names(tmp_path, 
     with pytest.raises(ScenarioError, match="no emulator"):
         emulation.load_committed()
     files = (emulation.emulator_path(), tmp_path / "p.parquet", tmp_path / "p.yaml")
-    calibrate_emulated(estimator, rows, seed=1, files=files, spec=TINY, draws=50)
+    calibrate_emulated(estimator, rows, seed=1, files=files, spec=TINY, draws=50, runs=0)
     assert emulation.has_committed_sampler()
     loaded = emulation.load_committed()
     assert loaded.parameters == estimator.parameters and loaded.seed == estimator.seed
+    assert not isinstance(loaded, RefinedPosterior)
+    # A summary that records a refinement gives the refined posterior, with its runs.
+    (tmp_path / "calibrated.yaml").write_text("method: emulated\nrefinement_runs: 32\n")
+    refined = emulation.load_committed()
+    assert isinstance(refined, RefinedPosterior) and refined.runs == 32
     # An emulator of another estimator's rows is refused, not used.
     estimator.table_key = "another"
     with pytest.raises(ScenarioError, match="another estimator's rows"):

@@ -219,6 +219,46 @@ def test_validate_checks_an_emulated_posterior_on_truths_from_the_prior(
     assert list(pd.read_csv(tmp_path / "sbc.csv").quantity) == estimator.parameters
 
 
+def test_a_refined_posterior_ranks_each_truth_by_its_own_corrected_density(tiny):
+    # Each truth's draws come from the emulated posterior corrected by its own runs; the
+    # joint check must rank the truth by that truth's corrected density, not another's.
+    from calibration.amortised import estimator_tables
+    from calibration.emulated_posterior import SamplerSettings
+    from calibration.emulation import fit_emulator
+    from calibration.emulator import EmulatorSpec
+    from calibration.refined_posterior import RefinedPosterior
+
+    folder, estimator = tiny
+    rows = pd.concat(estimator_tables(estimator, folder), ignore_index=True)
+    spec = EmulatorSpec(width=8, depth=1, epochs=3, batch_size=8, members=2)
+    emulator = fit_emulator(estimator, rows, 4, spec)[0]
+    stats = rows[estimator.targets].to_numpy()
+
+    def simulate(z, seeds):
+        # Runs that scatter around the rows' statistics, differently for each truth.
+        return stats[seeds % len(stats)] * (1 + 0.1 * np.sin(seeds))[:, None]
+
+    settings = SamplerSettings(particles=60, moves=2, final_moves=2)
+    targets = amortised.estimator_targets(estimator)
+    posterior = RefinedPosterior(emulator, targets, settings, 1, runs=20, simulate=simulate)
+    truths = validation.validation_truths(posterior, 3, folder)
+    drawn = posterior_draws(posterior, truths, 20, seed=1)
+    assert len(drawn.corrections) == 3
+    assert not np.array_equal(drawn.corrections[0].offset, drawn.corrections[1].offset)
+    own = [
+        (
+            posterior.corrected(drawn.corrections[i]).log_posterior(
+                drawn.z_post[:, i], drawn.features[i]
+            )
+            > posterior.corrected(drawn.corrections[i]).log_posterior(
+                drawn.z_true[i : i + 1], drawn.features[i]
+            )[0]
+        ).mean()
+        for i in range(3)
+    ]
+    assert density_levels(posterior, drawn) == pytest.approx(own)
+
+
 def test_shuffled_draws_keep_each_parameters_values_but_not_their_pairing():
     rng = np.random.default_rng(2)
     a = rng.standard_normal((200, 3))
