@@ -29,8 +29,8 @@ posterior at the article's figures and at any truth's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import equinox as eqx
 import jax
@@ -87,49 +87,52 @@ def _bands(targets: list[Target]) -> tuple[np.ndarray, ...]:
 
 
 def likelihood_function(
-    emulator: Emulator, targets: list[Target], correction: LocalCorrection | None = None
+    emulator: Emulator,
+    targets: list[Target],
+    corrections: Sequence[LocalCorrection] | None = None,
 ):
-    """Return ``f(z, values)``: the figures' log-likelihood, row by row, compiled.
+    """Return ``f(z, values, group=None)``: the figures' log-likelihood, row by row, compiled.
 
-    ``z`` is rows x parameters, ``values`` rows x targets (``observed_values``). The
-    networks' weights and the figures' constants are arguments of one compiled program
+    ``z`` is rows x parameters, ``values`` rows x targets (``observed_values``), ``group``
+    each row's index in ``corrections`` (all 0 when not given). The networks' weights, the
+    figures' constants and the corrections are arguments of one compiled program
     (``_likelihoods``), not constants in it: emulators of the same shape (a retraining,
-    the held-back one) and every ``correction`` share its compilations, in this process
-    and in JAX's persistent cache. Without a correction, the emulator's means and its
-    residual moments from its held-out rows.
+    the held-back one) and any corrections share its compilations, in this process and
+    in JAX's persistent cache. Without corrections, the emulator's means and its residual
+    moments from its held-out rows.
     """
-    correction = correction or LocalCorrection(
-        np.zeros(len(targets)), np.asarray(emulator.residual_moment)
-    )
+    corrections = corrections or [
+        LocalCorrection(np.zeros(len(targets)), np.asarray(emulator.residual_moment))
+    ]
+    offsets = jnp.asarray(np.stack([c.offset for c in corrections]))
+    moments_ = jnp.asarray(np.stack([c.moment for c in corrections]))
     lo, hi, below, above = _bands(targets)
     centre = np.array([band_centre(t) for t in targets])
     constants = tuple(
         jnp.asarray(a)
-        for a in (
-            lo,
-            hi,
-            below,
-            above,
-            centre,
-            emulator.unit,
-            correction.moment,
-            correction.offset,
-            emulator.out_mean,
-            emulator.out_sd,
-        )
+        for a in (lo, hi, below, above, centre, emulator.unit, emulator.out_mean, emulator.out_sd)
     )
-    return partial(_likelihoods, emulator.net, constants)
+
+    def f(z, values, group=None):
+        group = jnp.zeros(len(z), dtype=jnp.int32) if group is None else jnp.asarray(group)
+        return _likelihoods(emulator.net, constants, offsets, moments_, z, values, group)
+
+    return f
 
 
 @eqx.filter_jit
-def _likelihoods(net, constants, z, values):
+def _likelihoods(net, constants, offsets, moments_, z, values, group):
     """Return the log-likelihood of each row of ``z`` given its row of ``values``."""
-    return jax.vmap(partial(_likelihood_of_row, net, constants))(z, values)
+
+    def row(z, values, g):
+        return _likelihood_of_row(net, (*constants, moments_[g], offsets[g]), z, values)
+
+    return jax.vmap(row)(z, values, group)
 
 
 def _likelihood_of_row(net, constants, z, values):
     """Return the figures' log-likelihood at one row of scores ``z`` (``likelihood_function``)."""
-    lo, hi, below, above, centre, unit, moment, offset, out_mean, out_sd = constants
+    lo, hi, below, above, centre, unit, out_mean, out_sd, moment, offset = constants
     point = lo == hi
     mean, variance, log_defined, log_undefined = moments(net, z)
     u = (mean + offset) * out_sd + out_mean
@@ -181,20 +184,25 @@ class EmulatedPosterior:
         targets: list[Target],
         settings: SamplerSettings | None = None,
         seed: int = 1,
-        correction: LocalCorrection | None = None,
+        corrections: Sequence[LocalCorrection] | None = None,
     ):
         self.emulator = emulator
         self.targets_ = targets
         self.settings = settings or SamplerSettings()
         self.seed = seed
-        self.correction = correction
+        self._corrections = list(corrections or [])
         self.stages = np.zeros(0, dtype=int)
         self.final_ess = np.zeros(0)
-        self._likelihood = likelihood_function(emulator, targets, correction)
+        self._likelihood = likelihood_function(emulator, targets, corrections)
 
-    def corrected(self, correction: LocalCorrection) -> EmulatedPosterior:
-        """Return the same posterior with the emulator locally corrected (same settings, seed)."""
-        return EmulatedPosterior(self.emulator, self.targets_, self.settings, self.seed, correction)
+    def corrected(self, corrections: Sequence[LocalCorrection]) -> EmulatedPosterior:
+        """Return the same posterior with the emulator locally corrected (same settings, seed).
+
+        One correction for every data set, or one for each data set of a batch, in order.
+        """
+        return EmulatedPosterior(
+            self.emulator, self.targets_, self.settings, self.seed, corrections
+        )
 
     @property
     def parameters(self) -> list[str]:
@@ -216,20 +224,31 @@ class EmulatedPosterior:
         """Return the prior table's rows the emulator was trained on (later rows: truths)."""
         return self.emulator.rows
 
-    def log_likelihood(self, z: np.ndarray, values: np.ndarray) -> np.ndarray:
+    def log_likelihood(
+        self, z: np.ndarray, values: np.ndarray, group: np.ndarray | None = None
+    ) -> np.ndarray:
         """Return the log-likelihood of rows ``z`` given rows ``values`` (NaN: -inf).
 
-        In chunks of at most ``CHUNK`` rows, each padded to a power of two, so that JAX
-        compiles few shapes and the networks' activations stay within memory.
+        ``group``: each row's index in ``corrections`` (all 0 when not given). In chunks of
+        at most ``CHUNK`` rows, each padded to a power of two, so that JAX compiles few
+        shapes and the networks' activations stay within memory.
         """
+        group = np.zeros(len(z), dtype=np.int32) if group is None else np.asarray(group)
         out = np.empty(len(z))
         for start in range(0, len(z), CHUNK):
             rows = min(CHUNK, len(z) - start)
             size = 1 << int(np.ceil(np.log2(max(rows, 64))))
             pad = start + np.resize(np.arange(rows), size)
-            chunk = self._likelihood(jnp.asarray(z[pad]), jnp.asarray(values[pad]))
+            chunk = self._likelihood(
+                jnp.asarray(z[pad]), jnp.asarray(values[pad]), jnp.asarray(group[pad])
+            )
             out[start : start + rows] = np.asarray(chunk)[:rows]
         return np.where(np.isnan(out), -np.inf, out)
+
+    def _grouped_log_likelihood(self, z: np.ndarray, tagged: np.ndarray) -> np.ndarray:
+        # Rows of values tagged with their data set's index in a last column, so that the
+        # sampler, which passes rows of values through, keeps each row's correction.
+        return self.log_likelihood(z, tagged[:, :-1], tagged[:, -1].astype(np.int32))
 
     def log_posterior(self, z: np.ndarray, features: np.ndarray) -> np.ndarray:
         """Return the unnormalised log posterior of rows ``z`` given one row of features."""
@@ -249,15 +268,25 @@ class EmulatedPosterior:
         interface, changes nothing. A row's draws depend on the other rows of the batch,
         which share the generator. The tempering stages each row took are kept in
         ``stages``, and the effective sample size of its last stage's weights in
-        ``final_ess``.
+        ``final_ess``. With one correction for each row of the batch (``corrected``),
+        row ``i`` is drawn under the ``i``-th.
         """
         features = np.asarray(features, dtype=float)
         batch = np.atleast_2d(features)
+        if len(self._corrections) > 1 and len(self._corrections) != len(batch):
+            raise ValueError(f"{len(self._corrections)} corrections for {len(batch)} data sets")
         particles = max(n, self.settings.particles)
         values = np.repeat(observed_values(self.targets_, batch), particles, axis=0)
+        group = np.repeat(np.arange(len(batch)), particles) if len(self._corrections) > 1 else 0
+        tagged = np.column_stack([values, np.broadcast_to(group, len(values))])
         rng = np.random.default_rng([self.seed, *np.atleast_1d(seed).tolist()])
         z, self.stages, self.final_ess = tempered_smc(
-            self.log_likelihood, values, particles, len(self.parameters), self.settings, rng
+            self._grouped_log_likelihood,
+            tagged,
+            particles,
+            len(self.parameters),
+            self.settings,
+            rng,
         )
         chosen = rng.permutation(particles)[:n]
         draws = z.reshape(len(batch), particles, -1)[:, chosen].transpose(1, 0, 2)

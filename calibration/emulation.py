@@ -33,7 +33,7 @@ from .emulated_posterior import EmulatedPosterior
 from .emulator import Emulator, EmulatorSpec, load, save, train, units
 from .posterior import DEFAULT_POSTERIOR, summary_named
 from .reference import DEFAULT_TABLE
-from .refined_posterior import REFINE_RUNS, Mapper, RefinedPosterior, Simulate, model_runs
+from .refined_posterior import Mapper, RefinedPosterior, Simulate, model_runs
 
 EMULATOR_DIR = Path(__file__).with_name("emulator")
 
@@ -78,7 +78,7 @@ def fit_emulator(
 
 
 def emulated_posterior(
-    emulator: Emulator, estimator, runs: int = REFINE_RUNS, simulate: Simulate = None
+    emulator: Emulator, estimator, runs: int = 0, simulate: Simulate = None
 ) -> EmulatedPosterior:
     """Return the emulated posterior of the estimator's targets, refined by ``runs`` runs.
 
@@ -123,7 +123,7 @@ def calibrate_emulated(
     files: tuple[Path, Path, Path],
     spec: EmulatorSpec | None = None,
     draws: int = POSTERIOR_DRAWS,
-    runs: int = REFINE_RUNS,
+    runs: int = 0,
     simulate: Simulate = None,
     mapper: Mapper = None,
 ) -> pd.DataFrame:

@@ -134,8 +134,8 @@ class RefinedPosterior(EmulatedPosterior):
 
         As ``EmulatedPosterior.sample``. The first round's draws are drawn for the whole
         batch together and run together (``simulate``, one run each, seeds from ``seed``);
-        each row's second round is drawn on its own, with its own correction (kept, in
-        the batch's order, in ``corrections``).
+        the second round too, each row under its own correction (kept, in the batch's
+        order, in ``corrections``).
         """
         features = np.asarray(features, dtype=float)
         batch = np.atleast_2d(features)
@@ -147,15 +147,10 @@ class RefinedPosterior(EmulatedPosterior):
         flat = first.transpose(1, 0, 2).reshape(-1, first.shape[2])
         stats = self.simulate(flat, run_seeds.T.reshape(-1))
         stats = stats.reshape(len(batch), self.runs, -1)
-        draws, stages, ess, corrections = [], [], [], []
-        for i, row in enumerate(batch):
-            correction = local_correction(self.emulator, first[:, i], stats[i])
-            second = self.corrected(correction)
-            draws.append(second.sample(row, n, [*seeds, i]))
-            stages.append(second.stages[0])
-            ess.append(second.final_ess[0])
-            corrections.append(correction)
-        self.stages, self.final_ess = np.array(stages), np.array(ess)
-        self.corrections = corrections
-        stacked = np.stack(draws, axis=1)
+        self.corrections = [
+            local_correction(self.emulator, first[:, i], stats[i]) for i in range(len(batch))
+        ]
+        second = self.corrected(self.corrections)
+        stacked = second.sample(batch, n, [*seeds, 1])
+        self.stages, self.final_ess = second.stages, second.final_ess
         return stacked if features.ndim > 1 else stacked[:, 0, :]

@@ -59,7 +59,7 @@ USES = {
     | {"workers", "max_minutes", "posterior"},
     "export": {"db", "holdout", "posterior", "generation"},
     "npe": {"db", "holdout", "posterior", "seed", "rows", "table", "truncated_rows"},
-    "emulated": {"db", "holdout", "posterior", "seed", "table", "workers"},
+    "emulated": {"db", "holdout", "posterior", "seed", "table", "workers", "refine_runs"},
     "report": {"draws", "holdout_draws", "seed", "workers"},
     "regional": {"region", "draws", "seed", "workers"},
 }
@@ -79,6 +79,7 @@ DEFAULTS = {
     "seed": 1,
     "rows": 20_000,
     "truncated_rows": [],
+    "refine_runs": 0,
     # Anchored to the project, as every default file.
     "region": REGIONAL_SCENARIO,
 }
@@ -177,7 +178,7 @@ def _calibrate_emulated(args: argparse.Namespace) -> int:
         estimator, rows = training_rows(args.table or DEFAULT_TABLE, args.holdout)
         files = (emulator_file, parquet, summary)
         mapper = partial(map_runs, workers=args.workers)
-        calibrate_emulated(estimator, rows, args.seed, files, mapper=mapper)
+        calibrate_emulated(estimator, rows, args.seed, files, runs=args.refine_runs, mapper=mapper)
 
     return _trained_with_posterior(args, emulator_path(args.holdout), train_and_export)
 
@@ -371,6 +372,14 @@ def register(sub) -> None:
         default=None,
         help="npe, emulated: the prior's reference table folder (the truncated rounds of "
         "--truncated-rows, or the estimator's, are always those under calibration/runs/)",
+    )
+    p.add_argument(
+        "--refine-runs",
+        type=whole_number(0, MAX_RUNS),
+        default=None,
+        help="emulated: model runs at the first posterior's draws that correct the emulator "
+        "before the posterior is drawn again (docs/calibration.md, 'A round of runs at the "
+        "posterior'; default 0: none)",
     )
     p.add_argument(
         "--truncated-rows",

@@ -48,7 +48,6 @@ from calibration.emulator import (
 from calibration.observation import signed_errors
 from calibration.posterior import draw_posterior, load_posterior
 from calibration.reference import DEFAULT_TABLE, simulate_statistics, simulator
-from calibration.refined_posterior import REFINE_RUNS
 from calibration.simulator import SCENARIO_FILES
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
@@ -119,7 +118,7 @@ def truth_coverage(posterior, truths: pd.DataFrame, draws: int, seed: int):
 
 
 def heldback_forecasts(
-    table: Path, draws: int, seed: int, workers: int, runs: int = REFINE_RUNS
+    table: Path, draws: int, seed: int, workers: int, runs: int = 0
 ) -> pd.DataFrame:
     """Return the held-back emulated posterior's forecasts beside the curves (as heldback.csv).
 
@@ -190,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--draws", type=int, default=400)
     p.add_argument("--predictive-truths", type=int, default=100)
     p.add_argument("--fit-runs", type=int, default=200)
-    p.add_argument("--refine-runs", type=int, default=REFINE_RUNS)
+    p.add_argument("--refine-runs", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--table", type=Path, default=DEFAULT_TABLE)

@@ -188,7 +188,7 @@ def density_levels(estimator: Sampler, drawn: Drawn) -> np.ndarray:
 
     def log_q(z: np.ndarray, i: int) -> np.ndarray:
         if isinstance(estimator, RefinedPosterior):
-            own = estimator.corrected(drawn.corrections[i])
+            own = estimator.corrected([drawn.corrections[i]])
             return own.log_posterior(z, drawn.features[i])
         if isinstance(estimator, EmulatedPosterior):
             return estimator.log_posterior(z, drawn.features[i])

@@ -98,7 +98,7 @@ def test_a_scratch_emulated_calibration_writes_its_emulator_beside_its_posterior
     monkeypatch.setattr(
         emulation,
         "calibrate_emulated",
-        lambda est, rows, seed, files, mapper: written.update(files=files),
+        lambda est, rows, seed, files, runs, mapper: written.update(files=files),
     )
     monkeypatch.chdir(tmp_path)
     assert main(["calibrate", "emulated", *options]) == 0
@@ -120,12 +120,16 @@ def test_an_emulated_calibration_for_the_committed_posterior_writes_the_committe
     monkeypatch.setattr(
         emulation,
         "calibrate_emulated",
-        lambda est, rows, seed, files, mapper: written.update(files=files, holdout=rows),
+        lambda est, rows, seed, files, runs, mapper: written.update(
+            files=files, holdout=rows, runs=runs
+        ),
     )
     monkeypatch.chdir(repo)
     argv = ["calibrate", "emulated", "--holdout"]
     assert main(argv) == 0
     assert written["files"][0] == emulator_path(True) and written["holdout"] is True
+    assert written["runs"] == 0  # no refinement unless asked for
+    assert main([*argv, "--refine-runs", "64"]) == 0 and written["runs"] == 64
 
 
 @pytest.mark.parametrize(

@@ -247,10 +247,10 @@ def test_a_refined_posterior_ranks_each_truth_by_its_own_corrected_density(tiny)
     assert not np.array_equal(drawn.corrections[0].offset, drawn.corrections[1].offset)
     own = [
         (
-            posterior.corrected(drawn.corrections[i]).log_posterior(
+            posterior.corrected([drawn.corrections[i]]).log_posterior(
                 drawn.z_post[:, i], drawn.features[i]
             )
-            > posterior.corrected(drawn.corrections[i]).log_posterior(
+            > posterior.corrected([drawn.corrections[i]]).log_posterior(
                 drawn.z_true[i : i + 1], drawn.features[i]
             )[0]
         ).mean()
