@@ -97,9 +97,9 @@ def likelihood_function(
     each row's index in ``corrections`` (all 0 when not given). The networks' weights, the
     figures' constants and the corrections are arguments of one compiled program
     (``_likelihoods``), not constants in it: emulators of the same shape (a retraining,
-    the held-back one) and any corrections share its compilations, in this process and
-    in JAX's persistent cache. Without corrections, the emulator's means and its residual
-    moments from its held-out rows.
+    the held-back one) and corrections of as many data sets share its compilations, in
+    this process and in JAX's persistent cache. Without corrections, the emulator's means
+    and its residual moments from its held-out rows.
     """
     corrections = corrections or [
         LocalCorrection(np.zeros(len(targets)), np.asarray(emulator.residual_moment))
@@ -234,6 +234,9 @@ class EmulatedPosterior:
         shapes and the networks' activations stay within memory.
         """
         group = np.zeros(len(z), dtype=np.int32) if group is None else np.asarray(group)
+        # JAX would clamp an index out of range to the last correction, silently.
+        if len(group) and not 0 <= group.min() <= group.max() < max(len(self._corrections), 1):
+            raise ValueError(f"groups up to {group.max()} for {len(self._corrections)} corrections")
         out = np.empty(len(z))
         for start in range(0, len(z), CHUNK):
             rows = min(CHUNK, len(z) - start)
@@ -251,7 +254,13 @@ class EmulatedPosterior:
         return self.log_likelihood(z, tagged[:, :-1], tagged[:, -1].astype(np.int32))
 
     def log_posterior(self, z: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """Return the unnormalised log posterior of rows ``z`` given one row of features."""
+        """Return the unnormalised log posterior of rows ``z`` given one row of features.
+
+        Under the posterior's one correction, if any: one with a correction for each data
+        set of a batch has no single posterior.
+        """
+        if len(self._corrections) > 1:
+            raise ValueError("a posterior corrected per data set: take one correction")
         values = np.broadcast_to(observed_values(self.targets_, features), (len(z), len(features)))
         return self.log_likelihood(z, np.array(values)) - 0.5 * np.sum(z**2, axis=1)
 

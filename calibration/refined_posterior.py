@@ -37,6 +37,10 @@ from .reference import simulate_statistics, simulator
 from .targets import Target
 
 REFINE_STREAM = 19
+# The keys, under the stream, of the first round's sampler, the runs' seeds and the second
+# round's sampler (none ends in 0: numpy's SeedSequence reads trailing zeros as a shorter
+# key).
+FIRST_ROUND, RUN_SEEDS, SECOND_ROUND = 1, 2, 3
 # Runs per data set: the offset's standard error is an eighth of a run's scatter.
 REFINE_RUNS = 64
 # Fewer runs with every statistic defined than this and the emulator stands uncorrected:
@@ -124,6 +128,10 @@ class RefinedPosterior(EmulatedPosterior):
     ):
         super().__init__(emulator, targets, settings, seed)
         self.runs = runs
+        # Whether the runs are the model's in this process, which a caller with workers
+        # may map over them (``experiments.validation.with_workers``); a given
+        # ``simulate`` is kept.
+        self.runs_in_process = simulate is None
         self.simulate = simulate or model_runs(emulator.parameters, self.targets)
         self.corrections: list[LocalCorrection] = []
 
@@ -140,8 +148,8 @@ class RefinedPosterior(EmulatedPosterior):
         features = np.asarray(features, dtype=float)
         batch = np.atleast_2d(features)
         seeds = [*np.atleast_1d(seed).tolist(), REFINE_STREAM]
-        first = super().sample(batch, self.runs, seeds)
-        run_seeds = np.random.default_rng([self.seed, *seeds]).integers(
+        first = super().sample(batch, self.runs, [*seeds, FIRST_ROUND])
+        run_seeds = np.random.default_rng([self.seed, *seeds, RUN_SEEDS]).integers(
             0, 2**31 - 1, size=first.shape[:2]
         )
         flat = first.transpose(1, 0, 2).reshape(-1, first.shape[2])
@@ -151,6 +159,6 @@ class RefinedPosterior(EmulatedPosterior):
             local_correction(self.emulator, first[:, i], stats[i]) for i in range(len(batch))
         ]
         second = self.corrected(self.corrections)
-        stacked = second.sample(batch, n, [*seeds, 1])
+        stacked = second.sample(batch, n, [*seeds, SECOND_ROUND])
         self.stages, self.final_ess = second.stages, second.final_ess
         return stacked if features.ndim > 1 else stacked[:, 0, :]

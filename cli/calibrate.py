@@ -83,6 +83,9 @@ DEFAULTS = {
     # Anchored to the project, as every default file.
     "region": REGIONAL_SCENARIO,
 }
+# calibration.refined_posterior.LEAST_RUNS, written out (as holdout_draws above) so that
+# the command line is checked before JAX is imported; a test holds the two equal.
+LEAST_RUNS = 16
 # Defaults that differ by action. The report's medians from 200 draws left the Kyrgyz
 # reporting count of today unsettled (-29.4% against a 30% tolerance; 2,000 draws put it at
 # -31.8%), so it draws 1,000, as its held-back forecasts do.
@@ -104,6 +107,14 @@ def check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"calibrate {args.action}: {option} goes with {readers} only")
     if args.resume and args.force:
         raise UsageError("calibrate: --resume continues a database, --force replaces it: one")
+    if args.action == "emulated" and args.workers is not None and not args.refine_runs:
+        # The workers run the refinement's runs; without them they would do nothing.
+        raise UsageError("calibrate emulated: --workers goes with --refine-runs only")
+    if args.action == "emulated" and args.refine_runs and args.refine_runs < LEAST_RUNS:
+        raise UsageError(
+            f"calibrate emulated: --refine-runs {args.refine_runs}: 0 (none) or at least "
+            f"{LEAST_RUNS} (fewer leave the emulator uncorrected)"
+        )
     if args.action in ("npe", "emulated") and args.db and args.posterior:
         # No database: --db only names where the posterior goes, as --posterior does.
         raise UsageError(

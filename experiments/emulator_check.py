@@ -48,6 +48,7 @@ from calibration.emulator import (
 from calibration.observation import signed_errors
 from calibration.posterior import draw_posterior, load_posterior
 from calibration.reference import DEFAULT_TABLE, simulate_statistics, simulator
+from calibration.refined_posterior import LEAST_RUNS
 from calibration.simulator import SCENARIO_FILES
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
@@ -221,6 +222,9 @@ def check_arguments(args: argparse.Namespace) -> None:
         if getattr(args, name) < low:
             flag = "--" + name.replace("_", "-")
             raise ScenarioError(flag, "", f"{getattr(args, name)}: at least {low}")
+    if 0 < args.refine_runs < LEAST_RUNS:
+        found = f"{args.refine_runs}: 0 (none) or at least {LEAST_RUNS}"
+        raise ScenarioError("--refine-runs", "", found)
     if not args.out.is_dir() or not os.access(args.out, os.W_OK):
         found = "not a writable folder" if args.out.exists() else "not found"
         raise ScenarioError(args.out, "--out", f"{found}: the check writes into a folder")

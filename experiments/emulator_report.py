@@ -28,7 +28,13 @@ def report_text(args, training, scales, cost, coverages, per_target, fits, ident
         "its reading in `docs/calibration.md`.",
         "",
         f"Emulator trained on {training['rows']:,} rows (the committed estimator's) in "
-        f"{training['training_seconds']:.0f} s; held-out loss {training['held_out_loss']}.",
+        f"{training['training_seconds']:.0f} s; held-out loss {training['held_out_loss']}. "
+        + (
+            f"Each data set's posterior refined by {args.refine_runs} model runs at its first "
+            "draws (`calibration/refined_posterior.py`)."
+            if args.refine_runs
+            else "No refinement by model runs (`--refine-runs 0`)."
+        ),
         "",
         "Its scatter against the residuals of rows it was not fitted to (mean squares in "
         "units of the emulated standard deviation: one where it is right):",

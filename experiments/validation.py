@@ -198,8 +198,11 @@ def density_levels(estimator: Sampler, drawn: Drawn) -> np.ndarray:
 
 
 def with_workers(sampler: Sampler, workers: int) -> Sampler:
-    """Return ``sampler``, a refined posterior's runs mapped over ``workers`` processes."""
-    if isinstance(sampler, RefinedPosterior):
+    """Return ``sampler``, a refined posterior's model runs mapped over ``workers`` processes.
+
+    A refined posterior given its own ``simulate`` keeps it.
+    """
+    if isinstance(sampler, RefinedPosterior) and sampler.runs_in_process:
         sampler.simulate = model_runs(
             sampler.parameters, sampler.targets, partial(map_runs, workers=workers)
         )

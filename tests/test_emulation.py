@@ -137,6 +137,8 @@ def test_an_emulated_calibration_for_the_committed_posterior_writes_the_committe
     [
         (["--rows", "10"], "--rows"),
         (["--db", "s.db", "--posterior", "p.parquet"], "--posterior"),
+        (["--refine-runs", "5"], "--refine-runs"),
+        (["--workers", "2"], "--workers"),
     ],
 )
 def test_calibrate_emulated_refuses_options_it_does_not_read(
@@ -182,3 +184,28 @@ def test_the_committed_sampler_is_the_one_the_committed_summary_names(tmp_path, 
     estimator.table_key = "another"
     with pytest.raises(ScenarioError, match="another estimator's rows"):
         emulation.load_committed()
+
+
+def test_the_command_lines_least_refinement_is_the_refinements_own():
+    from calibration.refined_posterior import LEAST_RUNS
+    from cli.calibrate import LEAST_RUNS as CLI_LEAST_RUNS
+
+    assert CLI_LEAST_RUNS == LEAST_RUNS
+
+
+def test_workers_map_a_refined_posteriors_model_runs_but_keep_a_given_simulate():
+    from calibration.emulated_posterior import SamplerSettings
+    from calibration.refined_posterior import RefinedPosterior
+    from experiments.validation import with_workers
+
+    estimator, rows = stub_estimator_and_rows()
+    from calibration.emulation import fit_emulator
+
+    emulator = fit_emulator(estimator, rows, 1, TINY)[0]
+    targets = load_targets()
+    own = stub_runs(rows, estimator.targets)
+    given = RefinedPosterior(emulator, targets, SamplerSettings(), simulate=own)
+    assert with_workers(given, 2).simulate is own
+    default = RefinedPosterior(emulator, targets, SamplerSettings())
+    in_process = default.simulate
+    assert with_workers(default, 2).simulate is not in_process

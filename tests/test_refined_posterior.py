@@ -165,3 +165,61 @@ def test_a_batch_of_data_sets_is_refined_each_with_its_own_runs():
     assert len(refined.corrections) == 3
     assert np.array_equal(draws, refined.sample(features, 200, seed=5))
     assert not np.array_equal(draws[:, 0], draws[:, 2])
+
+
+def linear_emulator(targets):
+    v = np.array([t.value for t in targets], float)
+    unit = units(targets)
+    return scaled_emulator(
+        targets, lambda z: jnp.arcsinh((jnp.asarray(v) + 0.05 * v * (GAIN @ z)) / unit), -40.0
+    )
+
+
+def test_each_data_set_of_a_batch_is_drawn_under_its_own_correction():
+    targets = register_targets()
+    posterior = EmulatedPosterior(linear_emulator(targets), targets, SamplerSettings())
+    held = np.eye(2)
+    shifts = [
+        LocalCorrection(np.array([0.05, 0.0]), held),
+        LocalCorrection(-np.array([0.05, 0.0]), held),
+    ]
+    features = np.arcsinh(np.array([[1.0, -0.5], [1.0, -0.5]]))
+    batch = posterior.corrected(shifts).sample(features, 2000, seed=3)
+    for i, correction in enumerate(shifts):
+        alone = posterior.corrected([correction]).sample(features[i], 2000, seed=3)
+        # Four standard errors of a difference of two means of 2,000 resampled draws.
+        assert np.abs(batch[:, i].mean(axis=0) - alone.mean(axis=0)).max() < 0.15
+    assert np.abs(batch[:, 0].mean(axis=0) - batch[:, 1].mean(axis=0)).max() > 0.5
+
+
+def test_corrections_are_refused_where_they_would_be_read_wrongly():
+    targets = register_targets()
+    posterior = EmulatedPosterior(linear_emulator(targets), targets, SamplerSettings())
+    two = posterior.corrected([LocalCorrection(np.zeros(2), np.eye(2))] * 2)
+    z, values = np.zeros((4, 2)), np.full((4, 2), np.nan)
+    with pytest.raises(ValueError, match="groups up to 2"):
+        two.log_likelihood(z, values, np.array([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match="one correction"):
+        two.log_posterior(z, np.zeros(2))
+    with pytest.raises(ValueError, match="2 corrections for 3 data sets"):
+        two.sample(np.zeros((3, 2)), 100, seed=1)
+
+
+def test_each_data_set_of_a_batch_is_corrected_by_its_own_runs():
+    # The model is off from the emulator by +1 tolerance unit where the first score is
+    # positive and by -1 where it is negative: two data sets whose posteriors lie on
+    # either side must get offsets of opposite signs, each its own.
+    targets = register_targets()
+    v = np.array([t.value for t in targets], float)
+
+    def model(z, seeds):
+        side = np.sign(z[:, :1])
+        return v + 0.05 * v * (z @ GAIN.T + side)
+
+    refined = RefinedPosterior(
+        linear_emulator(targets), targets, SamplerSettings(), runs=100, simulate=model
+    )
+    c = np.array([[6.0, 2.0], [-6.0, -2.0]])  # posteriors near z0 = +2.5 and -2.5
+    refined.sample(np.arcsinh(c), 400, seed=2)
+    first, second = (correction.offset[0] for correction in refined.corrections)
+    assert first > 0.02 and second < -0.02
