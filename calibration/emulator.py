@@ -223,9 +223,20 @@ def standardised_residuals(net, z, scaled: np.ndarray) -> np.ndarray:
     ``scaled`` are the rows' statistics on the networks' scale; rows with an undefined
     statistic are left out.
     """
-    centre, variance, *_ = eqx.filter_jit(jax.vmap(lambda x: moments(net, x)))(z)
-    residuals = (scaled - np.asarray(centre)) / np.sqrt(np.asarray(variance))
+    centre, variance = mixture_at(net, z)
+    residuals = (scaled - centre) / np.sqrt(variance)
     return residuals[np.isfinite(residuals).all(axis=1)]
+
+
+def mixture_at(net, z) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mixture's scaled mean and variance at each row of ``z`` (rows x targets)."""
+    centre, variance, *_ = _moments_of_rows(net, jnp.asarray(z, dtype=jnp.float32))
+    return np.asarray(centre, dtype=float), np.asarray(variance, dtype=float)
+
+
+@eqx.filter_jit
+def _moments_of_rows(net, z):
+    return jax.vmap(lambda x: moments(net, x))(z)
 
 
 def save(emulator: Emulator, path: Path) -> None:

@@ -26,12 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import equinox as eqx
-import jax
 import numpy as np
 
 from .emulated_posterior import EmulatedPosterior, LocalCorrection, SamplerSettings
-from .emulator import Emulator, moments, transform
+from .emulator import Emulator, mixture_at, transform
 from .priors import load_priors, model_values, sampled_name
 from .reference import simulate_statistics, simulator
 from .targets import Target
@@ -70,7 +68,7 @@ def local_correction(emulator: Emulator, z: np.ndarray, stats: np.ndarray) -> Lo
     defined = np.isfinite(scaled).all(axis=1)
     if defined.sum() < LEAST_RUNS:
         return LocalCorrection(np.zeros(len(emulator.targets)), emulator.residual_moment)
-    centre, variance = _mixture(emulator, z[defined])
+    centre, variance = mixture_at(emulator.net, z[defined])
     residual = scaled[defined] - centre
     offset = residual.mean(axis=0)
     scale = np.mean((residual - offset) ** 2 / variance, axis=0)
@@ -79,16 +77,6 @@ def local_correction(emulator: Emulator, z: np.ndarray, stats: np.ndarray) -> Lo
     correlation = held / np.sqrt(np.outer(np.diag(held), np.diag(held)))
     root = np.sqrt(scale)
     return LocalCorrection(offset, root[:, None] * correlation * root[None, :])
-
-
-def _mixture(emulator: Emulator, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    centre, variance, *_ = _moments(emulator.net, np.asarray(z, dtype=np.float32))
-    return np.asarray(centre, dtype=float), np.asarray(variance, dtype=float)
-
-
-@eqx.filter_jit
-def _moments(net, z):
-    return jax.vmap(lambda x: moments(net, x))(z)
 
 
 def model_runs(parameters: list[str], targets: list[str], mapper: Mapper = None) -> Simulate:

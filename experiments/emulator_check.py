@@ -61,17 +61,14 @@ from .calibration_report import (
 )
 from .emulator_report import report_text
 from .runner import map_runs
-from .validation import (
-    coverage,
-    density_coverage,
+from .truth_draws import (
     density_levels,
     parameter_ranks,
     posterior_draws,
     predictive_ranks,
-    prior_truth_rows,
-    truth_rows,
     with_workers,
 )
+from .validation import coverage, density_coverage, prior_truth_rows, truth_rows
 
 FIT_STREAM = 13
 

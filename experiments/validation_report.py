@@ -137,7 +137,7 @@ def report_sections(
     """Return the Markdown sections of the validation report.
 
     ``coverages`` are the parameters', the highest-density regions', the predictions' and
-    the predictions' from shuffled draws (``experiments.validation.marginal_draws``);
+    the predictions' from shuffled draws (``experiments.truth_draws.marginal_draws``);
     ``held`` is the held-back check's section and ``spread`` the paragraph on its spread
     over trainings (empty without a held-back posterior); ``bars`` maps each interval's
     level to the coverages it must lie between; ``emulated``: whether the emulated

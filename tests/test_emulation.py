@@ -196,7 +196,7 @@ def test_the_command_lines_least_refinement_is_the_refinements_own():
 def test_workers_map_a_refined_posteriors_model_runs_but_keep_a_given_simulate():
     from calibration.emulated_posterior import SamplerSettings
     from calibration.refined_posterior import RefinedPosterior
-    from experiments.validation import with_workers
+    from experiments.truth_draws import with_workers
 
     estimator, rows = stub_estimator_and_rows()
     from calibration.emulation import fit_emulator

@@ -15,21 +15,18 @@ from calibration.npe import FlowSpec
 from calibration.priors import load_priors
 from calibration.targets import load_targets
 from calibration.truncation import log_density
-from experiments import heldback_trainings, validation
+from experiments import heldback_trainings, truth_draws, validation
 from experiments.heldback_trainings import spread_section, spread_table
 from experiments.reference_table import build_table
-from experiments.validation import (
-    coverage,
-    density_coverage,
+from experiments.truth_draws import (
     density_levels,
     marginal_draws,
     parameter_ranks,
     posterior_draws,
     predictive_ranks,
     region_levels,
-    truth_rows,
-    validate,
 )
+from experiments.validation import coverage, density_coverage, truth_rows, validate
 from experiments.validation_report import ridges
 from model import ScenarioError
 
@@ -292,7 +289,7 @@ def test_shuffled_draws_run_on_the_joint_draws_seeds(tiny, monkeypatch):
     truths = truth_rows(estimator, 2, folder)
     joint, shuffled = predictive_ranks(estimator, truths, 4, 3, 1)
     assert not joint.equals(shuffled)
-    monkeypatch.setattr(validation, "marginal_draws", lambda z, seed: z)
+    monkeypatch.setattr(truth_draws, "marginal_draws", lambda z, seed: z)
     again, unshuffled = predictive_ranks(estimator, truths, 4, 3, 1)
     pd.testing.assert_frame_equal(again, joint)
     pd.testing.assert_frame_equal(unshuffled, joint)
@@ -352,12 +349,12 @@ def test_a_truths_rank_counts_the_draws_below_it_and_breaks_ties_by_the_draw():
     new = np.array([[[5.0]]])
     draws = np.array([[[1.0], [5.0], [7.0], [5.0]]])
     tie_break = np.array([[[0.5], [0.1], [0.9], [0.2], [0.3]]])
-    assert validation._ranks(new, draws, tie_break).tolist() == [[2]]
+    assert truth_draws._ranks(new, draws, tie_break).tolist() == [[2]]
     # Two statistics at once, each ranked on its own.
     new = np.array([[[3.0, 0.0]]])
     draws = np.array([[[1.0, 1.0], [2.0, -1.0], [4.0, 2.0]]])
     ties = np.zeros((1, 4, 2))
-    assert validation._ranks(new, draws, ties).tolist() == [[2, 1]]
+    assert truth_draws._ranks(new, draws, ties).tolist() == [[2, 1]]
 
 
 def test_stability_gives_each_medians_relative_difference(monkeypatch):
@@ -446,7 +443,9 @@ def test_each_truths_level_is_its_own_posteriors_share_of_denser_draws(tiny):
     folder, estimator = tiny
     truths = truth_rows(estimator, 6, folder)
     levels = density_levels(estimator, posterior_draws(estimator, truths, 30, seed=1))
-    features = np.asarray(features_of(truths, validation._targets(estimator), estimator.seed))
+    features = np.asarray(
+        features_of(truths, amortised.estimator_targets(estimator), estimator.seed)
+    )
     z_true = scores_of(truths, estimator.parameters)
     z_post = estimator.sample(features, 30, 1, iid=True)
     expected = []
