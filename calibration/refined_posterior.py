@@ -19,6 +19,12 @@ standard deviations, replaces the held-out rows' scales (``local_correction``; t
 statistics' correlations stay the held-out rows'). The posterior is then drawn again with
 the corrected emulator (``EmulatedPosterior.corrected``). The spread left includes how much
 the error varies over the first posterior, wider than the second: the round errs wide.
+
+Measured (docs/calibration.md, sessions 54 and 55): the error is nearly an offset only
+very near the truth. Over the first posterior it varies by about its whole standard
+deviation (runs at fixed parameters scatter a small share of the emulated variance, and
+a ridge regression of the runs' residuals on the scores leaves their variance), so the
+round removes the offset but not the width the error adds to the predictions.
 """
 
 from __future__ import annotations
