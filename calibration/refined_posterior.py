@@ -1,14 +1,14 @@
 """The emulated posterior refined by new runs at its own draws (one round, per data set).
 
-Why. The emulator's error is not run noise: it is a smooth function of the parameters,
-nearly the same offset at the truth and at the parameters near it. The emulated
-likelihood counts it as noise of every run (``Emulator.residual_moment``), which is right
-for the parameters: the offset moves the posterior's centre by as much as the added
-variance widens it, so the parameters' coverage holds. But the predictions are runs of
-the model itself, whose statistics at the moved centre differ from the figures by only
-the run's noise: the offset cancels, and the added variance is left over as width. The
-emulator check of session 53 showed just that: parameters within the bars, predictions
-too wide (50% intervals holding 0.58 of new runs on average, the registers most).
+Why (the hypothesis it was built to test). The emulator's error is not run noise: it is
+a function of the parameters. If it were nearly the same offset at the truth and at the
+parameters near it, the emulated likelihood, which counts it as noise of every run
+(``Emulator.residual_moment``), would be right for the parameters (the offset moves the
+posterior's centre by as much as the added variance widens it), while the predictions,
+runs of the model itself at the moved centre, would differ from the figures by only the
+run's noise: the offset would cancel and the added variance be left over as width. The
+emulator check of session 53 showed parameters within the bars and predictions too wide
+(50% intervals holding 0.58 of new runs on average, the registers most).
 
 What. Sequential neural likelihood (Papamakarios, Sterratt and Murray 2019) runs the
 model at the current posterior's draws and refines the likelihood there. Here, in its
@@ -20,11 +20,13 @@ statistics' correlations stay the held-out rows'). The posterior is then drawn a
 the corrected emulator (``EmulatedPosterior.corrected``). The spread left includes how much
 the error varies over the first posterior, wider than the second: the round errs wide.
 
-Measured (docs/calibration.md, sessions 54 and 55): the error is nearly an offset only
-very near the truth. Over the first posterior it varies by about its whole standard
-deviation (runs at fixed parameters scatter a small share of the emulated variance, and
-a ridge regression of the runs' residuals on the scores leaves their variance), so the
-round removes the offset but not the width the error adds to the predictions.
+Measured (docs/calibration.md, sessions 54 and 55, with an emulator of the prior's rows):
+the round moved the predictions' coverage by about 0.02. Runs at fixed parameters scatter
+a small share of the emulated variance, so most of the scatter of the runs at the first
+draws is the error varying from draw to draw; a ridge regression of those residuals on
+the scores left their variance as it was, so over the first posterior the error is
+neither an offset nor linear, and the round removes its mean but not the width it adds
+to the predictions.
 """
 
 from __future__ import annotations

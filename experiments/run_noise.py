@@ -13,7 +13,11 @@ of their own give, per statistic on the emulator's scale:
   variance is all run noise; near 0 where it is mostly the emulator's error);
 - ``offset``: the runs' mean minus the emulated mean, in emulated standard deviations
   (the emulator's error at that truth);
-- ``skewness`` and ``kurtosis`` (excess) of the runs: 0 for a Gaussian.
+- ``skewness`` and ``kurtosis`` (excess) of the runs on the emulator's scale: 0 for a
+  Gaussian there (the likelihood carries the emulated Gaussian to the statistic's own
+  scale to first order, so this is the shape it assumes only where that is linear);
+- ``total``: ``noise_ratio + offset**2``, the runs' mean square off the emulated mean
+  in emulated variances, which the held-out rescaling makes one on average over the prior.
 
 Writes ``calibration/report/run_noise.csv`` (per truth and statistic) and
 ``run_noise.md`` (medians over the truths); docs/calibration.md reads them. Run (after
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -35,8 +38,9 @@ from calibration.atomic import write_text_atomic
 from calibration.emulation import fit_emulator
 from calibration.emulator import Emulator, mixture_at, transform
 from calibration.reference import DEFAULT_TABLE, load_table, table_key
-from calibration.refined_posterior import model_runs
+from calibration.refined_posterior import Simulate, model_runs
 from model import ScenarioError
+from model.limits import MAX_SEED, MAX_WORKERS
 
 from .calibration_report import REPORT_DIR
 from .markdown import markdown_table
@@ -47,8 +51,6 @@ NOISE_STREAM = 23
 # Fewer runs with every statistic defined than this and a truth is left out: a variance
 # and a kurtosis of so few runs say little.
 LEAST_DEFINED = 50
-
-Simulate = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def run_seeds(rows: np.ndarray, runs: int, seed: int) -> np.ndarray:
@@ -92,6 +94,7 @@ def noise_at_truths(
                     "offset": (mean - centre[i]) / np.sqrt(variance[i]),
                     "skewness": (standard**3).mean(axis=0),
                     "kurtosis": (standard**4).mean(axis=0) - 3,
+                    "total": sd**2 / variance[i] + (mean - centre[i]) ** 2 / variance[i],
                 }
             )
         )
@@ -101,7 +104,7 @@ def noise_at_truths(
 def summary(per_truth: pd.DataFrame) -> pd.DataFrame:
     """Return the medians over the truths per statistic (``offset`` as its absolute value)."""
     table = per_truth.assign(offset=per_truth["offset"].abs())
-    columns = ["noise_ratio", "offset", "skewness", "kurtosis"]
+    columns = ["noise_ratio", "offset", "total", "skewness", "kurtosis"]
     medians = table.groupby("target", sort=False)[columns].median()
     return medians.rename(columns={"offset": "abs_offset"}).reset_index()
 
@@ -111,6 +114,7 @@ def report_text(args: argparse.Namespace, cost: dict, per_truth: pd.DataFrame) -
     table = summary(per_truth)
     truths = per_truth["row"].nunique()
     ratio = table["noise_ratio"]
+    per_truth_medians = per_truth.groupby("row")["noise_ratio"].median()
     return "\n".join(
         [
             "# A run's scatter at fixed parameters beside the emulator's variance",
@@ -122,12 +126,20 @@ def report_text(args: argparse.Namespace, cost: dict, per_truth: pd.DataFrame) -
             f"{args.truths} after them (a truth needs {LEAST_DEFINED} runs with every "
             "statistic defined). Per statistic, medians over the truths of: the runs' "
             "variance over the emulated variance (`noise_ratio`), the runs' mean off the "
-            "emulated mean in emulated standard deviations (`abs_offset`), and the runs' "
-            "skewness and excess kurtosis (0 for a Gaussian).",
+            "emulated mean in emulated standard deviations (`abs_offset`), their mean "
+            "square off it in emulated variances (`total`, the two together: one where "
+            "the rescaled variance is right), and the runs' skewness and excess kurtosis "
+            "on the emulator's scale (0 for a Gaussian).",
             "",
             f"Median `noise_ratio` over the statistics {ratio.median():.3g} "
             f"({ratio.min():.3g} to {ratio.max():.3g}); under 0.25 for "
-            f"{int((ratio < 0.25).sum())} of {len(table)}.",
+            f"{int((ratio < 0.25).sum())} of {len(table)}. Median `total` "
+            f"{table['total'].median():.3g} ({table['total'].min():.3g} to "
+            f"{table['total'].max():.3g}). Per truth, the median `noise_ratio` over the "
+            f"statistics ranges from {per_truth_medians.min():.3g} to "
+            f"{per_truth_medians.max():.3g}; {int((per_truth['noise_ratio'] > 1).sum())} of "
+            f"{len(per_truth)} truth-statistic pairs exceed 1. The runs' moments are those of "
+            "the defined runs only.",
             "",
             markdown_table(table.round(3)),
             "",
@@ -159,10 +171,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Refuse, before any training or run, options the study would fail on later."""
-    least = {"rows": 1, "truths": 1, "runs": LEAST_DEFINED, "workers": 1}
-    for name, low in least.items():
-        if getattr(args, name) < low:
-            raise ScenarioError(f"--{name}", "", f"{getattr(args, name)}: at least {low}")
+    bounds = {
+        "rows": (1, None),
+        "truths": (1, None),
+        "runs": (LEAST_DEFINED, None),
+        "seed": (0, MAX_SEED),
+        "workers": (1, MAX_WORKERS),
+    }
+    for name, (low, high) in bounds.items():
+        value = getattr(args, name)
+        if value < low or (high is not None and value > high):
+            within = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise ScenarioError(f"--{name}", "", f"{value}: {within}")
 
 
 def study(args: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
@@ -172,7 +192,11 @@ def study(args: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
         ScenarioError: if the prior's table (under the current code's key) has too few
             rows, or every truth's runs ran away.
     """
-    table = load_table(DEFAULT_TABLE, table_key(1), args.rows + args.truths)
+    try:
+        table = load_table(DEFAULT_TABLE, table_key(1), args.rows + args.truths)
+    except ScenarioError as exc:
+        found = f"{exc.message} (`ngo-abm reference --rows` builds the prior's table)"
+        raise ScenarioError("--rows + --truths", "", found) from None
     emulator, cost = fit_emulator(load_estimator(), table.iloc[: args.rows], args.seed)
     truths = table.iloc[args.rows :]
     simulate = model_runs(
