@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from emulator_helpers import exact_emulator
 from scipy.special import expit, log_ndtr
 from scipy.stats import multivariate_normal
 
@@ -27,31 +28,6 @@ from calibration.simulator import ERROR_CAP
 from calibration.targets import load_targets
 
 jnp = pytest.importorskip("jax.numpy")
-
-
-def exact_emulator(targets, statistic, parameters=2) -> Emulator:
-    """An emulator whose runs give ``statistic(z)`` with (almost) no scatter, always defined."""
-    unit = units(targets)
-    d = len(targets)
-
-    def net(z):
-        mean = jnp.arcsinh(statistic(z) / unit)
-        return jnp.concatenate([mean, jnp.full(d, -40.0), jnp.array([-40.0])])
-
-    return Emulator(
-        net=net,
-        spec=EmulatorSpec(),
-        parameters=[f"p{i}" for i in range(parameters)],
-        targets=[t.id for t in targets],
-        unit=unit,
-        out_mean=np.zeros(d),
-        out_sd=np.ones(d),
-        residual_moment=np.eye(d),
-        table_key="test",
-        rows=0,
-        seed=1,
-        truncated=[],
-    )
 
 
 def test_observed_values_read_back_the_noisy_statistics_outside_the_reported_band():
