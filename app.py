@@ -8,19 +8,17 @@ posterior draws on common random numbers, with bands (``dashboard.counterfactual
 *regional* runs the Central Asian regional model and shows its cross-border ties over time
 and its network in a chosen year (``dashboard.regional``).
 The single-run plots are in ``dashboard.single_run``, the controls read in
-``dashboard.controls``. Calibrated parameters (the posterior median) are used when
-``calibration/posterior.parquet`` exists. How to use it: ``docs/dashboard.md``.
+``dashboard.controls``, the scenario files offered in ``dashboard.scenarios``. Calibrated
+parameters (the posterior median) are used when ``calibration/posterior.parquet`` exists.
+How to use it: ``docs/dashboard.md``.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from calibration.posterior import has_posterior, posterior_median
 from dashboard.controls import (
     AS_IN_SCENARIO,
     DEFAULT_CUT_YEAR,
@@ -31,93 +29,19 @@ from dashboard.controls import (
 )
 from dashboard.counterfactual import NO_SWITCH, CounterfactualView
 from dashboard.regional import RegionalView
+from dashboard.scenarios import SCENARIO_DIR, calibrated, discover_scenarios
 from dashboard.single_run import FundingMix, IncomeDistribution, NGOCounts
 from experiments.changes import differs_in_run
-from experiments.replaced_values import run_changes
-from model import COUNTRIES, NGOModel, Scenario, ScenarioError, load_scenario
+from model import COUNTRIES, NGOModel, Scenario
 from model.levers import apply_levers
 from model.mechanisms import MECHANISMS, switch_off_params
-from model.regional_files import is_regional_file
 
-ROOT = Path(__file__).resolve().parent
-SCENARIO_DIR = ROOT / "scenarios"
-# Shared fragments; regional files (``countries:``) are skipped too, not being a country's.
-NOT_SCENARIOS = frozenset({"base.yaml", "behaviour.yaml"})
 DEFAULT_SCENARIO = "kyrgyzstan"
-DASHBOARD_REMEDY = (
-    "the dashboard runs the posterior median; change it with the levers, or run the file "
-    "with ngo-abm run --params scenario"
-)
 # Mesa's sliders show their value only while dragged; show it always, above the thumb.
 SLIDER_VALUES_CSS = """
 .v-input__slider .v-slider__thumb-label-container { display: block !important; }
 .v-input__slider { margin-top: 28px; }
 """
-
-
-def discover_scenarios(folder: Path = SCENARIO_DIR) -> tuple[dict[str, Scenario], dict[str, str]]:
-    """Load every scenario YAML in ``folder`` and ``folder/counterfactuals``.
-
-    Args:
-        folder: The scenarios folder.
-
-    Returns:
-        ``({key: scenario}, {key: reason})``: the scenarios offered, keyed by their path
-        under ``folder`` without ``.yaml`` (countries first), and the files that did not
-        load as a country scenario with the one-line reason.
-    """
-    found: dict[str, Scenario] = {}
-    skipped: dict[str, str] = {}
-    median = readable_median()
-    paths = sorted(folder.glob("*.yaml")) + sorted((folder / "counterfactuals").glob("*.yaml"))
-    for path in paths:
-        if path.name in NOT_SCENARIOS or is_regional_file(path):
-            continue
-        key = path.relative_to(folder).with_suffix("").as_posix()
-        try:
-            scenario = load_scenario(path)
-            refuse_replaced_values(path, scenario, median)
-        except ScenarioError as exc:
-            skipped[key] = str(exc)
-        else:
-            found[key] = scenario
-    countries = [k for k in found if k in COUNTRIES]
-    return {k: found[k] for k in countries + [k for k in found if k not in countries]}, skipped
-
-
-def readable_median() -> dict[str, float] | None:
-    """Return the posterior median the dashboard runs, or None without a readable one.
-
-    An unreadable posterior leaves every run on the file's own values, and ``calibrated``
-    says why.
-    """
-    if not has_posterior():
-        return None
-    try:
-        return posterior_median()
-    except ScenarioError:
-        return None
-
-
-def refuse_replaced_values(path: Path, scenario: Scenario, median: dict | None) -> None:
-    """Refuse a file that changes a calibrated value, as ``ngo-abm run`` does.
-
-    The dashboard runs the posterior ``median`` (``calibrated``), which would replace the
-    file's value without a word.
-    """
-    if median is not None:
-        source = "posterior median (posterior.parquet)"
-        run_changes(path, scenario, median, source, DASHBOARD_REMEDY)
-
-
-def calibrated(scenario: Scenario) -> tuple[Scenario, str]:
-    """Return the scenario with the posterior median applied (when there is one) and a note."""
-    if not has_posterior():
-        return scenario, "uncalibrated: no calibration/posterior.parquet yet (values as written)"
-    try:
-        return scenario.with_params(posterior_median()), "calibrated: posterior median"
-    except ScenarioError as exc:
-        return scenario, f"uncalibrated: the posterior could not be used ({exc})"
 
 
 def same_run_as_country(key: str) -> str | None:

@@ -90,7 +90,7 @@ def test_an_option_the_action_does_not_read_is_refused(
 
 
 def test_the_command_lines_default_held_back_draws_are_the_reports():
-    from cli.calibrate import DEFAULTS
+    from cli.calibrate_options import DEFAULTS
     from experiments.calibration_report import HOLDOUT_DRAWS
 
     assert DEFAULTS["holdout_draws"] == HOLDOUT_DRAWS
@@ -99,7 +99,7 @@ def test_the_command_lines_default_held_back_draws_are_the_reports():
 def test_the_report_and_the_regional_layer_draw_their_own_default_numbers():
     import inspect
 
-    from cli.calibrate import check_options
+    from cli.calibrate_options import check_options
     from cli.main import build_parser
     from experiments.calibration_report import write_report
 
@@ -116,7 +116,7 @@ def test_the_report_and_the_regional_layer_draw_their_own_default_numbers():
 
 
 def test_the_help_names_each_action_with_the_options_it_reads(capsys):
-    from cli.calibrate import USES
+    from cli.calibrate_options import USES
 
     assert main(["calibrate", "--help"]) == 0
     text = capsys.readouterr().out
@@ -127,7 +127,7 @@ def test_the_help_names_each_action_with_the_options_it_reads(capsys):
 
 def test_the_default_region_is_the_project_s_whatever_the_current_folder():
     # It was `scenarios/central_asia.yaml` relative to the current folder.
-    from cli.calibrate import DEFAULTS
+    from cli.calibrate_options import DEFAULTS
     from model.regional_files import REGIONAL_SCENARIO
 
     assert DEFAULTS["region"] == REGIONAL_SCENARIO

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard import scenarios
 from model import ScenarioError, load_scenario
 from model.levers import apply_levers
 
@@ -62,7 +63,8 @@ def test_a_posterior_the_dashboard_cannot_read_offers_every_scenario_as_written(
     def unreadable(*args, **kwargs):
         raise ScenarioError("calibration/posterior.parquet", "", "not a parquet file")
 
-    monkeypatch.setattr(app, "posterior_median", unreadable)
+    # Looked up where the dashboard reads the posterior: dashboard.scenarios.
+    monkeypatch.setattr(scenarios, "posterior_median", unreadable)
     found, skipped = app.discover_scenarios()
     assert skipped == {} and list(found)[:3] == ["kazakhstan", "kyrgyzstan", "uzbekistan"]
     _, note = app.calibrated(found["kyrgyzstan"])
@@ -144,7 +146,7 @@ def test_a_counterfactual_that_runs_as_its_country_says_so(app):
 
 
 def test_defaults_are_the_scenario_as_written_without_a_posterior(app, monkeypatch):
-    monkeypatch.setattr(app, "has_posterior", lambda: False)
+    monkeypatch.setattr(scenarios, "has_posterior", lambda: False)
     model = app.DashboardModel()
     assert model.config == load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml")
     assert model.active_levers() == []
@@ -152,9 +154,11 @@ def test_defaults_are_the_scenario_as_written_without_a_posterior(app, monkeypat
 
 
 def test_the_posterior_median_is_used_when_there_is_one(app, monkeypatch):
-    monkeypatch.setattr(app, "has_posterior", lambda: True)
+    monkeypatch.setattr(scenarios, "has_posterior", lambda: True)
     monkeypatch.setattr(
-        app, "posterior_median", lambda: {"civic_rate": 3.0, "kyrgyzstan.donor_budget_scale": 2.0}
+        scenarios,
+        "posterior_median",
+        lambda: {"civic_rate": 3.0, "kyrgyzstan.donor_budget_scale": 2.0},
     )
     model = app.DashboardModel(donor_budget_scale=1.5)
     assert model.config.behaviour.civic_rate.value == 3.0

@@ -188,7 +188,7 @@ def test_the_committed_sampler_is_the_one_the_committed_summary_names(tmp_path, 
 
 def test_the_command_lines_least_refinement_is_the_refinements_own():
     from calibration.refined_posterior import LEAST_RUNS
-    from cli.calibrate import LEAST_RUNS as CLI_LEAST_RUNS
+    from cli.calibrate_options import LEAST_RUNS as CLI_LEAST_RUNS
 
     assert CLI_LEAST_RUNS == LEAST_RUNS
 
