@@ -245,8 +245,12 @@ def test_the_regional_view_runs_replicates_and_shows_the_network_in_a_chosen_yea
     page, run = _open_tab(browser, dashboard_url, "regional", "Run")
     timeout_ms = PAGE_SECONDS * 1000
     # Text that is no seed disables Run (it used to run the last good seed). The national
-    # view's seed field stays in the page, hidden, behind its tab.
+    # view's seed field stays in the page, hidden, behind its tab once the tab's switch
+    # has finished: on a loaded machine both were still visible when this filled (a
+    # strict-mode error), so wait for one.
     seed = page.get_by_label("Seed").filter(visible=True)
+    expect = pytest.importorskip("playwright.sync_api").expect
+    expect(seed).to_have_count(1, timeout=timeout_ms)
     seed.fill("12abc")
     page.get_by_text("seed '12abc': the seed must be a whole number").wait_for(timeout=timeout_ms)
     assert run.is_disabled()
