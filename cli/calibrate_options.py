@@ -1,8 +1,8 @@
 """The options of ``ngo-abm calibrate``: which action reads which, their defaults, the checks.
 
 An option given to an action that does not read it is refused, not ignored, and every
-option not on the command line gets its default here (the parser's defaults are None), so
-that ``cli.calibrate`` sees the same arguments whatever was typed.
+option not on the command line gets its default here: the parser's defaults are None, so
+that an option typed at its default value is told apart from one left out.
 """
 
 from __future__ import annotations

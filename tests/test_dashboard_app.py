@@ -32,10 +32,10 @@ def app():
 
 
 def test_discovers_country_and_counterfactual_scenarios(app, tmp_path):
-    scenarios = ROOT / "scenarios"
+    folder = ROOT / "scenarios"
     (tmp_path / "counterfactuals").mkdir()
     for name in ("base.yaml", "behaviour.yaml", "kyrgyzstan.yaml"):
-        (tmp_path / name).write_text((scenarios / name).read_text())
+        (tmp_path / name).write_text((folder / name).read_text())
     (tmp_path / "counterfactuals" / "late_donors.yaml").write_text(
         "extends: ../kyrgyzstan.yaml\nname: Late donors\n"
         "donors: [{name: Soros Foundation, entry_year: 2000}]\n"
@@ -47,7 +47,7 @@ def test_discovers_country_and_counterfactual_scenarios(app, tmp_path):
     )
     (tmp_path / "counterfactuals" / "fragment.yaml").write_text("extends: ../base.yaml\n")
     # A regional file under any name is not a country scenario: neither offered nor skipped.
-    (tmp_path / "region.yaml").write_text((scenarios / "central_asia.yaml").read_text())
+    (tmp_path / "region.yaml").write_text((folder / "central_asia.yaml").read_text())
     found, skipped = app.discover_scenarios(tmp_path)
     assert list(found) == ["kyrgyzstan", "counterfactuals/late_donors"]
     soros = [d for d in found["counterfactuals/late_donors"].donors if d.name == "Soros Foundation"]

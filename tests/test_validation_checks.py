@@ -1,4 +1,7 @@
-"""The validation's checks on made-up ranks, draws and runs: coverage, ridges, ties, stability.
+"""The validation's checks on made-up ranks, draws and runs.
+
+Coverage from ranks, highest-density levels, ridges, shuffled draws, ties, the spread of
+the held-back trainings and stability.
 
 ``tests/test_validation.py`` runs ``ngo-abm validate`` itself on a tiny estimator; these
 need none.
