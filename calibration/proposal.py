@@ -81,11 +81,13 @@ class StudentTProposal(Transition):
         if len(X) < 2:
             raise NotEnoughParticles("a t proposal needs at least two particles")
         values = X.to_numpy(dtype=float)
-        mean = np.average(values, axis=0, weights=w)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cov = np.atleast_2d(np.cov(values, aweights=w, rowvar=False))
-        if not np.isfinite(cov).all():
+        share = np.asarray(w, dtype=float) / np.sum(w)
+        # The weighted covariance divides by 1 - sum(share**2), which is 0 when one
+        # particle holds all the weight: no spread to fit a proposal to.
+        if 1.0 - np.sum(share**2) <= 0:
             raise CollapsedPopulation("all the weight is on one particle")
+        mean = np.average(values, axis=0, weights=w)
+        cov = np.atleast_2d(np.cov(values, aweights=w, rowvar=False))
         cov = (1 - self.shrinkage) * cov + self.shrinkage * np.diag(np.diag(cov))
         self._dist = scipy.stats.multivariate_t(
             loc=mean, shape=cov * self.scaling, df=self.df, allow_singular=True
