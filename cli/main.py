@@ -73,15 +73,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
     changes = run_changes(args.scenario, scenario, params[0] if params else {}, source)
-    if changes:
-        print(changes)
     posterior = params_file(args.params)
     edited = changed_note(posterior, (scenario.country,)) if posterior else None
-    if edited:
-        print(edited)
     with output_folder(args.out, kind="run"), runaway_names(args.scenario):
+        # Printed once the output folder is accepted: a bad --out is then the only line.
+        print_notes(changes, edited)
         note_first_compile()
         return _run_and_write(args, scenario, params, source)
+
+
+def print_notes(*notes: str | None) -> None:
+    """Print each note a run has for its log (what the file changes), skipping the empty."""
+    for note in notes:
+        if note:
+            print(note)
 
 
 def note_first_compile() -> None:

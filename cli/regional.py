@@ -20,7 +20,7 @@ from model import runaway_names
 from model.regional_files import load_region
 
 from .arguments import file_path, replicates, workers
-from .main import note_first_compile
+from .main import note_first_compile, print_notes
 
 
 def cmd_run_region(args: argparse.Namespace) -> int:
@@ -42,13 +42,10 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     # Parameters that do not apply (a posterior of other parameters) fail here, in one line.
     region.with_params(params[0] if params else None)
     changes = run_changes(args.scenario, region, params[0] if params else {}, source)
-    if changes:
-        print(changes)
     posterior = regional_params_file(args.params)
     edited = changed_note(posterior, "run with --params scenario")
-    if edited:
-        print(edited)
     with output_folder(args.out, kind="run"), runaway_names(args.scenario):
+        print_notes(changes, edited)
         note_first_compile()
         started = time.perf_counter()
         tables, seeds = run_region_replicates(

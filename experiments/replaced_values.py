@@ -126,7 +126,7 @@ def run_changes(
         replaced = values_replaced(base, loaded, overrides)
         if replaced:
             message = (
-                f"changed from {base_name}, but the {source} replaces it in every run; {remedy}"
+                f"changed from {base_name}, but every run takes it from the {source}; {remedy}"
             )
             raise ScenarioError(path, replaced[0], message)
     if scenario:

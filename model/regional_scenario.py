@@ -19,7 +19,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
-from .config_files import ScenarioError, Source, Strict, Year, first_repeated, param_number
+from .config_files import Name, ScenarioError, Source, Strict, Year, first_repeated, param_number
 from .input_errors import first_error, named_item
 from .limits import MAX_PARTICIPANTS
 from .parameters import Parameter, ParameterSet
@@ -93,7 +93,7 @@ class Programme(Strict):
     ``information_tie_rate`` times a meeting's rate).
     """
 
-    name: str
+    name: Name
     first_year: Year | None = None
     last_year: Year | None = None
     years: list[Year] = Field(default_factory=list)
@@ -152,7 +152,7 @@ class Restriction(Strict):
     ``strength`` (participation in regional programmes falls, ties lapse faster).
     """
 
-    name: str
+    name: Name
     first_year: Year
     last_year: Year
     countries: list[Country] = Field(min_length=1)
@@ -200,7 +200,7 @@ class Transboundary(Strict):
 class RegionalSpec(Strict):
     """A regional scenario file as written (country files by name)."""
 
-    name: str
+    name: Name
     description: str = ""
     countries: dict[Country, str] = Field(min_length=2)
     parameters: RegionalParameters

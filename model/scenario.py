@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_files import (
+    Name,
     ScenarioError,
     Source,
     Strict,
@@ -82,7 +83,7 @@ class SectorWeights(Strict):
 class Shock(Strict):
     """A political shock: instability for some years, optionally a purge of the register."""
 
-    name: str
+    name: Name
     year: Year
     duration_years: int = Field(default=1, ge=1, le=MAX_YEAR - MIN_YEAR)
     instability: float = Field(ge=0, le=1)
@@ -93,7 +94,7 @@ class Shock(Strict):
 class NeighbourRevolution(Strict):
     """A neighbouring country's regime falling to protests: a dated event the State sees."""
 
-    name: str
+    name: Name
     year: Year
     source: Source
 
@@ -111,7 +112,7 @@ class Donor(Strict):
     baselines.
     """
 
-    name: str
+    name: Name
     entry_year: Year
     exit_year: Year | None = None
     budget_factor: NonNegativeSeries | None = None
@@ -178,7 +179,7 @@ class Scenario(Strict):
     """One country's scenario, with the shared behaviour resolved."""
 
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
-    name: str
+    name: Name
     description: str = ""
     currency: str
     start_year: int = Field(ge=1980, le=2100)

@@ -18,7 +18,8 @@ CHANGES = {
     "country": (
         "kyrgyzstan.yaml",
         "donor_budget_scale: {value: 3.0, source: a test}\n",
-        "donor_budget_scale: changed from kyrgyzstan.yaml, but the posterior median",
+        "donor_budget_scale: changed from kyrgyzstan.yaml, but every run takes it from the "
+        "posterior median",
     ),
     # A behaviour file of one's own, with one calibrated value changed.
     "behaviour": (
@@ -29,7 +30,8 @@ CHANGES = {
     "regional": (
         "central_asia.yaml",
         "parameters:\n  tie_decay: {value: 0.05, unit: a unit, source: a test}\n",
-        "parameters.tie_decay: changed from central_asia.yaml, but the regional posterior median",
+        "parameters.tie_decay: changed from central_asia.yaml, but every run takes it from "
+        "the regional posterior median",
     ),
 }
 

@@ -197,8 +197,8 @@ def test_a_file_value_it_varies_or_a_year_it_lacks_is_refused(tmp_path, posterio
     short = tmp_path / "short.yaml"
     short.write_text(f"extends: {KYRGYZSTAN}\nend_year: 2005\n", encoding="utf-8")
     cases = (
-        (richer, "behaviour.funding_rate: changed from kyrgyzstan.yaml, but the sensitivity "
-         "analysis replaces it in every run"),
+        (richer, "behaviour.funding_rate: changed from kyrgyzstan.yaml, but every run takes it "
+         "from the sensitivity analysis"),
         (short, "end_year: the analysis reads registered_2010 in 2010, outside the scenario's "
          "years (1991-2005)"),
     )  # fmt: skip
