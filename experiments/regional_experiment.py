@@ -89,7 +89,7 @@ class RegionalExperimentSpec(Strict):
     replicates: int = Field(ge=1, le=MAX_REPLICATES)
     seed: int = Field(ge=0, le=MAX_SEED)
     # Posterior draws, as the country experiments: with the median in every run the
-    # intervals carried the runs' noise only (13 to 34 times narrower for the ties after Osh).
+    # intervals carry the runs' noise only (8 to 11 times narrower for the ties after Osh).
     params: Literal["median", "posterior", "scenario", "auto"] = "posterior"
     notes: str = ""
 

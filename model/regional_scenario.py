@@ -71,7 +71,7 @@ class RegionalDonors(Strict):
     of the regional countries.
     """
 
-    names: list[str] = Field(min_length=1)
+    names: list[Name] = Field(min_length=1)
     source: Source
 
     @model_validator(mode="after")
