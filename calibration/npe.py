@@ -40,6 +40,11 @@ class FlowSpec:
     batch_size: int = 256
     max_epochs: int = 300
     patience: int = 15
+    # Standardised features beyond this many standard deviations are set to it, in training
+    # and in sampling: a few rows hundreds of deviations out made one flow's validation loss
+    # rise from its third epoch, which early stopping then kept (docs/calibration.md,
+    # session 58). None: not clipped, as estimators saved before the setting were trained.
+    feature_clip: float | None = 10.0
 
 
 @dataclass
@@ -56,6 +61,10 @@ class Estimator:
     rows: int
     seed: int
     truncated: list[tuple[str, int]] = field(default_factory=list)
+
+    def condition(self, features: np.ndarray) -> np.ndarray:
+        """Return what the flows are conditioned on: the features standardised (``FlowSpec``)."""
+        return standardised(features, self.feature_mean, self.feature_sd, self.spec.feature_clip)
 
     @property
     def truncated_rows(self) -> int:
@@ -75,7 +84,7 @@ class Estimator:
         import jax.numpy as jnp
         import jax.random as jr
 
-        condition = jnp.asarray((np.asarray(features) - self.feature_mean) / self.feature_sd)
+        condition = jnp.asarray(self.condition(features))
         keys = jr.split(jr.key(seed), len(self.flows))
         k = len(self.flows)
         if iid:
@@ -87,6 +96,14 @@ class Estimator:
             for flow, key, k in zip(self.flows, keys, counts, strict=True)
         ]
         return np.concatenate(draws).astype(float)
+
+
+def standardised(
+    features: np.ndarray, mean: np.ndarray, sd: np.ndarray, clip: float | None
+) -> np.ndarray:
+    """Return the features in standard deviations from their mean, within ``clip`` of 0."""
+    scaled = (np.asarray(features) - mean) / sd
+    return scaled if clip is None else np.clip(scaled, -clip, clip)
 
 
 def _build_flow(spec: FlowSpec, dim: int, cond_dim: int, key):
@@ -123,7 +140,7 @@ def train(
     use_compilation_cache()
     mean, sd = features.mean(axis=0), features.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
-    scaled = (features - mean) / sd
+    scaled = standardised(features, mean, sd, spec.feature_clip)
     flows, losses = [], []
     for member in range(spec.ensemble):
         init_key, fit_key = jr.split(jr.key(seed * 1000 + member))
@@ -169,7 +186,8 @@ def load(path: Path) -> Estimator:
 
     use_compilation_cache()
     meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
-    spec = FlowSpec(**meta["spec"])
+    # An estimator saved before ``feature_clip`` existed was trained without it.
+    spec = FlowSpec(**{"feature_clip": None, **meta["spec"]})
     dim, cond_dim = len(meta["parameters"]), len(meta["targets"])
     skeleton = [_build_flow(spec, dim, cond_dim, jr.key(0)) for _ in range(spec.ensemble)]
     flows = eqx.tree_deserialise_leaves(path, skeleton)

@@ -78,7 +78,7 @@ def log_density(estimator: Estimator, z: np.ndarray, features: np.ndarray) -> np
     import jax.numpy as jnp
 
     log_prob = _compiled_log_prob()
-    condition = jnp.asarray((features - estimator.feature_mean) / estimator.feature_sd)
+    condition = jnp.asarray(estimator.condition(features))
     z = jnp.asarray(z, dtype=jnp.float32)
     per_flow = jnp.stack([log_prob(flow, z, condition) for flow in estimator.flows])
     mixture = jax.scipy.special.logsumexp(per_flow, axis=0) - np.log(len(estimator.flows))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import yaml
@@ -125,3 +127,57 @@ def test_a_training_for_the_committed_posterior_writes_the_committed_estimator(r
     argv = ["calibrate", "npe", "--posterior", "calibration/posterior.parquet", "--rows", "10"]
     assert main(argv) == 0
     assert written["paths"][0] == amortised.estimator_path(False)
+
+
+def _untrained(spec: FlowSpec):
+    """Return an estimator of two parameters and two features whose flows are untrained."""
+    import jax.random as jr
+
+    from calibration.npe import Estimator, _build_flow
+
+    flows = [_build_flow(spec, 2, 2, jr.key(i)) for i in range(spec.ensemble)]
+    mean, sd = np.array([1.0, -1.0]), np.array([2.0, 0.5])
+    return Estimator(flows, spec, ["a", "b"], ["x", "y"], mean, sd, "key", 10, 1)
+
+
+def test_features_beyond_the_clip_condition_the_flows_as_the_clip_does():
+    est = _untrained(FlowSpec(layers=2, width=8, depth=1, ensemble=2, feature_clip=3.0))
+    far = np.array([1.0 + 2.0 * 400, -1.0 - 0.5 * 50])  # 400 and 50 deviations out
+    at_clip = np.array([1.0 + 2.0 * 3, -1.0 - 0.5 * 3])
+    np.testing.assert_array_equal(est.condition(far), [3.0, -3.0])
+    np.testing.assert_array_equal(est.sample(far, 20, seed=5), est.sample(at_clip, 20, seed=5))
+    # Inside the clip the features are only standardised.
+    np.testing.assert_allclose(est.condition(np.array([2.0, -0.5])), [0.5, 1.0])
+
+
+def test_an_estimator_saved_before_the_clip_is_read_unclipped(tmp_path):
+    est = _untrained(FlowSpec(layers=2, width=8, depth=1, ensemble=1))
+    assert est.spec.feature_clip == 10.0
+    save(est, tmp_path / "old.eqx")
+    meta = tmp_path / "old.json"
+    text = json.loads(meta.read_text("utf-8"))
+    del text["spec"]["feature_clip"]
+    meta.write_text(json.dumps(text), encoding="utf-8")
+    old = load(tmp_path / "old.eqx")
+    assert old.spec.feature_clip is None
+    far = np.array([1.0 + 2.0 * 400, -1.0])
+    np.testing.assert_allclose(old.condition(far), [400.0, 0.0])
+
+
+def test_training_sees_the_features_clipped(monkeypatch):
+    import flowjax.train
+
+    seen = []
+
+    def fit(key, flow, data, **options):
+        seen.append(np.asarray(data[1]))
+        return flow, {"val": [1.0]}
+
+    monkeypatch.setattr(flowjax.train, "fit_to_data", fit)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((500, 2))
+    x[0, 0] = 1e4  # an outlier hundreds of deviations out
+    spec = FlowSpec(layers=2, width=8, depth=1, ensemble=1, feature_clip=4.0)
+    _, mean, sd, _ = train(rng.standard_normal((500, 2)), x, spec, seed=1)
+    assert np.abs(seen[0]).max() == pytest.approx(4.0)
+    np.testing.assert_allclose(seen[0][1:], np.clip((x[1:] - mean) / sd, -4.0, 4.0), rtol=1e-6)
