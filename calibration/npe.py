@@ -41,7 +41,7 @@ class FlowSpec:
     max_epochs: int = 300
     patience: int = 15
     # Standardised features beyond this many standard deviations are set to it, in training
-    # and in sampling: a few rows hundreds of deviations out made one flow's validation loss
+    # and in sampling: rows up to 184 deviations out made one flow's validation loss
     # rise from its third epoch, which early stopping then kept (docs/calibration.md,
     # session 58). None: not clipped, as estimators saved before the setting were trained.
     feature_clip: float | None = 10.0

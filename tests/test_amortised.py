@@ -176,8 +176,22 @@ def test_training_sees_the_features_clipped(monkeypatch):
     monkeypatch.setattr(flowjax.train, "fit_to_data", fit)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((500, 2))
-    x[0, 0] = 1e4  # an outlier hundreds of deviations out
+    x[0, 0] = 1e4  # an outlier about 22 deviations out (the most one row in 500 can be)
     spec = FlowSpec(layers=2, width=8, depth=1, ensemble=1, feature_clip=4.0)
     _, mean, sd, _ = train(rng.standard_normal((500, 2)), x, spec, seed=1)
     assert np.abs(seen[0]).max() == pytest.approx(4.0)
     np.testing.assert_allclose(seen[0][1:], np.clip((x[1:] - mean) / sd, -4.0, 4.0), rtol=1e-6)
+
+
+def test_a_saved_clip_is_read_back_and_bounds_the_truncation_density(tmp_path):
+    from calibration.truncation import log_density
+
+    est = _untrained(FlowSpec(layers=2, width=8, depth=1, ensemble=2, feature_clip=3.0))
+    save(est, tmp_path / "clipped.eqx")
+    again = load(tmp_path / "clipped.eqx")
+    assert again.spec.feature_clip == 3.0
+    far = np.array([1.0 + 2.0 * 400, -1.0 - 0.5 * 50])
+    at_clip = np.array([1.0 + 2.0 * 3, -1.0 - 0.5 * 3])
+    z = np.random.default_rng(2).standard_normal((16, 2))
+    np.testing.assert_array_equal(log_density(again, z, far), log_density(again, z, at_clip))
+    assert not np.array_equal(log_density(again, z, far), log_density(again, z, far * 0))
