@@ -21,7 +21,7 @@ from model.extends import resolve_path
 from model.regional_files import is_regional_file
 
 from .arguments import file_path, replicates, seeds, workers
-from .main import UsageError, cmd_run
+from .main import UsageError, cmd_run, print_notes
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -101,9 +101,7 @@ def _compare_one(args: argparse.Namespace, source: Path, run_dir: Path, scenario
     # Each table under its folder: with several sources, the country alone tells none apart;
     # and with the parameters its runs used, which decide what its intervals mean.
     print(f"{run_dir}: {runs_described(manifest)}")
-    note = None if scenario else median_intervals_note(manifest)  # a run has said it already
-    if note:
-        print(note)
+    print_notes(None if scenario else median_intervals_note(manifest))  # a run said it already
     print(format_table(table))
     wrote = [run_dir / "compare.csv", run_dir / "compare.png", run_dir / COMPARE_RECORD]
     unfitted = run_dir / UNFITTED_CSV

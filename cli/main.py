@@ -83,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def print_notes(*notes: str | None) -> None:
-    """Print each note a run has for its log (what the file changes), skipping the empty."""
+    """Print each note a command has for its log, skipping the empty ones."""
     for note in notes:
         if note:
             print(note)
@@ -140,9 +140,7 @@ def _run_and_write(args: argparse.Namespace, scenario, params: list[dict], sourc
         f"{last.registered.median():,.0f}, operational {last.operational.median():,.0f}, "
         f"reporting {last.reporting.median():,.0f} ({source})"
     )
-    note = median_spread_note(args.params, len(seeds), posterior)
-    if note:
-        print(note)
+    print_notes(median_spread_note(args.params, len(seeds), posterior))
     print(f"wrote {out / 'timeseries.csv'}, {out / 'manifest.json'}, {out / 'timeseries.png'}")
     return 0
 

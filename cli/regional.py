@@ -63,9 +63,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
         print(ties_by_country(tables.timeseries, years).to_string())
     else:
         print("(the file names no report_years or network_years: no years to print)")
-    note = median_spread_note(args.params, len(seeds), posterior)
-    if note:
-        print(note)
+    print_notes(median_spread_note(args.params, len(seeds), posterior))
     names = ("timeseries.csv", "ties.csv", "network.png", "network.csv", "manifest.json")
     print(f"wrote {', '.join(str(out / name) for name in names)}")
     return 0
