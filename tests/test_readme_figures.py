@@ -94,15 +94,16 @@ def test_the_held_back_forecasts_of_the_kyrgyz_floors_are_the_reports():
     floors = unseen[unseen.target.str.startswith("kg_registered_")].set_index("target")
     assert len(floors) == 5
     model, curve = floors.model_median_error, floors.logistic_error
-    # Both meet every floor but ICNL's of 2023, and miss that one within its tolerance.
+    # The model meets every floor; the curve every one but ICNL's of 2023, within its tolerance.
     last = "kg_registered_2023_icnl"
-    assert list(model[model != 0].index) == list(curve[curve != 0].index) == [last]
+    assert list(model[model != 0].index) == []
+    assert list(curve[curve != 0].index) == [last]
     tolerance = {t.id: t for t in load_unfitted()}[last].tolerance
-    assert max(abs(model[last]), abs(curve[last])) <= tolerance
+    assert abs(curve[last]) <= tolerance
     stated = (
-        "The held-back forecast meets four of ICNL's five Kyrgyz register floors after 2010 "
-        f"and falls short of that of 2023 (over 23,700) by {_percent(model[last])}, as the "
-        f"logistic curve does by {_percent(curve[last])}, both within its {tolerance:.0%} "
+        "The held-back forecast meets all five of ICNL's Kyrgyz register floors after 2010 "
+        "(it fell short of that of 2023 by -3.4% before); the logistic curve falls short of "
+        f"that one (over 23,700) by {_percent(curve[last])}, within its {tolerance:.0%} "
         "tolerance"
     )
     assert stated in README
