@@ -15,12 +15,14 @@ every path is checked before any simulation.
 from __future__ import annotations
 
 import argparse
+import sys
 from functools import partial
 from pathlib import Path
 
 from experiments.lifetime import kill_forks_with_parent
 from experiments.locks import database_lock, output_folder
 from experiments.output_paths import check_file
+from experiments.progress import on_terminal
 from model import ScenarioError
 from model.limits import MAX_DRAWS, MAX_GENERATIONS, MAX_POPULATION, MAX_RUNS
 
@@ -94,7 +96,8 @@ def _calibrate_npe(args: argparse.Namespace) -> int:
             args.holdout,
             seed=args.seed,
             folder=args.table or DEFAULT_TABLE,
-            progress=True,
+            # flowjax's own bar, one per flow and a minute or two each: on a terminal only.
+            progress=on_terminal(sys.stderr),
             truncated_rows=args.truncated_rows,
         )
         estimator_file.parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.special import logsumexp
-from tqdm import tqdm
 
 from calibration.amortised import fitted_targets, reported_features
 from calibration.npe import Estimator
@@ -40,6 +39,7 @@ from calibration.priors import load_priors, model_values, sampled_name
 from calibration.reference import simulate_statistics, simulator
 from calibration.restricted_prior import split_rhat
 from calibration.truncation import log_density
+from experiments.progress import progress_bar
 
 from .runner import derived_seed, map_runs, worker_pool
 
@@ -159,7 +159,7 @@ def metropolis(
     dim = z.shape[1]
     cov, scale = start.batch_cov, SCALE / dim
     history, kept_estimates, kept_sse, accepted = [], [], [], []
-    for step in tqdm(range(1, settings.steps + 1), disable=not progress, desc="steps"):
+    for step in progress_bar(range(1, settings.steps + 1), show=progress, desc="steps"):
         rng = np.random.default_rng([settings.seed, CHAIN_STREAM, step])
         proposal = z + rng.multivariate_normal(np.zeros(dim), scale * cov, size=len(z))
         p_estimates, p_sse = estimate_at(proposal, step)

@@ -149,7 +149,7 @@ def screen_inputs(
     runnable = [key for key, problem in why_not.items() if problem is None]
     tasks = [(c, None, None, *draw) for draw in at for c in COUNTRIES]
     tasks += [(c, inputs[i].path, side, *draw) for draw in at for i, c, side in runnable]
-    results = iter(map_runs(country_statistics, tasks, workers, progress=sys.stderr.isatty()))
+    results = iter(map_runs(country_statistics, tasks, workers, progress=True))
     base = {(c, d): next(results) for d in range(draws) for c in COUNTRIES}
     moved = {(key, d): next(results) for d in range(draws) for key in runnable}
     rows = []

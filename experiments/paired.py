@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from calibration.plotting import column_unit
 from calibration.posterior import (
@@ -34,6 +33,7 @@ from calibration.posterior import (
     missing_posterior,
 )
 from calibration.scenario_inputs import changed_note
+from experiments.progress import progress_bar
 from model import OUTPUT_COLUMNS, ScenarioError
 
 from .changes import dated_experiment_changes
@@ -119,9 +119,7 @@ def run_experiment(
     chunks = build_chunks(experiment, parameter_sets(experiment, posterior))
     missing = [c for c in chunks if stored_key(out / c.relpath) != c.key]
     total = sum(len(c.tasks) for c in missing)
-    with tqdm(
-        total=total, desc="runs", unit="run", disable=None if progress else True, leave=False
-    ) as bar:
+    with progress_bar(total=total, desc="runs", unit="run", show=progress, leave=False) as bar:
         for chunk, frame in run_chunks(missing, workers, scheduler):
             if before_first_write is not None:
                 before_first_write()

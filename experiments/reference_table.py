@@ -14,8 +14,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from calibration.amortised import estimator_path, fitted_targets
 from calibration.npe import load
 from calibration.observation import observed
@@ -40,6 +38,7 @@ from calibration.truncation import (
     truncated_draws,
     write_proposal,
 )
+from experiments.progress import progress_bar
 from model import ScenarioError
 
 from .runner import imap_runs
@@ -169,7 +168,7 @@ def build_table(
     todo = missing_chunks(folder, seed, rows, proposal, truncation_round)
     refuse_other_rows(folder, todo)
     deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
-    bar = tqdm(total=sum(t.stop - t.start for t in todo), disable=not progress, desc="rows")
+    bar = progress_bar(total=sum(t.stop - t.start for t in todo), show=progress, desc="rows")
     results = imap_runs(simulate_chunk, todo, workers, scheduler)
     try:
         for index, frame in results:

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from calibration.scheduler import FLAG, LOST_SCHEDULER, open_client
+from experiments.progress import progress_bar
 from model import RunawayError, Scenario, ScenarioError, simulate
 from model.code import model_fingerprint
 from model.config_files import is_whole
@@ -138,7 +138,7 @@ def map_runs(
             project's code.
     """
     results: list[Any] = [None] * len(tasks)
-    with tqdm(total=len(tasks), desc=desc, disable=not progress, leave=False) as bar:
+    with progress_bar(total=len(tasks), desc=desc, show=progress, leave=False) as bar:
         if pool is not None:
             runs = _submit(pool, fn, tasks)
         else:

@@ -75,7 +75,7 @@ def screen(
         {n: float(priors[n].quantiles(np.array(q))) for n, q in zip(names, x, strict=True)}
         for x in points
     ]
-    errors = np.array(map_runs(target_errors, param_sets, workers, progress=sys.stderr.isatty()))
+    errors = np.array(map_runs(target_errors, param_sets, workers, progress=True))
     ids = [t.id for t in load_targets()]
     mu_star = {
         target: analyze.analyze(problem, points, errors[:, j], num_levels=LEVELS)["mu_star"]

@@ -19,7 +19,6 @@ unchanged). The share of the point means' variance that is replicate noise is re
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,9 +146,7 @@ def evaluate(
         for r in range(replicates)
     ]
     batches = [tasks[i : i + BATCH_RUNS] for i in range(0, len(tasks), BATCH_RUNS)]
-    frames = map_runs(
-        run_batch, batches, workers, scheduler, progress=sys.stderr.isatty(), desc="batches"
-    )
+    frames = map_runs(run_batch, batches, workers, scheduler, progress=True, desc="batches")
     frame = pd.concat(frames, ignore_index=True)
     values = np.empty((len(points), replicates, len(STATISTICS)))
     for k, stat in enumerate(STATISTICS):
