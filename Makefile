@@ -30,13 +30,16 @@ chromium:
 	    echo "chromium could not be installed: the browser test will be skipped"; }
 
 # The calibrated scenarios (posterior draws, no recalibration), their comparison with the
-# article's figures, and the shipped policy experiments.
+# article's figures, the shipped policy experiments and the study of NGO survival by age.
 reproduce: setup
 	$(BIN)/ngo-abm compare scenarios/kyrgyzstan.yaml --params posterior --replicates 20 --workers 2 --out $(OUT)/kyrgyzstan
 	$(BIN)/ngo-abm compare scenarios/kazakhstan.yaml --params posterior --replicates 20 --workers 2 --out $(OUT)/kazakhstan
 	$(BIN)/ngo-abm compare scenarios/uzbekistan.yaml --params posterior --replicates 20 --workers 2 --out $(OUT)/uzbekistan
 	for f in experiments/*.yaml; do \
 	  $(BIN)/ngo-abm experiment $$f --workers 2 --out $(OUT)/experiments/$$(basename $$f .yaml) || exit 1; \
+	done
+	for c in kyrgyzstan kazakhstan uzbekistan; do \
+	  $(BIN)/python -m experiments.age_hazards --scenario scenarios/$$c.yaml --workers 2 --out $(OUT)/age_hazards/$$c.csv || exit 1; \
 	done
 
 # The checks of the committed calibration (docs/calibration.md, "Validation"); needs the

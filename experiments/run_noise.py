@@ -44,6 +44,7 @@ from model.limits import MAX_SEED, MAX_WORKERS
 
 from .calibration_report import REPORT_DIR
 from .markdown import markdown_table
+from .options import check_bounds
 from .runner import map_runs
 
 # The stream of the runs' seeds, under the study's seed and the truth's table row.
@@ -178,11 +179,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         "seed": (0, MAX_SEED),
         "workers": (1, MAX_WORKERS),
     }
-    for name, (low, high) in bounds.items():
-        value = getattr(args, name)
-        if value < low or (high is not None and value > high):
-            within = f"at least {low}" if high is None else f"from {low} to {high}"
-            raise ScenarioError(f"--{name}", "", f"{value}: {within}")
+    check_bounds(args, bounds)
 
 
 def study(args: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
