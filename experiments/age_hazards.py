@@ -7,13 +7,15 @@ adolescence (Bruederl and Schuessler 1990; Fichman and Levinthal 1991), and old 
 whose capabilities have run down failing more again, the liability of obsolescence
 (Barron, West and Hannan 1994). No rule of the model reads an NGO's age beyond its first
 year (a new NGO applies for money and counts as active in the year it registers;
-``docs/ODD.md``); what an NGO carries from year to year does: capacity, learnt in funded
-years and lost in dormant ones, which funders weigh; reserves saved from income; and
-whether it is a one-project NGO that stops after its project. This study measures the
-hazards by age in runs of the committed posterior; again on the same draws and seeds
-with all five of those channels shut (``CHANNELS``; what is left is what age does
-through everything else); and with one channel open at a time, which says what each
-does alone.
+``docs/ODD.md``); what an NGO carries from year to year does. Five channels of it are
+studied here (``CHANNELS``): capacity, learnt in years with a grant or prize and lost in
+dormant ones, which funders weigh; reserves saved from income; and whether it is a
+one-project NGO that stops after its project. Others stay open: the reporting habit
+(state grants go to NGOs that filed last year) and the traits drawn at founding (sector,
+fundraising level, the State's own NGOs). This study measures the hazards by age in runs
+of the committed posterior; again on the same draws and seeds with the five shut (what
+is left is what age does through the rest); and with one open at a time, which says
+what each does alone.
 
 Per simulated year ``t``, of the NGOs registered at the end of ``t - 1``:
 
