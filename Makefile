@@ -30,7 +30,8 @@ chromium:
 	    echo "chromium could not be installed: the browser test will be skipped"; }
 
 # The calibrated scenarios (posterior draws, no recalibration), their comparison with the
-# article's figures, the shipped policy experiments and the study of NGO survival by age.
+# article's figures, the shipped policy experiments and the studies of NGO survival by
+# age and by density.
 reproduce: setup
 	$(BIN)/ngo-abm compare scenarios/kyrgyzstan.yaml --params posterior --replicates 20 --workers 2 --out $(OUT)/kyrgyzstan
 	$(BIN)/ngo-abm compare scenarios/kazakhstan.yaml --params posterior --replicates 20 --workers 2 --out $(OUT)/kazakhstan
@@ -40,6 +41,7 @@ reproduce: setup
 	done
 	for c in kyrgyzstan kazakhstan uzbekistan; do \
 	  $(BIN)/python -m experiments.age_hazards --scenario scenarios/$$c.yaml --workers 2 --out $(OUT)/age_hazards/$$c.csv || exit 1; \
+	  $(BIN)/python -m experiments.density_hazards --scenario scenarios/$$c.yaml --workers 2 --out $(OUT)/density_hazards/$$c.csv || exit 1; \
 	done
 
 # The checks of the committed calibration (docs/calibration.md, "Validation"); needs the

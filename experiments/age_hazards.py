@@ -37,25 +37,19 @@ Run: ``python -m experiments.age_hazards [--scenario scenarios/kyrgyzstan.yaml]
 
 from __future__ import annotations
 
-import argparse
 import sys
 from itertools import product
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from calibration.atomic import write_text_atomic
 from calibration.posterior import draw_posterior
-from model import ScenarioError
-from model.limits import MAX_DRAWS, MAX_SEED, MAX_WORKERS
 from model.model import NGOModel
 from model.population import OPERATING
 from model.scenario import load_scenario
 
 from .markdown import markdown_table
-from .options import check_bounds
-from .output_paths import check_file, make_folder
+from .options import run_study
 from .runner import map_runs
 from .storage import run_seed
 
@@ -132,6 +126,11 @@ def run_counts(task: tuple[str, dict[str, float], int]) -> np.ndarray:
     return age_counts(load_scenario(path).with_params(params), seed)
 
 
+def by_band(counts: np.ndarray) -> np.ndarray:
+    """Return ``age_counts`` summed within the age bands (years x ``COUNTS`` x bands)."""
+    return np.add.reduceat(counts, [0, *(end + 1 for end in BAND_ENDS)], axis=2)
+
+
 def band_hazards(counts: np.ndarray) -> pd.DataFrame:
     """Return a run's hazards by age band (rows): pooled and relative to their years'.
 
@@ -139,8 +138,7 @@ def band_hazards(counts: np.ndarray) -> pd.DataFrame:
     measure its pooled hazard (``programmes_hazard``) and its relative hazard
     (``programmes_relative``: losses over the losses at each year's all-age hazard).
     """
-    edges = [0, *(end + 1 for end in BAND_ENDS)]
-    banded = np.add.reduceat(counts, edges, axis=2)
+    banded = by_band(counts)
     frame = pd.DataFrame(banded.sum(axis=0).T, columns=list(COUNTS), index=band_labels())
     for measure, (lost, at_risk) in MEASURES.items():
         i, j = COUNTS.index(lost), COUNTS.index(at_risk)
@@ -201,32 +199,10 @@ def summary_table(table: pd.DataFrame, measure: str, statistic: str) -> str:
     return markdown_table(wide.loc[band_labels(), list(variants())].reset_index())
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse, before any run, options the study would fail on later."""
-    bounds = {"draws": (1, MAX_DRAWS), "seed": (0, MAX_SEED), "workers": (1, MAX_WORKERS)}
-    check_bounds(args, bounds)
-    load_scenario(args.scenario)
-    if args.out is not None:
-        check_file(args.out, "--out")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the study, print its table and write its CSV; exit 2 with one line on bad input."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.age_hazards")
-    parser.add_argument("--scenario", default="scenarios/kyrgyzstan.yaml")
-    parser.add_argument("--draws", type=int, default=40, help="posterior draws")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, help="CSV of the table (median, 5-95%, NGO-years)")
-    args = parser.parse_args(argv)
-    try:
-        check_arguments(args)
-        table = age_hazards(args.scenario, args.draws, args.seed, args.workers)
-        if args.out is not None:
-            make_folder(args.out.parent, "--out")
-            write_text_atomic(args.out, table.to_csv(index=False))
-    except ScenarioError as exc:
-        print(f"python -m experiments.age_hazards: error: {exc}", file=sys.stderr)
+    table = run_study("python -m experiments.age_hazards", argv, age_hazards)
+    if table is None:
         return 2
     printed = (
         ("programmes", "relative", "Programmes, relative to the year's hazard"),

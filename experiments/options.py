@@ -1,15 +1,30 @@
-"""Bounds of the studies' whole-number options (``python -m experiments.<study>``).
+"""The command line of the studies run as ``python -m experiments.<study>``.
 
 A study checks its options before any run, so that a bad ``--draws`` or ``--workers``
-costs one line naming the option (exit 2) rather than a traceback after the computing.
-The ``ngo-abm`` commands check theirs as argparse types (``cli.arguments.whole_number``).
+costs one line naming the option (exit 2) rather than a traceback after the computing;
+the ``ngo-abm`` commands check theirs as argparse types (``cli.arguments.whole_number``).
+The studies of the committed posterior's runs (``experiments.age_hazards``,
+``experiments.density_hazards``) share their options and their CSV (``run_study``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
+import pandas as pd
+
+from calibration.atomic import write_text_atomic
 from model import ScenarioError
+from model.limits import MAX_DRAWS, MAX_SEED, MAX_WORKERS
+from model.scenario import load_scenario
+
+from .output_paths import check_file, make_folder
+
+# A study of posterior draws: (scenario file, draws, seed, workers) -> its table.
+Study = Callable[[str, int, int, int], pd.DataFrame]
 
 
 def check_bounds(args: argparse.Namespace, bounds: dict[str, tuple[int, int | None]]) -> None:
@@ -19,3 +34,37 @@ def check_bounds(args: argparse.Namespace, bounds: dict[str, tuple[int, int | No
         if value < low or (high is not None and value > high):
             within = f"at least {low}" if high is None else f"from {low} to {high}"
             raise ScenarioError(f"--{name.replace('_', '-')}", "", f"{value}: {within}")
+
+
+def study_arguments(prog: str, argv: list[str] | None) -> argparse.Namespace:
+    """Parse a posterior study's options."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--scenario", default="scenarios/kyrgyzstan.yaml")
+    parser.add_argument("--draws", type=int, default=40, help="posterior draws")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="CSV of the table (medians, 5-95%%)")
+    return parser.parse_args(argv)
+
+
+def run_study(prog: str, argv: list[str] | None, study: Study) -> pd.DataFrame | None:
+    """Check a posterior study's options, run it and write its CSV.
+
+    Returns the table, or None once bad input has been named in one line on stderr (the
+    caller exits 2); nothing is written then.
+    """
+    args = study_arguments(prog, argv)
+    bounds = {"draws": (1, MAX_DRAWS), "seed": (0, MAX_SEED), "workers": (1, MAX_WORKERS)}
+    try:
+        check_bounds(args, bounds)
+        load_scenario(args.scenario)
+        if args.out is not None:
+            check_file(args.out, "--out")
+        table = study(args.scenario, args.draws, args.seed, args.workers)
+        if args.out is not None:
+            make_folder(args.out.parent, "--out")
+            write_text_atomic(args.out, table.to_csv(index=False))
+    except ScenarioError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return None
+    return table

@@ -127,21 +127,6 @@ def test_the_same_draws_and_seed_give_the_same_table_on_one_or_two_workers():
     assert list(one["variant"].unique()) == list(variants())
 
 
-@pytest.mark.parametrize(
-    ("argv", "named"),
-    [
-        (["--draws", "0"], "--draws"),
-        (["--workers", "0"], "--workers"),
-        (["--scenario", "scenarios/nowhere.yaml"], "nowhere.yaml"),
-        (["--out", "scenarios"], "--out"),
-    ],
-)
-def test_bad_options_get_one_line_and_status_2(argv, named, capsys):
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and named in err[0]
-
-
 def test_the_command_prints_its_tables_and_writes_the_csv(tmp_path, capsys):
     out = tmp_path / "new" / "hazards.csv"
     assert main(["--draws", "1", "--workers", "1", "--out", str(out)]) == 0
