@@ -6,10 +6,11 @@ they compete for the same resources, so that mortality first falls and then rise
 density, mirroring founding (Hannan and Freeman 1989; Hannan and Carroll 1992). The
 model's founding has both terms (``docs/ODD.md``, "Founding"). No rule of survival reads
 density, but NGOs compete for the same grants, the "NGO scramble" of Cooley and Ron
-(2002), whose case is Kyrgyzstan. This study moves density alone, on common random
+(2002), whose case is Kyrgyzstan. This study moves founding alone, on common random
 numbers: the founding rates for civic reasons and for money (``civic_rate``,
-``funding_rate``; the State's own founding unchanged) multiplied by each factor, on the
-same posterior draws and seeds as the calibrated run. Per draw and factor it gives:
+``funding_rate``; the State's own founding unchanged, so the share of the State's NGOs
+changes with the factor) multiplied by each factor, on the same posterior draws and
+seeds as the calibrated run. Per draw and factor it gives:
 
 - the density ratio: NGOs with any activity, averaged over the years at risk, against
   the calibrated run's;

@@ -13,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -36,9 +37,21 @@ def check_bounds(args: argparse.Namespace, bounds: dict[str, tuple[int, int | No
             raise ScenarioError(f"--{name.replace('_', '-')}", "", f"{value}: {within}")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors (``--draws abc``) take one line, exit status 2.
+
+    As ``ngo-abm``'s own parser (``cli.arguments.OneLineParser``), which the studies,
+    below the command line, do not import.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def study_arguments(prog: str, argv: list[str] | None) -> argparse.Namespace:
     """Parse a posterior study's options."""
-    parser = argparse.ArgumentParser(prog=prog)
+    parser = OneLineParser(prog=prog)
     parser.add_argument("--scenario", default="scenarios/kyrgyzstan.yaml")
     parser.add_argument("--draws", type=int, default=40, help="posterior draws")
     parser.add_argument("--seed", type=int, default=1)

@@ -46,3 +46,12 @@ def test_an_option_is_named_as_typed():
     with pytest.raises(ScenarioError, match="--max-draws"):
         check_bounds(args, {"max_draws": (1, None)})
     check_bounds(argparse.Namespace(max_draws=5), {"max_draws": (1, 10)})
+
+
+@pytest.mark.parametrize("main", STUDIES)
+def test_an_option_that_is_not_a_number_is_one_line_too(main, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--draws", "abc"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--draws" in err[0] and "abc" in err[0]
