@@ -46,7 +46,7 @@ import pandas as pd
 from calibration.posterior import draw_posterior
 from model.model import NGOModel
 from model.population import OPERATING
-from model.scenario import load_scenario
+from model.scenario import Scenario, load_scenario
 
 from .markdown import markdown_table
 from .options import run_study
@@ -90,7 +90,7 @@ def band_labels() -> list[str]:
     return [*labels, f"{low}+"]
 
 
-def age_counts(scenario, seed: int) -> np.ndarray:
+def age_counts(scenario: Scenario, seed: int) -> np.ndarray:
     """Return one run's NGO-years at risk and losses (years x ``COUNTS`` x ``MAX_AGE``)."""
     model = NGOModel(scenario, rng=seed, agents=False)
     counts = np.zeros((len(scenario.years) - 1, len(COUNTS), MAX_AGE), dtype=np.int64)
