@@ -60,6 +60,7 @@ from .calibration_report import (
     predictive_runs,
 )
 from .emulator_report import report_text
+from .options import OneLineParser
 from .runner import map_runs
 from .truth_draws import (
     density_levels,
@@ -181,7 +182,7 @@ def _quantiles(x: np.ndarray, name: str) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Train, check and write the report."""
-    p = argparse.ArgumentParser(prog="python -m experiments.emulator_check")
+    p = OneLineParser(prog="python -m experiments.emulator_check")
     p.add_argument("--truths", type=int, default=300)
     p.add_argument("--prior-truths", type=int, default=100)
     p.add_argument("--draws", type=int, default=400)

@@ -53,6 +53,7 @@ from .assumed_inputs import (
 )
 from .calibration_report import HOLDOUT_POSTERIOR
 from .markdown import markdown_table
+from .options import OneLineParser
 from .runner import map_runs, replicate_seeds
 from .screen import MOVES_A_FIGURE
 
@@ -288,7 +289,7 @@ def report_text(table: pd.DataFrame, draws: int, held_back: bool = False) -> str
 
 def main(argv: list[str] | None = None) -> int:
     """Run the screen and write its tables."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.input_screen")
+    parser = OneLineParser(prog="python -m experiments.input_screen")
     parser.add_argument("--draws", type=int, default=DRAWS)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=SEED)

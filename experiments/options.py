@@ -3,7 +3,8 @@
 A study checks its options before any run, so that a bad ``--draws`` or ``--workers``
 costs one line naming the option (exit 2) rather than a traceback after the computing;
 the ``ngo-abm`` commands check theirs as argparse types (``cli.arguments.whole_number``).
-The studies of the committed posterior's runs (``experiments.age_hazards``,
+Every study parses with ``OneLineParser``, so that an option that is not a number is one
+line too. The studies of the committed posterior's runs (``experiments.age_hazards``,
 ``experiments.density_hazards``) share their options and their CSV (``run_study``).
 """
 

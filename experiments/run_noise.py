@@ -44,7 +44,7 @@ from model.limits import MAX_SEED, MAX_WORKERS
 
 from .calibration_report import REPORT_DIR
 from .markdown import markdown_table
-from .options import check_bounds
+from .options import OneLineParser, check_bounds
 from .runner import map_runs
 
 # The stream of the runs' seeds, under the study's seed and the truth's table row.
@@ -150,7 +150,7 @@ def report_text(args: argparse.Namespace, cost: dict, per_truth: pd.DataFrame) -
 
 def main(argv: list[str] | None = None) -> int:
     """Run the study and write its report; exit 2 with one line on bad input."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.run_noise")
+    parser = OneLineParser(prog="python -m experiments.run_noise")
     parser.add_argument("--rows", type=int, default=10200, help="prior table rows to train on")
     parser.add_argument("--truths", type=int, default=10, help="table rows after them")
     parser.add_argument("--runs", type=int, default=200, help="runs per truth")

@@ -30,6 +30,7 @@ from calibration.simulator import SCENARIO_FILES
 from calibration.targets import load_targets
 from model import RunawayError, ScenarioError, load_scenario, simulate
 
+from .options import OneLineParser
 from .runner import map_runs
 
 OUT = Path(__file__).resolve().parent.parent / "calibration" / "report" / "screen.csv"
@@ -88,7 +89,7 @@ def screen(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the screen and write its table."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.screen")
+    parser = OneLineParser(prog="python -m experiments.screen")
     parser.add_argument("--trajectories", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--priors", type=Path, default=PRIORS)

@@ -1,4 +1,4 @@
-"""The command line the posterior studies share (experiments/options.py).
+"""The command line the studies share (experiments/options.py).
 
 Bad input costs one line on stderr naming the option or file, exit status 2, and no
 output file; an option's name is given as typed (``--max-draws``, not ``--max_draws``).
@@ -10,7 +10,14 @@ import argparse
 
 import pytest
 
-from experiments import age_hazards, density_hazards
+from experiments import (
+    age_hazards,
+    density_hazards,
+    emulator_check,
+    input_screen,
+    run_noise,
+    screen,
+)
 from experiments.options import check_bounds
 from model import ScenarioError
 
@@ -55,3 +62,20 @@ def test_an_option_that_is_not_a_number_is_one_line_too(main, capsys):
     assert stopped.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--draws" in err[0] and "abc" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("main", "option"),
+    [
+        (screen.main, "--trajectories"),
+        (input_screen.main, "--draws"),
+        (run_noise.main, "--rows"),
+        (emulator_check.main, "--truths"),
+    ],
+)
+def test_every_study_parses_in_one_line(main, option, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main([option, "abc"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option in err[0]
