@@ -38,7 +38,7 @@ import pandas as pd
 from calibration.posterior import draw_posterior
 from model.scenario import load_scenario
 
-from .age_hazards import COUNTS, MEASURES, age_counts, by_band
+from .age_hazards import COUNTS, MEASURES, by_band, run_counts
 from .markdown import markdown_table
 from .options import run_study
 from .runner import map_runs
@@ -64,8 +64,7 @@ def founding_scaled(
 
 def run_bands(task: tuple[str, dict[str, float], int]) -> np.ndarray:
     """Return one run's NGO-years at risk and losses by year and age band."""
-    path, params, seed = task
-    return by_band(age_counts(load_scenario(path).with_params(params), seed))
+    return by_band(run_counts(task))
 
 
 def standardised_ratio(other: np.ndarray, base: np.ndarray, measure: str) -> float:
