@@ -48,6 +48,7 @@ reproduce: setup
 # tables that `make recalibrate` draws (about an hour and a quarter on 2 cores; they are not committed).
 validate: setup
 	$(BIN)/ngo-abm validate --workers 2
+	$(BIN)/python -m experiments.local_coverage --workers 2
 
 # The whole committed calibration from nothing (docs/calibration.md, "Commands"): the
 # prior's reference table, eight truncated rounds of the main estimator (the last two at
@@ -85,6 +86,7 @@ recalibrate: setup
 	$(BIN)/python -m experiments.input_screen --workers 2
 	$(BIN)/python -m experiments.input_screen --workers 2 --holdout
 	$(BIN)/ngo-abm validate --workers 2
+	$(BIN)/python -m experiments.local_coverage --workers 2
 	$(BIN)/ngo-abm chains --workers 2
 	$(BIN)/ngo-abm calibrate regional --draws 2400 --workers 2
 

@@ -104,24 +104,30 @@ def region_levels(z_true: np.ndarray, z_post: np.ndarray, log_q) -> np.ndarray:
 
 
 def predictive_ranks(
-    estimator: Sampler, truths: pd.DataFrame, draws: int, seed: int, workers: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    estimator: Sampler,
+    truths: pd.DataFrame,
+    draws: int,
+    seed: int,
+    workers: int,
+    marginals: bool = True,
+) -> tuple[pd.DataFrame, ...]:
     """Rank a new run of each truth among runs of its posterior draws, per statistic.
 
     The new run has its own seed, so it is independent of the figures the posterior saw:
     under a correct posterior its rank among ``draws`` predictive runs is uniform. Ties
     (counts, shares at zero) are broken at random; an undefined statistic ranks highest.
 
-    Returns the ranks among the joint draws, and among the same draws with each
-    parameter's values shuffled across them (``marginal_draws``): the product of the
-    posterior's marginals, run on the same seeds, which shows how much of the
-    predictive's width the posterior's dependence between parameters removes.
+    Returns the ranks among the joint draws, and, if ``marginals``, among the same draws
+    with each parameter's values shuffled across them (``marginal_draws``): the product of
+    the posterior's marginals, run on the same seeds, which shows how much of the
+    predictive's width the posterior's dependence between parameters removes. The joint
+    draws' ranks are the same either way (same seeds, same tie-breaks).
     """
     priors = load_priors()
     targets = load_targets()
     features = features_of(truths, estimator_targets(estimator), estimator.seed)
     z_post = estimator.sample(features, draws, seed, iid=True)
-    z_marginal = marginal_draws(z_post, seed)
+    draw_sets = (z_post, marginal_draws(z_post, seed)) if marginals else (z_post,)
     names = [sampled_name(p) for p in estimator.parameters]
     tasks = []
     keys = row_keys(truths)
@@ -130,12 +136,13 @@ def predictive_ranks(
         truth = {name: row[name] for name in names}
         tasks.append((model_values(truth, priors), int(rng.integers(0, 2**31 - 1))))
         run_seeds = [int(rng.integers(0, 2**31 - 1)) for _ in range(draws)]
-        for z in (z_post, z_marginal):
+        for z in draw_sets:
             for d in range(draws):
                 values = dict(zip(names, z[d, i], strict=True))
                 tasks.append((model_values(values, priors), run_seeds[d]))
     stats = np.asarray(map_runs(simulate_statistics, tasks, workers, progress=True, desc="runs"))
-    stats = np.where(np.isnan(stats), np.inf, stats).reshape(len(truths), 2 * draws + 1, -1)
+    runs_per_truth = len(draw_sets) * draws + 1
+    stats = np.where(np.isnan(stats), np.inf, stats).reshape(len(truths), runs_per_truth, -1)
     # One tie-break per truth, run and statistic, shared by the joint and the shuffled
     # draws' runs (paired like their seeds).
     tie_break = np.random.default_rng(seed).random((len(truths), draws + 1, stats.shape[2]))
@@ -143,7 +150,7 @@ def predictive_ranks(
     columns = [t.id for t in targets]
     return tuple(
         pd.DataFrame(_ranks(new, stats[:, runs, :], tie_break), columns=columns)
-        for runs in (slice(1, draws + 1), slice(draws + 1, None))
+        for runs in (slice(1 + k * draws, 1 + (k + 1) * draws) for k in range(len(draw_sets)))
     )
 
 

@@ -148,22 +148,27 @@ def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
 def density_coverage(levels: np.ndarray) -> pd.DataFrame:
     """Return the share of truths inside the highest-density regions of ``LEVELS``."""
     row = {f"coverage_{int(lv * 100)}": float((levels < lv).mean()) for lv in LEVELS}
-    return _with_verdict(pd.DataFrame([{"quantity": "all parameters jointly", **row}]))
+    return with_verdict(pd.DataFrame([{"quantity": "all parameters jointly", **row}]))
+
+
+def inside_intervals(ranks: np.ndarray, draws: int) -> dict[float, np.ndarray]:
+    """Return, per level of ``LEVELS``, whether each rank (0 to ``draws``) is in its interval."""
+    u = (np.asarray(ranks) + 0.5) / (draws + 1)
+    return {level: (u > (1 - level) / 2) & (u < (1 + level) / 2) for level in LEVELS}
 
 
 def coverage(ranks: pd.DataFrame, draws: int) -> pd.DataFrame:
     """Return, per column, the share of truths inside each central interval of ``LEVELS``."""
-    u = (ranks.to_numpy() + 0.5) / (draws + 1)
-    rows = {}
-    for level in LEVELS:
-        inside = (u > (1 - level) / 2) & (u < (1 + level) / 2)
-        rows[f"coverage_{int(level * 100)}"] = inside.mean(axis=0)
-    return _with_verdict(
+    rows = {
+        f"coverage_{int(level * 100)}": inside.mean(axis=0)
+        for level, inside in inside_intervals(ranks.to_numpy(), draws).items()
+    }
+    return with_verdict(
         pd.DataFrame(rows, index=ranks.columns).rename_axis("quantity").reset_index()
     )
 
 
-def _with_verdict(frame: pd.DataFrame) -> pd.DataFrame:
+def with_verdict(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with ``within_bars``: every level's coverage within its ``BARS``."""
     frame["within_bars"] = np.logical_and.reduce(
         [frame[f"coverage_{int(lv * 100)}"].between(*BARS[lv]) for lv in LEVELS]

@@ -124,3 +124,16 @@ def test_the_held_back_growth_drivers_are_the_reports():
         f"{every:.2f}, adjusted R² on normal scores)"
     )
     assert stated in README
+
+
+def test_the_kyrgyz_registers_coverage_near_the_figures_is_the_studys():
+    table = pd.read_csv(REPO / "calibration" / "report" / "local_coverage_statistics.csv")
+    register = table.set_index(["quantity", "quarter"])["coverage_50"]
+    near = [register[(f"kg_registered_{y}", "1")] for y in (2006, 2010)]
+    far = {round(register[(f"kg_registered_{y}", "4")], 2) for y in (2006, 2010)}
+    stated = (
+        f"its 50% intervals hold {min(near):.2f}-{max(near):.2f} of new runs, against "
+        f"{far.pop():.2f} for the farthest quarter"
+    )
+    assert not far, "the README states one coverage for both years' farthest quarters"
+    assert stated in README

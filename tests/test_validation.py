@@ -18,7 +18,7 @@ from calibration.npe import FlowSpec
 from calibration.priors import load_priors
 from calibration.targets import load_targets
 from calibration.truncation import log_density
-from experiments import heldback_trainings, truth_draws, validation
+from experiments import heldback_trainings, local_coverage, truth_draws, validation
 from experiments.reference_table import build_table
 from experiments.truth_draws import (
     density_levels,
@@ -231,6 +231,8 @@ def test_shuffled_draws_run_on_the_joint_draws_seeds(tiny, monkeypatch):
     truths = truth_rows(estimator, 2, folder)
     joint, shuffled = predictive_ranks(estimator, truths, 4, 3, 1)
     assert not joint.equals(shuffled)
+    (alone,) = predictive_ranks(estimator, truths, 4, 3, 1, marginals=False)
+    pd.testing.assert_frame_equal(alone, joint)
     monkeypatch.setattr(truth_draws, "marginal_draws", lambda z, seed: z)
     again, unshuffled = predictive_ranks(estimator, truths, 4, 3, 1)
     pd.testing.assert_frame_equal(again, joint)
@@ -282,3 +284,21 @@ def test_each_truths_level_is_its_own_posteriors_share_of_denser_draws(tiny):
         expected.append((log_density(estimator, z_post[:, i], features[i]) > truth).mean())
     assert levels == pytest.approx(expected)
     assert len(set(levels)) > 1  # the truths differ, so their levels do
+
+
+def test_local_coverage_splits_the_validations_own_ranks(tiny):
+    """The study ranks validate's truths as validate does, each statistic by its own feature."""
+    folder, estimator = tiny
+    bands, statistics, _ = local_coverage.study(4, 20, 2, 1, 1, estimator=estimator, table=folder)
+    assert bands["check"].tolist() == ["parameters"] * 5 + ["predictions"] * 5
+    assert bands["truths"].tolist() == [1, 1, 1, 1, 4] * 2
+    truths = truth_rows(estimator, 4, folder)
+    (ranks,) = predictive_ranks(estimator, truths, 2, 1, 1, marginals=False)
+    features = features_of(truths, load_targets(), estimator.seed)
+    for statistic in ("kg_registered_2010", "kz_registered_2023"):
+        own = statistics[statistics["quantity"] == statistic].set_index("quarter")
+        # each truth is its own quarter here: its coverage is whether its rank is inside
+        nearest = np.argsort(np.abs(features[:, [t.id for t in load_targets()].index(statistic)]))
+        inside = [(ranks[statistic][i] + 0.5) / 3 for i in nearest]
+        expected = [float(0.25 < u < 0.75) for u in inside]
+        assert own.loc[["1", "2", "3", "4"], "coverage_50"].tolist() == expected
