@@ -13,17 +13,18 @@ simulation-based inference", NeurIPS). Subsets chosen by the truths' parameters 
 keep that property (``tests/test_local_coverage.py`` shows one that does not), so both
 kinds of subset here are functions of the figures:
 
-- bands: the truths in quarters by their distance from the article's figures, the root
-  mean square of their features (``calibration.amortised.features_of``: asinh of each
-  figure's signed error in tolerance units, 0 inside the reported interval; the article's
-  own figures have every feature 0), band 1 the nearest;
+- the truths in quarters by their distance from the article's figures, the root mean
+  square of their features (``calibration.amortised.features_of``: asinh of each figure's
+  signed error in tolerance units, 0 inside the reported interval; the article's own
+  figures have every feature 0), quarter 1 the nearest;
 - per statistic, quarters of the truths by the size of their own feature for it, quarter
   1 the nearest (ties, such as the zeros of a bound met, in the truths' order).
 
-The truths, their noisy figures, the posterior draws and the predictive runs are those of
-``ngo-abm validate`` (``experiments.truth_draws``), without the shuffled draws; the
-predictive draws of a truth depend on the other truths sampled with it, so those of the
-first 100 truths differ from ``validate``'s. Writes ``local_coverage.csv`` (bands),
+The truths and their noisy figures are ``ngo-abm validate``'s, and their posterior draws
+and predictive runs are made as it makes them (``experiments.truth_draws``), without the
+shuffled draws, for every truth (``validate`` checks the predictions of its first 100).
+A truth's predictive draws depend on the other truths sampled with it, so those of the
+first 100 differ from ``validate``'s. Writes ``local_coverage.csv`` (quarters by distance),
 ``local_coverage_statistics.csv`` (each statistic's quarters) and ``local_coverage.md``
 to ``--out`` (``calibration/report`` by default); ``docs/calibration.md`` reads them.
 Run (after ``make recalibrate``, which draws the tables the truths come from):
@@ -62,9 +63,10 @@ from .validation import BARS, LEVELS, inside_intervals, validation_truths, with_
 
 QUARTERS = 4
 PROG = "python -m experiments.local_coverage"
-# As ``ngo-abm validate``'s least truths and draws: with fewer runs a truth, a central
+# As ``ngo-abm validate``'s bounds (``cli.validate``): with fewer draws a truth, a central
 # interval of 50% may hold no rank at all.
-LEAST_TRUTHS, LEAST_DRAWS = 10, 19
+LEAST_TRUTHS, MOST_TRUTHS = 10, 100_000
+LEAST_DRAWS, MOST_PREDICTIVE_DRAWS = 19, 10_000
 
 
 def distance(features: np.ndarray) -> np.ndarray:
@@ -182,8 +184,10 @@ def report_text(
             "what it shows: docs/calibration.md. Under an exact posterior every row below "
             "holds 0.5 and 0.9 up to chance: with n truths a coverage of 0.5 has a "
             "standard deviation of about sqrt(0.25 / n) for one quantity. `low` and `high` "
-            "are the sizes of the features (asinh of the error in tolerance units) that "
-            "bound a quarter: the article's figures are at 0.",
+            "bound a quarter: in the first table the truths' distances (the root mean "
+            "square of their features), in the second the size of the statistic's own "
+            "feature (asinh of its error in tolerance units); the article's figures are "
+            "at 0 in both.",
             f"## By distance from the figures ({truths} truths in {QUARTERS} quarters, 1 the "
             "nearest; mean over the parameters or the statistics)",
             markdown_table(bands),
@@ -205,9 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPORT_DIR, help="folder of the tables")
     args = parser.parse_args(argv)
     bounds = {
-        "truths": (max(LEAST_TRUTHS, QUARTERS), None),
+        "truths": (LEAST_TRUTHS, MOST_TRUTHS),
         "draws": (LEAST_DRAWS, MAX_DRAWS),
-        "predictive_draws": (LEAST_DRAWS, MAX_DRAWS),
+        "predictive_draws": (LEAST_DRAWS, MOST_PREDICTIVE_DRAWS),
         "seed": (0, MAX_SEED),
         "workers": (1, MAX_WORKERS),
     }

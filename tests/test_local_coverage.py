@@ -104,7 +104,7 @@ def test_truths_chosen_by_their_parameters_need_not_cover():
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--truths", "9"], "--truths: 9: at least 10"),
+        (["--truths", "9"], "--truths: 9: from 10 to 100000"),
         (["--predictive-draws", "18"], "--predictive-draws: 18: from 19 to"),
         (["--workers", "0"], "--workers: 0: from 1 to 256"),
     ],
