@@ -13,7 +13,8 @@ inference?": ensembles are less often overconfident).
 
 A trained estimator is saved as two files: the flows' weights (``.eqx``, equinox's leaf
 format, no pickle) and a JSON of what rebuilds them (architecture, feature scaling,
-targets, parameters, the keys of the tables it was trained on and seed).
+targets, parameters, the keys of the tables it was trained on and seed, and the versions
+of Python and of the libraries that trained it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from .atomic import write_atomic, write_text_atomic
 from .compilation_cache import use_compilation_cache
+from .versions import installed_versions
 
 
 @dataclass(frozen=True)
@@ -174,9 +176,21 @@ def save(estimator: Estimator, path: Path) -> None:
         "rows": estimator.rows,
         "seed": estimator.seed,
         "truncated": [[key, rows] for key, rows in estimator.truncated],
+        "trained_with": training_libraries(),
     }
     write_atomic(path, lambda tmp: eqx.tree_serialise_leaves(tmp, estimator.flows))
     write_text_atomic(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
+
+
+# What the weights depend on besides the rows, the spec and the seed: a rebuild on the same
+# machine gives the same weights bit for bit, one of session 63 did not give session 59's
+# (docs/calibration.md, "Rebuilt again"), and the versions are not pinned.
+TRAINING_LIBRARIES = ("jax", "jaxlib", "flowjax", "equinox", "optax", "numpy")
+
+
+def training_libraries() -> dict[str, str]:
+    """Return the versions of Python and of the libraries that train the flows."""
+    return installed_versions(TRAINING_LIBRARIES)
 
 
 def load(path: Path) -> Estimator:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from calibration.targets import (
     load_targets,
     load_unfitted,
 )
+from calibration.versions import installed_versions
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.code import model_fingerprint
 from model.yaml_files import read_yaml_mapping
@@ -99,13 +98,7 @@ def git_commit() -> str | None:
 
 def package_versions() -> dict[str, str]:
     """Return the versions of Python and the main packages."""
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return installed_versions(PACKAGES)
 
 
 def build_manifest(

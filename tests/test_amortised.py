@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+from importlib import metadata
 
 import numpy as np
 import pytest
@@ -63,6 +65,11 @@ def test_flows_recover_a_known_posterior_and_round_trip(tmp_path):
     np.testing.assert_array_equal(
         again.sample(np.array([1.0, -1.0]), 50, 4), est.sample(np.array([1.0, -1.0]), 50, 4)
     )
+    # The versions that trained it are written beside the weights, for a rebuild to check.
+    trained_with = json.loads((tmp_path / "toy.json").read_text())["trained_with"]
+    assert trained_with["jax"] == metadata.version("jax")
+    assert trained_with["flowjax"] == metadata.version("flowjax")
+    assert trained_with["python"] == platform.python_version()
 
 
 def test_exported_posterior_is_joint_draws_in_the_committed_format(tmp_path, monkeypatch):
