@@ -13,8 +13,8 @@ inference?": ensembles are less often overconfident).
 
 A trained estimator is saved as two files: the flows' weights (``.eqx``, equinox's leaf
 format, no pickle) and a JSON of what rebuilds them (architecture, feature scaling,
-targets, parameters, the keys of the tables it was trained on and seed, and the versions
-of Python and of the libraries that trained it).
+targets, parameters, the keys of the tables it was trained on and seed; and, as a record,
+the versions of Python and of the libraries that trained it).
 """
 
 from __future__ import annotations
@@ -162,6 +162,17 @@ def train(
     return flows, mean, sd, losses
 
 
+# What the weights may depend on besides the rows, the spec and the seed: a training on the
+# same rows on one machine gives the same weights bit for bit, but session 63's rebuild did
+# not give session 59's (docs/calibration.md, "Rebuilt again"), and the versions are not pinned.
+TRAINING_LIBRARIES = ("jax", "jaxlib", "flowjax", "equinox", "optax", "numpy")
+
+
+def training_libraries() -> dict[str, str]:
+    """Return the versions of Python and of the libraries that train the flows."""
+    return installed_versions(TRAINING_LIBRARIES)
+
+
 def save(estimator: Estimator, path: Path) -> None:
     """Write the estimator's weights (``path``, ``.eqx``) and its description (``.json``)."""
     import equinox as eqx
@@ -180,17 +191,6 @@ def save(estimator: Estimator, path: Path) -> None:
     }
     write_atomic(path, lambda tmp: eqx.tree_serialise_leaves(tmp, estimator.flows))
     write_text_atomic(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
-
-
-# What the weights depend on besides the rows, the spec and the seed: a rebuild on the same
-# machine gives the same weights bit for bit, one of session 63 did not give session 59's
-# (docs/calibration.md, "Rebuilt again"), and the versions are not pinned.
-TRAINING_LIBRARIES = ("jax", "jaxlib", "flowjax", "equinox", "optax", "numpy")
-
-
-def training_libraries() -> dict[str, str]:
-    """Return the versions of Python and of the libraries that train the flows."""
-    return installed_versions(TRAINING_LIBRARIES)
 
 
 def load(path: Path) -> Estimator:

@@ -47,7 +47,17 @@ REGIONAL_RUN_FILES = ("timeseries.csv", "ties.csv", "network.csv", "manifest.jso
 COMPARE_RECORD = "compare.json"
 COMPARE_FILES = ("compare.csv", "compare.png", UNFITTED_CSV, COMPARE_RECORD)
 UNFITTED_FILE = "calibration/external_unfitted.yaml"
-PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pydantic", "pyabc", "SALib", "distributed")
+PACKAGES = (
+    "mesa",
+    "numpy",
+    "numba",
+    "pandas",
+    "scipy",
+    "pydantic",
+    "pyabc",
+    "SALib",
+    "distributed",
+)
 
 
 def run_replicates(

@@ -12,10 +12,11 @@ import yaml
 
 from calibration.amortised import export, fit
 from calibration.compare import tolerance_scales
-from calibration.npe import FlowSpec, load, save, train
+from calibration.npe import TRAINING_LIBRARIES, FlowSpec, load, save, train
 from calibration.observation import observe, observed, signed_errors
 from calibration.posterior import effective_sample_size, load_posterior
 from calibration.targets import load_targets
+from calibration.versions import installed_versions
 from experiments.reference_table import build_table
 
 TARGETS = {t.id: t for t in load_targets()}
@@ -67,9 +68,16 @@ def test_flows_recover_a_known_posterior_and_round_trip(tmp_path):
     )
     # The versions that trained it are written beside the weights, for a rebuild to check.
     trained_with = json.loads((tmp_path / "toy.json").read_text())["trained_with"]
+    assert set(trained_with) == {"python", *TRAINING_LIBRARIES}
     assert trained_with["jax"] == metadata.version("jax")
     assert trained_with["flowjax"] == metadata.version("flowjax")
     assert trained_with["python"] == platform.python_version()
+
+
+def test_a_package_that_is_not_installed_is_recorded_as_such():
+    versions = installed_versions(["numpy", "no-such-package-ngo-abm"])
+    assert versions["numpy"] == metadata.version("numpy")
+    assert versions["no-such-package-ngo-abm"] == "not installed"
 
 
 def test_exported_posterior_is_joint_draws_in_the_committed_format(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ read a known scatter back; the check refuses bad options in one line.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,9 @@ import pytest
 from emulator_helpers import exact_emulator
 
 from calibration.emulator import Emulator, EmulatorSpec, heads, load, moments, save, train, units
+from calibration.npe import TRAINING_LIBRARIES
 from calibration.targets import load_targets
+from calibration.versions import installed_versions
 
 jnp = pytest.importorskip("jax.numpy")
 
@@ -64,6 +67,8 @@ def test_the_emulator_learns_a_known_mean_and_scatter_and_survives_its_files(tmp
         np.array_equal(x, y) for x, y in zip(heads(back.net, probe), heads(net, probe), strict=True)
     )
     assert np.array_equal(back.residual_moment, moment) and back.targets == emulator.targets
+    trained_with = json.loads((tmp_path / "e.json").read_text())["trained_with"]
+    assert trained_with == installed_versions(TRAINING_LIBRARIES)
 
 
 def test_members_disagree_where_the_rows_are_thin():
