@@ -51,9 +51,8 @@ from jax.scipy.special import logsumexp
 from .atomic import write_atomic, write_text_atomic
 from .compare import tolerance_scales
 from .compilation_cache import use_compilation_cache
-from .npe import TRAINING_LIBRARIES
+from .npe import training_libraries
 from .targets import Target
-from .versions import installed_versions
 
 
 @dataclass(frozen=True)
@@ -255,7 +254,7 @@ def save(emulator: Emulator, path: Path) -> None:
         "rows": emulator.rows,
         "seed": emulator.seed,
         "truncated": [[key, rows] for key, rows in emulator.truncated],
-        "trained_with": installed_versions(TRAINING_LIBRARIES),
+        "trained_with": training_libraries(),
     }
     write_atomic(path, lambda tmp: eqx.tree_serialise_leaves(tmp, emulator.net))
     write_text_atomic(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
