@@ -7,21 +7,27 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: setup reproduce test lint chromium clean validate recalibrate
+.PHONY: setup lock reproduce test lint chromium clean validate recalibrate
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed (see .python-version)"'
 	$(PYTHON) -m venv $(VENV)
 
+# The versions are constraints.txt's (the numbers depend on them; its header says why).
 # The test of CITATION.cff reads the CFF 1.2.0 schema that cffconvert ships; only the schema
 # file is used, so cffconvert's code and its old pins (jsonschema<4) are not installed.
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
-	$(BIN)/python -m pip install -q --no-deps cffconvert==2.0.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps cffconvert==2.0.0
 	touch $@
 
 setup: $(STAMP)
+
+# Rewrite constraints.txt's pins from the installed environment, keeping its header.
+lock: setup
+	{ grep '^#' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # Debian's chromium for the browser test; the test skips with a reason where it cannot be had.
 chromium:

@@ -162,9 +162,9 @@ def train(
     return flows, mean, sd, losses
 
 
-# What the weights may depend on besides the rows, the spec and the seed: a training on the
-# same rows on one machine gives the same weights bit for bit, but session 63's rebuild did
-# not give session 59's (docs/calibration.md, "Rebuilt again"), and the versions are not pinned.
+# What the weights depend on besides the rows, the spec and the seed: on one machine a
+# training gives the same weights bit for bit, but jax 0.12.0 and 0.12.1 give different ones
+# (docs/calibration.md, "The libraries' versions move the weights"); constraints.txt pins them.
 TRAINING_LIBRARIES = ("jax", "jaxlib", "flowjax", "equinox", "optax", "numpy")
 
 

@@ -3,13 +3,22 @@
 A run folder's manifest (``experiments.runs``) and a trained estimator's description
 (``calibration.npe``) record them, so that a result that a later rebuild does not repeat
 can be traced to what ran it (docs/calibration.md, "Rebuilt again, not bit for bit").
+``constraints.txt`` at the repository's root pins every package that ``make setup``
+installs: a patch release of jax alone trains other flows from the same rows and seed
+(session 64), so only the pinned versions rebuild the committed estimators bit for bit.
 """
 
 from __future__ import annotations
 
 import platform
+import re
 from collections.abc import Iterable
 from importlib import metadata
+from pathlib import Path
+
+LOCK_FILE = Path(__file__).resolve().parent.parent / "constraints.txt"
+# A pin of the lock file: "name==version", nothing else on the line but a comment.
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s#;]+)\s*(#.*)?$")
 
 
 def installed_versions(names: Iterable[str]) -> dict[str, str]:
@@ -21,3 +30,42 @@ def installed_versions(names: Iterable[str]) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def canonical(name: str) -> str:
+    """Return a package's name as the packaging standards compare them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_versions(path: Path = LOCK_FILE) -> dict[str, str]:
+    """Return the lock file's pins by canonical package name (empty if there is no file).
+
+    Raises:
+        ValueError: on a line that is neither a pin, a comment nor blank, naming the file
+            and the line.
+    """
+    if not path.is_file():
+        return {}
+    pins = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        match = _PIN.match(text)
+        if match is None:
+            raise ValueError(f"{path}: line {number} is not a pin 'name==version': {text!r}")
+        pins[canonical(match[1])] = match[2]
+    return pins
+
+
+def unlocked(versions: dict[str, str], path: Path = LOCK_FILE) -> dict[str, tuple[str, str]]:
+    """Return the packages of ``versions`` not at the lock's version: name -> (installed, locked).
+
+    Python itself and the packages that the lock does not name are left out.
+    """
+    pins = locked_versions(path)
+    return {
+        name: (version, pins[canonical(name)])
+        for name, version in versions.items()
+        if canonical(name) in pins and pins[canonical(name)] != version
+    }

@@ -136,10 +136,26 @@ def _trained_with_posterior(args: argparse.Namespace, committed_file: Path, trai
     with database_lock(parquet, flag):
         for path in (summary, model_file):
             check_file(path, flag)
+        _say_unlocked_libraries()
         train(model_file, parquet, summary)
     description = model_file.with_suffix(".json")
     print(f"wrote {model_file} (described by {description.name}), {parquet} and {summary}")
     return 0
+
+
+def _say_unlocked_libraries() -> None:
+    """Say so if the libraries that train are not the lock's: the weights will not rebuild."""
+    from calibration import versions
+    from calibration.npe import training_libraries
+
+    differ = versions.unlocked(training_libraries(), versions.LOCK_FILE)
+    if differ:
+        listed = ", ".join(f"{name} {v} (locked {lock})" for name, (v, lock) in differ.items())
+        print(
+            f"note: training with {listed}; {versions.LOCK_FILE.name}'s versions would train other "
+            "weights from the same rows and seed (docs/calibration.md, 'Rebuilt again')",
+            file=sys.stderr,
+        )
 
 
 def _calibrate_regional(args: argparse.Namespace) -> int:

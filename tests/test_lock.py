@@ -1,0 +1,69 @@
+"""constraints.txt, the pinned versions that `make setup` installs (calibration.versions)."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from calibration import versions
+from calibration.npe import TRAINING_LIBRARIES, training_libraries
+from calibration.versions import canonical, locked_versions, unlocked
+from cli.calibrate import _say_unlocked_libraries
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _requirement_names() -> set[str]:
+    """Return the canonical names of pyproject.toml's dependencies and dev extras."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    return {canonical(re.match(r"[A-Za-z0-9._-]+", r)[0]) for r in requirements}
+
+
+def test_the_lock_pins_every_requirement_and_training_library():
+    pins = locked_versions()
+    missing = (_requirement_names() | {canonical(n) for n in TRAINING_LIBRARIES}) - set(pins)
+    assert not missing, f"constraints.txt pins no version of {sorted(missing)}"
+
+
+def test_the_installed_training_libraries_are_the_locked_ones():
+    # What `make setup` installs; a training with others gives other weights (the header).
+    assert unlocked(training_libraries()) == {}
+
+
+def test_the_makefile_installs_with_the_lock():
+    makefile = (ROOT / "Makefile").read_text()
+    lines = makefile.splitlines()
+    installs = [line for line in lines if "pip install" in line and "--upgrade pip" not in line]
+    assert len(installs) == 2 and all("-c constraints.txt" in line for line in installs)
+
+
+def test_a_lock_is_read_by_canonical_name(tmp_path):
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("# header\n\nPyYAML==6.0.4\nml_dtypes==0.7.0  # a comment\n")
+    assert locked_versions(lock) == {"pyyaml": "6.0.4", "ml-dtypes": "0.7.0"}
+    assert unlocked({"python": "3.12.1", "pyyaml": "6.0.4", "ml-dtypes": "0.6.0"}, lock) == {
+        "ml-dtypes": ("0.6.0", "0.7.0")
+    }
+    assert locked_versions(tmp_path / "absent.txt") == {}
+
+
+@pytest.mark.parametrize("line", ["numpy>=2", "-e .", "jax==0.12.1; python_version>'3'"])
+def test_a_line_that_is_not_a_pin_is_refused_with_its_file_and_line(tmp_path, line):
+    lock = tmp_path / "constraints.txt"
+    lock.write_text(f"# header\n{line}\n")
+    with pytest.raises(ValueError, match=r"constraints\.txt: line 2 is not a pin"):
+        locked_versions(lock)
+
+
+def test_a_training_with_other_libraries_says_so(tmp_path, monkeypatch, capsys):
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("jax==0.0.1\n")
+    monkeypatch.setattr(versions, "LOCK_FILE", lock)
+    _say_unlocked_libraries()
+    note = capsys.readouterr().err
+    assert "jax " in note and "(locked 0.0.1)" in note and "other" in note
+    lock.write_text(f"jax=={training_libraries()['jax']}\n")
+    _say_unlocked_libraries()
+    assert capsys.readouterr().err == ""
