@@ -129,6 +129,24 @@ def check_address(host: str, port: int) -> None:
             ) from None
 
 
+# Solara warns, at the first page served over plain http to an address other than
+# "localhost" (127.0.0.1 is one), that its session cookie falls back to SameSite=Lax. That
+# is what a dashboard opened in its own tab wants (the fallback matters only inside another
+# site's frame), so the dozen lines of the warning are noise here.
+COOKIE_WARNING = "ignore:Cookies with samesite=none require https:UserWarning"
+
+
+def server_environment(environ: dict[str, str]) -> dict[str, str]:
+    """Return the Solara server's environment: telemetry off, the cookie warning silenced.
+
+    The user's own ``PYTHONWARNINGS`` filters come after this one, so they take precedence.
+    """
+    env = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", **environ}
+    own = environ.get("PYTHONWARNINGS")
+    env["PYTHONWARNINGS"] = f"{COOKIE_WARNING},{own}" if own else COOKIE_WARNING
+    return env
+
+
 def cmd_dashboard(args: argparse.Namespace) -> NoReturn:
     """Print the dashboard's address, then become the Solara server (until Ctrl-C)."""
     command = solara_command(args.host, args.port)
@@ -138,6 +156,5 @@ def cmd_dashboard(args: argparse.Namespace) -> NoReturn:
     print(f"ngo-abm dashboard: open {browser_url(args.host, args.port)} in a browser", flush=True)
     print(f"  ({reach(args.host)}; change it with --host HOST --port PORT; stop with Ctrl-C)")
     sys.stdout.flush()
-    env = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", **os.environ}
     # Replace this process, so that stopping it (Ctrl-C, SIGTERM) stops the server itself.
-    os.execve(command[0], command, env)
+    os.execve(command[0], command, server_environment(dict(os.environ)))

@@ -71,8 +71,11 @@ def _wait_until_ready(url: str, server: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory):
-    """Start ``ngo-abm dashboard`` on a free loopback port; always stop it afterwards."""
+def dashboard_server(tmp_path_factory):
+    """Start ``ngo-abm dashboard`` on a free loopback port; yield its address and log file.
+
+    The server is always stopped afterwards.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
     port = _free_port()
@@ -89,7 +92,7 @@ def dashboard_url(tmp_path_factory):
     try:
         _wait_until_ready(url, server, log)
         assert f"open {url} in a browser" in log.read_text()
-        yield url
+        yield url, log
     finally:
         server.terminate()
         try:
@@ -97,6 +100,22 @@ def dashboard_url(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(dashboard_server):
+    """The address of the dashboard that ``dashboard_server`` started."""
+    return dashboard_server[0]
+
+
+def test_a_page_served_over_http_logs_no_cookie_warning(dashboard_server):
+    # Solara's SameSite warning is silenced for the server (cli/dashboard.py, COOKIE_WARNING).
+    url, log = dashboard_server
+    with urllib.request.urlopen(url, timeout=PAGE_SECONDS) as response:
+        assert response.status == 200
+    text = log.read_text()
+    assert "Solara server is starting" in text
+    assert "samesite" not in text.lower() and "Warning" not in text
 
 
 @pytest.fixture(scope="module")
