@@ -24,10 +24,13 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 setup: $(STAMP)
 
-# Rewrite constraints.txt's pins from the installed environment, keeping its header.
+# Rewrite constraints.txt's pins from what is installed in .venv, keeping its header (to
+# move a pin, install the new version there first); the stamp is then as new as the lock.
 lock: setup
-	{ grep '^#' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
-	mv constraints.txt.new constraints.txt
+	{ grep '^#' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } \
+	  > .constraints.txt.tmp
+	mv .constraints.txt.tmp constraints.txt
+	touch $(STAMP)
 
 # Debian's chromium for the browser test; the test skips with a reason where it cannot be had.
 chromium:

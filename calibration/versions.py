@@ -4,8 +4,10 @@ A run folder's manifest (``experiments.runs``) and a trained estimator's descrip
 (``calibration.npe``) record them, so that a result that a later rebuild does not repeat
 can be traced to what ran it (docs/calibration.md, "Rebuilt again, not bit for bit").
 ``constraints.txt`` at the repository's root pins every package that ``make setup``
-installs: a patch release of jax alone trains other flows from the same rows and seed
-(session 64), so only the pinned versions rebuild the committed estimators bit for bit.
+installs: jax and jaxlib 0.12.0 and 0.12.1 train other flows from the same rows and seed
+(session 64; docs/calibration.md, "The libraries' versions move the weights"), so only
+the pinned versions rebuild the estimators bit for bit. The lock is read from a checkout
+(the repository's folder); an installed copy of the package has none beside it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from importlib import metadata
 from pathlib import Path
 
 LOCK_FILE = Path(__file__).resolve().parent.parent / "constraints.txt"
-# A pin of the lock file: "name==version", nothing else on the line but a comment.
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s#;]+)\s*(#.*)?$")
+# A pin of the lock file: "name==version", nothing else on the line but a comment; and a
+# package pinned to a file or repository ("name @ URL", as pip freeze writes one installed
+# from a wheel file or git), which pins no version number.
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(?!=)([^\s#;]+)\s*(#.*)?$")
+_URL_PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*@\s*\S+\s*(#.*)?$")
 
 
 def installed_versions(names: Iterable[str]) -> dict[str, str]:
@@ -38,7 +43,9 @@ def canonical(name: str) -> str:
 
 
 def locked_versions(path: Path = LOCK_FILE) -> dict[str, str]:
-    """Return the lock file's pins by canonical package name (empty if there is no file).
+    """Return the lock file's version pins by canonical package name (empty without a file).
+
+    A package pinned to a URL has no version to compare, so it is left out.
 
     Raises:
         ValueError: on a line that is neither a pin, a comment nor blank, naming the file
@@ -49,7 +56,7 @@ def locked_versions(path: Path = LOCK_FILE) -> dict[str, str]:
     pins = {}
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         text = line.strip()
-        if not text or text.startswith("#"):
+        if not text or text.startswith("#") or _URL_PIN.match(text):
             continue
         match = _PIN.match(text)
         if match is None:

@@ -148,12 +148,16 @@ def _say_unlocked_libraries() -> None:
     from calibration import versions
     from calibration.npe import training_libraries
 
-    differ = versions.unlocked(training_libraries(), versions.LOCK_FILE)
+    try:
+        differ = versions.unlocked(training_libraries(), versions.LOCK_FILE)
+    except ValueError as exc:  # an unreadable lock is worth a note, not a failed training
+        print(f"note: {exc}", file=sys.stderr)
+        return
     if differ:
         listed = ", ".join(f"{name} {v} (locked {lock})" for name, (v, lock) in differ.items())
         print(
             f"note: training with {listed}; {versions.LOCK_FILE.name}'s versions would train other "
-            "weights from the same rows and seed (docs/calibration.md, 'Rebuilt again')",
+            "weights from the same rows and seed (docs/calibration.md, 'The libraries' versions')",
             file=sys.stderr,
         )
 

@@ -41,7 +41,11 @@ def test_the_makefile_installs_with_the_lock():
 
 def test_a_lock_is_read_by_canonical_name(tmp_path):
     lock = tmp_path / "constraints.txt"
-    lock.write_text("# header\n\nPyYAML==6.0.4\nml_dtypes==0.7.0  # a comment\n")
+    lock.write_text(
+        "# header\n\nPyYAML==6.0.4\nml_dtypes==0.7.0  # a comment\n"
+        "tool @ file:///opt/wheels/tool-1.0-py3-none-any.whl\n"
+    )
+    # A package pinned to a file or repository has no version to compare.
     assert locked_versions(lock) == {"pyyaml": "6.0.4", "ml-dtypes": "0.7.0"}
     assert unlocked({"python": "3.12.1", "pyyaml": "6.0.4", "ml-dtypes": "0.6.0"}, lock) == {
         "ml-dtypes": ("0.6.0", "0.7.0")
@@ -49,7 +53,9 @@ def test_a_lock_is_read_by_canonical_name(tmp_path):
     assert locked_versions(tmp_path / "absent.txt") == {}
 
 
-@pytest.mark.parametrize("line", ["numpy>=2", "-e .", "jax==0.12.1; python_version>'3'"])
+@pytest.mark.parametrize(
+    "line", ["numpy>=2", "-e .", "jax==0.12.1; python_version>'3'", "jax===0.12.1", "jax[cpu]==1"]
+)
 def test_a_line_that_is_not_a_pin_is_refused_with_its_file_and_line(tmp_path, line):
     lock = tmp_path / "constraints.txt"
     lock.write_text(f"# header\n{line}\n")
@@ -67,3 +73,12 @@ def test_a_training_with_other_libraries_says_so(tmp_path, monkeypatch, capsys):
     lock.write_text(f"jax=={training_libraries()['jax']}\n")
     _say_unlocked_libraries()
     assert capsys.readouterr().err == ""
+
+
+def test_an_unreadable_lock_is_a_note_not_a_failed_training(tmp_path, monkeypatch, capsys):
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("jax>=0.12\n")
+    monkeypatch.setattr(versions, "LOCK_FILE", lock)
+    _say_unlocked_libraries()
+    err = capsys.readouterr().err
+    assert err.startswith("note: ") and f"{lock}: line 1 is not a pin" in err
