@@ -63,22 +63,23 @@ def test_a_line_that_is_not_a_pin_is_refused_with_its_file_and_line(tmp_path, li
         locked_versions(lock)
 
 
+def _note_under(lock: Path, text: str, capsys) -> str:
+    """Write ``text`` as the lock, say what a training would; return what it wrote."""
+    lock.write_text(text)
+    _say_unlocked_libraries()
+    return capsys.readouterr().err
+
+
 def test_a_training_with_other_libraries_says_so(tmp_path, monkeypatch, capsys):
     lock = tmp_path / "constraints.txt"
-    lock.write_text("jax==0.0.1\n")
     monkeypatch.setattr(versions, "LOCK_FILE", lock)
-    _say_unlocked_libraries()
-    note = capsys.readouterr().err
+    note = _note_under(lock, "jax==0.0.1\n", capsys)
     assert "jax " in note and "(locked 0.0.1)" in note and "other" in note
-    lock.write_text(f"jax=={training_libraries()['jax']}\n")
-    _say_unlocked_libraries()
-    assert capsys.readouterr().err == ""
+    assert _note_under(lock, f"jax=={training_libraries()['jax']}\n", capsys) == ""
 
 
 def test_an_unreadable_lock_is_a_note_not_a_failed_training(tmp_path, monkeypatch, capsys):
     lock = tmp_path / "constraints.txt"
-    lock.write_text("jax>=0.12\n")
     monkeypatch.setattr(versions, "LOCK_FILE", lock)
-    _say_unlocked_libraries()
-    err = capsys.readouterr().err
-    assert err.startswith("note: ") and f"{lock}: line 1 is not a pin" in err
+    note = _note_under(lock, "jax>=0.12\n", capsys)
+    assert note.startswith("note: ") and f"{lock}: line 1 is not a pin" in note
