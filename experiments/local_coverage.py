@@ -104,7 +104,7 @@ def coverage_by_quarter(
     return rows
 
 
-def banded_coverage(
+def distance_quarter_coverage(
     check: str, ranks: np.ndarray, draws: int, features: np.ndarray
 ) -> pd.DataFrame:
     """Return the mean coverage over quantities in each quarter of the truths by distance.
@@ -154,12 +154,14 @@ def study(
     start = time.monotonic()
     drawn = posterior_draws(estimator, rows, draws, seed)
     ranks = parameter_ranks(estimator, drawn).to_numpy()
-    parameters = banded_coverage("parameters", ranks, draws, drawn.features)
+    parameters = distance_quarter_coverage("parameters", ranks, draws, drawn.features)
     cost["parameters"] = time.monotonic() - start
     start = time.monotonic()
     (ranks,) = predictive_ranks(estimator, rows, predictive_draws, seed, workers, marginals=False)
     cost["predictions"] = time.monotonic() - start
-    predictions = banded_coverage("predictions", ranks.to_numpy(), predictive_draws, drawn.features)
+    predictions = distance_quarter_coverage(
+        "predictions", ranks.to_numpy(), predictive_draws, drawn.features
+    )
     ids = [t.id for t in estimator_targets(estimator)]
     own = statistic_quarters(ranks, predictive_draws, pd.DataFrame(drawn.features, columns=ids))
     return pd.concat([parameters, predictions], ignore_index=True), own, cost

@@ -13,8 +13,8 @@ import pytest
 
 from experiments import local_coverage
 from experiments.local_coverage import (
-    banded_coverage,
     distance,
+    distance_quarter_coverage,
     quarters_of,
     statistic_quarters,
 )
@@ -41,7 +41,7 @@ def test_a_quarter_counts_every_quantity_of_its_truths():
     ranks = np.array([[20, 20], [20, 5], [0, 5], [0, 0]])
     # distances 0.1, 0.2, 5 and 6: four quarters of one truth each
     features = np.array([[0.1, 0.1], [0.2, 0.2], [5.0, 5.0], [6.0, 6.0]])
-    table = banded_coverage("predictions", ranks, DRAWS, features)
+    table = distance_quarter_coverage("predictions", ranks, DRAWS, features)
     assert table["quarter"].tolist() == ["1", "2", "3", "4", "all"]
     assert table["truths"].tolist() == [1, 1, 1, 1, 4]
     assert table["coverage_50"].tolist() == [1.0, 0.5, 0.0, 0.0, 0.375]
@@ -84,7 +84,7 @@ def test_an_exact_posterior_covers_in_every_quarter_and_a_wide_one_does_not():
     """Chosen by their data, truths keep the exact posterior's coverage; too wide shows."""
     for width, covers in ((1.0, True), (2.5, False)):
         _, x, ranks = conjugate(width)
-        table = banded_coverage("predictions", ranks[:, None], DRAWS, x[:, None])
+        table = distance_quarter_coverage("predictions", ranks[:, None], DRAWS, x[:, None])
         # 1,000 truths a quarter: a coverage of 0.5 has a standard deviation of 0.016
         assert table["coverage_50"].between(0.45, 0.55).all() == covers, table
         own = statistic_quarters(pd.DataFrame({"x": ranks}), DRAWS, pd.DataFrame({"x": x}))
