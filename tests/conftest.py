@@ -58,6 +58,13 @@ SLOW_FILES_FIRST = (
     "test_interrupts.py",
     "test_benchmark_smoke.py",
     "test_truncation.py",
+    # Half a minute to a minute each beside other work (session 64), and late in the
+    # alphabet, so otherwise among the last to start.
+    "test_regional_experiment_outputs.py",
+    "test_compilation_cache.py",
+    "test_regional_experiment.py",
+    "test_regional_outputs.py",
+    "test_chains.py",
 )
 
 
