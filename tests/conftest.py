@@ -46,9 +46,11 @@ COMMITTED_CALIBRATION = [
 
 # The files that take a minute or more (``pytest --durations``, which every run prints),
 # slowest first. They are collected before the others so that pytest-xdist (``--dist
-# loadfile``, pyproject.toml) starts them at once on separate workers, rather than one of
-# them last on one worker while the other workers have nothing left to do. Only the order
-# changes. test_regional_patterns.py's story runs 120 regional runs in one test (3.5
+# loadfile --no-loadscope-reorder``, pyproject.toml) starts them at once on separate
+# workers, rather than one of them last on one worker while the other workers have nothing
+# left to do. Only the order changes. Without ``--no-loadscope-reorder`` pytest-xdist
+# sorts the files by their number of tests instead, which left this list without effect
+# until session 64. test_regional_patterns.py's story runs 120 regional runs in one test (3.5
 # minutes of a core beside other work in session 64), the longest file of the suite.
 SLOW_FILES_FIRST = (
     "test_regional_patterns.py",
