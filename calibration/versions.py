@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 LOCK_FILE = Path(__file__).resolve().parent.parent / "constraints.txt"
 # A pin of the lock file: "name==version", nothing else on the line but a comment; and a
 # package pinned to a file or repository ("name @ URL", as pip freeze writes one installed
@@ -35,11 +37,6 @@ def installed_versions(names: Iterable[str]) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-def canonical(name: str) -> str:
-    """Return a package's name as the packaging standards compare them (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def locked_versions(path: Path = LOCK_FILE) -> dict[str, str]:
@@ -61,7 +58,7 @@ def locked_versions(path: Path = LOCK_FILE) -> dict[str, str]:
         match = _PIN.match(text)
         if match is None:
             raise ValueError(f"{path}: line {number} is not a pin 'name==version': {text!r}")
-        pins[canonical(match[1])] = match[2]
+        pins[canonicalize_name(match[1])] = match[2]
     return pins
 
 
@@ -71,8 +68,9 @@ def unlocked(versions: dict[str, str], path: Path = LOCK_FILE) -> dict[str, tupl
     Python itself and the packages that the lock does not name are left out.
     """
     pins = locked_versions(path)
+    locked = {name: pins.get(canonicalize_name(name)) for name in versions}
     return {
-        name: (version, pins[canonical(name)])
+        name: (version, locked[name])
         for name, version in versions.items()
-        if canonical(name) in pins and pins[canonical(name)] != version
+        if locked[name] is not None and locked[name] != version
     }

@@ -1,14 +1,15 @@
 """constraints.txt, the pinned versions that `make setup` installs (calibration.versions)."""
 
-import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from calibration import versions
 from calibration.npe import TRAINING_LIBRARIES, training_libraries
-from calibration.versions import canonical, locked_versions, unlocked
+from calibration.versions import locked_versions, unlocked
 from cli.calibrate import _say_unlocked_libraries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,12 +19,14 @@ def _requirement_names() -> set[str]:
     """Return the canonical names of pyproject.toml's dependencies and dev extras."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
-    return {canonical(re.match(r"[A-Za-z0-9._-]+", r)[0]) for r in requirements}
+    return {canonicalize_name(Requirement(r).name) for r in requirements}
 
 
 def test_the_lock_pins_every_requirement_and_training_library():
     pins = locked_versions()
-    missing = (_requirement_names() | {canonical(n) for n in TRAINING_LIBRARIES}) - set(pins)
+    missing = (_requirement_names() | {canonicalize_name(n) for n in TRAINING_LIBRARIES}) - set(
+        pins
+    )
     assert not missing, f"constraints.txt pins no version of {sorted(missing)}"
 
 
