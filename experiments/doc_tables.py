@@ -9,16 +9,20 @@ mortality", ``experiments.density_hazards``). ``make reproduce`` writes their ou
 in the document's own format, so that adopting a calibration does not retype them
 (``docs/calibration.md``, "Adopting a calibration"). Run
 ``python -m experiments.doc_tables [OUT]``; the prose around the tables is still read and
-written by hand.
+written by hand. An output missing, or lacking a row or column a table reads, is one line
+naming its file and exit status 2.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from .age_hazards import CALIBRATED, CHANNELS, SHUT
+from .density_hazards import FACTORS, QUANTITIES
 from .options import OneLineParser
 
 # The outputs and key years each country's mechanism table shows, as in the document.
@@ -48,35 +52,46 @@ MECHANISM_COLUMNS = {
         ("share_state_founded", 2023),
     ],
 }
-# The channels of the age study, in the table's order (``experiments.age_hazards``).
-ONE_CHANNEL = [
-    "only capacity learning",
-    "only funders' weight on capacity",
-    "only capacity decay",
-    "only reserves",
-    "only one-project NGOs",
-]
-DENSITY_QUANTITIES = ["density", "programmes_hazard", "activity_hazard", "programmes_elasticity"]
+# The age study's variants with one channel open, in the study's (and the table's) order.
+ONE_CHANNEL = [f"only {name}" for name in CHANNELS]
+# The density table leaves out the elasticity of losing any activity, which the CSV has.
+DENSITY_QUANTITIES = list(QUANTITIES[:4])
+AGE_HEADER = (
+    "| age (years) | programmes | all five shut | "
+    + " | ".join(ONE_CHANNEL)
+    + " | any activity | NGO-years at risk |"
+)
+DENSITY_HEADER = (
+    "| country | founding | density | hazard of losing programmes | "
+    "hazard of losing any activity | elasticity (programmes) |"
+)
 
 
-def is_share(output: str) -> bool:
-    """Whether an output is a share, shown as a difference rather than relative to its base."""
-    return output.startswith("share")
+class OutputError(Exception):
+    """An output of ``make reproduce`` that is missing or lacks what a table reads."""
 
 
-def effect_cell(row: pd.Series, output: str) -> str:
+def is_share(row: pd.Series) -> bool:
+    """Whether a row's output is a share, shown as a difference rather than relative."""
+    return str(row.unit).startswith("share")
+
+
+def effect_cell(row: pd.Series) -> str:
     """A paired difference and its 5-95% range: over the baseline's median, or as is."""
-    if is_share(output):
+    if is_share(row):
         return f"{row.diff_median:+.3f} [{row.diff_q05:+.3f}, {row.diff_q95:+.3f}]"
     base = row.baseline_median
+    if base == 0:
+        return "n/a (baseline 0)"
     return f"{row.diff_median / base:+.0%} [{row.diff_q05 / base:+.0%}, {row.diff_q95 / base:+.0%}]"
 
 
-def baseline_cell(value: float, output: str) -> str:
+def baseline_cell(row: pd.Series) -> str:
     """The baseline's median in the output's unit."""
-    if is_share(output):
+    value = row.baseline_median
+    if is_share(row):
         return f"{value:.3f}"
-    if output == "donor_budget_usd":
+    if str(row.unit).endswith("US$"):
         return f"${value / 1e6:.1f} million"
     return f"{value:,.0f}"
 
@@ -90,9 +105,9 @@ def mechanism_table(summary: pd.DataFrame, columns: list[tuple[str, int]]) -> li
         "|---|" + "---|" * len(columns),
     ]
     for name in names:
-        cells = [effect_cell(rows.loc[(name, o, y)], o) for o, y in columns]
+        cells = [effect_cell(rows.loc[(name, o, y)]) for o, y in columns]
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    first = [baseline_cell(rows.loc[(names[0], o, y)].baseline_median, o) for o, y in columns]
+    first = [baseline_cell(rows.loc[(names[0], o, y)]) for o, y in columns]
     lines.append("| baseline median | " + " | ".join(first) + " |")
     return lines
 
@@ -106,59 +121,76 @@ def age_table(hazards: pd.DataFrame) -> list[str]:
     """The rows of the age table from ``experiments.age_hazards``'s CSV."""
     relative = hazards[hazards.statistic == "relative"].set_index(["variant", "measure", "age"])
     at_risk = hazards[
-        (hazards.variant == "calibrated")
+        (hazards.variant == CALIBRATED)
         & (hazards.measure == "programmes")
         & (hazards.statistic == "hazard")
     ].set_index("age")
-    lines = []
+    lines = [AGE_HEADER, "|---|" + "---|" * (AGE_HEADER.count("|") - 2)]
     for age in dict.fromkeys(hazards.age):
         cells = [
-            ranged(relative.loc[("calibrated", "programmes", age)]),
-            ranged(relative.loc[("all five shut", "programmes", age)]),
+            ranged(relative.loc[(CALIBRATED, "programmes", age)]),
+            ranged(relative.loc[(SHUT, "programmes", age)]),
         ]
         cells += [f"{relative.loc[(v, 'programmes', age)]['median']:.2f}" for v in ONE_CHANNEL]
-        cells += [ranged(relative.loc[("calibrated", "activity", age)])]
+        cells += [ranged(relative.loc[(CALIBRATED, "activity", age)])]
         cells += [f"{at_risk.loc[age].ngo_years:,.0f}"]
         lines.append(f"| {age} | " + " | ".join(cells) + " |")
     return lines
 
 
-def density_rows(country: str, hazards: pd.DataFrame) -> list[str]:
+def density_rows(hazards: pd.DataFrame, country: str) -> list[str]:
     """A country's two rows of the density table, founding halved and doubled."""
     table = hazards.set_index(["factor", "quantity"])
     lines = []
-    for factor, word in ((0.5, "halved"), (2.0, "doubled")):
+    for factor, word in zip(FACTORS, ("halved", "doubled"), strict=True):
         cells = [ranged(table.loc[(factor, q)]) for q in DENSITY_QUANTITIES]
         lines.append(f"| {country.capitalize()} | {word} | " + " | ".join(cells) + " |")
     return lines
 
 
+def read_table(path: Path, make: Callable[..., list[str]], *args: object) -> list[str]:
+    """Read one output and make its table; what it lacks is an ``OutputError`` naming it."""
+    try:
+        return make(pd.read_csv(path), *args)
+    except FileNotFoundError:
+        raise OutputError(f"{path}: missing (run make reproduce)") from None
+    except (KeyError, AttributeError, TypeError, ValueError, pd.errors.ParserError) as error:
+        raise OutputError(f"{path}: not the study's table ({error!r} not found)") from None
+
+
 def doc_tables(out: Path) -> str:
-    """Every table, each under the heading of its section of ``docs/experiments.md``."""
+    """Every table, each under the heading of its section of ``docs/experiments.md``.
+
+    The document shows the Kyrgyz age table; the Kazakh and Uzbek ones are printed too,
+    since its prose quotes their first and last bands.
+    """
+    if not out.is_dir():
+        raise OutputError(f"{out}: not a folder of make reproduce's outputs")
     parts = ["## What each mechanism does"]
     for country, columns in MECHANISM_COLUMNS.items():
-        summary = pd.read_csv(out / "experiments" / f"{country}_mechanisms" / "summary.csv")
-        parts += [f"{country.capitalize()}:", "\n".join(mechanism_table(summary, columns))]
+        path = out / "experiments" / f"{country}_mechanisms" / "summary.csv"
+        parts += [f"{country.capitalize()}:", "\n".join(read_table(path, mechanism_table, columns))]
     parts += ["## The liability of newness"]
     for country in MECHANISM_COLUMNS:
-        hazards = pd.read_csv(out / "age_hazards" / f"{country}.csv")
-        parts += [f"{country.capitalize()}:", "\n".join(age_table(hazards))]
-    density = []
+        path = out / "age_hazards" / f"{country}.csv"
+        parts += [f"{country.capitalize()}:", "\n".join(read_table(path, age_table))]
+    density = [DENSITY_HEADER, "|---|" + "---|" * (DENSITY_HEADER.count("|") - 2)]
     for country in MECHANISM_COLUMNS:
-        density += density_rows(country, pd.read_csv(out / "density_hazards" / f"{country}.csv"))
+        path = out / "density_hazards" / f"{country}.csv"
+        density += read_table(path, density_rows, country)
     parts += ["## Density and mortality", "\n".join(density)]
     return "\n\n".join(parts) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the tables; a missing output is one line naming it, exit status 2."""
+    """Print the tables; an output missing or unreadable is one line naming it, exit 2."""
     parser = OneLineParser(prog="python -m experiments.doc_tables")
     parser.add_argument("out", nargs="?", type=Path, default=Path("out"))
     args = parser.parse_args(argv)
     try:
         text = doc_tables(args.out)
-    except FileNotFoundError as error:
-        print(f"{parser.prog}: {error.filename}: missing (run make reproduce)", file=sys.stderr)
+    except OutputError as error:
+        print(f"{parser.prog}: {error}", file=sys.stderr)
         return 2
     print(text, end="")
     return 0
