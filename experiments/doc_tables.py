@@ -154,8 +154,11 @@ def read_table(path: Path, make: Callable[..., list[str]], *args: object) -> lis
         return make(pd.read_csv(path), *args)
     except FileNotFoundError:
         raise OutputError(f"{path}: missing (run make reproduce)") from None
-    except (KeyError, AttributeError, TypeError, ValueError, pd.errors.ParserError) as error:
-        raise OutputError(f"{path}: not the study's table ({error!r} not found)") from None
+    except OSError as error:
+        raise OutputError(f"{path}: unreadable ({error.strerror})") from None
+    except (KeyError, AttributeError, TypeError, ValueError) as error:
+        # A row or column the table reads is absent, or a row is there twice.
+        raise OutputError(f"{path}: not the study's table ({error!r})") from None
 
 
 def doc_tables(out: Path) -> str:

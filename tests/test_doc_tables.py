@@ -157,7 +157,7 @@ def test_the_command_prints_every_table_from_the_outputs(tmp_path, capsys):
     assert printed.count("| halved |") == 3 and "| Uzbekistan | doubled |" in printed
 
 
-@pytest.mark.parametrize("damage", ["missing", "no row", "not a folder"])
+@pytest.mark.parametrize("damage", ["missing", "no row", "a folder", "not a folder"])
 def test_an_output_missing_or_lacking_a_row_is_one_line_and_exit_status_2(tmp_path, capsys, damage):
     write_outputs(tmp_path)
     path = tmp_path / "experiments" / "uzbekistan_mechanisms" / "summary.csv"
@@ -165,6 +165,9 @@ def test_an_output_missing_or_lacking_a_row_is_one_line_and_exit_status_2(tmp_pa
         path.unlink()
     elif damage == "no row":
         pd.read_csv(path).iloc[:-1].to_csv(path, index=False)
+    elif damage == "a folder":
+        path.unlink()
+        path.mkdir()
     else:
         path = tmp_path / "a file"
         path.write_text("")
