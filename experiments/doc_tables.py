@@ -23,6 +23,7 @@ import pandas as pd
 
 from .age_hazards import CALIBRATED, CHANNELS, SHUT
 from .density_hazards import FACTORS, QUANTITIES
+from .markdown import markdown_table
 from .options import OneLineParser
 
 # The outputs and key years each country's mechanism table shows, as in the document.
@@ -56,15 +57,19 @@ MECHANISM_COLUMNS = {
 ONE_CHANNEL = [f"only {name}" for name in CHANNELS]
 # The density table leaves out the elasticity of losing any activity, which the CSV has.
 DENSITY_QUANTITIES = list(QUANTITIES[:4])
-AGE_HEADER = (
-    "| age (years) | programmes | all five shut | "
-    + " | ".join(ONE_CHANNEL)
-    + " | any activity | NGO-years at risk |"
-)
-DENSITY_HEADER = (
-    "| country | founding | density | hazard of losing programmes | "
-    "hazard of losing any activity | elasticity (programmes) |"
-)
+AGE_COLUMNS = ["age (years)", "programmes", "all five shut", *ONE_CHANNEL]
+AGE_COLUMNS += ["any activity", "NGO-years at risk"]
+DENSITY_COLUMNS = ["country", "founding", "density", "hazard of losing programmes"]
+DENSITY_COLUMNS += ["hazard of losing any activity", "elasticity (programmes)"]
+
+
+def table_lines(columns: list[str], rows: list[list[str]]) -> list[str]:
+    """A table's lines, header and separator first, as the project's reports write them."""
+    return markdown_table(pd.DataFrame(rows, columns=columns)).split("\n")
+
+
+AGE_HEADER = table_lines(AGE_COLUMNS, [])[0]
+DENSITY_HEADER = table_lines(DENSITY_COLUMNS, [])[0]
 
 
 class OutputError(Exception):
@@ -100,16 +105,11 @@ def mechanism_table(summary: pd.DataFrame, columns: list[tuple[str, int]]) -> li
     """One country's mechanism table from its experiment's ``summary.csv``."""
     rows = summary.set_index(["counterfactual", "output", "year"])
     names = list(dict.fromkeys(summary.counterfactual))
-    lines = [
-        "| switched off | " + " | ".join(f"{o} {y}" for o, y in columns) + " |",
-        "|---|" + "---|" * len(columns),
-    ]
-    for name in names:
-        cells = [effect_cell(rows.loc[(name, o, y)]) for o, y in columns]
-        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    first = [baseline_cell(rows.loc[(names[0], o, y)]) for o, y in columns]
-    lines.append("| baseline median | " + " | ".join(first) + " |")
-    return lines
+    body = [[f"`{n}`", *(effect_cell(rows.loc[(n, o, y)]) for o, y in columns)] for n in names]
+    body.append(
+        ["baseline median", *(baseline_cell(rows.loc[(names[0], o, y)]) for o, y in columns)]
+    )
+    return table_lines(["switched off", *(f"{o} {y}" for o, y in columns)], body)
 
 
 def ranged(row: pd.Series) -> str:
@@ -118,24 +118,25 @@ def ranged(row: pd.Series) -> str:
 
 
 def age_table(hazards: pd.DataFrame) -> list[str]:
-    """The rows of the age table from ``experiments.age_hazards``'s CSV."""
+    """The age table, header first, from ``experiments.age_hazards``'s CSV."""
     relative = hazards[hazards.statistic == "relative"].set_index(["variant", "measure", "age"])
     at_risk = hazards[
         (hazards.variant == CALIBRATED)
         & (hazards.measure == "programmes")
         & (hazards.statistic == "hazard")
     ].set_index("age")
-    lines = [AGE_HEADER, "|---|" + "---|" * (AGE_HEADER.count("|") - 2)]
+    body = []
     for age in dict.fromkeys(hazards.age):
         cells = [
+            age,
             ranged(relative.loc[(CALIBRATED, "programmes", age)]),
             ranged(relative.loc[(SHUT, "programmes", age)]),
         ]
         cells += [f"{relative.loc[(v, 'programmes', age)]['median']:.2f}" for v in ONE_CHANNEL]
         cells += [ranged(relative.loc[(CALIBRATED, "activity", age)])]
         cells += [f"{at_risk.loc[age].ngo_years:,.0f}"]
-        lines.append(f"| {age} | " + " | ".join(cells) + " |")
-    return lines
+        body.append(cells)
+    return table_lines(AGE_COLUMNS, body)
 
 
 def density_rows(hazards: pd.DataFrame, country: str) -> list[str]:
@@ -177,7 +178,7 @@ def doc_tables(out: Path) -> str:
     for country in MECHANISM_COLUMNS:
         path = out / "age_hazards" / f"{country}.csv"
         parts += [f"{country.capitalize()}:", "\n".join(read_table(path, age_table))]
-    density = [DENSITY_HEADER, "|---|" + "---|" * (DENSITY_HEADER.count("|") - 2)]
+    density = table_lines(DENSITY_COLUMNS, [])
     for country in MECHANISM_COLUMNS:
         path = out / "density_hazards" / f"{country}.csv"
         density += read_table(path, density_rows, country)
