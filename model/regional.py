@@ -297,7 +297,8 @@ class RegionalModel(Model):
 
     def _record(self, year: int, running: dict, formed: list) -> None:
         """Record the year's working ties (both NGOs operational) and the ties formed."""
-        live = self.network.among_operational({c: m.population for c, m in self.countries.items()})
+        pops = {c: m.population for c, m in self.countries.items()}
+        live = self.network.operational_ties(pops)
         for country, model in running.items():
             pop = model.population
             operational = int(pop.view("active").sum())
@@ -316,7 +317,7 @@ class RegionalModel(Model):
                     {"year": year, "pair": pair, "sector": sector, "ties": counts[pair, sector]}
                 )
         if year in self.region.spec.network_years:
-            self.snapshots[year] = live.edge_table()
+            self.snapshots[year] = self.network.among_operational(pops).edge_table()
 
     def results(self) -> pd.DataFrame:
         """Return the regional yearly table: each country's rows, its ties, a ``country`` column."""

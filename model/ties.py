@@ -65,6 +65,75 @@ class Participants(NamedTuple):
     sector: np.ndarray
 
 
+class Ends(NamedTuple):
+    """Ties' two NGOs as arrays, in the graph's edge order (countries index ``COUNTRIES``)."""
+
+    country_a: np.ndarray
+    row_a: np.ndarray
+    country_b: np.ndarray
+    row_b: np.ndarray
+
+
+def edge_ends(edges: list[tuple[tuple[str, int], tuple[str, int]]]) -> Ends:
+    """Return the ends of ``edges`` (pairs of ``(country, row)`` nodes) as arrays."""
+    index = {c: k for k, c in enumerate(COUNTRIES)}
+    flat = np.array(
+        [(index[a[0]], a[1], index[b[0]], b[1]) for a, b in edges], dtype=np.int64
+    ).reshape(-1, 4)
+    return Ends(*flat.T)
+
+
+def at_ends(pops: dict[str, Population], country: np.ndarray, row: np.ndarray, field: str):
+    """Return a population array's value at each NGO ``(country[k], row[k])``."""
+    first = getattr(next(iter(pops.values())), field)
+    out = np.empty(row.size, dtype=first.dtype)
+    for name, pop in pops.items():
+        here = country == COUNTRIES.index(name)
+        out[here] = getattr(pop, field)[row[here]]
+    return out
+
+
+def end_ids(pops: dict[str, Population], country: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """Return the regional ids of the NGOs ``(country[k], row[k])`` (``regional_ids``)."""
+    ngo_ids = at_ends(pops, country, row, "ngo_id").astype(np.uint64)
+    return (country.astype(np.uint64) << np.uint64(32)) | ngo_ids
+
+
+class Ties(NamedTuple):
+    """A set of ties as arrays, in the graph's edge order, and the counts the outputs take."""
+
+    ends: Ends
+    sector_a: np.ndarray  # index into SECTORS
+    sector_b: np.ndarray
+
+    def ties_of(self, country: str) -> int:
+        """Return the number of ties with one end in ``country`` (the other is abroad)."""
+        k = COUNTRIES.index(country)
+        return int(((self.ends.country_a == k) | (self.ends.country_b == k)).sum())
+
+    def tied_rows(self, country: str, size: int) -> np.ndarray:
+        """Return a mask over a country's population rows: NGOs with one of these ties."""
+        k = COUNTRIES.index(country)
+        mask = np.zeros(size, dtype=bool)
+        mask[self.ends.row_a[self.ends.country_a == k]] = True
+        mask[self.ends.row_b[self.ends.country_b == k]] = True
+        return mask
+
+    def by_pair_and_sector(self) -> Counter:
+        """Return the ties counted by (country pair, sector; ``mixed`` across sectors)."""
+        sector = np.where(self.sector_a == self.sector_b, self.sector_a, len(SECTORS))
+        low = np.minimum(self.ends.country_a, self.ends.country_b)
+        high = np.maximum(self.ends.country_a, self.ends.country_b)
+        names = (*SECTORS, MIXED)
+        keys, counts = np.unique(np.stack([low, high, sector]), axis=1, return_counts=True)
+        return Counter(
+            {
+                ("-".join(sorted((COUNTRIES[a], COUNTRIES[b]))), names[s]): int(n)
+                for (a, b, s), n in zip(keys.T, counts, strict=True)
+            }
+        )
+
+
 def select_participants(
     streams: KeyedStreams,
     decision: str,
@@ -132,32 +201,42 @@ class TieNetwork:
         )
         self.graph = nx.Graph()
 
+    def edges(self) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+        """Return the ties as a list of node pairs, in the graph's order."""
+        # Through an iterator: list() of the view itself first takes its len(), which
+        # networkx counts by iterating over every edge.
+        return list(iter(self.graph.edges))
+
     def lapse(self, year: int, pops: dict[str, Population], openness: dict[str, float]) -> None:
         """Drop ties to deregistered NGOs, and each other tie with its yearly lapse chance.
 
         A tie lapses with probability ``tie_decay`` plus ``closure_decay`` times how closed
         the less open of its two countries is (``1 - openness``).
         """
-        edges = list(self.graph.edges)
+        edges = self.edges()
         if not edges:
             return
-        dead = [e for e in edges if any(pops[c].status[r] == DEREGISTERED for c, r in e)]
-        self.graph.remove_edges_from(dead)
-        edges = list(self.graph.edges)
-        if edges:
-            ids = self._edge_ids(edges)
-            closed = np.array([1.0 - min(openness[a[0]], openness[b[0]]) for a, b in edges])
-            p = self.params["tie_decay"] + self.params["closure_decay"] * closed
-            u = self.streams.uniform("tie_lapse", year, pair_keys(*ids))
-            self.graph.remove_edges_from([e for e, hit in zip(edges, u < p, strict=True) if hit])
-        self.graph.remove_nodes_from([n for n, d in list(self.graph.degree) if d == 0])
-
-    def _edge_ids(self, edges: list) -> tuple[np.ndarray, np.ndarray]:
-        ids = nx.get_node_attributes(self.graph, "rid")
-        return (
-            np.array([ids[a] for a, _ in edges], dtype=np.uint64),
-            np.array([ids[b] for _, b in edges], dtype=np.uint64),
+        ends = edge_ends(edges)
+        dead = (at_ends(pops, ends.country_a, ends.row_a, "status") == DEREGISTERED) | (
+            at_ends(pops, ends.country_b, ends.row_b, "status") == DEREGISTERED
         )
+        # Removing edges keeps the others' order, so the survivors are the graph's edges.
+        self.graph.remove_edges_from([e for e, d in zip(edges, dead, strict=True) if d])
+        alive = ~dead
+        if alive.any():
+            ends = Ends(*(end[alive] for end in ends))
+            open_ = np.array([openness.get(c, 1.0) for c in COUNTRIES])
+            closed = 1.0 - np.minimum(open_[ends.country_a], open_[ends.country_b])
+            p = self.params["tie_decay"] + self.params["closure_decay"] * closed
+            keys = pair_keys(
+                end_ids(pops, ends.country_a, ends.row_a), end_ids(pops, ends.country_b, ends.row_b)
+            )
+            u = self.streams.uniform("tie_lapse", year, keys)
+            survivors = [e for e, d in zip(edges, dead, strict=True) if not d]
+            self.graph.remove_edges_from(
+                [e for e, hit in zip(survivors, u < p, strict=True) if hit]
+            )
+        self.graph.remove_nodes_from([n for n, d in list(self.graph.degree) if d == 0])
 
     def form(
         self, year: int, name: str, people: Participants, full: np.ndarray, rate: float = 1.0
@@ -240,18 +319,42 @@ class TieNetwork:
         mask[rows] = True
         return mask
 
+    def ties(self) -> Ties:
+        """Return every tie as arrays (``Ties``), the sectors from the graph's nodes."""
+        edges = self.edges()
+        index = {name: k for k, name in enumerate(SECTORS)}
+        nodes = self.graph.nodes
+        sectors = np.array(
+            [(index[nodes[a]["sector"]], index[nodes[b]["sector"]]) for a, b in edges],
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        return Ties(edge_ends(edges), sectors[:, 0], sectors[:, 1])
+
+    def operational_ties(self, pops: dict[str, Population]) -> Ties:
+        """Return the ties whose two NGOs are both operational this year, as arrays.
+
+        The same ties as ``among_operational``, without copying the graph: the yearly
+        counts need only these arrays, and a copy of the graph costs more than the
+        year's rules of the ties.
+        """
+        ends = edge_ends(self.edges())
+        both = at_ends(pops, ends.country_a, ends.row_a, "active") & at_ends(
+            pops, ends.country_b, ends.row_b, "active"
+        )
+        ends = Ends(*(end[both] for end in ends))
+        return Ties(
+            ends,
+            at_ends(pops, ends.country_a, ends.row_a, "sector").astype(np.int64),
+            at_ends(pops, ends.country_b, ends.row_b, "sector").astype(np.int64),
+        )
+
     def ties_of(self, country: str) -> int:
         """Return the number of ties with one end in ``country`` (the other is abroad)."""
-        return sum(1 for a, b in self.graph.edges if country in (a[0], b[0]))
+        return self.ties().ties_of(country)
 
     def by_pair_and_sector(self) -> Counter:
         """Return the ties counted by (country pair, sector; ``mixed`` across sectors)."""
-        sector = nx.get_node_attributes(self.graph, "sector")
-        counts: Counter = Counter()
-        for a, b in self.graph.edges:
-            pair = "-".join(sorted((a[0], b[0])))
-            counts[pair, sector[a] if sector[a] == sector[b] else MIXED] += 1
-        return counts
+        return self.ties().by_pair_and_sector()
 
     def edge_table(self) -> pd.DataFrame:
         """Return the ties as a table (both ends' country, row and sector; the year formed)."""

@@ -8,13 +8,23 @@ with it. Every draw is keyed: the same inputs give the same ties.
 
 from __future__ import annotations
 
+from collections import Counter
+
+import networkx as nx
 import numpy as np
 import pytest
 
 from model.population import DEREGISTERED
 from model.rng import KeyedStreams
 from model.scenario import COUNTRIES, SECTORS
-from model.ties import Participants, TieNetwork, pair_keys, regional_ids, select_participants
+from model.ties import (
+    MIXED,
+    Participants,
+    TieNetwork,
+    pair_keys,
+    regional_ids,
+    select_participants,
+)
 
 PARAMS = {
     "ties_per_participant": 1.0,
@@ -213,3 +223,31 @@ def test_counts_by_country_and_by_pair_and_sector_agree(pops):
     tied = network.tied_rows("kazakhstan", pops["kazakhstan"].size)
     assert tied.sum() == sum(1 for c, _ in network.graph.nodes if c == "kazakhstan")
     assert len(network.edge_table()) == total
+
+
+def test_the_yearly_counts_of_operational_ties_are_the_graphs(make_population):
+    # The outputs count from arrays (operational_ties); here the same counts are taken
+    # edge by edge from the graph, among three countries with a third of the NGOs dormant.
+    pops = {c: make_population(150) for c in COUNTRIES}
+    network = formed(pops)
+    rng = np.random.default_rng(3)
+    for pop in pops.values():
+        pop.view("active")[:] = rng.random(pop.size) < 0.7
+    working = [
+        (a, b)
+        for a, b in network.graph.edges
+        if pops[a[0]].active[a[1]] and pops[b[0]].active[b[1]]
+    ]
+    assert 0 < len(working) < network.graph.number_of_edges()
+    sector = nx.get_node_attributes(network.graph, "sector")
+    expected = Counter(
+        ("-".join(sorted((a[0], b[0]))), sector[a] if sector[a] == sector[b] else MIXED)
+        for a, b in working
+    )
+    assert len({pair for pair, _ in expected}) == 3 and len(expected) > 3
+    for live in (network.operational_ties(pops), network.among_operational(pops)):
+        assert live.by_pair_and_sector() == expected
+        for c in COUNTRIES:
+            assert live.ties_of(c) == sum(c in (a[0], b[0]) for a, b in working)
+            rows = sorted({r for tie in working for country, r in tie if country == c})
+            assert np.flatnonzero(live.tied_rows(c, pops[c].size)).tolist() == rows
