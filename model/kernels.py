@@ -268,11 +268,18 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
      idle_keep_p, strike_p) = rates  # fmt: skip
     count = 0
     for i in range(status.size):
-        registered = status[i] != DEREGISTERED
+        if status[i] == DEREGISTERED:
+            # Off the register: what the rules below give such a row, without reading its
+            # money (it has none); its capacity is never read again, so it no longer decays.
+            spent_foreign[i] = False
+            streak[i] = 0
+            active[i] = False
+            reported[i] = False
+            continue
         ident = ngo_id[i]
         income = ((foreign[i] + state[i]) + domestic[i]) + prize[i]
-        funded = registered and income >= min_act
-        on_reserves = registered and not funded and prev_operating[i] and reserves[i] >= min_act
+        funded = income >= min_act
+        on_reserves = not funded and prev_operating[i] and reserves[i] >= min_act
         operating = funded or on_reserves
         spent_foreign[i] = on_reserves and reserves_foreign[i] > 0.5 * reserves[i]
         if funded:
@@ -281,7 +288,7 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
         if on_reserves:
             reserves[i] = 0.0
             reserves_foreign[i] = 0.0
-        status[i] = OPERATING if operating else (DORMANT if registered else DEREGISTERED)
+        status[i] = OPERATING if operating else DORMANT
         if ((foreign[i] + state[i]) + prize[i]) > 0:
             capacity[i] *= grow
         elif not operating:
@@ -290,7 +297,7 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
         streak[i] = streak[i] + 1 if operating else 0
         if operating and one_day[i] and exit_p > 0 and uniform(key_exit, ident) < exit_p:
             retired[i] = True
-        active[i] = registered and (
+        active[i] = (
             operating
             or income > 0
             or founded[i] == year
@@ -311,8 +318,7 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
             files = p > 0 and uniform(key_report, ident) < p
         reported[i] = files or must_report
         struck[i] = (
-            registered
-            and not active[i]
+            not active[i]
             and not state_founded[i]
             and strike_p > 0
             and uniform(key_strike, ident) < strike_p
