@@ -64,12 +64,16 @@ def select_targets(targets: list[Target], holdout: bool) -> list[Target]:
 
 
 def fingerprint(priors: Mapping[str, PriorSpec], targets: list[Target], sim: Simulator) -> str:
-    """Return a hash of what a calibration depends on: priors, targets and scenarios."""
+    """Return a hash of what a calibration depends on: priors, targets and scenarios.
+
+    A scenario counts by what its runs read (``Scenario.inputs_fingerprint``), so a
+    reworded source note keeps the calibration's tables and database.
+    """
     payload = {
         "priors": {k: v.model_dump() for k, v in priors.items()},
         "sampled": sorted(sampled_name(k) for k in priors),
         "targets": [t.model_dump() for t in targets],
-        "scenarios": {c: s.fingerprint() for c, s in sim.scenarios.items()},
+        "scenarios": {c: s.inputs_fingerprint() for c, s in sim.scenarios.items()},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from calibration import simulator
+from calibration.abc import fingerprint
 from calibration.posterior import DEFAULT_POSTERIOR
+from calibration.priors import load_priors
 from calibration.scenario_inputs import (
     KEY,
     changed_countries,
@@ -18,6 +20,7 @@ from calibration.scenario_inputs import (
     recorded_inputs,
     summary_path,
 )
+from calibration.targets import load_targets
 from cli.main import main
 from model import load_scenario
 
@@ -49,6 +52,23 @@ def test_the_inputs_fingerprint_reads_numbers_and_not_sources(tmp_path):
     assert reworded.inputs_fingerprint() == before.inputs_fingerprint()
     path.write_text(text.replace("{1991: 4.45,", "{1991: 4.46,"), encoding="utf-8")
     assert load_scenario(path).inputs_fingerprint() != before.inputs_fingerprint()
+
+
+def test_a_reworded_source_keeps_the_calibrations_key_and_a_number_does_not(tmp_path):
+    # The key of the reference tables and of an ABC database (calibration.abc.fingerprint).
+    path = _copy_scenarios(tmp_path) / "kyrgyzstan.yaml"
+    text = path.read_text(encoding="utf-8")
+    targets, priors = load_targets(), load_priors()
+
+    def key() -> str:
+        files = {**simulator.SCENARIO_FILES, "kyrgyzstan": path}
+        return fingerprint(priors, targets, simulator.Simulator(targets, priors, files))
+
+    before = key()
+    path.write_text(text.replace("National Statistical Committee", "NSC"), encoding="utf-8")
+    assert key() == before
+    path.write_text(text.replace("{1991: 4.45,", "{1991: 4.46,"), encoding="utf-8")
+    assert key() != before
 
 
 def _edited_in_place(tmp_path: Path, monkeypatch, old: str, new: str) -> Path:
