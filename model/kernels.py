@@ -270,7 +270,7 @@ def end_year(pop_arrays, incomes, year, keys, rates, struck):
     for i in range(status.size):
         if status[i] == DEREGISTERED:
             # Off the register: what the rules below give such a row, without reading its
-            # money (it has none); its capacity is never read again, so it no longer decays.
+            # money (it has none); no rule reads its capacity again, so it no longer decays.
             spent_foreign[i] = False
             streak[i] = 0
             active[i] = False

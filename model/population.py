@@ -320,11 +320,11 @@ def update_activity(
     status[:] = np.where(operating, OPERATING, np.where(registered, DORMANT, DEREGISTERED))
     granted = (pop.view("income_foreign") + pop.view("income_state") + pop.view("income_prize")) > 0
     capacity = pop.view("capacity")
-    # A struck-off NGO's capacity is never read again: it stays as it was (kernels.end_year
-    # leaves the row alone).
-    keep = operating | ~registered
-    capacity *= np.where(granted, 1.0 + learning, np.where(keep, 1.0, 1.0 - decay))
-    np.maximum(capacity, 0.05, out=capacity)
+    # A struck-off NGO's capacity stays as it was, as kernels.end_year leaves its row: no
+    # rule reads it again.
+    factor = np.where(granted, 1.0 + learning, np.where(operating, 1.0, 1.0 - decay))
+    capacity *= np.where(registered, factor, 1.0)
+    np.maximum(capacity, 0.05, out=capacity, where=registered)
     streak = pop.view("streak")
     streak[:] = np.where(operating, streak + 1, 0)
     one_project = operating & pop.view("one_day")

@@ -83,20 +83,35 @@ def edge_ends(edges: list[tuple[tuple[str, int], tuple[str, int]]]) -> Ends:
     return Ends(*flat.T)
 
 
-def at_ends(pops: dict[str, Population], country: np.ndarray, row: np.ndarray, field: str):
-    """Return a population array's value at each NGO ``(country[k], row[k])``."""
-    first = getattr(next(iter(pops.values())), field)
-    out = np.empty(row.size, dtype=first.dtype)
-    for name, pop in pops.items():
-        here = country == COUNTRIES.index(name)
-        out[here] = getattr(pop, field)[row[here]]
+def at_ends(
+    pops: dict[str, Population], country: np.ndarray, row: np.ndarray, field: str
+) -> np.ndarray:
+    """Return a population array's value at each NGO ``(country[k], row[k])``.
+
+    Raises ``KeyError`` for a country that has no population in ``pops``.
+    """
+    out = np.empty(row.size, dtype=getattr(next(iter(pops.values())), field).dtype)
+    for k in np.unique(country):
+        here = country == k
+        out[here] = getattr(pops[COUNTRIES[k]], field)[row[here]]
+    return out
+
+
+def by_country(values: dict[str, float], country: np.ndarray) -> np.ndarray:
+    """Return each element's country's value (``KeyError`` for a country not in ``values``)."""
+    out = np.empty(country.size)
+    for k in np.unique(country):
+        out[country == k] = values[COUNTRIES[k]]
     return out
 
 
 def end_ids(pops: dict[str, Population], country: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Return the regional ids of the NGOs ``(country[k], row[k])`` (``regional_ids``)."""
-    ngo_ids = at_ends(pops, country, row, "ngo_id").astype(np.uint64)
-    return (country.astype(np.uint64) << np.uint64(32)) | ngo_ids
+    """Return the regional ids (``regional_ids``) of the NGOs ``(country[k], row[k])``."""
+    out = np.empty(row.size, dtype=np.uint64)
+    for k in np.unique(country):
+        here = country == k
+        out[here] = regional_ids(COUNTRIES[k], pops[COUNTRIES[k]].ngo_id[row[here]])
+    return out
 
 
 class Ties(NamedTuple):
@@ -204,7 +219,7 @@ class TieNetwork:
     def edges(self) -> list[tuple[tuple[str, int], tuple[str, int]]]:
         """Return the ties as a list of node pairs, in the graph's order."""
         # Through an iterator: list() of the view itself first takes its len(), which
-        # networkx counts by iterating over every edge.
+        # networkx computes in a pass over every node's neighbours.
         return list(iter(self.graph.edges))
 
     def lapse(self, year: int, pops: dict[str, Population], openness: dict[str, float]) -> None:
@@ -225,8 +240,9 @@ class TieNetwork:
         alive = ~dead
         if alive.any():
             ends = Ends(*(end[alive] for end in ends))
-            open_ = np.array([openness.get(c, 1.0) for c in COUNTRIES])
-            closed = 1.0 - np.minimum(open_[ends.country_a], open_[ends.country_b])
+            closed = 1.0 - np.minimum(
+                by_country(openness, ends.country_a), by_country(openness, ends.country_b)
+            )
             p = self.params["tie_decay"] + self.params["closure_decay"] * closed
             keys = pair_keys(
                 end_ids(pops, ends.country_a, ends.row_a), end_ids(pops, ends.country_b, ends.row_b)
@@ -319,17 +335,6 @@ class TieNetwork:
         mask[rows] = True
         return mask
 
-    def ties(self) -> Ties:
-        """Return every tie as arrays (``Ties``), the sectors from the graph's nodes."""
-        edges = self.edges()
-        index = {name: k for k, name in enumerate(SECTORS)}
-        nodes = self.graph.nodes
-        sectors = np.array(
-            [(index[nodes[a]["sector"]], index[nodes[b]["sector"]]) for a, b in edges],
-            dtype=np.int64,
-        ).reshape(-1, 2)
-        return Ties(edge_ends(edges), sectors[:, 0], sectors[:, 1])
-
     def operational_ties(self, pops: dict[str, Population]) -> Ties:
         """Return the ties whose two NGOs are both operational this year, as arrays.
 
@@ -347,14 +352,6 @@ class TieNetwork:
             at_ends(pops, ends.country_a, ends.row_a, "sector").astype(np.int64),
             at_ends(pops, ends.country_b, ends.row_b, "sector").astype(np.int64),
         )
-
-    def ties_of(self, country: str) -> int:
-        """Return the number of ties with one end in ``country`` (the other is abroad)."""
-        return self.ties().ties_of(country)
-
-    def by_pair_and_sector(self) -> Counter:
-        """Return the ties counted by (country pair, sector; ``mixed`` across sectors)."""
-        return self.ties().by_pair_and_sector()
 
     def edge_table(self) -> pd.DataFrame:
         """Return the ties as a table (both ends' country, row and sector; the year formed)."""

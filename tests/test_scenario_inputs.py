@@ -65,6 +65,7 @@ def test_a_reworded_source_keeps_the_calibrations_key_and_a_number_does_not(tmp_
         return fingerprint(priors, targets, simulator.Simulator(targets, priors, files))
 
     before = key()
+    assert "National Statistical Committee" in text and "{1991: 4.45," in text
     path.write_text(text.replace("National Statistical Committee", "NSC"), encoding="utf-8")
     assert key() == before
     path.write_text(text.replace("{1991: 4.45,", "{1991: 4.46,"), encoding="utf-8")

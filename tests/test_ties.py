@@ -209,15 +209,17 @@ def test_the_counted_ties_are_those_between_operational_ngos(pops):
     assert network.graph.has_node(node)  # the tie is kept for when it is active again
     assert node not in live.graph
     assert live.graph.number_of_edges() == network.graph.number_of_edges() - degree
-    assert live.ties_of(node[0]) == network.ties_of(node[0]) - degree
+    all_ties = sum(node[0] in (a[0], b[0]) for a, b in network.graph.edges)
+    assert network.operational_ties(pops).ties_of(node[0]) == all_ties - degree
 
 
 def test_counts_by_country_and_by_pair_and_sector_agree(pops):
     network = formed(pops)
     total = network.graph.number_of_edges()
-    assert network.ties_of("kazakhstan") == network.ties_of("kyrgyzstan") == total
-    assert network.ties_of("uzbekistan") == 0
-    counts = network.by_pair_and_sector()
+    counted = network.operational_ties(pops)  # every NGO of these populations operates
+    assert counted.ties_of("kazakhstan") == counted.ties_of("kyrgyzstan") == total
+    assert counted.ties_of("uzbekistan") == 0
+    counts = counted.by_pair_and_sector()
     assert sum(counts.values()) == total
     assert {pair for pair, _ in counts} == {"kazakhstan-kyrgyzstan"}
     tied = network.tied_rows("kazakhstan", pops["kazakhstan"].size)
@@ -245,9 +247,12 @@ def test_the_yearly_counts_of_operational_ties_are_the_graphs(make_population):
         for a, b in working
     )
     assert len({pair for pair, _ in expected}) == 3 and len(expected) > 3
-    for live in (network.operational_ties(pops), network.among_operational(pops)):
-        assert live.by_pair_and_sector() == expected
-        for c in COUNTRIES:
-            assert live.ties_of(c) == sum(c in (a[0], b[0]) for a, b in working)
-            rows = sorted({r for tie in working for country, r in tie if country == c})
-            assert np.flatnonzero(live.tied_rows(c, pops[c].size)).tolist() == rows
+    live = network.operational_ties(pops)
+    assert live.by_pair_and_sector() == expected
+    for c in COUNTRIES:
+        assert live.ties_of(c) == sum(c in (a[0], b[0]) for a, b in working)
+        rows = sorted({r for tie in working for country, r in tie if country == c})
+        assert np.flatnonzero(live.tied_rows(c, pops[c].size)).tolist() == rows
+    # The graph copy kept for the network snapshots holds the same ties.
+    copied = network.among_operational(pops).graph.edges
+    assert {frozenset(e) for e in copied} == {frozenset(e) for e in working}
