@@ -65,6 +65,11 @@ class Participants(NamedTuple):
     sector: np.ndarray
 
 
+def pair_name(a: int, b: int) -> str:
+    """Return the name of the country pair ``COUNTRIES[a]``, ``COUNTRIES[b]`` (sorted)."""
+    return "-".join(sorted((COUNTRIES[a], COUNTRIES[b])))
+
+
 class Ends(NamedTuple):
     """Ties' two NGOs as arrays, in the graph's edge order (countries index ``COUNTRIES``)."""
 
@@ -136,17 +141,18 @@ class Ties(NamedTuple):
 
     def by_pair_and_sector(self) -> Counter:
         """Return the ties counted by (country pair, sector; ``mixed`` across sectors)."""
+        names = (*SECTORS, MIXED)
         sector = np.where(self.sector_a == self.sector_b, self.sector_a, len(SECTORS))
         low = np.minimum(self.ends.country_a, self.ends.country_b)
         high = np.maximum(self.ends.country_a, self.ends.country_b)
-        names = (*SECTORS, MIXED)
-        keys, counts = np.unique(np.stack([low, high, sector]), axis=1, return_counts=True)
-        return Counter(
-            {
-                ("-".join(sorted((COUNTRIES[a], COUNTRIES[b]))), names[s]): int(n)
-                for (a, b, s), n in zip(keys.T, counts, strict=True)
-            }
-        )
+        # One integer per (pair, sector) cell, counted in one pass.
+        cells = (low * len(COUNTRIES) + high) * len(names) + sector
+        counts = np.bincount(cells, minlength=len(COUNTRIES) ** 2 * len(names))
+        result: Counter = Counter()
+        for cell in np.flatnonzero(counts):
+            pair, kind = divmod(int(cell), len(names))
+            result[pair_name(*divmod(pair, len(COUNTRIES))), names[kind]] = int(counts[cell])
+        return result
 
 
 def select_participants(
