@@ -312,9 +312,10 @@ class TieNetwork:
         return weight * np.where(shared, self.params["transboundary_weight"], 1.0)
 
     def _node(self, people: Participants, k: int) -> tuple[str, int]:
+        """Return participant ``k``'s node, added with its sector if it has no tie yet."""
         node = (COUNTRIES[people.country[k]], int(people.row[k]))
         if node not in self.graph:
-            self.graph.add_node(node, rid=people.ids[k], sector=SECTORS[people.sector[k]])
+            self.graph.add_node(node, sector=SECTORS[people.sector[k]])
         return node
 
     # Counts --------------------------------------------------------------------------
