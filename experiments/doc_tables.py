@@ -142,11 +142,11 @@ def age_table(hazards: pd.DataFrame) -> list[str]:
 def density_rows(hazards: pd.DataFrame, country: str) -> list[str]:
     """A country's two rows of the density table, founding halved and doubled."""
     table = hazards.set_index(["factor", "quantity"])
-    lines = []
-    for factor, word in zip(FACTORS, ("halved", "doubled"), strict=True):
-        cells = [ranged(table.loc[(factor, q)]) for q in DENSITY_QUANTITIES]
-        lines.append(f"| {country.capitalize()} | {word} | " + " | ".join(cells) + " |")
-    return lines
+    rows = [
+        [country.capitalize(), word, *(ranged(table.loc[(factor, q)]) for q in DENSITY_QUANTITIES)]
+        for factor, word in zip(FACTORS, ("halved", "doubled"), strict=True)
+    ]
+    return table_lines(DENSITY_COLUMNS, rows)[2:]  # the rows, without header and separator
 
 
 def read_table(path: Path, make: Callable[..., list[str]], *args: object) -> list[str]:
