@@ -44,10 +44,14 @@ def country_params() -> tuple[tuple[str, float], ...]:
     return tuple(sorted(params[0].items()))
 
 
+def region_with(**params: float):
+    """The regional file with the default country parameters and ``params`` over them."""
+    return load_region(REGIONAL).with_params({**dict(country_params()), **params})
+
+
 @cache
 def regional_run(**params: float) -> RegionalModel:
-    region = load_region(REGIONAL).with_params({**dict(country_params()), **params})
-    return simulate_region(region, seed=SEED)
+    return simulate_region(region_with(**params), seed=SEED)
 
 
 def alone(country: str, seed: int = SEED) -> pd.DataFrame:
@@ -175,7 +179,7 @@ def test_with_feedback_tables_part_only_after_the_first_ties():
 
 
 def test_a_country_that_ends_earlier_stops_at_its_end_year():
-    region = load_region(REGIONAL).with_params({**dict(country_params()), **NO_FEEDBACK})
+    region = region_with(**NO_FEEDBACK)
     short = region.countries["kyrgyzstan"].model_copy(update={"end_year": 2015})
     region.countries = {**region.countries, "kyrgyzstan": short}
     frame = simulate_region(region, seed=SEED).results()
@@ -203,9 +207,8 @@ def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
         "prize_tie_weight": 1.0,
         "ties_per_participant": 1.0,
     }
-    region = load_region(REGIONAL).with_params({**dict(country_params()), **params})
     for seed in range(1, 7):
-        model = simulate_region(region, seed=seed)
+        model = simulate_region(region_with(**params), seed=seed)
         for country in ("kyrgyzstan", "uzbekistan"):
             pd.testing.assert_frame_equal(
                 country_table(model, country),
@@ -223,9 +226,7 @@ def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
     else:
         pytest.fail("the criterion changed no Kazakh winner at seeds 1 to 6")
     # The change is the criterion's: at weight 0 the same run is the country's alone.
-    unweighted = load_region(REGIONAL).with_params(
-        {**dict(country_params()), **params, "prize_tie_weight": 0.0}
-    )
+    unweighted = region_with(**{**params, "prize_tie_weight": 0.0})
     pd.testing.assert_frame_equal(
         country_table(simulate_region(unweighted, seed=seed), "kazakhstan"),
         by_itself,
@@ -255,7 +256,7 @@ def test_equal_cuts_everywhere_move_nothing():
 
 @pytest.mark.parametrize("year", [2005, 2012, 2020])
 def test_regional_donors_move_the_share_mobility_of_what_they_withhold(year):
-    region = load_region(REGIONAL).with_params({**dict(country_params()), "donor_mobility": 0.7})
+    region = region_with(donor_mobility=0.7)
     model = RegionalModel(region, rng=SEED, agents=False)
     model.run_for(year - region.start_year)
     running = dict(model.countries)
@@ -317,7 +318,7 @@ def test_a_full_closure_after_osh_forms_no_tie_while_it_holds():
 def test_regional_donors_tie_their_own_grantees_across_borders():
     """With the dated programmes taken out, every tie formed in a year joins two NGOs that
     one regional donor funded that year in two countries; with no participation, none."""
-    region = load_region(REGIONAL).with_params({**dict(country_params()), **NO_FEEDBACK})
+    region = region_with(**NO_FEEDBACK)
     region.spec = region.spec.model_copy(update={"programmes": []})
     names = region.spec.regional_donors.names
     quiet = RegionalModel(region.with_params({"grantee_places": 0.0}), rng=SEED)
@@ -349,9 +350,7 @@ def test_a_donors_meeting_places_follow_its_money_not_its_number_of_grants():
     country, at most one per grantee; its grantees fill them (each with probability places /
     grantees). So the US donor's many $4,100 grants send no more NGOs per dollar than a
     foundation's few large ones."""
-    region = load_region(REGIONAL).with_params(
-        {**dict(country_params()), **NO_FEEDBACK, "grantee_places": 12.0}
-    )
+    region = region_with(**NO_FEEDBACK, grantee_places=12.0)
     model = RegionalModel(region, rng=SEED, agents=False)
     model.run_for(2005 - region.start_year + 1)
     running = dict(model.countries)
