@@ -181,7 +181,7 @@ def sector_concentration(model: RegionalModel) -> pd.Series:
     Above 1: the sector's NGOs hold more of the working ties than their number gives them.
     """
     pops = {c: m.population for c, m in model.countries.items()}
-    edges = model.network.among_operational(pops).edge_table()
+    edges = model.network.operational_table(pops)
     ends = pd.concat([edges.sector_a, edges.sector_b]).value_counts(normalize=True)
     operational = pd.concat(
         [pd.Series(p.view("sector")[p.view("active")]) for p in pops.values()]

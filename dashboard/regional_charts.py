@@ -25,7 +25,7 @@ from experiments.regional_figures import (
 )
 from experiments.regional_runs import RegionalTables
 from model.regional_scenario import Region
-from model.ties import MIXED
+from model.tie_arrays import MIXED
 
 PROGRAMME_COLOUR = "tab:olive"
 RESTRICTION_COLOUR = "tab:red"

@@ -32,7 +32,8 @@ from .regional_files import load_region
 from .regional_scenario import Programme, Region
 from .rng import KeyedStreams, decision_code, plain_seed
 from .scenario import COUNTRIES, SECTORS, Scenario
-from .ties import EDGE_COLUMNS, MIXED, Participants, TieNetwork, regional_ids, select_participants
+from .tie_arrays import EDGE_COLUMNS, MIXED, regional_ids
+from .ties import Participants, TieNetwork, select_participants
 
 # The regional layer's streams are keyed by (seed, this code): no country stream shares it.
 REGIONAL_STREAM = decision_code("regional cooperation")
@@ -317,7 +318,7 @@ class RegionalModel(Model):
                     {"year": year, "pair": pair, "sector": sector, "ties": counts[pair, sector]}
                 )
         if year in self.region.spec.network_years:
-            self.snapshots[year] = self.network.among_operational(pops).edge_table()
+            self.snapshots[year] = self.network.operational_table(pops)
 
     def results(self) -> pd.DataFrame:
         """Return the regional yearly table: each country's rows, its ties, a ``country`` column."""

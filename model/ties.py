@@ -16,7 +16,6 @@ Cooperation). A node is ``(country, row)``: an NGO's row in its country's
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import NamedTuple
 
 import networkx as nx
@@ -26,28 +25,21 @@ import pandas as pd
 from .population import DEREGISTERED, Population
 from .rng import KeyedStreams
 from .scenario import COUNTRIES, SECTORS
-
-MIXED = "mixed"
-EDGE_COLUMNS: tuple[str, ...] = (
-    "country_a",
-    "row_a",
-    "sector_a",
-    "country_b",
-    "row_b",
-    "sector_b",
-    "since",
+from .tie_arrays import (
+    EDGE_COLUMNS,
+    Ends,
+    Ties,
+    at_ends,
+    by_country,
+    edge_frame,
+    end_ids,
+    listing_order,
+    nodes_of,
 )
+
 # A large odd constant: pair keys mix the two NGOs' regional ids without collisions in
 # practice (the keyed streams hash them again).
 _PAIR_MIX = np.uint64(0xD6E8FEB86659FD93)
-
-
-def regional_ids(country: str, ngo_ids: np.ndarray) -> np.ndarray:
-    """Return ids unique across the region: the country's index above the NGO's own id.
-
-    NGO ids (founding year x 1,000,000 + order) repeat between countries.
-    """
-    return (np.uint64(COUNTRIES.index(country)) << np.uint64(32)) | ngo_ids.astype(np.uint64)
 
 
 def pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -63,96 +55,6 @@ class Participants(NamedTuple):
     row: np.ndarray
     ids: np.ndarray  # regional ids
     sector: np.ndarray
-
-
-def pair_name(a: int, b: int) -> str:
-    """Return the name of the country pair ``COUNTRIES[a]``, ``COUNTRIES[b]`` (sorted)."""
-    return "-".join(sorted((COUNTRIES[a], COUNTRIES[b])))
-
-
-class Ends(NamedTuple):
-    """Ties' two NGOs as arrays, in the graph's edge order (countries index ``COUNTRIES``)."""
-
-    country_a: np.ndarray
-    row_a: np.ndarray
-    country_b: np.ndarray
-    row_b: np.ndarray
-
-
-def edge_ends(edges: list[tuple[tuple[str, int], tuple[str, int]]]) -> Ends:
-    """Return the ends of ``edges`` (pairs of ``(country, row)`` nodes) as arrays."""
-    index = {c: k for k, c in enumerate(COUNTRIES)}
-    flat = np.array(
-        [(index[a[0]], a[1], index[b[0]], b[1]) for a, b in edges], dtype=np.int64
-    ).reshape(-1, 4)
-    return Ends(*flat.T)
-
-
-def at_ends(
-    pops: dict[str, Population], country: np.ndarray, row: np.ndarray, field: str
-) -> np.ndarray:
-    """Return a population array's value at each NGO ``(country[k], row[k])``.
-
-    Raises ``KeyError`` for a country that has no population in ``pops``.
-    """
-    out = np.empty(row.size, dtype=getattr(next(iter(pops.values())), field).dtype)
-    for k in np.unique(country):
-        here = country == k
-        out[here] = getattr(pops[COUNTRIES[k]], field)[row[here]]
-    return out
-
-
-def by_country(values: dict[str, float], country: np.ndarray) -> np.ndarray:
-    """Return each element's country's value (``KeyError`` for a country not in ``values``)."""
-    out = np.empty(country.size)
-    for k in np.unique(country):
-        out[country == k] = values[COUNTRIES[k]]
-    return out
-
-
-def end_ids(pops: dict[str, Population], country: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Return the regional ids (``regional_ids``) of the NGOs ``(country[k], row[k])``."""
-    out = np.empty(row.size, dtype=np.uint64)
-    for k in np.unique(country):
-        here = country == k
-        out[here] = regional_ids(COUNTRIES[k], pops[COUNTRIES[k]].ngo_id[row[here]])
-    return out
-
-
-class Ties(NamedTuple):
-    """A set of ties as arrays, in the graph's edge order, and the counts the outputs take."""
-
-    ends: Ends
-    sector_a: np.ndarray  # index into SECTORS
-    sector_b: np.ndarray
-
-    def ties_of(self, country: str) -> int:
-        """Return the number of ties with one end in ``country`` (the other is abroad)."""
-        k = COUNTRIES.index(country)
-        return int(((self.ends.country_a == k) | (self.ends.country_b == k)).sum())
-
-    def tied_rows(self, country: str, size: int) -> np.ndarray:
-        """Return a mask over a country's population rows: NGOs with one of these ties."""
-        k = COUNTRIES.index(country)
-        mask = np.zeros(size, dtype=bool)
-        mask[self.ends.row_a[self.ends.country_a == k]] = True
-        mask[self.ends.row_b[self.ends.country_b == k]] = True
-        return mask
-
-    def by_pair_and_sector(self) -> Counter:
-        """Return the ties counted by (country pair, sector; ``mixed`` across sectors)."""
-        names = (*SECTORS, MIXED)
-        sector = np.where(self.sector_a == self.sector_b, self.sector_a, len(SECTORS))
-        low = np.minimum(self.ends.country_a, self.ends.country_b)
-        high = np.maximum(self.ends.country_a, self.ends.country_b)
-        # One integer per (pair, sector) cell, counted in one pass.
-        cells = (low * len(COUNTRIES) + high) * len(names) + sector
-        counts = np.bincount(cells, minlength=len(COUNTRIES) ** 2 * len(names))
-        result: Counter = Counter()
-        for cell in np.flatnonzero(counts):
-            pair, kind = divmod(int(cell), len(names))
-            result[pair_name(*divmod(pair, len(COUNTRIES))), names[kind]] = int(counts[cell])
-        return result
 
 
 def select_participants(
@@ -221,12 +123,10 @@ class TieNetwork:
             np.zeros(len(SECTORS), dtype=bool) if transboundary is None else transboundary
         )
         self.graph = nx.Graph()
-
-    def edges(self) -> list[tuple[tuple[str, int], tuple[str, int]]]:
-        """Return the ties as a list of node pairs, in the graph's order."""
-        # Through an iterator: list() of the view itself first takes its len(), which
-        # networkx computes in a pass over every node's neighbours.
-        return list(iter(self.graph.edges))
+        # The same ties as arrays, in the order they formed (the graph's own order follows
+        # its nodes): the yearly rules and counts read these instead of walking the graph,
+        # and neither depends on the order.
+        self.ends = Ends(*(np.zeros(0, dtype=np.int64) for _ in Ends._fields))
 
     def lapse(self, year: int, pops: dict[str, Population], openness: dict[str, float]) -> None:
         """Drop ties to deregistered NGOs, and each other tie with its yearly lapse chance.
@@ -234,31 +134,30 @@ class TieNetwork:
         A tie lapses with probability ``tie_decay`` plus ``closure_decay`` times how closed
         the less open of its two countries is (``1 - openness``).
         """
-        edges = self.edges()
-        if not edges:
+        ends = self.ends
+        if ends.row_a.size == 0:
             return
-        ends = edge_ends(edges)
         dead = (at_ends(pops, ends.country_a, ends.row_a, "status") == DEREGISTERED) | (
             at_ends(pops, ends.country_b, ends.row_b, "status") == DEREGISTERED
         )
-        # Removing edges keeps the others' order, so the survivors are the graph's edges.
-        self.graph.remove_edges_from([e for e, d in zip(edges, dead, strict=True) if d])
         alive = ~dead
-        if alive.any():
-            ends = Ends(*(end[alive] for end in ends))
-            closed = 1.0 - np.minimum(
-                by_country(openness, ends.country_a), by_country(openness, ends.country_b)
-            )
-            p = self.params["tie_decay"] + self.params["closure_decay"] * closed
-            keys = pair_keys(
-                end_ids(pops, ends.country_a, ends.row_a), end_ids(pops, ends.country_b, ends.row_b)
-            )
-            u = self.streams.uniform("tie_lapse", year, keys)
-            survivors = [e for e, d in zip(edges, dead, strict=True) if not d]
-            self.graph.remove_edges_from(
-                [e for e, hit in zip(survivors, u < p, strict=True) if hit]
-            )
-        self.graph.remove_nodes_from([n for n, d in list(self.graph.degree) if d == 0])
+        closed = 1.0 - np.minimum(
+            by_country(openness, ends.country_a[alive]), by_country(openness, ends.country_b[alive])
+        )
+        p = self.params["tie_decay"] + self.params["closure_decay"] * closed
+        keys = pair_keys(
+            end_ids(pops, ends.country_a[alive], ends.row_a[alive]),
+            end_ids(pops, ends.country_b[alive], ends.row_b[alive]),
+        )
+        kept = alive.copy()
+        kept[alive] = self.streams.uniform("tie_lapse", year, keys) >= p
+        # The graph loses the same edges and nodes whatever the order they are removed in;
+        # only an end of a lapsed tie can be left without one.
+        lapsed = nodes_of(Ends(*(end[~kept] for end in ends)))
+        self.graph.remove_edges_from(lapsed)
+        self.ends = Ends(*(end[kept] for end in ends))
+        ends_left = {node for tie in lapsed for node in tie}
+        self.graph.remove_nodes_from([n for n in ends_left if self.graph.degree(n) == 0])
 
     def form(
         self, year: int, name: str, people: Participants, full: np.ndarray, rate: float = 1.0
@@ -291,12 +190,39 @@ class TieNetwork:
         p = np.minimum(1.0, rate * self.params["ties_per_participant"] * weight / scale)
         u = self.streams.uniform(f"tie_form/{name}", year, pair_keys(people.ids[i], people.ids[j]))
         hit = u < p
-        new = []
-        for a, b in zip(i[hit], j[hit], strict=True):
-            na, nb = self._node(people, a), self._node(people, b)
-            if not self.graph.has_edge(na, nb):
-                self.graph.add_edge(na, nb, since=year)
-                new.append((na, nb))
+        return self._add_ties(year, people, i[hit].tolist(), j[hit].tolist())
+
+    def _add_ties(self, year: int, people: Participants, i: list[int], j: list[int]) -> list:
+        """Add the ties ``(i[k], j[k])`` between participants that are not tied yet.
+
+        The new nodes (with their sectors) and then the new ties are added in the order
+        they first occur, which leaves the graph in the order of adding them one by one.
+        Returns the new ties as pairs of nodes.
+        """
+        countries, rows = people.country.tolist(), people.row.tolist()
+        new, made, nodes = [], [], {}
+        known: set = set()
+        for a, b in zip(i, j, strict=True):
+            na, nb = (COUNTRIES[countries[a]], rows[a]), (COUNTRIES[countries[b]], rows[b])
+            tie = frozenset((na, nb))
+            if tie in known or self.graph.has_edge(na, nb):
+                continue
+            known.add(tie)
+            nodes.setdefault(na, a)
+            nodes.setdefault(nb, b)
+            new.append((na, nb))
+            made.append((a, b))
+        self.graph.add_nodes_from(
+            (node, {"sector": SECTORS[people.sector[k]]})
+            for node, k in nodes.items()
+            if node not in self.graph
+        )
+        self.graph.add_edges_from(new, since=year)
+        if made:
+            a, b = np.array(made, dtype=np.int64).T
+            formed = (people.country[a], people.row[a], people.country[b], people.row[b])
+            grown = zip(self.ends, formed, strict=True)
+            self.ends = Ends(*(np.concatenate((old, end.astype(np.int64))) for old, end in grown))
         return new
 
     def pair_weight(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -311,20 +237,15 @@ class TieNetwork:
         shared = self.transboundary[a] & self.transboundary[b]
         return weight * np.where(shared, self.params["transboundary_weight"], 1.0)
 
-    def _node(self, people: Participants, k: int) -> tuple[str, int]:
-        """Return participant ``k``'s node, added with its sector if it has no tie yet."""
-        node = (COUNTRIES[people.country[k]], int(people.row[k]))
-        if node not in self.graph:
-            self.graph.add_node(node, sector=SECTORS[people.sector[k]])
-        return node
-
     # Counts --------------------------------------------------------------------------
 
     def among_operational(self, pops: dict[str, Population]) -> TieNetwork:
         """Return the ties whose two NGOs are both operational this year (a copy).
 
         The outputs count these: a tie with a dormant NGO (registered, inactive) is kept,
-        and may count again when it is active, but is not a working tie that year.
+        and may count again when it is active, but is not a working tie that year. The
+        copy is the reference for ``operational_ties`` and ``operational_table``, which
+        give its counts and its edge table without building it.
         """
         live = TieNetwork(self.streams, self.params, self.transboundary)
         # Built edge by edge in the graph's order (an edge subgraph's order follows hashes).
@@ -334,6 +255,41 @@ class TieNetwork:
                 live.graph.add_node(b, **self.graph.nodes[b])
                 live.graph.add_edge(a, b, **data)
         return live
+
+    def operational_table(self, pops: dict[str, Population]) -> pd.DataFrame:
+        """Return ``among_operational(pops).edge_table()``, from arrays (the same table).
+
+        The copy adds the working ties in the graph's order, so its table lists them in
+        ``listing_order``; the NGOs' sectors are their populations' (a node keeps the
+        sector of its row's NGO, which never changes).
+        """
+        # Through an iterator: list() of the view itself first takes its len(), which
+        # networkx computes in a pass over every node's neighbours.
+        listed = list(iter(self.graph.edges(data="since")))
+        index = {c: k for k, c in enumerate(COUNTRIES)}
+        flat = np.array(
+            [(index[a[0]], a[1], index[b[0]], b[1], since) for a, b, since in listed],
+            dtype=np.int64,
+        ).reshape(-1, 5)
+        ends, since = Ends(*flat[:, :4].T), flat[:, 4]
+        both = at_ends(pops, ends.country_a, ends.row_a, "active") & at_ends(
+            pops, ends.country_b, ends.row_b, "active"
+        )
+        ends, since = Ends(*(end[both] for end in ends)), since[both]
+        # A node as one integer: its country above its row.
+        ca, ra, cb, rb = ends
+        order, flip = listing_order((ca << 40) | ra, (cb << 40) | rb)
+        listed_ends = Ends(
+            np.where(flip, cb, ca)[order],
+            np.where(flip, rb, ra)[order],
+            np.where(flip, ca, cb)[order],
+            np.where(flip, ra, rb)[order],
+        )
+        sector = (
+            at_ends(pops, listed_ends.country_a, listed_ends.row_a, "sector"),
+            at_ends(pops, listed_ends.country_b, listed_ends.row_b, "sector"),
+        )
+        return edge_frame(listed_ends, *sector, since[order])
 
     def tied_rows(self, country: str, size: int) -> np.ndarray:
         """Return a mask over a country's population rows: NGOs with a cross-border tie."""
@@ -349,7 +305,7 @@ class TieNetwork:
         counts need only these arrays, and a copy of the graph costs more than the
         year's rules of the ties.
         """
-        ends = edge_ends(self.edges())
+        ends = self.ends
         both = at_ends(pops, ends.country_a, ends.row_a, "active") & at_ends(
             pops, ends.country_b, ends.row_b, "active"
         )

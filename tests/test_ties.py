@@ -17,14 +17,8 @@ import pytest
 from model.population import DEREGISTERED
 from model.rng import KeyedStreams
 from model.scenario import COUNTRIES, SECTORS
-from model.ties import (
-    MIXED,
-    Participants,
-    TieNetwork,
-    pair_keys,
-    regional_ids,
-    select_participants,
-)
+from model.tie_arrays import MIXED, regional_ids
+from model.ties import Participants, TieNetwork, pair_keys, select_participants
 
 PARAMS = {
     "ties_per_participant": 1.0,
@@ -62,6 +56,13 @@ def full_openness(pops: dict, **expected: float) -> np.ndarray:
     for country, pop in pops.items():
         full[COUNTRIES.index(country)] = expected.get(country, pop.size)
     return full
+
+
+def leave_active(pops: dict, share: float, seed: int) -> None:
+    """Leave about ``share`` of each population's NGOs active, the others dormant."""
+    rng = np.random.default_rng(seed)
+    for pop in pops.values():
+        pop.view("active")[:] = rng.random(pop.size) < share
 
 
 def formed(pops, full=None, transboundary=None, **params) -> TieNetwork:
@@ -232,9 +233,7 @@ def test_the_yearly_counts_of_operational_ties_are_the_graphs(make_population):
     # edge by edge from the graph, among three countries with a third of the NGOs dormant.
     pops = {c: make_population(150) for c in COUNTRIES}
     network = formed(pops)
-    rng = np.random.default_rng(3)
-    for pop in pops.values():
-        pop.view("active")[:] = rng.random(pop.size) < 0.7
+    leave_active(pops, 0.7, seed=3)
     working = [
         (a, b)
         for a, b in network.graph.edges
