@@ -5,7 +5,8 @@ Source: the tie network of ``model.ties`` (Jaysanov 2023 on regional cooperation
 order the outputs' edge tables follow, and as arrays of their ends (``Ends``), which the
 yearly rules and counts read without walking the graph. ``listing_order`` gives the order
 in which networkx lists the edges of a graph built tie by tie, so that a table of a set of
-ties can be written in a copy's order without building the copy.
+ties can be written in a copy's order without building the copy. ``foreign_pair_draws``
+draws a programme's new ties among its participants in one compiled pass.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .kernels import uniform
+from .pairwise import jit, pairwise_sum
 from .population import Population
 from .scenario import COUNTRIES, SECTORS
 
@@ -29,6 +32,10 @@ EDGE_COLUMNS: tuple[str, ...] = (
     "sector_b",
     "since",
 )
+
+# A large odd constant: pair keys mix the two NGOs' regional ids without collisions in
+# practice (the keyed streams hash them again).
+PAIR_MIX = np.uint64(0xD6E8FEB86659FD93)
 
 
 def regional_ids(country: str, ngo_ids: np.ndarray) -> np.ndarray:
@@ -163,3 +170,55 @@ def edge_frame(ends: Ends, sector_a: np.ndarray, sector_b: np.ndarray, since: np
         "since": since.astype(np.int64),
     }
     return pd.DataFrame(columns, columns=list(EDGE_COLUMNS))
+
+
+def pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return a key per unordered pair of regional ids (the same whichever comes first)."""
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    return (low * PAIR_MIX) ^ high
+
+
+@jit
+def foreign_pair_draws(country, sector, ids, weights, transboundary, chance, partners, key):
+    """Return the pairs of participants of different countries that form a tie this time.
+
+    Participant ``k`` is of country ``country[k]``, works in ``sector[k]`` and has the
+    regional id ``ids[k]``. A pair's weight is ``weights[0]`` (the same-sector weight) for
+    two NGOs of one field, else 1, times ``weights[1]`` (the transboundary weight) when
+    both fields' problems cross borders (``transboundary``, by sector). The pair forms a
+    tie with probability ``chance`` (the rate times ties per participant) times its weight
+    over the scale: the mean weight of the foreign pairs present times ``partners``, the
+    foreign participants one meets at full openness. The draw is the pair's keyed uniform
+    (``key``, the pair's key as ``pair_keys``). Returns the two participants' indices of
+    each new tie, the pairs in the order of ``numpy.triu_indices``; the draws, weights,
+    mean (numpy's pairwise sum) and chances are numpy's of the same arrays, bit for bit.
+    """
+    same, shared_weight = weights
+    n = country.size
+    m = 0
+    for a in range(n):
+        for b in range(a + 1, n):
+            m += country[a] != country[b]
+    first = np.empty(m, dtype=np.int64)
+    second = np.empty(m, dtype=np.int64)
+    weight = np.empty(m)
+    k = 0
+    for a in range(n):
+        for b in range(a + 1, n):
+            if country[a] != country[b]:
+                sa, sb = sector[a], sector[b]
+                shared = transboundary[sa] and transboundary[sb]
+                first[k], second[k] = a, b
+                weight[k] = (same if sa == sb else 1.0) * (shared_weight if shared else 1.0)
+                k += 1
+    scale = pairwise_sum(weight, 0, m) / m * partners if m else 0.0
+    if scale <= 0:
+        return first[:0], second[:0]
+    hits = np.empty(m, dtype=np.int64)
+    h = 0
+    for k in range(m):
+        p = min(1.0, chance * weight[k] / scale)
+        x, y = ids[first[k]], ids[second[k]]
+        hits[h] = k
+        h += np.int64(uniform(key, (min(x, y) * PAIR_MIX) ^ max(x, y)) < p)
+    return first[hits[:h]], second[hits[:h]]

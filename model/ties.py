@@ -33,19 +33,11 @@ from .tie_arrays import (
     by_country,
     edge_frame,
     end_ids,
+    foreign_pair_draws,
     listing_order,
     nodes_of,
+    pair_keys,
 )
-
-# A large odd constant: pair keys mix the two NGOs' regional ids without collisions in
-# practice (the keyed streams hash them again).
-_PAIR_MIX = np.uint64(0xD6E8FEB86659FD93)
-
-
-def pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return a key per unordered pair of regional ids (the same whichever comes first)."""
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    return (low * _PAIR_MIX) ^ high
 
 
 class Participants(NamedTuple):
@@ -90,15 +82,6 @@ def foreign_partners_at_full_openness(full: np.ndarray) -> float:
     """
     total = full.sum()
     return float((full * (total - full)).sum() / total) if total > 0 else 0.0
-
-
-def open_pair_weight(weight: np.ndarray, full: np.ndarray) -> float:
-    """Return a participant's summed pair weight at full openness (the formation's scale).
-
-    The mean weight of the pairs present (their sector mix) times the foreign partners a
-    participant would meet at full openness.
-    """
-    return float(weight.mean()) * foreign_partners_at_full_openness(full)
 
 
 class TieNetwork:
@@ -165,32 +148,34 @@ class TieNetwork:
         """Form ties between a programme's participants of different countries.
 
         Each cross-border pair forms a tie with probability ``ties_per_participant`` times
-        the pair's weight (``pair_weight``) over the programme's pair weight at full
-        openness: the mean weight of the pairs present times the foreign participants a
-        participant would meet if every country were open (from ``full``, the expected
-        participants per country, indexed as ``COUNTRIES``).
+        the pair's weight over the programme's pair weight at full openness: the mean
+        weight of the pairs present times the foreign participants a participant would
+        meet if every country were open (from ``full``, the expected participants per
+        country, indexed as ``COUNTRIES``). A pair's weight is ``same_sector_weight`` for
+        two NGOs of one field, else 1, times ``transboundary_weight`` when both work in
+        fields whose problems cross borders: a shared river or sea gives them a common
+        agenda (Keck and Sikkink 1998; Weinthal 2002 on Central Asia's shared waters).
         At full openness a participant forms about ``ties_per_participant`` ties, more
         within its field; a closed country's missing participants cut the others' ties in
         proportion, rather than leaving more ties to the few who still come. ``rate``
         scales every pair's chance: 1 where NGOs meet, ``information_tie_rate`` where they
-        only read about each other.
+        only read about each other. The pairs are drawn in one compiled pass
+        (``foreign_pair_draws``).
 
         Returns:
             The new ties (pairs of nodes; a pair already tied is not new).
         """
-        i, j = np.triu_indices(people.row.size, k=1)
-        foreign = people.country[i] != people.country[j]
-        i, j = i[foreign], j[foreign]
-        if i.size == 0:
-            return []
-        weight = self.pair_weight(people.sector[i], people.sector[j])
-        scale = open_pair_weight(weight, full)
-        if scale <= 0:
-            return []
-        p = np.minimum(1.0, rate * self.params["ties_per_participant"] * weight / scale)
-        u = self.streams.uniform(f"tie_form/{name}", year, pair_keys(people.ids[i], people.ids[j]))
-        hit = u < p
-        return self._add_ties(year, people, i[hit].tolist(), j[hit].tolist())
+        first, second = foreign_pair_draws(
+            people.country,
+            people.sector,
+            people.ids,
+            (self.params["same_sector_weight"], self.params["transboundary_weight"]),
+            self.transboundary,
+            rate * self.params["ties_per_participant"],
+            foreign_partners_at_full_openness(full),
+            self.streams.key(f"tie_form/{name}", year),
+        )
+        return self._add_ties(year, people, first.tolist(), second.tolist())
 
     def _add_ties(self, year: int, people: Participants, i: list[int], j: list[int]) -> list:
         """Add the ties ``(i[k], j[k])`` between participants that are not tied yet.
@@ -224,18 +209,6 @@ class TieNetwork:
             grown = zip(self.ends, formed, strict=True)
             self.ends = Ends(*(np.concatenate((old, end.astype(np.int64))) for old, end in grown))
         return new
-
-    def pair_weight(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Return the weight of each pair of sectors ``a[k]``, ``b[k]`` in tie formation.
-
-        ``same_sector_weight`` for two NGOs of one field, else 1; times
-        ``transboundary_weight`` when both work in fields whose problems cross borders: a
-        shared river or sea gives them a common agenda (Keck and Sikkink 1998; Weinthal
-        2002 on Central Asia's shared waters).
-        """
-        weight = np.where(a == b, self.params["same_sector_weight"], 1.0)
-        shared = self.transboundary[a] & self.transboundary[b]
-        return weight * np.where(shared, self.params["transboundary_weight"], 1.0)
 
     # Counts --------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ stay what the graph itself gives.
 
 from __future__ import annotations
 
+import functools
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -16,8 +18,8 @@ from test_ties import OPEN, PARAMS, everyone, full_openness, leave_active
 
 from model.population import DEREGISTERED
 from model.rng import KeyedStreams
-from model.scenario import COUNTRIES
-from model.tie_arrays import listing_order, nodes_of
+from model.scenario import COUNTRIES, SECTORS
+from model.tie_arrays import foreign_pair_draws, listing_order, nodes_of, pair_keys
 from model.ties import TieNetwork
 
 pairs = st.lists(
@@ -78,3 +80,40 @@ def test_the_snapshot_table_is_the_graph_copys_table(make_population):
     pd.testing.assert_frame_equal(
         network.operational_table(pops), network.among_operational(pops).edge_table()
     )
+
+
+def numpy_pair_draws(country, sector, ids, weights, transboundary, chance, partners, uniform):
+    """The formation's draws as numpy arrays, pair by pair (what the compiled pass must give)."""
+    i, j = np.triu_indices(country.size, k=1)
+    foreign = country[i] != country[j]
+    i, j = i[foreign], j[foreign]
+    weight = np.where(sector[i] == sector[j], weights[0], 1.0) * np.where(
+        transboundary[sector[i]] & transboundary[sector[j]], weights[1], 1.0
+    )
+    scale = float(weight.mean()) * partners if i.size else 0.0
+    if scale <= 0:
+        return i[:0], j[:0]
+    hit = uniform(pair_keys(ids[i], ids[j])) < np.minimum(1.0, chance * weight / scale)
+    return i[hit], j[hit]
+
+
+def test_the_compiled_pair_draws_are_numpys():
+    streams = KeyedStreams((7, 1))
+    rng = np.random.default_rng(11)
+    formed = 0
+    for trial in range(200):
+        n = int(rng.integers(0, 90))
+        country = rng.integers(0, len(COUNTRIES), n)
+        sector = rng.integers(0, len(SECTORS), n).astype(np.int8)
+        ids = rng.integers(0, 2**40, n).astype(np.uint64)
+        transboundary = rng.random(len(SECTORS)) < 0.3
+        weights = (float(rng.choice([1.0, 2.5])), float(rng.choice([1.0, 3.0])))
+        chance = float(rng.random() * 3)
+        partners = float(rng.choice([0.0, rng.random() * 60]))
+        args = (country, sector, ids, weights, transboundary, chance, partners)
+        uniform = functools.partial(streams.uniform, "tie_form/forum", trial)
+        expected = numpy_pair_draws(*args, uniform)
+        got = foreign_pair_draws(*args, streams.key("tie_form/forum", trial))
+        assert [a.tolist() for a in got] == [a.tolist() for a in expected]
+        formed += got[0].size
+    assert formed > 1000

@@ -17,8 +17,8 @@ import pytest
 from model.population import DEREGISTERED
 from model.rng import KeyedStreams
 from model.scenario import COUNTRIES, SECTORS
-from model.tie_arrays import MIXED, regional_ids
-from model.ties import Participants, TieNetwork, pair_keys, select_participants
+from model.tie_arrays import MIXED, pair_keys, regional_ids
+from model.ties import Participants, TieNetwork, select_participants
 
 PARAMS = {
     "ties_per_participant": 1.0,
