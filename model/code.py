@@ -11,7 +11,7 @@ MODEL_DIR = Path(__file__).resolve().parent
 # of country runs (the calibration's reference table) are keyed without them: a change to
 # the regional layer does not make the country calibration's simulations stale.
 REGIONAL_MODULES = frozenset(
-    {"regional.py", "regional_files.py", "regional_scenario.py", "ties.py"}
+    {"regional.py", "regional_files.py", "regional_scenario.py", "tie_arrays.py", "ties.py"}
 )
 
 

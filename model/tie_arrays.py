@@ -5,8 +5,8 @@ Source: the tie network of ``model.ties`` (Jaysanov 2023 on regional cooperation
 order the outputs' edge tables follow, and as arrays of their ends (``Ends``), which the
 yearly rules and counts read without walking the graph. ``listing_order`` gives the order
 in which networkx lists the edges of a graph built tie by tie, so that a table of a set of
-ties can be written in a copy's order without building the copy. ``foreign_pair_draws``
-draws a programme's new ties among its participants in one compiled pass.
+ties can be written in a copy's order without building the copy. ``foreign_pairs`` and
+``pair_draws`` draw a programme's new ties among its participants in compiled passes.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class Ends(NamedTuple):
 def nodes_of(ends: Ends) -> list[tuple[tuple[str, int], tuple[str, int]]]:
     """Return the ties ``ends`` as pairs of ``(country, row)`` nodes of the graph."""
     return [
-        ((COUNTRIES[ca], int(ra)), (COUNTRIES[cb], int(rb)))
+        ((COUNTRIES[ca], ra), (COUNTRIES[cb], rb))
         for ca, ra, cb, rb in zip(*(end.tolist() for end in ends), strict=True)
     ]
 
@@ -179,19 +179,14 @@ def pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @jit
-def foreign_pair_draws(country, sector, ids, weights, transboundary, chance, partners, key):
-    """Return the pairs of participants of different countries that form a tie this time.
+def foreign_pairs(country, sector, weights, transboundary):
+    """Return the pairs of participants of different countries and each pair's weight.
 
-    Participant ``k`` is of country ``country[k]``, works in ``sector[k]`` and has the
-    regional id ``ids[k]``. A pair's weight is ``weights[0]`` (the same-sector weight) for
-    two NGOs of one field, else 1, times ``weights[1]`` (the transboundary weight) when
-    both fields' problems cross borders (``transboundary``, by sector). The pair forms a
-    tie with probability ``chance`` (the rate times ties per participant) times its weight
-    over the scale: the mean weight of the foreign pairs present times ``partners``, the
-    foreign participants one meets at full openness. The draw is the pair's keyed uniform
-    (``key``, the pair's key as ``pair_keys``). Returns the two participants' indices of
-    each new tie, the pairs in the order of ``numpy.triu_indices``; the draws, weights,
-    mean (numpy's pairwise sum) and chances are numpy's of the same arrays, bit for bit.
+    Participant ``k`` is of country ``country[k]`` and works in ``sector[k]``; the pairs
+    in the order of ``numpy.triu_indices``. A pair's weight is ``weights[0]`` (the
+    same-sector weight) for two NGOs of one field, else 1, times ``weights[1]`` (the
+    transboundary weight) when both fields' problems cross borders (``transboundary``, by
+    sector): numpy's products of the same numbers.
     """
     same, shared_weight = weights
     n = country.size
@@ -211,13 +206,28 @@ def foreign_pair_draws(country, sector, ids, weights, transboundary, chance, par
                 first[k], second[k] = a, b
                 weight[k] = (same if sa == sb else 1.0) * (shared_weight if shared else 1.0)
                 k += 1
+    return first, second, weight
+
+
+@jit
+def pair_draws(first, second, weight, ids, chance, partners, key):
+    """Return the pairs (``foreign_pairs``) that form a tie this time, in their order.
+
+    A pair forms a tie with probability ``chance`` (the rate times ties per participant)
+    times its weight over the scale, the pairs' mean weight (numpy's pairwise sum over
+    their number) times ``partners``, the foreign participants one meets at full
+    openness; the draw is the pair's keyed uniform (``key``; the pair's key as
+    ``pair_keys`` of the participants' regional ids ``ids``). The chances are numpy's
+    (``np.minimum``, which keeps a NaN) of the same numbers in the same order.
+    """
+    m = weight.size
     scale = pairwise_sum(weight, 0, m) / m * partners if m else 0.0
     if scale <= 0:
         return first[:0], second[:0]
     hits = np.empty(m, dtype=np.int64)
     h = 0
     for k in range(m):
-        p = min(1.0, chance * weight[k] / scale)
+        p = np.minimum(1.0, chance * weight[k] / scale)
         x, y = ids[first[k]], ids[second[k]]
         hits[h] = k
         h += np.int64(uniform(key, (min(x, y) * PAIR_MIX) ^ max(x, y)) < p)

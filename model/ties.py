@@ -26,16 +26,16 @@ from .population import DEREGISTERED, Population
 from .rng import KeyedStreams
 from .scenario import COUNTRIES, SECTORS
 from .tie_arrays import (
-    EDGE_COLUMNS,
     Ends,
     Ties,
     at_ends,
     by_country,
     edge_frame,
     end_ids,
-    foreign_pair_draws,
+    foreign_pairs,
     listing_order,
     nodes_of,
+    pair_draws,
     pair_keys,
 )
 
@@ -159,18 +159,21 @@ class TieNetwork:
         within its field; a closed country's missing participants cut the others' ties in
         proportion, rather than leaving more ties to the few who still come. ``rate``
         scales every pair's chance: 1 where NGOs meet, ``information_tie_rate`` where they
-        only read about each other. The pairs are drawn in one compiled pass
-        (``foreign_pair_draws``).
+        only read about each other. The pairs are drawn in compiled passes
+        (``foreign_pairs``, ``pair_draws``).
 
         Returns:
             The new ties (pairs of nodes; a pair already tied is not new).
         """
-        first, second = foreign_pair_draws(
+        pairs = foreign_pairs(
             people.country,
             people.sector,
-            people.ids,
             (self.params["same_sector_weight"], self.params["transboundary_weight"]),
             self.transboundary,
+        )
+        first, second = pair_draws(
+            *pairs,
+            people.ids,
             rate * self.params["ties_per_participant"],
             foreign_partners_at_full_openness(full),
             self.streams.key(f"tie_form/{name}", year),
@@ -212,39 +215,15 @@ class TieNetwork:
 
     # Counts --------------------------------------------------------------------------
 
-    def among_operational(self, pops: dict[str, Population]) -> TieNetwork:
-        """Return the ties whose two NGOs are both operational this year (a copy).
-
-        The outputs count these: a tie with a dormant NGO (registered, inactive) is kept,
-        and may count again when it is active, but is not a working tie that year. The
-        copy is the reference for ``operational_ties`` and ``operational_table``, which
-        give its counts and its edge table without building it.
-        """
-        live = TieNetwork(self.streams, self.params, self.transboundary)
-        # Built edge by edge in the graph's order (an edge subgraph's order follows hashes).
-        for a, b, data in self.graph.edges(data=True):
-            if pops[a[0]].active[a[1]] and pops[b[0]].active[b[1]]:
-                live.graph.add_node(a, **self.graph.nodes[a])
-                live.graph.add_node(b, **self.graph.nodes[b])
-                live.graph.add_edge(a, b, **data)
-        return live
-
     def operational_table(self, pops: dict[str, Population]) -> pd.DataFrame:
-        """Return ``among_operational(pops).edge_table()``, from arrays (the same table).
+        """Return the working ties (both NGOs operational) as an edge table (``EDGE_COLUMNS``).
 
-        The copy adds the working ties in the graph's order, so its table lists them in
-        ``listing_order``; the NGOs' sectors are their populations' (a node keeps the
+        In the order a copy of them, built tie by tie in the graph's order, would list them
+        (``listing_order``; the copy is the tests' reference, ``tests/tie_reference.py``),
+        without building it. The NGOs' sectors are their populations' (a node keeps the
         sector of its row's NGO, which never changes).
         """
-        # Through an iterator: list() of the view itself first takes its len(), which
-        # networkx computes in a pass over every node's neighbours.
-        listed = list(iter(self.graph.edges(data="since")))
-        index = {c: k for k, c in enumerate(COUNTRIES)}
-        flat = np.array(
-            [(index[a[0]], a[1], index[b[0]], b[1], since) for a, b, since in listed],
-            dtype=np.int64,
-        ).reshape(-1, 5)
-        ends, since = Ends(*flat[:, :4].T), flat[:, 4]
+        ends, since = listed_edges(self.graph)
         both = at_ends(pops, ends.country_a, ends.row_a, "active") & at_ends(
             pops, ends.country_b, ends.row_b, "active"
         )
@@ -274,9 +253,10 @@ class TieNetwork:
     def operational_ties(self, pops: dict[str, Population]) -> Ties:
         """Return the ties whose two NGOs are both operational this year, as arrays.
 
-        The same ties as ``among_operational``, without copying the graph: the yearly
-        counts need only these arrays, and a copy of the graph costs more than the
-        year's rules of the ties.
+        The outputs count these: a tie with a dormant NGO (registered, inactive) is kept,
+        and may count again when it is active, but is not a working tie that year. From
+        the arrays of the ties' ends, without walking or copying the graph: the yearly
+        counts need only these arrays (in any order).
         """
         ends = self.ends
         both = at_ends(pops, ends.country_a, ends.row_a, "active") & at_ends(
@@ -289,19 +269,15 @@ class TieNetwork:
             at_ends(pops, ends.country_b, ends.row_b, "sector").astype(np.int64),
         )
 
-    def edge_table(self) -> pd.DataFrame:
-        """Return the ties as a table (both ends' country, row and sector; the year formed)."""
-        sector = nx.get_node_attributes(self.graph, "sector")
-        rows = [
-            {
-                "country_a": a[0],
-                "row_a": a[1],
-                "sector_a": sector[a],
-                "country_b": b[0],
-                "row_b": b[1],
-                "sector_b": sector[b],
-                "since": data["since"],
-            }
-            for a, b, data in self.graph.edges(data=True)
-        ]
-        return pd.DataFrame(rows, columns=list(EDGE_COLUMNS))
+
+def listed_edges(graph: nx.Graph) -> tuple[Ends, np.ndarray]:
+    """Return a tie graph's edges as arrays of their ends and formation years, as listed."""
+    # Through an iterator: list() of the view itself first takes its len(), which
+    # networkx computes in a pass over every node's neighbours.
+    listed = list(iter(graph.edges(data="since")))
+    index = {c: k for k, c in enumerate(COUNTRIES)}
+    flat = np.array(
+        [(index[a[0]], a[1], index[b[0]], b[1], since) for a, b, since in listed],
+        dtype=np.int64,
+    ).reshape(-1, 5)
+    return Ends(*flat[:, :4].T), flat[:, 4]

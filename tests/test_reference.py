@@ -77,26 +77,38 @@ def test_reference_command_and_its_errors(tmp_path):
     assert_one_line(["calibrate", "npe", "--rows", 9], "--rows")
 
 
-def test_the_table_key_leaves_out_only_modules_a_country_run_never_imports():
+def model_modules_imported(script: str) -> set[str]:
+    """Return the ``model`` modules (file names) that a fresh process running ``script`` imports."""
+    script += "import sys\nprint(sorted(m for m in sys.modules if m.startswith('model.')))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    return {name.split(".")[1] + ".py" for name in ast.literal_eval(out.strip().splitlines()[-1])}
+
+
+def test_the_table_key_leaves_out_exactly_the_modules_only_the_regional_layer_imports():
     """The key covers every model module a table row executes: simulating rows (and a run
-    with Mesa agents) imports none of the regional layer's modules it leaves out."""
-    script = (
-        "import sys\n"
+    with Mesa agents) imports none of the regional layer's modules it leaves out, and
+    every module that only a regional run imports is left out (a new regional module
+    would otherwise make the country calibration's tables stale)."""
+    country = model_modules_imported(
         "from calibration.reference import ChunkTask, simulate_chunk, table_key\n"
         "from model import load_scenario, simulate\n"
         "simulate_chunk(ChunkTask(key=table_key(1), seed=1, start=0, stop=2))\n"
         "simulate(load_scenario('scenarios/kyrgyzstan.yaml'), seed=1, agents=True)\n"
-        "print(sorted(m for m in sys.modules if m.startswith('model.')))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
-    ).stdout
-    imported = {
-        name.split(".")[1] + ".py" for name in ast.literal_eval(out.strip().splitlines()[-1])
-    }
-    assert "fastpath.py" in imported and "agents.py" in imported
+    regional = model_modules_imported(
+        "from model.regional import simulate_region\n"
+        "from model.regional_files import load_region\n"
+        "simulate_region(load_region('scenarios/central_asia.yaml'), seed=1, agents=False)\n"
+    )
+    assert "fastpath.py" in country and "agents.py" in country
     assert REGIONAL_MODULES <= {p.name for p in MODEL_DIR.glob("*.py")}
-    assert not imported & REGIONAL_MODULES
+    assert not country & REGIONAL_MODULES
+    # Loading a regional file reads its countries' files as a country experiment does
+    # (experiments/spec.py): that module is the country layer's too, so in the key.
+    shared = {"scenario_files.py"}
+    assert regional - country - shared == REGIONAL_MODULES
 
 
 def test_rows_of_another_table_are_not_overwritten(tmp_path, monkeypatch):

@@ -110,9 +110,6 @@ def test_only_ecology_is_a_transboundary_field_and_the_network_gets_it():
     model = RegionalModel(region, rng=SEED)
     expected = [s == "ecology" for s in SECTORS]
     assert model.network.transboundary.tolist() == expected
-    # The working-ties copy the outputs count keeps it too.
-    pops = {c: m.population for c, m in model.countries.items()}
-    assert model.network.among_operational(pops).transboundary.tolist() == expected
 
 
 def test_each_regional_parameter_has_a_prior_holding_its_default():

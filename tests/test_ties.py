@@ -13,6 +13,7 @@ from collections import Counter
 import networkx as nx
 import numpy as np
 import pytest
+from tie_reference import working_copy
 
 from model.population import DEREGISTERED
 from model.rng import KeyedStreams
@@ -206,10 +207,10 @@ def test_the_counted_ties_are_those_between_operational_ngos(pops):
     degree = network.graph.degree[node]
     pops[node[0]].active[node[1]] = False  # dormant, still registered
     network.lapse(2006, pops, OPEN)
-    live = network.among_operational(pops)
+    live = working_copy(network, pops)
     assert network.graph.has_node(node)  # the tie is kept for when it is active again
-    assert node not in live.graph
-    assert live.graph.number_of_edges() == network.graph.number_of_edges() - degree
+    assert node not in live
+    assert live.number_of_edges() == network.graph.number_of_edges() - degree
     all_ties = sum(node[0] in (a[0], b[0]) for a, b in network.graph.edges)
     assert network.operational_ties(pops).ties_of(node[0]) == all_ties - degree
 
@@ -225,7 +226,7 @@ def test_counts_by_country_and_by_pair_and_sector_agree(pops):
     assert {pair for pair, _ in counts} == {"kazakhstan-kyrgyzstan"}
     tied = network.tied_rows("kazakhstan", pops["kazakhstan"].size)
     assert tied.sum() == sum(1 for c, _ in network.graph.nodes if c == "kazakhstan")
-    assert len(network.edge_table()) == total
+    assert len(network.operational_table(pops)) == total
 
 
 def test_the_yearly_counts_of_operational_ties_are_the_graphs(make_population):
@@ -252,6 +253,6 @@ def test_the_yearly_counts_of_operational_ties_are_the_graphs(make_population):
         assert live.ties_of(c) == sum(c in (a[0], b[0]) for a, b in working)
         rows = sorted({r for tie in working for country, r in tie if country == c})
         assert np.flatnonzero(live.tied_rows(c, pops[c].size)).tolist() == rows
-    # The graph copy kept for the network snapshots holds the same ties.
-    copied = network.among_operational(pops).graph.edges
+    # The reference copy of the working ties holds the same ties.
+    copied = working_copy(network, pops).edges
     assert {frozenset(e) for e in copied} == {frozenset(e) for e in working}
