@@ -155,9 +155,13 @@ def listing_order(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np
     return order, from_second
 
 
-def edge_frame(ends: Ends, sector_a: np.ndarray, sector_b: np.ndarray, since: np.ndarray):
+def edge_frame(
+    ends: Ends, sector_a: np.ndarray, sector_b: np.ndarray, since: np.ndarray
+) -> pd.DataFrame:
     """Return ties as an edge table (``EDGE_COLUMNS``): countries and sectors by name."""
     if ends.row_a.size == 0:
+        # A table of no rows, as a list of no rows gives it (object columns): an empty
+        # snapshot keeps the columns' types it always had.
         return pd.DataFrame([], columns=list(EDGE_COLUMNS))
     countries, sectors = np.array(COUNTRIES), np.array(SECTORS)
     columns = {
