@@ -133,7 +133,7 @@ class TieNetwork:
             end_ids(pops, ends.country_b[alive], ends.row_b[alive]),
         )
         kept = alive.copy()
-        kept[alive] = self.streams.uniform("tie_lapse", year, keys) >= p
+        kept[alive] = ~(self.streams.uniform("tie_lapse", year, keys) < p)
         # The graph loses the same edges and nodes whatever the order they are removed in;
         # only an end of a lapsed tie can be left without one.
         lapsed = nodes_of(Ends(*(end[~kept] for end in ends)))
