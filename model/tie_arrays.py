@@ -59,6 +59,10 @@ class Ends(NamedTuple):
     country_b: np.ndarray
     row_b: np.ndarray
 
+    def where(self, mask: np.ndarray) -> Ends:
+        """Return the ties where ``mask`` holds."""
+        return Ends(*(end[mask] for end in self))
+
 
 def nodes_of(ends: Ends) -> list[tuple[tuple[str, int], tuple[str, int]]]:
     """Return the ties ``ends`` as pairs of ``(country, row)`` nodes of the graph."""
@@ -80,6 +84,13 @@ def at_ends(
         here = country == k
         out[here] = getattr(pops[COUNTRIES[k]], field)[row[here]]
     return out
+
+
+def both_active(pops: dict[str, Population], ends: Ends) -> np.ndarray:
+    """Return whether each tie's two NGOs are both operational this year (a working tie)."""
+    return at_ends(pops, ends.country_a, ends.row_a, "active") & at_ends(
+        pops, ends.country_b, ends.row_b, "active"
+    )
 
 
 def by_country(values: dict[str, float], country: np.ndarray) -> np.ndarray:

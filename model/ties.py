@@ -29,6 +29,7 @@ from .tie_arrays import (
     Ends,
     Ties,
     at_ends,
+    both_active,
     by_country,
     edge_frame,
     end_ids,
@@ -136,9 +137,9 @@ class TieNetwork:
         kept[alive] = ~(self.streams.uniform("tie_lapse", year, keys) < p)
         # The graph loses the same edges and nodes whatever the order they are removed in;
         # only an end of a lapsed tie can be left without one.
-        lapsed = nodes_of(Ends(*(end[~kept] for end in ends)))
+        lapsed = nodes_of(ends.where(~kept))
         self.graph.remove_edges_from(lapsed)
-        self.ends = Ends(*(end[kept] for end in ends))
+        self.ends = ends.where(kept)
         ends_left = {node for tie in lapsed for node in tie}
         self.graph.remove_nodes_from([n for n in ends_left if self.graph.degree(n) == 0])
 
@@ -224,10 +225,8 @@ class TieNetwork:
         sector of its row's NGO, which never changes).
         """
         ends, since = listed_edges(self.graph)
-        both = at_ends(pops, ends.country_a, ends.row_a, "active") & at_ends(
-            pops, ends.country_b, ends.row_b, "active"
-        )
-        ends, since = Ends(*(end[both] for end in ends)), since[both]
+        both = both_active(pops, ends)
+        ends, since = ends.where(both), since[both]
         # A node as one integer: its country above its row.
         ca, ra, cb, rb = ends
         order, flip = listing_order((ca << 40) | ra, (cb << 40) | rb)
@@ -258,11 +257,7 @@ class TieNetwork:
         the arrays of the ties' ends, without walking or copying the graph: the yearly
         counts need only these arrays (in any order).
         """
-        ends = self.ends
-        both = at_ends(pops, ends.country_a, ends.row_a, "active") & at_ends(
-            pops, ends.country_b, ends.row_b, "active"
-        )
-        ends = Ends(*(end[both] for end in ends))
+        ends = self.ends.where(both_active(pops, self.ends))
         return Ties(
             ends,
             at_ends(pops, ends.country_a, ends.row_a, "sector").astype(np.int64),

@@ -204,8 +204,9 @@ def test_the_prize_criterion_changes_only_kazakhstan_and_only_from_2017():
         "prize_tie_weight": 1.0,
         "ties_per_participant": 1.0,
     }
+    region = region_with(**params)
     for seed in range(1, 7):
-        model = simulate_region(region_with(**params), seed=seed)
+        model = simulate_region(region, seed=seed)
         for country in ("kyrgyzstan", "uzbekistan"):
             pd.testing.assert_frame_equal(
                 country_table(model, country),
