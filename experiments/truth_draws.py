@@ -29,6 +29,8 @@ from .runner import map_runs
 
 # Keys the predictive runs' seeds apart from the table's own rows (keyed by seed and row).
 PREDICTIVE_STREAM = 11
+# Keys the prior's draws of the predictive check's reference (``PriorSampler``).
+PRIOR_STREAM = 29
 # What draws a committed posterior: ``calibration.emulation.load_committed``.
 Sampler = Estimator | EmulatedPosterior
 
@@ -42,6 +44,37 @@ class Drawn:
     z_post: np.ndarray
     # A refined posterior's correction of each truth (``RefinedPosterior.corrections``).
     corrections: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PriorSampler:
+    """The prior in place of a posterior: normal scores ``N(0, I)``, whatever the figures.
+
+    The predictive check's reference (``experiments.validation``). With truths drawn from
+    the prior, a new run of a truth and the runs of this sampler's draws come from the
+    same distribution, the prior predictive, so a new run's rank among them is uniform
+    whatever the model: every statistic's coverage should be its interval's level up to
+    the chance of the number of truths. A check that found otherwise would be wrong
+    itself, whatever it says of a posterior.
+    """
+
+    parameters: list[str]
+    targets: list[str]
+    seed: int
+
+    @classmethod
+    def like(cls, sampler: Sampler) -> PriorSampler:
+        """Return the prior over ``sampler``'s parameters, reading its targets and seed."""
+        return cls(list(sampler.parameters), list(sampler.targets), sampler.seed)
+
+    def sample(self, features: np.ndarray, n: int, seed: int, iid: bool = False) -> np.ndarray:
+        """Return ``n`` prior draws per row of ``features``, shaped as ``Estimator.sample``'s.
+
+        The draws are independent whatever ``iid``, and the same for every row's figures.
+        """
+        rows = () if np.ndim(features) == 1 else (len(features),)
+        rng = np.random.default_rng([seed, PRIOR_STREAM])
+        return rng.standard_normal((n, *rows, len(self.parameters)))
 
 
 def posterior_draws(estimator: Sampler, truths: pd.DataFrame, draws: int, seed: int) -> Drawn:

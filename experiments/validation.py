@@ -11,7 +11,10 @@
    truth (``density_levels``, ``hpd_coverage.csv``; Hermans et al. 2022), uniform too.
    The same check on draws whose parameters are shuffled among themselves
    (``predictive_coverage_marginals.csv``) shows how much the posterior's dependence
-   between parameters narrows the predictions.
+   between parameters narrows the predictions. The predictive check's own reference
+   (``predictive_reference.csv``): the same check with the prior in place of the
+   posterior (``PriorSampler``) on truths from the prior's table, which it must pass
+   whatever the model.
 2. Held-back forecasts beside curve baselines (``heldback.csv``, from the calibration report),
    and the spread of their medians over several trainings of the held-back sampler
    (``heldback_trainings.csv``, ``experiments.heldback_trainings``).
@@ -52,6 +55,7 @@ from .calibration_report import HOLDOUT_DRAWS, HOLDOUT_POSTERIOR, REPORT_DIR, ho
 from .heldback_trainings import heldback_spread
 from .runner import map_runs
 from .truth_draws import (
+    PriorSampler,
     Sampler,
     density_levels,
     parameter_ranks,
@@ -143,6 +147,21 @@ def _rows_after(folder: Path, key: str, trained: int, n: int) -> pd.DataFrame:
             folder, "rows", f"{len(rows)} rows beyond the {trained} trained on, {n} needed"
         )
     return rows.reset_index(drop=True)
+
+
+def predictive_reference(
+    estimator: Sampler, n: int, draws: int, seed: int, workers: int, folder: Path = DEFAULT_TABLE
+) -> pd.DataFrame:
+    """Return the predictive check's coverage with the prior as the posterior.
+
+    Its truths are the ``n`` rows of the prior's table after the estimator's training rows,
+    whatever prior the estimator was trained under: those of ``PriorSampler``.
+    """
+    truths = prior_truth_rows(estimator, n, folder)
+    (ranks,) = predictive_ranks(
+        PriorSampler.like(estimator), truths, draws, seed, workers, marginals=False
+    )
+    return coverage(ranks, draws)
 
 
 def density_coverage(levels: np.ndarray) -> pd.DataFrame:
@@ -258,6 +277,12 @@ def validate(
     write_atomic(
         out / "predictive_coverage_marginals.csv", lambda tmp: mcov.to_csv(tmp, index=False)
     )
+    start = time.monotonic()
+    rcov = predictive_reference(
+        estimator, predictive_truths, predictive_draws, seed, workers, table
+    )
+    cost["coverage of the predictions' reference (the prior)"] = time.monotonic() - start
+    write_atomic(out / "predictive_reference.csv", lambda tmp: rcov.to_csv(tmp, index=False))
 
     start = time.monotonic()
     held = holdout_section(holdout_draws, seed, workers, load_target_file(DEFAULT_TARGETS), out)
@@ -280,7 +305,7 @@ def validate(
     cost["stability"] = time.monotonic() - start
     write_atomic(out / "stability.csv", lambda tmp: stable.to_csv(tmp, index=False))
 
-    coverages = (sbc, joint, pcov, mcov)
+    coverages = (sbc, joint, pcov, mcov, rcov)
     sections = report_sections(
         coverages,
         BARS,

@@ -131,19 +131,37 @@ def _dependence(pcov: pd.DataFrame, mcov: pd.DataFrame) -> str:
     )
 
 
+def _reference(rcov: pd.DataFrame, predictive_truths: int, bars: dict) -> str:
+    """Return the paragraph on the predictive check's reference (the prior as posterior)."""
+    low, high = rcov["coverage_50"].min(), rcov["coverage_50"].max()
+    return (
+        "The check's own reference: the same check with the prior in place of the posterior "
+        f"(`PriorSampler`), on the first {predictive_truths} rows of the prior's table after "
+        "the training rows as truths (`predictive_reference.csv`). A new run of a truth and "
+        "the runs of the prior's draws then come from the same distribution, so the ranks "
+        "are uniform whatever the model, and only the number of truths moves the coverages "
+        "from 0.50 and 0.90: " + _verdict(rcov, "statistics", bars) + " Mean coverage "
+        f"{rcov['coverage_50'].mean():.2f} and {rcov['coverage_90'].mean():.2f} (50% "
+        f"intervals: {low:.2f} to {high:.2f} over the statistics). Where the posterior's "
+        "coverages stand above these, its predictions are wider than the check itself makes "
+        "them."
+    )
+
+
 def report_sections(
     coverages, bars, held, spread, posterior, stable, cost, truths, predictive_truths, emulated
 ) -> list:
     """Return the Markdown sections of the validation report.
 
-    ``coverages`` are the parameters', the highest-density regions', the predictions' and
-    the predictions' from shuffled draws (``experiments.truth_draws.marginal_draws``);
+    ``coverages`` are the parameters', the highest-density regions', the predictions', the
+    predictions' from shuffled draws (``experiments.truth_draws.marginal_draws``) and the
+    predictive check's reference (``experiments.truth_draws.PriorSampler``);
     ``held`` is the held-back check's section and ``spread`` the paragraph on its spread
     over trainings (empty without a held-back posterior); ``bars`` maps each interval's
     level to the coverages it must lie between; ``emulated``: whether the emulated
     posterior drew the checked posterior (else the estimator's flows).
     """
-    sbc, joint, pcov, mcov = coverages
+    sbc, joint, pcov, mcov, rcov = coverages
     ident = identification_table(posterior)
     worst = stable.sort_values("difference", ascending=False)
     return [
@@ -161,6 +179,7 @@ def report_sections(
         "statistic. " + _verdict(pcov, "statistics", bars),
         markdown_table(pcov.round(3)),
         _dependence(pcov, mcov),
+        _reference(rcov, predictive_truths, bars),
         held.replace("## Held-back check", "## 2. Held-back check", 1),
         "![held-back forecasts](heldback.png)",
         spread,

@@ -21,6 +21,7 @@ from calibration.truncation import log_density
 from experiments import heldback_trainings, local_coverage, truth_draws, validation
 from experiments.reference_table import build_table
 from experiments.truth_draws import (
+    PriorSampler,
     density_levels,
     parameter_ranks,
     posterior_draws,
@@ -107,7 +108,10 @@ def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
     assert list(spread.target) == list(pd.read_csv(tmp_path / "heldback.csv").target)
     assert len(spread) == len(held)
     assert "The held-back posterior trained 2 times on the same rows" in text
-    for name in (*written, "predictive_coverage_marginals.csv"):
+    assert "The check's own reference: the same check with the prior" in text
+    reference = pd.read_csv(tmp_path / "predictive_reference.csv")
+    assert list(reference.quantity) == [t.id for t in load_targets()]
+    for name in (*written, "predictive_coverage_marginals.csv", "predictive_reference.csv"):
         assert (tmp_path / name).exists(), name
     assert "## 1. Coverage on synthetic truths" in text and "## 4. Stability" in text
     assert "Dependence: the same truths, runs and seeds" in text
@@ -237,6 +241,40 @@ def test_shuffled_draws_run_on_the_joint_draws_seeds(tiny, monkeypatch):
     again, unshuffled = predictive_ranks(estimator, truths, 4, 3, 1)
     pd.testing.assert_frame_equal(again, joint)
     pd.testing.assert_frame_equal(unshuffled, joint)
+
+
+def test_the_prior_sampler_draws_the_prior_whatever_the_figures(tiny):
+    """The reference's draws ignore the figures and are keyed by the seed alone."""
+    _, estimator = tiny
+    prior = PriorSampler.like(estimator)
+    features = np.zeros((3, len(estimator.targets)))
+    draws = prior.sample(features, 2000, seed=5)
+    assert draws.shape == (2000, 3, len(estimator.parameters))
+    np.testing.assert_array_equal(draws, prior.sample(features + 7.0, 2000, seed=5))
+    assert not np.array_equal(draws, prior.sample(features, 2000, seed=6))
+    one = prior.sample(features[0], 2000, seed=5)
+    assert one.shape == (2000, len(estimator.parameters))
+    # Standard normal scores: means within 4 standard errors of 0, variances near 1.
+    assert np.abs(draws.mean(axis=0)).max() < 4 / np.sqrt(2000)
+    assert np.abs(draws.var(axis=0) - 1).max() < 0.2
+
+
+def test_the_reference_ranks_truths_from_the_prior_table(tiny, monkeypatch):
+    """The reference's truths are the prior table's rows after training, with the prior."""
+    folder, estimator = tiny
+    seen = {}
+
+    def ranks(sampler, truths, draws, seed, workers, marginals=True):
+        seen.update(sampler=sampler, rows=list(truths["row"]), marginals=marginals)
+        return (pd.DataFrame(np.zeros((len(truths), 2), dtype=int), columns=["a", "b"]),)
+
+    monkeypatch.setattr(validation, "predictive_ranks", ranks)
+    table = validation.predictive_reference(estimator, 3, 9, 1, 1, folder)
+    assert seen["rows"] == [12, 13, 14] and not seen["marginals"]
+    assert isinstance(seen["sampler"], PriorSampler)
+    assert seen["sampler"].parameters == list(estimator.parameters)
+    # Every truth ranked lowest: outside every central interval.
+    assert list(table.quantity) == ["a", "b"] and (table.coverage_50 == 0).all()
 
 
 def test_a_retraining_with_the_same_seed_is_the_estimator_again(tiny):
