@@ -5,7 +5,8 @@ check (``experiments.emulator_check``): each truth's noisy figures (the observat
 ``calibration.amortised.features_of``), the committed sampler's draws given them, the
 truth's rank per parameter (simulation-based calibration, Talts et al. 2018), the level of
 the smallest highest-density region that holds it (Hermans et al. 2022), and a new run's
-rank among runs of its draws per statistic (the predictive check).
+rank among runs of its draws per statistic (the predictive check), also with the prior in
+the sampler's place (``PriorSampler``, the predictive check's reference).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from .runner import map_runs
 
 # Keys the predictive runs' seeds apart from the table's own rows (keyed by seed and row).
 PREDICTIVE_STREAM = 11
-# Keys the prior's draws of the predictive check's reference (``PriorSampler``).
-PRIOR_STREAM = 29
+# Keys the prior's draws of the predictive check's reference (``PriorSampler``) as a row
+# of the predictive stream that no table reaches: a key of two numbers would be a table
+# row's own (``calibration.reference``), and one of a truth's row its new run's.
+PRIOR_ROW = 2**32 - 1
 # What draws a committed posterior: ``calibration.emulation.load_committed``.
 Sampler = Estimator | EmulatedPosterior
 
@@ -55,7 +58,9 @@ class PriorSampler:
     same distribution, the prior predictive, so a new run's rank among them is uniform
     whatever the model: every statistic's coverage should be its interval's level up to
     the chance of the number of truths. A check that found otherwise would be wrong
-    itself, whatever it says of a posterior.
+    itself, whatever it says of a posterior. What it cannot see is what depends on the
+    figures, which the prior ignores: how they condition the draws, or a truth's new run
+    sharing randomness with the run its figures came from (``docs/calibration.md``).
     """
 
     parameters: list[str]
@@ -70,10 +75,10 @@ class PriorSampler:
     def sample(self, features: np.ndarray, n: int, seed: int, iid: bool = False) -> np.ndarray:
         """Return ``n`` prior draws per row of ``features``, shaped as ``Estimator.sample``'s.
 
-        The draws are independent whatever ``iid``, and the same for every row's figures.
+        The draws are independent whatever ``iid``, and do not depend on the figures.
         """
         rows = () if np.ndim(features) == 1 else (len(features),)
-        rng = np.random.default_rng([seed, PRIOR_STREAM])
+        rng = np.random.default_rng([seed, PREDICTIVE_STREAM, PRIOR_ROW])
         return rng.standard_normal((n, *rows, len(self.parameters)))
 
 
@@ -137,7 +142,7 @@ def region_levels(z_true: np.ndarray, z_post: np.ndarray, log_q) -> np.ndarray:
 
 
 def predictive_ranks(
-    estimator: Sampler,
+    estimator: Sampler | PriorSampler,
     truths: pd.DataFrame,
     draws: int,
     seed: int,

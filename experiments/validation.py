@@ -154,8 +154,9 @@ def predictive_reference(
 ) -> pd.DataFrame:
     """Return the predictive check's coverage with the prior as the posterior.
 
-    Its truths are the ``n`` rows of the prior's table after the estimator's training rows,
-    whatever prior the estimator was trained under: those of ``PriorSampler``.
+    Its truths are the ``n`` rows of the prior's table after the estimator's training rows:
+    draws of ``PriorSampler``'s prior, ``N(0, I)``, whatever mixture of the prior and the
+    truncated rounds the estimator was trained on.
     """
     truths = prior_truth_rows(estimator, n, folder)
     (ranks,) = predictive_ranks(
@@ -277,6 +278,7 @@ def validate(
     write_atomic(
         out / "predictive_coverage_marginals.csv", lambda tmp: mcov.to_csv(tmp, index=False)
     )
+
     start = time.monotonic()
     rcov = predictive_reference(
         estimator, predictive_truths, predictive_draws, seed, workers, table

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 
 from calibration.plotting import save_figure
 from calibration.posterior import parameter_names
@@ -134,17 +135,37 @@ def _dependence(pcov: pd.DataFrame, mcov: pd.DataFrame) -> str:
 def _reference(rcov: pd.DataFrame, predictive_truths: int, bars: dict) -> str:
     """Return the paragraph on the predictive check's reference (the prior as posterior)."""
     low, high = rcov["coverage_50"].min(), rcov["coverage_50"].max()
+    chance = len(rcov) * chance_outside(predictive_truths, bars)
     return (
         "The check's own reference: the same check with the prior in place of the posterior "
         f"(`PriorSampler`), on the first {predictive_truths} rows of the prior's table after "
         "the training rows as truths (`predictive_reference.csv`). A new run of a truth and "
         "the runs of the prior's draws then come from the same distribution, so the ranks "
-        "are uniform whatever the model, and only the number of truths moves the coverages "
-        "from 0.50 and 0.90: " + _verdict(rcov, "statistics", bars) + " Mean coverage "
-        f"{rcov['coverage_50'].mean():.2f} and {rcov['coverage_90'].mean():.2f} (50% "
-        f"intervals: {low:.2f} to {high:.2f} over the statistics). Where the posterior's "
-        "coverages stand above these, its predictions are wider than the check itself makes "
-        "them."
+        "are uniform whatever the model, and only chance moves the coverages from 0.50 and "
+        f"0.90 (with {predictive_truths} truths, about {chance:.1f} of {len(rcov)} statistics "
+        "outside a bar, if they were independent): "
+        + _verdict(rcov, "statistics", bars)
+        + f" Mean coverage {rcov['coverage_50'].mean():.2f} and "
+        f"{rcov['coverage_90'].mean():.2f} (50% intervals: {low:.2f} to {high:.2f} over the "
+        "statistics). The prior ignores the figures, so this does not check how they "
+        "condition the draws; it checks the rest of the check (the truths' new runs and the "
+        "draws' runs, their seeds, ranks and ties), whose errors would move the posterior's "
+        "coverages as well."
+    )
+
+
+def chance_outside(truths: int, bars: dict) -> float:
+    """Return the chance that a right statistic's coverage falls outside a bar.
+
+    Summed over the levels: a statistic's count of truths inside an interval of level L is
+    binomial (``truths``, L), compared with the bars as ``with_verdict`` compares them.
+    """
+    share = np.arange(truths + 1) / truths
+    return float(
+        sum(
+            binom.pmf(np.arange(truths + 1), truths, level)[(share < lo) | (share > hi)].sum()
+            for level, (lo, hi) in bars.items()
+        )
     )
 
 

@@ -1,6 +1,7 @@
 """The validation's checks on made-up ranks, draws and runs.
 
-Coverage from ranks, highest-density levels, ridges, shuffled draws, ties, the spread of
+Coverage from ranks, highest-density levels, ridges, shuffled draws, ties, the predictive
+check on made-up runs (its reference, the prior, and a posterior too wide), the spread of
 the held-back trainings and stability.
 
 ``tests/test_validation.py`` runs ``ngo-abm validate`` itself on a tiny estimator; these
@@ -13,11 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from calibration.priors import sampled_name
+from calibration.targets import load_targets
 from experiments import truth_draws, validation
 from experiments.heldback_trainings import spread_section, spread_table
-from experiments.truth_draws import marginal_draws, region_levels
-from experiments.validation import coverage, density_coverage
-from experiments.validation_report import ridges
+from experiments.truth_draws import PriorSampler, marginal_draws, predictive_ranks, region_levels
+from experiments.validation import BARS, coverage, density_coverage
+from experiments.validation_report import chance_outside, ridges
 
 
 def test_coverage_of_uniform_ranks_is_the_level_and_of_biased_ranks_is_not():
@@ -189,3 +192,51 @@ def test_highest_density_regions_cover_at_their_level_only_when_the_posterior_is
     assert too_wide.coverage_50 > 0.8 and not too_wide.within_bars
     too_narrow = density_coverage(_gaussian_levels(0.6)).iloc[0]
     assert too_narrow.coverage_90 < 0.5 and not too_narrow.within_bars
+
+
+def _made_up_runs(simulate, tasks, workers, progress=False, desc=""):
+    """Statistics of made-up runs of normal scores: a sum of two scores plus the seed's
+    noise, the same rounded to whole numbers (ties) and a statistic undefined in a tenth
+    of the runs (NaN)."""
+    out = []
+    for z, seed in tasks:
+        a, b = z[sampled_name("a")], z[sampled_name("b")]
+        level = a + b + 0.5 * np.random.default_rng(seed).standard_normal()
+        undefined = np.nan if a > 1.28 else level
+        out.append([level, round(level), undefined])
+    return out
+
+
+def _ranks_of_made_up_runs(monkeypatch, truth_scale: float) -> pd.DataFrame:
+    """Rank 400 truths' new runs among 19 runs of the prior's draws (made-up runs)."""
+    targets = [t.id for t in load_targets()][:3]
+    monkeypatch.setattr(truth_draws, "map_runs", _made_up_runs)
+    monkeypatch.setattr(truth_draws, "model_values", lambda values, priors: values)
+    monkeypatch.setattr(truth_draws, "load_targets", lambda: load_targets()[:3])
+    rng = np.random.default_rng(4)
+    truths = pd.DataFrame(truth_scale * rng.standard_normal((400, 2)), columns=["a", "b"])
+    truths.columns = [sampled_name(c) for c in truths.columns]
+    truths = truths.assign(row=np.arange(400), **dict.fromkeys(targets, 0.0))
+    prior = PriorSampler(["a", "b"], targets, seed=1)
+    (ranks,) = predictive_ranks(prior, truths, 19, 2, 1, marginals=False)
+    return coverage(ranks, 19)
+
+
+def test_the_predictive_check_covers_at_the_level_when_the_truths_are_the_priors(monkeypatch):
+    """The reference: truths from the prior, draws from the prior, every coverage right."""
+    cov = _ranks_of_made_up_runs(monkeypatch, truth_scale=1.0)
+    assert cov.within_bars.all(), cov
+    assert cov.coverage_50.mean() == pytest.approx(0.5, abs=0.04)
+
+
+def test_the_predictive_check_finds_draws_wider_than_the_truths(monkeypatch):
+    """Truths from a prior a third as wide as the draws': their new runs are too central."""
+    cov = _ranks_of_made_up_runs(monkeypatch, truth_scale=1 / 3)
+    assert not cov.within_bars.any() and (cov.coverage_50 > 0.7).all(), cov
+
+
+def test_chance_alone_puts_few_right_statistics_outside_the_bars():
+    # 100 truths: a 50% coverage has a standard deviation of 0.05, so below 0.40 or above
+    # 0.60 about 3.5% of the time; a 90% one outside 0.82-0.97 about 0.7%.
+    assert chance_outside(100, BARS) == pytest.approx(0.042, abs=0.002)
+    assert chance_outside(1000, BARS) < 1e-6
