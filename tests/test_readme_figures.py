@@ -15,6 +15,7 @@ import pandas as pd
 
 from calibration.compare import compare, within_tolerance
 from calibration.targets import load_targets, load_unfitted
+from experiments.readme_table import HEADLINE, headline_table, reported
 from experiments.run_params import replicate_params
 from experiments.runs import run_replicates
 from model import load_scenario
@@ -22,6 +23,7 @@ from model import load_scenario
 REPO = Path(__file__).resolve().parents[1]
 README = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
 HELDBACK = pd.read_csv(REPO / "calibration" / "report" / "heldback.csv").set_index("target")
+COVERAGE = pd.read_csv(REPO / "calibration" / "report" / "coverage.csv")
 
 
 def _percent(value: float) -> str:
@@ -139,3 +141,23 @@ def test_the_kyrgyz_registers_coverage_near_the_figures_is_the_studys():
     held = f"{min(near):.2f}-{max(near):.2f}"
     stated = f"its 50% intervals hold {held} of new runs, against {farthest}"
     assert stated in README
+
+
+def test_the_headline_table_is_the_reports():
+    table = headline_table(COVERAGE)
+    assert " ".join(table.split()) in README
+    # One row per headline figure, each a fitted figure of the report, in its order.
+    assert len(table.splitlines()) == 2 + len(HEADLINE)
+    assert set(HEADLINE) <= set(COVERAGE.id)
+    fitted, within = len(COVERAGE), int(COVERAGE.within_tolerance.sum())
+    assert f"{within} of the {fitted} fitted figures have their median within tolerance" in README
+
+
+def test_the_headline_table_prints_a_reported_figure_as_a_number_after_its_bound():
+    assert reported("4966") == "4,966"
+    assert reported(">=22000") == ">=22,000"
+    assert reported("<=0.34") == "<=0.34"
+    assert reported("0.533-0.65") == "0.533-0.65"
+    row = COVERAGE.set_index("id").loc["kg_registered_2010"]
+    line = next(x for x in headline_table(COVERAGE).splitlines() if "register, 2010 |" in x)
+    assert f"| {row.rel_error:+.1%} | {row.tolerance:.0%} | no |" in line
