@@ -197,6 +197,20 @@ def draw_posterior(
     return [dict(zip(names, values[i], strict=True)) for i in picks]
 
 
+def check_drawn(scenario, params: list[dict[str, float]], source) -> None:
+    """Raise ``ScenarioError`` naming ``source`` if ``scenario`` refuses a replicate's values.
+
+    ``params`` are the replicates' overrides read from ``source`` (a posterior's draws or
+    median, whose values are finite: ``check_posterior_table``); each parameter's lowest
+    and highest value are checked (``check_extremes``).
+    """
+    sets = [p for p in params if p]
+    if not sets:
+        return
+    low, high = ({n: bound(s[n] for s in sets) for n in sets[0]} for bound in (min, max))
+    check_extremes(scenario, low, high, source)
+
+
 def check_extremes(scenario, low: dict[str, float], high: dict[str, float], source) -> None:
     """Raise ``ScenarioError`` naming ``source`` if ``scenario`` refuses ``low`` or ``high``.
 

@@ -21,12 +21,22 @@ from model.limits import MAX_MINUTES, MAX_REPLICATES, MAX_SEED, MAX_WORKERS
 EXIT_USAGE = 2
 
 
+def printable(line: str) -> str:
+    r"""Return ``line`` with each character that does not print escaped (``\n``, ``\x1b``).
+
+    A file name or argument with a line break (given as ``$'a\nb'``) must not break the
+    one-line error, nor a terminal's escape sequence in it reach the terminal.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` that reports a bad command line in one line (exit 2)."""
 
     def error(self, message: str) -> NoReturn:
         """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit with status 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        line = printable(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        self.exit(EXIT_USAGE, line + "\n")
 
     def parse_args(self, args=None, namespace=None):
         """Parse as argparse does; an unknown argument is named by its subcommand's parser.

@@ -37,9 +37,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         # Every folder claimed before its contents are checked and before the first run:
         # one held by another command stops the comparison before anything is written,
         # and no other command changes a folder between its check and its comparison.
-        for _, run_dir, scenario in plan:
-            held.enter_context(output_folder(run_dir, _flag(scenario, args.out), kind="run"))
-        _check_comparable(plan, args.targets, args.params)
+        for source, run_dir, scenario in plan:
+            writes = _writes(source, scenario)
+            flag = _flag(scenario, args.out)
+            held.enter_context(output_folder(run_dir, flag, kind="run", writes=writes))
+        _check_comparable(plan, args)
         for source, run_dir, scenario in plan:
             _compare_one(args, source, run_dir, scenario)
     return 0
@@ -161,24 +163,40 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
     return plan
 
 
-def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path, params: str) -> None:
+def _writes(source: Path, scenario: bool) -> tuple[str, ...]:
+    """Return the files a source's comparison writes in its run folder (a scenario's run too)."""
+    from experiments.runs import COMPARE_FILES, COUNTRY_RUN_FILES, REGIONAL_RUN_FILES
+
+    if not scenario:
+        return COMPARE_FILES
+    return (
+        *COMPARE_FILES,
+        *(REGIONAL_RUN_FILES if is_regional_file(source) else COUNTRY_RUN_FILES),
+    )
+
+
+def _check_comparable(plan: list[tuple[Path, Path, bool]], args: argparse.Namespace) -> None:
     """Refuse a bad scenario or run folder, or one whose years leave out a figure.
 
     A scenario is also refused, as ``ngo-abm run`` would, when it changes a calibrated value
-    that the ``params`` replace: here, before the first source runs.
+    that the parameters replace, or when the posterior they come from holds a value out of
+    its bounds: here, before the first source runs.
 
     Raises:
-        ScenarioError: naming the scenario (or the country's file) or the folder's file.
+        ScenarioError: naming the scenario (or the country's file), the posterior or the
+            folder's file.
     """
     from calibration.run_checks import check_run_table
     from experiments.replaced_values import check_source_values_kept
     from experiments.runs import check_comparable, run_spans
 
+    targets = args.targets
     for source, run_dir, scenario in plan:
         if scenario:
             spans, files = _scenario_years(source)
             check_comparable(spans, targets, files)
-            check_source_values_kept(source, params)
+            check_source_values_kept(source, args.params)
+            _check_drawn(source, args)
         else:
             runs = _folder_runs(run_dir)[0]
             try:
@@ -192,6 +210,21 @@ def _check_comparable(plan: list[tuple[Path, Path, bool]], targets: Path, params
             for country, frame in runs.items():
                 mine = [t for t in chosen if t.country == country]
                 check_run_table(frame, mine, run_dir / "timeseries.csv")
+
+
+def _check_drawn(source: Path, args: argparse.Namespace) -> None:
+    """Refuse a scenario's parameters read from a posterior with a value out of its bounds."""
+    from calibration.posterior import check_drawn
+    from experiments.regional_runs import regional_params_file, regional_replicate_params
+    from experiments.run_params import params_file, replicate_params
+    from model.regional_files import load_region
+
+    if is_regional_file(source):
+        drawn = regional_replicate_params(args.params, args.replicates, args.seed)[0]
+        check_drawn(load_region(source), drawn, regional_params_file(args.params))
+    else:
+        drawn = replicate_params(args.params, args.replicates, args.seed)[0]
+        check_drawn(load_scenario(source), drawn, params_file(args.params))
 
 
 def _scenario_years(path: Path) -> tuple[dict[str, tuple[int, int]], dict[str, Path]]:

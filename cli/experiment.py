@@ -31,9 +31,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from calibration.posterior import DEFAULT_POSTERIOR
     from experiments.experiment import (
         describe,
+        experiment_outputs,
         format_summary,
         load_experiment,
         no_drivers_note,
+        output_inputs,
         retire_outputs,
         run_experiment,
         write_outputs,
@@ -59,14 +61,16 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     # What a run reads first, checked before anything is printed: the posterior draws and
     # their parameter names, and the folder it would write (nothing is created).
     parameter_sets(experiment, posterior)
+    inputs = output_inputs(experiment)
     check_folder(out, "--out")
     refuse_source_folder(out, "--out")
+    writes = experiment_outputs(experiment)
     if out.is_dir():
-        check_outputs_kind(out, "--out", "experiment")
+        check_outputs_kind(out, "--out", "experiment", writes)
     if args.dry_run:
         print(describe(experiment, posterior), flush=True)
         return 0
-    with output_folder(out, kind="experiment"), runaway_names(args.file):
+    with output_folder(out, kind="experiment", writes=writes), runaway_names(args.file):
         # Once the folder is ours: a folder in use is one line, not a description first.
         print(describe(experiment, posterior), flush=True)
         note_first_compile()
@@ -81,7 +85,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             progress=True,
             before_first_write=lambda: retire_outputs(experiment, out),
         )
-        table = write_outputs(experiment, out, stats, posterior)
+        table = write_outputs(experiment, out, stats, posterior, inputs)
     print(
         f"ran {stats.ran:,} runs, reused {stats.reused:,} stored runs, "
         f"{stats.seconds:.1f} s on {stats.backend}\n"

@@ -28,6 +28,7 @@ from .arguments import (
     OneLineParser,
     check_consecutive_seeds,
     file_path,
+    printable,
     replicates,
     seeds,
     workers,
@@ -61,9 +62,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     A regional scenario (a file with ``countries:``) runs the regional model instead.
     """
+    from calibration.posterior import check_drawn
     from calibration.scenario_inputs import changed_note
     from experiments.replaced_values import run_changes
     from experiments.run_params import params_file, replicate_params
+    from experiments.runs import COUNTRY_RUN_FILES
 
     check_consecutive_seeds(args.seed, args.replicates)
     if is_regional_file(args.scenario):
@@ -72,10 +75,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_run_region(args)
     scenario = load_scenario(args.scenario)
     params, source = replicate_params(args.params, args.replicates, args.seed)
-    changes = run_changes(args.scenario, scenario, params[0] if params else {}, source)
     posterior = params_file(args.params)
+    check_drawn(scenario, params, posterior)
+    changes = run_changes(args.scenario, scenario, params[0] if params else {}, source)
     edited = changed_note(posterior, (scenario.country,)) if posterior else None
-    with output_folder(args.out, kind="run"), runaway_names(args.scenario):
+    writes = COUNTRY_RUN_FILES
+    with output_folder(args.out, kind="run", writes=writes), runaway_names(args.scenario):
         # Printed once the output folder is accepted: a bad --out is then the only line.
         print_notes(changes, edited)
         note_first_compile()
@@ -201,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             return status
         except (ScenarioError, UsageError) as exc:
-            print(f"ngo-abm: error: {exc}", file=sys.stderr)
+            print(f"ngo-abm: error: {printable(str(exc))}", file=sys.stderr)
             return EXIT_USAGE
         except Terminated:
             print("ngo-abm: terminated", file=sys.stderr)

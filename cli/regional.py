@@ -25,6 +25,7 @@ from .main import note_first_compile, print_notes
 
 def cmd_run_region(args: argparse.Namespace) -> int:
     """Run a regional scenario's replicates and write the regional run folder."""
+    from calibration.posterior import check_drawn
     from experiments.regional_calibration import changed_note
     from experiments.regional_runs import (
         regional_manifest,
@@ -36,15 +37,18 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     )
     from experiments.replaced_values import run_changes
     from experiments.run_params import median_spread_note
+    from experiments.runs import REGIONAL_RUN_FILES
 
     region = load_region(args.scenario)
     params, source = regional_replicate_params(args.params, args.replicates, args.seed)
-    # Parameters that do not apply (a posterior of other parameters) fail here, in one line.
-    region.with_params(params[0] if params else None)
-    changes = run_changes(args.scenario, region, params[0] if params else {}, source)
     posterior = regional_params_file(args.params)
+    # Parameters that do not apply (a posterior of other parameters) or values out of their
+    # bounds fail here, in one line naming the posterior.
+    check_drawn(region, params, posterior)
+    changes = run_changes(args.scenario, region, params[0] if params else {}, source)
     edited = changed_note(posterior, "run with --params scenario")
-    with output_folder(args.out, kind="run"), runaway_names(args.scenario):
+    writes = REGIONAL_RUN_FILES
+    with output_folder(args.out, kind="run", writes=writes), runaway_names(args.scenario):
         print_notes(changes, edited)
         note_first_compile()
         started = time.perf_counter()
@@ -76,6 +80,7 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
         describe_regional,
         difference_table,
         load_regional_experiment,
+        regional_experiment_outputs,
         run_regional_experiment,
     )
     from model import ScenarioError
@@ -91,7 +96,8 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(describe_regional(args.file, spec, regions))
         return 0
-    with output_folder(out, kind="regional experiment"), runaway_names(args.file):
+    writes = regional_experiment_outputs(regions, Path(out))
+    with output_folder(out, kind="regional experiment", writes=writes), runaway_names(args.file):
         print(describe_regional(args.file, spec, regions), flush=True)
         note_first_compile()
         summary = run_regional_experiment(args.file, out, args.replicates, args.workers)

@@ -30,8 +30,8 @@ import pandas as pd
 from calibration.atomic import remove_output, write_text_atomic
 from calibration.plotting import save_figure
 from calibration.posterior import WEIGHT, load_posterior, parameter_names
-from calibration.priors import load_priors
-from calibration.targets import DEFAULT_TARGETS, load_target_file
+from calibration.priors import PriorSpec, load_priors
+from calibration.targets import DEFAULT_TARGETS, TargetFile, load_target_file
 from model import ScenarioError
 from model.code import model_fingerprint
 
@@ -96,11 +96,13 @@ __all__ = [
     "difference_figure",
     "effects_figure",
     "experiment_from_mapping",
+    "experiment_outputs",
     "fan_figure",
     "format_summary",
     "income_figure",
     "load_experiment",
     "load_results",
+    "output_inputs",
     "paired_differences",
     "parameter_sets",
     "retire_outputs",
@@ -113,21 +115,38 @@ __all__ = [
 ]
 
 
+def output_inputs(experiment: Experiment) -> tuple[TargetFile, dict[str, PriorSpec] | None]:
+    """Read the files the outputs need besides the runs: the targets and, on draws, the priors.
+
+    Read before the runs (``cmd_experiment``), so that a bad file is one line before any
+    simulation rather than after all of them, with the runs' figures half written.
+    """
+    priors = load_priors() if experiment.spec.params == "posterior" else None
+    return load_target_file(DEFAULT_TARGETS), priors
+
+
 def write_outputs(
-    experiment: Experiment, out: str | Path, stats: RunStats, posterior: str | Path
+    experiment: Experiment,
+    out: str | Path,
+    stats: RunStats,
+    posterior: str | Path,
+    inputs: tuple[TargetFile, dict[str, PriorSpec] | None],
 ) -> pd.DataFrame:
-    """Write ``summary.csv``, the figures and ``manifest.json``; return the summary table."""
+    """Write ``summary.csv``, the figures and ``manifest.json``; return the summary table.
+
+    ``inputs`` are ``output_inputs(experiment)``, read before the runs.
+    """
     out = Path(out)
+    target_file, priors = inputs
     results = load_results(out, stats.chunks)
     table = summary_table(results, experiment)
     retire_outputs(experiment, out)
-    target_file = load_target_file(DEFAULT_TARGETS)
     save_figure(effects_figure(table, experiment), out / "effects.png")
     for name in experiment.counterfactuals:
         save_figure(fan_figure(results, experiment, name, target_file), out / f"fan_{name}.png")
         save_figure(difference_figure(results, experiment, name), out / f"diff_{name}.png")
         save_figure(income_figure(results, experiment, name), out / f"income_{name}.png")
-    drivers = drivers_table(results, experiment, posterior)
+    drivers = drivers_table(results, experiment, posterior, priors)
     if not drivers.empty:
         write_text_atomic(out / "drivers.csv", drivers.to_csv(index=False))
     # Last but the manifest: a run stopped while drawing leaves no summary to be read.
@@ -137,20 +156,28 @@ def write_outputs(
     return table
 
 
+def experiment_outputs(experiment: Experiment) -> tuple[str, ...]:
+    """Return the files ``write_outputs`` writes in an experiment's folder."""
+    figures = (f"{kind}_{name}.png" for name in experiment.counterfactuals for kind in FIGURE_KINDS)
+    return ("summary.csv", "drivers.csv", "manifest.json", "effects.png", *figures)
+
+
 def drivers_table(
-    results: pd.DataFrame, experiment: Experiment, posterior: str | Path
+    results: pd.DataFrame,
+    experiment: Experiment,
+    posterior: str | Path,
+    priors: dict[str, PriorSpec] | None,
 ) -> pd.DataFrame:
     """Return what each effect rests on (``experiments.effect_drivers``; runs on draws only).
 
     With ``params: scenario`` every draw has the same parameters, so there is nothing to
-    read: the table is empty.
+    read: the table is empty. ``priors`` are the calibration's (``output_inputs``).
     """
     if experiment.spec.params != "posterior":
         return pd.DataFrame()
     frame = load_posterior(posterior)
     # A posterior may hold parameters with no prior (a user's, of a fixed behaviour value):
     # their width ratio is unknown, not an error after every run is done.
-    priors = load_priors()
     known = [n for n in parameter_names(frame) if n in priors]
     widths = identification_table(frame[[*known, WEIGHT]]).set_index("parameter")
     sets = parameter_sets(experiment, posterior)

@@ -31,15 +31,17 @@ _HELD: dict[Path, int] = {}
 
 
 @contextmanager
-def output_folder(path: str | Path, flag: str = "--out", kind: str | None = None) -> Iterator[Path]:
+def output_folder(
+    path: str | Path, flag: str = "--out", kind: str | None = None, writes: tuple[str, ...] = ()
+) -> Iterator[Path]:
     """Check and create an output folder, and hold its lock while the body runs.
 
     Folders created here are removed again if the body leaves them empty (a command
     stopped by bad input writes nothing). With ``kind`` (``"run"``, ``"experiment"``,
     ``"regional experiment"``, ``"sensitivity analysis"``, ``"reference table"``,
     ``"calibration report"``), a folder that holds another
-    kind of command's outputs is refused once the lock is held
-    (``output_paths.check_outputs_kind``).
+    kind of command's outputs, or a folder where one of the files it ``writes`` goes, is
+    refused once the lock is held (``output_paths.check_outputs_kind``).
 
     Raises:
         ScenarioError: if the folder cannot be written, another command holds it, or it
@@ -50,7 +52,7 @@ def output_folder(path: str | Path, flag: str = "--out", kind: str | None = None
     try:
         with claim(path / LOCK_NAME, path, flag):
             if kind is not None:
-                check_outputs_kind(path, flag, kind)
+                check_outputs_kind(path, flag, kind, writes)
             yield path
     finally:
         remove_empty(created)

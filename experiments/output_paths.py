@@ -40,8 +40,29 @@ SOURCE_DIRS = (
     "scenarios",
     "tests",
 )
-# Kernel and device file systems: never a place for outputs.
-SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+# Kernel and device file systems, and the system's programs, libraries and settings:
+# never a place for outputs (nor is the file system's root itself).
+SYSTEM_ROOTS = tuple(
+    Path(p)
+    for p in (
+        "/proc",
+        "/sys",
+        "/dev",
+        "/etc",
+        "/boot",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/include",
+        "/usr/share",
+    )
+)
 
 
 def check_folder(path: str | Path, flag: str) -> None:
@@ -140,25 +161,36 @@ def outputs_kind(folder: Path) -> str | None:
     return None
 
 
-def check_outputs_kind(folder: Path, flag: str, kind: str) -> None:
+def check_outputs_kind(folder: Path, flag: str, kind: str, writes: tuple[str, ...] = ()) -> None:
     """Raise ``ScenarioError`` if ``folder`` holds the outputs of another kind of command.
 
     Writing one command's outputs over another's would leave a folder whose manifest
     describes one and whose other files the other (``compare`` would then call the
     manifest malformed). A run's or an experiment's outputs never go among the project's
-    own files (``refuse_source_folder``).
+    own files (``refuse_source_folder``). ``writes`` names the files the command will
+    write there: one that is a folder is refused before any work, rather than after the
+    runs with the files written before it left behind.
     """
     if kind in RUN_KINDS:
         refuse_source_folder(folder, flag)
-    for name in RETRACTED_FIRST.get(kind, ()):
-        if (folder / name).is_dir():
-            found = f"holds a folder named {name}, where the command writes its {name}: remove it"
-            raise ScenarioError(folder, flag, found)
+    refuse_folders_named(folder, flag, (*RETRACTED_FIRST.get(kind, ()), *writes))
     found = outputs_kind(folder)
     if found is not None and found != kind:
         article = "an" if found[0] in "aeiou" else "a"
         message = f"holds {article} {found}'s outputs; write elsewhere or remove them"
         raise ScenarioError(folder, flag, message)
+
+
+def refuse_folders_named(folder: Path, flag: str, names: tuple[str, ...]) -> None:
+    """Raise ``ScenarioError`` if one of ``names`` in ``folder`` is a folder.
+
+    A file of that name is replaced by a rename (``calibration.atomic``), whatever it is; a
+    folder is not, and its write would fail after all the computing.
+    """
+    for name in dict.fromkeys(names):
+        if (folder / name).is_dir():
+            found = f"holds a folder named {name}, where the command writes its {name}: remove it"
+            raise ScenarioError(folder, flag, found)
 
 
 def refuse_source_folder(folder: Path, flag: str) -> None:
@@ -186,6 +218,8 @@ def remove_empty(folders: list[Path]) -> None:
 
 
 def _refuse_system_folder(path: Path, resolved: Path, flag: str) -> None:
+    if resolved == Path(resolved.anchor):
+        raise ScenarioError(path, flag, "is the file system's root: write outputs in a folder")
     for root in SYSTEM_ROOTS:
         if resolved.is_relative_to(root):
             raise ScenarioError(path, flag, f"is under {root}, a system folder")

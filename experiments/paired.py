@@ -28,7 +28,7 @@ import pandas as pd
 from calibration.plotting import column_unit
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
-    check_extremes,
+    check_drawn,
     draw_posterior,
     missing_posterior,
 )
@@ -61,8 +61,7 @@ def parameter_sets(
             "scenarios' own behaviour values",
         )
     sets = draw_posterior(spec.draws, spec.seed, posterior)
-    low, high = ({n: bound(s[n] for s in sets) for n in sets[0]} for bound in (min, max))
-    check_extremes(experiment.baseline, low, high, posterior)
+    check_drawn(experiment.baseline, sets, posterior)
     return sets
 
 

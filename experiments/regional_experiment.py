@@ -24,6 +24,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from calibration.atomic import write_text_atomic
 from calibration.plotting import column_unit, save_figure
+from calibration.posterior import check_drawn
 from model import ScenarioError
 from model.code import model_fingerprint
 from model.config_files import (
@@ -142,8 +143,11 @@ def load_regional_experiment(
         raise ScenarioError(path, "seed", exc.message) from None
     fields = {BASELINE: "baseline"}
     regions = {BASELINE: _region(path, "baseline", spec.baseline)}
+    # Every replicate's values, checked before any run, with the file they come from named.
+    drawn = regional_replicate_params(spec.params, spec.replicates, spec.seed)[0]
+    check_drawn(regions[BASELINE], drawn, regional_params_file(spec.params))
     # Every replicate replaces the same parameters, so the first one's overrides tell.
-    overrides = regional_replicate_params(spec.params, 1, spec.seed)[0][0]
+    overrides = drawn[0]
     for item in spec.counterfactuals:
         fields[item.name] = named_item("counterfactuals", item.name) + ".scenario"
         regions[item.name] = _region(path, fields[item.name], item.scenario)
@@ -317,6 +321,13 @@ def describe_regional(path: str | Path, spec: RegionalExperimentSpec, regions: d
             lines.append(f"  {name}: {', '.join(region_changes(base, region))}")
     note = changed_note(regional_params_file(spec.params), "set params: scenario in the file")
     return "\n".join(lines + ([note] if note else []))
+
+
+def regional_experiment_outputs(regions: dict, out: Path) -> tuple[str, ...]:
+    """Return the files a regional experiment writes in ``out``, or removes (earlier figures)."""
+    figures = [f"diff_{name}.png" for name in regions if name != BASELINE]
+    figures += [p.name for p in out.glob("diff_*.png")]
+    return ("summary.csv", "runs.csv", "manifest.json", *figures)
 
 
 def write_difference_figures(

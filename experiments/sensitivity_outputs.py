@@ -33,6 +33,8 @@ MANIFEST = "manifest.json"
 # The manifest key that marks a sensitivity analysis's folder (``outputs_kind``).
 KIND_KEY = "sensitivity_method"
 METHODS = ("sobol", "morris")
+# An analysis's files besides its manifest: ``sensitivity_<method><suffix>``.
+OUTPUT_SUFFIXES = ("_evaluations.csv", ".csv", ".png", ".json")
 
 
 def strict_json(data: Any) -> str:
@@ -59,7 +61,8 @@ def check_out_folder(out: Path, method: str) -> None:
     Raises:
         ScenarioError: naming ``out`` and ``--out``.
     """
-    check_outputs_kind(out, "--out", "sensitivity analysis")
+    writes = tuple(f"sensitivity_{method}{s}" for s in OUTPUT_SUFFIXES)
+    check_outputs_kind(out, "--out", "sensitivity analysis", writes)
     for other in METHODS:
         if other != method and (_manifest_method(out) == other or _has_outputs(out, other)):
             message = (
@@ -169,6 +172,6 @@ def write_outputs(
     }
     write_text_atomic(out / f"{stem}.json", strict_json(setup))
     created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    outputs = [f"{stem}{s}" for s in ("_evaluations.csv", ".csv", ".png", ".json")]
+    outputs = [f"{stem}{s}" for s in OUTPUT_SUFFIXES]
     final = {**manifest, "outputs": outputs, "wall_seconds": wall, "created": created}
     write_text_atomic(out / MANIFEST, strict_json(final))

@@ -222,3 +222,14 @@ def test_replicates_of_the_posterior_median_are_said_to_spread_by_noise_only(run
     assert status == 0, err
     head = f"{run_copy}: 2 replicate(s), posterior median (posterior.parquet)\n"
     assert out.startswith(head + "note: every replicate ran the posterior median, so the 90% ")
+
+
+@pytest.mark.parametrize("name", ["compare.json", "unfitted.csv"])
+def test_compare_refuses_a_folder_named_as_a_file_it_writes_before_writing(run_copy, capsys, name):
+    # compare.csv, unfitted.csv and compare.png were written before the record that could
+    # not be, and left behind
+    (run_copy / name).mkdir()
+    before = sorted(p.name for p in run_copy.iterdir())
+    status, _, err = run_cli(["compare", str(run_copy)], capsys)
+    assert_clean_failure(status, err, run_copy, f"holds a folder named {name}")
+    assert sorted(p.name for p in run_copy.iterdir()) == before

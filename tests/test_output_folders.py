@@ -83,6 +83,33 @@ def test_a_folder_named_as_an_output_the_command_replaces_is_refused_before_any_
     assert [p.name for p in (tmp_path / "out").iterdir()] == [name]
 
 
+WRITTEN = [
+    ("run", "timeseries.png"),
+    ("run", "timeseries.csv"),
+    ("regional run", "network.csv"),
+    ("regional run", "ties.csv"),
+    ("experiment", "effects.png"),
+    ("experiment", "income_no-2010-shock.png"),
+    ("experiment", "drivers.csv"),
+    ("regional experiment", "runs.csv"),
+    ("regional experiment", "diff_uzbekistan-stays-closed.png"),
+]
+
+
+@pytest.mark.parametrize(("command", "name"), WRITTEN)
+def test_a_folder_named_as_any_file_the_command_writes_is_refused_before_any_run(
+    command, name, repo, tmp_path, monkeypatch
+):
+    # written one by one after the runs, the files before it were left behind (a run's
+    # figure before its table that was a folder), without a manifest
+    monkeypatch.chdir(repo)
+    (tmp_path / "out" / name).mkdir(parents=True)
+    status, _, err = run_cli([*COMMAND_OF[command], "--out", str(tmp_path / "out")])
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"holds a folder named {name}, where the command writes its {name}" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [name]
+
+
 def test_a_folder_named_as_another_commands_output_is_left_alone(repo, tmp_path, monkeypatch):
     # A run writes no summary.csv: a folder of that name is the user's.
     monkeypatch.chdir(repo)
