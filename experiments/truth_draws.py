@@ -34,6 +34,9 @@ PREDICTIVE_STREAM = 11
 # of the predictive stream that no table reaches: a key of two numbers would be a table
 # row's own (``calibration.reference``), and one of a truth's row its new run's.
 PRIOR_ROW = 2**32 - 1
+# Keys the shuffles of ``marginal_draws`` as another such row: ``[seed, PREDICTIVE_STREAM]``
+# alone is the prior table's row 11 when the validation's seed is the table's.
+SHUFFLE_ROW = 2**32 - 2
 # What draws a committed posterior: ``calibration.emulation.load_committed``.
 Sampler = Estimator | EmulatedPosterior
 
@@ -198,7 +201,7 @@ def marginal_draws(z: np.ndarray, seed: int) -> np.ndarray:
     Each truth's draws keep every parameter's values (its marginal) but lose which values
     came together (the dependence); the shuffles are keyed by the seed.
     """
-    rng = np.random.default_rng([seed, PREDICTIVE_STREAM])
+    rng = np.random.default_rng([seed, PREDICTIVE_STREAM, SHUFFLE_ROW])
     shuffled = np.empty_like(z)
     for i in range(z.shape[1]):
         for k in range(z.shape[2]):

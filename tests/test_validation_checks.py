@@ -80,6 +80,25 @@ def test_shuffled_draws_keep_each_parameters_values_but_not_their_pairing():
     assert np.array_equal(shuffled, marginal_draws(z, seed=4))
 
 
+def test_shuffles_are_keyed_apart_from_every_table_row_and_the_priors_draws(monkeypatch):
+    """A table's row ``r`` is keyed ``[seed, r]`` (``calibration.reference``); the shuffles'
+    key is a row of the predictive stream that no table reaches, not the prior's."""
+    keys = []
+    default_rng = np.random.default_rng
+
+    def recording(key):
+        keys.append(key)
+        return default_rng(key)
+
+    monkeypatch.setattr(truth_draws.np.random, "default_rng", recording)
+    marginal_draws(np.zeros((4, 2, 3)), seed=9)
+    assert keys == [[9, truth_draws.PREDICTIVE_STREAM, truth_draws.SHUFFLE_ROW]]
+    assert truth_draws.SHUFFLE_ROW not in (truth_draws.PRIOR_ROW, truth_draws.PREDICTIVE_STREAM)
+    table_row = np.random.SeedSequence([9, truth_draws.PREDICTIVE_STREAM]).generate_state(4)
+    shuffle = np.random.SeedSequence(keys[0]).generate_state(4)
+    assert not np.array_equal(table_row, shuffle)
+
+
 def test_the_spread_over_trainings_sets_each_median_beside_the_curves():
     forecasts = pd.DataFrame(
         {
