@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.special import ndtr
 
 from model import COUNTRIES, ScenarioError, libm
+from model.config_files import refuse_other_kind
 from model.input_errors import first_error
 from model.parameters import BEHAVIOUR_RANGES
 from model.yaml_files import read_yaml_mapping
@@ -98,6 +99,7 @@ def load_priors(
     path = Path(path)
     ranges = calibration_ranges() if ranges is None else ranges
     data = read_yaml_mapping(path)
+    refuse_other_kind(path, data, ("priors",), "a priors file")
     try:
         priors = PriorFile.model_validate(data).parameters
     except ValidationError as exc:

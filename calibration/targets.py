@@ -33,7 +33,6 @@ from model.config_files import (
     OtherKindError,
     Year,
     is_whole,
-    kind_keys,
     refuse_other_kind,
 )
 from model.input_errors import error_message, field_path, first_error, leading_error
@@ -338,8 +337,7 @@ def _refuse_unfitted(path: Path, parsed: TargetFile) -> None:
 
 def _validated(path: Path) -> TargetFile:
     data = read_yaml_mapping(path)
-    # Every other kind's key but ``parameters:``, which priors files have too.
-    refuse_other_kind(path, data, kind_keys("parameters"), "a targets file")
+    refuse_other_kind(path, data, ("targets",), "a targets file")
     try:
         return TargetFile.model_validate(data)
     except ValidationError as exc:

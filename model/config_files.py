@@ -64,52 +64,76 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
-# The keys that mark each kind of input file, with what runs (or names) a file of the kind.
-_KINDS = {
-    "countries": ("a regional scenario file", "ngo-abm run runs it"),
-    "baseline": ("an experiment file", "ngo-abm experiment runs it"),
-    "counterfactuals": ("an experiment file", "ngo-abm experiment runs it"),
-    "mechanisms": ("an experiment file", "ngo-abm experiment runs it"),
-    "country": (
+# The kinds of file the project reads or writes, each marked by a top-level key that only
+# its files have, with what runs, reads or writes a file of the kind. In this order: a
+# regional file and a calibration's record also have ``parameters:``, and a counterfactual
+# scenario that ``extends:`` another may set it too.
+_KINDS = (
+    ("countries", "regional", "a regional scenario file", "ngo-abm run runs it"),
+    ("baseline", "experiment", "an experiment file", "ngo-abm experiment runs it"),
+    ("counterfactuals", "experiment", "an experiment file", "ngo-abm experiment runs it"),
+    ("mechanisms", "experiment", "an experiment file", "ngo-abm experiment runs it"),
+    (
+        "country",
+        "scenario",
         "a country's scenario file",
         "ngo-abm run runs it; an experiment names it as its baseline:",
     ),
-    "extends": ("a scenario file", "ngo-abm run runs it"),
-    "parameters": ("a behaviour file", "a scenario names it in behaviour:"),
-}
-# An experiment's own keys: a file with one is an experiment, its other keys named as such.
-_EXPERIMENT_KEYS = ("baseline", "counterfactuals", "mechanisms")
+    ("extends", "scenario", "a scenario file", "ngo-abm run runs it"),
+    ("particles", "record", "a calibration's record", "ngo-abm calibrate writes it"),
+    ("fitted", "record", "a regional calibration's record", "ngo-abm calibrate regional writes it"),
+    ("targets", "targets", "a targets file", "the calibration and ngo-abm compare read it"),
+    (
+        "anchors",
+        "anchors",
+        "the held-back curves' anchors",
+        "ngo-abm calibrate report and validate read it",
+    ),
+    ("patterns", "patterns", "a file of regional patterns", "ngo-abm calibrate regional reads it"),
+    ("parameters", "behaviour", "a behaviour file", "a scenario names it in behaviour:"),
+)
+# A priors file has ``parameters:`` too, each with a ``distribution:`` where a behaviour
+# file gives a ``value:``.
+_PRIORS = ("parameters", "priors", "a priors file", "the calibration reads it")
 
 
-def kind_keys(*own: str) -> tuple[str, ...]:
-    """Return the keys that mark the kinds of input file, in the table's order, but ``own``."""
-    return tuple(key for key in _KINDS if key not in own)
+def file_kind(data: dict) -> tuple[str, str, str, str] | None:
+    """Return the kind of file ``data`` is (marking key, kind, name, what reads it) if known."""
+    for kind in _KINDS:
+        if kind[0] in data:
+            return _PRIORS if kind[1] == "behaviour" and _has_priors(data) else kind
+    return None
 
 
-def refuse_other_kind(path: Path, data: dict, keys: tuple[str, ...], this: str) -> None:
-    """Refuse a file of another kind than ``this``, named as such by the first of ``keys``.
+def _has_priors(data: dict) -> bool:
+    entries = data["parameters"]
+    return isinstance(entries, dict) and any(
+        isinstance(entry, dict) and "distribution" in entry for entry in entries.values()
+    )
 
-    Otherwise its first key the loader does not know is named (``extends: unknown key``).
+
+def refuse_other_kind(path: Path, data: dict, own: tuple[str, ...], this: str) -> None:
+    """Refuse a file of another kind than ``this`` (whose kinds are ``own``), named as such.
+
+    Otherwise its first key the loader does not know is named (``extends: unknown key``),
+    which points at the file's content rather than at the file given.
 
     Raises:
         OtherKindError: naming the key that marks the file's kind.
     """
-    for key in keys:
-        if key in data:
-            kind, hint = _KINDS[key]
-            raise OtherKindError(path, key, f"{kind}, not {this} ({hint})")
+    kind = file_kind(data)
+    if kind is not None and kind[1] not in own:
+        key, _, name, hint = kind
+        raise OtherKindError(path, key, f"{name}, not {this} ({hint})")
 
 
 def refuse_scenario_files(path: Path, data: dict) -> None:
-    """Refuse a scenario or behaviour file given as an experiment, named as such.
+    """Refuse a file of another kind given as an experiment, named as such.
 
     Raises:
         OtherKindError: naming the key that marks the file's kind.
     """
-    if not any(key in data for key in _EXPERIMENT_KEYS):
-        # In the table's order: a counterfactual scenario ``extends:`` another before it
-        # may set ``parameters:``.
-        refuse_other_kind(path, data, kind_keys(*_EXPERIMENT_KEYS), "an experiment")
+    refuse_other_kind(path, data, ("experiment",), "an experiment")
 
 
 def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> None:

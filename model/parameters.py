@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from pydantic import ValidationError, model_validator
 
-from .config_files import ScenarioError, Source, Strict
+from .config_files import ScenarioError, Source, Strict, refuse_other_kind
 from .input_errors import field_path, first_error
 from .yaml_files import read_yaml_mapping
 
@@ -159,10 +159,12 @@ def load_behaviour(path: str | Path, field: str = "") -> Behaviour:
     """Load and validate a behaviour file (``field``: what named it, for a file that won't read).
 
     Raises:
+        OtherKindError: for a file of another kind (a priors file, a scenario).
         ScenarioError: naming the file and field of the first problem.
     """
     path = Path(path)
     data = read_yaml_mapping(path, field)
+    refuse_other_kind(path, data, ("behaviour",), "a behaviour file")
     if "parameters" in data:
         # A key beside ``parameters:`` (a parameter indented one level too little, an
         # ``extends:``) would be silently left out.

@@ -25,11 +25,11 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_files import (
     Name,
+    OtherKindError,
     ScenarioError,
     Source,
     Strict,
     Year,
-    kind_keys,
     param_number,
     refuse_other_kind,
 )
@@ -337,11 +337,16 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     path = Path(path)
     data = resolve_extends(path)
     # Files of the other kinds, named as such rather than by the first field they lack.
-    refuse_other_kind(path, data, kind_keys("country", "extends"), "a country's scenario")
+    refuse_other_kind(path, data, ("scenario",), "a country's scenario")
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")
-    data["behaviour"] = load_behaviour(behaviour_ref, "behaviour").model_dump(mode="python")
+    try:
+        behaviour = load_behaviour(behaviour_ref, "behaviour")
+    except OtherKindError as exc:
+        # The mistake is the field that names the file, as for ``extends:``.
+        raise ScenarioError(path, "behaviour", f"{behaviour_ref}: {exc.message}") from None
+    data["behaviour"] = behaviour.model_dump(mode="python")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
