@@ -34,7 +34,7 @@ from model.config_files import (
     check_own_values,
     first_repeated,
     named_file,
-    refuse_scenario_files,
+    refuse_other_kind,
 )
 from model.input_errors import first_error, named_item
 from model.limits import MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
@@ -130,7 +130,7 @@ def load_regional_experiment(
     path = Path(path)
     data = read_yaml_mapping(path)
     given = {} if replicates is None else {"replicates": replicates}
-    refuse_scenario_files(path, data)
+    refuse_other_kind(path, data, ("experiment",), "an experiment")
     check_own_values(RegionalExperimentSpec, path, data, given)
     try:
         spec = _validated_spec(path, {**data, **given})

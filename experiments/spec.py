@@ -29,7 +29,7 @@ from model.config_files import (
     check_own_values,
     first_repeated,
     plain_python,
-    refuse_scenario_files,
+    refuse_other_kind,
 )
 from model.input_errors import error_message, field_path, leading_error, named_item
 from model.limits import MAX_DRAWS, MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
@@ -338,7 +338,7 @@ def _read_spec(
     data = read_yaml_mapping(path)
     overrides = {"draws": draws, "replicates": replicates, "params": params}
     given = {k: plain_python(v) for k, v in overrides.items() if v is not None}
-    refuse_scenario_files(path, data)
+    refuse_other_kind(path, data, ("experiment",), "an experiment")
     check_own_values(ExperimentSpec, path, data, given)
     try:
         return _validated(path, {**data, **given})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numbers
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
 from pydantic import (
@@ -64,76 +64,108 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
-# The kinds of file the project reads or writes, each marked by a top-level key that only
-# its files have, with what runs, reads or writes a file of the kind. In this order: a
-# regional file and a calibration's record also have ``parameters:``, and a counterfactual
-# scenario that ``extends:`` another may set it too.
+class FileKind(NamedTuple):
+    """A kind of file: the top-level key that marks it, its id, its name, what reads it."""
+
+    key: str
+    kind: str
+    name: str
+    hint: str
+
+
+# A calibration's record holds keys of the inputs it records (``parameters:``, ``targets:``),
+# so it is named as a record whatever else it holds.
+_RECORDS = (
+    FileKind("particles", "record", "a calibration's record", "ngo-abm calibrate writes it"),
+    FileKind(
+        "fitted",
+        "record",
+        "a regional calibration's record",
+        "ngo-abm calibrate regional writes it",
+    ),
+)
+_EXPERIMENT = (
+    "experiment",
+    "an experiment file",
+    "ngo-abm experiment or regional-experiment runs it",
+)
 _KINDS = (
-    ("countries", "regional", "a regional scenario file", "ngo-abm run runs it"),
-    ("baseline", "experiment", "an experiment file", "ngo-abm experiment runs it"),
-    ("counterfactuals", "experiment", "an experiment file", "ngo-abm experiment runs it"),
-    ("mechanisms", "experiment", "an experiment file", "ngo-abm experiment runs it"),
-    (
+    *(FileKind(key, *_EXPERIMENT) for key in ("baseline", "counterfactuals", "mechanisms")),
+    FileKind("countries", "regional", "a regional scenario file", "ngo-abm run runs it"),
+    FileKind(
         "country",
         "scenario",
         "a country's scenario file",
         "ngo-abm run runs it; an experiment names it as its baseline:",
     ),
-    ("extends", "scenario", "a scenario file", "ngo-abm run runs it"),
-    ("particles", "record", "a calibration's record", "ngo-abm calibrate writes it"),
-    ("fitted", "record", "a regional calibration's record", "ngo-abm calibrate regional writes it"),
-    ("targets", "targets", "a targets file", "the calibration and ngo-abm compare read it"),
-    (
+    FileKind("targets", "targets", "a targets file", "the calibration and ngo-abm compare read it"),
+    FileKind(
         "anchors",
         "anchors",
         "the held-back curves' anchors",
         "ngo-abm calibrate report and validate read it",
     ),
-    ("patterns", "patterns", "a file of regional patterns", "ngo-abm calibrate regional reads it"),
-    ("parameters", "behaviour", "a behaviour file", "a scenario names it in behaviour:"),
+    FileKind(
+        "patterns", "patterns", "a file of regional patterns", "ngo-abm calibrate regional reads it"
+    ),
 )
-# A priors file has ``parameters:`` too, each with a ``distribution:`` where a behaviour
-# file gives a ``value:``.
-_PRIORS = ("parameters", "priors", "a priors file", "the calibration reads it")
+# Keys that files of several kinds may hold mark a file's kind only where no key above
+# does: ``extends:`` a scenario's, ``parameters:`` a behaviour or priors file's (told
+# apart by their entries), which regional files and records hold too.
+_EXTENDS = FileKind("extends", "scenario", "a scenario file", "ngo-abm run runs it")
+_BEHAVIOUR = FileKind(
+    "parameters", "behaviour", "a behaviour file", "a scenario names it in behaviour:"
+)
+_PRIORS = FileKind("parameters", "priors", "a priors file", "the calibration reads it")
 
 
-def file_kind(data: dict) -> tuple[str, str, str, str] | None:
-    """Return the kind of file ``data`` is (marking key, kind, name, what reads it) if known."""
-    for kind in _KINDS:
-        if kind[0] in data:
-            return _PRIORS if kind[1] == "behaviour" and _has_priors(data) else kind
-    return None
+def file_kinds(data: dict) -> list[FileKind]:
+    """Return the kinds whose key ``data`` holds: a record first, the shared keys' last."""
+    kinds = [k for k in (*_RECORDS, *_KINDS, _EXTENDS) if k.key in data]
+    if "parameters" in data:
+        kinds.append(_PRIORS if _holds_priors(data) else _BEHAVIOUR)
+    return kinds
 
 
-def _has_priors(data: dict) -> bool:
+def file_kind(data: dict) -> FileKind | None:
+    """Return the kind a file is named as (the first of ``file_kinds``), if any."""
+    kinds = file_kinds(data)
+    return kinds[0] if kinds else None
+
+
+def _holds_priors(data: dict) -> bool:
+    """Whether ``parameters:`` are priors rather than behavioural values.
+
+    One has a ``distribution:``, or none a ``value:`` in a file with ``version:``, which
+    priors files have and behaviour files may not (a misspelt prior is then the priors
+    loader's to name).
+    """
     entries = data["parameters"]
-    return isinstance(entries, dict) and any(
-        isinstance(entry, dict) and "distribution" in entry for entry in entries.values()
-    )
+    entries = list(entries.values()) if isinstance(entries, dict) else []
+    if any(isinstance(e, dict) and "distribution" in e for e in entries):
+        return True
+    return "version" in data and not any(isinstance(e, dict) and "value" in e for e in entries)
 
 
 def refuse_other_kind(path: Path, data: dict, own: tuple[str, ...], this: str) -> None:
     """Refuse a file of another kind than ``this`` (whose kinds are ``own``), named as such.
 
-    Otherwise its first key the loader does not know is named (``extends: unknown key``),
-    which points at the file's content rather than at the file given.
+    A file is named by its first kind (``file_kinds``); one named only by a shared key
+    that also holds its own kind's is its own kind, with a stray key that its loader
+    names (a behaviour file with an ``extends:``). Without this the file's first key that
+    the loader does not know would be named (``extends: unknown key``), which points at
+    the file's content rather than at the file given.
 
     Raises:
         OtherKindError: naming the key that marks the file's kind.
     """
-    kind = file_kind(data)
-    if kind is not None and kind[1] not in own:
-        key, _, name, hint = kind
-        raise OtherKindError(path, key, f"{name}, not {this} ({hint})")
-
-
-def refuse_scenario_files(path: Path, data: dict) -> None:
-    """Refuse a file of another kind given as an experiment, named as such.
-
-    Raises:
-        OtherKindError: naming the key that marks the file's kind.
-    """
-    refuse_other_kind(path, data, ("experiment",), "an experiment")
+    kinds = file_kinds(data)
+    if not kinds or kinds[0].kind in own:
+        return
+    if kinds[0] in (_EXTENDS, _BEHAVIOUR, _PRIORS) and any(k.kind in own for k in kinds):
+        return
+    key, _, name, hint = kinds[0]
+    raise OtherKindError(path, key, f"{name}, not {this} ({hint})")
 
 
 def check_own_values(model: type[BaseModel], path: Path, data: dict, names) -> None:
