@@ -12,6 +12,7 @@ import hashlib
 import json
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def run_replicates(
     Replicate ``r`` runs with seed ``seed + r`` and overrides ``params[r]`` (if given).
     """
     seeds = replicate_seeds(seed, replicates)
-    per_replicate = params or [{} for _ in seeds]
+    per_replicate = [{} for _ in seeds] if params is None else checked_sets(params)
     if len(per_replicate) != len(seeds):
         found = f"{len(per_replicate)} parameter sets for {len(seeds)} replicates"
         raise ScenarioError("params", "", found)
@@ -83,6 +84,19 @@ def run_replicates(
     frames = map_runs(run_task, tasks, workers=workers, progress=progress, desc="replicates")
     frame = pd.concat(frames, ignore_index=True)
     return frame[["replicate", *OUTPUT_COLUMNS]], seeds
+
+
+def checked_sets(params: Any) -> list[Mapping[str, float]]:
+    """Return ``params`` as a list of parameter sets, or say how it is not one (``params``).
+
+    A list or tuple of mappings, one per replicate: a single mapping, a string or a
+    table would otherwise fail deep in the runs (``KeyError: 0``) or, an empty list,
+    run the scenario's own values without a word.
+    """
+    if not isinstance(params, (list, tuple)) or not all(isinstance(p, Mapping) for p in params):
+        found = f"must be a list of parameter sets (mappings), one a replicate: {params!r:.60}"
+        raise ScenarioError("params", "", found)
+    return list(params)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -27,6 +27,7 @@ from model.config_files import (
     Name,
     Year,
     check_own_values,
+    file_path,
     first_repeated,
     plain_python,
     refuse_other_kind,
@@ -328,7 +329,7 @@ def experiment_from_mapping(path: str | Path, data: dict[str, Any]) -> Experimen
     Raises:
         ScenarioError: one line naming ``path`` (or a scenario file) and the field.
     """
-    path = Path(path)
+    path = file_path(path)
     return build_experiment(path, _validated(path, plain_python(data)))
 
 

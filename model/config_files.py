@@ -215,6 +215,20 @@ def is_whole(value: Any, least: int | None = None) -> bool:
     return whole and (least is None or value >= least)
 
 
+def file_path(path: Any, argument: str = "path") -> Path:
+    """Return ``path`` as a ``Path`` if it names a file (``str`` or ``Path``), naming ``argument``.
+
+    pathlib's own error ("argument should be a str or an os.PathLike object") names no
+    argument.
+
+    Raises:
+        ScenarioError: naming ``argument``.
+    """
+    if not isinstance(path, (str, Path)):
+        raise ScenarioError(argument, "", f"must be a file name, got {type(path).__name__}")
+    return Path(path)
+
+
 def param_number(name: str, value: Any) -> float:
     """Return a parameter override as a float; a bool, string or other object is refused.
 

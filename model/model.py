@@ -36,6 +36,18 @@ from .rng import KeyedStreams, plain_seed
 from .scenario import Scenario, checked_scenario, load_scenario
 
 
+def refuse_step_past(year: int, end_year: int, what: str) -> None:
+    """Refuse a step after ``end_year``, whose inputs end there (``what``: the model's input).
+
+    Mesa's ``run_for`` does not stop at ``running``: the rows after it would be made up.
+
+    Raises:
+        ValueError: naming ``year``.
+    """
+    if year >= end_year:
+        raise ValueError(f"year: the {what} ends in {end_year}: no year after it to step")
+
+
 class NGOModel(Model):
     """The NGO sector of one country, one step per calendar year.
 
@@ -133,9 +145,7 @@ class NGOModel(Model):
             ValueError: past the scenario's end year, whose inputs end there (Mesa's
                 ``run_for`` does not stop at ``running``; rows after it would be made up).
         """
-        if self.year >= self.config.end_year:
-            found = f"the scenario ends in {self.config.end_year}: no year after it to step"
-            raise ValueError(f"year: {found}")
+        refuse_step_past(self.year, self.config.end_year, "scenario")
         self.year += 1
         self.to_usd = self.local_to_constant_usd(self.year)
         self.to_nominal = self.constant_to_nominal_usd(self.year)

@@ -26,7 +26,7 @@ from mesa import Model
 
 from .agents import Donor, State
 from .metrics import OUTPUT_COLUMNS
-from .model import NGOModel
+from .model import NGOModel, refuse_step_past
 from .population import ApplicantPool
 from .regional_files import load_region
 from .regional_scenario import Programme, Region
@@ -147,7 +147,12 @@ class RegionalModel(Model):
         return value
 
     def step(self) -> None:
-        """Simulate one calendar year in every country, then the year's ties."""
+        """Simulate one calendar year in every country, then the year's ties.
+
+        Raises:
+            ValueError: past the region's end year (``refuse_step_past``).
+        """
+        refuse_step_past(self.year, self.region.end_year, "region")
         self.year += 1
         year = self.year
         running = {

@@ -30,6 +30,7 @@ from .config_files import (
     Source,
     Strict,
     Year,
+    file_path,
     param_number,
     refuse_other_kind,
 )
@@ -60,6 +61,8 @@ COUNTRIES: tuple[str, ...] = ("kazakhstan", "kyrgyzstan", "uzbekistan")
 MAX_NGOS = 1_000_000
 MAX_PRIZES = 10_000
 MAX_POPULATION_MILLIONS = 2_000
+# The scenario numbers a parameter set may override besides the behavioural ones.
+SCENARIO_NUMBERS = ("donor_budget_scale", "initial_registered")
 
 
 class SectorWeights(Strict):
@@ -254,7 +257,8 @@ class Scenario(Strict):
             params: ``{name: value}``; a name is a behaviour parameter
                 (``civic_rate``) or a scenario number (``donor_budget_scale``).
                 Country-prefixed names (``kyrgyzstan.donor_budget_scale``) apply only
-                to that country's scenario and are ignored for the others.
+                to that country's scenario; the others check their names and values and
+                leave them out.
 
         Raises:
             ScenarioError: if ``params`` is not a mapping, a name is unknown, or a value is
@@ -271,17 +275,20 @@ class Scenario(Strict):
         for name, value in params.items():
             if not isinstance(name, str):
                 raise ScenarioError("params", repr(name), "a parameter's name is text")
-            country, _, field = name.rpartition(".")
+            country, dot, field = name.rpartition(".")
+            if dot and country not in COUNTRIES:
+                raise ScenarioError("params", name, "unknown country prefix")
+            if field not in Behaviour.model_fields and field not in SCENARIO_NUMBERS:
+                raise ScenarioError("params", name, "unknown parameter")
+            # Another country's name and value are checked too: a misspelt one would
+            # otherwise be dropped in every country's run.
+            number = param_number(name, value)
             if country and country != self.country:
-                if country not in COUNTRIES:
-                    raise ScenarioError("params", name, "unknown country prefix")
                 continue
             if field in Behaviour.model_fields:
-                data["behaviour"][field]["value"] = param_number(name, value)
-            elif field in ("donor_budget_scale", "initial_registered"):
-                data[field]["value"] = param_number(name, value)
+                data["behaviour"][field]["value"] = number
             else:
-                raise ScenarioError("params", name, "unknown parameter")
+                data[field]["value"] = number
         try:
             return Scenario.model_validate(data)
         except ValidationError as exc:
@@ -331,10 +338,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     Raises:
         ScenarioError: one line naming the file and the field of the first problem.
     """
-    if not isinstance(path, (str, Path)):
-        # pathlib's own error ("expected str, bytes or os.PathLike object") names no argument.
-        raise ScenarioError("path", "", f"must be a file name, got {type(path).__name__}")
-    path = Path(path)
+    path = file_path(path)
     data = resolve_extends(path)
     # Files of the other kinds, named as such rather than by the first field they lack.
     refuse_other_kind(path, data, ("scenario",), "a country's scenario")
