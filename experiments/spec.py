@@ -27,8 +27,8 @@ from model.config_files import (
     Name,
     Year,
     check_own_values,
-    file_path,
     first_repeated,
+    path_argument,
     plain_python,
     refuse_other_kind,
 )
@@ -329,7 +329,7 @@ def experiment_from_mapping(path: str | Path, data: dict[str, Any]) -> Experimen
     Raises:
         ScenarioError: one line naming ``path`` (or a scenario file) and the field.
     """
-    path = file_path(path)
+    path = path_argument(path)
     return build_experiment(path, _validated(path, plain_python(data)))
 
 

@@ -215,7 +215,7 @@ def is_whole(value: Any, least: int | None = None) -> bool:
     return whole and (least is None or value >= least)
 
 
-def file_path(path: Any, argument: str = "path") -> Path:
+def path_argument(path: Any, argument: str = "path") -> Path:
     """Return ``path`` as a ``Path`` if it names a file (``str`` or ``Path``), naming ``argument``.
 
     pathlib's own error ("argument should be a str or an os.PathLike object") names no

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .config_files import ScenarioError, file_path
+from .config_files import ScenarioError, path_argument
 from .extends import resolve_extends
 from .input_errors import first_error, named_item
 from .regional_scenario import Region, RegionalSpec
@@ -65,7 +65,7 @@ def load_region(path: str | Path) -> Region:
         ScenarioError: one line naming the file and field of the first problem (in the
             regional file, or in a country file it names).
     """
-    path = file_path(path)
+    path = path_argument(path)
     data = resolve_region(path)
     if "country" in data and "countries" not in data:
         # Not a misspelt ``countries:`` (what the missing key alone would suggest).

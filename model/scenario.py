@@ -30,8 +30,8 @@ from .config_files import (
     Source,
     Strict,
     Year,
-    file_path,
     param_number,
+    path_argument,
     refuse_other_kind,
 )
 from .extends import resolve_extends
@@ -338,7 +338,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     Raises:
         ScenarioError: one line naming the file and the field of the first problem.
     """
-    path = file_path(path)
+    path = path_argument(path)
     data = resolve_extends(path)
     # Files of the other kinds, named as such rather than by the first field they lack.
     refuse_other_kind(path, data, ("scenario",), "a country's scenario")
