@@ -42,7 +42,9 @@ def replicate_params(mode: str, replicates: int, seed: int) -> tuple[list[dict],
         return [{} for _ in range(replicates)], "scenario behaviour values"
     if mode == "posterior":
         return draw_posterior(replicates, seed, file), f"posterior draws ({file.name})"
-    return [posterior_median(file)] * replicates, f"{MEDIAN_SOURCE} ({file.name})"
+    # One dict a replicate: a caller changing one replicate's values changed them all.
+    median = posterior_median(file)
+    return [dict(median) for _ in range(replicates)], f"{MEDIAN_SOURCE} ({file.name})"
 
 
 # What a manifest's ``params_source`` begins with (after "regional ", for the regional

@@ -76,6 +76,13 @@ def test_replicate_params_names_a_bad_mode_seed_or_count(args, expected):
         replicate_params(*args)
 
 
+def test_each_replicate_of_the_median_has_its_own_values():
+    params, _ = replicate_params("median", 3, 1)
+    assert params[0] == params[2]
+    params[0]["civic_rate"] = -1.0  # a caller's change to one replicate's set
+    assert params[1]["civic_rate"] != -1.0 and params[2]["civic_rate"] != -1.0
+
+
 def test_fewer_parameter_sets_than_replicates_is_named(scenarios):
     with pytest.raises(ScenarioError, match="params: 1 parameter sets for 2 replicates"):
         run_replicates(scenarios["kyrgyzstan"], 1, 2, [{}])
