@@ -128,7 +128,9 @@ def register(sub) -> None:
             "(common random numbers). The file's params: says where the parameters come "
             "from: posterior (the default) one draw of the committed regional posterior per "
             "replicate; median the posterior's medians in every run, whose intervals then "
-            "carry the runs' noise only; scenario the files' own values. Differences are "
+            "carry the runs' noise only; scenario the files' own values; auto the regional "
+            "posterior's medians when one is committed (else the country posterior's, or the "
+            "files' values). Differences are "
             "given as median [10%, 90%] over the replicates (docs/experiments.md)."
         ),
     )

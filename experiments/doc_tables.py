@@ -82,13 +82,13 @@ def is_share(row: pd.Series) -> bool:
 
 
 def effect_cell(row: pd.Series) -> str:
-    """A paired difference and its 5-95% range: over the baseline's median, or as is."""
+    """A paired difference and its 5-95% range: each run's over its baseline run, or as is."""
     if is_share(row):
         return f"{row.diff_median:+.3f} [{row.diff_q05:+.3f}, {row.diff_q95:+.3f}]"
-    base = row.baseline_median
-    if base == 0:
-        return "n/a (baseline 0)"
-    return f"{row.diff_median / base:+.0%} [{row.diff_q05 / base:+.0%}, {row.diff_q95 / base:+.0%}]"
+    if pd.isna(row.rel_diff_median):
+        return "n/a (a baseline run of 0)"
+    cells = (row.rel_diff_median, row.rel_diff_q05, row.rel_diff_q95)
+    return "{:+.0%} [{:+.0%}, {:+.0%}]".format(*cells)
 
 
 def baseline_cell(row: pd.Series) -> str:
@@ -103,6 +103,11 @@ def baseline_cell(row: pd.Series) -> str:
 
 def mechanism_table(summary: pd.DataFrame, columns: list[tuple[str, int]]) -> list[str]:
     """One country's mechanism table from its experiment's ``summary.csv``."""
+    if "rel_diff_median" not in summary.columns:
+        raise OutputError(
+            "no rel_diff_* columns (a summary written before session 71): run its "
+            "experiment again with ngo-abm experiment, which reuses its stored runs"
+        )
     rows = summary.set_index(["counterfactual", "output", "year"])
     names = list(dict.fromkeys(summary.counterfactual))
     body = [[f"`{n}`", *(effect_cell(rows.loc[(n, o, y)]) for o, y in columns)] for n in names]
@@ -153,6 +158,8 @@ def read_table(path: Path, make: Callable[..., list[str]], *args: object) -> lis
     """Read one output and make its table; what it lacks is an ``OutputError`` naming it."""
     try:
         return make(pd.read_csv(path), *args)
+    except OutputError as error:
+        raise OutputError(f"{path}: {error}") from None
     except FileNotFoundError:
         raise OutputError(f"{path}: missing (run make reproduce)") from None
     except OSError as error:

@@ -199,15 +199,18 @@ def no_drivers_note(experiment: Experiment, posterior: str | Path) -> str:
 
 
 def retire_outputs(experiment: Experiment, out: Path) -> None:
-    """Ready ``out`` for a (re)run: remove its stale figures, its summary and its manifest.
+    """Ready ``out`` for a (re)run: remove what the last run wrote, the manifest last.
 
     Done before the first chunk is written (``cmd_experiment``), and again before the
     summary: a chunk's file is named by its scenario and draws only, so a rerun with other
-    inputs rewrites it in place, and a manifest left over it would list other keys.
+    inputs rewrites it in place, and a manifest left over it would list other keys. The
+    figures of this run's counterfactuals go too: a rerun stopped before its figures were
+    drawn left the last run's, titled with its draws, beside runs of other draws.
     """
     remove_stale_figures(out, experiment.counterfactuals)
-    remove_output(out / "drivers.csv")
-    remove_output(out / "summary.csv")
+    for name in experiment_outputs(experiment):
+        if name != "manifest.json":
+            remove_output(out / name)
     retract_manifest(out)
 
 

@@ -232,8 +232,10 @@ def effects_figure(table: pd.DataFrame, experiment: Experiment):
     if len(years) > 1:
         handles, labels = axes.flat[0].get_legend_handles_labels()
         fig.legend(handles, labels, title="key year", loc="outside right center", fontsize=8)
+    # One key year has no legend to name it: the title does.
+    when = f" in {years[0]}" if len(years) == 1 else ""
     fig.suptitle(
-        f"{experiment.spec.name}: each counterfactual minus the baseline, run by run\n"
+        f"{experiment.spec.name}: each counterfactual minus the baseline{when}, run by run\n"
         f"(median and 90% interval over {_runs_text(experiment)})",
         fontsize=10,
     )

@@ -98,8 +98,8 @@ def drivers_of(params: pd.DataFrame, figure: pd.Series) -> pd.DataFrame:
     rho = params[top].rank().corrwith(figure.rank())
     return pd.DataFrame(
         {
-            "linear R² (all parameters)": round(share, 2),
-            f"linear R² (these {TOP})": round(normal_fit(params[top], figure)[0], 2),
+            "adjusted R² (all parameters)": round(share, 2),
+            f"adjusted R² (these {TOP})": round(normal_fit(params[top], figure)[0], 2),
             "parameter": top,
             "partial rank correlation": partial[top].round(2).to_numpy(),
             "rank correlation": rho.round(2).to_numpy(),

@@ -184,19 +184,25 @@ def summary_table(results: pd.DataFrame, experiment: Experiment) -> pd.DataFrame
     """Return the summary: per counterfactual, output and key year, the paired difference.
 
     Columns: counterfactual, output, unit, year, baseline_median, counterfactual_median,
-    diff_median, diff_q05, diff_q95, independent_q05, independent_q95, crn_width_ratio
-    (90% width with CRN over the width with independent seeds), runs.
+    diff_median, diff_q05, diff_q95, rel_diff_median, rel_diff_q05, rel_diff_q95 (the
+    same of each difference over its own baseline run: ``relative_quantiles``),
+    independent_q05, independent_q95, crn_width_ratio (90% width with CRN over the width
+    with independent seeds), runs.
     """
     spec, base = experiment.spec, experiment.baseline
     medians = results.groupby(["scenario", "year"])[spec.outputs].median()
+    baseline_runs = results[results.scenario == BASELINE].set_index(["draw", "replicate", "year"])
     rows = []
     for name in experiment.counterfactuals:
         crn, independent = paired_differences(results, experiment, name)
         for output in spec.outputs:
             for year in spec.key_years:
-                d = crn.xs(year, level="year")[output].to_numpy()
+                diffs = crn.xs(year, level="year")[output]
+                d = diffs.to_numpy()
                 i = independent.xs(year, level="year")[output].to_numpy()
                 q05, q50, q95 = np.quantile(d, [0.05, 0.5, 0.95])
+                levels = baseline_runs.xs(year, level="year")[output].astype(float)
+                r05, r50, r95 = relative_quantiles(diffs, levels)
                 i05, i95 = np.quantile(i, [0.05, 0.95]) if np.isfinite(i).all() else (np.nan,) * 2
                 rows.append(
                     {
@@ -209,6 +215,9 @@ def summary_table(results: pd.DataFrame, experiment: Experiment) -> pd.DataFrame
                         "diff_median": q50,
                         "diff_q05": q05,
                         "diff_q95": q95,
+                        "rel_diff_median": r50,
+                        "rel_diff_q05": r05,
+                        "rel_diff_q95": r95,
                         "independent_q05": i05,
                         "independent_q95": i95,
                         "crn_width_ratio": _ratio(q95 - q05, i95 - i05),
@@ -216,6 +225,24 @@ def summary_table(results: pd.DataFrame, experiment: Experiment) -> pd.DataFrame
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def relative_quantiles(diffs: pd.Series, levels: pd.Series) -> tuple[float, float, float]:
+    """Return the 5%, 50% and 95% points of each run's difference over its baseline run.
+
+    Paired by draw and replicate: a run's relative change, which for a count is never
+    below -100%, where a difference over the baseline's median (the reporting NGOs of a
+    run with a large register falling by more than the median run holds) can be. A
+    baseline run of 0 whose pair is 0 too is no change; NaN if a baseline run is 0 and its
+    pair is not, where a relative change is undefined.
+    """
+    levels = levels.reindex(diffs.index)
+    zero = (levels == 0).to_numpy()
+    if (diffs.to_numpy()[zero] != 0).any():
+        return (np.nan,) * 3
+    relative = np.where(zero, 0.0, diffs.to_numpy() / np.where(zero, 1.0, levels.to_numpy()))
+    q05, q50, q95 = np.quantile(relative, [0.05, 0.5, 0.95])
+    return float(q05), float(q50), float(q95)
 
 
 def _ratio(width: float, reference: float) -> float:
@@ -269,8 +296,9 @@ def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
             + shown.to_string(index=False)
         )
     note = (
-        "baseline / counterfactual: medians over runs; difference: median and 90% interval "
-        "of the paired differences (same parameters and seeds); 0 exactly zero, +0 or -0 "
+        "baseline / counterfactual: medians over runs; difference: counterfactual minus "
+        "baseline, median and 90% interval of the paired differences (same parameters and "
+        "seeds); 0 exactly zero, +0 or -0 "
         "not zero but below the last digit shown of the medians.\nCRN/indep. width: 90% "
         "width with common random numbers over the width with independent seeds (same "
         "parameters); below 1 means the paired design narrows the interval."

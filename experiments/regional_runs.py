@@ -128,7 +128,9 @@ def regional_replicate_params(mode: str, replicates: int, seed: int) -> tuple[li
         return replicate_params(mode, replicates, seed)
     if mode in ("median", "auto"):
         median = posterior_median(REGIONAL_POSTERIOR)
-        return [median] * replicates, f"regional {MEDIAN_SOURCE} ({REGIONAL_POSTERIOR.name})"
+        # One dict a replicate, as replicate_params gives.
+        median_sets = [dict(median) for _ in range(replicates)]
+        return median_sets, f"regional {MEDIAN_SOURCE} ({REGIONAL_POSTERIOR.name})"
     draws = draw_posterior(replicates, seed, REGIONAL_POSTERIOR)
     return draws, f"regional posterior draws ({REGIONAL_POSTERIOR.name})"
 

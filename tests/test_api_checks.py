@@ -19,6 +19,7 @@ import pytest
 from calibration.posterior import draw_posterior
 from cli.main import main
 from experiments.experiment import experiment_from_mapping
+from experiments.regional_runs import regional_replicate_params
 from experiments.run_params import replicate_params
 from experiments.runs import run_replicates
 from model import NGOModel, ScenarioError, simulate
@@ -76,8 +77,9 @@ def test_replicate_params_names_a_bad_mode_seed_or_count(args, expected):
         replicate_params(*args)
 
 
-def test_each_replicate_of_the_median_has_its_own_values():
-    params, _ = replicate_params("median", 3, 1)
+@pytest.mark.parametrize("draw", [replicate_params, regional_replicate_params])
+def test_each_replicate_of_the_median_has_its_own_values(draw):
+    params, _ = draw("median", 3, 1)
     assert params[0] == params[2]
     params[0]["civic_rate"] = -1.0  # a caller's change to one replicate's set
     assert params[1]["civic_rate"] != -1.0 and params[2]["civic_rate"] != -1.0

@@ -9,6 +9,7 @@ runs tasks (dask reschedules them; the nanny restarts the worker).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -239,6 +240,48 @@ def test_only_tracebacks_of_a_lost_connection_are_dropped():
     assert keep(logging.LogRecord("distributed.client", logging.WARNING, "", 0, "retry", (), None))
 
 
+class ClosingClient:
+    """What ``Client._reconnect`` reads of its client: a lost scheduler, a slow connect."""
+
+    status = "running"
+    futures: dict = {}
+    _timeout = 5.0
+    scheduler_comm = types.SimpleNamespace(comm=types.SimpleNamespace(closed=lambda: True))
+
+    async def _ensure_connected(self, timeout=None) -> None:
+        await asyncio.sleep(10)  # connecting to an address nothing answers any more
+
+    async def _close(self) -> None:
+        pass
+
+
+async def reconnect_then_close() -> None:
+    """Run dask's own reconnection and cancel it mid-connect, as closing the client does."""
+    from distributed.client import Client
+
+    task = asyncio.create_task(Client._reconnect(ClosingClient()))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def test_a_reconnection_cancelled_when_the_client_closes_logs_nothing(caplog, monkeypatch):
+    # dask's log_errors logged the cancelled reconnection as a traceback with no lost
+    # connection in its context (once in four runs of the suite, in the test above).
+    from calibration.scheduler import quiet_connection_losses
+
+    caplog.set_level(logging.ERROR)
+    logger = logging.getLogger("distributed.client")
+    monkeypatch.setattr(logger, "filters", [])
+    asyncio.run(reconnect_then_close())
+    assert [r.name for r in caplog.records if r.exc_info] == ["distributed.client"]
+    caplog.clear()
+    quiet_connection_losses()
+    asyncio.run(reconnect_then_close())
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 def raised_in(module: str, function: str) -> BaseException:
     """Return a CancelledError raised in a function ``function`` of module ``module``."""
 
@@ -253,9 +296,7 @@ def raised_in(module: str, function: str) -> BaseException:
     raise AssertionError("not raised")
 
 
-def test_a_reconnection_cancelled_when_the_client_closes_is_dropped():
-    # The client reconnecting to a lost scheduler is cancelled when it closes; dask's
-    # log_errors logged that as a traceback with no lost connection in its context.
+def test_a_cancellation_elsewhere_still_logs():
     from calibration.scheduler import ConnectionLossFilter
 
     def record(exc: BaseException) -> logging.LogRecord:
@@ -265,6 +306,5 @@ def test_a_reconnection_cancelled_when_the_client_closes_is_dropped():
 
     keep = ConnectionLossFilter().filter
     assert not keep(record(raised_in("distributed.client", "_reconnect")))
-    # A cancellation anywhere else still logs.
     assert keep(record(raised_in("distributed.client", "_gather")))
     assert keep(record(raised_in("calibration.abc", "_reconnect")))

@@ -51,6 +51,10 @@ def summary(columns: list[tuple[str, int]]) -> pd.DataFrame:
                     diff_median=d,
                     diff_q05=2 * d,
                     diff_q95=d / 2,
+                    # Each run's difference over its own baseline run (not the median's).
+                    rel_diff_median=diff / 1000,
+                    rel_diff_q05=diff / 800,
+                    rel_diff_q95=diff / 2500,
                 )
             )
     return pd.DataFrame(rows)
@@ -112,14 +116,18 @@ def test_every_header_is_the_documents():
     assert DENSITY_HEADER + "\n" in DOC
 
 
-def test_mechanism_cells_are_relative_to_the_baseline_and_shares_are_differences():
+def test_mechanism_cells_are_relative_to_each_baseline_run_and_shares_are_differences():
     columns = MECHANISM_COLUMNS["kazakhstan"]
-    lines = mechanism_table(summary(columns), columns)
+    table = summary(columns)
+    lines = mechanism_table(table, columns)
     assert lines[2] == (
-        "| `no-a` | -25% [-50%, -12%] | -25% [-50%, -12%] | -25% [-50%, -12%] | "
-        "-25% [-50%, -12%] | -25% [-50%, -12%] | -0.050 [-0.100, -0.025] |"
+        "| `no-a` | -50% [-62%, -20%] | -50% [-62%, -20%] | -50% [-62%, -20%] | "
+        "-50% [-62%, -20%] | -50% [-62%, -20%] | -0.050 [-0.100, -0.025] |"
     )
-    assert lines[3].startswith("| `no-b` | +2% [+3%, +1%] |")
+    assert lines[3].startswith("| `no-b` | +3% [+4%, +1%] |")
+    # A baseline run of 0 leaves a count's relative change undefined.
+    table.loc[0, ["rel_diff_median", "rel_diff_q05", "rel_diff_q95"]] = float("nan")
+    assert "| `no-a` | n/a (a baseline run of 0) |" in mechanism_table(table, columns)[2]
     assert lines[-1] == "| baseline median | 2,000 | 2,000 | 2,000 | 2,000 | 2,000 | 0.500 |"
     money = mechanism_table(
         summary(MECHANISM_COLUMNS["kyrgyzstan"]), MECHANISM_COLUMNS["kyrgyzstan"]
@@ -157,7 +165,9 @@ def test_the_command_prints_every_table_from_the_outputs(tmp_path, capsys):
     assert printed.count("| halved |") == 3 and "| Uzbekistan | doubled |" in printed
 
 
-@pytest.mark.parametrize("damage", ["missing", "no row", "a folder", "not a folder"])
+@pytest.mark.parametrize(
+    "damage", ["missing", "no row", "no relative columns", "a folder", "not a folder"]
+)
 def test_an_output_missing_or_lacking_a_row_is_one_line_and_exit_status_2(tmp_path, capsys, damage):
     write_outputs(tmp_path)
     path = tmp_path / "experiments" / "uzbekistan_mechanisms" / "summary.csv"
@@ -165,6 +175,8 @@ def test_an_output_missing_or_lacking_a_row_is_one_line_and_exit_status_2(tmp_pa
         path.unlink()
     elif damage == "no row":
         pd.read_csv(path).iloc[:-1].to_csv(path, index=False)
+    elif damage == "no relative columns":
+        pd.read_csv(path).filter(regex="^(?!rel_)").to_csv(path, index=False)
     elif damage == "a folder":
         path.unlink()
         path.mkdir()
@@ -174,3 +186,5 @@ def test_an_output_missing_or_lacking_a_row_is_one_line_and_exit_status_2(tmp_pa
     assert main([str(path if damage == "not a folder" else tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err
+    if damage == "no relative columns":
+        assert "no rel_diff_* columns" in err

@@ -19,14 +19,14 @@ from cli.main import main
 from experiments.experiment import (
     BASELINE,
     build_chunks,
-    format_summary,
+    experiment_outputs,
     load_experiment,
     parameter_sets,
+    retire_outputs,
     run_experiment,
     scenario_changes,
     summary_table,
 )
-from experiments.paired import UNSEEN
 from experiments.storage import load_results, stored_key
 from model import load_scenario
 from model.levers import apply_levers
@@ -279,56 +279,11 @@ def test_experiment_end_to_end(tmp_path, posterior, capsys):
     assert not base.xs(0, level="draw").equals(base.xs(1, level="draw"))
 
 
-def test_a_difference_below_the_shown_digits_of_its_level_reads_signed_zero(tmp_path):
-    # A share of 0.646 is shown to three decimals: a median difference of -5e-7 (float
-    # rounding between paired runs, or a negligible effect) reads -0, its sign kept, an
-    # exact zero 0, a difference of -0.358 as it is.
-    experiment = load_experiment(write_experiment(tmp_path / "tiny.yaml"))
-    row = {
-        "counterfactual": "no-2010-shock",
-        "output": "share_income_foreign",
-        "unit": "share (0-1)",
-        "year": 2017,
-    }
-    levels = {"baseline_median": 0.646, "counterfactual_median": 0.601}
-    diffs = {"diff_median": -5.41e-07, "diff_q05": -0.358, "diff_q95": 0.0}
-    widths = {"crn_width_ratio": 0.98}
-    text = format_summary(pd.DataFrame([row | levels | diffs | widths]), experiment)
-    assert " -0 [-0.358, 0]" in text and "e-07" not in text
-    counts = {"baseline_median": 20_000.0, "counterfactual_median": 20_120.0}
-    count_diffs = {"diff_median": 120.0, "diff_q05": -3.0, "diff_q95": 300.0}
-    text = format_summary(pd.DataFrame([row | counts | count_diffs | widths]), experiment)
-    assert "+120 [-3, +300]" in text
-
-
-def test_a_counterfactual_no_output_sees_is_said_to_be_unseen_not_an_effect_of_zero(tmp_path):
-    experiment = load_experiment(write_experiment(tmp_path / "tiny.yaml"))
-    row = {"counterfactual": "no-2010-shock", "output": "registered", "unit": "NGOs"}
-    levels = {"baseline_median": 20_000.0, "counterfactual_median": 20_000.0}
-    widths = {"crn_width_ratio": 0.0}
-    zero = {"diff_median": 0.0, "diff_q05": 0.0, "diff_q95": 0.0}
-    rows = [row | {"year": year} | levels | zero | widths for year in (2003, 2023)]
-    assert UNSEEN in format_summary(pd.DataFrame(rows), experiment)
-    # One run that differs (an interval that is not [0, 0]) is something an output saw.
-    rows[1] = rows[1] | {"diff_q95": 1.0}
-    assert UNSEEN not in format_summary(pd.DataFrame(rows), experiment)
-
-
 def test_scenario_params_need_no_posterior(tmp_path):
     file = write_experiment(tmp_path / "tiny.yaml", params="scenario")
     experiment = load_experiment(file, draws=1)
     stats = run_experiment(experiment, tmp_path / "out", posterior=tmp_path / "missing.parquet")
     assert stats.ran == 2 and stats.reused == 0
-
-
-def test_crn_narrows_the_paired_intervals(tmp_path, posterior):
-    file = write_experiment(tmp_path / "tiny.yaml", replicates=3, draws=2, chunk_draws=2)
-    experiment = load_experiment(file)
-    stats = run_experiment(experiment, tmp_path / "out", posterior=posterior)
-    table = summary_table(load_results(tmp_path / "out", stats.chunks), experiment)
-    registered = table[table.output == "registered"]
-    assert (registered.independent_q95 > registered.independent_q05).all()
-    assert (registered.crn_width_ratio < 1).all()
 
 
 def test_interrupted_experiment_resumes_with_only_the_missing_runs(tmp_path, posterior, counter):
@@ -352,6 +307,22 @@ def test_interrupted_experiment_resumes_with_only_the_missing_runs(tmp_path, pos
     pd.testing.assert_frame_equal(
         load_results(out, stats.chunks), load_results(reference, stats.chunks)
     )
+
+
+def test_a_rerun_stopped_mid_way_leaves_none_of_the_last_runs_outputs(tmp_path, posterior, counter):
+    # The last run's figures, titled with its draws, stayed beside runs of other draws.
+    out = tmp_path / "out"
+    file = write_experiment(tmp_path / "tiny.yaml")
+    assert main(["experiment", str(file), "--posterior", str(posterior), "--out", str(out)]) == 0
+    written = [n for n in experiment_outputs(load_experiment(file)) if (out / n).exists()]
+    assert {"summary.csv", "manifest.json", "effects.png", "fan_no-2010-shock.png"} <= set(written)
+    more = load_experiment(write_experiment(tmp_path / "more.yaml", draws=4))
+    counter(stop_after=3)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(
+            more, out, posterior=posterior, before_first_write=lambda: retire_outputs(more, out)
+        )
+    assert not [n for n in written if (out / n).exists()]
 
 
 def test_a_deleted_chunk_is_rerun_and_nothing_else(tmp_path, posterior, counter):

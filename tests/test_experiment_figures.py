@@ -54,6 +54,20 @@ def test_the_effects_figure_plots_each_difference_in_its_unit_for_every_key_year
         "difference\n(share (0-1))",
     ]
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["2005", "2010"]
+    assert " in 20" not in fig.get_suptitle()
+    plt.close(fig)
+
+
+def test_an_effects_figure_of_one_key_year_names_it_in_its_title(tmp_path):
+    file = write_experiment(tmp_path / "e.yaml", key_years=[2012], outputs=["registered"])
+    experiment = load_experiment(file)
+    table = pd.DataFrame(
+        {"counterfactual": experiment.counterfactuals, "output": "registered", "year": 2012}
+    ).assign(baseline_median=2_000.0, diff_median=10.0, diff_q05=1.0, diff_q95=30.0)
+    fig = effects_figure(table, experiment)
+    assert not fig.legends
+    assert "minus the baseline in 2012, run by run" in fig.get_suptitle()
+    plt.close(fig)
 
 
 def test_the_effects_figures_long_titles_keep_to_their_panels(tmp_path):

@@ -49,8 +49,8 @@ def test_the_parameter_that_moves_the_forecast_comes_first_with_its_width():
     assert first["held-back width ratio"] == 0.98
     assert table.iloc[1]["parameter"] == "rate" and table.iloc[1]["partial rank correlation"] > 0
     # Almost all of the variance comes from the parameters, little from the runs' noise.
-    assert first["linear R² (all parameters)"] > 0.9
-    assert first[f"linear R² (these {TOP})"] > 0.9
+    assert first["adjusted R² (all parameters)"] > 0.9
+    assert first[f"adjusted R² (these {TOP})"] > 0.9
     # 400 draws and three parameters that vary ("flat" does not): 1 / sqrt(400 - 3 - 1).
     assert (table["standard error"] == 0.05).all()
     # A parameter that never varies has no correlation to show.
@@ -61,7 +61,7 @@ def test_a_forecast_made_of_noise_is_explained_by_nothing():
     draws = draws_of(1000, 3)
     register = 20_000 + np.random.default_rng(4).normal(0, 2_000, len(draws))
     table = forecast_drivers(draws, runs_from(register), by_id("kg_registered_2017"), WIDTHS)
-    assert abs(table["linear R² (all parameters)"].iloc[0]) < 0.02
+    assert abs(table["adjusted R² (all parameters)"].iloc[0]) < 0.02
     assert table["partial rank correlation"].abs().max() < 0.15
 
 
@@ -150,7 +150,7 @@ def test_the_report_reads_each_draw_beside_the_run_it_made(tmp_path):
     lines = drivers_section(sets, runs, held, widths, tmp_path)
     table = pd.read_csv(tmp_path / "heldback_drivers.csv")
     assert set(table.target) == {"kg_registered_2017", "kg_registered_today"}
-    assert len(table) == 2 * TOP and lines[1].startswith("| target | linear R²")
+    assert len(table) == 2 * TOP and lines[1].startswith("| target | adjusted R²")
     assert not table.parameter.str.startswith(("kazakhstan.", "uzbekistan.")).any()
     # With no register figure to read, no table, and no file left from before.
     assert drivers_section(sets, runs, by_id("kg_reporting_today"), widths, tmp_path) == []
