@@ -217,26 +217,28 @@ def test_a_scheduler_lost_mid_run_is_one_line_not_a_traceback(tmp_path, caplog):
     assert not logged, logged
 
 
+def error_record(exc: BaseException) -> logging.LogRecord:
+    """A record of ``exc`` as dask's client logs one."""
+    return logging.LogRecord("distributed.client", logging.ERROR, "", 0, "", (), (None, exc, None))
+
+
 def test_only_tracebacks_of_a_lost_connection_are_dropped():
     from distributed.comm.core import CommClosedError
 
     from calibration.scheduler import ConnectionLossFilter
 
-    def record(exc: BaseException) -> logging.LogRecord:
-        return logging.LogRecord(
-            "distributed.client", logging.ERROR, "", 0, "", (), (None, exc, None)
-        )
-
     lost = asyncio.CancelledError()
     lost.__context__ = CommClosedError("in <TCP (closed)>: Stream is closed")
     keep = ConnectionLossFilter().filter
-    assert not keep(record(lost)) and not keep(record(ConnectionRefusedError(111, "refused")))
-    assert keep(record(ValueError("a worker's own error")))
+    assert not keep(error_record(lost)) and not keep(
+        error_record(ConnectionRefusedError(111, "refused"))
+    )
+    assert keep(error_record(ValueError("a worker's own error")))
     # Other OS errors, and an error raised while a lost connection was handled, still log.
-    assert keep(record(FileNotFoundError(2, "no such file")))
+    assert keep(error_record(FileNotFoundError(2, "no such file")))
     during = KeyError("a key")
     during.__context__ = ConnectionResetError(104, "reset")
-    assert keep(record(during))
+    assert keep(error_record(during))
     assert keep(logging.LogRecord("distributed.client", logging.WARNING, "", 0, "retry", (), None))
 
 
@@ -299,12 +301,7 @@ def raised_in(module: str, function: str) -> BaseException:
 def test_a_cancellation_elsewhere_still_logs():
     from calibration.scheduler import ConnectionLossFilter
 
-    def record(exc: BaseException) -> logging.LogRecord:
-        return logging.LogRecord(
-            "distributed.client", logging.ERROR, "", 0, "", (), (None, exc, None)
-        )
-
     keep = ConnectionLossFilter().filter
-    assert not keep(record(raised_in("distributed.client", "_reconnect")))
-    assert keep(record(raised_in("distributed.client", "_gather")))
-    assert keep(record(raised_in("calibration.abc", "_reconnect")))
+    assert not keep(error_record(raised_in("distributed.client", "_reconnect")))
+    assert keep(error_record(raised_in("distributed.client", "_gather")))
+    assert keep(error_record(raised_in("calibration.abc", "_reconnect")))
