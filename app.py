@@ -24,6 +24,7 @@ from dashboard.controls import (
     DEFAULT_CUT_YEAR,
     DEFAULT_SEED,
     LEVER_DEFAULTS,
+    lever_phrases,
     lever_values,
     parse_seed,
 )
@@ -120,6 +121,16 @@ class DashboardModel(NGOModel):
             self.levers["state_funding_start"] = None
         super().__init__(apply_levers(base, **self.levers), rng=run_seed)
 
+    def step(self) -> None:
+        """Simulate the next year, or nothing once the scenario's last year is done.
+
+        Mesa's controller steps *Render Interval* years a click without looking at
+        ``running``, and ``NGOModel`` refuses a year after its scenario's last: a click
+        that would pass the end stops there instead of breaking the page.
+        """
+        if self.running:
+            super().step()
+
     def _lever_notes(self, base: Scenario) -> list[str]:
         """Return warnings about levers that cannot act on this scenario."""
         notes = []
@@ -143,22 +154,7 @@ class DashboardModel(NGOModel):
 
     def active_levers(self) -> list[str]:
         """Return the levers that differ from the scenario, as short phrases."""
-        lv = self.levers
-        phrases = []
-        if lv["state_grant_scale"] != 1.0:
-            phrases.append(f"state grant budget x{lv['state_grant_scale']:g}")
-        if lv["state_funding_start"] is not None:
-            phrases.append(f"state grants start in {lv['state_funding_start']}")
-        if lv["donor_budget_scale"] != 1.0:
-            phrases.append(f"donor budgets x{lv['donor_budget_scale']:g}")
-        if lv["foreign_cut_depth"] > 0:
-            phrases.append(
-                f"foreign funding restricted to at least {lv['foreign_cut_depth']:g} "
-                f"from {lv['foreign_cut_year']}"
-            )
-        if lv["registration_burden"] is not None:
-            phrases.append(f"registration burden held at {lv['registration_burden']:g}")
-        return phrases
+        return lever_phrases(self.levers)
 
 
 @solara.component

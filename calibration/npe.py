@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from model import ScenarioError
+
 from .atomic import write_atomic, write_text_atomic
 from .compilation_cache import use_compilation_cache
 from .versions import installed_versions
@@ -199,12 +201,17 @@ def load(path: Path) -> Estimator:
     import jax.random as jr
 
     use_compilation_cache()
-    meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
-    # An estimator saved before ``feature_clip`` existed was trained without it.
-    spec = FlowSpec(**{"feature_clip": None, **meta["spec"]})
-    dim, cond_dim = len(meta["parameters"]), len(meta["targets"])
-    skeleton = [_build_flow(spec, dim, cond_dim, jr.key(0)) for _ in range(spec.ensemble)]
-    flows = eqx.tree_deserialise_leaves(path, skeleton)
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
+        # An estimator saved before ``feature_clip`` existed was trained without it.
+        spec = FlowSpec(**{"feature_clip": None, **meta["spec"]})
+        dim, cond_dim = len(meta["parameters"]), len(meta["targets"])
+        skeleton = [_build_flow(spec, dim, cond_dim, jr.key(0)) for _ in range(spec.ensemble)]
+        # equinox raises a RuntimeError (its TreePathError) on weights of another shape.
+        flows = eqx.tree_deserialise_leaves(path, skeleton)
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        found = f"unreadable estimator ({type(exc).__name__}): retrain it, `ngo-abm calibrate npe`"
+        raise ScenarioError(path, "", found) from None
     return Estimator(
         flows=flows,
         spec=spec,

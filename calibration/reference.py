@@ -202,11 +202,16 @@ def stored_key(path: Path) -> str | None:
 
 
 def is_stored(folder: Path, task: ChunkTask) -> bool:
-    """Return whether ``task``'s chunk is on disk, complete and under the same key."""
+    """Return whether ``task``'s rows are on disk under the same key.
+
+    A chunk of a larger table under the key holds them (a row does not depend on its
+    chunk): a smaller ``--rows`` reads it rather than rewriting it shorter, which would
+    leave a gap before the rows of the chunks after it.
+    """
     path = chunk_path(folder, task.start)
     if stored_key(path) != task.key:
         return False
-    return pq.read_metadata(path).num_rows == task.stop - task.start
+    return pq.read_metadata(path).num_rows >= task.stop - task.start
 
 
 def write_chunk(folder: Path, task: ChunkTask, frame: pd.DataFrame) -> None:

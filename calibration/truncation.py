@@ -206,6 +206,12 @@ def read_proposal(folder: Path) -> tuple[pd.DataFrame, str, dict]:
     path = Path(folder) / PROPOSAL_FILE
     if not path.exists():
         raise ScenarioError(path, "", "no truncated proposal: run `ngo-abm reference --truncate`")
-    meta = pq.read_schema(path).metadata or {}
-    key = meta.get(PROPOSAL_KEY, b"").decode()
-    return pd.read_parquet(path), key, json.loads(meta.get(b"ngo_abm_proposal", b"{}"))
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        key = meta.get(PROPOSAL_KEY, b"").decode()
+        return pd.read_parquet(path), key, json.loads(meta.get(b"ngo_abm_proposal", b"{}"))
+    except (OSError, pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
+        found = (
+            f"unreadable ({type(exc).__name__}): remove it and rerun `ngo-abm reference --truncate`"
+        )
+        raise ScenarioError(path, "", found) from None

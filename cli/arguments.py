@@ -89,14 +89,23 @@ def address(text: str) -> str:
     return text
 
 
+def whole_number_text(text: str) -> int | None:
+    """Return the whole number written in ``text``, or ``None`` if it is not one.
+
+    ASCII digits and a leading minus only: ``int()`` also reads "1_0", " 3" and other
+    scripts' digits. The dashboard's seed boxes read seeds with it too, so that a seed the
+    page accepts is one ``--seed`` accepts.
+    """
+    return int(text) if re.fullmatch(r"-?[0-9]+", text) else None
+
+
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """Return an argparse type: a whole number from ``low`` to ``high``."""
 
     def parse(text: str) -> int:
-        # ASCII digits only: int() also reads "1_0", " 3" and other scripts' digits.
-        if not re.fullmatch(r"-?[0-9]+", text):
+        value = whole_number_text(text)
+        if value is None:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-        value = int(text)
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {value}")
         return value

@@ -1,12 +1,17 @@
 """The dashboard's controls read as a run's inputs: the seed box and the policy levers.
 
 The levers are those of ``model.levers.apply_levers``; their defaults change nothing, and
-a seed is accepted only where ``ngo-abm run`` accepts it (``model.limits.MAX_SEED``), so
-that a dashboard run is one the command can repeat.
+a seed is accepted only where ``ngo-abm run`` accepts it (ASCII digits,
+``cli.arguments.whole_number_text``, up to ``model.limits.MAX_SEED``), so that a dashboard
+run is one the command can repeat.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from cli.arguments import whole_number_text
 from model.limits import MAX_SEED
 
 AS_IN_SCENARIO = "as in scenario"
@@ -25,9 +30,8 @@ LEVER_DEFAULTS = {
 
 def parse_seed(text: object) -> tuple[int, str | None]:
     """Return the seed typed in the seed box, or the default seed and why it was not used."""
-    try:
-        seed = int(str(text).strip())
-    except ValueError:
+    seed = whole_number_text(str(text).strip())
+    if seed is None:
         return DEFAULT_SEED, f"seed {text!r} is not a whole number: seed {DEFAULT_SEED} used"
     if seed < 0:
         return DEFAULT_SEED, f"seed {seed} is negative: seed {DEFAULT_SEED} used"
@@ -57,3 +61,29 @@ def lever_values(controls: dict[str, object]) -> dict[str, int | float | None]:
         "foreign_cut_depth": float(get("foreign_cut_depth")),
         "registration_burden": _optional(get("registration_burden"), float),
     }
+
+
+def lever_phrases(levers: Mapping[str, Any]) -> list[str]:
+    """Return the levers that change something, as short phrases for the page.
+
+    ``levers``: keywords of ``model.levers.apply_levers``; one left out, or at the value
+    that changes nothing, is not named. A lever the page has no phrase for is named as its
+    keyword and value, rather than dropped.
+    """
+    lv = dict(levers)
+    phrases = []
+    if lv.pop("state_grant_scale", 1.0) != 1.0:
+        phrases.append(f"state grant budget x{levers['state_grant_scale']:g}")
+    if lv.pop("state_funding_start", None) is not None:
+        phrases.append(f"state grants start in {levers['state_funding_start']}")
+    if lv.pop("donor_budget_scale", 1.0) != 1.0:
+        phrases.append(f"donor budgets x{levers['donor_budget_scale']:g}")
+    cut_year = lv.pop("foreign_cut_year", None)
+    if lv.pop("foreign_cut_depth", 0.0) > 0:
+        phrases.append(
+            f"foreign funding restricted to at least {levers['foreign_cut_depth']:g} "
+            f"from {cut_year}"
+        )
+    if lv.pop("registration_burden", None) is not None:
+        phrases.append(f"registration burden held at {levers['registration_burden']:g}")
+    return phrases + [f"{key} {value}" for key, value in lv.items()]

@@ -35,6 +35,7 @@ from experiments.spec import Experiment, Levers, experiment_from_mapping
 from model import Scenario, ScenarioError
 from model.mechanisms import MECHANISMS
 
+from .controls import lever_phrases
 from .images import figure_png
 from .tasks import reporter, task_result
 
@@ -104,6 +105,21 @@ def counterfactual_choices(scenarios: Mapping[str, Scenario], baseline: str) -> 
     return [*files, LEVERS_ONLY]
 
 
+def refusal(exc: ScenarioError) -> str:
+    """Return a refusal as the page says it.
+
+    The page's own refusals are sentences, with the levers (or the one lever) as their
+    subject where they are what is refused: the field ``counterfactuals[...].levers``
+    names nothing on the page. A scenario file's name its file.
+    """
+    if exc.file != str(WHERE):
+        return str(exc)
+    _, levers, lever = exc.field.partition(".levers")
+    if not levers:
+        return exc.message
+    return f"{lever[1:]}: {exc.message}" if lever else f"The levers {exc.message}"
+
+
 def build_comparison(choice: Choice, scenarios: Mapping[str, Scenario], folder: Path) -> Experiment:
     """Return the experiment the page runs: the choice, as an experiment file would say it.
 
@@ -115,12 +131,9 @@ def build_comparison(choice: Choice, scenarios: Mapping[str, Scenario], folder: 
         choice.baseline if choice.counterfactual == LEVERS_ONLY else choice.counterfactual
     )
     active = Levers.model_validate(dict(choice.levers)).active()
-    levers = ", ".join(f"{k} {v:g}" for k, v in active.items()) or "no levers"
     switched = [] if choice.switch_off == NO_SWITCH else [choice.switch_off]
     if choice.counterfactual == LEVERS_ONLY and not active and not switched:
         raise ScenarioError(WHERE, "", NOTHING_TO_COMPARE)
-    if switched:
-        levers += f", without {choice.switch_off}"
     data = {
         "name": f"{choice.baseline} against {choice.counterfactual}",
         "baseline": str(folder / f"{choice.baseline}.yaml"),
@@ -128,7 +141,7 @@ def build_comparison(choice: Choice, scenarios: Mapping[str, Scenario], folder: 
             {
                 "name": NAME,
                 "scenario": str(folder / f"{counterfactual}.yaml"),
-                "question": f"What if {choice.counterfactual}, with {levers}?",
+                "question": _question(choice, active),
                 "levers": active,
                 "switch_off": switched,
             }
@@ -142,6 +155,20 @@ def build_comparison(choice: Choice, scenarios: Mapping[str, Scenario], folder: 
         "chunk_draws": 1,
     }
     return experiment_from_mapping(WHERE, data)
+
+
+def _question(choice: Choice, active: Mapping[str, Any]) -> str:
+    """Return the comparison's question in words: the file or the baseline, and its changes."""
+    changes = lever_phrases(active)
+    if choice.switch_off != NO_SWITCH:
+        changes.append(f"without {choice.switch_off}")
+    if choice.counterfactual == LEVERS_ONLY:
+        return f"What if {choice.baseline} ran with {'; '.join(changes)}?"
+    return (
+        f"What if {choice.counterfactual}"
+        + (f", with {'; '.join(changes)}" if changes else "")
+        + "?"
+    )
 
 
 def _key_years(scenario: Scenario) -> list[int]:
@@ -219,8 +246,7 @@ def CounterfactualView(
         try:
             experiment = build_comparison(choice, scenarios, folder)
         except ScenarioError as exc:
-            # The page's own refusals are sentences; a scenario file's name its file.
-            set_error(exc.message if exc.file == str(WHERE) else str(exc))
+            set_error(refusal(exc))
             return
         set_error("")
         progress_text.value = ""

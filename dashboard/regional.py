@@ -24,6 +24,7 @@ from pathlib import Path
 import solara
 from solara.lab import task
 
+from cli.arguments import whole_number_text
 from experiments.regional_experiment import difference_table
 from experiments.regional_runs import (
     RegionalTables,
@@ -134,9 +135,8 @@ def seed_problem(typed: str, replicates: int) -> str | None:
     last good seed in force; the seeds themselves are checked as the command checks them
     (``experiments.runner.replicate_seeds``: the last replicate's too).
     """
-    try:
-        seed = int(typed.strip())
-    except ValueError:
+    seed = whole_number_text(typed.strip())
+    if seed is None:
         return f"seed {typed!r}: the seed must be a whole number from 0 to {MAX_SEED}"
     try:
         replicate_seeds(seed, replicates)

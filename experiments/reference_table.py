@@ -75,9 +75,19 @@ def write_truncated_proposal(
     ``calibration.restricted_prior``); an MCMC proposal has a key of its own.
 
     Raises:
-        ScenarioError: if the estimator was trained on other parameters than the priors',
-            or on another number of rounds.
+        ScenarioError: if the folder holds rows of the priors' table, or the estimator
+            was trained on other parameters than the priors', or on another number of
+            rounds.
     """
+    if not (folder / PROPOSAL_FILE).exists() and any(folder.glob("rows_*.parquet")):
+        # Refused before the draws (minutes at a late round): rows with no proposal are
+        # a table drawn from the priors, which a proposal written here would relabel.
+        raise ScenarioError(
+            folder,
+            "",
+            "holds rows of a table drawn from the priors, not of a truncated round: "
+            "give the round its own folder (--out)",
+        )
     estimator_file = estimator_file or estimator_path(holdout)
     if not estimator_file.with_suffix(".json").exists():
         raise ScenarioError(
@@ -132,19 +142,30 @@ def write_truncated_proposal(
 def refuse_other_rows(folder: Path, todo: list[ChunkTask]) -> None:
     """Raise ``ScenarioError`` if building ``todo`` would overwrite rows of another table.
 
-    A chunk stored under another key (another seed, or a model or set-up since changed)
-    is a table's worth of simulations, 44 minutes for the 10,600 rows of the committed
-    one: it is never replaced without a word. An unreadable chunk is rebuilt.
+    A chunk stored under another key (another seed or proposal, or a model or set-up
+    since changed) is a table's worth of simulations, 44 minutes for the 10,600 rows of
+    the committed one: it is never replaced without a word. An unreadable chunk is
+    rebuilt. The message names the remedy for the cause it can tell: a truncated round's
+    folder built without ``--truncate``.
     """
+    truncated = all(task.proposal is None for task in todo) and (folder / PROPOSAL_FILE).exists()
     for task in todo:
         other = stored_key(chunk_path(folder, task.start))
-        if other is not None and other != task.key:
+        if other is None or other == task.key:
+            continue
+        if truncated:
             found = (
-                f"holds rows of another table (key {other}; this model and seed make "
-                f"{task.key}): `ngo-abm reference --rekey` keeps them if the code changed "
-                "no run; otherwise build into another folder (--out) or remove them"
+                f"holds the rows of a truncated round ({PROPOSAL_FILE}): extend it with "
+                "--truncate and its --round, or build the prior's table elsewhere (--out)"
             )
-            raise ScenarioError(folder, "", found)
+        else:
+            found = (
+                f"holds rows of another table (key {other}; this model, seed and proposal "
+                f"make {task.key}): another --seed or --truncate round, or a model since "
+                "changed; build into another folder (--out) or remove them. If the code "
+                "changed no run, `ngo-abm reference --rekey` keeps them"
+            )
+        raise ScenarioError(folder, "", found)
 
 
 def build_table(

@@ -66,6 +66,10 @@ def truncation_round(folder: Path) -> int:
 def current_key(folder: Path, seed: int) -> tuple[str, str | None, int]:
     """Return the folder's current key, its proposal folder (None for the prior) and round."""
     if (folder / PROPOSAL_FILE).exists():
+        if not re.fullmatch(r"round[0-9]+", folder.name):
+            # Only a round's folder has a proposal: one in the priors' table is a leftover.
+            found = "a proposal in a table drawn from the priors: remove it, then rerun"
+            raise ScenarioError(folder / PROPOSAL_FILE, "", found)
         return table_key(seed, read_proposal(folder)[1]), str(folder), truncation_round(folder)
     return table_key(seed), None, 1
 

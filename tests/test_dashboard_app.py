@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dashboard import scenarios
-from model import ScenarioError, load_scenario
+from model import NGOModel, ScenarioError, load_scenario
 from model.levers import apply_levers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,12 +127,30 @@ def test_dashboard_model_switches_a_mechanism_off_before_the_levers(app):
     assert app.MODEL_PARAMS["switch_off"]["values"] == ["none", *MECHANISMS]
 
 
-@pytest.mark.parametrize("typed", ["abc", "-3", "1.5", "4294967296", "99999999999999999999"])
+@pytest.mark.parametrize(
+    # "1_000" and other scripts' digits are numbers to int() but not to `ngo-abm run --seed`.
+    "typed",
+    ["abc", "-3", "1.5", "4294967296", "99999999999999999999", "1_000", "\uff11\uff12"],
+)
 def test_a_bad_seed_is_reported_and_the_default_used(app, typed):
     model = app.DashboardModel(seed=typed)
     assert model.seed == app.DEFAULT_SEED
     [note] = model.notes
     assert typed in note and note.endswith(f"seed {app.DEFAULT_SEED} used")
+
+
+def test_a_click_that_steps_past_the_last_year_stops_there(app):
+    # Mesa's controller steps Render Interval years a click without looking at running.
+    model = app.DashboardModel(scenario_name="kazakhstan", seed="3")
+    years = len(model.config.years)
+    for _ in range(years + 4):
+        model.step()
+    assert model.year == model.config.end_year and not model.running
+    reference = NGOModel(model.config, rng=3)
+    reference.run_for(years)
+    pd.testing.assert_frame_equal(model.results(), reference.results())
+    with pytest.raises(ValueError, match="no year after it to step"):
+        reference.step()
 
 
 def test_a_counterfactual_that_runs_as_its_country_says_so(app):
@@ -190,6 +209,14 @@ def test_the_counterfactual_view_builds_the_experiment_a_file_would(app):
     assert experiment.levers(NAME) == {"foreign_cut_year": 2012, "foreign_cut_depth": 0.5}
     assert experiment.changes[NAME] == ["levers: state.foreign_funding_restriction"]
     assert experiment.scenarios[NAME] == experiment.baseline
+    assert experiment.question(NAME) == (
+        "What if kyrgyzstan ran with foreign funding restricted to at least 0.5 from 2012?"
+    )
+    on_file = Choice("kyrgyzstan", "counterfactuals/kg_no_2010_shock", {**levers}, 10)
+    assert build_comparison(on_file, app.SCENARIOS, app.SCENARIO_DIR).question(NAME) == (
+        "What if counterfactuals/kg_no_2010_shock, with foreign funding restricted to at "
+        "least 0.5 from 2012?"
+    )
 
     # No scenario, no lever, no switch: said in plain words, before any experiment is built.
     nothing = Choice("kyrgyzstan", LEVERS_ONLY, app.counterfactual_levers(), 10)
@@ -202,6 +229,31 @@ def test_the_counterfactual_view_builds_the_experiment_a_file_would(app):
     assert experiment.switched_off(NAME) == {"donor_absorption": 0.0}
     assert experiment.changes[NAME][0].startswith("switch_off: absorption")
     assert "without absorption" in experiment.question(NAME)
+
+
+@pytest.mark.parametrize(
+    ("controls", "said"),
+    [
+        # Kyrgyz state grants start in 2016 already: the lever restates the scenario.
+        ({"state_funding_start": "2016"}, "The levers change nothing in the run: every input"),
+        ({"registration_burden": "5"}, "registration_burden: must be between 0 and 1"),
+    ],
+)
+def test_the_counterfactual_view_says_which_lever_it_refuses(app, controls, said):
+    from dashboard.counterfactual import LEVERS_ONLY, Choice, build_comparison, refusal
+
+    choice = Choice("kyrgyzstan", LEVERS_ONLY, app.counterfactual_levers(**controls), 10)
+    with pytest.raises(ScenarioError) as refused:
+        build_comparison(choice, app.SCENARIOS, app.SCENARIO_DIR)
+    assert refusal(refused.value).startswith(said)
+
+
+def test_levers_without_a_phrase_are_named_rather_than_dropped():
+    from dashboard.controls import lever_phrases
+
+    assert lever_phrases({"donor_budget_scale": 1.0, "state_reaction_scale": 0.5}) == [
+        "state_reaction_scale 0.5"
+    ]
 
 
 def test_a_funding_start_after_a_scenarios_last_year_is_noted_and_dropped(app, monkeypatch):

@@ -169,6 +169,7 @@ def test_the_time_charts_mark_the_events():
         (str(MAX_SEED - 3), 5, False),
         ("-1", 1, False),
         ("12abc", 1, False),
+        ("1_0", 1, False),
         ("", 1, False),
     ],
 )

@@ -53,6 +53,12 @@ def test_table_from_two_workers_equals_one_and_resumes(tmp_path, monkeypatch):
     assert build_table(one, 7, seed=4, workers=1) == 7
     assert chunk_path(one, 0).stat().st_mtime_ns == before
     assert len(load_table(one, key)) == 7
+    # A smaller table reads the stored chunks' first rows: none is rewritten shorter,
+    # which left rows 5 and 6 after a gap.
+    stored = sorted((p.name, p.read_bytes()) for p in one.iterdir())
+    assert build_table(one, 5, seed=4, workers=1) == 5
+    assert sorted((p.name, p.read_bytes()) for p in one.iterdir()) == stored
+    assert load_table(one, key)["row"].tolist() == list(range(7))
     # A chunk written under another key (another seed) is not read into this table.
     assert pq.read_metadata(chunk_path(one, 0)).num_rows == 2
     assert [t.start for t in missing_chunks(one, 5, 2)] == [0]

@@ -18,7 +18,7 @@ from calibration.reference import (
     table_key,
     write_chunk,
 )
-from calibration.truncation import EPS
+from calibration.truncation import EPS, PROPOSAL_FILE
 from cli.main import main
 from experiments.reference_table import build_table
 from experiments.rekey import (
@@ -165,3 +165,12 @@ def test_reference_draws_the_region_of_the_share_it_is_given(monkeypatch, tmp_pa
     out = tmp_path / "round"
     assert main(["reference", "--truncate", "main", "--rows", "2", "--out", str(out), *argv]) == 0
     assert seen["eps"] == eps
+
+
+def test_a_proposal_left_in_the_priors_table_is_refused_not_read_as_a_round(tmp_path):
+    # An earlier `reference --truncate` refused in this folder once left its proposal.
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    (folder / PROPOSAL_FILE).write_bytes(b"a proposal")
+    with pytest.raises(ScenarioError, match="a proposal in a table drawn from the priors"):
+        rekey_tables([folder])

@@ -9,7 +9,7 @@ import pytest
 import calibration.reference as reference
 import calibration.truncation as truncation
 from calibration.amortised import fit, fitted_targets
-from calibration.npe import Estimator, FlowSpec, save, train
+from calibration.npe import Estimator, FlowSpec, load, save, train
 from calibration.restricted_prior import Settings
 from calibration.truncation import (
     log_density,
@@ -203,6 +203,34 @@ def test_keys_of_truncated_rows_never_repeat_a_prior_rows_keys():
     assert not prior_seeds & first and not first & second and not prior_seeds & second
     frame = pd.DataFrame({"row": [0, 13], ROUND: [2, None]})
     assert row_keys(frame) == [[0, stream, 2], [13]]
+
+
+def test_a_round_and_the_priors_table_keep_to_their_own_folders(tables):
+    root, _ = tables
+    prior = sorted((p.name, p.read_bytes()) for p in (root / "prior").iterdir())
+    # Refused before any draw, with no proposal left behind in the priors' table.
+    with pytest.raises(ScenarioError, match="drawn from the priors, not of a truncated round"):
+        write_truncated_proposal(
+            root / "prior", False, 18, eps=0.05, estimator_file=root / "round1.eqx"
+        )
+    assert sorted((p.name, p.read_bytes()) for p in (root / "prior").iterdir()) == prior
+    # A round's rows extended as the priors' table: the remedy is --truncate, not --rekey.
+    rows = sorted((p.name, p.read_bytes()) for p in (root / "trunc").iterdir())
+    with pytest.raises(ScenarioError, match="rows of a truncated round .* --truncate"):
+        build_table(root / "trunc", 24, seed=1, workers=1)
+    assert sorted((p.name, p.read_bytes()) for p in (root / "trunc").iterdir()) == rows
+
+
+def test_a_damaged_proposal_or_estimator_is_refused_in_one_line(tables, tmp_path):
+    root, _ = tables
+    (tmp_path / "round1").mkdir()
+    (tmp_path / "round1" / truncation.PROPOSAL_FILE).write_bytes(b"not a parquet file")
+    with pytest.raises(ScenarioError, match="unreadable .*--truncate"):
+        read_proposal(tmp_path / "round1")
+    (tmp_path / "bad.json").write_text((root / "round1.json").read_text())
+    (tmp_path / "bad.eqx").write_bytes((root / "round1.eqx").read_bytes()[:100])
+    with pytest.raises(ScenarioError, match="unreadable estimator .*calibrate npe"):
+        load(tmp_path / "bad.eqx")
 
 
 def test_a_new_round_never_replaces_stored_truncated_rows(tables, tmp_path):
