@@ -55,6 +55,9 @@ reproduce: setup
 	for f in experiments/*.yaml; do \
 	  $(BIN)/ngo-abm experiment $$f --workers 2 --out $(OUT)/experiments/$$(basename $$f .yaml) || exit 1; \
 	done
+	for f in experiments/regional/*.yaml; do \
+	  $(BIN)/ngo-abm regional-experiment $$f --workers 2 --out $(OUT)/experiments/$$(basename $$f .yaml) || exit 1; \
+	done
 	for c in kyrgyzstan kazakhstan uzbekistan; do \
 	  $(BIN)/python -m experiments.age_hazards --scenario scenarios/$$c.yaml --workers 2 --out $(OUT)/age_hazards/$$c.csv || exit 1; \
 	  $(BIN)/python -m experiments.density_hazards --scenario scenarios/$$c.yaml --workers 2 --out $(OUT)/density_hazards/$$c.csv || exit 1; \

@@ -233,8 +233,12 @@ def shade_periods(ax, periods: Iterable[Period], numbered: bool = False) -> None
         )
 
 
-def reported_point(ax, target: Target, color: str = "black") -> None:
-    """Draw a reported figure at its year (or across its years) with its tolerance."""
+def reported_point(ax, target: Target, color: str = "black", hollow: bool = False) -> None:
+    """Draw a reported figure at its year (or across its years) with its tolerance.
+
+    ``hollow`` draws the marker open (a figure of another source, where the colour is
+    the series').
+    """
     if target.base_year is not None:
         return
     lo, hi = acceptable_band(target)
@@ -243,8 +247,17 @@ def reported_point(ax, target: Target, color: str = "black") -> None:
     lower = ref - lo if np.isfinite(lo) else 0.0
     upper = hi - ref if np.isfinite(hi) else 0.0
     marker = MARKERS[target.kind]
+    face = "white" if hollow else color
     ax.errorbar(
-        [x], [ref], yerr=[[lower], [upper]], fmt=marker, color=color, ms=5, capsize=3, zorder=5
+        [x],
+        [ref],
+        yerr=[[lower], [upper]],
+        fmt=marker,
+        color=color,
+        mfc=face,
+        ms=5,
+        capsize=3,
+        zorder=5,
     )
     if target.years is not None:
         ax.hlines(ref, target.years[0], target.years[1], color=color, lw=1, zorder=5)
@@ -323,21 +336,35 @@ def timeseries_figure(frame: pd.DataFrame, country: str, targets: Iterable[Targe
     """Return the run figure: registered, operational and reporting NGOs over time."""
     fig, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
     colors = {"registered": "tab:blue", "operational": "tab:orange", "reporting": "tab:green"}
-    kinds = set()
+    kinds, external = set(), False
     for column, color in colors.items():
         fan(ax, quantity(frame, column), color, column)
         for t in targets:
             if t.country == country and t.column == column and t.denominator is None:
-                reported_point(ax, t, color=color)
+                reported_point(ax, t, color=color, hollow=t.external)
                 # A ratio of two years is not drawn (``reported_point``): no legend entry.
                 if t.base_year is None:
                     kinds.add(t.kind)
+                    external |= t.external
     ax.set_xlabel("year")
     ax.set_ylabel("NGOs")
     ax.set_title(title, fontsize=10)
     handles, _ = ax.get_legend_handles_labels()
-    # The reported figures take their series' colour; their markers say what kind they are.
+    # The reported figures take their series' colour; their markers say what kind they
+    # are, and an open marker that it is not the article's (as compare.png's red).
     handles += reported_handles(kinds, color="0.3")
+    if external:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                marker="o",
+                mfc="white",
+                ls="",
+                label="open: official figures, not the article's",
+            )
+        )
     # Below the axes: inside, it covered the curves where they are highest.
     fig.legend(handles=handles, fontsize=7, ncols=3, loc="outside lower center", frameon=False)
     ax.grid(alpha=0.3)

@@ -64,13 +64,24 @@ def register(sub) -> None:
         help="pseudo-marginal chains at the reported figures: how much of the posterior "
         "lies inside the estimator's regions",
     )
-    p.add_argument("--chains", type=whole_number(2, 1000), default=16, help="chains")
-    p.add_argument("--steps", type=whole_number(2, 100_000), default=300, help="steps per chain")
-    p.add_argument("--burn-in", type=whole_number(1, 100_000), default=100, help="steps not kept")
+    p.add_argument("--chains", type=whole_number(2, 1000), default=16, help="chains (default 16)")
     p.add_argument(
-        "--runs", type=whole_number(1, 100), default=2, help="runs per likelihood estimate"
+        "--steps", type=whole_number(2, 100_000), default=300, help="steps per chain (default 300)"
     )
-    p.add_argument("--seed", type=seeds, default=1, help="seed of the chains' starts and runs")
-    p.add_argument("--workers", type=workers, default=2, help="local processes")
-    p.add_argument("--out", type=file_path, default=None, help="folder (calibration/report)")
+    p.add_argument(
+        "--burn-in", type=whole_number(1, 100_000), default=100, help="steps not kept (default 100)"
+    )
+    p.add_argument(
+        "--runs",
+        type=whole_number(1, 100),
+        default=2,
+        help="runs per likelihood estimate (default 2)",
+    )
+    p.add_argument(
+        "--seed", type=seeds, default=1, help="seed of the chains' starts and runs (default 1)"
+    )
+    p.add_argument("--workers", type=workers, default=2, help="local processes (default 2)")
+    p.add_argument(
+        "--out", type=file_path, default=None, help="folder (default calibration/report)"
+    )
     p.set_defaults(func=cmd_chains)

@@ -26,6 +26,19 @@ from .main import note_first_compile
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+def check_out_folder(out: Path, kind: str, writes: tuple[str, ...]) -> None:
+    """Refuse an ``--out`` the run would refuse, before anything runs or is created.
+
+    A dry run checks it too: one that passes is followed by a run that does not refuse it.
+    """
+    from experiments.output_paths import check_folder, check_outputs_kind, refuse_source_folder
+
+    check_folder(out, "--out")
+    refuse_source_folder(out, "--out")
+    if out.is_dir():
+        check_outputs_kind(out, "--out", kind, writes)
+
+
 def cmd_experiment(args: argparse.Namespace) -> int:
     """Run an experiment file and write its summary and figures."""
     from calibration.posterior import DEFAULT_POSTERIOR
@@ -39,11 +52,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         retire_outputs,
         run_experiment,
         write_outputs,
-    )
-    from experiments.output_paths import (
-        check_folder,
-        check_outputs_kind,
-        refuse_source_folder,
     )
     from experiments.paired import parameter_sets
     from model import ScenarioError
@@ -62,11 +70,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     # their parameter names, and the folder it would write (nothing is created).
     parameter_sets(experiment, posterior)
     inputs = output_inputs(experiment)
-    check_folder(out, "--out")
-    refuse_source_folder(out, "--out")
     writes = experiment_outputs(experiment)
-    if out.is_dir():
-        check_outputs_kind(out, "--out", "experiment", writes)
+    check_out_folder(out, "experiment", writes)
     if args.dry_run:
         print(describe(experiment, posterior), flush=True)
         return 0
@@ -272,9 +277,14 @@ def register(sub) -> None:
         help=f"posterior whose 5-95%% ranges are varied (default {DEFAULT_POSTERIOR}; "
         "the priors' ranges where it is absent)",
     )
-    s.add_argument("--seed", type=seeds, default=1, help="seed of the sample and the runs")
     s.add_argument(
-        "--out", type=file_path, default=Path("out") / "sensitivity", help="output folder"
+        "--seed", type=seeds, default=1, help="seed of the sample and the runs (default 1)"
+    )
+    s.add_argument(
+        "--out",
+        type=file_path,
+        default=Path("out") / "sensitivity",
+        help="output folder (default out/sensitivity)",
     )
     _add_backend(s)
     s.set_defaults(func=cmd_sensitivity)

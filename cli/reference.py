@@ -132,8 +132,8 @@ def register(sub) -> None:
         default=None,
         help=f"table rows (default {DEFAULT_ROWS:,})",
     )
-    p.add_argument("--seed", type=seeds, default=1, help="seed of the table's draws")
-    p.add_argument("--workers", type=workers, default=2, help="local processes")
+    p.add_argument("--seed", type=seeds, default=1, help="seed of the table's draws (default 1)")
+    p.add_argument("--workers", type=workers, default=2, help="local processes (default 2)")
     p.add_argument(
         "--scheduler", type=address, default=None, help="dask.distributed scheduler tcp://HOST:PORT"
     )

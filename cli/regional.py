@@ -85,18 +85,19 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
     )
     from model import ScenarioError
 
-    from .experiment import name_other_kind
+    from .experiment import check_out_folder, name_other_kind
 
-    out = args.out or Path("out") / "experiments" / Path(args.file).stem
+    out = Path(args.out or Path("out") / "experiments" / Path(args.file).stem)
     try:
         spec, regions = load_regional_experiment(args.file, args.replicates)
     except ScenarioError:
         name_other_kind(Path(args.file), regional=True)
         raise
+    writes = regional_experiment_outputs(regions, out)
+    check_out_folder(out, "regional experiment", writes)
     if args.dry_run:
         print(describe_regional(args.file, spec, regions))
         return 0
-    writes = regional_experiment_outputs(regions, Path(out))
     with output_folder(out, kind="regional experiment", writes=writes), runaway_names(args.file):
         print(describe_regional(args.file, spec, regions), flush=True)
         note_first_compile()

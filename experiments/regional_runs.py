@@ -49,6 +49,7 @@ from .runs import (
     posterior_record,
     remove_stale,
     retract_manifest,
+    runs_described,
 )
 
 
@@ -194,7 +195,7 @@ def write_regional_run(out_dir: str | Path, tables: RegionalTables, manifest: di
     out.mkdir(parents=True, exist_ok=True)
     remove_stale(out, (*COMPARE_FILES, *COUNTRY_RUN_FILES), REGIONAL_RUN_FILES)
     retract_manifest(out)
-    title = f"{manifest['scenario_name']} ({manifest['replicates']} replicate(s))"
+    title = f"{manifest['scenario_name']} ({runs_described(manifest)})"
     fig = network_figure(tables, manifest["network_years"], title)
     save_figure(fig, out / "network.png")
     write_text_atomic(out / "timeseries.csv", tables.timeseries.to_csv(index=False))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 
 from cli.main import main
 
@@ -26,3 +27,16 @@ def one_line(status: int, err: str, *expected: str) -> None:
     assert "Traceback" not in err
     for fragment in expected:
         assert fragment in err, err
+
+
+def unusable_out_folders(tmp_path: Path) -> list[tuple[Path, str]]:
+    """Return ``--out`` folders every run refuses, each with a fragment of its refusal.
+
+    A file where the folder would be, and a folder holding a run's outputs.
+    """
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    a_run = tmp_path / "a_run"
+    a_run.mkdir()
+    (a_run / "manifest.json").write_text('{"scenario_file": "s.yaml"}')
+    return [(a_file, "is a file, not a folder"), (a_run, "holds a run's outputs")]

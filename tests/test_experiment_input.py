@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from cli_helpers import unusable_out_folders
 from test_experiment import COUNTERFACTUALS, SCENARIOS, write_experiment, write_posterior
 from test_reliability import assert_one_line
 
@@ -275,12 +276,7 @@ def test_dry_run_writes_nothing(tmp_path, posterior, capsys):
 
 def test_dry_run_checks_the_out_folder_as_the_run_would(tmp_path, posterior, capsys):
     file = write_experiment(tmp_path / "e.yaml")
-    a_file = tmp_path / "a_file"
-    a_file.write_text("not a folder")
-    a_run = tmp_path / "a_run"
-    a_run.mkdir()
-    (a_run / "manifest.json").write_text('{"scenario_file": "s.yaml"}')
-    for out, message in ((a_file, "is a file, not a folder"), (a_run, "holds a run's outputs")):
+    for out, message in unusable_out_folders(tmp_path):
         argv = ["experiment", str(file), "--dry-run", "--posterior", str(posterior)]
         assert main([*argv, "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip()

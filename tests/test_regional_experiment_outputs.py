@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from cli_helpers import unusable_out_folders
 from test_regional_experiment import EXPERIMENT, REPO, _experiment_with, run_cli
 
 
@@ -54,6 +55,15 @@ def test_a_dry_run_describes_the_runs_and_writes_nothing(tmp_path):
         "  uzbekistan-stays-closed: restrictions[Uzbekistan before its opening].last_year" in stdout
     )
     assert not out.exists()
+
+
+def test_a_dry_run_checks_the_out_folder_as_the_run_would(tmp_path):
+    # A dry run that passed was followed by a run that refused the folder.
+    for out, message in unusable_out_folders(tmp_path):
+        argv = ["regional-experiment", str(EXPERIMENT), "--dry-run", "--out", str(out)]
+        status, stdout, stderr = run_cli(argv)
+        assert status == 2 and not stdout, stdout
+        assert "\n" not in stderr.strip() and message in stderr, stderr
 
 
 def test_a_rerun_with_other_counterfactuals_leaves_no_earlier_figure(tmp_path):
