@@ -50,7 +50,8 @@ def read_manifest(path: Path, kinds: dict[str, type] = COUNTRY_MANIFEST_FIELDS) 
     for field, kind in kinds.items():
         value = manifest.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise ScenarioError(path, field, f"malformed manifest: {value!r}")
+            found = "missing" if field not in manifest else repr(value)
+            raise ScenarioError(path, field, f"malformed manifest: {found}")
     check_manifest_bounds(path, manifest)
     return manifest
 

@@ -90,7 +90,7 @@ class RegionalExperimentSpec(Strict):
     replicates: int = Field(ge=1, le=MAX_REPLICATES)
     seed: int = Field(ge=0, le=MAX_SEED)
     # Posterior draws, as the country experiments: with the median in every run the
-    # intervals carry the runs' noise only (8 to 11 times narrower for the ties after Osh).
+    # intervals carry the runs' noise only (6 to 11 times narrower for the ties after Osh).
     params: Literal["median", "posterior", "scenario", "auto"] = "posterior"
     notes: str = ""
 
@@ -291,7 +291,12 @@ def difference_table(summary: pd.DataFrame, years: list[int]) -> pd.DataFrame:
         )
     ]
     table = chosen.assign(cell=cells)
-    return table.pivot(index=["output", "country"], columns="year", values="cell")
+    # Outputs in the file's order (as summary.csv), which pivot would sort by name.
+    pivot = table.pivot(index=["output", "country"], columns="year", values="cell")
+    order = {o: i for i, o in enumerate(dict.fromkeys(table.output))}
+    return pivot.sort_index(
+        level="output", key=lambda level: level.map(order), sort_remaining=False
+    )
 
 
 def with_units(summary: pd.DataFrame, region: Region) -> pd.DataFrame:

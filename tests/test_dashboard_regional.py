@@ -245,6 +245,12 @@ def test_the_difference_table_shows_median_and_band_per_output_and_country():
     assert table.loc[("operational (NGOs)", "uzbekistan"), 2010] == "+0.5 [0, +1.25]"
     money = "donor_budget_usd (constant US$ (the scenario's base year))"
     assert table.loc[(money, "uzbekistan"), 2010] == "-1.00M [-2.00M, 0]"
+    # The outputs in the summary's (the file's) order, not sorted by name.
+    assert list(table.index) == [
+        ("operational (NGOs)", "kazakhstan"),
+        ("operational (NGOs)", "uzbekistan"),
+        (money, "uzbekistan"),
+    ]
     # The chart's panels say what unit each difference is in.
     fig = difference_figure(summary, [], "a counterfactual")
     labels = [ax.get_ylabel() for ax in fig.axes]

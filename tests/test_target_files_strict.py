@@ -229,6 +229,13 @@ def break_manifest(folder: Path) -> None:
     manifest.write_text(manifest.read_text(encoding="utf-8")[:40], encoding="utf-8")
 
 
+def drop_country(folder: Path) -> None:
+    manifest = folder / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    del data["country"]
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+
+
 def edit_manifest(**changes):
     """Return a damage that sets the manifest's ``changes`` (hand edits)."""
 
@@ -247,6 +254,8 @@ def edit_manifest(**changes):
         (add_replicate, "timeseries.csv: replicate: replicate 7 is not one of the manifest's 1"),
         (claim_two_replicates, "timeseries.csv: replicate: 1 replicates, the manifest 2"),
         (break_manifest, "manifest.json: malformed manifest: not JSON"),
+        # it read "malformed manifest: None"
+        (drop_country, "manifest.json: country: malformed manifest: missing"),
         # each ended in a traceback (IndexError, MemoryError) or a garbled message
         (edit_manifest(start_year=2030), "manifest.json: end_year: malformed manifest: before"),
         (edit_manifest(end_year=10**12), "manifest.json: end_year: malformed manifest: 1000000"),
