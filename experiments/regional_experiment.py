@@ -293,10 +293,7 @@ def difference_table(summary: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     table = chosen.assign(cell=cells)
     # Outputs in the file's order (as summary.csv), which pivot would sort by name.
     pivot = table.pivot(index=["output", "country"], columns="year", values="cell")
-    order = {o: i for i, o in enumerate(dict.fromkeys(table.output))}
-    return pivot.sort_index(
-        level="output", key=lambda level: level.map(order), sort_remaining=False
-    )
+    return pivot.reindex(pd.unique(table.output), level="output")
 
 
 def with_units(summary: pd.DataFrame, region: Region) -> pd.DataFrame:
