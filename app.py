@@ -121,15 +121,13 @@ class DashboardModel(NGOModel):
             self.levers["state_funding_start"] = None
         super().__init__(apply_levers(base, **self.levers), rng=run_seed)
 
-    def step(self) -> None:
-        """Simulate the next year, or nothing once the scenario's last year is done.
+    def step_past_end(self) -> None:
+        """Do nothing: a step after the scenario's last year is a click past the end.
 
         Mesa's controller steps *Render Interval* years a click without looking at
         ``running``, and ``NGOModel`` refuses a year after its scenario's last: a click
         that would pass the end stops there instead of breaking the page.
         """
-        if self.running:
-            super().step()
 
     def _lever_notes(self, base: Scenario) -> list[str]:
         """Return warnings about levers that cannot act on this scenario."""

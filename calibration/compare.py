@@ -18,11 +18,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model import COUNTRIES
+
 from .median_interval import MEDIAN_LEVEL, median_interval
-from .run_checks import check_run_table
+from .run_checks import REPLICATE, check_run_table
 from .targets import Target
 
-REPLICATE = "replicate"
+# The comparison's columns (``compare``), also those of a comparison of no target.
+COLUMNS = (
+    "id country group quantity kind reported reference tolerance model_median model_q05 "
+    "model_q95 median_low median_high rel_error error within_tolerance settled covered "
+    "share_within replicates"
+).split()
 # Marks a verdict that the median's confidence interval does not settle (``settled``).
 UNSETTLED = "?"
 UNSETTLED_NOTE = (
@@ -216,13 +223,14 @@ def compare(
     """Compare runs with the reported figures.
 
     Args:
-        runs: ``{country: yearly table}``; a table may hold several replicates.
+        runs: ``{country: yearly table}``; a table may hold several runs, told apart by
+            a ``replicate`` column (one row a year in each).
         targets: Targets; those of countries not in ``runs`` are skipped.
         sources: ``{country: file its table was read from}``, for the message that
-            refuses a bad table (``check_run_table``); ``timeseries.csv`` by default.
+            refuses a bad table (``check_run_table``); ``runs['<country>']`` by default.
 
     Returns:
-        One row per target: ``id, country, group, quantity, kind, reported, tolerance,
+        One row per target: ``id, country, group, quantity, kind, reported, reference, tolerance,
         model_median, model_q05, model_q95, median_low, median_high, rel_error, error,
         within_tolerance, settled, covered, share_within, replicates``. ``median_low`` and
         ``median_high`` bound the median's 90% confidence interval (``median_interval``);
@@ -231,9 +239,12 @@ def compare(
         statistic count as outside): a median can be within tolerance while most runs
         miss, and the reverse.
     """
+    unknown = sorted(set(runs) - set(COUNTRIES))
+    if unknown:
+        raise ValueError(f"runs: {unknown[0]!r} is no country: one of {', '.join(COUNTRIES)}")
     targets = [t for t in targets if t.country in runs]
     for country, frame in runs.items():
-        source = (sources or {}).get(country, "timeseries.csv")
+        source = (sources or {}).get(country, f"runs[{country!r}]")
         check_run_table(frame, [t for t in targets if t.country == country], source)
     rows = []
     for t in targets:
@@ -269,7 +280,7 @@ def compare(
                 "replicates": int(stats.size),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def format_table(table: pd.DataFrame, noun: str = "targets") -> str:

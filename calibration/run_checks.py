@@ -19,6 +19,9 @@ from model import ScenarioError
 
 from .targets import Target
 
+# The column that tells the runs of one table apart (``calibration.compare``).
+REPLICATE = "replicate"
+
 
 def check_targets_fit_runs(
     targets: Iterable[Target],
@@ -52,7 +55,8 @@ def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str 
     """Refuse a run table whose cells the targets read are not all usable numbers.
 
     Every column a target reads (and ``year``) holds numbers only, none empty or infinite
-    in a year a target reads; a count column (not a share) is never negative.
+    in a year a target reads; a count column (not a share) is never negative. Each run
+    (``replicate``) has one row a year, and every year a target reads.
 
     Raises:
         ScenarioError: naming ``source``, the column and, where it applies, the year.
@@ -60,7 +64,9 @@ def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str 
     years = numbers(frame, "year", source, None)
     if np.isnan(years).any():
         raise ScenarioError(source, "year", "an empty cell: every row has a year")
+    _check_one_row_a_year(frame, years, source)
     for t in targets:
+        _check_years_present(years, t, source)
         read = _years_read(years, t)
         for name in filter(None, (t.column, t.denominator)):
             values = numbers(frame, name, source, years)
@@ -100,6 +106,29 @@ def numbers(
         year = "" if years is None else f" in {years[text][0]:.0f}"
         raise ScenarioError(source, name, f"{str(cell)[:20]!r}{year} is not a number")
     return column
+
+
+def _check_one_row_a_year(frame: pd.DataFrame, years: np.ndarray, source: str | Path) -> None:
+    """Refuse a year twice in one run: stacked runs without the ``replicate`` column.
+
+    A target would read the first run's year alone, as if it were all the runs.
+    """
+    runs = frame[REPLICATE].to_numpy() if REPLICATE in frame.columns else np.zeros(years.size)
+    repeated = pd.DataFrame({"run": runs, "year": years}).duplicated().to_numpy()
+    if repeated.any():
+        message = f"{years[repeated][0]:.0f} appears twice in one run: the rows of several "
+        raise ScenarioError(source, "year", message + f"runs need a {REPLICATE!r} column")
+
+
+def _check_years_present(years: np.ndarray, target: Target, source: str | Path) -> None:
+    """Refuse a table without a year the target reads (its statistic would be undefined)."""
+    if target.years is not None:
+        wanted = range(target.years[0], target.years[1] + 1)
+    else:
+        wanted = [y for y in (target.year, target.base_year) if y is not None]
+    missing = sorted(set(wanted) - set(years.tolist()))
+    if missing:
+        raise ScenarioError(source, "year", f"no row for {missing[0]}, a year {target.id} reads")
 
 
 def _years_read(years: np.ndarray, target: Target) -> np.ndarray:

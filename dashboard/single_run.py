@@ -183,7 +183,8 @@ class IncomePlot:
         """Draw the income distribution of the year just simulated."""
         pop = model.population
         income = pop.total_income()[pop.view("status") == OPERATING]
-        income = income * model.constant_to_nominal_usd(model.year)
+        if model.row:  # before the first year there is no income, nor a year to convert it in
+            income = income * model.constant_to_nominal_usd(model.year)
         positive = income[income > 0]
         counts, _ = np.histogram(np.clip(positive, INCOME_BINS[0], INCOME_BINS[-1]), INCOME_BINS)
         for bar, count in zip(self.bars, counts, strict=True):

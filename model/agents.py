@@ -73,6 +73,15 @@ class NGO(Agent):
         return STATUS_NAMES[self._pop.status[self.row]]
 
     @property
+    def active(self) -> bool:
+        """Whether it showed any activity this year (the table's ``operational``).
+
+        Wider than ``status == "operating"`` (funded, running programmes): any income, a
+        registration this year, or volunteers carrying on last year's work.
+        """
+        return bool(self._pop.active[self.row])
+
+    @property
     def reported(self) -> bool:
         """Whether it filed its annual report this year."""
         return bool(self._pop.reported[self.row])

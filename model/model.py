@@ -21,6 +21,7 @@ from mesa import DataCollector, Model
 from . import founding, timeline
 from . import population as rules
 from .agents import NGO, Donor, State, absorb_donor_money, plan_donors
+from .config_files import is_whole
 from .engines import (
     Domestic,
     Founding,
@@ -34,21 +35,10 @@ from .metrics import OUTPUT_COLUMNS, year_row
 from .population import INITIAL_ROWS, Population
 from .rng import KeyedStreams, plain_seed
 from .scenario import Scenario, checked_scenario, load_scenario
+from .steps import CalendarSteps, refuse_step_past
 
 
-def refuse_step_past(year: int, end_year: int, what: str) -> None:
-    """Refuse a step after ``end_year``, whose inputs end there (``what``: the model's input).
-
-    Mesa's ``run_for`` does not stop at ``running``: the rows after it would be made up.
-
-    Raises:
-        ValueError: naming ``year``.
-    """
-    if year >= end_year:
-        raise ValueError(f"year: the {what} ends in {end_year}: no year after it to step")
-
-
-class NGOModel(Model):
+class NGOModel(CalendarSteps, Model):
     """The NGO sector of one country, one step per calendar year.
 
     Args:
@@ -61,6 +51,12 @@ class NGOModel(Model):
             of Mesa agents is more than half the cost of a particle.
         engine: ``"compiled"`` (numba kernels, the default) or ``"numpy"`` (the reference
             implementation); both give the same table bit for bit (``model.engines``).
+
+    The scenario is ``model.config`` (``model.scenario`` is Mesa's own, which Mesa's
+    ``Model`` sets), ``model.year`` the last calendar year simulated, and Mesa's
+    ``model.time`` and ``model.steps`` count the years since the start. ``run_for`` and
+    ``run_until`` take whole numbers of years and refuse, before stepping, a year after
+    the scenario's last (``model.steps.CalendarSteps``).
     """
 
     def __init__(
@@ -79,6 +75,7 @@ class NGOModel(Model):
         scenario = as_scenario(scenario)
         agents = check_flag("agents", agents)
         super().__init__(rng=rng)
+        self.guard_steps(scenario.end_year, "scenario")
         self.with_agents = agents
         self.config = scenario
         self.seed = rng
@@ -121,12 +118,27 @@ class NGOModel(Model):
     # Conversions -----------------------------------------------------------------------
 
     def constant_to_nominal_usd(self, year: int) -> float:
-        """Return the factor from constant (base-year) to nominal US dollars of ``year``."""
-        return timeline.constant_to_nominal_usd(self.config, year)
+        """Return the factor from constant (base-year) to nominal US dollars of ``year``.
+
+        Raises:
+            ValueError: for a year outside the scenario's (its series hold flat past
+                their points, so another year would get a made-up factor).
+        """
+        return timeline.constant_to_nominal_usd(self.config, self._scenario_year(year))
 
     def local_to_constant_usd(self, year: int) -> float:
-        """Return the factor from nominal local currency of ``year`` to constant US dollars."""
-        return timeline.local_to_constant_usd(self.config, year)
+        """Return the factor from nominal local currency of ``year`` to constant US dollars.
+
+        Raises:
+            ValueError: for a year outside the scenario's (as ``constant_to_nominal_usd``).
+        """
+        return timeline.local_to_constant_usd(self.config, self._scenario_year(year))
+
+    def _scenario_year(self, year) -> int:
+        first, last = self.config.start_year, self.config.end_year
+        if not is_whole(year) or not first <= year <= last:
+            raise ValueError(f"year: one of the scenario's years, {first} to {last}, got {year!r}")
+        return int(year)
 
     # The yearly step -------------------------------------------------------------------
 

@@ -26,12 +26,13 @@ from mesa import Model
 
 from .agents import Donor, State
 from .metrics import OUTPUT_COLUMNS
-from .model import NGOModel, refuse_step_past
+from .model import NGOModel
 from .population import ApplicantPool
 from .regional_files import load_region
 from .regional_scenario import Programme, Region
 from .rng import KeyedStreams, decision_code, plain_seed
 from .scenario import COUNTRIES, SECTORS, Scenario
+from .steps import CalendarSteps, refuse_step_past
 from .tie_arrays import EDGE_COLUMNS, MIXED, regional_ids
 from .ties import Participants, TieNetwork, select_participants
 
@@ -107,7 +108,7 @@ class CountryModel(NGOModel):
         self.donors = [RegionalDonor(self, d.config) for d in self.donors]
 
 
-class RegionalModel(Model):
+class RegionalModel(CalendarSteps, Model):
     """Central Asia's NGO sectors in one model, one step per calendar year.
 
     Args:
@@ -120,6 +121,7 @@ class RegionalModel(Model):
     def __init__(self, region: Region, rng: int = 0, agents: bool = True, engine: str = "compiled"):
         rng = plain_seed(rng, "rng")  # before Mesa's own generator, so that it is named
         super().__init__(rng=rng)
+        self.guard_steps(region.end_year, "region")
         self.region = region
         self.params = region.params
         self.year = region.start_year - 1

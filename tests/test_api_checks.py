@@ -96,7 +96,7 @@ def test_a_model_that_has_run_its_years_takes_no_further_step(scenarios):
     model.run_for(years)
     assert not model.running
     # Mesa's run_for does not stop at ``running``: the rows after 2023 were made up.
-    with pytest.raises(ValueError, match="year: the scenario ends in 2023"):
+    with pytest.raises(ValueError, match="would step past 2023, where the scenario ends"):
         model.run_for(2)
     assert model.results().year.max() == 2023
 

@@ -21,6 +21,7 @@ from calibration.targets import Target, load_targets, load_unfitted
 from experiments.calibration_report import coverage_table, verdict_table
 from experiments.heldback_trainings import spread_section
 from experiments.regional_calibration import country_lines
+from model import ScenarioError
 
 BASE_TARGET = {
     "id": "t",
@@ -131,6 +132,31 @@ def test_a_single_run_without_replicate_column_is_one_replicate():
     frame = pd.DataFrame({"year": [1999, 2000], "registered": [5.0, 80.0]})
     row = compared(target(), frame)
     assert row.replicates == 1 and row.model_median == 80.0
+
+
+def test_stacked_runs_without_a_replicate_column_are_refused_not_read_as_one():
+    # Tables of simulate() stacked as they come: the first run's 2000 would stand for all.
+    frame = pd.concat([one_value(80.0).drop(columns="replicate")] * 3, ignore_index=True)
+    with pytest.raises(ScenarioError, match="year: 2000 appears twice in one run.*'replicate'"):
+        compare({"kyrgyzstan": frame}, [target()])
+
+
+def test_a_table_without_a_year_the_target_reads_is_refused_naming_it():
+    frame = replicates("registered", {1999: [5.0], 2001: [7.0]})
+    refusal = r"runs\['kyrgyzstan'\]: year: no row for 2000, a year t reads"
+    with pytest.raises(ScenarioError, match=refusal):
+        compare({"kyrgyzstan": frame}, [target()])
+    ranged = target(years=[1999, 2001], year=None, aggregate="mean")
+    with pytest.raises(ScenarioError, match="no row for 2000"):
+        compare({"kyrgyzstan": frame}, [ranged])
+
+
+def test_a_country_that_is_no_country_is_named_and_no_target_leaves_an_empty_table():
+    with pytest.raises(ValueError, match="runs: 'Kyrgyzstan' is no country"):
+        compare({"Kyrgyzstan": one_value(100.0)}, [target()])
+    empty = compare({"kyrgyzstan": one_value(100.0)}, [])
+    assert empty.empty and "within_tolerance" in empty.columns
+    assert format_table(empty) == ""
 
 
 # Statistics -----------------------------------------------------------------------------

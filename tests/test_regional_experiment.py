@@ -20,6 +20,7 @@ from cli_helpers import run_cli
 from experiments.paired import UNSEEN
 from experiments.regional_experiment import (
     BASELINE,
+    OUTPUTS,
     RegionalExperimentSpec,
     load_regional_experiment,
     paired_summary,
@@ -125,6 +126,9 @@ def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):
     status, _, stderr = run_cli(["regional-experiment", str(path), "--out", str(tmp_path / "o")])
     assert status == 2
     assert len(stderr.strip().splitlines()) == 1 and "outputs" in stderr and str(path) in stderr
+    # No allowed output is close to it: the line names every one, not how many there are.
+    assert "'ties_everywhere' is not allowed: one of " in stderr
+    assert all(name in stderr for name in OUTPUTS), stderr
     assert not (tmp_path / "o").exists()
 
 

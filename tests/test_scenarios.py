@@ -64,6 +64,14 @@ def test_agents_read_their_own_population_row(run):
         assert sum(agent.income.values()) == pytest.approx(pop.total_income()[row])
 
 
+def test_the_agents_that_were_active_are_the_years_operational_count(run):
+    # 'operating' is funded; the table's operational counts any activity (agent.active).
+    agents = run.model.agents_by_type[NGO]
+    assert sum(a.active for a in agents) == run.frame.operational.iloc[-1]
+    assert sum(a.status == "operating" for a in agents) == run.frame.funded.iloc[-1]
+    assert run.frame.operational.iloc[-1] > run.frame.funded.iloc[-1]
+
+
 def test_a_run_without_agents_gives_the_same_output(run):
     model = NGOModel(run.scenario, rng=1, agents=False)
     model.run_for(run.scenario.end_year - run.scenario.start_year + 1)
