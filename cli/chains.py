@@ -22,7 +22,7 @@ from .main import UsageError
 def cmd_chains(args: argparse.Namespace) -> int:
     """Run the chains and write their summary and states."""
     from calibration.amortised import load_estimator
-    from calibration.atomic import write_atomic, write_text_atomic
+    from calibration.atomic import remove_output, write_atomic, write_text_atomic
     from experiments.calibration_report import REPORT_DIR
     from experiments.chains import ChainSettings, run_chains, summary
 
@@ -41,6 +41,9 @@ def cmd_chains(args: argparse.Namespace) -> int:
     with output_folder(out, flag, kind="calibration report"):
         chains = run_chains(estimator, settings, args.workers, progress=True)
         result = summary(estimator, chains, settings)
+        # The summary goes first and comes back last: a states file of this run beside the
+        # summary of an earlier one, after an interrupt, would pass for one run's pair.
+        remove_output(out / "chains.json")
         states = write_atomic(out / "chains_states.npz", lambda tmp: _save(tmp, chains.states))
         path = write_text_atomic(out / "chains.json", json.dumps(result, indent=2) + "\n")
     shares = ", ".join(f"{k}: {v:.3f}" for k, v in result["inside_region"].items())

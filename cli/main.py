@@ -33,9 +33,9 @@ from .arguments import (
     seeds,
     workers,
 )
+from .entry import EXIT_INTERRUPTED
 
 # Shell convention: 128 + the signal's number.
-EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 # Each of these modules adds its subcommand(s) through ``register(subparsers)``.
@@ -191,7 +191,11 @@ def _default_out(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports every command's module
+    except KeyboardInterrupt:
+        print("ngo-abm: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

@@ -22,7 +22,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from calibration.atomic import write_text_atomic
+from calibration.atomic import remove_output, write_text_atomic
 from calibration.plotting import column_unit, save_figure
 from calibration.posterior import check_drawn
 from model import ScenarioError
@@ -375,10 +375,12 @@ def run_regional_experiment(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     retract_manifest(out)
+    remove_output(out / "summary.csv")  # an earlier run's would sit beside these runs if stopped
     stacked = pd.concat([f.assign(scenario=n) for n, f in runs.items()], ignore_index=True)
     write_text_atomic(out / "runs.csv", stacked.to_csv(index=False))
-    write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
     write_difference_figures(out, runs, spec, regions)
+    # Last but the manifest, as an experiment's: a run stopped while drawing leaves no summary.
+    write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
     manifest = {
         "experiment_file": str(path),
         "experiment_file_sha256": file_sha256(path),

@@ -344,6 +344,9 @@ def compare_and_write(
     """Compare each country's table with its targets; write ``compare.csv`` and ``.png``.
 
     Shared by country and regional run folders (``runs``: ``{country: yearly table}``).
+    The record of what was compared against (``compare.json``) is removed before the
+    first file is rewritten and written last: where it is, the comparison's files are
+    complete and made against it, even after an interrupted comparison.
 
     Raises:
         ScenarioError: for a malformed targets file, a targets file with no target for
@@ -354,6 +357,7 @@ def compare_and_write(
     sources = {country: out / "timeseries.csv" for country in runs}
     table = compare(runs, targets, sources)
     unfitted = compare_unfitted(runs, sources)  # before anything is written: its file may be bad
+    remove_output(out / COMPARE_RECORD)
     write_text_atomic(out / "compare.csv", table.to_csv(index=False))
     if len(unfitted):
         write_text_atomic(out / UNFITTED_CSV, unfitted.to_csv(index=False))

@@ -21,9 +21,12 @@ from model.regional_files import load_region
 def test_a_regional_model_that_has_run_its_years_takes_no_further_step(repo):
     model = simulate_region(repo / "scenarios" / "central_asia.yaml", seed=3)
     ties = len(model.tie_table())
-    with pytest.raises(ValueError, match="^year: the region ends in 2023: no year after it"):
+    with pytest.raises(ValueError, match="^duration: 2 years from 2023 would step past 2023"):
         model.run_for(2)
+    with pytest.raises(ValueError, match="^year: the region ends in 2023: no year after it"):
+        model.step()
     assert model.year == 2023 and len(model.tie_table()) == ties
+    assert model.steps == 2023 - model.region.start_year + 1
 
 
 @pytest.mark.parametrize(

@@ -137,3 +137,24 @@ def test_a_kept_pool_serves_several_calls_in_task_order():
 
 def test_a_burn_in_that_keeps_no_step_stops_in_one_line():
     assert_one_line(["chains", "--steps", "3", "--burn-in", "3"], "--burn-in 3", "no step")
+
+
+def test_chains_stopped_between_its_two_files_leave_no_summary_of_an_earlier_run(
+    tmp_path, monkeypatch
+):
+    import calibration.atomic
+    from cli.main import main
+
+    (tmp_path / "chains.json").write_text('{"seed": 1}\n', encoding="utf-8")
+    states = np.zeros((1, 2, 3))
+    monkeypatch.setattr(chains, "run_chains", lambda *a, **k: type("C", (), {"states": states}))
+    monkeypatch.setattr(chains, "summary", lambda *a, **k: {"inside_region": {}})
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(calibration.atomic, "write_text_atomic", stopped)
+    status = main(["chains", "--steps", "2", "--burn-in", "1", "--out", str(tmp_path)])
+    assert status == 130
+    assert (tmp_path / "chains_states.npz").exists()
+    assert not (tmp_path / "chains.json").exists()

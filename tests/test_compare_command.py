@@ -233,3 +233,22 @@ def test_compare_refuses_a_folder_named_as_a_file_it_writes_before_writing(run_c
     status, _, err = run_cli(["compare", str(run_copy)], capsys)
     assert_clean_failure(status, err, run_copy, f"holds a folder named {name}")
     assert sorted(p.name for p in run_copy.iterdir()) == before
+
+
+def test_a_comparison_stopped_while_writing_leaves_no_record_of_the_earlier_one(
+    run_copy, capsys, monkeypatch, tmp_path
+):
+    # The new compare.csv beside the earlier compare.json would say it was made against
+    # the earlier targets file.
+    import experiments.runs
+
+    assert run_cli(["compare", str(run_copy)], capsys)[0] == 0
+    assert (run_copy / "compare.json").exists()
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiments.runs, "comparison_figure", stopped)
+    status, _, err = run_cli(["compare", str(run_copy)], capsys)
+    assert status == 130, err
+    assert (run_copy / "compare.csv").exists() and not (run_copy / "compare.json").exists()

@@ -77,3 +77,26 @@ def test_a_rerun_with_other_counterfactuals_leaves_no_earlier_figure(tmp_path):
     status, _, stderr = run_cli([*argv, "--out", str(out)])
     assert status == 0, stderr
     assert sorted(p.name for p in out.glob("diff_*.png")) == ["diff_cf.png"]
+
+
+def test_a_rerun_stopped_while_drawing_leaves_no_summary_of_the_earlier_run(tmp_path, monkeypatch):
+    # Its summary was written before the figures: a stop there left this run's summary
+    # without a manifest, or an earlier run's beside these runs.
+    import experiments.regional_experiment as regional
+
+    moved = tmp_path / "moved.yaml"
+    base = f"extends: {REPO / 'scenarios' / 'central_asia.yaml'}\nname: No mobility\n"
+    moved.write_text(base + 'fixed:\n  donor_mobility: {value: 0, source: "a test"}\n')
+    path = _experiment_with(tmp_path, moved)
+    argv = ["regional-experiment", str(path), "--replicates", "1", "--out", str(tmp_path / "o")]
+    assert run_cli(argv)[0] == 0
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(regional, "write_difference_figures", stopped)
+    status, _, stderr = run_cli(argv)
+    assert status == 130, stderr
+    assert (tmp_path / "o" / "runs.csv").exists()
+    assert not (tmp_path / "o" / "summary.csv").exists()
+    assert not (tmp_path / "o" / "manifest.json").exists()
