@@ -47,6 +47,14 @@ def training_rows(table: Path = DEFAULT_TABLE, holdout: bool = False):
     """Return the committed (or held-back) estimator and the rows it was trained on."""
     estimator = load_estimator(holdout)
     rows = pd.concat(estimator_tables(estimator, table, holdout=holdout), ignore_index=True)
+    least = EmulatorSpec().least_rows()
+    if len(rows) < least:
+        raise ScenarioError(
+            table,
+            "rows",
+            f"the estimator was trained on {len(rows)} rows, the emulator needs at least "
+            f"{least}: train the estimator on more (`calibrate npe --rows`)",
+        )
     return estimator, rows
 
 

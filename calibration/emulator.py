@@ -67,6 +67,13 @@ class EmulatorSpec:
     held_out: float = 0.1
     members: int = 4
 
+    def least_rows(self) -> int:
+        """Return the fewest training rows that leave one batch after those held out."""
+        rows = self.batch_size
+        while rows - int(rows * self.held_out) < self.batch_size:
+            rows += 1
+        return rows
+
 
 @dataclass
 class Emulator:

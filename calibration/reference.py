@@ -237,7 +237,10 @@ def load_table(folder: str | Path, key: str, rows: int | None = None) -> pd.Data
     ]
     if not frames:
         raise ScenarioError(
-            folder, "", "no reference table for this model: run `ngo-abm reference`"
+            folder,
+            "",
+            f"no reference table under the key {key} (this model's, or the one an estimator "
+            "recorded when it was trained): run `ngo-abm reference`",
         )
     table = pd.concat(frames, ignore_index=True).sort_values(ROW, ignore_index=True)
     if rows is not None:

@@ -45,6 +45,19 @@ def posterior_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     if args.posterior:
         if args.posterior.suffix != ".parquet":
             raise UsageError(f"--posterior {args.posterior}: must end in .parquet")
+        # A committed table is written with its committed summary (calibrated.yaml), which
+        # the report, validate and the runs read; the other kind's table is refused.
+        own, other = _committed_paths(args.holdout), _committed_paths(not args.holdout)
+        if args.posterior.resolve() == other[0].resolve():
+            mismatch = (
+                "the committed main posterior: --holdout calibrates the held-back one"
+                if args.holdout
+                else "the committed held-back posterior: without --holdout the main one is "
+                "calibrated"
+            )
+            raise UsageError(f"--posterior {args.posterior}: {mismatch}")
+        if args.posterior.resolve() == own[0].resolve():
+            return own
         return args.posterior, summary_named(args.posterior, given=True)
     if args.db:
         parquet = args.db.with_name(f"{args.db.stem}_posterior.parquet")
@@ -134,7 +147,9 @@ def _trained_with_posterior(args: argparse.Namespace, committed_file: Path, trai
     flag = "--posterior" if args.posterior else "--db" if args.db else "the posterior"
     # One training at a time per posterior: two would interleave their three files.
     with database_lock(parquet, flag):
-        for path in (summary, model_file):
+        # Every file the training writes, before it trains: a bad one found after the
+        # training left the files written before it (an estimator and no description).
+        for path in (summary, model_file, model_file.with_suffix(".json"), parquet):
             check_file(path, flag)
         _say_unlocked_libraries()
         train(model_file, parquet, summary)

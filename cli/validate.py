@@ -61,40 +61,68 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     """Add the ``validate`` subcommand."""
     p = sub.add_parser("validate", help="check the committed calibration (coverage, forecasts)")
-    p.add_argument("--truths", type=whole_number(10, 100_000), default=300, help="synthetic truths")
+    p.add_argument(
+        "--truths",
+        type=whole_number(10, 100_000),
+        default=300,
+        help="synthetic truths (default 300)",
+    )
     p.add_argument(
         "--predictive-truths",
         type=whole_number(10, 100_000),
         default=100,
-        help="truths whose predictions are checked (each costs draws + 1 runs)",
-    )
-    p.add_argument("--draws", type=whole_number(19, 100_000), default=1000, help="posterior draws")
-    p.add_argument(
-        "--predictive-draws", type=whole_number(19, 10_000), default=39, help="runs per truth"
+        help="truths whose predictions are checked (each costs draws + 1 runs; default 100)",
     )
     p.add_argument(
-        "--stability-draws", type=whole_number(10, 10_000), default=60, help="draws per set"
+        "--draws",
+        type=whole_number(19, 100_000),
+        default=1000,
+        help="posterior draws (default 1000)",
+    )
+    p.add_argument(
+        "--predictive-draws",
+        type=whole_number(19, 10_000),
+        default=39,
+        help="runs per truth (default 39)",
+    )
+    p.add_argument(
+        "--stability-draws",
+        type=whole_number(10, 10_000),
+        default=60,
+        help="draws per set (default 60)",
     )
     # experiments.calibration_report.HOLDOUT_DRAWS, written out so that the command line is
     # parsed before the experiments are imported.
     p.add_argument(
-        "--holdout-draws", type=whole_number(10, 10_000), default=1000, help="held-back draws"
+        "--holdout-draws",
+        type=whole_number(10, 10_000),
+        default=1000,
+        help="held-back draws (default 1000)",
     )
     p.add_argument(
         "--trainings",
         type=whole_number(2, 100),
         default=5,
         help="trainings of the held-back sampler whose forecasts are compared (the "
-        "committed one and retrainings with the next seeds)",
+        "committed one and retrainings with the next seeds; default 5)",
     )
     p.add_argument(
         "--training-draws",
         type=whole_number(10, 100_000),
         default=1000,
-        help="posterior draws each training forecasts from",
+        help="posterior draws each training forecasts from (default 1000)",
     )
-    p.add_argument("--seed", type=seeds, default=1, help="seed of the truths, draws and runs")
-    p.add_argument("--workers", type=workers, default=2, help="local processes")
-    p.add_argument("--out", type=file_path, default=None, help="folder (calibration/report)")
-    p.add_argument("--table", type=file_path, default=None, help="reference table folder")
+    p.add_argument(
+        "--seed", type=seeds, default=1, help="seed of the truths, draws and runs (default 1)"
+    )
+    p.add_argument("--workers", type=workers, default=2, help="local processes (default 2)")
+    p.add_argument(
+        "--out", type=file_path, default=None, help="folder (default calibration/report)"
+    )
+    p.add_argument(
+        "--table",
+        type=file_path,
+        default=None,
+        help="reference table folder (default calibration/runs/reference)",
+    )
     p.set_defaults(func=cmd_validate)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.abc import HOLDOUT_LAST_YEAR
-from calibration.atomic import write_atomic
+from calibration.atomic import remove_output, write_atomic, write_text_atomic
 from calibration.baselines import CURVES, baseline_forecasts, load_anchors
 from calibration.compare import (
     compare,
@@ -202,7 +202,11 @@ def write_report(
     out: Path = REPORT_DIR,
     holdout_draws: int = HOLDOUT_DRAWS,
 ) -> Path:
-    """Write the calibration report; return the path of ``report.md``."""
+    """Write the calibration report; return the path of ``report.md``.
+
+    ``report.md`` is removed before the first of its files is rewritten and written last:
+    an interrupted report leaves no report over files it did not write.
+    """
     target_file = load_target_file(DEFAULT_TARGETS)
     # The curves' anchors are read at the end: a bad file is named before the runs.
     load_anchors(targets=target_file.targets)
@@ -210,9 +214,10 @@ def write_report(
     posterior = load_posterior()
     runs = predictive_runs(posterior, draws, seed, workers)
     table = compare(runs, target_file.targets)
-    table.to_csv(out / "coverage.csv", index=False)
     unfitted = compare(runs, load_unfitted())
-    unfitted.to_csv(out / "unfitted.csv", index=False)
+    remove_output(out / "report.md")
+    write_text_atomic(out / "coverage.csv", table.to_csv(index=False))
+    write_text_atomic(out / "unfitted.csv", unfitted.to_csv(index=False))
     for country, frame in runs.items():
         fig = comparison_figure(
             {country: frame},
@@ -242,11 +247,7 @@ def write_report(
         *[f"![{c}](predictive_{c}.png)" for c in runs],
         holdout_section(holdout_draws, seed, workers, target_file, out),
     ]
-    path = out / "report.md"
-    tmp = path.with_name(".report.md.tmp")
-    tmp.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(out / "report.md", "\n\n".join(sections) + "\n")
 
 
 def unfitted_section(unfitted: pd.DataFrame) -> list[str]:

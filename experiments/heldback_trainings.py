@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from calibration.abc import HOLDOUT_LAST_YEAR
-from calibration.amortised import posterior_at_reported, retrain
+from calibration.amortised import estimator_tables, posterior_at_reported, retrain
 from calibration.atomic import write_atomic
 from calibration.compare import compare, signed_percent
 from calibration.emulated_posterior import EmulatedPosterior
@@ -31,6 +31,16 @@ from calibration.emulation import retrain_emulated
 from calibration.targets import DEFAULT_TARGETS, load_target_file
 
 from .calibration_report import predictive_runs
+
+
+def check_training_rows(committed, table: Path) -> None:
+    """Read the rows a retraining of the held-back ``committed`` sampler reads (``trainings``).
+
+    Raises:
+        ScenarioError: naming the table without them, before any check has run.
+    """
+    sampler = committed.emulator if isinstance(committed, EmulatedPosterior) else committed
+    estimator_tables(sampler, table, holdout=True)
 
 
 def trainings(committed, count: int, table: Path) -> dict:

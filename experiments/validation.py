@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.amortised import ROUND
-from calibration.atomic import write_atomic, write_text_atomic
+from calibration.atomic import remove_output, write_atomic, write_text_atomic
 from calibration.baselines import load_anchors
 from calibration.emulated_posterior import EmulatedPosterior
 from calibration.emulation import has_committed_sampler, load_committed
@@ -52,7 +52,7 @@ from calibration.targets import DEFAULT_TARGETS, load_target_file
 from model import ScenarioError
 
 from .calibration_report import HOLDOUT_DRAWS, HOLDOUT_POSTERIOR, REPORT_DIR, holdout_section
-from .heldback_trainings import heldback_spread
+from .heldback_trainings import check_training_rows, heldback_spread
 from .runner import map_runs
 from .truth_draws import (
     PriorSampler,
@@ -244,6 +244,9 @@ def validate(
 ) -> Path:
     """Run the four checks; write ``validation.md`` and its tables and figures to ``out``.
 
+    ``validation.md`` is removed before the first check writes its files and written last:
+    an interrupted validation leaves no report over files it did not write.
+
     ``estimator`` and ``holdout_estimator`` default to the committed samplers (the
     emulated posterior or the estimator, as the committed posterior's summary says); the
     truths are read from ``table``, and the held-back sampler is trained ``trainings - 1``
@@ -254,6 +257,15 @@ def validate(
     load_anchors(targets=load_target_file(DEFAULT_TARGETS).targets)
     estimator = with_workers(estimator or load_committed(), workers)
     rows = validation_truths(estimator, max(truths, predictive_truths), table)
+    held_estimator = None
+    if has_posterior(HOLDOUT_POSTERIOR) and (
+        holdout_estimator is not None or has_committed_sampler(holdout=True)
+    ):
+        held_estimator = with_workers(holdout_estimator or load_committed(True), workers)
+        # Its retrainings read their rows after the coverage checks, minutes in.
+        if trainings > 1:
+            check_training_rows(held_estimator, table)
+    remove_output(out / "validation.md")
 
     start = time.monotonic()
     drawn = posterior_draws(estimator, rows.iloc[:truths], draws, seed)
@@ -293,9 +305,8 @@ def validate(
     if has_posterior(HOLDOUT_POSTERIOR):
         heldback_figure(pd.read_csv(out / "heldback.csv"), out / "heldback.png")
         spread = NO_HELD_ESTIMATOR
-        if holdout_estimator is not None or has_committed_sampler(holdout=True):
+        if held_estimator is not None:
             start = time.monotonic()
-            held_estimator = with_workers(holdout_estimator or load_committed(True), workers)
             spread = heldback_spread(
                 held_estimator, trainings, training_draws, seed, workers, table, out
             )

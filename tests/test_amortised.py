@@ -128,6 +128,23 @@ def test_a_scratch_training_writes_its_estimator_beside_its_posterior(
     )
 
 
+@pytest.mark.parametrize("taken", ["mine.json", "mine.parquet"])
+def test_a_file_the_training_writes_that_is_a_folder_is_refused_before_it_trains(
+    taken, tmp_path, monkeypatch, capsys
+):
+    # the description (.json) was found to be a folder after the training, beside the
+    # estimator it left
+    import calibration.amortised as amortised
+    from cli.main import main
+
+    monkeypatch.setattr(amortised, "fit", lambda *args, **kwargs: pytest.fail("trained"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / taken).mkdir()
+    assert main(["calibrate", "npe", "--posterior", "mine.parquet", "--rows", "10"]) == 2
+    assert f"{taken}: --posterior: is a folder, not a file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [taken]
+
+
 def test_a_training_for_the_committed_posterior_writes_the_committed_estimator(repo, monkeypatch):
     # named by a relative path, the committed posterior got its estimator beside it
     import calibration.amortised as amortised
@@ -142,6 +159,23 @@ def test_a_training_for_the_committed_posterior_writes_the_committed_estimator(r
     argv = ["calibrate", "npe", "--posterior", "calibration/posterior.parquet", "--rows", "10"]
     assert main(argv) == 0
     assert written["paths"][0] == amortised.estimator_path(False)
+    # ... and the committed summary, which the report and validate read (not posterior.yaml)
+    assert written["paths"][2].resolve() == repo / "calibration" / "calibrated.yaml"
+
+
+def test_a_training_held_back_into_the_committed_main_posterior_is_refused(
+    repo, monkeypatch, capsys
+):
+    # it replaced the main posterior by a held-back one, its estimator beside it
+    import calibration.amortised as amortised
+    from cli.main import main
+
+    monkeypatch.setattr(amortised, "fit", lambda *args, **kwargs: pytest.fail("trained"))
+    monkeypatch.chdir(repo)
+    argv = ["calibrate", "npe", "--holdout", "--posterior", "calibration/posterior.parquet"]
+    assert main([*argv, "--rows", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "the committed main posterior: --holdout calibrates the held-back one" in err
 
 
 def _untrained(spec: FlowSpec):

@@ -209,3 +209,20 @@ def test_workers_map_a_refined_posteriors_model_runs_but_keep_a_given_simulate()
     default = RefinedPosterior(emulator, targets, SamplerSettings())
     in_process = default.simulate
     assert with_workers(default, 2).simulate is not in_process
+
+
+def test_an_emulator_on_fewer_rows_than_a_batch_is_refused_in_one_line(tmp_path, monkeypatch):
+    # trained on the rows of a small `calibrate npe`, it failed in optax with a traceback
+    import calibration.emulation as emulation
+
+    spec = EmulatorSpec()
+    least = spec.least_rows()
+    assert least - int(least * spec.held_out) >= spec.batch_size
+    assert (least - 1) - int((least - 1) * spec.held_out) < spec.batch_size
+    monkeypatch.setattr(emulation, "load_estimator", lambda holdout: "estimator")
+    rows = pd.DataFrame({"row": range(least - 1)})
+    monkeypatch.setattr(emulation, "estimator_tables", lambda *a, **k: [rows])
+    with pytest.raises(ScenarioError, match=f"trained on {least - 1} rows, the emulator needs"):
+        emulation.training_rows(tmp_path)
+    monkeypatch.setattr(emulation, "estimator_tables", lambda *a, **k: [rows, rows.iloc[:1]])
+    assert len(emulation.training_rows(tmp_path)[1]) == least

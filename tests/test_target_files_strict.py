@@ -297,6 +297,23 @@ def test_the_report_reads_the_anchors_before_any_run(tmp_path, monkeypatch):
     assert not (tmp_path / "report").exists()
 
 
+def test_a_report_stopped_midway_leaves_no_earlier_report_over_its_files(tmp_path, monkeypatch):
+    # Its tables were rewritten beside the earlier report.md, which then described them.
+    import experiments.calibration_report as report
+
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.md").write_text("an earlier report\n")
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "pair_plot", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_report(draws=2, workers=1, out=out)
+    assert (out / "coverage.csv").exists() and not (out / "report.md").exists()
+
+
 def test_run_reads_the_targets_before_any_run_or_removal(run_folder, tmp_path, monkeypatch):
     # A bad targets file was found after every run, once the folder's manifest was gone.
     import calibration.targets

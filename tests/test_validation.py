@@ -125,6 +125,33 @@ def test_validate_writes_every_table_and_figure(tiny, tiny_holdout, tmp_path):
     assert list(predictive.quantity) == list(marginals.quantity)
 
 
+def test_a_held_back_table_that_is_missing_stops_validate_before_its_checks(
+    tiny, tiny_holdout, tmp_path
+):
+    # Its retrainings read their rows after the coverage checks had run and written their
+    # files (most of the 22 minutes of a full validation).
+    folder, estimator = tiny
+    elsewhere = dataclasses.replace(tiny_holdout, table_key="0" * 16)
+    with pytest.raises(ScenarioError, match="no reference table under the key 0000"):
+        small_validation(tmp_path, folder, estimator, elsewhere, truths=6)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_validation_stopped_midway_leaves_no_earlier_report_over_its_files(
+    tiny, tiny_holdout, tmp_path, monkeypatch
+):
+    folder, estimator = tiny
+    (tmp_path / "validation.md").write_text("an earlier validation\n")
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validation, "rank_figure", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        small_validation(tmp_path, folder, estimator, tiny_holdout, truths=6)
+    assert (tmp_path / "sbc.csv").exists() and not (tmp_path / "validation.md").exists()
+
+
 def test_validate_checks_an_emulated_posterior_on_truths_from_the_prior(
     tiny, tmp_path, monkeypatch
 ):
