@@ -56,7 +56,7 @@ def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str 
 
     Every column a target reads (and ``year``) holds numbers only, none empty or infinite
     in a year a target reads; a count column (not a share) is never negative. Each run
-    (``replicate``) has one row a year, and every year a target reads.
+    (``replicate``) has one row a year, and the table has every year a target reads.
 
     Raises:
         ScenarioError: naming ``source``, the column and, where it applies, the year.
@@ -109,15 +109,21 @@ def numbers(
 
 
 def _check_one_row_a_year(frame: pd.DataFrame, years: np.ndarray, source: str | Path) -> None:
-    """Refuse a year twice in one run: stacked runs without the ``replicate`` column.
+    """Refuse a year twice in one run (runs stacked unnumbered, or countries in one table).
 
     A target would read the first run's year alone, as if it were all the runs.
     """
-    runs = frame[REPLICATE].to_numpy() if REPLICATE in frame.columns else np.zeros(years.size)
+    numbered = REPLICATE in frame.columns
+    runs = frame[REPLICATE].to_numpy() if numbered else np.zeros(years.size)
     repeated = pd.DataFrame({"run": runs, "year": years}).duplicated().to_numpy()
     if repeated.any():
-        message = f"{years[repeated][0]:.0f} appears twice in one run: the rows of several "
-        raise ScenarioError(source, "year", message + f"runs need a {REPLICATE!r} column")
+        year = f"{years[repeated][0]:.0f}"
+        if numbered:
+            run = runs[repeated][0]
+            why = f"appears twice in replicate {run}: one country's rows, one a year, a run"
+        else:
+            why = f"appears twice in one run: the rows of several runs need a {REPLICATE!r} column"
+        raise ScenarioError(source, "year", f"{year} {why}")
 
 
 def _check_years_present(years: np.ndarray, target: Target, source: str | Path) -> None:

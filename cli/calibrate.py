@@ -42,27 +42,34 @@ def posterior_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     """Return where the posterior table and its summary go (see the module's docstring)."""
     from calibration.posterior import summary_named
 
+    own = _committed_paths(args.holdout)
     if args.posterior:
         if args.posterior.suffix != ".parquet":
             raise UsageError(f"--posterior {args.posterior}: must end in .parquet")
+        _refuse_the_other_kind(args, args.posterior, "--posterior")
         # A committed table is written with its committed summary (calibrated.yaml), which
-        # the report, validate and the runs read; the other kind's table is refused.
-        own, other = _committed_paths(args.holdout), _committed_paths(not args.holdout)
-        if args.posterior.resolve() == other[0].resolve():
-            mismatch = (
-                "the committed main posterior: --holdout calibrates the held-back one"
-                if args.holdout
-                else "the committed held-back posterior: without --holdout the main one is "
-                "calibrated"
-            )
-            raise UsageError(f"--posterior {args.posterior}: {mismatch}")
+        # the report, validate and the runs read.
         if args.posterior.resolve() == own[0].resolve():
             return own
         return args.posterior, summary_named(args.posterior, given=True)
     if args.db:
         parquet = args.db.with_name(f"{args.db.stem}_posterior.parquet")
+        _refuse_the_other_kind(args, parquet, "--db")
         return parquet, summary_named(parquet, given=False)
-    return _committed_paths(args.holdout)
+    return own
+
+
+def _refuse_the_other_kind(args: argparse.Namespace, parquet: Path, flag: str) -> None:
+    """Refuse to write the committed posterior of the other kind (main or held-back)."""
+    if parquet.resolve() != _committed_paths(not args.holdout)[0].resolve():
+        return
+    mismatch = (
+        "the committed main posterior: --holdout calibrates the held-back one"
+        if args.holdout
+        else "the committed held-back posterior: without --holdout the main one is calibrated"
+    )
+    given = args.posterior if flag == "--posterior" else args.db
+    raise UsageError(f"{flag} {given}: writes {parquet.name}, {mismatch}")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

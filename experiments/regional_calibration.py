@@ -56,7 +56,7 @@ from model.yaml_files import read_yaml_mapping
 
 from .markdown import markdown_table
 from .runner import map_runs, replicate_seeds
-from .runs import file_sha256
+from .runs import check_comparable, file_sha256
 
 PROJECT = Path(__file__).resolve().parent.parent
 REPORT = PROJECT / "calibration" / "report" / "regional.md"
@@ -355,6 +355,9 @@ def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Pat
     """
     started = time.perf_counter()
     check_years(region.start_year, region.end_year)
+    # The countries' figures are compared after the runs (country_check): refused now.
+    spans = {c: (s.start_year, s.end_year) for c, s in region.countries.items()}
+    check_comparable(spans, DEFAULT_TARGETS)
     # The checks after the calibration run seeds from ``seed`` on: refused now, not after it.
     replicate_seeds(seed, max(PREDICTIVE_DRAWS, COUNTRY_CHECK_DRAWS))
     draws = run_calibration(region, n, seed, workers)

@@ -369,11 +369,9 @@ def run_regional_experiment(
                 region, spec.seed, spec.replicates, params, workers, pool=pool
             )
             runs[name] = tables.timeseries
-    summary = with_units(
-        paired_summary(runs, list(spec.outputs), list(spec.key_years)), regions[BASELINE]
-    )
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    paired = paired_summary(runs, list(spec.outputs), list(spec.key_years))
+    summary = with_units(paired, regions[BASELINE])
+    (out := Path(out)).mkdir(parents=True, exist_ok=True)
     retract_manifest(out)
     remove_output(out / "summary.csv")  # an earlier run's would sit beside these runs if stopped
     stacked = pd.concat([f.assign(scenario=n) for n, f in runs.items()], ignore_index=True)

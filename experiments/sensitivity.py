@@ -219,7 +219,10 @@ def ranking_figure(method: str, table: pd.DataFrame, title: str):
             ax.barh(
                 y - 0.2, part.S1, 0.4, xerr=part.S1_conf, color="tab:orange", label="S1", **bars
             )
-            ax.set_xlabel("Sobol index (share of the output's variance), 95% CI", fontsize=8)
+            # S1 is a share of the variance; ST adds interactions, so the STs overlap.
+            ax.set_xlabel(
+                "S1: share of the output's variance; ST: with interactions (95% CI)", fontsize=8
+            )
         else:
             # SALib's interval is mu* +/- a bootstrap half-width; mu* is a mean of absolute
             # changes, so the bar stops at 0 rather than cross it.

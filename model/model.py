@@ -136,7 +136,8 @@ class NGOModel(CalendarSteps, Model):
 
     def _scenario_year(self, year) -> int:
         first, last = self.config.start_year, self.config.end_year
-        if not is_whole(year) or not first <= year <= last:
+        whole = is_whole(year) or (isinstance(year, float) and year.is_integer())
+        if not whole or not first <= year <= last:
             raise ValueError(f"year: one of the scenario's years, {first} to {last}, got {year!r}")
         return int(year)
 

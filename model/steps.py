@@ -100,10 +100,14 @@ class CalendarSteps:
         left = self.last_year - self.year
         if years <= left:
             return
-        asked = f"{years} years from {self.year}" if time is None else f"time {time}"
+        asked = f"{_years(years)} from {self.year}" if time is None else f"time {time}"
         reach = int(self.time) + left
         raise ValueError(
             f"{name}: {asked} would step past {self.last_year}, where the {self.inputs_name} "
-            f"ends: {left} years are left (Mesa's time counts steps, one a year: "
+            f"ends: {_years(left)} left (Mesa's time counts steps, one a year: "
             f"run_until({reach}) reaches {self.last_year})"
         )
+
+
+def _years(count: int) -> str:
+    return f"{count} year" if count == 1 else f"{count} years"

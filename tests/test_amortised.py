@@ -176,6 +176,11 @@ def test_a_training_held_back_into_the_committed_main_posterior_is_refused(
     assert main([*argv, "--rows", "10"]) == 2
     err = capsys.readouterr().err
     assert "the committed main posterior: --holdout calibrates the held-back one" in err
+    # ... and a main training into the committed held-back one, by its database's name
+    argv = ["calibrate", "npe", "--db", "calibration/holdout.db", "--rows", "10"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--db calibration/holdout.db: writes holdout_posterior.parquet, the committed" in err
 
 
 def _untrained(spec: FlowSpec):

@@ -45,7 +45,7 @@ def test_a_duration_past_the_last_year_is_refused_before_any_year_runs():
     model.run_for(3)
     before = clock(model)
     left = YEARS - 3
-    refusal = f"duration: {left + 1} years from .* {left} years are left"
+    refusal = f"duration: {left + 1} years from .* {left} years left"
     with pytest.raises(ValueError, match=refusal):
         model.run_for(left + 1)
     assert clock(model) == before
@@ -79,6 +79,10 @@ def test_a_step_past_the_last_year_is_refused_and_leaves_mesas_clock_with_the_ro
     with pytest.raises(ValueError, match="no year after it to step"):
         model.step()
     assert clock(model) == before
+
+
+def test_a_currency_factor_takes_a_year_as_a_whole_float_too():
+    assert fresh().local_to_constant_usd(2000.0) == fresh().local_to_constant_usd(2000)
 
 
 @pytest.mark.parametrize("year", [KAZAKHSTAN.start_year - 1, 1980, 2050, 2000.5])

@@ -139,6 +139,10 @@ def test_stacked_runs_without_a_replicate_column_are_refused_not_read_as_one():
     frame = pd.concat([one_value(80.0).drop(columns="replicate")] * 3, ignore_index=True)
     with pytest.raises(ScenarioError, match="year: 2000 appears twice in one run.*'replicate'"):
         compare({"kyrgyzstan": frame}, [target()])
+    # With the column, a year twice in a replicate is two countries' rows (a region's table).
+    numbered = pd.concat([one_value(80.0)] * 2, ignore_index=True)
+    with pytest.raises(ScenarioError, match="2000 appears twice in replicate 0: one country's"):
+        compare({"kyrgyzstan": numbered}, [target()])
 
 
 def test_a_table_without_a_year_the_target_reads_is_refused_naming_it():

@@ -156,6 +156,22 @@ def test_no_kept_draw_is_refused_in_one_line_and_nothing_is_written(monkeypatch,
     assert REGIONAL_POSTERIOR.read_bytes() == before
 
 
+def test_a_country_that_ends_before_one_of_its_figures_is_refused_before_any_run(
+    tmp_path, monkeypatch, capsys
+):
+    # compared after every run (the country check), it stopped the calibration there
+    from test_regional_outputs import region_with_uzbekistan_to
+
+    import experiments.regional_calibration as report
+    from cli.main import main
+
+    region = region_with_uzbekistan_to(tmp_path, 2009)
+    monkeypatch.setattr(report, "run_calibration", lambda *args: pytest.fail("ran"))
+    assert main(["calibrate", "regional", "--region", region, "--draws", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "targets.uz_registered_2010_floor: years outside the run (1991-2009)" in err
+
+
 def test_a_country_file_as_the_region_is_named_as_such(capsys):
     from cli.main import main
 
