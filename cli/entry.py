@@ -13,11 +13,16 @@ import sys
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
+def interrupted() -> int:
+    """Say that the command was interrupted (Ctrl-C); return its exit status."""
+    print("ngo-abm: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Import the command line and run it (``cli.main.main``); return the exit status."""
     try:
         from cli.main import main as command_line
     except KeyboardInterrupt:
-        print("ngo-abm: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted()
     return command_line(argv)

@@ -33,7 +33,7 @@ from .arguments import (
     seeds,
     workers,
 )
-from .entry import EXIT_INTERRUPTED
+from .entry import interrupted
 
 # Shell convention: 128 + the signal's number.
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -194,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()  # imports every command's module
     except KeyboardInterrupt:
-        print("ngo-abm: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -216,8 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             print("ngo-abm: terminated", file=sys.stderr)
             return EXIT_TERMINATED
         except KeyboardInterrupt:
-            print("ngo-abm: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return interrupted()
         except BrokenPipeError:
             if not _stdout_closed():
                 raise  # another pipe (a worker's, a socket): not the reader's going away

@@ -21,7 +21,6 @@ from mesa import DataCollector, Model
 from . import founding, timeline
 from . import population as rules
 from .agents import NGO, Donor, State, absorb_donor_money, plan_donors
-from .config_files import is_whole
 from .engines import (
     Domestic,
     Founding,
@@ -35,7 +34,7 @@ from .metrics import OUTPUT_COLUMNS, year_row
 from .population import INITIAL_ROWS, Population
 from .rng import KeyedStreams, plain_seed
 from .scenario import Scenario, checked_scenario, load_scenario
-from .steps import CalendarSteps, refuse_step_past
+from .steps import CalendarSteps, is_whole_year, refuse_step_past
 
 
 class NGOModel(CalendarSteps, Model):
@@ -136,8 +135,7 @@ class NGOModel(CalendarSteps, Model):
 
     def _scenario_year(self, year) -> int:
         first, last = self.config.start_year, self.config.end_year
-        whole = is_whole(year) or (isinstance(year, float) and year.is_integer())
-        if not whole or not first <= year <= last:
+        if not is_whole_year(year) or not first <= year <= last:
             raise ValueError(f"year: one of the scenario's years, {first} to {last}, got {year!r}")
         return int(year)
 

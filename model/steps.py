@@ -26,16 +26,21 @@ def refuse_step_past(year: int, end_year: int, what: str) -> None:
         raise ValueError(f"year: the {what} ends in {end_year}: no year after it to step")
 
 
+def is_whole_year(value) -> bool:
+    """Return whether ``value`` is a whole number (``5`` or ``5.0``; a bool is not one)."""
+    whole = isinstance(value, numbers.Integral) or (
+        isinstance(value, numbers.Real) and float(value).is_integer()
+    )
+    return whole and not isinstance(value, bool)
+
+
 def whole_years(value, name: str) -> int:
     """Return ``value`` as a whole number of years >= 0 (``5`` or ``5.0``), naming ``name``.
 
     Raises:
         ValueError: for a fraction, a negative number, a bool or what is no number.
     """
-    whole = isinstance(value, numbers.Integral) or (
-        isinstance(value, numbers.Real) and float(value).is_integer()
-    )
-    if isinstance(value, bool) or not whole or value < 0:
+    if not is_whole_year(value) or value < 0:
         raise ValueError(f"{name}: a whole number of years >= 0 (one step a year), got {value!r}")
     return int(value)
 

@@ -40,3 +40,8 @@ def unusable_out_folders(tmp_path: Path) -> list[tuple[Path, str]]:
     a_run.mkdir()
     (a_run / "manifest.json").write_text('{"scenario_file": "s.yaml"}')
     return [(a_file, "is a file, not a folder"), (a_run, "holds a run's outputs")]
+
+
+def interrupt(*args, **kwargs):
+    """Stand in for a function and raise what a Ctrl-C raises there."""
+    raise KeyboardInterrupt

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from cli_helpers import interrupt
 from scipy.special import logsumexp
 from test_reliability import assert_one_line
 
@@ -150,10 +151,7 @@ def test_chains_stopped_between_its_two_files_leave_no_summary_of_an_earlier_run
     monkeypatch.setattr(chains, "run_chains", lambda *a, **k: type("C", (), {"states": states}))
     monkeypatch.setattr(chains, "summary", lambda *a, **k: {"inside_region": {}})
 
-    def stopped(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(calibration.atomic, "write_text_atomic", stopped)
+    monkeypatch.setattr(calibration.atomic, "write_text_atomic", interrupt)
     status = main(["chains", "--steps", "2", "--burn-in", "1", "--out", str(tmp_path)])
     assert status == 130
     assert (tmp_path / "chains_states.npz").exists()

@@ -8,6 +8,7 @@ import shutil
 
 import pandas as pd
 import pytest
+from cli_helpers import interrupt
 from test_compare import BASE_TARGET
 
 from calibration.targets import load_targets, load_unfitted
@@ -245,10 +246,7 @@ def test_a_comparison_stopped_while_writing_leaves_no_record_of_the_earlier_one(
     assert run_cli(["compare", str(run_copy)], capsys)[0] == 0
     assert (run_copy / "compare.json").exists()
 
-    def stopped(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(experiments.runs, "comparison_figure", stopped)
+    monkeypatch.setattr(experiments.runs, "comparison_figure", interrupt)
     status, _, err = run_cli(["compare", str(run_copy)], capsys)
     assert status == 130, err
     assert (run_copy / "compare.csv").exists() and not (run_copy / "compare.json").exists()

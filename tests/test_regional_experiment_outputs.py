@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from cli_helpers import unusable_out_folders
+from cli_helpers import interrupt, unusable_out_folders
 from test_regional_experiment import EXPERIMENT, REPO, _experiment_with, run_cli
 
 
@@ -91,10 +91,7 @@ def test_a_rerun_stopped_while_drawing_leaves_no_summary_of_the_earlier_run(tmp_
     argv = ["regional-experiment", str(path), "--replicates", "1", "--out", str(tmp_path / "o")]
     assert run_cli(argv)[0] == 0
 
-    def stopped(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(regional, "write_difference_figures", stopped)
+    monkeypatch.setattr(regional, "write_difference_figures", interrupt)
     status, _, stderr = run_cli(argv)
     assert status == 130, stderr
     assert (tmp_path / "o" / "runs.csv").exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from cli_helpers import one_line, run_cli
+from cli_helpers import interrupt, one_line, run_cli
 
 from calibration.baselines import BASELINES, baseline_forecasts, load_anchors
 from calibration.targets import load_target_file, load_targets, load_unfitted
@@ -305,10 +305,7 @@ def test_a_report_stopped_midway_leaves_no_earlier_report_over_its_files(tmp_pat
     out.mkdir()
     (out / "report.md").write_text("an earlier report\n")
 
-    def stopped(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(report, "pair_plot", stopped)
+    monkeypatch.setattr(report, "pair_plot", interrupt)
     with pytest.raises(KeyboardInterrupt):
         report.write_report(draws=2, workers=1, out=out)
     assert (out / "coverage.csv").exists() and not (out / "report.md").exists()

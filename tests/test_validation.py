@@ -10,6 +10,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import interrupt
 from test_reliability import assert_one_line
 
 import calibration.reference as reference
@@ -143,10 +144,7 @@ def test_a_validation_stopped_midway_leaves_no_earlier_report_over_its_files(
     folder, estimator = tiny
     (tmp_path / "validation.md").write_text("an earlier validation\n")
 
-    def stopped(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(validation, "rank_figure", stopped)
+    monkeypatch.setattr(validation, "rank_figure", interrupt)
     with pytest.raises(KeyboardInterrupt):
         small_validation(tmp_path, folder, estimator, tiny_holdout, truths=6)
     assert (tmp_path / "sbc.csv").exists() and not (tmp_path / "validation.md").exists()
