@@ -275,9 +275,7 @@ class State(Agent):
 
     def registration_burden(self, year: int) -> float:
         """Return the burden of registering an NGO in ``year`` (``timeline``)."""
-        return timeline.registration_burden(
-            self.policy, year, self.model.behaviour["soviet_burden"]
-        )
+        return timeline.registration_burden(self.policy, year, self.model.behaviour)
 
     def eligible(self, pool: ApplicantPool) -> ApplicantPool:
         """Return the applicants eligible for state money.

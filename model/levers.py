@@ -84,8 +84,9 @@ def apply_levers(
         donor_cut_share: Share of their planned money the donors withdraw from
             ``donor_cut_year`` on, 0 to 1 (0.5: half). Their reactions to restriction,
             instability and the sector's absorptive capacity act on what is left.
-        registration_burden: If given (0 to 1), replaces the registration burden path by
-            this constant in every year.
+        registration_burden: If given (0 to 1), replaces the scenario's coded registration
+            burden by this constant in every year (the calibrated ``burden_elasticity``
+            turns the code into the share of founding held back, as it does the path's).
         state_reaction_scale: Multiplies ``state_restriction_reaction``, how strongly the
             state restricts foreign funding when it feels threatened and foreign money
             pays for much of the sector (0 to 5; 0 is a state that only follows its

@@ -39,6 +39,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "legitimation": (0, 5),
     "competition_density": (1, 1e6),
     "soviet_burden": (0, 1),
+    "burden_elasticity": (0.05, 5),
     "founding_lag_years": (0, 50),
     "funding_pull_sector": (0, 1),
     "one_day_share": (0, 1),
@@ -112,6 +113,7 @@ class Behaviour(ParameterSet):
     legitimation: Parameter
     competition_density: Parameter
     soviet_burden: Parameter
+    burden_elasticity: Parameter
     founding_lag_years: Parameter
     funding_pull_sector: Parameter
     one_day_share: Parameter

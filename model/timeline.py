@@ -27,21 +27,25 @@ def local_to_constant_usd(scenario: Scenario, year: int) -> float:
 
 
 def registration_burden(
-    policy: StatePolicy, year: int, soviet_burden: float, path: float | None = None
+    policy: StatePolicy, year: int, b: Mapping[str, float], path: float | None = None
 ) -> float:
-    """Return the burden of registering an NGO in ``year``.
+    """Return the share of would-be founders that registration holds back in ``year``.
 
-    Under Soviet registration rules (up to ``soviet_rules_until``, a dated legal fact)
-    it is at least the shared ``soviet_burden``, which is calibrated rather than read
-    back from the first registration counts; later years follow the scenario's path
-    (``path``, if given, is its value in ``year``).
+    The scenario codes each year's registration rules on a 0-1 scale (its path;
+    ``path``, if given, is its value in ``year``). Under Soviet registration rules (up
+    to ``soviet_rules_until``, a dated legal fact) the code is at least the shared
+    ``soviet_burden``, which is calibrated rather than read back from the first
+    registration counts. The code is an ordering of legal regimes, not a measured
+    share: the share of founding it holds back is ``1 - (1 - code) ** burden_elasticity``,
+    with the shared elasticity calibrated (1 reads the code as the share itself; below 1
+    the strictest regimes hold back less than their code says).
     """
     if path is None:
         path = policy.registration_burden.at(year)
     soviet = policy.soviet_rules_until
     if soviet is not None and year <= soviet.year:
-        return max(path, soviet_burden)
-    return path
+        path = max(path, b["soviet_burden"])
+    return 1.0 - (1.0 - path) ** b["burden_elasticity"]
 
 
 def shocks_in_force(policy: StatePolicy, year: int) -> tuple[float, float]:
@@ -109,10 +113,9 @@ class Timeline:
         self.to_usd = [1.0 / (x * n) for x, n in zip(rates, self.to_nominal, strict=True)]
         self.people = scenario.population_millions.over(years)
         self.gdp_per_person = scenario.gdp_per_capita_usd.over(years)
-        soviet = behaviour["soviet_burden"]
         paths = policy.registration_burden.over(years)
         self.burden = [
-            registration_burden(policy, y, soviet, p) for y, p in zip(years, paths, strict=True)
+            registration_burden(policy, y, behaviour, p) for y, p in zip(years, paths, strict=True)
         ]
         self.strike_off = policy.strike_off_inactive.over(years)
         self.state_founding = policy.state_founding.over(years)

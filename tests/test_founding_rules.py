@@ -160,6 +160,27 @@ def test_soviet_rules_hold_the_burden_at_least_at_soviet_burden_until_their_end(
     assert NGOModel(scenarios["kyrgyzstan"], rng=1).state.policy.soviet_rules_until is None
 
 
+def test_the_elasticity_turns_the_coded_burden_into_the_share_held_back(scenarios):
+    # Worked by hand: a code of 0.85 under an elasticity of 0.5 holds back
+    # 1 - 0.15 ** 0.5 = 0.6127 of founding; under 1 exactly its code; under 2, 0.9775.
+    uz = scenarios["uzbekistan"]
+    assert uz.state.registration_burden.at(2004) == 0.85
+    for elasticity, held_back in ((0.5, 0.612702), (1.0, 0.85), (2.0, 0.9775)):
+        model = NGOModel(uz.with_params({"burden_elasticity": elasticity}), rng=1)
+        model.state.apply_policy(2004)
+        assert model.state.burden == pytest.approx(held_back, abs=1e-6)
+
+
+def test_a_lower_elasticity_lets_more_ngos_register_where_the_code_is_high(scenarios):
+    def registered(elasticity):
+        model = stepped(
+            scenarios["uzbekistan"].with_params({"burden_elasticity": elasticity}), 2010
+        )
+        return model.population.registered().sum()
+
+    assert registered(0.5) > registered(1.0) > registered(2.0)
+
+
 def test_the_strike_off_procedure_removes_idle_ngos_only_where_it_is_in_force(scenarios):
     def struck(scenario, rate):
         model = stepped(scenario.with_params({"strike_off_rate": rate}), 2020)

@@ -34,7 +34,7 @@ def test_a_row_does_not_depend_on_its_chunk():
     pd.testing.assert_frame_equal(whole.iloc[2:].reset_index(drop=True), tail)
     assert whole["row"].tolist() == [0, 1, 2, 3]
     # The draws are the prior's normal scores; the statistics are every target's.
-    assert whole.filter(regex="^z_").shape[1] == len(load_priors()) == 40
+    assert whole.filter(regex="^z_").shape[1] == len(load_priors()) == 41
     assert whole.filter(like="kg_registered").notna().all().all()
 
 
