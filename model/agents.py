@@ -274,7 +274,7 @@ class State(Agent):
         )
 
     def registration_burden(self, year: int) -> float:
-        """Return the burden of registering an NGO in ``year`` (``timeline``)."""
+        """Return the share of founding that registration holds back in ``year`` (``timeline``)."""
         return timeline.registration_burden(self.policy, year, self.model.behaviour)
 
     def eligible(self, pool: ApplicantPool) -> ApplicantPool:

@@ -32,20 +32,23 @@ def registration_burden(
     """Return the share of would-be founders that registration holds back in ``year``.
 
     The scenario codes each year's registration rules on a 0-1 scale (its path;
-    ``path``, if given, is its value in ``year``). Under Soviet registration rules (up
-    to ``soviet_rules_until``, a dated legal fact) the code is at least the shared
-    ``soviet_burden``, which is calibrated rather than read back from the first
-    registration counts. The code is an ordering of legal regimes, not a measured
-    share: the share of founding it holds back is ``1 - (1 - code) ** burden_elasticity``,
-    with the shared elasticity calibrated (1 reads the code as the share itself; below 1
-    the strictest regimes hold back less than their code says).
+    ``path``, if given, is its value in ``year``). The code orders legal regimes; it is
+    not a measured share, so the share it holds back is ``1 - (1 - code) **
+    burden_elasticity``, with the shared elasticity calibrated: at 1 the share is the
+    code itself, below 1 every code holds back less than its value, above 1 more. Under
+    Soviet registration rules (up to ``soviet_rules_until``, a dated legal fact) the share
+    is at least the shared ``soviet_burden``, which is calibrated rather than read back
+    from the first registration counts.
     """
     if path is None:
         path = policy.registration_burden.at(year)
+    elasticity = b["burden_elasticity"]
+    # At 1 the code is returned as it is: 1 - (1 - code) differs from it in the last bit.
+    share = path if elasticity == 1.0 else 1.0 - (1.0 - path) ** elasticity
     soviet = policy.soviet_rules_until
     if soviet is not None and year <= soviet.year:
-        path = max(path, b["soviet_burden"])
-    return 1.0 - (1.0 - path) ** b["burden_elasticity"]
+        return max(share, b["soviet_burden"])
+    return share
 
 
 def shocks_in_force(policy: StatePolicy, year: int) -> tuple[float, float]:

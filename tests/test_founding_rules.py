@@ -171,6 +171,16 @@ def test_the_elasticity_turns_the_coded_burden_into_the_share_held_back(scenario
         assert model.state.burden == pytest.approx(held_back, abs=1e-6)
 
 
+def test_the_soviet_floor_is_on_the_share_held_back(scenarios):
+    # Kazakhstan's code is 0.3 in 1989-1991: under an elasticity of 0.5 it holds back
+    # 1 - 0.7 ** 0.5 = 0.16334, below the Soviet floor of 0.9 up to 1990 and not after.
+    kz = scenarios["kazakhstan"].with_params({"soviet_burden": 0.9, "burden_elasticity": 0.5})
+    model = NGOModel(kz, rng=1)
+    for year, expected in ((1989, 0.9), (1990, 0.9), (1991, 0.163340)):
+        model.state.apply_policy(year)
+        assert model.state.burden == pytest.approx(expected, abs=1e-6)
+
+
 def test_a_lower_elasticity_lets_more_ngos_register_where_the_code_is_high(scenarios):
     def registered(elasticity):
         model = stepped(
