@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from calibration.compare import verdicts
+
 from .markdown import cell, markdown_table
 
 COVERAGE = Path(__file__).resolve().parents[1] / "calibration" / "report" / "coverage.csv"
@@ -66,7 +68,7 @@ def headline_table(coverage: pd.DataFrame) -> str:
             ],
             "error": [f"{e:+.1%}" for e in rows.rel_error],
             "tolerance": [f"{t:.0%}" for t in rows.tolerance],
-            "within": ["yes" if w else "no" for w in rows.within_tolerance],
+            "within": verdicts(rows),
         }
     )
     return markdown_table(frame)
