@@ -40,6 +40,7 @@ from .population import (
 )
 from .rng import KeyedStreams, plain_seed
 from .scenario import Scenario, checked_scenario
+from .steps import whole_years
 from .timeline import Timeline
 
 POP_FIELDS = (
@@ -243,19 +244,22 @@ class CompiledRun:
             self.population.active[rows] = False
 
     def run_for(self, years: int) -> None:
-        """Simulate the next ``years`` years.
+        """Simulate the next ``years`` calendar years (a whole number), as ``NGOModel``.
 
         Raises:
-            ValueError: past the scenario's end year, after simulating the years up to it.
+            ValueError: for a fraction of a year or a negative number, or more years than
+                the scenario has left, before any year is simulated.
             RunawayError: where the register runs away (``founding.registrations``).
         """
+        years = whole_years(years, "years")
         start, end = self.config.start_year, self.config.end_year
-        beyond = self.year + years > end
-        stop = min(self.year + years, end)
-        if stop > self.year:
-            self._simulate(self.year + 1 - start, stop + 1 - start)
-        if beyond:
-            raise ValueError(f"{self.config.name}: the run already reached {self.year}")
+        if years > end - self.year:
+            raise ValueError(
+                f"years: {years} from {self.year} would run past {end}, where the scenario "
+                f"ends ({end - self.year} left)"
+            )
+        if years:
+            self._simulate(self.year + 1 - start, self.year + years + 1 - start)
 
     def step(self) -> None:
         """Simulate one calendar year (``NGOModel.step``)."""
