@@ -40,7 +40,7 @@ from .population import (
 )
 from .rng import KeyedStreams, plain_seed
 from .scenario import Scenario, checked_scenario
-from .steps import whole_years
+from .steps import refuse_step_past, whole_years
 from .timeline import Timeline
 
 POP_FIELDS = (
@@ -247,8 +247,9 @@ class CompiledRun:
         """Simulate the next ``years`` calendar years (a whole number), as ``NGOModel``.
 
         Raises:
-            ValueError: for a fraction of a year or a negative number, or more years than
-                the scenario has left, before any year is simulated.
+            ValueError: for a fraction of a year, a negative number, a bool or what is no
+                number, or more years than the scenario has left, before any year is
+                simulated.
             RunawayError: where the register runs away (``founding.registrations``).
         """
         years = whole_years(years, "years")
@@ -262,7 +263,8 @@ class CompiledRun:
             self._simulate(self.year + 1 - start, self.year + years + 1 - start)
 
     def step(self) -> None:
-        """Simulate one calendar year (``NGOModel.step``)."""
+        """Simulate one calendar year (``NGOModel.step``); after the end year, refuse as it."""
+        refuse_step_past(self.year, self.config.end_year, "scenario")
         self.run_for(1)
 
     def _simulate(self, first: int, stop: int) -> None:
