@@ -55,8 +55,9 @@ def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str 
     """Refuse a run table whose cells the targets read are not all usable numbers.
 
     Every column a target reads (and ``year``) holds numbers only, none empty or infinite
-    in a year a target reads; a count column (not a share) is never negative. Each run
-    (``replicate``) has one row a year, and the table has every year a target reads.
+    in a year a target reads; a count column is never negative, a share (``share_``) is
+    from 0 to 1. Each run (``replicate``) has one row a year, and the table has every
+    year a target reads.
 
     Raises:
         ScenarioError: naming ``source``, the column and, where it applies, the year.
@@ -80,10 +81,18 @@ def check_run_table(frame: pd.DataFrame, targets: Iterable[Target], source: str 
             if infinite.any():
                 where = f"{values[infinite][0]} in {years[infinite][0]:.0f}, a year target {t.id}"
                 raise ScenarioError(source, name, f"{where} reads: not a finite number")
-            negative = np.nan_to_num(values) < 0
-            if not name.startswith("share_") and negative.any():
-                where = f"{values[negative][0]:g} in {years[negative][0]:.0f}"
-                raise ScenarioError(source, name, f"{where}: a count is never negative")
+            _check_range(values, years, name, source)
+
+
+def _check_range(values: np.ndarray, years: np.ndarray, name: str, source: str | Path) -> None:
+    """Refuse a negative count, or a share (``share_`` column) outside 0 to 1."""
+    share = name.startswith("share_")
+    known = np.nan_to_num(values)
+    wrong = (known < 0) | (known > 1) if share else known < 0
+    if wrong.any():
+        where = f"{values[wrong][0]:g} in {years[wrong][0]:.0f}"
+        rule = "a share is from 0 to 1" if share else "a count is never negative"
+        raise ScenarioError(source, name, f"{where}: {rule}")
 
 
 def numbers(

@@ -17,7 +17,7 @@ from calibration.targets import DEFAULT_TARGETS, load_target_file, load_unfitted
 from experiments.locks import output_folder
 from experiments.run_params import PARAM_MODES, median_intervals_note
 from model import ScenarioError, load_scenario
-from model.extends import resolve_path
+from model.extends import path_exists, resolve_path
 from model.regional_files import is_regional_file
 
 from .arguments import file_path, replicates, seeds, workers
@@ -141,9 +141,9 @@ def _compare_plan(args: argparse.Namespace) -> list[tuple[Path, Path, bool]]:
     load_unfitted()
     plan = []
     for source in args.sources:
-        if source.is_dir():
+        if path_exists(source, source, "source", folder=True):
             plan.append((source, source, False))
-        elif source.suffix in (".yaml", ".yml") or not source.exists():
+        elif source.suffix in (".yaml", ".yml") or not path_exists(source, source, "source"):
             plan.append((source, args.out or Path("out") / source.stem, True))
         else:
             raise UsageError(f"{source}: neither a run folder nor a scenario file")

@@ -26,17 +26,26 @@ from .main import note_first_compile
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def check_out_folder(out: Path, kind: str, writes: tuple[str, ...]) -> None:
+def check_out_folder(
+    out: Path, kind: str, writes: tuple[str, ...], folders: tuple[str, ...] = ()
+) -> None:
     """Refuse an ``--out`` the run would refuse, before anything runs or is created.
 
-    A dry run checks it too: one that passes is followed by a run that does not refuse it.
+    ``folders`` are those the run keeps its runs in there (``experiments.storage``). A dry
+    run checks it too: one that passes is followed by a run that does not refuse it.
     """
-    from experiments.output_paths import check_folder, check_outputs_kind, refuse_source_folder
+    from experiments.output_paths import (
+        check_folder,
+        check_outputs_kind,
+        refuse_files_named,
+        refuse_source_folder,
+    )
 
     check_folder(out, "--out")
     refuse_source_folder(out, "--out")
     if out.is_dir():
         check_outputs_kind(out, "--out", kind, writes)
+        refuse_files_named(out, "--out", folders)
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -54,6 +63,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         write_outputs,
     )
     from experiments.paired import parameter_sets
+    from experiments.storage import chunk_folders
     from model import ScenarioError
 
     hint = "; or drop --posterior and pass --params scenario (the scenarios' own values)"
@@ -71,7 +81,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     parameter_sets(experiment, posterior)
     inputs = output_inputs(experiment)
     writes = experiment_outputs(experiment)
-    check_out_folder(out, "experiment", writes)
+    check_out_folder(out, "experiment", writes, chunk_folders(experiment))
     if args.dry_run:
         print(describe(experiment, posterior), flush=True)
         return 0
@@ -111,8 +121,9 @@ def refuse_missing_posterior(named: Path | None, hint: str = "") -> None:
         ScenarioError: one line naming the file and the option.
     """
     from model import ScenarioError
+    from model.extends import path_exists
 
-    if named is not None and not named.exists():
+    if named is not None and not path_exists(named, named, "--posterior"):
         raise ScenarioError(named, "--posterior", f"file not found{hint}")
 
 

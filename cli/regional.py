@@ -75,6 +75,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
 
 def cmd_regional_experiment(args: argparse.Namespace) -> int:
     """Run a regional experiment file and print its paired differences, output by output."""
+    from experiments.output_paths import check_folder
     from experiments.paired import UNSEEN, all_exactly_zero
     from experiments.regional_experiment import (
         describe_regional,
@@ -93,6 +94,8 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
     except ScenarioError:
         name_other_kind(Path(args.file), regional=True)
         raise
+    # Checked before its earlier figures are listed: a name too long to look in is one line.
+    check_folder(out, "--out")
     writes = regional_experiment_outputs(regions, out)
     check_out_folder(out, "regional experiment", writes)
     if args.dry_run:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from model import ScenarioError
+from model import COUNTRIES, ScenarioError
 from model.limits import MAX_REPLICATES, MAX_YEAR, MIN_YEAR
 
 COUNTRY_MANIFEST_FIELDS = {"country": str, "replicates": int, "start_year": int, "end_year": int}
@@ -74,10 +74,14 @@ def check_manifest_bounds(path: Path, manifest: dict[str, Any]) -> None:
     start, end = manifest.get("start_year"), manifest.get("end_year")
     if isinstance(start, int) and isinstance(end, int) and start > end:
         raise ScenarioError(path, "end_year", "malformed manifest: before start_year")
+    country = manifest.get("country")
+    if isinstance(country, str) and country not in COUNTRIES:
+        found = f"malformed manifest: {country!r}, not one of {', '.join(COUNTRIES)}"
+        raise ScenarioError(path, "country", found)
     countries = manifest.get("countries")
     if countries is not None and not (
         countries
-        and all(isinstance(c, str) for c in countries)
+        and all(isinstance(c, str) and c in COUNTRIES for c in countries)
         and len(set(countries)) == len(countries)
     ):
         found = f"malformed manifest: {countries!r}, not a list of distinct country names"

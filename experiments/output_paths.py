@@ -193,6 +193,20 @@ def refuse_folders_named(folder: Path, flag: str, names: tuple[str, ...]) -> Non
             raise ScenarioError(folder, flag, found)
 
 
+def refuse_files_named(folder: Path, flag: str, names: tuple[str, ...]) -> None:
+    """Raise ``ScenarioError`` if one of ``names`` in ``folder`` is there but no folder.
+
+    ``names`` are the folders the command keeps its runs in (``runs/<scenario>``): it
+    would make them only when it stores its first runs, and fail there after the computing.
+    """
+    for name in dict.fromkeys(names):
+        path = folder / name
+        if path.exists() and not path.is_dir():
+            found = f"holds a file named {name}, where the command keeps its runs in a folder"
+            found += ": remove it"
+            raise ScenarioError(folder, flag, found)
+
+
 def refuse_source_folder(folder: Path, flag: str) -> None:
     """Raise ``ScenarioError`` if ``folder`` is in one of the project's folders or a root.
 

@@ -59,6 +59,11 @@ class Chunk:
         return Path("runs") / self.scenario / f"draws-{self.first:05d}-{self.last - 1:05d}.parquet"
 
 
+def chunk_folders(experiment: Experiment) -> tuple[str, ...]:
+    """Return the folders, relative to its ``--out``, that an experiment's chunks go in."""
+    return ("runs", *(f"runs/{name}" for name in experiment.scenarios))
+
+
 def build_chunks(experiment: Experiment, param_sets: list[dict[str, float]]) -> list[Chunk]:
     """Return every chunk of the experiment, scenario by scenario, draws in order."""
     spec = experiment.spec

@@ -39,9 +39,22 @@ def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
             inner = f"{field}.{key}" if field else str(key)
             merged[key] = _merge(base[key], value, file, inner) if key in base else value
         return merged
-    if _is_named_list(base) and _is_named_list(override):
+    if base and _is_named_list(base) and isinstance(override, list):
+        _check_names(override, file, field)
         return _merge_named(base, override, file, field)
     return override
+
+
+def _check_names(items: list, file: Path, field: str) -> None:
+    """Refuse an item without a name (a string) in a list that merges by name.
+
+    The list then replaced the extended file's whole list, so the named items lost the
+    fields they did not repeat, and the message blamed one of them.
+    """
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            found = f"item {number} has no name (text): items merge by name with the file extended"
+            raise ScenarioError(file, field, found)
 
 
 # The keys that hold a sourced input's numbers (``Number``, the series, sector weights).
@@ -147,6 +160,20 @@ def resolve_path(path: str | Path, field: str = "") -> Path:
         raise ScenarioError(path, field, f"cannot resolve: {exc.strerror}") from None
 
 
+def path_exists(path: Path, file: str | Path, field: str, folder: bool = False) -> bool:
+    """Return whether ``path`` exists (with ``folder``: is a folder); refuse what cannot say.
+
+    ``Path.exists`` and ``Path.is_dir`` answer False for a missing path but raise for a
+    name the system refuses (longer than it allows): that is one line naming ``file``, the
+    file or option that gave the path, and ``field``.
+    """
+    try:
+        return path.is_dir() if folder else path.exists()
+    except OSError as exc:
+        named = "" if Path(file) == path else f"{path}: "
+        raise ScenarioError(file, field, f"{named}cannot be checked: {exc.strerror}") from None
+
+
 def resolve_extends(
     path: Path,
     chain: tuple[Path, ...] = (),
@@ -174,7 +201,7 @@ def resolve_extends(
     if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(path, "extends", "must be a file name")
     target = resolve_path(path.parent / parent, "extends")
-    if not target.exists():
+    if not path_exists(target, path, "extends"):
         # Named in the file that says ``extends:``, where the mistake is.
         raise ScenarioError(path, "extends", f"{target}: file not found")
     return _merge(resolve_extends(target, (*chain, path), anchor), data, path)

@@ -144,6 +144,24 @@ def test_compare_refuses_a_manifest_no_run_writes_in_one_line(run_copy, capsys, 
     assert_clean_failure(status, err, run_copy, "manifest.json", found)
 
 
+def test_compare_names_the_manifest_for_a_country_no_run_has(run_copy, capsys):
+    # it blamed the targets file: "targets: no target for atlantis, the run's country"
+    manifest = run_copy / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({**data, "country": "atlantis"}), encoding="utf-8")
+    status, _, err = run_cli(["compare", str(run_copy)], capsys)
+    assert_clean_failure(status, err, run_copy, "manifest.json: country: malformed manifest")
+    assert "'atlantis', not one of kazakhstan, kyrgyzstan, uzbekistan" in err
+
+
+def test_compare_names_a_source_too_long_for_the_system_in_one_line(tmp_path, capsys):
+    source = tmp_path / ("a" * 300)
+    status, _, err = run_cli(["compare", str(source)], capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{source}: source: cannot be checked: File name too long" in err
+    assert "Traceback" not in err and not list(tmp_path.iterdir())
+
+
 def test_compare_refuses_a_run_table_that_is_a_folder_in_one_line(run_copy, capsys):
     (run_copy / "timeseries.csv").unlink()
     (run_copy / "timeseries.csv").mkdir()

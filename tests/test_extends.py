@@ -203,6 +203,27 @@ def test_a_mistyped_name_of_an_item_to_change_is_named_with_the_likely_one(
     assert load_scenario(write_yaml("new.yaml", data)).donors[-1].name == "Soros Foundations"
 
 
+@pytest.mark.parametrize("name", [None, 5])
+def test_an_item_without_a_name_in_a_list_merged_by_name_is_named_by_its_place(
+    name, scenario_file, write_yaml, tmp_path, clean_error
+):
+    # The list replaced the parent's whole list, and the message blamed a named item:
+    # "donors[USAID-type bilateral].entry_year: required field is missing".
+    second = {"exit_year": 2010, "source": "a test"} | ({} if name is None else {"name": name})
+    donors = [{"name": "USAID-type bilateral", "exit_year": 2010, "source": "a test"}, second]
+    bad = write_yaml("child.yaml", {"extends": str(scenario_file("kyrgyzstan")), "donors": donors})
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    clean_error(status, out, f"{bad}: donors: item 2 has no name (text)")
+
+
+def test_a_parent_name_too_long_for_the_system_is_one_line(write_yaml, tmp_path, clean_error):
+    bad = write_yaml("child.yaml", f"extends: {'b' * 300}.yaml\n")
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    clean_error(status, out, f"{bad}: extends: ", "cannot be checked: File name too long")
+
+
 def test_new_values_need_their_own_source_but_a_bad_value_is_named_first(
     scenario_file, write_yaml, tmp_path, clean_error
 ):

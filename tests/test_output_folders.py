@@ -96,6 +96,22 @@ def test_a_folder_named_as_an_output_the_command_replaces_is_refused_before_any_
     assert [p.name for p in (tmp_path / "out").iterdir()] == [name]
 
 
+@pytest.mark.parametrize("name", ["runs", "runs/baseline"])
+def test_a_file_where_an_experiment_keeps_its_runs_is_refused_before_any_run(
+    name, repo, tmp_path, monkeypatch
+):
+    # the chunks' folder was made when the first chunk was stored: a traceback after the runs
+    monkeypatch.chdir(repo)
+    out = tmp_path / "out"
+    (out / name).parent.mkdir(parents=True, exist_ok=True)
+    (out / name).write_text("", encoding="utf-8")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    status, _, err = run_cli([*COMMAND_OF["experiment"], "--out", str(out), "--draws", "1"])
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"holds a file named {name}, where the command keeps its runs in a folder" in err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
 def test_a_folder_named_as_another_commands_output_is_left_alone(repo, tmp_path, monkeypatch):
     # A run writes no summary.csv: a folder of that name is the user's.
     monkeypatch.chdir(repo)

@@ -195,6 +195,8 @@ def edit_table(folder: Path, column: str, year: int, value) -> Path:
         ("registered", 2000, -5, "registered: -5 in 2000: a count is never negative"),
         ("registered", 2000, "inf", "registered: inf in 2000, a year target"),
         ("share_income_foreign", 1993, "-inf", "share_income_foreign: -inf in 1993, a year"),
+        ("share_income_foreign", 1993, 5.0, "share_income_foreign: 5 in 1993: a share is from"),
+        ("share_ecology", 2015, -0.5, "share_ecology: -0.5 in 2015: a share is from 0 to 1"),
     ],
 )
 def test_compare_refuses_a_run_table_edited_into_nonsense(
