@@ -9,6 +9,7 @@ dropped; the child's values win. Source: the project's merge rule (``docs/experi
 from __future__ import annotations
 
 import difflib
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
     Raises:
         ScenarioError: an override that would silently change nothing: an empty mapping or
             named list (whose keys and items are kept) or ``remove: true`` for a name the
-            list does not hold.
+            list does not hold; or an item without a name in a list that merges by name.
     """
     if isinstance(base, dict) and isinstance(override, dict):
         # A whole file of nothing but ``extends:`` is a copy under another name; a field
@@ -39,22 +40,29 @@ def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
             inner = f"{field}.{key}" if field else str(key)
             merged[key] = _merge(base[key], value, file, inner) if key in base else value
         return merged
-    if base and _is_named_list(base) and isinstance(override, list):
-        _check_names(override, file, field)
-        return _merge_named(base, override, file, field)
+    if _is_named_list(base) and isinstance(override, list):
+        if base:
+            _check_names(override, file, field)
+        if _is_named_list(override):
+            return _merge_named(base, override, file, field)
     return override
 
 
 def _check_names(items: list, file: Path, field: str) -> None:
-    """Refuse an item without a name (a string) in a list that merges by name.
+    """Refuse an item without a name (text) in a list that merges by name.
 
     The list then replaced the extended file's whole list, so the named items lost the
-    fields they did not repeat, and the message blamed one of them.
+    fields they did not repeat, and the message blamed one of them. The place is
+    counted from 0, as validation names a list's items (``donors.0.name``).
     """
-    for number, item in enumerate(items, start=1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            found = f"item {number} has no name (text): items merge by name with the file extended"
-            raise ScenarioError(file, field, found)
+    rule = "items merge by name with the file extended"
+    for place, item in enumerate(items):
+        where = f"{field}.{place}.name"
+        if not isinstance(item, dict) or "name" not in item:
+            raise ScenarioError(file, where, f"missing: {rule}")
+        if not isinstance(item["name"], str):
+            kind = type(item["name"]).__name__
+            raise ScenarioError(file, where, f"must be text, not {kind}: {rule}")
 
 
 # The keys that hold a sourced input's numbers (``Number``, the series, sector weights).
@@ -163,15 +171,19 @@ def resolve_path(path: str | Path, field: str = "") -> Path:
 def path_exists(path: Path, file: str | Path, field: str, folder: bool = False) -> bool:
     """Return whether ``path`` exists (with ``folder``: is a folder); refuse what cannot say.
 
-    ``Path.exists`` and ``Path.is_dir`` answer False for a missing path but raise for a
-    name the system refuses (longer than it allows): that is one line naming ``file``, the
-    file or option that gave the path, and ``field``.
+    A missing path is False; any other refusal of the system (a name longer than it
+    allows, a loop of symbolic links), which ``Path.exists`` raised as a traceback or
+    (from Python 3.14) answers as False, is one line naming ``file``, the file or option
+    that gave the path, and ``field``.
     """
     try:
-        return path.is_dir() if folder else path.exists()
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return False
     except OSError as exc:
         named = "" if Path(file) == path else f"{path}: "
         raise ScenarioError(file, field, f"{named}cannot be checked: {exc.strerror}") from None
+    return stat.S_ISDIR(mode) if folder else True
 
 
 def resolve_extends(

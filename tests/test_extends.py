@@ -214,7 +214,20 @@ def test_an_item_without_a_name_in_a_list_merged_by_name_is_named_by_its_place(
     bad = write_yaml("child.yaml", {"extends": str(scenario_file("kyrgyzstan")), "donors": donors})
     out = tmp_path / "out"
     status = main(["run", str(bad), "--out", str(out)])
-    clean_error(status, out, f"{bad}: donors: item 2 has no name (text)")
+    found = "missing" if name is None else "must be text, not int"
+    clean_error(status, out, f"{bad}: donors.1.name: {found}: items merge by name")
+
+
+def test_an_item_removed_from_a_parents_empty_list_is_named_as_absent(
+    scenario_file, write_yaml, tmp_path, clean_error
+):
+    # The Kazakh file has no shocks: a removal there is a name the list does not hold.
+    text = extending(scenario_file, "kazakhstan")
+    text += "state:\n  shocks:\n    - {name: Some shock, remove: true}\n"
+    bad = write_yaml("child.yaml", text)
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    clean_error(status, out, f"{bad}: state.shocks: no item named 'Some shock' to remove")
 
 
 def test_a_parent_name_too_long_for_the_system_is_one_line(write_yaml, tmp_path, clean_error):
