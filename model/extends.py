@@ -172,9 +172,9 @@ def path_exists(path: Path, file: str | Path, field: str, folder: bool = False) 
     """Return whether ``path`` exists (with ``folder``: is a folder); refuse what cannot say.
 
     A missing path is False; any other refusal of the system (a name longer than it
-    allows, a loop of symbolic links), which ``Path.exists`` raised as a traceback or
-    (from Python 3.14) answers as False, is one line naming ``file``, the file or option
-    that gave the path, and ``field``.
+    allows, which ``Path.exists`` raised as a traceback; a loop of symbolic links, which
+    it answered as False, as from Python 3.14 it answers every error) is one line naming
+    ``file``, the file or option that gave the path, and ``field``.
     """
     try:
         mode = path.stat().st_mode
