@@ -222,22 +222,6 @@ def test_sensitivity_refuses_a_named_posterior_that_is_absent(tmp_path):
     assert not out.exists()
 
 
-def test_a_posterior_name_too_long_for_the_system_is_one_line(tmp_path):
-    # Path.exists raised the system's refusal ("File name too long") as a traceback.
-    out = tmp_path / "out"
-    named = tmp_path / f"{'a' * 300}.parquet"
-    status, _, err = run_cli(["sensitivity", "--posterior", str(named), "--out", str(out)])
-    one_line(status, err, f"{named}: --posterior: cannot be checked: File name too long")
-    assert not out.exists()
-
-
-def test_a_regional_experiments_out_too_long_for_the_system_is_one_line(repo, tmp_path):
-    out = tmp_path / ("a" * 300)
-    regional = repo / "experiments" / "regional" / "central_asia_counterfactuals.yaml"
-    status, _, err = run_cli(["regional-experiment", str(regional), "--out", str(out)])
-    one_line(status, err, f"{out}: --out: cannot be checked: File name too long")
-
-
 def test_an_experiment_refuses_a_posterior_it_would_not_read(repo, tmp_path, monkeypatch):
     # --params scenario runs the files' own values: a named posterior was silently unused.
     monkeypatch.chdir(repo)
