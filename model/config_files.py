@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
@@ -47,8 +48,21 @@ def _not_unsourced(text: str) -> str:
 Source = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3), AfterValidator(_not_unsourced)
 ]
-# A name that heads a printout (an experiment's): an empty one would print as nothing.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _printable(text: str) -> str:
+    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        # A terminal acts on an escape or a bell; a line break breaks the one-line printouts.
+        raise ValueError(f"a control character ({control!r}): a name is one line of text")
+    return text
+
+
+# A name that heads a printout, a table or a figure (a scenario's, a donor's, an
+# experiment's): an empty one would print as nothing.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_printable)
+]
 # A calendar year in the inputs: series points, donors, shocks, the CPI base.
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 

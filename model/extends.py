@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config_files import UNSOURCED, ScenarioError, first_repeated
-from .input_errors import named_item
+from .config_files import UNSOURCED, ScenarioError, first_repeated, refuse_other_kind
+from .input_errors import OtherKindError, named_item
 from .limits import MAX_NESTING
 from .yaml_files import read_yaml_mapping
 
@@ -190,10 +190,13 @@ def resolve_extends(
     path: Path,
     chain: tuple[Path, ...] = (),
     anchor: Callable[[dict[str, Any], Path], None] = _anchor_behaviour,
+    kind: tuple[str, str] = ("scenario", "a country's scenario"),
 ) -> dict[str, Any]:
     """Read ``path`` and everything it extends, child fields winning.
 
     ``anchor(data, folder)`` rewrites the file names a file gives relative to its folder.
+    ``kind`` is the kind of file being read and its name (``refuse_other_kind``): a file
+    extended that is of another kind is named in the ``extends:`` that points at it.
     """
     path = resolve_path(path, "extends" if chain else "")
     if len(chain) >= MAX_NESTING:
@@ -203,6 +206,8 @@ def resolve_extends(
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[0], "extends", f"extends loop: {loop}")
     data = read_yaml_mapping(path, "extends" if chain else "")
+    if chain:
+        _check_extended_kind(path, data, chain[-1], kind)
     anchor(data, path.parent)
     if "extends" in data and data["extends"] is None:
         # An empty ``extends:`` reads as no parent, and the file then lacks the parent's keys.
@@ -216,4 +221,16 @@ def resolve_extends(
     if not path_exists(target, path, "extends"):
         # Named in the file that says ``extends:``, where the mistake is.
         raise ScenarioError(path, "extends", f"{target}: file not found")
-    return _merge(resolve_extends(target, (*chain, path), anchor), data, path)
+    return _merge(resolve_extends(target, (*chain, path), anchor, kind), data, path)
+
+
+def _check_extended_kind(path: Path, data: dict, child: Path, kind: tuple[str, str]) -> None:
+    """Refuse an extended file of another kind, in the ``extends:`` of ``child``.
+
+    Merged, its keys would be blamed on the child (``end_year: unknown key`` for a
+    scenario extending a regional file) or its fields named as if the child held them.
+    """
+    try:
+        refuse_other_kind(path, data, (kind[0],), kind[1])
+    except OtherKindError as exc:
+        raise ScenarioError(child, "extends", f"{path.name}: {exc.message}") from None

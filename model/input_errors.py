@@ -30,10 +30,14 @@ def field_path(loc: tuple[Any, ...], data: Any = None) -> str:
     for i, part in enumerate(parts):
         # An error in the name itself keeps the position: the name is what is wrong.
         name = None if parts[i + 1 : i + 2] == ["name"] else _item_name(data, part)
+        written = _written_key(data, part)
         data = _child(data, part)
         if name is not None:
             text = named_item(text, name)
             continue
+        if isinstance(written, bool) or written is None:
+            # pydantic reports a `true:` key as 1 (bool is an int to it): say what was written.
+            part = {True: "true", False: "false", None: "null"}[written]
         # A mistyped year key can be hundreds of digits long: keep the line readable. A
         # field's name is shown whole (a misspelt key is what the message is about).
         part = str(part)
@@ -64,6 +68,22 @@ def _item_name(data: Any, part: Any) -> str | None:
         if isinstance(name, str) and name.strip():
             return name
     return None
+
+
+def _written_key(data: Any, part: Any) -> Any:
+    """Return the key of mapping ``data`` that ``part`` stands for, as the file wrote it.
+
+    ``part`` itself if there is none. pydantic reports a key written ``true`` as 1 (equal
+    to it, so a mapping cannot hold both) and one written ``null`` as the text "None".
+    """
+    if not isinstance(data, dict):
+        return part
+    if part == "None" and None in data and "None" not in data:
+        return None
+    for key in data:
+        if key == part and type(key) is not type(part):
+            return key
+    return part
 
 
 def _child(data: Any, part: Any) -> Any:

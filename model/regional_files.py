@@ -55,7 +55,7 @@ def resolve_region(path: Path) -> dict:
         ScenarioError: naming the file and the fault if it, or a file it extends, does not
             read.
     """
-    return resolve_extends(path, (), _anchor_countries)
+    return resolve_extends(path, (), _anchor_countries, ("regional", "a regional scenario file"))
 
 
 def load_region(path: str | Path) -> Region:

@@ -141,6 +141,8 @@ def _check_expanded(root: yaml.Node, loader: yaml.SafeLoader) -> None:
     that the check costs the file's size, not the expansion's.
     """
     sizes: dict[int, int] = {}
+    # Where each node first sits in the document (``state.shocks.0``), for the messages.
+    paths: dict[int, str] = {id(root): ""}
     open_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
@@ -158,14 +160,16 @@ def _check_expanded(root: yaml.Node, loader: yaml.SafeLoader) -> None:
             if isinstance(node, yaml.ScalarNode) and not _is_text(node.value):
                 raise _Refused(where, "a string that is not text (a lone surrogate?)")
             if isinstance(node, yaml.MappingNode):
-                _check_keys(node, loader)
+                _check_keys(node, loader, paths[key])
+            for child, name in _named_children(node):
+                paths.setdefault(id(child), f"{paths[key]}.{name}" if paths[key] else name)
             open_nodes.add(key)
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
 
 
-def _check_keys(node: yaml.MappingNode, loader: yaml.SafeLoader) -> None:
-    """Refuse a key given twice in one mapping, as written (before any ``<<`` merge).
+def _check_keys(node: yaml.MappingNode, loader: yaml.SafeLoader, path: str) -> None:
+    """Refuse a key given twice in one mapping at ``path``, as written (before any ``<<`` merge).
 
     YAML requires the keys of a mapping to be unique; PyYAML keeps the last, so that a
     second ``end_year:`` further down a file would silently win. Keys are compared by
@@ -183,8 +187,22 @@ def _check_keys(node: yaml.MappingNode, loader: yaml.SafeLoader) -> None:
         except TypeError:
             continue  # not a key PyYAML accepts either; its own error follows
         if first is not None:
-            raise _Refused(key_node.value, f"given twice (lines {first} and {line})")
+            field = f"{path}.{key_node.value}" if path else key_node.value
+            raise _Refused(field, f"given twice (lines {first} and {line})")
         seen[key] = line
+
+
+def _named_children(node: yaml.Node) -> list[tuple[yaml.Node, str]]:
+    """Return a node's children with their names in a field path (a key's own, its parent's)."""
+    if isinstance(node, yaml.SequenceNode):
+        return [(child, str(i)) for i, child in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        named = []
+        for key_node, value_node in node.value:
+            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            named += [(key_node, name), (value_node, name)]
+        return named
+    return []
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -44,6 +44,9 @@ CASES = {
         "population_millions.points",
         "integer",
     ),
+    # pydantic reports a `true:` key as 1 and a `null:` one as "None": named as written.
+    "a true year key": ("population_millions: {points: {true: 4}}\n", "points.true.[key]"),
+    "a null year key": ("population_millions: {points: {~: 4}}\n", "points.null.[key]"),
     "wrong type in a list": (
         "donors:\n  - name: UNDP\n    entry_year: soon\n",
         "donors[UNDP].entry_year",
@@ -108,6 +111,8 @@ CASES = {
         "state.registration_burden",
         "expected a mapping, got a number (a number takes value: and source:, a yearly series",
     ),
+    # An escape sequence in a name recoloured the terminal and every figure's title.
+    "a control character in a name": ('name: "Bad\\x1b[31m"\n', "name", "a control character"),
     "an empty country": ("country:\n", "country", "required: one of kazakhstan, kyrgyzstan"),
     "a number for a section": ("state: 5\n", "state", "expected a mapping of keys to values"),
 }

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from cli.main import main
-from model import load_scenario
+from model import ScenarioError, load_scenario
+from model.regional_files import load_region
 
 
 def extending(scenario_file, country="kyrgyzstan"):
@@ -25,6 +26,34 @@ def test_a_missing_parent_is_named_in_the_file_that_extends_it(write_yaml, tmp_p
     line = clean_error(status, out, parent, "file not found")
     # The mistake is the child's ``extends:`` line, not a field of the missing file.
     assert line.startswith(f"ngo-abm: error: {bad}: extends: {parent}: "), line
+
+
+@pytest.mark.parametrize(
+    ("child", "parent", "expected"),
+    [
+        ("country: kyrgyzstan\n", "experiments/kyrgyzstan_counterfactuals.yaml", "an experiment"),
+        ("end_year: 2000\n", "calibration/targets.yaml", "a targets file, not a country's"),
+    ],
+    ids=["experiment", "targets"],
+)
+def test_a_parent_of_another_kind_is_named_in_extends(
+    child, parent, expected, repo, write_yaml, tmp_path, clean_error
+):
+    # Merged, its keys were blamed on the child (``baseline: an experiment file``).
+    bad = write_yaml("child.yaml", f"extends: {repo / parent}\n{child}")
+    out = tmp_path / "out"
+    status = main(["run", str(bad), "--out", str(out)])
+    name = parent.rsplit("/", 1)[1]
+    clean_error(status, out, f"{bad}: extends: {name}: {expected}")
+
+
+def test_a_regional_file_extending_a_country_s_scenario_is_named_in_extends(
+    scenario_file, write_yaml
+):
+    bad = write_yaml("region.yaml", f"extends: {scenario_file('kyrgyzstan')}\ncountries: {{}}\n")
+    with pytest.raises(ScenarioError) as err:
+        load_region(bad)
+    assert str(err.value).startswith(f"{bad}: extends: kyrgyzstan.yaml: a country's scenario")
 
 
 def test_extends_loop(write_yaml, tmp_path, clean_error):

@@ -117,10 +117,15 @@ YAML_CASES = {
     "aliases that expand to billions": (_aliases_nine_wide(9), "line", "through aliases"),
     "an alias inside its own anchor": ("a: &a [*a]\n", "line 1", "its own anchor"),
     "a key given twice": ("end_year: 2000\nend_year: 2010\n", "end_year", "lines 1 and 2"),
-    "a key given twice in a flow mapping": ("state: {a: 1, a: 2}\n", "a: given twice"),
+    # A nested key is named by its whole path, so that the user finds the one of many.
+    "a key given twice in a flow mapping": ("state: {a: 1, a: 2}\n", "state.a: given twice"),
     "a year key given twice, spelled two ways": (
         "population_millions:\n  points:\n    2010: 5\n    +2010: 6\n",
-        "+2010: given twice (lines 3 and 4)",
+        "population_millions.points.+2010: given twice (lines 3 and 4)",
+    ),
+    "a key given twice in a list's item": (
+        "donors:\n  - name: A\n  - {name: B, weight: 1, weight: 2}\n",
+        "donors.1.weight: given twice (lines 3 and 3)",
     ),
     "a lone surrogate": ('name: "\\ud800 surrogate"\n', "line 1", "not text"),
     "a date that is no date": ("state:\n  2010-13-45: 1\n", "YAML", "cannot be read"),
