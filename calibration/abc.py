@@ -97,6 +97,8 @@ def _has_pyabc_tables(path: Path) -> bool:
     Read before pyabc opens it: pyabc creates its tables in any SQLite file it is given,
     an empty file included, so a file given by mistake would be changed by the check.
     """
+    if not path.is_file():
+        return False  # a pipe is not opened: it would wait for a writer
     try:
         with path.open("rb") as file:
             if file.read(16) != b"SQLite format 3\x00":

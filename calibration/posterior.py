@@ -63,6 +63,9 @@ def load_posterior(path: str | Path = DEFAULT_POSTERIOR) -> pd.DataFrame:
     if path.is_dir():
         # pandas would read a folder of Parquet files as one table.
         raise ScenarioError(path, "", "is a folder, not a file")
+    if not path.is_file():
+        # Opening a pipe would wait for a writer.
+        raise ScenarioError(path, "", "not a regular file (a device or a pipe?)")
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError):

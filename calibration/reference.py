@@ -193,6 +193,9 @@ def chunk_tasks(
 
 def stored_key(path: Path) -> str | None:
     """Return the key a chunk file was written under (None if unreadable)."""
+    if not path.is_file():
+        # A pipe is not opened: reading one waits for a writer, deaf to SIGTERM in pyarrow.
+        return None
     try:
         meta = pq.read_schema(path).metadata or {}
     except (OSError, pa.ArrowInvalid):

@@ -202,4 +202,4 @@ def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> str:
 def check_page(root: Path = ROOT) -> bool:
     """Return whether the committed page equals a fresh rendering."""
     page = root / PAGE
-    return page.exists() and page.read_text(encoding="utf-8") == render_sources(root)
+    return page.is_file() and page.read_text(encoding="utf-8") == render_sources(root)

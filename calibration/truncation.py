@@ -206,6 +206,10 @@ def read_proposal(folder: Path) -> tuple[pd.DataFrame, str, dict]:
     path = Path(folder) / PROPOSAL_FILE
     if not path.exists():
         raise ScenarioError(path, "", "no truncated proposal: run `ngo-abm reference --truncate`")
+    if not path.is_file():
+        raise ScenarioError(
+            path, "", "not a regular file: remove it and rerun `ngo-abm reference --truncate`"
+        )
     try:
         meta = pq.read_schema(path).metadata or {}
         key = meta.get(PROPOSAL_KEY, b"").decode()

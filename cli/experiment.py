@@ -38,6 +38,7 @@ def check_out_folder(
         check_folder,
         check_outputs_kind,
         refuse_files_named,
+        refuse_folders_globbed,
         refuse_source_folder,
     )
 
@@ -46,6 +47,7 @@ def check_out_folder(
     if out.is_dir():
         check_outputs_kind(out, "--out", kind, writes)
         refuse_files_named(out, "--out", folders)
+        refuse_folders_globbed(out, "--out", tuple(f"{f}/draws-*.parquet" for f in folders))
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -153,7 +155,7 @@ def name_other_kind(file: Path, regional: bool) -> None:
     neither the file's kind nor the command that runs it. The baseline tells them apart.
     """
     from model import ScenarioError
-    from model.regional_files import is_regional_file
+    from model.regional_files import is_country_file, is_regional_file
     from model.yaml_files import read_yaml_mapping
 
     try:
@@ -165,6 +167,8 @@ def name_other_kind(file: Path, regional: bool) -> None:
         return
     if is_regional_file(file.parent / baseline) == regional:
         return
+    if regional and not is_country_file(file.parent / baseline):
+        return  # no scenario of either kind: the loader names what is wrong with it
     if regional:
         found = "a country's scenario, so this is an experiment file (ngo-abm experiment runs it)"
     else:

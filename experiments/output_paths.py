@@ -97,6 +97,9 @@ def check_file(path: str | Path, flag: str) -> None:
         raise ScenarioError(path, flag, f"cannot be checked: {exc.strerror}") from None
     if is_folder:
         raise ScenarioError(path, flag, "is a folder, not a file")
+    if resolved.exists() and not resolved.is_file():
+        # Renamed over, a pipe or a device some other program reads would be gone.
+        raise ScenarioError(path, flag, "not a regular file (a device or a pipe?)")
     _refuse_system_folder(path, resolved, flag)
     check_folder(path.parent, flag)
 
@@ -205,6 +208,21 @@ def refuse_files_named(folder: Path, flag: str, names: tuple[str, ...]) -> None:
             found = f"holds a file named {name}, where the command keeps its runs in a folder"
             found += ": remove it"
             raise ScenarioError(folder, flag, found)
+
+
+def refuse_folders_globbed(folder: Path, flag: str, patterns: tuple[str, ...]) -> None:
+    """Raise ``ScenarioError`` if a folder matches one of the glob ``patterns`` in ``folder``.
+
+    The patterns are the files the command writes there (an experiment's stored runs,
+    ``runs/<scenario>/draws-*.parquet``), whose names depend on its size: a folder where
+    one goes would fail its write after the earlier outputs were retired.
+    """
+    for pattern in patterns:
+        for path in sorted(folder.glob(pattern)):
+            if path.is_dir():
+                name = path.relative_to(folder)
+                found = f"holds a folder named {name}, where the command writes its runs: remove it"
+                raise ScenarioError(folder, flag, found)
 
 
 def refuse_source_folder(folder: Path, flag: str) -> None:

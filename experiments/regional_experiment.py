@@ -33,13 +33,12 @@ from model.config_files import (
     Year,
     check_own_values,
     first_repeated,
-    named_file,
     refuse_other_kind,
 )
 from model.input_errors import first_error, named_item
 from model.limits import MAX_NAME, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from model.regional import REGIONAL_COLUMNS
-from model.regional_files import load_region, resolve_region
+from model.regional_files import load_named_region
 from model.regional_scenario import Region
 from model.yaml_files import read_yaml_mapping
 
@@ -142,7 +141,7 @@ def load_regional_experiment(
         # Named here, with the file: the runs would find it only after loading the regions.
         raise ScenarioError(path, "seed", exc.message) from None
     fields = {BASELINE: "baseline"}
-    regions = {BASELINE: _region(path, "baseline", spec.baseline)}
+    regions = {BASELINE: load_named_region(path, "baseline", spec.baseline)}
     # Every replicate's values, checked before any run, with the file they come from named.
     drawn = regional_replicate_params(spec.params, spec.replicates, spec.seed)[0]
     check_drawn(regions[BASELINE], drawn, regional_params_file(spec.params))
@@ -150,7 +149,7 @@ def load_regional_experiment(
     overrides = drawn[0]
     for item in spec.counterfactuals:
         fields[item.name] = named_item("counterfactuals", item.name) + ".scenario"
-        regions[item.name] = _region(path, fields[item.name], item.scenario)
+        regions[item.name] = load_named_region(path, fields[item.name], item.scenario)
         changed = region_changes(regions[BASELINE], regions[item.name])
         if not changed:
             raise ScenarioError(path, fields[item.name], "changes nothing in the baseline")
@@ -200,16 +199,6 @@ def _scenario_record(region: Region) -> dict:
             json.dumps(resolved, sort_keys=True).encode()
         ).hexdigest(),
     }
-
-
-def _region(path: Path, field: str, name: str) -> Region:
-    """Load the regional scenario that ``field`` of the experiment file names."""
-    file = named_file(path, field, path.parent / name)
-    # Read first, so that a file that does not read is reported as what is wrong with it.
-    if "countries" not in resolve_region(file):
-        found = f"{file} is a country scenario, not a regional one (countries:)"
-        raise ScenarioError(path, field, found)
-    return load_region(file)
 
 
 def _check_key_years(path: Path, field: str, region: Region, years: list[int]) -> None:

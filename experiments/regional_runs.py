@@ -231,6 +231,9 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
     manifest = read_manifest(run / "manifest.json", REGIONAL_MANIFEST_FIELDS)
     check_country_years(run / "manifest.json", manifest.get("country_years", {}))
     table = run / "timeseries.csv"
+    if not table.is_file():
+        # A pipe is not opened (reading one waits for a writer); nor a folder or nothing.
+        raise ScenarioError(table, "", "not a readable regional run table")
     try:
         frame = pd.read_csv(table)
     except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):

@@ -238,6 +238,9 @@ def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         if not path.exists():
             raise ScenarioError(path, "", "file not found (is this a run folder?)")
     manifest = read_manifest(manifest_path)
+    if not table.is_file() and not table.is_dir():
+        # A pipe is not opened (reading one waits for a writer); a folder fails below.
+        raise ScenarioError(table, "", "not a readable run table: not a regular file")
     try:
         frame = pd.read_csv(table)
     except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):

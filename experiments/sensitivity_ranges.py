@@ -85,6 +85,11 @@ def _without_spread(ranges: dict[str, tuple[float, ...]]) -> dict[str, float]:
 def _posterior_ranges(country: str, posterior: str | Path) -> dict[str, tuple[float, ...]]:
     """Return ``{parameter: (q05, q95, median)}`` of the posterior's parameters of ``country``."""
     frame = load_posterior(posterior)
+    # Another country's are skipped; a name of no country and no behaviour is a mistake
+    # (a run refuses it too), not a parameter to leave out of the analysis unsaid.
+    unknown = [n for n in parameter_names(frame) if not _applies(n, country) and not _foreign(n)]
+    if unknown:
+        raise ScenarioError(posterior, unknown[0], "unknown parameter")
     summary = posterior_summary(frame).set_index("parameter")
     return {
         n: tuple(float(summary.loc[n, c]) for c in ("q05", "q95", "median"))
@@ -97,6 +102,12 @@ def _shown(path: str | Path) -> str:
     """Return a path relative to the working folder when it lies inside it."""
     path = Path(path).resolve()
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _foreign(name: str) -> bool:
+    """Whether ``name`` is a country's own parameter (``kazakhstan.donor_budget_scale``)."""
+    prefix, _, _ = name.rpartition(".")
+    return prefix in COUNTRIES
 
 
 def _applies(name: str, country: str) -> bool:

@@ -114,6 +114,9 @@ def _chunk_key(
 
 def stored_key(path: Path) -> str | None:
     """Return the key of a stored chunk, or None if it is missing or unreadable."""
+    if not path.is_file():
+        # A pipe is not opened: reading one waits for a writer, deaf to SIGTERM in pyarrow.
+        return None
     try:
         metadata = pq.read_schema(path).metadata or {}
     except (OSError, pa.ArrowException):

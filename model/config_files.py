@@ -31,6 +31,7 @@ from pydantic import (
 
 from .input_errors import OtherKindError, ScenarioError, first_error
 from .limits import (
+    MAX_TITLE,
     MAX_YEAR,
     MIN_YEAR,
 )
@@ -61,7 +62,9 @@ def _printable(text: str) -> str:
 # A name that heads a printout, a table or a figure (a scenario's, a donor's, an
 # experiment's): an empty one would print as nothing.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_printable)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE),
+    AfterValidator(_printable),
 ]
 # A calendar year in the inputs: series points, donors, shocks, the CPI base.
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]

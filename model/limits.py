@@ -42,6 +42,9 @@ MAX_GENERATIONS = 1_000
 # A counterfactual's name is part of its fan chart's file name (experiments), and file systems cap a
 # name at 255 bytes (the figure's temporary file adds a prefix and a suffix).
 MAX_NAME = 100
+# A display name (a scenario's, a donor's, an experiment's) heads printouts and figures: two
+# lines of a terminal at most (the committed files' are under 90 characters).
+MAX_TITLE = 160
 # A week: beyond that a time limit is a typo, not a plan.
 MAX_MINUTES = 7 * 24 * 60
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .config_files import ScenarioError, path_argument
+from .config_files import ScenarioError, file_kind, named_file, path_argument
 from .extends import resolve_extends
 from .input_errors import first_error, named_item
 from .regional_scenario import Region, RegionalSpec
@@ -33,6 +33,34 @@ def is_regional_file(path: str | Path) -> bool:
         return "countries" in resolve_region(Path(path))
     except ScenarioError:
         return False
+
+
+def is_country_file(path: str | Path) -> bool:
+    """Return whether a YAML file is a country's scenario (``country:``, its own or extended)."""
+    try:
+        return "country" in resolve_extends(Path(path))
+    except ScenarioError:
+        return False
+
+
+def load_named_region(owner: Path, field: str, name: str) -> Region:
+    """Return the regional scenario that ``owner``'s ``field`` names (``name``, from its folder).
+
+    A file that does not read is named with its fault, in the field that names it when the
+    fault is the whole file's; a file of another kind is named as that kind.
+    """
+    file = named_file(owner, field, owner.parent / name)
+    try:
+        data = resolve_region(file)
+    except ScenarioError as exc:
+        if exc.field:
+            raise
+        raise ScenarioError(owner, field, f"{name}: {exc.message}") from None
+    if "countries" not in data:
+        kind = file_kind(data)
+        found = f"{name} is {kind.name if kind else 'no scenario'}, not a regional one (countries:)"
+        raise ScenarioError(owner, field, found)
+    return load_region(file)
 
 
 def _anchor_countries(data: dict, folder: Path) -> None:

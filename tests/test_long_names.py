@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from cli_helpers import one_line, run_cli
 
+from model.limits import MAX_TITLE
+
 
 def test_a_posterior_name_too_long_for_the_system_is_one_line(tmp_path):
     # Path.exists raised the system's refusal ("File name too long") as a traceback.
@@ -25,3 +27,13 @@ def test_a_regional_experiments_out_too_long_for_the_system_is_one_line(repo, tm
     regional = repo / "experiments" / "regional" / "central_asia_counterfactuals.yaml"
     status, _, err = run_cli(["regional-experiment", str(regional), "--out", str(out)])
     one_line(status, err, f"{out}: --out: cannot be checked: File name too long")
+
+
+def test_a_display_name_longer_than_two_lines_is_refused(scenario_file, write_yaml, tmp_path):
+    # A regional experiment's name of 100,000 characters was echoed whole.
+    name = "x" * (MAX_TITLE + 1)
+    bad = write_yaml("long.yaml", f"extends: {scenario_file('kyrgyzstan')}\nname: {name}\n")
+    out = tmp_path / "out"
+    status, _, err = run_cli(["run", str(bad), "--out", str(out)])
+    one_line(status, err, f"{bad}: name: String should have at most {MAX_TITLE} characters")
+    assert not out.exists()

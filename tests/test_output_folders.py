@@ -112,6 +112,20 @@ def test_a_file_where_an_experiment_keeps_its_runs_is_refused_before_any_run(
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
+def test_a_folder_where_an_experiment_stores_runs_is_refused_before_its_outputs_go(
+    repo, tmp_path, monkeypatch
+):
+    # The earlier run's summary, manifest and figures were retired, then the write failed.
+    monkeypatch.chdir(repo)
+    out = tmp_path / "out"
+    (out / "runs" / "baseline" / "draws-00000-00000.parquet").mkdir(parents=True)
+    (out / "summary.csv").write_text("an earlier result\n", encoding="utf-8")
+    status, _, err = run_cli([*COMMAND_OF["experiment"], "--out", str(out), "--draws", "1"])
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert "holds a folder named runs/baseline/draws-00000-00000.parquet" in err
+    assert (out / "summary.csv").read_text(encoding="utf-8") == "an earlier result\n"
+
+
 def test_a_folder_named_as_another_commands_output_is_left_alone(repo, tmp_path, monkeypatch):
     # A run writes no summary.csv: a folder of that name is the user's.
     monkeypatch.chdir(repo)

@@ -149,6 +149,18 @@ def test_a_posterior_range_the_model_refuses_is_named_before_any_run(tmp_path, p
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("name", ["bogus_param", "ties_per_participant"])
+def test_a_posterior_parameter_of_no_country_is_refused(name, tmp_path, posterior, capsys):
+    # It was left out of the analysis unsaid (a run refuses it): a typo, or the regional
+    # posterior given for a country's.
+    bad = tmp_path / "bad.parquet"
+    pd.read_parquet(posterior).assign(**{name: 1.0}).to_parquet(bad)
+    argv = ["sensitivity", "--method", "morris", "--samples", "2", "--posterior", str(bad)]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == f"ngo-abm: error: {bad}: {name}: unknown parameter"
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_parameter_without_spread_is_held_at_the_posteriors_value_and_checked(
     tmp_path, posterior, capsys, monkeypatch
 ):

@@ -1,0 +1,43 @@
+"""A regional experiment's baseline that is no regional scenario: named as what it is.
+
+``model.regional_files.load_named_region``; the other kind of experiment file (a country's
+baseline) is tested in ``test_regional_experiment.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_helpers import run_cli
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENT = REPO / "experiments" / "regional" / "central_asia_counterfactuals.yaml"
+
+
+@pytest.mark.parametrize(
+    ("baseline", "expected"),
+    [
+        (
+            "../kyrgyzstan_2035.yaml",
+            "../kyrgyzstan_2035.yaml is an experiment file, not a regional",
+        ),
+        ("empty.yaml", "empty.yaml: expected a mapping at the top level"),
+    ],
+    ids=["an experiment", "an empty file"],
+)
+def test_a_baseline_of_no_scenario_is_named_as_what_it_is(baseline, expected, repo, tmp_path):
+    # Both were called "a country's scenario, so this is an experiment file".
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    folder = tmp_path / "regional"
+    folder.mkdir()
+    (tmp_path / "kyrgyzstan_2035.yaml").write_bytes(
+        (repo / "experiments" / "kyrgyzstan_2035.yaml").read_bytes()
+    )
+    (folder / "empty.yaml").write_text("", encoding="utf-8")
+    path = folder / "e.yaml"
+    path.write_text(yaml.safe_dump({**data, "baseline": baseline}), encoding="utf-8")
+    status, _, stderr = run_cli(["regional-experiment", str(path), "--dry-run"])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"{path}: baseline: {expected}" in stderr, stderr
