@@ -19,6 +19,7 @@ from calibration.posterior import (
     posterior_summary,
 )
 from model import COUNTRIES, Behaviour, ScenarioError
+from model.scenario import SCENARIO_NUMBERS
 
 PRIORS = Path(__file__).resolve().parent.parent / "calibration" / "priors.yaml"
 
@@ -85,9 +86,9 @@ def _without_spread(ranges: dict[str, tuple[float, ...]]) -> dict[str, float]:
 def _posterior_ranges(country: str, posterior: str | Path) -> dict[str, tuple[float, ...]]:
     """Return ``{parameter: (q05, q95, median)}`` of the posterior's parameters of ``country``."""
     frame = load_posterior(posterior)
-    # Another country's are skipped; a name of no country and no behaviour is a mistake
-    # (a run refuses it too), not a parameter to leave out of the analysis unsaid.
-    unknown = [n for n in parameter_names(frame) if not _applies(n, country) and not _foreign(n)]
+    # A name a run refuses (``Scenario.with_params``) is a mistake, not a parameter to
+    # leave out of the analysis unsaid; another country's are left out.
+    unknown = [n for n in parameter_names(frame) if not _known(n)]
     if unknown:
         raise ScenarioError(posterior, unknown[0], "unknown parameter")
     summary = posterior_summary(frame).set_index("parameter")
@@ -104,10 +105,11 @@ def _shown(path: str | Path) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
-def _foreign(name: str) -> bool:
-    """Whether ``name`` is a country's own parameter (``kazakhstan.donor_budget_scale``)."""
-    prefix, _, _ = name.rpartition(".")
-    return prefix in COUNTRIES
+def _known(name: str) -> bool:
+    """Whether a run takes ``name``: a behaviour's or a scenario number, for all or a country."""
+    prefix, _, field = name.rpartition(".")
+    known = field in Behaviour.model_fields or field in SCENARIO_NUMBERS
+    return known and (not prefix or prefix in COUNTRIES)
 
 
 def _applies(name: str, country: str) -> bool:

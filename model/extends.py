@@ -14,7 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config_files import UNSOURCED, ScenarioError, first_repeated, refuse_other_kind
+from .config_files import (
+    UNSOURCED,
+    ScenarioError,
+    file_kind,
+    first_repeated,
+    refuse_other_kind,
+)
 from .input_errors import OtherKindError, named_item
 from .limits import MAX_NESTING
 from .yaml_files import read_yaml_mapping
@@ -230,6 +236,9 @@ def _check_extended_kind(path: Path, data: dict, child: Path, kind: tuple[str, s
     Merged, its keys would be blamed on the child (``end_year: unknown key`` for a
     scenario extending a regional file) or its fields named as if the child held them.
     """
+    own = file_kind(data)
+    if own is None or own.key in ("extends", "parameters"):
+        return  # a kind shared by several (a counterfactual that extends): its parent decides
     try:
         refuse_other_kind(path, data, (kind[0],), kind[1])
     except OtherKindError as exc:

@@ -13,11 +13,12 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .config_files import ScenarioError, file_kind, named_file, path_argument
-from .extends import resolve_extends
+from .extends import resolve_extends, resolve_path
 from .input_errors import first_error, named_item
 from .regional_scenario import Region, RegionalSpec
 from .scenario import Scenario
 from .scenario_files import load_named_scenario
+from .yaml_files import read_yaml_mapping
 
 # The project's regional scenario, which the regional layer is calibrated on.
 REGIONAL_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "central_asia.yaml"
@@ -31,6 +32,11 @@ def is_regional_file(path: str | Path) -> bool:
     """
     try:
         return "countries" in resolve_region(Path(path))
+    except ScenarioError:
+        pass
+    try:
+        # Its parent refused (of another kind, say): its own key still says what it is.
+        return "countries" in read_yaml_mapping(Path(path))
     except ScenarioError:
         return False
 
@@ -53,8 +59,8 @@ def load_named_region(owner: Path, field: str, name: str) -> Region:
     try:
         data = resolve_region(file)
     except ScenarioError as exc:
-        if exc.field:
-            raise
+        if exc.field or exc.file != str(resolve_path(file)):
+            raise  # a fault inside it, or in a file it extends: named where it is
         raise ScenarioError(owner, field, f"{name}: {exc.message}") from None
     if "countries" not in data:
         kind = file_kind(data)

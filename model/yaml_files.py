@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,12 +142,15 @@ def _check_expanded(root: yaml.Node, loader: yaml.SafeLoader) -> None:
     that the check costs the file's size, not the expansion's.
     """
     sizes: dict[int, int] = {}
-    # Where each node first sits in the document (``state.shocks.0``), for the messages.
-    paths: dict[int, str] = {id(root): ""}
+    # Where each node first sits in the document: its parent and its name there, joined
+    # into a field path (``state.shocks.0``) only for a message; stored whole, a path would
+    # cost the file's depth for every node, quadratic in a deeply nested file.
+    parents: dict[int, tuple[int, str]] = {}
     open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    # Children are pushed last first, so that nodes are first reached in document order.
+    stack: list[tuple[yaml.Node, bool, tuple[int, str] | None]] = [(root, False, None)]
     while stack:
-        node, finished = stack.pop()
+        node, finished, link = stack.pop()
         key, where = id(node), f"line {node.start_mark.line + 1}"
         if finished:
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
@@ -157,19 +161,29 @@ def _check_expanded(root: yaml.Node, loader: yaml.SafeLoader) -> None:
         elif key in open_nodes:
             raise _Refused(where, "an alias inside its own anchor (a structure in itself)")
         elif key not in sizes:
+            if link is not None:
+                parents.setdefault(key, link)
             if isinstance(node, yaml.ScalarNode) and not _is_text(node.value):
                 raise _Refused(where, "a string that is not text (a lone surrogate?)")
             if isinstance(node, yaml.MappingNode):
-                _check_keys(node, loader, paths[key])
-            for child, name in _named_children(node):
-                paths.setdefault(id(child), f"{paths[key]}.{name}" if paths[key] else name)
+                _check_keys(node, loader, lambda k=key: _field_path(parents, k))
             open_nodes.add(key)
-            stack.append((node, True))
-            stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+            stack.append((node, True, None))
+            children = [(c, n) for c, n in _named_children(node) if id(c) not in sizes]
+            stack.extend((child, False, (key, name)) for child, name in reversed(children))
 
 
-def _check_keys(node: yaml.MappingNode, loader: yaml.SafeLoader, path: str) -> None:
-    """Refuse a key given twice in one mapping at ``path``, as written (before any ``<<`` merge).
+def _field_path(parents: dict[int, tuple[int, str]], key: int) -> str:
+    """Return the field path of node ``key`` from its ancestors' names (``""`` for the root)."""
+    names = []
+    while key in parents:
+        key, name = parents[key]
+        names.append(name)
+    return ".".join(reversed(names))
+
+
+def _check_keys(node: yaml.MappingNode, loader: yaml.SafeLoader, path: Callable[[], str]) -> None:
+    """Refuse a key given twice in one mapping at ``path()``, as written (before ``<<`` merges).
 
     YAML requires the keys of a mapping to be unique; PyYAML keeps the last, so that a
     second ``end_year:`` further down a file would silently win. Keys are compared by
@@ -187,7 +201,8 @@ def _check_keys(node: yaml.MappingNode, loader: yaml.SafeLoader, path: str) -> N
         except TypeError:
             continue  # not a key PyYAML accepts either; its own error follows
         if first is not None:
-            field = f"{path}.{key_node.value}" if path else key_node.value
+            where = path()
+            field = f"{where}.{key_node.value}" if where else key_node.value
             raise _Refused(field, f"given twice (lines {first} and {line})")
         seen[key] = line
 

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from cli_helpers import run_cli
 
+from model.regional_files import is_regional_file, load_region
+
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT = REPO / "experiments" / "regional" / "central_asia_counterfactuals.yaml"
 
@@ -41,3 +43,31 @@ def test_a_baseline_of_no_scenario_is_named_as_what_it_is(baseline, expected, re
     status, _, stderr = run_cli(["regional-experiment", str(path), "--dry-run"])
     assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
     assert f"{path}: baseline: {expected}" in stderr, stderr
+
+
+def test_a_fault_in_a_file_the_baseline_extends_is_named_there(tmp_path):
+    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    (tmp_path / "mid.yaml").write_text("extends: empty.yaml\n", encoding="utf-8")
+    (tmp_path / "empty.yaml").write_text("", encoding="utf-8")
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump({**data, "baseline": "mid.yaml"}), encoding="utf-8")
+    status, _, stderr = run_cli(["regional-experiment", str(path), "--dry-run"])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"{tmp_path / 'empty.yaml'}: expected a mapping" in stderr, stderr
+
+
+def test_a_regional_file_may_extend_a_regional_counterfactual(tmp_path):
+    # The counterfactual holds extends: but no countries:, the kind a country's file shares.
+    parent = REPO / "scenarios" / "counterfactuals" / "regional" / "ca_no_closures_after_2010.yaml"
+    child = tmp_path / "chain.yaml"
+    child.write_text(f"extends: {parent}\nname: A chain of regional files\n", encoding="utf-8")
+    assert load_region(child).spec.name == "A chain of regional files"
+    assert is_regional_file(child)
+
+
+def test_a_regional_file_extending_a_country_s_is_named_in_extends_by_run(tmp_path):
+    bad = tmp_path / "region.yaml"
+    bad.write_text(f"extends: {REPO / 'scenarios' / 'kyrgyzstan.yaml'}\ncountries: {{}}\n")
+    status, _, stderr = run_cli(["run", str(bad), "--out", str(tmp_path / "o")])
+    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"{bad}: extends: kyrgyzstan.yaml: a country's scenario file, not a regional" in stderr

@@ -226,7 +226,7 @@ def test_a_counterfactual_that_changes_nothing_or_is_a_country_file_is_refused(t
     _refused(
         _experiment_with(tmp_path, country),
         tmp_path,
-        f"counterfactuals[cf].scenario: {country} is a country scenario, not a regional one",
+        f"counterfactuals[cf].scenario: {country} is a country's scenario file, not a regional one",
     )
 
 

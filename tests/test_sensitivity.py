@@ -149,7 +149,7 @@ def test_a_posterior_range_the_model_refuses_is_named_before_any_run(tmp_path, p
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("name", ["bogus_param", "ties_per_participant"])
+@pytest.mark.parametrize("name", ["bogus_param", "ties_per_participant", "kazakhstan.bogus"])
 def test_a_posterior_parameter_of_no_country_is_refused(name, tmp_path, posterior, capsys):
     # It was left out of the analysis unsaid (a run refuses it): a typo, or the regional
     # posterior given for a country's.

@@ -123,6 +123,8 @@ YAML_CASES = {
         "population_millions:\n  points:\n    2010: 5\n    +2010: 6\n",
         "population_millions.points.+2010: given twice (lines 3 and 4)",
     ),
+    # Named where it is written, not where an alias repeats it.
+    "a key given twice under an anchor": ("b: {c: &x {k: 1, k: 2}}\nd: *x\n", "b.c.k: given"),
     "a key given twice in a list's item": (
         "donors:\n  - name: A\n  - {name: B, weight: 1, weight: 2}\n",
         "donors.1.weight: given twice (lines 3 and 3)",
