@@ -28,7 +28,8 @@ def is_regional_file(path: str | Path) -> bool:
     """Return whether a YAML file is a regional scenario (``countries:``, its own or extended).
 
     Any ``countries`` key counts, well formed or not, so that a malformed regional file is
-    reported by the regional loader. A file that does not read is no regional file.
+    reported by the regional loader, and so does its own where a file it extends does not
+    read (the regional loader names that file). A file that does not read is no regional file.
     """
     try:
         return "countries" in resolve_region(Path(path))
