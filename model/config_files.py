@@ -51,11 +51,28 @@ Source = Annotated[
 ]
 
 
+# Unicode's line and paragraph separators break a line as a line feed does; the
+# directional embeddings, overrides and isolates reorder the text printed after them, so a
+# title or a table cell would show other text than the file holds ("Trojan Source",
+# Boucher and Anderson 2021).
+_LINE_BREAKS = ("Zl", "Zp")
+_DIRECTIONAL = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+
+
 def _printable(text: str) -> str:
     control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
     if control is not None:
         # A terminal acts on an escape or a bell; a line break breaks the one-line printouts.
         raise ValueError(f"a control character ({control!r}): a name is one line of text")
+    separator = next((c for c in text if unicodedata.category(c) in _LINE_BREAKS), None)
+    if separator is not None:
+        raise ValueError(f"a line separator ({separator!r}): a name is one line of text")
+    directional = next((c for c in text if c in _DIRECTIONAL), None)
+    if directional is not None:
+        raise ValueError(
+            f"a directional formatting character ({directional!r}): it would reorder the "
+            "text printed after it"
+        )
     return text
 
 

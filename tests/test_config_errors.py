@@ -113,6 +113,13 @@ CASES = {
     ),
     # An escape sequence in a name recoloured the terminal and every figure's title.
     "a control character in a name": ('name: "Bad\\x1b[31m"\n', "name", "a control character"),
+    # A line separator breaks a line; a right-to-left override shows other text than held.
+    "a line separator in a name": ('name: "Bad\\u2028name"\n', "name", "a line separator"),
+    "a directional override in a name": (
+        'name: "Bad\\u202ename"\n',
+        "name",
+        "a directional formatting character",
+    ),
     "an empty country": ("country:\n", "country", "required: one of kazakhstan, kyrgyzstan"),
     "a number for a section": ("state: 5\n", "state", "expected a mapping of keys to values"),
 }
