@@ -245,12 +245,14 @@ def register(sub) -> None:
         description=actions_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # No default: `run` (ABC-SMC) replaces the committed posterior after minutes of runs,
+    # which a bare `ngo-abm calibrate` typed to see what it does must not set off.
     p.add_argument(
         "action",
-        nargs="?",
         choices=tuple(ACTION_TEXT),
-        default="run",
-        help="what to calibrate or write (default run; the actions above)",
+        # The choices, not "action", in the line that says one is needed.
+        metavar="{" + ",".join(ACTION_TEXT) + "}",
+        help="what to calibrate or write (the actions above; `run` for ABC-SMC)",
     )
     p.add_argument(
         "--population",

@@ -285,7 +285,7 @@ def holdout_section(draws: int, seed: int, workers: int, target_file, out: Path)
         "the later ones, beside curves fitted to the same earlier figures"
     )
     if not has_posterior(HOLDOUT_POSTERIOR):
-        return f"{title}\n\nNo held-back posterior (`ngo-abm calibrate --holdout`)."
+        return f"{title}\n\nNo held-back posterior (`ngo-abm calibrate npe --holdout`)."
     posterior = load_posterior(HOLDOUT_POSTERIOR)
     held = [t for t in target_file.targets if t.last_year > HOLDOUT_LAST_YEAR]
     unseen = [t for t in load_unfitted() if t.last_year > HOLDOUT_LAST_YEAR]

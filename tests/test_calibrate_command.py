@@ -12,7 +12,7 @@ from cli.main import main
 from experiments.calibration_report import identification_table
 
 
-@pytest.mark.parametrize("action", [[], ["report"]])
+@pytest.mark.parametrize("action", [["run"], ["report"]])
 def test_generation_is_refused_outside_export(tmp_path, capsys, action):
     db = [] if action else ["--db", str(tmp_path / "x.db")]  # report reads no database
     assert main(["calibrate", *action, "--generation", "3", *db]) == 2
@@ -58,19 +58,28 @@ def test_identification_is_yes_below_half_the_prior_width_partly_below_0_8_else_
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--seed", "5", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
+        (
+            ["run", "--seed", "5", "--db", "x.db"],
+            "calibrate run: --seed goes with `calibrate npe`,",
+        ),
         # an option typed with its default value is still typed
-        (["--seed", "1", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
+        (
+            ["run", "--seed", "1", "--db", "x.db"],
+            "calibrate run: --seed goes with `calibrate npe`,",
+        ),
         (["npe", "--workers", "2"], "calibrate npe: --workers goes with `calibrate run`,"),
         # 0 equals False: a typed 0 was taken for an option not given
-        (["--seed", "0", "--db", "x.db"], "calibrate run: --seed goes with `calibrate npe`,"),
+        (
+            ["run", "--seed", "0", "--db", "x.db"],
+            "calibrate run: --seed goes with `calibrate npe`,",
+        ),
         (["report", "--generation", "0"], "calibrate report: --generation goes with"),
         (["report", "--posterior", "p.parquet"], "calibrate report: --posterior goes with"),
         (
             ["npe", "--population", "5"],
             "calibrate npe: --population goes with `calibrate run` only",
         ),
-        (["--resume", "--force", "--db", "x.db"], "--resume continues a database, --force"),
+        (["run", "--resume", "--force", "--db", "x.db"], "--resume continues a database, --force"),
         (
             ["npe", "--db", "x.db", "--posterior", "p.parquet"],
             "calibrate npe: --db and --posterior both name the posterior: one",
@@ -113,6 +122,17 @@ def test_the_report_and_the_regional_layer_draw_their_own_default_numbers():
     given = parser.parse_args(["calibrate", "report", "--draws", "200"])
     check_options(given)
     assert given.draws == 200
+
+
+def test_calibrate_without_an_action_runs_nothing(tmp_path, capsys, monkeypatch):
+    # `run` was the default: a bare `ngo-abm calibrate` started ABC-SMC and, minutes later,
+    # replaced the committed posterior
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", "--population", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "required: {run,npe,emulated,report,export,regional}" in err
+    assert len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_help_names_each_action_with_the_options_it_reads(capsys):

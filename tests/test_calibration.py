@@ -118,7 +118,7 @@ def _populations(db: Path) -> pd.DataFrame:
 def tiny_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cal")
     db, posterior = folder / "tiny.db", folder / "posterior.parquet"
-    args = ["calibrate", *TINY, "--generations", "2", "--db", str(db)]
+    args = ["calibrate", "run", *TINY, "--generations", "2", "--db", str(db)]
     assert main([*args, "--posterior", str(posterior)]) == 0
     return db, posterior
 
@@ -230,7 +230,7 @@ def test_degenerate_weights_stop_the_run_with_one_line_and_keep_stored_generatio
 def test_existing_database_is_not_overwritten_without_force(tiny_run, capsys):
     db, _ = tiny_run
     before = db.read_bytes()
-    assert main(["calibrate", *TINY, "--generations", "1", "--db", str(db)]) == 2
+    assert main(["calibrate", "run", *TINY, "--generations", "1", "--db", str(db)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--resume or --force" in err[0]
     assert db.read_bytes() == before
@@ -248,7 +248,7 @@ def test_resume_refuses_a_database_of_another_setup(tiny_run, tmp_path, capsys):
 
 def test_resume_after_a_kill_keeps_completed_generations(tmp_path):
     db = tmp_path / "killed.db"
-    cmd = [sys.executable, "-m", "cli.main", "calibrate", *TINY, "--generations", "50"]
+    cmd = [sys.executable, "-m", "cli.main", "calibrate", "run", *TINY, "--generations", "50"]
     proc = subprocess.Popen(
         [*cmd, "--db", str(db), "--posterior", str(tmp_path / "p.parquet")],
         cwd=ROOT,
@@ -268,7 +268,7 @@ def test_resume_after_a_kill_keeps_completed_generations(tmp_path):
         proc.wait(timeout=30)
     done = _populations(db)
     kept = pyabc.History(f"sqlite:///{db}").get_distribution(t=int(done.t.max()))[0]
-    args = ["calibrate", *TINY, "--generations", "1", "--db", str(db), "--resume"]
+    args = ["calibrate", "run", *TINY, "--generations", "1", "--db", str(db), "--resume"]
     assert main([*args, "--posterior", str(tmp_path / "p.parquet")]) == 0
     after = _populations(db)
     assert list(after.t) == list(range(len(done) + 1))
@@ -318,7 +318,7 @@ def test_force_replaces_a_calibration_database_and_nothing_else(tmp_path, capsys
     posterior = ["--posterior", str(tmp_path / "p.parquet")]
     for path in (victim, notes, empty):
         before = path.read_bytes()
-        args = ["calibrate", *TINY, "--generations", "1", "--db", str(path), "--force"]
+        args = ["calibrate", "run", *TINY, "--generations", "1", "--db", str(path), "--force"]
         assert main([*args, *posterior]) == 2
         err = capsys.readouterr().err.strip()
         assert err.endswith(f"{path.name}: not a complete pyabc calibration database"), err

@@ -165,12 +165,12 @@ def test_calibration_killed_at_a_random_moment_resumes(tmp_path, repo):
     db = tmp_path / "scratch.db"
     common = ["--db", db, "--population", 4]
     delay = random.uniform(1.0, 10.0)
-    process = start(["calibrate", *common, "--generations", 2, "--workers", 2])
+    process = start(["calibrate", "run", *common, "--generations", 2, "--workers", 2])
     kill_and_check_session(process, signal.SIGKILL, delay)
     again = [*common, "--generations", 1, "--workers", 1]
     again.append("--resume" if db.exists() else "--force")
     kept = _completed_generations(db) if db.exists() else 0
-    status, _, err = run_cli(["calibrate", *again])
+    status, _, err = run_cli(["calibrate", "run", *again])
     assert status == 0, (delay, err)
     # Every generation stored before the kill is kept, and the rerun adds one.
     assert list(_populations(db).t) == list(range(kept + 1)), (delay, kept)
@@ -257,7 +257,7 @@ def test_second_calibration_on_a_held_database(tmp_path):
     db = tmp_path / "c.db"
     holder = hold_lock(db, database=True)
     try:
-        argv = ["calibrate", "--db", db, "--population", 2, "--generations", 1]
+        argv = ["calibrate", "run", "--db", db, "--population", 2, "--generations", 1]
         assert_one_line(argv, f"{db}: --db: in use by pid {holder.pid}")
     finally:
         holder.kill()

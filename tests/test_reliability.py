@@ -238,9 +238,9 @@ def test_experiment_numbers_out_of_bounds(tmp_path, changes, fragment):
         (["run", SCENARIOS / "uzbekistan.yaml", "--replicates", 10**12], "from 1 to 10,000"),
         (["run", SCENARIOS / "uzbekistan.yaml", "--seed", -1], "--seed: must be from 0"),
         (["run", SCENARIOS / "uzbekistan.yaml", "--workers", 0], "--workers: must be from 1"),
-        (["calibrate", "--max-minutes", "nan"], "--max-minutes: must be above 0"),
-        (["calibrate", "--max-minutes", "inf"], "at most 10,080"),
-        (["calibrate", "--population", 10**9], "--population: must be from 2 to 100,000"),
+        (["calibrate", "run", "--max-minutes", "nan"], "--max-minutes: must be above 0"),
+        (["calibrate", "run", "--max-minutes", "inf"], "at most 10,080"),
+        (["calibrate", "run", "--population", 10**9], "--population: must be from 2 to 100,000"),
         (["calibrate", "report", "--draws", 0], "--draws: must be from 1"),
         (["sensitivity", "--samples", 10**9], "--samples: must be from 1 to 65,536"),
         (["run"], "the following arguments are required"),
@@ -343,12 +343,12 @@ def test_unwritable_out_is_refused_before_any_run(tmp_path, no_simulation, monke
 )
 def test_bad_calibration_database(tmp_path, db, fragment):
     db = db or tmp_path
-    argv = ["calibrate", "--db", db, "--population", 2, "--generations", 1, "--workers", 1]
+    argv = ["calibrate", "run", "--db", db, "--population", 2, "--generations", 1, "--workers", 1]
     assert_one_line(argv, fragment)
 
 
 def test_posterior_must_be_a_parquet_file(tmp_path):
-    argv = ["calibrate", "--db", tmp_path / "c.db", "--posterior", tmp_path / "p.yaml"]
+    argv = ["calibrate", "run", "--db", tmp_path / "c.db", "--posterior", tmp_path / "p.yaml"]
     assert_one_line(argv, "must end in .parquet")
     assert list(tmp_path.iterdir()) == []
 

@@ -62,7 +62,7 @@ def test_fake_scheduler_gives_one_line_within_the_handshake_time(
         argv = ["experiment", file, "--posterior", posterior, "--scheduler", address]
         assert_one_line([*argv, "--out", out], address, fragment)
         db = tmp_path / "c.db"
-        argv = ["calibrate", "--db", db, "--population", 2, "--scheduler", address]
+        argv = ["calibrate", "run", "--db", db, "--population", 2, "--scheduler", address]
         assert_one_line(argv, fragment)
     assert not out.exists() and not db.exists()
 
