@@ -269,7 +269,7 @@ def register(sub) -> None:
     )
     s.add_argument(
         "--samples",
-        type=whole_number(1, MAX_SAMPLES),
+        type=whole_number(2, MAX_SAMPLES),
         default=None,
         help="Sobol base samples (a power of 2, default 64) or Morris trajectories (default 20)",
     )

@@ -162,20 +162,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "scenario", type=file_path, help="scenario YAML, e.g. scenarios/kyrgyzstan.yaml"
     )
-    run.add_argument("--seed", type=seeds, default=1, help="base seed (replicate r uses seed+r)")
     run.add_argument(
-        "--replicates", type=replicates, default=1, help="number of runs (seeds SEED to SEED+R-1)"
+        "--seed", type=seeds, default=1, help="base seed (default 1; replicate r uses seed+r)"
+    )
+    run.add_argument(
+        "--replicates",
+        type=replicates,
+        default=1,
+        help="number of runs (default 1; seeds SEED to SEED+R-1)",
     )
     run.add_argument(
         "--params",
         choices=PARAM_MODES,
         default="auto",
         help="behaviour parameters: median (calibrated), posterior (a draw per replicate), "
-        "scenario (behaviour.yaml), auto (median if calibrated, else scenario)",
+        "scenario (behaviour.yaml), auto (the default: median if calibrated, else scenario)",
     )
-    run.add_argument("--workers", type=workers, default=1, help="local worker processes")
     run.add_argument(
-        "--out", type=file_path, default=None, help="output folder (default out/<name>)"
+        "--workers", type=workers, default=1, help="local worker processes (default 1)"
+    )
+    run.add_argument(
+        "--out",
+        type=file_path,
+        default=None,
+        help="output folder (default out/<the scenario file's name without .yaml>)",
     )
     run.set_defaults(func=cmd_run)
 

@@ -247,8 +247,9 @@ def test_sensitivity_reads_its_default_scenario_from_the_project_wherever_it_run
 @pytest.mark.parametrize(
     "extra, expected",
     [
-        (["--method", "morris", "--samples", "1"], "at least 2 trajectories"),
-        (["--samples", "1"], "at least 2 base samples"),
+        # the flag's own bounds say 2: it said "from 1", and then refused 1
+        (["--method", "morris", "--samples", "1"], "must be from 2 to 65,536, got 1"),
+        (["--samples", "1"], "must be from 2 to 65,536, got 1"),
         (["--samples", "65536", "--replicates", "10"], "over 1,000,000 runs"),
         (["--method", "morris", "--samples", "65536"], "over 1,000,000 runs"),
     ],
@@ -260,6 +261,18 @@ def test_sensitivity_refuses_a_sample_too_small_to_estimate_or_too_large_to_run(
     status, _, err = run_cli(["sensitivity", *extra, "--out", str(out)])
     one_line(status, err, "--samples", expected)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "method, expected",
+    [("sobol", "at least 2 base samples"), ("morris", "at least 2 trajectories")],
+)
+def test_a_sensitivity_called_from_python_refuses_one_sample(method, expected):
+    from experiments.sensitivity import check_size
+    from model import ScenarioError
+
+    with pytest.raises(ScenarioError, match=expected):
+        check_size(method, 1, parameters=10, replicates=1)
 
 
 def test_sensitivity_names_the_start_year_that_leaves_out_a_statistic(
