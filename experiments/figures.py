@@ -27,6 +27,7 @@ from calibration.plotting import (
     shade_periods,
 )
 from model import Scenario
+from model.year_loop import COUNT_COLUMNS
 
 from .paired import paired_differences
 from .spec import BASELINE, Experiment
@@ -218,12 +219,18 @@ def effects_figure(table: pd.DataFrame, experiment: Experiment):
             bars = [mid - low, high - mid]
             ax.errorbar(mid, rows + offset, xerr=bars, fmt="o", ms=3.5, color=color, label=year)
         ax.axvline(0, color="black", lw=0.8)
-        # A panel is 2.6 inches wide: about 30 characters of 9 pt text a line.
-        ax.set_title(fill(panel_title(output), 30), fontsize=9)
+        # A panel is 2.6 inches wide, its axes about 2.2: 30 characters of 9 pt text ran
+        # into the next panel's title ("NGOs funded five years runnin|Foreign share").
+        ax.set_title(fill(panel_title(output), 25), fontsize=9)
         ax.set_xlabel(f"difference\n({unit})", fontsize=8)
         ax.tick_params(labelsize=8)
-        # Differences of shares have long tick labels: fewer of them, or they run together.
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        # Differences of shares have long tick labels: fewer of them, or they run together;
+        # a count's ticks are whole numbers (no -0.03 donors).
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=output in COUNT_COLUMNS))
+        low_x, high_x = ax.get_xlim()
+        if output in COUNT_COLUMNS and high_x - low_x < 2:
+            # Differences all 0: matplotlib's margin of +-0.05 holds no whole number but 0.
+            ax.set_xlim(min(low_x, -1), max(high_x, 1))
         ax.grid(alpha=0.3, axis="x")
     for ax in axes[:, 0]:
         ax.set_yticks(rows, names, fontsize=8)

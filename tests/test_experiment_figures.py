@@ -70,11 +70,19 @@ def test_an_effects_figure_of_one_key_year_names_it_in_its_title(tmp_path):
     plt.close(fig)
 
 
-def test_the_effects_figures_long_titles_keep_to_their_panels(tmp_path):
-    # With many markers a panel (four columns), "NGOs funded five years running" ran into
-    # "Foreign share of NGO income" beside it.
+@pytest.mark.parametrize(
+    "names, years",
+    [
+        # many markers a panel: four columns
+        (("more", "much-more"), [1995, 1997, 1999, 2001, 2003, 2005, 2007]),
+        # few: three columns (kyrgyzstan_2035.yaml's layout, where they ran together too)
+        (("more",), [1995, 2000, 2005, 2010]),
+    ],
+)
+def test_the_effects_figures_long_titles_keep_to_their_panels(tmp_path, names, years):
+    # "NGOs funded five years running" ran into "Foreign share of NGO income" beside it.
     outputs = ["long_active", "share_income_foreign", "share_foreign_funded", "registered"]
-    years = [1995, 1997, 1999, 2001, 2003, 2005, 2007]
+    outputs += ["income_foreign_usd", "donors_active"]
     cfs = [
         {
             "name": name,
@@ -82,7 +90,7 @@ def test_the_effects_figures_long_titles_keep_to_their_panels(tmp_path):
             "question": "What if donors gave more?",
             "levers": {"donor_budget_scale": scale},
         }
-        for name, scale in (("more", 2.0), ("much-more", 3.0))
+        for name, scale in zip(names, (2.0, 3.0), strict=False)
     ]
     file = write_experiment(
         tmp_path / "e.yaml", counterfactuals=cfs, key_years=years, outputs=outputs
@@ -98,6 +106,26 @@ def test_the_effects_figures_long_titles_keep_to_their_panels(tmp_path):
         (i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j and a.overlaps(b)
     ]
     assert overlaps == []
+    plt.close(fig)
+
+
+def test_a_counts_differences_are_ticked_in_whole_numbers_even_when_all_zero(tmp_path):
+    # A lever that changes no donor's presence drew ticks at -0.03, 0.00 and 0.03 donors.
+    outputs = ["donors_active", "registered", "share_income_foreign"]
+    file = write_experiment(tmp_path / "e.yaml", key_years=[2005, 2010], outputs=outputs)
+    experiment = load_experiment(file)
+    cells = [(c, o, y) for c in experiment.counterfactuals for o in outputs for y in (2005, 2010)]
+    table = pd.DataFrame(cells, columns=["counterfactual", "output", "year"]).assign(
+        baseline_median=1.0, diff_median=0.0, diff_q05=0.0, diff_q95=0.0
+    )
+    fig = effects_figure(table, experiment)
+    fig.canvas.draw()
+    donors, registered, share = fig.axes[:3]
+    for ax in (donors, registered):
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+    # a share's axis keeps its fractions
+    assert not all(float(t).is_integer() for t in share.get_xticks())
     plt.close(fig)
 
 
