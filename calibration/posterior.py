@@ -228,3 +228,30 @@ def check_extremes(scenario, low: dict[str, float], high: dict[str, float], sour
             scenario.with_params(values)
         except ScenarioError as exc:
             raise ScenarioError(source, exc.field, exc.message) from None
+
+
+def calibrated_lacking(names, countries) -> list[str]:
+    """Return the calibrated parameters of ``countries`` that ``names`` lack.
+
+    ``names`` are a posterior's parameters; the calibrated ones of ``countries`` are the
+    shared ones and those countries' own in ``calibration/priors.yaml``. A run takes the
+    scenario's value for a parameter it is not given: a posterior without ``civic_rate``
+    ran with one uncalibrated number and said nothing.
+    """
+    from calibration.priors import load_priors  # pyabc, only where a posterior is read
+
+    prefixes = {f"{c}." for c in countries}
+    wanted = [p for p in load_priors() if "." not in p or p[: p.index(".") + 1] in prefixes]
+    return [p for p in wanted if p not in names]
+
+
+def lacking_note(names, countries) -> str | None:
+    """Say which calibrated parameters a posterior lacks, whose runs keep scenario values."""
+    lacking = calibrated_lacking(names, countries)
+    if not lacking:
+        return None
+    shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+    return (
+        f"note: the posterior lacks {len(lacking)} calibrated parameter(s) ({shown}): the "
+        "runs keep the scenario's values for them"
+    )

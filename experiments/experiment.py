@@ -29,7 +29,7 @@ import pandas as pd
 
 from calibration.atomic import remove_output, write_text_atomic
 from calibration.plotting import save_figure
-from calibration.posterior import WEIGHT, load_posterior, parameter_names
+from calibration.posterior import WEIGHT, calibrated_lacking, load_posterior, parameter_names
 from calibration.priors import PriorSpec, load_priors
 from calibration.targets import DEFAULT_TARGETS, TargetFile, load_target_file
 from model import ScenarioError
@@ -258,6 +258,8 @@ def build_manifest(
         },
         "params": spec.params,
         **posterior_record(Path(posterior) if uses_posterior else None),
+        # Run at the scenario's values though calibrated: what the posterior did not give.
+        "calibrated_not_in_posterior": _lacking(experiment, posterior) if uses_posterior else [],
         "seeds": "run (draw, replicate) uses SeedSequence(seed, spawn_key=(draw, replicate))",
         "model_code_sha256": model_fingerprint(),
         "runs": experiment.runs,
@@ -272,3 +274,8 @@ def build_manifest(
         "git_commit": git_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def _lacking(experiment: Experiment, posterior: str | Path) -> list[str]:
+    countries = {s.country for s in experiment.scenarios.values()}
+    return calibrated_lacking(parameter_names(load_posterior(posterior)), countries)

@@ -30,7 +30,10 @@ from calibration.posterior import (
     DEFAULT_POSTERIOR,
     check_drawn,
     draw_posterior,
+    lacking_note,
+    load_posterior,
     missing_posterior,
+    parameter_names,
 )
 from calibration.scenario_inputs import changed_note
 from experiments.progress import progress_bar
@@ -367,5 +370,9 @@ def describe(experiment: Experiment, posterior: str | Path) -> str:
     ]
     for name in experiment.counterfactuals:
         lines.append(f"  {name}: {', '.join(dated_experiment_changes(experiment, name))}")
-    note = changed_note(Path(posterior), (base.country,)) if spec.params == "posterior" else None
-    return "\n".join(lines + ([note] if note else []))
+    notes = []
+    if spec.params == "posterior":
+        countries = sorted({s.country for s in experiment.scenarios.values()})
+        names = parameter_names(load_posterior(posterior))
+        notes = [changed_note(Path(posterior), (base.country,)), lacking_note(names, countries)]
+    return "\n".join(lines + [n for n in notes if n])

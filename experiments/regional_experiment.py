@@ -29,6 +29,7 @@ from model import ScenarioError
 from model.code import model_fingerprint
 from model.config_files import (
     Name,
+    Question,
     Strict,
     Year,
     check_own_values,
@@ -74,7 +75,7 @@ class RegionalCounterfactual(Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=MAX_NAME)
     scenario: str
-    question: str = Field(min_length=10)
+    question: Question
 
 
 class RegionalExperimentSpec(Strict):

@@ -25,6 +25,7 @@ from calibration.posterior import DEFAULT_POSTERIOR
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.config_files import (
     Name,
+    Question,
     Year,
     check_own_values,
     first_repeated,
@@ -106,7 +107,7 @@ class CounterfactualSpec(_Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=MAX_NAME)
     scenario: str
-    question: str = Field(min_length=10)
+    question: Question
     levers: Levers = Levers()
     switch_off: list[str] = []
 

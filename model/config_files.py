@@ -31,6 +31,8 @@ from pydantic import (
 
 from .input_errors import OtherKindError, ScenarioError, first_error
 from .limits import (
+    MAX_CURRENCY,
+    MAX_QUESTION,
     MAX_TITLE,
     MAX_YEAR,
     MIN_YEAR,
@@ -63,10 +65,10 @@ def _printable(text: str) -> str:
     control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
     if control is not None:
         # A terminal acts on an escape or a bell; a line break breaks the one-line printouts.
-        raise ValueError(f"a control character ({control!r}): a name is one line of text")
+        raise ValueError(f"a control character ({control!r}): it is one line of text")
     separator = next((c for c in text if unicodedata.category(c) in _LINE_BREAKS), None)
     if separator is not None:
-        raise ValueError(f"a line separator ({separator!r}): a name is one line of text")
+        raise ValueError(f"a line separator ({separator!r}): it is one line of text")
     directional = next((c for c in text if c in _DIRECTIONAL), None)
     if directional is not None:
         raise ValueError(
@@ -81,6 +83,16 @@ def _printable(text: str) -> str:
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE),
+    AfterValidator(_printable),
+]
+# A counterfactual's question, printed and in its figures' titles: a sentence, one line.
+Question = Annotated[
+    str, StringConstraints(min_length=10, max_length=MAX_QUESTION), AfterValidator(_printable)
+]
+# A currency's code, in every amount's label ("KGS"): 100,000 characters took minutes to draw.
+Currency = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CURRENCY),
     AfterValidator(_printable),
 ]
 # A calendar year in the inputs: series points, donors, shocks, the CPI base.
@@ -271,7 +283,15 @@ def param_number(name: str, value: Any) -> float:
     """
     if not is_number(value):
         raise ScenarioError("params", name, f"must be a number, got {type(value).__name__}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        # An int such as 10**400: Python's own error named neither params nor the name.
+        raise ScenarioError("params", name, "beyond the largest float") from None
+    if not np.isfinite(number):
+        # Checked here for every name: another country's value is not validated otherwise.
+        raise ScenarioError("params", name, f"must be a finite number, got {number}")
+    return number
 
 
 def first_repeated(names: list) -> Any:

@@ -157,20 +157,35 @@ def runaway_names(path: str | Path) -> Iterator[None]:
         raise exc.in_file(path) from None
 
 
+def _count(lam: float) -> str:
+    """Return an expected count as a message prints it: in full, or as 1.2e+300 when huge."""
+    return f"{lam:,.0f}" if lam < 1e15 else f"{lam:.3g}"
+
+
 def registrations(scenario: str, year: int, lam: float, u: float) -> int:
     """Return the year's new registrations: the Poisson(``lam``) quantile of the keyed ``u``.
 
     An inverse CDF of one keyed uniform, so that more expected foundings never mean fewer.
 
     Raises:
-        RunawayError: if the register runs away (``lam`` above ``MAX_NGOS``, or more
-            registrations than a year's ids can number).
+        RunawayError: if the register runs away (``lam`` above ``MAX_NGOS`` or not a
+            number, or more registrations than a year's ids can number).
     """
+    if lam != lam:
+        # An amount that overflowed (a budget at an exchange rate near 0) makes the money on
+        # offer inf and the count NaN, which no comparison catches: the run went on with no
+        # NGO founded and ended without a word.
+        raise RunawayError(
+            scenario,
+            f"year {year}",
+            "expected registrations are not a number, as an amount of money overflowed: "
+            "check the budgets, exchange rates and price index",
+        )
     if lam > MAX_NGOS:
         raise RunawayError(
             scenario,
             f"year {year}",
-            f"{lam:,.0f} expected registrations (above {MAX_NGOS:,}): check budgets and rates",
+            f"{_count(lam)} expected registrations (above {MAX_NGOS:,}): check budgets and rates",
         )
     count = poisson_quantile(u, lam)
     if count >= ID_STRIDE:

@@ -45,6 +45,10 @@ MAX_NAME = 100
 # A display name (a scenario's, a donor's, an experiment's) heads printouts and figures: two
 # lines of a terminal at most (the committed files' are under 90 characters).
 MAX_TITLE = 160
+# A counterfactual's question heads its figures (the committed ones are under 160 characters).
+MAX_QUESTION = 400
+# A currency's code labels amounts in tables and figures ("KGS").
+MAX_CURRENCY = 16
 # A week: beyond that a time limit is a typo, not a plan.
 MAX_MINUTES = 7 * 24 * 60
 

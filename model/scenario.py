@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_files import (
+    Currency,
     Name,
     OtherKindError,
     ScenarioError,
@@ -184,7 +185,7 @@ class Scenario(Strict):
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
     name: Name
     description: str = ""
-    currency: str
+    currency: Currency
     start_year: int = Field(ge=1980, le=2100)
     end_year: int = Field(ge=1980, le=2100)
     years_source: Source
@@ -226,8 +227,32 @@ class Scenario(Strict):
                 f"cpi_base_year {self.cpi_base_year} is outside the usd_cpi series "
                 f"({min(cpi_years)}-{max(cpi_years)})"
             )
+        self._refuse_money_beyond_dollars()
         _CHECKED[id(self)] = self
         return self
+
+    def _refuse_money_beyond_dollars(self) -> None:
+        """Refuse a local amount that no finite number of US dollars holds.
+
+        A budget at an exchange rate near 0 became inf dollars, and the year's founding
+        count NaN: the run went on with no NGO founded and ended without a word
+        (``founding.registrations`` now stops such a run too, but names only the year).
+        """
+        years = self.years
+        nominal = np.array(self.usd_cpi.over(years)) / self.usd_cpi.at(self.cpi_base_year)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            to_usd = 1.0 / (np.array(self.exchange_rate.over(years)) * nominal)
+            amounts = {"exchange_rate": to_usd}
+            for name in ("grant_budget_local", "grant_mean_local", "prize_budget_local"):
+                amounts[f"state.{name}"] = np.array(getattr(self.state, name).over(years)) * to_usd
+        for name, dollars in amounts.items():
+            beyond = ~np.isfinite(dollars)
+            if beyond.any():
+                year = years[int(np.argmax(beyond))]
+                raise ValueError(
+                    f"{name}: in {year} its amount in US dollars (at that year's exchange "
+                    "rate and price index) is beyond any number a run can hold"
+                )
 
     @property
     def years(self) -> range:
@@ -257,8 +282,8 @@ class Scenario(Strict):
             params: ``{name: value}``; a name is a behaviour parameter
                 (``civic_rate``) or a scenario number (``donor_budget_scale``).
                 Country-prefixed names (``kyrgyzstan.donor_budget_scale``) apply only
-                to that country's scenario; the others check their names and values and
-                leave them out.
+                to that country's scenario; the others check their names and that their
+                values are finite numbers, and leave them out.
 
         Raises:
             ScenarioError: if ``params`` is not a mapping, a name is unknown, or a value is

@@ -300,7 +300,8 @@ def run_years(pop, incomes, n, t0, t1, first_year, p, line, paths, carry, year_a
         civic = expected_registrations(p, line[PEOPLE, t], active, expected, line[BURDEN, t])
         state = line[STATE_FOUNDING, t]
         lam = civic + state
-        if lam > MAX_NGOS:
+        # NaN too (money that overflowed): ``founding.registrations`` says which.
+        if not lam <= MAX_NGOS:
             return RUNAWAY_RATE, t, n, lam
         new = poisson_quantile(line[FOUNDING_U, t], lam)
         if new >= ID_STRIDE:

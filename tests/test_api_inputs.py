@@ -55,6 +55,12 @@ def test_run_replicates_takes_a_tuple_of_sets(scenarios):
         ({"kazakhstan.civic_rate": "x"}, "params: kazakhstan.civic_rate: must be a number"),
         ({".civic_rate": 5.0}, "params: .civic_rate: unknown country prefix"),
         ({"ruritania.civic_rate": 5.0}, "params: ruritania.civic_rate: unknown country prefix"),
+        # NaN was accepted for another country; 10**400 raised Python's bare OverflowError
+        (
+            {"kazakhstan.civic_rate": float("nan")},
+            "params: kazakhstan.civic_rate: must be a finite number, got nan",
+        ),
+        ({"civic_rate": 10**400}, "params: civic_rate: beyond the largest float"),
     ],
 )
 def test_another_countrys_parameter_is_checked_though_not_applied(scenarios, params, message):

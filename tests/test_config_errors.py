@@ -120,6 +120,9 @@ CASES = {
         "name",
         "a directional formatting character",
     ),
+    # A currency labels every amount: 100,000 characters took minutes to draw.
+    "a long currency": (f"currency: {'K' * 17}\n", "currency", "at most 16 characters"),
+    "an escape in a currency": ('currency: "K\\x1bS"\n', "currency", "a control character"),
     "an empty country": ("country:\n", "country", "required: one of kazakhstan, kyrgyzstan"),
     "a number for a section": ("state: 5\n", "state", "expected a mapping of keys to values"),
 }

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from agent_helpers import ECOLOGY, donor_config, scenario_variant, stepped
 
-from model import NGOModel
+from model import NGOModel, RunawayError, ScenarioError, load_scenario
 from model import population as rules
 
 
@@ -200,3 +200,34 @@ def test_the_strike_off_procedure_removes_idle_ngos_only_where_it_is_in_force(sc
     assert kz.state.strike_off_inactive.at(2017) == 0 and kz.state.strike_off_inactive.at(2018) == 1
     assert struck(kz, 0.8) > struck(kz, 0.0)
     assert struck(kg, 0.8) == struck(kg, 0.0)
+
+
+def test_a_founding_count_that_is_not_a_number_stops_the_run():
+    # NaN (money that overflowed) passed `lam > MAX_NGOS`: the run founded no NGO and ended
+    # without a word
+    from model.founding import registrations
+
+    with pytest.raises(RunawayError, match="year 1991: expected registrations are not a number"):
+        registrations("Some scenario", 1991, float("nan"), 0.5)
+    with pytest.raises(RunawayError, match="above 1,000,000"):
+        registrations("Some scenario", 1991, float("inf"), 0.5)
+    # a huge count in a line, not in 300 digits
+    with pytest.raises(RunawayError, match=r"year 1991: 1e\+300 expected registrations"):
+        registrations("Some scenario", 1991, 1e300, 0.5)
+    with pytest.raises(RunawayError, match="year 1991: 2,000,000 expected registrations"):
+        registrations("Some scenario", 1991, 2e6, 0.5)
+
+
+def test_local_money_beyond_any_dollar_amount_is_refused_by_its_field(scenario_file, write_yaml):
+    # 1e15 som at 1e-300 som to the dollar is 1e315 dollars: inf
+    text = (
+        f"extends: {scenario_file('kyrgyzstan')}\n"
+        "exchange_rate: {points: {1991: 1.0e-300}, source: 'test: a rate near 0'}\n"
+        "state:\n"
+        "  grant_budget_local: {points: {1991: 1.0e+15}, source: 'test: a large budget'}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"state\.grant_budget_local: in 1991 its amount"):
+        load_scenario(write_yaml("overflow.yaml", text))
+    # the same rate with no budget is a scenario like any other
+    calm = text.replace("1.0e+15", "0")
+    assert load_scenario(write_yaml("calm.yaml", calm)).exchange_rate.at(1991) == 1e-300

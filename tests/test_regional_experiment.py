@@ -375,3 +375,12 @@ def test_a_baseline_name_too_long_for_the_system_is_one_line(tmp_path):
         status, _, stderr = run_cli([command, str(path), "--out", str(tmp_path / "o")])
         assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
         assert "Traceback" not in stderr and f"{path}: " in stderr
+
+
+def test_a_regional_question_with_an_escape_is_refused(tmp_path):
+    # printed raw before the runs, and into every figure's title
+    path = _experiment_with(tmp_path, REPO / "scenarios" / "central_asia.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["counterfactuals"][0]["question"] = "What if\x07 it rang?"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    _refused(path, tmp_path, "counterfactuals[cf].question: a control character ('\\x07')")
