@@ -242,7 +242,7 @@ def test_experiment_numbers_out_of_bounds(tmp_path, changes, fragment):
         (["calibrate", "run", "--max-minutes", "inf"], "at most 10,080"),
         (["calibrate", "run", "--population", 10**9], "--population: must be from 2 to 100,000"),
         (["calibrate", "report", "--draws", 0], "--draws: must be from 1"),
-        (["sensitivity", "--samples", 10**9], "--samples: must be from 1 to 65,536"),
+        (["sensitivity", "--samples", 10**9], "--samples: must be from 2 to 65,536"),
         (["run"], "the following arguments are required"),
         (["run", "x.yaml", "--bogus"], "ngo-abm run: error: unrecognized arguments: --bogus"),
         (["sources", "--chek"], "--chek; did you mean --check? (see ngo-abm sources --help)"),
