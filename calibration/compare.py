@@ -12,6 +12,7 @@ A run table is checked before it is compared (``calibration.run_checks``).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -328,14 +329,24 @@ def verdicts(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def _reported(value) -> str:
-    """Return a reported figure as written: a whole number without ``.0``, a bound as is.
+# A reported figure as the targets give it: a number, a bound (">=5100") or a range.
+_REPORTED = re.compile(r"^(>=|<=)?([0-9.]+)(?:-([0-9.]+))?$")
 
-    A column of numbers only (a block with no bound or range) is read as floats.
+
+def _reported(value) -> str:
+    """Return a reported figure with its numbers as the model's columns print them.
+
+    ``>=16716150000`` beside a median of ``16684.7M`` read as another unit. A column of
+    numbers only (a block with no bound or range) is read as floats, so 1600 is ``1,600``.
     """
-    if isinstance(value, (int, float, np.number)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
+    if isinstance(value, (int, float, np.number)):
+        return _fmt(float(value))
+    found = _REPORTED.match(str(value))
+    if found is None:
+        return str(value)
+    bound, low, high = found.groups()
+    shown = _fmt(float(low)) + ("" if high is None else "-" + _fmt(float(high)))
+    return (bound or "") + shown
 
 
 def signed_percent(x: float) -> str:

@@ -64,7 +64,8 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     )
     years = region.spec.report_years or region.spec.network_years
     if years:
-        print(ties_by_country(tables.timeseries, years).to_string())
+        # Medians of counts: whole numbers print as such ("312", not "312.0").
+        print(ties_by_country(tables.timeseries, years).to_string(float_format=_count))
     else:
         print("(the file names no report_years or network_years: no years to print)")
     print_notes(median_spread_note(args.params, len(seeds), posterior))
@@ -146,3 +147,8 @@ def register(sub) -> None:
         "--dry-run", action="store_true", help="check the file and describe the runs; run nothing"
     )
     p.set_defaults(func=cmd_regional_experiment)
+
+
+def _count(x: float) -> str:
+    """Return a median of counts: a whole number as one, a half as ``.5``."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"

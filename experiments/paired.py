@@ -311,11 +311,11 @@ def format_summary(table: pd.DataFrame, experiment: Experiment) -> str:
     return "\n\n".join(blocks) + "\n\n" + note
 
 
-def _fmt(x: float, signed: bool = False) -> str:
+def _fmt(x: float, signed: bool = False, millions: bool = False) -> str:
     if not np.isfinite(x):
         return "nan"
     sign = "+" if signed else ""
-    if abs(x) >= 1e6:
+    if millions or abs(x) >= 1e6:
         return f"{x / 1e6:{sign},.2f}M"
     if abs(x) >= 100:
         return f"{x:{sign},.0f}"
@@ -332,17 +332,19 @@ def format_difference(diffs: tuple[float, float, float], level: float) -> str:
     look alike at the level's precision; ``summary.csv`` has the value.
     """
     shown = _shown_resolution(level) if np.isfinite(level) and level > 0 else 0.0
-    m, a, b = (_fmt_shown(d, shown) for d in diffs)
+    # One unit for the three: "-1.58M [-2.62M, -986,058]" read as two scales.
+    millions = any(abs(d) >= 1e6 for d in diffs if np.isfinite(d))
+    m, a, b = (_fmt_shown(d, shown, millions) for d in diffs)
     return f"{m} [{a}, {b}]"
 
 
-def _fmt_shown(difference: float, resolution: float) -> str:
+def _fmt_shown(difference: float, resolution: float, millions: bool = False) -> str:
     """Return a difference as ``format_difference`` shows it (0, +0, -0 or signed)."""
     if difference == 0:
         return "0"
     if abs(difference) < resolution / 2:
         return "+0" if difference > 0 else "-0"
-    return _fmt(difference, True)
+    return _fmt(difference, True, millions)
 
 
 def _shown_resolution(level: float) -> float:

@@ -47,6 +47,11 @@ def test_a_difference_below_the_shown_digits_of_its_level_reads_signed_zero(tmp_
     count_diffs = {"diff_median": 120.0, "diff_q05": -3.0, "diff_q95": 300.0}
     text = format_summary(pd.DataFrame([row | counts | count_diffs | widths]), experiment)
     assert "+120 [-3, +300]" in text
+    # one unit for the three numbers: "-1.58M [-2.62M, -986,058]" read as two scales
+    money = {"baseline_median": 5e7, "counterfactual_median": 4.84e7}
+    money_diffs = {"diff_median": -1.58e6, "diff_q05": -2.62e6, "diff_q95": -986_058.0}
+    text = format_summary(pd.DataFrame([row | money | money_diffs | widths]), experiment)
+    assert "-1.58M [-2.62M, -0.99M]" in text
 
 
 def test_a_counterfactual_no_output_sees_is_said_to_be_unseen_not_an_effect_of_zero(tmp_path):

@@ -45,12 +45,14 @@ def _table(reported: list) -> pd.DataFrame:
     )
 
 
-def test_reported_whole_numbers_print_without_a_decimal_point():
-    # A column of numbers only was read as floats and printed "1600.0".
+def test_reported_figures_print_as_the_models_columns_do():
+    # A column of numbers only was read as floats and printed "1600.0"; a bound printed
+    # ">=16716150000" beside a median of "16684.7M".
     rows = format_table(_table([1600.0, 0.5])).splitlines()[2:]
-    assert [row.split()[2] for row in rows] == ["1600", "0.5"]
-    mixed = format_table(_table([">=22000", 23335])).splitlines()[2:]
-    assert [row.split()[2] for row in mixed] == [">=22000", "23335"]
+    assert [row.split()[2] for row in rows] == ["1,600", "0.5"]
+    mixed = format_table(_table([">=22000", 23335, ">=16716150000", "0.533-0.65"]))
+    shown = [row.split()[2] for row in mixed.splitlines()[2:]]
+    assert shown == [">=22,000", "23,335", ">=16716.2M", "0.533-0.65"]
 
 
 def test_the_unfitted_counts_follow_the_countries_of_the_table_above(tmp_path, monkeypatch):

@@ -83,6 +83,9 @@ def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
     assert "uzbekistan" in stdout
     header = next(line for line in stdout.splitlines() if line.startswith("year"))
     assert header.split()[1:] == [str(y) for y in load_region(REGIONAL).spec.report_years]
+    # Medians of tie counts: whole (or half, of two replicates), never "312.0"
+    rows = [line.split() for line in stdout.splitlines() if line.split()[:1] == ["kyrgyzstan"]]
+    assert rows and all(not cell.endswith(".0") for cell in rows[0][1:]), rows
     # The default parameters come from the file the manifest names, with its hash.
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     posterior = regional_params_file("auto")
