@@ -330,7 +330,8 @@ def verdicts(table: pd.DataFrame) -> list[str]:
 
 
 # A reported figure as the targets give it: a number, a bound (">=5100") or a range.
-_REPORTED = re.compile(r"^(>=|<=)?([0-9.]+)(?:-([0-9.]+))?$")
+_NUMBER = r"(-?[0-9.]+(?:e[+-]?[0-9]+)?)"
+_REPORTED = re.compile(rf"^(>=|<=)?{_NUMBER}(?:-{_NUMBER})?$")
 
 
 def _reported(value) -> str:

@@ -259,7 +259,7 @@ def build_manifest(
         "params": spec.params,
         **posterior_record(Path(posterior) if uses_posterior else None),
         # Run at the scenario's values though calibrated: what the posterior did not give.
-        "calibrated_not_in_posterior": _lacking(experiment, posterior) if uses_posterior else [],
+        "calibrated_not_in_posterior": _lacking(experiment, posterior) if uses_posterior else None,
         "seeds": "run (draw, replicate) uses SeedSequence(seed, spawn_key=(draw, replicate))",
         "model_code_sha256": model_fingerprint(),
         "runs": experiment.runs,

@@ -342,7 +342,8 @@ def _fmt_shown(difference: float, resolution: float, millions: bool = False) -> 
     """Return a difference as ``format_difference`` shows it (0, +0, -0 or signed)."""
     if difference == 0:
         return "0"
-    if abs(difference) < resolution / 2:
+    # In millions a difference under 5,000 would read "-0.00M" beside the rule's own -0.
+    if abs(difference) < max(resolution, 1e4 if millions else 0.0) / 2:
         return "+0" if difference > 0 else "-0"
     return _fmt(difference, True, millions)
 

@@ -54,21 +54,23 @@ Source = Annotated[
 
 
 # Unicode's line and paragraph separators break a line as a line feed does; the
-# directional embeddings, overrides and isolates reorder the text printed after them, so a
-# title or a table cell would show other text than the file holds ("Trojan Source",
-# Boucher and Anderson 2021).
+# directional embeddings, overrides, isolates and marks reorder the text printed after
+# them, so a title or a table cell would show other text than the file holds ("Trojan
+# Source", Boucher and Anderson 2021).
 _LINE_BREAKS = ("Zl", "Zp")
-_DIRECTIONAL = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+_DIRECTIONAL = frozenset(
+    map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
+)
 
 
 def _printable(text: str) -> str:
     control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
     if control is not None:
         # A terminal acts on an escape or a bell; a line break breaks the one-line printouts.
-        raise ValueError(f"a control character ({control!r}): it is one line of text")
+        raise ValueError(f"a control character ({control!r}): it must be one line of text")
     separator = next((c for c in text if unicodedata.category(c) in _LINE_BREAKS), None)
     if separator is not None:
-        raise ValueError(f"a line separator ({separator!r}): it is one line of text")
+        raise ValueError(f"a line separator ({separator!r}): it must be one line of text")
     directional = next((c for c in text if c in _DIRECTIONAL), None)
     if directional is not None:
         raise ValueError(
@@ -87,7 +89,10 @@ Name = Annotated[
 ]
 # A counterfactual's question, printed and in its figures' titles: a sentence, one line.
 Question = Annotated[
-    str, StringConstraints(min_length=10, max_length=MAX_QUESTION), AfterValidator(_printable)
+    str,
+    # Stripped: YAML's folded style (">") ends a question with a line feed.
+    StringConstraints(strip_whitespace=True, min_length=10, max_length=MAX_QUESTION),
+    AfterValidator(_printable),
 ]
 # A currency's code, in every amount's label ("KGS"): 100,000 characters took minutes to draw.
 Currency = Annotated[

@@ -45,8 +45,12 @@ MAX_NAME = 100
 # A display name (a scenario's, a donor's, an experiment's) heads printouts and figures: two
 # lines of a terminal at most (the committed files' are under 90 characters).
 MAX_TITLE = 160
-# A counterfactual's question heads its figures (the committed ones are under 160 characters).
+# A counterfactual's question heads its figures (the committed files' are under 160
+# characters, those `mechanisms:` writes up to 210).
 MAX_QUESTION = 400
+# A State's yearly budget in US dollars: 1e15 is ten times the world's yearly output, and a
+# run adds and multiplies such amounts (an inf among them made the founding count NaN).
+MAX_DOLLARS = 1e15
 # A currency's code labels amounts in tables and figures ("KGS").
 MAX_CURRENCY = 16
 # A week: beyond that a time limit is a typo, not a plan.

@@ -37,7 +37,7 @@ from .config_files import (
 )
 from .extends import resolve_extends
 from .input_errors import first_error
-from .limits import MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
+from .limits import MAX_DOLLARS, MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
 from .parameters import Behaviour, load_behaviour
 from .series import (
     NonNegativeSeries,
@@ -232,26 +232,41 @@ class Scenario(Strict):
         return self
 
     def _refuse_money_beyond_dollars(self) -> None:
-        """Refuse a local amount that no finite number of US dollars holds.
+        """Refuse a local amount worth more than ``MAX_DOLLARS`` in a year.
 
         A budget at an exchange rate near 0 became inf dollars, and the year's founding
         count NaN: the run went on with no NGO founded and ended without a word
         (``founding.registrations`` now stops such a run too, but names only the year).
+        A bound far above any budget, rather than a finite one, also keeps the sums and
+        products a run makes of them finite.
         """
         years = self.years
         nominal = np.array(self.usd_cpi.over(years)) / self.usd_cpi.at(self.cpi_base_year)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             to_usd = 1.0 / (np.array(self.exchange_rate.over(years)) * nominal)
-            amounts = {"exchange_rate": to_usd}
-            for name in ("grant_budget_local", "grant_mean_local", "prize_budget_local"):
-                amounts[f"state.{name}"] = np.array(getattr(self.state, name).over(years)) * to_usd
-        for name, dollars in amounts.items():
-            beyond = ~np.isfinite(dollars)
+            local = {
+                f"state.{name}": np.array(getattr(self.state, name).over(years))
+                for name in ("grant_budget_local", "grant_mean_local", "prize_budget_local")
+            }
+            # The run adds the grants' and the prizes' budgets before it converts them.
+            total = local["state.grant_budget_local"] + local["state.prize_budget_local"]
+            dollars = {name: amounts * to_usd for name, amounts in local.items()}
+            dollars["state.prize_budget_local"] = total * to_usd
+        beyond = ~(to_usd <= MAX_DOLLARS)
+        if beyond.any():
+            year = years[int(np.argmax(beyond))]
+            raise ValueError(
+                f"exchange_rate: in {year} one {self.currency} is worth over {MAX_DOLLARS:g} "
+                "US dollars (the rate is too near 0)"
+            )
+        for name, amounts in dollars.items():
+            beyond = ~(amounts <= MAX_DOLLARS)
             if beyond.any():
                 year = years[int(np.argmax(beyond))]
+                what = "with the grants' budget it is" if "prize" in name else "it is"
                 raise ValueError(
-                    f"{name}: in {year} its amount in US dollars (at that year's exchange "
-                    "rate and price index) is beyond any number a run can hold"
+                    f"{name}: in {year} {what} over {MAX_DOLLARS:g} US dollars (at that "
+                    "year's exchange rate and price index)"
                 )
 
     @property

@@ -14,7 +14,7 @@ from experiments.calibration_report import identification_table
 
 @pytest.mark.parametrize("action", [["run"], ["report"]])
 def test_generation_is_refused_outside_export(tmp_path, capsys, action):
-    db = [] if action else ["--db", str(tmp_path / "x.db")]  # report reads no database
+    db = [] if action == ["report"] else ["--db", str(tmp_path / "x.db")]  # report reads none
     assert main(["calibrate", *action, "--generation", "3", *db]) == 2
     assert "--generation goes with `calibrate export` only" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

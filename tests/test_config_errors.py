@@ -120,6 +120,11 @@ CASES = {
         "name",
         "a directional formatting character",
     ),
+    "a right-to-left mark in a name": (
+        'name: "Bad\\u200fname"\n',
+        "name",
+        "a directional formatting character",
+    ),
     # A currency labels every amount: 100,000 characters took minutes to draw.
     "a long currency": (f"currency: {'K' * 17}\n", "currency", "at most 16 characters"),
     "an escape in a currency": ('currency: "K\\x1bS"\n', "currency", "a control character"),

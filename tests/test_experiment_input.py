@@ -440,3 +440,13 @@ def test_a_question_is_one_line_of_readable_length(tmp_path, capsys, question, e
     file = write_experiment(tmp_path / "e.yaml", counterfactuals=[cf])
     where = "e.yaml: counterfactuals[more].question: "
     _fails_in_one_line(capsys, ["experiment", str(file)], tmp_path / "out", where, expected)
+
+
+def test_a_folded_question_ending_in_a_line_feed_is_taken(tmp_path):
+    # YAML's ">" style ends the text with a line feed, which is no control character to refuse
+    text = write_experiment(tmp_path / "e.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    data["counterfactuals"][0]["question"] = "What did the 2010 shock cost?\n"
+    (tmp_path / "f.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    experiment = load_experiment(tmp_path / "f.yaml")
+    assert experiment.spec.counterfactuals[0].question == "What did the 2010 shock cost?"

@@ -52,6 +52,10 @@ def test_a_difference_below_the_shown_digits_of_its_level_reads_signed_zero(tmp_
     money_diffs = {"diff_median": -1.58e6, "diff_q05": -2.62e6, "diff_q95": -986_058.0}
     text = format_summary(pd.DataFrame([row | money | money_diffs | widths]), experiment)
     assert "-1.58M [-2.62M, -0.99M]" in text
+    # in millions, a bound too small to show reads -0, as above, not "-0.00M"
+    money_diffs = {"diff_median": 1e5, "diff_q05": -2_000.0, "diff_q95": 1.2e6}
+    text = format_summary(pd.DataFrame([row | money | money_diffs | widths]), experiment)
+    assert "+0.10M [-0, +1.20M]" in text
 
 
 def test_a_counterfactual_no_output_sees_is_said_to_be_unseen_not_an_effect_of_zero(tmp_path):

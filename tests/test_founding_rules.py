@@ -219,15 +219,37 @@ def test_a_founding_count_that_is_not_a_number_stops_the_run():
 
 
 def test_local_money_beyond_any_dollar_amount_is_refused_by_its_field(scenario_file, write_yaml):
-    # 1e15 som at 1e-300 som to the dollar is 1e315 dollars: inf
-    text = (
-        f"extends: {scenario_file('kyrgyzstan')}\n"
-        "exchange_rate: {points: {1991: 1.0e-300}, source: 'test: a rate near 0'}\n"
-        "state:\n"
-        "  grant_budget_local: {points: {1991: 1.0e+15}, source: 'test: a large budget'}\n"
+    # 1e15 som at 1e-300 som to the dollar is 1e315 dollars: inf, and the run founded nothing
+    base = f"extends: {scenario_file('kyrgyzstan')}\n"
+
+    def refused(rate: str, budgets: str, expected: str) -> None:
+        text = base + f"exchange_rate: {{points: {{1991: {rate}}}, source: 'test: a rate'}}\n"
+        text += f"state:\n{budgets}" if budgets else ""
+        with pytest.raises(ScenarioError, match=expected):
+            load_scenario(write_yaml("money.yaml", text))
+
+    grants = "  grant_budget_local: {points: {1991: %s}, source: 'test: a budget'}\n"
+    prizes = "  prize_budget_local: {points: {1991: %s}, source: 'test: prizes'}\n"
+    refused("1.0e-300", "", r"exchange_rate: in 1991 one KGS is worth over 1e\+15 US dollars")
+    refused("1.0e-12", grants % "1.0e+15", r"state\.grant_budget_local: in 1991 it is over 1e\+15")
+    # each under the bound, the two together over it: the run adds them
+    refused(
+        "1.0e-8",
+        grants % "3.0e+6" + prizes % "3.0e+6",
+        r"state\.prize_budget_local: in 1991 with the grants' budget it is over 1e\+15",
     )
-    with pytest.raises(ScenarioError, match=r"state\.grant_budget_local: in 1991 its amount"):
-        load_scenario(write_yaml("overflow.yaml", text))
-    # the same rate with no budget is a scenario like any other
-    calm = text.replace("1.0e+15", "0")
-    assert load_scenario(write_yaml("calm.yaml", calm)).exchange_rate.at(1991) == 1e-300
+    # the same rate with budgets under the bound is a scenario like any other
+    calm = base + "exchange_rate: {points: {1991: 1.0e-8}, source: 'test: a rate'}\n"
+    assert load_scenario(write_yaml("calm.yaml", calm)).exchange_rate.at(1991) == 1e-8
+
+
+def test_the_compiled_year_loop_stops_a_founding_count_that_is_not_a_number(scenarios):
+    # `lam > MAX_NGOS` let NaN through: the compiled path founded no NGO that year and went
+    # on, where the agents' path stopped
+    from model.fastpath import CompiledRun
+    from model.year_loop import LINE
+
+    run = CompiledRun(scenarios["kyrgyzstan"], seed=1)
+    run._line[LINE.index("state_usd"), :] = np.inf
+    with pytest.raises(RunawayError, match="year 1991: expected registrations are not a number"):
+        run.run_for(3)

@@ -50,9 +50,9 @@ def test_reported_figures_print_as_the_models_columns_do():
     # ">=16716150000" beside a median of "16684.7M".
     rows = format_table(_table([1600.0, 0.5])).splitlines()[2:]
     assert [row.split()[2] for row in rows] == ["1,600", "0.5"]
-    mixed = format_table(_table([">=22000", 23335, ">=16716150000", "0.533-0.65"]))
-    shown = [row.split()[2] for row in mixed.splitlines()[2:]]
-    assert shown == [">=22,000", "23,335", ">=16716.2M", "0.533-0.65"]
+    figures = [">=22000", 23335, ">=16716150000", "0.533-0.65", "-0.5", "1.23457e+06"]
+    shown = [row.split()[2] for row in format_table(_table(figures)).splitlines()[2:]]
+    assert shown == [">=22,000", "23,335", ">=16716.2M", "0.533-0.65", "-0.5", "1.2M"]
 
 
 def test_the_unfitted_counts_follow_the_countries_of_the_table_above(tmp_path, monkeypatch):
