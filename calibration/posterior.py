@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model import ScenarioError
+from model import COUNTRIES, ScenarioError
 from model.config_files import is_whole
 
 DEFAULT_POSTERIOR = Path(__file__).with_name("posterior.parquet")
@@ -230,6 +230,12 @@ def check_extremes(scenario, low: dict[str, float], high: dict[str, float], sour
             raise ScenarioError(source, exc.field, exc.message) from None
 
 
+def applies_to(name: str, country: str) -> bool:
+    """Return whether a parameter can move a run of ``country``: shared, or the country's."""
+    prefix = name.split(".", 1)[0]
+    return prefix not in COUNTRIES or prefix == country
+
+
 def calibrated_lacking(names, countries) -> list[str]:
     """Return the calibrated parameters of ``countries`` that ``names`` lack.
 
@@ -240,8 +246,7 @@ def calibrated_lacking(names, countries) -> list[str]:
     """
     from calibration.priors import load_priors  # pyabc, only where a posterior is read
 
-    prefixes = {f"{c}." for c in countries}
-    wanted = [p for p in load_priors() if "." not in p or p[: p.index(".") + 1] in prefixes]
+    wanted = [p for p in load_priors() if any(applies_to(p, c) for c in countries)]
     return [p for p in wanted if p not in names]
 
 

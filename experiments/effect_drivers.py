@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .forecast_drivers import applies_to, drivers_of
+from calibration.posterior import applies_to
+
+from .forecast_drivers import drivers_of
 from .paired import paired_differences
 from .spec import Experiment
 

@@ -29,7 +29,13 @@ import pandas as pd
 
 from calibration.atomic import remove_output, write_text_atomic
 from calibration.plotting import save_figure
-from calibration.posterior import WEIGHT, calibrated_lacking, load_posterior, parameter_names
+from calibration.posterior import (
+    WEIGHT,
+    applies_to,
+    calibrated_lacking,
+    load_posterior,
+    parameter_names,
+)
 from calibration.priors import PriorSpec, load_priors
 from calibration.targets import DEFAULT_TARGETS, TargetFile, load_target_file
 from model import ScenarioError
@@ -46,7 +52,7 @@ from .figures import (
     fan_figure,
     income_figure,
 )
-from .forecast_drivers import DRAWS_PER_COEFFICIENT, applies_to
+from .forecast_drivers import DRAWS_PER_COEFFICIENT
 from .manifests import manifest_json
 from .paired import (
     RunStats,

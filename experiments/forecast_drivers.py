@@ -25,7 +25,7 @@ import pandas as pd
 from calibration.atomic import write_atomic
 from calibration.baselines import is_register_count
 from calibration.compare import statistic
-from model import COUNTRIES
+from calibration.posterior import applies_to
 
 from .identification import normal_scores
 from .markdown import markdown_table
@@ -71,12 +71,6 @@ def normal_fit(params: pd.DataFrame, figure: pd.Series) -> tuple[float, pd.Serie
     t = coef[1:] / np.sqrt(scale * np.diag(np.linalg.pinv(x.T @ x))[1:])
     partial = pd.Series(t / np.sqrt(t**2 + df), index=params.columns)
     return float(1.0 - (1.0 - r2) * (n - 1) / df), partial
-
-
-def applies_to(name: str, country: str) -> bool:
-    """Return whether a parameter can move a run of ``country``: shared, or the country's."""
-    prefix = name.split(".", 1)[0]
-    return prefix not in COUNTRIES or prefix == country
 
 
 def drivers_of(params: pd.DataFrame, figure: pd.Series) -> pd.DataFrame:
