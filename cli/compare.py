@@ -245,7 +245,7 @@ def _scenario_years(path: Path) -> tuple[dict[str, tuple[int, int]], dict[str, P
 def _folder_runs(run_dir: Path) -> tuple[dict, dict]:
     """Return a run folder's tables by country and its manifest (country or regional)."""
     from experiments.regional_runs import is_regional_run, read_regional_runs
-    from experiments.runs import read_run
+    from experiments.run_tables import read_run
 
     if is_regional_run(run_dir):
         return read_regional_runs(run_dir)

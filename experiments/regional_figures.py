@@ -103,7 +103,12 @@ def draw_ties_over_time(
 
 
 def network_figure(tables: RegionalTables, years: list[int], title: str):
-    """Return the figure: the network at ``years`` (first replicate) and ties over time."""
+    """Return the figure: the network at ``years`` (first replicate) and ties over time.
+
+    Without ``years`` (a file's ``network_years: []``) the figure is the time panel alone.
+    """
+    if not years:
+        return _ties_figure(tables, title)
     shown = [y for y in years if not tables.network.empty and y in set(tables.network.year)]
     columns = max(len(years), 1)
     fig = plt.figure(figsize=(max(3.2 * columns, 6.4), 7.0))
@@ -127,6 +132,20 @@ def network_figure(tables: RegionalTables, years: list[int], title: str):
         f"10-90% band over {runs} replicate(s)",
         fontsize=10,
     )
+    return fig
+
+
+def _ties_figure(tables: RegionalTables, title: str):
+    """Return the ties over time alone, for a run that keeps no year's network."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    draw_ties_over_time(ax, tables.timeseries)
+    runs = tables.timeseries.replicate.nunique()
+    fig.suptitle(
+        f"{title}\nMedian and 10-90% band over {runs} replicate(s); no network_years, so no "
+        "year's network is drawn",
+        fontsize=10,
+    )
+    fig.tight_layout()
     return fig
 
 

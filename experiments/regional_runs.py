@@ -36,13 +36,12 @@ from model.regional_scenario import Region
 from .manifests import check_country_years, manifest_json, read_manifest
 from .regional_figures import network_figure
 from .run_params import MEDIAN_SOURCE, check_mode, params_file, replicate_params
+from .run_tables import check_layout, check_numbers, read_table
 from .runner import map_runs, replicate_seeds
 from .runs import (
     COMPARE_FILES,
     COUNTRY_RUN_FILES,
     REGIONAL_RUN_FILES,
-    check_layout,
-    check_numbers,
     file_sha256,
     git_commit,
     package_versions,
@@ -231,16 +230,7 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
     manifest = read_manifest(run / "manifest.json", REGIONAL_MANIFEST_FIELDS)
     check_country_years(run / "manifest.json", manifest.get("country_years", {}))
     table = run / "timeseries.csv"
-    if not table.is_file():
-        # A pipe is not opened (reading one waits for a writer); nor a folder or nothing.
-        raise ScenarioError(table, "", "not a readable regional run table")
-    try:
-        frame = pd.read_csv(table)
-    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
-        raise ScenarioError(table, "", "not a readable regional run table") from None
-    missing = [c for c in ("replicate", *REGIONAL_COLUMNS) if c not in frame.columns]
-    if missing:
-        raise ScenarioError(table, missing[0], "column missing")
+    frame = read_table(table, ("replicate", *REGIONAL_COLUMNS), "regional run table")
     check_numbers(frame, [c for c in ("replicate", *REGIONAL_COLUMNS) if c != "country"], table)
     runs = {
         country: frame[frame.country == country].drop(columns="country").reset_index(drop=True)
@@ -249,7 +239,8 @@ def read_regional_runs(run_dir: str | Path) -> tuple[dict[str, pd.DataFrame], di
     for country, rows in runs.items():
         if rows.empty:
             raise ScenarioError(table, "country", f"no rows of {country}, a country of the run")
-        check_layout(rows, manifest["replicates"], country_span(manifest, country, rows), table)
+        span = country_span(manifest, country, rows)
+        check_layout(rows, manifest["replicates"], span, table, country)
     return runs, manifest
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from calibration.atomic import remove_output, write_text_atomic
 from calibration.compare import compare
 from calibration.plotting import comparison_figure, save_figure, timeseries_figure
-from calibration.run_checks import check_targets_fit_runs, numbers
+from calibration.run_checks import check_targets_fit_runs
 from calibration.targets import (
     DEFAULT_TARGETS,
     DEFAULT_UNFITTED,
@@ -35,7 +35,6 @@ from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.code import model_fingerprint
 from model.yaml_files import read_yaml_mapping
 
-from .manifests import read_manifest
 from .runner import RunTask, map_runs, replicate_seeds, run_task
 
 # The comparison with the official figures the calibration never saw (``compare_unfitted``).
@@ -224,70 +223,6 @@ def remove_stale(folder: Path, written_before: tuple[str, ...], kept: tuple[str,
         return
     for name in set(written_before) - set(kept):
         remove_output(folder / name)
-
-
-def read_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a run folder written by ``write_run``.
-
-    Raises:
-        ScenarioError: if the folder or one of its files is missing or malformed.
-    """
-    run = Path(run_dir)
-    table, manifest_path = run / "timeseries.csv", run / "manifest.json"
-    for path in (table, manifest_path):
-        if not path.exists():
-            raise ScenarioError(path, "", "file not found (is this a run folder?)")
-    manifest = read_manifest(manifest_path)
-    if not table.is_file() and not table.is_dir():
-        # A pipe is not opened (reading one waits for a writer); a folder fails below.
-        raise ScenarioError(table, "", "not a readable run table: not a regular file")
-    try:
-        frame = pd.read_csv(table)
-    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
-        # OSError: a folder of that name, or a file that cannot be read.
-        raise ScenarioError(table, "", "not a readable run table") from None
-    missing = [c for c in ("replicate", *OUTPUT_COLUMNS) if c not in frame.columns]
-    if missing:
-        raise ScenarioError(table, missing[0], "column missing")
-    check_numbers(frame, ("replicate", *OUTPUT_COLUMNS), table)
-    span = range(manifest["start_year"], manifest["end_year"] + 1)
-    check_layout(frame, manifest["replicates"], span, table)
-    return frame, manifest
-
-
-def check_layout(frame: pd.DataFrame, reps: int, span: range, table: Path) -> None:
-    """Refuse a run table whose rows are not the manifest's replicates and years.
-
-    Each of the ``reps`` replicates (0 to ``reps - 1``) has one row per year of ``span``:
-    a table cut short, or with rows of another run, would be compared as if it were the
-    run the manifest describes.
-    """
-    for column in ("replicate", "year"):
-        if frame[column].isna().any():
-            raise ScenarioError(table, column, "an empty cell: every row has one")
-    first, last = span[0], span[-1]
-    found = frame.groupby("replicate", sort=True)["year"]
-    for replicate, years in found:
-        if not (replicate == int(replicate) and 0 <= replicate < reps):
-            where = f"replicate {replicate:g} is not one of the manifest's {reps} (0-{reps - 1})"
-            raise ScenarioError(table, "replicate", where)
-        if sorted(years) != list(span):
-            rows = f"{years.min():g}-{years.max():g} in {len(years)} rows"
-            where = f"replicate {replicate:g} has {rows}; the manifest says {first}-{last}"
-            raise ScenarioError(table, "year", where)
-    if found.ngroups != reps:
-        raise ScenarioError(table, "replicate", f"{found.ngroups} replicates, the manifest {reps}")
-
-
-def check_numbers(frame: pd.DataFrame, columns, table: Path) -> None:
-    """Raise ``ScenarioError`` for a cell of ``columns`` that is not a number (hand edits).
-
-    Empty cells and negative counts are the comparison's to judge, where a target reads
-    them (``calibration.run_checks.check_run_table``).
-    """
-    years = numbers(frame, "year", table, None)  # first: it places the other cells
-    for column in columns:
-        numbers(frame, column, table, years)
 
 
 def compare_unfitted(

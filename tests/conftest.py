@@ -14,6 +14,7 @@ import copy
 import hashlib
 import io
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,6 +174,28 @@ def kg_run_folder(tmp_path_factory):
         status = main([*argv, "--out", str(out)])
     assert status == 0, stderr.getvalue()
     return out, stdout.getvalue()
+
+
+@pytest.fixture(scope="session")
+def kg_one_run(tmp_path_factory) -> Path:
+    """Run ``ngo-abm run scenarios/kyrgyzstan.yaml`` (one replicate) once; return its folder.
+
+    Tests that edit a run folder by hand work on a copy (``kg_one_run_copy``).
+    """
+    folder = tmp_path_factory.mktemp("kg") / "run"
+    stderr = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+        status = main(["run", str(SCENARIOS / "kyrgyzstan.yaml"), "--out", str(folder)])
+    assert status == 0, stderr.getvalue()
+    return folder
+
+
+@pytest.fixture
+def kg_one_run_copy(kg_one_run, tmp_path) -> Path:
+    """A copy of ``kg_one_run``'s folder, for a test to edit."""
+    copied = tmp_path / "run"
+    shutil.copytree(kg_one_run, copied)
+    return copied
 
 
 def _deep_merge(base: dict, override: dict) -> dict:

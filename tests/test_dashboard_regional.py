@@ -35,7 +35,12 @@ from dashboard.regional_counterfactual import (
     regional_experiment,
 )
 from experiments.regional_experiment import difference_table, run_regional_experiment
-from experiments.regional_figures import COUNTRY_COLOURS, SECTOR_COLOURS, difference_figure
+from experiments.regional_figures import (
+    COUNTRY_COLOURS,
+    SECTOR_COLOURS,
+    difference_figure,
+    network_figure,
+)
 from experiments.regional_runs import regional_replicate_params, run_region_replicates
 from model.limits import MAX_SEED
 from model.regional_files import load_region
@@ -137,6 +142,22 @@ def test_the_network_figure_colours_nodes_by_the_choice(colour_by, palette):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == [k.replace("_", " ") for k in palette]
     assert ax.get_title() == f"2023: {len(edges):,} ties"
+    plt.close(fig)
+
+
+def test_a_run_folders_figure_without_network_years_is_the_time_panel_alone():
+    run, _ = page_run()
+    fig = network_figure(run.tables, [], "Quiet")
+    [ax] = fig.axes
+    assert len(ax.get_lines()) == len(run.region.countries)
+    assert "Top:" not in fig._suptitle.get_text()
+    assert "no network_years" in fig._suptitle.get_text()
+    plt.close(fig)
+    fig = network_figure(run.tables, [2010, 2023], "Two years")
+    assert [ax.get_title() for ax in fig.axes[:2]] == [
+        f"{year}: {len(network_at(run.tables.network, year, 0)):,} ties" for year in (2010, 2023)
+    ]
+    assert "Top: the ties of replicate 0" in fig._suptitle.get_text()
     plt.close(fig)
 
 
