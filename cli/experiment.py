@@ -102,11 +102,14 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             progress=True,
             before_first_write=lambda: retire_outputs(experiment, out),
         )
+        print(
+            f"ran {stats.ran:,} runs, reused {stats.reused:,} stored runs, "
+            f"{stats.seconds:.1f} s on {stats.backend}; writing the summary, drivers and "
+            "figures",
+            flush=True,
+        )
         table = write_outputs(experiment, out, stats, posterior, inputs)
-    print(
-        f"ran {stats.ran:,} runs, reused {stats.reused:,} stored runs, "
-        f"{stats.seconds:.1f} s on {stats.backend}\n"
-    )
+    print()
     print(format_summary(table, experiment))
     drivers = f", {out / 'drivers.csv'}" if (out / "drivers.csv").exists() else ""
     written = f"{out / 'summary.csv'}{drivers}, {out / 'manifest.json'}"

@@ -73,3 +73,23 @@ def test_a_folded_question_ending_in_a_line_feed_is_taken(tmp_path):
     (tmp_path / "f.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     experiment = load_experiment(tmp_path / "f.yaml")
     assert experiment.spec.counterfactuals[0].question == "What did the 2010 shock cost?"
+
+
+def test_the_runs_are_reported_before_the_outputs_are_written(tmp_path, capsys, monkeypatch):
+    # The summary, drivers and figures took 30-85 s after the runs, with nothing printed.
+    import experiments.experiment
+
+    said = []
+    real = experiments.experiment.write_outputs
+
+    def write_outputs(*args, **kwargs):
+        said.append(capsys.readouterr().out)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(experiments.experiment, "write_outputs", write_outputs)
+    file = write_experiment(tmp_path / "e.yaml", draws=2)
+    assert main(["experiment", str(file), "--out", str(tmp_path / "out")]) == 0
+    [before] = said
+    assert "ran 4 runs, reused 0 stored runs" in before
+    assert before.rstrip().endswith("; writing the summary, drivers and figures")
+    assert "difference [90% interval]" in capsys.readouterr().out
