@@ -28,8 +28,6 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from .atomic import write_atomic  # noqa: E402
 from .compare import REPLICATE, acceptable_band  # noqa: E402
-from .posterior import WEIGHT, parameter_names  # noqa: E402
-from .priors import load_priors  # noqa: E402
 from .targets import Period, Target  # noqa: E402
 
 PERIOD_COLORS = ("#f2f2f2", "#e4e9f2")
@@ -41,10 +39,6 @@ MARKER_LABELS = {
     "at_most": "reported upper bound",
     "range": "reported range (midpoint)",
 }
-# The pair plot's resolution, and the joint draws it is drawn from (its KDEs' cost grows
-# with them).
-PAIRS_DPI = 50
-PAIRS_PARTICLES = 500
 
 
 def roman(number: int) -> str:
@@ -154,10 +148,11 @@ def period_key(periods: Mapping[str, list[Period]]) -> str:
     return "Shaded: the article's periods.\n" + "\n".join(keys) if keys else ""
 
 
-def comparison_legend(fig, kinds: Iterable[str], external: bool = False) -> None:
+def comparison_legend(fig, kinds: Iterable[str], external: bool = False) -> float:
     """Add one legend below the panels: the model's median and bands, the reported kinds.
 
     With ``external``, also the colour of the figures from other sources than the article.
+    One row, or two where one is wider than the figure. Returns its height in inches.
     """
     handles = [
         Line2D([], [], color="tab:blue", lw=1.8, label="model median"),
@@ -169,7 +164,16 @@ def comparison_legend(fig, kinds: Iterable[str], external: bool = False) -> None
         handles.append(
             Patch(color=EXTERNAL_COLOR, lw=0, label="red: official figures, not the article's")
         )
-    fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=7, frameon=False)
+    renderer = fig.canvas.get_renderer()
+    legend = _foot_legend(fig, handles, len(handles))
+    if legend.get_window_extent(renderer).width > fig.bbox.width:
+        legend.remove()
+        legend = _foot_legend(fig, handles, -(-len(handles) // 2))
+    return legend.get_window_extent(renderer).height / fig.dpi
+
+
+def _foot_legend(fig, handles: list, ncols: int):
+    return fig.legend(handles=handles, loc="lower center", ncols=ncols, fontsize=7, frameon=False)
 
 
 def reported_handles(kinds: Iterable[str], color: str = "black") -> list[Line2D]:
@@ -296,7 +300,7 @@ def comparison_figure(
     """
     targets = [t for t in targets if t.country in runs]
     layout = [(c, q) for c in runs for q in panels_for(t for t in targets if t.country == c)]
-    ncols = 4
+    ncols = grid_columns(len(layout))
     nrows = max(1, -(-len(layout) // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.9 * nrows), squeeze=False)
     for ax, (country, (column, denominator)) in zip(axes.flat, layout, strict=False):
@@ -318,12 +322,17 @@ def comparison_figure(
     if heading:
         fig.suptitle(heading, fontsize=9)
     drawn = [t for t in targets if t.base_year is None]
-    comparison_legend(fig, {t.kind for t in drawn}, any(t.external for t in drawn))
+    legend = comparison_legend(fig, {t.kind for t in drawn}, any(t.external for t in drawn))
     # Room at the foot for the legend; tight_layout leaves the heading its lines, and a
     # quarter inch more keeps it off the first row's titles and period numerals.
     top = 1 - 0.25 / fig.get_figheight() if heading else 1
-    fig.tight_layout(rect=(0, 0.03 if nrows > 1 else 0.08, 1, top))
+    fig.tight_layout(rect=(0, (legend + 0.1) / fig.get_figheight(), 1, top))
     return fig
+
+
+def grid_columns(panels: int) -> int:
+    """Return 3 or 4 columns for ``panels``, whichever leaves fewer empty (4 on a tie)."""
+    return 3 if -panels % 3 < -panels % 4 else 4
 
 
 def _undrawn(targets: Iterable[Target]) -> str:
@@ -369,25 +378,3 @@ def timeseries_figure(frame: pd.DataFrame, country: str, targets: Iterable[Targe
     fig.legend(handles=handles, fontsize=7, ncols=3, loc="outside lower center", frameon=False)
     ax.grid(alpha=0.3)
     return fig
-
-
-def pair_plot(posterior: pd.DataFrame, path: Path) -> Path:
-    """Write pyabc's KDE pair-plot matrix of the posterior."""
-    from pyabc.visualization import plot_kde_matrix
-
-    names = parameter_names(posterior)
-    priors = load_priors()
-    limits = {n: (priors[n].low, priors[n].high) for n in names if n in priors}
-    # The KDEs' cost grows with the particles: a posterior of thousands of joint draws is
-    # drawn from a weighted resample of PAIRS_PARTICLES of them.
-    if len(posterior) > PAIRS_PARTICLES:
-        posterior = posterior.sample(
-            PAIRS_PARTICLES, replace=True, weights=WEIGHT, random_state=0, ignore_index=True
-        ).assign(**{WEIGHT: 1.0 / PAIRS_PARTICLES})
-    arr = plot_kde_matrix(posterior[names], posterior[WEIGHT].to_numpy(), limits=limits)
-    fig = np.asarray(arr).flat[0].figure
-    fig.set_size_inches(2.0 * len(names), 2.0 * len(names))
-    plt.setp(fig.axes, xlabel="", ylabel="")
-    # 50 dots per inch keeps a 40 x 40 matrix near 4,000 pixels a side: at the figures'
-    # usual 150 the file was 22 MB.
-    return save_figure(fig, path, dpi=PAIRS_DPI)

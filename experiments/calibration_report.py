@@ -25,7 +25,8 @@ from calibration.compare import (
     undefined_notes,
     verdicts,
 )
-from calibration.plotting import comparison_figure, pair_plot, save_figure
+from calibration.pair_plot import pair_plot
+from calibration.plotting import comparison_figure, save_figure
 from calibration.posterior import (
     DEFAULT_POSTERIOR,
     draw_posterior,

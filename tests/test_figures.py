@@ -14,6 +14,7 @@ from calibration.plotting import (
     axis_label,
     column_unit,
     comparison_figure,
+    grid_columns,
     period_key,
     quantity_title,
     roman,
@@ -133,4 +134,21 @@ def test_comparison_panels_are_titled_by_what_they_show_and_mark_other_sources(b
     assert heading.startswith("t ")  # the figure's own title first
     assert "Ratios of two years, in the table only:" in heading
     assert "kz_registered_growth_1991_1999" in heading
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("panels", "columns"), [(1, 3), (3, 3), (4, 4), (5, 3), (6, 3), (7, 4), (9, 3), (10, 4)]
+)
+def test_the_comparison_grid_leaves_as_few_cells_empty_as_it_can(panels, columns):
+    # Kazakhstan's five panels sat in a row of four and one of one, three cells empty.
+    assert grid_columns(panels) == columns
+
+
+def test_kazakhstans_comparison_is_two_rows_of_three_panels(baseline_runs):
+    target_file = load_target_file(DEFAULT_TARGETS)
+    frame = baseline_runs["kazakhstan"].frame
+    fig = comparison_figure({"kazakhstan": frame}, target_file.targets, target_file.periods, "t")
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+    assert len(panels) == 5 and len(fig.axes) == 6
     plt.close(fig)
