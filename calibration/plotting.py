@@ -2,8 +2,9 @@
 
 Fan charts (median with 50% and 90% bands across replicates or posterior draws), the
 article's reported figures drawn as points with their tolerance as error bars, and the
-article's periods shaded; the posterior's pair plot (pyabc's KDE matrix). Figures are
-written atomically (temporary file, then rename).
+article's periods shaded, with a panel per compared quantity in three or four columns.
+Figures are written atomically (temporary file, then rename). The posterior's pair plot
+is ``calibration.pair_plot``.
 """
 
 from __future__ import annotations

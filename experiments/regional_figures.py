@@ -3,7 +3,8 @@
 Each panel of the top row draws the first replicate's ties in one year: an NGO is a point
 in its country's disc (countries at the corners of a triangle), in its sector's wedge and
 coloured by sector; a tie is a line. The bottom panel shows each country's
-``cross_border_ties`` over time (median and 10-90% band over replicates). A regional
+``cross_border_ties`` over time (median and 10-90% band over replicates); a run that keeps
+no year's network (``network_years: []``) gets that panel alone. A regional
 experiment's counterfactual is drawn as its paired differences over time
 (``difference_figure``). The dashboard's regional view (``dashboard.regional``) draws with
 the same pieces: ``draw_network`` (there also coloured by country), ``draw_ties_over_time``
@@ -110,7 +111,7 @@ def network_figure(tables: RegionalTables, years: list[int], title: str):
     if not years:
         return _ties_figure(tables, title)
     shown = [y for y in years if not tables.network.empty and y in set(tables.network.year)]
-    columns = max(len(years), 1)
+    columns = len(years)
     fig = plt.figure(figsize=(max(3.2 * columns, 6.4), 7.0))
     # The sectors' legend has a row of its own, between the networks and the time panel:
     # one line of eight where four networks or more give it the width, else two of four.

@@ -65,18 +65,20 @@ def check_layout(
         if frame[column].isna().any():
             raise ScenarioError(table, column, "an empty cell: every row has one")
     first, last = span[0], span[-1]
+    whose = f"{country}'s " if country else ""
     found = frame.groupby("replicate", sort=True)["year"]
     for replicate, years in found:
-        if not (replicate == int(replicate) and 0 <= replicate < reps):
-            where = f"replicate {replicate:g} is not one of the manifest's {reps} (0-{reps - 1})"
-            raise ScenarioError(table, "replicate", where)
+        if not (float(replicate).is_integer() and 0 <= replicate < reps):
+            where = f"{whose}replicate {as_written(replicate)} is not one of the manifest's"
+            raise ScenarioError(table, "replicate", f"{where} {reps} (0-{reps - 1})")
         problem = year_problem(years, span)
         if problem:
-            whose = f"{country}'s replicate" if country else "replicate"
-            where = f"{whose} {replicate:g} {problem} (the manifest says {first}-{last})"
-            raise ScenarioError(table, "year", where)
+            where = f"{whose}replicate {int(replicate)} {problem}"
+            raise ScenarioError(table, "year", f"{where} (the manifest says {first}-{last})")
     if found.ngroups != reps:
-        raise ScenarioError(table, "replicate", f"{found.ngroups} replicates, the manifest {reps}")
+        of = f" of {country}" if country else ""
+        where = f"{found.ngroups} replicates{of}, the manifest {reps}"
+        raise ScenarioError(table, "replicate", where)
 
 
 def year_problem(years: pd.Series, span: range) -> str | None:
@@ -87,13 +89,19 @@ def year_problem(years: pd.Series, span: range) -> str | None:
     """
     outside = years[~years.isin(span)]
     if not outside.empty:
-        return f"has a row for {outside.iloc[0]:g}"
+        return f"has a row for {as_written(outside.iloc[0])}"
     counts = years.value_counts()
     missing = [year for year in span if year not in counts.index]
     if missing:
         return f"has no row for {missing[0]}"
     twice = [year for year in span if counts[year] > 1]
     return f"has {counts[twice[0]]} rows for {twice[0]}" if twice else None
+
+
+def as_written(value: float) -> str:
+    """Return a number of a table as it was written: whole ones without a point, others in full."""
+    value = float(value)
+    return f"{value:.0f}" if value.is_integer() else repr(value)
 
 
 def check_numbers(frame: pd.DataFrame, columns, table: Path) -> None:

@@ -1,9 +1,10 @@
-"""Run folders: what ``ngo-abm run`` writes and ``ngo-abm compare`` reads.
+"""Run folders: what ``ngo-abm run`` writes and ``ngo-abm compare`` compares.
 
 A run folder holds ``timeseries.csv`` (one row per replicate and year), ``manifest.json``
 (scenario file hash, seeds, package versions, git commit, wall time) and
 ``timeseries.png``. Files are written to temporary names and renamed into place, so an
-interrupted or failed run leaves no half-written file.
+interrupted or failed run leaves no half-written file. A folder is read back, and
+checked against its manifest, by ``experiments.run_tables``.
 """
 
 from __future__ import annotations

@@ -152,3 +152,19 @@ def test_kazakhstans_comparison_is_two_rows_of_three_panels(baseline_runs):
     panels = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
     assert len(panels) == 5 and len(fig.axes) == 6
     plt.close(fig)
+
+
+def test_a_legend_too_wide_for_one_row_takes_two_below_the_panels(baseline_runs):
+    # Kyrgyzstan's nine entries in one row were wider than its three columns of panels.
+    target_file = load_target_file(DEFAULT_TARGETS)
+    frame = baseline_runs["kyrgyzstan"].frame
+    fig = comparison_figure({"kyrgyzstan": frame}, target_file.targets, target_file.periods, "t")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    [legend] = fig.legends
+    box = legend.get_window_extent(renderer)
+    assert len(legend.get_texts()) == 9 and legend._ncols == 5
+    assert box.width <= fig.bbox.width
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+    assert box.y1 <= min(ax.get_tightbbox(renderer).y0 for ax in panels)
+    plt.close(fig)

@@ -65,10 +65,21 @@ def shift_a_year(year: float):
     return damage
 
 
-def add_replicate(folder: Path) -> None:
+def add_replicate(number: float = 7):
+    """Return a damage that adds a copy of the run as replicate ``number``."""
+
+    def damage(folder: Path) -> None:
+        table = folder / "timeseries.csv"
+        frame = pd.read_csv(table)
+        pd.concat([frame, frame.assign(replicate=number)]).to_csv(table, index=False)
+
+    return damage
+
+
+def repeat_2010(folder: Path) -> None:
     table = folder / "timeseries.csv"
     frame = pd.read_csv(table)
-    pd.concat([frame, frame.assign(replicate=7)]).to_csv(table, index=False)
+    pd.concat([frame, frame[frame.year == 2010]]).to_csv(table, index=False)
 
 
 def claim_two_replicates(folder: Path) -> None:
@@ -107,7 +118,14 @@ def edit_manifest(**changes):
         # it read "replicate 0 has 1991-2023 in 33 rows; the manifest says 1991-2023"
         (shift_a_year(2010.5), "timeseries.csv: year: replicate 0 has a row for 2010.5 (the"),
         (shift_a_year(2011), "timeseries.csv: year: replicate 0 has no row for 2010 (the"),
-        (add_replicate, "timeseries.csv: replicate: replicate 7 is not one of the manifest's 1"),
+        (shift_a_year(2030), "timeseries.csv: year: replicate 0 has a row for 2030 (the"),
+        # "%g" printed it as 2023, beside "the manifest says 1991-2023"
+        (shift_a_year(2023.0000001), "year: replicate 0 has a row for 2023.0000001 (the"),
+        (repeat_2010, "timeseries.csv: year: replicate 0 has 2 rows for 2010 (the manifest"),
+        (add_replicate(), "timeseries.csv: replicate: replicate 7 is not one of the manifest's 1"),
+        (add_replicate(2.5), "replicate: replicate 2.5 is not one of the manifest's 1 (0-0)"),
+        # an OverflowError's traceback
+        (add_replicate(float("inf")), "replicate: replicate inf is not one of the manifest's 1"),
         (claim_two_replicates, "timeseries.csv: replicate: 1 replicates, the manifest 2"),
         (break_manifest, "manifest.json: malformed manifest: not JSON"),
         # it read "malformed manifest: None"

@@ -11,20 +11,18 @@ import shutil
 import pytest
 import yaml
 from cli_helpers import one_line, run_cli
-from test_target_files_strict import CALIBRATION, edited_targets, folder_copy, run_folder
+from test_target_files_strict import CALIBRATION, edited_targets
 
 from calibration.targets import load_target_file, load_targets
 from model import ScenarioError
 
-__all__ = ["folder_copy", "run_folder"]  # fixtures used here, defined beside the strict tests
 
-
-def test_a_scenario_given_as_the_targets_is_named_as_such(folder_copy):
+def test_a_scenario_given_as_the_targets_is_named_as_such(kg_one_run_copy):
     # It was "extends: unknown key", which points at the file rather than at the option.
     scenario = CALIBRATION.parent / "scenarios" / "kyrgyzstan.yaml"
-    status, _, err = run_cli(["compare", str(folder_copy), "--targets", str(scenario)])
+    status, _, err = run_cli(["compare", str(kg_one_run_copy), "--targets", str(scenario)])
     one_line(status, err, "kyrgyzstan.yaml: country: a country's scenario file, not a targets file")
-    assert not (folder_copy / "compare.csv").exists()
+    assert not (kg_one_run_copy / "compare.csv").exists()
 
 
 def test_periods_in_the_external_file_are_refused_rather_than_dropped(tmp_path):
