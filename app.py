@@ -43,6 +43,9 @@ SLIDER_VALUES_CSS = """
 .v-input__slider .v-slider__thumb-label-container { display: block !important; }
 .v-input__slider { margin-top: 28px; }
 """
+# Mesa's SolaraViz heads its components with a bar of their pages' tabs ("Page 0"), even
+# for one page, which is all the single-run page has: a bar of one tab is not shown.
+ONE_PAGE_CSS = ".v-tabs:not(:has(.v-tab + .v-tab)) { display: none; }"
 
 
 def same_run_as_country(key: str) -> str | None:
@@ -284,7 +287,7 @@ def Page():
     """The single-run page; each browser session gets its own model."""
     if home_model.value is None:
         home_model.set(DashboardModel())
-    solara.Style(SLIDER_VALUES_CSS)
+    solara.Style(SLIDER_VALUES_CSS + ONE_PAGE_CSS)
     SolaraViz(
         home_model,
         components=COMPONENTS,

@@ -163,6 +163,10 @@ def test_slider_reset_and_steps_update_the_plots(dashboard_url, browser, tmp_pat
         "() => document.querySelectorAll('img').length === 3", timeout=timeout_ms
     )
     assert "none (the scenario as written)" in page.inner_text("body")
+    # Mesa's bar of one tab ("Page 0") is hidden; the pages' own tabs are not.
+    assert page.get_by_role("tab", name="Page 0", include_hidden=True).count() == 1
+    assert page.get_by_role("tab", name="Page 0").count() == 0
+    assert page.get_by_role("tab", name="counterfactual").is_visible()
 
     slider = page.locator('[role="slider"][aria-label="Donor budgets (x scenario)"]')
     slider.focus()
