@@ -233,11 +233,8 @@ def load_table(folder: str | Path, key: str, rows: int | None = None) -> pd.Data
         ScenarioError: if the folder holds no chunk under this key, or fewer rows than asked.
     """
     folder = Path(folder)
-    frames = [
-        pd.read_parquet(path)
-        for path in sorted(folder.glob("rows_*.parquet"))
-        if stored_key(path) == key
-    ]
+    paths = [path for path in sorted(folder.glob("rows_*.parquet")) if stored_key(path) == key]
+    frames = [pd.read_parquet(path) for path in paths]
     if not frames:
         raise ScenarioError(
             folder,
@@ -245,6 +242,7 @@ def load_table(folder: str | Path, key: str, rows: int | None = None) -> pd.Data
             f"no reference table under the key {key} (this model's, or the one an estimator "
             "recorded when it was trained): run `ngo-abm reference`",
         )
+    _refuse_other_columns(paths, frames)
     table = pd.concat(frames, ignore_index=True).sort_values(ROW, ignore_index=True)
     if rows is not None:
         if len(table) < rows:
@@ -256,3 +254,21 @@ def load_table(folder: str | Path, key: str, rows: int | None = None) -> pd.Data
                 folder, "rows", f"rows missing before row {rows}: rerun `ngo-abm reference`"
             )
     return table
+
+
+def _refuse_other_columns(paths: list[Path], frames: list[pd.DataFrame]) -> None:
+    """Refuse a chunk whose columns are not the first chunk's (a file edited by hand).
+
+    Concatenated, the cells a chunk lacks would be NaN, read as runs whose statistics are
+    undefined.
+
+    Raises:
+        ScenarioError: naming the chunk and the first column that differs.
+    """
+    first = list(frames[0].columns)
+    for path, frame in zip(paths[1:], frames[1:], strict=True):
+        own = list(frame.columns)
+        differ = [c for c in first if c not in own] + [c for c in own if c not in first]
+        if differ:
+            where = f"in only one of this chunk and {paths[0].name}, chunks of one table"
+            raise ScenarioError(path, differ[0], f"{where} (edited by hand?)")

@@ -173,3 +173,21 @@ def test_a_model_file_edited_during_a_build_does_not_stop_it(tmp_path, monkeypat
 def test_a_chunk_of_another_seed_s_table_is_refused():
     with pytest.raises(ScenarioError, match=r"^reference table: chunk at row 2: this process"):
         simulate_chunk(ChunkTask(table_key(4), 3, 2, 3))
+
+
+def test_a_chunk_without_a_column_of_the_others_is_refused(tmp_path, monkeypatch):
+    # Its cells were NaN in the table, read as runs whose statistics are undefined.
+    import calibration.reference as reference
+
+    monkeypatch.setattr(reference, "CHUNK_ROWS", 2)
+    assert build_table(tmp_path, 4, seed=4, workers=1) == 4
+    key = table_key(4)
+    second = chunk_path(tmp_path, 2)
+    rows = pd.read_parquet(second).drop(columns="kg_registered_2010")
+    reference.write_chunk(tmp_path, ChunkTask(key, 4, 2, 4), rows)
+    with pytest.raises(ScenarioError) as refused:
+        load_table(tmp_path, key)
+    assert str(refused.value) == (
+        f"{second}: kg_registered_2010: in only one of this chunk and rows_0000000.parquet, "
+        "chunks of one table (edited by hand?)"
+    )
