@@ -265,7 +265,11 @@ def build_manifest(
         "params": spec.params,
         **posterior_record(Path(posterior) if uses_posterior else None),
         # Run at the scenario's values though calibrated: what the posterior did not give.
-        "calibrated_not_in_posterior": _lacking(experiment, posterior) if uses_posterior else None,
+        "calibrated_not_in_posterior": (
+            calibrated_lacking(parameter_names(load_posterior(posterior)), experiment.countries)
+            if uses_posterior
+            else None
+        ),
         "seeds": "run (draw, replicate) uses SeedSequence(seed, spawn_key=(draw, replicate))",
         "model_code_sha256": model_fingerprint(),
         "runs": experiment.runs,
@@ -280,8 +284,3 @@ def build_manifest(
         "git_commit": git_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-
-
-def _lacking(experiment: Experiment, posterior: str | Path) -> list[str]:
-    countries = {s.country for s in experiment.scenarios.values()}
-    return calibrated_lacking(parameter_names(load_posterior(posterior)), countries)

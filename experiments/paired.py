@@ -375,7 +375,9 @@ def describe(experiment: Experiment, posterior: str | Path) -> str:
         lines.append(f"  {name}: {', '.join(dated_experiment_changes(experiment, name))}")
     notes = []
     if spec.params == "posterior":
-        countries = sorted({s.country for s in experiment.scenarios.values()})
         names = parameter_names(load_posterior(posterior))
-        notes = [changed_note(Path(posterior), (base.country,)), lacking_note(names, countries)]
+        notes = [
+            changed_note(Path(posterior), (base.country,)),
+            lacking_note(names, experiment.countries),
+        ]
     return "\n".join(lines + [n for n in notes if n])

@@ -230,6 +230,11 @@ class Experiment:
         return [name for name in self.scenarios if name != BASELINE]
 
     @property
+    def countries(self) -> list[str]:
+        """The countries its scenarios run, sorted (a posterior's parameters apply by them)."""
+        return sorted({s.country for s in self.scenarios.values()})
+
+    @property
     def runs(self) -> int:
         """Number of model runs of the whole experiment."""
         return len(self.scenarios) * self.spec.draws * self.spec.replicates

@@ -232,18 +232,14 @@ class Scenario(Strict):
         return self
 
     def _refuse_money_beyond_dollars(self) -> None:
-        """Refuse a local amount worth more than ``MAX_DOLLARS`` in a year.
+        """Refuse a local amount worth more than ``MAX_DOLLARS`` in a year (a rate near 0).
 
-        A budget at an exchange rate near 0 became inf dollars, and the year's founding
-        count NaN: the run went on with no NGO founded and ended without a word
-        (``founding.registrations`` now stops such a run too, but names only the year).
-        A bound far above any budget, rather than a finite one, also keeps the sums and
-        products a run makes of them finite.
+        An inf amount made the founding count NaN and the run end without a word; a bound
+        far above any budget also keeps the sums and products a run makes of them finite.
         """
         years = self.years
-        nominal = np.array(self.usd_cpi.over(years)) / self.usd_cpi.at(self.cpi_base_year)
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            to_usd = 1.0 / (np.array(self.exchange_rate.over(years)) * nominal)
+        _, to_usd = self.usd_factors()
+        with np.errstate(over="ignore", invalid="ignore"):
             local = {
                 f"state.{name}": np.array(getattr(self.state, name).over(years))
                 for name in ("grant_budget_local", "grant_mean_local", "prize_budget_local")
@@ -268,6 +264,13 @@ class Scenario(Strict):
                     f"{name}: in {year} {what} over {MAX_DOLLARS:g} US dollars (at that "
                     "year's exchange rate and price index)"
                 )
+
+    def usd_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``timeline``'s constant-to-nominal and local-to-constant dollars, every year."""
+        to_nominal = np.array(self.usd_cpi.over(self.years)) / self.usd_cpi.at(self.cpi_base_year)
+        with np.errstate(over="ignore", divide="ignore"):
+            to_usd = 1.0 / (np.array(self.exchange_rate.over(self.years)) * to_nominal)
+        return to_nominal, to_usd
 
     @property
     def years(self) -> range:

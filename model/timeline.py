@@ -109,11 +109,8 @@ class Timeline:
     def __init__(self, scenario: Scenario, behaviour: Mapping[str, float]):
         years = range(scenario.start_year, scenario.end_year + 1)
         policy = scenario.state
-        # constant_to_nominal_usd and local_to_constant_usd, each series sorted once
-        base = scenario.usd_cpi.at(scenario.cpi_base_year)
-        self.to_nominal = [cpi / base for cpi in scenario.usd_cpi.over(years)]
-        rates = scenario.exchange_rate.over(years)
-        self.to_usd = [1.0 / (x * n) for x, n in zip(rates, self.to_nominal, strict=True)]
+        to_nominal, to_usd = scenario.usd_factors()
+        self.to_nominal, self.to_usd = to_nominal.tolist(), to_usd.tolist()
         self.people = scenario.population_millions.over(years)
         self.gdp_per_person = scenario.gdp_per_capita_usd.over(years)
         paths = policy.registration_burden.over(years)
