@@ -113,6 +113,8 @@ def cmd_regional_experiment(args: argparse.Namespace) -> int:
         "which the baseline's and counterfactual's medians would be shown (summary.csv has "
         "every value):"
     )
+    if spec.replicates < 2:
+        print("one replicate: each interval is that run's difference alone (no spread)")
     for name, part in summary.groupby("counterfactual", sort=False):
         print(f"\n{name}:")
         if all_exactly_zero(part[["difference_q10", "difference_q90"]]):

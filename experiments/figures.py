@@ -56,13 +56,20 @@ def _unit(column: str, scenario: Scenario) -> tuple[str, float]:
 
 
 def _title(experiment: Experiment, name: str) -> str:
-    """Return a counterfactual's title: its scenario's name, or its own where they share one.
+    """Return a counterfactual's title: its scenario's name and the levers and switches on top.
 
-    A counterfactual of levers or switched-off mechanisms runs the baseline's scenario, so
-    the scenario's name ("Kazakhstan baseline") would title it as the baseline.
+    A counterfactual of levers or switched-off mechanisms alone runs the baseline's scenario,
+    whose name ("Kazakhstan baseline") would title it as the baseline: its own name titles
+    it. One that adds levers or switches to a scenario file of its own names them after the
+    file's name, or its effect would read as the file's alone.
     """
     scenario = experiment.scenarios[name].name
-    return name if scenario == experiment.baseline.name else scenario
+    if scenario == experiment.baseline.name:
+        return name
+    switched = next(c for c in experiment.spec.counterfactuals if c.name == name).switch_off
+    changes = [f"{lever} {value:g}" for lever, value in experiment.levers(name).items()]
+    changes += [f"{mechanism} off" for mechanism in switched]
+    return f"{scenario} (with {', '.join(changes)})" if changes else scenario
 
 
 def first_differing_year(crn: pd.DataFrame) -> int | None:
@@ -146,14 +153,12 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
     for ax in list(axes.flat)[len(outputs) :]:
         ax.axis("off")
     _figure_legend(fig, axes.flat[0])
-    fig.suptitle(
-        fill(
-            f"{_title(experiment, name)} minus baseline, run by run (same parameters and "
-            f"seeds): median, 50% and 90% bands over {_runs_text(experiment)}",
-            110,
-        ),
-        fontsize=11,
+    heading = (
+        f"{_title(experiment, name)} minus baseline, run by run (same parameters and "
+        f"seeds): median, 50% and 90% bands over {_runs_text(experiment)}"
     )
+    # About eleven characters an inch at this size: a longer line ran past the figure.
+    fig.suptitle(fill(heading, int(11 * fig.get_figwidth())), fontsize=11)
     return fig
 
 
@@ -172,7 +177,7 @@ def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
         )
         # A counterfactual of levers runs the baseline's scenario: its own name tells it.
         title = experiment.baseline.name if key == BASELINE else _title(experiment, key)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(fill(title, 55), fontsize=10)
         mark_projection(ax, experiment)
         ax.set_xlabel("year")
         ax.grid(alpha=0.3)
@@ -297,7 +302,8 @@ def _label(ax, column: str, unit: str, years: range) -> None:
     ax.set_xlim(years.start, years.stop - 1)
     ax.set_title(panel_title(column), fontsize=10, pad=12)
     ax.set_xlabel("year", fontsize=9)
-    ax.set_ylabel(unit, fontsize=9)
+    # Two lines where long: one ran past a short panel into the title above it.
+    ax.set_ylabel(fill(unit, 28), fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
 

@@ -44,7 +44,7 @@ from model.regional_scenario import Region
 from model.yaml_files import read_yaml_mapping
 
 from .changes import check_changes_in_run, region_changes
-from .paired import format_difference
+from .paired import format_difference, quantiles
 from .regional_calibration import changed_note
 from .regional_figures import difference_figure, restriction_spans
 from .regional_runs import (
@@ -243,7 +243,8 @@ def paired_summary(
         difference = (other - base).groupby(["country", "year"])
         for (country, year), group in difference:
             for output in outputs:
-                q = group[output].quantile(list(QUANTILES))
+                values = group[output].dropna().to_numpy()
+                q = dict(zip(QUANTILES, quantiles(values, QUANTILES), strict=True))
                 rows.append(
                     {
                         "counterfactual": name,
@@ -268,7 +269,11 @@ def difference_table(summary: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     chosen = summary[summary.year.isin(years)]
     # The rows' own units where the summary has them (``with_units``: the base year named).
     units = chosen["unit"] if "unit" in chosen else chosen.output.map(column_unit)
-    chosen = chosen.assign(output=[f"{o} ({u})" for o, u in zip(chosen.output, units, strict=True)])
+    # An amount in local currency has a unit per country: its rows stay with the output.
+    order = list(dict.fromkeys(chosen.output))
+    rank = chosen.output.map(order.index)
+    labels = [f"{o} ({u})" for o, u in zip(chosen.output, units, strict=True)]
+    chosen = chosen.assign(output=labels, rank=rank).sort_values("rank", kind="stable")
     cells = [
         format_difference((q50, q10, q90), max(abs(b), abs(c)))
         for q10, q50, q90, b, c in zip(

@@ -165,33 +165,44 @@ def difference_figure(summary: pd.DataFrame, restrictions: list[tuple[int, int]]
 
     ``summary`` is ``experiments.regional_experiment.paired_summary`` over every year: per
     country, the median difference (counterfactual minus baseline) and its 10-90% band;
-    the years of ``restrictions`` (``restriction_spans``) are shaded.
+    the years of ``restrictions`` (``restriction_spans``) are shaded. An output whose unit
+    differs between the countries (an amount in local currency) gets a panel per country:
+    tenge, som and sum on one axis would compare nothing. Amounts are drawn in millions.
     """
-    outputs = list(dict.fromkeys(summary.output))
-    rows = (len(outputs) + 1) // 2
+    panels = _panels(summary)
+    rows = (len(panels) + 1) // 2
     fig, axes = plt.subplots(rows, 2, figsize=(10, 3.2 * rows), squeeze=False)
-    for ax, output in zip(axes.flat, outputs, strict=False):
-        for country, frame in summary[summary.output == output].groupby("country", sort=False):
+    for ax, (output, countries) in zip(axes.flat, panels, strict=False):
+        unit, scale = _unit(summary, output, countries)
+        for country in countries:
+            frame = summary[(summary.output == output) & (summary.country == country)]
             colour = COUNTRY_COLOURS[country]
             ax.plot(
                 frame.year,
-                frame.difference_q50,
+                frame.difference_q50 * scale,
                 color=colour,
                 ls=COUNTRY_LINES[country],
                 label=country.capitalize(),
             )
             ax.fill_between(
-                frame.year, frame.difference_q10, frame.difference_q90, color=colour, alpha=0.2
+                frame.year,
+                frame.difference_q10 * scale,
+                frame.difference_q90 * scale,
+                color=colour,
+                alpha=0.2,
             )
         ax.axhline(0, color="0.3", lw=0.8)
         for first, last in restrictions:
             ax.axvspan(first - 0.5, last + 0.5, color="tab:red", alpha=0.06, lw=0)
-        ax.set_title(panel_title(output), fontsize=10)
+        alone = f": {countries[0].capitalize()}" if len(countries) == 1 else ""
+        ax.set_title(fill(panel_title(output) + alone, 50), fontsize=10)
         ax.set_xlabel("year")
-        ax.set_ylabel(f"difference, {_unit(summary, output)}", fontsize=8)
-    for ax in axes.flat[len(outputs) :]:
+        ax.set_ylabel(fill(f"difference, {unit}", 40), fontsize=8)
+    for ax in axes.flat[len(panels) :]:
         ax.remove()
-    axes.flat[0].legend(fontsize=8)
+    # On a panel with every country: a country's own panel would name it alone.
+    widest = max(range(len(panels)), key=lambda k: len(panels[k][1]))
+    axes.flat[widest].legend(fontsize=8)
     heading = (
         f"{title}: counterfactual minus baseline, paired (median, 10-90% over replicates; "
         "shaded: restrictions in every country)"
@@ -201,7 +212,27 @@ def difference_figure(summary: pd.DataFrame, restrictions: list[tuple[int, int]]
     return fig
 
 
-def _unit(summary: pd.DataFrame, output: str) -> str:
-    """Return an output's unit: the summary's own (``with_units``), if every country's agrees."""
-    units = summary.loc[summary.output == output, "unit"].unique() if "unit" in summary else []
-    return units[0] if len(units) == 1 else axis_label(output)
+def _panels(summary: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """Return the panels: (output, its countries), one per country where units differ."""
+    panels = []
+    for output in dict.fromkeys(summary.output):
+        rows = summary[summary.output == output]
+        countries = list(dict.fromkeys(rows.country))
+        if "unit" in rows and rows["unit"].nunique() > 1:
+            panels += [(output, [country]) for country in countries]
+        else:
+            panels.append((output, countries))
+    return panels
+
+
+def _unit(summary: pd.DataFrame, output: str, countries: list[str]) -> tuple[str, float]:
+    """Return a panel's unit and scale (amounts in millions, as the country figures draw them).
+
+    The unit is the summary's own (``with_units``: the base year and currency named).
+    """
+    rows = summary[(summary.output == output) & summary.country.isin(countries)]
+    units = rows["unit"].unique() if "unit" in rows else []
+    unit = units[0] if len(units) == 1 else axis_label(output)
+    if output.endswith(("_usd", "_local")):
+        return f"million {unit}", 1e-6
+    return unit, 1.0

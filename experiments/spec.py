@@ -26,6 +26,7 @@ from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.config_files import (
     Name,
     Question,
+    RunYear,
     Year,
     check_own_values,
     first_repeated,
@@ -126,7 +127,7 @@ class ExperimentSpec(_Strict):
     counterfactuals: list[CounterfactualSpec] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
     key_years: list[Year] = Field(min_length=1)
-    end_year: Year | None = None
+    end_year: RunYear | None = None
     draws: int = Field(ge=1, le=MAX_DRAWS)
     replicates: int = Field(ge=1, le=MAX_REPLICATES)
     seed: int = Field(ge=0, le=MAX_SEED)

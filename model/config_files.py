@@ -31,6 +31,8 @@ from pydantic import (
 
 from .input_errors import OtherKindError, ScenarioError, first_error
 from .limits import (
+    FIRST_RUN_YEAR,
+    LAST_RUN_YEAR,
     MAX_CURRENCY,
     MAX_QUESTION,
     MAX_TITLE,
@@ -102,6 +104,8 @@ Currency = Annotated[
 ]
 # A calendar year in the inputs: series points, donors, shocks, the CPI base.
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+# A simulated year: a scenario's start and end years, an experiment's end year.
+RunYear = Annotated[int, Field(ge=FIRST_RUN_YEAR, le=LAST_RUN_YEAR)]
 
 
 # A value of another type is refused, not converted: a quoted "2010" for a year, ``true``

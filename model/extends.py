@@ -242,4 +242,5 @@ def _check_extended_kind(path: Path, data: dict, child: Path, kind: tuple[str, s
     try:
         refuse_other_kind(path, data, (kind[0],), kind[1])
     except OtherKindError as exc:
-        raise ScenarioError(child, "extends", f"{path.name}: {exc.message}") from None
+        # Of the other kind too, so that a file naming the child names its own field.
+        raise OtherKindError(child, "extends", f"{path.name}: {exc.message}") from None

@@ -20,6 +20,8 @@ MAX_CONFIG_VALUES = 1_000_000
 MAX_NESTING = 32
 # Calendar years anywhere in the inputs (series points, donors, shocks, targets).
 MIN_YEAR, MAX_YEAR = 1900, 2200
+# A run's years: a scenario's start and end years, and an experiment's end year.
+FIRST_RUN_YEAR, LAST_RUN_YEAR = 1980, 2100
 # numpy's SeedSequence takes any size; bounded so that seeds fit every table's integers.
 MAX_SEED = 2**32 - 1
 MAX_REPLICATES = 10_000

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .config_files import ScenarioError, file_kind, named_file, path_argument
+from .config_files import OtherKindError, ScenarioError, file_kind, named_file, path_argument
 from .extends import resolve_extends, resolve_path
 from .input_errors import first_error, named_item
 from .regional_scenario import Region, RegionalSpec
@@ -59,6 +59,10 @@ def load_named_region(owner: Path, field: str, name: str) -> Region:
     file = named_file(owner, field, owner.parent / name)
     try:
         data = resolve_region(file)
+    except OtherKindError as exc:
+        # A file that extends one of another kind is of that kind: the field names it so.
+        found = f"extends {exc.message}" if exc.field == "extends" else exc.message
+        raise ScenarioError(owner, field, f"{name}: {found}") from None
     except ScenarioError as exc:
         if exc.field or exc.file != str(resolve_path(file)):
             raise  # a fault inside it, or in a file it extends: named where it is

@@ -27,6 +27,7 @@ from .config_files import (
     Currency,
     Name,
     OtherKindError,
+    RunYear,
     ScenarioError,
     Source,
     Strict,
@@ -186,8 +187,8 @@ class Scenario(Strict):
     name: Name
     description: str = ""
     currency: Currency
-    start_year: int = Field(ge=1980, le=2100)
-    end_year: int = Field(ge=1980, le=2100)
+    start_year: RunYear
+    end_year: RunYear
     years_source: Source
     initial_registered: Number
     population_millions: PositiveSeries

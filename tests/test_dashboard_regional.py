@@ -275,11 +275,53 @@ def test_the_difference_table_shows_median_and_band_per_output_and_country():
     # The chart's panels say what unit each difference is in.
     fig = difference_figure(summary, [], "a counterfactual")
     labels = [ax.get_ylabel() for ax in fig.axes]
-    assert labels == ["difference, NGOs", "difference, constant US$ (the scenario's base year)"]
+    money_label = "difference, million constant US$ (the\nscenario's base year)"
+    assert labels == ["difference, NGOs", money_label]
     # With the countries' own units (``with_units``), the money names its base year; and
     # two countries' lines differ in dashes, so that equal ones do not hide each other.
     units = ["NGOs", "NGOs", "NGOs", "constant 2023 US$"]
     fig = difference_figure(summary.assign(unit=units), [], "a counterfactual")
-    assert fig.axes[1].get_ylabel() == "difference, constant 2023 US$"
+    assert fig.axes[1].get_ylabel() == "difference, million constant 2023 US$"
     styles = [line.get_linestyle() for line in fig.axes[0].lines if line.get_label()[0] != "_"]
     assert len(styles) == len(set(styles)) == 2
+
+
+def test_local_currency_differences_get_a_panel_and_rows_per_country():
+    # Tenge, som and sum were drawn on one axis under "local currency", and the table put
+    # the som and sum rows after every other output.
+    countries = ["kazakhstan", "kyrgyzstan"]
+    summary = pd.DataFrame(
+        {
+            "counterfactual": "c",
+            "country": [c for c in countries for _ in range(2)],
+            "output": ["state_grants_local", "operational"] * 2,
+            "unit": ["KZT (nominal)", "NGOs", "KGS (nominal)", "NGOs"],
+            "year": 2016,
+            "baseline_median": [9e9, 10.0, 1e6, 20.0],
+            "counterfactual_median": [2e9, 12.0, 1e6, 20.0],
+            "difference_q10": [-8e9, 1.0, 0.0, 0.0],
+            "difference_q50": [-7e9, 2.0, 0.0, 0.0],
+            "difference_q90": [-6e9, 3.0, 0.0, 0.0],
+        }
+    )
+    fig = difference_figure(summary, [], "a counterfactual")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == [
+        "State grants disbursed: Kazakhstan",
+        "State grants disbursed: Kyrgyzstan",
+        "Operational NGOs (any activity)",
+    ]
+    assert fig.axes[0].get_ylabel() == "difference, million KZT (nominal)"
+    assert fig.axes[1].get_ylabel() == "difference, million KGS (nominal)"
+    # In millions, as the country experiments draw amounts.
+    assert fig.axes[0].lines[0].get_ydata().tolist() == [-7000.0]
+    # The legend on a panel with both countries' lines.
+    assert fig.axes[2].get_legend() is not None and fig.axes[0].get_legend() is None
+    plt.close(fig)
+    table = difference_table(summary, [2016])
+    assert [label for label, _ in table.index] == [
+        "state_grants_local (KZT (nominal))",
+        "state_grants_local (KGS (nominal))",
+        "operational (NGOs)",
+        "operational (NGOs)",
+    ]

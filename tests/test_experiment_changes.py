@@ -300,3 +300,25 @@ def test_a_scenario_field_naming_another_kind_of_file_is_named(tmp_path, capsys,
         where = "e.yaml: counterfactuals[other].scenario: "
     argv = ["experiment", str(file), "--dry-run"]
     _fails_in_one_line(capsys, argv, tmp_path / "out", where, "an experiment file, not a country's")
+
+
+def test_a_counterfactual_that_extends_a_regional_file_is_named_by_the_field(tmp_path, capsys):
+    # It was named by the regional file's own extends: (".../ca_no_closures_after_2010.yaml:
+    # extends: central_asia.yaml: a regional scenario file"), a file the user did not write.
+    regional = SCENARIOS / "counterfactuals" / "regional" / "ca_no_closures_after_2010.yaml"
+    cf = [{"name": "ca", "scenario": str(regional), "question": "Which kind of file is this?"}]
+    file = write_experiment(tmp_path / "e.yaml", counterfactuals=cf)
+    expected = (
+        f"e.yaml: counterfactuals[ca].scenario: {regional}: extends central_asia.yaml: a "
+        "regional scenario file, not a country's scenario"
+    )
+    _fails_in_one_line(capsys, ["experiment", str(file), "--dry-run"], tmp_path / "out", expected)
+
+
+def test_an_end_year_past_a_scenarios_last_is_refused_with_the_scenarios_bound(tmp_path, capsys):
+    # 2300 was refused as past 2200 (a year's bound), then 2200 as past 2100 (a scenario's).
+    for year in (2150, 2300):
+        file = write_experiment(tmp_path / "e.yaml", end_year=year)
+        argv = ["experiment", str(file), "--dry-run"]
+        expected = "e.yaml: end_year: Input should be less than or equal to 2100"
+        _fails_in_one_line(capsys, argv, tmp_path / "out", expected)

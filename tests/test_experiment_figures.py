@@ -189,3 +189,49 @@ def test_a_levers_counterfactual_is_titled_by_its_name_and_marked_where_its_inpu
     assert len(marks) == 1 and list(marks[0].get_xdata()) == [2005, 2005]
     assert fig.axes[0].get_title() == "Registered NGOs"
     plt.close(fig)
+
+
+def test_a_file_with_levers_on_top_is_titled_by_the_file_and_them(tmp_path):
+    # Titled by the file's name alone, halving the donors' money read as the effect of
+    # state funding from 2005, the file's policy.
+    from experiments.figures import _title, difference_figure
+
+    file = SCENARIOS / "counterfactuals" / "kg_state_funding_2005.yaml"
+    question = "What if state funding started in 2005?"
+    counterfactuals = [
+        {"name": "state-2005", "scenario": str(file), "question": question},
+        {
+            "name": "state-2005-less",
+            "scenario": str(file),
+            "question": question,
+            "levers": {"donor_budget_scale": 0.5},
+            "switch_off": ["legitimation"],
+        },
+    ]
+    experiment = load_experiment(
+        write_experiment(
+            tmp_path / "e.yaml",
+            counterfactuals=counterfactuals,
+            outputs=["registered", "operational"],
+        )
+    )
+    name = experiment.scenarios["state-2005"].name
+    assert _title(experiment, "state-2005") == name
+    changed = _title(experiment, "state-2005-less")
+    assert changed == f"{name} (with donor_budget_scale 0.5, legitimation off)"
+    runs = pd.DataFrame(
+        [
+            {"scenario": s, "draw": 0, "replicate": r, "year": y, "registered": 1.0, **more}
+            for s in ("baseline", "state-2005-less")
+            for r in (0, 1)
+            for y in experiment.baseline.years
+            for more in [{"operational": 1.0}]
+        ]
+    )
+    fig = difference_figure(runs, experiment, "state-2005-less")
+    title = fig._suptitle.get_text()
+    assert changed in title.replace("\n", " ")
+    # Wrapped to the figure's width: a line of 110 characters ran past a figure of two
+    # panels, over the second panel's axis label.
+    assert max(len(line) for line in title.splitlines()) <= 11 * fig.get_figwidth()
+    plt.close(fig)

@@ -18,7 +18,7 @@ from experiments.experiment import (
     run_experiment,
     summary_table,
 )
-from experiments.paired import UNSEEN, relative_quantiles
+from experiments.paired import UNSEEN, format_difference, quantiles, relative_quantiles
 from experiments.storage import load_results
 
 
@@ -119,3 +119,15 @@ def test_a_baseline_run_of_zero_is_no_change_if_its_pair_is_zero_too_else_undefi
     )
     changed = pd.Series([5.0, 1.0, 1.0], index=index)
     assert np.isnan(relative_quantiles(changed, levels)).all()
+
+
+def test_an_interpolated_quantile_of_zero_is_zero_not_a_rounding_error():
+    # -9 and +1 at 0.9 interpolate to 0, which numpy gives as 2.2e-16: shown as +0, the
+    # mark of a difference that is not zero.
+    assert np.quantile([-9.0, 1.0], 0.9) != 0
+    q = quantiles(np.array([-9.0, 1.0]), [0.1, 0.5, 0.9])
+    assert q.tolist() == [-8.0, -4.0, 0.0]
+    assert format_difference(tuple(q[[1, 0, 2]]), 20.0) == "-4 [-8, 0]"
+    # A quantile that is small beside the values but real is kept.
+    assert quantiles(np.array([-1.0, 1e-9]), [1.0]).tolist() == [1e-9]
+    assert np.isnan(quantiles(np.array([]), [0.5])).all()

@@ -73,6 +73,8 @@ def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_p
         ["regional-experiment", str(EXPERIMENT), "--replicates", "1", "--out", str(out)]
     )
     assert status == 0, stderr
+    # One replicate's interval is its one difference ("+624 [+624, +624]"): said so.
+    assert "one replicate: each interval is that run's difference alone" in stdout
     figures = {
         f"diff_{c['name']}.png" for c in yaml.safe_load(EXPERIMENT.read_text())["counterfactuals"]
     }
@@ -227,6 +229,15 @@ def test_a_counterfactual_that_changes_nothing_or_is_a_country_file_is_refused(t
         _experiment_with(tmp_path, country),
         tmp_path,
         f"counterfactuals[cf].scenario: {country} is a country's scenario file, not a regional one",
+    )
+    # One that extends a country's file is one too: named by the experiment's field, not by
+    # its own extends: as if the user had written it wrong.
+    extending = REPO / "scenarios" / "counterfactuals" / "kg_state_funding_2005.yaml"
+    _refused(
+        _experiment_with(tmp_path, extending),
+        tmp_path,
+        f"e.yaml: counterfactuals[cf].scenario: {extending}: extends kyrgyzstan.yaml: a "
+        "country's scenario file, not a regional scenario file",
     )
 
 
