@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from model import Scenario, ScenarioError
+from model.config_files import without_keys
 from model.levers import apply_levers
 from model.limits import MIN_YEAR
 from model.mechanisms import MECHANISMS
-from model.scenario import Donor, NeighbourRevolution, Shock, YearFact, without_keys
+from model.scenario import Donor, NeighbourRevolution, Shock, YearFact
 from model.series import Series
 from model.yaml_files import read_yaml_mapping
 

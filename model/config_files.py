@@ -256,6 +256,19 @@ def named_file(owner: Path, field: str, file: Path) -> Path:
     return file
 
 
+# Fields that only explain a number: a run never reads them.
+PROSE_FIELDS = frozenset({"source", "unit", "description", "years_source"})
+
+
+def without_keys(value, keys: frozenset[str]):
+    """Return a dumped model (mappings, lists) without the entries named ``keys``, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_keys(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [without_keys(v, keys) for v in value]
+    return value
+
+
 def is_number(value: Any) -> bool:
     """Return whether ``value`` is a real number (numpy's included); a bool is not one."""
     return not isinstance(value, bool) and isinstance(value, numbers.Real)

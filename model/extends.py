@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config_files import (
+    PROSE_FIELDS,
     UNSOURCED,
     ScenarioError,
     file_kind,
@@ -40,6 +41,8 @@ def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
         if base and not override and field:
             message = "an empty mapping keeps every key of the file extended"
             raise ScenarioError(file, field, f"{message}; give the keys to change")
+        if not field:
+            _check_same_country(base, override, file)
         override = _sourced(base, override)
         merged = dict(base)
         for key, value in override.items():
@@ -52,6 +55,18 @@ def _merge(base: Any, override: Any, file: Path, field: str = "") -> Any:
         if _is_named_list(override):
             return _merge_named(base, override, file, field)
     return override
+
+
+def _check_same_country(base: dict, override: dict, file: Path) -> None:
+    """Refuse a file that makes the country file it extends another country's.
+
+    It ran another country's calibrated parameters on this country's currency, donors and
+    policies, and was compared with the other country's figures.
+    """
+    country = override.get("country")
+    if "country" in base and country is not None and country != base["country"]:
+        found = f"{country!r} in a file that extends {base['country']}'s scenario"
+        raise ScenarioError(file, "country", f"{found}: another country's is a file of its own")
 
 
 def _check_names(items: list, file: Path, field: str) -> None:
@@ -73,6 +88,23 @@ def _check_names(items: list, file: Path, field: str) -> None:
 
 # The keys that hold a sourced input's numbers (``Number``, the series, sector weights).
 VALUE_KEYS = ("value", "points", "weights")
+# Keys of a sourced mapping that change no number: the others (a shock's instability, a
+# donor's entry year, a series' interpolation) are inputs its source vouches for.
+NOT_INPUTS = PROSE_FIELDS | {"name", "remove"}
+
+
+def _gives_inputs(base: dict, override: dict) -> bool:
+    """Return whether ``override`` changes a number ``base``'s source vouches for.
+
+    A mapping or list inside it (a donor's priorities, a series' points) is an input of
+    its own where it carries a source, and is checked when it is merged; points and
+    weights carry none of their own.
+    """
+    return any(
+        key in VALUE_KEYS
+        or (key not in NOT_INPUTS and not isinstance(value, dict | list) and base.get(key) != value)
+        for key, value in override.items()
+    )
 
 
 def _sourced(base: dict, override: dict) -> dict:
@@ -83,7 +115,7 @@ def _sourced(base: dict, override: dict) -> dict:
     the numbers of its own input, so that an input's bad value is named before its missing
     source (inputs are reported one at a time, in the file's order).
     """
-    if "source" in base and "source" not in override and any(k in override for k in VALUE_KEYS):
+    if "source" in base and "source" not in override and _gives_inputs(base, override):
         return {**override, "source": UNSOURCED}
     return override
 
@@ -227,6 +259,8 @@ def resolve_extends(
     if not path_exists(target, path, "extends"):
         # Named in the file that says ``extends:``, where the mistake is.
         raise ScenarioError(path, "extends", f"{target}: file not found")
+    if path_exists(target, path, "extends", folder=True):
+        raise ScenarioError(path, "extends", f"{target}: is a folder, not a file")
     return _merge(resolve_extends(target, (*chain, path), anchor, kind), data, path)
 
 

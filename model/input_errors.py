@@ -179,6 +179,34 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def error_loc(exc: ValidationError) -> tuple[Any, ...]:
+    """Return the location of the problem ``first_error`` reports, as pydantic gives it."""
+    return tuple(p for p in leading_error(exc)["loc"] if p not in ("Literal", "literal"))
+
+
+def written_steps(loc: tuple[Any, ...], data: Any) -> list[tuple[str, Any]]:
+    """Return ``loc`` as a file writes it: each step a key, a list item's name or position.
+
+    A step is ("key", a mapping's key as written), ("item", a named list item's name) or
+    ("index", a position in a list without names). ``data`` is what was validated (an
+    extends chain merged): a position in a merged list is no position in the file that
+    wrote the item, its name is.
+    """
+    steps: list[tuple[str, Any]] = []
+    for part in loc:
+        if str(part).startswith("function-"):
+            continue
+        name = _item_name(data, part)
+        if name is not None:
+            steps.append(("item", name))
+        elif isinstance(data, list):
+            steps.append(("index", part))
+        else:
+            steps.append(("key", _written_key(data, part)))
+        data = _child(data, part)
+    return steps
+
+
 def first_error(exc: ValidationError, data: Any = None) -> tuple[str, str]:
     """Return the field and message of a validation error's leading problem, for one line.
 
@@ -186,7 +214,7 @@ def first_error(exc: ValidationError, data: Any = None) -> tuple[str, str]:
     ``data`` is what was validated: with it, an item of a named list is given by name.
     """
     err = leading_error(exc)
-    loc = tuple(p for p in err["loc"] if p not in ("Literal", "literal"))
+    loc = error_loc(exc)
     if err["type"] == "extra_forbidden" and loc:
         err = {**err, "shape": _shape_hint(loc, data)}
     return field_path(loc, data), error_message(err)

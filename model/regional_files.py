@@ -13,8 +13,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .config_files import OtherKindError, ScenarioError, file_kind, named_file, path_argument
+from .error_origin import validation_error
 from .extends import resolve_extends, resolve_path
-from .input_errors import first_error, named_item
+from .input_errors import named_item
 from .regional_scenario import Region, RegionalSpec
 from .scenario import Scenario
 from .scenario_files import load_named_scenario
@@ -112,8 +113,7 @@ def load_region(path: str | Path) -> Region:
     try:
         spec = RegionalSpec.model_validate(data)
     except ValidationError as exc:
-        field, msg = first_error(exc, data)
-        raise ScenarioError(path, field, msg) from None
+        raise validation_error(path, exc, data) from None
     countries: dict[str, Scenario] = {}
     for country, name in spec.countries.items():
         scenario = load_named_scenario(path, f"countries.{country}", Path(name))

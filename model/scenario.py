@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_files import (
+    PROSE_FIELDS,
     Currency,
     Name,
     OtherKindError,
@@ -32,10 +33,13 @@ from .config_files import (
     Source,
     Strict,
     Year,
+    named_file,
     param_number,
     path_argument,
     refuse_other_kind,
+    without_keys,
 )
+from .error_origin import validation_error, written_by
 from .extends import resolve_extends
 from .input_errors import first_error
 from .limits import MAX_DOLLARS, MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
@@ -63,6 +67,10 @@ COUNTRIES: tuple[str, ...] = ("kazakhstan", "kyrgyzstan", "uzbekistan")
 MAX_NGOS = 1_000_000
 MAX_PRIZES = 10_000
 MAX_POPULATION_MILLIONS = 2_000
+# A country's foreign money for NGOs at its plateau, million US$ a year: the calibration
+# prior's top (100, calibration/priors.yaml) times the donor lever's (1,000,
+# ``model.levers``); 20,000,000 (dollars given for millions) ran without a word.
+MAX_DONOR_MILLIONS = 100_000
 # The scenario numbers a parameter set may override besides the behavioural ones.
 SCENARIO_NUMBERS = ("donor_budget_scale", "initial_registered")
 
@@ -209,8 +217,12 @@ class Scenario(Strict):
         names = [d.name for d in self.donors]
         if len(names) != len(set(names)):
             raise ValueError("donor names must be unique")
-        if self.donor_budget_scale.value < 0:
-            raise ValueError("donor_budget_scale must not be negative")
+        if not 0 <= self.donor_budget_scale.value <= MAX_DONOR_MILLIONS:
+            found = f"{self.donor_budget_scale.value:g}"
+            raise ValueError(
+                f"donor_budget_scale must be between 0 and {MAX_DONOR_MILLIONS:,} million US$ "
+                f"a year, got {found} (dollars given for millions?)"
+            )
         if not 0 <= self.initial_registered.value <= MAX_NGOS:
             raise ValueError(f"initial_registered must be between 0 and {MAX_NGOS:,}")
         if not float(self.initial_registered.value).is_integer():
@@ -340,19 +352,6 @@ class Scenario(Strict):
             raise ScenarioError("params", field, msg) from None
 
 
-# Fields that only explain a number: a run never reads them.
-PROSE_FIELDS = frozenset({"source", "unit", "description", "years_source"})
-
-
-def without_keys(value, keys: frozenset[str]):
-    """Return a dumped model (mappings, lists) without the entries named ``keys``, at any depth."""
-    if isinstance(value, dict):
-        return {k: without_keys(v, keys) for k, v in value.items() if k not in keys}
-    if isinstance(value, list):
-        return [without_keys(v, keys) for v in value]
-    return value
-
-
 def checked_scenario(scenario: Scenario) -> Scenario:
     """Return ``scenario`` if pydantic checked it, else a checked copy (ScenarioError if bad).
 
@@ -390,7 +389,8 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")
     try:
-        behaviour = load_behaviour(behaviour_ref, "behaviour")
+        owner = written_by(path, [("key", "behaviour")])
+        behaviour = load_behaviour(named_file(owner, "behaviour", Path(behaviour_ref)), "behaviour")
     except OtherKindError as exc:
         # The mistake is the field that names the file, as for ``extends:``.
         raise ScenarioError(path, "behaviour", f"{behaviour_ref}: {exc.message}") from None
@@ -398,6 +398,5 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        field, msg = first_error(exc, data)
-        raise ScenarioError(path, field, msg) from None
+        raise validation_error(path, exc, data) from None
     return scenario.with_params(params)

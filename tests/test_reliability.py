@@ -216,7 +216,7 @@ def test_a_config_over_the_size_limit(tmp_path):
 @pytest.mark.parametrize(
     ("changes", "fragment"),
     [
-        ({"end_year": 3000}, "end_year: Input should be less than or equal to 2200"),
+        ({"end_year": 3000}, "end_year: Input should be less than or equal to 2100"),
         ({"end_year": 1985}, "end_year: end_year 1985 is before start_year"),
         ({"draws": 10**12}, "draws: Input should be less than or equal to 100000"),
         ({"replicates": 10**6}, "replicates: Input should be less than or equal to 10000"),
