@@ -126,6 +126,13 @@ def quantity_title(column: str, denominator: str | None = None) -> str:
 EXTERNAL_COLOR = "tab:red"
 
 
+def in_millions(column: str, unit: str) -> tuple[str, float]:
+    """Return the axis unit and scale of an output drawn over time: amounts in millions."""
+    if column.endswith(("_usd", "_local")):
+        return f"million {unit}", 1e-6
+    return unit, 1.0
+
+
 def axis_label(column: str, denominator: str | None = None) -> str:
     """Return the y-axis label (with its unit) of an output column or a ratio of two."""
     if denominator == "registered":

@@ -21,7 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from model import load_scenario
 from model.config_files import is_number
+from model.extends import resolve_extends
+from model.regional_files import is_regional_file, load_region, resolve_region
 from model.yaml_files import read_yaml_mapping
 
 from .regional_patterns import PATTERNS_FILE, load_patterns
@@ -117,6 +120,24 @@ def render_sources(root: Path = ROOT) -> str:
     return "\n".join(parts)
 
 
+def render_file_sources(path: Path) -> str:
+    """Return every source behind one scenario or regional file as it runs, as a table.
+
+    The file is loaded first, so that a bad one is refused in one line as ``ngo-abm run``
+    refuses it; then each input of its ``extends:`` chain merged is listed with its value
+    and source, whichever file of the chain gave them (a researcher's own files, which
+    ``docs/sources.md`` does not cover).
+    """
+    if is_regional_file(path):
+        load_region(path)
+        data = resolve_region(path)
+    else:
+        load_scenario(path)
+        data = resolve_extends(path)
+    rows = [_row(where, what, source) for where, what, source in _walk(data, "")]
+    return _table(f"## `{path}`", ("input", "value", "source"), rows)
+
+
 def target_file_external(root: Path) -> str:
     """Return the external figures' file named by the targets file."""
     return read_yaml_mapping(root / TARGETS).get("external") or "(none)"
@@ -152,7 +173,12 @@ def _value(entry: dict[str, Any]) -> str:
         return ", ".join(f"{k} {_number(v)}" for k, v in entry["weights"].items())
     if entry.get("remove"):
         return "removed"
-    return ", ".join(k for k in entry if k not in ("source", "name"))
+    # A shock's or donor's own numbers with their values; a nested input by its key.
+    return ", ".join(
+        str(k) if isinstance(v, dict | list) else f"{k} {_number(v)}"
+        for k, v in entry.items()
+        if k not in ("source", "name")
+    )
 
 
 def _number(value: Any) -> str:

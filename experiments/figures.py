@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from calibration.plotting import (
     column_unit,
     fan,
+    in_millions,
     panel_title,
     period_key,
     quantity,
@@ -49,10 +50,7 @@ INCOME_SOURCES = {
 
 def _unit(column: str, scenario: Scenario) -> tuple[str, float]:
     """Return the axis label and the scale of an output column (amounts in millions)."""
-    unit = column_unit(column, scenario.cpi_base_year, scenario.currency)
-    if column.endswith(("_usd", "_local")):
-        return f"million {unit}", 1e-6
-    return unit, 1.0
+    return in_millions(column, column_unit(column, scenario.cpi_base_year, scenario.currency))
 
 
 def _title(experiment: Experiment, name: str) -> str:
@@ -66,7 +64,7 @@ def _title(experiment: Experiment, name: str) -> str:
     scenario = experiment.scenarios[name].name
     if scenario == experiment.baseline.name:
         return name
-    switched = next(c for c in experiment.spec.counterfactuals if c.name == name).switch_off
+    switched = experiment.counterfactual(name).switch_off
     changes = [f"{lever} {value:g}" for lever, value in experiment.levers(name).items()]
     changes += [f"{mechanism} off" for mechanism in switched]
     return f"{scenario} (with {', '.join(changes)})" if changes else scenario

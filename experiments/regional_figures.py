@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 
 # Imported first for its side effect: the Agg backend, as every figure of the project uses.
-from calibration.plotting import axis_label, panel_title
+from calibration.plotting import axis_label, in_millions, panel_title
 from model.scenario import COUNTRIES, SECTORS
 
 if TYPE_CHECKING:
@@ -232,7 +232,4 @@ def _unit(summary: pd.DataFrame, output: str, countries: list[str]) -> tuple[str
     """
     rows = summary[(summary.output == output) & summary.country.isin(countries)]
     units = rows["unit"].unique() if "unit" in rows else []
-    unit = units[0] if len(units) == 1 else axis_label(output)
-    if output.endswith(("_usd", "_local")):
-        return f"million {unit}", 1e-6
-    return unit, 1.0
+    return in_millions(output, units[0] if len(units) == 1 else axis_label(output))

@@ -242,19 +242,18 @@ class Experiment:
 
     def question(self, name: str) -> str:
         """Return the question a counterfactual answers."""
-        return self._counterfactual(name).question
+        return self.counterfactual(name).question
 
     def levers(self, name: str) -> dict[str, Any]:
         """Return the levers applied to a scenario after its parameters (none: ``{}``)."""
-        return {} if name == BASELINE else self._counterfactual(name).levers.active()
+        return {} if name == BASELINE else self.counterfactual(name).levers.active()
 
     def switched_off(self, name: str) -> dict[str, float]:
         """Return the parameters that switch a scenario's mechanisms off (none: ``{}``)."""
-        if name == BASELINE:
-            return {}
-        return switch_off_params(self._counterfactual(name).switch_off)
+        return {} if name == BASELINE else switch_off_params(self.counterfactual(name).switch_off)
 
-    def _counterfactual(self, name: str) -> CounterfactualSpec:
+    def counterfactual(self, name: str) -> CounterfactualSpec:
+        """Return a counterfactual as its file gives it."""
         return next(c for c in self.spec.counterfactuals if c.name == name)
 
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from .config_files import UNSOURCED, ScenarioError
 from .extends import resolve_path
-from .input_errors import error_loc, first_error, written_steps
+from .input_errors import child_value, error_loc, first_error, leading_error, written_steps
 from .yaml_files import read_yaml_mapping
 
 _ABSENT = object()
@@ -37,6 +37,9 @@ def validation_error(path: Path, exc: ValidationError, data: dict[str, Any]) -> 
     steps = written_steps(loc, data)
     if steps and steps[-1] == ("key", "source") and _value_at(data, loc) == UNSOURCED:
         return ScenarioError(_wrote_unsourced(path, steps[:-1]), field, message)
+    if leading_error(exc)["type"] == "missing":
+        # No file holds a missing key: the one that wrote its mapping or item first left it out.
+        return ScenarioError(_first_writer(path, steps[:-1]), field, message)
     return ScenarioError(written_by(path, steps), field, message)
 
 
@@ -53,16 +56,38 @@ def written_by(path: Path, steps: list[tuple[str, Any]]) -> Path:
 def chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
     """Return each file of ``path``'s ``extends:`` chain with its own data, ``path`` first.
 
-    Called once the chain has been read and merged, so every file in it reads.
+    Called once the chain has been read and merged, so every file in it reads. A file's
+    ``extends:`` is followed from where the file really is, as ``resolve_extends`` follows
+    it (a scenario reached through a symbolic link extends files beside its target); the
+    first file keeps the name it was given.
     """
     files = []
+    named = path
     while True:
         data = read_yaml_mapping(path)
-        files.append((path, data))
+        files.append((named, data))
         parent = data.get("extends")
-        if not isinstance(parent, str) or any(path == seen for seen, _ in files[:-1]):
+        if not isinstance(parent, str) or any(named == seen for seen, _ in files[:-1]):
             return files
-        path = resolve_path(path.parent / parent, "extends")
+        path = named = resolve_path(resolve_path(path).parent / parent, "extends")
+
+
+def _first_writer(path: Path, steps: list[tuple[str, Any]]) -> Path:
+    """Return the file of ``path``'s chain that wrote what ``steps`` lead to first.
+
+    Read from the top of the chain down: an item removed (``remove: true``) and written
+    again was first written by the file that wrote it again. ``path`` if none holds it.
+    """
+    writer, present = path, False
+    for file, data in reversed(chain(path)):
+        own = _reach(data, steps)
+        if own is _ABSENT:
+            continue
+        if isinstance(own, dict) and own.get("remove") is True:
+            present = False
+        elif not present:
+            writer, present = file, True
+    return writer if steps else path
 
 
 def _wrote_unsourced(path: Path, steps: list[tuple[str, Any]]) -> Path:
@@ -91,10 +116,5 @@ def _reach(data: Any, steps: list[tuple[str, Any]]) -> Any:
 
 def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
     for part in loc:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return None
+        data = child_value(data, part)
     return data

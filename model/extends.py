@@ -96,15 +96,22 @@ NOT_INPUTS = PROSE_FIELDS | {"name", "remove"}
 def _gives_inputs(base: dict, override: dict) -> bool:
     """Return whether ``override`` changes a number ``base``'s source vouches for.
 
-    A mapping or list inside it (a donor's priorities, a series' points) is an input of
-    its own where it carries a source, and is checked when it is merged; points and
-    weights carry none of their own.
+    Its values, points and weights, and any other value but a mapping or a named list
+    (a donor's priorities, a programme's items), which are inputs of their own with their
+    own sources, checked when they are merged. A value restated unchanged needs none.
     """
     return any(
-        key in VALUE_KEYS
-        or (key not in NOT_INPUTS and not isinstance(value, dict | list) and base.get(key) != value)
+        key not in NOT_INPUTS and _changes(base.get(key), value)
         for key, value in override.items()
+        if key in VALUE_KEYS or not (isinstance(value, dict) or _is_named_list(value))
     )
+
+
+def _changes(old: Any, new: Any) -> bool:
+    """Return whether ``new`` changes ``old`` (a mapping merges key by key: only its keys count)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return any(key not in old or _changes(old[key], value) for key, value in new.items())
+    return old != new
 
 
 def _sourced(base: dict, override: dict) -> dict:

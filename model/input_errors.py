@@ -31,7 +31,7 @@ def field_path(loc: tuple[Any, ...], data: Any = None) -> str:
         # An error in the name itself keeps the position: the name is what is wrong.
         name = None if parts[i + 1 : i + 2] == ["name"] else _item_name(data, part)
         written = _written_key(data, part)
-        data = _child(data, part)
+        data = child_value(data, part)
         if name is not None:
             text = named_item(text, name)
             continue
@@ -86,7 +86,8 @@ def _written_key(data: Any, part: Any) -> Any:
     return part
 
 
-def _child(data: Any, part: Any) -> Any:
+def child_value(data: Any, part: Any) -> Any:
+    """Return the value at ``part`` (a key or a list position) of ``data``, ``None`` if none."""
     if isinstance(data, dict):
         return data.get(part)
     if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
@@ -203,7 +204,7 @@ def written_steps(loc: tuple[Any, ...], data: Any) -> list[tuple[str, Any]]:
             steps.append(("index", part))
         else:
             steps.append(("key", _written_key(data, part)))
-        data = _child(data, part)
+        data = child_value(data, part)
     return steps
 
 
@@ -224,7 +225,7 @@ def _shape_hint(loc: tuple[Any, ...], data: Any) -> str | None:
     """Return what a field takes when its unknown key is the other form's (``SHAPES``)."""
     parent = data
     for part in loc[:-1]:
-        parent = _child(parent, part)
+        parent = child_value(parent, part)
     holds = parent if isinstance(parent, dict) else {}
     return next(
         (hint for (key, has), hint in SHAPES.items() if key == loc[-1] and has in holds), None
@@ -250,3 +251,10 @@ class OtherKindError(ScenarioError):
 
     Its caller may name the field that pointed at the file, which is the mistake.
     """
+
+    def found(self) -> str:
+        """Return what the file is, for the field that named it (``what.yaml: <this>``).
+
+        A file that extends one of another kind is of that kind too, and is said so.
+        """
+        return f"extends {self.message}" if self.field == "extends" else self.message

@@ -17,8 +17,9 @@ from typing import ClassVar
 
 from pydantic import ValidationError, model_validator
 
-from .config_files import ScenarioError, Source, Strict, refuse_other_kind
-from .input_errors import field_path, first_error
+from .config_files import ScenarioError, Source, Strict, named_file, refuse_other_kind
+from .error_origin import written_by
+from .input_errors import OtherKindError, field_path, first_error
 from .yaml_files import read_yaml_mapping
 
 
@@ -180,3 +181,20 @@ def load_behaviour(path: str | Path, field: str = "") -> Behaviour:
     except ValidationError as exc:
         field, msg = first_error(exc, data)
         raise ScenarioError(path, field, msg) from None
+
+
+def load_named_behaviour(owner: Path, name: str) -> Behaviour:
+    """Return the behaviour file that ``owner``'s ``behaviour:`` names (``name``).
+
+    A file that is absent, a folder or of another kind is the mistake of the field that
+    names it, as for ``extends:``: named in the file of ``owner``'s chain that wrote it.
+    """
+    try:
+        file = named_file(owner, "behaviour", Path(name))
+    except ScenarioError as exc:
+        where = written_by(owner, [("key", "behaviour")])
+        raise ScenarioError(where, exc.field, exc.message) from None
+    try:
+        return load_behaviour(file, "behaviour")
+    except OtherKindError as exc:
+        raise ScenarioError(owner, "behaviour", f"{name}: {exc.message}") from None

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .config_files import OtherKindError, ScenarioError, file_kind, named_file, path_argument
-from .error_origin import validation_error
+from .error_origin import validation_error, written_by
 from .extends import resolve_extends, resolve_path
 from .input_errors import named_item
 from .regional_scenario import Region, RegionalSpec
@@ -61,9 +61,7 @@ def load_named_region(owner: Path, field: str, name: str) -> Region:
     try:
         data = resolve_region(file)
     except OtherKindError as exc:
-        # A file that extends one of another kind is of that kind: the field names it so.
-        found = f"extends {exc.message}" if exc.field == "extends" else exc.message
-        raise ScenarioError(owner, field, f"{name}: {found}") from None
+        raise ScenarioError(owner, field, f"{name}: {exc.found()}") from None
     except ScenarioError as exc:
         if exc.field or exc.file != str(resolve_path(file)):
             raise  # a fault inside it, or in a file it extends: named where it is
@@ -98,6 +96,18 @@ def resolve_region(path: Path) -> dict:
     return resolve_extends(path, (), _anchor_countries, ("regional", "a regional scenario file"))
 
 
+def _country_scenario(path: Path, country: str, name: str) -> Scenario:
+    """Return a country's scenario; an error of the field naming it is in the file that wrote it."""
+    field = f"countries.{country}"
+    try:
+        return load_named_scenario(path, field, Path(name))
+    except ScenarioError as exc:
+        if (exc.file, exc.field) != (str(path), field):
+            raise
+        owner = written_by(path, [("key", "countries"), ("key", country)])
+        raise ScenarioError(owner, field, exc.message) from None
+
+
 def load_region(path: str | Path) -> Region:
     """Load a regional scenario file and each country scenario it names.
 
@@ -116,7 +126,7 @@ def load_region(path: str | Path) -> Region:
         raise validation_error(path, exc, data) from None
     countries: dict[str, Scenario] = {}
     for country, name in spec.countries.items():
-        scenario = load_named_scenario(path, f"countries.{country}", Path(name))
+        scenario = _country_scenario(path, country, name)
         if scenario.country != country:
             found = f"{name} is a {scenario.country} scenario"
             raise ScenarioError(path, f"countries.{country}", found)

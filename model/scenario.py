@@ -27,23 +27,21 @@ from .config_files import (
     PROSE_FIELDS,
     Currency,
     Name,
-    OtherKindError,
     RunYear,
     ScenarioError,
     Source,
     Strict,
     Year,
-    named_file,
     param_number,
     path_argument,
     refuse_other_kind,
     without_keys,
 )
-from .error_origin import validation_error, written_by
+from .error_origin import validation_error
 from .extends import resolve_extends
 from .input_errors import first_error
 from .limits import MAX_DOLLARS, MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
-from .parameters import Behaviour, load_behaviour
+from .parameters import Behaviour, load_named_behaviour
 from .series import (
     NonNegativeSeries,
     Number,
@@ -210,6 +208,14 @@ class Scenario(Strict):
     donors: list[Donor] = Field(min_length=0)
     behaviour: Behaviour
 
+    @field_validator("donor_budget_scale")
+    @classmethod
+    def _plausible_donor_money(cls, number: Number) -> Number:
+        if not 0 <= number.value <= MAX_DONOR_MILLIONS:
+            bound = f"must be from 0 to {MAX_DONOR_MILLIONS:,} million US$ a year"
+            raise ValueError(f"{bound}, got {number.value:g} (dollars given for millions?)")
+        return number
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         if self.end_year < self.start_year:
@@ -217,12 +223,6 @@ class Scenario(Strict):
         names = [d.name for d in self.donors]
         if len(names) != len(set(names)):
             raise ValueError("donor names must be unique")
-        if not 0 <= self.donor_budget_scale.value <= MAX_DONOR_MILLIONS:
-            found = f"{self.donor_budget_scale.value:g}"
-            raise ValueError(
-                f"donor_budget_scale must be between 0 and {MAX_DONOR_MILLIONS:,} million US$ "
-                f"a year, got {found} (dollars given for millions?)"
-            )
         if not 0 <= self.initial_registered.value <= MAX_NGOS:
             raise ValueError(f"initial_registered must be between 0 and {MAX_NGOS:,}")
         if not float(self.initial_registered.value).is_integer():
@@ -388,12 +388,7 @@ def load_scenario(path: str | Path, params: dict[str, float] | None = None) -> S
     behaviour_ref = data.pop("behaviour", None)
     if not isinstance(behaviour_ref, str):
         raise ScenarioError(path, "behaviour", "must name a behaviour file")
-    try:
-        owner = written_by(path, [("key", "behaviour")])
-        behaviour = load_behaviour(named_file(owner, "behaviour", Path(behaviour_ref)), "behaviour")
-    except OtherKindError as exc:
-        # The mistake is the field that names the file, as for ``extends:``.
-        raise ScenarioError(path, "behaviour", f"{behaviour_ref}: {exc.message}") from None
+    behaviour = load_named_behaviour(path, behaviour_ref)
     data["behaviour"] = behaviour.model_dump(mode="python")
     try:
         scenario = Scenario.model_validate(data)

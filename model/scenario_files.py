@@ -18,6 +18,4 @@ def load_named_scenario(owner: Path, field: str, file: Path) -> Scenario:
     try:
         return load_scenario(named_file(owner, field, file))
     except OtherKindError as exc:
-        # A file that extends one of another kind is of that kind: the field names it so.
-        found = f"extends {exc.message}" if exc.field == "extends" else exc.message
-        raise ScenarioError(owner, field, f"{file}: {found}") from None
+        raise ScenarioError(owner, field, f"{file}: {exc.found()}") from None

@@ -12,12 +12,16 @@ import bisect
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from .config_files import Source, Strict, Year
 
 # No input may exceed this magnitude: beyond it a run would exhaust memory, not answer.
 MAX_MAGNITUDE = 1e15
+
+
+# A value of a series.
+Value = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 
 
 class Number(Strict):
@@ -30,9 +34,7 @@ class Number(Strict):
 class Series(Strict):
     """A sourced yearly path given at a few years; held constant outside them."""
 
-    points: dict[Year, Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]] = Field(
-        min_length=1
-    )
+    points: dict[Year, Value] = Field(min_length=1)
     interpolation: Literal["linear", "step"] = "linear"
     source: Source
 
@@ -69,40 +71,47 @@ class Series(Strict):
         return slope * float(year - years[i]) + left
 
 
+def _not_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"value {value} is negative")
+    return value
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError(f"value {value} must be positive")
+    return value
+
+
+def _share(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"value {value} is outside [0, 1]")
+    return value
+
+
+# Checked point by point, so that an error names its year (``points.2010``) and, in a file
+# that extends another, the file that wrote that year (``model.error_origin``).
+NonNegativeValue = Annotated[Value, AfterValidator(_not_negative)]
+PositiveValue = Annotated[Value, AfterValidator(_positive)]
+ShareValue = Annotated[Value, AfterValidator(_share)]
+
+
 class NonNegativeSeries(Series):
     """A series whose values are amounts and may not be negative."""
 
-    @field_validator("points")
-    @classmethod
-    def _non_negative(cls, points: dict[int, float]) -> dict[int, float]:
-        for year, value in points.items():
-            if value < 0:
-                raise ValueError(f"value {value} in {year} is negative")
-        return points
+    points: dict[Year, NonNegativeValue] = Field(min_length=1)
 
 
 class PositiveSeries(Series):
     """A series of sizes that must be strictly positive (e.g. a mean grant)."""
 
-    @field_validator("points")
-    @classmethod
-    def _positive(cls, points: dict[int, float]) -> dict[int, float]:
-        for year, value in points.items():
-            if value <= 0:
-                raise ValueError(f"value {value} in {year} must be positive")
-        return points
+    points: dict[Year, PositiveValue] = Field(min_length=1)
 
 
 class ShareSeries(Series):
     """A series of shares or indices between 0 and 1."""
 
-    @field_validator("points")
-    @classmethod
-    def _unit_interval(cls, points: dict[int, float]) -> dict[int, float]:
-        for year, value in points.items():
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"value {value} in {year} is outside [0, 1]")
-        return points
+    points: dict[Year, ShareValue] = Field(min_length=1)
 
 
 # The highest over the lowest value of a price index (`usd_cpi`): US consumer prices rose

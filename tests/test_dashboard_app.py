@@ -39,7 +39,7 @@ def test_discovers_country_and_counterfactual_scenarios(app, tmp_path):
         (tmp_path / name).write_text((folder / name).read_text())
     (tmp_path / "counterfactuals" / "late_donors.yaml").write_text(
         "extends: ../kyrgyzstan.yaml\nname: Late donors\n"
-        "donors: [{name: Soros Foundation, entry_year: 2000}]\n"
+        "donors: [{name: Soros Foundation, entry_year: 2000, source: 'test: later'}]\n"
     )
     # The posterior median the dashboard runs would replace this value without a word.
     (tmp_path / "counterfactuals" / "more_donors.yaml").write_text(

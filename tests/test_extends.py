@@ -95,12 +95,14 @@ def test_an_empty_extends_is_no_file_name(write_yaml, tmp_path, clean_error):
     clean_error(status, out, empty, "extends: must be a file name")
 
 
-def test_error_two_files_up_is_reported(scenario_file, write_yaml, tmp_path, clean_error):
-    write_yaml("parent.yaml", extending(scenario_file) + "start_year: [1991]\n")
+def test_error_two_files_up_is_reported_in_the_file_that_wrote_it(
+    scenario_file, write_yaml, tmp_path, clean_error
+):
+    parent = write_yaml("parent.yaml", extending(scenario_file) + "start_year: [1991]\n")
     child = write_yaml("child.yaml", "extends: parent.yaml\nname: child\n")
     out = tmp_path / "out"
     status = main(["run", str(child), "--out", str(out)])
-    clean_error(status, out, child, "start_year")
+    clean_error(status, out, f"{parent}: start_year")
 
 
 MERGE_CASES = {

@@ -118,3 +118,32 @@ def test_a_scenario_file_with_values_no_run_would_take_is_listed_as_written(tmp_
     (tmp_path / "scenarios" / "zz.yaml").write_text(odd, encoding="utf-8")
     page = render_sources(tmp_path)
     assert "| foo | 2000: 'x' | a text |" in page and "| bar | a None | none |" in page
+
+
+def test_the_sources_of_ones_own_file_are_printed_with_what_it_extends(
+    tmp_path, capsys, clean_error
+):
+    # A researcher's own scenario was in no page: `sources` read scenarios/ only.
+    kyrgyz = Path(__file__).parents[1] / "scenarios" / "kyrgyzstan.yaml"
+    shock = "Second revolution and Osh conflict"
+    own = tmp_path / "harsher.yaml"
+    own.write_text(
+        f"extends: {kyrgyz}\nname: Harsher\nstate:\n  shocks:\n"
+        f"    - {{name: {shock}, instability: 1.0, duration_years: 6,\n"
+        "       source: 'a test: harsher'}\n",
+        encoding="utf-8",
+    )
+    page = Path(__file__).parents[1] / PAGE
+    before = page.stat().st_mtime_ns
+    assert main(["sources", str(own)]) == 0
+    printed = capsys.readouterr().out
+    assert f"| state.shocks[{shock}] | year 2010, duration_years 6, instability 1 |" in printed
+    assert "a test: harsher" in printed
+    # What the file inherits is listed with its own source.
+    assert "| population_millions | 1991: 4.45" in printed
+    assert page.stat().st_mtime_ns == before
+    # A bad file is refused as `run` refuses it: one line, nothing printed.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"extends: {kyrgyz}\nstate:\n  shocks:\n    - {{name: {shock}, year: 2011}}\n")
+    clean_error(main(["sources", str(own), str(bad)]), tmp_path / "none", "bad.yaml", ".source")
+    assert main(["sources", "--check", str(own)]) == 2
