@@ -38,10 +38,14 @@ from model.levers import apply_levers
 from model.mechanisms import MECHANISMS, switch_off_params
 
 DEFAULT_SCENARIO = "kyrgyzstan"
-# Mesa's sliders show their value only while dragged; show it always, above the thumb.
+# Mesa's sliders show their value only while dragged; show it always, above the thumb. A
+# slider's label takes a line of its own, above the value: beside the track, a long one
+# ("Foreign-funding restriction: level (0 = none)") squeezed the track to no width.
 SLIDER_VALUES_CSS = """
 .v-input__slider .v-slider__thumb-label-container { display: block !important; }
-.v-input__slider { margin-top: 28px; }
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 0 0 100%; max-width: 100%;
+  white-space: normal; margin-bottom: 36px; }
 """
 # Mesa's SolaraViz heads its components with a bar of their pages' tabs ("Page 0"), even
 # for one page, which is all the single-run page has: a bar of one tab is not shown.

@@ -32,7 +32,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
         regional_params_file,
         regional_replicate_params,
         run_region_replicates,
-        ties_by_country,
+        ties_text,
         write_regional_run,
     )
     from experiments.replaced_values import run_changes
@@ -65,7 +65,7 @@ def cmd_run_region(args: argparse.Namespace) -> int:
     years = region.spec.report_years or region.spec.network_years
     if years:
         # Medians of counts: whole numbers print as such ("312", not "312.0").
-        print(ties_by_country(tables.timeseries, years).to_string(float_format=_count))
+        print(ties_text(tables.timeseries, years))
     else:
         print("(the file names no report_years or network_years: no years to print)")
     print_notes(median_spread_note(args.params, len(seeds), posterior))
@@ -149,8 +149,3 @@ def register(sub) -> None:
         "--dry-run", action="store_true", help="check the file and describe the runs; run nothing"
     )
     p.set_defaults(func=cmd_regional_experiment)
-
-
-def _count(x: float) -> str:
-    """Return a median of counts: a whole number as one, a half as ``.5``."""
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"

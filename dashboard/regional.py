@@ -30,7 +30,7 @@ from experiments.regional_runs import (
     RegionalTables,
     regional_replicate_params,
     run_region_replicates,
-    ties_by_country,
+    ties_text,
 )
 from experiments.runner import replicate_seeds
 from model import ScenarioError
@@ -229,7 +229,7 @@ def _Results():
         solara.Image(run.charts["ties"], width="100%")
     years = run.region.spec.report_years or run.region.spec.network_years
     solara.Markdown("Median cross-border ties per country (as `ngo-abm run` prints them):")
-    solara.Preformatted(ties_by_country(run.tables.timeseries, years).to_string())
+    solara.Preformatted(ties_text(run.tables.timeseries, years))
     with solara.Column(classes=["chart-breakdown"]):
         solara.Markdown("### Ties by country pair and by sector")
         solara.Image(run.charts["breakdown"], width="100%")

@@ -84,6 +84,10 @@ def calibrated(scenario: Scenario) -> tuple[Scenario, str]:
     if not has_posterior():
         return scenario, "uncalibrated: no calibration/posterior.parquet yet (values as written)"
     try:
-        return scenario.with_params(posterior_median()), "calibrated: posterior median"
+        # Said on the page: a run at the median is read as the calibrated prediction, which
+        # it is not (the Kyrgyz register runs 11-22% above the draws', README).
+        note = "calibrated: posterior median (one run at the median parameters, not the "
+        note += "posterior's prediction: the counterfactual page runs posterior draws)"
+        return scenario.with_params(posterior_median()), note
     except ScenarioError as exc:
         return scenario, f"uncalibrated: the posterior could not be used ({exc})"

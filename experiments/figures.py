@@ -298,7 +298,8 @@ def mark_projection(ax, experiment: Experiment) -> None:
 
 def _label(ax, column: str, unit: str, years: range) -> None:
     ax.set_xlim(years.start, years.stop - 1)
-    ax.set_title(panel_title(column), fontsize=10, pad=12)
+    # Two lines where long: "NGO income from state grants and prizes" ran off a third column.
+    ax.set_title(fill(panel_title(column), 34), fontsize=10, pad=12)
     ax.set_xlabel("year", fontsize=9)
     # Two lines where long: one ran past a short panel into the title above it.
     ax.set_ylabel(fill(unit, 28), fontsize=9)

@@ -211,6 +211,15 @@ def ties_by_country(timeseries: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     return table.reindex(columns=[y for y in years if y in table.columns])
 
 
+def ties_text(timeseries: pd.DataFrame, years: list[int]) -> str:
+    """Return ``ties_by_country`` as printed: medians of counts, a half as ``.5``, no ``.0``."""
+    return ties_by_country(timeseries, years).to_string(float_format=_count)
+
+
+def _count(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
 def is_regional_run(run_dir: str | Path) -> bool:
     """Return whether a folder is a regional run folder (its manifest lists ``countries``)."""
     try:

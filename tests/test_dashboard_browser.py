@@ -168,6 +168,12 @@ def test_slider_reset_and_steps_update_the_plots(dashboard_url, browser, tmp_pat
     assert page.get_by_role("tab", name="Page 0").count() == 0
     assert page.get_by_role("tab", name="counterfactual").is_visible()
 
+    # Every slider's track can be dragged: beside its label, the restriction level's was
+    # squeezed to no width, and a mouse could set only its two ends.
+    tracks = page.locator(".v-input__slider .v-slider").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    assert len(tracks) >= 4 and min(tracks) > 150, tracks
     slider = page.locator('[role="slider"][aria-label="Donor budgets (x scenario)"]')
     slider.focus()
     for _ in range(5):

@@ -325,3 +325,20 @@ def test_local_currency_differences_get_a_panel_and_rows_per_country():
         "operational (NGOs)",
         "operational (NGOs)",
     ]
+
+
+def test_the_ties_table_reads_as_the_command_prints_it():
+    # The page printed 618.0 where `ngo-abm run` prints 618.
+    from experiments.regional_runs import ties_text
+
+    frame = pd.DataFrame(
+        {
+            "country": ["kazakhstan"] * 2 + ["kyrgyzstan"] * 2,
+            "year": [2010, 2010, 2010, 2010],
+            "replicate": [0, 1, 0, 1],
+            "cross_border_ties": [618, 618, 2, 3],
+        }
+    )
+    lines = ties_text(frame, [2010]).splitlines()
+    assert lines[-2].split() == ["kazakhstan", "618"]
+    assert lines[-1].split() == ["kyrgyzstan", "2.5"]
