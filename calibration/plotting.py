@@ -142,13 +142,18 @@ def axis_label(column: str, denominator: str | None = None) -> str:
     return column_unit(column)
 
 
+def period_label(period: Period) -> str:
+    """Return a period's name with its years, unless the name already gives both."""
+    if str(period.start) in period.name and str(period.end) in period.name:
+        return period.name
+    return f"{period.name} ({period.start}-{period.end})"
+
+
 def period_key(periods: Mapping[str, list[Period]]) -> str:
     """Return the line that says what each numbered period stands for, per country."""
     keys = []
     for country, items in periods.items():
-        named = ", ".join(
-            f"{roman(i + 1)} {p.name} ({p.start}-{p.end})" for i, p in enumerate(items)
-        )
+        named = ", ".join(f"{roman(i + 1)} {period_label(p)}" for i, p in enumerate(items))
         if named:
             keys.append(f"{country}: {named}" if len(periods) > 1 else named)
     # A line per country: the three countries' periods in one line ran a regional

@@ -31,7 +31,16 @@ def printable(line: str) -> str:
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` that reports a bad command line in one line (exit 2)."""
+    """An ``ArgumentParser`` that reports a bad command line in one line (exit 2).
+
+    An option is only ever its whole name: argparse would otherwise take ``--rep`` for
+    ``--replicates``, and a script written so would change meaning, or stop, when a
+    command gains another option of that beginning.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit with status 2."""
@@ -62,7 +71,11 @@ class OneLineParser(argparse.ArgumentParser):
         for extra in extras:
             if not extra.startswith("--"):
                 continue
-            close = difflib.get_close_matches(extra[2:].split("=")[0], known, n=1, cutoff=0.75)
+            given = extra[2:].split("=")[0]
+            begun = [name for name in known if given and name.startswith(given)]
+            if len(begun) == 1:
+                return f"; did you mean --{begun[0]}?"
+            close = difflib.get_close_matches(given, known, n=1, cutoff=0.75)
             if close:
                 return f"; did you mean --{close[0]}?"
         return ""

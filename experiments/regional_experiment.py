@@ -28,10 +28,10 @@ from calibration.posterior import check_drawn
 from model import ScenarioError
 from model.code import model_fingerprint
 from model.config_files import (
+    KeyYears,
     Name,
     Question,
     Strict,
-    Year,
     check_own_values,
     first_repeated,
     refuse_other_kind,
@@ -86,7 +86,7 @@ class RegionalExperimentSpec(Strict):
     baseline: str
     counterfactuals: list[RegionalCounterfactual] = Field(min_length=1)
     outputs: list[Literal[OUTPUTS]] = Field(min_length=1)  # type: ignore[valid-type]
-    key_years: list[Year] = Field(min_length=1)
+    key_years: KeyYears
     replicates: int = Field(ge=1, le=MAX_REPLICATES)
     seed: int = Field(ge=0, le=MAX_SEED)
     # Posterior draws, as the country experiments: with the median in every run the

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from calibration.posterior import DEFAULT_POSTERIOR
 from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.config_files import (
+    KeyYears,
     Name,
     Question,
     RunYear,
@@ -126,7 +127,7 @@ class ExperimentSpec(_Strict):
     baseline: str
     counterfactuals: list[CounterfactualSpec] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
-    key_years: list[Year] = Field(min_length=1)
+    key_years: KeyYears
     end_year: RunYear | None = None
     draws: int = Field(ge=1, le=MAX_DRAWS)
     replicates: int = Field(ge=1, le=MAX_REPLICATES)
@@ -198,11 +199,6 @@ class ExperimentSpec(_Strict):
         if len(set(outputs)) != len(outputs):
             raise ValueError("an output is listed twice")
         return outputs
-
-    @field_validator("key_years")
-    @classmethod
-    def _sorted_years(cls, years: list[int]) -> list[int]:
-        return sorted(set(years))
 
 
 @dataclass(frozen=True)

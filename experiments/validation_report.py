@@ -32,11 +32,19 @@ def rank_figure(ranks: pd.DataFrame, draws: int, path: Path, bins: int = 10) -> 
         ax.hist(ranks[name], bins=np.linspace(0, draws + 1, bins + 1), color="#4c72b0")
         ax.axhspan(expected - half, expected + half, color="grey", alpha=0.25, lw=0)
         ax.set_title(name, fontsize=7)
-        ax.set_xticks([])
+        # The two ends say which way a skewed histogram leans: truths ranked low lie
+        # below most of their posterior (it sits too high), ranked high above it.
+        ax.set_xticks([0, draws])
         ax.tick_params(labelsize=6)
     for ax in axes.flat[len(cols) :]:
         ax.axis("off")
-    fig.suptitle(f"Ranks of {n} synthetic truths among {draws} posterior draws", fontsize=10)
+    fig.suptitle(
+        f"Ranks of {n} synthetic truths among {draws} posterior draws, in {bins} bins; "
+        f"grey: the 99% range of a bin's count if the ranks are uniform",
+        fontsize=10,
+    )
+    fig.supxlabel("rank of the truth among the posterior draws", fontsize=8)
+    fig.supylabel("truths", fontsize=8)
     fig.tight_layout()
     path = save_figure(fig, path)
     plt.close(fig)
@@ -60,15 +68,20 @@ def heldback_figure(table: pd.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     names = [c[: -len("_error")] for c in table.columns if c.endswith("_error")]
-    errors = table[[f"{n}_error" for n in names]].abs().to_numpy()
+    # Signed, so that a forecast above the figure reads apart from one below it.
+    errors = 100 * table[[f"{n}_error" for n in names]].to_numpy(dtype=float)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(table) + 1.2))
     height = 0.8 / len(names)
     y = np.arange(len(table))
     for k, name in enumerate(names):
         ax.barh(y + k * height, errors[:, k], height, label=name.replace("_", " "))
+    ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y + 0.4 - height / 2, table["target"], fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel("absolute error relative to the reported figure (0 inside a bound)")
+    ax.set_xlabel(
+        "error of the forecast's median, % of the reported figure (0 inside a bound);\n"
+        "the curves forecast the Kyrgyz register and its growth only"
+    )
     ax.set_title("Forecasts of the figures after 2010, calibrated on those up to 2010", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -108,6 +108,18 @@ Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 RunYear = Annotated[int, Field(ge=FIRST_RUN_YEAR, le=LAST_RUN_YEAR)]
 
 
+def _distinct_sorted(years: list[int]) -> list[int]:
+    """Return the years in order, refusing one listed twice (a typo for another year)."""
+    twice = first_repeated(years)
+    if twice is not None:
+        raise ValueError(f"year {twice} is listed twice")
+    return sorted(years)
+
+
+# The years an experiment tabulates, in order.
+KeyYears = Annotated[list[Year], Field(min_length=1), AfterValidator(_distinct_sorted)]
+
+
 # A value of another type is refused, not converted: a quoted "2010" for a year, ``true``
 # for a count or a number are typos in a file, which pydantic would otherwise accept.
 STRICT_VALUES = ConfigDict(strict=True)

@@ -93,6 +93,17 @@ def test_the_key_names_each_numbered_period_once():
     assert both[1:] == [f"kyrgyzstan: {named}", f"kazakhstan: {named}"]
 
 
+def test_a_period_named_by_its_years_is_not_dated_twice():
+    periods = [
+        Period(name="independence to 2000", start=1991, end=2000, quote="q"),
+        Period(name="2000-2010", start=2000, end=2010, quote="q"),
+        Period(name="2010 to now", start=2010, end=2023, quote="q"),
+    ]
+    assert period_key({"uzbekistan": periods}).splitlines()[1] == (
+        "I independence to 2000 (1991-2000), II 2000-2010, III 2010 to now (2010-2023)"
+    )
+
+
 def test_the_comparison_figure_has_units_a_legend_and_the_periods_in_its_title(baseline_runs):
     target_file = load_target_file(DEFAULT_TARGETS)
     frame = baseline_runs["kyrgyzstan"].frame

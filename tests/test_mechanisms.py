@@ -233,6 +233,8 @@ def test_a_mechanism_and_a_counterfactual_of_the_same_name_are_refused(tmp_path,
         ({"mechanisms": ["legitimation", "legitimation"]}, "mechanisms", "listed twice"),
         ({"mechanisms": "some"}, "mechanisms", "'all' or a list of mechanism names"),
         ({"mechanisms": []}, "mechanisms", "the list is empty"),
+        # A year twice is a typo for another year, not a wish to see it twice.
+        ({"key_years": [2010, 2000, 2010]}, "key_years", "year 2010 is listed twice"),
     ],
 )
 def test_bad_mechanisms_are_one_line_naming_the_field(tmp_path, capsys, changes, field, fragment):

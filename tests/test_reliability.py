@@ -246,6 +246,11 @@ def test_experiment_numbers_out_of_bounds(tmp_path, changes, fragment):
         (["run"], "the following arguments are required"),
         (["run", "x.yaml", "--bogus"], "ngo-abm run: error: unrecognized arguments: --bogus"),
         (["sources", "--chek"], "--chek; did you mean --check? (see ngo-abm sources --help)"),
+        # An option is its whole name: the beginning of one is refused, and named.
+        (
+            ["run", SCENARIOS / "uzbekistan.yaml", "--rep", 2],
+            "unrecognized arguments: --rep 2; did you mean --replicates?",
+        ),
         (["no-such-command"], "invalid choice"),
     ],
 )
