@@ -78,6 +78,11 @@ def run_replicates(
     if len(per_replicate) != len(seeds):
         found = f"{len(per_replicate)} parameter sets for {len(seeds)} replicates"
         raise ScenarioError("params", "", found)
+    if scenario.set_by:
+        # Here rather than in the runs: a set that would undo a lever is refused in one
+        # line before any run starts, in this process.
+        for values in per_replicate:
+            scenario.with_params(values)
     tasks = [
         RunTask(scenario, s, dict(per_replicate[r]), {"replicate": r}) for r, s in enumerate(seeds)
     ]

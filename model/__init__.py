@@ -4,6 +4,7 @@ Source: Jaysanov (2023), "The Dynamics of Non-Governmental Organizations and The
 Development in Central Asia (In the Case of Kazakhstan and Kyrgyzstan)", CAJOTAS 4(6).
 """
 
+from .agents import NGO, Donor, State
 from .config_files import ScenarioError
 from .founding import RunawayError, runaway_names
 from .metrics import COLUMN_DOCS, OUTPUT_COLUMNS
@@ -15,12 +16,15 @@ __all__ = [
     "Behaviour",
     "COLUMN_DOCS",
     "COUNTRIES",
+    "Donor",
+    "NGO",
     "NGOModel",
     "OUTPUT_COLUMNS",
     "RunawayError",
     "SECTORS",
     "Scenario",
     "ScenarioError",
+    "State",
     "load_scenario",
     "runaway_names",
     "simulate",

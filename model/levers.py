@@ -172,8 +172,15 @@ def apply_levers(
         reaction = data["behaviour"]["state_restriction_reaction"]
         reaction["value"] *= state_reaction_scale
         reaction["source"] += f"; lever: state reaction x{state_reaction_scale:g}"
+    set_by = {}
+    if donor_budget_scale != 1.0:
+        set_by["donor_budget_scale"] = f"the lever donor_budget_scale x{donor_budget_scale:g}"
+    if state_reaction_scale != 1.0:
+        set_by["state_restriction_reaction"] = (
+            f"the lever state_reaction_scale x{state_reaction_scale:g}"
+        )
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data).recording({**scenario.set_by, **set_by})
     except ValidationError as exc:
         # A scale so large that a scaled input overflows, for instance.
         field, message = first_error(exc, data)

@@ -123,16 +123,31 @@ MECHANISMS: dict[str, Mechanism] = {
 }
 
 
-def switch_off_params(names: Iterable[str]) -> dict[str, float]:
+class SwitchParams(dict):
+    """Parameter values that switch mechanisms off, with what set each (``set_by``).
+
+    ``Scenario.with_params`` given them records ``set_by``, so that parameters applied to
+    the switched-off scenario later (the posterior's) are refused rather than switching
+    the mechanism back on unseen. Merged into another mapping they are plain values.
+    """
+
+    def __init__(self, values: dict[str, float], set_by: dict[str, str]):
+        super().__init__(values)
+        self.set_by = set_by
+
+
+def switch_off_params(names: Iterable[str]) -> SwitchParams:
     """Return the parameter values that switch off the named mechanisms.
 
     Raises:
         ValueError: for a name not in ``MECHANISMS`` (the message lists them).
     """
     params: dict[str, float] = {}
+    set_by: dict[str, str] = {}
     for name in names:
         if name not in MECHANISMS:
             known = ", ".join(MECHANISMS)
             raise ValueError(f"unknown mechanism {name!r} (mechanisms: {known})")
         params.update(MECHANISMS[name].off)
-    return params
+        set_by.update(dict.fromkeys(MECHANISMS[name].off, f"switching off {name}"))
+    return SwitchParams(params, set_by)

@@ -18,10 +18,10 @@ import json
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .config_files import (
     PROSE_FIELDS,
@@ -40,30 +40,26 @@ from .config_files import (
 from .error_origin import validation_error
 from .extends import resolve_extends
 from .input_errors import first_error
-from .limits import MAX_DOLLARS, MAX_SECTOR_WEIGHT, MAX_YEAR, MIN_YEAR
+from .limits import MAX_DOLLARS
 from .parameters import Behaviour, load_named_behaviour
+from .scenario_inputs import (  # noqa: F401 (the parts are named from here too)
+    SECTORS,
+    Donor,
+    NeighbourRevolution,
+    SectorWeights,
+    Shock,
+    StatePolicy,
+    YearFact,
+)
 from .series import (
-    NonNegativeSeries,
     Number,
     PositiveSeries,
     PriceIndexSeries,
-    ShareSeries,
 )
 
-SECTORS: tuple[str, ...] = (
-    "ecology",
-    "human_rights",
-    "women",
-    "youth",
-    "disability",
-    "education",
-    "culture",
-    "other",
-)
 COUNTRIES: tuple[str, ...] = ("kazakhstan", "kyrgyzstan", "uzbekistan")
 
 MAX_NGOS = 1_000_000
-MAX_PRIZES = 10_000
 MAX_POPULATION_MILLIONS = 2_000
 # A country's foreign money for NGOs at its plateau, million US$ a year: the calibration
 # prior's top (100, calibration/priors.yaml) times the donor lever's (1,000,
@@ -71,114 +67,6 @@ MAX_POPULATION_MILLIONS = 2_000
 MAX_DONOR_MILLIONS = 100_000
 # The scenario numbers a parameter set may override besides the behavioural ones.
 SCENARIO_NUMBERS = ("donor_budget_scale", "initial_registered")
-
-
-class SectorWeights(Strict):
-    """Relative weights over the NGO sectors (missing sectors weigh 0)."""
-
-    weights: dict[Literal[SECTORS], Annotated[float, Field(ge=0, le=MAX_SECTOR_WEIGHT)]]  # type: ignore[valid-type]
-    source: Source
-
-    @field_validator("weights")
-    @classmethod
-    def _some_weight(cls, weights: dict[str, float]) -> dict[str, float]:
-        if sum(weights.values()) <= 0:
-            raise ValueError("at least one sector needs a positive weight")
-        return weights
-
-    def vector(self) -> np.ndarray:
-        """Return the weights as an array in the order of ``SECTORS``."""
-        return np.array([self.weights.get(s, 0.0) for s in SECTORS], dtype=float)
-
-
-class Shock(Strict):
-    """A political shock: instability for some years, optionally a purge of the register."""
-
-    name: Name
-    year: Year
-    duration_years: int = Field(default=1, ge=1, le=MAX_YEAR - MIN_YEAR)
-    instability: float = Field(ge=0, le=1)
-    purge_dormant_share: float = Field(default=0.0, ge=0, le=1)
-    source: Source
-
-
-class NeighbourRevolution(Strict):
-    """A neighbouring country's regime falling to protests: a dated event the State sees."""
-
-    name: Name
-    year: Year
-    source: Source
-
-
-class Donor(Strict):
-    """A foreign donor active in the country.
-
-    Its money is ``weight`` shares of the country's foreign money for NGOs
-    (``donor_budget_scale``), on the shared path of ``Donor.path_usd``
-    (``model.agents``): arrival from ``entry_year``, growth to a plateau, decline after the
-    donors' peak year; no yearly amounts are given per donor. How it answers restrictions,
-    instability and the sector's absorptive capacity is shared by all donors
-    (``model.decisions``), not a per-donor setting. ``budget_factor`` multiplies its planned
-    money year by year: a counterfactual's cut or rise (``model.levers``), none in the
-    baselines.
-    """
-
-    name: Name
-    entry_year: Year
-    exit_year: Year | None = None
-    budget_factor: NonNegativeSeries | None = None
-    weight: Number
-    mean_grant_usd: Number
-    priorities: SectorWeights
-    source: Source
-
-    @model_validator(mode="after")
-    def _exit_after_entry(self) -> Donor:
-        if self.exit_year is not None and self.exit_year < self.entry_year:
-            raise ValueError(f"exit_year {self.exit_year} is before entry_year {self.entry_year}")
-        if self.mean_grant_usd.value <= 0:
-            raise ValueError("mean_grant_usd must be positive")
-        if self.weight.value <= 0:
-            raise ValueError("weight must be positive")
-        return self
-
-
-class YearFact(Strict):
-    """A dated legal fact: the last year a rule was in force."""
-
-    year: Year
-    source: Source
-
-
-class StatePolicy(Strict):
-    """The state's policy timeline."""
-
-    registration_burden: ShareSeries
-    grant_budget_local: NonNegativeSeries
-    grant_mean_local: PositiveSeries
-    grant_priorities: SectorWeights
-    grant_requires_report: bool = True
-    prize_budget_local: NonNegativeSeries
-    prize_count: Number
-    reporting_enforcement: ShareSeries
-    strike_off_inactive: ShareSeries
-    state_founding: ShareSeries
-    soviet_rules_until: YearFact | None = None
-    foreign_funding_restriction: ShareSeries
-    shocks: list[Shock] = Field(default_factory=list)
-    neighbour_revolutions: list[NeighbourRevolution] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _whole_prize_count(self) -> StatePolicy:
-        count = self.prize_count.value
-        if count != int(count) or not 0 <= count <= MAX_PRIZES:
-            raise ValueError(f"prize_count must be a whole number from 0 to {MAX_PRIZES}")
-        # A file that extends this one changes or removes a shock by its name.
-        for events in (self.shocks, self.neighbour_revolutions):
-            names = [event.name for event in events]
-            if len(names) != len(set(names)):
-                raise ValueError("shock and neighbour revolution names must be unique")
-        return self
 
 
 # The scenarios pydantic built and checked, by identity: a copy by ``model_copy`` (or an
@@ -207,6 +95,10 @@ class Scenario(Strict):
     state: StatePolicy
     donors: list[Donor] = Field(min_length=0)
     behaviour: Behaviour
+    # The parameters a lever or a switched-off mechanism set, each with what set it:
+    # parameters applied after them (the posterior's) would undo them without a word,
+    # and the counterfactual would run as the baseline (``with_params`` refuses).
+    _set_by: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("donor_budget_scale")
     @classmethod
@@ -341,15 +233,33 @@ class Scenario(Strict):
             number = param_number(name, value)
             if country and country != self.country:
                 continue
+            self._refuse_undoing(name, field, number)
             if field in Behaviour.model_fields:
                 data["behaviour"][field]["value"] = number
             else:
                 data[field]["value"] = number
         try:
-            return Scenario.model_validate(data)
+            changed = Scenario.model_validate(data)
         except ValidationError as exc:
             field, msg = first_error(exc, data)
             raise ScenarioError("params", field, msg) from None
+        return changed.recording({**self._set_by, **getattr(params, "set_by", {})})
+
+    @property
+    def set_by(self) -> dict[str, str]:
+        """The parameters a lever or switch set, each with what set it (``with_params``)."""
+        return dict(self._set_by)
+
+    def recording(self, set_by: Mapping[str, str]) -> Scenario:
+        """Record ``{parameter: what set it}`` for levers and switches; return the scenario."""
+        self._set_by = dict(set_by)
+        return self
+
+    def _refuse_undoing(self, name: str, field: str, number: float) -> None:
+        held = getattr(self.behaviour if field in Behaviour.model_fields else self, field).value
+        if field in self._set_by and number != held:
+            found = f"would undo {self._set_by[field]} ({held:g}); apply the parameters first, "
+            raise ScenarioError("params", name, found + "then the levers and switches")
 
 
 def checked_scenario(scenario: Scenario) -> Scenario:
