@@ -19,7 +19,7 @@ from mesa.visualization.utils import update_counter
 
 from calibration.plotting import reported_point, shade_periods
 from calibration.targets import Target, load_target_file
-from experiments.figures import INCOME_SOURCES
+from experiments.figures import INCOME_HATCHES, INCOME_SOURCES
 from model import NGOModel
 from model.population import OPERATING
 
@@ -124,7 +124,10 @@ class FundingPlot:
         _year_axis(self.ax, model)
         self.ax.set_ylabel(f"million US$ of {model.config.cpi_base_year}")
         self.ax.legend(
-            handles=[Patch(color=color, alpha=0.8) for _, color in INCOME_SOURCES.values()],
+            handles=[
+                Patch(facecolor=color, edgecolor="white", hatch=hatch, alpha=0.8)
+                for (_, color), hatch in zip(INCOME_SOURCES.values(), INCOME_HATCHES, strict=True)
+            ],
             labels=[label for label, _ in INCOME_SOURCES.values()],
             fontsize=7,
             loc="upper left",
@@ -140,6 +143,9 @@ class FundingPlot:
             frame["year"],
             *millions,
             colors=[color for _, color in INCOME_SOURCES.values()],
+            hatch=list(INCOME_HATCHES),
+            edgecolor="white",
+            linewidth=0,
             alpha=0.8,
         )
         self.ax.set_ylim(0, _top(float(np.sum(millions, axis=0).max()) if len(frame) else 0.0))

@@ -46,6 +46,8 @@ INCOME_SOURCES = {
     "income_state_usd": ("state grants and prizes", "tab:red"),
     "income_domestic_usd": ("domestic (fees, local giving)", "tab:green"),
 }
+# Each source's hatching: the three colours are nearly one grey in a greyscale print.
+INCOME_HATCHES = ("", "////", "..")
 
 
 def _unit(column: str, scenario: Scenario) -> tuple[str, float]:
@@ -82,9 +84,13 @@ def first_differing_year(crn: pd.DataFrame) -> int | None:
     return int(years.min()) if len(years) else None
 
 
-def mark_change(ax, year: int | None) -> None:
-    """Draw a dotted line at the first year the paired runs differ."""
-    if year is not None:
+def mark_change(ax, year: int | None, first_year: int) -> None:
+    """Draw a dotted line at the first year the paired runs differ, after the run's first.
+
+    In the run's first year the line would lie on the axis, unseen beside its legend
+    entry; the figure's title says so instead (``difference_figure``).
+    """
+    if year is not None and year > first_year:
         ax.axvline(year, color="0.25", ls=":", lw=1, label=f"runs first differ in {year}")
 
 
@@ -132,6 +138,7 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
     """Return the paired differences (counterfactual minus baseline) of the reported outputs."""
     crn, independent = paired_differences(results, experiment, name)
     outputs = experiment.spec.outputs
+    changed = first_differing_year(crn[outputs])
     ncols = min(3, len(outputs))
     nrows = -(-len(outputs) // ncols)
     fig, axes = _subplots(nrows, ncols, (3.6 * ncols, 3.0 * nrows))
@@ -145,7 +152,7 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
                 label = "90% with independent seeds" if k == 0 else None
                 ax.plot(table.index, row, color="0.3", ls="--", lw=1, label=label)
         ax.axhline(0, color="black", lw=0.8)
-        mark_change(ax, first_differing_year(crn[outputs]))
+        mark_change(ax, changed, experiment.baseline.start_year)
         mark_projection(ax, experiment)
         _label(ax, column, f"difference, {unit}", experiment.baseline.years)
     for ax in list(axes.flat)[len(outputs) :]:
@@ -155,6 +162,8 @@ def difference_figure(results: pd.DataFrame, experiment: Experiment, name: str):
         f"{_title(experiment, name)} minus baseline, run by run (same parameters and "
         f"seeds): median, 50% and 90% bands over {_runs_text(experiment)}"
     )
+    if changed == experiment.baseline.start_year:
+        heading += f"; the runs differ from their first year ({changed})"
     # About eleven characters an inch at this size: a longer line ran past the figure.
     fig.suptitle(fill(heading, int(11 * fig.get_figwidth())), fontsize=11)
     return fig
@@ -171,6 +180,9 @@ def income_figure(results: pd.DataFrame, experiment: Experiment, name: str):
             *(medians[c] * scale for c in INCOME_SOURCES),
             labels=[label for label, _ in INCOME_SOURCES.values()],
             colors=[color for _, color in INCOME_SOURCES.values()],
+            hatch=list(INCOME_HATCHES),
+            edgecolor="white",
+            linewidth=0,
             alpha=0.8,
         )
         # A counterfactual of levers runs the baseline's scenario: its own name tells it.
@@ -215,16 +227,21 @@ def effects_figure(table: pd.DataFrame, experiment: Experiment):
     offsets = np.linspace(0.25, -0.25, len(years)) if len(years) > 1 else [0.0]
     for ax, output in zip(axes.flat, outputs, strict=False):
         unit, scale = _unit(output, experiment.baseline)
-        for year, offset, color in zip(years, offsets, _year_colors(len(years)), strict=True):
+        markers = [_YEAR_MARKERS[k % len(_YEAR_MARKERS)] for k in range(len(years))]
+        styles = zip(years, offsets, _year_colors(len(years)), markers, strict=True)
+        for year, offset, color, marker in styles:
             cells = table[(table.output == output) & (table.year == year)]
             cells = cells.set_index("counterfactual").loc[names]
             mid, low, high = (cells[c] * scale for c in ("diff_median", "diff_q05", "diff_q95"))
             bars = [mid - low, high - mid]
-            ax.errorbar(mid, rows + offset, xerr=bars, fmt="o", ms=3.5, color=color, label=year)
+            ax.errorbar(mid, rows + offset, xerr=bars, fmt=marker, ms=3.5, color=color, label=year)
         ax.axvline(0, color="black", lw=0.8)
         # A panel is 2.6 inches wide, its axes about 2.2: 30 characters of 9 pt text ran
         # into the next panel's title ("NGOs funded five years runnin|Foreign share").
-        ax.set_title(fill(panel_title(output), 25), fontsize=9)
+        shown = table[table.output == output][["diff_median", "diff_q05", "diff_q95"]]
+        # A panel of zeros alone reads as a drawing error; it is a finding.
+        same = "" if shown.to_numpy().any() else " (no run differs)"
+        ax.set_title(fill(panel_title(output) + same, 25), fontsize=9)
         ax.set_xlabel(f"difference\n({unit})", fontsize=8)
         ax.tick_params(labelsize=8)
         # Differences of shares have long tick labels: fewer of them, or they run together;
@@ -250,6 +267,11 @@ def effects_figure(table: pd.DataFrame, experiment: Experiment):
         fontsize=10,
     )
     return fig
+
+
+# A marker per key year as well as a colour: in grey, or where they overlap, the colours
+# alone do not tell the years apart.
+_YEAR_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def _year_colors(n: int) -> list:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from test_experiment import ROOT, SCENARIOS, write_experiment
 
-from experiments.figures import effects_figure, mark_projection
+from experiments.figures import effects_figure, income_figure, mark_projection
 from experiments.runs import runs_described
 from experiments.spec import load_experiment
 
@@ -188,6 +188,16 @@ def test_a_levers_counterfactual_is_titled_by_its_name_and_marked_where_its_inpu
     marks = [line for line in fig.axes[0].lines if line.get_label() == "runs first differ in 2005"]
     assert len(marks) == 1 and list(marks[0].get_xdata()) == [2005, 2005]
     assert fig.axes[0].get_title() == "Registered NGOs"
+    assert "differ from their first year" not in fig.get_suptitle()
+    plt.close(fig)
+    # Differing from the first year, the line would lie on the axis: the title says it.
+    first = years[0]
+    runs["registered"] += (runs.scenario != "baseline") & (runs.year < 2005)
+    fig = difference_figure(runs, experiment, "half-donors")
+    assert not [line for line in fig.axes[0].lines if "first differ" in line.get_label()]
+    assert f"the runs differ from their first year ({first})" in fig.get_suptitle().replace(
+        "\n", " "
+    )
     plt.close(fig)
 
 
@@ -234,4 +244,54 @@ def test_a_file_with_levers_on_top_is_titled_by_the_file_and_them(tmp_path):
     # Wrapped to the figure's width: a line of 110 characters ran past a figure of two
     # panels, over the second panel's axis label.
     assert max(len(line) for line in title.splitlines()) <= 11 * fig.get_figwidth()
+    plt.close(fig)
+
+
+def test_the_income_sources_are_told_apart_without_colour(tmp_path):
+    file = write_experiment(tmp_path / "e.yaml", key_years=[2005, 2010])
+    experiment = load_experiment(file)
+    name = experiment.counterfactuals[0]
+    years = list(range(2000, 2006))
+    rows = [
+        {"scenario": s, "year": y, "income_foreign_usd": 3e6, "income_state_usd": 1e6,
+         "income_domestic_usd": 2e6}
+        for s in ("baseline", name) for y in years
+    ]  # fmt: skip
+    fig = income_figure(pd.DataFrame(rows), experiment, name)
+    # In a greyscale print the three colours are about one grey: each has its own hatching.
+    hatches = [band.get_hatch() or "" for band in fig.axes[0].collections]
+    assert len(set(hatches)) == 3, hatches
+    legend = [patch.get_hatch() or "" for patch in fig.legends[0].get_patches()]
+    assert legend == hatches
+    plt.close(fig)
+
+
+def test_key_years_have_their_own_markers_and_a_panel_of_zeros_says_so(tmp_path):
+    cf = {
+        "name": "more",
+        "scenario": str(SCENARIOS / "kyrgyzstan.yaml"),
+        "question": "What if donors doubled?",
+        "levers": {"donor_budget_scale": 2.0},
+    }
+    outputs = ["registered", "foreign_restriction"]
+    file = write_experiment(
+        tmp_path / "e.yaml", counterfactuals=[cf], key_years=[2005, 2010], outputs=outputs
+    )
+    experiment = load_experiment(file)
+    table = pd.DataFrame(
+        {
+            "counterfactual": ["more"] * 4,
+            "output": outputs * 2,
+            "year": [2005] * 2 + [2010] * 2,
+            "baseline_median": [2_000.0, 0.0] * 2,
+            "diff_median": [10.0, 0.0, 100.0, 0.0],
+            "diff_q05": [1.0, 0.0, 20.0, 0.0],
+            "diff_q95": [30.0, 0.0, 300.0, 0.0],
+        }
+    )
+    fig = effects_figure(table, experiment)
+    markers = [c.lines[0].get_marker() for c in fig.axes[0].containers]
+    assert len(set(markers)) == 2, markers
+    assert fig.axes[0].get_title() == "Registered NGOs"
+    assert fig.axes[1].get_title().replace("\n", " ").endswith("(no run differs)")
     plt.close(fig)
