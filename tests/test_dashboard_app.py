@@ -114,12 +114,14 @@ def test_dashboard_model_applies_the_levers_and_the_seed(app):
 
 
 def test_dashboard_model_switches_a_mechanism_off_before_the_levers(app):
-    from model.mechanisms import MECHANISMS
+    from model.mechanisms import MECHANISMS, switch_off_params
 
     model = app.DashboardModel(switch_off="donor_cuts", donor_budget_scale=1.5)
     base, _ = app.calibrated(load_scenario(ROOT / "scenarios" / "kyrgyzstan.yaml"))
-    off = base.with_params(MECHANISMS["donor_cuts"].off)
+    off = base.with_params(switch_off_params(["donor_cuts"]))
     assert model.config == apply_levers(off, donor_budget_scale=1.5)
+    # The scenario records what the switch and the lever set (``Scenario.set_by``).
+    assert set(model.config.set_by) == {*MECHANISMS["donor_cuts"].off, "donor_budget_scale"}
     assert model.switched_off == "donor_cuts"
     assert app._switched_off_text(None).startswith("none")
     assert MECHANISMS["donor_cuts"].neutral in app._switched_off_text("donor_cuts")
