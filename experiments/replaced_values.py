@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from calibration.posterior import has_posterior, posterior_median
+from calibration.posterior import check_extremes, has_posterior, posterior_median
 from calibration.simulator import SCENARIO_FILES
 from model import Scenario, ScenarioError, load_scenario
 from model.extends import resolve_path
@@ -39,14 +39,24 @@ def scenario_values_replaced(parent: Scenario, child: Scenario, overrides: dict)
     return [c.removesuffix(".value") for c in values if c not in kept]
 
 
-def calibrated_values(posterior: str | Path) -> dict[str, float]:
+def calibrated_values(posterior: str | Path, scenario: Scenario) -> dict[str, float]:
     """Return the parameters ``posterior``'s draws set, at its medians (none if it is absent).
 
     The medians stand for any draw: which of a file's values a draw replaces depends on the
     parameters it sets, not on their values. An absent file is refused where the draws are
     taken (``experiments.paired.parameter_sets``).
+
+    Raises:
+        ScenarioError: naming ``posterior`` if ``scenario`` (the baseline the draws run)
+            refuses the medians: an unknown name or a value out of range. The comparison
+            of the counterfactuals with the medians set would otherwise refuse them first,
+            naming ``params`` rather than the file.
     """
-    return posterior_median(posterior) if has_posterior(posterior) else {}
+    if not has_posterior(posterior):
+        return {}
+    medians = posterior_median(posterior)
+    check_extremes(scenario, medians, medians, posterior)
+    return medians
 
 
 def counterfactual_changes(

@@ -297,7 +297,7 @@ def build_experiment(
     scenarios = {BASELINE: baseline}
     changes = {}
     # What the posterior's draws replace in every run; nothing when the files' values run.
-    calibrated = calibrated_values(posterior) if spec.params == "posterior" else {}
+    calibrated = calibrated_values(posterior, baseline) if spec.params == "posterior" else {}
     for item in spec.counterfactuals:
         item_field = named_item("counterfactuals", item.name)
         where = f"{item_field}.scenario"

@@ -134,3 +134,27 @@ def test_an_unedited_copy_runs_and_says_it_changes_nothing(repo, tmp_path, capsy
     out = tmp_path / "out"
     assert main(["run", str(copy / "uzbekistan.yaml"), "--out", str(out)]) == 0
     assert "changes from the committed scenarios/uzbekistan.yaml: none" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda f: f.rename(columns={"civic_rate": "civic_rat"}), "civic_rat: unknown parameter"),
+        (lambda f: f.assign(civic_rate=-5.0), "civic_rate = -5"),
+        (lambda f: f.assign(extra_col=1.0), "extra_col: unknown parameter"),
+    ],
+    ids=["renamed", "negative", "extra"],
+)
+def test_an_experiment_names_the_posterior_its_medians_are_refused_from(
+    change, expected, repo, tmp_path, clean_error
+):
+    # With a counterfactual that changes a value (the Kazakh policy), the medians were
+    # first set on it to see what the draws replace: "params: civic_rat: unknown parameter",
+    # no file named (sensitivity names it for the same posterior).
+    bad = tmp_path / "post_typo.parquet"
+    change(pd.read_parquet(repo / "calibration" / "posterior.parquet")).to_parquet(bad)
+    experiment = repo / "experiments" / "kyrgyzstan_counterfactuals.yaml"
+    argv = ["experiment", str(experiment), "--posterior", str(bad), "--draws", "2", "--dry-run"]
+    out = tmp_path / "out"
+    line = clean_error(main([*argv, "--out", str(out)]), out, f"{bad}: ", expected)
+    assert line.startswith(f"ngo-abm: error: {bad}: ")
