@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from textwrap import fill
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,7 +37,7 @@ from model.limits import MAX_RUNS
 from .replaced_values import run_changes
 from .runner import RunTask, derived_seed, map_runs, run_batch
 from .sensitivity_outputs import build_manifest, check_out_folder, write_outputs
-from .sensitivity_ranges import PRIORS, held_values, sampling_problem
+from .sensitivity_ranges import PRIORS, held_values, ranges_titled, sampling_problem
 
 DEFAULT_SAMPLES = {"sobol": 64, "morris": 20}
 MORRIS_LEVELS = 4
@@ -239,7 +240,9 @@ def ranking_figure(method: str, table: pd.DataFrame, title: str):
         ax.set_title(stat.label, fontsize=9)
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle(title, fontsize=10)
+    # Wrapped to the panels' width: on one line, a long list of held parameters made the
+    # figure several times wider than its panels (about 11 characters an inch at 10 pt).
+    fig.suptitle(fill(title, int(11 * fig.get_figwidth())), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -296,6 +299,7 @@ def run_sensitivity(
             )
             raise ScenarioError(scenario_path, field, found)
     problem, source = sampling_problem(scenario.country, posterior)
+    titled = ranges_titled(scenario.country, posterior)
     held = held_values(scenario.country, posterior)
     check_extremes(scenario, held, held, posterior)
     low, high = (
@@ -330,7 +334,8 @@ def run_sensitivity(
     y = values.mean(axis=1)
     table = ranking_table(method, problem, analyse(method, problem, points, y, seed))
     noise = dict(zip([s.name for s in STATISTICS], noise_share(values).tolist(), strict=True))
-    _write(out, manifest, problem, points, y, table, source, noise, started, scenario)
+    title = f"{method.capitalize()} sensitivity of {scenario.name} ({len(points)} points; {titled})"
+    _write(out, manifest, problem, points, y, table, noise, started, title)
     emit(format_ranking(method, table))
     if samples < DEFAULT_SAMPLES[method]:
         # Four Sobol base samples gave ST 2.14 and S1 above ST, printed as any other result.
@@ -350,12 +355,11 @@ def run_sensitivity(
     return table
 
 
-def _write(out, manifest, problem, points, y, table, source, noise, started, scenario) -> None:
+def _write(out, manifest, problem, points, y, table, noise, started, title) -> None:
     method = manifest["sensitivity_method"]
     evaluations = pd.DataFrame(points, columns=problem["names"])
     for k, stat in enumerate(STATISTICS):
         evaluations[stat.name] = y[:, k]
-    title = f"{method.capitalize()} sensitivity of {scenario.name} ({len(points)} points; {source})"
     details = {
         "problem": {k: problem[k] for k in ("names", "bounds", "dists")},
         "points": len(points),

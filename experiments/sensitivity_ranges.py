@@ -9,6 +9,7 @@ the posterior is held at its value. Used by ``experiments.sensitivity``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from calibration.posterior import (
@@ -25,22 +26,28 @@ PRIORS = Path(__file__).resolve().parent.parent / "calibration" / "priors.yaml"
 
 
 def sampling_problem(
-    country: str, posterior: str | Path = DEFAULT_POSTERIOR, priors: str | Path = PRIORS
+    country: str,
+    posterior: str | Path = DEFAULT_POSTERIOR,
+    priors: str | Path = PRIORS,
+    shown: Callable[[str | Path], str] | None = None,
 ) -> tuple[dict, str]:
     """Return SALib's problem (names, bounds, distributions) and where the ranges come from.
 
     Parameters are the calibrated ones that apply to ``country``: shared behaviour and
     that country's donor budget level. Ranges are the posterior 5%-95% interval, or the
-    prior's range without a posterior.
+    prior's range without a posterior. ``shown`` writes a file's path in the text (by
+    default relative to the working folder where it lies inside it: ``_shown``).
     """
     from calibration.priors import load_priors
+
+    shown = shown or _shown
 
     specs = load_priors(priors)
     if has_posterior(posterior):
         ranges = _posterior_ranges(country, posterior)
         names = list(ranges)
         bounds = [(q05, q95) for q05, q95, _ in ranges.values()]
-        source = f"posterior 5%-95% intervals ({_shown(posterior)})"
+        source = f"posterior 5%-95% intervals ({shown(posterior)})"
         absent = [n for n in specs if _applies(n, country) and n not in names]
         if absent:
             source += f"; not in it, so held at the scenario's values: {', '.join(absent)}"
@@ -51,7 +58,7 @@ def sampling_problem(
     else:
         names = [n for n in specs if _applies(n, country)]
         bounds = [(specs[n].low, specs[n].high) for n in names]
-        source = f"prior ranges of {_shown(priors)}: no posterior at {_shown(posterior)}"
+        source = f"prior ranges of {shown(priors)}: no posterior at {shown(posterior)}"
     kept = [(n, b) for n, b in zip(names, bounds, strict=True) if b[0] < b[1]]
     if not kept:
         raise ScenarioError(posterior, "", f"no parameter of {country} has a range to vary")
@@ -66,6 +73,17 @@ def sampling_problem(
         "dists": dists,
     }
     return problem, source
+
+
+def ranges_titled(
+    country: str, posterior: str | Path = DEFAULT_POSTERIOR, priors: str | Path = PRIORS
+) -> str:
+    """Return where the ranges come from as a figure's title says it: files by name alone.
+
+    The set-up and the manifest keep ``sampling_problem``'s text, with the path; an
+    absolute path in the title, on one line, made the figure 5,000 px wide.
+    """
+    return sampling_problem(country, posterior, priors, shown=lambda path: Path(path).name)[1]
 
 
 def held_values(country: str, posterior: str | Path = DEFAULT_POSTERIOR) -> dict[str, float]:

@@ -221,3 +221,44 @@ def test_a_file_value_it_varies_or_a_year_it_lacks_is_refused(tmp_path, posterio
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and f"{scenario}: {expected}" in err, err
         assert not (tmp_path / "o").exists()
+
+
+def test_the_figures_title_wraps_to_its_panels_and_names_the_posterior_by_its_name(
+    tmp_path, posterior, monkeypatch
+):
+    # On one line, with the posterior's absolute path and every parameter held at the
+    # scenario's values, the title made the PNG 5,041 px wide and its panels tiny.
+    import json
+
+    from PIL import Image
+
+    from calibration.priors import load_priors
+
+    titles, widths = [], []
+    figure = sensitivity.ranking_figure
+
+    def recorded(*args):
+        fig = figure(*args)
+        titles.append(fig.get_suptitle())
+        widths.append(fig.get_figwidth())
+        return fig
+
+    monkeypatch.setattr(sensitivity, "ranking_figure", recorded)
+    out = tmp_path / "o"
+    run_sensitivity(
+        method="morris", samples=2, replicates=1, scenario_path=KYRGYZSTAN,
+        posterior=posterior, out=out, emit=lambda _: None,
+    )  # fmt: skip
+    (title,) = titles
+    assert str(tmp_path) not in title and f"({posterior.name})" in title
+    with Image.open(out / "sensitivity_morris.png") as png:
+        assert png.width <= widths[0] * 150 * 1.02  # save_figure's 150 dpi
+    # The title wraps the list; the set-up and the manifest keep it whole, with the path.
+    held = [n for n in load_priors() if "." not in n and n not in pd.read_parquet(posterior)]
+    assert len(held) > 20
+    setup = json.loads((out / "sensitivity_morris.json").read_text(encoding="utf-8"))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert setup["ranges"] == manifest["ranges"]
+    assert str(posterior) in setup["ranges"]
+    assert all(name in setup["ranges"] for name in held)
+    assert all(name in title.replace("\n", " ") for name in held)
