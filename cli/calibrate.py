@@ -9,7 +9,9 @@ calibration and ``calibrate export`` write. ``calibrate npe`` writes its estimat
 the posterior (``.eqx``), and into ``calibration/npe/`` only with the committed posterior;
 ``calibrate emulated`` its emulator likewise (``calibration/emulator/``). The database
 (for ``npe`` and ``emulated``, the posterior) is locked while a command uses it, and
-every path is checked before any simulation.
+every path is checked before any simulation. ``calibrate report`` and ``calibrate
+regional`` write the committed report (and regional posterior) unless given ``--out DIR``,
+and refuse there a run smaller than the committed one (``cli.committed``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from model.limits import MAX_DRAWS, MAX_GENERATIONS, MAX_POPULATION, MAX_RUNS
 
 from .arguments import address, file_path, minutes, seeds, whole_number, workers
 from .calibrate_options import ACTION_TEXT, actions_help, check_options
+from .committed import writes_committed
 from .main import UsageError
 
 
@@ -78,11 +81,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.action == "report":
         from experiments.calibration_report import REPORT_DIR, write_report
 
-        with output_folder(REPORT_DIR, "report", kind="calibration report"):
+        # check_options has refused a run smaller than the committed one into REPORT_DIR.
+        folder, flag = (args.out, "--out") if args.out else (REPORT_DIR, "report")
+        with output_folder(folder, flag, kind="calibration report"):
             out = write_report(
                 draws=args.draws,
                 seed=args.seed,
                 workers=args.workers,
+                out=folder,
                 holdout_draws=args.holdout_draws,
             )
         print(f"wrote {out}")
@@ -199,12 +205,22 @@ def _calibrate_regional(args: argparse.Namespace) -> int:
             f"calibrate regional: {args.region} holds fixed parameters (a counterfactual); "
             "calibrate the baseline it extends"
         )
-    with output_folder(REPORT.parent, "report", kind="calibration report"):
+    # A trial (--out DIR) writes the posterior beside its report, never beside the
+    # committed one; check_options has refused one smaller than the committed run.
+    if writes_committed(args.out):
+        folder, flag, posterior = REPORT.parent, "report", REGIONAL_POSTERIOR
+    else:
+        folder, flag, posterior = args.out, "--out", args.out / REGIONAL_POSTERIOR.name
+    # A folder named as one of them would fail its write after every run: refused first.
+    writes = (posterior.name, posterior.with_suffix(".yaml").name, REPORT.name)
+    with output_folder(folder, flag, kind="calibration report", writes=writes):
         try:
-            out = calibrate_and_report(region, args.draws, args.seed, args.workers)
+            out = calibrate_and_report(
+                region, args.draws, args.seed, args.workers, posterior, folder / REPORT.name
+            )
         except NoDrawKept as exc:
             raise UsageError(f"calibrate regional: {exc}") from None
-    print(f"wrote {REGIONAL_POSTERIOR}, {REGIONAL_POSTERIOR.with_suffix('.yaml')} and {out}")
+    print(f"wrote {posterior}, {posterior.with_suffix('.yaml')} and {out}")
     return 0
 
 
@@ -301,7 +317,7 @@ def register(sub) -> None:
         type=whole_number(1, MAX_DRAWS),
         default=None,
         help="report: posterior draws (default 1000); regional: parameter sets drawn "
-        "(default 200; 2400 for the committed one)",
+        "(default 200, for a trial with --out; the committed one was drawn with 2400)",
     )
     p.add_argument(
         "--holdout-draws",
@@ -347,6 +363,14 @@ def register(sub) -> None:
         default=None,
         help="npe: rows of truncated rounds 1, 2, ... (`ngo-abm reference --truncate "
         "--round R`) to train on as well (later rows stay out, for validate)",
+    )
+    p.add_argument(
+        "--out",
+        type=file_path,
+        default=None,
+        help="report, regional: the folder of a trial run (default: the committed "
+        "calibration/report/, with the regional posterior in calibration/, which a run "
+        "smaller than the committed one may not replace)",
     )
     p.add_argument(
         "--region",

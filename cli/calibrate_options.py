@@ -12,6 +12,7 @@ import textwrap
 
 from model.regional_files import REGIONAL_SCENARIO
 
+from .committed import REGIONAL_DRAWS, refuse_smaller, writes_committed
 from .main import UsageError
 
 # The options each action reads. One given to an action that does not read it is refused,
@@ -23,8 +24,8 @@ USES = {
     "export": {"db", "holdout", "posterior", "generation"},
     "npe": {"db", "holdout", "posterior", "seed", "rows", "table", "truncated_rows"},
     "emulated": {"db", "holdout", "posterior", "seed", "table", "workers", "refine_runs"},
-    "report": {"draws", "holdout_draws", "seed", "workers"},
-    "regional": {"region", "draws", "seed", "workers"},
+    "report": {"draws", "holdout_draws", "seed", "workers", "out"},
+    "regional": {"region", "draws", "seed", "workers", "out"},
 }
 
 
@@ -58,7 +59,8 @@ ACTION_DEFAULTS = {"report": {"draws": 1000}}
 def check_options(args: argparse.Namespace) -> None:
     """Raise ``UsageError`` for an option the action does not read, or two that conflict.
 
-    Then give every option not on the command line its default value (``DEFAULTS``).
+    Then give every option not on the command line its default value (``DEFAULTS``), and
+    refuse a report or regional layer smaller than the committed one written over it.
     """
     unread = set().union(*USES.values()) - USES[args.action]
     for name in sorted(unread):
@@ -83,10 +85,29 @@ def check_options(args: argparse.Namespace) -> None:
         raise UsageError(
             f"calibrate {args.action}: --db and --posterior both name the posterior: one"
         )
+    typed = {"--" + name.replace("_", "-") for name in DEFAULTS if getattr(args, name) is not None}
     for name, value in DEFAULTS.items():
         value = ACTION_DEFAULTS.get(args.action, {}).get(name, value)
         if getattr(args, name) is None:
             setattr(args, name, list(value) if isinstance(value, list) else value)
+    _refuse_a_trial_over_the_committed(args, typed)
+
+
+def _refuse_a_trial_over_the_committed(args: argparse.Namespace, typed: set[str]) -> None:
+    """Refuse a report or regional layer smaller than the committed one, written over it.
+
+    ``typed``: the options given on the command line (the message marks the defaults).
+    """
+    if args.action not in ("report", "regional") or not writes_committed(args.out):
+        return
+    if args.action == "report":
+        made = ACTION_DEFAULTS["report"]["draws"], DEFAULTS["holdout_draws"]
+        sizes = {"--draws": (args.draws, made[0]), "--holdout-draws": (args.holdout_draws, made[1])}
+        refuse_smaller("calibrate report", "the committed report", sizes, typed)
+    else:
+        sizes = {"--draws": (args.draws, REGIONAL_DRAWS)}
+        what = "the committed regional posterior and report"
+        refuse_smaller("calibrate regional", what, sizes, typed)
 
 
 # What each action does, for `calibrate --help`; the options it reads come from USES.
@@ -95,9 +116,11 @@ ACTION_TEXT = {
     "npe": "neural posterior estimation on the reference table, the committed calibration",
     "emulated": "the emulated likelihood's posterior, trained on the rows npe was trained "
     "on (docs/calibration.md, 'The emulated posterior')",
-    "report": "the report of the committed posterior (calibration/report/)",
+    "report": "the report of the committed posterior (calibration/report/, or --out DIR for "
+    "a trial)",
     "export": "a posterior from an ABC-SMC database",
-    "regional": "the regional layer on the article's regional patterns",
+    "regional": "the regional layer on the article's regional patterns (the committed "
+    "calibration/regional_posterior.parquet and report, or --out DIR for a trial)",
 }
 
 

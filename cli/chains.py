@@ -4,7 +4,8 @@ Runs ``experiments.chains`` on the committed main estimator and writes the summa
 ``calibration/report/chains.json`` (the share of the chains' states inside each of the
 estimator's regions, which tells of which level a further truncated round may be) and
 the kept states beside it, ``chains_states.npz`` (not committed). See
-``docs/calibration.md``, "The chains as a command".
+``docs/calibration.md``, "The chains as a command". A run smaller than the defaults is
+refused there (``cli.committed``): ``--out DIR`` takes a trial run elsewhere.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from experiments.locks import output_folder
 from model.limits import MAX_RUNS
 
 from .arguments import file_path, seeds, whole_number, workers
+from .committed import refuse_smaller, writes_committed
 from .main import UsageError
+
+# The sizes of the committed chains.json (`make recalibrate` runs `ngo-abm chains` with
+# these defaults): a smaller run may not replace it.
+COMMITTED = {"chains": 16, "steps": 300, "burn_in": 100, "runs": 2}
 
 
 def cmd_chains(args: argparse.Namespace) -> int:
@@ -32,6 +38,9 @@ def cmd_chains(args: argparse.Namespace) -> int:
     if runs > MAX_RUNS:
         sizes = f"--chains {args.chains} x --steps {args.steps} x --runs {args.runs}"
         raise UsageError(f"chains: {sizes} is {runs:,} model runs, over {MAX_RUNS:,}")
+    if writes_committed(args.out):
+        sizes = {f"--{k.replace('_', '-')}": (getattr(args, k), v) for k, v in COMMITTED.items()}
+        refuse_smaller("chains", "the committed chains.json", sizes)
     settings = ChainSettings(
         chains=args.chains, steps=args.steps, burn_in=args.burn_in, runs=args.runs, seed=args.seed
     )
@@ -67,17 +76,28 @@ def register(sub) -> None:
         help="pseudo-marginal chains at the reported figures: how much of the posterior "
         "lies inside the estimator's regions",
     )
-    p.add_argument("--chains", type=whole_number(2, 1000), default=16, help="chains (default 16)")
     p.add_argument(
-        "--steps", type=whole_number(2, 100_000), default=300, help="steps per chain (default 300)"
+        "--chains",
+        type=whole_number(2, 1000),
+        default=COMMITTED["chains"],
+        help="chains (default 16)",
     )
     p.add_argument(
-        "--burn-in", type=whole_number(1, 100_000), default=100, help="steps not kept (default 100)"
+        "--steps",
+        type=whole_number(2, 100_000),
+        default=COMMITTED["steps"],
+        help="steps per chain (default 300)",
+    )
+    p.add_argument(
+        "--burn-in",
+        type=whole_number(1, 100_000),
+        default=COMMITTED["burn_in"],
+        help="steps not kept (default 100)",
     )
     p.add_argument(
         "--runs",
         type=whole_number(1, 100),
-        default=2,
+        default=COMMITTED["runs"],
         help="runs per likelihood estimate (default 2)",
     )
     p.add_argument(
@@ -85,6 +105,10 @@ def register(sub) -> None:
     )
     p.add_argument("--workers", type=workers, default=2, help="local processes (default 2)")
     p.add_argument(
-        "--out", type=file_path, default=None, help="folder (default calibration/report)"
+        "--out",
+        type=file_path,
+        default=None,
+        help="folder (default calibration/report, the committed chains.json, which a run "
+        "smaller than the defaults may not replace: give another folder for a trial)",
     )
     p.set_defaults(func=cmd_chains)

@@ -242,9 +242,13 @@ def lost_table(draws: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_report(
-    draws: pd.DataFrame, predictive: dict[str, bool], check: pd.DataFrame, seconds: float
+    draws: pd.DataFrame,
+    predictive: dict[str, bool],
+    check: pd.DataFrame,
+    seconds: float,
+    report: Path = REPORT,
 ) -> Path:
-    """Write ``regional.md`` and ``regional_draws.csv`` beside it."""
+    """Write the report (``regional.md``) and ``regional_draws.csv`` beside it."""
     kept = int(draws.kept.sum())
     lines = [
         "# Regional calibration: the article's regional patterns",
@@ -272,10 +276,10 @@ def write_report(
         "",
         *country_lines(check),
     ]
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(REPORT.with_name("regional_draws.csv"), draws.to_csv(index=False))
-    write_text_atomic(REPORT, "\n".join(lines))
-    return REPORT
+    report.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(report.with_name("regional_draws.csv"), draws.to_csv(index=False))
+    write_text_atomic(report, "\n".join(lines))
+    return report
 
 
 def provenance(region: Region, n: int, seed: int) -> dict:
@@ -347,11 +351,19 @@ def _shown(path: Path) -> str:
     )
 
 
-def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Path:
+def calibrate_and_report(
+    region: Region,
+    n: int,
+    seed: int,
+    workers: int,
+    posterior: Path = REGIONAL_POSTERIOR,
+    report: Path = REPORT,
+) -> Path:
     """Run the calibration and its checks; then write the posterior, its inputs and the report.
 
-    Nothing is written until every run is done, so a stopped calibration leaves the
-    committed posterior and report as they were.
+    ``posterior`` and ``report`` are the committed files unless a trial names its own (its
+    inputs go beside the posterior, ``.yaml``). Nothing is written until every run is done,
+    so a stopped calibration leaves the posterior and report as they were.
     """
     started = time.perf_counter()
     check_years(region.start_year, region.end_year)
@@ -364,7 +376,7 @@ def calibrate_and_report(region: Region, n: int, seed: int, workers: int) -> Pat
     kept = kept_draws(draws)
     predictive = predictive_patterns(region, kept, seed, workers)
     check = country_check(region, kept, seed, workers)
-    write_posterior(kept)
+    write_posterior(kept, posterior)
     text = yaml.safe_dump(provenance(region, n, seed), sort_keys=False)
-    write_text_atomic(SUMMARY, text)
-    return write_report(draws, predictive, check, time.perf_counter() - started)
+    write_text_atomic(posterior.with_suffix(".yaml"), text)
+    return write_report(draws, predictive, check, time.perf_counter() - started, report)

@@ -105,7 +105,7 @@ def test_the_command_lines_default_held_back_draws_are_the_reports():
     assert DEFAULTS["holdout_draws"] == HOLDOUT_DRAWS
 
 
-def test_the_report_and_the_regional_layer_draw_their_own_default_numbers():
+def test_the_report_and_the_regional_layer_draw_their_own_default_numbers(tmp_path):
     import inspect
 
     from cli.calibrate_options import check_options
@@ -116,10 +116,12 @@ def test_the_report_and_the_regional_layer_draw_their_own_default_numbers():
     report = parser.parse_args(["calibrate", "report"])
     check_options(report)
     assert report.draws == 1000 == inspect.signature(write_report).parameters["draws"].default
-    regional = parser.parse_args(["calibrate", "regional"])
+    # A trial's folder: fewer draws than the committed files' may not replace them.
+    trial = ["--out", str(tmp_path)]
+    regional = parser.parse_args(["calibrate", "regional", *trial])
     check_options(regional)
     assert regional.draws == 200
-    given = parser.parse_args(["calibrate", "report", "--draws", "200"])
+    given = parser.parse_args(["calibrate", "report", "--draws", "200", *trial])
     check_options(given)
     assert given.draws == 200
 

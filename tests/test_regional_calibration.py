@@ -140,7 +140,7 @@ def test_the_likelihood_ratio_ess_is_that_of_the_kept_draws_weights():
     assert likelihood_ratio_ess(_table([EVERY] * 4)) == pytest.approx(4)
 
 
-def test_no_kept_draw_is_refused_in_one_line_and_nothing_is_written(monkeypatch, capsys):
+def test_no_kept_draw_is_refused_in_one_line_and_nothing_is_written(monkeypatch, capsys, tmp_path):
     import experiments.regional_calibration as report
     from cli.main import main
 
@@ -149,11 +149,14 @@ def test_no_kept_draw_is_refused_in_one_line_and_nothing_is_written(monkeypatch,
     before = REGIONAL_POSTERIOR.read_bytes()
     nothing = _table([{p.id: False for p in PATTERNS}] * 3)
     monkeypatch.setattr(report, "run_calibration", lambda *args: nothing)
-    status = main(["calibrate", "regional", "--draws", "3"])
+    # A trial's folder: three draws may not replace the committed layer's 2,400.
+    out = tmp_path / "trial"
+    status = main(["calibrate", "regional", "--draws", "3", "--out", str(out)])
     err = capsys.readouterr().err
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert "no draw reproduces every fitted pattern" in err
     assert REGIONAL_POSTERIOR.read_bytes() == before
+    assert not out.exists()
 
 
 def test_a_country_that_ends_before_one_of_its_figures_is_refused_before_any_run(
@@ -167,16 +170,18 @@ def test_a_country_that_ends_before_one_of_its_figures_is_refused_before_any_run
 
     region = region_with_uzbekistan_to(tmp_path, 2009)
     monkeypatch.setattr(report, "run_calibration", lambda *args: pytest.fail("ran"))
-    assert main(["calibrate", "regional", "--region", region, "--draws", "3"]) == 2
+    out = str(tmp_path / "trial")
+    assert main(["calibrate", "regional", "--region", region, "--draws", "3", "--out", out]) == 2
     err = capsys.readouterr().err
     assert "targets.uz_registered_2010_floor: years outside the run (1991-2009)" in err
 
 
-def test_a_country_file_as_the_region_is_named_as_such(capsys):
+def test_a_country_file_as_the_region_is_named_as_such(capsys, tmp_path):
     from cli.main import main
 
     country = Path(__file__).resolve().parents[1] / "scenarios" / "kyrgyzstan.yaml"
-    assert main(["calibrate", "regional", "--region", str(country)]) == 2
+    out = str(tmp_path / "trial")
+    assert main(["calibrate", "regional", "--region", str(country), "--out", out]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"{country}: --region: is not a regional scenario (it has no countries:)")
 
@@ -332,19 +337,12 @@ def test_the_regional_posterior_was_computed_from_the_current_inputs():
     assert stored["fitted"] == list(FITTED)
 
 
-def test_a_counterfactual_with_fixed_parameters_is_not_calibrated(capsys):
+def test_a_counterfactual_with_fixed_parameters_is_not_calibrated(capsys, tmp_path):
     from cli.main import main
 
     keep = REPO / "scenarios" / "counterfactuals" / "regional"
-    status = main(
-        [
-            "calibrate",
-            "regional",
-            "--draws",
-            "2",
-            "--region",
-            str(keep / "ca_donors_keep_money_in_each_country.yaml"),
-        ]
-    )
+    region = str(keep / "ca_donors_keep_money_in_each_country.yaml")
+    out = str(tmp_path / "trial")
+    status = main(["calibrate", "regional", "--draws", "2", "--region", region, "--out", out])
     err = capsys.readouterr().err
     assert status == 2 and len(err.strip().splitlines()) == 1 and "fixed" in err

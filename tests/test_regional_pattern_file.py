@@ -167,7 +167,9 @@ def test_calibrate_regional_refuses_a_bad_patterns_file_before_any_run(tmp_path,
     before = {p: p.stat().st_mtime_ns for p in report.iterdir()}
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(["calibrate", "regional", "--draws", "2", "--workers", "1"])
+        argv = ["calibrate", "regional", "--draws", "2", "--workers", "1"]
+        status = main([*argv, "--out", str(tmp_path / "trial")])
     assert status == 2 and len(err.getvalue().strip().splitlines()) == 1, err.getvalue()
     assert f"{bad}: patterns.0.earlier: 1950 is outside the regional run" in err.getvalue()
     assert {p: p.stat().st_mtime_ns for p in report.iterdir()} == before
+    assert not (tmp_path / "trial").exists()
