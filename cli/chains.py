@@ -55,10 +55,43 @@ def cmd_chains(args: argparse.Namespace) -> int:
         remove_output(out / "chains.json")
         states = write_atomic(out / "chains_states.npz", lambda tmp: _save(tmp, chains.states))
         path = write_text_atomic(out / "chains.json", json.dumps(result, indent=2) + "\n")
-    shares = ", ".join(f"{k}: {v:.3f}" for k, v in result["inside_region"].items())
-    print(f"states inside the estimator's regions of level {shares}")
+    print("\n".join(result_lines(result)))
     print(f"wrote {path} and {states}")
     return 0
+
+
+def result_lines(result: dict) -> list[str]:
+    """Return what the command prints of a summary (``experiments.chains.summary``).
+
+    The shares inside the regions are read from where the chains went, so the acceptance
+    and the split R-hat that say whether they went anywhere are printed with them: chains
+    that never moved in their kept steps sit at one point each (a start, among the
+    estimator's own draws, or where the burn-in left it), and were reported 100% inside
+    every region.
+    """
+    low, high = result["acceptance_per_chain_range"]
+    rhat = result["largest_split_rhat"]
+    shares = ", ".join(f"{k}: {v:.3f}" for k, v in result["inside_region"].items())
+    lines = [
+        f"acceptance {result['acceptance']:.3f} of the kept steps ({low:.3f} to {high:.3f} by "
+        f"chain); largest split R-hat {'undefined' if rhat is None else f'{rhat:.3f}'}",
+        f"states inside the estimator's regions of level {shares}",
+    ]
+    if result["acceptance"] == 0:
+        lines.append(
+            "warning: no chain accepted a kept step, so each chain's kept states are one point "
+            "(the chains did not move) and the shares above mean nothing; run more steps (the "
+            "defaults: "
+            f"--steps {COMMITTED['steps']} --burn-in {COMMITTED['burn_in']})"
+        )
+    elif rhat is None:
+        lines.append(
+            "warning: the split R-hat is undefined (fewer than four kept steps, or a "
+            "parameter no chain moved on), so whether the chains mixed is unknown and the "
+            f"shares above mean nothing; run more steps (the defaults: --steps "
+            f"{COMMITTED['steps']} --burn-in {COMMITTED['burn_in']})"
+        )
+    return lines
 
 
 def _save(path: str, states) -> None:

@@ -156,3 +156,44 @@ def test_chains_stopped_between_its_two_files_leave_no_summary_of_an_earlier_run
     assert status == 130
     assert (tmp_path / "chains_states.npz").exists()
     assert not (tmp_path / "chains.json").exists()
+
+
+def _result(acceptance: float, rhat: float | None) -> dict:
+    """A summary as ``experiments.chains.summary`` returns it, every state inside."""
+    return {
+        "acceptance": acceptance,
+        "acceptance_per_chain_range": [acceptance, acceptance],
+        "largest_split_rhat": rhat,
+        "inside_region": {"0.5": 1.0, "0.9": 1.0, "0.99": 1.0, "0.9999": 1.0},
+    }
+
+
+def test_chains_that_never_moved_say_their_shares_mean_nothing(tmp_path, monkeypatch, capsys):
+    # `chains --chains 2 --steps 4 --burn-in 1 --runs 1` printed 100% inside every region
+    # and nothing else, while chains.json held an acceptance of 0 and no R-hat.
+    from cli.main import main
+
+    states = np.zeros((3, 2, 3))
+    monkeypatch.setattr(chains, "run_chains", lambda *a, **k: type("C", (), {"states": states}))
+    monkeypatch.setattr(chains, "summary", lambda *a, **k: _result(0.0, None))
+    argv = ["chains", "--chains", "2", "--steps", "4", "--burn-in", "1", "--runs", "1"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "acceptance 0.000 of the kept steps (0.000 to 0.000 by chain)" in printed
+    assert "largest split R-hat undefined" in printed
+    assert "no chain accepted a kept step" in printed and "(the chains did not move)" in printed
+    assert "shares above mean nothing" in printed
+    assert json.loads((tmp_path / "chains.json").read_text("utf-8"))["acceptance"] == 0.0
+
+
+def test_the_printed_result_warns_only_where_the_chains_cannot_be_read():
+    from cli.chains import result_lines
+
+    moved = result_lines(_result(0.097, 1.04))
+    assert moved[0] == (
+        "acceptance 0.097 of the kept steps (0.097 to 0.097 by chain); largest split R-hat 1.040"
+    )
+    assert len(moved) == 2 and moved[1].startswith("states inside the estimator's regions")
+    unmixed = result_lines(_result(0.2, None))
+    assert unmixed[-1].startswith("warning: the split R-hat is undefined")
+    assert "shares above mean nothing" in unmixed[-1]
