@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,20 +16,7 @@ import pandas as pd
 
 from calibration.atomic import write_text_atomic
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _git(*args: str) -> str | None:
-    # No optional locks: reading the commit must not rewrite the repository's index.
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10, env=env
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
+from .git_state import git
 
 # The case of the first record a benchmark writes.
 HEADER = "header"
@@ -55,11 +41,11 @@ def is_benchmark_output(path: Path) -> bool:
 
 def header(settings: Any, cases: Iterable[str]) -> dict[str, Any]:
     """Return the header record: machine, versions, git commit, load and settings."""
-    model_changes = _git("status", "--porcelain", "--", "model")
+    model_changes = git("status", "--porcelain", "--", "model")
     return {
         "case": HEADER,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _git("rev-parse", "--short", "HEAD"),
+        "commit": git("rev-parse", "--short", "HEAD"),
         "model_dirty": None if model_changes is None else bool(model_changes),
         "nproc": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),

@@ -53,6 +53,7 @@ from .figures import (
     income_figure,
 )
 from .forecast_drivers import DRAWS_PER_COEFFICIENT
+from .git_state import git_commit, git_dirty
 from .manifests import manifest_json
 from .paired import (
     RunStats,
@@ -65,7 +66,7 @@ from .paired import (
     run_experiment,
     summary_table,
 )
-from .runs import file_sha256, git_commit, package_versions, posterior_record, retract_manifest
+from .runs import file_sha256, package_versions, posterior_record, retract_manifest
 from .spec import (
     BASELINE,
     OUTPUT_NAMES,
@@ -282,5 +283,6 @@ def build_manifest(
         "wall_seconds": round(stats.seconds, 3),
         "packages": package_versions(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

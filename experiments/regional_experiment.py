@@ -44,6 +44,7 @@ from model.regional_scenario import Region
 from model.yaml_files import read_yaml_mapping
 
 from .changes import check_changes_in_run, region_changes
+from .git_state import git_commit, git_dirty
 from .paired import format_difference, quantiles
 from .regional_calibration import changed_note
 from .regional_figures import difference_figure, restriction_spans
@@ -57,7 +58,6 @@ from .replaced_values import region_values_replaced
 from .runner import replicate_seeds, worker_pool
 from .runs import (
     file_sha256,
-    git_commit,
     package_versions,
     posterior_record,
     retract_manifest,
@@ -386,6 +386,7 @@ def run_regional_experiment(
         "model_code_sha256": model_fingerprint(),
         "packages": package_versions(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         # As the country experiments record it; the results do not depend on it.
         "backend": f"{workers} local process(es)",
         "wall_seconds": round(time.perf_counter() - started, 3),

@@ -33,6 +33,7 @@ from model.code import model_fingerprint
 from model.regional import REGIONAL_COLUMNS, TIE_TABLE_COLUMNS, simulate_region
 from model.regional_scenario import Region
 
+from .git_state import git_commit, git_dirty
 from .manifests import check_country_years, manifest_json, read_manifest
 from .regional_figures import network_figure
 from .run_params import MEDIAN_SOURCE, check_mode, params_file, replicate_params
@@ -43,7 +44,6 @@ from .runs import (
     COUNTRY_RUN_FILES,
     REGIONAL_RUN_FILES,
     file_sha256,
-    git_commit,
     package_versions,
     posterior_record,
     remove_stale,
@@ -183,6 +183,7 @@ def regional_manifest(
         "model_code_sha256": model_fingerprint(),
         "packages": package_versions(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "wall_seconds": round(wall_seconds, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

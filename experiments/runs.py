@@ -1,17 +1,17 @@
 """Run folders: what ``ngo-abm run`` writes and ``ngo-abm compare`` compares.
 
 A run folder holds ``timeseries.csv`` (one row per replicate and year), ``manifest.json``
-(scenario file hash, seeds, package versions, git commit, wall time) and
-``timeseries.png``. Files are written to temporary names and renamed into place, so an
-interrupted or failed run leaves no half-written file. A folder is read back, and
-checked against its manifest, by ``experiments.run_tables``.
+(scenario file hash, seeds, package versions, git commit and whether the working tree
+had uncommitted changes, wall time) and ``timeseries.png``. Files are written to
+temporary names and renamed into place, so an interrupted or failed run leaves no
+half-written file. A folder is read back, and checked against its manifest, by
+``experiments.run_tables``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +36,7 @@ from model import OUTPUT_COLUMNS, Scenario, ScenarioError
 from model.code import model_fingerprint
 from model.yaml_files import read_yaml_mapping
 
+from .git_state import git_commit, git_dirty
 from .runner import RunTask, map_runs, replicate_seeds, run_task
 
 # The comparison with the official figures the calibration never saw (``compare_unfitted``).
@@ -109,22 +110,6 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def git_commit() -> str | None:
-    """Return the current git commit of the project, or None outside a checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None
-
-
 def package_versions() -> dict[str, str]:
     """Return the versions of Python and the main packages."""
     return installed_versions(PACKAGES)
@@ -157,6 +142,8 @@ def build_manifest(
         "model_code_sha256": model_fingerprint(regional=False),
         "packages": package_versions(),
         "git_commit": git_commit(),
+        # Whether the tree held more than the commit (``experiments.git_state``).
+        "git_dirty": git_dirty(),
         "wall_seconds": round(wall_seconds, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -329,5 +316,6 @@ def compare_record(targets_path: str | Path) -> dict[str, Any]:
     return {
         "figure_files": {str(f): file_sha256(f) for f in files},
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -25,9 +25,10 @@ from calibration.plotting import save_figure
 from model import Scenario, ScenarioError
 from model.code import model_fingerprint
 
+from .git_state import git_commit, git_dirty
 from .manifests import manifest_json
 from .output_paths import check_outputs_kind
-from .runs import file_sha256, git_commit, package_versions, posterior_record, retract_manifest
+from .runs import file_sha256, package_versions, posterior_record, retract_manifest
 
 MANIFEST = "manifest.json"
 # The manifest key that marks a sensitivity analysis's folder (``outputs_kind``).
@@ -133,6 +134,7 @@ def build_manifest(
         "scheduler": scheduler,
         "packages": package_versions(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
     }
 
 
@@ -169,6 +171,7 @@ def write_outputs(
         "wall_seconds": wall,
         "packages": manifest["packages"],
         "git_commit": manifest["git_commit"],
+        "git_dirty": manifest["git_dirty"],
     }
     write_text_atomic(out / f"{stem}.json", strict_json(setup))
     created = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -86,6 +86,15 @@ def test_manifest_records_what_is_needed_to_reproduce_the_run(kg_run_folder, sce
         ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True
     )
     assert manifest["git_commit"] == (head.stdout.strip() if head.returncode == 0 else None)
+    # The commit did not make the run if a tracked file was edited: the manifest says so.
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+    )
+    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+    assert manifest["git_dirty"] == dirty
     assert isinstance(manifest["wall_seconds"], float) and manifest["wall_seconds"] > 0
     # The commit does not tell an edited model: the code's own hash does.
     assert manifest["model_code_sha256"] == model_fingerprint(regional=False)

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from cli_helpers import run_cli
 
+from experiments.git_state import git_dirty
 from experiments.paired import UNSEEN
 from experiments.regional_experiment import (
     BASELINE,
@@ -117,6 +118,7 @@ def test_the_command_writes_the_summary_and_pairs_on_common_random_numbers(tmp_p
         assert record["sha256"] == hashlib.sha256(Path(record["file"]).read_bytes()).hexdigest()
     resolved = {s["resolved_sha256"] for s in manifest["scenarios"].values()}
     assert len(resolved) == len(manifest["scenarios"])  # each counterfactual differs
+    assert manifest["git_dirty"] == git_dirty()
 
 
 def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):

@@ -23,6 +23,7 @@ from test_regional import REGIONAL, SCENARIOS, SEED, country_params, regional_ru
 
 from calibration.compare import compare
 from calibration.targets import DEFAULT_TARGETS, load_targets
+from experiments.git_state import git_dirty
 from experiments.regional_runs import regional_params_file, run_region_replicates
 from experiments.runs import REGIONAL_RUN_FILES
 from model import COUNTRIES, ScenarioError
@@ -94,6 +95,8 @@ def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
         expected = hashlib.sha256(posterior.read_bytes()).hexdigest()
         assert manifest["posterior_sha256"] == expected
     assert manifest["model_code_sha256"] == model_fingerprint()
+    # Whether the tree held more than the commit the manifest names.
+    assert manifest["git_dirty"] == git_dirty()
 
 
 def test_compare_on_the_regional_file_compares_each_countrys_rows_with_its_figures(tmp_path):

@@ -18,6 +18,7 @@ import pytest
 from test_bad_input import run_cli
 from test_sensitivity import KYRGYZSTAN, write_posterior
 
+from experiments.git_state import git_dirty
 from experiments.output_paths import outputs_kind
 from experiments.runs import file_sha256
 from experiments.sensitivity import run_sensitivity
@@ -85,6 +86,7 @@ def test_the_manifest_holds_what_reproduces_the_analysis(analysis):
         None,
     )
     assert manifest["packages"]["SALib"] and "git_commit" in manifest
+    assert manifest["git_dirty"] == git_dirty()
     assert manifest["wall_seconds"] > 0 and manifest["created"]
     assert outputs_kind(folder) == "sensitivity analysis"
     # written last: no output is newer than the manifest
@@ -99,6 +101,8 @@ def test_every_json_parses_strictly_with_one_replicate(analysis):
         _strict(path.read_text(encoding="utf-8"))
     setup = _strict((folder / "sensitivity_morris.json").read_text(encoding="utf-8"))
     assert set(setup["replicate_noise_share"].values()) == {None}
+    # The set-up names the commit, so it says whether the tree held more, as the manifest.
+    assert setup["git_dirty"] == git_dirty()
 
 
 def test_a_rewrite_with_another_seed_leaves_a_manifest_of_the_new_run(analysis, tmp_path):
