@@ -13,7 +13,6 @@ machinery takes a ``Region``. Source: Jaysanov (2023) on regional cooperation.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -50,6 +49,7 @@ from .regional_calibration import changed_note
 from .regional_figures import difference_figure, restriction_spans
 from .regional_runs import (
     country_file_hashes,
+    region_fingerprint,
     regional_params_file,
     regional_replicate_params,
     run_region_replicates,
@@ -186,19 +186,15 @@ def _check_values_kept(
 def _scenario_record(region: Region) -> dict:
     """Return what the manifest records of one regional scenario: its files and their hashes.
 
-    ``resolved_sha256`` covers what the files resolve to (a file it extends included).
+    ``resolved_sha256`` covers what the files resolve to (a file it extends included), as
+    a regional run's ``scenario_resolved_sha256`` (``region_fingerprint``), so the two
+    manifests of one scenario name it alike.
     """
-    resolved = {
-        "spec": region.spec.model_dump(mode="json"),
-        "countries": {c: s.fingerprint() for c, s in region.countries.items()},
-    }
     return {
         "file": str(region.path),
         "sha256": file_sha256(region.path),
         "country_files": country_file_hashes(region),
-        "resolved_sha256": hashlib.sha256(
-            json.dumps(resolved, sort_keys=True).encode()
-        ).hexdigest(),
+        "resolved_sha256": region_fingerprint(region),
     }
 
 

@@ -14,6 +14,7 @@ number of workers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -144,10 +145,33 @@ def regional_params_file(mode: str) -> Path | None:
 
 
 def country_file_hashes(region: Region) -> dict[str, dict[str, str]]:
-    """Return each country's scenario file and its SHA-256, for a manifest."""
+    """Return each country's scenario file, its SHA-256 and its resolved scenario's.
+
+    The file's hash misses what it reads from others (``extends:``, the behaviour file):
+    ``resolved_sha256`` is the scenario as run (``Scenario.fingerprint``), as a country
+    run's ``scenario_resolved_sha256``.
+    """
     return {
-        c: {"file": name, "sha256": file_sha256(name)} for c, name in region.spec.countries.items()
+        c: {
+            "file": name,
+            "sha256": file_sha256(name),
+            "resolved_sha256": region.countries[c].fingerprint(),
+        }
+        for c, name in region.spec.countries.items()
     }
+
+
+def region_fingerprint(region: Region) -> str:
+    """Return a SHA-256 of the resolved regional scenario: its spec and its countries'.
+
+    The spec is the regional file with what it ``extends:`` merged in; each country file's
+    name in it is replaced by its resolved scenario's fingerprint, so that the hash changes
+    with any value a run reads (a behaviour file's included) and not with the folder the
+    project sits in (the names are absolute paths).
+    """
+    resolved = region.spec.model_dump(mode="json")
+    resolved["countries"] = {c: s.fingerprint() for c, s in region.countries.items()}
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
 
 
 def regional_manifest(
@@ -160,11 +184,16 @@ def regional_manifest(
 ) -> dict[str, Any]:
     """Return the manifest of a regional run folder (each country file hashed too).
 
+    The scenario is recorded by its files' hashes and by what they resolve to
+    (``region_fingerprint``, and each country's in ``country_files``).
+
     ``posterior`` is the file the parameters came from (``regional_params_file``).
     """
     return {
         "scenario_file": str(region.path),
         "scenario_file_sha256": file_sha256(region.path),
+        # The files' hashes miss the files they read (a behaviour file, say): these do not.
+        "scenario_resolved_sha256": region_fingerprint(region),
         "country_files": country_file_hashes(region),
         "countries": list(region.countries),
         # Each country runs within its own years (its file's start and end).

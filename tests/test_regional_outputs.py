@@ -24,7 +24,11 @@ from test_regional import REGIONAL, SCENARIOS, SEED, country_params, regional_ru
 from calibration.compare import compare
 from calibration.targets import DEFAULT_TARGETS, load_targets
 from experiments.git_state import git_dirty
-from experiments.regional_runs import regional_params_file, run_region_replicates
+from experiments.regional_runs import (
+    region_fingerprint,
+    regional_params_file,
+    run_region_replicates,
+)
 from experiments.runs import REGIONAL_RUN_FILES
 from model import COUNTRIES, ScenarioError
 from model.code import model_fingerprint
@@ -95,7 +99,8 @@ def test_run_writes_the_regional_folder_and_prints_the_ties(tmp_path):
         expected = hashlib.sha256(posterior.read_bytes()).hexdigest()
         assert manifest["posterior_sha256"] == expected
     assert manifest["model_code_sha256"] == model_fingerprint()
-    # Whether the tree held more than the commit the manifest names.
+    # What the files resolve to (a behaviour file's values included), and the tree's state.
+    assert manifest["scenario_resolved_sha256"] == region_fingerprint(load_region(REGIONAL))
     assert manifest["git_dirty"] == git_dirty()
 
 
