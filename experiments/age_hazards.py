@@ -32,7 +32,8 @@ standardisation): its losses over those expected at each year's hazard for all a
 the draws and its 5-95% range.
 
 Run: ``python -m experiments.age_hazards [--scenario scenarios/kyrgyzstan.yaml]
-[--draws 40] [--seed 1] [--workers 2] [--out FILE.csv]``.
+[--draws 40] [--seed 1] [--workers 2] [--out FILE.csv]``: ``FILE.csv`` with its manifest,
+``FILE.manifest.json``, beside it (``experiments.options.run_study``).
 """
 
 from __future__ import annotations
@@ -49,9 +50,8 @@ from model.population import OPERATING
 from model.scenario import Scenario, load_scenario
 
 from .markdown import markdown_table
-from .options import run_study
+from .options import draw_seeds, run_study
 from .runner import map_runs
-from .storage import run_seed
 
 # The channels through which what an NGO carries from year to year can make its age
 # matter, each with the values that shut it.
@@ -166,7 +166,7 @@ def age_hazards(path: str, draws: int, seed: int, workers: int) -> pd.DataFrame:
     and the NGO-years at risk summed over the draws.
     """
     params = draw_posterior(draws, seed)
-    seeds = [run_seed(seed, d, 0) for d in range(draws)]
+    seeds = draw_seeds(seed, draws)
     cases = variants()
     tasks = [
         (path, {**p, **off}, s)

@@ -25,7 +25,8 @@ seeds as the calibrated run. Per draw and factor it gives:
 The table gives the median over the draws and its 5-95% range.
 
 Run: ``python -m experiments.density_hazards [--scenario scenarios/kyrgyzstan.yaml]
-[--draws 40] [--seed 1] [--workers 2] [--out FILE.csv]``.
+[--draws 40] [--seed 1] [--workers 2] [--out FILE.csv]``: ``FILE.csv`` with its manifest,
+``FILE.manifest.json``, beside it (``experiments.options.run_study``).
 """
 
 from __future__ import annotations
@@ -40,9 +41,8 @@ from model.scenario import load_scenario
 
 from .age_hazards import COUNTS, MEASURES, by_band, run_counts
 from .markdown import markdown_table
-from .options import run_study
+from .options import draw_seeds, run_study
 from .runner import map_runs
-from .storage import run_seed
 
 FACTORS = (0.5, 2.0)
 FOUNDING_RATES = ("civic_rate", "funding_rate")
@@ -103,7 +103,7 @@ def density_hazards(
 ) -> pd.DataFrame:
     """Return, per factor and quantity, the median over the draws and its 5-95% range."""
     params = draw_posterior(draws, seed)
-    seeds = [run_seed(seed, d, 0) for d in range(draws)]
+    seeds = draw_seeds(seed, draws)
     cases = (1.0, *factors)
     behaviour = load_scenario(path).behaviour.values()
     tasks = [
