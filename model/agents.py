@@ -69,7 +69,10 @@ class NGO(Agent):
 
     @property
     def status(self) -> str:
-        """``operating``, ``dormant`` or ``deregistered``."""
+        """``operating``, ``dormant`` or ``deregistered``.
+
+        ``operating`` is funded, running programmes: the table's ``funded``.
+        """
         return STATUS_NAMES[self._pop.status[self.row]]
 
     @property
@@ -88,12 +91,16 @@ class NGO(Agent):
 
     @property
     def reserves(self) -> float:
-        """Savings carried between years (constant US dollars)."""
+        """Savings carried between years (constant US dollars of ``cpi_base_year``)."""
         return float(self._pop.reserves[self.row])
 
     @property
     def income(self) -> dict[str, float]:
-        """This year's income by source (constant US dollars)."""
+        """This year's income by source (constant US dollars of ``cpi_base_year``).
+
+        The table's income bands are in nominal dollars: these times
+        ``model.constant_to_nominal_usd(model.year)``.
+        """
         p, r = self._pop, self.row
         return {
             "foreign": float(p.income_foreign[r]),
