@@ -49,8 +49,12 @@ class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors (``--draws abc``) take one line, exit status 2.
 
     As ``ngo-abm``'s own parser (``cli.arguments.OneLineParser``), which the studies,
-    below the command line, do not import.
+    below the command line, do not import; an option is its whole name there too.
     """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print ``PROG: error: MESSAGE`` and exit with status 2."""

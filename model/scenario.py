@@ -233,7 +233,8 @@ class Scenario(Strict):
             number = param_number(name, value)
             if country and country != self.country:
                 continue
-            self._refuse_undoing(name, field, number)
+            if field not in getattr(params, "set_by", {}):  # a switch outranks a lever
+                self._refuse_undoing(name, field, number)
             if field in Behaviour.model_fields:
                 data["behaviour"][field]["value"] = number
             else:

@@ -12,6 +12,7 @@ import pickle
 
 import pytest
 
+from experiments import runs
 from experiments.runs import run_replicates
 from model import NGO, NGOModel, ScenarioError, load_scenario, simulate
 from model.levers import apply_levers
@@ -46,14 +47,28 @@ def test_parameters_after_a_switch_are_refused_and_the_right_order_switches(kyrg
     assert not simulate(right, seed=3).equals(simulate(kyrgyzstan.with_params(DRAW), seed=3))
 
 
-def test_run_replicates_refuses_before_any_run_and_the_mark_survives_a_worker(kyrgyzstan):
+def test_run_replicates_refuses_before_any_run_and_the_mark_survives_a_worker(
+    kyrgyzstan, monkeypatch
+):
     levered = apply_levers(kyrgyzstan, donor_budget_scale=2.0)
     assert pickle.loads(pickle.dumps(levered)).set_by == levered.set_by
+
+    def no_runs(*args, **kwargs):
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(runs, "map_runs", no_runs)
     with pytest.raises(ScenarioError, match="would undo the lever donor_budget_scale"):
         run_replicates(levered, 1, 2, [DRAW, DRAW], workers=2)
     # Applied after the parameters, the lever doubles the draw's donor money.
     doubled = apply_levers(kyrgyzstan.with_params(DRAW), donor_budget_scale=2.0)
     assert doubled.donor_budget_scale.value == 2 * DRAW["kyrgyzstan.donor_budget_scale"]
+
+
+def test_a_switch_after_a_lever_switches_the_mechanism_off(kyrgyzstan):
+    levered = apply_levers(kyrgyzstan, state_reaction_scale=2.0)
+    off = levered.with_params(switch_off_params(["state_reaction"]))
+    assert off.behaviour.state_restriction_reaction.value == 0.0
+    assert off.set_by["state_restriction_reaction"] == "switching off state_reaction"
 
 
 def test_the_readmes_agents_are_an_agent_set_even_before_the_first_ngo(repo):

@@ -136,20 +136,6 @@ def test_a_bad_regional_experiment_stops_in_one_line(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_a_key_year_listed_twice_is_refused_and_the_others_sorted(tmp_path):
-    data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
-    data["baseline"] = str(REPO / "scenarios" / "central_asia.yaml")
-    data["key_years"] = [2020, 2010, 2020]
-    path = tmp_path / "twice.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    status, _, stderr = run_cli(["regional-experiment", str(path), "--out", str(tmp_path / "o")])
-    assert status == 2 and len(stderr.strip().splitlines()) == 1, stderr
-    assert f"{path}: key_years: " in stderr and "year 2020 is listed twice" in stderr, stderr
-    assert not (tmp_path / "o").exists()
-    data["key_years"] = [2020, 2010]
-    assert RegionalExperimentSpec.model_validate(data).key_years == [2010, 2020]
-
-
 def test_a_regional_experiment_of_more_runs_than_the_limit_stops_in_one_line(tmp_path):
     data = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
     data["baseline"] = str(REPO / "scenarios" / "central_asia.yaml")

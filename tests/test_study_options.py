@@ -24,7 +24,7 @@ from experiments import (
     screen,
 )
 from experiments.git_state import git_commit, git_dirty
-from experiments.options import check_bounds, run_study
+from experiments.options import check_bounds, run_study, study_arguments
 from experiments.runs import file_sha256, package_versions
 from experiments.storage import run_seed
 from model import ScenarioError, load_scenario
@@ -150,3 +150,12 @@ def test_every_study_parses_in_one_line(main, option, capsys):
     assert stopped.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and option in err[0]
+
+
+def test_a_studys_option_is_its_whole_name(capsys):
+    # argparse took --dra for --draws, as ngo-abm's own parser did (cli.arguments).
+    assert study_arguments("study", ["--draws", "3"]).draws == 3
+    with pytest.raises(SystemExit) as stopped:
+        study_arguments("study", ["--dra", "3"])
+    assert stopped.value.code == 2
+    assert "unrecognized arguments: --dra 3" in capsys.readouterr().err
