@@ -339,8 +339,8 @@ def changed_note(posterior: Path | None, own_values: str) -> str | None:
     return (
         f"note: {', '.join(changed)} changed since the regional posterior was computed "
         f"({REGIONAL_POSTERIOR.name}; inputs_sha256 in {SUMMARY.name}): its draws were kept "
-        f"for other inputs; recalibrate the regional layer (ngo-abm calibrate regional --draws 2400) or "
-        f"{own_values}"
+        f"for other inputs; recalibrate the regional layer "
+        f"(ngo-abm calibrate regional --draws 2400) or {own_values}"
     )
 
 
