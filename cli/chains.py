@@ -23,6 +23,13 @@ from .main import UsageError
 # The sizes of the committed chains.json (`make recalibrate` runs `ngo-abm chains` with
 # these defaults): a smaller run may not replace it.
 COMMITTED = {"chains": 16, "steps": 300, "burn_in": 100, "runs": 2}
+# Each size's bounds and meaning, for its option.
+SIZES = {
+    "chains": (2, 1000, "chains"),
+    "steps": (2, 100_000, "steps per chain"),
+    "burn_in": (1, 100_000, "steps not kept"),
+    "runs": (1, 100, "runs per likelihood estimate"),
+}
 
 
 def cmd_chains(args: argparse.Namespace) -> int:
@@ -77,19 +84,18 @@ def result_lines(result: dict) -> list[str]:
         f"chain); largest split R-hat {'undefined' if rhat is None else f'{rhat:.3f}'}",
         f"states inside the estimator's regions of level {shares}",
     ]
+    defaults = f"--steps {COMMITTED['steps']} --burn-in {COMMITTED['burn_in']}"
+    more = f"run more steps (the defaults: {defaults})"
     if result["acceptance"] == 0:
         lines.append(
             "warning: no chain accepted a kept step, so each chain's kept states are one point "
-            "(the chains did not move) and the shares above mean nothing; run more steps (the "
-            "defaults: "
-            f"--steps {COMMITTED['steps']} --burn-in {COMMITTED['burn_in']})"
+            f"(the chains did not move) and the shares above mean nothing; {more}"
         )
     elif rhat is None:
         lines.append(
             "warning: the split R-hat is undefined (fewer than four kept steps, or a "
             "parameter no chain moved on), so whether the chains mixed is unknown and the "
-            f"shares above mean nothing; run more steps (the defaults: --steps "
-            f"{COMMITTED['steps']} --burn-in {COMMITTED['burn_in']})"
+            f"shares above mean nothing; {more}"
         )
     return lines
 
@@ -109,30 +115,13 @@ def register(sub) -> None:
         help="pseudo-marginal chains at the reported figures: how much of the posterior "
         "lies inside the estimator's regions",
     )
-    p.add_argument(
-        "--chains",
-        type=whole_number(2, 1000),
-        default=COMMITTED["chains"],
-        help="chains (default 16)",
-    )
-    p.add_argument(
-        "--steps",
-        type=whole_number(2, 100_000),
-        default=COMMITTED["steps"],
-        help="steps per chain (default 300)",
-    )
-    p.add_argument(
-        "--burn-in",
-        type=whole_number(1, 100_000),
-        default=COMMITTED["burn_in"],
-        help="steps not kept (default 100)",
-    )
-    p.add_argument(
-        "--runs",
-        type=whole_number(1, 100),
-        default=COMMITTED["runs"],
-        help="runs per likelihood estimate (default 2)",
-    )
+    for name, (low, high, what) in SIZES.items():
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=whole_number(low, high),
+            default=COMMITTED[name],
+            help=f"{what} (default {COMMITTED[name]})",
+        )
     p.add_argument(
         "--seed", type=seeds, default=1, help="seed of the chains' starts and runs (default 1)"
     )
